@@ -1,0 +1,40 @@
+# ParkBench — two commands on a fresh Debian machine:
+#   make demo    install what is missing, build, run the demo park
+#   make test    install what is missing (libraries and test peers), build, run every test
+# Other targets: build, bench, clean.
+
+SWIFT        ?= swift
+SWIFT_FLAGS  ?=
+BIN          := .build/debug/parkbench
+DEMO_PARK    ?= conformance/parks/demo.yaml
+DEMO_TIME    ?= 12s
+BENCH_DEVICES  ?= 100000
+BENCH_DURATION ?= 60
+
+.PHONY: all deps deps-build build test demo bench clean
+
+all: build
+
+deps-build:
+	@scripts/deps.sh build
+
+deps:
+	@scripts/deps.sh test
+
+# `swift build` builds every product, the example plugin (libParkPluginExample.so) included.
+build: deps-build
+	$(SWIFT) build $(SWIFT_FLAGS)
+
+test: deps
+	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
+	$(SWIFT) test $(SWIFT_FLAGS) --skip-build
+
+demo: build
+	$(BIN) simulate --park $(DEMO_PARK) --duration $(DEMO_TIME)
+
+bench: deps-build
+	$(SWIFT) build -c release $(SWIFT_FLAGS) --product parkbench-bench
+	.build/release/parkbench-bench timers --devices $(BENCH_DEVICES) --duration $(BENCH_DURATION)
+
+clean:
+	rm -rf .build

@@ -1,0 +1,83 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "ParkBench",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "parkbench", targets: ["parkbench"]),
+        .library(name: "ParkCore", targets: ["ParkCore"]),
+        .library(name: "ParkDevices", targets: ["ParkDevices"]),
+        // What an external device-kind plugin links against: C ABI + Swift wrapper, nothing else.
+        .library(name: "ParkPluginKit", targets: ["ParkPluginKit"]),
+        // The example plugin, built as a shared library that `parkbench` loads with dlopen.
+        .library(name: "ParkPluginExample", type: .dynamic, targets: ["ParkPluginExample"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+    ],
+    targets: [
+        // System libraries: module maps only; `make deps` installs the Debian packages.
+        .systemLibrary(
+            name: "CModbus", pkgConfig: "libmodbus",
+            providers: [.apt(["libmodbus-dev"])]),
+        .systemLibrary(
+            name: "CMosquitto", pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]),
+        .systemLibrary(
+            name: "CPcap", pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"])]),
+
+        // The plugin ABI: plain C structs, shared by host and plugins.
+        .target(name: "CParkPlugin"),
+
+        .target(
+            name: "ParkCore",
+            dependencies: [
+                "CParkPlugin",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Yams", package: "Yams"),
+            ]),
+        .target(name: "ParkPluginKit", dependencies: ["CParkPlugin"]),
+        .target(name: "ParkDevices", dependencies: ["ParkCore"]),
+        .target(name: "ParkModbus", dependencies: ["CModbus"]),
+        .target(name: "ParkMQTT", dependencies: ["CMosquitto"]),
+        .target(name: "ParkCapture", dependencies: ["CPcap"]),
+        .executableTarget(
+            name: "parkbench",
+            dependencies: [
+                "ParkCore", "ParkDevices", "ParkModbus", "ParkMQTT", "ParkCapture", "CParkPlugin",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
+        .target(
+            name: "ParkPluginExample",
+            dependencies: ["ParkPluginKit"],
+            path: "devices/plugins/example-people-counter",
+            exclude: ["README.md"]),
+
+        .executableTarget(
+            name: "parkbench-bench",
+            dependencies: [
+                "ParkCore", "ParkDevices",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "bench/Sources/parkbench-bench"),
+
+        .testTarget(name: "ParkCoreTests", dependencies: ["ParkCore", "ParkDevices"]),
+        .testTarget(name: "ParkDevicesTests", dependencies: ["ParkDevices", "ParkCore"]),
+        .testTarget(name: "SystemLibraryTests", dependencies: ["ParkModbus", "ParkMQTT", "ParkCapture"]),
+        .testTarget(name: "ParkBenchCLITests", dependencies: ["ParkCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

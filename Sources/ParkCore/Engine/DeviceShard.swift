@@ -1,0 +1,105 @@
+import Histogram
+
+/// Receives every emission as it happens: the seam where protocol bindings (MQTT, Modbus…)
+/// and console printers attach. Called on the emitting device's event-loop thread.
+public protocol EmissionObserver: Sendable {
+    func deviceEmitted(_ record: LedgerRecord)
+}
+
+/// A slice of the park's devices that one thread runs: their state, their timers, their clock.
+///
+/// A shard is confined to one thread (an event loop, or the caller of a virtual-time engine);
+/// it is not thread-safe and needs no locks. Engines own shards and decide when they run.
+public final class DeviceShard {
+    struct Slot {
+        let id: String
+        let kind: String
+        let behavior: any DeviceBehavior
+        var sequence: UInt64 = 0
+    }
+
+    let clock: any ParkClock
+    let ledger: Ledger
+    let observer: (any EmissionObserver)?
+    var slots: [Slot] = []
+    var timers = TimerQueue()
+    /// How late timers fired, in nanoseconds (real-time engines only).
+    var lateness = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+    private var indexByID: [String: UInt32] = [:]
+
+    init(clock: any ParkClock, ledger: Ledger, observer: (any EmissionObserver)?) {
+        self.clock = clock
+        self.ledger = ledger
+        self.observer = observer
+    }
+
+    var deviceCount: Int { slots.count }
+    var pendingTimers: Int { timers.count }
+
+    func slot(of deviceID: String) -> UInt32? { indexByID[deviceID] }
+
+    func add(id: String, kind: String, behavior: any DeviceBehavior) {
+        indexByID[id] = UInt32(slots.count)
+        slots.append(Slot(id: id, kind: kind, behavior: behavior))
+    }
+
+    func startAll(at now: MonotonicInstant) {
+        for index in slots.indices {
+            slots[index].behavior.start(context: DeviceContext(shard: self, slot: UInt32(index), now: now))
+        }
+    }
+
+    /// Runs every timer due at `now`. With `measureLateness`, reads the clock before each
+    /// timer and records how far past its deadline it ran.
+    func runDueTimers(at now: MonotonicInstant, measureLateness: Bool) -> Int {
+        var fired = 0
+        while let entry = timers.popDue(at: now) {
+            if measureLateness {
+                let actual = clock.now().monotonic.nanoseconds
+                lateness.record(actual > entry.deadline ? actual - entry.deadline : 0)
+            }
+            let context = DeviceContext(shard: self, slot: entry.slot, now: MonotonicInstant(nanoseconds: entry.deadline))
+            slots[Int(entry.slot)].behavior.timerFired(tag: entry.tag, context: context)
+            fired += 1
+        }
+        return fired
+    }
+
+    func apply(_ stimulus: Stimulus, to slot: UInt32, at now: MonotonicInstant) throws(DeviceError) {
+        let device = slots[Int(slot)]
+        _ = ledger.append(LedgerRecord(
+            time: clock.now(), deviceID: device.id, kind: device.kind, entry: .stimulus, name: stimulus.name,
+            messageID: "\(device.id)!\(stimulus.name)",
+            readings: stimulus.arguments.sorted { $0.key < $1.key }.map { Reading($0.key, $0.value) }))
+        try device.behavior.apply(stimulus: stimulus, context: DeviceContext(shard: self, slot: slot, now: now))
+    }
+
+    func handle(_ command: DeviceCommand, to slot: UInt32, at now: MonotonicInstant) -> CommandResult {
+        let device = slots[Int(slot)]
+        let received = clock.now()
+        let result = device.behavior.handle(command: command, context: DeviceContext(shard: self, slot: slot, now: now))
+        let detail: String
+        switch result.outcome {
+        case .accepted: detail = "accepted"
+        case .rejected(let reason): detail = "rejected: \(reason)"
+        }
+        _ = ledger.append(LedgerRecord(
+            time: received, deviceID: device.id, kind: device.kind, entry: .command, name: command.name,
+            messageID: command.id ?? "\(device.id)!\(command.name)@\(received.monotonic.nanoseconds)",
+            readings: command.arguments.sorted { $0.key < $1.key }.map { Reading($0.key, $0.value) }
+                + result.readings,
+            detail: detail))
+        return result
+    }
+
+    func record(emission: Emission, slot: UInt32) {
+        slots[Int(slot)].sequence += 1
+        let device = slots[Int(slot)]
+        var record = LedgerRecord(
+            time: clock.now(), deviceID: device.id, kind: device.kind, entry: .emission,
+            channel: emission.channel, name: emission.name, deviceSequence: device.sequence,
+            messageID: "\(device.id)#\(device.sequence)", readings: emission.readings)
+        record.order = ledger.append(record)
+        observer?.deviceEmitted(record)
+    }
+}

@@ -1,0 +1,227 @@
+import Histogram
+import NIOCore
+import NIOPosix
+
+/// Runs devices in real time on SwiftNIO event loops: one shard of devices per loop, one loop
+/// per core, never a thread per device.
+///
+/// Each shard keeps its devices' timers in its own ``TimerQueue`` and asks its event loop for a
+/// single wake-up at the earliest deadline (NIO arms a `timerfd`, so wake-ups are accurate to
+/// microseconds). On waking it runs every device whose timer is due, records how late each ran,
+/// and re-arms. Stimuli and commands from other threads hop onto the device's loop.
+///
+/// Devices are assigned to shards round-robin in plan order and created on their own loop.
+public final class RealTimeEngine: Sendable {
+    public let clock: SystemClock
+    public let ledger: Ledger
+    private let group: MultiThreadedEventLoopGroup
+    private let ownsGroup: Bool
+    private let drivers: [NIOLoopBound<ShardDriver>]
+    private let shardOfDevice: [String: Int]
+
+    /// Creates every planned device on its loop.
+    ///
+    /// - Parameters:
+    ///   - plan: the devices; ids must be unique.
+    ///   - threads: event loops to use; defaults to one per core.
+    ///   - observer: sees every emission, on the emitting loop.
+    /// - Throws: ``EngineError`` for a duplicate id or a device its kind could not create.
+    public init(
+        plan: [PlannedDevice], threads: Int = System.coreCount, ledger: Ledger = Ledger(),
+        observer: (any EmissionObserver)? = nil
+    ) async throws(EngineError) {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
+        let clock = SystemClock()
+        self.clock = clock
+        self.ledger = ledger
+        self.group = group
+        self.ownsGroup = true
+
+        var shardOfDevice: [String: Int] = [:]
+        var slices = Array(repeating: [PlannedDevice](), count: max(1, threads))
+        for (index, device) in plan.enumerated() {
+            guard shardOfDevice[device.id] == nil else {
+                try? await group.shutdownGracefully()
+                throw .duplicateDevice(device.id)
+            }
+            shardOfDevice[device.id] = index % slices.count
+            slices[index % slices.count].append(device)
+        }
+        self.shardOfDevice = shardOfDevice
+
+        var drivers: [NIOLoopBound<ShardDriver>] = []
+        var creationError: EngineError?
+        for slice in slices {
+            let loop = group.next()
+            let made = try? await loop.submit {
+                ShardDriver.make(
+                    loop: loop, shard: DeviceShard(clock: clock, ledger: ledger, observer: observer), devices: slice)
+            }.get()
+            switch made {
+            case .success(let driver): drivers.append(driver)
+            case .failure(let error): creationError = error
+            case nil: creationError = .notRunning
+            }
+            if creationError != nil { break }
+        }
+        if let creationError {
+            try? await group.shutdownGracefully()
+            throw creationError
+        }
+        self.drivers = drivers
+    }
+
+    public var deviceCount: Int { shardOfDevice.count }
+
+    /// Starts every device and begins running timers.
+    public func start() async {
+        for driver in drivers {
+            try? await driver.eventLoop.submit { driver.value.start() }.get()
+        }
+    }
+
+    /// Stops running timers and shuts the event loops down. Devices stay in memory for queries.
+    public func stop() async {
+        for driver in drivers {
+            try? await driver.eventLoop.submit { driver.value.stop() }.get()
+        }
+        if ownsGroup { try? await group.shutdownGracefully() }
+    }
+
+    /// Applies a stimulus to a device on its loop.
+    public func apply(_ stimulus: Stimulus, to deviceID: String) async throws(EngineError) {
+        let driver = try self.driver(for: deviceID)
+        let result: Result<Void, EngineError>
+        do {
+            result = try await driver.eventLoop.submit { driver.value.apply(stimulus, to: deviceID) }.get()
+        } catch {
+            throw .notRunning
+        }
+        try result.get()
+    }
+
+    /// Sends a command to a device on its loop and returns the device's answer.
+    public func send(_ command: DeviceCommand, to deviceID: String) async throws(EngineError) -> CommandResult {
+        let driver = try self.driver(for: deviceID)
+        let result: Result<CommandResult, EngineError>
+        do {
+            result = try await driver.eventLoop.submit { driver.value.send(command, to: deviceID) }.get()
+        } catch {
+            throw .notRunning
+        }
+        return try result.get()
+    }
+
+    /// Device and timer figures across all shards.
+    public func statistics() async -> EngineStatistics {
+        var devices = 0, pending = 0
+        var fired: UInt64 = 0
+        var lateness = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+        for driver in drivers {
+            guard let part = try? await driver.eventLoop.submit({
+                (driver.value.shard.deviceCount, driver.value.shard.pendingTimers, driver.value.firedTimers,
+                 driver.value.shard.lateness)
+            }).get() else { continue }
+            devices += part.0
+            pending += part.1
+            fired += part.2
+            lateness.add(part.3)
+        }
+        return EngineStatistics(
+            devices: devices, pendingTimers: pending, firedTimers: fired,
+            lateness: TimerLateness(
+                count: lateness.totalCount, p50: lateness.valueAtPercentile(50), p99: lateness.valueAtPercentile(99),
+                p999: lateness.valueAtPercentile(99.9), max: lateness.max))
+    }
+
+    /// Forgets the lateness recorded so far (e.g. after a warm-up).
+    public func resetLateness() async {
+        for driver in drivers {
+            try? await driver.eventLoop.submit { driver.value.shard.lateness.reset() }.get()
+        }
+    }
+
+    private func driver(for deviceID: String) throws(EngineError) -> NIOLoopBound<ShardDriver> {
+        guard let index = shardOfDevice[deviceID] else { throw .unknownDevice(deviceID) }
+        return drivers[index]
+    }
+}
+
+/// Drives one shard from its event loop: keeps exactly one NIO wake-up armed at the earliest
+/// device deadline. Lives on its loop only.
+final class ShardDriver {
+    let loop: any EventLoop
+    let shard: DeviceShard
+    private var wakeTask: Scheduled<Void>?
+    private var wakeDeadline: UInt64?
+    private var running = false
+    private(set) var firedTimers: UInt64 = 0
+
+    init(loop: any EventLoop, shard: DeviceShard) {
+        self.loop = loop
+        self.shard = shard
+    }
+
+    /// Creates `devices` into `shard`; must run on `loop`.
+    static func make(
+        loop: any EventLoop, shard: DeviceShard, devices: [PlannedDevice]
+    ) -> Result<NIOLoopBound<ShardDriver>, EngineError> {
+        for device in devices {
+            do {
+                let behavior = try device.kind.makeDevice(device.setup)
+                shard.add(id: device.id, kind: device.kind.descriptor.name, behavior: behavior)
+            } catch {
+                return .failure(.device(id: device.id, error))
+            }
+        }
+        return .success(NIOLoopBound(ShardDriver(loop: loop, shard: shard), eventLoop: loop))
+    }
+
+    func start() {
+        guard !running else { return }
+        running = true
+        shard.startAll(at: shard.clock.now().monotonic)
+        arm()
+    }
+
+    func stop() {
+        running = false
+        wakeTask?.cancel()
+        wakeTask = nil
+        wakeDeadline = nil
+    }
+
+    func apply(_ stimulus: Stimulus, to deviceID: String) -> Result<Void, EngineError> {
+        guard let slot = shard.slot(of: deviceID) else { return .failure(.unknownDevice(deviceID)) }
+        defer { arm() }
+        do {
+            try shard.apply(stimulus, to: slot, at: shard.clock.now().monotonic)
+            return .success(())
+        } catch {
+            return .failure(.device(id: deviceID, error))
+        }
+    }
+
+    func send(_ command: DeviceCommand, to deviceID: String) -> Result<CommandResult, EngineError> {
+        guard let slot = shard.slot(of: deviceID) else { return .failure(.unknownDevice(deviceID)) }
+        defer { arm() }
+        return .success(shard.handle(command, to: slot, at: shard.clock.now().monotonic))
+    }
+
+    private func wake() {
+        wakeTask = nil
+        wakeDeadline = nil
+        guard running else { return }
+        firedTimers += UInt64(shard.runDueTimers(at: shard.clock.now().monotonic, measureLateness: true))
+        arm()
+    }
+
+    private func arm() {
+        guard running, let next = shard.timers.nextDeadline?.nanoseconds else { return }
+        if let wakeDeadline, wakeDeadline <= next { return }
+        wakeTask?.cancel()
+        wakeDeadline = next
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        wakeTask = loop.scheduleTask(deadline: .uptimeNanoseconds(next)) { bound.value.wake() }
+    }
+}

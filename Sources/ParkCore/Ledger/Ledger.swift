@@ -1,0 +1,144 @@
+import Foundation
+import Synchronization
+
+/// The ground truth of a run: every emission, every command a device received, every stimulus.
+///
+/// Checks compare what the system under test saw against this record. Memory is bounded: once
+/// `memoryLimit` records are held, they are handed to a background writer that appends them
+/// to the spill file as JSON Lines (see ``LedgerRecord/jsonLine``), so a long load test does
+/// not grow without limit. ``records()`` reads both parts back in order.
+///
+/// Appending is thread-safe and cheap (a lock and an array append); encoding and file I/O
+/// happen on the writer queue, off the device event loops.
+public final class Ledger: Sendable {
+    private struct State {
+        var memory: [LedgerRecord] = []
+        var nextOrder: UInt64 = 1
+        var spilledCount: UInt64 = 0
+        var writeError: String?
+    }
+
+    private let state = Mutex(State())
+    private let writer = DispatchQueue(label: "parkbench.ledger.writer")
+    /// Records kept in memory before a batch goes to the spill file.
+    public let memoryLimit: Int
+    /// The JSON Lines file that holds spilled records.
+    public let spillURL: URL
+    private let removeSpillOnDeinit: Bool
+    private let spillHandle: Mutex<FileHandle?> = Mutex(nil)
+
+    /// - Parameters:
+    ///   - memoryLimit: how many records to keep in memory before spilling (at least 1).
+    ///   - spillURL: where to write spilled records; by default a temporary file removed when
+    ///     the ledger goes away. A given file is truncated first and kept.
+    public init(memoryLimit: Int = 65_536, spillURL: URL? = nil) {
+        self.memoryLimit = max(1, memoryLimit)
+        if let spillURL {
+            self.spillURL = spillURL
+            self.removeSpillOnDeinit = false
+        } else {
+            self.spillURL = FileManager.default.temporaryDirectory
+                .appendingPathComponent("parkbench-ledger-\(getpid())-\(UInt64.random(in: 0 ... .max)).jsonl")
+            self.removeSpillOnDeinit = true
+        }
+        _ = FileManager.default.createFile(atPath: self.spillURL.path, contents: nil)
+    }
+
+    deinit {
+        writer.sync {}
+        spillHandle.withLock { try? $0?.close() }
+        if removeSpillOnDeinit { try? FileManager.default.removeItem(at: spillURL) }
+    }
+
+    /// Appends `record`, assigning its ``LedgerRecord/order``; returns the order.
+    @discardableResult
+    public func append(_ record: LedgerRecord) -> UInt64 {
+        state.withLock { state in
+            var record = record
+            record.order = state.nextOrder
+            state.nextOrder += 1
+            state.memory.append(record)
+            if state.memory.count >= memoryLimit {
+                let batch = state.memory
+                state.memory.removeAll(keepingCapacity: true)
+                state.spilledCount += UInt64(batch.count)
+                // Enqueued under the lock so batches reach the file in ledger order.
+                writer.async { self.write(batch) }
+            }
+            return record.order
+        }
+    }
+
+    /// How many records were appended so far.
+    public var count: UInt64 { state.withLock { $0.nextOrder - 1 } }
+
+    /// Records held in memory right now (the rest are in the spill file).
+    public var recordsInMemory: Int { state.withLock { $0.memory.count } }
+
+    /// Waits until every spilled batch is on disk.
+    public func flushSpill() { writer.sync {} }
+
+    /// Every record of the run, in order: the spill file read back, then memory.
+    /// - Throws: ``LedgerError`` if the spill file could not be written or read.
+    public func records() throws(LedgerError) -> [LedgerRecord] {
+        let inMemory = state.withLock { $0.memory }
+        flushSpill()
+        if let error = state.withLock({ $0.writeError }) { throw LedgerError(message: error) }
+        return try Ledger.read(jsonLinesAt: spillURL) + inMemory
+    }
+
+    /// Writes every record of the run to `url` as JSON Lines.
+    public func export(to url: URL) throws(LedgerError) {
+        let lines = try records().map(\.jsonLine)
+        let text = lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
+        do { try text.write(to: url, atomically: true, encoding: .utf8) } catch {
+            throw LedgerError(message: "cannot write ledger to \(url.path): \(error.localizedDescription)")
+        }
+    }
+
+    /// Reads a ledger file written by ``export(to:)`` or the spill writer.
+    public static func read(jsonLinesAt url: URL) throws(LedgerError) -> [LedgerRecord] {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw LedgerError(message: "cannot read ledger \(url.path): \(error.localizedDescription)")
+        }
+        let decoder = JSONDecoder()
+        var records: [LedgerRecord] = []
+        var lineNumber = 0
+        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            lineNumber += 1
+            if line.isEmpty { continue }
+            do { records.append(try decoder.decode(LedgerRecord.self, from: Data(line))) } catch {
+                throw LedgerError(message: "\(url.path):\(lineNumber): not a ledger record: \(error)")
+            }
+        }
+        return records
+    }
+
+    private func write(_ batch: [LedgerRecord]) {
+        var text = ""
+        text.reserveCapacity(batch.count * 200)
+        for record in batch {
+            text += record.jsonLine
+            text += "\n"
+        }
+        spillHandle.withLock { handle in
+            do {
+                if handle == nil {
+                    handle = try FileHandle(forWritingTo: spillURL)
+                    try handle?.seekToEnd()
+                }
+                try handle?.write(contentsOf: Data(text.utf8))
+            } catch {
+                let message = "cannot spill ledger to \(spillURL.path): \(error.localizedDescription)"
+                state.withLock { if $0.writeError == nil { $0.writeError = message } }
+            }
+        }
+    }
+}
+
+/// The ledger could not be written or read back.
+public struct LedgerError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

@@ -1,0 +1,346 @@
+import Foundation
+import Yams
+
+/// A park: which devices exist, where they are, how they relate, and a script of stimuli.
+///
+/// ```yaml
+/// park: demo                     # name
+/// seed: 42                       # optional; one seed gives one run (default 1)
+/// zones:
+///   - id: A
+///     title: Building A
+///     floors: 3                  # floors 1…3
+/// populations:
+///   - model: acme-sd100          # a model profile under devices/
+///     zone: A
+///     floors: [1, 2]             # or `floor: 1`; without either the devices have no floor
+///     count: 4                   # per floor when floors are given
+///     id: "smoke-{zone}{floor}-{n:02}"   # {zone} {floor} {n} {n:0W} {model} {kind}
+///     parameters: {heartbeat_interval: 30s}   # on top of the model's
+///     labels: {system: fire}
+/// stimuli:                       # what `simulate` does to devices, at device times
+///   - {at: 5s, device: smoke-A1-01, stimulus: smoke, arguments: {density: 0.4}}
+/// links:                         # topology that linkage checks use
+///   - {from: smoke-A1-01, relation: nearest-camera, to: smoke-A1-02}
+/// ```
+public struct ParkFile: Sendable {
+    public var name: String
+    public var title: String
+    public var seed: UInt64
+    public var zones: [Zone]
+    public var devices: [ParkDevice]
+    public var stimuli: [ScriptedStimulus]
+    public var links: [Link]
+    public var file: String
+
+    /// A zone (building, car park, area) and its floors.
+    public struct Zone: Hashable, Sendable {
+        public var id: String
+        public var title: String
+        public var floors: Int
+    }
+
+    /// One device of the park after populations are expanded.
+    public struct ParkDevice: Hashable, Sendable {
+        public var id: String
+        public var model: String
+        public var kind: String
+        public var placement: Placement
+        /// The model's parameters with the population's on top, as text.
+        public var parameters: [String: String]
+    }
+
+    /// A stimulus the script applies at a device time.
+    public struct ScriptedStimulus: Hashable, Sendable {
+        public var at: DeviceDuration
+        public var deviceID: String
+        public var stimulus: Stimulus
+    }
+
+    /// A relation between two devices, e.g. `nearest-camera`.
+    public struct Link: Hashable, Sendable {
+        public var from: String
+        public var relation: String
+        public var to: String
+    }
+
+    static let keys = ["park", "title", "seed", "zones", "populations", "stimuli", "links"]
+    static let zoneKeys = ["id", "title", "floors"]
+    static let populationKeys = ["model", "count", "zone", "floor", "floors", "id", "parameters", "labels"]
+    static let stimulusKeys = ["at", "device", "stimulus", "arguments"]
+    static let linkKeys = ["from", "relation", "to"]
+
+    /// Reads and validates a park file against the models and kinds it uses.
+    /// - Throws: ``ProfileErrors`` listing every problem with its file:line:column.
+    public static func load(file: String, catalog: ModelCatalog, kinds: DeviceKindRegistry) throws(ProfileErrors) -> ParkFile {
+        let text: String
+        do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+            throw ProfileErrors([ProfileIssue(file: file, line: 1, column: 1, keyPath: "", message: "cannot read file: \(error.localizedDescription)")])
+        }
+        return try parse(text, file: file, catalog: catalog, kinds: kinds)
+    }
+
+    /// Parses park text; `file` is used in messages only.
+    public static func parse(_ text: String, file: String, catalog: ModelCatalog, kinds: DeviceKindRegistry) throws(ProfileErrors) -> ParkFile {
+        let log = IssueLog(file: file)
+        guard let root = YAMLSource.root(of: text, log: log),
+              var reader = MappingReader(root, path: "", log: log, what: "a park file")
+        else { throw ProfileErrors(log.issues) }
+
+        let name = reader.string("park", required: true, expected: "the park's name") ?? ""
+        let title = reader.string("title") ?? ""
+        let seed = reader.uint64("seed") ?? 1
+
+        var zones: [Zone] = []
+        for (index, node) in (reader.sequence("zones") ?? []).enumerated() {
+            let path = "zones[\(index)]"
+            guard var zone = MappingReader(node, path: path, log: log, what: "a zone") else { continue }
+            let id = zone.string("id", required: true, expected: "the zone's id, e.g. A")
+            let zoneTitle = zone.string("title") ?? ""
+            let floors = zone.int("floors", range: 0 ... 500) ?? 0
+            zone.finish(allowed: zoneKeys)
+            guard let id else { continue }
+            if zones.contains(where: { $0.id == id }) {
+                log.add("zone '\(id)' is defined twice", at: node, path: path)
+            }
+            zones.append(Zone(id: id, title: zoneTitle, floors: floors))
+        }
+
+        var devices: [ParkDevice] = []
+        for (index, node) in (reader.sequence("populations", required: true) ?? []).enumerated() {
+            let path = "populations[\(index)]"
+            guard var population = MappingReader(node, path: path, log: log, what: "a population") else { continue }
+            devices += expand(&population, path: path, zones: zones, catalog: catalog, kinds: kinds, log: log)
+            population.finish(allowed: populationKeys)
+        }
+        var seen: Set<String> = []
+        for device in devices where !seen.insert(device.id).inserted {
+            log.add(
+                "device id '\(device.id)' is generated twice; make the populations' id patterns distinct (use {zone}, {floor} and {n})",
+                at: root, path: "populations")
+            break
+        }
+        let devicesByID = Dictionary(devices.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+
+        var stimuli: [ScriptedStimulus] = []
+        for (index, node) in (reader.sequence("stimuli") ?? []).enumerated() {
+            let path = "stimuli[\(index)]"
+            guard var entry = MappingReader(node, path: path, log: log, what: "a stimulus") else { continue }
+            let at = entry.duration("at", required: true)
+            let deviceID = entry.string("device", required: true, expected: "a device id from the populations")
+            let deviceNode = entry.value("device")
+            let stimulusName = entry.string("stimulus", required: true, expected: "a stimulus of the device's kind")
+            let stimulusNode = entry.value("stimulus")
+            let arguments = entry.scalarMap("arguments") ?? []
+            entry.finish(allowed: stimulusKeys)
+            guard let at, let deviceID, let stimulusName else { continue }
+            guard let device = devicesByID[deviceID] else {
+                log.add("no device '\(deviceID)' in this park", at: deviceNode, path: "\(path).device")
+                continue
+            }
+            guard let descriptor = kinds.kind(named: device.kind)?.descriptor.stimulus(named: stimulusName) else {
+                let known = kinds.kind(named: device.kind)?.descriptor.stimuli.map(\.name) ?? []
+                log.add(
+                    "kind '\(device.kind)' has no stimulus '\(stimulusName)'; known: \(known.joined(separator: ", "))",
+                    at: stimulusNode, path: "\(path).stimulus")
+                continue
+            }
+            var values: [String: PointValue] = [:]
+            for argument in arguments {
+                guard let declared = descriptor.arguments.first(where: { $0.name == argument.key }) else {
+                    log.add(
+                        "stimulus '\(stimulusName)' has no argument '\(argument.key)'; known: "
+                            + descriptor.arguments.map(\.name).joined(separator: ", "),
+                        at: argument.node, path: "\(path).arguments.\(argument.key)")
+                    continue
+                }
+                let parameter = ParameterDescriptor(name: argument.key, type: declared.type, defaultValue: "", summary: "")
+                switch parameter.parse(argument.text) {
+                case .success(let value): values[argument.key] = value
+                case .failure(let error): log.add(error.message, at: argument.node, path: "\(path).arguments.\(argument.key)")
+                }
+            }
+            stimuli.append(ScriptedStimulus(at: at, deviceID: deviceID, stimulus: Stimulus(stimulusName, arguments: values)))
+        }
+
+        var links: [Link] = []
+        for (index, node) in (reader.sequence("links") ?? []).enumerated() {
+            let path = "links[\(index)]"
+            guard var entry = MappingReader(node, path: path, log: log, what: "a link") else { continue }
+            let from = entry.string("from", required: true, expected: "a device id")
+            let fromNode = entry.value("from")
+            let relation = entry.string("relation", required: true, expected: "a relation name, e.g. nearest-camera")
+            let to = entry.string("to", required: true, expected: "a device id")
+            let toNode = entry.value("to")
+            entry.finish(allowed: linkKeys)
+            guard let from, let relation, let to else { continue }
+            if devicesByID[from] == nil { log.add("no device '\(from)' in this park", at: fromNode, path: "\(path).from") }
+            if devicesByID[to] == nil { log.add("no device '\(to)' in this park", at: toNode, path: "\(path).to") }
+            links.append(Link(from: from, relation: relation, to: to))
+        }
+        reader.finish(allowed: keys)
+
+        guard log.issues.isEmpty else { throw ProfileErrors(log.sortedIssues) }
+        return ParkFile(
+            name: name, title: title, seed: seed, zones: zones, devices: devices,
+            stimuli: stimuli.sorted { $0.at < $1.at }, links: links, file: file)
+    }
+
+    /// Expands one population into devices, logging problems against its keys.
+    private static func expand(
+        _ population: inout MappingReader, path: String, zones: [Zone], catalog: ModelCatalog,
+        kinds: DeviceKindRegistry, log: IssueLog
+    ) -> [ParkDevice] {
+        let modelName = population.string("model", required: true, expected: "a model name from devices/")
+        let modelNode = population.value("model")
+        let count = population.int("count", required: true, range: 1 ... 1_000_000)
+        let zoneID = population.string("zone")
+        let zoneNode = population.value("zone")
+        let singleFloor = population.int("floor", range: -20 ... 500)
+        var floors: [Int]? = singleFloor.map { [$0] }
+        if let floorNodes = population.sequence("floors") {
+            if singleFloor != nil {
+                log.add("give either 'floor' or 'floors', not both", at: population.value("floors"), path: path)
+            }
+            floors = floorNodes.compactMap { node in
+                guard let text = MappingReader.scalarText(node, path: "\(path).floors", log: log, expected: "a floor number"),
+                      let floor = Int(text) else {
+                    log.add("expected a floor number", at: node, path: "\(path).floors")
+                    return nil
+                }
+                return floor
+            }
+        }
+        let pattern = population.string("id", required: true, expected: "an id pattern such as smoke-{zone}{floor}-{n:02}")
+        let patternNode = population.value("id")
+        let overrides = population.scalarMap("parameters") ?? []
+        let labelEntries = population.scalarMap("labels") ?? []
+
+        if let zoneID, !zones.contains(where: { $0.id == zoneID }) {
+            log.add("no zone '\(zoneID)' in this park; zones: \(zones.map(\.id).joined(separator: ", "))", at: zoneNode, path: "\(path).zone")
+        }
+        if let zoneID, let floors, let zone = zones.first(where: { $0.id == zoneID }), zone.floors > 0 {
+            for floor in floors where floor < 1 || floor > zone.floors {
+                log.add("zone '\(zoneID)' has floors 1 to \(zone.floors); floor \(floor) is outside", at: population.value("floors") ?? population.value("floor"), path: path)
+            }
+        }
+        guard let modelName, let count, let pattern else { return [] }
+        guard let model = catalog.model(named: modelName) else {
+            var message = "no device model '\(modelName)'"
+            if let suggestion = MappingReader.closest(to: modelName, in: catalog.names) {
+                message += "; did you mean '\(suggestion)'?"
+            } else {
+                message += "; models: \(catalog.names.joined(separator: ", "))"
+            }
+            log.add(message, at: modelNode, path: "\(path).model")
+            return []
+        }
+        if let descriptor = kinds.kind(named: model.kind)?.descriptor {
+            for entry in overrides {
+                guard let parameter = descriptor.parameter(named: entry.key) else {
+                    log.add("kind '\(model.kind)' has no parameter '\(entry.key)'", at: entry.node, path: "\(path).parameters.\(entry.key)")
+                    continue
+                }
+                if case .failure(let error) = parameter.parse(entry.text) {
+                    log.add(error.message, at: entry.node, path: "\(path).parameters.\(entry.key)")
+                }
+            }
+        }
+        if floors != nil, !pattern.contains("{floor}"), (floors?.count ?? 0) > 1 {
+            log.add("the id pattern '\(pattern)' has no {floor}, so the floors would repeat ids", at: patternNode, path: "\(path).id")
+            return []
+        }
+        if let unknown = IDPattern.unknownTokens(in: pattern).first {
+            log.add("unknown placeholder {\(unknown)} in id pattern; use {zone}, {floor}, {n}, {n:03}, {model} or {kind}", at: patternNode, path: "\(path).id")
+            return []
+        }
+        if count > 1, !pattern.contains("{n") {
+            log.add("the id pattern '\(pattern)' has no {n}, so \(count) devices would share one id", at: patternNode, path: "\(path).id")
+            return []
+        }
+
+        var parameters = model.parameters
+        for entry in overrides { parameters[entry.key] = entry.text }
+        var labels: [String: String] = [:]
+        for entry in labelEntries { labels[entry.key] = entry.text }
+
+        var devices: [ParkDevice] = []
+        let floorList: [Int?] = floors.map { $0.map(Optional.some) } ?? [nil]
+        for floorValue in floorList {
+            for n in 1 ... count {
+                let id = IDPattern.render(pattern, zone: zoneID, floor: floorValue, n: n, model: model.model, kind: model.kind)
+                devices.append(ParkDevice(
+                    id: id, model: model.model, kind: model.kind,
+                    placement: Placement(zone: zoneID, floor: floorValue, labels: labels), parameters: parameters))
+            }
+        }
+        return devices
+    }
+
+    /// The devices ready for an engine, with streams derived from `seed` (default: the park's).
+    public func plan(kinds: DeviceKindRegistry, seed: UInt64? = nil) throws(ProfileErrors) -> [PlannedDevice] {
+        let runSeed = seed ?? self.seed
+        var planned: [PlannedDevice] = []
+        planned.reserveCapacity(devices.count)
+        var issues: [ProfileIssue] = []
+        for device in devices {
+            guard let kind = kinds.kind(named: device.kind) else {
+                issues.append(ProfileIssue(file: file, line: 1, column: 1, keyPath: "populations", message: "unknown device kind '\(device.kind)'"))
+                continue
+            }
+            do {
+                let parameters = try DeviceParameters(descriptor: kind.descriptor, overrides: device.parameters)
+                planned.append(PlannedDevice(kind: kind, setup: DeviceSetup(
+                    id: device.id, parameters: parameters,
+                    random: SeededRandom.forDevice(device.id, runSeed: runSeed), placement: device.placement)))
+            } catch {
+                issues.append(ProfileIssue(file: file, line: 1, column: 1, keyPath: "populations", message: "device '\(device.id)': \(error.message)"))
+            }
+        }
+        guard issues.isEmpty else { throw ProfileErrors(issues) }
+        return planned
+    }
+}
+
+/// Renders device id patterns: `{zone}`, `{floor}`, `{n}`, `{n:03}` (zero-padded), `{model}`, `{kind}`.
+public enum IDPattern {
+    /// Placeholders in `pattern` that ``render(_:zone:floor:n:model:kind:)`` does not know.
+    public static func unknownTokens(in pattern: String) -> [String] {
+        var unknown: [String] = []
+        var rest = Substring(pattern)
+        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+            let token = rest[rest.index(after: open) ..< close]
+            let known = ["zone", "floor", "n", "model", "kind"].contains(token)
+                || (token.hasPrefix("n:") && Int(token.dropFirst(2)) != nil)
+            if !known { unknown.append(String(token)) }
+            rest = rest[rest.index(after: close)...]
+        }
+        return unknown
+    }
+
+    public static func render(_ pattern: String, zone: String?, floor: Int?, n: Int, model: String, kind: String) -> String {
+        var result = ""
+        var rest = Substring(pattern)
+        while let open = rest.firstIndex(of: "{") {
+            result += rest[..<open]
+            guard let close = rest[open...].firstIndex(of: "}") else { break }
+            let token = rest[rest.index(after: open) ..< close]
+            switch token {
+            case "zone": result += zone ?? ""
+            case "floor": result += floor.map(String.init) ?? ""
+            case "model": result += model
+            case "kind": result += kind
+            case "n": result += String(n)
+            default:
+                if token.hasPrefix("n:"), let width = Int(token.dropFirst(2)) {
+                    let digits = String(n)
+                    result += String(repeating: "0", count: max(0, width - digits.count)) + digits
+                } else {
+                    result += "{\(token)}"
+                }
+            }
+            rest = rest[rest.index(after: close)...]
+        }
+        return result + rest
+    }
+}

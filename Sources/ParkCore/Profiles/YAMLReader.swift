@@ -1,0 +1,233 @@
+import Yams
+
+/// Collects the problems found while reading one file.
+final class IssueLog {
+    let file: String
+    private(set) var issues: [ProfileIssue] = []
+
+    init(file: String) { self.file = file }
+
+    /// The issues in reading order (line, then column), which is how a user fixes them.
+    var sortedIssues: [ProfileIssue] {
+        issues.enumerated().sorted {
+            ($0.element.line, $0.element.column, $0.offset) < ($1.element.line, $1.element.column, $1.offset)
+        }.map(\.element)
+    }
+
+    func add(_ message: String, at node: Node?, path: String) {
+        let mark = node?.mark
+        issues.append(ProfileIssue(
+            file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, keyPath: path, message: message))
+    }
+
+    func add(_ message: String, line: Int, column: Int, path: String = "") {
+        issues.append(ProfileIssue(file: file, line: line, column: column, keyPath: path, message: message))
+    }
+}
+
+/// Parses YAML text into a node tree, turning parser errors into ``ProfileIssue``s.
+enum YAMLSource {
+    /// The document's root node, or nil after logging why there is none.
+    static func root(of text: String, log: IssueLog) -> Node? {
+        do {
+            guard let root = try Yams.compose(yaml: text) else {
+                log.add("the file is empty; expected a YAML mapping", line: 1, column: 1)
+                return nil
+            }
+            return root
+        } catch let error as YamlError {
+            switch error {
+            case .scanner(let context, let problem, let mark, _),
+                 .parser(let context, let problem, let mark, _),
+                 .composer(let context, let problem, let mark, _):
+                var message = "YAML syntax error: \(problem)"
+                if let context { message += " (\(context.text) at line \(context.mark.line), column \(context.mark.column))" }
+                log.add(message, line: mark.line, column: mark.column)
+            case .reader(let problem, let offset, _, _):
+                log.add("cannot read the file as UTF-8 text: \(problem) at byte \(offset ?? 0)", line: 1, column: 1)
+            case .duplicatedKeysInMapping(let duplicates, let context):
+                log.add(
+                    "duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) in this mapping",
+                    line: context.mark.line, column: context.mark.column)
+            default:
+                log.add("YAML error: \(error)", line: 1, column: 1)
+            }
+            return nil
+        } catch {
+            log.add("YAML error: \(error)", line: 1, column: 1)
+            return nil
+        }
+    }
+}
+
+/// Reads one YAML mapping strictly: typed accessors that log a precise issue instead of
+/// throwing, and ``finish()`` that reports every key nobody asked for.
+///
+/// Unknown keys are errors because a misspelt optional key (`heartbeat_intervall`) would
+/// otherwise be ignored silently and the run would use the default.
+struct MappingReader {
+    let node: Node
+    let path: String
+    let log: IssueLog
+    private let pairs: [(key: String, keyNode: Node, value: Node)]
+    private var consumed: Set<String> = []
+
+    /// Nil (after logging) if `node` is not a mapping.
+    init?(_ node: Node, path: String, log: IssueLog, what: String) {
+        guard case .mapping(let mapping) = node else {
+            log.add("expected \(what) (a mapping of key: value), got \(MappingReader.describe(node))", at: node, path: path)
+            return nil
+        }
+        self.node = node
+        self.path = path
+        self.log = log
+        self.pairs = mapping.map { (key: $0.key.string ?? "", keyNode: $0.key, value: $0.value) }
+    }
+
+    var keys: [String] { pairs.map(\.key) }
+
+    func child(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    /// The value node of `key`, marking the key as known.
+    mutating func value(_ key: String) -> Node? {
+        consumed.insert(key)
+        return pairs.first { $0.key == key }?.value
+    }
+
+    /// The value node of a key that must be present.
+    mutating func requiredValue(_ key: String, expected: String) -> Node? {
+        guard let value = value(key), !MappingReader.isNull(value) else {
+            let present = pairs.contains { $0.key == key }
+            log.add(
+                present ? "'\(key)' has no value; expected \(expected)" : "missing required key '\(key)' (\(expected))",
+                at: present ? pairs.first { $0.key == key }?.keyNode : node, path: path)
+            return nil
+        }
+        return value
+    }
+
+    mutating func string(_ key: String, required: Bool = false, expected: String = "a text value") -> String? {
+        guard let node = required ? requiredValue(key, expected: expected) : value(key) else { return nil }
+        if !required, MappingReader.isNull(node) { return nil }
+        return MappingReader.scalarText(node, path: child(key), log: log, expected: expected)
+    }
+
+    mutating func int(_ key: String, required: Bool = false, range: ClosedRange<Int>? = nil) -> Int? {
+        let expected = range.map { "a whole number from \($0.lowerBound) to \($0.upperBound)" } ?? "a whole number"
+        guard let text = string(key, required: required, expected: expected) else { return nil }
+        guard let number = Int(text), range.map({ $0.contains(number) }) ?? true else {
+            log.add("expected \(expected), got '\(text)'", at: value(key), path: child(key))
+            return nil
+        }
+        return number
+    }
+
+    mutating func uint64(_ key: String) -> UInt64? {
+        guard let text = string(key, expected: "a whole number from 0 to \(UInt64.max)") else { return nil }
+        guard let number = UInt64(text) else {
+            log.add("expected a whole number from 0 to \(UInt64.max), got '\(text)'", at: value(key), path: child(key))
+            return nil
+        }
+        return number
+    }
+
+    mutating func duration(_ key: String, required: Bool = false) -> DeviceDuration? {
+        let expected = "a duration such as 40s, 500ms or 1h30m"
+        guard let text = string(key, required: required, expected: expected) else { return nil }
+        guard let duration = DeviceDuration(parsing: text) else {
+            log.add("expected \(expected), got '\(text)'", at: value(key), path: child(key))
+            return nil
+        }
+        return duration
+    }
+
+    /// A mapping of scalar values, as text, with the node of each value for later messages.
+    mutating func scalarMap(_ key: String) -> [(key: String, text: String, node: Node)]? {
+        guard let node = value(key), !MappingReader.isNull(node) else { return nil }
+        guard case .mapping(let mapping) = node else {
+            log.add("expected a mapping of name: value, got \(MappingReader.describe(node))", at: node, path: child(key))
+            return nil
+        }
+        var result: [(key: String, text: String, node: Node)] = []
+        for pair in mapping {
+            let name = pair.key.string ?? ""
+            if let text = MappingReader.scalarText(pair.value, path: child(key) + ".\(name)", log: log, expected: "a single value") {
+                result.append((name, text, pair.value))
+            }
+        }
+        return result
+    }
+
+    /// The items of a sequence value, or nil (logged) if it is something else.
+    mutating func sequence(_ key: String, required: Bool = false) -> [Node]? {
+        guard let node = required ? requiredValue(key, expected: "a list") : value(key) else { return nil }
+        if MappingReader.isNull(node) { return required ? nil : [] }
+        guard case .sequence(let sequence) = node else {
+            log.add("expected a list (items starting with '- '), got \(MappingReader.describe(node))", at: node, path: child(key))
+            return nil
+        }
+        return Array(sequence)
+    }
+
+    /// Logs every key that was never asked for, naming the keys that are allowed.
+    func finish(allowed: [String]) {
+        for pair in pairs where !consumed.contains(pair.key) {
+            var message = "unknown key '\(pair.key)'"
+            if let suggestion = MappingReader.closest(to: pair.key, in: allowed) {
+                message += "; did you mean '\(suggestion)'?"
+            } else {
+                message += "; expected one of: \(allowed.joined(separator: ", "))"
+            }
+            log.add(message, at: pair.keyNode, path: path)
+        }
+    }
+
+    // MARK: Helpers
+
+    static func isNull(_ node: Node) -> Bool {
+        if case .scalar(let scalar) = node, scalar.style == .plain {
+            return ["", "~", "null", "Null", "NULL"].contains(scalar.string)
+        }
+        return false
+    }
+
+    static func scalarText(_ node: Node, path: String, log: IssueLog, expected: String) -> String? {
+        guard case .scalar(let scalar) = node else {
+            log.add("expected \(expected), got \(describe(node))", at: node, path: path)
+            return nil
+        }
+        return scalar.string
+    }
+
+    static func describe(_ node: Node) -> String {
+        switch node {
+        case .scalar(let scalar): isNull(node) ? "nothing" : "the value '\(scalar.string)'"
+        case .mapping: "a mapping"
+        case .sequence: "a list"
+        case .alias: "an alias"
+        }
+    }
+
+    /// The allowed key within edit distance 2 of `key`, if one is that close.
+    static func closest(to key: String, in allowed: [String]) -> String? {
+        allowed
+            .map { ($0, editDistance(key, $0)) }
+            .filter { $0.1 <= 2 }
+            .min { $0.1 < $1.1 }?.0
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        guard !a.isEmpty else { return b.count }
+        guard !b.isEmpty else { return a.count }
+        var previous = Array(0 ... b.count)
+        for i in 1 ... a.count {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1 ... b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+}

@@ -1,0 +1,322 @@
+import ParkCore
+
+/// One smoke/heat detector: the state machine behind ``SmokeDetectorKind``.
+///
+/// The true environment (smoke density, air temperature) comes from stimuli and an ambient
+/// random walk; the detector samples it at each report and at once when a stimulus arrives.
+/// Battery charge is a function of time (linear drain over `battery_life`, faster while the
+/// sounder is on) and is checked at every heartbeat and report, as real detectors do.
+final class SmokeDetector: DeviceBehavior {
+    typealias Timer = SmokeDetectorKind.Timer
+
+    private let heartbeatInterval: DeviceDuration
+    private let reportInterval: DeviceDuration
+    private let startSpread: DeviceDuration
+    private var smokeThreshold: Double
+    private let heatThreshold: Double
+    private let alarmDelay: DeviceDuration
+    private let drainPerSecond: Double
+    private let alarmDrainPerSecond: Double
+    private let lowBatteryThreshold: Double
+    private let chirpInterval: DeviceDuration
+    private let measurementNoise: Double
+
+    private var random: SeededRandom
+    private var ambientTemperature: RandomWalkGenerator
+    private var ambientSmoke: RandomWalkGenerator
+
+    // The environment the harness created; nil means ambient.
+    private var smokeTruth: Double?
+    private var heatTruth: Double?
+
+    private var battery: Double
+    private var batteryMeasuredAt: MonotonicInstant?
+    private var smokeAlarm = false
+    private var heatAlarm = false
+    private var tampered = false
+    private var faultCode: String?
+    private var lowBattery = false
+    private var depleted = false
+    private var sounderOn = false
+    private var silenced = false
+    // Bumped to invalidate pending timers of that family (timers cannot be cancelled); the
+    // generation rides in the timer tag above the low byte that names the timer.
+    private var chirpGeneration: UInt32 = 0
+    private var alarmGeneration: UInt32 = 0
+    private var powerGeneration: UInt32 = 0
+
+    init(setup: DeviceSetup) {
+        let parameters = setup.parameters
+        heartbeatInterval = parameters.duration("heartbeat_interval")
+        reportInterval = parameters.duration("report_interval")
+        startSpread = parameters.duration("start_spread")
+        smokeThreshold = parameters.double("smoke_threshold")
+        heatThreshold = parameters.double("heat_threshold")
+        alarmDelay = parameters.duration("alarm_delay")
+        drainPerSecond = 100 / parameters.duration("battery_life").seconds
+        alarmDrainPerSecond = parameters.double("alarm_drain_per_hour") / 3_600
+        lowBatteryThreshold = parameters.double("low_battery_threshold")
+        chirpInterval = parameters.duration("chirp_interval")
+        measurementNoise = parameters.double("measurement_noise")
+        battery = parameters.double("initial_battery")
+        random = setup.random
+        let ambient = parameters.double("ambient_temperature")
+        ambientTemperature = RandomWalkGenerator(
+            start: ambient, minimum: ambient - 4, maximum: ambient + 4, volatilityPerSecond: 0.01)
+        ambientSmoke = RandomWalkGenerator(start: 0.01, minimum: 0, maximum: 0.04, volatilityPerSecond: 0.0005)
+    }
+
+    // MARK: DeviceBehavior
+
+    func start(context: DeviceContext) {
+        batteryMeasuredAt = context.now
+        powerGeneration &+= 1
+        // A random phase per timer keeps a park of detectors from reporting in lock step.
+        context.schedule(after: phase(within: heartbeatInterval), tag: Timer.heartbeat.rawValue | powerGeneration << 8)
+        context.schedule(after: phase(within: reportInterval), tag: Timer.report.rawValue | powerGeneration << 8)
+        if battery <= lowBatteryThreshold { enterLowBattery(context) }
+    }
+
+    func timerFired(tag: UInt32, context: DeviceContext) {
+        guard !depleted else { return }
+        switch Timer(rawValue: tag & 0xFF) {
+        case .heartbeat:
+            guard tag >> 8 == powerGeneration else { return }
+            updateBattery(context)
+            guard !depleted else { return }
+            context.emit(event: "heartbeat", [Reading("battery", .double(rounded(battery)))])
+            context.schedule(after: heartbeatInterval, tag: Timer.heartbeat.rawValue | powerGeneration << 8)
+        case .report:
+            guard tag >> 8 == powerGeneration else { return }
+            updateBattery(context)
+            guard !depleted else { return }
+            let (measured, truth) = sampleSmoke(context.now)
+            let temperature = currentTemperature(context.now)
+            context.emit(telemetry: [
+                Reading("smoke_density", .double(rounded(measured)), truth: .double(rounded(truth))),
+                Reading("temperature", .double(rounded(temperature)), truth: .double(rounded(temperature))),
+                Reading("battery", .double(rounded(battery))),
+            ])
+            evaluate(smoke: measured, truthSmoke: truth, temperature: temperature, context)
+            context.schedule(after: reportInterval, tag: Timer.report.rawValue | powerGeneration << 8)
+        case .chirp:
+            guard lowBattery, tag >> 8 == chirpGeneration else { return }
+            updateBattery(context)
+            guard !depleted else { return }
+            context.emit(Emission(channel: .local, name: "chirp", readings: [Reading("battery", .double(rounded(battery)))]))
+            context.schedule(after: chirpInterval, tag: Timer.chirp.rawValue | chirpGeneration << 8)
+        case .alarmConfirm:
+            guard tag >> 8 == alarmGeneration else { return }
+            let (measured, truth) = sampleSmoke(context.now)
+            raiseAlarmsIfConfirmed(smoke: measured, truthSmoke: truth, temperature: currentTemperature(context.now), context)
+        case nil:
+            return
+        }
+    }
+
+    func apply(stimulus: Stimulus, context: DeviceContext) throws(DeviceError) {
+        if depleted, stimulus.name != "battery-replace" { return }
+        switch stimulus.name {
+        case "smoke":
+            smokeTruth = try number(stimulus, "density", default: 0.5)
+            sampleNow(context)
+        case "smoke-clear":
+            smokeTruth = nil
+            sampleNow(context)
+        case "heat":
+            heatTruth = try number(stimulus, "temperature", default: 70)
+            sampleNow(context)
+        case "heat-clear":
+            heatTruth = nil
+            sampleNow(context)
+        case "tamper":
+            guard !tampered else { return }
+            tampered = true
+            context.emit(event: "tamper")
+        case "tamper-restore":
+            guard tampered else { return }
+            tampered = false
+            context.emit(event: "tamper-clear")
+        case "fault":
+            let code: String
+            if case .string(let given)? = stimulus.arguments["code"] { code = given } else { code = "chamber" }
+            guard faultCode == nil else { return }
+            faultCode = code
+            context.emit(event: "fault", [Reading("code", .string(code))])
+        case "fault-clear":
+            guard faultCode != nil else { return }
+            faultCode = nil
+            context.emit(event: "fault-clear")
+            sampleNow(context)
+        case "test-button":
+            selfTest(context)
+        case "battery-replace":
+            let wasDepleted = depleted
+            battery = 100
+            batteryMeasuredAt = context.now
+            depleted = false
+            if lowBattery || wasDepleted {
+                lowBattery = false
+                chirpGeneration &+= 1
+                context.emit(event: "battery-ok", [Reading("battery", .double(100))])
+            }
+            if wasDepleted {
+                // A dead detector lost its timers; fitting a battery powers it up again.
+                start(context: context)
+            }
+        case "battery-set":
+            updateBattery(context)
+            battery = min(100, max(0, try number(stimulus, "level", default: nil)))
+            checkBatteryThresholds(context)
+        default:
+            throw DeviceError("smoke detector has no stimulus '\(stimulus.name)'; known: "
+                + SmokeDetectorKind.kindDescriptor.stimuli.map(\.name).joined(separator: ", "))
+        }
+    }
+
+    func handle(command: DeviceCommand, context: DeviceContext) -> CommandResult {
+        guard !depleted else { return .rejected("battery depleted") }
+        switch command.name {
+        case "self-test":
+            let passed = selfTest(context)
+            return CommandResult(.accepted, readings: [Reading("passed", .bool(passed))])
+        case "silence":
+            guard sounderOn else { return .rejected("no alarm is sounding") }
+            silenced = true
+            setSounder(false, context)
+            return .accepted
+        case "set-threshold":
+            guard let value = command.arguments["smoke_threshold"]?.doubleValue, value >= 0.01, value <= 2 else {
+                return .rejected("smoke_threshold must be a number from 0.01 to 2 dB/m")
+            }
+            smokeThreshold = value
+            return .accepted
+        default:
+            return .rejected("unknown command '\(command.name)'")
+        }
+    }
+
+    // MARK: Behaviour
+
+    private func sampleNow(_ context: DeviceContext) {
+        let (measured, truth) = sampleSmoke(context.now)
+        evaluate(smoke: measured, truthSmoke: truth, temperature: currentTemperature(context.now), context)
+    }
+
+    private func sampleSmoke(_ now: MonotonicInstant) -> (measured: Double, truth: Double) {
+        let ambient = ambientSmoke.value(at: now, random: &random)
+        let truth = smokeTruth ?? ambient
+        let measured = max(0, truth + random.nextGaussian(standardDeviation: measurementNoise))
+        return (measured, truth)
+    }
+
+    private func currentTemperature(_ now: MonotonicInstant) -> Double {
+        let ambient = ambientTemperature.value(at: now, random: &random)
+        return heatTruth ?? ambient
+    }
+
+    /// Raises alarms at once, or after `alarm_delay` if the detector confirms; clears at once.
+    private func evaluate(smoke: Double, truthSmoke: Double, temperature: Double, _ context: DeviceContext) {
+        let smokeNow = faultCode == nil && smoke >= smokeThreshold
+        let heatNow = temperature >= heatThreshold
+        if smokeAlarm, !smokeNow {
+            smokeAlarm = false
+            context.emit(event: "smoke-clear", [Reading("smoke_density", .double(rounded(smoke)), truth: .double(rounded(truthSmoke)))])
+        }
+        if heatAlarm, !heatNow {
+            heatAlarm = false
+            context.emit(event: "heat-clear", [Reading("temperature", .double(rounded(temperature)))])
+        }
+        if (smokeNow && !smokeAlarm) || (heatNow && !heatAlarm) {
+            if alarmDelay == .zero {
+                raiseAlarmsIfConfirmed(smoke: smoke, truthSmoke: truthSmoke, temperature: temperature, context)
+            } else {
+                alarmGeneration &+= 1
+                context.schedule(after: alarmDelay, tag: Timer.alarmConfirm.rawValue | alarmGeneration << 8)
+            }
+        }
+        if !smokeAlarm, !heatAlarm, sounderOn { setSounder(false, context) }
+    }
+
+    private func raiseAlarmsIfConfirmed(smoke: Double, truthSmoke: Double, temperature: Double, _ context: DeviceContext) {
+        if faultCode == nil, smoke >= smokeThreshold, !smokeAlarm {
+            smokeAlarm = true
+            context.emit(event: "smoke-alarm", [
+                Reading("smoke_density", .double(rounded(smoke)), truth: .double(rounded(truthSmoke))),
+                Reading("threshold", .double(smokeThreshold)),
+            ])
+        }
+        if temperature >= heatThreshold, !heatAlarm {
+            heatAlarm = true
+            context.emit(event: "heat-alarm", [
+                Reading("temperature", .double(rounded(temperature))),
+                Reading("threshold", .double(heatThreshold)),
+            ])
+        }
+        if (smokeAlarm || heatAlarm), !sounderOn, !silenced { setSounder(true, context) }
+    }
+
+    private func setSounder(_ on: Bool, _ context: DeviceContext) {
+        updateBattery(context)
+        sounderOn = on
+        if !on, !smokeAlarm, !heatAlarm { silenced = false }
+        context.emit(Emission(channel: .local, name: on ? "sounder-on" : "sounder-off"))
+    }
+
+    @discardableResult
+    private func selfTest(_ context: DeviceContext) -> Bool {
+        updateBattery(context)
+        let passed = faultCode == nil && battery > lowBatteryThreshold
+        var readings = [Reading("passed", .bool(passed)), Reading("battery", .double(rounded(battery)))]
+        if let faultCode { readings.append(Reading("fault", .string(faultCode))) }
+        context.emit(event: "self-test", readings)
+        return passed
+    }
+
+    /// Brings the battery level up to `context.now` and reacts to thresholds crossed.
+    private func updateBattery(_ context: DeviceContext) {
+        if let since = batteryMeasuredAt {
+            let seconds = context.now.duration(since: since).seconds
+            battery = max(0, battery - seconds * (drainPerSecond + (sounderOn ? alarmDrainPerSecond : 0)))
+        }
+        batteryMeasuredAt = context.now
+        checkBatteryThresholds(context)
+    }
+
+    private func checkBatteryThresholds(_ context: DeviceContext) {
+        if battery <= 0, !depleted {
+            depleted = true
+            context.emit(event: "battery-depleted", [Reading("battery", .double(0))])
+            sounderOn = false
+        } else if battery <= lowBatteryThreshold, !lowBattery {
+            enterLowBattery(context)
+        }
+    }
+
+    private func enterLowBattery(_ context: DeviceContext) {
+        lowBattery = true
+        chirpGeneration &+= 1
+        context.emit(event: "low-battery", [Reading("battery", .double(rounded(battery)))])
+        context.emit(Emission(channel: .local, name: "chirp", readings: [Reading("battery", .double(rounded(battery)))]))
+        context.schedule(after: chirpInterval, tag: Timer.chirp.rawValue | chirpGeneration << 8)
+    }
+
+    private func phase(within period: DeviceDuration) -> DeviceDuration {
+        let span = min(period, startSpread)
+        guard span > .zero else { return .zero }
+        return DeviceDuration(nanoseconds: random.next() % span.nanoseconds)
+    }
+
+    private func number(_ stimulus: Stimulus, _ name: String, default fallback: Double?) throws(DeviceError) -> Double {
+        if let value = stimulus.arguments[name] {
+            guard let number = value.doubleValue else {
+                throw DeviceError("stimulus '\(stimulus.name)' argument '\(name)' must be a number, got \(value.jsonText)")
+            }
+            return number
+        }
+        guard let fallback else { throw DeviceError("stimulus '\(stimulus.name)' needs argument '\(name)'") }
+        return fallback
+    }
+
+    private func rounded(_ value: Double) -> Double { (value * 10_000).rounded() / 10_000 }
+}

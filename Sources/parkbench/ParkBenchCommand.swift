@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+
+/// The `parkbench` command tree. Each subcommand is one type in its own file.
+@main
+struct ParkBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "parkbench",
+        abstract: "Simulate smart-park devices and check platforms against the park requirements.",
+        discussion: """
+            Virtual devices (smoke detectors, meters, gates, cameras…) are built-in kinds or \
+            plugins, described by model profiles under devices/ and placed in parks under \
+            conformance/parks/.
+
+            Examples:
+              parkbench devices list
+              parkbench devices show acme-sd100
+              parkbench validate devices/smoke-detector/*.yaml conformance/parks/demo.yaml
+              parkbench simulate --park conformance/parks/demo.yaml --duration 30s
+
+            Exit codes: 0 success, 2 usage or configuration error.
+            """,
+        version: ParkBenchVersion.current,
+        subcommands: [DevicesCommand.self, ValidateCommand.self, SimulateCommand.self, VersionCommand.self])
+
+    /// Runs the command, mapping argument-parser usage errors to exit code 2 as documented.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                exit(withError: error)
+            }
+            let message = fullMessage(for: error)
+            if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+            // ArgumentParser uses EX_USAGE (64) for bad arguments; ParkBench promises 2.
+            Foundation.exit(code == .validationFailure ? ExitStatus.configurationError : code.rawValue)
+        }
+    }
+}
+
+/// Exit statuses shared by every command (documented in `parkbench --help` and the README).
+enum ExitStatus {
+    static let success: Int32 = 0
+    static let configurationError: Int32 = 2
+}
+
+/// ParkBench's own version.
+enum ParkBenchVersion {
+    static let current = "0.1.0"
+}

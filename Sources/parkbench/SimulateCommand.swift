@@ -1,0 +1,244 @@
+import ArgumentParser
+import Foundation
+import ParkCore
+import Synchronization
+
+/// `parkbench simulate`: runs a park's devices and shows what they do.
+struct SimulateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Run the devices of a park for a while and print what they emit.",
+        discussion: """
+            Devices run on their own timers, and the park's scripted stimuli are applied at \
+            their times. Every emission, stimulus and command is recorded in the ground-truth \
+            ledger; --ledger writes it as JSON Lines. Devices are not bound to a protocol yet: \
+            they emit into the ledger and the console.
+
+            By default the run is in real time. --virtual runs on a virtual clock instead: the \
+            whole duration passes as fast as the CPU allows, and the same --seed gives the \
+            same ledger byte for byte.
+
+            Examples:
+              parkbench simulate --park conformance/parks/demo.yaml --duration 20s
+              parkbench simulate --park conformance/parks/demo.yaml --duration 30d --virtual --show alarms
+              parkbench simulate --park conformance/parks/demo.yaml --duration 1h --virtual --ledger run.jsonl --json
+            """)
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(help: ArgumentHelp("The park file to run.", valueName: "file"))
+    var park: String
+
+    @Option(help: ArgumentHelp("How long to run, e.g. 30s, 10m, 2h, 7d.", valueName: "duration"))
+    var duration: DeviceDuration
+
+    @Option(help: "Run seed; overrides the park's seed. One seed gives one run.")
+    var seed: UInt64?
+
+    @Flag(help: "Run on a virtual clock, as fast as possible, instead of in real time.")
+    var virtual = false
+
+    @Option(help: ArgumentHelp("Write the ledger (every emission, stimulus and command) to this JSON Lines file.", valueName: "file"))
+    var ledger: String?
+
+    @Option(help: "Which emissions to print as they happen: all, events, alarms or none.")
+    var show: ShowFilter = .events
+
+    func validate() throws {
+        if duration == .zero { throw ValidationError("--duration must be longer than 0s, e.g. --duration 30s") }
+    }
+
+    func run() async throws {
+        let workspace = Workspace.load(options)
+        try workspace.failOnProblems()
+        let parkFile: ParkFile
+        let plan: [PlannedDevice]
+        do {
+            parkFile = try ParkFile.load(file: park, catalog: workspace.catalog, kinds: workspace.kinds)
+            plan = try parkFile.plan(kinds: workspace.kinds, seed: seed)
+        } catch {
+            for issue in error.issues { Output.error(issue.description) }
+            throw ExitCode(ExitStatus.configurationError)
+        }
+
+        let runSeed = seed ?? parkFile.seed
+        let printer = EmissionPrinter(filter: options.json ? .none : show, kinds: workspace.kinds)
+        let ledgerStore = Ledger()
+        if !options.json {
+            let kinds = Dictionary(grouping: plan, by: { $0.kind.descriptor.name }).map { "\($1.count) \($0)" }.sorted()
+            print("park \(parkFile.name): \(plan.count) devices (\(kinds.joined(separator: ", "))), seed \(runSeed), "
+                  + "\(duration) \(virtual ? "of virtual time" : "in real time")")
+        }
+
+        let started = SystemClock.monotonicNow()
+        var timerFigures: TimerLateness?
+        if virtual {
+            let engine = VirtualTimeEngine(ledger: ledgerStore, observer: printer)
+            for device in plan {
+                do { try engine.add(device) } catch { return try fail(error.description) }
+            }
+            engine.start()
+            for scripted in parkFile.stimuli where scripted.at <= duration {
+                engine.advance(to: MonotonicInstant.zero.advanced(by: scripted.at))
+                do { try engine.apply(scripted.stimulus, to: scripted.deviceID) } catch { Output.error("warning: \(error)") }
+            }
+            engine.advance(to: MonotonicInstant.zero.advanced(by: duration))
+        } else {
+            let engine: RealTimeEngine
+            do { engine = try await RealTimeEngine(plan: plan, ledger: ledgerStore, observer: printer) } catch {
+                return try fail(error.description)
+            }
+            printer.setOrigin(engine.clock.now().monotonic)
+            await engine.start()
+            let start = engine.clock.now().monotonic
+            let progress = ProgressReporter(enabled: !options.json && duration >= .seconds(20), ledger: ledgerStore)
+            var pending = parkFile.stimuli.filter { $0.at <= duration }[...]
+            let end = start.advanced(by: duration)
+            while true {
+                let now = engine.clock.now().monotonic
+                while let next = pending.first, start.advanced(by: next.at) <= now {
+                    pending = pending.dropFirst()
+                    do { try await engine.apply(next.stimulus, to: next.deviceID) } catch { Output.error("warning: \(error)") }
+                }
+                if now >= end { break }
+                progress.tick(elapsed: now.duration(since: start), total: duration)
+                let wake = [end, pending.first.map { start.advanced(by: $0.at) }, now.advanced(by: .seconds(1))]
+                    .compactMap { $0 }.min() ?? end
+                try? await Task.sleep(nanoseconds: wake.duration(since: now).nanoseconds)
+            }
+            timerFigures = await engine.statistics().lateness
+            await engine.stop()
+        }
+        let wallSeconds = SystemClock.monotonicNow().duration(since: started).seconds
+
+        let records: [LedgerRecord]
+        do {
+            records = try ledgerStore.records()
+            if let ledger { try ledgerStore.export(to: URL(fileURLWithPath: ledger)) }
+        } catch {
+            return try fail(error.description)
+        }
+        let summary = RunSummary(
+            park: parkFile.name, devices: plan.count, seed: runSeed, mode: virtual ? "virtual" : "real-time",
+            deviceTime: duration.description, wallSeconds: (wallSeconds * 1000).rounded() / 1000,
+            ledgerRecords: records.count, ledgerFile: ledger,
+            emissions: Dictionary(grouping: records.filter { $0.entry == .emission }, by: { "\($0.kind)/\($0.name)" })
+                .mapValues(\.count),
+            stimuli: records.filter { $0.entry == .stimulus }.count,
+            timerLatenessP99Milliseconds: timerFigures.map { Double($0.p99) / 1e6 },
+            timerLatenessMaxMilliseconds: timerFigures.map { Double($0.max) / 1e6 })
+        if options.json {
+            Output.json(summary)
+        } else {
+            summary.printText()
+        }
+    }
+
+    private func fail(_ message: String) throws {
+        Output.error("error: \(message)")
+        throw ExitCode(ExitStatus.configurationError)
+    }
+}
+
+/// Which emissions `simulate` prints while running.
+enum ShowFilter: String, ExpressibleByArgument, CaseIterable, Sendable {
+    /// Every emission, telemetry and local ones included.
+    case all
+    /// Events (alarms, clears, heartbeats, faults) and status changes.
+    case events
+    /// Only events of severity warning, alarm or critical.
+    case alarms
+    case none
+}
+
+extension DeviceDuration: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+}
+
+/// Prints emissions as they happen; called from the device event loops, so writes are locked.
+final class EmissionPrinter: EmissionObserver {
+    private let filter: ShowFilter
+    private let severities: [String: EventSeverity]
+    private let lock = Mutex(())
+    /// Device time zero of the run: emissions print as seconds since then.
+    private let origin = Atomic<UInt64>(0)
+
+    /// Sets the instant that prints as `0.000s` (the start of a real-time run).
+    func setOrigin(_ instant: MonotonicInstant) { origin.store(instant.nanoseconds, ordering: .relaxed) }
+
+    init(filter: ShowFilter, kinds: DeviceKindRegistry) {
+        self.filter = filter
+        var severities: [String: EventSeverity] = [:]
+        for kind in kinds.all {
+            for event in kind.descriptor.events { severities["\(kind.descriptor.name)/\(event.name)"] = event.severity }
+        }
+        self.severities = severities
+    }
+
+    func deviceEmitted(_ record: LedgerRecord) {
+        switch filter {
+        case .none: return
+        case .all: break
+        case .events: guard record.channel == .event || record.channel == .status else { return }
+        case .alarms:
+            guard record.channel == .event,
+                  let severity = severities["\(record.kind)/\(record.name)"],
+                  severity != .info else { return }
+        }
+        let readings = record.readings.map { "\($0.point)=\($0.value)" }.joined(separator: " ")
+        let elapsed = record.time.monotonic.duration(since: MonotonicInstant(nanoseconds: origin.load(ordering: .relaxed)))
+        let seconds = String(format: "%10.3fs", elapsed.seconds)
+        var line = "\(seconds)  \(record.deviceID)  \(record.channel?.rawValue ?? "")  \(record.name)"
+        if !readings.isEmpty { line += "  \(readings)" }
+        // print() shares stdout's buffer with the header and summary, so lines stay in order.
+        lock.withLock { _ in print(line) }
+    }
+}
+
+/// A progress line on standard error every ten seconds of a long real-time run.
+final class ProgressReporter {
+    private let enabled: Bool
+    private let ledger: Ledger
+    private var lastReport: DeviceDuration = .zero
+    private var lastCount: UInt64 = 0
+
+    init(enabled: Bool, ledger: Ledger) {
+        self.enabled = enabled
+        self.ledger = ledger
+    }
+
+    func tick(elapsed: DeviceDuration, total: DeviceDuration) {
+        guard enabled, elapsed.nanoseconds >= lastReport.nanoseconds + 10_000_000_000 else { return }
+        let count = ledger.count
+        let rate = Double(count - lastCount) / max(0.001, (elapsed.seconds - lastReport.seconds))
+        Output.error(String(format: "[%@ / %@] %llu ledger records, %.0f/s", elapsed.description, total.description, count, rate))
+        lastReport = elapsed
+        lastCount = count
+    }
+}
+
+/// What `simulate` prints at the end (text or JSON).
+struct RunSummary: Encodable {
+    var park: String
+    var devices: Int
+    var seed: UInt64
+    var mode: String
+    var deviceTime: String
+    var wallSeconds: Double
+    var ledgerRecords: Int
+    var ledgerFile: String?
+    /// Emission counts by `kind/name`.
+    var emissions: [String: Int]
+    var stimuli: Int
+    var timerLatenessP99Milliseconds: Double?
+    var timerLatenessMaxMilliseconds: Double?
+
+    func printText() {
+        print("\nran \(deviceTime) of device time in \(String(format: "%.3f", wallSeconds)) s; \(ledgerRecords) ledger records, \(stimuli) stimuli applied")
+        Output.table(["EMISSION", "COUNT"], emissions.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] })
+        if let p99 = timerLatenessP99Milliseconds, let max = timerLatenessMaxMilliseconds {
+            print(String(format: "timer lateness: p99 %.3f ms, max %.3f ms", p99, max))
+        }
+        if let ledgerFile { print("ledger written to \(ledgerFile)") }
+    }
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import ParkCore
+
+/// `parkbench validate`: checks model profiles and park files without running anything.
+struct ValidateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check device model profiles and park files; report every problem with file:line:column.",
+        discussion: """
+            Each file is recognised by its top-level key: 'kind' (device model profile) or \
+            'park' (park file). Park files are checked against the models in --devices.
+
+            Example:
+              parkbench validate devices/smoke-detector/acme-sd100.yaml conformance/parks/demo.yaml
+
+            Exits 0 when every file is valid, 2 otherwise.
+            """)
+
+    @OptionGroup var options: GlobalOptions
+
+    @Argument(help: ArgumentHelp("Files to check.", valueName: "file"))
+    var files: [String]
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("Give at least one file to validate, e.g. parkbench validate conformance/parks/demo.yaml") }
+    }
+
+    func run() async throws {
+        let workspace = Workspace.load(options, requireCatalog: false)
+        var results: [FileResult] = []
+        for file in files {
+            let text: String
+            do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+                results.append(FileResult(file: file, type: nil, valid: false, summary: nil,
+                                          errors: ["\(file):1:1: cannot read file: \(error.localizedDescription)"]))
+                continue
+            }
+            switch ProfileDocumentType.detect(text, file: file) {
+            case .failure(let errors):
+                results.append(FileResult(file: file, type: nil, valid: false, summary: nil, errors: errors.issues.map(\.description)))
+            case .success(.deviceModel):
+                do {
+                    let profile = try ModelProfile.parse(text, file: file, kinds: workspace.kinds)
+                    results.append(FileResult(file: file, type: "device model", valid: true,
+                                              summary: "model \(profile.model) of kind \(profile.kind)", errors: []))
+                } catch {
+                    results.append(FileResult(file: file, type: "device model", valid: false, summary: nil, errors: error.issues.map(\.description)))
+                }
+            case .success(.park):
+                if !workspace.problems.isEmpty {
+                    results.append(FileResult(file: file, type: "park", valid: false, summary: nil,
+                                              errors: workspace.problems.map { "cannot check the park: \($0)" }))
+                    continue
+                }
+                do {
+                    let park = try ParkFile.parse(text, file: file, catalog: workspace.catalog, kinds: workspace.kinds)
+                    results.append(FileResult(file: file, type: "park", valid: true,
+                                              summary: "park \(park.name): \(plural(park.devices.count, "device")), \(plural(park.stimuli.count, "scripted stimulus", "scripted stimuli")), \(plural(park.links.count, "link"))",
+                                              errors: []))
+                } catch {
+                    results.append(FileResult(file: file, type: "park", valid: false, summary: nil, errors: error.issues.map(\.description)))
+                }
+            }
+        }
+
+        if options.json {
+            Output.json(results)
+        } else {
+            for result in results {
+                if result.valid {
+                    print("ok     \(result.file): \(result.summary ?? "")")
+                } else {
+                    for error in result.errors { Output.error(error) }
+                }
+            }
+            let failed = results.filter { !$0.valid }.count
+            if failed > 0 {
+                Output.error("\(failed) of \(results.count) file\(results.count == 1 ? "" : "s") invalid")
+            }
+        }
+        if results.contains(where: { !$0.valid }) { throw ExitCode(ExitStatus.configurationError) }
+    }
+}
+
+/// `1 device`, `2 devices`.
+func plural(_ count: Int, _ singular: String, _ pluralForm: String? = nil) -> String {
+    "\(count) \(count == 1 ? singular : pluralForm ?? singular + "s")"
+}
+
+private struct FileResult: Encodable {
+    var file: String
+    var type: String?
+    var valid: Bool
+    var summary: String?
+    var errors: [String]
+}

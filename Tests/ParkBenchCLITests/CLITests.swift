@@ -1,0 +1,166 @@
+import Foundation
+import Testing
+
+/// The `parkbench` binary as a user runs it: help text, exit codes, and messages.
+///
+/// Runs the executable that `swift build` put beside this test bundle, from the package root,
+/// so the default `devices/` directory and the example plugin are found as they are for a user.
+@Suite struct CLITests {
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static var binary: URL {
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        // …/.build/<triple>/debug/ParkBenchPackageTests.xctest → …/debug/parkbench
+        var directory = executable.deletingLastPathComponent()
+        while directory.path != "/" && !FileManager.default.fileExists(atPath: directory.appendingPathComponent("parkbench").path) {
+            directory = directory.deletingLastPathComponent()
+        }
+        return directory.appendingPathComponent("parkbench")
+    }
+
+    func parkbench(_ arguments: String..., environment: [String: String] = [:]) throws -> Run {
+        let binary = Self.binary
+        try #require(FileManager.default.isExecutableFile(atPath: binary.path),
+                     "no parkbench binary beside the tests; run `swift build` before `swift test` (make test does)")
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = Self.packageRoot
+        var env = ProcessInfo.processInfo.environment
+        env["PARKBENCH_PLUGIN_PATH"] = nil
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                   stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func temporaryFile(_ name: String, _ text: String) throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("parkbench-cli-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let url = directory.appendingPathComponent(name)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
+    /// The top-level help lists every command and the exit codes.
+    @Test func helpTeaches() throws {
+        let run = try parkbench("--help")
+        #expect(run.status == 0)
+        for word in ["devices", "validate", "simulate", "version", "Exit codes: 0 success, 2 usage or configuration error"] {
+            #expect(run.stdout.contains(word), "help should mention \(word)")
+        }
+    }
+
+    /// `devices list` shows the built-in smoke detector and the example plugin's kind.
+    @Test func devicesListShowsBuiltInAndPluginKinds() throws {
+        let run = try parkbench("devices", "list")
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("KIND") == true)
+        #expect(lines.contains { $0.hasPrefix("smoke-detector") && $0.contains("built-in") && $0.contains("acme-sd100") })
+        #expect(lines.contains { $0.hasPrefix("people-counter") && $0.contains("plugin") })
+    }
+
+    @Test func devicesShowDescribesAModel() throws {
+        let run = try parkbench("devices", "show", "lumen-hs3")
+        #expect(run.status == 0)
+        #expect(run.stdout.contains("kind:    smoke-detector"))
+        #expect(run.stdout.contains("chirp_interval"))
+        let missing = try parkbench("devices", "show", "no-such-thing")
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("no device model or kind named 'no-such-thing'"))
+    }
+
+    /// A broken file is reported as file:line:column and the command exits 2.
+    @Test func validateReportsFileLineColumnAndExitsTwo() throws {
+        let broken = try temporaryFile("broken.yaml", """
+            kind: smoke-detector
+            model: broken-1
+            parameters:
+              smoke_threshold: lots
+              heartbeat_interval: 10 minutes
+            """)
+        let run = try parkbench("validate", broken.path)
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("\(broken.path):4:20: parameters.smoke_threshold: parameter 'smoke_threshold' expects a number, got 'lots'"))
+        #expect(run.stderr.contains("\(broken.path):5:23: parameters.heartbeat_interval: parameter 'heartbeat_interval' expects a duration such as 40s, 500ms or 1h30m, got '10 minutes'"))
+        #expect(run.stderr.contains("1 of 1 file invalid"))
+    }
+
+    /// The shipped broken fixtures give exactly these messages.
+    @Test func validateBrokenFixtures() throws {
+        let syntax = try parkbench("validate", "fixtures/profiles/broken-syntax.yaml")
+        #expect(syntax.status == 2)
+        #expect(syntax.stderr.hasPrefix("fixtures/profiles/broken-syntax.yaml:7:1: YAML syntax error: did not find expected ',' or '}'"))
+        let park = try parkbench("validate", "fixtures/profiles/broken-park.yaml")
+        #expect(park.status == 2)
+        #expect(park.stderr == """
+            fixtures/profiles/broken-park.yaml:6:12: populations[0].model: no device model 'acme-sd10'; did you mean 'acme-sd100'?
+            fixtures/profiles/broken-park.yaml:8:13: populations[0]: zone 'A' has floors 1 to 2; floor 3 is outside
+            fixtures/profiles/broken-park.yaml:12:22: stimuli[0].device: no device 's-1-1' in this park
+            1 of 1 file invalid
+
+            """)
+    }
+
+    @Test func validateAcceptsTheShippedFiles() throws {
+        let run = try parkbench("validate", "devices/smoke-detector/acme-sd100.yaml", "conformance/parks/demo.yaml")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("ok     conformance/parks/demo.yaml: park demo: 15 devices"))
+    }
+
+    @Test func usageErrorsExitTwo() throws {
+        let run = try parkbench("simulate", "--park", "conformance/parks/demo.yaml", "--duration", "forever")
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("forever"))
+        #expect(try parkbench("validate").status == 2)
+        #expect(try parkbench("frobnicate").status == 2)
+    }
+
+    /// A virtual-time simulation is reproducible: the same seed writes the same ledger.
+    @Test func simulateVirtualIsReproducible() throws {
+        let first = try temporaryFile("a.jsonl", "")
+        let second = try temporaryFile("b.jsonl", "")
+        for ledger in [first, second] {
+            let run = try parkbench("simulate", "--park", "conformance/parks/demo.yaml", "--duration", "2h", "--virtual",
+                                    "--ledger", ledger.path, "--show", "none", "--json")
+            #expect(run.status == 0, "\(run.stderr)")
+            let summary = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+            #expect(summary?["devices"] as? Int == 15)
+            #expect(summary?["ledger_records"] as? Int ?? 0 > 1_000)
+        }
+        let a = try Data(contentsOf: first), b = try Data(contentsOf: second)
+        #expect(a == b)
+        #expect(String(decoding: a, as: UTF8.self).contains("\"name\":\"smoke-alarm\""))
+    }
+
+    /// A real-time run prints the scripted alarms as they happen.
+    @Test func simulateRealTimePrintsEvents() throws {
+        let run = try parkbench("simulate", "--park", "conformance/parks/demo.yaml", "--duration", "3s", "--show", "alarms")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("smoke-A2-03  event  smoke-alarm"))
+        #expect(run.stdout.contains("timer lateness: p99"))
+    }
+
+    @Test func versionNamesTheLinkedLibraries() throws {
+        let run = try parkbench("version", "--json")
+        #expect(run.status == 0)
+        let info = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        #expect((info?["libmodbus"] as? String)?.hasPrefix("3.1") == true)
+        #expect((info?["libmosquitto"] as? String)?.hasPrefix("2.0") == true)
+        #expect(info?["plugin_abi"] as? Int == 1)
+    }
+}

@@ -1,0 +1,154 @@
+// parkbench-bench: benchmarks that print figures. Speed targets live here, not in unit tests.
+//
+//   parkbench-bench timers [--devices N] [--duration SECONDS] [--warmup SECONDS] [--threads N] [--json]
+//
+// `timers`: N smoke detectors, each with a 1 s heartbeat timer, on the real-time engine for the
+// given duration. Prints timer lateness (jitter) p50/p99/p99.9/max, CPU %, and RSS per device
+// (idle: after the devices exist, before they run; running: at the end, ledger included).
+// Targets from issue 2: p99 jitter < 5 ms, idle RSS < 2 KiB per device.
+import Foundation
+import NIOCore
+import ParkCore
+import ParkDevices
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Arguments {
+    var devices = 100_000
+    var duration = 60.0
+    var warmup = 5.0
+    var threads = System.coreCount
+    var json = false
+
+    init(_ arguments: [String]) {
+        var iterator = arguments.makeIterator()
+        while let argument = iterator.next() {
+            func value() -> String {
+                guard let value = iterator.next() else { fail("\(argument) needs a value") }
+                return value
+            }
+            switch argument {
+            case "--devices": devices = Int(value()) ?? { fail("--devices takes a whole number") }()
+            case "--duration": duration = Double(value()) ?? { fail("--duration takes seconds") }()
+            case "--warmup": warmup = Double(value()) ?? { fail("--warmup takes seconds") }()
+            case "--threads": threads = Int(value()) ?? { fail("--threads takes a whole number") }()
+            case "--json": json = true
+            case "-h", "--help":
+                print("usage: parkbench-bench timers [--devices N] [--duration S] [--warmup S] [--threads N] [--json]")
+                exit(0)
+            default: fail("unknown argument \(argument); see --help")
+            }
+        }
+    }
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("parkbench-bench: \(message)\n".utf8))
+    exit(2)
+}
+
+/// Resident set size in bytes, from /proc/self/statm.
+func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+/// User + system CPU seconds used by this process so far.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+func runTimers(_ arguments: Arguments) async {
+    let kind = SmokeDetectorKind()
+    let parameters: DeviceParameters
+    do {
+        parameters = try DeviceParameters(descriptor: kind.descriptor, overrides: [
+            "heartbeat_interval": "1s", "report_interval": "1d", "start_spread": "1s",
+        ])
+    } catch { fail(error.message) }
+
+    let before = residentBytes()
+    let plan = (0..<arguments.devices).map { index -> PlannedDevice in
+        let id = String(format: "smoke-%06d", index)
+        return PlannedDevice(kind: kind, setup: DeviceSetup(id: id, parameters: parameters, random: .forDevice(id, runSeed: 1)))
+    }
+    let engine: RealTimeEngine
+    do { engine = try await RealTimeEngine(plan: plan, threads: arguments.threads, ledger: Ledger()) } catch {
+        fail(error.description)
+    }
+    let idle = residentBytes()
+    // The plan array holds a copy of every setup; the engine does not need it once devices exist.
+    let idlePerDevice = Double(idle - before) / Double(arguments.devices)
+
+    await engine.start()
+    if !arguments.json { print("bench timers: \(arguments.devices) devices, 1 s heartbeat, \(arguments.threads) event loops; warm-up \(arguments.warmup) s, measuring \(arguments.duration) s") }
+    try? await Task.sleep(nanoseconds: UInt64(arguments.warmup * 1e9))
+    await engine.resetLateness()
+    let firedBefore = await engine.statistics().firedTimers
+    let cpuStart = cpuSeconds()
+    let wallStart = SystemClock.monotonicNow()
+    var nextProgress = 10.0
+    while true {
+        let elapsed = SystemClock.monotonicNow().duration(since: wallStart).seconds
+        if elapsed >= arguments.duration { break }
+        if !arguments.json, elapsed >= nextProgress {
+            let partial = await engine.statistics()
+            FileHandle.standardError.write(Data(String(
+                format: "  %3.0f s: %llu timers fired, lateness p99 %.3f ms\n", elapsed, partial.firedTimers - firedBefore,
+                Double(partial.lateness.p99) / 1e6).utf8))
+            nextProgress += 10
+        }
+        try? await Task.sleep(nanoseconds: 250_000_000)
+    }
+    let wall = SystemClock.monotonicNow().duration(since: wallStart).seconds
+    let cpu = cpuSeconds() - cpuStart
+    let statistics = await engine.statistics()
+    let running = residentBytes()
+    await engine.stop()
+
+    let fired = statistics.firedTimers - firedBefore
+    let expected = Double(arguments.devices) * wall
+    let result: [String: Double] = [
+        "devices": Double(arguments.devices),
+        "seconds": wall,
+        "timers_fired": Double(fired),
+        "timers_fired_per_second": Double(fired) / wall,
+        "timers_expected": expected,
+        "lateness_p50_ms": Double(statistics.lateness.p50) / 1e6,
+        "lateness_p99_ms": Double(statistics.lateness.p99) / 1e6,
+        "lateness_p999_ms": Double(statistics.lateness.p999) / 1e6,
+        "lateness_max_ms": Double(statistics.lateness.max) / 1e6,
+        "cpu_percent_of_one_core": cpu / wall * 100,
+        "rss_idle_bytes_per_device": idlePerDevice,
+        "rss_running_bytes_per_device": Double(running - before) / Double(arguments.devices),
+        "ledger_records": Double(engine.ledger.count),
+    ]
+    if arguments.json {
+        let data = try! JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+        return
+    }
+    print(String(format: "timers fired        %.0f of %.0f expected (%.0f/s)", Double(fired), expected, Double(fired) / wall))
+    print(String(format: "timer lateness      p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, max %.3f ms",
+                 result["lateness_p50_ms"]!, result["lateness_p99_ms"]!, result["lateness_p999_ms"]!, result["lateness_max_ms"]!))
+    print(String(format: "CPU                 %.1f %% of one core (%.2f CPU-s over %.1f s)", cpu / wall * 100, cpu, wall))
+    print(String(format: "RSS per device      %.0f B idle, %.0f B running (ledger in memory included)",
+                 idlePerDevice, result["rss_running_bytes_per_device"]!))
+    print(String(format: "ledger              %llu records", engine.ledger.count))
+    let p99Target = result["lateness_p99_ms"]! < 5
+    let rssTarget = idlePerDevice < 2_048
+    print("targets             p99 jitter < 5 ms: \(p99Target ? "met" : "MISSED"); idle RSS < 2 KiB/device: \(rssTarget ? "met" : "MISSED")")
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard arguments.first == "timers" else {
+    fail("usage: parkbench-bench timers [--devices N] [--duration S] [--warmup S] [--threads N] [--json]")
+}
+await runTimers(Arguments(Array(arguments.dropFirst())))
