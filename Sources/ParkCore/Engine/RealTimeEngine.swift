@@ -10,6 +10,12 @@ import NIOPosix
 /// microseconds). On waking it runs every device whose timer is due, records how late each ran,
 /// and re-arms. Stimuli and commands from other threads hop onto the device's loop.
 ///
+/// Wake-ups are aligned up to multiples of `timerResolution` (1 ms by default): every timer
+/// due by then runs in one batch. Without that, 100,000 devices on random phases wake each loop
+/// about 7,000 times a second, and re-arming the kernel timer each time cost a fifth of the
+/// engine's CPU (measured with perf); a millisecond of alignment cuts wake-ups to at most 1,000
+/// a second per loop for at most 1 ms of added lateness. Resolution zero wakes exactly.
+///
 /// Devices are assigned to shards round-robin in plan order and created on their own loop.
 public final class RealTimeEngine: Sendable {
     public let clock: SystemClock
@@ -24,11 +30,12 @@ public final class RealTimeEngine: Sendable {
     /// - Parameters:
     ///   - plan: the devices; ids must be unique.
     ///   - threads: event loops to use; defaults to one per core.
+    ///   - timerResolution: wake-ups are aligned up to multiples of this; zero wakes exactly.
     ///   - observer: sees every emission, on the emitting loop.
     /// - Throws: ``EngineError`` for a duplicate id or a device its kind could not create.
     public init(
         plan: [PlannedDevice], threads: Int = System.coreCount, ledger: Ledger = Ledger(),
-        observer: (any EmissionObserver)? = nil
+        timerResolution: DeviceDuration = .milliseconds(1), observer: (any EmissionObserver)? = nil
     ) async throws(EngineError) {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let clock = SystemClock()
@@ -55,7 +62,8 @@ public final class RealTimeEngine: Sendable {
             let loop = group.next()
             let made = try? await loop.submit {
                 ShardDriver.make(
-                    loop: loop, shard: DeviceShard(clock: clock, ledger: ledger, observer: observer), devices: slice)
+                    loop: loop, shard: DeviceShard(clock: clock, ledger: ledger, observer: observer),
+                    resolution: timerResolution.nanoseconds, devices: slice)
             }.get()
             switch made {
             case .success(let driver): drivers.append(driver)
@@ -152,19 +160,22 @@ public final class RealTimeEngine: Sendable {
 final class ShardDriver {
     let loop: any EventLoop
     let shard: DeviceShard
+    /// Wake-ups are rounded up to a multiple of this many nanoseconds (0: exact).
+    let resolution: UInt64
     private var wakeTask: Scheduled<Void>?
     private var wakeDeadline: UInt64?
     private var running = false
     private(set) var firedTimers: UInt64 = 0
 
-    init(loop: any EventLoop, shard: DeviceShard) {
+    init(loop: any EventLoop, shard: DeviceShard, resolution: UInt64) {
         self.loop = loop
         self.shard = shard
+        self.resolution = resolution
     }
 
     /// Creates `devices` into `shard`; must run on `loop`.
     static func make(
-        loop: any EventLoop, shard: DeviceShard, devices: [PlannedDevice]
+        loop: any EventLoop, shard: DeviceShard, resolution: UInt64, devices: [PlannedDevice]
     ) -> Result<NIOLoopBound<ShardDriver>, EngineError> {
         for device in devices {
             do {
@@ -174,7 +185,7 @@ final class ShardDriver {
                 return .failure(.device(id: device.id, error))
             }
         }
-        return .success(NIOLoopBound(ShardDriver(loop: loop, shard: shard), eventLoop: loop))
+        return .success(NIOLoopBound(ShardDriver(loop: loop, shard: shard, resolution: resolution), eventLoop: loop))
     }
 
     func start() {
@@ -217,7 +228,11 @@ final class ShardDriver {
     }
 
     private func arm() {
-        guard running, let next = shard.timers.nextDeadline?.nanoseconds else { return }
+        guard running, var next = shard.timers.nextDeadline?.nanoseconds else { return }
+        if resolution > 1 {
+            let remainder = next % resolution
+            if remainder != 0 { next += resolution - remainder }
+        }
         if let wakeDeadline, wakeDeadline <= next { return }
         wakeTask?.cancel()
         wakeDeadline = next

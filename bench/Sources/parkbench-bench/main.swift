@@ -1,9 +1,10 @@
 // parkbench-bench: benchmarks that print figures. Speed targets live here, not in unit tests.
 //
-//   parkbench-bench timers [--devices N] [--duration SECONDS] [--warmup SECONDS] [--threads N] [--json]
+//   parkbench-bench timers [--devices N] [--duration SECONDS] [--warmup SECONDS] [--threads N]
+//                          [--resolution-us N] [--json]
 //
 // `timers`: N smoke detectors, each with a 1 s heartbeat timer, on the real-time engine for the
-// given duration. Prints timer lateness (jitter) p50/p99/p99.9/max, CPU %, and RSS per device
+// given duration (wake-ups aligned to --resolution-us, default 1000). Prints timer lateness (jitter) p50/p99/p99.9/max, CPU %, and RSS per device
 // (idle: after the devices exist, before they run; running: at the end, ledger included).
 // Targets from issue 2: p99 jitter < 5 ms, idle RSS < 2 KiB per device.
 import Foundation
@@ -20,6 +21,7 @@ struct Arguments {
     var duration = 60.0
     var warmup = 5.0
     var threads = System.coreCount
+    var resolutionMicroseconds: UInt64 = 1_000
     var json = false
 
     init(_ arguments: [String]) {
@@ -34,9 +36,10 @@ struct Arguments {
             case "--duration": duration = Double(value()) ?? { fail("--duration takes seconds") }()
             case "--warmup": warmup = Double(value()) ?? { fail("--warmup takes seconds") }()
             case "--threads": threads = Int(value()) ?? { fail("--threads takes a whole number") }()
+            case "--resolution-us": resolutionMicroseconds = UInt64(value()) ?? { fail("--resolution-us takes a whole number") }()
             case "--json": json = true
             case "-h", "--help":
-                print("usage: parkbench-bench timers [--devices N] [--duration S] [--warmup S] [--threads N] [--json]")
+                print("usage: parkbench-bench timers [--devices N] [--duration S] [--warmup S] [--threads N] [--resolution-us N] [--json]")
                 exit(0)
             default: fail("unknown argument \(argument); see --help")
             }
@@ -80,7 +83,9 @@ func runTimers(_ arguments: Arguments) async {
         return PlannedDevice(kind: kind, setup: DeviceSetup(id: id, parameters: parameters, random: .forDevice(id, runSeed: 1)))
     }
     let engine: RealTimeEngine
-    do { engine = try await RealTimeEngine(plan: plan, threads: arguments.threads, ledger: Ledger()) } catch {
+    do { engine = try await RealTimeEngine(
+        plan: plan, threads: arguments.threads, ledger: Ledger(),
+        timerResolution: .microseconds(arguments.resolutionMicroseconds)) } catch {
         fail(error.description)
     }
     let idle = residentBytes()
@@ -88,7 +93,7 @@ func runTimers(_ arguments: Arguments) async {
     let idlePerDevice = Double(idle - before) / Double(arguments.devices)
 
     await engine.start()
-    if !arguments.json { print("bench timers: \(arguments.devices) devices, 1 s heartbeat, \(arguments.threads) event loops; warm-up \(arguments.warmup) s, measuring \(arguments.duration) s") }
+    if !arguments.json { print("bench timers: \(arguments.devices) devices, 1 s heartbeat, \(arguments.threads) event loops, timer resolution \(arguments.resolutionMicroseconds) µs; warm-up \(arguments.warmup) s, measuring \(arguments.duration) s") }
     try? await Task.sleep(nanoseconds: UInt64(arguments.warmup * 1e9))
     await engine.resetLateness()
     let firedBefore = await engine.statistics().firedTimers
@@ -129,6 +134,7 @@ func runTimers(_ arguments: Arguments) async {
         "rss_idle_bytes_per_device": idlePerDevice,
         "rss_running_bytes_per_device": Double(running - before) / Double(arguments.devices),
         "ledger_records": Double(engine.ledger.count),
+        "timer_resolution_us": Double(arguments.resolutionMicroseconds),
     ]
     if arguments.json {
         let data = try! JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys])
@@ -149,6 +155,6 @@ func runTimers(_ arguments: Arguments) async {
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard arguments.first == "timers" else {
-    fail("usage: parkbench-bench timers [--devices N] [--duration S] [--warmup S] [--threads N] [--json]")
+    fail("usage: parkbench-bench timers [--devices N] [--duration S] [--warmup S] [--threads N] [--resolution-us N] [--json]")
 }
 await runTimers(Arguments(Array(arguments.dropFirst())))
