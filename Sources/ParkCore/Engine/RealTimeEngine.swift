@@ -98,22 +98,22 @@ public final class RealTimeEngine: Sendable {
 
     /// Applies a stimulus to a device on its loop.
     public func apply(_ stimulus: Stimulus, to deviceID: String) async throws(EngineError) {
-        let driver = try self.driver(for: deviceID)
-        let result: Result<Void, EngineError>
-        do {
-            result = try await driver.eventLoop.submit { driver.value.apply(stimulus, to: deviceID) }.get()
-        } catch {
-            throw .notRunning
-        }
-        try result.get()
+        try await onDeviceLoop(deviceID) { $0.apply(stimulus, to: deviceID) }
     }
 
     /// Sends a command to a device on its loop and returns the device's answer.
     public func send(_ command: DeviceCommand, to deviceID: String) async throws(EngineError) -> CommandResult {
+        try await onDeviceLoop(deviceID) { $0.send(command, to: deviceID) }
+    }
+
+    /// Runs `body` on the loop that owns `deviceID`.
+    private func onDeviceLoop<Value: Sendable>(
+        _ deviceID: String, _ body: @escaping @Sendable (ShardDriver) -> Result<Value, EngineError>
+    ) async throws(EngineError) -> Value {
         let driver = try self.driver(for: deviceID)
-        let result: Result<CommandResult, EngineError>
+        let result: Result<Value, EngineError>
         do {
-            result = try await driver.eventLoop.submit { driver.value.send(command, to: deviceID) }.get()
+            result = try await driver.eventLoop.submit { body(driver.value) }.get()
         } catch {
             throw .notRunning
         }
