@@ -24,18 +24,18 @@ for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
 
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"
-    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo "$@"
-    else return 99
-    fi
-}
+can_be_root() { [ "$(id -u)" -eq 0 ] || { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 if [ ${#missing[@]} -gt 0 ]; then
+    if ! can_be_root; then
+        echo "deps: missing Debian packages; run: sudo apt-get install -y ${missing[*]}" >&2
+        exit 1
+    fi
     echo "deps: installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     if ! as_root apt-get update -qq || ! as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
-        echo "deps: missing Debian packages; run: sudo apt-get install -y ${missing[*]}" >&2
+        echo "deps: apt-get could not install: ${missing[*]}" >&2
         exit 1
     fi
 fi

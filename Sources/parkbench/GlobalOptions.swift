@@ -15,7 +15,7 @@ struct GlobalOptions: ParsableArguments {
             valueName: "path"))
     var plugins: [String] = []
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
+    @Option(help: "How much to log to standard error.")
     var logLevel: LogLevelArgument = .warning
 
     @Flag(help: "Print machine-readable JSON instead of text.")

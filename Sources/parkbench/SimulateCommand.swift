@@ -20,8 +20,10 @@ struct SimulateCommand: AsyncParsableCommand {
 
             Examples:
               parkbench simulate --park conformance/parks/demo.yaml --duration 20s
-              parkbench simulate --park conformance/parks/demo.yaml --duration 30d --virtual --show alarms
-              parkbench simulate --park conformance/parks/demo.yaml --duration 1h --virtual --ledger run.jsonl --json
+              parkbench simulate --park conformance/parks/demo.yaml \\
+                  --duration 30d --virtual --show alarms
+              parkbench simulate --park conformance/parks/demo.yaml \\
+                  --duration 1h --virtual --ledger run.jsonl --json
             """)
 
     @OptionGroup var options: GlobalOptions
@@ -41,7 +43,7 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Write the ledger (every emission, stimulus and command) to this JSON Lines file.", valueName: "file"))
     var ledger: String?
 
-    @Option(help: "Which emissions to print as they happen: all, events, alarms or none.")
+    @Option(help: "Which emissions to print as they happen (alarms: warning severity and up).")
     var show: ShowFilter = .events
 
     func validate() throws {
@@ -61,9 +63,17 @@ struct SimulateCommand: AsyncParsableCommand {
             throw ExitCode(ExitStatus.configurationError)
         }
 
+        if let ledger, !FileManager.default.createFile(atPath: ledger, contents: nil) {
+            return try fail("cannot write the ledger file '\(ledger)'; check the directory exists and is writable")
+        }
         let runSeed = seed ?? parkFile.seed
         let printer = EmissionPrinter(filter: options.json ? .none : show, kinds: workspace.kinds)
-        let ledgerStore = Ledger()
+        let tally = EmissionTally()
+        let observers = MulticastEmissionObserver([printer, tally])
+        // With --ledger the spill file is the user's file: records stream to it as the run goes,
+        // and nothing is read back at the end, however long the run.
+        let ledgerStore = Ledger(spillURL: ledger.map { URL(fileURLWithPath: $0) })
+        var stimuliApplied = 0
         if !options.json {
             let kinds = Dictionary(grouping: plan, by: { $0.kind.descriptor.name }).map { "\($1.count) \($0)" }.sorted()
             print("park \(parkFile.name): \(plan.count) devices (\(kinds.joined(separator: ", "))), seed \(runSeed), "
@@ -73,35 +83,51 @@ struct SimulateCommand: AsyncParsableCommand {
         let started = SystemClock.monotonicNow()
         var timerFigures: TimerLateness?
         if virtual {
-            let engine = VirtualTimeEngine(ledger: ledgerStore, observer: printer)
+            let engine = VirtualTimeEngine(ledger: ledgerStore, observer: observers)
             for device in plan {
                 do { try engine.add(device) } catch { return try fail(error.description) }
             }
             engine.start()
-            for scripted in parkFile.stimuli where scripted.at <= duration {
-                engine.advance(to: MonotonicInstant.zero.advanced(by: scripted.at))
-                do { try engine.apply(scripted.stimulus, to: scripted.deviceID) } catch { Output.error("warning: \(error)") }
+            let progress = ProgressReporter(enabled: !options.json, ledger: ledgerStore)
+            let end = MonotonicInstant.zero.advanced(by: duration)
+            var pending = parkFile.stimuli.filter { $0.at <= duration }[...]
+            // Advance in slices so a long virtual run can say how far it has got.
+            let slice = DeviceDuration(nanoseconds: max(duration.nanoseconds / 200, 1))
+            while engine.now < end {
+                let sliceEnd = min(engine.now.advanced(by: slice), end)
+                while let next = pending.first, MonotonicInstant.zero.advanced(by: next.at) <= sliceEnd {
+                    pending = pending.dropFirst()
+                    engine.advance(to: MonotonicInstant.zero.advanced(by: next.at))
+                    do {
+                        try engine.apply(next.stimulus, to: next.deviceID)
+                        stimuliApplied += 1
+                    } catch { Output.error("warning: \(error)") }
+                }
+                engine.advance(to: sliceEnd)
+                progress.tick(deviceTime: engine.now.duration(since: .zero), total: duration)
             }
-            engine.advance(to: MonotonicInstant.zero.advanced(by: duration))
         } else {
             let engine: RealTimeEngine
-            do { engine = try await RealTimeEngine(plan: plan, ledger: ledgerStore, observer: printer) } catch {
+            do { engine = try await RealTimeEngine(plan: plan, ledger: ledgerStore, observer: observers) } catch {
                 return try fail(error.description)
             }
             printer.setOrigin(engine.clock.now().monotonic)
             await engine.start()
             let start = engine.clock.now().monotonic
-            let progress = ProgressReporter(enabled: !options.json && duration >= .seconds(20), ledger: ledgerStore)
+            let progress = ProgressReporter(enabled: !options.json, ledger: ledgerStore)
             var pending = parkFile.stimuli.filter { $0.at <= duration }[...]
             let end = start.advanced(by: duration)
             while true {
                 let now = engine.clock.now().monotonic
                 while let next = pending.first, start.advanced(by: next.at) <= now {
                     pending = pending.dropFirst()
-                    do { try await engine.apply(next.stimulus, to: next.deviceID) } catch { Output.error("warning: \(error)") }
+                    do {
+                        try await engine.apply(next.stimulus, to: next.deviceID)
+                        stimuliApplied += 1
+                    } catch { Output.error("warning: \(error)") }
                 }
                 if now >= end { break }
-                progress.tick(elapsed: now.duration(since: start), total: duration)
+                progress.tick(deviceTime: now.duration(since: start), total: duration)
                 let wake = [end, pending.first.map { start.advanced(by: $0.at) }, now.advanced(by: .seconds(1))]
                     .compactMap { $0 }.min() ?? end
                 try? await Task.sleep(nanoseconds: wake.duration(since: now).nanoseconds)
@@ -111,20 +137,14 @@ struct SimulateCommand: AsyncParsableCommand {
         }
         let wallSeconds = SystemClock.monotonicNow().duration(since: started).seconds
 
-        let records: [LedgerRecord]
-        do {
-            records = try ledgerStore.records()
-            if let ledger { try ledgerStore.export(to: URL(fileURLWithPath: ledger)) }
-        } catch {
-            return try fail(error.description)
+        if ledger != nil {
+            do { try ledgerStore.flush() } catch { return try fail(error.description) }
         }
         let summary = RunSummary(
             park: parkFile.name, devices: plan.count, seed: runSeed, mode: virtual ? "virtual" : "real-time",
             deviceTime: duration.description, wallSeconds: (wallSeconds * 1000).rounded() / 1000,
-            ledgerRecords: records.count, ledgerFile: ledger,
-            emissions: Dictionary(grouping: records.filter { $0.entry == .emission }, by: { "\($0.kind)/\($0.name)" })
-                .mapValues(\.count),
-            stimuli: records.filter { $0.entry == .stimulus }.count,
+            ledgerRecords: Int(ledgerStore.count), ledgerFile: ledger, emissions: tally.snapshot,
+            stimuli: stimuliApplied,
             timerLatenessP99Milliseconds: timerFigures.map { Double($0.p99) / 1e6 },
             timerLatenessMaxMilliseconds: timerFigures.map { Double($0.max) / 1e6 })
         if options.json {
@@ -195,24 +215,30 @@ final class EmissionPrinter: EmissionObserver {
     }
 }
 
-/// A progress line on standard error every ten seconds of a long real-time run.
+/// A progress line on standard error every ten seconds of wall time, for long runs.
 final class ProgressReporter {
     private let enabled: Bool
     private let ledger: Ledger
-    private var lastReport: DeviceDuration = .zero
+    private let started = SystemClock.monotonicNow()
+    private var lastReport: MonotonicInstant
     private var lastCount: UInt64 = 0
 
     init(enabled: Bool, ledger: Ledger) {
         self.enabled = enabled
         self.ledger = ledger
+        self.lastReport = started
     }
 
-    func tick(elapsed: DeviceDuration, total: DeviceDuration) {
-        guard enabled, elapsed.nanoseconds >= lastReport.nanoseconds + 10_000_000_000 else { return }
+    func tick(deviceTime: DeviceDuration, total: DeviceDuration) {
+        let now = SystemClock.monotonicNow()
+        guard enabled, now.duration(since: lastReport) >= .seconds(10) else { return }
         let count = ledger.count
-        let rate = Double(count - lastCount) / max(0.001, (elapsed.seconds - lastReport.seconds))
-        Output.error(String(format: "[%@ / %@] %llu ledger records, %.0f/s", elapsed.description, total.description, count, rate))
-        lastReport = elapsed
+        let rate = Double(count - lastCount) / now.duration(since: lastReport).seconds
+        let percent = Double(deviceTime.nanoseconds) / Double(max(total.nanoseconds, 1)) * 100
+        Output.error(String(
+            format: "[%.0f%%] device time %@ of %@, %llu ledger records (%.0f/s)",
+            percent, deviceTime.description, total.description, count, rate))
+        lastReport = now
         lastCount = count
     }
 }

@@ -147,6 +147,13 @@ import Testing
         #expect(String(decoding: a, as: UTF8.self).contains("\"name\":\"smoke-alarm\""))
     }
 
+    @Test func unwritableLedgerIsRefusedBeforeTheRun() throws {
+        let run = try parkbench("simulate", "--park", "conformance/parks/demo.yaml", "--duration", "1s", "--virtual",
+                                "--ledger", "/nonexistent-dir/run.jsonl")
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("cannot write the ledger file '/nonexistent-dir/run.jsonl'"))
+    }
+
     /// A real-time run prints the scripted alarms as they happen.
     @Test func simulateRealTimePrintsEvents() throws {
         let run = try parkbench("simulate", "--park", "conformance/parks/demo.yaml", "--duration", "3s", "--show", "alarms")

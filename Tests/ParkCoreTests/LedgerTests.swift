@@ -23,6 +23,21 @@ import Testing
         #expect(records.map(\.deviceSequence) == Array(1...1_050))
     }
 
+    /// With a file of the user's, records stream to it, and flush leaves the whole ledger there.
+    @Test func flushLeavesTheWholeLedgerInTheUsersFile() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-\(UUID()).jsonl")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let ledger = Ledger(memoryLimit: 64, spillURL: url)
+        for sequence in 1...150 { ledger.append(record("d", UInt64(sequence))) }
+        ledger.flushSpill()
+        #expect(try Ledger.read(jsonLinesAt: url).count == 128, "two full batches spilled so far")
+        try ledger.flush()
+        #expect(ledger.recordsInMemory == 0)
+        #expect(try Ledger.read(jsonLinesAt: url).map(\.deviceSequence) == Array(1...150))
+        ledger.append(record("d", 151))
+        #expect(try ledger.records().count == 151)
+    }
+
     /// Appends from many threads at once get unique, gap-free order numbers.
     @Test func concurrentAppendsGetUniqueOrders() async throws {
         let ledger = Ledger(memoryLimit: 1_000)

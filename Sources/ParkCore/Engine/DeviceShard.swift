@@ -1,9 +1,37 @@
 import Histogram
+import Synchronization
 
 /// Receives every emission as it happens: the seam where protocol bindings (MQTT, Modbus…)
 /// and console printers attach. Called on the emitting device's event-loop thread.
 public protocol EmissionObserver: Sendable {
     func deviceEmitted(_ record: LedgerRecord)
+}
+
+/// Passes every emission to several observers in order (a protocol binding, a console
+/// printer, a tally…).
+public struct MulticastEmissionObserver: EmissionObserver {
+    public var observers: [any EmissionObserver]
+
+    public init(_ observers: [any EmissionObserver]) { self.observers = observers }
+
+    public func deviceEmitted(_ record: LedgerRecord) {
+        for observer in observers { observer.deviceEmitted(record) }
+    }
+}
+
+/// Counts emissions by `kind/name` as they happen, so a run's summary needs no pass over the
+/// ledger (which may hold millions of records on disk).
+public final class EmissionTally: EmissionObserver {
+    private let counts = Mutex<[String: Int]>([:])
+
+    public init() {}
+
+    public func deviceEmitted(_ record: LedgerRecord) {
+        counts.withLock { $0["\(record.kind)/\(record.name)", default: 0] += 1 }
+    }
+
+    /// Emission counts keyed by `kind/name`.
+    public var snapshot: [String: Int] { counts.withLock { $0 } }
 }
 
 /// A slice of the park's devices that one thread runs: their state, their timers, their clock.

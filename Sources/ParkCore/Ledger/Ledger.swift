@@ -78,6 +78,21 @@ public final class Ledger: Sendable {
     /// Waits until every spilled batch is on disk.
     public func flushSpill() { writer.sync {} }
 
+    /// Moves every record held in memory to the spill file and waits until it is written, so
+    /// the file alone holds the whole ledger (as `simulate --ledger` wants at the end of a run).
+    /// Later appends go on as before.
+    public func flush() throws(LedgerError) {
+        state.withLock { state in
+            guard !state.memory.isEmpty else { return }
+            let batch = state.memory
+            state.memory.removeAll(keepingCapacity: true)
+            state.spilledCount += UInt64(batch.count)
+            writer.async { self.write(batch) }
+        }
+        flushSpill()
+        if let error = state.withLock({ $0.writeError }) { throw LedgerError(message: error) }
+    }
+
     /// Every record of the run, in order: the spill file read back, then memory.
     /// - Throws: ``LedgerError`` if the spill file could not be written or read.
     public func records() throws(LedgerError) -> [LedgerRecord] {
