@@ -25,6 +25,10 @@ struct DevicesCommand: AsyncParsableCommand {
             let workspace = Workspace.load(options, requireCatalog: false)
             workspace.reportProblemsAsWarnings()
             let kinds = workspace.kinds.all.map(\.descriptor)
+            if !workspace.origins.values.contains(where: { $0 != "built-in" }) {
+                // `swift run parkbench` builds only the binary; the example plugin comes with `swift build`.
+                Output.error("note: no plugins loaded (looked for libParkPlugin*.so in \(workspace.pluginSearchPaths.joined(separator: ", "))); `swift build` builds the example plugin")
+            }
             let modelsByKind = Dictionary(grouping: workspace.catalog.models.values, by: \.kind)
             if options.json {
                 Output.json(kinds.map { kind in

@@ -13,6 +13,8 @@ struct Workspace {
     var origins: [String: String]
     var catalog: ModelCatalog
     var problems: [String]
+    /// Where plugins were looked for, for the hint when none was found.
+    var pluginSearchPaths: [String]
 
     static func load(_ options: GlobalOptions, requireCatalog: Bool = true) -> Workspace {
         options.bootstrapLogging()
@@ -25,7 +27,8 @@ struct Workspace {
             origins[kind.descriptor.name] = "built-in"
         }
 
-        let discovery = PluginLoader.discover(searchPaths: PluginLoader.defaultSearchPaths() + options.plugins)
+        let searchPaths = PluginLoader.defaultSearchPaths() + options.plugins
+        let discovery = PluginLoader.discover(searchPaths: searchPaths)
         for failure in discovery.failures {
             problems.append(failure.description)
         }
@@ -49,6 +52,7 @@ struct Workspace {
             problems.append(
                 "no device profile directory '\(options.devicesDirectory)'; run from the ParkBench checkout or pass --devices <dir>")
         }
-        return Workspace(kinds: registry, origins: origins, catalog: catalog, problems: problems)
+        return Workspace(
+            kinds: registry, origins: origins, catalog: catalog, problems: problems, pluginSearchPaths: searchPaths)
     }
 }
