@@ -2,7 +2,7 @@ import CMosquitto
 
 /// The libmosquitto that this build links against.
 ///
-/// ParkMQTT drives libmosquitto clients from its own event loops; this is its first seam and
+/// ParkMQTT drives libmosquitto clients from its own event loops (``MQTTClientPool``); this also
 /// lets `parkbench version` report the library that will carry device traffic.
 public enum LibMosquitto {
     /// Run-time version of the linked library, e.g. `2.0.11`.
@@ -14,9 +14,16 @@ public enum LibMosquitto {
 
     /// Creates and destroys a real client handle, proving the library is usable, not only linked.
     public static func canCreateClient() -> Bool {
-        mosquitto_lib_init()
+        initializeOnce()
         guard let client = mosquitto_new("parkbench-probe", true, nil) else { return false }
         mosquitto_destroy(client)
         return true
     }
+
+    /// `mosquitto_lib_init` once per process (it sets up OpenSSL); a lazy static is initialised
+    /// exactly once even when several I/O threads create their first clients at the same moment.
+    /// `mosquitto_lib_cleanup` is never called: other pools may still be running.
+    static func initializeOnce() { _ = initialized }
+
+    private static let initialized: Bool = mosquitto_lib_init() == MOSQ_ERR_SUCCESS.rawValue
 }
