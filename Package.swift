@@ -50,12 +50,18 @@ let package = Package(
         .target(name: "ParkPluginKit", dependencies: ["CParkPlugin"]),
         .target(name: "ParkDevices", dependencies: ["ParkCore"]),
         .target(name: "ParkModbus", dependencies: ["CModbus"]),
-        .target(name: "ParkMQTT", dependencies: ["CMosquitto"]),
+        .target(
+            name: "ParkMQTT",
+            dependencies: ["CMosquitto", .product(name: "Logging", package: "swift-log")]),
         .target(name: "ParkCapture", dependencies: ["CPcap"]),
+        // Maps devices onto wire protocols; the only module that knows both sides.
+        .target(
+            name: "ParkBindings",
+            dependencies: ["ParkCore", "ParkMQTT", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "parkbench",
             dependencies: [
-                "ParkCore", "ParkDevices", "ParkModbus", "ParkMQTT", "ParkCapture", "CParkPlugin",
+                "ParkCore", "ParkDevices", "ParkBindings", "ParkModbus", "ParkMQTT", "ParkCapture", "CParkPlugin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -77,7 +83,14 @@ let package = Package(
         .testTarget(name: "ParkCoreTests", dependencies: ["ParkCore", "ParkDevices"]),
         .testTarget(name: "ParkDevicesTests", dependencies: ["ParkDevices", "ParkCore"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["ParkModbus", "ParkMQTT", "ParkCapture"]),
-        .testTarget(name: "ParkBenchCLITests", dependencies: ["ParkCore"]),
+        .testTarget(name: "ParkBenchCLITests", dependencies: ["ParkCore", "ParkTestSupport"]),
+        .testTarget(name: "ParkMQTTTests", dependencies: ["ParkMQTT"]),
+        .testTarget(
+            name: "ParkBindingsTests",
+            dependencies: ["ParkBindings", "ParkCore", "ParkDevices", "ParkMQTT", "ParkTestSupport"]),
+
+        // Real peers for tests: a private mosquitto on a free port, child processes, temp dirs.
+        .target(name: "ParkTestSupport"),
     ],
     swiftLanguageModes: [.v6]
 )

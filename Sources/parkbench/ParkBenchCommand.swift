@@ -18,7 +18,8 @@ struct ParkBenchCommand: AsyncParsableCommand {
               parkbench validate devices/smoke-detector/*.yaml conformance/parks/demo.yaml
               parkbench simulate --park conformance/parks/demo.yaml --duration 30s
 
-            Exit codes: 0 success, 2 usage or configuration error.
+            Exit codes: 0 success, 2 usage or configuration error, 3 the system under test \
+            (e.g. the MQTT broker) could not be reached.
             """,
         version: ParkBenchVersion.current,
         subcommands: [DevicesCommand.self, ValidateCommand.self, SimulateCommand.self, VersionCommand.self])
@@ -49,6 +50,7 @@ struct ParkBenchCommand: AsyncParsableCommand {
 enum ExitStatus {
     static let success: Int32 = 0
     static let configurationError: Int32 = 2
+    static let unreachable: Int32 = 3
 }
 
 /// ParkBench's own version.

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import ParkBindings
 import ParkCore
+import ParkMQTT
 import Synchronization
 
 /// `parkbench simulate`: runs a park's devices and shows what they do.
@@ -11,8 +13,11 @@ struct SimulateCommand: AsyncParsableCommand {
         discussion: """
             Devices run on their own timers, and the park's scripted stimuli are applied at \
             their times. Every emission, stimulus and command is recorded in the ground-truth \
-            ledger; --ledger writes it as JSON Lines. Devices are not bound to a protocol yet: \
-            they emit into the ledger and the console.
+            ledger; --ledger writes it as JSON Lines.
+
+            With --broker the devices are also on MQTT: one client per device, JSON messages on \
+            park/{zone}/{kind}/{id}/{telemetry|event|status}, commands taken from …/cmd and \
+            answered on …/cmd/ack, a retained online status and an offline last will.
 
             By default the run is in real time. --virtual runs on a virtual clock instead: the \
             whole duration passes as fast as the CPU allows, and the same --seed gives the \
@@ -24,6 +29,11 @@ struct SimulateCommand: AsyncParsableCommand {
                   --duration 30d --virtual --show alarms
               parkbench simulate --park conformance/parks/demo.yaml \\
                   --duration 1h --virtual --ledger run.jsonl --json
+              parkbench simulate --park conformance/parks/demo.yaml \\
+                  --duration 1m --broker mqtt://127.0.0.1:1883
+
+            Exit codes: 0 success, 2 usage or configuration error, 3 the broker could not be \
+            reached by any device.
             """)
 
     @OptionGroup var options: GlobalOptions
@@ -46,8 +56,27 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Which emissions to print as they happen (alarms: warning severity and up).")
     var show: ShowFilter = .events
 
+    @Option(help: ArgumentHelp("Also put the devices on this MQTT broker (real time only).", valueName: "mqtt://host:port"))
+    var broker: BrokerAddress?
+
+    @Option(help: ArgumentHelp("MQTT topic template.", valueName: "template"))
+    var topics: String = MQTTTopicTemplate.standard.pattern
+
+    @Option(help: ArgumentHelp(
+        "Environment variable holding the MQTT password; each device logs in with its id as user name.",
+        valueName: "name"))
+    var passwordEnv: String?
+
     func validate() throws {
         if duration == .zero { throw ValidationError("--duration must be longer than 0s, e.g. --duration 30s") }
+        if broker != nil, virtual {
+            throw ValidationError("--broker needs real time; drop --virtual (a broker cannot run on a virtual clock)")
+        }
+        if broker == nil, passwordEnv != nil { throw ValidationError("--password-env only applies with --broker") }
+        if let passwordEnv, ProcessInfo.processInfo.environment[passwordEnv] == nil {
+            throw ValidationError("--password-env \(passwordEnv): no such environment variable is set")
+        }
+        do { _ = try MQTTTopicTemplate(topics) } catch { throw ValidationError(error.message) }
     }
 
     func run() async throws {
@@ -69,7 +98,8 @@ struct SimulateCommand: AsyncParsableCommand {
         let runSeed = seed ?? parkFile.seed
         let printer = EmissionPrinter(filter: options.json ? .none : show, kinds: workspace.kinds)
         let tally = EmissionTally()
-        let observers = MulticastEmissionObserver([printer, tally])
+        let binding = try broker.map { try makeBinding($0, park: parkFile) }
+        let observers = MulticastEmissionObserver([printer, tally] + (binding.map { [$0] } ?? []))
         // With --ledger the spill file is the user's file: records stream to it as the run goes,
         // and nothing is read back at the end, however long the run.
         let ledgerStore = Ledger(spillURL: ledger.map { URL(fileURLWithPath: $0) })
@@ -111,6 +141,14 @@ struct SimulateCommand: AsyncParsableCommand {
             do { engine = try await RealTimeEngine(plan: plan, ledger: ledgerStore, observer: observers) } catch {
                 return try fail(error.description)
             }
+            if let binding {
+                binding.setCommandHandler { deviceID, command in
+                    do throws(EngineError) { return .success(try await engine.send(command, to: deviceID)) } catch {
+                        return .failure(error)
+                    }
+                }
+                do { try binding.connect() } catch { return try fail(error.message) }
+            }
             printer.setOrigin(engine.clock.now().monotonic)
             await engine.start()
             let start = engine.clock.now().monotonic
@@ -135,6 +173,8 @@ struct SimulateCommand: AsyncParsableCommand {
             timerFigures = await engine.statistics().lateness
             await engine.stop()
         }
+        let mqtt = binding?.statistics
+        binding?.shutdown()
         let wallSeconds = SystemClock.monotonicNow().duration(since: started).seconds
 
         if ledger != nil {
@@ -146,11 +186,30 @@ struct SimulateCommand: AsyncParsableCommand {
             ledgerRecords: Int(ledgerStore.count), ledgerFile: ledger, emissions: tally.snapshot,
             stimuli: stimuliApplied,
             timerLatenessP99Milliseconds: timerFigures.map { Double($0.p99) / 1e6 },
-            timerLatenessMaxMilliseconds: timerFigures.map { Double($0.max) / 1e6 })
+            timerLatenessMaxMilliseconds: timerFigures.map { Double($0.max) / 1e6 },
+            mqtt: mqtt.map { MQTTSummary($0, devices: plan.count) })
         if options.json {
             Output.json(summary)
         } else {
             summary.printText()
+        }
+        if let mqtt, let broker, mqtt.pool.connectsSucceeded == 0 {
+            Output.error("error: no device could connect to the broker at \(broker); is it running and reachable?")
+            throw ExitCode(ExitStatus.unreachable)
+        }
+    }
+
+    private func makeBinding(_ broker: BrokerAddress, park: ParkFile) throws -> MQTTDeviceBinding {
+        let password = passwordEnv.flatMap { ProcessInfo.processInfo.environment[$0] }
+        let configuration = MQTTDeviceBinding.Configuration(
+            host: broker.host, port: broker.port, topics: try MQTTTopicTemplate(topics),
+            credentials: { device in password.map { MQTTCredentials(username: device.id, password: $0) } })
+        let devices = park.devices.map {
+            BoundDevice(id: $0.id, kind: $0.kind, model: $0.model, zone: $0.placement.zone, floor: $0.placement.floor)
+        }
+        do { return try MQTTDeviceBinding(devices: devices, configuration: configuration) } catch {
+            Output.error("error: \(error.message)")
+            throw ExitCode(ExitStatus.configurationError)
         }
     }
 
@@ -258,6 +317,7 @@ struct RunSummary: Encodable {
     var stimuli: Int
     var timerLatenessP99Milliseconds: Double?
     var timerLatenessMaxMilliseconds: Double?
+    var mqtt: MQTTSummary?
 
     func printText() {
         print("\nran \(deviceTime) of device time in \(String(format: "%.3f", wallSeconds)) s; \(ledgerRecords) ledger records, \(stimuli) stimuli applied")
@@ -265,6 +325,55 @@ struct RunSummary: Encodable {
         if let p99 = timerLatenessP99Milliseconds, let max = timerLatenessMaxMilliseconds {
             print(String(format: "timer lateness: p99 %.3f ms, max %.3f ms", p99, max))
         }
+        if let mqtt {
+            print("mqtt: \(mqtt.connected) of \(mqtt.devices) devices connected, \(mqtt.published) messages published, "
+                  + "\(mqtt.acknowledged) acknowledged, \(mqtt.dropped) dropped, \(mqtt.failed) failed, \(mqtt.commands) commands")
+        }
         if let ledgerFile { print("ledger written to \(ledgerFile)") }
     }
+}
+
+/// The MQTT part of a run's summary.
+struct MQTTSummary: Encodable {
+    var devices: Int
+    var connected: Int
+    var connectsFailed: Int
+    var published: Int
+    var acknowledged: Int
+    var failed: Int
+    var dropped: Int
+    var commands: Int
+
+    init(_ statistics: MQTTDeviceBinding.Statistics, devices: Int) {
+        self.devices = devices
+        connected = statistics.pool.connectedClients
+        connectsFailed = statistics.pool.connectsFailed
+        published = statistics.pool.messagesPublished
+        acknowledged = statistics.pool.messagesAcknowledged
+        failed = statistics.pool.publishesFailed
+        dropped = statistics.dropped
+        commands = statistics.commandsReceived
+    }
+}
+
+/// `mqtt://host:port` from the command line.
+struct BrokerAddress: ExpressibleByArgument, CustomStringConvertible {
+    var host: String
+    var port: Int
+
+    init?(argument: String) {
+        var rest = Substring(argument)
+        if rest.hasPrefix("mqtt://") { rest = rest.dropFirst(7) }
+        let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
+        guard let host = parts.first, !host.isEmpty, parts.count <= 2 else { return nil }
+        self.host = String(host)
+        if parts.count == 2 {
+            guard let port = Int(parts[1]), (1...65_535).contains(port) else { return nil }
+            self.port = port
+        } else {
+            self.port = 1883
+        }
+    }
+
+    var description: String { "mqtt://\(host):\(port)" }
 }

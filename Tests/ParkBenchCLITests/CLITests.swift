@@ -1,4 +1,5 @@
 import Foundation
+import ParkTestSupport
 import Testing
 
 /// The `parkbench` binary as a user runs it: help text, exit codes, and messages.
@@ -160,6 +161,33 @@ import Testing
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("smoke-A2-03  event  smoke-alarm"))
         #expect(run.stdout.contains("timer lateness: p99"))
+    }
+
+    /// With a broker nobody listens on, the run says so and exits 3 (could not reach the system
+    /// under test); with a real mosquitto every device connects.
+    @Test func simulateWithBroker() throws {
+        let closed = try freeLoopbackPort()
+        let unreachable = try parkbench(
+            "simulate", "--park", "conformance/parks/demo.yaml", "--duration", "1s", "--broker", "mqtt://127.0.0.1:\(closed)",
+            "--show", "none")
+        #expect(unreachable.status == 3)
+        #expect(unreachable.stderr.contains("no device could connect to the broker at mqtt://127.0.0.1:\(closed)"))
+
+        let broker = try MosquittoBroker()
+        let run = try parkbench(
+            "simulate", "--park", "conformance/parks/demo.yaml", "--duration", "2s", "--broker", "mqtt://127.0.0.1:\(broker.port)",
+            "--show", "none", "--json")
+        #expect(run.status == 0, "\(run.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        let mqtt = try #require(summary?["mqtt"] as? [String: Any])
+        #expect(mqtt["connected"] as? Int == 15)
+        #expect(mqtt["dropped"] as? Int == 0)
+        #expect(mqtt["published"] as? Int ?? 0 > 0)
+
+        let virtual = try parkbench("simulate", "--park", "conformance/parks/demo.yaml", "--duration", "1s", "--virtual",
+                                    "--broker", "mqtt://127.0.0.1:1883")
+        #expect(virtual.status == 2)
+        #expect(virtual.stderr.contains("--broker needs real time"))
     }
 
     @Test func versionNamesTheLinkedLibraries() throws {

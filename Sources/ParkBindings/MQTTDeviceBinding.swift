@@ -1,0 +1,235 @@
+import Logging
+import ParkCore
+import ParkMQTT
+import Synchronization
+
+/// Puts a park's devices on MQTT: one client per device in an ``MQTTClientPool``, each device's
+/// emissions published as JSON (``MQTTPayloads``) on its topics, commands taken from its `cmd`
+/// topic and answered on `cmd/ack`, and a retained `status` of online (on connect) or offline
+/// (its last will, published by the broker when the device vanishes).
+///
+/// Attach it to an engine as its ``EmissionObserver``; give it a ``CommandHandler`` so commands
+/// reach the devices. `local` emissions (a sounder, a chirp) never go on the wire.
+public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, Sendable {
+    /// How devices reach the broker.
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        public var topics: MQTTTopicTemplate
+        public var telemetryQoS: MQTTQoS
+        public var eventQoS: MQTTQoS
+        public var protocolVersion: MQTTProtocolVersion
+        public var keepAlive: Duration
+        /// Credentials per device (nil: anonymous). Secrets come from the caller's environment
+        /// or files, never from profiles.
+        public var credentials: @Sendable (BoundDevice) -> MQTTCredentials?
+        public var ioThreads: Int
+        public var connectWindow: Int
+
+        public init(
+            host: String = "127.0.0.1", port: Int = 1883, topics: MQTTTopicTemplate = .standard,
+            telemetryQoS: MQTTQoS = .atMostOnce, eventQoS: MQTTQoS = .atLeastOnce,
+            protocolVersion: MQTTProtocolVersion = .v311, keepAlive: Duration = .seconds(60),
+            credentials: @escaping @Sendable (BoundDevice) -> MQTTCredentials? = { _ in nil },
+            ioThreads: Int = 1, connectWindow: Int = 64
+        ) {
+            self.host = host
+            self.port = port
+            self.topics = topics
+            self.telemetryQoS = telemetryQoS
+            self.eventQoS = eventQoS
+            self.protocolVersion = protocolVersion
+            self.keepAlive = keepAlive
+            self.credentials = credentials
+            self.ioThreads = ioThreads
+            self.connectWindow = connectWindow
+        }
+    }
+
+    /// Delivers a command to a device (on the engine) and returns its answer.
+    public typealias CommandHandler = @Sendable (_ deviceID: String, _ command: DeviceCommand) async -> Result<CommandResult, EngineError>
+
+    /// Figures of the binding, beside the pool's own.
+    public struct Statistics: Sendable {
+        public var pool: MQTTPoolStatistics
+        /// Emissions that could not be queued (pool queue full, client stopped): counted, not retried.
+        public var dropped: Int
+        public var commandsReceived: Int
+        public var malformedCommands: Int
+    }
+
+    public let configuration: Configuration
+    public let devices: [BoundDevice]
+    private let indexByID: [String: Int]
+    /// Per device: telemetry, event, status, cmd and cmd/ack topics, made once.
+    private let topics: [[String]]
+    /// The pool and its handles, indexed like ``devices``; nil pool before connect and after shutdown.
+    private let state = Mutex<(pool: MQTTClientPool?, handles: [MQTTClientHandle])>((nil, []))
+    private let commandHandler: Mutex<CommandHandler?> = Mutex(nil)
+    private let dropped = Atomic<Int>(0)
+    private let commandsReceived = Atomic<Int>(0)
+    private let malformedCommands = Atomic<Int>(0)
+    private let logger: Logger
+
+    public init(devices: [BoundDevice], configuration: Configuration, logger: Logger = Logger(label: "parkbench.mqtt-binding")) throws(BindingError) {
+        var indexByID: [String: Int] = [:]
+        for (index, device) in devices.enumerated() {
+            guard indexByID[device.id] == nil else { throw BindingError("device id '\(device.id)' is bound twice") }
+            indexByID[device.id] = index
+        }
+        self.devices = devices
+        self.indexByID = indexByID
+        self.configuration = configuration
+        self.logger = logger
+        self.topics = devices.map { device in
+            ["telemetry", "event", "status", "cmd", "cmd/ack"].map { configuration.topics.topic(for: device, channel: $0) }
+        }
+    }
+
+    /// Sets where commands go; until set, commands are answered "not ready".
+    public func setCommandHandler(_ handler: @escaping CommandHandler) {
+        commandHandler.withLock { $0 = handler }
+    }
+
+    /// Creates the pool and starts connecting every device (paced by the connect window).
+    public func connect() throws(BindingError) {
+        let newPool: MQTTClientPool
+        do {
+            newPool = try MQTTClientPool(
+                configuration: MQTTClientPoolConfiguration(ioThreads: configuration.ioThreads, connectWindow: configuration.connectWindow),
+                delegate: self)
+        } catch {
+            throw BindingError("cannot start the MQTT client pool: \(error)")
+        }
+        var handles: [MQTTClientHandle] = []
+        handles.reserveCapacity(devices.count)
+        for (index, device) in devices.enumerated() {
+            let client = MQTTClientConfiguration(
+                clientID: device.id, host: configuration.host, port: configuration.port,
+                protocolVersion: configuration.protocolVersion, keepAlive: configuration.keepAlive,
+                credentials: configuration.credentials(device),
+                will: MQTTWill(topic: topics[index][2], payload: MQTTPayloads.status(device: device, online: false, wall: nil),
+                               qos: .atLeastOnce, retain: true),
+                subscriptions: [MQTTSubscription(topics[index][3], qos: .atLeastOnce)])
+            do {
+                handles.append(try newPool.addClient(client, connect: false))
+            } catch {
+                newPool.shutdown()
+                throw BindingError("cannot add MQTT client for device '\(device.id)': \(error)")
+            }
+        }
+        // Publish only once every handle is known: callbacks look clients up by handle index.
+        state.withLock { $0 = (newPool, handles) }
+        for handle in handles { try? newPool.connect(handle) }
+    }
+
+    /// Publishes a retained `offline` status for every device, then disconnects them
+    /// (DISCONNECT, so no will) and stops the pool. A clean stop thus leaves the same retained
+    /// status a crash would, instead of a stale `online`.
+    public func shutdown() {
+        let (current, handles) = state.withLock { state -> (MQTTClientPool?, [MQTTClientHandle]) in
+            defer { state = (nil, []) }
+            return (state.pool, state.handles)
+        }
+        guard let current else { return }
+        let wall = SystemClock.wallNow()
+        for (index, handle) in handles.enumerated() {
+            // Queued before the DISCONNECT on the same I/O thread, so it goes out first.
+            try? current.publish(
+                handle, topic: topics[index][2], payload: MQTTPayloads.status(device: devices[index], online: false, wall: wall),
+                qos: .atLeastOnce, retain: true)
+        }
+        current.shutdown()
+    }
+
+    /// Cuts a device's connection without DISCONNECT (the broker then publishes its will):
+    /// the "device vanishes" fault.
+    public func dropConnection(of deviceID: String, reconnect: Bool) throws(BindingError) {
+        guard let index = indexByID[deviceID] else { throw BindingError("no bound device '\(deviceID)'") }
+        let (current, handles) = state.withLock { ($0.pool, $0.handles) }
+        guard let current else { throw BindingError("the binding is not connected") }
+        do { try current.dropConnection(handles[index], reconnect: reconnect) } catch {
+            throw BindingError("cannot drop '\(deviceID)': \(error)")
+        }
+    }
+
+    public var statistics: Statistics {
+        Statistics(
+            pool: state.withLock { $0.pool }?.statistics ?? MQTTPoolStatistics(),
+            dropped: dropped.load(ordering: .relaxed),
+            commandsReceived: commandsReceived.load(ordering: .relaxed),
+            malformedCommands: malformedCommands.load(ordering: .relaxed))
+    }
+
+    /// The topic of `channel` (`telemetry`, `event`, `status`, `cmd`, `cmd/ack`) for a device.
+    public func topic(of deviceID: String, channel: String) -> String? {
+        indexByID[deviceID].map { configuration.topics.topic(for: devices[$0], channel: channel) }
+    }
+
+    // MARK: EmissionObserver
+
+    public func deviceEmitted(_ record: LedgerRecord) {
+        guard let channel = record.channel, channel != .local, let index = indexByID[record.deviceID] else { return }
+        let (current, handles) = state.withLock { ($0.pool, $0.handles) }
+        guard let current else { return }
+        let topic: String
+        let qos: MQTTQoS
+        switch channel {
+        case .telemetry: (topic, qos) = (topics[index][0], configuration.telemetryQoS)
+        case .event: (topic, qos) = (topics[index][1], configuration.eventQoS)
+        case .status: (topic, qos) = (topics[index][2], .atLeastOnce)
+        case .local: return
+        }
+        do {
+            try current.publish(handles[index], topic: topic, payload: MQTTPayloads.emission(record), qos: qos,
+                                retain: channel == .status, tag: record.order)
+        } catch {
+            dropped.add(1, ordering: .relaxed)
+        }
+    }
+
+    // MARK: MQTTClientPoolDelegate
+
+    public func mqttClientDidConnect(_ client: MQTTClientHandle, sessionPresent: Bool, latency: Duration) {
+        guard client.index < devices.count, let current = state.withLock({ $0.pool }) else { return }
+        let payload = MQTTPayloads.status(device: devices[client.index], online: true, wall: SystemClock.wallNow())
+        try? current.publish(client, topic: topics[client.index][2], payload: payload, qos: .atLeastOnce, retain: true)
+    }
+
+    public func mqttClientDidFailToConnect(_ client: MQTTClientHandle, error: MQTTError, failures: Int, retryIn: Duration?) {
+        guard client.index < devices.count else { return }
+        let retry = retryIn.map { "retrying in \($0)" } ?? "giving up"
+        logger.warning("device '\(devices[client.index].id)' could not connect to \(configuration.host):\(configuration.port): \(error) (\(retry))")
+    }
+
+    public func mqttClientDidReceive(_ client: MQTTClientHandle, message: MQTTMessage) {
+        guard client.index < devices.count, let current = state.withLock({ $0.pool }) else { return }
+        let device = devices[client.index]
+        let ackTopic = topics[client.index][4]
+        commandsReceived.add(1, ordering: .relaxed)
+        let command: DeviceCommand
+        do { command = try MQTTPayloads.command(from: message.payload) } catch {
+            malformedCommands.add(1, ordering: .relaxed)
+            logger.warning("device '\(device.id)' got a malformed command on \(message.topic): \(error.message)")
+            let ack = MQTTPayloads.commandAck(
+                device: device.id, id: "", command: "", result: .rejected(error.message), wall: SystemClock.wallNow())
+            try? current.publish(client, topic: ackTopic, payload: ack, qos: .atLeastOnce)
+            return
+        }
+        let handler = commandHandler.withLock { $0 }
+        let id = command.id ?? ""
+        Task {
+            let result: CommandResult
+            if let handler {
+                switch await handler(device.id, command) {
+                case .success(let answer): result = answer
+                case .failure(let error): result = .rejected(error.description)
+                }
+            } else {
+                result = .rejected("the device is not running yet")
+            }
+            let ack = MQTTPayloads.commandAck(device: device.id, id: id, command: command.name, result: result, wall: SystemClock.wallNow())
+            try? current.publish(client, topic: ackTopic, payload: ack, qos: .atLeastOnce)
+        }
+    }
+}

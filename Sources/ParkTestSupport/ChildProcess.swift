@@ -1,0 +1,106 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A child process (mosquitto, python3, openssl) started with a clean signal state.
+///
+/// Foundation's `Process` spawns from whichever thread calls it and keeps that thread's signal
+/// mask, and Swift's concurrency worker threads block SIGTERM, SIGINT and others. mosquitto then
+/// never sees the SIGTERM that should make it save its persistence database and exit. Here
+/// `posix_spawn` gets an empty mask and default dispositions explicitly. `deinit` kills and reaps.
+public final class ChildProcess {
+    public let pid: pid_t
+    public let command: String
+    private var exitStatus: Int32?
+
+    /// - Parameters:
+    ///   - output: file that receives stdout and stderr (created or truncated); nil for /dev/null.
+    public init(_ executable: String, _ arguments: [String], output: String? = nil) throws {
+        command = ([executable] + arguments).joined(separator: " ")
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid = pid_t()
+        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        guard rc == 0 else { throw BrokerError("posix_spawn \(executable): \(String(cString: strerror(rc)))") }
+        self.pid = pid
+    }
+
+    /// Reaps the child if it has exited; true while it runs.
+    public var isRunning: Bool {
+        guard exitStatus == nil else { return false }
+        var status: Int32 = 0
+        if waitpid(pid, &status, WNOHANG) == pid {
+            exitStatus = status
+            return false
+        }
+        return true
+    }
+
+    /// The raw wait status once the child has exited.
+    public var status: Int32? {
+        _ = isRunning
+        return exitStatus
+    }
+
+    public func signal(_ signal: Int32) {
+        if isRunning { kill(pid, signal) }
+    }
+
+    /// Polls until the child exits; false if it is still running after `timeout`.
+    @discardableResult
+    public func waitForExit(timeout: Duration) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while isRunning {
+            guard ContinuousClock.now < deadline else { return false }
+            usleep(2_000)
+        }
+        return true
+    }
+
+    /// SIGTERM, then SIGKILL if it has not exited after `grace`.
+    public func stop(grace: Duration = .seconds(5)) {
+        guard isRunning else { return }
+        signal(SIGTERM)
+        if !waitForExit(timeout: grace) {
+            kill(pid, SIGKILL)
+            waitForExit(timeout: .seconds(5))
+        }
+    }
+
+    deinit {
+        if isRunning {
+            kill(pid, SIGKILL)
+            waitForExit(timeout: .seconds(5))
+        }
+    }
+}
+
+/// Finds an executable on PATH, as a shell would (posix_spawn wants a path).
+public func executablePath(_ name: String) throws -> String {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+    for directory in path.split(separator: ":") {
+        let candidate = "\(directory)/\(name)"
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    throw BrokerError("\(name) not found on PATH")
+}
