@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "ParkDevicesTests", dependencies: ["ParkDevices", "ParkCore"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["ParkModbus", "ParkMQTT", "ParkCapture"]),
         .testTarget(name: "ParkBenchCLITests", dependencies: ["ParkCore", "ParkTestSupport"]),
-        .testTarget(name: "ParkMQTTTests", dependencies: ["ParkMQTT"]),
+        .testTarget(name: "ParkMQTTTests", dependencies: ["ParkMQTT", "ParkTestSupport"]),
         .testTarget(
             name: "ParkBindingsTests",
             dependencies: ["ParkBindings", "ParkCore", "ParkDevices", "ParkMQTT", "ParkTestSupport"]),

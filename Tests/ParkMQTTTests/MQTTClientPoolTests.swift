@@ -1,5 +1,6 @@
 import Foundation
 import ParkMQTT
+import ParkTestSupport
 import Testing
 
 /// The pool against real mosquitto brokers. Serialized: the descriptor-count test needs the process

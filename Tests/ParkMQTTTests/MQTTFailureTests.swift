@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ParkMQTT
 import Synchronization
+import ParkTestSupport
 import Testing
 
 extension MQTTClientPoolTests {

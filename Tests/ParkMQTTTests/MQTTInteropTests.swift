@@ -1,5 +1,6 @@
 import Foundation
 import ParkMQTT
+import ParkTestSupport
 import Testing
 
 extension MQTTClientPoolTests {

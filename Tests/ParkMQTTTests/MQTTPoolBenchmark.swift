@@ -1,6 +1,7 @@
 import Foundation
 import ParkMQTT
 import Synchronization
+import ParkTestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import Foundation
+import ParkTestSupport
 
 /// paho-mqtt (Python), an MQTT client nobody here wrote, run as a separate process so the pool is
 /// checked against an independent implementation rather than against itself.
@@ -85,16 +86,6 @@ enum PahoPeer {
             (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
         }
     }
-}
-
-/// Finds an executable on PATH, as a shell would (posix_spawn wants a path).
-func executablePath(_ name: String) throws -> String {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-    for directory in path.split(separator: ":") {
-        let candidate = "\(directory)/\(name)"
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-    }
-    throw BrokerError("\(name) not found on PATH")
 }
 
 extension [UInt8] {

@@ -1,4 +1,5 @@
 import Foundation
+import ParkTestSupport
 
 /// A throw-away PKI made with the openssl command line at test time: a CA, a server certificate for
 /// 127.0.0.1 signed by it, a client certificate signed by it, and an unrelated "rogue" CA.
