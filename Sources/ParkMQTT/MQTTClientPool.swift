@@ -121,7 +121,8 @@ public final class MQTTClientPool: Sendable {
         try thread.submit(.dropConnection(slot: slot, reconnect: reconnect))
     }
 
-    /// Disconnects the client and frees it. Its handle then answers ``MQTTError/unknownClient``.
+    /// Disconnects the client and frees it. Publishes to its handle then fail with
+    /// ``MQTTError/unknownClient`` (reported through the delegate, like every publish outcome).
     public func removeClient(_ client: MQTTClientHandle) throws(MQTTError) {
         let (thread, slot) = try route(client)
         try thread.submit(.remove(slot: slot))
@@ -150,7 +151,8 @@ public final class MQTTClientPool: Sendable {
     /// retained, not copied, until the I/O thread has handed them to `mosquitto_publish`.
     ///
     /// - Throws: ``MQTTError/queueFull(limit:)`` when the thread is that far behind (back off and
-    ///   retry, or count the message as dropped); ``MQTTError/unknownClient``; ``MQTTError/poolShutDown``.
+    ///   retry, or count the message as dropped); ``MQTTError/unknownClient`` for a handle of another
+    ///   pool; ``MQTTError/poolShutDown``.
     public func publish(
         _ client: MQTTClientHandle, topic: String, payload: [UInt8], qos: MQTTQoS = .atMostOnce,
         retain: Bool = false, tag: UInt64 = 0

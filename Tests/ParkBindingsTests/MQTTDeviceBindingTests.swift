@@ -8,32 +8,45 @@ import Testing
 
 /// Smoke detectors on a real mosquitto broker, watched by an independent paho-mqtt client.
 @Suite(.serialized) struct MQTTDeviceBindingTests {
-    /// paho-mqtt subscribes to `park/#`, optionally sends commands, and writes every message it
-    /// sees as a JSON line: {"topic", "payload" (text), "retain"}.
+    /// paho-mqtt subscribes to `park/#` and appends every message it sees to a file as a JSON
+    /// line ({"topic", "payload" (text), "retain"}) until a stop file appears. Nothing here runs
+    /// on a fixed time window: the test waits for what it expects, with deadlines, so a loaded
+    /// machine (tests run in parallel) only makes it slower, not wrong.
     static let collector = """
-        import json, sys, time
+        import json, os, sys, time
         import paho.mqtt.client as mqtt
-        port, seconds, out = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
-        commands = json.loads(sys.argv[4]) if len(sys.argv) > 4 else []
-        seen = []
+        port, out, stop = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+        sink = open(out, "a")
         ready = []
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="paho-collector")
-        client.on_message = lambda c, u, m: seen.append({"topic": m.topic, "payload": m.payload.decode("utf-8", "replace"), "retain": bool(m.retain)})
+        def on_message(c, u, m):
+            sink.write(json.dumps({"topic": m.topic, "payload": m.payload.decode("utf-8", "replace"), "retain": bool(m.retain)}) + "\\n")
+            sink.flush()
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="paho-collector-%d" % os.getpid())
+        client.on_message = on_message
         client.on_subscribe = lambda c, u, mid, codes, props: ready.append(1)
         client.connect("127.0.0.1", port)
         client.subscribe("park/#", qos=1)
         client.loop_start()
-        deadline = time.time() + 5
+        deadline = time.time() + 20
         while not ready and time.time() < deadline: time.sleep(0.01)
-        print("subscribed", flush=True)
-        start = time.time()
-        for when, topic, payload in commands:
-            time.sleep(max(0, start + when - time.time()))
-            client.publish(topic, payload, qos=1)
-        time.sleep(max(0, start + seconds - time.time()))
+        print("subscribed" if ready else "no suback", flush=True)
+        deadline = time.time() + 120
+        while not os.path.exists(stop) and time.time() < deadline: time.sleep(0.02)
         client.loop_stop()
-        with open(out, "w") as f:
-            for m in seen: f.write(json.dumps(m) + "\\n")
+        sink.close()
+        """
+
+    /// paho-mqtt publishes one QoS 1 message and waits for the broker's PUBACK.
+    static let publisher = """
+        import sys
+        import paho.mqtt.client as mqtt
+        port, topic, payload = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        client.connect("127.0.0.1", port)
+        client.loop_start()
+        client.publish(topic, payload, qos=1).wait_for_publish(20)
+        client.disconnect()
+        client.loop_stop()
         """
 
     struct Seen {
@@ -43,33 +56,53 @@ import Testing
         var json: [String: Any]? {
             try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any]
         }
+        var isDeviceMessage: Bool { topic.hasSuffix("/telemetry") || topic.hasSuffix("/event") }
     }
 
-    func runCollector(_ directory: TemporaryDirectory, port: Int, seconds: Double, commands: [(Double, String, String)] = [])
-        throws -> (process: ChildProcess, output: String)
-    {
-        let script = directory.path("collector.py")
-        try Self.collector.write(toFile: script, atomically: true, encoding: .utf8)
-        let output = directory.path("seen-\(UUID().uuidString).jsonl")
-        let commandJSON = String(decoding: try JSONSerialization.data(withJSONObject: commands.map { [$0.0, $0.1, $0.2] }), as: UTF8.self)
-        let log = directory.path("collector-\(UUID().uuidString).log")
-        let process = try ChildProcess(try executablePath("python3"), [script, String(port), String(seconds), output, commandJSON], output: log)
-        // Wait for the subscription, so nothing the devices send first is missed.
-        let deadline = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < deadline {
-            if (try? String(contentsOfFile: log, encoding: .utf8))?.contains("subscribed") == true { break }
-            try #require(process.isRunning, "paho collector exited: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
-            usleep(10_000)
+    /// A running paho collector.
+    final class Collector {
+        let process: ChildProcess
+        let output: String
+        let stopFile: String
+
+        init(_ directory: TemporaryDirectory, port: Int) throws {
+            let script = directory.path("collector.py")
+            try MQTTDeviceBindingTests.collector.write(toFile: script, atomically: true, encoding: .utf8)
+            let name = UUID().uuidString
+            output = directory.path("seen-\(name).jsonl")
+            stopFile = directory.path("stop-\(name)")
+            let log = directory.path("collector-\(name).log")
+            _ = FileManager.default.createFile(atPath: output, contents: nil)
+            process = try ChildProcess(try executablePath("python3"), [script, String(port), output, stopFile], output: log)
+            try waitFor("the paho collector to subscribe", seconds: 30) {
+                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                if !self.process.isRunning || text.contains("no suback") { throw BrokerError("paho collector failed: \(text)") }
+                return text.contains("subscribed")
+            }
         }
-        return (process, output)
+
+        /// What it has seen so far (a line still being written is skipped).
+        var seen: [Seen] {
+            ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { line in
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+                return Seen(topic: object["topic"] as? String ?? "", payload: object["payload"] as? String ?? "",
+                            retain: object["retain"] as? Bool ?? false)
+            }
+        }
+
+        func stop() {
+            _ = FileManager.default.createFile(atPath: stopFile, contents: nil)
+            if !process.waitForExit(timeout: .seconds(10)) { process.stop() }
+        }
+
+        deinit { process.stop(grace: .seconds(1)) }
     }
 
-    func read(_ output: String) throws -> [Seen] {
-        try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").compactMap { line in
-            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
-            return Seen(topic: object["topic"] as? String ?? "", payload: object["payload"] as? String ?? "",
-                        retain: object["retain"] as? Bool ?? false)
-        }
+    func publish(_ directory: TemporaryDirectory, port: Int, topic: String, payload: String) throws {
+        let script = directory.path("publisher.py")
+        try Self.publisher.write(toFile: script, atomically: true, encoding: .utf8)
+        let process = try ChildProcess(try executablePath("python3"), [script, String(port), topic, payload])
+        #expect(process.waitForExit(timeout: .seconds(30)), "paho publisher did not finish")
     }
 
     func plan(count: Int) throws -> [PlannedDevice] {
@@ -95,11 +128,7 @@ import Testing
     @Test func devicesPublishDocumentedJSONAndTakeCommands() async throws {
         let broker = try MosquittoBroker()
         let plan = try plan(count: 20)
-        let collector = try runCollector(
-            broker.directory, port: broker.port, seconds: 4,
-            commands: [(1.0, "park/A/smoke-detector/smoke-7/cmd", #"{"id":"c-1","command":"self-test"}"#),
-                       (1.2, "park/A/smoke-detector/smoke-8/cmd", #"{"id":7,"command":"reboot"}"#),
-                       (1.4, "park/A/smoke-detector/smoke-9/cmd", "not json")])
+        let collector = try Collector(broker.directory, port: broker.port)
         let binding = try MQTTDeviceBinding(devices: bound(plan), configuration: .init(port: broker.port))
         let engine = try await RealTimeEngine(plan: plan, threads: 2, observer: binding)
         binding.setCommandHandler { id, command in
@@ -107,20 +136,34 @@ import Testing
         }
         try binding.connect()
         await engine.start()
-        try await Task.sleep(for: .milliseconds(1_500))
+        try waitFor("20 devices connected", seconds: 30) { binding.statistics.pool.connectedClients == 20 }
+
+        try publish(broker.directory, port: broker.port, topic: "park/A/smoke-detector/smoke-7/cmd", payload: #"{"id":"c-1","command":"self-test"}"#)
+        try publish(broker.directory, port: broker.port, topic: "park/A/smoke-detector/smoke-8/cmd", payload: #"{"id":7,"command":"reboot"}"#)
+        try publish(broker.directory, port: broker.port, topic: "park/A/smoke-detector/smoke-9/cmd", payload: "not json")
         try await engine.apply(Stimulus("smoke", arguments: ["density": .double(0.4)]), to: "smoke-3")
-        try await Task.sleep(for: .milliseconds(1_000))
+        try waitFor("the alarm, three acks and 100 device messages at paho", seconds: 30) {
+            let seen = collector.seen
+            return seen.contains { $0.payload.contains("smoke-alarm") }
+                && seen.filter { $0.topic.hasSuffix("/cmd/ack") }.count == 3
+                && seen.filter(\.isDeviceMessage).count >= 100
+        }
         await engine.stop()
         let statistics = binding.statistics
         binding.shutdown()
-        #expect(collector.process.waitForExit(timeout: .seconds(15)))
-        let seen = try read(collector.output)
+        let ledger = try engine.ledger.records().filter { $0.entry == .emission && $0.channel != .local }
+        try waitFor("every ledger emission and 20 offline statuses at paho", seconds: 30) {
+            let seen = collector.seen
+            return seen.filter(\.isDeviceMessage).count >= ledger.count
+                && seen.filter { $0.topic.hasSuffix("/status") && $0.payload.contains("offline") }.count >= 20
+        }
+        collector.stop()
+        let seen = collector.seen
         #expect(statistics.pool.connectedClients == 20)
         #expect(statistics.dropped == 0)
 
         // Field-by-field check of every device message.
-        let deviceMessages = seen.filter { $0.topic.hasSuffix("/telemetry") || $0.topic.hasSuffix("/event") }
-        #expect(deviceMessages.count > 100)
+        let deviceMessages = seen.filter(\.isDeviceMessage)
         for message in deviceMessages {
             let json = try #require(message.json, "not JSON: \(message.payload)")
             let device = try #require(json["device"] as? String)
@@ -134,12 +177,13 @@ import Testing
             #expect(json["name"] is String)
         }
 
-        // The wire matches the ledger: same (device, seq) pairs, each once, in order per device.
-        let ledger = try engine.ledger.records().filter { $0.entry == .emission && $0.channel != .local }
+        // The wire matches the ledger: same (device, seq) pairs, each once, in order per device,
+        // and the sequence has no holes (local emissions do not use up wire sequence numbers).
         for device in plan.map(\.id) {
             let wire = deviceMessages.compactMap { $0.json }.filter { $0["device"] as? String == device }.compactMap { $0["seq"] as? Int }
             let truth = ledger.filter { $0.deviceID == device }.map { Int($0.deviceSequence) }
             #expect(wire == truth, "device \(device): wire \(wire.count) messages vs ledger \(truth.count)")
+            #expect(truth == Array(1...truth.count), "device \(device): gaps in its own sequence")
         }
         let alarm = try #require(deviceMessages.first { $0.json?["name"] as? String == "smoke-alarm" }?.json)
         #expect(alarm["device"] as? String == "smoke-3")
@@ -160,9 +204,10 @@ import Testing
         #expect(try engine.ledger.records().contains { $0.entry == .command && $0.messageID == "c-1" })
 
         // After a clean stop the retained status of every device says offline.
-        let late = try runCollector(broker.directory, port: broker.port, seconds: 0.5)
-        #expect(late.process.waitForExit(timeout: .seconds(10)))
-        let statuses = try read(late.output).filter { $0.topic.hasSuffix("/status") }
+        let late = try Collector(broker.directory, port: broker.port)
+        try waitFor("20 retained statuses", seconds: 30) { late.seen.filter { $0.topic.hasSuffix("/status") }.count >= 20 }
+        late.stop()
+        let statuses = late.seen.filter { $0.topic.hasSuffix("/status") }
         #expect(statuses.count == 20)
         #expect(statuses.allSatisfy { $0.retain && $0.json?["status"] as? String == "offline" })
     }
@@ -177,17 +222,18 @@ import Testing
         let engine = try await RealTimeEngine(plan: plan, threads: 1, observer: binding)
         try binding.connect()
         await engine.start()
-        let deadline = ContinuousClock.now + .seconds(10)
-        while binding.statistics.pool.connectedClients < 3, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        let collector = try runCollector(broker.directory, port: broker.port, seconds: 2)
+        try waitFor("3 devices connected", seconds: 30) { binding.statistics.pool.connectedClients == 3 }
+        let collector = try Collector(broker.directory, port: broker.port)
+        let topic = "park/A/smoke-detector/smoke-2/status"
+        try waitFor("the retained online status", seconds: 30) { collector.seen.contains { $0.topic == topic } }
         try binding.dropConnection(of: "smoke-2", reconnect: false)
-        #expect(collector.process.waitForExit(timeout: .seconds(15)))
+        try waitFor("the will", seconds: 30) { collector.seen.contains { $0.topic == topic && $0.payload.contains("offline") } }
+        collector.stop()
         await engine.stop()
         binding.shutdown()
-        let statuses = try read(collector.output).filter { $0.topic == "park/A/smoke-detector/smoke-2/status" }
+        let statuses = collector.seen.filter { $0.topic == topic }
         #expect(statuses.first?.retain == true, "first the retained online status")
+        #expect(statuses.first?.json?["status"] as? String == "online")
         #expect(statuses.contains { !$0.retain && $0.json?["status"] as? String == "offline" }, "then the will, live")
     }
 
@@ -208,5 +254,14 @@ import Testing
         #expect(throws: BindingError("command is not valid: missing field \"command\"; got {\"id\":1}")) {
             try MQTTPayloads.command(from: Array(#"{"id":1}"#.utf8))
         }
+    }
+}
+
+/// Polls `condition` every 20 ms until it holds; fails the test with `what` after `seconds`.
+func waitFor(_ what: String, seconds: Double, _ condition: () throws -> Bool) throws {
+    let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1_000))
+    while try !condition() {
+        guard ContinuousClock.now < deadline else { throw BrokerError("timed out after \(seconds) s waiting for \(what)") }
+        usleep(20_000)
     }
 }

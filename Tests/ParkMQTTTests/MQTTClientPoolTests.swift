@@ -13,7 +13,7 @@ struct MQTTClientPoolTests {
     @Test func twoHundredClientsPublishThroughTwoThreads() async throws {
         let broker = try MosquittoBroker()
         let recorder = PoolRecorder()
-        let pool = try MQTTClientPool(configuration: .init(ioThreads: 2, connectWindow: 16), delegate: recorder)
+        let pool = try MQTTClientPool(configuration: .forTests(ioThreads: 2, connectWindow: 16), delegate: recorder)
         defer { pool.shutdown() }
 
         let subscriber = try pool.addClient(
@@ -66,7 +66,7 @@ struct MQTTClientPoolTests {
     @Test func mqtt5RoundTripWithRetainedMessage() async throws {
         let broker = try MosquittoBroker()
         let recorder = PoolRecorder()
-        let pool = try MQTTClientPool(delegate: recorder)
+        let pool = try MQTTClientPool(configuration: .forTests(), delegate: recorder)
         defer { pool.shutdown() }
 
         let first = try pool.addClient(
@@ -103,7 +103,7 @@ struct MQTTClientPoolTests {
     @Test func mqtt5PersistentSessionKeepsSubscriptions() async throws {
         let broker = try MosquittoBroker()
         let recorder = PoolRecorder()
-        let pool = try MQTTClientPool(delegate: recorder)
+        let pool = try MQTTClientPool(configuration: .forTests(), delegate: recorder)
         defer { pool.shutdown() }
 
         let device = try pool.addClient(
@@ -136,7 +136,7 @@ struct MQTTClientPoolTests {
         let broker = try MosquittoBroker()
         let baseline = openDescriptors()
         let recorder = PoolRecorder()
-        let pool = try MQTTClientPool(configuration: .init(ioThreads: 2), delegate: recorder)
+        let pool = try MQTTClientPool(configuration: .forTests(ioThreads: 2), delegate: recorder)
         var clients: [MQTTClientHandle] = []
         for index in 0..<100 {
             clients.append(try pool.addClient(.init(clientID: "fd-\(index)", port: broker.port)))

@@ -89,7 +89,7 @@ extension MQTTClientPoolTests {
         let recorder = PoolRecorder()
         let slowReturn = MQTTReconnectPolicy(base: .milliseconds(1500), cap: .milliseconds(1500), jitter: .none)
         let quickReturn = MQTTReconnectPolicy(base: .milliseconds(50), cap: .milliseconds(200), jitter: .none)
-        let pool = try MQTTClientPool(configuration: .init(ioThreads: 2), delegate: recorder)
+        let pool = try MQTTClientPool(configuration: .forTests(ioThreads: 2), delegate: recorder)
         defer { pool.shutdown() }
 
         let subscriber = try pool.addClient(
@@ -148,7 +148,7 @@ extension MQTTClientPoolTests {
     @Test func keepAliveHoldsIdleConnections() async throws {
         let broker = try MosquittoBroker(options: ["log_type debug"])
         let recorder = PoolRecorder()
-        let pool = try MQTTClientPool(configuration: .init(ioThreads: 2), delegate: recorder)
+        let pool = try MQTTClientPool(configuration: .forTests(ioThreads: 2), delegate: recorder)
         defer { pool.shutdown() }
         for index in 0..<4 {
             try pool.addClient(.init(clientID: "idle-\(index)", port: broker.port, keepAlive: .seconds(5)))
@@ -167,7 +167,7 @@ extension MQTTClientPoolTests {
     @Test func lastWillIsPublishedOnAbruptDisconnect() async throws {
         let broker = try MosquittoBroker()
         let recorder = PoolRecorder()
-        let pool = try MQTTClientPool(delegate: recorder)
+        let pool = try MQTTClientPool(configuration: .forTests(), delegate: recorder)
         defer { pool.shutdown() }
 
         let watcher = try pool.addClient(

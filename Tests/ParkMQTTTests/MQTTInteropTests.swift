@@ -18,7 +18,7 @@ extension MQTTClientPoolTests {
         }
 
         let recorder = PoolRecorder()
-        let pool = try MQTTClientPool(delegate: recorder)
+        let pool = try MQTTClientPool(configuration: .forTests(), delegate: recorder)
         defer { pool.shutdown() }
         let client = try pool.addClient(.init(clientID: "ours-publisher", port: broker.port))
         var sent: [String: [UInt8]] = [:]
@@ -57,7 +57,7 @@ extension MQTTClientPoolTests {
     @Test func poolReceivesWhatPahoPublishes() async throws {
         let broker = try MosquittoBroker()
         let recorder = PoolRecorder()
-        let pool = try MQTTClientPool(delegate: recorder)
+        let pool = try MQTTClientPool(configuration: .forTests(), delegate: recorder)
         defer { pool.shutdown() }
         let client = try pool.addClient(
             .init(clientID: "ours-subscriber", port: broker.port, subscriptions: [MQTTSubscription("interop/paho/#")]))

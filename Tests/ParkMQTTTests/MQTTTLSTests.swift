@@ -18,7 +18,7 @@ extension MQTTClientPoolTests {
             directory: directory)
 
         let recorder = PoolRecorder()
-        let pool = try MQTTClientPool(delegate: recorder)
+        let pool = try MQTTClientPool(configuration: .forTests(), delegate: recorder)
         defer { pool.shutdown() }
         // One attempt each is enough to judge; keep the refused ones from retrying during the test.
         let patient = MQTTReconnectPolicy(base: .seconds(30), cap: .seconds(30))

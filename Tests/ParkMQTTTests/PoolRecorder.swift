@@ -1,6 +1,16 @@
 import Foundation
+import Logging
 import ParkMQTT
 import Synchronization
+
+extension MQTTClientPoolConfiguration {
+    /// Pool settings for tests: the pool's own log is kept to errors (the recorder sees every event).
+    static func forTests(ioThreads: Int = 1, connectWindow: Int = 64) -> MQTTClientPoolConfiguration {
+        var logger = Logger(label: "parkmqtt.tests")
+        logger.logLevel = .error
+        return MQTTClientPoolConfiguration(ioThreads: ioThreads, connectWindow: connectWindow, logger: logger)
+    }
+}
 
 /// An ``MQTTClientPoolDelegate`` that writes down everything, for tests to poll.
 final class PoolRecorder: MQTTClientPoolDelegate {

@@ -121,12 +121,25 @@ public final class DeviceShard {
     }
 
     func record(emission: Emission, slot: UInt32) {
-        slots[Int(slot)].sequence += 1
-        let device = slots[Int(slot)]
+        let device: Slot
+        let sequence: UInt64
+        let messageID: String
+        if emission.channel == .local {
+            // Local emissions never reach the wire, so they must not use up wire sequence
+            // numbers: a platform would count each one as a lost message.
+            device = slots[Int(slot)]
+            sequence = 0
+            messageID = "\(device.id)!\(emission.name)"
+        } else {
+            slots[Int(slot)].sequence += 1
+            device = slots[Int(slot)]
+            sequence = device.sequence
+            messageID = "\(device.id)#\(sequence)"
+        }
         var record = LedgerRecord(
             time: clock.now(), deviceID: device.id, kind: device.kind, entry: .emission,
-            channel: emission.channel, name: emission.name, deviceSequence: device.sequence,
-            messageID: "\(device.id)#\(device.sequence)", readings: emission.readings)
+            channel: emission.channel, name: emission.name, deviceSequence: sequence,
+            messageID: messageID, readings: emission.readings)
         record.order = ledger.append(record)
         observer?.deviceEmitted(record)
     }

@@ -20,10 +20,12 @@ public struct LedgerRecord: Hashable, Sendable {
     public var channel: EmissionChannel?
     /// The event, command or stimulus name.
     public var name: String
-    /// Per-device emission sequence number (1, 2, 3…) for emissions, 0 otherwise. A gap seen at
-    /// the platform is a lost message; a repeat is a duplicate.
+    /// Per-device sequence number (1, 2, 3…) of emissions that go on the wire; 0 for local
+    /// emissions, commands and stimuli. A gap seen at the platform is a lost message; a repeat
+    /// is a duplicate.
     public var deviceSequence: UInt64
-    /// Unique id: `<device>#<seq>` for emissions, the command's id for commands.
+    /// `<device>#<seq>` for wire emissions, `<device>!<name>` for local ones, the command's id
+    /// for commands.
     public var messageID: String
     public var readings: [Reading]
     /// Command outcome (`accepted`, `rejected: …`), or nil.
