@@ -23,6 +23,23 @@ import Testing
         #expect(records.map(\.deviceSequence) == Array(1...1_050))
     }
 
+    /// A ledger's own spill file is anonymous: nothing is left in the temporary directory, even
+    /// while it holds records, so a process that exits without cleaning up leaks no files.
+    @Test func anonymousSpillLeavesNoFiles() throws {
+        func spillFiles() throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())
+                .filter { $0.hasPrefix("parkbench-ledger-\(getpid())-") }
+        }
+        let before = try spillFiles()
+        let ledger = Ledger(memoryLimit: 10)
+        for sequence in 1...35 { ledger.append(record("d", UInt64(sequence))) }
+        ledger.flushSpill()
+        #expect(try spillFiles() == before)
+        #expect(try ledger.records().map(\.deviceSequence) == Array(1...35))
+        ledger.append(record("d", 36))
+        #expect(try ledger.records().count == 36, "reading back leaves the file ready for more")
+    }
+
     /// With a file of the user's, records stream to it, and flush leaves the whole ledger there.
     @Test func flushLeavesTheWholeLedgerInTheUsersFile() throws {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-\(UUID()).jsonl")

@@ -22,32 +22,26 @@ public final class Ledger: Sendable {
     private let writer = DispatchQueue(label: "parkbench.ledger.writer")
     /// Records kept in memory before a batch goes to the spill file.
     public let memoryLimit: Int
-    /// The JSON Lines file that holds spilled records.
-    public let spillURL: URL
-    private let removeSpillOnDeinit: Bool
+    /// The user's JSON Lines file that spilled records go to; nil when they go to an anonymous
+    /// temporary file.
+    public let spillURL: URL?
+    /// Opened on the first spill; used only on the writer queue.
     private let spillHandle: Mutex<FileHandle?> = Mutex(nil)
 
     /// - Parameters:
     ///   - memoryLimit: how many records to keep in memory before spilling (at least 1).
-    ///   - spillURL: where to write spilled records; by default a temporary file removed when
-    ///     the ledger goes away. A given file is truncated first and kept.
+    ///   - spillURL: where to write spilled records; a given file is truncated first and kept.
+    ///     By default records spill to a temporary file that is unlinked as soon as it is open,
+    ///     so it vanishes with the process however the process ends.
     public init(memoryLimit: Int = 65_536, spillURL: URL? = nil) {
         self.memoryLimit = max(1, memoryLimit)
-        if let spillURL {
-            self.spillURL = spillURL
-            self.removeSpillOnDeinit = false
-        } else {
-            self.spillURL = FileManager.default.temporaryDirectory
-                .appendingPathComponent("parkbench-ledger-\(getpid())-\(UInt64.random(in: 0 ... .max)).jsonl")
-            self.removeSpillOnDeinit = true
-        }
-        _ = FileManager.default.createFile(atPath: self.spillURL.path, contents: nil)
+        self.spillURL = spillURL
+        if let spillURL { _ = FileManager.default.createFile(atPath: spillURL.path, contents: nil) }
     }
 
     deinit {
         writer.sync {}
         spillHandle.withLock { try? $0?.close() }
-        if removeSpillOnDeinit { try? FileManager.default.removeItem(at: spillURL) }
     }
 
     /// Appends `record`, assigning its ``LedgerRecord/order``; returns the order.
@@ -97,9 +91,26 @@ public final class Ledger: Sendable {
     /// - Throws: ``LedgerError`` if the spill file could not be written or read.
     public func records() throws(LedgerError) -> [LedgerRecord] {
         let inMemory = state.withLock { $0.memory }
-        flushSpill()
+        // On the writer queue, so no batch is half-written while the file is read.
+        let spilled: Result<Data, LedgerError> = writer.sync { readSpilled() }
         if let error = state.withLock({ $0.writeError }) { throw LedgerError(message: error) }
-        return try Ledger.read(jsonLinesAt: spillURL) + inMemory
+        return try Ledger.parse(try spilled.get(), source: spillURL?.path ?? "ledger spill file") + inMemory
+    }
+
+    /// Everything spilled so far. Runs on the writer queue.
+    private func readSpilled() -> Result<Data, LedgerError> {
+        spillHandle.withLock { handle in
+            guard let handle else { return .success(Data()) }
+            do {
+                let end = try handle.offset()
+                try handle.seek(toOffset: 0)
+                let data = try handle.readToEnd() ?? Data()
+                try handle.seek(toOffset: end)
+                return .success(data)
+            } catch {
+                return .failure(LedgerError(message: "cannot read the ledger spill file back: \(error.localizedDescription)"))
+            }
+        }
     }
 
     /// Writes every record of the run to `url` as JSON Lines.
@@ -117,6 +128,11 @@ public final class Ledger: Sendable {
         do { data = try Data(contentsOf: url) } catch {
             throw LedgerError(message: "cannot read ledger \(url.path): \(error.localizedDescription)")
         }
+        return try parse(data, source: url.path)
+    }
+
+    /// Parses JSON Lines; `source` names the file in messages.
+    static func parse(_ data: Data, source: String) throws(LedgerError) -> [LedgerRecord] {
         let decoder = JSONDecoder()
         var records: [LedgerRecord] = []
         var lineNumber = 0
@@ -124,7 +140,7 @@ public final class Ledger: Sendable {
             lineNumber += 1
             if line.isEmpty { continue }
             do { records.append(try decoder.decode(LedgerRecord.self, from: Data(line))) } catch {
-                throw LedgerError(message: "\(url.path):\(lineNumber): not a ledger record: \(error)")
+                throw LedgerError(message: "\(source):\(lineNumber): not a ledger record: \(error)")
             }
         }
         return records
@@ -139,16 +155,29 @@ public final class Ledger: Sendable {
         }
         spillHandle.withLock { handle in
             do {
-                if handle == nil {
-                    handle = try FileHandle(forWritingTo: spillURL)
-                    try handle?.seekToEnd()
-                }
+                if handle == nil { handle = try openSpillFile() }
                 try handle?.write(contentsOf: Data(text.utf8))
             } catch {
-                let message = "cannot spill ledger to \(spillURL.path): \(error.localizedDescription)"
+                let message = "cannot spill ledger to \(spillURL?.path ?? "a temporary file"): \(error.localizedDescription)"
                 state.withLock { if $0.writeError == nil { $0.writeError = message } }
             }
         }
+    }
+
+    private func openSpillFile() throws -> FileHandle {
+        if let spillURL {
+            let handle = try FileHandle(forUpdating: spillURL)
+            try handle.seekToEnd()
+            return handle
+        }
+        let path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("parkbench-ledger-\(getpid())-\(UInt64.random(in: 0 ... .max)).jsonl").path
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+            throw LedgerError(message: "cannot create \(path)")
+        }
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+        unlink(path)
+        return handle
     }
 }
 
