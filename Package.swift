@@ -50,9 +50,10 @@ let package = Package(
         .target(name: "ParkPluginKit", dependencies: ["CParkPlugin"]),
         .target(name: "ParkDevices", dependencies: ["ParkCore"]),
         .target(name: "ParkModbus", dependencies: ["CModbus"]),
+        .target(name: "CLinuxEvents"),
         .target(
             name: "ParkMQTT",
-            dependencies: ["CMosquitto", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["CMosquitto", "CLinuxEvents", .product(name: "Logging", package: "swift-log")]),
         .target(name: "ParkCapture", dependencies: ["CPcap"]),
         // Maps devices onto wire protocols; the only module that knows both sides.
         .target(
@@ -84,7 +85,9 @@ let package = Package(
         .testTarget(name: "ParkDevicesTests", dependencies: ["ParkDevices", "ParkCore"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["ParkModbus", "ParkMQTT", "ParkCapture"]),
         .testTarget(name: "ParkBenchCLITests", dependencies: ["ParkCore", "ParkTestSupport"]),
-        .testTarget(name: "ParkMQTTTests", dependencies: ["ParkMQTT", "ParkTestSupport"]),
+        .testTarget(
+            name: "ParkMQTTTests",
+            dependencies: ["ParkMQTT", "ParkTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "ParkBindingsTests",
             dependencies: ["ParkBindings", "ParkCore", "ParkDevices", "ParkMQTT", "ParkTestSupport"]),

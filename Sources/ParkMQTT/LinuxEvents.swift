@@ -1,14 +1,12 @@
+import CLinuxEvents
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// epoll and eventfd for the MQTT I/O threads.
-///
-/// Swift's Glibc module does not export `<sys/epoll.h>` or `<sys/eventfd.h>`, and ParkMQTT's only
-/// C dependency is the libmosquitto shim. Rather than add a C target for four functions, the symbols
-/// are looked up once in the already-loaded libc with `dlsym` and called through `@convention(c)`
-/// pointers, which keeps the real C calling convention (unlike `@_silgen_name`). The constants are
-/// Linux ABI values, stable since the calls were introduced.
+/// epoll and eventfd for the MQTT I/O threads, through the `CLinuxEvents` header shim (Swift's
+/// Glibc module does not export `<sys/epoll.h>` or `<sys/eventfd.h>`). The event buffer is kept
+/// as raw bytes with an explicit stride because `struct epoll_event` is packed on x86-64.
 enum LinuxEvents {
     static let readable: UInt32 = 0x001  // EPOLLIN
     static let writable: UInt32 = 0x004  // EPOLLOUT
@@ -23,17 +21,16 @@ enum LinuxEvents {
     static let nonBlocking: Int32 = 0o4_000  // EFD_NONBLOCK == O_NONBLOCK
 
     /// `struct epoll_event` is packed on x86-64 (12 bytes) and naturally aligned elsewhere (16).
+    static let eventStride = MemoryLayout<epoll_event>.stride
     #if arch(x86_64)
-    static let eventStride = 12
     static let dataOffset = 4
     #else
-    static let eventStride = 16
     static let dataOffset = 8
     #endif
 
-    static func createEpoll() -> Int32 { calls.epollCreate1(closeOnExec) }
+    static func createEpoll() -> Int32 { epoll_create1(closeOnExec) }
 
-    static func createEventFD() -> Int32 { calls.eventfd(0, closeOnExec | nonBlocking) }
+    static func createEventFD() -> Int32 { eventfd(0, closeOnExec | nonBlocking) }
 
     /// Registers, changes or removes `fd`; `token` comes back with every event for it.
     static func control(_ epollFD: Int32, _ operation: Int32, _ fd: Int32, events: UInt32, token: UInt64)
@@ -43,41 +40,13 @@ enum LinuxEvents {
             let raw = buffer.baseAddress!
             raw.storeBytes(of: events, as: UInt32.self)
             raw.storeBytes(of: token, toByteOffset: dataOffset, as: UInt64.self)
-            return calls.epollCtl(epollFD, operation, fd, raw)
+            return epoll_ctl(epollFD, operation, fd, raw.assumingMemoryBound(to: epoll_event.self))
         }
     }
 
     static func wait(_ epollFD: Int32, into buffer: borrowing EpollEventBuffer, timeoutMilliseconds: Int32) -> Int32 {
-        calls.epollWait(epollFD, buffer.raw, Int32(buffer.capacity), timeoutMilliseconds)
+        epoll_wait(epollFD, buffer.raw.assumingMemoryBound(to: epoll_event.self), Int32(buffer.capacity), timeoutMilliseconds)
     }
-
-    private typealias EpollCreate1 = @convention(c) (Int32) -> Int32
-    private typealias EpollCtl = @convention(c) (Int32, Int32, Int32, UnsafeMutableRawPointer?) -> Int32
-    private typealias EpollWait = @convention(c) (Int32, UnsafeMutableRawPointer?, Int32, Int32) -> Int32
-    private typealias EventFD = @convention(c) (UInt32, Int32) -> Int32
-
-    /// Immutable C function addresses; `@unchecked` because Swift does not treat `@convention(c)`
-    /// pointers as Sendable, though code addresses cannot race.
-    private struct Calls: @unchecked Sendable {
-        let epollCreate1: EpollCreate1
-        let epollCtl: EpollCtl
-        let epollWait: EpollWait
-        let eventfd: EventFD
-    }
-
-    private static let calls: Calls = {
-        func resolve<F>(_ name: String, as type: F.Type) -> F {
-            guard let symbol = dlsym(nil, name) else {
-                fatalError("ParkMQTT: libc has no \(name); epoll is required (Linux only)")
-            }
-            return unsafeBitCast(symbol, to: F.self)
-        }
-        return Calls(
-            epollCreate1: resolve("epoll_create1", as: EpollCreate1.self),
-            epollCtl: resolve("epoll_ctl", as: EpollCtl.self),
-            epollWait: resolve("epoll_wait", as: EpollWait.self),
-            eventfd: resolve("eventfd", as: EventFD.self))
-    }()
 }
 
 /// The array `epoll_wait` fills, owned by one I/O thread.

@@ -1,5 +1,8 @@
 import Foundation
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 import ParkMQTT
 import Synchronization
 import ParkTestSupport
@@ -162,6 +165,34 @@ extension MQTTClientPoolTests {
         }
     }
 
+    /// A "broker" that completes the TCP handshake (the kernel does that) but never answers CONNECT:
+    /// the attempt fails with a connect timeout, gives its connect-window slot back, and retries.
+    @Test func silentBrokerTimesOutAndFreesTheConnectWindow() async throws {
+        let listener = try SilentListener()
+        let recorder = PoolRecorder()
+        var configuration = MQTTClientPoolConfiguration.forTests(connectWindow: 1)
+        configuration.connectTimeout = .milliseconds(300)
+        let pool = try MQTTClientPool(configuration: configuration, delegate: recorder)
+        defer { pool.shutdown() }
+        let policy = MQTTReconnectPolicy(base: .seconds(30), cap: .seconds(30), jitter: .none)
+        let first = try pool.addClient(.init(clientID: "patient-1", port: listener.port, reconnect: policy))
+        let second = try pool.addClient(.init(clientID: "patient-2", port: listener.port, reconnect: policy))
+
+        try await waitUntil("both attempts timed out", timeout: .seconds(5)) {
+            !recorder.failures(of: first).isEmpty && !recorder.failures(of: second).isEmpty
+        }
+        let firstFailure = try #require(recorder.failures(of: first).first)
+        let secondFailure = try #require(recorder.failures(of: second).first)
+        #expect(firstFailure.error == .connectTimeout(milliseconds: 300))
+        #expect(secondFailure.error == .connectTimeout(milliseconds: 300))
+        // A window of one: the second attempt could only start once the first gave its slot back.
+        #expect(secondFailure.at - firstFailure.at >= .milliseconds(250))
+        #expect(firstFailure.retryIn == .seconds(30))
+        let statistics = pool.statistics
+        #expect(statistics.connectsInFlight == 0)
+        #expect(statistics.connectsFailed == 2 && statistics.connectsAttempted == 2)
+    }
+
     /// A client whose connection is cut without DISCONNECT has its will published; one that
     /// disconnects politely does not.
     @Test func lastWillIsPublishedOnAbruptDisconnect() async throws {
@@ -224,4 +255,33 @@ struct CapturingLogHandler: LogHandler {
         let rendered = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         store.append("\(event.level) \(event.message) \(rendered)")
     }
+}
+
+/// A TCP listener on 127.0.0.1 that never accepts or answers: connects complete in the kernel's
+/// backlog and then hear nothing, like a hung broker.
+final class SilentListener {
+    let fd: Int32
+    let port: Int
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw BrokerError("socket failed: errno \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && listen(fd, 16) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else {
+            close(fd)
+            throw BrokerError("could not listen on 127.0.0.1: errno \(errno)")
+        }
+        self.fd = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(fd) }
 }

@@ -1,4 +1,4 @@
-import ParkMQTT
+@testable import ParkMQTT
 import Testing
 
 /// Pool pieces that need no broker.
@@ -89,4 +89,13 @@ struct SeededGenerator: RandomNumberGenerator {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+}
+
+/// The epoll shim sees the kernel's layout: `struct epoll_event` is packed (12 bytes) on x86-64.
+@Test func epollEventLayoutMatchesTheKernel() {
+    #if arch(x86_64)
+    #expect(LinuxEvents.eventStride == 12)
+    #else
+    #expect(LinuxEvents.eventStride == 16)
+    #endif
 }
