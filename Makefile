@@ -10,6 +10,7 @@ DEMO_PARK    ?= conformance/parks/demo.yaml
 DEMO_TIME    ?= 12s
 BENCH_DEVICES  ?= 100000
 BENCH_DURATION ?= 60
+BENCH_MQTT_CLIENTS ?= 1000
 
 .PHONY: all deps deps-build build test demo bench clean
 
@@ -32,9 +33,10 @@ test: deps
 demo: build
 	$(BIN) simulate --park $(DEMO_PARK) --duration $(DEMO_TIME)
 
-bench: deps-build
+bench: deps
 	$(SWIFT) build -c release $(SWIFT_FLAGS) --product parkbench-bench
 	.build/release/parkbench-bench timers --devices $(BENCH_DEVICES) --duration $(BENCH_DURATION)
+	.build/release/parkbench-bench mqtt --clients $(BENCH_MQTT_CLIENTS) --seconds 10
 
 clean:
 	rm -rf .build

@@ -76,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "parkbench-bench",
             dependencies: [
-                "ParkCore", "ParkDevices",
+                "ParkCore", "ParkDevices", "ParkMQTT", "ParkTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "bench/Sources/parkbench-bench"),

@@ -71,6 +71,9 @@ public final class MosquittoBroker {
 
     public var isRunning: Bool { process?.isRunning ?? false }
 
+    /// The broker's process id while it runs (benchmarks read its CPU time from /proc).
+    public var pid: pid_t? { process?.pid }
+
     public var log: String { (try? String(contentsOfFile: directory.path("mosquitto.log"), encoding: .utf8)) ?? "" }
 
     deinit { stop() }

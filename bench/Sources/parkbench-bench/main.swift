@@ -7,6 +7,8 @@
 // given duration (wake-ups aligned to --resolution-us, default 1000). Prints timer lateness (jitter) p50/p99/p99.9/max, CPU %, and RSS per device
 // (idle: after the devices exist, before they run; running: at the end, ledger included).
 // Targets from issue 2: p99 jitter < 5 ms, idle RSS < 2 KiB per device.
+//
+// `mqtt`: see MQTTBench.swift.
 import Foundation
 import NIOCore
 import ParkCore
@@ -154,7 +156,14 @@ func runTimers(_ arguments: Arguments) async {
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-guard arguments.first == "timers" else {
-    fail("usage: parkbench-bench timers [--devices N] [--duration S] [--warmup S] [--threads N] [--resolution-us N] [--json]")
+switch arguments.first {
+case "timers":
+    await runTimers(Arguments(Array(arguments.dropFirst())))
+case "mqtt":
+    runMQTTPublish(MQTTBenchArguments(Array(arguments.dropFirst())))
+default:
+    fail("""
+        usage: parkbench-bench timers [--devices N] [--duration S] [--warmup S] [--threads N] [--resolution-us N] [--json]
+               parkbench-bench mqtt [--clients N] [--seconds S]
+        """)
 }
-await runTimers(Arguments(Array(arguments.dropFirst())))
