@@ -5,5 +5,6 @@ public enum BuiltInKinds {
     /// Every built-in kind, in the order `parkbench devices list` shows them.
     public static let all: [any DeviceKind] = [
         SmokeDetectorKind(),
+        EmergencyButtonKind(),
     ]
 }

@@ -1,0 +1,267 @@
+import ParkCore
+
+/// One emergency button or intrusion detector zone: the state machine behind
+/// ``EmergencyButtonKind``.
+///
+/// The alarm latches: once raised it stays raised, and further triggers are only counted, until
+/// the platform sends `reset` (004 L2892 「手动复位」). A press alarms whether or not the zone is
+/// armed, because a panic button that could be disarmed would fail exactly when it is needed;
+/// arming gates intrusion only (004 S11 check "disarmed zones do not alarm").
+///
+/// A cut loop hides the contact from the panel, so triggers while the line is cut are not seen;
+/// the cut itself is already an alarm-severity event. A fault blinds the intrusion sensor but
+/// not the mechanical press contact.
+///
+/// Battery charge drains linearly over `battery_life` and is brought up to date whenever the
+/// device speaks; unlike the smoke detector this kind does not model going silent at 0 %.
+final class EmergencyButton: DeviceBehavior {
+    typealias Timer = EmergencyButtonKind.Timer
+
+    private let heartbeatInterval: DeviceDuration
+    private let startSpread: DeviceDuration
+    private let alarmDelay: DeviceDuration
+    private let hasSounder: Bool
+    private let drainPerSecond: Double
+    private let lowBatteryThreshold: Double
+
+    private var random: SeededRandom
+
+    private var armed: Bool
+    /// The trigger of the latched alarm; nil when no alarm is latched.
+    private var latchedTrigger: String?
+    /// Triggers seen since the alarm latched, the first included.
+    private var triggerCount: Int64 = 0
+    private var entryPending = false
+    private var tampered = false
+    private var lineCut = false
+    private var faultCode: String?
+    private var sirenOn = false
+    private var battery: Double
+    private var batteryMeasuredAt: MonotonicInstant?
+    private var lowBattery = false
+    // Bumped whenever a pending entry delay must no longer raise (timers cannot be cancelled);
+    // it rides in the timer tag above the low byte that names the timer.
+    private var entryGeneration: UInt32 = 0
+
+    init(setup: DeviceSetup) {
+        let parameters = setup.parameters
+        heartbeatInterval = parameters.duration("heartbeat_interval")
+        startSpread = parameters.duration("start_spread")
+        alarmDelay = parameters.duration("alarm_delay")
+        hasSounder = parameters.bool("sounder")
+        drainPerSecond = 100 / parameters.duration("battery_life").seconds
+        lowBatteryThreshold = parameters.double("low_battery_threshold")
+        battery = parameters.double("initial_battery")
+        armed = parameters.bool("armed_at_start")
+        random = setup.random
+    }
+
+    // MARK: DeviceBehavior
+
+    func start(context: DeviceContext) {
+        batteryMeasuredAt = context.now
+        // A random phase keeps a park of buttons from reporting in lock step.
+        context.schedule(after: phase(within: heartbeatInterval), tag: Timer.heartbeat.rawValue)
+        checkBatteryThresholds(context)
+    }
+
+    func timerFired(tag: UInt32, context: DeviceContext) {
+        switch Timer(rawValue: tag & 0xFF) {
+        case .heartbeat:
+            updateBattery(context)
+            context.emit(event: "heartbeat", [
+                Reading("battery", .double(rounded(battery))),
+                Reading("armed", .bool(armed)),
+                Reading("zone_state", .string(zoneState)),
+            ])
+            context.schedule(after: heartbeatInterval, tag: Timer.heartbeat.rawValue)
+        case .entryDelay:
+            guard entryPending, armed, tag >> 8 == entryGeneration else { return }
+            entryPending = false
+            // The delay ran out with the zone still armed. Cut-line and fault are not checked
+            // again: the intruder was seen before either happened.
+            raiseAlarm(trigger: "intrusion", context)
+        case nil:
+            return
+        }
+    }
+
+    func apply(stimulus: Stimulus, context: DeviceContext) throws(DeviceError) {
+        switch stimulus.name {
+        case "press":
+            guard !lineCut else { return }
+            raiseAlarm(trigger: "press", context)
+        case "intrusion":
+            guard armed, !lineCut, faultCode == nil else { return }
+            if latchedTrigger != nil || alarmDelay == .zero {
+                raiseAlarm(trigger: "intrusion", context)
+            } else if !entryPending {
+                // The delay counts from the first detection; more movement does not extend it.
+                entryPending = true
+                entryGeneration &+= 1
+                context.schedule(after: alarmDelay, tag: Timer.entryDelay.rawValue | entryGeneration << 8)
+                context.emit(Emission(channel: .local, name: "entry-delay", readings: [
+                    Reading("delay_s", .double(alarmDelay.seconds)),
+                ]))
+            }
+        case "tamper":
+            guard !tampered else { return }
+            tampered = true
+            context.emit(event: "tamper", [Reading("armed", .bool(armed))])
+            updateSiren(context)
+        case "tamper-restore":
+            guard tampered else { return }
+            tampered = false
+            context.emit(event: "tamper-clear")
+            updateSiren(context)
+        case "cut-line":
+            guard !lineCut else { return }
+            lineCut = true
+            context.emit(event: "line-cut", [Reading("armed", .bool(armed))])
+            updateSiren(context)
+        case "restore-line":
+            guard lineCut else { return }
+            lineCut = false
+            context.emit(event: "line-restore")
+            updateSiren(context)
+        case "fault":
+            guard faultCode == nil else { return }
+            let code: String
+            if case .string(let given)? = stimulus.arguments["code"] { code = given } else { code = "sensor" }
+            faultCode = code
+            context.emit(event: "fault", [Reading("code", .string(code))])
+        case "fault-clear":
+            guard faultCode != nil else { return }
+            faultCode = nil
+            context.emit(event: "fault-clear")
+        case "battery-set":
+            guard let level = stimulus.arguments["level"] else {
+                throw DeviceError("stimulus 'battery-set' needs argument 'level'")
+            }
+            guard let number = level.doubleValue else {
+                throw DeviceError("stimulus 'battery-set' argument 'level' must be a number, got \(level.jsonText)")
+            }
+            updateBattery(context)
+            battery = min(100, max(0, number))
+            checkBatteryThresholds(context)
+        default:
+            throw DeviceError("emergency button has no stimulus '\(stimulus.name)'; known: "
+                + EmergencyButtonKind.kindDescriptor.stimuli.map(\.name).joined(separator: ", "))
+        }
+    }
+
+    func handle(command: DeviceCommand, context: DeviceContext) -> CommandResult {
+        switch command.name {
+        case "arm":
+            // Arming over an open loop or casing would hide an intrusion behind a fault the
+            // guard already knows about; panels call this "zone not ready".
+            if lineCut { return .rejected("zone not ready: alarm loop is cut") }
+            if tampered { return .rejected("zone not ready: casing is open") }
+            if !armed {
+                armed = true
+                context.emit(event: "armed", [Reading("armed", .bool(true))])
+            }
+            // Arming an armed zone is accepted without an event, so a platform that retries
+            // does not see duplicate state changes.
+            return CommandResult(.accepted, readings: [Reading("armed", .bool(true))])
+        case "disarm":
+            if entryPending {
+                entryPending = false
+                entryGeneration &+= 1
+            }
+            if armed {
+                armed = false
+                context.emit(event: "disarmed", [Reading("armed", .bool(false))])
+            }
+            return CommandResult(.accepted, readings: [Reading("armed", .bool(false))])
+        case "reset":
+            guard let trigger = latchedTrigger else { return .rejected("no alarm is latched") }
+            let readings = [Reading("trigger", .string(trigger)), Reading("triggers", .int(triggerCount))]
+            latchedTrigger = nil
+            triggerCount = 0
+            context.emit(event: "alarm-clear", readings)
+            updateSiren(context)
+            return CommandResult(.accepted, readings: readings)
+        case "self-test":
+            return CommandResult(.accepted, readings: [Reading("passed", .bool(selfTest(context)))])
+        default:
+            return .rejected("unknown command '\(command.name)'")
+        }
+    }
+
+    // MARK: Behaviour
+
+    /// Raises the alarm, or only counts the trigger if one is already latched: the platform
+    /// must see one alarm per incident, however often a frightened person presses.
+    private func raiseAlarm(trigger: String, _ context: DeviceContext) {
+        triggerCount += 1
+        guard latchedTrigger == nil else { return }
+        latchedTrigger = trigger
+        if entryPending {
+            // A press during an entry delay already raised the alarm the delay was waiting for.
+            entryPending = false
+            entryGeneration &+= 1
+        }
+        updateBattery(context)
+        context.emit(event: "alarm", [
+            Reading("trigger", .string(trigger)),
+            Reading("armed", .bool(armed)),
+            Reading("battery", .double(rounded(battery))),
+        ])
+        updateSiren(context)
+    }
+
+    /// Sound and light run while anything needs a guard's attention (004 L2716, L2892).
+    private func updateSiren(_ context: DeviceContext) {
+        let wanted = hasSounder && (latchedTrigger != nil || tampered || lineCut)
+        guard wanted != sirenOn else { return }
+        sirenOn = wanted
+        context.emit(Emission(channel: .local, name: wanted ? "siren-on" : "siren-off"))
+    }
+
+    private var zoneState: String {
+        if latchedTrigger != nil { return "alarm" }
+        if lineCut { return "line-cut" }
+        if tampered { return "tamper" }
+        if faultCode != nil { return "fault" }
+        if entryPending { return "entry-delay" }
+        return "normal"
+    }
+
+    private func selfTest(_ context: DeviceContext) -> Bool {
+        updateBattery(context)
+        let passed = faultCode == nil && !lineCut && !tampered && battery > lowBatteryThreshold
+        var readings = [Reading("passed", .bool(passed)), Reading("battery", .double(rounded(battery)))]
+        if let faultCode { readings.append(Reading("fault", .string(faultCode))) }
+        context.emit(event: "self-test", readings)
+        return passed
+    }
+
+    /// Brings the battery level up to `context.now` and reacts to thresholds crossed.
+    private func updateBattery(_ context: DeviceContext) {
+        if let since = batteryMeasuredAt {
+            battery = max(0, battery - context.now.duration(since: since).seconds * drainPerSecond)
+        }
+        batteryMeasuredAt = context.now
+        checkBatteryThresholds(context)
+    }
+
+    private func checkBatteryThresholds(_ context: DeviceContext) {
+        if battery <= lowBatteryThreshold, !lowBattery {
+            lowBattery = true
+            context.emit(event: "low-battery", [Reading("battery", .double(rounded(battery)))])
+        } else if battery > lowBatteryThreshold, lowBattery {
+            // Only a forced level rises; re-arming the flag lets the next crossing report again.
+            lowBattery = false
+            context.emit(event: "battery-ok", [Reading("battery", .double(rounded(battery)))])
+        }
+    }
+
+    private func phase(within period: DeviceDuration) -> DeviceDuration {
+        let span = min(period, startSpread)
+        guard span > .zero else { return .zero }
+        return DeviceDuration(nanoseconds: random.next() % span.nanoseconds)
+    }
+
+    private func rounded(_ value: Double) -> Double { (value * 10_000).rounded() / 10_000 }
+}
