@@ -294,9 +294,11 @@ final class ProgressReporter {
         let count = ledger.count
         let rate = Double(count - lastCount) / now.duration(since: lastReport).seconds
         let percent = Double(deviceTime.nanoseconds) / Double(max(total.nanoseconds, 1)) * 100
+        // Whole seconds: `10s` reads better than `10s468us157ns` on a progress line.
+        let shown = DeviceDuration(nanoseconds: deviceTime.nanoseconds / 1_000_000_000 * 1_000_000_000)
         Output.error(String(
             format: "[%.0f%%] device time %@ of %@, %llu ledger records (%.0f/s)",
-            percent, deviceTime.description, total.description, count, rate))
+            percent, shown.description, total.description, count, rate))
         lastReport = now
         lastCount = count
     }

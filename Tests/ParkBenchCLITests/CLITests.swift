@@ -120,7 +120,7 @@ import Testing
     @Test func validateAcceptsTheShippedFiles() throws {
         let run = try parkbench("validate", "devices/smoke-detector/acme-sd100.yaml", "conformance/parks/demo.yaml")
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stdout.contains("ok     conformance/parks/demo.yaml: park demo: 15 devices"))
+        #expect(run.stdout.contains("ok     conformance/parks/demo.yaml: park demo: 17 devices"))
     }
 
     @Test func usageErrorsExitTwo() throws {
@@ -140,7 +140,7 @@ import Testing
                                     "--ledger", ledger.path, "--show", "none", "--json")
             #expect(run.status == 0, "\(run.stderr)")
             let summary = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
-            #expect(summary?["devices"] as? Int == 15)
+            #expect(summary?["devices"] as? Int == 17)
             #expect(summary?["ledger_records"] as? Int ?? 0 > 1_000)
         }
         let a = try Data(contentsOf: first), b = try Data(contentsOf: second)
@@ -180,7 +180,7 @@ import Testing
         #expect(run.status == 0, "\(run.stderr)")
         let summary = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
         let mqtt = try #require(summary?["mqtt"] as? [String: Any])
-        #expect(mqtt["connected"] as? Int == 15)
+        #expect(mqtt["connected"] as? Int == 17)
         #expect(mqtt["dropped"] as? Int == 0)
         #expect(mqtt["published"] as? Int ?? 0 > 0)
 
