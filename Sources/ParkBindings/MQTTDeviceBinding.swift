@@ -56,6 +56,8 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         public var dropped: Int
         public var commandsReceived: Int
         public var malformedCommands: Int
+        /// Devices whose last connect attempt the broker refused as not authorized, sorted.
+        public var refusedDevices: [String]
     }
 
     public let configuration: Configuration
@@ -69,6 +71,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
     private let dropped = Atomic<Int>(0)
     private let commandsReceived = Atomic<Int>(0)
     private let malformedCommands = Atomic<Int>(0)
+    private let refused = Mutex<Set<String>>([])
     private let logger: Logger
 
     public init(devices: [BoundDevice], configuration: Configuration, logger: Logger = Logger(label: "parkbench.mqtt-binding")) throws(BindingError) {
@@ -158,7 +161,8 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
             pool: state.withLock { $0.pool }?.statistics ?? MQTTPoolStatistics(),
             dropped: dropped.load(ordering: .relaxed),
             commandsReceived: commandsReceived.load(ordering: .relaxed),
-            malformedCommands: malformedCommands.load(ordering: .relaxed))
+            malformedCommands: malformedCommands.load(ordering: .relaxed),
+            refusedDevices: refused.withLock { $0.sorted() })
     }
 
     /// The topic of `channel` (`telemetry`, `event`, `status`, `cmd`, `cmd/ack`) for a device.
@@ -192,12 +196,14 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
 
     public func mqttClientDidConnect(_ client: MQTTClientHandle, sessionPresent: Bool, latency: Duration) {
         guard client.index < devices.count, let current = state.withLock({ $0.pool }) else { return }
+        _ = refused.withLock { $0.remove(devices[client.index].id) }
         let payload = MQTTPayloads.status(device: devices[client.index], online: true, wall: SystemClock.wallNow())
         try? current.publish(client, topic: topics[client.index][2], payload: payload, qos: .atLeastOnce, retain: true)
     }
 
     public func mqttClientDidFailToConnect(_ client: MQTTClientHandle, error: MQTTError, failures: Int, retryIn: Duration?) {
         guard client.index < devices.count else { return }
+        if error.isAuthenticationFailure { _ = refused.withLock { $0.insert(devices[client.index].id) } }
         let retry = retryIn.map { "retrying in \($0)" } ?? "giving up"
         logger.warning("device '\(devices[client.index].id)' could not connect to \(configuration.host):\(configuration.port): \(error) (\(retry))")
     }

@@ -63,7 +63,17 @@ struct SimulateCommand: AsyncParsableCommand {
     var topics: String = MQTTTopicTemplate.standard.pattern
 
     @Option(help: ArgumentHelp(
-        "Environment variable holding the MQTT password; each device logs in with its id as user name.",
+        "How devices log in: none, password (user = device id) or token (user = the device's token).",
+        valueName: "scheme"))
+    var auth: MQTTAuthArgument?
+
+    @Option(help: ArgumentHelp(
+        "File of per-device secrets, one 'device-id=secret' per line (one secret per device).",
+        valueName: "file"))
+    var secretsFile: String?
+
+    @Option(help: ArgumentHelp(
+        "Environment variable holding one password shared by every device (for brokers without per-device secrets).",
         valueName: "name"))
     var passwordEnv: String?
 
@@ -72,7 +82,15 @@ struct SimulateCommand: AsyncParsableCommand {
         if broker != nil, virtual {
             throw ValidationError("--broker needs real time; drop --virtual (a broker cannot run on a virtual clock)")
         }
-        if broker == nil, passwordEnv != nil { throw ValidationError("--password-env only applies with --broker") }
+        if broker == nil, passwordEnv != nil || secretsFile != nil || auth != nil {
+            throw ValidationError("--auth, --secrets-file and --password-env only apply with --broker")
+        }
+        if passwordEnv != nil, secretsFile != nil {
+            throw ValidationError("give either --secrets-file (one secret per device) or --password-env (shared), not both")
+        }
+        if let auth, auth != .none, passwordEnv == nil, secretsFile == nil {
+            throw ValidationError("--auth \(auth.rawValue) needs secrets: --secrets-file <file> or --password-env <name>")
+        }
         if let passwordEnv, ProcessInfo.processInfo.environment[passwordEnv] == nil {
             throw ValidationError("--password-env \(passwordEnv): no such environment variable is set")
         }
@@ -200,14 +218,28 @@ struct SimulateCommand: AsyncParsableCommand {
     }
 
     private func makeBinding(_ broker: BrokerAddress, park: ParkFile) throws -> MQTTDeviceBinding {
-        let password = passwordEnv.flatMap { ProcessInfo.processInfo.environment[$0] }
-        let configuration = MQTTDeviceBinding.Configuration(
-            host: broker.host, port: broker.port, topics: try MQTTTopicTemplate(topics),
-            credentials: { device in password.map { MQTTCredentials(username: device.id, password: $0) } })
         let devices = park.devices.map {
             BoundDevice(id: $0.id, kind: $0.kind, model: $0.model, zone: $0.placement.zone, floor: $0.placement.floor)
         }
-        do { return try MQTTDeviceBinding(devices: devices, configuration: configuration) } catch {
+        do {
+            let scheme = (auth ?? (secretsFile != nil || passwordEnv != nil ? .password : .none)).scheme
+            let secrets: DeviceSecrets?
+            if let secretsFile {
+                secrets = try DeviceSecrets.load(file: secretsFile)
+                let missing = secrets?.missing(among: devices.map(\.id)) ?? []
+                if !missing.isEmpty {
+                    throw BindingError("\(secretsFile) has no secret for \(missing.count) device(s): "
+                        + missing.prefix(10).joined(separator: ", ") + (missing.count > 10 ? ", …" : ""))
+                }
+            } else {
+                secrets = nil
+            }
+            let shared = passwordEnv.flatMap { ProcessInfo.processInfo.environment[$0] }
+            let configuration = MQTTDeviceBinding.Configuration(
+                host: broker.host, port: broker.port, topics: try MQTTTopicTemplate(topics),
+                credentials: { device in scheme.credentials(for: device, secret: secrets?.secret(for: device.id) ?? shared) })
+            return try MQTTDeviceBinding(devices: devices, configuration: configuration)
+        } catch let error as BindingError {
             Output.error("error: \(error.message)")
             throw ExitCode(ExitStatus.configurationError)
         }
@@ -356,6 +388,12 @@ struct MQTTSummary: Encodable {
         dropped = statistics.dropped
         commands = statistics.commandsReceived
     }
+}
+
+/// `--auth` choices.
+enum MQTTAuthArgument: String, ExpressibleByArgument, CaseIterable {
+    case none, password, token
+    var scheme: MQTTAuthScheme { MQTTAuthScheme(rawValue: rawValue) ?? .none }
 }
 
 /// `mqtt://host:port` from the command line.

@@ -184,6 +184,14 @@ import Testing
         #expect(mqtt["dropped"] as? Int == 0)
         #expect(mqtt["published"] as? Int ?? 0 > 0)
 
+        let secrets = try temporaryFile("partial.secrets", "smoke-A1-01=only-one\n")
+        let partial = try parkbench(
+            "simulate", "--park", "conformance/parks/demo.yaml", "--duration", "1s", "--broker", "mqtt://127.0.0.1:\(broker.port)",
+            "--secrets-file", secrets.path)
+        #expect(partial.status == 2)
+        #expect(partial.stderr.contains("has no secret for 16 device(s): smoke-A1-02"))
+        #expect(!partial.stderr.contains("only-one"), "secrets never reach the output")
+
         let virtual = try parkbench("simulate", "--park", "conformance/parks/demo.yaml", "--duration", "1s", "--virtual",
                                     "--broker", "mqtt://127.0.0.1:1883")
         #expect(virtual.status == 2)

@@ -237,6 +237,56 @@ import Testing
         #expect(statuses.contains { !$0.retain && $0.json?["status"] as? String == "offline" }, "then the will, live")
     }
 
+    /// One secret per device (004 L754): against a broker with a password file, devices with
+    /// their own secret get in, and a device presenting another device's secret is refused.
+    @Test func eachDeviceLogsInWithItsOwnSecret() async throws {
+        let directory = try TemporaryDirectory()
+        let passwords = directory.path("passwords")
+        let entries = [("smoke-1", "s1-secret"), ("smoke-2", "s2-secret"), ("smoke-3", "s3-secret")]
+        for (index, entry) in entries.enumerated() {
+            let tool = try ChildProcess(
+                try executablePath("mosquitto_passwd"), ["-b"] + (index == 0 ? ["-c"] : []) + [passwords, entry.0, entry.1])
+            #expect(tool.waitForExit(timeout: .seconds(10)) && tool.status == 0)
+        }
+        let broker = try MosquittoBroker(options: ["allow_anonymous false", "password_file \(passwords)"], directory: directory)
+        // smoke-3 presents smoke-1's secret: an impostor.
+        let secretsFile = directory.path("devices.secrets")
+        try "# test secrets\nsmoke-1=s1-secret\nsmoke-2 = s2-secret\n\nsmoke-3=s1-secret\n"
+            .write(toFile: secretsFile, atomically: true, encoding: .utf8)
+        let secrets = try DeviceSecrets.load(file: secretsFile)
+        let plan = try plan(count: 3)
+        let binding = try MQTTDeviceBinding(
+            devices: bound(plan),
+            configuration: .init(port: broker.port, credentials: { device in
+                MQTTAuthScheme.password.credentials(for: device, secret: secrets.secret(for: device.id))
+            }))
+        try binding.connect()
+        try waitFor("two devices in and one refused", seconds: 30) {
+            let pool = binding.statistics.pool
+            return pool.connectedClients == 2 && pool.connectsRefused >= 1
+        }
+        #expect(binding.statistics.refusedDevices == ["smoke-3"], "the impostor, and only it, is refused")
+        binding.shutdown()
+    }
+
+    /// Secrets files are strict, and their errors name the line but never the secret.
+    @Test func secretsFileErrorsNameTheLine() throws {
+        let directory = try TemporaryDirectory()
+        let file = directory.path("bad.secrets")
+        try "a=1\nb-without-secret\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(throws: BindingError("\(file):2: expected 'device-id=secret'")) { try DeviceSecrets.load(file: file) }
+        try "a=hunter2\na=hunter3\n".write(toFile: file, atomically: true, encoding: .utf8)
+        do {
+            _ = try DeviceSecrets.load(file: file)
+            Issue.record("a second secret for one device was accepted")
+        } catch {
+            #expect(error.message == "\(file):2: device 'a' has a second secret")
+            #expect(!error.message.contains("hunter"))
+        }
+        let token = MQTTAuthScheme.token.credentials(for: BoundDevice(id: "d", kind: "k", model: "m"), secret: "tok-123")
+        #expect(token == MQTTCredentials(username: "tok-123", password: nil))
+    }
+
     /// The default topic template fills every placeholder; bad templates are refused.
     @Test func topicTemplates() throws {
         let device = BoundDevice(id: "d1", kind: "smoke-detector", model: "m", zone: nil, floor: 3)
