@@ -55,6 +55,8 @@ let package = Package(
             name: "ParkMQTT",
             dependencies: ["CMosquitto", "CLinuxEvents", .product(name: "Logging", package: "swift-log")]),
         .target(name: "ParkCapture", dependencies: ["CPcap"]),
+        // The reference platform's rules (a system under test that misbehaves on request).
+        .target(name: "ParkPlatform"),
         // Maps devices onto wire protocols; the only module that knows both sides.
         .target(
             name: "ParkBindings",
@@ -88,6 +90,7 @@ let package = Package(
         .testTarget(
             name: "ParkMQTTTests",
             dependencies: ["ParkMQTT", "ParkTestSupport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform"]),
         .testTarget(
             name: "ParkBindingsTests",
             dependencies: ["ParkBindings", "ParkCore", "ParkDevices", "ParkMQTT", "ParkTestSupport"]),

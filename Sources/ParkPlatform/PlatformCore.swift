@@ -1,0 +1,235 @@
+import Foundation
+
+/// The decision-making heart of the reference platform, as a value-type state machine: it is
+/// fed what arrives from devices and the passing of time, and answers with actions (raise an
+/// alarm northbound, change a device's status). Transports (the MQTT subscriber, the
+/// northbound publisher, timers) only carry those out, so every rule is tested without sockets.
+///
+/// Fault switches (``PlatformFaults``) make it misbehave on purpose, so the harness can prove
+/// each of its checks fails when it should.
+public struct PlatformCore: Sendable {
+    /// A device as the platform sees it.
+    public struct DeviceState: Sendable, Hashable {
+        public var id: String
+        public var kind: String
+        public var status: DeviceStatus
+        /// When the last message from the device arrived (platform clock, ns).
+        public var lastSeen: UInt64
+        /// Highest `seq` seen, and how many were missing or repeated on the way.
+        public var lastSequence: Int
+        public var gaps: Int
+        public var duplicates: Int
+        public var messages: Int
+    }
+
+    /// What the platform should do.
+    public enum Action: Sendable, Hashable {
+        /// Publish this alarm northbound once `delay` has passed (zero: now).
+        case raiseAlarm(PlatformAlarm, delay: Duration)
+        /// A device's status changed.
+        case statusChanged(device: String, from: DeviceStatus?, to: DeviceStatus)
+    }
+
+    public let configuration: PlatformConfiguration
+    public var faults: PlatformFaults
+    public private(set) var devices: [String: DeviceState] = [:]
+    public private(set) var alarmsRaised = 0
+    public private(set) var alarmsDropped = 0
+    public private(set) var malformed = 0
+    private var messagesSinceStart = 0
+
+    public init(configuration: PlatformConfiguration, faults: PlatformFaults = PlatformFaults()) {
+        self.configuration = configuration
+        self.faults = faults
+    }
+
+    /// A message from a device arrived on `topic` at platform time `now` (ns).
+    public mutating func received(topic: String, payload: [UInt8], now: UInt64) -> [Action] {
+        messagesSinceStart += 1
+        guard let message = DeviceMessage(topic: topic, payload: payload) else {
+            malformed += 1
+            return []
+        }
+        var actions: [Action] = []
+        var state = devices[message.device] ?? DeviceState(
+            id: message.device, kind: message.kind, status: .unknown, lastSeen: now, lastSequence: 0, gaps: 0,
+            duplicates: 0, messages: 0)
+        state.lastSeen = now
+        state.messages += 1
+        if let sequence = message.sequence {
+            if sequence <= state.lastSequence { state.duplicates += 1 }
+            else if state.lastSequence > 0, sequence > state.lastSequence + 1 { state.gaps += sequence - state.lastSequence - 1 }
+            state.lastSequence = max(state.lastSequence, sequence)
+        }
+        let before = devices[message.device]?.status
+        switch message.channel {
+        case "status":
+            state.status = message.status == "offline" ? .offline : .online
+        default:
+            if state.status != .online, state.status != .abnormal { state.status = .online }
+            if let event = message.name, configuration.abnormalEvents.contains(event) { state.status = .abnormal }
+            if let event = message.name, configuration.recoveryEvents.contains(event), state.status == .abnormal {
+                state.status = .online
+            }
+        }
+        if before != state.status { actions.append(.statusChanged(device: state.id, from: before, to: state.status)) }
+        devices[message.device] = state
+
+        if message.channel == "event", let event = message.name, configuration.alarmEvents.contains(event) {
+            if faults.dropAlarms {
+                alarmsDropped += 1
+            } else {
+                alarmsRaised += 1
+                let values = message.values.mapValues { value -> Double in value * faults.valueScaling }
+                actions.append(.raiseAlarm(
+                    PlatformAlarm(
+                        id: alarmsRaised, device: message.device, kind: message.kind, event: event,
+                        messageID: message.messageID, deviceTimeNanoseconds: message.timestampNanoseconds,
+                        receivedNanoseconds: now, values: values),
+                    delay: faults.alarmDelay))
+            }
+        }
+        return actions
+    }
+
+    /// Time passed: devices silent for longer than the heartbeat timeout go offline.
+    public mutating func tick(now: UInt64) -> [Action] {
+        guard !faults.offlineDetectionDisabled else { return [] }
+        var actions: [Action] = []
+        let timeout = UInt64(configuration.heartbeatTimeout.components.seconds) * 1_000_000_000
+        for (id, state) in devices where state.status != .offline && now > state.lastSeen && now - state.lastSeen > timeout {
+            devices[id]?.status = .offline
+            actions.append(.statusChanged(device: id, from: state.status, to: .offline))
+        }
+        return actions.sorted { "\($0)" < "\($1)" }
+    }
+
+    /// True once the platform should crash by the `crashAfterMessages` fault switch.
+    public var shouldCrash: Bool {
+        faults.crashAfterMessages.map { messagesSinceStart >= $0 } ?? false
+    }
+}
+
+/// Online / abnormal / offline, as the park documents ask a platform to show (004 L725).
+public enum DeviceStatus: String, Sendable, Hashable, Codable {
+    case unknown, online, abnormal, offline
+}
+
+/// What the platform is told about its devices.
+public struct PlatformConfiguration: Sendable {
+    /// Events that raise an alarm northbound.
+    public var alarmEvents: Set<String>
+    /// Events that mark a device abnormal, and those that make it normal again.
+    public var abnormalEvents: Set<String>
+    public var recoveryEvents: Set<String>
+    /// A device silent for longer than this is offline.
+    public var heartbeatTimeout: Duration
+
+    public init(
+        alarmEvents: Set<String> = ["smoke-alarm", "heat-alarm", "alarm", "tamper", "line-cut", "low-pressure", "leak", "over-limit"],
+        abnormalEvents: Set<String> = ["fault", "low-battery", "battery-depleted"],
+        recoveryEvents: Set<String> = ["fault-clear", "battery-ok"],
+        heartbeatTimeout: Duration = .seconds(90)
+    ) {
+        self.alarmEvents = alarmEvents
+        self.abnormalEvents = abnormalEvents
+        self.recoveryEvents = recoveryEvents
+        self.heartbeatTimeout = heartbeatTimeout
+    }
+}
+
+/// Ways to make the reference platform wrong on purpose, settable at start and at run time.
+public struct PlatformFaults: Sendable, Hashable {
+    /// Added before each alarm goes northbound.
+    public var alarmDelay: Duration = .zero
+    /// Alarms are swallowed.
+    public var dropAlarms = false
+    /// Values are multiplied by this before they go northbound (1: correct).
+    public var valueScaling: Double = 1
+    /// Silent devices are never marked offline.
+    public var offlineDetectionDisabled = false
+    /// The platform stops after this many messages.
+    public var crashAfterMessages: Int?
+
+    public init(
+        alarmDelay: Duration = .zero, dropAlarms: Bool = false, valueScaling: Double = 1,
+        offlineDetectionDisabled: Bool = false, crashAfterMessages: Int? = nil
+    ) {
+        self.alarmDelay = alarmDelay
+        self.dropAlarms = dropAlarms
+        self.valueScaling = valueScaling
+        self.offlineDetectionDisabled = offlineDetectionDisabled
+        self.crashAfterMessages = crashAfterMessages
+    }
+}
+
+/// An alarm as the platform raises it northbound.
+public struct PlatformAlarm: Sendable, Hashable {
+    public var id: Int
+    public var device: String
+    public var kind: String
+    public var event: String
+    /// The device's `msg_id`, echoed so a harness can correlate exactly.
+    public var messageID: String?
+    public var deviceTimeNanoseconds: Int64?
+    public var receivedNanoseconds: UInt64
+    public var values: [String: Double]
+
+    public init(
+        id: Int, device: String, kind: String, event: String, messageID: String?, deviceTimeNanoseconds: Int64?,
+        receivedNanoseconds: UInt64, values: [String: Double]
+    ) {
+        self.id = id
+        self.device = device
+        self.kind = kind
+        self.event = event
+        self.messageID = messageID
+        self.deviceTimeNanoseconds = deviceTimeNanoseconds
+        self.receivedNanoseconds = receivedNanoseconds
+        self.values = values
+    }
+
+    /// The northbound JSON.
+    public var json: [UInt8] {
+        var object: [String: Any] = [
+            "alarm_id": id, "device": device, "kind": kind, "event": event,
+            "received_ns": receivedNanoseconds, "values": values,
+        ]
+        if let messageID { object["msg_id"] = messageID }
+        if let deviceTimeNanoseconds { object["device_ts_ns"] = deviceTimeNanoseconds }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return Array(data)
+    }
+}
+
+/// A device message as published by ParkBench's MQTT binding (or any platform-compatible
+/// device using the same fields).
+struct DeviceMessage {
+    var device: String
+    var kind: String
+    var channel: String
+    var name: String?
+    var status: String?
+    var sequence: Int?
+    var messageID: String?
+    var timestampNanoseconds: Int64?
+    var values: [String: Double]
+
+    init?(topic: String, payload: [UInt8]) {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any],
+              let device = object["device"] as? String else { return nil }
+        self.device = device
+        kind = object["kind"] as? String ?? ""
+        channel = object["channel"] as? String ?? (topic.hasSuffix("/status") ? "status" : "event")
+        name = object["name"] as? String
+        status = object["status"] as? String
+        sequence = object["seq"] as? Int
+        messageID = object["msg_id"] as? String
+        timestampNanoseconds = (object["ts_ns"] as? NSNumber)?.int64Value
+        var values: [String: Double] = [:]
+        for (key, value) in object["values"] as? [String: Any] ?? [:] {
+            if let number = value as? NSNumber, !(value is Bool) { values[key] = number.doubleValue }
+        }
+        self.values = values
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import ParkPlatform
+import Testing
+
+/// The reference platform's rules, without sockets: alarms, status, sequence accounting, and
+/// the fault switches that make it wrong on purpose.
+@Suite struct PlatformCoreTests {
+    func message(_ device: String, seq: Int, channel: String = "event", name: String, values: String = "{}") -> [UInt8] {
+        Array(#"{"device":"\#(device)","kind":"smoke-detector","seq":\#(seq),"msg_id":"\#(device)#\#(seq)","ts":"x","ts_ns":1000,"channel":"\#(channel)","name":"\#(name)","values":\#(values)}"#.utf8)
+    }
+
+    func status(_ device: String, _ value: String) -> [UInt8] {
+        Array(#"{"device":"\#(device)","kind":"smoke-detector","status":"\#(value)"}"#.utf8)
+    }
+
+    let seconds: UInt64 = 1_000_000_000
+
+    /// An alarm event goes northbound at once, carrying the device's message id and values.
+    @Test func alarmEventsRaiseAlarms() throws {
+        var core = PlatformCore(configuration: PlatformConfiguration())
+        let actions = core.received(topic: "park/A/smoke-detector/s1/event",
+                                    payload: message("s1", seq: 1, name: "smoke-alarm", values: #"{"smoke_density":0.4}"#), now: 5)
+        let alarm = try #require(actions.compactMap { if case .raiseAlarm(let alarm, let delay) = $0, delay == .zero { alarm } else { nil } }.first)
+        #expect(alarm.device == "s1")
+        #expect(alarm.messageID == "s1#1")
+        #expect(alarm.values == ["smoke_density": 0.4])
+        #expect(actions.contains(.statusChanged(device: "s1", from: nil, to: .online)))
+        let heartbeat = core.received(topic: "t", payload: message("s1", seq: 2, name: "heartbeat"), now: 6)
+        #expect(heartbeat.isEmpty, "a heartbeat raises nothing and changes nothing")
+        #expect(core.alarmsRaised == 1)
+    }
+
+    /// Status follows retained status/will messages, abnormal events, and silence.
+    @Test func statusFollowsDevices() {
+        var core = PlatformCore(configuration: PlatformConfiguration(heartbeatTimeout: .seconds(60)))
+        _ = core.received(topic: "park/A/k/s1/status", payload: status("s1", "online"), now: 0)
+        #expect(core.devices["s1"]?.status == .online)
+        _ = core.received(topic: "t", payload: message("s1", seq: 1, name: "fault"), now: 1)
+        #expect(core.devices["s1"]?.status == .abnormal)
+        _ = core.received(topic: "t", payload: message("s1", seq: 2, name: "fault-clear"), now: 2)
+        #expect(core.devices["s1"]?.status == .online)
+        #expect(core.tick(now: 59 * seconds).isEmpty)
+        #expect(core.tick(now: 61 * seconds) == [.statusChanged(device: "s1", from: .online, to: .offline)])
+        _ = core.received(topic: "park/A/k/s1/status", payload: status("s1", "online"), now: 62 * seconds)
+        _ = core.received(topic: "park/A/k/s1/status", payload: status("s1", "offline"), now: 63 * seconds)
+        #expect(core.devices["s1"]?.status == .offline, "a will marks it offline at once")
+    }
+
+    /// Gaps and repeats in a device's sequence are counted.
+    @Test func sequenceAccounting() {
+        var core = PlatformCore(configuration: PlatformConfiguration())
+        for seq in [1, 2, 5, 5, 6] { _ = core.received(topic: "t", payload: message("s1", seq: seq, name: "heartbeat"), now: 1) }
+        #expect(core.devices["s1"]?.gaps == 2)
+        #expect(core.devices["s1"]?.duplicates == 1)
+        #expect(core.devices["s1"]?.lastSequence == 6)
+    }
+
+    /// Each fault switch makes the platform wrong in its own way.
+    @Test func faultSwitches() throws {
+        var slow = PlatformCore(configuration: PlatformConfiguration(), faults: PlatformFaults(alarmDelay: .seconds(3)))
+        let delayed = slow.received(topic: "t", payload: message("s1", seq: 1, name: "smoke-alarm"), now: 1)
+        #expect(delayed.contains { if case .raiseAlarm(_, let delay) = $0 { delay == .seconds(3) } else { false } })
+
+        var deaf = PlatformCore(configuration: PlatformConfiguration(), faults: PlatformFaults(dropAlarms: true))
+        let dropped = deaf.received(topic: "t", payload: message("s1", seq: 1, name: "smoke-alarm"), now: 1)
+        #expect(!dropped.contains { if case .raiseAlarm = $0 { true } else { false } })
+        #expect(deaf.alarmsDropped == 1)
+
+        var scaled = PlatformCore(configuration: PlatformConfiguration(), faults: PlatformFaults(valueScaling: 10))
+        let wrong = scaled.received(topic: "t", payload: message("s1", seq: 1, name: "smoke-alarm", values: #"{"smoke_density":0.4}"#), now: 1)
+        let alarm = try #require(wrong.compactMap { if case .raiseAlarm(let alarm, _) = $0 { alarm } else { nil } }.first)
+        #expect(alarm.values == ["smoke_density": 4])
+
+        var blind = PlatformCore(configuration: PlatformConfiguration(heartbeatTimeout: .seconds(1)), faults: PlatformFaults(offlineDetectionDisabled: true))
+        _ = blind.received(topic: "t", payload: message("s1", seq: 1, name: "heartbeat"), now: 0)
+        #expect(blind.tick(now: 100 * seconds).isEmpty)
+        #expect(blind.devices["s1"]?.status == .online)
+
+        var fragile = PlatformCore(configuration: PlatformConfiguration(), faults: PlatformFaults(crashAfterMessages: 2))
+        _ = fragile.received(topic: "t", payload: message("s1", seq: 1, name: "heartbeat"), now: 0)
+        #expect(!fragile.shouldCrash)
+        _ = fragile.received(topic: "t", payload: message("s1", seq: 2, name: "heartbeat"), now: 0)
+        #expect(fragile.shouldCrash)
+    }
+
+    /// Garbage from the wire is counted, never a crash.
+    @Test func garbageIsCounted() {
+        var core = PlatformCore(configuration: PlatformConfiguration())
+        #expect(core.received(topic: "t", payload: Array("not json".utf8), now: 0).isEmpty)
+        #expect(core.received(topic: "t", payload: Array(#"{"no":"device"}"#.utf8), now: 0).isEmpty)
+        #expect(core.malformed == 2)
+        #expect(core.devices.isEmpty)
+    }
+
+    /// The northbound alarm JSON carries what a harness correlates on.
+    @Test func alarmJSON() throws {
+        let alarm = PlatformAlarm(id: 3, device: "s1", kind: "smoke-detector", event: "smoke-alarm", messageID: "s1#4",
+                                  deviceTimeNanoseconds: 12, receivedNanoseconds: 34, values: ["x": 1.5])
+        let parsed = try JSONSerialization.jsonObject(with: Data(alarm.json))
+        let object = try #require(parsed as? [String: Any])
+        #expect(object["msg_id"] as? String == "s1#4")
+        #expect(object["alarm_id"] as? Int == 3)
+        #expect((object["values"] as? [String: Any])?["x"] as? Double == 1.5)
+    }
+}
