@@ -56,7 +56,9 @@ let package = Package(
             dependencies: ["CMosquitto", "CLinuxEvents", .product(name: "Logging", package: "swift-log")]),
         .target(name: "ParkCapture", dependencies: ["CPcap"]),
         // The reference platform's rules (a system under test that misbehaves on request).
-        .target(name: "ParkPlatform"),
+        .target(
+            name: "ParkPlatform",
+            dependencies: ["ParkMQTT"]),
         // Maps devices onto wire protocols; the only module that knows both sides.
         .target(
             name: "ParkBindings",
@@ -64,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "parkbench",
             dependencies: [
-                "ParkCore", "ParkDevices", "ParkBindings", "ParkModbus", "ParkMQTT", "ParkCapture", "CParkPlugin",
+                "ParkCore", "ParkDevices", "ParkBindings", "ParkPlatform", "ParkModbus", "ParkMQTT", "ParkCapture", "CParkPlugin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -93,7 +95,7 @@ let package = Package(
         .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform"]),
         .testTarget(
             name: "ParkBindingsTests",
-            dependencies: ["ParkBindings", "ParkCore", "ParkDevices", "ParkMQTT", "ParkTestSupport"]),
+            dependencies: ["ParkBindings", "ParkCore", "ParkDevices", "ParkMQTT", "ParkPlatform", "ParkTestSupport"]),
 
         // Real peers for tests: a private mosquitto on a free port, child processes, temp dirs.
         .target(name: "ParkTestSupport"),

@@ -16,6 +16,7 @@ import Testing
         import json, os, sys, time
         import paho.mqtt.client as mqtt
         port, out, stop = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+        topic_filter = sys.argv[4] if len(sys.argv) > 4 else "park/#"
         sink = open(out, "a")
         ready = []
         def on_message(c, u, m):
@@ -25,7 +26,7 @@ import Testing
         client.on_message = on_message
         client.on_subscribe = lambda c, u, mid, codes, props: ready.append(1)
         client.connect("127.0.0.1", port)
-        client.subscribe("park/#", qos=1)
+        client.subscribe(topic_filter, qos=1)
         client.loop_start()
         deadline = time.time() + 20
         while not ready and time.time() < deadline: time.sleep(0.01)
@@ -65,7 +66,7 @@ import Testing
         let output: String
         let stopFile: String
 
-        init(_ directory: TemporaryDirectory, port: Int) throws {
+        init(_ directory: TemporaryDirectory, port: Int, filter: String = "park/#") throws {
             let script = directory.path("collector.py")
             try MQTTDeviceBindingTests.collector.write(toFile: script, atomically: true, encoding: .utf8)
             let name = UUID().uuidString
@@ -73,7 +74,7 @@ import Testing
             stopFile = directory.path("stop-\(name)")
             let log = directory.path("collector-\(name).log")
             _ = FileManager.default.createFile(atPath: output, contents: nil)
-            process = try ChildProcess(try executablePath("python3"), [script, String(port), output, stopFile], output: log)
+            process = try ChildProcess(try executablePath("python3"), [script, String(port), output, stopFile, filter], output: log)
             try waitFor("the paho collector to subscribe", seconds: 30) {
                 let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
                 if !self.process.isRunning || text.contains("no suback") { throw BrokerError("paho collector failed: \(text)") }

@@ -1,0 +1,137 @@
+import Dispatch
+import Foundation
+import ParkMQTT
+import Synchronization
+
+/// The reference platform on MQTT: subscribes to device traffic, runs ``PlatformCore``, and
+/// publishes what it decides northbound — alarms on `platform/alarms`, status changes on
+/// `platform/status` — the way a real park platform would, so the harness can test it like any
+/// other system under test (only over the wire).
+public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
+    /// Where the platform listens and speaks.
+    public struct Endpoints: Sendable {
+        public var host: String
+        public var port: Int
+        /// Device traffic to subscribe to.
+        public var deviceFilter: String
+        public var alarmTopic: String
+        public var statusTopic: String
+
+        public init(
+            host: String = "127.0.0.1", port: Int = 1883, deviceFilter: String = "park/#",
+            alarmTopic: String = "platform/alarms", statusTopic: String = "platform/status"
+        ) {
+            self.host = host
+            self.port = port
+            self.deviceFilter = deviceFilter
+            self.alarmTopic = alarmTopic
+            self.statusTopic = statusTopic
+        }
+    }
+
+    public let endpoints: Endpoints
+    private let core: Mutex<PlatformCore>
+    private let pool: Mutex<(pool: MQTTClientPool?, client: MQTTClientHandle?)> = Mutex((nil, nil))
+    private let ticker: Mutex<DispatchSourceTimer?> = Mutex(nil)
+    private let connected = Atomic<Bool>(false)
+
+    public init(
+        endpoints: Endpoints, configuration: PlatformConfiguration = PlatformConfiguration(),
+        faults: PlatformFaults = PlatformFaults()
+    ) {
+        self.endpoints = endpoints
+        self.core = Mutex(PlatformCore(configuration: configuration, faults: faults))
+    }
+
+    /// Connects to the broker and starts the heartbeat-timeout clock.
+    public func start() throws(MQTTError) {
+        let newPool = try MQTTClientPool(configuration: MQTTClientPoolConfiguration(ioThreads: 1), delegate: self)
+        let client = try newPool.addClient(MQTTClientConfiguration(
+            clientID: "parkbench-platform-\(getpid())", host: endpoints.host, port: endpoints.port,
+            subscriptions: [MQTTSubscription(endpoints.deviceFilter, qos: .atLeastOnce)]), connect: false)
+        pool.withLock { $0 = (newPool, client) }
+        try newPool.connect(client)
+        ticker.withLock { slot in
+            let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "parkbench.platform.ticker"))
+            timer.schedule(deadline: .now() + 1, repeating: 1)
+            timer.setEventHandler { [weak self] in self?.tick() }
+            timer.resume()
+            slot = timer
+        }
+    }
+
+    /// Stops listening and disconnects.
+    public func stop() {
+        ticker.withLock { $0?.cancel(); $0 = nil }
+        let current = pool.withLock { state -> MQTTClientPool? in
+            defer { state = (nil, nil) }
+            return state.pool
+        }
+        current?.shutdown()
+    }
+
+    /// Changes the fault switches at run time.
+    public func setFaults(_ faults: PlatformFaults) { core.withLock { $0.faults = faults } }
+
+    /// True once subscribed to device traffic.
+    public var isConnected: Bool { connected.load(ordering: .relaxed) }
+
+    /// A copy of the platform's view of the devices.
+    public var devices: [String: PlatformCore.DeviceState] { core.withLock { $0.devices } }
+
+    /// Alarms raised, dropped by the fault switch, and malformed messages seen.
+    public var counters: (raised: Int, dropped: Int, malformed: Int) {
+        core.withLock { ($0.alarmsRaised, $0.alarmsDropped, $0.malformed) }
+    }
+
+    // MARK: MQTTClientPoolDelegate
+
+    public func mqttClientDidSubscribe(_ client: MQTTClientHandle, subscriptions: [MQTTSubscription], grantedQoS: [Int32]) {
+        connected.store(true, ordering: .relaxed)
+    }
+
+    public func mqttClientDidReceive(_ client: MQTTClientHandle, message: MQTTMessage) {
+        let now = Self.now()
+        let actions = core.withLock { $0.received(topic: message.topic, payload: message.payload, now: now) }
+        perform(actions)
+    }
+
+    // MARK: Actions
+
+    private func tick() {
+        let now = Self.now()
+        perform(core.withLock { $0.tick(now: now) })
+    }
+
+    private func perform(_ actions: [PlatformCore.Action]) {
+        let (current, client) = pool.withLock { ($0.pool, $0.client) }
+        guard let current, let client else { return }
+        for action in actions {
+            switch action {
+            case .raiseAlarm(let alarm, let delay):
+                let topic = endpoints.alarmTopic
+                if delay == .zero {
+                    try? current.publish(client, topic: topic, payload: alarm.json, qos: .atLeastOnce)
+                } else {
+                    let nanoseconds = Int(delay.components.seconds) * 1_000_000_000 + Int(delay.components.attoseconds / 1_000_000_000)
+                    DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) {
+                        try? current.publish(client, topic: topic, payload: alarm.json, qos: .atLeastOnce)
+                    }
+                }
+            case .statusChanged(let device, let from, let to):
+                var object: [String: Any] = ["device": device, "status": to.rawValue, "ts_ns": Self.now()]
+                if let from { object["from"] = from.rawValue }
+                let payload = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map(Array.init) ?? []
+                try? current.publish(client, topic: endpoints.statusTopic, payload: payload, qos: .atLeastOnce)
+            }
+        }
+    }
+
+    /// Wall-clock nanoseconds: the platform stamps what it receives with the time a platform
+    /// would show, comparable with the devices' `ts_ns`.
+    static func now() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+}

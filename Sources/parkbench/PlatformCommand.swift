@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import ParkCore
+import ParkPlatform
+import Synchronization
+
+/// `parkbench platform serve`: the reference platform, as a system under test of its own.
+struct PlatformCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "platform",
+        abstract: "Run the ParkBench reference platform.",
+        subcommands: [Serve.self],
+        defaultSubcommand: Serve.self)
+
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Listen to device traffic on a broker; raise alarms and status changes northbound.",
+            discussion: """
+                Subscribes to park/# and publishes alarms on platform/alarms and status changes \\
+                (online / abnormal / offline) on platform/status. Fault switches make it wrong \\
+                on purpose, so a harness can prove its checks fail when they should.
+
+                Example:
+                  parkbench platform serve --broker mqtt://127.0.0.1:1883 --alarm-delay 3s
+                """)
+
+        @Option(help: ArgumentHelp("The MQTT broker the devices use.", valueName: "mqtt://host:port"))
+        var broker: BrokerAddress
+
+        @Option(help: ArgumentHelp("Stop after this long; without it, run until interrupted.", valueName: "duration"))
+        var duration: DeviceDuration?
+
+        @Option(help: ArgumentHelp("A device silent for longer than this is offline.", valueName: "duration"))
+        var heartbeatTimeout: DeviceDuration = .seconds(90)
+
+        @Option(help: ArgumentHelp("Fault: hold every alarm this long before raising it.", valueName: "duration"))
+        var alarmDelay: DeviceDuration = .zero
+
+        @Flag(help: "Fault: swallow every alarm.")
+        var dropAlarms = false
+
+        @Option(help: "Fault: multiply reported values by this factor (1 is correct).")
+        var valueScaling: Double = 1
+
+        @Flag(help: "Fault: never mark silent devices offline.")
+        var noOfflineDetection = false
+
+        func run() async throws {
+            let faults = PlatformFaults(
+                alarmDelay: .nanoseconds(Int64(alarmDelay.nanoseconds)), dropAlarms: dropAlarms, valueScaling: valueScaling,
+                offlineDetectionDisabled: noOfflineDetection)
+            let platform = ReferencePlatform(
+                endpoints: .init(host: broker.host, port: broker.port),
+                configuration: PlatformConfiguration(heartbeatTimeout: .seconds(Int64(heartbeatTimeout.seconds))),
+                faults: faults)
+            do { try platform.start() } catch {
+                Output.error("error: cannot start the platform: \(error)")
+                throw ExitCode(ExitStatus.configurationError)
+            }
+            let deadline = SystemClockSeconds.now() + (duration?.seconds ?? 10_000_000)
+            var waited = 0.0
+            while !platform.isConnected, waited < 10 {
+                try? await Task.sleep(nanoseconds: 50_000_000)
+                waited += 0.05
+            }
+            guard platform.isConnected else {
+                platform.stop()
+                Output.error("error: the platform could not subscribe at \(broker); is the broker running?")
+                throw ExitCode(ExitStatus.unreachable)
+            }
+            print("platform listening on \(broker) (park/#); alarms on platform/alarms, status on platform/status")
+            while SystemClockSeconds.now() < deadline, !Interrupt.received {
+                try? await Task.sleep(nanoseconds: 200_000_000)
+            }
+            let devices = platform.devices.values
+            let counters = platform.counters
+            platform.stop()
+            let byStatus = Dictionary(grouping: devices, by: \.status.rawValue).mapValues(\.count)
+            print("devices: " + byStatus.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+            print("alarms: \(counters.raised) raised, \(counters.dropped) dropped by fault switch; \(counters.malformed) malformed messages")
+        }
+    }
+}
+
+/// Wall-clock-free seconds for loops that wait.
+enum SystemClockSeconds {
+    static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+}
+
+/// Ctrl-C and SIGTERM end a long-running command cleanly instead of killing it mid-write.
+enum Interrupt {
+    nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
+    private static let flag = Atomic<Bool>(false)
+
+    static var received: Bool {
+        install()
+        return flag.load(ordering: .relaxed)
+    }
+
+    private static func install() {
+        guard sources.isEmpty else { return }
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { flag.store(true, ordering: .relaxed) }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}
