@@ -1,5 +1,6 @@
 # ParkBench — two commands on a fresh Debian machine:
-#   make demo    install what is missing, build, run the demo park
+#   make demo    install what is missing, build, run the demo park against an embedded
+#                mosquitto and the reference platform
 #   make test    install what is missing (libraries and test peers), build, run every test
 # Other targets: build, bench, clean.
 
@@ -30,8 +31,10 @@ test: deps
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
 	$(SWIFT) test $(SWIFT_FLAGS) --skip-build
 
-demo: build
-	$(BIN) simulate --park $(DEMO_PARK) --duration $(DEMO_TIME)
+# The demo embeds mosquitto, so it needs the test-time Debian packages too.
+demo: deps
+	$(SWIFT) build $(SWIFT_FLAGS)
+	$(BIN) demo --park $(DEMO_PARK) --duration $(DEMO_TIME)
 
 bench: deps
 	$(SWIFT) build -c release $(SWIFT_FLAGS) --product parkbench-bench

@@ -66,7 +66,8 @@ let package = Package(
         .executableTarget(
             name: "parkbench",
             dependencies: [
-                "ParkCore", "ParkDevices", "ParkBindings", "ParkPlatform", "ParkModbus", "ParkMQTT", "ParkCapture", "CParkPlugin",
+                "ParkCore", "ParkDevices", "ParkBindings", "ParkPlatform", "ParkBroker", "ParkModbus", "ParkMQTT", "ParkCapture",
+                "CParkPlugin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -97,8 +98,10 @@ let package = Package(
             name: "ParkBindingsTests",
             dependencies: ["ParkBindings", "ParkCore", "ParkDevices", "ParkMQTT", "ParkPlatform", "ParkTestSupport"]),
 
-        // Real peers for tests: a private mosquitto on a free port, child processes, temp dirs.
-        .target(name: "ParkTestSupport"),
+        // A private mosquitto on a free loopback port, child processes, temp dirs: what
+        // `parkbench demo` embeds and what the tests run their peers with.
+        .target(name: "ParkBroker"),
+        .target(name: "ParkTestSupport", dependencies: ["ParkBroker"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -22,7 +22,10 @@ struct ParkBenchCommand: AsyncParsableCommand {
             (e.g. the MQTT broker) could not be reached.
             """,
         version: ParkBenchVersion.current,
-        subcommands: [DevicesCommand.self, ValidateCommand.self, SimulateCommand.self, PlatformCommand.self, VersionCommand.self])
+        subcommands: [
+            DemoCommand.self, DevicesCommand.self, ValidateCommand.self, SimulateCommand.self, PlatformCommand.self,
+            VersionCommand.self,
+        ])
 
     /// Runs the command, mapping argument-parser usage errors to exit code 2 as documented.
     static func main() async {

@@ -169,25 +169,9 @@ struct SimulateCommand: AsyncParsableCommand {
             }
             printer.setOrigin(engine.clock.now().monotonic)
             await engine.start()
-            let start = engine.clock.now().monotonic
-            let progress = ProgressReporter(enabled: !options.json, ledger: ledgerStore)
-            var pending = parkFile.stimuli.filter { $0.at <= duration }[...]
-            let end = start.advanced(by: duration)
-            while true {
-                let now = engine.clock.now().monotonic
-                while let next = pending.first, start.advanced(by: next.at) <= now {
-                    pending = pending.dropFirst()
-                    do {
-                        try await engine.apply(next.stimulus, to: next.deviceID)
-                        stimuliApplied += 1
-                    } catch { Output.error("warning: \(error)") }
-                }
-                if now >= end { break }
-                progress.tick(deviceTime: now.duration(since: start), total: duration)
-                let wake = [end, pending.first.map { start.advanced(by: $0.at) }, now.advanced(by: .seconds(1))]
-                    .compactMap { $0 }.min() ?? end
-                try? await Task.sleep(nanoseconds: wake.duration(since: now).nanoseconds)
-            }
+            stimuliApplied = await runScript(
+                parkFile.stimuli, on: engine, for: duration,
+                progress: ProgressReporter(enabled: !options.json, ledger: ledgerStore))
             timerFigures = await engine.statistics().lateness
             await engine.stop()
         }
@@ -388,6 +372,34 @@ struct MQTTSummary: Encodable {
         dropped = statistics.dropped
         commands = statistics.commandsReceived
     }
+}
+
+/// Runs `engine` in real time for `duration`, applying each scripted stimulus at its time;
+/// returns how many were applied. Shared by `simulate` and `demo`.
+func runScript(
+    _ script: [ParkFile.ScriptedStimulus], on engine: RealTimeEngine, for duration: DeviceDuration,
+    progress: ProgressReporter?
+) async -> Int {
+    let start = engine.clock.now().monotonic
+    let end = start.advanced(by: duration)
+    var pending = script.filter { $0.at <= duration }[...]
+    var applied = 0
+    while true {
+        let now = engine.clock.now().monotonic
+        while let next = pending.first, start.advanced(by: next.at) <= now {
+            pending = pending.dropFirst()
+            do {
+                try await engine.apply(next.stimulus, to: next.deviceID)
+                applied += 1
+            } catch { Output.error("warning: \(error)") }
+        }
+        if now >= end { break }
+        progress?.tick(deviceTime: now.duration(since: start), total: duration)
+        let wake = [end, pending.first.map { start.advanced(by: $0.at) }, now.advanced(by: .seconds(1))]
+            .compactMap { $0 }.min() ?? end
+        try? await Task.sleep(nanoseconds: wake.duration(since: now).nanoseconds)
+    }
+    return applied
 }
 
 /// `--auth` choices.

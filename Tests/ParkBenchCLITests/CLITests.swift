@@ -198,6 +198,29 @@ import Testing
         #expect(virtual.stderr.contains("--broker needs real time"))
     }
 
+    /// The demo runs the park through an embedded mosquitto and the reference platform and
+    /// reports measured latencies; the alarm-delay fault switch shows in them.
+    @Test func demoMeasuresAlarmsThroughTheReferencePlatform() throws {
+        func viaPlatform(_ run: Run, _ event: String, device: String) -> Double? {
+            guard let line = run.stdout.split(separator: "\n").first(where: { $0.hasPrefix(device) && $0.contains(" \(event) ") }) else {
+                return nil
+            }
+            let cells = line.split(separator: " ", omittingEmptySubsequences: true)
+            // DEVICE EVENT STIMULUS AT-DEVICE ms VIA-PLATFORM ms TOTAL ms
+            return cells.count >= 8 ? Double(cells[5]) : nil
+        }
+        let run = try parkbench("demo", "--duration", "9s")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("platform: 4 alarms raised"), "smoke, tamper, heat and the panic press within 9 s")
+        let fast = try #require(viaPlatform(run, "smoke-alarm", device: "smoke-A2-03"))
+        #expect(fast < 1_000)
+
+        let slow = try parkbench("demo", "--duration", "9s", "--alarm-delay", "1500ms")
+        #expect(slow.status == 0, "\(slow.stderr)")
+        let delayed = try #require(viaPlatform(slow, "smoke-alarm", device: "smoke-A2-03"))
+        #expect(delayed >= 1_500, "the fault switch must show in the measured latency")
+    }
+
     @Test func versionNamesTheLinkedLibraries() throws {
         let run = try parkbench("version", "--json")
         #expect(run.status == 0)

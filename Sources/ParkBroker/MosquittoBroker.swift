@@ -4,7 +4,7 @@ import Foundation
 import Glibc
 #endif
 
-/// A real mosquitto broker on a free loopback port, private to one test.
+/// A real mosquitto broker on a free loopback port, private to one test or one demo run.
 ///
 /// The configuration lives in its own temporary directory (with the log, password file,
 /// persistence database and certificates a test puts there). `deinit` stops the broker and removes
