@@ -6,5 +6,7 @@ public enum BuiltInKinds {
     public static let all: [any DeviceKind] = [
         SmokeDetectorKind(),
         EmergencyButtonKind(),
+        WaterLeakSensorKind(),
+        EnvironmentSensorKind(),
     ]
 }

@@ -1,0 +1,228 @@
+import ParkCore
+
+/// One water-leak sensor: the state machine behind ``WaterLeakSensorKind``.
+///
+/// `water` is the truth the harness sets; `leak` is what the sensor has told the platform. They
+/// differ while an alarm waits out `alarm_delay` and while the probe is disconnected, and every
+/// `leak` reading carries both so a check can tell a slow platform from a slow sensor.
+///
+/// Battery charge drains linearly over `battery_life` and is brought up to date whenever the
+/// device speaks; like the emergency button, this kind does not model going silent at 0 %.
+final class WaterLeakSensor: DeviceBehavior {
+    typealias Timer = WaterLeakSensorKind.Timer
+
+    private let heartbeatInterval: DeviceDuration
+    private let startSpread: DeviceDuration
+    private let alarmDelay: DeviceDuration
+    private let cableLength: Double
+    private let drainPerSecond: Double
+    private let lowBatteryThreshold: Double
+
+    private var random: SeededRandom
+
+    private var water = false
+    /// Where on the cable the water is; nil for a spot probe or when dry.
+    private var waterPosition: Double?
+    private var leak = false
+    private var confirming = false
+    private var tampered = false
+    private var faultCode: String?
+    private var battery: Double
+    private var batteryMeasuredAt: MonotonicInstant?
+    private var lowBattery = false
+    // Bumped whenever a pending confirmation must no longer raise (timers cannot be
+    // cancelled); it rides in the timer tag above the low byte that names the timer.
+    private var confirmGeneration: UInt32 = 0
+
+    init(setup: DeviceSetup) {
+        let parameters = setup.parameters
+        heartbeatInterval = parameters.duration("heartbeat_interval")
+        startSpread = parameters.duration("start_spread")
+        alarmDelay = parameters.duration("alarm_delay")
+        cableLength = parameters.double("cable_length")
+        drainPerSecond = 100 / parameters.duration("battery_life").seconds
+        lowBatteryThreshold = parameters.double("low_battery_threshold")
+        battery = parameters.double("initial_battery")
+        random = setup.random
+    }
+
+    // MARK: DeviceBehavior
+
+    func start(context: DeviceContext) {
+        batteryMeasuredAt = context.now
+        // A random phase keeps a park of sensors from reporting in lock step.
+        context.schedule(after: phase(within: heartbeatInterval), tag: Timer.heartbeat.rawValue)
+        checkBatteryThresholds(context)
+    }
+
+    func timerFired(tag: UInt32, context: DeviceContext) {
+        switch Timer(rawValue: tag & 0xFF) {
+        case .heartbeat:
+            updateBattery(context)
+            context.emit(event: "heartbeat", [
+                Reading("battery", .double(rounded(battery))),
+                Reading("leak", .bool(leak), truth: .bool(water)),
+            ])
+            context.schedule(after: heartbeatInterval, tag: Timer.heartbeat.rawValue)
+        case .alarmConfirm:
+            guard confirming, tag >> 8 == confirmGeneration else { return }
+            confirming = false
+            // Dry and fault both cancel the confirmation, so water is still there and seen.
+            raiseLeak(context)
+        case nil:
+            return
+        }
+    }
+
+    func apply(stimulus: Stimulus, context: DeviceContext) throws(DeviceError) {
+        switch stimulus.name {
+        case "water":
+            let given = try givenPosition(stimulus)
+            guard !water else { return }
+            water = true
+            waterPosition = given ?? (cableLength > 0 ? random.nextDouble(in: 0...cableLength) : nil)
+            evaluate(context)
+        case "dry":
+            guard water else { return }
+            water = false
+            waterPosition = nil
+            evaluate(context)
+        case "tamper":
+            guard !tampered else { return }
+            tampered = true
+            context.emit(event: "tamper")
+        case "tamper-restore":
+            guard tampered else { return }
+            tampered = false
+            context.emit(event: "tamper-clear")
+        case "fault":
+            guard faultCode == nil else { return }
+            let code: String
+            if case .string(let given)? = stimulus.arguments["code"] { code = given } else { code = "probe-disconnected" }
+            faultCode = code
+            cancelConfirmation()
+            context.emit(event: "fault", [Reading("code", .string(code))])
+        case "fault-clear":
+            guard faultCode != nil else { return }
+            faultCode = nil
+            context.emit(event: "fault-clear")
+            evaluate(context)
+        case "test-button":
+            selfTest(context)
+        case "battery-set":
+            guard let level = stimulus.arguments["level"] else {
+                throw DeviceError("stimulus 'battery-set' needs argument 'level'")
+            }
+            guard let number = level.doubleValue else {
+                throw DeviceError("stimulus 'battery-set' argument 'level' must be a number, got \(level.jsonText)")
+            }
+            updateBattery(context)
+            battery = min(100, max(0, number))
+            checkBatteryThresholds(context)
+        default:
+            throw DeviceError("water-leak sensor has no stimulus '\(stimulus.name)'; known: "
+                + WaterLeakSensorKind.kindDescriptor.stimuli.map(\.name).joined(separator: ", "))
+        }
+    }
+
+    func handle(command: DeviceCommand, context: DeviceContext) -> CommandResult {
+        switch command.name {
+        case "self-test":
+            return CommandResult(.accepted, readings: [Reading("passed", .bool(selfTest(context)))])
+        default:
+            return .rejected("unknown command '\(command.name)'")
+        }
+    }
+
+    // MARK: Behaviour
+
+    /// Brings what the sensor reports in line with the water. A disconnected probe sees
+    /// nothing, so it changes nothing: a leak raised before the fault stays raised until the
+    /// probe is back and dry.
+    private func evaluate(_ context: DeviceContext) {
+        guard faultCode == nil else { return }
+        if water, !leak {
+            if alarmDelay == .zero {
+                raiseLeak(context)
+            } else if !confirming {
+                // The delay counts from the first wetting; it is not extended while water stays.
+                confirming = true
+                confirmGeneration &+= 1
+                context.schedule(after: alarmDelay, tag: Timer.alarmConfirm.rawValue | confirmGeneration << 8)
+            }
+        } else if !water {
+            cancelConfirmation()
+            if leak {
+                leak = false
+                context.emit(event: "leak-clear", [Reading("leak", .bool(false), truth: .bool(water))])
+            }
+        }
+    }
+
+    private func raiseLeak(_ context: DeviceContext) {
+        leak = true
+        updateBattery(context)
+        var readings = [Reading("leak", .bool(true), truth: .bool(water))]
+        if let waterPosition {
+            readings.append(Reading("position", .double(rounded(waterPosition)), truth: .double(rounded(waterPosition))))
+        }
+        readings.append(Reading("battery", .double(rounded(battery))))
+        context.emit(event: "leak", readings)
+    }
+
+    private func cancelConfirmation() {
+        guard confirming else { return }
+        confirming = false
+        confirmGeneration &+= 1
+    }
+
+    /// The stimulus's `position` on the cable, checked; nil when it gives none.
+    private func givenPosition(_ stimulus: Stimulus) throws(DeviceError) -> Double? {
+        guard let argument = stimulus.arguments["position"] else { return nil }
+        guard cableLength > 0 else {
+            throw DeviceError("stimulus 'water' argument 'position' needs a sensing cable (cable_length > 0); this is a spot probe")
+        }
+        guard let position = argument.doubleValue, position >= 0, position <= cableLength else {
+            throw DeviceError("stimulus 'water' argument 'position' must be a number from 0 to \(JSONText.number(cableLength)) m, got \(argument.jsonText)")
+        }
+        return position
+    }
+
+    @discardableResult
+    private func selfTest(_ context: DeviceContext) -> Bool {
+        updateBattery(context)
+        let passed = faultCode == nil && !tampered && battery > lowBatteryThreshold
+        var readings = [Reading("passed", .bool(passed)), Reading("battery", .double(rounded(battery)))]
+        if let faultCode { readings.append(Reading("fault", .string(faultCode))) }
+        context.emit(event: "self-test", readings)
+        return passed
+    }
+
+    /// Brings the battery level up to `context.now` and reacts to thresholds crossed.
+    private func updateBattery(_ context: DeviceContext) {
+        if let since = batteryMeasuredAt {
+            battery = max(0, battery - context.now.duration(since: since).seconds * drainPerSecond)
+        }
+        batteryMeasuredAt = context.now
+        checkBatteryThresholds(context)
+    }
+
+    private func checkBatteryThresholds(_ context: DeviceContext) {
+        if battery <= lowBatteryThreshold, !lowBattery {
+            lowBattery = true
+            context.emit(event: "low-battery", [Reading("battery", .double(rounded(battery)))])
+        } else if battery > lowBatteryThreshold, lowBattery {
+            // Only a forced level rises; re-arming the flag lets the next crossing report again.
+            lowBattery = false
+            context.emit(event: "battery-ok", [Reading("battery", .double(rounded(battery)))])
+        }
+    }
+
+    private func phase(within period: DeviceDuration) -> DeviceDuration {
+        let span = min(period, startSpread)
+        guard span > .zero else { return .zero }
+        return DeviceDuration(nanoseconds: random.next() % span.nanoseconds)
+    }
+
+    private func rounded(_ value: Double) -> Double { (value * 10_000).rounded() / 10_000 }
+}
