@@ -8,5 +8,8 @@ public enum BuiltInKinds {
         EmergencyButtonKind(),
         WaterLeakSensorKind(),
         EnvironmentSensorKind(),
+        FireWaterPressureKind(),
+        FireWaterLevelKind(),
+        HydrantKind(),
     ]
 }

@@ -1,0 +1,297 @@
+import ParkCore
+
+/// What the three fire-water kinds (pressure gauge, level gauge, hydrant) share: periodic timer
+/// chains, the battery, a threshold alarm with hysteresis, the true value of a water quantity,
+/// and the instrument that measures it.
+///
+/// Namespaced so these helpers cannot collide with those of other built-in kinds in the module.
+enum FireWater {
+    /// The low byte of a timer tag; the bits above carry the chain's generation.
+    enum TimerID: UInt32 {
+        case heartbeat = 1, report, sample
+    }
+
+    /// One periodic timer chain (heartbeat, report or sample).
+    ///
+    /// Timers cannot be cancelled, so a new period starts a new chain under a new generation,
+    /// and the old chain dies the next time it fires because its tag no longer matches.
+    struct PeriodicTimer {
+        let id: TimerID
+        private(set) var interval: DeviceDuration
+        private var generation: UInt32 = 0
+
+        init(_ id: TimerID, interval: DeviceDuration) {
+            self.id = id
+            self.interval = interval
+        }
+
+        /// Starts a new chain whose first firing is `delay` from now.
+        mutating func start(after delay: DeviceDuration, _ context: DeviceContext) {
+            // 24 bits above the id byte; wrapping after 16 million restarts is harmless because
+            // a chain that old has long since died.
+            generation = (generation &+ 1) & 0xFF_FFFF
+            context.schedule(after: delay, tag: id.rawValue | generation << 8)
+        }
+
+        /// Whether `tag` belongs to the live chain; if so the next firing is scheduled, relative
+        /// to the deadline, so the period never drifts.
+        mutating func fire(_ tag: UInt32, _ context: DeviceContext) -> Bool {
+            guard tag >> 8 == generation else { return false }
+            context.schedule(after: interval, tag: tag)
+            return true
+        }
+
+        /// A platform changed the period: the new chain fires one new period from now.
+        mutating func change(interval: DeviceDuration, _ context: DeviceContext) {
+            self.interval = interval
+            start(after: interval, context)
+        }
+    }
+
+    /// A primary cell drained linearly over `battery_life` (at least 5 years for all three
+    /// devices, 004 L3076, L3087, L3099), brought up to date whenever the device speaks.
+    ///
+    /// Like the emergency button, and unlike the smoke detector, the device does not go silent
+    /// at 0 %: the requirement is the low-battery alarm (L3081, L3093), not what a dead gauge does.
+    struct Battery {
+        private(set) var level: Double
+        let drainPerSecond: Double
+        let lowThreshold: Double
+        private(set) var isLow = false
+        private var measuredAt: MonotonicInstant?
+
+        init(_ parameters: DeviceParameters) {
+            level = parameters.double("initial_battery")
+            drainPerSecond = 100 / parameters.duration("battery_life").seconds
+            lowThreshold = parameters.double("low_battery_threshold")
+        }
+
+        /// Drains to `context.now` and reports a threshold crossed.
+        mutating func update(_ context: DeviceContext) {
+            if let measuredAt {
+                level = max(0, level - context.now.duration(since: measuredAt).seconds * drainPerSecond)
+            }
+            measuredAt = context.now
+            check(context)
+        }
+
+        /// Forces the level (fault injection, or a new battery).
+        mutating func force(_ newLevel: Double, _ context: DeviceContext) {
+            update(context)
+            level = min(100, max(0, newLevel))
+            check(context)
+        }
+
+        var reading: Reading { Reading("battery", .double(FireWater.rounded(level))) }
+
+        private mutating func check(_ context: DeviceContext) {
+            if level <= lowThreshold, !isLow {
+                isLow = true
+                context.emit(event: "low-battery", [reading])
+            } else if level > lowThreshold, isLow {
+                // Only a forced level rises; re-arming the flag lets the next crossing report.
+                isLow = false
+                context.emit(event: "battery-ok", [reading])
+            }
+        }
+    }
+
+    /// A threshold alarm that raises on crossing and clears only once the value is
+    /// `hysteresis` back on the safe side.
+    ///
+    /// Without the dead band a value sitting at the threshold would raise and clear at every
+    /// sample as measurement noise moves it across, flooding the duty officer with alarms.
+    struct ThresholdAlarm {
+        enum Side { case below, above }
+        enum Change { case raised, cleared }
+
+        let side: Side
+        /// nil switches the alarm off (an active alarm then clears at the next evaluation).
+        var threshold: Double?
+        let hysteresis: Double
+        private(set) var isActive = false
+
+        init(_ side: Side, threshold: Double?, hysteresis: Double) {
+            self.side = side
+            self.threshold = threshold
+            self.hysteresis = hysteresis
+        }
+
+        mutating func evaluate(_ value: Double) -> Change? {
+            guard let threshold else {
+                guard isActive else { return nil }
+                isActive = false
+                return .cleared
+            }
+            let beyond = side == .below ? value < threshold : value > threshold
+            let safe = side == .below ? value >= threshold + hysteresis : value <= threshold - hysteresis
+            if !isActive, beyond {
+                isActive = true
+                return .raised
+            }
+            if isActive, safe {
+                isActive = false
+                return .cleared
+            }
+            return nil
+        }
+    }
+
+    /// The true value of a water quantity (pipe pressure, pool level) over device time.
+    ///
+    /// At rest it wanders within `nominal ± fluctuation` (pumps cycling, demand, evaporation);
+    /// the harness can hold it at a value or move it toward a target at a rate (a leak, a drain,
+    /// a refill). The ambient walk keeps running underneath, so `restore` returns to wherever
+    /// the network would be now.
+    struct Quantity {
+        enum Regime: Equatable {
+            case ambient
+            case held(Double)
+            case moving(from: Double, since: MonotonicInstant, perSecond: Double, toward: Double)
+        }
+
+        private var ambient: RandomWalkGenerator
+        private(set) var regime = Regime.ambient
+
+        init(nominal: Double, fluctuation: Double) {
+            // A full sweep of the band takes about an hour: σ·√3600 = band.
+            ambient = RandomWalkGenerator(
+                start: nominal, minimum: max(0, nominal - fluctuation), maximum: nominal + fluctuation,
+                volatilityPerSecond: fluctuation / 60)
+        }
+
+        mutating func value(at now: MonotonicInstant, random: inout SeededRandom) -> Double {
+            let ambientValue = ambient.value(at: now, random: &random)
+            switch regime {
+            case .ambient:
+                return ambientValue
+            case .held(let value):
+                return value
+            case .moving(let from, let since, let perSecond, let target):
+                let travelled = min(perSecond * now.duration(since: since).seconds, abs(target - from))
+                return target >= from ? from + travelled : from - travelled
+            }
+        }
+
+        mutating func hold(_ value: Double) { regime = .held(value) }
+
+        /// Moves from the present true value toward `target` at `perSecond`, then stays there.
+        mutating func move(toward target: Double, perSecond: Double, at now: MonotonicInstant, random: inout SeededRandom) {
+            let from = value(at: now, random: &random)
+            regime = .moving(from: from, since: now, perSecond: perSecond, toward: target)
+        }
+
+        mutating func restore() { regime = .ambient }
+    }
+
+    /// A gauge's sensor: an error uniformly within ± accuracy (in % of full scale, as gauge
+    /// accuracy classes are specified), and a reading clipped to `0...fullScale`.
+    ///
+    /// Uniform rather than Gaussian because an accuracy class is a guaranteed bound, and a
+    /// conformance check compares the platform's value with the truth against that bound.
+    struct Instrument {
+        let fullScale: Double
+        let maxError: Double
+
+        init(fullScale: Double, accuracyPercent: Double) {
+            self.fullScale = fullScale
+            maxError = fullScale * accuracyPercent / 100
+        }
+
+        /// The value the device reports, rounded as it goes on the wire; alarms are decided on
+        /// this value so a platform can check each decision against what it received.
+        func measure(_ truth: Double, random: inout SeededRandom) -> Double {
+            var measured = truth
+            if maxError > 0 { measured += random.nextDouble(in: -maxError...maxError) }
+            return FireWater.rounded(min(fullScale, max(0, measured)))
+        }
+    }
+
+    /// The random first delay of a periodic timer, so a park of gauges does not report in lock
+    /// step; 0 when `start_spread` is 0.
+    static func phase(within period: DeviceDuration, spread: DeviceDuration, random: inout SeededRandom) -> DeviceDuration {
+        let span = min(period, spread)
+        guard span > .zero else { return .zero }
+        return DeviceDuration(nanoseconds: random.next() % span.nanoseconds)
+    }
+
+    /// A numeric argument of a stimulus or command; nil when absent.
+    /// - Throws: ``DeviceError`` naming the argument when it is not a number in `range`.
+    static func number(
+        _ name: String, in arguments: [String: PointValue], of owner: String,
+        range: ClosedRange<Double>, unit: String
+    ) throws(DeviceError) -> Double? {
+        guard let value = arguments[name] else { return nil }
+        guard let number = value.doubleValue, range.contains(number) else {
+            throw DeviceError("\(owner) argument '\(name)' must be a number from \(JSONText.number(range.lowerBound))"
+                + " to \(JSONText.number(range.upperBound)) \(unit), got \(value.jsonText)")
+        }
+        return number
+    }
+
+    /// Applies `set-intervals`: any of `heartbeat_s`, `report_s`, `sample_s`, all checked
+    /// before any is changed so a bad argument leaves the device as it was.
+    static func setIntervals(
+        _ command: DeviceCommand, heartbeat: inout PeriodicTimer, report: inout PeriodicTimer,
+        sample: inout PeriodicTimer, _ context: DeviceContext
+    ) -> CommandResult {
+        let owner = "command 'set-intervals'"
+        let range = 1.0...(7 * 86_400.0)
+        do throws(DeviceError) {
+            let heartbeatSeconds = try number("heartbeat_s", in: command.arguments, of: owner, range: range, unit: "s")
+            let reportSeconds = try number("report_s", in: command.arguments, of: owner, range: range, unit: "s")
+            let sampleSeconds = try number("sample_s", in: command.arguments, of: owner, range: range, unit: "s")
+            guard heartbeatSeconds != nil || reportSeconds != nil || sampleSeconds != nil else {
+                return .rejected("set-intervals needs at least one of heartbeat_s, report_s, sample_s")
+            }
+            if let heartbeatSeconds { heartbeat.change(interval: .fromSeconds(heartbeatSeconds), context) }
+            if let reportSeconds { report.change(interval: .fromSeconds(reportSeconds), context) }
+            if let sampleSeconds { sample.change(interval: .fromSeconds(sampleSeconds), context) }
+            return CommandResult(.accepted, readings: [
+                Reading("heartbeat_s", .double(heartbeat.interval.seconds)),
+                Reading("report_s", .double(report.interval.seconds)),
+                Reading("sample_s", .double(sample.interval.seconds)),
+            ])
+        } catch {
+            return .rejected(error.message)
+        }
+    }
+
+    /// The parameters every fire-water kind has, in the order `devices show` lists them.
+    static func commonParameters(heartbeat: String, report: String, sample: String) -> [ParameterDescriptor] {
+        [
+            ParameterDescriptor(name: "heartbeat_interval", type: .duration, defaultValue: heartbeat, minimum: 1, summary: "Time between heartbeats"),
+            ParameterDescriptor(name: "report_interval", type: .duration, defaultValue: report, minimum: 1, summary: "Time between telemetry reports"),
+            ParameterDescriptor(name: "sample_interval", type: .duration, defaultValue: sample, minimum: 1, summary: "Time between measurements; an analog alarm is noticed at the first sample after the crossing, so this bounds its latency"),
+            ParameterDescriptor(name: "start_spread", type: .duration, defaultValue: "1d", summary: "Each periodic timer starts at a random phase within this span or its own period, whichever is shorter, so a park does not report in lock step; 0s starts every device at once"),
+            ParameterDescriptor(name: "battery_life", type: .duration, defaultValue: "1825d", minimum: 1, summary: "Time for a full battery to drain (at least 5 years, 004 L3076, L3087, L3099)"),
+            ParameterDescriptor(name: "initial_battery", type: .double, defaultValue: "100", minimum: 0, maximum: 100, unit: "%", summary: "Battery level at start"),
+            ParameterDescriptor(name: "low_battery_threshold", type: .double, defaultValue: "15", minimum: 0, maximum: 100, unit: "%", summary: "Battery level that raises low-battery"),
+        ]
+    }
+
+    static let batteryEvents = [
+        EventDescriptor(name: "low-battery", severity: .warning, summary: "Battery below the low-battery threshold (004 L3081, L3093)"),
+        EventDescriptor(name: "battery-ok", severity: .info, summary: "Battery back above the low-battery threshold (replaced)"),
+    ]
+
+    static let commonCommands = [
+        CommandDescriptor(name: "self-test", summary: "Run a self-test and report the result"),
+        CommandDescriptor(name: "read", summary: "Measure now and send telemetry at once; the answer carries the readings"),
+        CommandDescriptor(
+            name: "set-intervals",
+            arguments: [
+                ArgumentDescriptor(name: "heartbeat_s", type: .double, required: false, summary: "New heartbeat interval in seconds (1 s to 7 d)"),
+                ArgumentDescriptor(name: "report_s", type: .double, required: false, summary: "New report interval in seconds (1 s to 7 d)"),
+                ArgumentDescriptor(name: "sample_s", type: .double, required: false, summary: "New sample interval in seconds (1 s to 7 d)"),
+            ],
+            summary: "Change reporting periods from the platform; each changed timer restarts one new period from now"),
+    ]
+
+    static let batterySetStimulus = StimulusDescriptor(
+        name: "battery-set",
+        arguments: [ArgumentDescriptor(name: "level", type: .double, summary: "Battery level in %")],
+        summary: "Force the battery level (fault injection, or 100 for a new battery)")
+
+    static func rounded(_ value: Double) -> Double { (value * 10_000).rounded() / 10_000 }
+}
