@@ -34,6 +34,8 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     private let pool: Mutex<(pool: MQTTClientPool?, client: MQTTClientHandle?)> = Mutex((nil, nil))
     private let ticker: Mutex<DispatchSourceTimer?> = Mutex(nil)
     private let connected = Atomic<Bool>(false)
+    private let crashed = Atomic<Bool>(false)
+    private let ignoredAfterCrash = Atomic<Int>(0)
 
     public init(
         endpoints: Endpoints, configuration: PlatformConfiguration = PlatformConfiguration(),
@@ -76,6 +78,14 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     /// True once subscribed to device traffic.
     public var isConnected: Bool { connected.load(ordering: .relaxed) }
 
+    /// True once the `crashAfterMessages` fault switch has fired: from then on the platform
+    /// takes nothing in and says nothing, as a crashed process would (its connection stays up,
+    /// so only a harness that watches what the platform does can tell).
+    public var isCrashed: Bool { crashed.load(ordering: .relaxed) }
+
+    /// Device messages that arrived after the crash and were ignored.
+    public var messagesIgnoredAfterCrash: Int { ignoredAfterCrash.load(ordering: .relaxed) }
+
     /// A copy of the platform's view of the devices.
     public var devices: [String: PlatformCore.DeviceState] { core.withLock { $0.devices } }
 
@@ -91,14 +101,25 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     }
 
     public func mqttClientDidReceive(_ client: MQTTClientHandle, message: MQTTMessage) {
+        guard !isCrashed else {
+            ignoredAfterCrash.add(1, ordering: .relaxed)
+            return
+        }
         let now = Self.now()
-        let actions = core.withLock { $0.received(topic: message.topic, payload: message.payload, now: now) }
+        let (actions, crash) = core.withLock { core in
+            (core.received(topic: message.topic, payload: message.payload, now: now), core.shouldCrash)
+        }
+        if crash {
+            crashed.store(true, ordering: .relaxed)
+            return
+        }
         perform(actions)
     }
 
     // MARK: Actions
 
     private func tick() {
+        guard !isCrashed else { return }
         let now = Self.now()
         perform(core.withLock { $0.tick(now: now) })
     }

@@ -45,10 +45,13 @@ struct PlatformCommand: AsyncParsableCommand {
         @Flag(help: "Fault: never mark silent devices offline.")
         var noOfflineDetection = false
 
+        @Option(help: ArgumentHelp("Fault: stop working (and exit 70) after this many device messages.", valueName: "n"))
+        var crashAfter: Int?
+
         func run() async throws {
             let faults = PlatformFaults(
                 alarmDelay: .nanoseconds(Int64(alarmDelay.nanoseconds)), dropAlarms: dropAlarms, valueScaling: valueScaling,
-                offlineDetectionDisabled: noOfflineDetection)
+                offlineDetectionDisabled: noOfflineDetection, crashAfterMessages: crashAfter)
             let platform = ReferencePlatform(
                 endpoints: .init(host: broker.host, port: broker.port),
                 configuration: PlatformConfiguration(heartbeatTimeout: .seconds(Int64(heartbeatTimeout.seconds))),
@@ -69,8 +72,13 @@ struct PlatformCommand: AsyncParsableCommand {
                 throw ExitCode(ExitStatus.unreachable)
             }
             print("platform listening on \(broker) (park/#); alarms on platform/alarms, status on platform/status")
-            while SystemClockSeconds.now() < deadline, !Interrupt.received {
+            while SystemClockSeconds.now() < deadline, !Interrupt.received, !platform.isCrashed {
                 try? await Task.sleep(nanoseconds: 200_000_000)
+            }
+            if platform.isCrashed {
+                platform.stop()
+                Output.error("platform: crashed on purpose after \(crashAfter ?? 0) messages (fault switch --crash-after)")
+                throw ExitCode(70)
             }
             let devices = platform.devices.values
             let counters = platform.counters

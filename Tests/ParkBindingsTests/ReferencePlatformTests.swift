@@ -60,6 +60,26 @@ import Testing
         }
         #expect(platform.devices["smoke-1"]?.status == .offline)
         #expect(platform.devices["smoke-2"]?.gaps == 0, "nothing lost between devices and platform")
+
+        // crash-after-N: the platform falls silent. Only smoke-3 keeps talking (smoke-2 leaves
+        // first), so once the crashed platform has ignored two more messages, smoke-3's tamper
+        // was among them: MQTT keeps one client's messages in order.
+        try binding.dropConnection(of: "smoke-2", reconnect: false)
+        try waitFor("smoke-2 offline northbound", seconds: 30) {
+            northbound.seen.contains { $0.topic == "platform/status" && $0.payload.contains(#""device":"smoke-2""#) && $0.payload.contains("offline") }
+        }
+        let seen = platform.devices.values.reduce(0) { $0 + $1.messages }
+        platform.setFaults(PlatformFaults(crashAfterMessages: seen + 1))
+        try waitFor("the platform to crash on its next message", seconds: 30) { platform.isCrashed }
+        let raisedAtCrash = platform.counters.raised
+        let ignoredBefore = platform.messagesIgnoredAfterCrash
+        try await engine.apply(Stimulus("tamper"), to: "smoke-3")
+        try waitFor("the tamper and a later message to reach the crashed platform", seconds: 30) {
+            platform.messagesIgnoredAfterCrash >= ignoredBefore + 2
+        }
+        // A live platform raises in the very callback that ignored it.
+        #expect(platform.counters.raised == raisedAtCrash, "a crashed platform raises nothing")
+        #expect(!northbound.seen.contains { $0.json?["device"] as? String == "smoke-3" && $0.json?["event"] as? String == "tamper" })
         northbound.stop()
         await engine.stop()
         binding.shutdown()
