@@ -156,6 +156,17 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         }
     }
 
+    /// Connects a device again after ``dropConnection(of:reconnect:)`` with `reconnect: false`:
+    /// the "device comes back" half of that fault.
+    public func reconnect(_ deviceID: String) throws(BindingError) {
+        guard let index = indexByID[deviceID] else { throw BindingError("no bound device '\(deviceID)'") }
+        let (current, handles) = state.withLock { ($0.pool, $0.handles) }
+        guard let current else { throw BindingError("the binding is not connected") }
+        do { try current.connect(handles[index]) } catch {
+            throw BindingError("cannot reconnect '\(deviceID)': \(error)")
+        }
+    }
+
     public var statistics: Statistics {
         Statistics(
             pool: state.withLock { $0.pool }?.statistics ?? MQTTPoolStatistics(),

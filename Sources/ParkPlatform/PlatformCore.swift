@@ -64,7 +64,13 @@ public struct PlatformCore: Sendable {
         let before = devices[message.device]?.status
         switch message.channel {
         case "status":
-            state.status = message.status == "offline" ? .offline : .online
+            // The fault switch blinds both ways of noticing a device is gone: the heartbeat
+            // timeout (in tick) and the broker's last will here.
+            if message.status == "offline" {
+                if !faults.offlineDetectionDisabled { state.status = .offline }
+            } else {
+                state.status = .online
+            }
         default:
             if state.status != .online, state.status != .abnormal { state.status = .online }
             if let event = message.name, configuration.abnormalEvents.contains(event) { state.status = .abnormal }
@@ -146,7 +152,8 @@ public struct PlatformFaults: Sendable, Hashable {
     public var dropAlarms = false
     /// Values are multiplied by this before they go northbound (1: correct).
     public var valueScaling: Double = 1
-    /// Silent devices are never marked offline.
+    /// Devices are never marked offline: neither silence (heartbeat timeout) nor the broker's
+    /// last will for a vanished connection is noticed.
     public var offlineDetectionDisabled = false
     /// The platform stops after this many messages.
     public var crashAfterMessages: Int?

@@ -5,6 +5,14 @@ import Synchronization
 /// and console printers attach. Called on the emitting device's event-loop thread.
 public protocol EmissionObserver: Sendable {
     func deviceEmitted(_ record: LedgerRecord)
+    /// A stimulus was applied to a device or a command reached it (``LedgerRecord/Entry``
+    /// `.stimulus` / `.command`), already in the ledger. Bindings ignore these; a harness
+    /// uses them as the ground-truth start of what it times.
+    func deviceReceived(_ record: LedgerRecord)
+}
+
+extension EmissionObserver {
+    public func deviceReceived(_ record: LedgerRecord) {}
 }
 
 /// Passes every emission to several observers in order (a protocol binding, a console
@@ -16,6 +24,10 @@ public struct MulticastEmissionObserver: EmissionObserver {
 
     public func deviceEmitted(_ record: LedgerRecord) {
         for observer in observers { observer.deviceEmitted(record) }
+    }
+
+    public func deviceReceived(_ record: LedgerRecord) {
+        for observer in observers { observer.deviceReceived(record) }
     }
 }
 
@@ -95,10 +107,12 @@ public final class DeviceShard {
 
     func apply(_ stimulus: Stimulus, to slot: UInt32, at now: MonotonicInstant) throws(DeviceError) {
         let device = slots[Int(slot)]
-        _ = ledger.append(LedgerRecord(
+        var record = LedgerRecord(
             time: clock.now(), deviceID: device.id, kind: device.kind, entry: .stimulus, name: stimulus.name,
             messageID: "\(device.id)!\(stimulus.name)",
-            readings: stimulus.arguments.sorted { $0.key < $1.key }.map { Reading($0.key, $0.value) }))
+            readings: stimulus.arguments.sorted { $0.key < $1.key }.map { Reading($0.key, $0.value) })
+        record.order = ledger.append(record)
+        observer?.deviceReceived(record)
         try device.behavior.apply(stimulus: stimulus, context: DeviceContext(shard: self, slot: slot, now: now))
     }
 
@@ -111,12 +125,14 @@ public final class DeviceShard {
         case .accepted: detail = "accepted"
         case .rejected(let reason): detail = "rejected: \(reason)"
         }
-        _ = ledger.append(LedgerRecord(
+        var record = LedgerRecord(
             time: received, deviceID: device.id, kind: device.kind, entry: .command, name: command.name,
             messageID: command.id ?? "\(device.id)!\(command.name)@\(received.monotonic.nanoseconds)",
             readings: command.arguments.sorted { $0.key < $1.key }.map { Reading($0.key, $0.value) }
                 + result.readings,
-            detail: detail))
+            detail: detail)
+        record.order = ledger.append(record)
+        observer?.deviceReceived(record)
         return result
     }
 

@@ -1,34 +1,34 @@
 import Yams
 
 /// Collects the problems found while reading one file.
-final class IssueLog {
-    let file: String
-    private(set) var issues: [ProfileIssue] = []
+package final class IssueLog {
+    package let file: String
+    package private(set) var issues: [ProfileIssue] = []
 
-    init(file: String) { self.file = file }
+    package init(file: String) { self.file = file }
 
     /// The issues in reading order (line, then column), which is how a user fixes them.
-    var sortedIssues: [ProfileIssue] {
+    package var sortedIssues: [ProfileIssue] {
         issues.enumerated().sorted {
             ($0.element.line, $0.element.column, $0.offset) < ($1.element.line, $1.element.column, $1.offset)
         }.map(\.element)
     }
 
-    func add(_ message: String, at node: Node?, path: String) {
+    package func add(_ message: String, at node: Node?, path: String) {
         let mark = node?.mark
         issues.append(ProfileIssue(
             file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, keyPath: path, message: message))
     }
 
-    func add(_ message: String, line: Int, column: Int, path: String = "") {
+    package func add(_ message: String, line: Int, column: Int, path: String = "") {
         issues.append(ProfileIssue(file: file, line: line, column: column, keyPath: path, message: message))
     }
 }
 
 /// Parses YAML text into a node tree, turning parser errors into ``ProfileIssue``s.
-enum YAMLSource {
+package enum YAMLSource {
     /// The document's root node, or nil after logging why there is none.
-    static func root(of text: String, log: IssueLog) -> Node? {
+    package static func root(of text: String, log: IssueLog) -> Node? {
         do {
             guard let root = try Yams.compose(yaml: text) else {
                 log.add("the file is empty; expected a YAML mapping", line: 1, column: 1)
@@ -65,15 +65,15 @@ enum YAMLSource {
 ///
 /// Unknown keys are errors because a misspelt optional key (`heartbeat_intervall`) would
 /// otherwise be ignored silently and the run would use the default.
-struct MappingReader {
-    let node: Node
-    let path: String
-    let log: IssueLog
+package struct MappingReader {
+    package let node: Node
+    package let path: String
+    package let log: IssueLog
     private let pairs: [(key: String, keyNode: Node, value: Node)]
     private var consumed: Set<String> = []
 
     /// Nil (after logging) if `node` is not a mapping.
-    init?(_ node: Node, path: String, log: IssueLog, what: String) {
+    package init?(_ node: Node, path: String, log: IssueLog, what: String) {
         guard case .mapping(let mapping) = node else {
             log.add("expected \(what) (a mapping of key: value), got \(MappingReader.describe(node))", at: node, path: path)
             return nil
@@ -84,18 +84,18 @@ struct MappingReader {
         self.pairs = mapping.map { (key: $0.key.string ?? "", keyNode: $0.key, value: $0.value) }
     }
 
-    var keys: [String] { pairs.map(\.key) }
+    package var keys: [String] { pairs.map(\.key) }
 
-    func child(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    package func child(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     /// The value node of `key`, marking the key as known.
-    mutating func value(_ key: String) -> Node? {
+    package mutating func value(_ key: String) -> Node? {
         consumed.insert(key)
         return pairs.first { $0.key == key }?.value
     }
 
     /// The value node of a key that must be present.
-    mutating func requiredValue(_ key: String, expected: String) -> Node? {
+    package mutating func requiredValue(_ key: String, expected: String) -> Node? {
         guard let value = value(key), !MappingReader.isNull(value) else {
             let present = pairs.contains { $0.key == key }
             log.add(
@@ -106,13 +106,13 @@ struct MappingReader {
         return value
     }
 
-    mutating func string(_ key: String, required: Bool = false, expected: String = "a text value") -> String? {
+    package mutating func string(_ key: String, required: Bool = false, expected: String = "a text value") -> String? {
         guard let node = required ? requiredValue(key, expected: expected) : value(key) else { return nil }
         if !required, MappingReader.isNull(node) { return nil }
         return MappingReader.scalarText(node, path: child(key), log: log, expected: expected)
     }
 
-    mutating func int(_ key: String, required: Bool = false, range: ClosedRange<Int>? = nil) -> Int? {
+    package mutating func int(_ key: String, required: Bool = false, range: ClosedRange<Int>? = nil) -> Int? {
         let expected = range.map { "a whole number from \($0.lowerBound) to \($0.upperBound)" } ?? "a whole number"
         guard let text = string(key, required: required, expected: expected) else { return nil }
         guard let number = Int(text), range.map({ $0.contains(number) }) ?? true else {
@@ -122,7 +122,7 @@ struct MappingReader {
         return number
     }
 
-    mutating func uint64(_ key: String) -> UInt64? {
+    package mutating func uint64(_ key: String) -> UInt64? {
         guard let text = string(key, expected: "a whole number from 0 to \(UInt64.max)") else { return nil }
         guard let number = UInt64(text) else {
             log.add("expected a whole number from 0 to \(UInt64.max), got '\(text)'", at: value(key), path: child(key))
@@ -131,7 +131,7 @@ struct MappingReader {
         return number
     }
 
-    mutating func duration(_ key: String, required: Bool = false) -> DeviceDuration? {
+    package mutating func duration(_ key: String, required: Bool = false) -> DeviceDuration? {
         let expected = "a duration such as 40s, 500ms or 1h30m"
         guard let text = string(key, required: required, expected: expected) else { return nil }
         guard let duration = DeviceDuration(parsing: text) else {
@@ -142,7 +142,7 @@ struct MappingReader {
     }
 
     /// A mapping of scalar values, as text, with the node of each value for later messages.
-    mutating func scalarMap(_ key: String) -> [(key: String, text: String, node: Node)]? {
+    package mutating func scalarMap(_ key: String) -> [(key: String, text: String, node: Node)]? {
         guard let node = value(key), !MappingReader.isNull(node) else { return nil }
         guard case .mapping(let mapping) = node else {
             log.add("expected a mapping of name: value, got \(MappingReader.describe(node))", at: node, path: child(key))
@@ -159,7 +159,7 @@ struct MappingReader {
     }
 
     /// The items of a sequence value, or nil (logged) if it is something else.
-    mutating func sequence(_ key: String, required: Bool = false) -> [Node]? {
+    package mutating func sequence(_ key: String, required: Bool = false) -> [Node]? {
         guard let node = required ? requiredValue(key, expected: "a list") : value(key) else { return nil }
         if MappingReader.isNull(node) { return required ? nil : [] }
         guard case .sequence(let sequence) = node else {
@@ -170,7 +170,7 @@ struct MappingReader {
     }
 
     /// Logs every key that was never asked for, naming the keys that are allowed.
-    func finish(allowed: [String]) {
+    package func finish(allowed: [String]) {
         for pair in pairs where !consumed.contains(pair.key) {
             var message = "unknown key '\(pair.key)'"
             if let suggestion = MappingReader.closest(to: pair.key, in: allowed) {
@@ -184,14 +184,14 @@ struct MappingReader {
 
     // MARK: Helpers
 
-    static func isNull(_ node: Node) -> Bool {
+    package static func isNull(_ node: Node) -> Bool {
         if case .scalar(let scalar) = node, scalar.style == .plain {
             return ["", "~", "null", "Null", "NULL"].contains(scalar.string)
         }
         return false
     }
 
-    static func scalarText(_ node: Node, path: String, log: IssueLog, expected: String) -> String? {
+    package static func scalarText(_ node: Node, path: String, log: IssueLog, expected: String) -> String? {
         guard case .scalar(let scalar) = node else {
             log.add("expected \(expected), got \(describe(node))", at: node, path: path)
             return nil
@@ -199,7 +199,7 @@ struct MappingReader {
         return scalar.string
     }
 
-    static func describe(_ node: Node) -> String {
+    package static func describe(_ node: Node) -> String {
         switch node {
         case .scalar(let scalar): isNull(node) ? "nothing" : "the value '\(scalar.string)'"
         case .mapping: "a mapping"
@@ -209,14 +209,14 @@ struct MappingReader {
     }
 
     /// The allowed key within edit distance 2 of `key`, if one is that close.
-    static func closest(to key: String, in allowed: [String]) -> String? {
+    package static func closest(to key: String, in allowed: [String]) -> String? {
         allowed
             .map { ($0, editDistance(key, $0)) }
             .filter { $0.1 <= 2 }
             .min { $0.1 < $1.1 }?.0
     }
 
-    static func editDistance(_ a: String, _ b: String) -> Int {
+    package static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a), b = Array(b)
         guard !a.isEmpty else { return b.count }
         guard !b.isEmpty else { return a.count }
