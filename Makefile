@@ -1,14 +1,15 @@
 # ParkBench — two commands on a fresh Debian machine:
-#   make demo    install what is missing, build, run the demo park against an embedded
-#                mosquitto and the reference platform
+#   make demo    install what is missing, build, run the core conformance suite against an
+#                embedded mosquitto and the reference platform (FAULT=<switch> turns on one
+#                of the platform's fault switches, e.g. FAULT=alarm-delay: the run must fail)
 #   make test    install what is missing (libraries and test peers), build, run every test
 # Other targets: build, bench, clean.
 
 SWIFT        ?= swift
 SWIFT_FLAGS  ?=
 BIN          := .build/debug/parkbench
-DEMO_PARK    ?= conformance/parks/demo.yaml
-DEMO_TIME    ?= 12s
+DEMO_SUITE   ?= conformance/suites/park-core.yaml
+FAULT        ?=
 BENCH_DEVICES  ?= 100000
 BENCH_DURATION ?= 60
 BENCH_MQTT_CLIENTS ?= 1000
@@ -34,7 +35,7 @@ test: deps
 # The demo embeds mosquitto, so it needs the test-time Debian packages too.
 demo: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
-	$(BIN) demo --park $(DEMO_PARK) --duration $(DEMO_TIME)
+	$(BIN) demo --suite $(DEMO_SUITE) $(if $(FAULT),--fault $(FAULT))
 
 bench: deps
 	$(SWIFT) build -c release $(SWIFT_FLAGS) --product parkbench-bench

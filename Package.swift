@@ -67,6 +67,7 @@ let package = Package(
             name: "parkbench",
             dependencies: [
                 "ParkCore", "ParkDevices", "ParkBindings", "ParkPlatform", "ParkBroker", "ParkModbus", "ParkMQTT", "ParkCapture",
+                "ParkHarness", "ParkReport",
                 "CParkPlugin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -103,6 +104,9 @@ let package = Package(
         // `parkbench demo` embeds and what the tests run their peers with.
         .target(name: "ParkBroker"),
         .target(name: "ParkReport"),
+        .target(
+            name: "ParkHarness",
+            dependencies: ["ParkCore", "ParkMQTT", "ParkBindings", "ParkReport", .product(name: "Yams", package: "Yams")]),
         .target(name: "ParkTestSupport", dependencies: ["ParkBroker"]),
     ],
     swiftLanguageModes: [.v6]

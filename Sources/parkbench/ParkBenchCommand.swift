@@ -17,13 +17,16 @@ struct ParkBenchCommand: AsyncParsableCommand {
               parkbench devices show acme-sd100
               parkbench validate devices/smoke-detector/*.yaml conformance/parks/demo.yaml
               parkbench simulate --park conformance/parks/demo.yaml --duration 30s
+              parkbench demo --fault alarm-delay=3s
+              parkbench test --suite conformance/suites/park-core.yaml \\
+                --platform conformance/platforms/reference.yaml --broker mqtt://127.0.0.1:1883
 
-            Exit codes: 0 success, 2 usage or configuration error, 3 the system under test \
-            (e.g. the MQTT broker) could not be reached.
+            Exit codes: 0 success, 1 a conformance check failed, 2 usage or configuration \
+            error, 3 the system under test (e.g. the MQTT broker) could not be reached.
             """,
         version: ParkBenchVersion.current,
         subcommands: [
-            DemoCommand.self, DevicesCommand.self, ValidateCommand.self, SimulateCommand.self, PlatformCommand.self,
+            DemoCommand.self, TestCommand.self, DevicesCommand.self, ValidateCommand.self, SimulateCommand.self, PlatformCommand.self,
             VersionCommand.self,
         ])
 
@@ -52,6 +55,7 @@ struct ParkBenchCommand: AsyncParsableCommand {
 /// Exit statuses shared by every command (documented in `parkbench --help` and the README).
 enum ExitStatus {
     static let success: Int32 = 0
+    static let checkFailed: Int32 = 1
     static let configurationError: Int32 = 2
     static let unreachable: Int32 = 3
 }

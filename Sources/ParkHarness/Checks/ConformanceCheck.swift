@@ -1,0 +1,92 @@
+import ParkCore
+import ParkReport
+
+/// What every check has, whatever its type: identity, the requirement it proves, and its
+/// expectations.
+public struct CheckCommon: Sendable, Hashable {
+    public var id: String
+    public var title: String
+    public var type: String
+    /// `<seed file> L<line>` (or `L<first>-<last>`).
+    public var source: String
+    public var severity: Severity
+    public var expectations: [Expectation]
+    /// Longest the check waits for the system under test.
+    public var timeout: DeviceDuration
+    /// Where the check is in its suite file, for messages.
+    public var location: String
+
+    /// How much a failure matters.
+    public enum Severity: String, Sendable, Hashable, CaseIterable {
+        case critical, major, minor
+    }
+}
+
+/// What a check measured: named figures (the expectations read them), the latency samples
+/// behind them, and what it noticed.
+public struct CheckMeasurement: Sendable {
+    /// Figures by metric name. Durations in milliseconds; percentages under `<name>%`.
+    public var metrics: [String: Double] = [:]
+    public var latency: LatencyEvidence?
+    public var findings: [String] = []
+    /// Set when the check could not run at all (the verdict is then `error`).
+    public var error: String?
+
+    public init(metrics: [String: Double] = [:], latency: LatencyEvidence? = nil, findings: [String] = [], error: String? = nil) {
+        self.metrics = metrics
+        self.latency = latency
+        self.findings = findings
+        self.error = error
+    }
+
+    /// Adds `latency.p50/p95/p99/max/mean` and `samples` from the evidence.
+    mutating func addLatencyMetrics(_ evidence: LatencyEvidence, prefix: String = "latency") {
+        latency = evidence
+        metrics["samples"] = Double(evidence.samples.count)
+        if let p50 = evidence.p50 { metrics["\(prefix).p50"] = p50 }
+        if let p95 = evidence.p95 { metrics["\(prefix).p95"] = p95 }
+        if let p99 = evidence.p99 { metrics["\(prefix).p99"] = p99 }
+        if let max = evidence.max { metrics["\(prefix).max"] = max }
+        if !evidence.samples.isEmpty {
+            metrics["\(prefix).mean"] = evidence.samples.map(\.latencyMilliseconds).reduce(0, +) / Double(evidence.samples.count)
+        }
+    }
+}
+
+/// One kind of conformance check. A new kind is a new type conforming to this and one line in
+/// ``CheckTypes/all``; nothing else changes.
+///
+/// A check drives its own procedure through the ``HarnessContext`` (stimuli, device faults,
+/// platform commands), waits for the system under test, and reports what it measured; the
+/// runner turns measurements and expectations into the verdict.
+package protocol ConformanceCheck: Sendable {
+    /// The `type:` value in a suite.
+    static var type: String { get }
+    /// Keys this type reads besides the common ones.
+    static var settingKeys: [String] { get }
+    /// Metrics it measures, and in which unit, so a suite's expectations are checked at load.
+    static var metrics: [String: Expectation.Unit] { get }
+
+    var common: CheckCommon { get }
+
+    /// Reads the type's own settings, logging problems through the reader.
+    init?(common: CheckCommon, settings: inout MappingReader)
+
+    /// Runs the procedure against the system under test.
+    func run(in context: HarnessContext) async -> CheckMeasurement
+}
+
+/// The check types a suite may use.
+package enum CheckTypes {
+    package static let all: [any ConformanceCheck.Type] = [
+        LatencyCheck.self, DeliveryCheck.self, AccuracyCheck.self, StatusCheck.self, LinkageCheck.self,
+    ]
+
+    package static func named(_ type: String) -> (any ConformanceCheck.Type)? { all.first { $0.type == type } }
+}
+
+/// The usual latency metrics, for ``ConformanceCheck/metrics``.
+let latencyMetrics: [String: Expectation.Unit] = [
+    "latency.p50": .milliseconds, "latency.p95": .milliseconds, "latency.p99": .milliseconds,
+    "latency.max": .milliseconds, "latency.mean": .milliseconds, "samples": .count,
+]

@@ -1,0 +1,157 @@
+import ParkCore
+import ParkReport
+
+/// Stimulus at a device → the matching observation at the platform (004 L2714: alarm response
+/// under 2 s). Every selected device gets the stimulus at once; each yields one sample.
+///
+/// Correlation: when the platform echoes the device's `msg_id`, the observation carrying the
+/// `msg_id` of the device's own event is the match (`matched_by: msg_id`). Otherwise the first
+/// observation of that device and event within the timeout is taken (`window`), and when there
+/// was more than one candidate the check says so in its findings instead of choosing silently.
+///
+/// ```yaml
+/// type: latency
+/// devices: {kind: smoke-detector, count: 3}
+/// stimulus: {stimulus: smoke, arguments: {density: 0.45}}
+/// observe: {event: smoke-alarm}       # as: alarm (default), status, telemetry
+/// from: stimulus                      # or `emission`: time only the platform's share
+/// after: [{stimulus: smoke-clear}]    # put the devices back
+/// expect: ["latency.p99 < 2s", "missing == 0"]
+/// ```
+public struct LatencyCheck: ConformanceCheck {
+    public static let type = "latency"
+    public static let settingKeys = ["devices", "stimulus", "observe", "from", "after"]
+    public static let metrics = latencyMetrics.merging([
+        "missing": .count, "ambiguous": .count, "device_delay.max": .milliseconds,
+    ]) { $1 }
+
+    public enum Origin: String, Sendable { case stimulus, emission }
+
+    public let common: CheckCommon
+    public let devices: DeviceSelector
+    public let stimulus: DeviceAction
+    public let kind: ObservationKind
+    public let event: String
+    public let origin: Origin
+    public let after: [DeviceAction]
+
+    package init?(common: CheckCommon, settings: inout MappingReader) {
+        self.common = common
+        let log = settings.log
+        let devices = DeviceSelector.parse(&settings, key: "devices", required: true)
+        let stimulus = settings.requiredValue("stimulus", expected: "{stimulus: name, arguments: {...}}")
+            .flatMap { DeviceAction.parse($0, path: settings.child("stimulus"), log: log) }
+        var kind = ObservationKind.alarm
+        var event: String?
+        if let node = settings.requiredValue("observe", expected: "what to wait for at the platform: {event: name}"),
+           var observe = MappingReader(node, path: settings.child("observe"), log: log, what: "an observation") {
+            event = observe.string("event", required: true, expected: "the event the platform must show")
+            if let text = observe.string("as") {
+                if let value = ObservationKind(rawValue: text) { kind = value } else {
+                    log.add("expected one of alarm, status, telemetry, got '\(text)'", at: observe.value("as"), path: observe.child("as"))
+                }
+            }
+            observe.finish(allowed: ["event", "as"])
+        }
+        var origin = Origin.stimulus
+        if let text = settings.string("from") {
+            if let value = Origin(rawValue: text) { origin = value } else {
+                log.add("expected stimulus or emission, got '\(text)'", at: settings.value("from"), path: settings.child("from"))
+            }
+        }
+        let after = (settings.sequence("after") ?? []).enumerated().compactMap { index, node in
+            DeviceAction.parse(node, path: settings.child("after[\(index)]"), log: log)
+        }
+        guard let devices, let stimulus, let event else { return nil }
+        self.devices = devices
+        self.stimulus = stimulus
+        self.kind = kind
+        self.event = event
+        self.origin = origin
+        self.after = after
+    }
+
+    public func run(in context: HarnessContext) async -> CheckMeasurement {
+        let chosen: [ParkFile.ParkDevice]
+        switch context.select(devices) {
+        case .success(let value): chosen = value
+        case .failure(let failure): return CheckMeasurement(error: failure.description)
+        }
+        var starts: [(device: ParkFile.ParkDevice, record: LedgerRecord)] = []
+        for device in chosen {
+            switch await context.perform(stimulus, on: device) {
+            case .success(let record): starts.append((device, record))
+            case .failure(let failure): return CheckMeasurement(error: failure.description)
+            }
+        }
+        let since = starts.map(\.record.time.wall.nanosecondsSinceEpoch).min() ?? context.wallNow()
+        let ids = Set(chosen.map(\.id))
+        _ = await context.waitUntil(timeout: common.timeout) {
+            Set(context.observations.observations(kind, since: since)
+                .filter { ids.contains($0.device) && $0.event == event }.map(\.device)) == ids
+        }
+
+        var measurement = CheckMeasurement()
+        var samples: [LatencySample] = []
+        var missing = 0, ambiguous = 0
+        var deviceDelays: [Double] = []
+        let seen = context.observations.observations(kind, since: since)
+        let timeoutNanoseconds = Int64(common.timeout.nanoseconds)
+        for (device, start) in starts {
+            let startNanoseconds = start.time.wall.nanosecondsSinceEpoch
+            let emission = context.truth.records(from: 0) {
+                $0.deviceID == device.id && $0.entry == .emission && $0.name == event && $0.order > start.order
+            }.first
+            if let emission {
+                deviceDelays.append(Double(emission.time.wall.nanosecondsSinceEpoch - startNanoseconds) / 1e6)
+            }
+            let origin = self.origin == .emission ? emission?.time.wall.nanosecondsSinceEpoch : startNanoseconds
+            let candidates = seen.filter {
+                $0.device == device.id && $0.event == event && $0.arrivedNanoseconds >= startNanoseconds
+                    && $0.arrivedNanoseconds <= startNanoseconds + timeoutNanoseconds
+            }
+            guard let origin else {
+                missing += 1
+                measurement.findings.append("\(device.id): the device itself never emitted \(event) after \(stimulus) — nothing to time the platform by")
+                continue
+            }
+            if let emission, let exact = candidates.first(where: { $0.messageID == emission.messageID }) {
+                samples.append(LatencySample(
+                    device: device.id, label: "\(stimulus.name) → \(event)", startNanoseconds: origin,
+                    endNanoseconds: exact.arrivedNanoseconds, matchedBy: "msg_id", messageID: emission.messageID))
+                continue
+            }
+            guard let first = candidates.min(by: { $0.arrivedNanoseconds < $1.arrivedNanoseconds }) else {
+                missing += 1
+                measurement.findings.append(
+                    "\(device.id): no \(event) at the platform within \(common.timeout) of the \(stimulus.name)")
+                continue
+            }
+            if candidates.contains(where: { $0.messageID != nil }) {
+                measurement.findings.append(
+                    "\(device.id): the platform's \(event) carries msg_id \(first.messageID ?? "-"), not the device's \(emission?.messageID ?? "-"); matched by time window")
+            }
+            if candidates.count > 1 {
+                ambiguous += 1
+                measurement.findings.append(
+                    "\(device.id): \(candidates.count) \(event) observations within the window; took the earliest")
+            }
+            samples.append(LatencySample(
+                device: device.id, label: "\(stimulus.name) → \(event)", startNanoseconds: origin,
+                endNanoseconds: first.arrivedNanoseconds, matchedBy: "window", messageID: first.messageID))
+        }
+        measurement.addLatencyMetrics(LatencyEvidence(samples: samples))
+        measurement.metrics["missing"] = Double(missing)
+        measurement.metrics["ambiguous"] = Double(ambiguous)
+        if let worst = deviceDelays.max() { measurement.metrics["device_delay.max"] = worst }
+
+        for action in after {
+            for device in chosen {
+                if case .failure(let failure) = await context.perform(action, on: device) {
+                    measurement.findings.append("after: \(failure)")
+                }
+            }
+        }
+        return measurement
+    }
+}

@@ -1,0 +1,87 @@
+import ParkCore
+import ParkReport
+
+/// A device vanishes and comes back; the platform must show it offline, then online, each
+/// within the expected time (004 L725: online / abnormal / offline with change notifications).
+///
+/// The device's connection is cut without a DISCONNECT (as when power or network fails), so the
+/// broker publishes its last will; then it reconnects.
+///
+/// ```yaml
+/// type: status
+/// devices: {ids: [smoke-A3-01]}
+/// expect: ["offline_within 10s", "online_within 10s"]
+/// ```
+public struct StatusCheck: ConformanceCheck {
+    public static let type = "status"
+    public static let settingKeys = ["devices", "come_back"]
+    public static let metrics: [String: Expectation.Unit] = [
+        "offline_within": .milliseconds, "online_within": .milliseconds, "missing": .count,
+    ]
+
+    public let common: CheckCommon
+    public let devices: DeviceSelector
+    public let comeBack: Bool
+
+    package init?(common: CheckCommon, settings: inout MappingReader) {
+        self.common = common
+        let devices = DeviceSelector.parse(&settings, key: "devices", required: true)
+        comeBack = (settings.string("come_back") ?? "true") != "false"
+        guard let devices else { return nil }
+        self.devices = devices
+    }
+
+    public func run(in context: HarnessContext) async -> CheckMeasurement {
+        let chosen: [ParkFile.ParkDevice]
+        switch context.select(devices) {
+        case .success(let value): chosen = value
+        case .failure(let failure): return CheckMeasurement(error: failure.description)
+        }
+        var measurement = CheckMeasurement()
+        var samples: [LatencySample] = []
+        var offline: [Double] = [], online: [Double] = []
+        var missing = 0
+        for device in chosen {
+            let cut: Int64
+            switch context.disconnect(device.id) {
+            case .success(let at): cut = at
+            case .failure(let failure): return CheckMeasurement(error: failure.description)
+            }
+            if let seen = await firstStatus("offline", of: device.id, since: cut, in: context) {
+                offline.append(Double(seen - cut) / 1e6)
+                samples.append(LatencySample(device: device.id, label: "disconnect → offline", startNanoseconds: cut, endNanoseconds: seen, matchedBy: "window"))
+            } else {
+                missing += 1
+                measurement.findings.append("\(device.id): the platform never showed it offline within \(common.timeout) of losing its connection")
+            }
+            guard comeBack else { continue }
+            let back: Int64
+            switch context.reconnect(device.id) {
+            case .success(let at): back = at
+            case .failure(let failure): return CheckMeasurement(error: failure.description)
+            }
+            if let seen = await firstStatus("online", of: device.id, since: back, in: context) {
+                online.append(Double(seen - back) / 1e6)
+                samples.append(LatencySample(device: device.id, label: "reconnect → online", startNanoseconds: back, endNanoseconds: seen, matchedBy: "window"))
+            } else {
+                missing += 1
+                measurement.findings.append("\(device.id): the platform never showed it online again within \(common.timeout) of reconnecting")
+            }
+        }
+        measurement.latency = LatencyEvidence(samples: samples)
+        measurement.metrics["missing"] = Double(missing)
+        // A device never seen offline has no figure: the expectation then fails as unmeasured.
+        if offline.count == chosen.count, let worst = offline.max() { measurement.metrics["offline_within"] = worst }
+        if comeBack, online.count == chosen.count, let worst = online.max() { measurement.metrics["online_within"] = worst }
+        return measurement
+    }
+
+    private func firstStatus(_ status: String, of device: String, since: Int64, in context: HarnessContext) async -> Int64? {
+        func match() -> Observation? {
+            context.observations.observations(.status, since: since)
+                .first { $0.device == device && $0.status?.lowercased() == status }
+        }
+        _ = await context.waitUntil(timeout: common.timeout) { match() != nil }
+        return match()?.arrivedNanoseconds
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import ParkCore
+import ParkMQTT
+import Synchronization
+
+/// Watches a platform's northbound MQTT topics, as a control room would, and turns each message
+/// into an ``Observation`` through the profile's field mapping.
+public final class MQTTObserver: MQTTClientPoolDelegate, Sendable {
+    private let streams: [PlatformProfile.MQTTStream]
+    private let log: ObservationLog
+    private let pool: Mutex<MQTTClientPool?> = Mutex(nil)
+    private let subscribed = Atomic<Bool>(false)
+    private let failure = Mutex<String?>(nil)
+
+    public init(streams: [PlatformProfile.MQTTStream], log: ObservationLog) {
+        self.streams = streams
+        self.log = log
+    }
+
+    /// Connects to the broker and subscribes to every stream's topic.
+    public func start(broker: PlatformProfile.Broker, credentials: MQTTCredentials?) throws(MQTTError) {
+        let newPool = try MQTTClientPool(configuration: MQTTClientPoolConfiguration(ioThreads: 1), delegate: self)
+        pool.withLock { $0 = newPool }
+        try newPool.addClient(MQTTClientConfiguration(
+            clientID: "parkbench-observer-\(getpid())", host: broker.host, port: broker.port, credentials: credentials,
+            subscriptions: streams.map { MQTTSubscription($0.topic, qos: .atLeastOnce) }))
+    }
+
+    public func stop() {
+        let current = pool.withLock { pool -> MQTTClientPool? in
+            defer { pool = nil }
+            return pool
+        }
+        current?.shutdown()
+    }
+
+    /// True once the broker granted the subscriptions.
+    public var isSubscribed: Bool { subscribed.load(ordering: .acquiring) }
+
+    /// Why the connection failed, if it did (refused, unreachable).
+    public var connectionFailure: String? { failure.withLock { $0 } }
+
+    public func mqttClientDidSubscribe(_ client: MQTTClientHandle, subscriptions: [MQTTSubscription], grantedQoS: [Int32]) {
+        if grantedQoS.contains(where: { $0 > 2 }) {
+            failure.withLock { $0 = "the broker refused the subscription to \(subscriptions.map(\.filter).joined(separator: ", "))" }
+            return
+        }
+        subscribed.store(true, ordering: .releasing)
+    }
+
+    public func mqttClientDidFailToConnect(_ client: MQTTClientHandle, error: MQTTError, failures: Int, retryIn: Duration?) {
+        failure.withLock { $0 = "\(error)" }
+    }
+
+    public func mqttClientDidReceive(_ client: MQTTClientHandle, message: MQTTMessage) {
+        let arrived = SystemClock.wallNow().nanosecondsSinceEpoch
+        guard let stream = streams.first(where: { MQTTTopicFilter.matches($0.topic, topic: message.topic) }) else { return }
+        let source = "mqtt \(message.topic)"
+        guard let json = try? JSONSerialization.jsonObject(with: Data(message.payload), options: [.fragmentsAllowed]) else {
+            log.report(ObservationProblem(
+                source: source, message: "not JSON: \(String(decoding: message.payload.prefix(80), as: UTF8.self))"))
+            return
+        }
+        switch Observation.mapped(json, fields: stream.fields, kind: stream.kind, source: source, arrived: arrived) {
+        case .success(let observation): log.append(observation)
+        case .failure(let problem): log.report(problem)
+        }
+    }
+}
+
+/// MQTT topic-filter matching (`+` one level, `#` the rest), for routing received messages to
+/// the stream that asked for them.
+public enum MQTTTopicFilter {
+    public static func matches(_ filter: String, topic: String) -> Bool {
+        let filterLevels = filter.split(separator: "/", omittingEmptySubsequences: false)
+        let topicLevels = topic.split(separator: "/", omittingEmptySubsequences: false)
+        for (index, level) in filterLevels.enumerated() {
+            if level == "#" { return true }
+            guard index < topicLevels.count else { return false }
+            if level != "+" && level != topicLevels[index] { return false }
+        }
+        return filterLevels.count == topicLevels.count
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import Synchronization
+
+/// What a northbound stream carries.
+public enum ObservationKind: String, Sendable, Hashable, CaseIterable {
+    /// An alarm the platform raised (its event, the device, maybe the device's msg_id).
+    case alarm
+    /// A device's status as the platform shows it (online / offline / abnormal).
+    case status
+    /// A value the platform holds for a device's point.
+    case telemetry
+}
+
+/// One thing the system under test was seen to do, stamped when the harness saw it.
+public struct Observation: Sendable, Hashable {
+    public var kind: ObservationKind
+    /// Which stream: `mqtt platform/alarms`, `webhook /alarms`, `rest http://…`.
+    public var source: String
+    public var device: String
+    public var event: String?
+    public var status: String?
+    public var messageID: String?
+    public var sequence: Int?
+    public var values: [String: Double]
+    /// Wall-clock nanoseconds when it arrived at the harness.
+    public var arrivedNanoseconds: Int64
+
+    public init(
+        kind: ObservationKind, source: String, device: String, event: String? = nil, status: String? = nil,
+        messageID: String? = nil, sequence: Int? = nil, values: [String: Double] = [:], arrivedNanoseconds: Int64
+    ) {
+        self.kind = kind
+        self.source = source
+        self.device = device
+        self.event = event
+        self.status = status
+        self.messageID = messageID
+        self.sequence = sequence
+        self.values = values
+        self.arrivedNanoseconds = arrivedNanoseconds
+    }
+
+    /// Maps one parsed JSON message through a stream's field mapping; nil (and why) when the
+    /// message lacks the device field.
+    static func mapped(
+        _ json: Any, fields: FieldMapping, kind: ObservationKind, source: String, arrived: Int64
+    ) -> Result<Observation, ObservationProblem> {
+        guard let device = fields.device.string(in: json), !device.isEmpty else {
+            return .failure(ObservationProblem(source: source, message: "no device at \(fields.device)"))
+        }
+        var values: [String: Double] = [:]
+        if let path = fields.values, let object = path.value(in: json) as? [String: Any] {
+            for (key, value) in object {
+                if let number = value as? NSNumber { values[key] = number.doubleValue }
+                else if let text = value as? String, let number = Double(text) { values[key] = number }
+            }
+        }
+        return .success(Observation(
+            kind: kind, source: source, device: device, event: fields.event.flatMap { $0.string(in: json) },
+            status: fields.status.flatMap { $0.string(in: json) }, messageID: fields.messageID.flatMap { $0.string(in: json) },
+            sequence: fields.sequence.flatMap { $0.number(in: json) }.map { Int($0) }, values: values,
+            arrivedNanoseconds: arrived))
+    }
+}
+
+/// A northbound message the harness could not use, kept as evidence that the platform
+/// answered garbage.
+public struct ObservationProblem: Error, Sendable, Hashable, CustomStringConvertible {
+    public var source: String
+    public var message: String
+    public var description: String { "\(source): \(message)" }
+}
+
+/// Every observation of a run, in arrival order, shared by the observers (writers) and the
+/// checks (readers). Keeps the first problems verbatim and counts the rest.
+public final class ObservationLog: Sendable {
+    private struct State {
+        var observations: [Observation] = []
+        var problems: [ObservationProblem] = []
+        var problemCount = 0
+    }
+
+    private let state = Mutex(State())
+    private static let keptProblems = 20
+
+    public init() {}
+
+    public func append(_ observation: Observation) {
+        state.withLock { $0.observations.append(observation) }
+    }
+
+    public func report(_ problem: ObservationProblem) {
+        state.withLock {
+            $0.problemCount += 1
+            if $0.problems.count < Self.keptProblems { $0.problems.append(problem) }
+        }
+    }
+
+    public var count: Int { state.withLock { $0.observations.count } }
+
+    /// Observations of `kind` that arrived at or after `since` (wall ns).
+    public func observations(_ kind: ObservationKind, since: Int64 = 0) -> [Observation] {
+        state.withLock { state in state.observations.filter { $0.kind == kind && $0.arrivedNanoseconds >= since } }
+    }
+
+    /// The first problems and how many there were in all.
+    public var problems: (first: [ObservationProblem], total: Int) {
+        state.withLock { ($0.problems, $0.problemCount) }
+    }
+}

@@ -1,0 +1,246 @@
+import Foundation
+import ParkCore
+import Yams
+
+/// How to reach and observe one system under test (`conformance/platforms/*.yaml`): its broker,
+/// the northbound streams that show what it decided (MQTT topics, a webhook it calls, REST
+/// endpoints to poll) with a field mapping for each, and how to ask it to command a device.
+///
+/// Credentials are never inline: the profile names environment variables that hold them.
+public struct PlatformProfile: Sendable {
+    /// The broker devices connect to and northbound topics are read from.
+    public struct Broker: Sendable, Hashable {
+        public var host: String
+        public var port: Int
+        /// Names of environment variables holding the harness's own login, if the broker wants one.
+        public var usernameEnvironment: String?
+        public var passwordEnvironment: String?
+
+        public var url: String { "mqtt://\(host):\(port)" }
+    }
+
+    /// One northbound MQTT stream.
+    public struct MQTTStream: Sendable, Hashable {
+        public var topic: String
+        public var kind: ObservationKind
+        public var fields: FieldMapping
+    }
+
+    /// The webhook the platform calls; the harness listens for it.
+    public struct Webhook: Sendable, Hashable {
+        public var port: Int
+        public var path: String
+        public var kind: ObservationKind
+        public var fields: FieldMapping
+        /// Environment variable holding the shared secret the platform must send.
+        public var secretEnvironment: String?
+        public var secretHeader: String
+    }
+
+    /// A REST endpoint the harness polls.
+    public struct RESTPoll: Sendable, Hashable {
+        public var url: String
+        public var interval: DeviceDuration
+        public var kind: ObservationKind
+        /// Path to the array of items in the response (`$` when the response is the array).
+        public var items: FieldPath
+        public var fields: FieldMapping
+    }
+
+    /// How to ask the platform to send a device a command: an HTTP request whose URL and body
+    /// are templates over `{device}`, `{command}` and `{arguments}` (JSON).
+    public struct CommandEndpoint: Sendable, Hashable {
+        public var method: String
+        public var url: String
+        public var body: String
+    }
+
+    public var name: String
+    public var title: String
+    public var file: String
+    public var broker: Broker
+    /// Topic template the park's devices publish on (default `park/{zone}/{kind}/{id}/{channel}`).
+    public var deviceTopics: String?
+    public var mqtt: [MQTTStream]
+    public var webhook: Webhook?
+    public var rest: [RESTPoll]
+    public var commands: CommandEndpoint?
+
+    static let topKeys = ["platform", "title", "broker", "devices", "observe", "commands"]
+
+    /// Reads a platform profile. - Throws: every problem at once, `file:line:col: key.path: message`.
+    public static func load(file: String) throws(ProfileErrors) -> PlatformProfile {
+        let text: String
+        do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+            throw ProfileErrors([ProfileIssue(file: file, line: 1, column: 1, keyPath: "", message: "cannot read file: \(error.localizedDescription)")])
+        }
+        return try parse(text, file: file)
+    }
+
+    public static func parse(_ text: String, file: String) throws(ProfileErrors) -> PlatformProfile {
+        let log = IssueLog(file: file)
+        guard let root = YAMLSource.root(of: text, log: log),
+              var reader = MappingReader(root, path: "", log: log, what: "a platform profile")
+        else { throw ProfileErrors(log.sortedIssues) }
+        let name = reader.string("platform", required: true, expected: "the platform's name") ?? ""
+        let title = reader.string("title") ?? name
+
+        var broker = Broker(host: "127.0.0.1", port: 1883)
+        if let node = reader.requiredValue("broker", expected: "the broker: {url: mqtt://host:port}"),
+           var brokerReader = MappingReader(node, path: "broker", log: log, what: "the broker") {
+            if let url = brokerReader.string("url", required: true, expected: "mqtt://host:port") {
+                if let (host, port) = parseMQTTURL(url) {
+                    broker.host = host
+                    broker.port = port
+                } else {
+                    log.add("expected mqtt://host:port, got '\(url)'", at: brokerReader.value("url"), path: "broker.url")
+                }
+            }
+            broker.usernameEnvironment = brokerReader.string("username_env")
+            broker.passwordEnvironment = brokerReader.string("password_env")
+            brokerReader.finish(allowed: ["url", "username_env", "password_env"])
+        }
+
+        var deviceTopics: String?
+        if let node = reader.value("devices"), var devices = MappingReader(node, path: "devices", log: log, what: "device settings") {
+            deviceTopics = devices.string("topics")
+            if let topics = deviceTopics, !topics.contains("{id}") {
+                log.add("the device topic template must contain {id}", at: devices.value("topics"), path: "devices.topics")
+            }
+            devices.finish(allowed: ["topics"])
+        }
+
+        var mqtt: [MQTTStream] = []
+        var webhook: Webhook?
+        var rest: [RESTPoll] = []
+        if let node = reader.requiredValue("observe", expected: "northbound streams: {mqtt: [...], webhook: {...}, rest: [...]}"),
+           var observe = MappingReader(node, path: "observe", log: log, what: "the northbound streams") {
+            for (index, item) in (observe.sequence("mqtt") ?? []).enumerated() {
+                let path = "observe.mqtt[\(index)]"
+                guard var stream = MappingReader(item, path: path, log: log, what: "an MQTT stream") else { continue }
+                let topic = stream.string("topic", required: true, expected: "the topic filter, e.g. platform/alarms")
+                let kind = observationKind(&stream, log: log)
+                let fields = FieldMapping.parse(&stream, kind: kind, log: log)
+                stream.finish(allowed: ["topic", "as", "fields"])
+                if let topic, let kind, let fields { mqtt.append(MQTTStream(topic: topic, kind: kind, fields: fields)) }
+            }
+            if let item = observe.value("webhook"), var hook = MappingReader(item, path: "observe.webhook", log: log, what: "the webhook") {
+                let port = hook.int("port", range: 0 ... 65535) ?? 0
+                let path = hook.string("path") ?? "/"
+                let kind = observationKind(&hook, log: log)
+                let fields = FieldMapping.parse(&hook, kind: kind, log: log)
+                let secret = hook.string("secret_env")
+                let header = hook.string("secret_header") ?? "X-ParkBench-Secret"
+                hook.finish(allowed: ["port", "path", "as", "fields", "secret_env", "secret_header"])
+                if let kind, let fields {
+                    webhook = Webhook(port: port, path: path, kind: kind, fields: fields, secretEnvironment: secret, secretHeader: header)
+                }
+            }
+            for (index, item) in (observe.sequence("rest") ?? []).enumerated() {
+                let path = "observe.rest[\(index)]"
+                guard var poll = MappingReader(item, path: path, log: log, what: "a REST endpoint") else { continue }
+                let url = poll.string("url", required: true, expected: "http://host:port/path")
+                if let url, !url.hasPrefix("http://") {
+                    log.add("only http:// URLs can be polled, got '\(url)'", at: poll.value("url"), path: path + ".url")
+                }
+                let interval = poll.duration("interval") ?? .seconds(1)
+                let kind = observationKind(&poll, log: log)
+                var items = try? FieldPath(parsing: "$")
+                if let text = poll.string("items") {
+                    do { items = try FieldPath(parsing: text) } catch {
+                        log.add(error.description, at: poll.value("items"), path: path + ".items")
+                        items = nil
+                    }
+                }
+                let fields = FieldMapping.parse(&poll, kind: kind, log: log)
+                poll.finish(allowed: ["url", "interval", "as", "items", "fields"])
+                if let url, let kind, let fields, let items {
+                    rest.append(RESTPoll(url: url, interval: interval, kind: kind, items: items, fields: fields))
+                }
+            }
+            observe.finish(allowed: ["mqtt", "webhook", "rest"])
+        }
+
+        var commands: CommandEndpoint?
+        if let node = reader.value("commands"), var command = MappingReader(node, path: "commands", log: log, what: "the command endpoint") {
+            let method = command.string("method") ?? "POST"
+            let url = command.string("url", required: true, expected: "a URL template with {device}")
+            let body = command.string("body") ?? #"{"command": "{command}", "arguments": {arguments}}"#
+            command.finish(allowed: ["method", "url", "body"])
+            if let url { commands = CommandEndpoint(method: method, url: url, body: body) }
+        }
+        reader.finish(allowed: topKeys)
+        if !log.issues.isEmpty { throw ProfileErrors(log.sortedIssues) }
+        return PlatformProfile(
+            name: name, title: title, file: file, broker: broker, deviceTopics: deviceTopics, mqtt: mqtt, webhook: webhook,
+            rest: rest, commands: commands)
+    }
+
+    private static func observationKind(_ reader: inout MappingReader, log: IssueLog) -> ObservationKind? {
+        let allowed = ObservationKind.allCases.map(\.rawValue)
+        guard let text = reader.string("as", required: true, expected: "what the stream carries: \(allowed.joined(separator: ", "))") else {
+            return nil
+        }
+        guard let kind = ObservationKind(rawValue: text) else {
+            log.add("unknown stream kind '\(text)'; expected one of: \(allowed.joined(separator: ", "))", at: reader.value("as"), path: reader.child("as"))
+            return nil
+        }
+        return kind
+    }
+
+    /// `mqtt://host:port` → (host, port); the port defaults to 1883.
+    public static func parseMQTTURL(_ url: String) -> (String, Int)? {
+        guard url.hasPrefix("mqtt://") else { return nil }
+        let rest = url.dropFirst("mqtt://".count).split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+        let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
+        guard let host = parts.first, !host.isEmpty, parts.count <= 2 else { return nil }
+        if parts.count == 2 {
+            guard let port = Int(parts[1]), (1 ... 65535).contains(port) else { return nil }
+            return (String(host), port)
+        }
+        return (String(host), 1883)
+    }
+}
+
+/// Where in a northbound message the harness finds what it needs. `device` is always needed;
+/// the rest depend on what the stream carries.
+public struct FieldMapping: Sendable, Hashable {
+    public var device: FieldPath
+    public var event: FieldPath?
+    public var messageID: FieldPath?
+    public var sequence: FieldPath?
+    public var status: FieldPath?
+    public var values: FieldPath?
+
+    static let keys = ["device", "event", "msg_id", "seq", "status", "values"]
+
+    static func parse(_ reader: inout MappingReader, kind: ObservationKind?, log: IssueLog) -> FieldMapping? {
+        guard let node = reader.requiredValue("fields", expected: "the field mapping, e.g. {device: $.device}"),
+              var fields = MappingReader(node, path: reader.child("fields"), log: log, what: "a field mapping")
+        else { return nil }
+        func path(_ key: String, required: Bool = false) -> FieldPath? {
+            guard let text = fields.string(key, required: required, expected: "a field path such as $.\(key)") else { return nil }
+            do { return try FieldPath(parsing: text) } catch {
+                log.add(error.description, at: fields.value(key), path: fields.child(key))
+                return nil
+            }
+        }
+        let device = path("device", required: true)
+        var mapping = FieldMapping(
+            device: device ?? (try! FieldPath(parsing: "$.device")), event: path("event"), messageID: path("msg_id"),
+            sequence: path("seq"), status: path("status"), values: path("values"))
+        switch kind {
+        case .alarm where mapping.event == nil:
+            log.add("an alarm stream needs fields.event", at: node, path: fields.path)
+        case .status where mapping.status == nil:
+            log.add("a status stream needs fields.status", at: node, path: fields.path)
+        case .telemetry where mapping.values == nil:
+            log.add("a telemetry stream needs fields.values", at: node, path: fields.path)
+        default: break
+        }
+        fields.finish(allowed: keys)
+        if device == nil { return nil }
+        mapping.device = device!
+        return mapping
+    }
+}

@@ -1,0 +1,243 @@
+import Foundation
+import ParkBindings
+import ParkCore
+import ParkMQTT
+import ParkReport
+
+/// Runs one suite against one system under test: starts the observers and the park's virtual
+/// devices, runs each check in order, and turns what they measured into a ``RunReport``.
+///
+/// Checks run one after another, so one check's stimuli never land inside another's window.
+public struct HarnessRunner: Sendable {
+    /// Everything a run needs, already loaded and validated.
+    public struct Configuration: Sendable {
+        public var suite: Suite
+        public var profile: PlatformProfile
+        public var park: ParkFile
+        public var parkFile: String
+        public var plan: [PlannedDevice]
+        public var kinds: DeviceKindRegistry
+        public var seed: UInt64
+        public var parkbenchVersion: String
+        /// Fault switches the system under test was started with, for the report.
+        public var faults: [String]
+        /// Only these checks (by id); empty: all.
+        public var only: [String]
+        /// Time the platform gets to register the park's devices before the first check.
+        public var settle: DeviceDuration
+        /// How long to wait for the broker and the devices to connect.
+        public var connectTimeout: DeviceDuration
+
+        public init(
+            suite: Suite, profile: PlatformProfile, park: ParkFile, parkFile: String, plan: [PlannedDevice],
+            kinds: DeviceKindRegistry, seed: UInt64, parkbenchVersion: String, faults: [String] = [], only: [String] = [],
+            settle: DeviceDuration = .seconds(1), connectTimeout: DeviceDuration = .seconds(10)
+        ) {
+            self.suite = suite
+            self.profile = profile
+            self.park = park
+            self.parkFile = parkFile
+            self.plan = plan
+            self.kinds = kinds
+            self.seed = seed
+            self.parkbenchVersion = parkbenchVersion
+            self.faults = faults
+            self.only = only
+            self.settle = settle
+            self.connectTimeout = connectTimeout
+        }
+    }
+
+    /// Progress as the run goes: one line per step, and each check's result as it lands.
+    public enum Progress: Sendable {
+        case step(String)
+        case checkStarted(index: Int, of: Int, CheckCommon)
+        case checkFinished(CheckResult)
+    }
+
+    public let configuration: Configuration
+    public let progress: @Sendable (Progress) -> Void
+
+    public init(configuration: Configuration, progress: @escaping @Sendable (Progress) -> Void = { _ in }) {
+        self.configuration = configuration
+        self.progress = progress
+    }
+
+    /// Runs the suite. - Throws: ``HarnessError`` when the system under test cannot be reached
+    /// or a credential it needs is missing; check failures are verdicts, not errors.
+    public func run() async throws(HarnessError) -> RunReport {
+        let started = Date()
+        let profile = configuration.profile
+        let credentials = try harnessCredentials()
+        let observations = ObservationLog()
+
+        // Observe first, so nothing the platform says about the devices coming up is missed.
+        let observer = MQTTObserver(streams: profile.mqtt, log: observations)
+        do { try observer.start(broker: profile.broker, credentials: credentials) } catch {
+            throw .unreachable("cannot watch \(profile.broker.url): \(error)")
+        }
+        defer { observer.stop() }
+        progress(.step("watching \(profile.mqtt.map(\.topic).joined(separator: ", ")) on \(profile.broker.url)"))
+        guard await waitUntil(configuration.connectTimeout, { observer.isSubscribed || observer.connectionFailure != nil }),
+              observer.isSubscribed else {
+            throw .unreachable("no subscription at \(profile.broker.url) within \(configuration.connectTimeout): \(observer.connectionFailure ?? "no answer")")
+        }
+
+        let truth = GroundTruthTap()
+        let devices = configuration.park.devices.map {
+            BoundDevice(id: $0.id, kind: $0.kind, model: $0.model, zone: $0.placement.zone, floor: $0.placement.floor)
+        }
+        let binding: MQTTDeviceBinding
+        let engine: RealTimeEngine
+        do {
+            var bindingConfiguration = MQTTDeviceBinding.Configuration(host: profile.broker.host, port: profile.broker.port)
+            if let template = profile.deviceTopics { bindingConfiguration.topics = try MQTTTopicTemplate(template) }
+            binding = try MQTTDeviceBinding(devices: devices, configuration: bindingConfiguration)
+            engine = try await RealTimeEngine(plan: configuration.plan, observer: MulticastEmissionObserver([binding, truth]))
+        } catch {
+            throw .configuration("cannot set up the park's devices: \(error)")
+        }
+        binding.setCommandHandler { deviceID, command in
+            do throws(EngineError) { return .success(try await engine.send(command, to: deviceID)) } catch { return .failure(error) }
+        }
+        do { try binding.connect() } catch { throw .unreachable("\(error)") }
+        defer { binding.shutdown() }
+        guard await waitUntil(configuration.connectTimeout, { binding.statistics.pool.connectedClients == devices.count }) else {
+            let statistics = binding.statistics
+            var message = "only \(statistics.pool.connectedClients) of \(devices.count) devices connected to \(profile.broker.url) within \(configuration.connectTimeout)"
+            if !statistics.refusedDevices.isEmpty {
+                message += "; refused: \(statistics.refusedDevices.prefix(5).joined(separator: ", "))"
+            }
+            throw .unreachable(message)
+        }
+        await engine.start()
+        progress(.step("park \(configuration.park.name): \(devices.count) devices connected; letting the platform see them for \(configuration.settle)"))
+        try? await Task.sleep(nanoseconds: configuration.settle.nanoseconds)
+
+        let context = HarnessContext(
+            devices: configuration.park.devices, kinds: configuration.kinds, profile: profile, truth: truth,
+            observations: observations, engine: engine, binding: binding)
+        let checks = configuration.suite.checks.filter { configuration.only.isEmpty || configuration.only.contains($0.common.id) }
+        var results: [CheckResult] = []
+        for (index, check) in checks.enumerated() {
+            progress(.checkStarted(index: index + 1, of: checks.count, check.common))
+            let checkStarted = Date()
+            let measurement = await check.run(in: context)
+            let result = Self.verdict(check.common, measurement, started: checkStarted)
+            results.append(result)
+            progress(.checkFinished(result))
+        }
+        await engine.stop()
+
+        var notes: [String] = []
+        let problems = observations.problems
+        if problems.total > 0 {
+            notes.append("\(problems.total) northbound messages could not be read, e.g. " + problems.first.prefix(3).map(\.description).joined(separator: "; "))
+        }
+        let verdict = results.map(\.verdict).max() ?? .skipped
+        return RunReport(
+            runID: Self.runID(started), startedAt: Self.timestamp(started), finishedAt: Self.timestamp(Date()),
+            verdict: verdict,
+            suite: .init(name: configuration.suite.name, title: configuration.suite.title, file: configuration.suite.file),
+            platform: .init(name: profile.name, file: profile.file, endpoint: profile.broker.url),
+            park: .init(name: configuration.park.name, file: configuration.parkFile, devices: devices.count),
+            seed: configuration.seed, parkbenchVersion: configuration.parkbenchVersion, faults: configuration.faults,
+            checks: results, notes: notes)
+    }
+
+    /// Measurements and expectations → the check's verdict and a summary a person reads first.
+    static func verdict(_ common: CheckCommon, _ measurement: CheckMeasurement, started: Date) -> CheckResult {
+        var expectations: [ExpectationResult] = []
+        for expectation in common.expectations {
+            let measured = expectation.unit == .percent
+                ? (measurement.metrics[expectation.metric + "%"] ?? measurement.metrics[expectation.metric])
+                : measurement.metrics[expectation.metric]
+            expectations.append(ExpectationResult(
+                expression: expectation.expression, metric: expectation.metric, measured: measured, threshold: expectation.threshold,
+                comparison: expectation.comparison.rawValue, unit: expectation.unit.rawValue, passed: expectation.holds(measured)))
+        }
+        let verdict: RunReport.Verdict
+        let summary: String
+        if let error = measurement.error {
+            verdict = .error
+            summary = "could not run: \(error)"
+        } else if expectations.contains(where: { !$0.passed }) {
+            verdict = .fail
+            summary = expectations.filter { !$0.passed }.map { result in
+                "expected \(result.metric) \(result.comparison) \(format(result.threshold, result.unit)), "
+                    + (result.measured.map { "measured \(format($0, result.unit))" } ?? "measured nothing")
+            }.joined(separator: "; ")
+        } else {
+            verdict = .pass
+            summary = expectations.map { "\($0.metric) \(format($0.measured ?? 0, $0.unit)) \($0.comparison) \(format($0.threshold, $0.unit))" }
+                .joined(separator: "; ")
+        }
+        return CheckResult(
+            id: common.id, title: common.title, type: common.type, source: common.source, severity: common.severity.rawValue,
+            verdict: verdict, summary: summary, expectations: expectations, metrics: measurement.metrics,
+            latency: measurement.latency.flatMap { $0.samples.isEmpty ? nil : $0 }, findings: measurement.findings,
+            startedAt: timestamp(started), durationMilliseconds: Date().timeIntervalSince(started) * 1000)
+    }
+
+    static func format(_ value: Double, _ unit: String) -> String {
+        switch unit {
+        case "ms": String(format: "%.1f ms", value)
+        case "%": String(format: "%.2f%%", value)
+        default: value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.4g", value)
+        }
+    }
+
+    private func harnessCredentials() throws(HarnessError) -> MQTTCredentials? {
+        let broker = configuration.profile.broker
+        guard let userVariable = broker.usernameEnvironment else { return nil }
+        guard let user = ProcessInfo.processInfo.environment[userVariable], !user.isEmpty else {
+            throw .configuration("\(configuration.profile.file): broker.username_env names \(userVariable), which is not set")
+        }
+        var password: String?
+        if let passwordVariable = broker.passwordEnvironment {
+            guard let value = ProcessInfo.processInfo.environment[passwordVariable] else {
+                throw .configuration("\(configuration.profile.file): broker.password_env names \(passwordVariable), which is not set")
+            }
+            password = value
+        }
+        return MQTTCredentials(username: user, password: password)
+    }
+
+    private func waitUntil(_ timeout: DeviceDuration, _ condition: () -> Bool) async -> Bool {
+        let deadline = DispatchTime.now().uptimeNanoseconds + timeout.nanoseconds
+        while !condition() {
+            if DispatchTime.now().uptimeNanoseconds >= deadline { return false }
+            try? await Task.sleep(nanoseconds: 10_000_000)
+        }
+        return true
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+
+    /// `20261125T023000Z-1a2b3c`: sorts by time, unique across runs started the same second.
+    static func runID(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return formatter.string(from: date) + "-" + String(format: "%06x", UInt32.random(in: 0 ... 0xFFFFFF))
+    }
+}
+
+/// Why a run could not produce verdicts.
+public enum HarnessError: Error, Sendable, CustomStringConvertible {
+    /// The system under test (broker, platform) could not be reached: exit code 3.
+    case unreachable(String)
+    /// Something in the files or the environment is wrong: exit code 2.
+    case configuration(String)
+
+    public var description: String {
+        switch self {
+        case .unreachable(let message), .configuration(let message): message
+        }
+    }
+}

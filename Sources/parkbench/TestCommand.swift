@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+
+/// `parkbench test`: a conformance suite against a system under test.
+struct TestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test",
+        abstract: "Run a conformance suite against a platform and report verdicts with evidence.",
+        discussion: """
+            Starts the suite's park of virtual devices on the platform's broker, watches the \\
+            platform's northbound streams as the platform profile describes them, runs each \\
+            check in order (stimuli, device faults, waits), and writes a run folder with \\
+            report.json. Progress is printed as checks run; a verdict table at the end.
+
+            Exit codes: 0 every check passed, 1 a check failed (or could not run), 2 a file \\
+            or argument is wrong, 3 the broker or platform could not be reached.
+
+            Example:
+              parkbench test --suite conformance/suites/park-core.yaml \\
+                --platform conformance/platforms/reference.yaml --broker mqtt://127.0.0.1:1883
+            """)
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(help: ArgumentHelp("The suite of checks.", valueName: "file"))
+    var suite: String
+
+    @Option(help: ArgumentHelp("How to reach and observe the system under test.", valueName: "file"))
+    var platform: String
+
+    @Option(help: ArgumentHelp("The park of virtual devices (default: the suite's `park:`).", valueName: "file"))
+    var park: String?
+
+    @Option(help: ArgumentHelp("Use this broker instead of the profile's.", valueName: "mqtt://host:port"))
+    var broker: BrokerAddress?
+
+    @Option(help: ArgumentHelp("Run only these checks (by id; repeatable).", valueName: "id"))
+    var check: [String] = []
+
+    @Option(help: ArgumentHelp("The run folder (default: reports/<run id>).", valueName: "dir"))
+    var out: String?
+
+    @Option(help: "Seed for the devices' random streams (default: the park's).")
+    var seed: UInt64?
+
+    func run() async throws {
+        let workspace = Workspace.load(options)
+        let run = ConformanceRun(
+            suiteFile: suite, platformFile: platform, parkFile: park, brokerOverride: broker, outputDirectory: out, seed: seed,
+            only: check, faults: [], json: options.json)
+        let configuration = try run.load(workspace)
+        let status = try await run.run(configuration)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
