@@ -97,6 +97,9 @@ let package = Package(
         .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform"]),
         .testTarget(name: "ParkReportTests", dependencies: ["ParkReport"]),
         .testTarget(
+            name: "ParkHarnessTests",
+            dependencies: ["ParkHarness", "ParkReport", "ParkCore", "ParkDevices", "ParkPlatform", "ParkTestSupport"]),
+        .testTarget(
             name: "ParkBindingsTests",
             dependencies: ["ParkBindings", "ParkCore", "ParkDevices", "ParkMQTT", "ParkPlatform", "ParkTestSupport"]),
 

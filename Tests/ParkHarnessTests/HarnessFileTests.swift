@@ -1,0 +1,124 @@
+import Foundation
+import ParkCore
+@testable import ParkHarness
+import ParkReport
+import Testing
+
+/// Suites, platform profiles, field paths and expectations: what users write, read strictly.
+@Suite struct HarnessFileTests {
+    @Test func fieldPathsReadMembersAndIndexes() throws {
+        let json = try JSONSerialization.jsonObject(with: Data(#"{"data":{"alarm":{"id":"a-1","n":3}},"items":[{"v":1.5},{"v":"2"}]}"#.utf8))
+        #expect(try FieldPath(parsing: "$.data.alarm.id").string(in: json) == "a-1")
+        #expect(try FieldPath(parsing: "$.data.alarm.n").number(in: json) == 3)
+        #expect(try FieldPath(parsing: "$.items[1].v").number(in: json) == 2)
+        #expect(try FieldPath(parsing: "$['data'].alarm.id").string(in: json) == "a-1")
+        #expect(try FieldPath(parsing: "$.items[7].v").value(in: json) == nil)
+        #expect(try FieldPath(parsing: "$.missing").string(in: json) == nil)
+        #expect(throws: FieldPathError.self) { try FieldPath(parsing: "device") }
+        #expect(throws: FieldPathError.self) { try FieldPath(parsing: "$.a[") }
+        #expect(throws: FieldPathError.self) { try FieldPath(parsing: "$.a[x]") }
+        #expect(throws: FieldPathError.self) { try FieldPath(parsing: "$..a") }
+    }
+
+    @Test func expectationsParseUnitsAndCompare() throws {
+        let latency = try Expectation(parsing: "latency.p99 < 2s")
+        #expect(latency.metric == "latency.p99" && latency.threshold == 2000 && latency.unit == .milliseconds)
+        #expect(latency.holds(1999.9) && !latency.holds(2000) && !latency.holds(nil))
+        #expect(try Expectation(parsing: "loss == 0").holds(0))
+        #expect(!(try Expectation(parsing: "loss == 0").holds(1)))
+        let percent = try Expectation(parsing: "abs_error <= 2%")
+        #expect(percent.unit == .percent && percent.threshold == 2)
+        let within = try Expectation(parsing: "offline_within 90s")
+        #expect(within.comparison == .lessOrEqual && within.threshold == 90_000)
+        #expect(try Expectation(parsing: "latency.max < 500ms").threshold == 500)
+        #expect(try Expectation(parsing: "x >= 1m").threshold == 60_000)
+        #expect(throws: ExpectationError.self) { try Expectation(parsing: "latency.p99 fast") }
+        #expect(throws: ExpectationError.self) { try Expectation(parsing: "latency.p99 < soon") }
+        #expect(throws: ExpectationError.self) { try Expectation(parsing: "latency p99 < 2s") }
+    }
+
+    @Test func shippedSuiteAndProfileLoad() throws {
+        let root = HarnessRuns.packageRoot
+        let suite = try Suite.load(file: root.appendingPathComponent("conformance/suites/park-core.yaml").path)
+        #expect(suite.name == "park-core")
+        #expect(suite.checks.count >= 5)
+        for check in suite.checks { #expect(Suite.isCitation(check.common.source), "\(check.common.id) cites \(check.common.source)") }
+        let profile = try PlatformProfile.load(file: root.appendingPathComponent("conformance/platforms/reference.yaml").path)
+        #expect(profile.mqtt.map(\.kind).contains(.alarm))
+        #expect(profile.broker.port == 1883)
+    }
+
+    /// Every mistake in a suite is reported at once, at its line, with what was expected.
+    @Test func brokenSuiteNamesEveryProblem() throws {
+        let text = """
+            suite: broken
+            checks:
+              - id: a
+                title: A
+                type: latency
+                source: the brochure
+                devices: {kind: smoke-detector}
+                stimulus: {stimulus: smoke}
+                observe: {event: smoke-alarm}
+                expect: ["latency.p99 < 2%", "latncy.p99 < 2s"]
+              - id: a
+                title: B
+                type: latnecy
+                source: 004_5e9061d643d5fb41.txt L2714
+                expect: ["loss == 0"]
+              - id: c
+                title: C
+                type: delivery
+                source: 004_5e9061d643d5fb41.txt L725
+                chanel: telemetry
+                expect: ["loss == 0"]
+            """
+        let errors = try #require(throws: ProfileErrors.self) { try Suite.parse(text, file: "broken.yaml") }
+        let messages = errors.issues.map(\.description)
+        #expect(messages.contains { $0.hasPrefix("broken.yaml:6:") && $0.contains("expected '<seed file> L<line>'") })
+        #expect(messages.contains { $0.contains("'latency.p99' is measured in ms; the threshold in 'latency.p99 < 2%' is in %") })
+        #expect(messages.contains { $0.contains("does not measure 'latncy.p99'; did you mean 'latency.p99'?") })
+        #expect(messages.contains { $0.hasPrefix("broken.yaml:13:") && $0.contains("unknown check type 'latnecy'; did you mean 'latency'?") })
+        #expect(messages.contains { $0.hasPrefix("broken.yaml:20:") && $0.contains("unknown key 'chanel'; did you mean 'channel'?") })
+        #expect(messages.count == 5, "\(messages.joined(separator: "\n"))")
+    }
+
+    @Test func brokenProfileNamesEveryProblem() throws {
+        let text = """
+            platform: p
+            broker: {url: "http://x", password: hunter2}
+            observe:
+              mqtt:
+                - topic: a/b
+                  as: alarms
+                  fields: {device: device}
+                - topic: c
+                  as: status
+                  fields: {device: $.id}
+            """
+        let errors = try #require(throws: ProfileErrors.self) { try PlatformProfile.parse(text, file: "p.yaml") }
+        let messages = errors.issues.map(\.description)
+        #expect(messages.contains { $0.contains("broker.url") && $0.contains("expected mqtt://host:port") })
+        #expect(messages.contains { $0.contains("unknown key 'password'") }, "inline secrets are not a key: \(messages)")
+        #expect(messages.contains { $0.contains("unknown stream kind 'alarms'") })
+        #expect(messages.contains { $0.contains("must start with '$'") })
+        #expect(messages.contains { $0.contains("a status stream needs fields.status") })
+        #expect(!messages.joined().contains("hunter2"), "a secret written inline is never echoed")
+    }
+
+    @Test func verdictsSayWhatWasExpectedAndMeasured() throws {
+        let common = CheckCommon(
+            id: "x", title: "X", type: "latency", source: "004_5e9061d643d5fb41.txt L2714", severity: .critical,
+            expectations: [try Expectation(parsing: "latency.p99 < 2s"), try Expectation(parsing: "missing == 0")],
+            timeout: .seconds(5), location: "s.yaml:3")
+        let slow = HarnessRunner.verdict(common, CheckMeasurement(metrics: ["latency.p99": 3012.4, "missing": 0]), started: Date())
+        #expect(slow.verdict == .fail)
+        #expect(slow.summary == "expected latency.p99 < 2000.0 ms, measured 3012.4 ms")
+        let none = HarnessRunner.verdict(common, CheckMeasurement(metrics: ["missing": 4]), started: Date())
+        #expect(none.summary.contains("expected latency.p99 < 2000.0 ms, measured nothing; expected missing == 0, measured 4"))
+        let good = HarnessRunner.verdict(common, CheckMeasurement(metrics: ["latency.p99": 12, "missing": 0]), started: Date())
+        #expect(good.verdict == .pass)
+        let broken = HarnessRunner.verdict(common, CheckMeasurement(error: "no device matches"), started: Date())
+        #expect(broken.verdict == .error && broken.summary == "could not run: no device matches")
+    }
+}

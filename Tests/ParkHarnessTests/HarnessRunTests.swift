@@ -1,0 +1,197 @@
+import Foundation
+import ParkCore
+import ParkDevices
+@testable import ParkHarness
+import ParkPlatform
+import ParkReport
+import ParkTestSupport
+import Testing
+
+/// Runs suites for real: virtual devices → mosquitto → a platform → northbound → verdicts.
+enum HarnessRuns {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// A small park: four smoke detectors and a panic button in zone A, two air-quality stations.
+    static let park = """
+        park: harness-test
+        seed: 7
+        zones: [{id: A, floors: 1}]
+        populations:
+          - {model: acme-sd100, zone: A, floor: 1, count: 4, id: "smoke-{n}", parameters: {heartbeat_interval: 1m, report_interval: 1s}}
+          - {model: acme-pb10, zone: A, floor: 1, count: 1, id: "panic-{n}", parameters: {heartbeat_interval: 1m}}
+          - {model: skyline-ems7, zone: A, floor: 1, count: 2, id: "env-{n}", parameters: {report_interval: 1s, heartbeat_interval: 1m}}
+        """
+
+    static func kinds() throws -> (DeviceKindRegistry, ModelCatalog) {
+        var registry = DeviceKindRegistry()
+        for kind in BuiltInKinds.all { try registry.register(kind) }
+        let catalog = try ModelCatalog.load(directory: packageRoot.appendingPathComponent("devices").path, kinds: registry)
+        return (registry, catalog)
+    }
+
+    static func profile(port: Int) throws -> PlatformProfile {
+        var profile = try PlatformProfile.load(file: packageRoot.appendingPathComponent("conformance/platforms/reference.yaml").path)
+        profile.broker.port = port
+        return profile
+    }
+
+    /// Runs `suite` (YAML text) against whatever platform listens on `broker`.
+    static func run(_ suiteText: String, broker: MosquittoBroker, park parkText: String = park) async throws -> RunReport {
+        let (registry, catalog) = try kinds()
+        let suite = try Suite.parse(suiteText, file: "suite.yaml")
+        let park = try ParkFile.parse(parkText, file: "park.yaml", catalog: catalog, kinds: registry)
+        let configuration = HarnessRunner.Configuration(
+            suite: suite, profile: try profile(port: broker.port), park: park, parkFile: "park.yaml",
+            plan: try park.plan(kinds: registry), kinds: registry, seed: park.seed, parkbenchVersion: "test",
+            settle: .milliseconds(500))
+        return try await HarnessRunner(configuration: configuration).run()
+    }
+
+    /// Runs `suite` against the reference platform with `faults` on.
+    static func runAgainstReference(_ suiteText: String, faults: PlatformFaults = PlatformFaults()) async throws -> RunReport {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let (registry, _) = try kinds()
+        let alarmEvents = Set(registry.all.flatMap { kind in
+            kind.descriptor.events.filter { $0.severity == .alarm || $0.severity == .critical }.map(\.name)
+        })
+        let platform = ReferencePlatform(
+            endpoints: .init(port: broker.port), configuration: PlatformConfiguration(alarmEvents: alarmEvents), faults: faults)
+        try platform.start()
+        defer { platform.stop() }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !platform.isConnected, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        try #require(platform.isConnected, "the reference platform did not subscribe")
+        return try await run(suiteText, broker: broker)
+    }
+
+    static let smokeLatency = """
+        suite: t
+        checks:
+          - id: smoke-latency
+            title: smoke alarm within 2 s
+            type: latency
+            source: 004_5e9061d643d5fb41.txt L2714
+            devices: {kind: smoke-detector}
+            stimulus: {stimulus: smoke, arguments: {density: 0.45}}
+            observe: {event: smoke-alarm}
+            after: [{stimulus: smoke-clear}]
+            timeout: 4s
+            expect: ["latency.p99 < 2s", "missing == 0"]
+        """
+
+    static let offline = """
+        suite: t
+        checks:
+          - id: offline
+            title: offline and back
+            type: status
+            source: 004_5e9061d643d5fb41.txt L725
+            devices: {ids: [smoke-2]}
+            timeout: 4s
+            expect: ["offline_within 2s", "online_within 2s"]
+        """
+}
+
+@Suite(.serialized) struct HarnessRunTests {
+    /// The latency check passes against a correct platform, matching by msg_id, and fails — for
+    /// the right reason — when the platform holds or swallows alarms.
+    @Test func latencyCheckPassesAndEachAlarmFaultFailsIt() async throws {
+        let good = try await HarnessRuns.runAgainstReference(HarnessRuns.smokeLatency)
+        let check = try #require(good.checks.first)
+        #expect(check.verdict == .pass, "\(check.summary) \(check.findings)")
+        let samples = try #require(check.latency?.samples)
+        #expect(samples.count == 4)
+        #expect(samples.allSatisfy { $0.matchedBy == "msg_id" && $0.latencyMilliseconds > 0 && $0.latencyMilliseconds < 2000 })
+        #expect(good.verdict == .pass)
+
+        let slow = try await HarnessRuns.runAgainstReference(HarnessRuns.smokeLatency, faults: PlatformFaults(alarmDelay: .milliseconds(2_500)))
+        let slowCheck = try #require(slow.checks.first)
+        #expect(slowCheck.verdict == .fail)
+        #expect(slowCheck.summary.hasPrefix("expected latency.p99 < 2000.0 ms, measured 25"), "\(slowCheck.summary)")
+        #expect((slowCheck.metrics["latency.p50"] ?? 0) >= 2_500, "the delay shows in every sample")
+
+        let dropped = try await HarnessRuns.runAgainstReference(HarnessRuns.smokeLatency, faults: PlatformFaults(dropAlarms: true))
+        let droppedCheck = try #require(dropped.checks.first)
+        #expect(droppedCheck.verdict == .fail)
+        #expect(droppedCheck.metrics["missing"] == 4)
+        #expect(droppedCheck.findings.contains { $0.contains("smoke-1: no smoke-alarm at the platform within 4s") })
+    }
+
+    @Test func statusCheckPassesAndTheOfflineFaultFailsIt() async throws {
+        let good = try await HarnessRuns.runAgainstReference(HarnessRuns.offline)
+        let check = try #require(good.checks.first)
+        #expect(check.verdict == .pass, "\(check.summary) \(check.findings)")
+        #expect(check.latency?.samples.map(\.label) == ["disconnect → offline", "reconnect → online"])
+
+        let blind = try await HarnessRuns.runAgainstReference(HarnessRuns.offline, faults: PlatformFaults(offlineDetectionDisabled: true))
+        let blindCheck = try #require(blind.checks.first)
+        #expect(blindCheck.verdict == .fail)
+        #expect(blindCheck.summary.contains("expected offline_within <= 2000.0 ms, measured nothing"))
+        #expect(blindCheck.findings.contains { $0.contains("smoke-2: the platform never showed it offline") })
+    }
+
+    /// A platform that does not echo msg_id, says everything twice and mixes in garbage (an
+    /// independent paho-mqtt script): the check still times each alarm, says how it matched, and
+    /// reports the ambiguity and the garbage instead of hiding them.
+    @Test func windowMatchingReportsAmbiguityAndGarbage() async throws {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let script = broker.directory.path("sloppy_platform.py")
+        try """
+            import json, sys
+            import paho.mqtt.client as mqtt
+            port, ready = int(sys.argv[1]), sys.argv[2]
+            def on_connect(client, userdata, flags, reason, properties):
+                client.subscribe("park/#", qos=1)
+            def on_subscribe(client, userdata, mid, reasons, properties):
+                client.publish("platform/alarms", "<html>502 Bad Gateway</html>", qos=1)
+                open(ready, "w").close()
+            def on_message(client, userdata, message):
+                try:
+                    event = json.loads(message.payload)
+                except ValueError:
+                    return
+                if event.get("name") == "smoke-alarm":
+                    alarm = json.dumps({"device": event["device"], "event": "smoke-alarm"})
+                    client.publish("platform/alarms", alarm, qos=1)
+                    client.publish("platform/alarms", alarm, qos=1)
+            client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+            client.on_connect, client.on_subscribe, client.on_message = on_connect, on_subscribe, on_message
+            client.connect("127.0.0.1", port)
+            client.loop_forever()
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        let ready = broker.directory.path("ready")
+        let platform = try ChildProcess(try executablePath("python3"), [script, String(broker.port), ready], output: broker.directory.path("sloppy.log"))
+        defer { platform.stop(grace: .seconds(1)) }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !FileManager.default.fileExists(atPath: ready), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+
+        let report = try await HarnessRuns.run(HarnessRuns.smokeLatency, broker: broker)
+        let check = try #require(report.checks.first)
+        #expect(check.verdict == .pass, "\(check.summary) \(check.findings)")
+        #expect(check.latency?.samples.allSatisfy { $0.matchedBy == "window" } == true)
+        #expect(check.metrics["ambiguous"] == 4)
+        #expect(check.findings.contains { $0.contains("smoke-1: 2 smoke-alarm observations within the window; took the earliest") })
+        // The garbage was published before the run; what arrives during it is counted if any.
+        #expect(report.notes.allSatisfy { $0.contains("could not be read") })
+    }
+
+    @Test func unreachableBrokerIsReportedAsSuch() async throws {
+        let (registry, catalog) = try HarnessRuns.kinds()
+        let suite = try Suite.parse(HarnessRuns.smokeLatency, file: "suite.yaml")
+        let park = try ParkFile.parse(HarnessRuns.park, file: "park.yaml", catalog: catalog, kinds: registry)
+        let closed = try freeLoopbackPort()
+        let configuration = HarnessRunner.Configuration(
+            suite: suite, profile: try HarnessRuns.profile(port: closed), park: park, parkFile: "park.yaml",
+            plan: try park.plan(kinds: registry), kinds: registry, seed: 1, parkbenchVersion: "test",
+            connectTimeout: .seconds(2))
+        do {
+            _ = try await HarnessRunner(configuration: configuration).run()
+            Issue.record("a run against a closed port must not produce verdicts")
+        } catch {
+            guard case .unreachable(let message) = error else { Issue.record("expected unreachable, got \(error)"); return }
+            #expect(message.contains("mqtt://127.0.0.1:\(closed)"))
+        }
+    }
+}
