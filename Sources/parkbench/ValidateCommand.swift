@@ -1,18 +1,21 @@
 import ArgumentParser
 import Foundation
 import ParkCore
+import ParkHarness
 
 /// `parkbench validate`: checks model profiles and park files without running anything.
 struct ValidateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "Check device model profiles and park files; report every problem with file:line:column.",
+        abstract: "Check device profiles, parks, suites and platform profiles; report every problem with file:line:column.",
         discussion: """
-            Each file is recognised by its top-level key: 'kind' (device model profile) or \
-            'park' (park file). Park files are checked against the models in --devices.
+            Each file is recognised by its top-level key: 'kind' (device model profile), \
+            'park' (park file), 'suite' (conformance suite) or 'platform' (platform profile). \
+            Park files are checked against the models in --devices.
 
             Example:
-              parkbench validate devices/smoke-detector/acme-sd100.yaml conformance/parks/demo.yaml
+              parkbench validate devices/smoke-detector/acme-sd100.yaml conformance/parks/demo.yaml \\
+                conformance/suites/park-core.yaml conformance/platforms/reference.yaml
 
             Exits 0 when every file is valid, 2 otherwise.
             """)
@@ -46,6 +49,24 @@ struct ValidateCommand: AsyncParsableCommand {
                                               summary: "model \(profile.model) of kind \(profile.kind)", errors: []))
                 } catch {
                     results.append(FileResult(file: file, type: "device model", valid: false, summary: nil, errors: error.issues.map(\.description)))
+                }
+            case .success(.suite):
+                do {
+                    let suite = try Suite.parse(text, file: file)
+                    let types = Set(suite.checks.map(\.common.type)).sorted().joined(separator: ", ")
+                    results.append(FileResult(file: file, type: "suite", valid: true,
+                                              summary: "suite \(suite.name): \(plural(suite.checks.count, "check")) (\(types))", errors: []))
+                } catch {
+                    results.append(FileResult(file: file, type: "suite", valid: false, summary: nil, errors: error.issues.map(\.description)))
+                }
+            case .success(.platform):
+                do {
+                    let profile = try PlatformProfile.parse(text, file: file)
+                    let streams = profile.mqtt.count + profile.rest.count + (profile.webhook == nil ? 0 : 1)
+                    results.append(FileResult(file: file, type: "platform", valid: true,
+                                              summary: "platform \(profile.name) at \(profile.broker.url): \(plural(streams, "northbound stream"))", errors: []))
+                } catch {
+                    results.append(FileResult(file: file, type: "platform", valid: false, summary: nil, errors: error.issues.map(\.description)))
                 }
             case .success(.park):
                 if !workspace.problems.isEmpty {

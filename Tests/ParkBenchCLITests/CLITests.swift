@@ -127,8 +127,12 @@ import Testing
     }
 
     @Test func validateAcceptsTheShippedFiles() throws {
-        let run = try parkbench("validate", "devices/smoke-detector/acme-sd100.yaml", "conformance/parks/demo.yaml")
+        let run = try parkbench(
+            "validate", "devices/smoke-detector/acme-sd100.yaml", "conformance/parks/demo.yaml", "conformance/suites/park-core.yaml",
+            "conformance/platforms/reference.yaml")
         #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("ok     conformance/suites/park-core.yaml: suite park-core:"))
+        #expect(run.stdout.contains("ok     conformance/platforms/reference.yaml: platform reference at mqtt://127.0.0.1:1883"))
         #expect(run.stdout.contains("ok     conformance/parks/demo.yaml: park demo: \(try demoParkDeviceCount()) devices"))
     }
 

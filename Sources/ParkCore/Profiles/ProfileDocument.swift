@@ -6,6 +6,10 @@ public enum ProfileDocumentType: String, Sendable {
     case deviceModel = "device model"
     /// Has a top-level `park:`: a park file.
     case park
+    /// Has a top-level `suite:`: a conformance suite.
+    case suite
+    /// Has a top-level `platform:`: a platform profile.
+    case platform
 
     /// Sniffs `text`. Returns nil (with the reason in `issues`) when the text is not YAML or is
     /// neither document type.
@@ -17,10 +21,13 @@ public enum ProfileDocumentType: String, Sendable {
             return .failure(ProfileErrors(log.issues))
         }
         let keys = Set(mapping.compactMap { $0.key.string })
+        if keys.contains("suite") { return .success(.suite) }
+        if keys.contains("platform") { return .success(.platform) }
         if keys.contains("park") { return .success(.park) }
         if keys.contains("kind") { return .success(.deviceModel) }
         log.add(
-            "not a ParkBench file: expected a top-level 'kind' (device model profile) or 'park' (park file)",
+            "not a ParkBench file: expected a top-level 'kind' (device model profile), 'park' (park file), "
+                + "'suite' (conformance suite) or 'platform' (platform profile)",
             at: root, path: "")
         return .failure(ProfileErrors(log.issues))
     }
