@@ -28,6 +28,8 @@ public struct PlatformCore: Sendable {
         case raiseAlarm(PlatformAlarm, delay: Duration)
         /// A device's status changed.
         case statusChanged(device: String, from: DeviceStatus?, to: DeviceStatus)
+        /// Telemetry to show northbound: the values the platform now holds for the device.
+        case showTelemetry(PlatformTelemetry)
     }
 
     public let configuration: PlatformConfiguration
@@ -81,6 +83,12 @@ public struct PlatformCore: Sendable {
         if before != state.status { actions.append(.statusChanged(device: state.id, from: before, to: state.status)) }
         devices[message.device] = state
 
+        if message.channel == "telemetry", !message.values.isEmpty {
+            actions.append(.showTelemetry(PlatformTelemetry(
+                device: message.device, kind: message.kind, messageID: message.messageID,
+                deviceTimeNanoseconds: message.timestampNanoseconds, receivedNanoseconds: now,
+                values: message.values.mapValues { $0 * faults.valueScaling })))
+        }
         if message.channel == "event", let event = message.name, configuration.alarmEvents.contains(event) {
             if faults.dropAlarms {
                 alarmsDropped += 1
@@ -206,6 +214,26 @@ public struct PlatformAlarm: Sendable, Hashable {
         if let deviceTimeNanoseconds { object["device_ts_ns"] = deviceTimeNanoseconds }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
         return Array(data)
+    }
+}
+
+/// Telemetry as the platform shows it northbound (after its own processing, so a scaling fault
+/// shows here as it would on a dashboard).
+public struct PlatformTelemetry: Sendable, Hashable {
+    public var device: String
+    public var kind: String
+    /// The device's `msg_id`, echoed so a harness can pair the value with what was sent.
+    public var messageID: String?
+    public var deviceTimeNanoseconds: Int64?
+    public var receivedNanoseconds: UInt64
+    public var values: [String: Double]
+
+    /// The northbound JSON.
+    public var json: [UInt8] {
+        var object: [String: Any] = ["device": device, "kind": kind, "received_ns": receivedNanoseconds, "values": values]
+        if let messageID { object["msg_id"] = messageID }
+        if let deviceTimeNanoseconds { object["ts_ns"] = deviceTimeNanoseconds }
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map(Array.init) ?? []
     }
 }
 

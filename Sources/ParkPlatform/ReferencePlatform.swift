@@ -5,7 +5,7 @@ import Synchronization
 
 /// The reference platform on MQTT: subscribes to device traffic, runs ``PlatformCore``, and
 /// publishes what it decides northbound — alarms on `platform/alarms`, status changes on
-/// `platform/status` — the way a real park platform would, so the harness can test it like any
+/// `platform/status`, the values it holds on `platform/telemetry` — the way a real park platform would, so the harness can test it like any
 /// other system under test (only over the wire).
 public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     /// Where the platform listens and speaks.
@@ -16,11 +16,14 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
         public var deviceFilter: String
         public var alarmTopic: String
         public var statusTopic: String
+        public var telemetryTopic: String
 
         public init(
             host: String = "127.0.0.1", port: Int = 1883, deviceFilter: String = "park/#",
-            alarmTopic: String = "platform/alarms", statusTopic: String = "platform/status"
+            alarmTopic: String = "platform/alarms", statusTopic: String = "platform/status",
+            telemetryTopic: String = "platform/telemetry"
         ) {
+            self.telemetryTopic = telemetryTopic
             self.host = host
             self.port = port
             self.deviceFilter = deviceFilter
@@ -139,6 +142,8 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
                         try? current.publish(client, topic: topic, payload: alarm.json, qos: .atLeastOnce)
                     }
                 }
+            case .showTelemetry(let telemetry):
+                try? current.publish(client, topic: endpoints.telemetryTopic, payload: telemetry.json, qos: .atMostOnce)
             case .statusChanged(let device, let from, let to):
                 var object: [String: Any] = ["device": device, "status": to.rawValue, "ts_ns": Self.now()]
                 if let from { object["from"] = from.rawValue }

@@ -16,8 +16,9 @@ struct PlatformCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Listen to device traffic on a broker; raise alarms and status changes northbound.",
             discussion: """
-                Subscribes to park/# and publishes alarms on platform/alarms and status changes \\
-                (online / abnormal / offline) on platform/status. Fault switches make it wrong \\
+                Subscribes to park/# and publishes alarms on platform/alarms, status changes \\
+                (online / abnormal / offline) on platform/status and the values it holds on \\
+                platform/telemetry. Fault switches make it wrong \\
                 on purpose, so a harness can prove its checks fail when they should.
 
                 Example:

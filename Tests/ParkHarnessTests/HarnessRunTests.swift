@@ -93,7 +93,52 @@ enum HarnessRuns {
         """
 }
 
+extension HarnessRuns {
+    static let deliveryAndAccuracy = """
+        suite: t
+        checks:
+          - id: delivery
+            title: telemetry arrives once, in order
+            type: delivery
+            source: 004_5e9061d643d5fb41.txt L725
+            devices: {kind: environment-sensor}
+            duration: 4s
+            timeout: 2s
+            expect: ["loss == 0", "duplicates == 0", "reordered == 0"]
+          - id: accuracy
+            title: particulates within 10 %
+            type: accuracy
+            source: 004_5e9061d643d5fb41.txt L3910
+            devices: {kind: environment-sensor}
+            points: [pm25, pm10]
+            duration: 3s
+            expect: ["abs_error <= 10%", "samples >= 4"]
+        """
+}
+
 @Suite(.serialized) struct HarnessRunTests {
+    /// Delivery and accuracy pass against a correct platform; wrong scaling fails accuracy
+    /// only, and a platform that stops mid-run fails delivery.
+    @Test func deliveryAndAccuracyPassAndTheirFaultsFailThem() async throws {
+        let good = try await HarnessRuns.runAgainstReference(HarnessRuns.deliveryAndAccuracy)
+        #expect(good.checks.map(\.verdict) == [.pass, .pass], "\(good.checks.map(\.summary))")
+        let delivery = try #require(good.checks.first)
+        #expect((delivery.metrics["sent"] ?? 0) >= 6, "two stations, 1 s reports, 4 s window")
+        #expect(delivery.metrics["received"] == delivery.metrics["sent"])
+
+        let scaled = try await HarnessRuns.runAgainstReference(HarnessRuns.deliveryAndAccuracy, faults: PlatformFaults(valueScaling: 1.5))
+        #expect(scaled.checks.map(\.verdict) == [.pass, .fail])
+        let accuracy = try #require(scaled.checks.last)
+        #expect((accuracy.metrics["abs_error%"] ?? 0) > 40, "a 1.5× scaling is ≈ 50 % off: \(accuracy.summary)")
+        #expect(accuracy.findings.contains { $0.hasPrefix("largest error: env-") })
+
+        let crashed = try await HarnessRuns.runAgainstReference(HarnessRuns.deliveryAndAccuracy, faults: PlatformFaults(crashAfterMessages: 25))
+        let lost = try #require(crashed.checks.first)
+        #expect(lost.verdict == .fail)
+        #expect((lost.metrics["loss"] ?? 0) > 0)
+        #expect(lost.findings.contains { $0.hasPrefix("never seen at the platform: env-") })
+    }
+
     /// The latency check passes against a correct platform, matching by msg_id, and fails — for
     /// the right reason — when the platform holds or swallows alarms.
     @Test func latencyCheckPassesAndEachAlarmFaultFailsIt() async throws {

@@ -15,6 +15,28 @@ import Testing
 
     let seconds: UInt64 = 1_000_000_000
 
+    /// Telemetry is shown northbound with the device's msg_id, scaled by the fault switch; a
+    /// vanished device's will does not mark it offline while offline detection is disabled.
+    @Test func telemetryIsShownAndFaultsShowInIt() throws {
+        var core = PlatformCore(configuration: PlatformConfiguration())
+        let shown = core.received(topic: "park/A/env/e1/telemetry",
+                                  payload: message("e1", seq: 1, channel: "telemetry", name: "telemetry", values: #"{"pm25":40}"#), now: 5)
+        let telemetry = try #require(shown.compactMap { if case .showTelemetry(let value) = $0 { value } else { nil } }.first)
+        #expect(telemetry.messageID == "e1#1" && telemetry.values == ["pm25": 40])
+        core.faults.valueScaling = 10
+        let scaled = core.received(topic: "park/A/env/e1/telemetry",
+                                   payload: message("e1", seq: 2, channel: "telemetry", name: "telemetry", values: #"{"pm25":40}"#), now: 6)
+        #expect(scaled.contains { if case .showTelemetry(let value) = $0 { value.values == ["pm25": 400] } else { false } })
+
+        core.faults.offlineDetectionDisabled = true
+        let will = core.received(topic: "park/A/env/e1/status", payload: status("e1", "offline"), now: 7)
+        #expect(will.isEmpty, "the blinded platform ignores the last will")
+        #expect(core.devices["e1"]?.status == .online)
+        core.faults.offlineDetectionDisabled = false
+        #expect(core.received(topic: "park/A/env/e1/status", payload: status("e1", "offline"), now: 8)
+                == [.statusChanged(device: "e1", from: .online, to: .offline)])
+    }
+
     /// An alarm event goes northbound at once, carrying the device's message id and values.
     @Test func alarmEventsRaiseAlarms() throws {
         var core = PlatformCore(configuration: PlatformConfiguration())
