@@ -109,7 +109,11 @@ let package = Package(
         .target(name: "ParkReport"),
         .target(
             name: "ParkHarness",
-            dependencies: ["ParkCore", "ParkMQTT", "ParkBindings", "ParkReport", .product(name: "Yams", package: "Yams")]),
+            dependencies: [
+                "ParkCore", "ParkMQTT", "ParkBindings", "ParkReport", .product(name: "Yams", package: "Yams"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
         .target(name: "ParkTestSupport", dependencies: ["ParkBroker"]),
     ],
     swiftLanguageModes: [.v6]

@@ -49,7 +49,7 @@ public struct AccuracyCheck: ConformanceCheck {
         case .success(let value): chosen = value
         case .failure(let failure): return CheckMeasurement(error: failure.description)
         }
-        guard context.profile.mqtt.contains(where: { $0.kind == .telemetry && $0.fields.messageID != nil }) else {
+        guard context.profile.mappings(of: .telemetry).contains(where: { $0.messageID != nil }) else {
             return CheckMeasurement(error: "the platform profile has no telemetry stream with fields.msg_id; accuracy needs to pair values with what the device sent")
         }
         let ids = Set(chosen.map(\.id))
@@ -57,7 +57,7 @@ public struct AccuracyCheck: ConformanceCheck {
         await context.run(for: duration)
         // Values in flight at the end of the window still count.
         let until = context.wallNow()
-        _ = await context.waitUntil(timeout: .seconds(1)) { false }
+        await context.run(for: .seconds(1))
         var absolute: [Double] = []
         var relative: [Double] = []
         var unmatched = 0

@@ -54,11 +54,11 @@ public struct DeliveryCheck: ConformanceCheck {
         case .success(let value): chosen = value
         case .failure(let failure): return CheckMeasurement(error: failure.description)
         }
-        let streams = context.profile.mqtt.filter { $0.kind == kind }
-        guard !streams.isEmpty || context.profile.webhook?.kind == kind || context.profile.rest.contains(where: { $0.kind == kind }) else {
+        let streams = context.profile.mappings(of: kind)
+        guard !streams.isEmpty else {
             return CheckMeasurement(error: "the platform profile has no \(kind.rawValue) stream to observe delivery on")
         }
-        guard streams.allSatisfy({ $0.fields.messageID != nil || $0.fields.sequence != nil }) else {
+        guard streams.allSatisfy({ $0.messageID != nil || $0.sequence != nil }) else {
             return CheckMeasurement(error: "the platform profile maps neither msg_id nor seq for its \(kind.rawValue) stream; delivery cannot be measured")
         }
         let ids = Set(chosen.map(\.id))

@@ -68,6 +68,12 @@ public struct PlatformProfile: Sendable {
 
     static let topKeys = ["platform", "title", "broker", "devices", "observe", "commands"]
 
+    /// The field mappings of every stream (MQTT, webhook, REST) that carries `kind`.
+    public func mappings(of kind: ObservationKind) -> [FieldMapping] {
+        mqtt.filter { $0.kind == kind }.map(\.fields) + [webhook].compactMap { $0 }.filter { $0.kind == kind }.map(\.fields)
+            + rest.filter { $0.kind == kind }.map(\.fields)
+    }
+
     /// Reads a platform profile. - Throws: every problem at once, `file:line:col: key.path: message`.
     public static func load(file: String) throws(ProfileErrors) -> PlatformProfile {
         let text: String

@@ -73,15 +73,28 @@ public struct HarnessRunner: Sendable {
 
         // Observe first, so nothing the platform says about the devices coming up is missed.
         let observer = MQTTObserver(streams: profile.mqtt, log: observations)
-        do { try observer.start(broker: profile.broker, credentials: credentials) } catch {
-            throw .unreachable("cannot watch \(profile.broker.url): \(error)")
-        }
         defer { observer.stop() }
-        progress(.step("watching \(profile.mqtt.map(\.topic).joined(separator: ", ")) on \(profile.broker.url)"))
-        guard await waitUntil(configuration.connectTimeout, { observer.isSubscribed || observer.connectionFailure != nil }),
-              observer.isSubscribed else {
-            throw .unreachable("no subscription at \(profile.broker.url) within \(configuration.connectTimeout): \(observer.connectionFailure ?? "no answer")")
+        if !profile.mqtt.isEmpty {
+            do { try observer.start(broker: profile.broker, credentials: credentials) } catch {
+                throw .unreachable("cannot watch \(profile.broker.url): \(error)")
+            }
+            progress(.step("watching \(profile.mqtt.map(\.topic).joined(separator: ", ")) on \(profile.broker.url)"))
+            guard await waitUntil(configuration.connectTimeout, { observer.isSubscribed || observer.connectionFailure != nil }),
+                  observer.isSubscribed else {
+                throw .unreachable("no subscription at \(profile.broker.url) within \(configuration.connectTimeout): \(observer.connectionFailure ?? "no answer")")
+            }
         }
+
+        var webhook: WebhookObserver?
+        if let spec = profile.webhook {
+            webhook = try WebhookObserver(spec, log: observations)
+            progress(.step("listening for the platform's webhook calls on \(webhook!.url)"))
+        }
+        defer { webhook?.stop() }
+        let pollers = profile.rest.map { RESTPoller($0, log: observations) }
+        for poller in pollers { await poller.start() }
+        defer { pollers.forEach { $0.stop() } }
+        if !pollers.isEmpty { progress(.step("polling \(profile.rest.map(\.url).joined(separator: ", "))")) }
 
         let truth = GroundTruthTap()
         let devices = configuration.park.devices.map {
