@@ -46,6 +46,10 @@ import Testing
         let profile = try PlatformProfile.load(file: root.appendingPathComponent("conformance/platforms/reference.yaml").path)
         #expect(profile.mqtt.map(\.kind).contains(.alarm))
         #expect(profile.broker.port == 1883)
+        let example = try PlatformProfile.load(file: root.appendingPathComponent("conformance/platforms/thingsboard-example.yaml").path)
+        #expect(example.webhook?.secretEnvironment == "TB_WEBHOOK_SECRET")
+        #expect(example.rest.first?.headerEnvironment == ["X-Authorization": "TB_JWT_BEARER"])
+        #expect(example.mappings(of: .alarm).count == 3)
     }
 
     /// Every mistake in a suite is reported at once, at its line, with what was expected.

@@ -80,7 +80,7 @@ import Testing
         while !loopbackPortAccepts(port), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
 
         let log = ObservationLog()
-        let poller = RESTPoller(
+        let poller = try RESTPoller(
             PlatformProfile.RESTPoll(url: "http://127.0.0.1:\(port)/alarms.json", interval: .seconds(60), kind: .alarm,
                                      items: try FieldPath(parsing: "$"), fields: Self.fields),
             log: log)
@@ -93,7 +93,7 @@ import Testing
 
         try "{\"not\": \"a list\"}".write(toFile: file, atomically: true, encoding: .utf8)
         #expect(await poller.fetch(recordNew: true) == 0)
-        let missing = RESTPoller(
+        let missing = try RESTPoller(
             PlatformProfile.RESTPoll(url: "http://127.0.0.1:\(port)/nothing-here", interval: .seconds(60), kind: .alarm,
                                      items: try FieldPath(parsing: "$"), fields: Self.fields),
             log: log)

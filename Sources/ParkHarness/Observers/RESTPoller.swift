@@ -14,10 +14,20 @@ public final class RESTPoller: Sendable {
     private let task: Mutex<Task<Void, Never>?> = Mutex(nil)
     private let seen = Mutex<Set<String>>([])
     private let failures = Atomic<Int>(0)
+    private let headers: [String: String]
 
-    public init(_ poll: PlatformProfile.RESTPoll, log: ObservationLog) {
+    /// - Throws: ``HarnessError/configuration(_:)`` when a header's environment variable is not set.
+    public init(_ poll: PlatformProfile.RESTPoll, log: ObservationLog) throws(HarnessError) {
         self.poll = poll
         self.log = log
+        var headers: [String: String] = [:]
+        for (header, variable) in poll.headerEnvironment {
+            guard let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty else {
+                throw .configuration("observe.rest \(poll.url): headers_env.\(header) names \(variable), which is not set")
+            }
+            headers[header] = value
+        }
+        self.headers = headers
     }
 
     /// Polls once now (items already there are the baseline, not observations), then every interval.
@@ -48,6 +58,7 @@ public final class RESTPoller: Sendable {
         guard let url = URL(string: poll.url) else { return 0 }
         var request = URLRequest(url: url)
         request.timeoutInterval = 5
+        for (header, value) in headers { request.setValue(value, forHTTPHeaderField: header) }
         let data: Data
         do {
             let (body, response) = try await URLSession.shared.data(for: request)

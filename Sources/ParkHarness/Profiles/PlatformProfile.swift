@@ -45,6 +45,9 @@ public struct PlatformProfile: Sendable {
         /// Path to the array of items in the response (`$` when the response is the array).
         public var items: FieldPath
         public var fields: FieldMapping
+        /// Request headers whose values come from environment variables (header → variable),
+        /// e.g. `X-Authorization: TB_JWT` for a bearer token.
+        public var headerEnvironment: [String: String] = [:]
     }
 
     /// How to ask the platform to send a device a command: an HTTP request whose URL and body
@@ -159,9 +162,11 @@ public struct PlatformProfile: Sendable {
                     }
                 }
                 let fields = FieldMapping.parse(&poll, kind: kind, log: log)
-                poll.finish(allowed: ["url", "interval", "as", "items", "fields"])
+                var headers: [String: String] = [:]
+                for entry in poll.scalarMap("headers_env") ?? [] { headers[entry.key] = entry.text }
+                poll.finish(allowed: ["url", "interval", "as", "items", "fields", "headers_env"])
                 if let url, let kind, let fields, let items {
-                    rest.append(RESTPoll(url: url, interval: interval, kind: kind, items: items, fields: fields))
+                    rest.append(RESTPoll(url: url, interval: interval, kind: kind, items: items, fields: fields, headerEnvironment: headers))
                 }
             }
             observe.finish(allowed: ["mqtt", "webhook", "rest"])

@@ -91,7 +91,8 @@ public struct HarnessRunner: Sendable {
             progress(.step("listening for the platform's webhook calls on \(webhook!.url)"))
         }
         defer { webhook?.stop() }
-        let pollers = profile.rest.map { RESTPoller($0, log: observations) }
+        var pollers: [RESTPoller] = []
+        for poll in profile.rest { pollers.append(try RESTPoller(poll, log: observations)) }
         for poller in pollers { await poller.start() }
         defer { pollers.forEach { $0.stop() } }
         if !pollers.isEmpty { progress(.step("polling \(profile.rest.map(\.url).joined(separator: ", "))")) }
