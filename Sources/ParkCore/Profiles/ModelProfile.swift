@@ -39,10 +39,7 @@ public struct ModelProfile: Hashable, Sendable {
     /// checked against the kind's descriptor as well.
     /// - Throws: ``ProfileErrors`` listing every problem with its file:line:column.
     public static func load(file: String, kinds: DeviceKindRegistry? = nil) throws(ProfileErrors) -> ModelProfile {
-        let text: String
-        do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
-            throw ProfileErrors([ProfileIssue(file: file, line: 1, column: 1, keyPath: "", message: "cannot read file: \(error.localizedDescription)")])
-        }
+        let text = try ProfileText.read(file)
         return try parse(text, file: file, kinds: kinds)
     }
 

@@ -73,10 +73,7 @@ public struct ParkFile: Sendable {
     /// Reads and validates a park file against the models and kinds it uses.
     /// - Throws: ``ProfileErrors`` listing every problem with its file:line:column.
     public static func load(file: String, catalog: ModelCatalog, kinds: DeviceKindRegistry) throws(ProfileErrors) -> ParkFile {
-        let text: String
-        do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
-            throw ProfileErrors([ProfileIssue(file: file, line: 1, column: 1, keyPath: "", message: "cannot read file: \(error.localizedDescription)")])
-        }
+        let text = try ProfileText.read(file)
         return try parse(text, file: file, catalog: catalog, kinds: kinds)
     }
 

@@ -30,3 +30,13 @@ public struct ProfileErrors: Error, Sendable, CustomStringConvertible {
 
     public var description: String { issues.map(\.description).joined(separator: "\n") }
 }
+
+/// Reading a profile file's text, with the one error every loader reports the same way.
+package enum ProfileText {
+    /// The file's UTF-8 text. - Throws: ``ProfileErrors`` with `file:1:1: cannot read file: …`.
+    package static func read(_ file: String) throws(ProfileErrors) -> String {
+        do { return try String(contentsOfFile: file, encoding: .utf8) } catch {
+            throw ProfileErrors([ProfileIssue(file: file, line: 1, column: 1, keyPath: "", message: "cannot read file: \(error.localizedDescription)")])
+        }
+    }
+}

@@ -42,28 +42,24 @@ public struct StatusCheck: ConformanceCheck {
         var offline: [Double] = [], online: [Double] = []
         var missing = 0
         for device in chosen {
-            let cut: Int64
-            switch context.disconnect(device.id) {
-            case .success(let at): cut = at
+            switch await transition(device.id, label: "disconnect → offline", expecting: "offline", in: context,
+                                    act: context.disconnect) {
             case .failure(let failure): return CheckMeasurement(error: failure.description)
-            }
-            if let seen = await firstStatus("offline", of: device.id, since: cut, in: context) {
-                offline.append(Double(seen - cut) / 1e6)
-                samples.append(LatencySample(device: device.id, label: "disconnect → offline", startNanoseconds: cut, endNanoseconds: seen, matchedBy: "window"))
-            } else {
+            case .success(let sample?):
+                offline.append(sample.latencyMilliseconds)
+                samples.append(sample)
+            case .success(nil):
                 missing += 1
                 measurement.findings.append("\(device.id): the platform never showed it offline within \(common.timeout) of losing its connection")
             }
             guard comeBack else { continue }
-            let back: Int64
-            switch context.reconnect(device.id) {
-            case .success(let at): back = at
+            switch await transition(device.id, label: "reconnect → online", expecting: "online", in: context,
+                                    act: context.reconnect) {
             case .failure(let failure): return CheckMeasurement(error: failure.description)
-            }
-            if let seen = await firstStatus("online", of: device.id, since: back, in: context) {
-                online.append(Double(seen - back) / 1e6)
-                samples.append(LatencySample(device: device.id, label: "reconnect → online", startNanoseconds: back, endNanoseconds: seen, matchedBy: "window"))
-            } else {
+            case .success(let sample?):
+                online.append(sample.latencyMilliseconds)
+                samples.append(sample)
+            case .success(nil):
                 missing += 1
                 measurement.findings.append("\(device.id): the platform never showed it online again within \(common.timeout) of reconnecting")
             }
@@ -74,6 +70,21 @@ public struct StatusCheck: ConformanceCheck {
         if offline.count == chosen.count, let worst = offline.max() { measurement.metrics["offline_within"] = worst }
         if comeBack, online.count == chosen.count, let worst = online.max() { measurement.metrics["online_within"] = worst }
         return measurement
+    }
+
+    /// Does `act` to the device, then waits for the platform to show `status`: the sample, nil
+    /// when it never did, or why the act itself failed.
+    private func transition(
+        _ device: String, label: String, expecting status: String, in context: HarnessContext,
+        act: (String) -> Result<Int64, CheckFailure>
+    ) async -> Result<LatencySample?, CheckFailure> {
+        let start: Int64
+        switch act(device) {
+        case .success(let at): start = at
+        case .failure(let failure): return .failure(failure)
+        }
+        guard let seen = await firstStatus(status, of: device, since: start, in: context) else { return .success(nil) }
+        return .success(LatencySample(device: device, label: label, startNanoseconds: start, endNanoseconds: seen, matchedBy: "window"))
     }
 
     private func firstStatus(_ status: String, of device: String, since: Int64, in context: HarnessContext) async -> Int64? {

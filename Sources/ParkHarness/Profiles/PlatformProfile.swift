@@ -79,10 +79,7 @@ public struct PlatformProfile: Sendable {
 
     /// Reads a platform profile. - Throws: every problem at once, `file:line:col: key.path: message`.
     public static func load(file: String) throws(ProfileErrors) -> PlatformProfile {
-        let text: String
-        do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
-            throw ProfileErrors([ProfileIssue(file: file, line: 1, column: 1, keyPath: "", message: "cannot read file: \(error.localizedDescription)")])
-        }
+        let text = try ProfileText.read(file)
         return try parse(text, file: file)
     }
 

@@ -32,10 +32,7 @@ public struct Suite: Sendable {
     static let commonKeys = ["id", "title", "type", "source", "severity", "expect", "timeout"]
 
     public static func load(file: String) throws(ProfileErrors) -> Suite {
-        let text: String
-        do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
-            throw ProfileErrors([ProfileIssue(file: file, line: 1, column: 1, keyPath: "", message: "cannot read file: \(error.localizedDescription)")])
-        }
+        let text = try ProfileText.read(file)
         return try parse(text, file: file)
     }
 
