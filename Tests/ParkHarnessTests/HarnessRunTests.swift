@@ -240,3 +240,97 @@ extension HarnessRuns {
         }
     }
 }
+
+/// The command check against a small platform written in Python (http.server + paho-mqtt): it
+/// takes `POST /devices/<id>/commands` and publishes the command on the device's `cmd` topic,
+/// or, when told to misbehave, answers 200 and forwards nothing.
+@Suite(.serialized) struct CommandCheckTests {
+    static let platform = """
+        import json, sys, threading, itertools
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        import paho.mqtt.client as mqtt
+        broker_port, http_port, mode, ready = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+        prefixes, ids = {}, itertools.count(1)
+        def on_message(client, userdata, message):
+            try:
+                device = json.loads(message.payload)["device"]
+            except (ValueError, KeyError, TypeError):
+                return
+            prefixes[device] = message.topic.rsplit("/", 1)[0]
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        client.on_message = on_message
+        client.connect("127.0.0.1", broker_port)
+        client.subscribe("park/#", qos=1)
+        client.loop_start()
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                device = self.path.split("/")[2]
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if device not in prefixes:
+                    self.send_response(404); self.end_headers(); return
+                command_id = "c-%d" % next(ids)
+                if mode != "drop":
+                    client.publish(prefixes[device] + "/cmd", json.dumps(
+                        {"id": command_id, "command": body["command"], "args": body.get("arguments", {})}), qos=1)
+                self.send_response(202); self.send_header("Content-Type", "application/json"); self.end_headers()
+                self.wfile.write(json.dumps({"id": command_id}).encode())
+            def log_message(self, *args):
+                pass
+        server = ThreadingHTTPServer(("127.0.0.1", http_port), Handler)
+        open(ready, "w").close()
+        server.serve_forever()
+        """
+
+    static let suite = """
+        suite: t
+        checks:
+          - id: read-command
+            title: a platform command reaches the device
+            type: command
+            source: 004_5e9061d643d5fb41.txt L723
+            devices: {kind: smoke-detector, count: 2}
+            command: {command: self-test}
+            timeout: 3s
+            expect: ["latency.p99 < 2s", "missing == 0", "rejected == 0"]
+        """
+
+    func run(mode: String) async throws -> CheckResult {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let script = broker.directory.path("command_platform.py")
+        try Self.platform.write(toFile: script, atomically: true, encoding: .utf8)
+        let httpPort = try freeLoopbackPort()
+        let ready = broker.directory.path("ready")
+        let process = try ChildProcess(try executablePath("python3"), [script, String(broker.port), String(httpPort), mode, ready],
+                                       output: broker.directory.path("platform.log"))
+        defer { process.stop(grace: .seconds(1)) }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !FileManager.default.fileExists(atPath: ready), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+
+        try #require(FileManager.default.fileExists(atPath: ready),
+                     "the Python platform did not start: \((try? String(contentsOfFile: broker.directory.path("platform.log"), encoding: .utf8)) ?? "")")
+
+        let (registry, catalog) = try HarnessRuns.kinds()
+        var profile = try HarnessRuns.profile(port: broker.port)
+        profile.commands = PlatformProfile.CommandEndpoint(
+            method: "POST", url: "http://127.0.0.1:\(httpPort)/devices/{device}/commands",
+            body: #"{"command": "{command}", "arguments": {arguments}}"#)
+        let park = try ParkFile.parse(HarnessRuns.park, file: "park.yaml", catalog: catalog, kinds: registry)
+        let configuration = HarnessRunner.Configuration(
+            suite: try Suite.parse(Self.suite, file: "suite.yaml"), profile: profile, park: park, parkFile: "park.yaml",
+            plan: try park.plan(kinds: registry), kinds: registry, seed: 1, parkbenchVersion: "test", settle: .milliseconds(1500))
+        return try #require(try await HarnessRunner(configuration: configuration).run().checks.first)
+    }
+
+    @Test func commandCheckPassesAndFailsWhenThePlatformForwardsNothing() async throws {
+        let good = try await run(mode: "forward")
+        #expect(good.verdict == .pass, "\(good.summary) \(good.findings)")
+        #expect(good.latency?.samples.count == 2)
+        #expect(good.latency?.samples.allSatisfy { $0.matchedBy == "command id" && $0.messageID?.hasPrefix("c-") == true } == true)
+
+        let lazy = try await run(mode: "drop")
+        #expect(lazy.verdict == .fail)
+        #expect(lazy.metrics["missing"] == 2)
+        #expect(lazy.findings.contains { $0.contains("self-test never reached the device within 3s of the request") })
+    }
+}

@@ -79,7 +79,7 @@ package protocol ConformanceCheck: Sendable {
 /// The check types a suite may use.
 package enum CheckTypes {
     package static let all: [any ConformanceCheck.Type] = [
-        LatencyCheck.self, DeliveryCheck.self, AccuracyCheck.self, StatusCheck.self, LinkageCheck.self,
+        LatencyCheck.self, DeliveryCheck.self, AccuracyCheck.self, StatusCheck.self, CommandCheck.self, LinkageCheck.self,
     ]
 
     package static func named(_ type: String) -> (any ConformanceCheck.Type)? { all.first { $0.type == type } }
