@@ -100,20 +100,17 @@ struct ConformanceRun {
             print(failed.isEmpty
                 ? "PASS: \(report.checks.count) of \(report.checks.count) checks passed"
                 : "FAIL: \(failed.map(\.id).joined(separator: ", "))")
-            if written { print("report: \(folder)/report.json") }
+            if written { print("report: \(folder)/report.html (also report.json, junit.xml)") }
         }
         return report.checks.contains { $0.verdict == .fail || $0.verdict == .error } ? 1 : 0
     }
 
     private func write(_ report: RunReport, to folder: String) -> Bool {
-        do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            let data = try RunReport.makeEncoder().encode(report)
-            let url = URL(fileURLWithPath: folder).appendingPathComponent("report.json")
-            try data.write(to: url, options: .atomic)
+        do throws(RunFolderError) {
+            try RunFolder(folder).write(report)
             return true
         } catch {
-            Output.error("error: cannot write the report to \(folder): \(error.localizedDescription)")
+            Output.error("error: \(error)")
             return false
         }
     }
