@@ -15,6 +15,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
@@ -106,7 +107,7 @@ let package = Package(
         // A private mosquitto on a free loopback port, child processes, temp dirs: what
         // `parkbench demo` embeds and what the tests run their peers with.
         .target(name: "ParkBroker"),
-        .target(name: "ParkReport"),
+        .target(name: "ParkReport", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(
             name: "ParkHarness",
             dependencies: [

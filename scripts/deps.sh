@@ -12,7 +12,7 @@ set -euo pipefail
 mode=${1:-test}
 here=$(cd "$(dirname "$0")/.." && pwd)
 
-debian_build=(pkg-config libmodbus-dev libmosquitto-dev libpcap-dev)
+debian_build=(pkg-config libmodbus-dev libmosquitto-dev libpcap-dev libsqlite3-dev)
 debian_test=(mosquitto sip-tester tshark)
 python_requirements="$here/scripts/requirements-peers.txt"
 

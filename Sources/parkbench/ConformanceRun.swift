@@ -17,6 +17,7 @@ struct ConformanceRun {
     var only: [String]
     var faults: [String]
     var json: Bool
+    var historyPath: String?
 
     /// Loads everything, printing every problem as `file:line:col: key.path: message`; exit 2 on any.
     func load(_ workspace: Workspace) throws -> HarnessRunner.Configuration {
@@ -84,6 +85,10 @@ struct ConformanceRun {
         }
         let folder = outputDirectory ?? "reports/\(report.runID)"
         let written = write(report, to: folder)
+        // The folder is the record; a history that cannot be written costs a warning, not the run.
+        do { try RunHistory(path: historyPath ?? RunHistory.defaultPath).record(report, folder: folder) } catch {
+            Output.error("warning: \(error)")
+        }
         if json {
             if let data = try? RunReport.makeEncoder().encode(report) { print(String(decoding: data, as: UTF8.self)) }
         } else {

@@ -33,6 +33,7 @@ struct DemoCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var options: GlobalOptions
+    @OptionGroup var history: HistoryOption
 
     @Option(help: ArgumentHelp("The suite to run.", valueName: "file"))
     var suite: String = "conformance/suites/park-core.yaml"
@@ -58,7 +59,7 @@ struct DemoCommand: AsyncParsableCommand {
         for item in fault { item.apply(to: &faults) }
         let run = ConformanceRun(
             suiteFile: suite, platformFile: platform, parkFile: park, brokerOverride: nil, outputDirectory: out, seed: nil,
-            only: check, faults: fault.map(\.description), json: options.json)
+            only: check, faults: fault.map(\.description), json: options.json, historyPath: history.history)
         var configuration = try run.load(workspace)
 
         let broker: MosquittoBroker

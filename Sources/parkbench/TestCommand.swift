@@ -21,6 +21,7 @@ struct TestCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var options: GlobalOptions
+    @OptionGroup var history: HistoryOption
 
     @Option(help: ArgumentHelp("The suite of checks.", valueName: "file"))
     var suite: String
@@ -47,7 +48,7 @@ struct TestCommand: AsyncParsableCommand {
         let workspace = Workspace.load(options)
         let run = ConformanceRun(
             suiteFile: suite, platformFile: platform, parkFile: park, brokerOverride: broker, outputDirectory: out, seed: seed,
-            only: check, faults: [], json: options.json)
+            only: check, faults: [], json: options.json, historyPath: history.history)
         let configuration = try run.load(workspace)
         let status = try await run.run(configuration)
         if status != 0 { throw ExitCode(status) }

@@ -35,6 +35,8 @@ import Testing
         process.currentDirectoryURL = Self.packageRoot
         var env = ProcessInfo.processInfo.environment
         env["PARKBENCH_PLUGIN_PATH"] = nil
+        // Runs made by tests go to a history of their own, never the user's.
+        env["PARKBENCH_HISTORY"] = Self.history
         for (key, value) in environment { env[key] = value }
         process.environment = env
         let out = Pipe(), err = Pipe()
@@ -47,6 +49,8 @@ import Testing
         return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
                    stderr: String(decoding: stderr, as: UTF8.self))
     }
+
+    static let history = FileManager.default.temporaryDirectory.appendingPathComponent("parkbench-cli-history-\(UUID())/history.sqlite").path
 
     func temporaryFile(_ name: String, _ text: String) throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("parkbench-cli-\(UUID())")
@@ -231,6 +235,22 @@ import Testing
         #expect(slow.status == 1, "\(slow.stdout)\n\(slow.stderr)")
         #expect(slow.stdout.contains("FAIL: smoke-alarm-latency\n"), "only the latency check fails: \(slow.stdout)")
         #expect(slow.stdout.contains("expected latency.p99 < 2000.0 ms, measured 25"))
+
+        for file in ["junit.xml", "report.html"] {
+            #expect(FileManager.default.fileExists(atPath: folder + "/" + file), "the run folder has \(file)")
+        }
+        let list = try parkbench("report", "list", "--json")
+        let runs = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
+        let ids = runs.compactMap { $0["id"] as? String }
+        #expect(ids.count >= 2)
+        let compare = try parkbench("report", "compare", ids[1], ids[0])
+        #expect(compare.status == 0, "\(compare.stderr)")
+        #expect(compare.stdout.contains("smoke-alarm-latency  PASS    FAIL"))
+        #expect(compare.stdout.contains("1 of 2 checks changed verdict"))
+        let show = try parkbench("report", "show", folder)
+        #expect(show.stdout.contains("offline-detection") && show.status == 0)
+        let unknown = try parkbench("report", "show", "no-such-run")
+        #expect(unknown.status == 2 && unknown.stderr.contains("no run 'no-such-run'"))
 
         let bad = try parkbench("demo", "--fault", "alarm-delay=soon")
         #expect(bad.status == 2)
