@@ -97,6 +97,7 @@ let package = Package(
             dependencies: ["ParkMQTT", "ParkTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform"]),
         .testTarget(name: "ParkReportTests", dependencies: ["ParkReport"]),
+        .testTarget(name: "ParkCaptureTests", dependencies: ["ParkCapture", "ParkTestSupport"]),
         .testTarget(
             name: "ParkHarnessTests",
             dependencies: ["ParkHarness", "ParkReport", "ParkCore", "ParkDevices", "ParkPlatform", "ParkTestSupport"]),
