@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(name: "ParkCaptureTests", dependencies: ["ParkCapture", "ParkTestSupport"]),
         .testTarget(
             name: "ParkHarnessTests",
-            dependencies: ["ParkHarness", "ParkReport", "ParkCore", "ParkDevices", "ParkPlatform", "ParkTestSupport"]),
+            dependencies: ["ParkHarness", "ParkReport", "ParkCore", "ParkDevices", "ParkPlatform", "ParkCapture", "ParkTestSupport"]),
         .testTarget(
             name: "ParkBindingsTests",
             dependencies: ["ParkBindings", "ParkCore", "ParkDevices", "ParkMQTT", "ParkPlatform", "ParkTestSupport"]),
@@ -112,7 +112,7 @@ let package = Package(
         .target(
             name: "ParkHarness",
             dependencies: [
-                "ParkCore", "ParkMQTT", "ParkBindings", "ParkReport", .product(name: "Yams", package: "Yams"),
+                "ParkCore", "ParkMQTT", "ParkBindings", "ParkReport", "ParkCapture", .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ParkCapture
 import ParkCore
 import ParkHarness
 import ParkReport
@@ -18,6 +19,7 @@ struct ConformanceRun {
     var faults: [String]
     var json: Bool
     var historyPath: String?
+    var capture: Bool = false
 
     /// Loads everything, printing every problem as `file:line:col: key.path: message`; exit 2 on any.
     func load(_ workspace: Workspace) throws -> HarnessRunner.Configuration {
@@ -72,8 +74,11 @@ struct ConformanceRun {
                 print("      \(result.verdict.rawValue.uppercased())  \(result.summary)")
             }
         }
-        let report: RunReport
+        let folder = outputDirectory ?? "reports/\(configuration.runID)"
+        let recorder = capture ? try startCapture(configuration.profile, folder: folder) : nil
+        var report: RunReport
         do { report = try await runner.run() } catch {
+            recorder?.stop()
             switch error {
             case .unreachable(let message):
                 Output.error("error: \(message)")
@@ -83,7 +88,7 @@ struct ConformanceRun {
                 throw ExitCode(ExitStatus.configurationError)
             }
         }
-        let folder = outputDirectory ?? "reports/\(report.runID)"
+        if let recorder { finishCapture(recorder, report: &report, folder: folder, brokerPort: configuration.profile.broker.port) }
         let written = write(report, to: folder)
         // The folder is the record; a history that cannot be written costs a warning, not the run.
         do { try RunHistory(path: historyPath ?? RunHistory.defaultPath).record(report, folder: folder) } catch {
@@ -108,6 +113,71 @@ struct ConformanceRun {
             if written { print("report: \(folder)/report.html (also report.json, junit.xml)") }
         }
         return report.checks.contains { $0.verdict == .fail || $0.verdict == .error } ? 1 : 0
+    }
+
+    /// Starts capturing the broker's (and the webhook's) traffic into `<folder>/run.pcap`.
+    private func startCapture(_ profile: PlatformProfile, folder: String) throws -> PacketCapture {
+        let loopback = profile.broker.host.hasPrefix("127.") || profile.broker.host == "localhost"
+        let ports = [profile.broker.port] + (profile.webhook.map { [$0.port] } ?? []).filter { $0 > 0 }
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let capture = try PacketCapture(
+                interface: loopback ? "lo" : "any", filter: ports.map { "tcp port \($0)" }.joined(separator: " or "),
+                file: (folder as NSString).appendingPathComponent("run.pcap"))
+            capture.start()
+            if !json { print("capturing \(capture.filter) on \(capture.interface) into \(capture.file) (\(capture.precision.rawValue))") }
+            return capture
+        } catch {
+            Output.error("error: --capture: \(error)")
+            throw ExitCode(ExitStatus.configurationError)
+        }
+    }
+
+    /// Stops the capture, cuts a slice for each failed check, and re-times msg_id-matched latency
+    /// samples from the wire as a witness of the harness's own figures.
+    private func finishCapture(_ capture: PacketCapture, report: inout RunReport, folder: String, brokerPort: Int) {
+        let summary = capture.stop()
+        report.notes.append("capture: \(summary.packetsCaptured) packets, \(summary.mqttPackets) MQTT packets decoded, "
+                            + "\(summary.malformedMQTT) malformed, \(capture.precision.rawValue) timestamps (run.pcap)")
+        let packets = capture.mqttPackets
+        let northbound = Set(configurationTopics(report))
+        for index in report.checks.indices {
+            let check = report.checks[index]
+            if let latency = check.latency {
+                let pairs = WireTiming.pairs(latency, packets: packets, brokerPort: brokerPort) { topic in
+                    northbound.contains { MQTTTopicFilter.matches($0, topic: topic) }
+                }
+                if !pairs.isEmpty {
+                    let differences = pairs.map { abs($0.differenceMilliseconds) }.sorted()
+                    report.checks[index].findings.append(String(
+                        format: "wire check: %d of %d samples re-timed from the capture; harness vs wire |Δ| p50 %.2f ms, p99 %.2f ms",
+                        pairs.count, latency.samples.count, LatencyEvidence.percentile(0.5, of: differences) ?? 0,
+                        LatencyEvidence.percentile(0.99, of: differences) ?? 0))
+                }
+            }
+            guard check.verdict == .fail || check.verdict == .error, let start = Self.nanoseconds(check.startedAt) else { continue }
+            let end = start + Int64(check.durationMilliseconds * 1e6)
+            let name = check.id.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" } + ".pcap"
+            do {
+                try PcapSlice.write(
+                    from: capture.file, to: (folder as NSString).appendingPathComponent(String(name)),
+                    start: start - 500_000_000, end: end + 500_000_000)
+                report.checks[index].captureSlice = String(name)
+            } catch {
+                report.notes.append("capture slice for \(check.id): \(error)")
+            }
+        }
+    }
+
+    /// The platform's northbound MQTT topics, to tell its messages from the devices'.
+    private func configurationTopics(_ report: RunReport) -> [String] {
+        (try? PlatformProfile.load(file: platformFile))?.mqtt.map(\.topic) ?? []
+    }
+
+    static func nanoseconds(_ timestamp: String) -> Int64? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: timestamp).map { Int64($0.timeIntervalSince1970 * 1e9) }
     }
 
     private func write(_ report: RunReport, to folder: String) -> Bool {

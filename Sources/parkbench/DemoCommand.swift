@@ -53,13 +53,16 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The run folder (default: reports/<run id>).", valueName: "dir"))
     var out: String?
 
+    @Flag(help: "Capture the broker's traffic with libpcap into run.pcap, with a slice per failed check (needs root or CAP_NET_RAW).")
+    var capture = false
+
     func run() async throws {
         let workspace = Workspace.load(options)
         var faults = PlatformFaults()
         for item in fault { item.apply(to: &faults) }
         let run = ConformanceRun(
             suiteFile: suite, platformFile: platform, parkFile: park, brokerOverride: nil, outputDirectory: out, seed: nil,
-            only: check, faults: fault.map(\.description), json: options.json, historyPath: history.history)
+            only: check, faults: fault.map(\.description), json: options.json, historyPath: history.history, capture: capture)
         var configuration = try run.load(workspace)
 
         let broker: MosquittoBroker

@@ -41,6 +41,9 @@ struct TestCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The run folder (default: reports/<run id>).", valueName: "dir"))
     var out: String?
 
+    @Flag(help: "Capture the broker's traffic with libpcap into run.pcap, with a slice per failed check (needs root or CAP_NET_RAW).")
+    var capture = false
+
     @Option(help: "Seed for the devices' random streams (default: the park's).")
     var seed: UInt64?
 
@@ -48,7 +51,7 @@ struct TestCommand: AsyncParsableCommand {
         let workspace = Workspace.load(options)
         let run = ConformanceRun(
             suiteFile: suite, platformFile: platform, parkFile: park, brokerOverride: broker, outputDirectory: out, seed: seed,
-            only: check, faults: [], json: options.json, historyPath: history.history)
+            only: check, faults: [], json: options.json, historyPath: history.history, capture: capture)
         let configuration = try run.load(workspace)
         let status = try await run.run(configuration)
         if status != 0 { throw ExitCode(status) }

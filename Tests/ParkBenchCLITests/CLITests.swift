@@ -231,10 +231,17 @@ import Testing
         #expect((latency["samples"] as? [Any])?.count == 4, "one sample per smoke detector in zone A's first four")
 
         let slow = try parkbench("demo", "--check", "smoke-alarm-latency", "--check", "offline-detection", "--fault", "alarm-delay=2500ms",
-                                 "--out", folder + "-slow")
+                                 "--capture", "--out", folder + "-slow")
         #expect(slow.status == 1, "\(slow.stdout)\n\(slow.stderr)")
         #expect(slow.stdout.contains("FAIL: smoke-alarm-latency\n"), "only the latency check fails: \(slow.stdout)")
         #expect(slow.stdout.contains("expected latency.p99 < 2000.0 ms, measured 25"))
+        // --capture: the whole run in run.pcap, the failed check's slice beside it, the wire witness.
+        #expect(FileManager.default.fileExists(atPath: folder + "-slow/run.pcap"))
+        #expect(FileManager.default.fileExists(atPath: folder + "-slow/smoke-alarm-latency.pcap"))
+        #expect(!FileManager.default.fileExists(atPath: folder + "-slow/offline-detection.pcap"), "only failed checks get a slice")
+        let slowReport = try String(contentsOfFile: folder + "-slow/report.json", encoding: .utf8)
+        #expect(slowReport.contains("\"capture_slice\" : \"smoke-alarm-latency.pcap\""))
+        #expect(slowReport.contains("wire check: 4 of 4 samples re-timed from the capture"))
 
         for file in ["junit.xml", "report.html"] {
             #expect(FileManager.default.fileExists(atPath: folder + "/" + file), "the run folder has \(file)")

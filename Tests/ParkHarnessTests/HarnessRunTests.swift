@@ -1,4 +1,5 @@
 import Foundation
+import ParkCapture
 import ParkCore
 import ParkDevices
 @testable import ParkHarness
@@ -332,5 +333,36 @@ extension HarnessRuns {
         #expect(lazy.verdict == .fail)
         #expect(lazy.metrics["missing"] == 2)
         #expect(lazy.findings.contains { $0.contains("self-test never reached the device within 3s of the request") })
+    }
+}
+
+/// The harness's latency figures against libpcap's wire timestamps of the same messages.
+@Suite(.serialized) struct WireTimingTests {
+    @Test func harnessLatencyAgreesWithTheWireWithin5Milliseconds() async throws {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let platform = ReferencePlatform(
+            endpoints: .init(port: broker.port),
+            configuration: PlatformConfiguration(alarmEvents: ["smoke-alarm", "alarm"]),
+            faults: PlatformFaults(alarmDelay: .milliseconds(150)))
+        try platform.start()
+        defer { platform.stop() }
+        while !platform.isConnected { try await Task.sleep(for: .milliseconds(20)) }
+        let capture = try PacketCapture(filter: "tcp port \(broker.port)", file: broker.directory.path("run.pcap"))
+        capture.start()
+        // Timed from the device's own alarm, as the wire can only see what the device sends.
+        let suite = HarnessRuns.smokeLatency
+            .replacingOccurrences(of: "observe: {event: smoke-alarm}", with: "observe: {event: smoke-alarm}\n    from: emission")
+        let report = try await HarnessRuns.run(suite, broker: broker)
+        capture.stop()
+
+        let evidence = try #require(report.checks.first?.latency)
+        let pairs = WireTiming.pairs(evidence, packets: capture.mqttPackets, brokerPort: broker.port) { $0 == "platform/alarms" }
+        #expect(pairs.count == evidence.samples.count, "every sample has both packets in the capture")
+        let differences = pairs.map { abs($0.differenceMilliseconds) }.sorted()
+        let p99 = try #require(LatencyEvidence.percentile(0.99, of: differences))
+        #expect(p99 < 5, "harness vs wire |Δ| p99 = \(p99) ms over \(pairs.count) samples")
+        #expect(pairs.allSatisfy { $0.wireMilliseconds >= 150 }, "the wire shows the platform's 150 ms hold too")
+        print("wire agreement: \(pairs.count) samples, |Δ| p50 \(LatencyEvidence.percentile(0.5, of: differences) ?? 0) ms, p99 \(p99) ms")
     }
 }

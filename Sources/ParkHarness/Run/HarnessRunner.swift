@@ -27,6 +27,8 @@ public struct HarnessRunner: Sendable {
         public var settle: DeviceDuration
         /// How long to wait for the broker and the devices to connect.
         public var connectTimeout: DeviceDuration
+        /// The run's id, chosen up front so its folder can exist before the run (for a capture).
+        public var runID: String
 
         public init(
             suite: Suite, profile: PlatformProfile, park: ParkFile, parkFile: String, plan: [PlannedDevice],
@@ -45,6 +47,7 @@ public struct HarnessRunner: Sendable {
             self.only = only
             self.settle = settle
             self.connectTimeout = connectTimeout
+            self.runID = HarnessRunner.runID(Date())
         }
     }
 
@@ -150,7 +153,7 @@ public struct HarnessRunner: Sendable {
         }
         let verdict = results.map(\.verdict).max() ?? .skipped
         return RunReport(
-            runID: Self.runID(started), startedAt: Self.timestamp(started), finishedAt: Self.timestamp(Date()),
+            runID: configuration.runID, startedAt: Self.timestamp(started), finishedAt: Self.timestamp(Date()),
             verdict: verdict,
             suite: .init(name: configuration.suite.name, title: configuration.suite.title, file: configuration.suite.file),
             platform: .init(name: profile.name, file: profile.file, endpoint: profile.broker.url),
@@ -233,7 +236,7 @@ public struct HarnessRunner: Sendable {
     }
 
     /// `20261125T023000Z-1a2b3c`: sorts by time, unique across runs started the same second.
-    static func runID(_ date: Date) -> String {
+    public static func runID(_ date: Date) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
