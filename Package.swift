@@ -59,7 +59,7 @@ let package = Package(
         // The reference platform's rules (a system under test that misbehaves on request).
         .target(
             name: "ParkPlatform",
-            dependencies: ["ParkMQTT"]),
+            dependencies: ["ParkMQTT", "ParkCore", .product(name: "Yams", package: "Yams")]),
         // Maps devices onto wire protocols; the only module that knows both sides.
         .target(
             name: "ParkBindings",
@@ -95,7 +95,7 @@ let package = Package(
         .testTarget(
             name: "ParkMQTTTests",
             dependencies: ["ParkMQTT", "ParkTestSupport", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform"]),
+        .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform", "ParkCore"]),
         .testTarget(name: "ParkReportTests", dependencies: ["ParkReport"]),
         .testTarget(name: "ParkCaptureTests", dependencies: ["ParkCapture", "ParkTestSupport"]),
         .testTarget(

@@ -11,5 +11,6 @@ public enum BuiltInKinds {
         FireWaterPressureKind(),
         FireWaterLevelKind(),
         HydrantKind(),
+        SounderKind(),
     ]
 }

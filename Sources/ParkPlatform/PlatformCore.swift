@@ -1,4 +1,5 @@
 import Foundation
+import ParkCore
 
 /// The decision-making heart of the reference platform, as a value-type state machine: it is
 /// fed what arrives from devices and the passing of time, and answers with actions (raise an
@@ -20,6 +21,10 @@ public struct PlatformCore: Sendable {
         public var gaps: Int
         public var duplicates: Int
         public var messages: Int
+        /// Learnt from the topic the device publishes on (`park/{zone}/…`), for linkage.
+        public var zone: String?
+        /// Where the device takes commands, learnt the same way.
+        public var commandTopic: String?
     }
 
     /// What the platform should do.
@@ -30,6 +35,8 @@ public struct PlatformCore: Sendable {
         case statusChanged(device: String, from: DeviceStatus?, to: DeviceStatus)
         /// Telemetry to show northbound: the values the platform now holds for the device.
         case showTelemetry(PlatformTelemetry)
+        /// A linkage rule fired: send this command message to a device.
+        case sendCommand(device: String, topic: String, payload: [UInt8], rule: String)
     }
 
     public let configuration: PlatformConfiguration
@@ -38,6 +45,9 @@ public struct PlatformCore: Sendable {
     public private(set) var alarmsRaised = 0
     public private(set) var alarmsDropped = 0
     public private(set) var malformed = 0
+    /// Commands sent by linkage rules, and rule firings swallowed by the fault switch.
+    public private(set) var linkageCommands = 0
+    public private(set) var linkageDropped = 0
     private var messagesSinceStart = 0
 
     public init(configuration: PlatformConfiguration, faults: PlatformFaults = PlatformFaults()) {
@@ -56,6 +66,10 @@ public struct PlatformCore: Sendable {
         var state = devices[message.device] ?? DeviceState(
             id: message.device, kind: message.kind, status: .unknown, lastSeen: now, lastSequence: 0, gaps: 0,
             duplicates: 0, messages: 0)
+        if let place = DevicePlace(topic: topic) {
+            state.zone = place.zone
+            state.commandTopic = place.commandTopic
+        }
         state.lastSeen = now
         state.messages += 1
         if let sequence = message.sequence {
@@ -89,6 +103,9 @@ public struct PlatformCore: Sendable {
                 deviceTimeNanoseconds: message.timestampNanoseconds, receivedNanoseconds: now,
                 values: message.values.mapValues { $0 * faults.valueScaling })))
         }
+        if message.channel == "event", let event = message.name {
+            actions += linkage(for: event, from: state)
+        }
         if message.channel == "event", let event = message.name, configuration.alarmEvents.contains(event) {
             if faults.dropAlarms {
                 alarmsDropped += 1
@@ -101,6 +118,30 @@ public struct PlatformCore: Sendable {
                         messageID: message.messageID, deviceTimeNanoseconds: message.timestampNanoseconds,
                         receivedNanoseconds: now, values: values),
                     delay: faults.alarmDelay))
+            }
+        }
+        return actions
+    }
+
+    /// The commands the linkage rules ask for when `source` reports `event`.
+    private mutating func linkage(for event: String, from source: DeviceState) -> [Action] {
+        var actions: [Action] = []
+        for rule in configuration.linkageRules where rule.triggered(by: event, kind: source.kind, zone: source.zone) {
+            guard !faults.linkageDropped else {
+                linkageDropped += 1
+                continue
+            }
+            let targets = devices.values.filter { $0.id != source.id && rule.targets(kind: $0.kind, zone: $0.zone, triggerZone: source.zone) }
+            for target in targets.sorted(by: { $0.id < $1.id }) {
+                guard let topic = target.commandTopic else { continue }
+                linkageCommands += 1
+                let id = "lk-\(rule.id)-\(linkageCommands)"
+                let arguments = rule.arguments.sorted { $0.key < $1.key }.map { key, value in
+                    "\(JSONText.quoted(key)):\(Double(value) != nil || value == "true" || value == "false" ? value : JSONText.quoted(value))"
+                }.joined(separator: ",")
+                let payload = "{\"id\":\(JSONText.quoted(id)),\"command\":\(JSONText.quoted(rule.command)),\"args\":{\(arguments)},"
+                    + "\"rule\":\(JSONText.quoted(rule.id)),\"trigger\":\(JSONText.quoted(source.id))}"
+                actions.append(.sendCommand(device: target.id, topic: topic, payload: Array(payload.utf8), rule: rule.id))
             }
         }
         return actions
@@ -138,13 +179,16 @@ public struct PlatformConfiguration: Sendable {
     public var recoveryEvents: Set<String>
     /// A device silent for longer than this is offline.
     public var heartbeatTimeout: Duration
+    /// What to command when (see ``LinkageRule``).
+    public var linkageRules: [LinkageRule]
 
     public init(
         alarmEvents: Set<String> = ["smoke-alarm", "heat-alarm", "alarm", "tamper", "line-cut", "low-pressure", "leak", "over-limit"],
         abnormalEvents: Set<String> = ["fault", "low-battery", "battery-depleted"],
         recoveryEvents: Set<String> = ["fault-clear", "battery-ok"],
-        heartbeatTimeout: Duration = .seconds(90)
+        heartbeatTimeout: Duration = .seconds(90), linkageRules: [LinkageRule] = []
     ) {
+        self.linkageRules = linkageRules
         self.alarmEvents = alarmEvents
         self.abnormalEvents = abnormalEvents
         self.recoveryEvents = recoveryEvents
@@ -165,11 +209,14 @@ public struct PlatformFaults: Sendable, Hashable {
     public var offlineDetectionDisabled = false
     /// The platform stops after this many messages.
     public var crashAfterMessages: Int?
+    /// Linkage rules never fire.
+    public var linkageDropped: Bool
 
     public init(
         alarmDelay: Duration = .zero, dropAlarms: Bool = false, valueScaling: Double = 1,
-        offlineDetectionDisabled: Bool = false, crashAfterMessages: Int? = nil
+        offlineDetectionDisabled: Bool = false, crashAfterMessages: Int? = nil, linkageDropped: Bool = false
     ) {
+        self.linkageDropped = linkageDropped
         self.alarmDelay = alarmDelay
         self.dropAlarms = dropAlarms
         self.valueScaling = valueScaling
@@ -234,6 +281,19 @@ public struct PlatformTelemetry: Sendable, Hashable {
         if let messageID { object["msg_id"] = messageID }
         if let deviceTimeNanoseconds { object["ts_ns"] = deviceTimeNanoseconds }
         return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map(Array.init) ?? []
+    }
+}
+
+/// Where a device sits, read from its topic when that follows `park/{zone}/{kind}/{id}/{channel}`.
+struct DevicePlace {
+    var zone: String?
+    var commandTopic: String
+
+    init?(topic: String) {
+        let levels = topic.split(separator: "/", omittingEmptySubsequences: false)
+        guard let last = levels.last, ["telemetry", "event", "status"].contains(last), levels.count >= 2 else { return nil }
+        zone = levels.count == 5 && levels[0] == "park" ? String(levels[1]) : nil
+        commandTopic = levels.dropLast().joined(separator: "/") + "/cmd"
     }
 }
 

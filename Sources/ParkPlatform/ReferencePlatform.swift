@@ -92,6 +92,9 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     /// A copy of the platform's view of the devices.
     public var devices: [String: PlatformCore.DeviceState] { core.withLock { $0.devices } }
 
+    /// Commands sent by linkage rules, and rule firings swallowed by the fault switch.
+    public var linkage: (commands: Int, dropped: Int) { core.withLock { ($0.linkageCommands, $0.linkageDropped) } }
+
     /// Alarms raised, dropped by the fault switch, and malformed messages seen.
     public var counters: (raised: Int, dropped: Int, malformed: Int) {
         core.withLock { ($0.alarmsRaised, $0.alarmsDropped, $0.malformed) }
@@ -142,6 +145,8 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
                         try? current.publish(client, topic: topic, payload: alarm.json, qos: .atLeastOnce)
                     }
                 }
+            case .sendCommand(_, let topic, let payload, _):
+                try? current.publish(client, topic: topic, payload: payload, qos: .atLeastOnce)
             case .showTelemetry(let telemetry):
                 try? current.publish(client, topic: endpoints.telemetryTopic, payload: telemetry.json, qos: .atMostOnce)
             case .statusChanged(let device, let from, let to):

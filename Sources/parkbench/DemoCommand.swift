@@ -24,6 +24,7 @@ struct DemoCommand: AsyncParsableCommand {
               drop-alarms               alarms are swallowed               → alarm latency checks
               value-scaling[=10]        values are multiplied on the way   → accuracy
               no-offline-detection      vanished devices stay online       → offline detection
+              linkage-dropped           linkage rules never fire           → linkage
               crash-after[=400]         the platform stops after N messages → whatever runs after
 
             Examples:
@@ -43,6 +44,9 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("The park (default: the suite's).", valueName: "file"))
     var park: String?
+
+    @Option(help: ArgumentHelp("The reference platform's linkage rules.", valueName: "file"))
+    var linkage: String = "conformance/platform/linkage.yaml"
 
     @Option(help: ArgumentHelp("A reference-platform fault switch, NAME or NAME=VALUE (repeatable; see above).", valueName: "switch"))
     var fault: [FaultSwitch] = []
@@ -64,6 +68,11 @@ struct DemoCommand: AsyncParsableCommand {
             suiteFile: suite, platformFile: platform, parkFile: park, brokerOverride: nil, outputDirectory: out, seed: nil,
             only: check, faults: fault.map(\.description), json: options.json, historyPath: history.history, capture: capture)
         var configuration = try run.load(workspace)
+        let rules: [LinkageRule]
+        do { rules = try LinkageRule.load(file: linkage) } catch {
+            error.issues.forEach { Output.error($0.description) }
+            throw ExitCode(ExitStatus.configurationError)
+        }
 
         let broker: MosquittoBroker
         do { broker = try MosquittoBroker() } catch {
@@ -79,7 +88,7 @@ struct DemoCommand: AsyncParsableCommand {
         })
         let reference = ReferencePlatform(
             endpoints: .init(port: broker.port),
-            configuration: PlatformConfiguration(alarmEvents: alarmEvents, heartbeatTimeout: .seconds(120)),
+            configuration: PlatformConfiguration(alarmEvents: alarmEvents, heartbeatTimeout: .seconds(120), linkageRules: rules),
             faults: faults)
         do { try reference.start() } catch {
             Output.error("error: cannot start the reference platform: \(error)")
@@ -107,7 +116,7 @@ struct DemoCommand: AsyncParsableCommand {
 struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
     enum Name: String, CaseIterable {
         case alarmDelay = "alarm-delay", dropAlarms = "drop-alarms", valueScaling = "value-scaling"
-        case noOfflineDetection = "no-offline-detection", crashAfter = "crash-after"
+        case noOfflineDetection = "no-offline-detection", crashAfter = "crash-after", linkageDropped = "linkage-dropped"
     }
 
     var name: Name
@@ -122,7 +131,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .alarmDelay: if let value, DeviceDuration(parsing: value) == nil { return nil }
         case .valueScaling: if let value, Double(value) == nil { return nil }
         case .crashAfter: if let value, Int(value).map({ $0 > 0 }) != true { return nil }
-        case .dropAlarms, .noOfflineDetection: if value != nil { return nil }
+        case .dropAlarms, .noOfflineDetection, .linkageDropped: if value != nil { return nil }
         }
     }
 
@@ -133,7 +142,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .alarmDelay: "alarm-delay=\(value ?? "3s")"
         case .valueScaling: "value-scaling=\(value ?? "10")"
         case .crashAfter: "crash-after=\(value ?? "400")"
-        case .dropAlarms, .noOfflineDetection: name.rawValue
+        case .dropAlarms, .noOfflineDetection, .linkageDropped: name.rawValue
         }
     }
 
@@ -146,6 +155,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .valueScaling: faults.valueScaling = Double(value ?? "10") ?? 10
         case .noOfflineDetection: faults.offlineDetectionDisabled = true
         case .crashAfter: faults.crashAfterMessages = Int(value ?? "400") ?? 400
+        case .linkageDropped: faults.linkageDropped = true
         }
     }
 }

@@ -18,7 +18,8 @@ struct PlatformCommand: AsyncParsableCommand {
             discussion: """
                 Subscribes to park/# and publishes alarms on platform/alarms, status changes \\
                 (online / abnormal / offline) on platform/status and the values it holds on \\
-                platform/telemetry. Fault switches make it wrong \\
+                platform/telemetry. --linkage runs linkage rules (an event at one device → a \\
+                command to others, on their park/…/cmd topic). Fault switches make it wrong \\
                 on purpose, so a harness can prove its checks fail when they should.
 
                 Example:
@@ -49,13 +50,26 @@ struct PlatformCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Fault: stop working (and exit 70) after this many device messages.", valueName: "n"))
         var crashAfter: Int?
 
+        @Option(help: ArgumentHelp("Linkage rules to run (see conformance/platform/linkage.yaml).", valueName: "file"))
+        var linkage: String?
+
+        @Flag(help: "Fault: linkage rules never fire.")
+        var dropLinkage = false
+
         func run() async throws {
             let faults = PlatformFaults(
                 alarmDelay: .nanoseconds(Int64(alarmDelay.nanoseconds)), dropAlarms: dropAlarms, valueScaling: valueScaling,
-                offlineDetectionDisabled: noOfflineDetection, crashAfterMessages: crashAfter)
+                offlineDetectionDisabled: noOfflineDetection, crashAfterMessages: crashAfter, linkageDropped: dropLinkage)
+            var rules: [LinkageRule] = []
+            if let linkage {
+                do { rules = try LinkageRule.load(file: linkage) } catch {
+                    error.issues.forEach { Output.error($0.description) }
+                    throw ExitCode(ExitStatus.configurationError)
+                }
+            }
             let platform = ReferencePlatform(
                 endpoints: .init(host: broker.host, port: broker.port),
-                configuration: PlatformConfiguration(heartbeatTimeout: .seconds(Int64(heartbeatTimeout.seconds))),
+                configuration: PlatformConfiguration(heartbeatTimeout: .seconds(Int64(heartbeatTimeout.seconds)), linkageRules: rules),
                 faults: faults)
             do { try platform.start() } catch {
                 Output.error("error: cannot start the platform: \(error)")

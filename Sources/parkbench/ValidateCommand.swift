@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ParkCore
 import ParkHarness
+import ParkPlatform
 
 /// `parkbench validate`: checks model profiles and park files without running anything.
 struct ValidateCommand: AsyncParsableCommand {
@@ -10,7 +11,8 @@ struct ValidateCommand: AsyncParsableCommand {
         abstract: "Check device profiles, parks, suites and platform profiles; report every problem with file:line:column.",
         discussion: """
             Each file is recognised by its top-level key: 'kind' (device model profile), \
-            'park' (park file), 'suite' (conformance suite) or 'platform' (platform profile). \
+            'park' (park file), 'suite' (conformance suite), 'platform' (platform profile) or \
+            'rules' (the reference platform's linkage rules). \
             Park files are checked against the models in --devices.
 
             Example:
@@ -67,6 +69,14 @@ struct ValidateCommand: AsyncParsableCommand {
                                               summary: "platform \(profile.name) at \(profile.broker.url): \(plural(streams, "northbound stream"))", errors: []))
                 } catch {
                     results.append(FileResult(file: file, type: "platform", valid: false, summary: nil, errors: error.issues.map(\.description)))
+                }
+            case .success(.linkageRules):
+                do {
+                    let rules = try LinkageRule.parse(text, file: file)
+                    results.append(FileResult(file: file, type: "linkage rules", valid: true,
+                                              summary: "linkage rules: \(rules.map(\.id).joined(separator: ", "))", errors: []))
+                } catch {
+                    results.append(FileResult(file: file, type: "linkage rules", valid: false, summary: nil, errors: error.issues.map(\.description)))
                 }
             case .success(.park):
                 if !workspace.problems.isEmpty {

@@ -155,6 +155,6 @@ import Testing
         #expect(try ProfileDocumentType.detect("suite: x\n", file: "f").get() == ProfileDocumentType.suite)
         #expect(try ProfileDocumentType.detect("platform: x\n", file: "f").get() == ProfileDocumentType.platform)
         guard case .failure(let errors) = ProfileDocumentType.detect("name: x\n", file: "f.yaml") else { Issue.record(); return }
-        #expect(errors.description == "f.yaml:1:1: not a ParkBench file: expected a top-level 'kind' (device model profile), 'park' (park file), 'suite' (conformance suite) or 'platform' (platform profile)")
+        #expect(errors.description == "f.yaml:1:1: not a ParkBench file: expected a top-level 'kind' (device model profile), 'park' (park file), 'suite' (conformance suite), 'platform' (platform profile) or 'rules' (linkage rules)")
     }
 }

@@ -16,8 +16,10 @@ enum HarnessRuns {
     static let park = """
         park: harness-test
         seed: 7
-        zones: [{id: A, floors: 1}]
+        zones: [{id: A, floors: 1}, {id: B, floors: 1}]
         populations:
+          - {model: acme-sl1, zone: A, floor: 1, count: 1, id: "sounder-A{n}", parameters: {heartbeat_interval: 1m}}
+          - {model: acme-sl1, zone: B, floor: 1, count: 1, id: "sounder-B{n}", parameters: {heartbeat_interval: 1m}}
           - {model: acme-sd100, zone: A, floor: 1, count: 4, id: "smoke-{n}", parameters: {heartbeat_interval: 1m, report_interval: 1s}}
           - {model: acme-pb10, zone: A, floor: 1, count: 1, id: "panic-{n}", parameters: {heartbeat_interval: 1m}}
           - {model: skyline-ems7, zone: A, floor: 1, count: 2, id: "env-{n}", parameters: {report_interval: 1s, heartbeat_interval: 1m}}
@@ -49,7 +51,9 @@ enum HarnessRuns {
     }
 
     /// Runs `suite` against the reference platform with `faults` on.
-    static func runAgainstReference(_ suiteText: String, faults: PlatformFaults = PlatformFaults()) async throws -> RunReport {
+    static func runAgainstReference(
+        _ suiteText: String, faults: PlatformFaults = PlatformFaults(), linkage: [LinkageRule] = []
+    ) async throws -> RunReport {
         let broker = try MosquittoBroker()
         defer { broker.stop() }
         let (registry, _) = try kinds()
@@ -57,7 +61,8 @@ enum HarnessRuns {
             kind.descriptor.events.filter { $0.severity == .alarm || $0.severity == .critical }.map(\.name)
         })
         let platform = ReferencePlatform(
-            endpoints: .init(port: broker.port), configuration: PlatformConfiguration(alarmEvents: alarmEvents), faults: faults)
+            endpoints: .init(port: broker.port), configuration: PlatformConfiguration(alarmEvents: alarmEvents, linkageRules: linkage),
+            faults: faults)
         try platform.start()
         defer { platform.stop() }
         let deadline = ContinuousClock.now + .seconds(20)
@@ -117,7 +122,53 @@ extension HarnessRuns {
         """
 }
 
+extension HarnessRuns {
+    static let linkage = """
+        suite: t
+        checks:
+          - id: panic-sounds-zone
+            title: panic → the zone's sounder
+            type: linkage
+            source: 004_5e9061d643d5fb41.txt L2892
+            trigger: {device: panic-1, stimulus: press}
+            command: sound
+            targets: {kind: sounder, zone: A}
+            untouched: {kind: sounder}
+            after: [{device: panic-1, command: reset}]
+            timeout: 2s
+            expect: ["latency.max < 2s", "missing == 0", "unexpected == 0"]
+        """
+
+    static let panicRule = LinkageRule(
+        id: "panic", event: "alarm", kind: "emergency-button", command: "sound", arguments: ["duration": "30s"], targetKind: "sounder")
+}
+
 @Suite(.serialized) struct HarnessRunTests {
+    /// The linkage check sees the command land at the zone's sounder (and nowhere else); with
+    /// the platform's linkage-dropped switch it fails naming the sounder that never heard; a
+    /// platform whose rule is too broad fails it for the sounder that should have been left alone.
+    @Test func linkageCheckPassesAndFailsForDroppedOrOverbroadRules() async throws {
+        let good = try await HarnessRuns.runAgainstReference(HarnessRuns.linkage, linkage: [HarnessRuns.panicRule])
+        let check = try #require(good.checks.first)
+        #expect(check.verdict == .pass, "\(check.summary) \(check.findings)")
+        #expect(check.latency?.samples.map(\.device) == ["sounder-A1"])
+        #expect(check.latency?.samples.first?.messageID?.hasPrefix("lk-panic-") == true, "the platform's command id reached the device")
+
+        let dropped = try await HarnessRuns.runAgainstReference(
+            HarnessRuns.linkage, faults: PlatformFaults(linkageDropped: true), linkage: [HarnessRuns.panicRule])
+        let droppedCheck = try #require(dropped.checks.first)
+        #expect(droppedCheck.verdict == .fail)
+        #expect(droppedCheck.findings.contains { $0.hasPrefix("sounder-A1 never received sound within 2s") })
+
+        var broad = HarnessRuns.panicRule
+        broad.targetZone = nil
+        let noisy = try await HarnessRuns.runAgainstReference(HarnessRuns.linkage, linkage: [broad])
+        let noisyCheck = try #require(noisy.checks.first)
+        #expect(noisyCheck.verdict == .fail)
+        #expect(noisyCheck.metrics["unexpected"] == 1)
+        #expect(noisyCheck.findings.contains("sounder-B1 received sound but should have been left alone"))
+    }
+
     /// Delivery and accuracy pass against a correct platform; wrong scaling fails accuracy
     /// only, and a platform that stops mid-run fails delivery.
     @Test func deliveryAndAccuracyPassAndTheirFaultsFailThem() async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import ParkCore
 import ParkPlatform
 import Testing
 
@@ -35,6 +36,53 @@ import Testing
         core.faults.offlineDetectionDisabled = false
         #expect(core.received(topic: "park/A/env/e1/status", payload: status("e1", "offline"), now: 8)
                 == [.statusChanged(device: "e1", from: .online, to: .offline)])
+    }
+
+    /// Linkage: an event from a matching device commands the known targets in its zone, on the
+    /// command topic learnt from their own topics; the fault switch swallows it.
+    @Test func linkageRulesCommandTheZonesTargets() throws {
+        let rule = LinkageRule(id: "panic", event: "alarm", kind: "emergency-button", command: "sound", arguments: ["duration": "30s", "level": "3"], targetKind: "sounder")
+        var core = PlatformCore(configuration: PlatformConfiguration(linkageRules: [rule]))
+        for (zone, id) in [("A", "s-A"), ("B", "s-B")] {
+            _ = core.received(topic: "park/\(zone)/sounder/\(id)/status", payload: Array(#"{"device":"\#(id)","kind":"sounder","status":"online"}"#.utf8), now: 1)
+        }
+        let panic = Array(#"{"device":"p1","kind":"emergency-button","seq":1,"msg_id":"p1#1","channel":"event","name":"alarm","values":{}}"#.utf8)
+        let actions = core.received(topic: "park/A/emergency-button/p1/event", payload: panic, now: 2)
+        let commands = actions.compactMap { action -> (String, String, String)? in
+            if case .sendCommand(let device, let topic, let payload, _) = action { (device, topic, String(decoding: payload, as: UTF8.self)) } else { nil }
+        }
+        #expect(commands.map(\.0) == ["s-A"])
+        #expect(commands.first?.1 == "park/A/sounder/s-A/cmd")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data((commands.first?.2 ?? "").utf8)) as? [String: Any])
+        #expect(json["command"] as? String == "sound" && json["rule"] as? String == "panic" && json["trigger"] as? String == "p1")
+        #expect((json["args"] as? [String: Any])?["duration"] as? String == "30s")
+        #expect((json["args"] as? [String: Any])?["level"] as? Int == 3)
+
+        core.faults.linkageDropped = true
+        let swallowed = core.received(topic: "park/A/emergency-button/p1/event", payload: panic, now: 3)
+        #expect(!swallowed.contains { if case .sendCommand = $0 { true } else { false } })
+        #expect(core.linkageDropped == 1 && core.linkageCommands == 1)
+    }
+
+    @Test func linkageFilesAreReadStrictly() throws {
+        let rules = try LinkageRule.parse("""
+            rules:
+              - id: r
+                when: {event: alarm}
+                then: {command: sound, to: {kind: sounder, zone: any}}
+            """, file: "r.yaml")
+        #expect(rules.first?.targetZone == nil && rules.first?.kind == nil)
+        let errors = try #require(throws: ProfileErrors.self) {
+            try LinkageRule.parse("""
+                rules:
+                  - id: r
+                    when: {evnt: alarm}
+                    then: {command: sound}
+                """, file: "bad.yaml")
+        }
+        let messages = errors.issues.map(\.description)
+        #expect(messages.contains { $0.hasPrefix("bad.yaml:3:") && $0.contains("unknown key 'evnt'; did you mean 'event'?") })
+        #expect(messages.contains { $0.contains("missing required key 'to'") })
     }
 
     /// An alarm event goes northbound at once, carrying the device's message id and values.

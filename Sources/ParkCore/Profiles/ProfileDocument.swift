@@ -10,6 +10,8 @@ public enum ProfileDocumentType: String, Sendable {
     case suite
     /// Has a top-level `platform:`: a platform profile.
     case platform
+    /// Has a top-level `rules:`: the reference platform's linkage rules.
+    case linkageRules = "linkage rules"
 
     /// Sniffs `text`. Returns nil (with the reason in `issues`) when the text is not YAML or is
     /// neither document type.
@@ -24,10 +26,11 @@ public enum ProfileDocumentType: String, Sendable {
         if keys.contains("suite") { return .success(.suite) }
         if keys.contains("platform") { return .success(.platform) }
         if keys.contains("park") { return .success(.park) }
+        if keys.contains("rules") { return .success(.linkageRules) }
         if keys.contains("kind") { return .success(.deviceModel) }
         log.add(
             "not a ParkBench file: expected a top-level 'kind' (device model profile), 'park' (park file), "
-                + "'suite' (conformance suite) or 'platform' (platform profile)",
+                + "'suite' (conformance suite), 'platform' (platform profile) or 'rules' (linkage rules)",
             at: root, path: "")
         return .failure(ProfileErrors(log.issues))
     }

@@ -61,6 +61,9 @@ public final class HarnessContext: Sendable {
                 return .failure(CheckFailure("\(action) at \(device.id) has no argument '\(name)'"))
             }
             switch parameter.parse(text) {
+            // Durations travel as text ("30s"), as they would from a platform's JSON; numbers
+            // there mean seconds.
+            case .success where parameter.type == .duration: arguments[name] = .string(text)
             case .success(let value): arguments[name] = value
             case .failure(let error): return .failure(CheckFailure("\(action) at \(device.id): \(error.message)"))
             }
