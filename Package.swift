@@ -100,7 +100,10 @@ let package = Package(
         .testTarget(name: "ParkCaptureTests", dependencies: ["ParkCapture", "ParkTestSupport"]),
         .testTarget(
             name: "ParkHarnessTests",
-            dependencies: ["ParkHarness", "ParkReport", "ParkCore", "ParkDevices", "ParkPlatform", "ParkCapture", "ParkTestSupport"]),
+            dependencies: [
+                "ParkHarness", "ParkReport", "ParkCore", "ParkDevices", "ParkPlatform", "ParkCapture", "ParkBindings", "ParkMQTT",
+                "ParkTestSupport",
+            ]),
         .testTarget(
             name: "ParkBindingsTests",
             dependencies: ["ParkBindings", "ParkCore", "ParkDevices", "ParkMQTT", "ParkPlatform", "ParkTestSupport"]),
@@ -114,7 +117,7 @@ let package = Package(
             dependencies: [
                 "ParkCore", "ParkMQTT", "ParkBindings", "ParkReport", "ParkCapture", .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "ParkTestSupport", dependencies: ["ParkBroker"]),
     ],

@@ -17,12 +17,15 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
         public var alarmTopic: String
         public var statusTopic: String
         public var telemetryTopic: String
+        /// The platform's own login, when the broker wants one.
+        public var credentials: MQTTCredentials?
 
         public init(
             host: String = "127.0.0.1", port: Int = 1883, deviceFilter: String = "park/#",
             alarmTopic: String = "platform/alarms", statusTopic: String = "platform/status",
-            telemetryTopic: String = "platform/telemetry"
+            telemetryTopic: String = "platform/telemetry", credentials: MQTTCredentials? = nil
         ) {
+            self.credentials = credentials
             self.telemetryTopic = telemetryTopic
             self.host = host
             self.port = port
@@ -52,7 +55,7 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     public func start() throws(MQTTError) {
         let newPool = try MQTTClientPool(configuration: MQTTClientPoolConfiguration(ioThreads: 1), delegate: self)
         let client = try newPool.addClient(MQTTClientConfiguration(
-            clientID: "parkbench-platform-\(getpid())", host: endpoints.host, port: endpoints.port,
+            clientID: "parkbench-platform-\(getpid())", host: endpoints.host, port: endpoints.port, credentials: endpoints.credentials,
             subscriptions: [MQTTSubscription(endpoints.deviceFilter, qos: .atLeastOnce)]), connect: false)
         pool.withLock { $0 = (newPool, client) }
         try newPool.connect(client)

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import ParkBindings
 import ParkBroker
 import ParkCore
+import ParkMQTT
 import ParkPlatform
 
 /// `parkbench demo`: the whole product on one machine — an embedded mosquitto, the reference
@@ -25,6 +27,7 @@ struct DemoCommand: AsyncParsableCommand {
               value-scaling[=10]        values are multiplied on the way   → accuracy
               no-offline-detection      vanished devices stay online       → offline detection
               linkage-dropped           linkage rules never fire           → linkage
+              auth-disabled             the broker lets anyone in          → device authentication
               crash-after[=400]         the platform stops after N messages → whatever runs after
 
             Examples:
@@ -74,8 +77,29 @@ struct DemoCommand: AsyncParsableCommand {
             throw ExitCode(ExitStatus.configurationError)
         }
 
+        // One secret per device (004 L754), made for this run and never printed; the broker
+        // checks them with its own password file and ACL unless the auth-disabled switch is on.
+        let authDisabled = fault.contains { $0.name == .authDisabled }
+        var secrets: [String: String] = [:]
+        for device in configuration.park.devices { secrets[device.id] = MosquittoAuth.randomSecret() }
+        let platformLogin = MQTTCredentials(username: "parkbench-platform", password: MosquittoAuth.randomSecret())
+        let harnessLogin = MQTTCredentials(username: "parkbench-harness", password: MosquittoAuth.randomSecret())
+        configuration.deviceSecrets = DeviceSecrets(secrets, source: "the demo's generated secrets")
+        configuration.harnessCredentials = harnessLogin
+
         let broker: MosquittoBroker
-        do { broker = try MosquittoBroker() } catch {
+        do {
+            let directory = try TemporaryDirectory()
+            var options: [String] = []
+            if !authDisabled {
+                var users = secrets
+                users[platformLogin.username] = platformLogin.password
+                users[harnessLogin.username] = harnessLogin.password
+                options = try MosquittoAuth(users: users, platformUsers: [platformLogin.username, harnessLogin.username])
+                    .write(into: directory)
+            }
+            broker = try MosquittoBroker(options: options, directory: directory)
+        } catch {
             Output.error("error: cannot start mosquitto (\(MosquittoBroker.executable)): \(error); `make deps` installs it")
             throw ExitCode(ExitStatus.unreachable)
         }
@@ -87,7 +111,7 @@ struct DemoCommand: AsyncParsableCommand {
             kind.descriptor.events.filter { $0.severity == .alarm || $0.severity == .critical }.map(\.name)
         })
         let reference = ReferencePlatform(
-            endpoints: .init(port: broker.port),
+            endpoints: .init(port: broker.port, credentials: platformLogin),
             configuration: PlatformConfiguration(alarmEvents: alarmEvents, heartbeatTimeout: .seconds(120), linkageRules: rules),
             faults: faults)
         do { try reference.start() } catch {
@@ -101,7 +125,8 @@ struct DemoCommand: AsyncParsableCommand {
             throw ExitCode(ExitStatus.unreachable)
         }
         if !options.json {
-            print("mosquitto on 127.0.0.1:\(broker.port); reference platform subscribed to park/#"
+            print("mosquitto on 127.0.0.1:\(broker.port) (\(authDisabled ? "anyone may log in" : "password file + ACL, one secret per device"));"
+                  + " reference platform subscribed to park/#"
                   + (fault.isEmpty ? "" : " with fault switches: \(fault.map(\.description).joined(separator: ", "))"))
         }
         let status = try await run.run(configuration)
@@ -117,6 +142,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
     enum Name: String, CaseIterable {
         case alarmDelay = "alarm-delay", dropAlarms = "drop-alarms", valueScaling = "value-scaling"
         case noOfflineDetection = "no-offline-detection", crashAfter = "crash-after", linkageDropped = "linkage-dropped"
+        case authDisabled = "auth-disabled"
     }
 
     var name: Name
@@ -131,7 +157,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .alarmDelay: if let value, DeviceDuration(parsing: value) == nil { return nil }
         case .valueScaling: if let value, Double(value) == nil { return nil }
         case .crashAfter: if let value, Int(value).map({ $0 > 0 }) != true { return nil }
-        case .dropAlarms, .noOfflineDetection, .linkageDropped: if value != nil { return nil }
+        case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled: if value != nil { return nil }
         }
     }
 
@@ -142,7 +168,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .alarmDelay: "alarm-delay=\(value ?? "3s")"
         case .valueScaling: "value-scaling=\(value ?? "10")"
         case .crashAfter: "crash-after=\(value ?? "400")"
-        case .dropAlarms, .noOfflineDetection, .linkageDropped: name.rawValue
+        case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled: name.rawValue
         }
     }
 
@@ -156,6 +182,8 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .noOfflineDetection: faults.offlineDetectionDisabled = true
         case .crashAfter: faults.crashAfterMessages = Int(value ?? "400") ?? 400
         case .linkageDropped: faults.linkageDropped = true
+        // The broker's switch, not the platform's: applied where the broker is started.
+        case .authDisabled: break
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ParkBindings
 
 /// `parkbench test`: a conformance suite against a system under test.
 struct TestCommand: AsyncParsableCommand {
@@ -47,12 +48,23 @@ struct TestCommand: AsyncParsableCommand {
     @Option(help: "Seed for the devices' random streams (default: the park's).")
     var seed: UInt64?
 
+    @Option(help: ArgumentHelp(
+        "Each device's secret, one 'device-id=secret' per line: devices log in with their id and secret, and the auth check uses them.",
+        valueName: "file"))
+    var secretsFile: String?
+
     func run() async throws {
         let workspace = Workspace.load(options)
         let run = ConformanceRun(
             suiteFile: suite, platformFile: platform, parkFile: park, brokerOverride: broker, outputDirectory: out, seed: seed,
             only: check, faults: [], json: options.json, historyPath: history.history, capture: capture)
-        let configuration = try run.load(workspace)
+        var configuration = try run.load(workspace)
+        if let secretsFile {
+            do { configuration.deviceSecrets = try DeviceSecrets.load(file: secretsFile) } catch {
+                Output.error("error: \(error)")
+                throw ExitCode(ExitStatus.configurationError)
+            }
+        }
         let status = try await run.run(configuration)
         if status != 0 { throw ExitCode(status) }
     }

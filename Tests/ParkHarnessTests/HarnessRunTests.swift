@@ -1,8 +1,10 @@
 import Foundation
+import ParkBindings
 import ParkCapture
 import ParkCore
 import ParkDevices
 @testable import ParkHarness
+import ParkMQTT
 import ParkPlatform
 import ParkReport
 import ParkTestSupport
@@ -415,5 +417,95 @@ extension HarnessRuns {
         #expect(p99 < 5, "harness vs wire |Δ| p99 = \(p99) ms over \(pairs.count) samples")
         #expect(pairs.allSatisfy { $0.wireMilliseconds >= 150 }, "the wire shows the platform's 150 ms hold too")
         print("wire agreement: \(pairs.count) samples, |Δ| p50 \(LatencyEvidence.percentile(0.5, of: differences) ?? 0) ms, p99 \(p99) ms")
+    }
+}
+
+/// Device authentication through mosquitto's own password file and ACL (004 L754).
+@Suite(.serialized) struct AuthTests {
+    static let suite = """
+        suite: t
+        checks:
+          - id: auth
+            title: one secret per device
+            type: auth
+            source: 004_5e9061d643d5fb41.txt L754
+            devices: {kind: smoke-detector, count: 2}
+            expect: ["wrong_secret_accepted == 0", "other_secret_accepted == 0", "own_secret_refused == 0", "unanswered == 0"]
+        """
+
+    /// Runs the auth suite against a broker that checks secrets (or, `enforced: false`, lets anyone in).
+    func run(enforced: Bool) async throws -> CheckResult {
+        let (registry, catalog) = try HarnessRuns.kinds()
+        let park = try ParkFile.parse(HarnessRuns.park, file: "park.yaml", catalog: catalog, kinds: registry)
+        var secrets: [String: String] = [:]
+        for device in park.devices { secrets[device.id] = MosquittoAuth.randomSecret() }
+        let harness = MQTTCredentials(username: "harness", password: MosquittoAuth.randomSecret())
+        let directory = try TemporaryDirectory()
+        var users = secrets
+        users["harness"] = harness.password
+        let options = enforced ? try MosquittoAuth(users: users, platformUsers: ["harness"]).write(into: directory) : []
+        let broker = try MosquittoBroker(options: options, directory: directory)
+        defer { broker.stop() }
+        if enforced {
+            let stored = try String(contentsOfFile: directory.path("passwd"), encoding: .utf8)
+            #expect(stored.contains("harness:$7$"), "mosquitto_passwd hashed the file")
+            #expect(!secrets.values.contains { stored.contains($0) }, "no plaintext secret stays on disk")
+        }
+        var configuration = HarnessRunner.Configuration(
+            suite: try Suite.parse(Self.suite, file: "suite.yaml"), profile: try HarnessRuns.profile(port: broker.port), park: park,
+            parkFile: "park.yaml", plan: try park.plan(kinds: registry), kinds: registry, seed: 1, parkbenchVersion: "test",
+            settle: .milliseconds(200))
+        configuration.deviceSecrets = DeviceSecrets(secrets, source: "test")
+        configuration.harnessCredentials = harness
+        return try #require(try await HarnessRunner(configuration: configuration).run().checks.first)
+    }
+
+    @Test func authCheckPassesWithPerDeviceSecretsAndFailsWhenAnyoneMayLogIn() async throws {
+        let good = try await run(enforced: true)
+        #expect(good.verdict == .pass, "\(good.summary) \(good.findings)")
+        #expect(good.metrics["attempts"] == 6)
+
+        let open = try await run(enforced: false)
+        #expect(open.verdict == .fail)
+        #expect(open.metrics["wrong_secret_accepted"] == 2 && open.metrics["other_secret_accepted"] == 2)
+        #expect(open.findings.contains("smoke-1: the broker accepted a wrong secret"))
+    }
+
+    /// The ACL keeps each device to its own topics: paho-mqtt logged in as smoke-1 publishes on its
+    /// own topic and on smoke-2's; a paho subscriber with the platform account sees only the first.
+    @Test func aclKeepsADeviceToItsOwnTopics() throws {
+        let directory = try TemporaryDirectory()
+        let auth = MosquittoAuth(users: ["smoke-1": "s1-secret", "smoke-2": "s2-secret", "platform": "p-secret"], platformUsers: ["platform"])
+        let broker = try MosquittoBroker(options: try auth.write(into: directory), directory: directory)
+        defer { broker.stop() }
+        let script = directory.path("acl_peer.py")
+        try """
+            import sys, time, json
+            import paho.mqtt.client as mqtt
+            port, out = int(sys.argv[1]), sys.argv[2]
+            seen, ready = [], []
+            sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="platform-sub")
+            sub.username_pw_set("platform", "p-secret")
+            sub.on_subscribe = lambda c, u, mid, rc, p: ready.append(1)
+            sub.on_message = lambda c, u, m: seen.append(m.topic)
+            sub.connect("127.0.0.1", port)
+            sub.subscribe("park/#", qos=1)
+            sub.loop_start()
+            while not ready: time.sleep(0.01)
+            pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="smoke-1")
+            pub.username_pw_set("smoke-1", "s1-secret")
+            pub.connect("127.0.0.1", port)
+            pub.loop_start()
+            pub.publish("park/A/smoke-detector/smoke-2/event", "forged", qos=1).wait_for_publish(10)
+            pub.publish("park/A/smoke-detector/smoke-1/event", "mine", qos=1).wait_for_publish(10)
+            deadline = time.time() + 10
+            while "park/A/smoke-detector/smoke-1/event" not in seen and time.time() < deadline: time.sleep(0.01)
+            json.dump(seen, open(out, "w"))
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        let out = directory.path("seen.json")
+        let peer = try ChildProcess(try executablePath("python3"), [script, String(broker.port), out], output: directory.path("peer.log"))
+        #expect(peer.waitForExit(timeout: .seconds(30)))
+        let seen = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String]
+        #expect(seen == ["park/A/smoke-detector/smoke-1/event"], "the forged message on smoke-2's topic is dropped by the ACL")
     }
 }

@@ -11,13 +11,16 @@ public final class HarnessContext: Sendable {
     public let profile: PlatformProfile
     public let truth: GroundTruthTap
     public let observations: ObservationLog
+    /// The devices' secrets, when the broker authenticates them.
+    public let secrets: DeviceSecrets?
     let engine: RealTimeEngine
     let binding: MQTTDeviceBinding
 
     init(
         devices: [ParkFile.ParkDevice], kinds: DeviceKindRegistry, profile: PlatformProfile, truth: GroundTruthTap,
-        observations: ObservationLog, engine: RealTimeEngine, binding: MQTTDeviceBinding
+        observations: ObservationLog, engine: RealTimeEngine, binding: MQTTDeviceBinding, secrets: DeviceSecrets? = nil
     ) {
+        self.secrets = secrets
         self.devices = devices
         self.kinds = kinds
         self.profile = profile

@@ -29,6 +29,10 @@ public struct HarnessRunner: Sendable {
         public var connectTimeout: DeviceDuration
         /// The run's id, chosen up front so its folder can exist before the run (for a capture).
         public var runID: String
+        /// Each device's secret, when the broker authenticates devices (user name = device id).
+        public var deviceSecrets: DeviceSecrets?
+        /// The harness's own broker login, instead of the profile's environment variables.
+        public var harnessCredentials: MQTTCredentials?
 
         public init(
             suite: Suite, profile: PlatformProfile, park: ParkFile, parkFile: String, plan: [PlannedDevice],
@@ -71,7 +75,8 @@ public struct HarnessRunner: Sendable {
     public func run() async throws(HarnessError) -> RunReport {
         let started = Date()
         let profile = configuration.profile
-        let credentials = try harnessCredentials()
+        var credentials = configuration.harnessCredentials
+        if credentials == nil { credentials = try harnessCredentials() }
         let observations = ObservationLog()
 
         // Observe first, so nothing the platform says about the devices coming up is missed.
@@ -108,6 +113,9 @@ public struct HarnessRunner: Sendable {
         let engine: RealTimeEngine
         do {
             var bindingConfiguration = MQTTDeviceBinding.Configuration(host: profile.broker.host, port: profile.broker.port)
+            if let secrets = configuration.deviceSecrets {
+                bindingConfiguration.credentials = { device in MQTTAuthScheme.password.credentials(for: device, secret: secrets.secret(for: device.id)) }
+            }
             if let template = profile.deviceTopics { bindingConfiguration.topics = try MQTTTopicTemplate(template) }
             binding = try MQTTDeviceBinding(devices: devices, configuration: bindingConfiguration)
             engine = try await RealTimeEngine(plan: configuration.plan, observer: MulticastEmissionObserver([binding, truth]))
@@ -133,7 +141,7 @@ public struct HarnessRunner: Sendable {
 
         let context = HarnessContext(
             devices: configuration.park.devices, kinds: configuration.kinds, profile: profile, truth: truth,
-            observations: observations, engine: engine, binding: binding)
+            observations: observations, engine: engine, binding: binding, secrets: configuration.deviceSecrets)
         let checks = configuration.suite.checks.filter { configuration.only.isEmpty || configuration.only.contains($0.common.id) }
         var results: [CheckResult] = []
         for (index, check) in checks.enumerated() {
