@@ -59,7 +59,11 @@ let package = Package(
         // The reference platform's rules (a system under test that misbehaves on request).
         .target(
             name: "ParkPlatform",
-            dependencies: ["ParkMQTT", "ParkCore", .product(name: "Yams", package: "Yams")]),
+            dependencies: [
+                "ParkMQTT", "ParkCore", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
         // Maps devices onto wire protocols; the only module that knows both sides.
         .target(
             name: "ParkBindings",

@@ -25,6 +25,10 @@ public struct PlatformCore: Sendable {
         public var zone: String?
         /// Where the device takes commands, learnt the same way.
         public var commandTopic: String?
+        /// The latest value of each point, with the message it came from.
+        public var values: [String: Double] = [:]
+        public var valuesMessageID: String?
+        public var valuesTimestampNanoseconds: Int64?
     }
 
     /// What the platform should do.
@@ -97,6 +101,12 @@ public struct PlatformCore: Sendable {
         if before != state.status { actions.append(.statusChanged(device: state.id, from: before, to: state.status)) }
         devices[message.device] = state
 
+        if message.channel == "telemetry" || message.channel == "event", !message.values.isEmpty {
+            for (point, value) in message.values { state.values[point] = value * faults.valueScaling }
+            state.valuesMessageID = message.messageID
+            state.valuesTimestampNanoseconds = message.timestampNanoseconds
+            devices[message.device] = state
+        }
         if message.channel == "telemetry", !message.values.isEmpty {
             actions.append(.showTelemetry(PlatformTelemetry(
                 device: message.device, kind: message.kind, messageID: message.messageID,
@@ -211,12 +221,16 @@ public struct PlatformFaults: Sendable, Hashable {
     public var crashAfterMessages: Int?
     /// Linkage rules never fire.
     public var linkageDropped: Bool
+    /// Commands asked for through the API are accepted and never sent.
+    public var commandsDropped: Bool
 
     public init(
         alarmDelay: Duration = .zero, dropAlarms: Bool = false, valueScaling: Double = 1,
-        offlineDetectionDisabled: Bool = false, crashAfterMessages: Int? = nil, linkageDropped: Bool = false
+        offlineDetectionDisabled: Bool = false, crashAfterMessages: Int? = nil, linkageDropped: Bool = false,
+        commandsDropped: Bool = false
     ) {
         self.linkageDropped = linkageDropped
+        self.commandsDropped = commandsDropped
         self.alarmDelay = alarmDelay
         self.dropAlarms = dropAlarms
         self.valueScaling = valueScaling

@@ -36,6 +36,9 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     }
 
     public let endpoints: Endpoints
+    let records = PlatformRecords()
+    private let webhook: PlatformWebhook?
+    private let api: Mutex<PlatformHTTPAPI?> = Mutex(nil)
     private let core: Mutex<PlatformCore>
     private let pool: Mutex<(pool: MQTTClientPool?, client: MQTTClientHandle?)> = Mutex((nil, nil))
     private let ticker: Mutex<DispatchSourceTimer?> = Mutex(nil)
@@ -45,9 +48,10 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
 
     public init(
         endpoints: Endpoints, configuration: PlatformConfiguration = PlatformConfiguration(),
-        faults: PlatformFaults = PlatformFaults()
+        faults: PlatformFaults = PlatformFaults(), webhook: PlatformWebhook? = nil
     ) {
         self.endpoints = endpoints
+        self.webhook = webhook
         self.core = Mutex(PlatformCore(configuration: configuration, faults: faults))
     }
 
@@ -68,8 +72,16 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
         }
     }
 
+    /// Serves the REST API (see ``PlatformHTTPAPI``) on `host:port` (0: a free port); returns the port.
+    public func startHTTP(host: String = "127.0.0.1", port: Int = 0) throws -> Int {
+        let server = try PlatformHTTPAPI(host: host, port: port, platform: self)
+        api.withLock { $0 = server }
+        return server.port
+    }
+
     /// Stops listening and disconnects.
     public func stop() {
+        api.withLock { $0?.stop(); $0 = nil }
         ticker.withLock { $0?.cancel(); $0 = nil }
         let current = pool.withLock { state -> MQTTClientPool? in
             defer { state = (nil, nil) }
@@ -115,6 +127,14 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
             return
         }
         let now = Self.now()
+        // Its own commands come back through park/#; acknowledgements close them.
+        if message.topic.hasSuffix("/cmd") { return }
+        if message.topic.hasSuffix("/cmd/ack") {
+            if let ack = try? JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any], let id = ack["id"] as? String {
+                records.acknowledged(id: id, accepted: ack["accepted"] as? Bool ?? false, reason: ack["reason"] as? String, at: now)
+            }
+            return
+        }
         let (actions, crash) = core.withLock { core in
             (core.received(topic: message.topic, payload: message.payload, now: now), core.shouldCrash)
         }
@@ -124,6 +144,30 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
         }
         perform(actions)
     }
+
+    /// Sends `command` to a device on its `cmd` topic and returns the command's id, as the REST
+    /// API's `POST /devices/{id}/commands` does. The `commandsDropped` fault switch records the
+    /// request and sends nothing.
+    public func command(_ deviceID: String, command: String, arguments: [String: Any]) -> Result<String, PlatformError> {
+        guard let topic = core.withLock({ $0.devices[deviceID]?.commandTopic }) else {
+            return .failure(PlatformError("no device '\(deviceID)' has been heard from, so its command topic is unknown"))
+        }
+        let id = records.sent(device: deviceID, command: command, origin: "api", at: Self.now())
+        let message: [String: Any] = ["id": id, "command": command, "args": arguments]
+        guard let payload = try? JSONSerialization.data(withJSONObject: message, options: [.sortedKeys]) else {
+            return .failure(PlatformError("the arguments are not JSON values"))
+        }
+        guard !core.withLock({ $0.faults.commandsDropped }) else { return .success(id) }
+        let (current, client) = pool.withLock { ($0.pool, $0.client) }
+        guard let current, let client else { return .failure(PlatformError("the platform is not connected")) }
+        do { try current.publish(client, topic: topic, payload: Array(payload), qos: .atLeastOnce) } catch {
+            return .failure(PlatformError("cannot publish the command: \(error)"))
+        }
+        return .success(id)
+    }
+
+    /// Webhook deliveries that failed after their retries.
+    public var webhookFailures: Int { webhook?.failures ?? 0 }
 
     // MARK: Actions
 
@@ -140,15 +184,23 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
             switch action {
             case .raiseAlarm(let alarm, let delay):
                 let topic = endpoints.alarmTopic
-                if delay == .zero {
+                let records = self.records, webhook = self.webhook
+                let raise: @Sendable () -> Void = {
                     try? current.publish(client, topic: topic, payload: alarm.json, qos: .atLeastOnce)
+                    records.add(alarm)
+                    webhook?.deliver(alarm.json)
+                }
+                if delay == .zero {
+                    raise()
                 } else {
                     let nanoseconds = Int(delay.components.seconds) * 1_000_000_000 + Int(delay.components.attoseconds / 1_000_000_000)
-                    DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) {
-                        try? current.publish(client, topic: topic, payload: alarm.json, qos: .atLeastOnce)
-                    }
+                    DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds), execute: raise)
                 }
-            case .sendCommand(_, let topic, let payload, _):
+            case .sendCommand(let device, let topic, let payload, let rule):
+                if let object = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any], let id = object["id"] as? String,
+                   let command = object["command"] as? String {
+                    _ = records.sent(device: device, command: command, origin: "linkage \(rule)", id: id, at: Self.now())
+                }
                 try? current.publish(client, topic: topic, payload: payload, qos: .atLeastOnce)
             case .showTelemetry(let telemetry):
                 try? current.publish(client, topic: endpoints.telemetryTopic, payload: telemetry.json, qos: .atMostOnce)
@@ -168,4 +220,10 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
         clock_gettime(CLOCK_REALTIME, &time)
         return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
+}
+
+/// Why the platform could not do what it was asked.
+public struct PlatformError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -28,6 +28,7 @@ struct DemoCommand: AsyncParsableCommand {
               no-offline-detection      vanished devices stay online       → offline detection
               linkage-dropped           linkage rules never fire           → linkage
               auth-disabled             the broker lets anyone in          → device authentication
+              commands-dropped          API commands are accepted, not sent → platform command
               crash-after[=400]         the platform stops after N messages → whatever runs after
 
             Examples:
@@ -119,6 +120,19 @@ struct DemoCommand: AsyncParsableCommand {
             throw ExitCode(ExitStatus.unreachable)
         }
         defer { reference.stop() }
+        do {
+            let apiPort = try reference.startHTTP()
+            // The profile names the platform's usual port; the embedded one has a free port.
+            if var commands = configuration.profile.commands, let url = URLComponents(string: commands.url) {
+                var rewritten = url
+                rewritten.port = apiPort
+                commands.url = (rewritten.string ?? commands.url).removingPercentEncoding ?? commands.url
+                configuration.profile.commands = commands
+            }
+        } catch {
+            Output.error("error: cannot start the reference platform's REST API: \(error)")
+            throw ExitCode(ExitStatus.unreachable)
+        }
         for _ in 0..<400 where !reference.isConnected { try? await Task.sleep(nanoseconds: 25_000_000) }
         guard reference.isConnected else {
             Output.error("error: the reference platform could not subscribe at 127.0.0.1:\(broker.port) within 10 s")
@@ -142,7 +156,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
     enum Name: String, CaseIterable {
         case alarmDelay = "alarm-delay", dropAlarms = "drop-alarms", valueScaling = "value-scaling"
         case noOfflineDetection = "no-offline-detection", crashAfter = "crash-after", linkageDropped = "linkage-dropped"
-        case authDisabled = "auth-disabled"
+        case authDisabled = "auth-disabled", commandsDropped = "commands-dropped"
     }
 
     var name: Name
@@ -157,7 +171,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .alarmDelay: if let value, DeviceDuration(parsing: value) == nil { return nil }
         case .valueScaling: if let value, Double(value) == nil { return nil }
         case .crashAfter: if let value, Int(value).map({ $0 > 0 }) != true { return nil }
-        case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled: if value != nil { return nil }
+        case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped: if value != nil { return nil }
         }
     }
 
@@ -168,7 +182,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .alarmDelay: "alarm-delay=\(value ?? "3s")"
         case .valueScaling: "value-scaling=\(value ?? "10")"
         case .crashAfter: "crash-after=\(value ?? "400")"
-        case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled: name.rawValue
+        case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped: name.rawValue
         }
     }
 
@@ -182,6 +196,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .noOfflineDetection: faults.offlineDetectionDisabled = true
         case .crashAfter: faults.crashAfterMessages = Int(value ?? "400") ?? 400
         case .linkageDropped: faults.linkageDropped = true
+        case .commandsDropped: faults.commandsDropped = true
         // The broker's switch, not the platform's: applied where the broker is started.
         case .authDisabled: break
         }

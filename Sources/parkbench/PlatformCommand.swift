@@ -18,7 +18,9 @@ struct PlatformCommand: AsyncParsableCommand {
             discussion: """
                 Subscribes to park/# and publishes alarms on platform/alarms, status changes \\
                 (online / abnormal / offline) on platform/status and the values it holds on \\
-                platform/telemetry. --linkage runs linkage rules (an event at one device → a \\
+                platform/telemetry. --http-port serves GET /alarms, /devices, /devices/{id}, \\
+                /commands/{id} and POST /devices/{id}/commands; --webhook POSTs each alarm. \\
+                --linkage runs linkage rules (an event at one device → a \\
                 command to others, on their park/…/cmd topic). Fault switches make it wrong \\
                 on purpose, so a harness can prove its checks fail when they should.
 
@@ -56,10 +58,30 @@ struct PlatformCommand: AsyncParsableCommand {
         @Flag(help: "Fault: linkage rules never fire.")
         var dropLinkage = false
 
+        @Flag(help: "Fault: commands asked for through the REST API are accepted and never sent.")
+        var dropCommands = false
+
+        @Option(help: ArgumentHelp("Serve the REST API on this port (0: a free one; printed).", valueName: "port"))
+        var httpPort: Int?
+
+        @Option(help: ArgumentHelp("POST every alarm to this URL.", valueName: "url"))
+        var webhook: String?
+
+        @Option(help: ArgumentHelp("Environment variable holding the webhook's shared secret (sent as X-ParkBench-Secret).", valueName: "name"))
+        var webhookSecretEnv: String?
+
         func run() async throws {
             let faults = PlatformFaults(
                 alarmDelay: .nanoseconds(Int64(alarmDelay.nanoseconds)), dropAlarms: dropAlarms, valueScaling: valueScaling,
-                offlineDetectionDisabled: noOfflineDetection, crashAfterMessages: crashAfter, linkageDropped: dropLinkage)
+                offlineDetectionDisabled: noOfflineDetection, crashAfterMessages: crashAfter, linkageDropped: dropLinkage,
+                commandsDropped: dropCommands)
+            var hook: PlatformWebhook?
+            if let webhook {
+                do { hook = try PlatformWebhook(url: webhook, secretEnvironment: webhookSecretEnv) } catch {
+                    Output.error("error: \(error)")
+                    throw ExitCode(ExitStatus.configurationError)
+                }
+            }
             var rules: [LinkageRule] = []
             if let linkage {
                 do { rules = try LinkageRule.load(file: linkage) } catch {
@@ -70,7 +92,7 @@ struct PlatformCommand: AsyncParsableCommand {
             let platform = ReferencePlatform(
                 endpoints: .init(host: broker.host, port: broker.port),
                 configuration: PlatformConfiguration(heartbeatTimeout: .seconds(Int64(heartbeatTimeout.seconds)), linkageRules: rules),
-                faults: faults)
+                faults: faults, webhook: hook)
             do { try platform.start() } catch {
                 Output.error("error: cannot start the platform: \(error)")
                 throw ExitCode(ExitStatus.configurationError)
@@ -87,6 +109,13 @@ struct PlatformCommand: AsyncParsableCommand {
                 throw ExitCode(ExitStatus.unreachable)
             }
             print("platform listening on \(broker) (park/#); alarms on platform/alarms, status on platform/status")
+            if let httpPort {
+                do { print("REST API on http://127.0.0.1:\(try platform.startHTTP(port: httpPort))") } catch {
+                    platform.stop()
+                    Output.error("error: cannot serve the REST API on port \(httpPort): \(error)")
+                    throw ExitCode(ExitStatus.configurationError)
+                }
+            }
             while SystemClockSeconds.now() < deadline, !Interrupt.received, !platform.isCrashed {
                 try? await Task.sleep(nanoseconds: 200_000_000)
             }

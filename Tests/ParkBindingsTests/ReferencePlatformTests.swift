@@ -84,4 +84,107 @@ import Testing
         await engine.stop()
         binding.shutdown()
     }
+
+    /// The REST API and the webhook, from outside: Python's urllib reads /alarms, /devices and
+    /// /devices/{id}, asks for a command and sees the device's acknowledgement at /commands/{id};
+    /// a Python http.server receives each alarm with the shared secret.
+    @Test func restAPIAndWebhookServeWhatThePlatformHolds() async throws {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        // The webhook receiver: writes each POST's secret header and body as a JSON line.
+        let receiver = broker.directory.path("receiver.py")
+        try """
+            import json, sys
+            from http.server import BaseHTTPRequestHandler, HTTPServer
+            port, out = int(sys.argv[1]), sys.argv[2]
+            class Handler(BaseHTTPRequestHandler):
+                def do_POST(self):
+                    body = self.rfile.read(int(self.headers["Content-Length"]))
+                    with open(out, "a") as f:
+                        f.write(json.dumps({"secret": self.headers.get("X-ParkBench-Secret"), "body": json.loads(body)}) + "\\n")
+                    self.send_response(204); self.end_headers()
+                def log_message(self, *args): pass
+            HTTPServer(("127.0.0.1", port), Handler).serve_forever()
+            """.write(toFile: receiver, atomically: true, encoding: .utf8)
+        let hookPort = try freeLoopbackPort()
+        let received = broker.directory.path("webhook.jsonl")
+        let receiverProcess = try ChildProcess(try executablePath("python3"), [receiver, String(hookPort), received], output: broker.directory.path("receiver.log"))
+        defer { receiverProcess.stop(grace: .seconds(1)) }
+        try waitFor("the webhook receiver", seconds: 20) { loopbackPortAccepts(hookPort) }
+        setenv("PARKBENCH_TEST_HOOK_SECRET", "hook-secret-123", 1)
+
+        let platform = ReferencePlatform(
+            endpoints: .init(port: broker.port), configuration: PlatformConfiguration(heartbeatTimeout: .seconds(30)),
+            webhook: try PlatformWebhook(url: "http://127.0.0.1:\(hookPort)/alarms", secretEnvironment: "PARKBENCH_TEST_HOOK_SECRET"))
+        try platform.start()
+        defer { platform.stop() }
+        let apiPort = try platform.startHTTP()
+        try waitFor("the platform subscribed", seconds: 30) { platform.isConnected }
+
+        let plan = try helper.plan(count: 2)
+        let binding = try MQTTDeviceBinding(devices: helper.bound(plan), configuration: .init(port: broker.port))
+        let engine = try await RealTimeEngine(plan: plan, threads: 1, observer: binding)
+        binding.setCommandHandler { deviceID, command in
+            do throws(EngineError) { return .success(try await engine.send(command, to: deviceID)) } catch { return .failure(error) }
+        }
+        try binding.connect()
+        await engine.start()
+        try waitFor("2 devices known to the platform", seconds: 30) { platform.devices.count == 2 }
+        try await engine.apply(Stimulus("smoke", arguments: ["density": .double(0.4)]), to: "smoke-1")
+        try waitFor("the alarm at the platform", seconds: 30) { platform.counters.raised == 1 }
+
+        let client = broker.directory.path("client.py")
+        try """
+            import json, sys, time, urllib.request, urllib.error
+            base = "http://127.0.0.1:%s" % sys.argv[1]
+            def call(method, path, body=None):
+                data = None if body is None else body.encode()
+                request = urllib.request.Request(base + path, data=data, method=method, headers={"Content-Type": "application/json"})
+                try:
+                    response = urllib.request.urlopen(request, timeout=10)
+                    return response.status, json.loads(response.read())
+                except urllib.error.HTTPError as error:
+                    return error.code, json.loads(error.read())
+            result = {}
+            result["alarms"] = call("GET", "/alarms")
+            result["alarms_since"] = call("GET", "/alarms?since=1")
+            result["devices"] = call("GET", "/devices")
+            result["device"] = call("GET", "/devices/smoke-1")
+            result["missing"] = call("GET", "/devices/nobody")
+            result["bad"] = call("POST", "/devices/smoke-2/commands", "not json")
+            status, sent = call("POST", "/devices/smoke-2/commands", json.dumps({"command": "self-test"}))
+            result["sent"] = [status, sent]
+            for _ in range(500):
+                status, command = call("GET", "/commands/" + sent["id"])
+                if "ack" in command: break
+                time.sleep(0.01)
+            result["command"] = [status, command]
+            print(json.dumps(result))
+            """.write(toFile: client, atomically: true, encoding: .utf8)
+        let output = broker.directory.path("client.out")
+        let process = try ChildProcess(try executablePath("python3"), [client, String(apiPort)], output: output)
+        #expect(process.waitForExit(timeout: .seconds(30)))
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output))) as? [String: [Any]])
+        let alarms = try #require(result["alarms"]?.last as? [[String: Any]])
+        #expect(result["alarms"]?.first as? Int == 200 && alarms.count == 1)
+        #expect(alarms.first?["event"] as? String == "smoke-alarm" && alarms.first?["msg_id"] as? String != nil)
+        #expect((result["alarms_since"]?.last as? [Any])?.isEmpty == true)
+        #expect((result["devices"]?.last as? [[String: Any]])?.map { $0["device"] as? String } == ["smoke-1", "smoke-2"])
+        let device = try #require(result["device"]?.last as? [String: Any])
+        #expect(device["status"] as? String == "online" && device["zone"] as? String != nil)
+        #expect((device["values"] as? [String: Any])?["smoke_density"] != nil && device["values_msg_id"] as? String != nil)
+        #expect(result["missing"]?.first as? Int == 404)
+        #expect(result["bad"]?.first as? Int == 400)
+        #expect(result["sent"]?.first as? Int == 202)
+        let command = try #require(result["command"]?.last as? [String: Any])
+        #expect((command["ack"] as? [String: Any])?["accepted"] as? Bool == true, "the device's acknowledgement closes the command: \(command)")
+
+        try waitFor("the webhook delivery", seconds: 30) { FileManager.default.fileExists(atPath: received) }
+        let delivery = try #require(try JSONSerialization.jsonObject(
+            with: Data((try String(contentsOfFile: received, encoding: .utf8)).split(separator: "\n")[0].utf8)) as? [String: Any])
+        #expect(delivery["secret"] as? String == "hook-secret-123")
+        #expect((delivery["body"] as? [String: Any])?["event"] as? String == "smoke-alarm")
+        await engine.stop()
+        binding.shutdown()
+    }
 }

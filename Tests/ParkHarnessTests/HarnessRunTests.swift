@@ -40,13 +40,15 @@ enum HarnessRuns {
         return profile
     }
 
-    /// Runs `suite` (YAML text) against whatever platform listens on `broker`.
-    static func run(_ suiteText: String, broker: MosquittoBroker, park parkText: String = park) async throws -> RunReport {
+    /// Runs `suite` (YAML text) against whatever platform listens on `broker` (its REST API on `apiPort`).
+    static func run(_ suiteText: String, broker: MosquittoBroker, park parkText: String = park, apiPort: Int? = nil) async throws -> RunReport {
         let (registry, catalog) = try kinds()
         let suite = try Suite.parse(suiteText, file: "suite.yaml")
         let park = try ParkFile.parse(parkText, file: "park.yaml", catalog: catalog, kinds: registry)
+        var profile = try profile(port: broker.port)
+        if let apiPort { profile.commands?.url = "http://127.0.0.1:\(apiPort)/devices/{device}/commands" }
         let configuration = HarnessRunner.Configuration(
-            suite: suite, profile: try profile(port: broker.port), park: park, parkFile: "park.yaml",
+            suite: suite, profile: profile, park: park, parkFile: "park.yaml",
             plan: try park.plan(kinds: registry), kinds: registry, seed: park.seed, parkbenchVersion: "test",
             settle: .milliseconds(500))
         return try await HarnessRunner(configuration: configuration).run()
@@ -70,7 +72,7 @@ enum HarnessRuns {
         let deadline = ContinuousClock.now + .seconds(20)
         while !platform.isConnected, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         try #require(platform.isConnected, "the reference platform did not subscribe")
-        return try await run(suiteText, broker: broker)
+        return try await run(suiteText, broker: broker, apiPort: try platform.startHTTP())
     }
 
     static let smokeLatency = """
@@ -146,6 +148,19 @@ extension HarnessRuns {
 }
 
 @Suite(.serialized) struct HarnessRunTests {
+    /// The command check through the reference platform's REST API; with commands-dropped the
+    /// platform says 202 and sends nothing, and the check sees that at the device.
+    @Test func commandCheckThroughTheReferencePlatform() async throws {
+        let suite = CommandCheckTests.suite
+        let good = try await HarnessRuns.runAgainstReference(suite)
+        let check = try #require(good.checks.first)
+        #expect(check.verdict == .pass, "\(check.summary) \(check.findings)")
+        #expect(check.latency?.samples.allSatisfy { $0.messageID?.hasPrefix("api-") == true } == true)
+        let dropped = try await HarnessRuns.runAgainstReference(suite, faults: PlatformFaults(commandsDropped: true))
+        #expect(dropped.checks.first?.verdict == .fail)
+        #expect(dropped.checks.first?.metrics["missing"] == 2)
+    }
+
     /// The linkage check sees the command land at the zone's sounder (and nowhere else); with
     /// the platform's linkage-dropped switch it fails naming the sounder that never heard; a
     /// platform whose rule is too broad fails it for the sounder that should have been left alone.
