@@ -41,6 +41,7 @@ bench: deps
 	$(SWIFT) build -c release $(SWIFT_FLAGS) --product parkbench-bench
 	.build/release/parkbench-bench timers --devices $(BENCH_DEVICES) --duration $(BENCH_DURATION)
 	.build/release/parkbench-bench mqtt --clients $(BENCH_MQTT_CLIENTS) --seconds 10
+	.build/release/parkbench-bench store --messages 200000
 
 clean:
 	rm -rf .build

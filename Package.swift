@@ -61,6 +61,7 @@ let package = Package(
             name: "ParkPlatform",
             dependencies: [
                 "ParkMQTT", "ParkCore", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
@@ -87,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "parkbench-bench",
             dependencies: [
-                "ParkCore", "ParkDevices", "ParkMQTT", "ParkTestSupport",
+                "ParkCore", "ParkDevices", "ParkMQTT", "ParkPlatform", "ParkTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "bench/Sources/parkbench-bench"),

@@ -41,6 +41,8 @@ public struct PlatformCore: Sendable {
         case showTelemetry(PlatformTelemetry)
         /// A linkage rule fired: send this command message to a device.
         case sendCommand(device: String, topic: String, payload: [UInt8], rule: String)
+        /// A device message to keep (the platform's database).
+        case record(RecordedMessage)
     }
 
     public let configuration: PlatformConfiguration
@@ -70,6 +72,10 @@ public struct PlatformCore: Sendable {
         var state = devices[message.device] ?? DeviceState(
             id: message.device, kind: message.kind, status: .unknown, lastSeen: now, lastSequence: 0, gaps: 0,
             duplicates: 0, messages: 0)
+        actions.append(.record(RecordedMessage(
+            device: message.device, kind: message.kind, channel: message.channel, name: message.name, sequence: message.sequence,
+            messageID: message.messageID, deviceTimeNanoseconds: message.timestampNanoseconds, receivedNanoseconds: now,
+            values: message.values)))
         if let place = DevicePlace(topic: topic) {
             state.zone = place.zone
             state.commandTopic = place.commandTopic
@@ -275,6 +281,34 @@ public struct PlatformAlarm: Sendable, Hashable {
         if let deviceTimeNanoseconds { object["device_ts_ns"] = deviceTimeNanoseconds }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
         return Array(data)
+    }
+}
+
+/// A device message as the platform stores it.
+public struct RecordedMessage: Sendable, Hashable {
+    public var device: String
+    public var kind: String
+    public var channel: String
+    public var name: String?
+    public var sequence: Int?
+    public var messageID: String?
+    public var deviceTimeNanoseconds: Int64?
+    public var receivedNanoseconds: UInt64
+    public var values: [String: Double]
+
+    public init(
+        device: String, kind: String, channel: String, name: String?, sequence: Int?, messageID: String?,
+        deviceTimeNanoseconds: Int64?, receivedNanoseconds: UInt64, values: [String: Double]
+    ) {
+        self.device = device
+        self.kind = kind
+        self.channel = channel
+        self.name = name
+        self.sequence = sequence
+        self.messageID = messageID
+        self.deviceTimeNanoseconds = deviceTimeNanoseconds
+        self.receivedNanoseconds = receivedNanoseconds
+        self.values = values
     }
 }
 

@@ -38,6 +38,8 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     public let endpoints: Endpoints
     let records = PlatformRecords()
     private let webhook: PlatformWebhook?
+    /// The platform's database, when it keeps one.
+    public let store: PlatformStore?
     private let api: Mutex<PlatformHTTPAPI?> = Mutex(nil)
     private let core: Mutex<PlatformCore>
     private let pool: Mutex<(pool: MQTTClientPool?, client: MQTTClientHandle?)> = Mutex((nil, nil))
@@ -48,10 +50,11 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
 
     public init(
         endpoints: Endpoints, configuration: PlatformConfiguration = PlatformConfiguration(),
-        faults: PlatformFaults = PlatformFaults(), webhook: PlatformWebhook? = nil
+        faults: PlatformFaults = PlatformFaults(), webhook: PlatformWebhook? = nil, store: PlatformStore? = nil
     ) {
         self.endpoints = endpoints
         self.webhook = webhook
+        self.store = store
         self.core = Mutex(PlatformCore(configuration: configuration, faults: faults))
     }
 
@@ -83,6 +86,7 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     public func stop() {
         api.withLock { $0?.stop(); $0 = nil }
         ticker.withLock { $0?.cancel(); $0 = nil }
+        store?.close()
         let current = pool.withLock { state -> MQTTClientPool? in
             defer { state = (nil, nil) }
             return state.pool
@@ -132,6 +136,7 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
         if message.topic.hasSuffix("/cmd/ack") {
             if let ack = try? JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any], let id = ack["id"] as? String {
                 records.acknowledged(id: id, accepted: ack["accepted"] as? Bool ?? false, reason: ack["reason"] as? String, at: now)
+                store?.append(.ack(id: id, accepted: ack["accepted"] as? Bool ?? false, at: now))
             }
             return
         }
@@ -152,7 +157,9 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
         guard let topic = core.withLock({ $0.devices[deviceID]?.commandTopic }) else {
             return .failure(PlatformError("no device '\(deviceID)' has been heard from, so its command topic is unknown"))
         }
-        let id = records.sent(device: deviceID, command: command, origin: "api", at: Self.now())
+        let sentAt = Self.now()
+        let id = records.sent(device: deviceID, command: command, origin: "api", at: sentAt)
+        store?.append(.command(id: id, device: deviceID, command: command, origin: "api", sent: sentAt))
         let message: [String: Any] = ["id": id, "command": command, "args": arguments]
         guard let payload = try? JSONSerialization.data(withJSONObject: message, options: [.sortedKeys]) else {
             return .failure(PlatformError("the arguments are not JSON values"))
@@ -184,10 +191,11 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
             switch action {
             case .raiseAlarm(let alarm, let delay):
                 let topic = endpoints.alarmTopic
-                let records = self.records, webhook = self.webhook
+                let records = self.records, webhook = self.webhook, store = self.store
                 let raise: @Sendable () -> Void = {
                     try? current.publish(client, topic: topic, payload: alarm.json, qos: .atLeastOnce)
                     records.add(alarm)
+                    store?.append(.alarm(alarm, raised: ReferencePlatform.now()))
                     webhook?.deliver(alarm.json)
                 }
                 if delay == .zero {
@@ -199,12 +207,17 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
             case .sendCommand(let device, let topic, let payload, let rule):
                 if let object = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any], let id = object["id"] as? String,
                    let command = object["command"] as? String {
-                    _ = records.sent(device: device, command: command, origin: "linkage \(rule)", id: id, at: Self.now())
+                    let sentAt = Self.now()
+                    _ = records.sent(device: device, command: command, origin: "linkage \(rule)", id: id, at: sentAt)
+                    store?.append(.command(id: id, device: device, command: command, origin: "linkage \(rule)", sent: sentAt))
                 }
                 try? current.publish(client, topic: topic, payload: payload, qos: .atLeastOnce)
+            case .record(let message):
+                store?.append(.message(message))
             case .showTelemetry(let telemetry):
                 try? current.publish(client, topic: endpoints.telemetryTopic, payload: telemetry.json, qos: .atMostOnce)
             case .statusChanged(let device, let from, let to):
+                store?.append(.status(device: device, status: to.rawValue, at: Self.now()))
                 var object: [String: Any] = ["device": device, "status": to.rawValue, "ts_ns": Self.now()]
                 if let from { object["from"] = from.rawValue }
                 let payload = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map(Array.init) ?? []

@@ -111,10 +111,15 @@ struct DemoCommand: AsyncParsableCommand {
         let alarmEvents = Set(workspace.kinds.all.flatMap { kind in
             kind.descriptor.events.filter { $0.severity == .alarm || $0.severity == .critical }.map(\.name)
         })
+        let store: PlatformStore
+        do { store = try PlatformStore(path: broker.directory.path("platform.sqlite")) } catch {
+            Output.error("error: \(error)")
+            throw ExitCode(ExitStatus.unreachable)
+        }
         let reference = ReferencePlatform(
             endpoints: .init(port: broker.port, credentials: platformLogin),
             configuration: PlatformConfiguration(alarmEvents: alarmEvents, heartbeatTimeout: .seconds(120), linkageRules: rules),
-            faults: faults)
+            faults: faults, store: store)
         do { try reference.start() } catch {
             Output.error("error: cannot start the reference platform: \(error)")
             throw ExitCode(ExitStatus.unreachable)
@@ -144,6 +149,10 @@ struct DemoCommand: AsyncParsableCommand {
                   + (fault.isEmpty ? "" : " with fault switches: \(fault.map(\.description).joined(separator: ", "))"))
         }
         let status = try await run.run(configuration)
+        store.flush()
+        if !options.json, let rows = try? store.counts() {
+            print("reference platform database: " + rows.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+        }
         if reference.isCrashed, !options.json {
             print("reference platform: crashed on purpose (fault switch) and ignored \(reference.messagesIgnoredAfterCrash) messages since")
         }

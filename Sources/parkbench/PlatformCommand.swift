@@ -64,6 +64,9 @@ struct PlatformCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Serve the REST API on this port (0: a free one; printed).", valueName: "port"))
         var httpPort: Int?
 
+        @Option(help: ArgumentHelp("Keep device messages, status changes, alarms and commands in this SQLite file (default: in memory).", valueName: "file"))
+        var database: String = ":memory:"
+
         @Option(help: ArgumentHelp("POST every alarm to this URL.", valueName: "url"))
         var webhook: String?
 
@@ -75,6 +78,11 @@ struct PlatformCommand: AsyncParsableCommand {
                 alarmDelay: .nanoseconds(Int64(alarmDelay.nanoseconds)), dropAlarms: dropAlarms, valueScaling: valueScaling,
                 offlineDetectionDisabled: noOfflineDetection, crashAfterMessages: crashAfter, linkageDropped: dropLinkage,
                 commandsDropped: dropCommands)
+            let store: PlatformStore
+            do { store = try PlatformStore(path: database) } catch {
+                Output.error("error: \(error)")
+                throw ExitCode(ExitStatus.configurationError)
+            }
             var hook: PlatformWebhook?
             if let webhook {
                 do { hook = try PlatformWebhook(url: webhook, secretEnvironment: webhookSecretEnv) } catch {
@@ -92,7 +100,7 @@ struct PlatformCommand: AsyncParsableCommand {
             let platform = ReferencePlatform(
                 endpoints: .init(host: broker.host, port: broker.port),
                 configuration: PlatformConfiguration(heartbeatTimeout: .seconds(Int64(heartbeatTimeout.seconds)), linkageRules: rules),
-                faults: faults, webhook: hook)
+                faults: faults, webhook: hook, store: store)
             do { try platform.start() } catch {
                 Output.error("error: cannot start the platform: \(error)")
                 throw ExitCode(ExitStatus.configurationError)
@@ -130,6 +138,9 @@ struct PlatformCommand: AsyncParsableCommand {
             let byStatus = Dictionary(grouping: devices, by: \.status.rawValue).mapValues(\.count)
             print("devices: " + byStatus.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
             print("alarms: \(counters.raised) raised, \(counters.dropped) dropped by fault switch; \(counters.malformed) malformed messages")
+            if let rows = try? store.counts() {
+                print("database \(database): " + rows.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+            }
         }
     }
 }

@@ -115,7 +115,8 @@ import Testing
 
         let platform = ReferencePlatform(
             endpoints: .init(port: broker.port), configuration: PlatformConfiguration(heartbeatTimeout: .seconds(30)),
-            webhook: try PlatformWebhook(url: "http://127.0.0.1:\(hookPort)/alarms", secretEnvironment: "PARKBENCH_TEST_HOOK_SECRET"))
+            webhook: try PlatformWebhook(url: "http://127.0.0.1:\(hookPort)/alarms", secretEnvironment: "PARKBENCH_TEST_HOOK_SECRET"),
+            store: try PlatformStore(path: broker.directory.path("platform.sqlite"), flushInterval: .milliseconds(20)))
         try platform.start()
         defer { platform.stop() }
         let apiPort = try platform.startHTTP()
@@ -184,6 +185,15 @@ import Testing
             with: Data((try String(contentsOfFile: received, encoding: .utf8)).split(separator: "\n")[0].utf8)) as? [String: Any])
         #expect(delivery["secret"] as? String == "hook-secret-123")
         #expect((delivery["body"] as? [String: Any])?["event"] as? String == "smoke-alarm")
+
+        // Everything went to SQLite too, in batches.
+        let store = try #require(platform.store)
+        try waitFor("the command's ack in the database", seconds: 30) {
+            store.flush()
+            return (try? store.counts()["commands"]) == 1 && store.rowsWritten > 0
+        }
+        let rows = try store.counts()
+        #expect(rows["alarms"] == 1 && (rows["messages"] ?? 0) >= 3 && (rows["status_changes"] ?? 0) >= 2, "\(rows)")
         await engine.stop()
         binding.shutdown()
     }

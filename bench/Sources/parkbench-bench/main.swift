@@ -161,9 +161,12 @@ case "timers":
     await runTimers(Arguments(Array(arguments.dropFirst())))
 case "mqtt":
     runMQTTPublish(MQTTBenchArguments(Array(arguments.dropFirst())))
+case "store":
+    runStoreBench(Array(arguments.dropFirst()))
 default:
     fail("""
         usage: parkbench-bench timers [--devices N] [--duration S] [--warmup S] [--threads N] [--resolution-us N] [--json]
                parkbench-bench mqtt [--clients N] [--seconds S]
+               parkbench-bench store [--messages N] [--batch-ms M]
         """)
 }
