@@ -264,6 +264,29 @@ import Testing
         #expect(bad.stderr.contains("alarm-delay=soon"))
     }
 
+    /// `make demo FAULT=<switch>`: each fault switch fails exactly the checks that watch what it
+    /// breaks — no more, no fewer — and the run exits 1 naming them.
+    /// Serialized: six demos at once on two cores would time the machine, not the platform.
+    @Test(.serialized, arguments: [
+        ("drop-alarms", ["smoke-alarm-latency", "emergency-button-latency", "fire-water-low-pressure-latency"]),
+        ("value-scaling", ["environment-accuracy"]),
+        ("no-offline-detection", ["offline-detection"]),
+        ("linkage-dropped", ["emergency-linkage-sound-light"]),
+        ("commands-dropped", ["platform-command"]),
+        ("auth-disabled", ["device-auth"]),
+    ])
+    func eachFaultSwitchFailsExactlyItsChecks(fault: String, failing: [String]) throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("parkbench-fault-\(fault)-\(UUID())").path
+        let run = try parkbench("demo", "--fault", fault, "--out", folder)
+        #expect(run.status == 1, "\(fault): \(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.contains("FAIL: \(failing.joined(separator: ", "))\n"), "\(fault) should fail exactly \(failing): \(run.stdout.split(separator: "\n").filter { $0.contains("FAIL") || $0.contains(": ") }.joined(separator: "\n"))")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/report.json"))) as? [String: Any])
+        #expect((report["faults"] as? [String])?.first?.hasPrefix(fault) == true)
+        let checks = try #require(report["checks"] as? [[String: Any]])
+        #expect(checks.count == 9)
+        #expect(Set(checks.filter { $0["verdict"] as? String != "pass" }.compactMap { $0["id"] as? String }) == Set(failing))
+    }
+
     @Test func versionNamesTheLinkedLibraries() throws {
         let run = try parkbench("version", "--json")
         #expect(run.status == 0)

@@ -13,12 +13,13 @@ import Yams
 /// command: sound
 /// targets: {kind: sounder, zone: A}
 /// untouched: {kind: sounder}            # minus the targets
+/// quiet: 1s                            # keep watching the untouched this long after the last target
 /// after: [{device: panic-A1-01, command: reset}]
 /// expect: ["latency.max < 2s", "missing == 0", "unexpected == 0"]
 /// ```
 public struct LinkageCheck: ConformanceCheck {
     public static let type = "linkage"
-    public static let settingKeys = ["trigger", "command", "targets", "untouched", "after"]
+    public static let settingKeys = ["trigger", "command", "targets", "untouched", "after", "quiet"]
     public static let metrics = latencyMetrics.merging(["missing": .count, "unexpected": .count]) { $1 }
 
     public let common: CheckCommon
@@ -28,6 +29,9 @@ public struct LinkageCheck: ConformanceCheck {
     public let targets: DeviceSelector
     public let untouched: DeviceSelector?
     public let after: [(device: String, action: DeviceAction)]
+    /// How long after the last target was commanded the untouched devices are still watched: a
+    /// wrong command need not arrive before the right ones.
+    public let quiet: DeviceDuration
 
     package init?(common: CheckCommon, settings: inout MappingReader) {
         self.common = common
@@ -46,6 +50,7 @@ public struct LinkageCheck: ConformanceCheck {
             if let id, let action { after.append((id, action)) }
         }
         self.after = after
+        quiet = settings.duration("quiet") ?? .seconds(1)
         guard let device, let action, let command, let targets else { return nil }
         triggerDevice = device
         trigger = action
@@ -89,7 +94,8 @@ public struct LinkageCheck: ConformanceCheck {
             context.truth.records(from: mark) { $0.entry == .command && $0.name == command }
         }
         _ = await context.waitUntil(timeout: common.timeout) { expectedIDs.isSubset(of: Set(arrivals().map(\.deviceID))) }
-        // Give unwanted commands the same budget to show up before judging they did not.
+        // Unwanted commands get their own window to show up before the check judges there were none.
+        await context.run(for: quiet)
         let landed = arrivals()
         var measurement = CheckMeasurement()
         let startNanoseconds = start.time.wall.nanosecondsSinceEpoch
