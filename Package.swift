@@ -16,6 +16,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
@@ -68,7 +69,9 @@ let package = Package(
         // Maps devices onto wire protocols; the only module that knows both sides.
         .target(
             name: "ParkBindings",
-            dependencies: ["ParkCore", "ParkMQTT", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "ParkCore", "ParkMQTT", .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         .executableTarget(
             name: "parkbench",
             dependencies: [

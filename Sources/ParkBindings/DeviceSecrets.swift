@@ -56,6 +56,9 @@ public enum MQTTAuthScheme: String, Sendable, CaseIterable {
     case password
     /// ThingsBoard style: user name = the device's access token, no password.
     case token
+    /// Alibaba Cloud IoT style: an HMAC-SHA256 signature of the device's identity and a timestamp
+    /// under its secret (see ``AliyunSignature``); needs a product key.
+    case aliyunHMAC = "aliyun-hmac"
 
     /// The credentials of `device` under this scheme, given its secret.
     public func credentials(for device: BoundDevice, secret: String?) -> MQTTCredentials? {
@@ -63,6 +66,16 @@ public enum MQTTAuthScheme: String, Sendable, CaseIterable {
         case .none: nil
         case .password: secret.map { MQTTCredentials(username: device.id, password: $0) }
         case .token: secret.map { MQTTCredentials(username: $0, password: nil) }
+        case .aliyunHMAC: login(for: device, secret: secret, productKey: "", timestampMilliseconds: 0).credentials
         }
+    }
+
+    /// The client id and credentials `device` logs in with: the client id is the device id
+    /// except under `aliyun-hmac`, which signs it.
+    public func login(for device: BoundDevice, secret: String?, productKey: String, timestampMilliseconds: Int64) -> (clientID: String, credentials: MQTTCredentials?) {
+        guard self == .aliyunHMAC else { return (device.id, credentials(for: device, secret: secret)) }
+        guard let secret else { return (device.id, nil) }
+        let signature = AliyunSignature(productKey: productKey, deviceName: device.id, deviceSecret: secret, timestampMilliseconds: timestampMilliseconds)
+        return (signature.clientID, MQTTCredentials(username: signature.username, password: signature.password))
     }
 }

@@ -23,6 +23,8 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         /// Credentials per device (nil: anonymous). Secrets come from the caller's environment
         /// or files, never from profiles.
         public var credentials: @Sendable (BoundDevice) -> MQTTCredentials?
+        /// The MQTT client id of each device (default its id; signing schemes change it).
+        public var clientID: @Sendable (BoundDevice) -> String = { $0.id }
         public var ioThreads: Int
         public var connectWindow: Int
 
@@ -108,7 +110,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         handles.reserveCapacity(devices.count)
         for (index, device) in devices.enumerated() {
             let client = MQTTClientConfiguration(
-                clientID: device.id, host: configuration.host, port: configuration.port,
+                clientID: configuration.clientID(device), host: configuration.host, port: configuration.port,
                 protocolVersion: configuration.protocolVersion, keepAlive: configuration.keepAlive,
                 credentials: configuration.credentials(device),
                 will: MQTTWill(topic: topics[index][2], payload: MQTTPayloads.status(device: device, online: false, wall: nil),

@@ -63,9 +63,12 @@ struct SimulateCommand: AsyncParsableCommand {
     var topics: String = MQTTTopicTemplate.standard.pattern
 
     @Option(help: ArgumentHelp(
-        "How devices log in: none, password (user = device id) or token (user = the device's token).",
+        "How devices log in: none, password (user = device id), token (user = the device's token) or aliyun-hmac (signed with the device's secret; needs --product-key).",
         valueName: "scheme"))
     var auth: MQTTAuthArgument?
+
+    @Option(help: ArgumentHelp("Product key for --auth aliyun-hmac.", valueName: "key"))
+    var productKey: String?
 
     @Option(help: ArgumentHelp(
         "File of per-device secrets, one 'device-id=secret' per line (one secret per device).",
@@ -87,6 +90,9 @@ struct SimulateCommand: AsyncParsableCommand {
         }
         if passwordEnv != nil, secretsFile != nil {
             throw ValidationError("give either --secrets-file (one secret per device) or --password-env (shared), not both")
+        }
+        if auth == .aliyunHMAC, productKey == nil {
+            throw ValidationError("--auth aliyun-hmac needs --product-key <key>")
         }
         if let auth, auth != .none, passwordEnv == nil, secretsFile == nil {
             throw ValidationError("--auth \(auth.rawValue) needs secrets: --secrets-file <file> or --password-env <name>")
@@ -219,9 +225,20 @@ struct SimulateCommand: AsyncParsableCommand {
                 secrets = nil
             }
             let shared = passwordEnv.flatMap { ProcessInfo.processInfo.environment[$0] }
-            let configuration = MQTTDeviceBinding.Configuration(
+            // One timestamp for the run: the signature is computed once per device, like a device that
+            // signs at boot.
+            let signedAt = SystemClock.wallNow().nanosecondsSinceEpoch / 1_000_000
+            let productKey = self.productKey ?? ""
+            var configuration = MQTTDeviceBinding.Configuration(
                 host: broker.host, port: broker.port, topics: try MQTTTopicTemplate(topics),
-                credentials: { device in scheme.credentials(for: device, secret: secrets?.secret(for: device.id) ?? shared) })
+                credentials: { device in
+                    scheme.login(for: device, secret: secrets?.secret(for: device.id) ?? shared, productKey: productKey,
+                                 timestampMilliseconds: signedAt).credentials
+                })
+            configuration.clientID = { device in
+                scheme.login(for: device, secret: secrets?.secret(for: device.id) ?? shared, productKey: productKey,
+                             timestampMilliseconds: signedAt).clientID
+            }
             return try MQTTDeviceBinding(devices: devices, configuration: configuration)
         } catch let error as BindingError {
             Output.error("error: \(error.message)")
@@ -405,6 +422,7 @@ func runScript(
 /// `--auth` choices.
 enum MQTTAuthArgument: String, ExpressibleByArgument, CaseIterable {
     case none, password, token
+    case aliyunHMAC = "aliyun-hmac"
     var scheme: MQTTAuthScheme { MQTTAuthScheme(rawValue: rawValue) ?? .none }
 }
 
