@@ -155,7 +155,7 @@ import Testing
             result["bad"] = call("POST", "/devices/smoke-2/commands", "not json")
             status, sent = call("POST", "/devices/smoke-2/commands", json.dumps({"command": "self-test"}))
             result["sent"] = [status, sent]
-            for _ in range(500):
+            for _ in range(2000):
                 status, command = call("GET", "/commands/" + sent["id"])
                 if "ack" in command: break
                 time.sleep(0.01)

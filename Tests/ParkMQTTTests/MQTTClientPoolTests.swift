@@ -131,7 +131,8 @@ struct MQTTClientPoolTests {
         #expect(recorder.received(by: device).last?.qos == .exactlyOnce)
     }
 
-    /// Every descriptor the pool opens (3 per client, 2 per I/O thread) is closed by `shutdown()`.
+    /// Every descriptor the pool opens (3 per client, 2 per I/O thread) is closed by `shutdown()`:
+    /// the TCP sockets and socket pairs exactly, even while other tests run in this process.
     @Test func shutdownClosesEveryDescriptor() async throws {
         let broker = try MosquittoBroker()
         let baseline = openDescriptors()
@@ -147,16 +148,25 @@ struct MQTTClientPoolTests {
         // parallel close descriptors of their own meanwhile, which a difference would subtract.
         #expect(whileRunning.subtracting(baseline).count >= 100 * 3 + 2 * 2, "3 descriptors per client expected")
 
+        let brokerSockets = socketInodes(connectedToPort: broker.port)
+        #expect(brokerSockets.count >= 100, "the pool's 100 connections are visible in /proc/net/tcp")
         pool.shutdown()
         #expect(pool.statistics.connectedClients == 0)
-        // Other test targets may open and close descriptors concurrently; only ones that appeared
-        // while the pool ran and are still open count, and a transient one gets a moment to go.
-        var leaked = openDescriptors().subtracting(baseline).intersection(whileRunning)
-        if !leaked.isEmpty {
-            try await waitUntil("stray descriptors closed", timeout: .seconds(2)) {
-                leaked = openDescriptors().subtracting(baseline).intersection(whileRunning)
-                return leaked.isEmpty
-            }
+        // The pool's own TCP sockets are told apart exactly (their peer is this test's broker);
+        // every one must be gone. Other descriptors cannot be told from those of tests running in
+        // parallel in this process, so for them a transient one gets a generous moment to go.
+        try await waitUntil("the pool's sockets to the broker closed", timeout: .seconds(10)) {
+            openDescriptors().allSatisfy { !brokerSockets.contains($0.target) }
+        }
+        // libmosquitto's wake-up socket pairs (2 per client) are unix sockets, which nothing else in
+        // this process opens; the I/O threads' epoll and eventfd (2 per thread) cannot be told from
+        // SwiftNIO's in tests running alongside, so they are counted only while running.
+        let unixWhileRunning = Set(whileRunning.subtracting(baseline).map(\.target)).intersection(unixSocketInodes())
+        #expect(unixWhileRunning.count >= 100 * 2, "2 socket-pair ends per client expected")
+        var leaked: Set<OpenDescriptor> = []
+        try await waitUntil("the pool's socket pairs closed", timeout: .seconds(10)) {
+            leaked = openDescriptors().filter { unixWhileRunning.contains($0.target) }
+            return leaked.isEmpty
         }
         #expect(leaked.isEmpty, "descriptors left open: \(leaked.sorted { $0.fd < $1.fd })")
         #expect(throws: MQTTError.poolShutDown) {
@@ -169,6 +179,30 @@ struct MQTTClientPoolTests {
 struct OpenDescriptor: Hashable {
     var fd: Int
     var target: String
+}
+
+/// `socket:[inode]` names of this machine's TCP sockets whose remote port is `port`.
+func socketInodes(connectedToPort port: Int) -> Set<String> {
+    var inodes: Set<String> = []
+    for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        // /proc files report size 0; read to the end instead of by size.
+        let text = FileHandle(forReadingAtPath: file).map { String(decoding: $0.readDataToEndOfFile(), as: UTF8.self) } ?? ""
+        for line in text.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count > 9, let remote = fields[2].split(separator: ":").last, Int(remote, radix: 16) == port else { continue }
+            inodes.insert("socket:[\(fields[9])]")
+        }
+    }
+    return inodes
+}
+
+/// `socket:[inode]` names of the unix-domain sockets in /proc/net/unix.
+func unixSocketInodes() -> Set<String> {
+    let text = FileHandle(forReadingAtPath: "/proc/net/unix").map { String(decoding: $0.readDataToEndOfFile(), as: UTF8.self) } ?? ""
+    return Set(text.split(separator: "\n").dropFirst().compactMap { line in
+        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+        return fields.count > 6 ? "socket:[\(fields[6])]" : nil
+    })
 }
 
 func openDescriptors() -> Set<OpenDescriptor> {

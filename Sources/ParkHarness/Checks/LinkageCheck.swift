@@ -84,12 +84,14 @@ public struct LinkageCheck: ConformanceCheck {
         let expectedIDs = Set(expected.map(\.id))
         let watched = Set((untouched.map { $0.select(from: context.devices) } ?? context.devices).map(\.id)).subtracting(expectedIDs)
 
+        // Marked before the trigger: on a busy machine the platform's command can reach the target
+        // before this task resumes from applying the stimulus.
+        let mark = context.truth.mark
         let start: LedgerRecord
         switch await context.perform(trigger, on: source) {
         case .success(let record): start = record
         case .failure(let failure): return CheckMeasurement(error: failure.description)
         }
-        let mark = context.truth.mark
         func arrivals() -> [LedgerRecord] {
             context.truth.records(from: mark) { $0.entry == .command && $0.name == command }
         }
