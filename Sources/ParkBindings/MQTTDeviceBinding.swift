@@ -25,6 +25,9 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         public var credentials: @Sendable (BoundDevice) -> MQTTCredentials?
         /// The MQTT client id of each device (default its id; signing schemes change it).
         public var clientID: @Sendable (BoundDevice) -> String = { $0.id }
+        /// Local address the clients connect from (e.g. 127.0.0.7): a shard of its own on
+        /// loopback, so shards never compete for one address's ports and TIME_WAIT slots.
+        public var bindAddress: String?
         public var ioThreads: Int
         public var connectWindow: Int
 
@@ -60,6 +63,9 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         public var malformedCommands: Int
         /// Devices whose last connect attempt the broker refused as not authorized, sorted.
         public var refusedDevices: [String]
+        /// Devices whose command subscription the broker has granted on their current connection:
+        /// until then a command sent to them is lost, so "ready" means connected and subscribed.
+        public var subscribedDevices: Int = 0
     }
 
     public let configuration: Configuration
@@ -74,6 +80,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
     private let commandsReceived = Atomic<Int>(0)
     private let malformedCommands = Atomic<Int>(0)
     private let refused = Mutex<Set<String>>([])
+    private let subscribed = Mutex<Set<Int>>([])
     private let logger: Logger
 
     public init(devices: [BoundDevice], configuration: Configuration, logger: Logger = Logger(label: "parkbench.mqtt-binding")) throws(BindingError) {
@@ -111,6 +118,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         for (index, device) in devices.enumerated() {
             let client = MQTTClientConfiguration(
                 clientID: configuration.clientID(device), host: configuration.host, port: configuration.port,
+                bindAddress: configuration.bindAddress,
                 protocolVersion: configuration.protocolVersion, keepAlive: configuration.keepAlive,
                 credentials: configuration.credentials(device),
                 will: MQTTWill(topic: topics[index][2], payload: MQTTPayloads.status(device: device, online: false, wall: nil),
@@ -175,7 +183,8 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
             dropped: dropped.load(ordering: .relaxed),
             commandsReceived: commandsReceived.load(ordering: .relaxed),
             malformedCommands: malformedCommands.load(ordering: .relaxed),
-            refusedDevices: refused.withLock { $0.sorted() })
+            refusedDevices: refused.withLock { $0.sorted() },
+            subscribedDevices: subscribed.withLock { $0.count })
     }
 
     /// The topic of `channel` (`telemetry`, `event`, `status`, `cmd`, `cmd/ack`) for a device.
@@ -219,6 +228,15 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         if error.isAuthenticationFailure { _ = refused.withLock { $0.insert(devices[client.index].id) } }
         let retry = retryIn.map { "retrying in \($0)" } ?? "giving up"
         logger.warning("device '\(devices[client.index].id)' could not connect to \(configuration.host):\(configuration.port): \(error) (\(retry))")
+    }
+
+    public func mqttClientDidSubscribe(_ client: MQTTClientHandle, subscriptions: [MQTTSubscription], grantedQoS: [Int32]) {
+        guard !grantedQoS.contains(where: { $0 > 2 }) else { return }
+        _ = subscribed.withLock { $0.insert(client.index) }
+    }
+
+    public func mqttClientDidDisconnect(_ client: MQTTClientHandle, error: MQTTError?, retryIn: Duration?) {
+        _ = subscribed.withLock { $0.remove(client.index) }
     }
 
     public func mqttClientDidReceive(_ client: MQTTClientHandle, message: MQTTMessage) {

@@ -71,6 +71,14 @@ struct SimulateCommand: AsyncParsableCommand {
     var productKey: String?
 
     @Option(help: ArgumentHelp(
+        "Run only shard i of N: the i-th of N contiguous slices of the park's devices (in park order), with their scripted stimuli. Shards of one park never overlap, on one machine or many.",
+        valueName: "i/N"))
+    var shard: ShardSpec?
+
+    @Option(help: ArgumentHelp("Connect the MQTT clients from this local address (e.g. 127.0.0.7 for a shard of its own).", valueName: "address"))
+    var bindAddress: String?
+
+    @Option(help: ArgumentHelp(
         "File of per-device secrets, one 'device-id=secret' per line (one secret per device).",
         valueName: "file"))
     var secretsFile: String?
@@ -106,14 +114,23 @@ struct SimulateCommand: AsyncParsableCommand {
     func run() async throws {
         let workspace = Workspace.load(options)
         try workspace.failOnProblems()
-        let parkFile: ParkFile
-        let plan: [PlannedDevice]
+        var parkFile: ParkFile
+        var plan: [PlannedDevice]
         do {
             parkFile = try ParkFile.load(file: park, catalog: workspace.catalog, kinds: workspace.kinds)
             plan = try parkFile.plan(kinds: workspace.kinds, seed: seed)
         } catch {
             for issue in error.issues { Output.error(issue.description) }
             throw ExitCode(ExitStatus.configurationError)
+        }
+        if let shard {
+            // Each device keeps the random stream of its id and the run seed, so a device behaves
+            // the same whichever shard runs it.
+            let range = shard.range(of: plan.count)
+            let owned = Set(plan[range].map(\.id))
+            plan = Array(plan[range])
+            parkFile.devices = parkFile.devices.filter { owned.contains($0.id) }
+            parkFile.stimuli = parkFile.stimuli.filter { owned.contains($0.deviceID) }
         }
 
         if let ledger, !FileManager.default.createFile(atPath: ledger, contents: nil) {
@@ -189,7 +206,7 @@ struct SimulateCommand: AsyncParsableCommand {
             do { try ledgerStore.flush() } catch { return try fail(error.description) }
         }
         let summary = RunSummary(
-            park: parkFile.name, devices: plan.count, seed: runSeed, mode: virtual ? "virtual" : "real-time",
+            park: parkFile.name, shard: shard?.description, devices: plan.count, seed: runSeed, mode: virtual ? "virtual" : "real-time",
             deviceTime: duration.description, wallSeconds: (wallSeconds * 1000).rounded() / 1000,
             ledgerRecords: Int(ledgerStore.count), ledgerFile: ledger, emissions: tally.snapshot,
             stimuli: stimuliApplied,
@@ -235,6 +252,7 @@ struct SimulateCommand: AsyncParsableCommand {
                     scheme.login(for: device, secret: secrets?.secret(for: device.id) ?? shared, productKey: productKey,
                                  timestampMilliseconds: signedAt).credentials
                 })
+            configuration.bindAddress = bindAddress
             configuration.clientID = { device in
                 scheme.login(for: device, secret: secrets?.secret(for: device.id) ?? shared, productKey: productKey,
                              timestampMilliseconds: signedAt).clientID
@@ -340,6 +358,8 @@ final class ProgressReporter {
 /// What `simulate` prints at the end (text or JSON).
 struct RunSummary: Encodable {
     var park: String
+    /// `i/N` when this run is one shard of the park.
+    var shard: String?
     var devices: Int
     var seed: UInt64
     var mode: String
@@ -424,6 +444,28 @@ enum MQTTAuthArgument: String, ExpressibleByArgument, CaseIterable {
     case none, password, token
     case aliyunHMAC = "aliyun-hmac"
     var scheme: MQTTAuthScheme { MQTTAuthScheme(rawValue: rawValue) ?? .none }
+}
+
+/// `--shard i/N`: the i-th (0-based) of N contiguous slices of a park's devices.
+struct ShardSpec: ExpressibleByArgument, CustomStringConvertible, Sendable {
+    var index: Int
+    var count: Int
+
+    init?(argument: String) {
+        let parts = argument.split(separator: "/")
+        guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), count >= 1, (0 ..< count).contains(index) else {
+            return nil
+        }
+        self.index = index
+        self.count = count
+    }
+
+    /// The slice of `total` devices this shard runs: sizes differ by at most one.
+    func range(of total: Int) -> Range<Int> {
+        (index * total / count) ..< ((index + 1) * total / count)
+    }
+
+    var description: String { "\(index)/\(count)" }
 }
 
 /// `mqtt://host:port` from the command line.

@@ -26,6 +26,10 @@ import Testing
     }
 
     func parkbench(_ arguments: String..., environment: [String: String] = [:]) throws -> Run {
+        try parkbench(arguments: arguments, environment: environment)
+    }
+
+    func parkbench(arguments: [String], environment: [String: String] = [:]) throws -> Run {
         let binary = Self.binary
         try #require(FileManager.default.isExecutableFile(atPath: binary.path),
                      "no parkbench binary beside the tests; run `swift build` before `swift test` (make test does)")
@@ -285,6 +289,43 @@ import Testing
         let checks = try #require(report["checks"] as? [[String: Any]])
         #expect(checks.count == 9)
         #expect(Set(checks.filter { $0["verdict"] as? String != "pass" }.compactMap { $0["id"] as? String }) == Set(failing))
+    }
+
+    /// `--shard i/N` splits a park into disjoint slices that together are the whole park, each
+    /// device behaving as it would unsharded (same seed, same random stream).
+    @Test func shardsPartitionTheParkAndKeepEachDevicesBehaviour() throws {
+        let total = try demoParkDeviceCount()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("parkbench-shards-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        func ledger(_ name: String, _ extra: [String]) throws -> [String: [String]] {
+            let path = directory.appendingPathComponent(name).path
+            let run = try parkbench(arguments: [
+                "simulate", "--park", "conformance/parks/demo.yaml", "--duration", "30m", "--virtual", "--json", "--ledger", path,
+            ] + extra)
+            #expect(run.status == 0, "\(run.stderr)")
+            var byDevice: [String: [String]] = [:]
+            for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") {
+                let record = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                let device = try #require(record["device"] as? String)
+                // The ledger's own serialization is deterministic from "readings" on; "order" and
+                // the wall clock legitimately differ between runs.
+                let readings = line.range(of: "\"readings\"").map { String(line[$0.lowerBound...]) } ?? ""
+                byDevice[device, default: []].append("\(record["mono_ns"] ?? "") \(record["name"] ?? "") \(readings)")
+            }
+            return byDevice
+        }
+        let whole = try ledger("whole.jsonl", [])
+        var union: [String: [String]] = [:]
+        for index in 0 ..< 3 {
+            let shard = try ledger("shard-\(index).jsonl", ["--shard", "\(index)/3"])
+            #expect(Set(shard.keys).isDisjoint(with: Set(union.keys)), "shard \(index) overlaps another")
+            union.merge(shard) { first, _ in first }
+        }
+        #expect(union.count == total)
+        let differing = whole.keys.filter { union[$0] != whole[$0] }.sorted()
+        #expect(differing.isEmpty, "every device does in its shard exactly what it does in the whole park; differ: \(differing)")
+        let bad = try parkbench("simulate", "--park", "conformance/parks/demo.yaml", "--duration", "1s", "--shard", "3/3")
+        #expect(bad.status == 2)
     }
 
     @Test func versionNamesTheLinkedLibraries() throws {

@@ -130,7 +130,9 @@ import Testing
         }
         try binding.connect()
         await engine.start()
-        try waitFor("2 devices known to the platform", seconds: 30) { platform.devices.count == 2 }
+        try waitFor("2 devices known to the platform and subscribed to their commands", seconds: 30) {
+            platform.devices.count == 2 && binding.statistics.subscribedDevices == 2
+        }
         try await engine.apply(Stimulus("smoke", arguments: ["density": .double(0.4)]), to: "smoke-1")
         try waitFor("the alarm at the platform", seconds: 30) { platform.counters.raised == 1 }
 

@@ -144,6 +144,7 @@ struct MQTTClientPoolTests {
         }
         try await waitUntil("100 clients connected") { pool.statistics.connectedClients == 100 }
         let whileRunning = openDescriptors()
+        let unixSocketsWhileRunning = unixSocketInodes()
         // Counted as new (fd, target) pairs, not as a difference of totals: tests running in
         // parallel close descriptors of their own meanwhile, which a difference would subtract.
         #expect(whileRunning.subtracting(baseline).count >= 100 * 3 + 2 * 2, "3 descriptors per client expected")
@@ -161,7 +162,7 @@ struct MQTTClientPoolTests {
         // libmosquitto's wake-up socket pairs (2 per client) are unix sockets, which nothing else in
         // this process opens; the I/O threads' epoll and eventfd (2 per thread) cannot be told from
         // SwiftNIO's in tests running alongside, so they are counted only while running.
-        let unixWhileRunning = Set(whileRunning.subtracting(baseline).map(\.target)).intersection(unixSocketInodes())
+        let unixWhileRunning = Set(whileRunning.subtracting(baseline).map(\.target)).intersection(unixSocketsWhileRunning)
         #expect(unixWhileRunning.count >= 100 * 2, "2 socket-pair ends per client expected")
         var leaked: Set<OpenDescriptor> = []
         try await waitUntil("the pool's socket pairs closed", timeout: .seconds(10)) {
@@ -185,8 +186,7 @@ struct OpenDescriptor: Hashable {
 func socketInodes(connectedToPort port: Int) -> Set<String> {
     var inodes: Set<String> = []
     for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        // /proc files report size 0; read to the end instead of by size.
-        let text = FileHandle(forReadingAtPath: file).map { String(decoding: $0.readDataToEndOfFile(), as: UTF8.self) } ?? ""
+        let text = readProcFile(file)
         for line in text.split(separator: "\n").dropFirst() {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             guard fields.count > 9, let remote = fields[2].split(separator: ":").last, Int(remote, radix: 16) == port else { continue }
@@ -196,9 +196,25 @@ func socketInodes(connectedToPort port: Int) -> Set<String> {
     return inodes
 }
 
+/// A /proc file's whole text: they report size 0 and hand out a page per read, so read until
+/// read(2) returns 0 rather than trusting the size or a single read.
+func readProcFile(_ path: String) -> String {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { return "" }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if count <= 0 { break }
+        bytes += chunk[0 ..< count]
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
 /// `socket:[inode]` names of the unix-domain sockets in /proc/net/unix.
 func unixSocketInodes() -> Set<String> {
-    let text = FileHandle(forReadingAtPath: "/proc/net/unix").map { String(decoding: $0.readDataToEndOfFile(), as: UTF8.self) } ?? ""
+    let text = readProcFile("/proc/net/unix")
     return Set(text.split(separator: "\n").dropFirst().compactMap { line in
         let fields = line.split(separator: " ", omittingEmptySubsequences: true)
         return fields.count > 6 ? "socket:[\(fields[6])]" : nil

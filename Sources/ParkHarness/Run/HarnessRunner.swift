@@ -127,9 +127,12 @@ public struct HarnessRunner: Sendable {
         }
         do { try binding.connect() } catch { throw .unreachable("\(error)") }
         defer { binding.shutdown() }
-        guard await waitUntil(configuration.connectTimeout, { binding.statistics.pool.connectedClients == devices.count }) else {
+        guard await waitUntil(configuration.connectTimeout, {
             let statistics = binding.statistics
-            var message = "only \(statistics.pool.connectedClients) of \(devices.count) devices connected to \(profile.broker.url) within \(configuration.connectTimeout)"
+            return statistics.pool.connectedClients == devices.count && statistics.subscribedDevices == devices.count
+        }) else {
+            let statistics = binding.statistics
+            var message = "only \(statistics.pool.connectedClients) of \(devices.count) devices connected (\(statistics.subscribedDevices) subscribed to their commands) to \(profile.broker.url) within \(configuration.connectTimeout)"
             if !statistics.refusedDevices.isEmpty {
                 message += "; refused: \(statistics.refusedDevices.prefix(5).joined(separator: ", "))"
             }
