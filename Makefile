@@ -13,6 +13,7 @@ FAULT        ?=
 BENCH_DEVICES  ?= 100000
 BENCH_DURATION ?= 60
 BENCH_MQTT_CLIENTS ?= 1000
+BENCH_CONNECT_CLIENTS ?= 19500
 
 .PHONY: all deps deps-build build test demo bench clean
 
@@ -42,6 +43,7 @@ bench: deps
 	.build/release/parkbench-bench timers --devices $(BENCH_DEVICES) --duration $(BENCH_DURATION)
 	.build/release/parkbench-bench mqtt --clients $(BENCH_MQTT_CLIENTS) --seconds 10
 	.build/release/parkbench-bench store --messages 200000
+	.build/release/parkbench-bench connect --clients $(BENCH_CONNECT_CLIENTS)
 
 clean:
 	rm -rf .build

@@ -161,12 +161,20 @@ case "timers":
     await runTimers(Arguments(Array(arguments.dropFirst())))
 case "mqtt":
     runMQTTPublish(MQTTBenchArguments(Array(arguments.dropFirst())))
+case "pool":
+    do { try await PoolBench.run(Array(arguments.dropFirst())) } catch { fail("pool: \(error)") }
+case "connect":
+    runConnectBench(ConnectBenchArguments(Array(arguments.dropFirst())))
+case "connect-shard":
+    runConnectShard(Array(arguments.dropFirst()))
 case "store":
     runStoreBench(Array(arguments.dropFirst()))
 default:
     fail("""
         usage: parkbench-bench timers [--devices N] [--duration S] [--warmup S] [--threads N] [--resolution-us N] [--json]
                parkbench-bench mqtt [--clients N] [--seconds S]
+               parkbench-bench pool [--clients N] [--threads T]
+               parkbench-bench connect [--clients N] [--per-process N] [--window W] [--threads T]
                parkbench-bench store [--messages N] [--batch-ms M]
         """)
 }

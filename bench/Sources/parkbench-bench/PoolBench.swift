@@ -2,21 +2,29 @@ import Foundation
 import ParkMQTT
 import Synchronization
 import ParkTestSupport
-import Testing
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Opt-in measurements (`PARKMQTT_BENCH=1 swift test --filter benchmark`): connect rate for many
-/// clients, then paced and flat-out publish rates. Prints numbers; asserts only that nothing was
-/// lost, so it stays meaningful on slower machines. `PARKMQTT_BENCH_CLIENTS` sets the client count.
-extension MQTTClientPoolTests {
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["PARKMQTT_BENCH"] != nil))
-    func benchmarkConnectAndPublish() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        let clientCount = Int(environment["PARKMQTT_BENCH_CLIENTS"] ?? "") ?? 2000
-        let threads = Int(environment["PARKMQTT_BENCH_THREADS"] ?? "") ?? 1
+// parkbench-bench pool [--clients N] [--threads T]
+//
+// The client pool in one process (formerly the opt-in PARKMQTT_BENCH test): connect rate for N
+// clients, then paced QoS 0/1 publish latency and the flat-out QoS 0 rate. Prints numbers; fails
+// only when something was lost, so it stays meaningful on slower machines.
+enum PoolBench {
+    static func run(_ arguments: [String]) async throws {
+        var clientCount = 2000, threads = 1
+        var iterator = arguments.makeIterator()
+        while let argument = iterator.next() {
+            guard let value = iterator.next().flatMap({ Int($0) }), value > 0 else { fail("\(argument) needs a positive whole number") }
+            switch argument {
+            case "--clients": clientCount = value
+            case "--threads": threads = value
+            default: fail("unknown argument \(argument)")
+            }
+        }
+        raiseOpenFileLimit()
         let broker = try MosquittoBroker()
         let meter = ThroughputMeter()
         let pool = try MQTTClientPool(configuration: .init(ioThreads: threads), delegate: meter)
@@ -40,7 +48,7 @@ extension MQTTClientPoolTests {
             p99 \(connectStatistics.connectLatency.percentile(0.99)!) max \(connectStatistics.connectLatency.maximum!); \
             attempts \(connectStatistics.connectsAttempted), failures \(connectStatistics.connectsFailed)
             """)
-        #expect(connectStatistics.connectsFailed == 0)
+        expect(connectStatistics.connectsFailed == 0)
 
         let publishers = Array(clients.prefix(1000))
         let topics = publishers.indices.map { "bench/\($0)" }
@@ -88,10 +96,10 @@ extension MQTTClientPoolTests {
             \(Int(Double(accepted) / drained.seconds)) msgs/s; process CPU \(String(format: "%.0f", cpu / drained.seconds * 100)) %
             """)
         print("socket-pair bytes held by the kernel: \(unixSocketSendQueueBytes())")
-        #expect(pool.statistics.publishesFailed == 0)
+        expect(pool.statistics.publishesFailed == 0)
     }
 
-    private func publishPaced(
+    private static func publishPaced(
         _ pool: MQTTClientPool, _ publishers: [MQTTClientHandle], _ topics: [String], _ payload: [UInt8],
         qos: MQTTQoS, rate: Int, duration: Duration, meter: ThroughputMeter
     ) async throws -> String {
@@ -120,8 +128,8 @@ extension MQTTClientPoolTests {
         let cpu = processCPUTime() - cpuBefore
         let after = pool.statistics
         let latency = meter.latency.withLock { $0 }
-        #expect(after.publishesFailed == before.publishesFailed)
-        #expect(after.messagesPublished - before.messagesPublished == target)
+        expect(after.publishesFailed == before.publishesFailed)
+        expect(after.messagesPublished - before.messagesPublished == target)
         return """
             \(target) msgs in \(publishTime) (\(Int(Double(target) / publishTime.seconds)) msgs/s offered); \
             completion latency p50 \(latency.percentile(0.5)!) p99 \(latency.percentile(0.99)!) max \(latency.maximum!); \
@@ -189,4 +197,18 @@ func unixSocketSendQueueBytes() -> String {
 
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// A bench's only assertions: nothing lost. Reports and exits rather than crashing.
+func expect(_ condition: Bool, _ what: String = "", file: StaticString = #fileID, line: UInt = #line) {
+    if !condition { fail("\(file):\(line): expectation failed \(what)") }
+}
+
+/// Polls `condition` every millisecond until it holds; fails the bench after `timeout`.
+func waitUntil(_ what: String, timeout: Duration, _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while !condition() {
+        if ContinuousClock.now > deadline { fail("timed out waiting for \(what)") }
+        try await Task.sleep(for: .milliseconds(1))
+    }
 }
