@@ -206,7 +206,9 @@ struct TCPSegment {
         let sourcePort = UInt16(bytes[tcp]) << 8 | UInt16(bytes[tcp + 1])
         let destinationPort = UInt16(bytes[tcp + 2]) << 8 | UInt16(bytes[tcp + 3])
         let tcpHeader = Int(bytes[tcp + 12] >> 4) * 4
-        let end = min(bytes.count, offset + totalLength)
+        // A total length of 0 is what segmentation offload leaves in a large captured segment:
+        // the frame itself says how long it is.
+        let end = totalLength == 0 ? bytes.count : min(bytes.count, offset + totalLength)
         guard tcpHeader >= 20, tcp + tcpHeader <= end else { return nil }
         flow = TCPFlow(sourceAddress: source, sourcePort: sourcePort, destinationAddress: destination, destinationPort: destinationPort)
         sequence = word(tcp + 4)

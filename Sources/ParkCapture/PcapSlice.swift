@@ -23,8 +23,9 @@ public enum PcapSlice {
         while pcap_next_ex(input, &header, &data) == 1 {
             guard let header, let data else { continue }
             let time = Int64(header.pointee.ts.tv_sec) * 1_000_000_000 + Int64(header.pointee.ts.tv_usec)
-            guard time >= start else { continue }
-            if time > end { break }
+            // No early stop past `end`: a live capture's stamps are not strictly ordered (packets
+            // from different CPUs can land a few µs out of order), so the whole file is read.
+            guard time >= start, time <= end else { continue }
             pcap_dump(UnsafeMutableRawPointer(output).assumingMemoryBound(to: UInt8.self), header, data)
             written += 1
         }
