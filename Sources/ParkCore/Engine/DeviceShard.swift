@@ -64,7 +64,8 @@ public final class DeviceShard {
     var slots: [Slot] = []
     var timers = TimerQueue()
     /// How late timers fired, in nanoseconds (real-time engines only).
-    var lateness = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+    static let latenessCeiling: UInt64 = 60_000_000_000
+    var lateness = Histogram<UInt64>(highestTrackableValue: latenessCeiling, numberOfSignificantValueDigits: .three)
     private var indexByID: [String: UInt32] = [:]
 
     init(clock: any ParkClock, ledger: Ledger, observer: (any EmissionObserver)?) {
@@ -96,7 +97,8 @@ public final class DeviceShard {
         while let entry = timers.popDue(at: now) {
             if measureLateness {
                 let actual = clock.now().monotonic.nanoseconds
-                lateness.record(actual > entry.deadline ? actual - entry.deadline : 0)
+                // Beyond the histogram's range (a starved machine) a timer still counts, as 60 s late.
+                lateness.record(min(actual > entry.deadline ? actual - entry.deadline : 0, Self.latenessCeiling))
             }
             let context = DeviceContext(shard: self, slot: entry.slot, now: MonotonicInstant(nanoseconds: entry.deadline))
             slots[Int(entry.slot)].behavior.timerFired(tag: entry.tag, context: context)
