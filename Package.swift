@@ -77,7 +77,7 @@ let package = Package(
             dependencies: [
                 "ParkCore", "ParkDevices", "ParkBindings", "ParkPlatform", "ParkBroker", "ParkModbus", "ParkMQTT", "ParkCapture",
                 "ParkHarness", "ParkReport",
-                "CParkPlugin",
+                "CParkPlugin", "CLinuxEvents",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -13,11 +13,25 @@ import Glibc
 public final class ChildProcess {
     public let pid: pid_t
     public let command: String
+    /// Our read ends of the child's stdout and stderr when started with `pipingOutput`; the caller
+    /// reads and closes them.
+    public let standardOutput: Int32?
+    public let standardError: Int32?
     private var exitStatus: Int32?
 
     /// - Parameters:
     ///   - output: file that receives stdout and stderr (created or truncated); nil for /dev/null.
-    public init(_ executable: String, _ arguments: [String], output: String? = nil) throws {
+    public convenience init(_ executable: String, _ arguments: [String], output: String? = nil) throws {
+        try self.init(executable, arguments, output: output, pipingOutput: false)
+    }
+
+    /// Starts a child whose stdout and stderr come back to us through two pipes
+    /// (`standardOutput`, `standardError`), for children that report as they run.
+    public convenience init(_ executable: String, _ arguments: [String], pipingOutput: Bool) throws {
+        try self.init(executable, arguments, output: nil, pipingOutput: pipingOutput)
+    }
+
+    private init(_ executable: String, _ arguments: [String], output: String?, pipingOutput: Bool) throws {
         command = ([executable] + arguments).joined(separator: " ")
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -34,15 +48,41 @@ public final class ChildProcess {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, output ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+        if pipingOutput {
+            // Close-on-exec on every end: the child gets its copies through dup2 only, so other
+            // children spawned later never inherit a write end and every pipe sees EOF on exit.
+            // (pipe2 is not exported to Swift; a spawn racing between pipe and fcntl is harmless
+            // here: it would only delay our EOF until that other child exits.)
+            guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
+                throw BrokerError("pipe: \(String(cString: strerror(errno)))")
+            }
+            for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+            posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 1, output ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid = pid_t()
         let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
-        guard rc == 0 else { throw BrokerError("posix_spawn \(executable): \(String(cString: strerror(rc)))") }
+        if pipingOutput {
+            close(outPipe[1])
+            close(errPipe[1])
+        }
+        guard rc == 0 else {
+            if pipingOutput {
+                close(outPipe[0])
+                close(errPipe[0])
+            }
+            throw BrokerError("posix_spawn \(executable): \(String(cString: strerror(rc)))")
+        }
         self.pid = pid
+        standardOutput = pipingOutput ? outPipe[0] : nil
+        standardError = pipingOutput ? errPipe[0] : nil
     }
 
     /// Reaps the child if it has exited; true while it runs.

@@ -281,6 +281,7 @@ final class MQTTConnection {
         countedAsConnected = true
         counters.connected.increment()
         counters.connectsSucceeded.increment()
+        counters.lastConnectedAt.store(connectedNow, ordering: .relaxed)
         if hasConnectedBefore { counters.reconnects.increment() }
         hasConnectedBefore = true
         let latency = connectedNow &- attemptStartedAt

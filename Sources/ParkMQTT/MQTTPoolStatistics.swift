@@ -38,6 +38,9 @@ public struct MQTTPoolStatistics: Sendable, Hashable {
     public var bytesReceived = 0
     /// Time from starting a connect attempt to its accepting CONNACK.
     public var connectLatency = MQTTLatencyHistogram()
+    /// CLOCK_MONOTONIC nanoseconds of the latest accepting CONNACK (0 before the first): with
+    /// ``connectedClients`` it tells when a population finished connecting, to the microsecond.
+    public var lastConnectedAtNanoseconds: UInt64 = 0
 
     public init() {}
 }
@@ -59,6 +62,7 @@ final class MQTTCounters: Sendable {
     let bytesPublished = Atomic<Int>(0)
     let bytesReceived = Atomic<Int>(0)
     let connectLatency = Mutex(MQTTLatencyHistogram())
+    let lastConnectedAt = Atomic<UInt64>(0)
 
     func add(to statistics: inout MQTTPoolStatistics) {
         statistics.connectedClients += connected.load(ordering: .relaxed)
@@ -74,6 +78,7 @@ final class MQTTCounters: Sendable {
         statistics.messagesReceived += messagesReceived.load(ordering: .relaxed)
         statistics.bytesPublished += bytesPublished.load(ordering: .relaxed)
         statistics.bytesReceived += bytesReceived.load(ordering: .relaxed)
+        statistics.lastConnectedAtNanoseconds = max(statistics.lastConnectedAtNanoseconds, lastConnectedAt.load(ordering: .relaxed))
         let latency = connectLatency.withLock { $0 }
         statistics.connectLatency.merge(latency)
     }

@@ -58,6 +58,9 @@ enum ExitStatus {
     static let checkFailed: Int32 = 1
     static let configurationError: Int32 = 2
     static let unreachable: Int32 = 3
+    static let workerFailed: Int32 = 4
+    /// The shell convention for a run ended by SIGINT (128 + 2); the summary is still printed.
+    static let interrupted: Int32 = 130
 }
 
 /// ParkBench's own version.

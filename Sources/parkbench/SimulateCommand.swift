@@ -19,6 +19,15 @@ struct SimulateCommand: AsyncParsableCommand {
             park/{zone}/{kind}/{id}/{telemetry|event|status}, commands taken from …/cmd and \
             answered on …/cmd/ack, a retained online status and an offline last will.
 
+            Large parks run as several worker processes of this same binary (--workers N, or \
+            automatically above 5,000 MQTT devices or with more than one --broker): each worker \
+            runs one contiguous slice of the park (--shard i/N) on one broker, from a 127.0.0.x \
+            source address of its own when the broker is on loopback. This process starts them, \
+            prints combined progress, passes their errors through as "[worker i/N] …", merges \
+            their ledgers and summaries, and reports a worker that dies (its shard, devices and \
+            signal) while the others run on. Ctrl-C stops every worker cleanly; no worker \
+            outlives this process, even if it is killed.
+
             By default the run is in real time. --virtual runs on a virtual clock instead: the \
             whole duration passes as fast as the CPU allows, and the same --seed gives the \
             same ledger byte for byte.
@@ -31,9 +40,13 @@ struct SimulateCommand: AsyncParsableCommand {
                   --duration 1h --virtual --ledger run.jsonl --json
               parkbench simulate --park conformance/parks/demo.yaml \\
                   --duration 1m --broker mqtt://127.0.0.1:1883
+              parkbench simulate --park big.yaml --duration 2m --workers 12 \\
+                  --broker mqtt://127.0.0.1:1883 --broker mqtt://127.0.0.1:1884 \\
+                  --broker mqtt://127.0.0.1:1885 --ledger run.jsonl
 
             Exit codes: 0 success, 2 usage or configuration error, 3 the broker could not be \
-            reached by any device.
+            reached by any device, 4 a worker process failed (the summary still covers what it \
+            reported), 130 interrupted by Ctrl-C or SIGTERM (the summary covers the run so far).
             """)
 
     @OptionGroup var options: GlobalOptions
@@ -56,8 +69,22 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Which emissions to print as they happen (alarms: warning severity and up).")
     var show: ShowFilter = .events
 
-    @Option(help: ArgumentHelp("Also put the devices on this MQTT broker (real time only).", valueName: "mqtt://host:port"))
-    var broker: BrokerAddress?
+    @Option(name: .customLong("broker"), help: ArgumentHelp(
+        "Also put the devices on this MQTT broker (real time only). Repeat for several brokers: the devices are split between them, one worker process per slice.",
+        valueName: "mqtt://host:port"))
+    var brokers: [BrokerAddress] = []
+
+    @Option(help: ArgumentHelp(
+        "Run the park as this many worker processes (shards), started, watched and merged by this one. Default: one process, or as many as the park needs (≤ 5,000 MQTT devices each, a whole number per broker).",
+        valueName: "n"))
+    var workers: Int?
+
+    /// Set by the coordinator on the workers it starts: report as JSON lines, die with the coordinator.
+    @Option(help: .hidden)
+    var workerOf: Int32?
+
+    /// The first (in a single-process run, the only) broker.
+    var broker: BrokerAddress? { brokers.first }
 
     @Option(help: ArgumentHelp("MQTT topic template.", valueName: "template"))
     var topics: String = MQTTTopicTemplate.standard.pattern
@@ -90,6 +117,16 @@ struct SimulateCommand: AsyncParsableCommand {
 
     func validate() throws {
         if duration == .zero { throw ValidationError("--duration must be longer than 0s, e.g. --duration 30s") }
+        if let workers, !(1 ... 200).contains(workers) {
+            throw ValidationError("--workers must be between 1 and 200 (each worker gets a 127.0.0.x source address of its own)")
+        }
+        if workers != nil || brokers.count > 1 {
+            if shard != nil { throw ValidationError("--shard runs one slice in this process; it does not combine with --workers or several --broker") }
+            if bindAddress != nil { throw ValidationError("with --workers or several --broker each worker gets its own source address; drop --bind-address") }
+        }
+        if let workers, brokers.count > workers {
+            throw ValidationError("\(brokers.count) brokers need at least \(brokers.count) workers (one broker per worker); raise --workers")
+        }
         if broker != nil, virtual {
             throw ValidationError("--broker needs real time; drop --virtual (a broker cannot run on a virtual clock)")
         }
@@ -112,6 +149,8 @@ struct SimulateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // First thing: a Ctrl-C that arrives while the park loads must stop the run, not kill it.
+        _ = Interrupt.received
         let workspace = Workspace.load(options)
         try workspace.failOnProblems()
         var parkFile: ParkFile
@@ -132,12 +171,18 @@ struct SimulateCommand: AsyncParsableCommand {
             parkFile.devices = parkFile.devices.filter { owned.contains($0.id) }
             parkFile.stimuli = parkFile.stimuli.filter { owned.contains($0.deviceID) }
         }
+        if let workerOf { WorkerLifeline.tie(to: workerOf) }
+        if workerOf == nil, shard == nil, let count = try workerProcessCount(devices: plan.count) {
+            return try await runWorkers(count, park: parkFile, devices: plan.count, runSeed: seed ?? parkFile.seed)
+        }
+        if broker != nil { ProcessCapacity.raiseOpenFileLimit() }
+        let reporting = workerOf != nil
 
         if let ledger, !FileManager.default.createFile(atPath: ledger, contents: nil) {
             return try fail("cannot write the ledger file '\(ledger)'; check the directory exists and is writable")
         }
         let runSeed = seed ?? parkFile.seed
-        let printer = EmissionPrinter(filter: options.json ? .none : show, kinds: workspace.kinds)
+        let printer = EmissionPrinter(filter: options.json || reporting ? .none : show, kinds: workspace.kinds)
         let tally = EmissionTally()
         let binding = try broker.map { try makeBinding($0, park: parkFile) }
         let observers = MulticastEmissionObserver([printer, tally] + (binding.map { [$0] } ?? []))
@@ -145,7 +190,7 @@ struct SimulateCommand: AsyncParsableCommand {
         // and nothing is read back at the end, however long the run.
         let ledgerStore = Ledger(spillURL: ledger.map { URL(fileURLWithPath: $0) })
         var stimuliApplied = 0
-        if !options.json {
+        if !options.json, !reporting {
             let kinds = Dictionary(grouping: plan, by: { $0.kind.descriptor.name }).map { "\($1.count) \($0)" }.sorted()
             print("park \(parkFile.name): \(plan.count) devices (\(kinds.joined(separator: ", "))), seed \(runSeed), "
                   + "\(duration) \(virtual ? "of virtual time" : "in real time")")
@@ -159,12 +204,12 @@ struct SimulateCommand: AsyncParsableCommand {
                 do { try engine.add(device) } catch { return try fail(error.description) }
             }
             engine.start()
-            let progress = ProgressReporter(enabled: !options.json, ledger: ledgerStore)
+            let progress = ProgressReporter(enabled: !options.json, ledger: ledgerStore, workerReport: reporting ? { WorkerProgress() } : nil)
             let end = MonotonicInstant.zero.advanced(by: duration)
             var pending = parkFile.stimuli.filter { $0.at <= duration }[...]
             // Advance in slices so a long virtual run can say how far it has got.
             let slice = DeviceDuration(nanoseconds: max(duration.nanoseconds / 200, 1))
-            while engine.now < end {
+            while engine.now < end, !Interrupt.received {
                 let sliceEnd = min(engine.now.advanced(by: slice), end)
                 while let next = pending.first, MonotonicInstant.zero.advanced(by: next.at) <= sliceEnd {
                     pending = pending.dropFirst()
@@ -192,9 +237,10 @@ struct SimulateCommand: AsyncParsableCommand {
             }
             printer.setOrigin(engine.clock.now().monotonic)
             await engine.start()
-            stimuliApplied = await runScript(
-                parkFile.stimuli, on: engine, for: duration,
-                progress: ProgressReporter(enabled: !options.json, ledger: ledgerStore))
+            let progress = ProgressReporter(
+                enabled: !options.json, ledger: ledgerStore,
+                workerReport: reporting ? { [binding] in binding.map { WorkerProgress(binding: $0, devices: plan.count) } ?? WorkerProgress() } : nil)
+            stimuliApplied = await runScript(parkFile.stimuli, on: engine, for: duration, progress: progress)
             timerFigures = await engine.statistics().lateness
             await engine.stop()
         }
@@ -212,8 +258,11 @@ struct SimulateCommand: AsyncParsableCommand {
             stimuli: stimuliApplied,
             timerLatenessP99Milliseconds: timerFigures.map { Double($0.p99) / 1e6 },
             timerLatenessMaxMilliseconds: timerFigures.map { Double($0.max) / 1e6 },
-            mqtt: mqtt.map { MQTTSummary($0, devices: plan.count) })
-        if options.json {
+            mqtt: mqtt.map { MQTTSummary($0, devices: plan.count) },
+            interrupted: Interrupt.received ? true : nil)
+        if reporting {
+            print(WorkerReportLine(summary: summary).encoded())
+        } else if options.json {
             Output.json(summary)
         } else {
             summary.printText()
@@ -222,6 +271,7 @@ struct SimulateCommand: AsyncParsableCommand {
             Output.error("error: no device could connect to the broker at \(broker); is it running and reachable?")
             throw ExitCode(ExitStatus.unreachable)
         }
+        if Interrupt.received { throw ExitCode(ExitStatus.interrupted) }
     }
 
     private func makeBinding(_ broker: BrokerAddress, park: ParkFile) throws -> MQTTDeviceBinding {
@@ -325,22 +375,36 @@ final class EmissionPrinter: EmissionObserver {
     }
 }
 
-/// A progress line on standard error every ten seconds of wall time, for long runs.
+/// A progress line on standard error every ten seconds of wall time, for long runs; in a worker
+/// process, a `WorkerReportLine` on standard output every second for the coordinator instead.
 final class ProgressReporter {
     private let enabled: Bool
     private let ledger: Ledger
+    private let workerReport: (() -> WorkerProgress)?
     private let started = SystemClock.monotonicNow()
     private var lastReport: MonotonicInstant
     private var lastCount: UInt64 = 0
 
-    init(enabled: Bool, ledger: Ledger) {
+    /// - Parameter workerReport: set in worker processes; gives the MQTT counters to report.
+    init(enabled: Bool, ledger: Ledger, workerReport: (() -> WorkerProgress)? = nil) {
         self.enabled = enabled
         self.ledger = ledger
+        self.workerReport = workerReport
         self.lastReport = started
     }
 
     func tick(deviceTime: DeviceDuration, total: DeviceDuration) {
         let now = SystemClock.monotonicNow()
+        if let workerReport {
+            guard now.duration(since: lastReport) >= .seconds(1) else { return }
+            lastReport = now
+            var progress = workerReport()
+            progress.deviceSeconds = deviceTime.seconds
+            progress.ledgerRecords = Int(ledger.count)
+            print(WorkerReportLine(progress: progress).encoded())
+            fflush(nil)
+            return
+        }
         guard enabled, now.duration(since: lastReport) >= .seconds(10) else { return }
         let count = ledger.count
         let rate = Double(count - lastCount) / now.duration(since: lastReport).seconds
@@ -356,7 +420,7 @@ final class ProgressReporter {
 }
 
 /// What `simulate` prints at the end (text or JSON).
-struct RunSummary: Encodable {
+struct RunSummary: Codable {
     var park: String
     /// `i/N` when this run is one shard of the park.
     var shard: String?
@@ -373,8 +437,15 @@ struct RunSummary: Encodable {
     var timerLatenessP99Milliseconds: Double?
     var timerLatenessMaxMilliseconds: Double?
     var mqtt: MQTTSummary?
+    /// True when Ctrl-C or SIGTERM ended the run before its duration.
+    var interrupted: Bool?
+    /// How each worker process ended, for a run split over workers.
+    var workers: [WorkerOutcome]?
+    /// Seconds from the first worker's start until every device was connected (sharded MQTT runs).
+    var allConnectedSeconds: Double?
 
     func printText() {
+        if interrupted == true { print("\ninterrupted: the figures below cover the run up to the interruption") }
         print("\nran \(deviceTime) of device time in \(String(format: "%.3f", wallSeconds)) s; \(ledgerRecords) ledger records, \(stimuli) stimuli applied")
         Output.table(["EMISSION", "COUNT"], emissions.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] })
         if let p99 = timerLatenessP99Milliseconds, let max = timerLatenessMaxMilliseconds {
@@ -389,7 +460,7 @@ struct RunSummary: Encodable {
 }
 
 /// The MQTT part of a run's summary.
-struct MQTTSummary: Encodable {
+struct MQTTSummary: Codable {
     var devices: Int
     var connected: Int
     var connectsFailed: Int
@@ -398,6 +469,17 @@ struct MQTTSummary: Encodable {
     var failed: Int
     var dropped: Int
     var commands: Int
+
+    init(devices: Int, connected: Int, connectsFailed: Int, published: Int, acknowledged: Int, failed: Int, dropped: Int, commands: Int) {
+        self.devices = devices
+        self.connected = connected
+        self.connectsFailed = connectsFailed
+        self.published = published
+        self.acknowledged = acknowledged
+        self.failed = failed
+        self.dropped = dropped
+        self.commands = commands
+    }
 
     init(_ statistics: MQTTDeviceBinding.Statistics, devices: Int) {
         self.devices = devices
@@ -430,9 +512,10 @@ func runScript(
                 applied += 1
             } catch { Output.error("warning: \(error)") }
         }
-        if now >= end { break }
+        if now >= end || Interrupt.received { break }
         progress?.tick(deviceTime: now.duration(since: start), total: duration)
-        let wake = [end, pending.first.map { start.advanced(by: $0.at) }, now.advanced(by: .seconds(1))]
+        // Short naps so Ctrl-C ends the run within a quarter of a second.
+        let wake = [end, pending.first.map { start.advanced(by: $0.at) }, now.advanced(by: .milliseconds(250))]
             .compactMap { $0 }.min() ?? end
         try? await Task.sleep(nanoseconds: wake.duration(since: now).nanoseconds)
     }
@@ -450,6 +533,11 @@ enum MQTTAuthArgument: String, ExpressibleByArgument, CaseIterable {
 struct ShardSpec: ExpressibleByArgument, CustomStringConvertible, Sendable {
     var index: Int
     var count: Int
+
+    init(index: Int, count: Int) {
+        self.index = index
+        self.count = count
+    }
 
     init?(argument: String) {
         let parts = argument.split(separator: "/")
@@ -469,7 +557,7 @@ struct ShardSpec: ExpressibleByArgument, CustomStringConvertible, Sendable {
 }
 
 /// `mqtt://host:port` from the command line.
-struct BrokerAddress: ExpressibleByArgument, CustomStringConvertible {
+struct BrokerAddress: ExpressibleByArgument, CustomStringConvertible, Sendable {
     var host: String
     var port: Int
 

@@ -1,0 +1,75 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One worker process of a sharded run: its slice of the park, its broker and its source address.
+///
+/// The same record describes a shard on another machine later: a slice is `i/N` of the park in
+/// park order (see `ShardSpec`), independent of which process or host runs it.
+struct ShardAssignment: Sendable {
+    var shard: ShardSpec
+    /// Devices `range` of the park's planned devices (park order).
+    var devices: Range<Int>
+    var broker: BrokerAddress?
+    /// Local address the worker's MQTT clients connect from; nil leaves the choice to the kernel.
+    var bindAddress: String?
+
+    /// Splits `deviceCount` devices over `workers` processes, worker `i` on broker `i % brokers.count`.
+    ///
+    /// Workers talking to a loopback broker each get a 127.0.0.x source address of their own:
+    /// one source address has only ~28,000 ephemeral ports, and TIME_WAIT sockets left by an
+    /// earlier run on the same address collapse the connect rate.
+    static func plan(deviceCount: Int, workers: Int, brokers: [BrokerAddress]) -> [ShardAssignment] {
+        (0 ..< workers).map { index in
+            let shard = ShardSpec(index: index, count: workers)
+            let broker = brokers.isEmpty ? nil : brokers[index % brokers.count]
+            let loopback = broker.map { $0.host.hasPrefix("127.") || $0.host == "localhost" } ?? false
+            return ShardAssignment(
+                shard: shard, devices: shard.range(of: deviceCount), broker: broker,
+                bindAddress: loopback ? "127.0.0.\(firstWorkerAddress + index % 200)" : nil)
+        }
+    }
+
+    /// 127.0.0.11 upwards: clear of 127.0.0.1, which the broker and single-process runs use.
+    static let firstWorkerAddress = 11
+}
+
+/// How many MQTT devices one process can hold: libmosquitto takes three descriptors per client
+/// (its socket and a wake-up socket pair), and the hard open-file limit cannot be raised.
+enum ProcessCapacity {
+    /// Descriptors kept back for the ledger, logs, pipes and the runtime.
+    static let reservedDescriptors = 200
+    static let descriptorsPerClient = 3
+    /// Workers are sized below the ceiling so a reconnect storm never runs a worker out of files.
+    static let preferredDevicesPerWorker = 5_000
+
+    static var hardOpenFileLimit: Int {
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        return limit.rlim_max > rlim_t(Int32.max) ? 1 << 20 : Int(limit.rlim_max)
+    }
+
+    /// Most MQTT devices a process may run.
+    static var maximumDevicesPerProcess: Int {
+        max(1, (hardOpenFileLimit - reservedDescriptors) / descriptorsPerClient)
+    }
+
+    /// Raises the soft open-file limit to the hard one; many systems start processes at 1,024.
+    static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        guard limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+
+    /// Workers needed for `devices` MQTT devices over `brokers` brokers: enough that each holds at
+    /// most `preferredDevicesPerWorker`, and a whole number of workers per broker.
+    static func workers(forDevices devices: Int, brokers: Int) -> Int {
+        let perBroker = max(1, brokers)
+        let needed = max(1, (devices + preferredDevicesPerWorker - 1) / preferredDevicesPerWorker)
+        return (needed + perBroker - 1) / perBroker * perBroker
+    }
+}
