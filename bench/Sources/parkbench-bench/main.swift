@@ -169,6 +169,8 @@ case "connect-shard":
     runConnectShard(Array(arguments.dropFirst()))
 case "store":
     runStoreBench(Array(arguments.dropFirst()))
+case "fleet":
+    runFleetBench(FleetBenchArguments(Array(arguments.dropFirst())))
 default:
     fail("""
         usage: parkbench-bench timers [--devices N] [--duration S] [--warmup S] [--threads N] [--resolution-us N] [--json]
@@ -176,5 +178,6 @@ default:
                parkbench-bench pool [--clients N] [--threads T]
                parkbench-bench connect [--clients N] [--per-process N] [--window W] [--threads T]
                parkbench-bench store [--messages N] [--batch-ms M]
+               parkbench-bench fleet [--devices N] [--brokers B] [--seconds S] [--interval S] [--workers W]
         """)
 }
