@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLinuxEvents
 import Foundation
 import ParkBindings
 import ParkCore
@@ -20,7 +21,7 @@ struct SimulateCommand: AsyncParsableCommand {
             answered on …/cmd/ack, a retained online status and an offline last will.
 
             Large parks run as several worker processes of this same binary (--workers N, or \
-            automatically above 5,000 MQTT devices or with more than one --broker): each worker \
+            automatically above 6,000 MQTT devices or with more than one --broker): each worker \
             runs one contiguous slice of the park (--shard i/N) on one broker, from a 127.0.0.x \
             source address of its own when the broker is on loopback. This process starts them, \
             prints combined progress, passes their errors through as "[worker i/N] …", merges \
@@ -75,9 +76,14 @@ struct SimulateCommand: AsyncParsableCommand {
     var brokers: [BrokerAddress] = []
 
     @Option(help: ArgumentHelp(
-        "Run the park as this many worker processes (shards), started, watched and merged by this one. Default: one process, or as many as the park needs (≤ 5,000 MQTT devices each, a whole number per broker).",
+        "Run the park as this many worker processes (shards), started, watched and merged by this one. Default: one process, or as many as the park needs (≤ 6,000 MQTT devices each, a whole number per broker).",
         valueName: "n"))
     var workers: Int?
+
+    @Option(help: ArgumentHelp(
+        "MQTT connects in flight at once, per broker. mosquitto listens with a backlog of 100; beyond ~64 half-open connects the kernel drops SYNs and connects stall for a second. Workers on one broker share it.",
+        valueName: "n"))
+    var connectWindow: Int = 64
 
     /// Set by the coordinator on the workers it starts: report as JSON lines, die with the coordinator.
     @Option(help: .hidden)
@@ -117,6 +123,7 @@ struct SimulateCommand: AsyncParsableCommand {
 
     func validate() throws {
         if duration == .zero { throw ValidationError("--duration must be longer than 0s, e.g. --duration 30s") }
+        if connectWindow < 1 { throw ValidationError("--connect-window must be at least 1") }
         if let workers, !(1 ... 200).contains(workers) {
             throw ValidationError("--workers must be between 1 and 200 (each worker gets a 127.0.0.x source address of its own)")
         }
@@ -157,23 +164,30 @@ struct SimulateCommand: AsyncParsableCommand {
         var plan: [PlannedDevice]
         do {
             parkFile = try ParkFile.load(file: park, catalog: workspace.catalog, kinds: workspace.kinds)
+            if let shard {
+                // Only this shard's devices are planned: a worker of a 50,000-device park builds
+                // its own few thousand, not the whole park. Each device keeps the random stream of
+                // its id and the run seed, so it behaves the same whichever shard runs it.
+                let range = shard.range(of: parkFile.devices.count)
+                parkFile.devices = Array(parkFile.devices[range])
+                let owned = Set(parkFile.devices.map(\.id))
+                parkFile.stimuli = parkFile.stimuli.filter { owned.contains($0.deviceID) }
+            }
             plan = try parkFile.plan(kinds: workspace.kinds, seed: seed)
+            // Loading expands every population; hand the parser's garbage back before the run.
+            parkbench_release_free_memory()
         } catch {
             for issue in error.issues { Output.error(issue.description) }
             throw ExitCode(ExitStatus.configurationError)
         }
-        if let shard {
-            // Each device keeps the random stream of its id and the run seed, so a device behaves
-            // the same whichever shard runs it.
-            let range = shard.range(of: plan.count)
-            let owned = Set(plan[range].map(\.id))
-            plan = Array(plan[range])
-            parkFile.devices = parkFile.devices.filter { owned.contains($0.id) }
-            parkFile.stimuli = parkFile.stimuli.filter { owned.contains($0.deviceID) }
-        }
         if let workerOf { WorkerLifeline.tie(to: workerOf) }
         if workerOf == nil, shard == nil, let count = try workerProcessCount(devices: plan.count) {
-            return try await runWorkers(count, park: parkFile, devices: plan.count, runSeed: seed ?? parkFile.seed)
+            // The coordinator planned the park only to validate it once; the workers plan their own slices.
+            let devices = plan.count
+            plan = []
+            parkFile.devices = []
+            parkbench_release_free_memory()
+            return try await runWorkers(count, park: parkFile, devices: devices, runSeed: seed ?? parkFile.seed)
         }
         if broker != nil { ProcessCapacity.raiseOpenFileLimit() }
         let reporting = workerOf != nil
@@ -240,7 +254,7 @@ struct SimulateCommand: AsyncParsableCommand {
             let progress = ProgressReporter(
                 enabled: !options.json, ledger: ledgerStore,
                 workerReport: reporting ? { [binding] in binding.map { WorkerProgress(binding: $0, devices: plan.count) } ?? WorkerProgress() } : nil)
-            stimuliApplied = await runScript(parkFile.stimuli, on: engine, for: duration, progress: progress)
+            stimuliApplied = await runScript(parkFile.stimuli, on: engine, for: duration, ledger: ledgerStore, progress: progress)
             timerFigures = await engine.statistics().lateness
             await engine.stop()
         }
@@ -303,6 +317,7 @@ struct SimulateCommand: AsyncParsableCommand {
                                  timestampMilliseconds: signedAt).credentials
                 })
             configuration.bindAddress = bindAddress
+            configuration.connectWindow = connectWindow
             configuration.clientID = { device in
                 scheme.login(for: device, secret: secrets?.secret(for: device.id) ?? shared, productKey: productKey,
                              timestampMilliseconds: signedAt).clientID
@@ -493,13 +508,14 @@ struct MQTTSummary: Codable {
     }
 }
 
-/// Runs `engine` in real time for `duration`, applying each scripted stimulus at its time;
-/// returns how many were applied. Shared by `simulate` and `demo`.
+/// Runs `engine` in real time for `duration`, applying each scripted stimulus at its time and
+/// handing the ledger's records to its writer every second; returns how many were applied.
 func runScript(
     _ script: [ParkFile.ScriptedStimulus], on engine: RealTimeEngine, for duration: DeviceDuration,
-    progress: ProgressReporter?
+    ledger: Ledger, progress: ProgressReporter?
 ) async -> Int {
     let start = engine.clock.now().monotonic
+    var lastSpill = start
     let end = start.advanced(by: duration)
     var pending = script.filter { $0.at <= duration }[...]
     var applied = 0
@@ -514,6 +530,10 @@ func runScript(
         }
         if now >= end || Interrupt.received { break }
         progress?.tick(deviceTime: now.duration(since: start), total: duration)
+        if now >= lastSpill.advanced(by: .seconds(1)) {
+            ledger.spillHeldRecords()
+            lastSpill = now
+        }
         // Short naps so Ctrl-C ends the run within a quarter of a second.
         let wake = [end, pending.first.map { start.advanced(by: $0.at) }, now.advanced(by: .milliseconds(250))]
             .compactMap { $0 }.min() ?? end

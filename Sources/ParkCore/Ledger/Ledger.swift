@@ -69,6 +69,19 @@ public final class Ledger: Sendable {
     /// Records held in memory right now (the rest are in the spill file).
     public var recordsInMemory: Int { state.withLock { $0.memory.count } }
 
+    /// Hands the records held in memory to the background writer without waiting. Real-time runs
+    /// call it every second: memory stays flat whatever the record rate, and a process that is
+    /// killed loses at most the last second of its ledger file.
+    public func spillHeldRecords() {
+        state.withLock { state in
+            guard !state.memory.isEmpty else { return }
+            let batch = state.memory
+            state.memory.removeAll(keepingCapacity: false)
+            state.spilledCount += UInt64(batch.count)
+            writer.async { self.write(batch) }
+        }
+    }
+
     /// Waits until every spilled batch is on disk.
     public func flushSpill() { writer.sync {} }
 
@@ -76,13 +89,7 @@ public final class Ledger: Sendable {
     /// the file alone holds the whole ledger (as `simulate --ledger` wants at the end of a run).
     /// Later appends go on as before.
     public func flush() throws(LedgerError) {
-        state.withLock { state in
-            guard !state.memory.isEmpty else { return }
-            let batch = state.memory
-            state.memory.removeAll(keepingCapacity: true)
-            state.spilledCount += UInt64(batch.count)
-            writer.async { self.write(batch) }
-        }
+        spillHeldRecords()
         flushSpill()
         if let error = state.withLock({ $0.writeError }) { throw LedgerError(message: error) }
     }

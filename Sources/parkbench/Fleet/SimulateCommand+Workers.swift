@@ -63,7 +63,12 @@ extension SimulateCommand {
             executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path,
             assignments: assignments, ledger: ledger, showProgress: !options.json,
             totalDeviceSeconds: duration.seconds,
-            arguments: { assignment, ledgerPart in workerArguments(assignment, ledgerPart: ledgerPart, runSeed: runSeed) })
+            arguments: { assignment, ledgerPart in
+                // The window is per broker: the workers sharing one split it between them.
+                let sharing = assignments.filter { $0.broker?.description == assignment.broker?.description }.count
+                return workerArguments(assignment, ledgerPart: ledgerPart, runSeed: runSeed,
+                                       connectWindow: max(1, connectWindow / max(sharing, 1)))
+            })
         let outcome: FleetCoordinator.Outcome
         do {
             outcome = try await withCheckedThrowingContinuation { continuation in
@@ -131,7 +136,7 @@ extension SimulateCommand {
     }
 
     /// The command line of one worker: this run's options, its shard, broker and source address.
-    private func workerArguments(_ assignment: ShardAssignment, ledgerPart: String?, runSeed: UInt64) -> [String] {
+    private func workerArguments(_ assignment: ShardAssignment, ledgerPart: String?, runSeed: UInt64, connectWindow: Int) -> [String] {
         var arguments = ["simulate", "--devices", options.devicesDirectory, "--log-level", options.logLevel.rawValue]
         for plugin in options.plugins { arguments += ["--plugin", plugin] }
         arguments += ["--park", park, "--duration", duration.description, "--seed", String(runSeed),
@@ -139,7 +144,7 @@ extension SimulateCommand {
         if virtual { arguments.append("--virtual") }
         if let ledgerPart { arguments += ["--ledger", ledgerPart] }
         if let broker = assignment.broker {
-            arguments += ["--broker", broker.description, "--topics", topics]
+            arguments += ["--broker", broker.description, "--topics", topics, "--connect-window", String(connectWindow)]
             if let address = assignment.bindAddress { arguments += ["--bind-address", address] }
             if let auth { arguments += ["--auth", auth.rawValue] }
             if let productKey { arguments += ["--product-key", productKey] }

@@ -161,6 +161,7 @@ func runConnectBench(_ arguments: ConnectBenchArguments) {
     let connected = done.reduce(0) { $0 + $1.connected }
     let retries = done.reduce(0) { $0 + $1.failed + $1.refused + $1.reconnects }
     let parkbenchRSS = processes.reduce(residentBytes()) { $0 + residentBytes(of: $1.0.pid) }
+    let parkbenchPSS = processes.reduce(proportionalBytes(of: getpid())) { $0 + proportionalBytes(of: $1.0.pid) }
     let idleRSS = done.reduce(0) { $0 + $1.residentBefore }
     let growth = done.reduce(0) { $0 + $1.residentAfter - $1.residentBefore }
     print(String(format: "connect    %d/%d connected in %.2f s: %.0f conn/s (target ≥ 15,000)",
@@ -170,8 +171,10 @@ func runConnectBench(_ arguments: ConnectBenchArguments) {
         pushback   listen-queue overflows \(overflows), SYNs dropped \(drops), failed/refused/retried connects \(retries)\
         \(overflows + drops + retries > 0 ? " — the broker pushed back" : " — none")
         """)
-    print(String(format: "memory     all ParkBench processes %.1f MiB = %.2f KiB per connected device (target ≤ 8 KiB); "
-                 + "pool growth only %.2f KiB/device; idle process baseline %.1f MiB total; mosquitto %.2f KiB/connection",
+    print(String(format: "memory     all ParkBench processes: PSS (shared pages counted once) %.1f MiB = %.2f KiB per connected device "
+                 + "(target ≤ 8 KiB); summed RSS %.1f MiB = %.2f KiB; "
+                 + "pool growth only %.2f KiB/device; idle process baseline %.1f MiB RSS total; mosquitto %.2f KiB/connection",
+                 Double(parkbenchPSS) / 1_048_576, Double(parkbenchPSS) / 1024 / Double(max(connected, 1)),
                  Double(parkbenchRSS) / 1_048_576, Double(parkbenchRSS) / 1024 / Double(max(connected, 1)),
                  Double(growth) / 1024 / Double(max(connected, 1)), Double(idleRSS) / 1_048_576,
                  Double(residentBytes(of: brokerPID)) / 1024 / Double(max(connected, 1))))

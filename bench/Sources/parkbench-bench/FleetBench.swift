@@ -5,8 +5,8 @@
 // seconds (defaults 50,000 / 3 / 120), while paho-mqtt (bench/peers/fleet_counter.py) subscribes
 // to every broker and counts each (device, seq). At the end the counter compares what arrived with
 // the ledger the run wrote. Prints: time until every device was connected, messages published,
-// received by paho, lost and duplicated; RSS of all ParkBench processes per device (peak, sampled
-// every second once all are connected); CPU of ParkBench against the brokers'.
+// received by paho, lost and duplicated; memory of all ParkBench processes per device (peak summed
+// RSS and peak summed PSS, sampled every second); CPU of ParkBench against the brokers'.
 // Targets (issue 3): all connected, zero loss; RSS ≤ 8 KiB per connected device.
 import Foundation
 import ParkTestSupport
@@ -49,6 +49,16 @@ func parkbenchProcesses(coordinator: pid_t) -> [pid_t] {
         guard let flag = words.firstIndex(of: "--worker-of"), flag + 1 < words.count else { return false }
         return words[flag + 1] == String(coordinator)
     }
+}
+
+/// Proportional set size in bytes (/proc/<pid>/smaps_rollup): shared pages — the parkbench binary
+/// and libraries every worker maps — divided among the processes sharing them, so a sum over
+/// processes counts each page once. Summed RSS counts the shared binary once per worker.
+func proportionalBytes(of pid: pid_t) -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8),
+          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Pss:") }),
+          let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return 0 }
+    return kilobytes * 1024
 }
 
 func childrenCPUSeconds() -> Double {
@@ -126,7 +136,7 @@ func runFleetBench(_ arguments: FleetBenchArguments) {
 
     // Read the summary (stdout) and progress (stderr) as they come, sampling RSS every second.
     var outputText = Data(), errorText = Data()
-    var peakResident = 0, peakProcesses = 0
+    var peakResident = 0, peakProportional = 0, peakProcesses = 0, steadyProportional = 0
     var buffer = [UInt8](repeating: 0, count: 65_536)
     var open = [simulate.standardOutput!, simulate.standardError!]
     var lastSample = 0.0
@@ -151,6 +161,12 @@ func runFleetBench(_ arguments: FleetBenchArguments) {
             let processes = parkbenchProcesses(coordinator: simulate.pid)
             let resident = processes.reduce(0) { $0 + residentBytes(of: $1) }
             if resident > peakResident { peakResident = resident; peakProcesses = processes.count }
+            let proportional = processes.reduce(0) { $0 + proportionalBytes(of: $1) }
+            peakProportional = max(peakProportional, proportional)
+            // Running: past the connect phase (a fifth of the run) and before the end.
+            if now - started > Double(arguments.seconds) / 5, now - started < Double(arguments.seconds) {
+                steadyProportional = max(steadyProportional, proportional)
+            }
         }
     }
     simulate.waitForExit(timeout: .seconds(30))
@@ -182,9 +198,13 @@ func runFleetBench(_ arguments: FleetBenchArguments) {
     print("paho received: \(int(witness, "received")) of \(expected) MQTT emissions in the ledger; lost \(lost), "
           + "unexpected \(int(witness, "unexpected")), duplicates \(int(witness, "duplicates"))")
     if lost > 0 { print("  lost examples: \(witness["lost_examples"] ?? [])") }
-    print(String(format: "RSS: peak %.1f MiB over %d ParkBench processes = %.2f KiB per device (target ≤ 8 KiB); mosquitto %.1f MiB in all",
-                 Double(peakResident) / 1_048_576, peakProcesses, Double(peakResident) / 1024 / Double(max(connected, 1)),
-                 Double(brokerResident) / 1_048_576))
+    let perDevice = { (bytes: Int) in Double(bytes) / 1024 / Double(max(connected, 1)) }
+    print(String(format: "memory, all %d ParkBench processes: PSS (shared pages counted once) while running %.1f MiB = %.2f KiB per device "
+                 + "(target ≤ 8 KiB), peak %.1f MiB = %.2f KiB; summed RSS (the binary counted once per process) peak %.1f MiB = %.2f KiB",
+                 peakProcesses, Double(steadyProportional) / 1_048_576, perDevice(steadyProportional),
+                 Double(peakProportional) / 1_048_576, perDevice(peakProportional),
+                 Double(peakResident) / 1_048_576, perDevice(peakResident)))
+    print(String(format: "mosquitto: RSS %.1f MiB over %d brokers", Double(brokerResident) / 1_048_576, brokers.count))
     print(String(format: "CPU: ParkBench %.1f s (%.0f%% of a core), mosquitto %.1f s (%.0f%%); load after %@",
                  parkbenchCPU, parkbenchCPU / wall * 100, brokerCPU, brokerCPU / wall * 100, loadAverage()))
     let verdict = connected == arguments.devices && lost == 0 && expected > 0 && exitCode == 0
