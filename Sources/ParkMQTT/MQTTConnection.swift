@@ -35,6 +35,10 @@ final class MQTTConnection {
     var timerSerial: UInt32 = 0
     /// Already queued for the loop's post-batch `sync`.
     var pendingSync = false
+    /// Publishes sent in the current inbox batch; from the second on, the socket is corked.
+    var publishesInBatch = 0
+    /// TCP_CORK is on until the loop's post-batch sync.
+    var corked = false
     /// Counts libmosquitto callbacks, to tell a socket that makes progress from one that only hangs up.
     var callbackCount = 0
     /// libmosquitto's last error or warning during the current attempt: the only place it says *why*
@@ -498,6 +502,10 @@ final class MQTTConnection {
     }
 
     private func send(_ message: MQTTOutgoingMessage) {
+        // Marked first, so the batch's end (uncork, EPOLLOUT) comes whatever this publish does.
+        loop.markForSync(self)
+        publishesInBatch += 1
+        if publishesInBatch == 2 { cork() }
         var messageID: Int32 = 0
         let rc = message.topic.withCString { topic in
             message.payload.withUnsafeBytes { payload in
@@ -523,7 +531,6 @@ final class MQTTConnection {
                 return fail(message, MQTTError(mosquittoReturnCode: rc, errno: code) ?? .notConnected)
             }
         }
-        loop.markForSync(self)
         counters.messagesPublished.increment()
         counters.bytesPublished.increment(by: message.payload.count)
         if message.qos == .atMostOnce {
@@ -531,6 +538,28 @@ final class MQTTConnection {
         } else {
             unacknowledged[messageID] = message.tag
         }
+    }
+
+    /// Holds this client's writes in the kernel until ``uncork()``: each libmosquitto publish is
+    /// still its own send(), but a batch leaves as one TCP segment instead of one per message, so
+    /// the transmit path, loopback delivery and the broker's wake-up are paid once per batch.
+    /// Used only for a client with two or more publishes in one batch, where it pays off.
+    private func cork() {
+        let fd = mosquitto_socket(mosq)
+        guard fd >= 0 else { return }
+        var on: Int32 = 1
+        if setsockopt(fd, Int32(IPPROTO_TCP), TCP_CORK, &on, socklen_t(MemoryLayout<Int32>.size)) == 0 { corked = true }
+    }
+
+    /// Ends the batch: releases a corked socket (the kernel sends what it held at once).
+    func endBatch() {
+        publishesInBatch = 0
+        guard corked else { return }
+        corked = false
+        let fd = mosquitto_socket(mosq)
+        guard fd >= 0 else { return }
+        var off: Int32 = 0
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_CORK, &off, socklen_t(MemoryLayout<Int32>.size))
     }
 
     private func fail(_ message: MQTTOutgoingMessage, _ error: MQTTError) {

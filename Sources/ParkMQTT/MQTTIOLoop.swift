@@ -151,6 +151,7 @@ final class MQTTIOLoop {
         // for it now, not at the client's next unrelated event.
         for connection in needsSync {
             connection.pendingSync = false
+            connection.endBatch()
             sync(connection)
         }
         needsSync.removeAll(keepingCapacity: true)
