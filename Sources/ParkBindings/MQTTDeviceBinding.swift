@@ -30,6 +30,9 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         public var bindAddress: String?
         public var ioThreads: Int
         public var connectWindow: Int
+        /// Per model name: the topic template and field names its profile sets, over `topics` and
+        /// the standard fields.
+        public var conventions: [String: MQTTModelConventions] = [:]
 
         public init(
             host: String = "127.0.0.1", port: Int = 1883, topics: MQTTTopicTemplate = .standard,
@@ -73,6 +76,10 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
     private let indexByID: [String: Int]
     /// Per device: telemetry, event, status, cmd and cmd/ack topics, made once.
     private let topics: [[String]]
+    /// The distinct field-name sets in use (index 0: standard) and each device's, by index: two
+    /// bytes a device, not a copy of the names.
+    private let fieldSets: [MQTTPayloadFields]
+    private let fieldSetOfDevice: [UInt16]
     /// The pool and its handles, indexed like ``devices``; nil pool before connect and after shutdown.
     private let state = Mutex<(pool: MQTTClientPool?, handles: [MQTTClientHandle])>((nil, []))
     private let commandHandler: Mutex<CommandHandler?> = Mutex(nil)
@@ -94,9 +101,24 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         self.configuration = configuration
         self.logger = logger
         self.topics = devices.map { device in
-            ["telemetry", "event", "status", "cmd", "cmd/ack"].map { configuration.topics.topic(for: device, channel: $0) }
+            let template = configuration.conventions[device.model]?.topics ?? configuration.topics
+            return ["telemetry", "event", "status", "cmd", "cmd/ack"].map { template.topic(for: device, channel: $0) }
         }
+        var fieldSets: [MQTTPayloadFields] = [.standard]
+        var setOfModel: [String: UInt16] = [:]
+        for (model, conventions) in configuration.conventions.sorted(by: { $0.key < $1.key }) where conventions.fields != .standard {
+            if let existing = fieldSets.firstIndex(of: conventions.fields) {
+                setOfModel[model] = UInt16(existing)
+            } else {
+                setOfModel[model] = UInt16(fieldSets.count)
+                fieldSets.append(conventions.fields)
+            }
+        }
+        self.fieldSets = fieldSets
+        self.fieldSetOfDevice = devices.map { setOfModel[$0.model] ?? 0 }
     }
+
+    private func fields(_ index: Int) -> MQTTPayloadFields { fieldSets[Int(fieldSetOfDevice[index])] }
 
     /// Sets where commands go; until set, commands are answered "not ready".
     public func setCommandHandler(_ handler: @escaping CommandHandler) {
@@ -121,7 +143,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
                 bindAddress: configuration.bindAddress,
                 protocolVersion: configuration.protocolVersion, keepAlive: configuration.keepAlive,
                 credentials: configuration.credentials(device),
-                will: MQTTWill(topic: topics[index][2], payload: MQTTPayloads.status(device: device, online: false, wall: nil),
+                will: MQTTWill(topic: topics[index][2], payload: MQTTPayloads.status(device: device, online: false, wall: nil, fields: fields(index)),
                                qos: .atLeastOnce, retain: true),
                 subscriptions: [MQTTSubscription(topics[index][3], qos: .atLeastOnce)])
             do {
@@ -149,7 +171,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         for (index, handle) in handles.enumerated() {
             // Queued before the DISCONNECT on the same I/O thread, so it goes out first.
             try? current.publish(
-                handle, topic: topics[index][2], payload: MQTTPayloads.status(device: devices[index], online: false, wall: wall),
+                handle, topic: topics[index][2], payload: MQTTPayloads.status(device: devices[index], online: false, wall: wall, fields: fields(index)),
                 qos: .atLeastOnce, retain: true)
         }
         current.shutdown()
@@ -207,7 +229,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         case .local: return
         }
         do {
-            try current.publish(handles[index], topic: topic, payload: MQTTPayloads.emission(record), qos: qos,
+            try current.publish(handles[index], topic: topic, payload: MQTTPayloads.emission(record, fields: fields(index)), qos: qos,
                                 retain: channel == .status, tag: record.order)
         } catch {
             dropped.add(1, ordering: .relaxed)
@@ -219,7 +241,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
     public func mqttClientDidConnect(_ client: MQTTClientHandle, sessionPresent: Bool, latency: Duration) {
         guard client.index < devices.count, let current = state.withLock({ $0.pool }) else { return }
         _ = refused.withLock { $0.remove(devices[client.index].id) }
-        let payload = MQTTPayloads.status(device: devices[client.index], online: true, wall: SystemClock.wallNow())
+        let payload = MQTTPayloads.status(device: devices[client.index], online: true, wall: SystemClock.wallNow(), fields: fields(client.index))
         try? current.publish(client, topic: topics[client.index][2], payload: payload, qos: .atLeastOnce, retain: true)
     }
 

@@ -19,20 +19,21 @@ import ParkCore
 /// "values":{…}}` or `"accepted":false,"reason":"…"`.
 public enum MQTTPayloads {
     /// The message for one ledger emission.
-    public static func emission(_ record: LedgerRecord) -> [UInt8] {
-        var json = "{\"device\":\(JSONText.quoted(record.deviceID)),\"kind\":\(JSONText.quoted(record.kind))"
-        json += ",\"seq\":\(record.deviceSequence),\"msg_id\":\(JSONText.quoted(record.messageID))"
-        json += ",\"ts\":\"\(record.time.wall.iso8601)\",\"ts_ns\":\(record.time.wall.nanosecondsSinceEpoch)"
-        json += ",\"channel\":\"\(record.channel?.rawValue ?? "event")\",\"name\":\(JSONText.quoted(record.name))"
-        json += ",\"values\":" + values(record.readings) + "}"
+    /// - Parameter fields: the names the device's model uses (``MQTTPayloadFields/standard`` by default).
+    public static func emission(_ record: LedgerRecord, fields: MQTTPayloadFields = .standard) -> [UInt8] {
+        var json = "{\(fields.device):\(JSONText.quoted(record.deviceID)),\(fields.kind):\(JSONText.quoted(record.kind))"
+        json += ",\(fields.seq):\(record.deviceSequence),\(fields.messageID):\(JSONText.quoted(record.messageID))"
+        json += ",\(fields.ts):\"\(record.time.wall.iso8601)\",\(fields.tsNanoseconds):\(record.time.wall.nanosecondsSinceEpoch)"
+        json += ",\(fields.channel):\"\(record.channel?.rawValue ?? "event")\",\(fields.name):\(JSONText.quoted(record.name))"
+        json += ",\(fields.values):" + values(record.readings) + "}"
         return Array(json.utf8)
     }
 
     /// The retained online/offline status message (also the last will, as `offline`).
-    public static func status(device: BoundDevice, online: Bool, wall: WallTime?) -> [UInt8] {
-        var json = "{\"device\":\(JSONText.quoted(device.id)),\"kind\":\(JSONText.quoted(device.kind))"
-        json += ",\"status\":\"\(online ? "online" : "offline")\""
-        if let wall { json += ",\"ts\":\"\(wall.iso8601)\",\"ts_ns\":\(wall.nanosecondsSinceEpoch)" }
+    public static func status(device: BoundDevice, online: Bool, wall: WallTime?, fields: MQTTPayloadFields = .standard) -> [UInt8] {
+        var json = "{\(fields.device):\(JSONText.quoted(device.id)),\(fields.kind):\(JSONText.quoted(device.kind))"
+        json += ",\(fields.status):\"\(online ? "online" : "offline")\""
+        if let wall { json += ",\(fields.ts):\"\(wall.iso8601)\",\(fields.tsNanoseconds):\(wall.nanosecondsSinceEpoch)" }
         return Array((json + "}").utf8)
     }
 

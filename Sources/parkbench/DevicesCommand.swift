@@ -87,6 +87,16 @@ struct DevicesCommand: AsyncParsableCommand {
                 if !model.vendor.isEmpty { print("vendor:  \(model.vendor)") }
                 if !model.title.isEmpty { print("title:   \(model.title)") }
                 print("file:    \(model.file)")
+                if let mqtt = model.mqtt {
+                    var parts: [String] = []
+                    if let auth = mqtt.auth { parts.append("login \(auth)") }
+                    if let key = mqtt.productKey { parts.append("product key \(key)") }
+                    if let topics = mqtt.topics { parts.append("topics \(topics)") }
+                    if !mqtt.fields.isEmpty {
+                        parts.append("fields " + mqtt.fields.sorted { $0.key < $1.key }.map { "\($0.key)→\($0.value)" }.joined(separator: ", "))
+                    }
+                    print("mqtt:    \(parts.joined(separator: "; "))")
+                }
             }
             print("kind:    \(kind.name) (\(workspace.origins[kind.name] ?? "built-in"))")
             print("summary: \(kind.summary)")

@@ -198,7 +198,7 @@ struct SimulateCommand: AsyncParsableCommand {
         let runSeed = seed ?? parkFile.seed
         let printer = EmissionPrinter(filter: options.json || reporting ? .none : show, kinds: workspace.kinds)
         let tally = EmissionTally()
-        let binding = try broker.map { try makeBinding($0, park: parkFile) }
+        let binding = try broker.map { try makeBinding($0, park: parkFile, catalog: workspace.catalog) }
         let observers = MulticastEmissionObserver([printer, tally] + (binding.map { [$0] } ?? []))
         // With --ledger the spill file is the user's file: records stream to it as the run goes,
         // and nothing is read back at the end, however long the run.
@@ -288,12 +288,23 @@ struct SimulateCommand: AsyncParsableCommand {
         if Interrupt.received { throw ExitCode(ExitStatus.interrupted) }
     }
 
-    private func makeBinding(_ broker: BrokerAddress, park: ParkFile) throws -> MQTTDeviceBinding {
+    private func makeBinding(_ broker: BrokerAddress, park: ParkFile, catalog: ModelCatalog) throws -> MQTTDeviceBinding {
         let devices = park.devices.map {
             BoundDevice(id: $0.id, kind: $0.kind, model: $0.model, zone: $0.placement.zone, floor: $0.placement.floor)
         }
         do {
-            let scheme = (auth ?? (secretsFile != nil || passwordEnv != nil ? .password : .none)).scheme
+            // Models whose profile has an `mqtt:` section follow it; the command line sets the rest.
+            var conventions: [String: MQTTModelConventions] = [:]
+            for model in Set(devices.map(\.model)).sorted() {
+                guard let profile = catalog.model(named: model), let settings = profile.mqtt else { continue }
+                let modelConventions = try MQTTModelConventions(settings, profile: profile.file)
+                if let scheme = modelConventions.auth, scheme != .none, secretsFile == nil, passwordEnv == nil {
+                    throw BindingError("model \(model) logs in with \(scheme.rawValue) (\(profile.file)); "
+                                       + "give the devices their secrets with --secrets-file <file> or --password-env <name>")
+                }
+                conventions[model] = modelConventions
+            }
+            let runScheme = (auth ?? (secretsFile != nil || passwordEnv != nil ? .password : .none)).scheme
             let secrets: DeviceSecrets?
             if let secretsFile {
                 secrets = try DeviceSecrets.load(file: secretsFile)
@@ -309,19 +320,21 @@ struct SimulateCommand: AsyncParsableCommand {
             // One timestamp for the run: the signature is computed once per device, like a device that
             // signs at boot.
             let signedAt = SystemClock.wallNow().nanosecondsSinceEpoch / 1_000_000
-            let productKey = self.productKey ?? ""
+            let runProductKey = self.productKey ?? ""
+            let modelConventions = conventions
+            let login = { @Sendable (device: BoundDevice) in
+                let model = modelConventions[device.model]
+                return (model?.auth ?? runScheme).login(
+                    for: device, secret: secrets?.secret(for: device.id) ?? shared,
+                    productKey: model?.productKey ?? runProductKey, timestampMilliseconds: signedAt)
+            }
             var configuration = MQTTDeviceBinding.Configuration(
                 host: broker.host, port: broker.port, topics: try MQTTTopicTemplate(topics),
-                credentials: { device in
-                    scheme.login(for: device, secret: secrets?.secret(for: device.id) ?? shared, productKey: productKey,
-                                 timestampMilliseconds: signedAt).credentials
-                })
+                credentials: { login($0).credentials })
             configuration.bindAddress = bindAddress
             configuration.connectWindow = connectWindow
-            configuration.clientID = { device in
-                scheme.login(for: device, secret: secrets?.secret(for: device.id) ?? shared, productKey: productKey,
-                             timestampMilliseconds: signedAt).clientID
-            }
+            configuration.clientID = { login($0).clientID }
+            configuration.conventions = conventions
             return try MQTTDeviceBinding(devices: devices, configuration: configuration)
         } catch let error as BindingError {
             Output.error("error: \(error.message)")

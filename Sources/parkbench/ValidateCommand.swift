@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ParkBindings
 import ParkCore
 import ParkHarness
 import ParkPlatform
@@ -47,6 +48,13 @@ struct ValidateCommand: AsyncParsableCommand {
             case .success(.deviceModel):
                 do {
                     let profile = try ModelProfile.parse(text, file: file, kinds: workspace.kinds)
+                    // The topic template is checked by the MQTT binding that will use it.
+                    if let settings = profile.mqtt {
+                        do { _ = try MQTTModelConventions(settings, profile: file) } catch {
+                            results.append(FileResult(file: file, type: "device model", valid: false, summary: nil, errors: [error.message]))
+                            continue
+                        }
+                    }
                     results.append(FileResult(file: file, type: "device model", valid: true,
                                               summary: "model \(profile.model) of kind \(profile.kind)", errors: []))
                 } catch {

@@ -13,6 +13,11 @@ import Yams
 /// parameters:                   # optional; anything left out takes the kind's default
 ///   heartbeat_interval: 30m
 ///   smoke_threshold: 0.12
+/// mqtt:                         # optional: how this model talks to its platform
+///   auth: aliyun-hmac           # none | password | token | aliyun-hmac
+///   product_key: a1SmokeKey     # for aliyun-hmac
+///   topics: "/{model}/{id}/{channel}"
+///   fields: {device: deviceName, values: params}
 /// ```
 public struct ModelProfile: Hashable, Sendable {
     public var kind: String
@@ -23,17 +28,21 @@ public struct ModelProfile: Hashable, Sendable {
     public var parameters: [String: String]
     /// Where the profile was read from, for messages.
     public var file: String
+    /// The model's MQTT conventions, when its profile states them.
+    public var mqtt: ModelMQTTSettings?
 
-    public init(kind: String, model: String, vendor: String, title: String, parameters: [String: String], file: String) {
+    public init(kind: String, model: String, vendor: String, title: String, parameters: [String: String], file: String,
+                mqtt: ModelMQTTSettings? = nil) {
         self.kind = kind
         self.model = model
         self.vendor = vendor
         self.title = title
         self.parameters = parameters
         self.file = file
+        self.mqtt = mqtt
     }
 
-    static let keys = ["kind", "model", "vendor", "title", "parameters"]
+    static let keys = ["kind", "model", "vendor", "title", "parameters", "mqtt"]
 
     /// Reads and validates a model profile. With `kinds`, the kind and every parameter are
     /// checked against the kind's descriptor as well.
@@ -61,6 +70,7 @@ public struct ModelProfile: Hashable, Sendable {
         var parameters: [String: String] = [:]
         let parameterEntries = reader.scalarMap("parameters") ?? []
         for entry in parameterEntries { parameters[entry.key] = entry.text }
+        let mqtt = reader.value("mqtt").flatMap { ModelMQTTSettings.read($0, log: log) }
         reader.finish(allowed: keys)
 
         if let kind, let kinds {
@@ -85,12 +95,71 @@ public struct ModelProfile: Hashable, Sendable {
             }
         }
         guard log.issues.isEmpty, let kind, let model else { throw ProfileErrors(log.sortedIssues) }
-        return ModelProfile(kind: kind, model: model, vendor: vendor, title: title, parameters: parameters, file: file)
+        return ModelProfile(kind: kind, model: model, vendor: vendor, title: title, parameters: parameters, file: file, mqtt: mqtt)
     }
 
     static func isValidName(_ name: String) -> Bool {
         !name.isEmpty && name.unicodeScalars.allSatisfy {
             ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)
         }
+    }
+}
+
+/// The MQTT conventions a device model follows on the wire, as its profile states them: how it
+/// logs in, where it publishes, and what its JSON fields are called. Text as written; the MQTT
+/// binding turns it into a topic template and field names and reports what it cannot use.
+public struct ModelMQTTSettings: Hashable, Sendable {
+    /// Login scheme: `none`, `password`, `token` or `aliyun-hmac`.
+    public var auth: String?
+    /// Product key for `aliyun-hmac` (a public identifier, not a secret).
+    public var productKey: String?
+    /// Topic template, e.g. `/{model}/{id}/{channel}`.
+    public var topics: String?
+    /// Standard field name → the name this model uses (`device: deviceName`).
+    public var fields: [String: String]
+
+    public init(auth: String? = nil, productKey: String? = nil, topics: String? = nil, fields: [String: String] = [:]) {
+        self.auth = auth
+        self.productKey = productKey
+        self.topics = topics
+        self.fields = fields
+    }
+
+    public static let authSchemes = ["none", "password", "token", "aliyun-hmac"]
+    /// The fields of ParkBench's device messages that a model may rename.
+    public static let fieldNames = ["device", "kind", "seq", "msg_id", "ts", "ts_ns", "channel", "name", "values", "status"]
+
+    static func read(_ node: Node, log: IssueLog) -> ModelMQTTSettings? {
+        guard var reader = MappingReader(node, path: "mqtt", log: log, what: "MQTT settings") else { return nil }
+        var settings = ModelMQTTSettings()
+        settings.auth = reader.string("auth")
+        if let auth = settings.auth, !authSchemes.contains(auth) {
+            log.add("unknown auth scheme '\(auth)'; use one of: \(authSchemes.joined(separator: ", "))", at: reader.value("auth"), path: "mqtt.auth")
+        }
+        settings.productKey = reader.string("product_key")
+        if settings.auth == "aliyun-hmac", settings.productKey == nil {
+            log.add("auth aliyun-hmac needs product_key (the product the devices belong to)", at: node, path: "mqtt")
+        }
+        settings.topics = reader.string("topics", expected: "a topic template such as park/{zone}/{kind}/{id}/{channel}")
+        for secretKey in ["password", "secret", "token"] where reader.value(secretKey) != nil {
+            log.add("secrets never go in a profile; give them to the run (--secrets-file or --password-env)",
+                    at: reader.value(secretKey), path: "mqtt.\(secretKey)")
+        }
+        for entry in reader.scalarMap("fields") ?? [] {
+            guard fieldNames.contains(entry.key) else {
+                log.add("no message field '\(entry.key)' to rename; fields: \(fieldNames.joined(separator: ", "))", at: entry.node, path: "mqtt.fields.\(entry.key)")
+                continue
+            }
+            guard !entry.text.isEmpty, !entry.text.contains("\""), !entry.text.contains("\\") else {
+                log.add("field name '\(entry.text)' must be non-empty, without quotes or backslashes", at: entry.node, path: "mqtt.fields.\(entry.key)")
+                continue
+            }
+            settings.fields[entry.key] = entry.text
+        }
+        if Set(settings.fields.values).count != settings.fields.count {
+            log.add("two fields renamed to the same name", at: node, path: "mqtt.fields")
+        }
+        reader.finish(allowed: ["auth", "product_key", "topics", "fields"])
+        return settings
     }
 }
