@@ -51,7 +51,7 @@ let package = Package(
             ]),
         .target(name: "ParkPluginKit", dependencies: ["CParkPlugin"]),
         .target(name: "ParkDevices", dependencies: ["ParkCore"]),
-        .target(name: "ParkModbus", dependencies: ["CModbus"]),
+        .target(name: "ParkModbus", dependencies: ["CModbus", "CLinuxEvents"]),
         .target(name: "CLinuxEvents"),
         .target(
             name: "ParkMQTT",
@@ -98,6 +98,7 @@ let package = Package(
 
         .testTarget(name: "ParkCoreTests", dependencies: ["ParkCore", "ParkDevices"]),
         .testTarget(name: "ParkDevicesTests", dependencies: ["ParkDevices", "ParkCore"]),
+        .testTarget(name: "ParkModbusTests", dependencies: ["ParkModbus", "ParkTestSupport"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["ParkModbus", "ParkMQTT", "ParkCapture"]),
         .testTarget(name: "ParkBenchCLITests", dependencies: ["ParkCore", "ParkTestSupport"]),
         .testTarget(

@@ -18,4 +18,28 @@ static inline void parkbench_release_free_memory(void) {
 static inline int parkbench_set_parent_death_signal(int signal) {
     return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0, 0, 0);
 }
+
+/// epoll without the packed `struct epoll_event` (12 bytes on x86-64), which Swift cannot lay out
+/// portably: registers `fd` for `events` with `token`, or changes it (`operation` EPOLL_CTL_*).
+static inline int parkbench_epoll_control(int epoll_fd, int operation, int fd, unsigned int events,
+                                          unsigned long long token) {
+    struct epoll_event event;
+    event.events = events;
+    event.data.u64 = token;
+    return epoll_ctl(epoll_fd, operation, fd, &event);
+}
+
+/// Waits for up to `capacity` events; fills `tokens` and `events` side by side; returns the count
+/// (or -1 with errno set).
+static inline int parkbench_epoll_wait(int epoll_fd, unsigned long long *tokens, unsigned int *events,
+                                       int capacity, int timeout_ms) {
+    struct epoll_event buffer[256];
+    if (capacity > 256) capacity = 256;
+    int count = epoll_wait(epoll_fd, buffer, capacity, timeout_ms);
+    for (int i = 0; i < count; i++) {
+        tokens[i] = buffer[i].data.u64;
+        events[i] = buffer[i].events;
+    }
+    return count;
+}
 #endif

@@ -1,0 +1,124 @@
+import CModbus
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A Modbus TCP master (libmodbus): the polling side a gateway check or `certify` uses to read a
+/// device. One connection, one request at a time, synchronous; use one client per thread.
+///
+/// Errors come back as ``ModbusClientError``: an exception code the device answered, a timeout,
+/// or a transport failure, each saying which unit and address.
+public final class ModbusTCPClient {
+    private let context: OpaquePointer
+    public let host: String
+    public let port: Int
+
+    /// - Parameter timeoutMicroseconds: how long to wait for an answer.
+    public init(host: String, port: Int, timeoutMicroseconds: Int = 1_000_000) throws(ModbusClientError) {
+        guard let context = modbus_new_tcp(host, Int32(port)) else {
+            throw .transport("cannot create a Modbus TCP context for \(host):\(port)")
+        }
+        modbus_set_response_timeout(context, UInt32(timeoutMicroseconds / 1_000_000), UInt32(timeoutMicroseconds % 1_000_000))
+        // Connected before self is initialised: a class whose init throws after that runs deinit,
+        // which would free the context a second time.
+        guard modbus_connect(context) == 0 else {
+            let reason = String(cString: modbus_strerror(errno))
+            modbus_free(context)
+            throw .transport("cannot connect to \(host):\(port): \(reason)")
+        }
+        self.context = context
+        self.host = host
+        self.port = port
+    }
+
+    deinit {
+        modbus_close(context)
+        modbus_free(context)
+    }
+
+    /// Reads `count` holding registers (function 03) from `address` of `unit`.
+    public func readHoldingRegisters(unit: UInt8, address: Int, count: Int) throws(ModbusClientError) -> [UInt16] {
+        try readRegisters(unit: unit, address: address, count: count, function: "read holding registers") {
+            modbus_read_registers(context, Int32(address), Int32(count), $0)
+        }
+    }
+
+    /// Reads `count` input registers (function 04).
+    public func readInputRegisters(unit: UInt8, address: Int, count: Int) throws(ModbusClientError) -> [UInt16] {
+        try readRegisters(unit: unit, address: address, count: count, function: "read input registers") {
+            modbus_read_input_registers(context, Int32(address), Int32(count), $0)
+        }
+    }
+
+    /// Writes one holding register (function 06).
+    public func writeRegister(unit: UInt8, address: Int, value: UInt16) throws(ModbusClientError) {
+        modbus_set_slave(context, Int32(unit))
+        guard modbus_write_register(context, Int32(address), value) == 1 else {
+            throw Self.failure(errno, "write register \(address) of unit \(unit)")
+        }
+    }
+
+    /// Writes one coil (function 05).
+    public func writeCoil(unit: UInt8, address: Int, on: Bool) throws(ModbusClientError) {
+        modbus_set_slave(context, Int32(unit))
+        guard modbus_write_bit(context, Int32(address), on ? 1 : 0) == 1 else {
+            throw Self.failure(errno, "write coil \(address) of unit \(unit)")
+        }
+    }
+
+    private func readRegisters(
+        unit: UInt8, address: Int, count: Int, function: String, _ read: (UnsafeMutablePointer<UInt16>) -> Int32
+    ) throws(ModbusClientError) -> [UInt16] {
+        modbus_set_slave(context, Int32(unit))
+        var registers = [UInt16](repeating: 0, count: max(count, 1))
+        let got = registers.withUnsafeMutableBufferPointer { read($0.baseAddress!) }
+        guard got == Int32(count) else {
+            throw Self.failure(errno, "\(function) \(address)…\(address + count - 1) of unit \(unit)")
+        }
+        return Array(registers.prefix(count))
+    }
+
+    /// libmodbus reports a device's exception as errno `MODBUS_ENOBASE + code`.
+    static func failure(_ code: Int32, _ what: String) -> ModbusClientError {
+        let base = Int32(MODBUS_ENOBASE)
+        if code > base, code < base + Int32(MODBUS_EXCEPTION_MAX) {
+            return .exception(code: UInt8(code - base), what)
+        }
+        if code == ETIMEDOUT { return .timeout(what) }
+        return .transport("\(what): \(String(cString: modbus_strerror(code)))")
+    }
+}
+
+/// Why a Modbus request failed.
+public enum ModbusClientError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The device answered with exception `code` (01 illegal function, 02 illegal data address,
+    /// 03 illegal data value, 04 device failure, 0B gateway target failed to respond, …).
+    case exception(code: UInt8, String)
+    /// No answer within the timeout.
+    case timeout(String)
+    /// Connection refused, reset, or a malformed answer.
+    case transport(String)
+
+    public var description: String {
+        switch self {
+        case .exception(let code, let what):
+            "\(what): exception \(code < 0x10 ? "0" : "")\(String(code, radix: 16, uppercase: true)) (\(Self.name(of: code)))"
+        case .timeout(let what): "\(what): no answer within the timeout"
+        case .transport(let what): what
+        }
+    }
+
+    static func name(of code: UInt8) -> String {
+        switch code {
+        case 0x01: "illegal function"
+        case 0x02: "illegal data address"
+        case 0x03: "illegal data value"
+        case 0x04: "server device failure"
+        case 0x06: "server device busy"
+        case 0x0A: "gateway path unavailable"
+        case 0x0B: "gateway target device failed to respond"
+        default: "exception"
+        }
+    }
+}
