@@ -70,7 +70,8 @@ let package = Package(
         .target(
             name: "ParkBindings",
             dependencies: [
-                "ParkCore", "ParkMQTT", .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto"),
+                "ParkCore", "ParkMQTT", "ParkModbus", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .executableTarget(
             name: "parkbench",

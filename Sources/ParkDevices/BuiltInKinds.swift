@@ -12,5 +12,6 @@ public enum BuiltInKinds {
         FireWaterLevelKind(),
         HydrantKind(),
         SounderKind(),
+        ElectricMeterKind(),
     ]
 }

@@ -121,9 +121,23 @@ struct SimulateCommand: AsyncParsableCommand {
         valueName: "name"))
     var passwordEnv: String?
 
+    @Option(help: ArgumentHelp(
+        "Also serve the park's meters over Modbus TCP: endpoints from this port on (0: free ports), up to --modbus-units devices each as unit ids 1…n, every device of a model with a register map (modbus: in its profile).",
+        valueName: "port"))
+    var modbusPort: Int?
+
+    @Option(help: ArgumentHelp("Devices behind one Modbus endpoint (1–247), as on one RS-485 bus behind a gateway.", valueName: "n"))
+    var modbusUnits: Int = 247
+
     func validate() throws {
         if duration == .zero { throw ValidationError("--duration must be longer than 0s, e.g. --duration 30s") }
         if connectWindow < 1 { throw ValidationError("--connect-window must be at least 1") }
+        if let modbusPort {
+            if virtual { throw ValidationError("--modbus-port needs real time; drop --virtual") }
+            if workers != nil || brokers.count > 1 { throw ValidationError("--modbus-port runs in one process; it does not combine with --workers or several --broker yet") }
+            if !(0 ... 65_535).contains(modbusPort) { throw ValidationError("--modbus-port must be 0 (free ports) or a port number") }
+        }
+        if !(1 ... 247).contains(modbusUnits) { throw ValidationError("--modbus-units must be 1…247 (Modbus unit ids)") }
         if let workers, !(1 ... 200).contains(workers) {
             throw ValidationError("--workers must be between 1 and 200 (each worker gets a 127.0.0.x source address of its own)")
         }
@@ -212,6 +226,7 @@ struct SimulateCommand: AsyncParsableCommand {
 
         let started = SystemClock.monotonicNow()
         var timerFigures: TimerLateness?
+        var modbusAddresses: [ModbusDeviceBinding.Address]?
         if virtual {
             let engine = VirtualTimeEngine(ledger: ledgerStore, observer: observers)
             for device in plan {
@@ -237,10 +252,24 @@ struct SimulateCommand: AsyncParsableCommand {
                 progress.tick(deviceTime: engine.now.duration(since: .zero), total: duration)
             }
         } else {
+            let modbus = try modbusPort.map { port in try makeModbusBinding(port: port, plan: &plan, park: parkFile, catalog: workspace.catalog) }
             let engine: RealTimeEngine
             do { engine = try await RealTimeEngine(plan: plan, ledger: ledgerStore, observer: observers) } catch {
                 return try fail(error.description)
             }
+            if let modbus {
+                modbus.setCommandHandler { deviceID, command in _ = try? await engine.send(command, to: deviceID) }
+                let addresses: [ModbusDeviceBinding.Address]
+                do { addresses = try modbus.start() } catch { return try fail(error.message) }
+                modbusAddresses = addresses
+                if !options.json, !reporting {
+                    for endpoint in modbus.endpoints {
+                        let behind = addresses.filter { $0.port == endpoint.port }
+                        print("modbus: 127.0.0.1:\(endpoint.port) units 1–\(behind.count): \(behind.first?.device ?? "") … \(behind.last?.device ?? "")")
+                    }
+                }
+            }
+            defer { modbus?.stop() }
             if let binding {
                 binding.setCommandHandler { deviceID, command in
                     do throws(EngineError) { return .success(try await engine.send(command, to: deviceID)) } catch {
@@ -273,7 +302,8 @@ struct SimulateCommand: AsyncParsableCommand {
             timerLatenessP99Milliseconds: timerFigures.map { Double($0.p99) / 1e6 },
             timerLatenessMaxMilliseconds: timerFigures.map { Double($0.max) / 1e6 },
             mqtt: mqtt.map { MQTTSummary($0, devices: plan.count) },
-            interrupted: Interrupt.received ? true : nil)
+            interrupted: Interrupt.received ? true : nil,
+            modbus: modbusAddresses)
         if reporting {
             print(WorkerReportLine(summary: summary).encoded())
         } else if options.json {
@@ -337,6 +367,28 @@ struct SimulateCommand: AsyncParsableCommand {
             configuration.conventions = conventions
             return try MQTTDeviceBinding(devices: devices, configuration: configuration)
         } catch let error as BindingError {
+            Output.error("error: \(error.message)")
+            throw ExitCode(ExitStatus.configurationError)
+        }
+    }
+
+    /// The Modbus endpoints for the park's devices whose models have a register map; every planned
+    /// device gets the registry its polled state goes into.
+    private func makeModbusBinding(port: Int, plan: inout [PlannedDevice], park: ParkFile, catalog: ModelCatalog) throws -> ModbusDeviceBinding {
+        let registry = PolledStateRegistry()
+        for index in plan.indices { plan[index].setup.polled = registry }
+        var maps: [String: ModelModbusMap] = [:]
+        for device in park.devices where maps[device.model] == nil {
+            if let map = catalog.model(named: device.model)?.modbus { maps[device.model] = map }
+        }
+        guard !maps.isEmpty else {
+            Output.error("error: --modbus-port: no model in this park has a register map (a modbus: section in its profile)")
+            throw ExitCode(ExitStatus.configurationError)
+        }
+        let devices = park.devices.map { BoundDevice(id: $0.id, kind: $0.kind, model: $0.model, zone: $0.placement.zone, floor: $0.placement.floor) }
+        do {
+            return try ModbusDeviceBinding(devices: devices, maps: maps, registry: registry, firstPort: port, unitsPerEndpoint: modbusUnits)
+        } catch {
             Output.error("error: \(error.message)")
             throw ExitCode(ExitStatus.configurationError)
         }
@@ -471,6 +523,8 @@ struct RunSummary: Codable {
     var workers: [WorkerOutcome]?
     /// Seconds from the first worker's start until every device was connected (sharded MQTT runs).
     var allConnectedSeconds: Double?
+    /// Where each meter answered over Modbus (`--modbus-port`).
+    var modbus: [ModbusDeviceBinding.Address]?
 
     func printText() {
         if interrupted == true { print("\ninterrupted: the figures below cover the run up to the interruption") }

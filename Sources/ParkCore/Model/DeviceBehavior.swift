@@ -36,12 +36,17 @@ public struct DeviceSetup: Sendable {
     public var random: SeededRandom
     /// Where the device is: zone, floor and free-form labels from the park file.
     public var placement: Placement
+    /// Where a device that can be read at any moment (a meter polled over Modbus) registers its
+    /// ``PolledState``; nil when nothing polls this run.
+    public var polled: PolledStateRegistry?
 
-    public init(id: String, parameters: DeviceParameters, random: SeededRandom, placement: Placement = Placement()) {
+    public init(id: String, parameters: DeviceParameters, random: SeededRandom, placement: Placement = Placement(),
+                polled: PolledStateRegistry? = nil) {
         self.id = id
         self.parameters = parameters
         self.random = random
         self.placement = placement
+        self.polled = polled
     }
 }
 

@@ -30,9 +30,11 @@ public struct ModelProfile: Hashable, Sendable {
     public var file: String
     /// The model's MQTT conventions, when its profile states them.
     public var mqtt: ModelMQTTSettings?
+    /// The model's Modbus register map, when it is read over Modbus.
+    public var modbus: ModelModbusMap?
 
     public init(kind: String, model: String, vendor: String, title: String, parameters: [String: String], file: String,
-                mqtt: ModelMQTTSettings? = nil) {
+                mqtt: ModelMQTTSettings? = nil, modbus: ModelModbusMap? = nil) {
         self.kind = kind
         self.model = model
         self.vendor = vendor
@@ -40,9 +42,10 @@ public struct ModelProfile: Hashable, Sendable {
         self.parameters = parameters
         self.file = file
         self.mqtt = mqtt
+        self.modbus = modbus
     }
 
-    static let keys = ["kind", "model", "vendor", "title", "parameters", "mqtt"]
+    static let keys = ["kind", "model", "vendor", "title", "parameters", "mqtt", "modbus"]
 
     /// Reads and validates a model profile. With `kinds`, the kind and every parameter are
     /// checked against the kind's descriptor as well.
@@ -71,7 +74,11 @@ public struct ModelProfile: Hashable, Sendable {
         let parameterEntries = reader.scalarMap("parameters") ?? []
         for entry in parameterEntries { parameters[entry.key] = entry.text }
         let mqtt = reader.value("mqtt").flatMap { ModelMQTTSettings.read($0, log: log) }
+        let modbus = reader.value("modbus").flatMap { ModelModbusMap.read($0, log: log) }
         reader.finish(allowed: keys)
+        if let kind, let modbus, let descriptor = kinds?.kind(named: kind)?.descriptor {
+            modbus.check(against: descriptor, log: log)
+        }
 
         if let kind, let kinds {
             if let descriptor = kinds.kind(named: kind)?.descriptor {
@@ -95,7 +102,7 @@ public struct ModelProfile: Hashable, Sendable {
             }
         }
         guard log.issues.isEmpty, let kind, let model else { throw ProfileErrors(log.sortedIssues) }
-        return ModelProfile(kind: kind, model: model, vendor: vendor, title: title, parameters: parameters, file: file, mqtt: mqtt)
+        return ModelProfile(kind: kind, model: model, vendor: vendor, title: title, parameters: parameters, file: file, mqtt: mqtt, modbus: modbus)
     }
 
     static func isValidName(_ name: String) -> Bool {

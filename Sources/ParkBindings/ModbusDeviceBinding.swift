@@ -1,0 +1,205 @@
+import ParkCore
+import ParkModbus
+import Synchronization
+
+/// Puts a park's polled devices (meters) on Modbus TCP: endpoints of up to 247 unit ids each, as
+/// gateways in front of RS-485 buses, every device a unit answering from its model's register map
+/// with its values at the instant of the request (``PolledState``). A coil write becomes the
+/// command the map names (a relay coil → `relay-open` / `relay-close`), sent to the device through
+/// the engine so it is in the ledger.
+public final class ModbusDeviceBinding: Sendable {
+    /// Where one device answers.
+    public struct Address: Sendable, Hashable, Codable {
+        public var device: String
+        public var port: Int
+        public var unit: UInt8
+    }
+
+    /// Sends a coil's command to a device (through the engine).
+    public typealias CommandHandler = @Sendable (_ deviceID: String, _ command: DeviceCommand) async -> Void
+
+    private let addresses: [Address]
+    private let servers: [ModbusTCPServer]
+    private let unitsPerEndpoint: Int
+    private let commandHandler = Mutex<CommandHandler?>(nil)
+
+    /// - Parameters:
+    ///   - devices: the devices to serve; those whose model has no register map are skipped.
+    ///   - maps: register maps by model name.
+    ///   - firstPort: port of the first endpoint, the others following it; 0 for free ports.
+    ///   - unitsPerEndpoint: devices behind one port (1…247).
+    public init(devices: [BoundDevice], maps: [String: ModelModbusMap], registry: PolledStateRegistry,
+                host: String = "127.0.0.1", firstPort: Int = 0, unitsPerEndpoint: Int = 247) throws(BindingError) {
+        guard (1 ... 247).contains(unitsPerEndpoint) else { throw BindingError("unitsPerEndpoint must be 1…247") }
+        var layouts: [String: RegisterLayout] = [:]
+        for (model, map) in maps {
+            do { layouts[model] = try RegisterLayout(map) } catch { throw BindingError("model \(model): \(error.message)") }
+        }
+        let served = devices.filter { layouts[$0.model] != nil }
+        var servers: [ModbusTCPServer] = []
+        var addresses: [Address] = []
+        var units: [PolledUnit] = []
+        for (index, device) in served.enumerated() {
+            let endpoint = index / unitsPerEndpoint
+            if endpoint == servers.count {
+                do {
+                    servers.append(try ModbusTCPServer(host: host, port: firstPort == 0 ? 0 : firstPort + endpoint))
+                } catch { throw BindingError("Modbus endpoint \(endpoint + 1): \(error.description)") }
+            }
+            let unitID = UInt8(index % unitsPerEndpoint + 1)
+            let unit = PolledUnit(deviceID: device.id, layout: layouts[device.model]!, registry: registry)
+            servers[endpoint].setUnit(unitID, unit)
+            units.append(unit)
+            addresses.append(Address(device: device.id, port: 0, unit: unitID))
+        }
+        self.servers = servers
+        self.addresses = addresses
+        self.unitsPerEndpoint = unitsPerEndpoint
+        for unit in units { unit.binding = WeakBinding(self) }
+    }
+
+    /// Starts every endpoint; returns each device's address (ports now known).
+    public func start() throws(BindingError) -> [Address] {
+        for (index, server) in servers.enumerated() {
+            do { try server.start() } catch {
+                for started in servers.prefix(index) { started.stop() }
+                throw BindingError("Modbus endpoint \(index + 1): \(error.description)")
+            }
+        }
+        return currentAddresses
+    }
+
+    /// Addresses with their ports (valid after ``start()``).
+    public var currentAddresses: [Address] {
+        addresses.enumerated().map { index, address in
+            var address = address
+            address.port = servers[index / unitsPerEndpoint].port
+            return address
+        }
+    }
+
+    public var endpoints: [ModbusTCPServer] { servers }
+
+    public func setCommandHandler(_ handler: @escaping CommandHandler) {
+        commandHandler.withLock { $0 = handler }
+    }
+
+    public func stop() {
+        for server in servers { server.stop() }
+    }
+
+    fileprivate func send(_ command: DeviceCommand, to deviceID: String) {
+        guard let handler = commandHandler.withLock({ $0 }) else { return }
+        Task { await handler(deviceID, command) }
+    }
+}
+
+/// A weak reference to the binding for its units (the binding owns the servers that own the units).
+final class WeakBinding: Sendable {
+    nonisolated(unsafe) weak var binding: ModbusDeviceBinding?
+    init(_ binding: ModbusDeviceBinding) { self.binding = binding }
+}
+
+/// A model's register map turned into formats, shared by every device of the model — tables
+/// included: an endpoint answers one request at a time and every read refreshes exactly the
+/// registers it returns from the device just before the reply, so a meter whose map spans 0x2000
+/// to 0x4100 costs those 17 KB once per model, not once per meter. (Consequence: a value a master
+/// writes into a holding register is not kept per device.)
+final class RegisterLayout: @unchecked Sendable {
+    struct Entry: Sendable {
+        var point: String
+        var table: ModbusRegisterBank.Table
+        var address: Int
+        var format: ModbusValueFormat
+    }
+
+    let entries: [Entry]
+    let coils: [ModelModbusMap.Coil]
+    let holding: Range<Int>
+    let input: Range<Int>
+    let coilRange: Range<Int>
+    let bank: ModbusRegisterBank
+
+    init(_ map: ModelModbusMap) throws(BindingError) {
+        var entries: [Entry] = []
+        for register in map.registers {
+            guard let type = ModbusValueFormat.ValueType(rawValue: register.type),
+                  let order = ModbusValueFormat.ByteOrder(rawValue: register.order) else {
+                throw BindingError("register of '\(register.point)' has type '\(register.type)' or order '\(register.order)' that ParkModbus does not know")
+            }
+            entries.append(Entry(point: register.point, table: register.table == "input" ? .input : .holding, address: register.address,
+                                 format: ModbusValueFormat(type, order: order, scale: register.scale)))
+        }
+        func span(_ table: ModbusRegisterBank.Table) -> Range<Int> {
+            let items = entries.filter { $0.table == table }
+            guard let low = items.map(\.address).min(), let high = items.map({ $0.address + $0.format.type.registerCount }).max() else { return 0 ..< 0 }
+            return low ..< high
+        }
+        self.entries = entries
+        coils = map.coils
+        holding = span(.holding)
+        input = span(.input)
+        coilRange = (map.coils.map(\.address).min() ?? 0) ..< ((map.coils.map(\.address).max() ?? -1) + 1)
+        do { bank = try ModbusRegisterBank(coils: coilRange, holdingRegisters: holding, inputRegisters: input) } catch {
+            throw BindingError(error.description)
+        }
+    }
+}
+
+/// One polled device behind a unit id.
+final class PolledUnit: ModbusUnit, @unchecked Sendable {
+    var bank: ModbusRegisterBank { layout.bank }
+    let deviceID: String
+    let layout: RegisterLayout
+    let registry: PolledStateRegistry
+    /// Looked up on the first request: devices register their state when the engine creates them.
+    private var state: (any PolledState)?
+    var binding: WeakBinding?
+
+    init(deviceID: String, layout: RegisterLayout, registry: PolledStateRegistry) {
+        self.deviceID = deviceID
+        self.layout = layout
+        self.registry = registry
+    }
+
+    func willAnswer(_ request: ModbusRequest) {
+        if state == nil { state = registry.state(of: deviceID) }
+        guard let state else { return }
+        let readings = state.readings(at: SystemClock.monotonicNow())
+        var values: [String: PointValue] = [:]
+        for reading in readings { values[reading.point] = reading.value }
+        let table: ModbusRegisterBank.Table? = switch request.function {
+        case 0x03: .holding
+        case 0x04: .input
+        case 0x01: .coils
+        default: nil
+        }
+        if table == .coils {
+            for coil in layout.coils {
+                if case .bool(let on)? = values[coil.point] { bank.setBit(.coils, coil.address, on) }
+            }
+            return
+        }
+        let requested = request.address ..< request.address + request.quantity
+        for entry in layout.entries where entry.table == table {
+            let span = entry.address ..< entry.address + entry.format.type.registerCount
+            guard span.overlaps(requested), let value = values[entry.point] else { continue }
+            let number: Double
+            switch value {
+            case .double(let x): number = x
+            case .int(let x): number = Double(x)
+            case .bool(let x): number = x ? 1 : 0
+            default: continue
+            }
+            bank.setRegisters(entry.table, at: entry.address, entry.format.encode(number))
+        }
+    }
+
+    func didWrite(_ request: ModbusRequest) {
+        guard request.function == 0x05 || request.function == 0x0F else { return }
+        for coil in layout.coils where (request.address ..< request.address + request.quantity).contains(coil.address) {
+            guard let on = bank.bit(.coils, coil.address) else { continue }
+            binding?.binding?.send(DeviceCommand(on ? coil.onCommand : coil.offCommand), to: deviceID)
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import ParkTestSupport
+import Testing
+
+/// `simulate --modbus-port`: the park's meters on Modbus TCP endpoints, read by pymodbus (a
+/// master nobody here wrote) through two register maps that differ the way brands do.
+@Suite struct ModbusMetersTests {
+    let cli = CLITests()
+
+    static let park = """
+        park: meters
+        seed: 11
+        zones: [{id: M}]
+        populations:
+          - {model: acme-em3, zone: M, count: 2, id: "em-{n}", parameters: {load_interval: 1s}}
+          - {model: volt-dts666, zone: M, count: 1, id: "dts-{n}", parameters: {load_interval: 1s}}
+        stimuli:
+          - {at: 0s, device: em-1, stimulus: load-set, arguments: {kw: 36}}
+          - {at: 0s, device: dts-1, stimulus: load-set, arguments: {kw: 360}}
+        """
+
+    static let master = """
+        import json, struct, sys, time
+        from pymodbus.client import ModbusTcpClient
+        port = int(sys.argv[1])
+        client = ModbusTcpClient("127.0.0.1", port=port, timeout=2, retries=0)
+        deadline = time.monotonic() + 30
+        while not client.connect():
+            if time.monotonic() > deadline: sys.exit("cannot connect")
+            time.sleep(0.05)
+        def call(function, *args, unit, **kwargs):
+            try:
+                return function(*args, device_id=unit, **kwargs)
+            except TypeError:
+                return function(*args, slave=unit, **kwargs)
+        def f32(registers, i):   # ABCD
+            return struct.unpack(">f", struct.pack(">HH", registers[i], registers[i + 1]))[0]
+        def i32_cdab(registers, i, scale):
+            return struct.unpack(">i", struct.pack(">HH", registers[i + 1], registers[i]))[0] / scale
+        def u32_cdab(registers, i, scale):
+            return struct.unpack(">I", struct.pack(">HH", registers[i + 1], registers[i]))[0] / scale
+        def em(unit):
+            a = call(client.read_input_registers, 0, count=12, unit=unit).registers
+            b = call(client.read_input_registers, 0x34, count=0x16, unit=unit).registers
+            return {"t": time.monotonic(), "v": [f32(a, i) for i in (0, 2, 4)], "i": [f32(a, i) for i in (6, 8, 10)],
+                    "p": f32(b, 0), "pf": f32(b, 0x3E - 0x34), "e": f32(b, 0x48 - 0x34)}
+        def dts(unit):
+            v = call(client.read_holding_registers, 0x2000, count=3, unit=unit).registers
+            i = call(client.read_holding_registers, 0x2004, count=6, unit=unit).registers
+            p = call(client.read_holding_registers, 0x2012, count=2, unit=unit).registers
+            e = call(client.read_holding_registers, 0x4000, count=2, unit=unit).registers
+            return {"t": time.monotonic(), "v": [x / 10 for x in v], "i": [i32_cdab(i, k, 1000) for k in (0, 2, 4)],
+                    "p": i32_cdab(p, 0, 1000), "e": u32_cdab(e, 0, 100)}
+        time.sleep(1.2)   # the scripted loads are set at 0 s and the meters change load every second
+        first = {"em": em(1), "dts": dts(3)}
+        time.sleep(2)
+        second = {"em": em(1), "dts": dts(3)}
+        absent = call(client.read_input_registers, 0, count=2, unit=9)
+        outside = call(client.read_input_registers, 0x60, count=2, unit=1)
+        call(client.write_coil, 0, False, unit=2)
+        print(json.dumps({"first": first, "second": second, "absent": getattr(absent, "exception_code", None),
+                          "outside": getattr(outside, "exception_code", None)}), flush=True)
+        """
+
+    @Test func pymodbusReadsMetersThroughTheirRegisterMaps() throws {
+        let directory = try TemporaryDirectory()
+        let park = directory.path("meters.yaml"), script = directory.path("master.py"), output = directory.path("master.json")
+        try Self.park.write(toFile: park, atomically: true, encoding: .utf8)
+        try Self.master.write(toFile: script, atomically: true, encoding: .utf8)
+        let port = try freeLoopbackPort()
+        let ledger = directory.path("run.jsonl")
+        let run = try SimulateWorkersTests.BackgroundRun(
+            ["simulate", "--park", park, "--duration", "8s", "--modbus-port", String(port), "--ledger", ledger, "--json"], in: directory)
+        let master = try ChildProcess(try executablePath("python3"), [script, String(port)], output: output)
+        #expect(master.waitForExit(timeout: .seconds(60)))
+        #expect(run.waitForExit(seconds: 60))
+        #expect(run.process.terminationStatus == 0, "\(run.stderr)")
+        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "pymodbus said: \(text)")
+        let first = try #require(result["first"] as? [String: [String: Any]]), second = try #require(result["second"] as? [String: [String: Any]])
+
+        for (meter, load, accuracy) in [("em", 36.0, 0.005), ("dts", 360.0, 0.01)] {
+            let a = try #require(first[meter]), b = try #require(second[meter])
+            let power = try #require(b["p"] as? Double)
+            // The scripted load is the truth; the meter reads within half its accuracy class.
+            #expect(abs(power - load) <= load * accuracy / 2 + 0.001, "\(meter): \(power) kW for a true \(load) kW")
+            let volts = try #require(b["v"] as? [Double]), amps = try #require(b["i"] as? [Double])
+            let pf = (b["pf"] as? Double) ?? 0.92
+            let apparent = zip(volts, amps).map { $0 * $1 * pf / 1000 }.reduce(0, +)
+            #expect(abs(apparent - power) <= power * 0.02, "\(meter): P ≈ Σ V·I·PF (\(apparent) vs \(power))")
+            // Energy is integrated to the instant of each poll.
+            let e1 = try #require(a["e"] as? Double), e2 = try #require(b["e"] as? Double)
+            let hours = ((b["t"] as? Double ?? 0) - (a["t"] as? Double ?? 0)) / 3600
+            let expected = load * hours
+            #expect(e2 > e1, "\(meter): energy only grows")
+            #expect(abs((e2 - e1) - expected) <= expected * 0.1 + 0.02, "\(meter): \(e2 - e1) kWh in \(hours * 3600) s at \(load) kW")
+        }
+        #expect(result["absent"] as? Int == 0x0B, "unit 9 is not on this endpoint: gateway target failed to respond")
+        #expect(result["outside"] as? Int == 0x02, "0x60 is past the map: illegal data address")
+
+        // The relay coil written to 0 became the device's relay-open command, in the ledger.
+        let records = try String(contentsOfFile: ledger, encoding: .utf8).split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(records.contains { $0["device"] as? String == "em-2" && $0["name"] as? String == "relay-open" }, "\(records.map { $0["name"] ?? "" })")
+        let summary = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        let addresses = try #require(summary?["modbus"] as? [[String: Any]])
+        #expect(addresses.map { $0["unit"] as? Int } == [1, 2, 3])
+        #expect(Set(addresses.compactMap { $0["port"] as? Int }) == [port])
+    }
+
+    @Test func aParkWithoutRegisterMapsSaysSo() throws {
+        let run = try cli.parkbench("simulate", "--park", "conformance/parks/demo.yaml", "--duration", "1s", "--modbus-port", "0")
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("no model in this park has a register map"))
+    }
+}
