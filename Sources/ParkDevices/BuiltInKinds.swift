@@ -13,5 +13,6 @@ public enum BuiltInKinds {
         HydrantKind(),
         SounderKind(),
         ElectricMeterKind(),
+        WaterMeterKind(),
     ]
 }

@@ -14,7 +14,9 @@ import Testing
         populations:
           - {model: acme-em3, zone: M, count: 2, id: "em-{n}", parameters: {load_interval: 1s}}
           - {model: volt-dts666, zone: M, count: 1, id: "dts-{n}", parameters: {load_interval: 1s}}
+          - {model: aqua-wm20, zone: M, count: 1, id: "wm-{n}", parameters: {flow_interval: 1s}}
         stimuli:
+          - {at: 0s, device: wm-1, stimulus: flow-set, arguments: {m3h: 36}}
           - {at: 0s, device: em-1, stimulus: load-set, arguments: {kw: 36}}
           - {at: 0s, device: dts-1, stimulus: load-set, arguments: {kw: 360}}
         """
@@ -51,15 +53,25 @@ import Testing
             e = call(client.read_holding_registers, 0x4000, count=2, unit=unit).registers
             return {"t": time.monotonic(), "v": [x / 10 for x in v], "i": [i32_cdab(i, k, 1000) for k in (0, 2, 4)],
                     "p": i32_cdab(p, 0, 1000), "e": u32_cdab(e, 0, 100)}
+        def f32_cdab(registers, i):
+            return struct.unpack(">f", struct.pack(">HH", registers[i + 1], registers[i]))[0]
+        def wm(unit):
+            r = call(client.read_holding_registers, 0, count=4, unit=unit).registers
+            return {"t": time.monotonic(), "e": f32_cdab(r, 0), "p": f32_cdab(r, 2)}
         time.sleep(1.2)   # the scripted loads are set at 0 s and the meters change load every second
-        first = {"em": em(1), "dts": dts(3)}
+        first = {"em": em(1), "dts": dts(3), "wm": wm(4)}
         time.sleep(2)
-        second = {"em": em(1), "dts": dts(3)}
+        second = {"em": em(1), "dts": dts(3), "wm": wm(4)}
+        call(client.write_coil, 0, False, unit=4)
+        time.sleep(0.3)
+        closed = [wm(4), None]
+        time.sleep(0.5)
+        closed[1] = wm(4)
         absent = call(client.read_input_registers, 0, count=2, unit=9)
         outside = call(client.read_input_registers, 0x60, count=2, unit=1)
         call(client.write_coil, 0, False, unit=2)
         print(json.dumps({"first": first, "second": second, "absent": getattr(absent, "exception_code", None),
-                          "outside": getattr(outside, "exception_code", None)}), flush=True)
+                          "outside": getattr(outside, "exception_code", None), "closed": closed}), flush=True)
         """
 
     @Test func pymodbusReadsMetersThroughTheirRegisterMaps() throws {
@@ -95,6 +107,16 @@ import Testing
             #expect(e2 > e1, "\(meter): energy only grows")
             #expect(abs((e2 - e1) - expected) <= expected * 0.1 + 0.02, "\(meter): \(e2 - e1) kWh in \(hours * 3600) s at \(load) kW")
         }
+        // The water meter: flow held at 36 m³/h reads within its 2 % class, volume integrates it.
+        let w1 = try #require(first["wm"]), w2 = try #require(second["wm"])
+        let flow = try #require(w2["p"] as? Double), v1 = try #require(w1["e"] as? Double), v2 = try #require(w2["e"] as? Double)
+        #expect(abs(flow - 36) <= 36 * 0.01 + 1e-6, "flow \(flow) m³/h for a true 36")
+        let litres = (v2 - v1) * 1000, expectedLitres = 36.0 * 1000 * ((w2["t"] as? Double ?? 0) - (w1["t"] as? Double ?? 0)) / 3600
+        #expect(abs(litres - expectedLitres) <= expectedLitres * 0.1, "\(litres) L drawn, \(expectedLitres) expected")
+        // Its valve coil written to 0 closed the valve: no flow, the dial stands still.
+        let closed = try #require(result["closed"] as? [[String: Any]])
+        #expect(closed.map { $0["p"] as? Double } == [0, 0], "\(closed)")
+        #expect(closed[0]["e"] as? Double == closed[1]["e"] as? Double)
         #expect(result["absent"] as? Int == 0x0B, "unit 9 is not on this endpoint: gateway target failed to respond")
         #expect(result["outside"] as? Int == 0x02, "0x60 is past the map: illegal data address")
 
@@ -103,9 +125,10 @@ import Testing
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
         #expect(records.contains { $0["device"] as? String == "em-2" && $0["name"] as? String == "relay-open" }, "\(records.map { $0["name"] ?? "" })")
+        #expect(records.contains { $0["device"] as? String == "wm-1" && $0["name"] as? String == "valve-close" })
         let summary = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
         let addresses = try #require(summary?["modbus"] as? [[String: Any]])
-        #expect(addresses.map { $0["unit"] as? Int } == [1, 2, 3])
+        #expect(addresses.map { $0["unit"] as? Int } == [1, 2, 3, 4])
         #expect(Set(addresses.compactMap { $0["port"] as? Int }) == [port])
     }
 
