@@ -92,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "parkbench-bench",
             dependencies: [
-                "ParkCore", "ParkDevices", "ParkMQTT", "ParkPlatform", "ParkTestSupport",
+                "ParkCore", "ParkDevices", "ParkMQTT", "ParkModbus", "ParkPlatform", "ParkTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "bench/Sources/parkbench-bench"),

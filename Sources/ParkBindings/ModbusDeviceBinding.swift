@@ -154,6 +154,8 @@ final class PolledUnit: ModbusUnit, @unchecked Sendable {
     let registry: PolledStateRegistry
     /// Looked up on the first request: devices register their state when the engine creates them.
     private var state: (any PolledState)?
+    /// Per map entry (then per coil): the index of its point in the device's readings.
+    private var positions: [Int?]?
     var binding: WeakBinding?
 
     init(deviceID: String, layout: RegisterLayout, registry: PolledStateRegistry) {
@@ -166,32 +168,37 @@ final class PolledUnit: ModbusUnit, @unchecked Sendable {
         if state == nil { state = registry.state(of: deviceID) }
         guard let state else { return }
         let readings = state.readings(at: SystemClock.monotonicNow())
-        var values: [String: PointValue] = [:]
-        for reading in readings { values[reading.point] = reading.value }
-        let table: ModbusRegisterBank.Table? = switch request.function {
-        case 0x03: .holding
-        case 0x04: .input
-        case 0x01: .coils
-        default: nil
+        // Where each map entry's point sits in the readings, found once: a device returns its
+        // readings in the same order every time, so requests need no name lookups.
+        if positions == nil || positions?.count != layout.entries.count + layout.coils.count {
+            positions = (layout.entries.map(\.point) + layout.coils.map(\.point)).map { point in readings.firstIndex { $0.point == point } }
         }
-        if table == .coils {
-            for coil in layout.coils {
-                if case .bool(let on)? = values[coil.point] { bank.setBit(.coils, coil.address, on) }
+        guard let positions else { return }
+        func value(_ slot: Int) -> PointValue? {
+            guard let index = positions[slot], index < readings.count else { return nil }
+            return readings[index].value
+        }
+        switch request.function {
+        case 0x01:
+            for (offset, coil) in layout.coils.enumerated() {
+                if case .bool(let on)? = value(layout.entries.count + offset) { bank.setBit(.coils, coil.address, on) }
             }
+        case 0x03, 0x04:
+            let table: ModbusRegisterBank.Table = request.function == 0x03 ? .holding : .input
+            let requested = request.address ..< request.address + request.quantity
+            for (slot, entry) in layout.entries.enumerated() where entry.table == table {
+                guard entry.address < requested.upperBound, entry.address + entry.format.type.registerCount > requested.lowerBound else { continue }
+                let number: Double
+                switch value(slot) {
+                case .double(let x)?: number = x
+                case .int(let x)?: number = Double(x)
+                case .bool(let x)?: number = x ? 1 : 0
+                default: continue
+                }
+                bank.setRegisters(entry.table, at: entry.address, entry.format.encode(number))
+            }
+        default:
             return
-        }
-        let requested = request.address ..< request.address + request.quantity
-        for entry in layout.entries where entry.table == table {
-            let span = entry.address ..< entry.address + entry.format.type.registerCount
-            guard span.overlaps(requested), let value = values[entry.point] else { continue }
-            let number: Double
-            switch value {
-            case .double(let x): number = x
-            case .int(let x): number = Double(x)
-            case .bool(let x): number = x ? 1 : 0
-            default: continue
-            }
-            bank.setRegisters(entry.table, at: entry.address, entry.format.encode(number))
         }
     }
 

@@ -43,9 +43,12 @@ public final class ModbusTCPServer: @unchecked Sendable {
     private var wakeFD: Int32 = -1
     private var thread: pthread_t?
     private let stopping = Atomic<Bool>(false)
-    private let units = Mutex<[UInt8: any ModbusUnit]>([:])
-    private let faults = Mutex<[UInt8: ModbusFaults]>([:])
-    private let counters = Mutex(Statistics())
+    /// Unit and faults per unit id, read once per request under one uncontended lock.
+    private let directory = Mutex<[UInt8: (unit: (any ModbusUnit)?, faults: ModbusFaults)]>([:])
+    private let accepted = Atomic<Int>(0), requestCount = Atomic<Int>(0), exceptionCount = Atomic<Int>(0)
+    private let absentCount = Atomic<Int>(0), silencedCount = Atomic<Int>(0), badFrameCount = Atomic<Int>(0)
+    /// Bytes received but not yet a whole frame, per connection; server thread only.
+    private var pending: [Int32: [UInt8]] = [:]
     /// Delayed answers, due in monotonic microseconds; only the server thread touches it.
     private var delayed: [(due: UInt64, socket: Int32, request: [UInt8])] = []
 
@@ -66,15 +69,19 @@ public final class ModbusTCPServer: @unchecked Sendable {
 
     /// Puts `unit` behind unit id `id` (replacing any), or removes it with nil.
     public func setUnit(_ id: UInt8, _ unit: (any ModbusUnit)?) {
-        units.withLock { $0[id] = unit }
+        directory.withLock { $0[id, default: (nil, .none)].unit = unit }
     }
 
     /// Makes unit `id` misbehave (``ModbusFaults/none`` to stop).
     public func setFaults(_ faults: ModbusFaults, for id: UInt8) {
-        self.faults.withLock { $0[id] = faults == .none ? nil : faults }
+        directory.withLock { $0[id, default: (nil, .none)].faults = faults }
     }
 
-    public var statistics: Statistics { counters.withLock { $0 } }
+    public var statistics: Statistics {
+        Statistics(connectionsAccepted: accepted.load(ordering: .relaxed), requests: requestCount.load(ordering: .relaxed),
+                   exceptions: exceptionCount.load(ordering: .relaxed), absentUnits: absentCount.load(ordering: .relaxed),
+                   silenced: silencedCount.load(ordering: .relaxed), badFrames: badFrameCount.load(ordering: .relaxed))
+    }
 
     /// Listens and starts the server thread.
     public func start() throws(ModbusError) {
@@ -122,7 +129,7 @@ public final class ModbusTCPServer: @unchecked Sendable {
     private func run() {
         var tokens = [UInt64](repeating: 0, count: 256)
         var events = [UInt32](repeating: 0, count: 256)
-        var request = [UInt8](repeating: 0, count: Int(MODBUS_TCP_MAX_ADU_LENGTH))
+        var scratch = [UInt8](repeating: 0, count: 16_384)
         var clients: Set<Int32> = []
         while !stopping.load(ordering: .relaxed) {
             let timeout = delayed.map { due in max(0, Int32(clamping: (Int64(due.due) - Int64(Self.nowMicroseconds()) + 999) / 1000)) }.min() ?? -1
@@ -135,21 +142,39 @@ public final class ModbusTCPServer: @unchecked Sendable {
                     accept(into: &clients)
                     continue
                 }
-                modbus_set_socket(context, fd)
-                let length = modbus_receive(context, &request)
-                if length <= 0 {
-                    // 0: a frame for another unit libmodbus chose to ignore; -1: closed or broken.
-                    if length < 0 {
-                        if errno != ECONNRESET, errno != 0 { counters.withLock { $0.badFrames += 1 } }
-                        drop(fd, from: &clients)
-                    }
-                    continue
-                }
-                answer(Array(request[0 ..< Int(length)]), on: fd)
+                receive(on: fd, scratch: &scratch, clients: &clients)
             }
             runDueAnswers(clients: clients)
         }
         for fd in clients { close(fd) }
+    }
+
+    /// Reads what the connection has and answers every whole frame in it. The MBAP header says
+    /// how long a frame is, so one recv() per readiness is enough — libmodbus's own receive
+    /// would select() and recv() for the header and again for the body.
+    private func receive(on fd: Int32, scratch: inout [UInt8], clients: inout Set<Int32>) {
+        let got = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        if got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR) {
+            drop(fd, from: &clients)
+            return
+        }
+        guard got > 0 else { return }
+        var buffer = pending.removeValue(forKey: fd) ?? []
+        buffer.append(contentsOf: scratch[0 ..< got])
+        var start = 0
+        while buffer.count - start >= 7 {
+            let length = 6 + (Int(buffer[start + 4]) << 8 | Int(buffer[start + 5]))
+            // Protocol id 0 and a length a Modbus ADU can have; anything else is not Modbus.
+            guard buffer[start + 2] == 0, buffer[start + 3] == 0, (8 ... Int(MODBUS_TCP_MAX_ADU_LENGTH)).contains(length) else {
+                badFrameCount.add(1, ordering: .relaxed)
+                drop(fd, from: &clients)
+                return
+            }
+            guard buffer.count - start >= length else { break }
+            answer(Array(buffer[start ..< start + length]), on: fd)
+            start += length
+        }
+        if start < buffer.count { pending[fd] = Array(buffer[start...]) }
     }
 
     private func accept(into clients: inout Set<Int32>) {
@@ -160,30 +185,31 @@ public final class ModbusTCPServer: @unchecked Sendable {
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
         _ = parkbench_epoll_control(epollFD, EPOLL_CTL_ADD, fd, EPOLLIN.rawValue, UInt64(UInt32(bitPattern: fd)))
         clients.insert(fd)
-        counters.withLock { $0.connectionsAccepted += 1 }
+        accepted.add(1, ordering: .relaxed)
     }
 
     private func drop(_ fd: Int32, from clients: inout Set<Int32>) {
         _ = parkbench_epoll_control(epollFD, EPOLL_CTL_DEL, fd, 0, 0)
         close(fd)
         clients.remove(fd)
+        pending[fd] = nil
         delayed.removeAll { $0.socket == fd }
     }
 
     private func answer(_ bytes: [UInt8], on fd: Int32) {
         guard bytes.count > headerLength else { return }
-        let unitID = bytes[headerLength - 1]
-        let fault = faults.withLock { $0[unitID] } ?? .none
-        counters.withLock { $0.requests += 1 }
+        let entry = directory.withLock { $0[bytes[headerLength - 1]] }
+        requestCount.add(1, ordering: .relaxed)
+        let fault = entry?.faults ?? .none
         if fault.silent {
-            counters.withLock { $0.silenced += 1 }
+            silencedCount.add(1, ordering: .relaxed)
             return
         }
         if fault.delayMicroseconds > 0 {
             delayed.append((Self.nowMicroseconds() + UInt64(fault.delayMicroseconds), fd, bytes))
             return
         }
-        reply(bytes, on: fd, replyUnit: fault.replyUnit)
+        reply(bytes, on: fd, unit: entry?.unit, replyUnit: fault.replyUnit)
     }
 
     private func runDueAnswers(clients: Set<Int32>) {
@@ -192,22 +218,19 @@ public final class ModbusTCPServer: @unchecked Sendable {
         let due = delayed.filter { $0.due <= now }
         delayed.removeAll { $0.due <= now }
         for item in due where clients.contains(item.socket) {
-            let fault = faults.withLock { $0[item.request[headerLength - 1]] } ?? .none
-            reply(item.request, on: item.socket, replyUnit: fault.replyUnit)
+            let entry = directory.withLock { $0[item.request[headerLength - 1]] }
+            reply(item.request, on: item.socket, unit: entry?.unit, replyUnit: entry?.faults.replyUnit)
         }
     }
 
-    private func reply(_ original: [UInt8], on fd: Int32, replyUnit: UInt8?) {
+    private func reply(_ original: [UInt8], on fd: Int32, unit: (any ModbusUnit)?, replyUnit: UInt8?) {
         modbus_set_socket(context, fd)
         var bytes = original
         // libmodbus echoes the request's unit id; a miswired device answers with another.
         if let replyUnit { bytes[headerLength - 1] = replyUnit }
-        let unitID = original[headerLength - 1]
-        guard let unit = units.withLock({ $0[unitID] }) else {
-            counters.withLock {
-                $0.absentUnits += 1
-                $0.exceptions += 1
-            }
+        guard let unit else {
+            absentCount.add(1, ordering: .relaxed)
+            exceptionCount.add(1, ordering: .relaxed)
             _ = bytes.withUnsafeBufferPointer {
                 modbus_reply_exception(context, $0.baseAddress, UInt32(MODBUS_EXCEPTION_GATEWAY_TARGET))
             }
@@ -218,7 +241,7 @@ public final class ModbusTCPServer: @unchecked Sendable {
         let sent = bytes.withUnsafeBufferPointer { modbus_reply(context, $0.baseAddress, Int32(bytes.count), unit.bank.mapping) }
         // An exception reply is the header, the function code with its high bit set, and the code.
         if sent == Int32(headerLength + 2) {
-            counters.withLock { $0.exceptions += 1 }
+            exceptionCount.add(1, ordering: .relaxed)
         } else if let request, request.isWrite, sent > 0 {
             unit.didWrite(request)
         }

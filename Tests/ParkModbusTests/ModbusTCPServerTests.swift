@@ -124,6 +124,34 @@ final class RecordingUnit: ModbusUnit, @unchecked Sendable {
         #expect(statistics.requests == 10)
     }
 
+    /// Garbage on the port closes that connection and is counted, nothing more; a frame that
+    /// arrives in pieces is answered once whole.
+    @Test func garbageIsDroppedAndSplitFramesAreAnswered() throws {
+        let server = try ModbusTCPServer()
+        let unit = try RecordingUnit()
+        unit.bank.setRegisters(.holding, at: 0, [0x1234, 0x5678])
+        server.setUnit(1, unit)
+        try server.start()
+        defer { server.stop() }
+        let lines = try pymodbus("""
+            import socket, struct, time
+            garbage = socket.create_connection(("127.0.0.1", \(server.port)), timeout=2)
+            garbage.sendall(b"GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")
+            print(json.dumps({"name": "garbage", "closed": garbage.recv(10) == b""}), flush=True)
+            split = socket.create_connection(("127.0.0.1", \(server.port)), timeout=2)
+            frame = struct.pack(">HHHB", 7, 0, 6, 1) + struct.pack(">BHH", 3, 0, 2)
+            split.sendall(frame[:5]); time.sleep(0.2); split.sendall(frame[5:])
+            answer = split.recv(260)
+            print(json.dumps({"name": "split", "transaction": struct.unpack(">H", answer[:2])[0], "registers": list(struct.unpack(">HH", answer[9:13]))}), flush=True)
+            out("after", call(client.read_holding_registers, 0, count=2, unit=1))
+            """, port: server.port)
+        #expect(result(lines, "garbage")?["closed"] as? Bool == true)
+        #expect(result(lines, "split")?["transaction"] as? Int == 7)
+        #expect(result(lines, "split")?["registers"] as? [Int] == [0x1234, 0x5678])
+        #expect(result(lines, "after")?["registers"] as? [Int] == [0x1234, 0x5678], "the server goes on serving")
+        #expect(server.statistics.badFrames == 1)
+    }
+
     /// Faults: a silent unit makes the master time out, a slow one answers late, a miswired one
     /// answers with another unit id (which pymodbus rejects).
     @Test func faultsAreWhatAMasterSees() throws {

@@ -181,6 +181,9 @@ final class ElectricMeterState: PolledState {
     let errors: [Double]
     private let values: Mutex<Values>
 
+    static let voltageNames = ["voltage_a", "voltage_b", "voltage_c"]
+    static let currentNames = ["current_a", "current_b", "current_c"]
+
     var prepaid: Bool { tariff > 0 }
     var relayClosed: Bool { values.withLock { $0.relayClosed } }
 
@@ -247,13 +250,14 @@ final class ElectricMeterState: PolledState {
         var result: [Reading] = []
         result.reserveCapacity(19)
         let shareSum = v.shares.prefix(phases).reduce(0, +)
-        for (index, phase) in ["a", "b", "c"].enumerated() {
+        for index in 0 ..< 3 {
             let present = index < phases
             let voltage = present ? v.voltages[index] : 0
             let phasePower = present && shareSum > 0 ? load * v.shares[index] / shareSum : 0
             let current = voltage > 0 ? phasePower * 1000 / (voltage * powerFactor) : 0
-            result.append(Reading(pair: measured(voltage, .voltage), "voltage_\(phase)"))
-            result.append(Reading(pair: measured(current, .current), "current_\(phase)"))
+            // Names from constants: a poll builds these readings, and interpolating would allocate.
+            result.append(Reading(pair: measured(voltage, .voltage), Self.voltageNames[index]))
+            result.append(Reading(pair: measured(current, .current), Self.currentNames[index]))
         }
         let reactive = load * (1 / (powerFactor * powerFactor) - 1).squareRoot()
         result.append(Reading(pair: measured(load, .power), "active_power"))

@@ -171,6 +171,8 @@ case "store":
     runStoreBench(Array(arguments.dropFirst()))
 case "fleet":
     runFleetBench(FleetBenchArguments(Array(arguments.dropFirst())))
+case "modbus":
+    runModbusBench(ModbusBenchArguments(Array(arguments.dropFirst())))
 default:
     fail("""
         usage: parkbench-bench timers [--devices N] [--duration S] [--warmup S] [--threads N] [--resolution-us N] [--json]
@@ -179,5 +181,6 @@ default:
                parkbench-bench connect [--clients N] [--per-process N] [--window W] [--threads T]
                parkbench-bench store [--messages N] [--batch-ms M]
                parkbench-bench fleet [--devices N] [--brokers B] [--seconds S] [--interval S] [--workers W]
+               parkbench-bench modbus [--meters N] [--seconds S] [--connections C]
         """)
 }
