@@ -129,6 +129,14 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Devices behind one Modbus endpoint (1–247), as on one RS-485 bus behind a gateway.", valueName: "n"))
     var modbusUnits: Int = 247
 
+    @Option(help: ArgumentHelp(
+        "Also put the park's electricity meters on DL/T 645-2007: TCP endpoints from this port on (0: free ports), each one RS-485 bus of up to --dlt645-meters meters addressed 000000000001, 000000000002, … in park order.",
+        valueName: "port"))
+    var dlt645Port: Int?
+
+    @Option(help: ArgumentHelp("Meters on one DL/T 645 bus.", valueName: "n"))
+    var dlt645Meters: Int = 32
+
     func validate() throws {
         if duration == .zero { throw ValidationError("--duration must be longer than 0s, e.g. --duration 30s") }
         if connectWindow < 1 { throw ValidationError("--connect-window must be at least 1") }
@@ -138,6 +146,12 @@ struct SimulateCommand: AsyncParsableCommand {
             if !(0 ... 65_535).contains(modbusPort) { throw ValidationError("--modbus-port must be 0 (free ports) or a port number") }
         }
         if !(1 ... 247).contains(modbusUnits) { throw ValidationError("--modbus-units must be 1…247 (Modbus unit ids)") }
+        if let dlt645Port {
+            if virtual { throw ValidationError("--dlt645-port needs real time; drop --virtual") }
+            if workers != nil || brokers.count > 1 { throw ValidationError("--dlt645-port runs in one process; it does not combine with --workers or several --broker yet") }
+            if !(0 ... 65_535).contains(dlt645Port) { throw ValidationError("--dlt645-port must be 0 (free ports) or a port number") }
+        }
+        if dlt645Meters < 1 { throw ValidationError("--dlt645-meters must be at least 1") }
         if let workers, !(1 ... 200).contains(workers) {
             throw ValidationError("--workers must be between 1 and 200 (each worker gets a 127.0.0.x source address of its own)")
         }
@@ -227,6 +241,7 @@ struct SimulateCommand: AsyncParsableCommand {
         let started = SystemClock.monotonicNow()
         var timerFigures: TimerLateness?
         var modbusAddresses: [ModbusDeviceBinding.Address]?
+        var dlt645Addresses: [DLT645DeviceBinding.Address]?
         if virtual {
             let engine = VirtualTimeEngine(ledger: ledgerStore, observer: observers)
             for device in plan {
@@ -252,7 +267,11 @@ struct SimulateCommand: AsyncParsableCommand {
                 progress.tick(deviceTime: engine.now.duration(since: .zero), total: duration)
             }
         } else {
-            let modbus = try modbusPort.map { port in try makeModbusBinding(port: port, plan: &plan, park: parkFile, catalog: workspace.catalog) }
+            // Polled devices (meters) put their live state here for the protocol endpoints to read.
+            let registry = modbusPort != nil || dlt645Port != nil ? PolledStateRegistry() : nil
+            if let registry { for index in plan.indices { plan[index].setup.polled = registry } }
+            let modbus = try modbusPort.map { port in try makeModbusBinding(port: port, registry: registry!, park: parkFile, catalog: workspace.catalog) }
+            let dlt645 = try dlt645Port.map { port in try makeDLT645Binding(port: port, registry: registry!, park: parkFile) }
             let engine: RealTimeEngine
             do { engine = try await RealTimeEngine(plan: plan, ledger: ledgerStore, observer: observers) } catch {
                 return try fail(error.description)
@@ -270,6 +289,19 @@ struct SimulateCommand: AsyncParsableCommand {
                 }
             }
             defer { modbus?.stop() }
+            if let dlt645 {
+                dlt645.setCommandHandler { deviceID, command in _ = try? await engine.send(command, to: deviceID) }
+                let addresses: [DLT645DeviceBinding.Address]
+                do { addresses = try dlt645.start() } catch { return try fail(error.message) }
+                dlt645Addresses = addresses
+                if !options.json, !reporting {
+                    for bus in dlt645.buses {
+                        let behind = addresses.filter { $0.port == bus.port }
+                        print("dl/t 645: 127.0.0.1:\(bus.port) meters \(behind.first?.meter ?? "")–\(behind.last?.meter ?? ""): \(behind.first?.device ?? "") … \(behind.last?.device ?? "")")
+                    }
+                }
+            }
+            defer { dlt645?.stop() }
             if let binding {
                 binding.setCommandHandler { deviceID, command in
                     do throws(EngineError) { return .success(try await engine.send(command, to: deviceID)) } catch {
@@ -303,7 +335,7 @@ struct SimulateCommand: AsyncParsableCommand {
             timerLatenessMaxMilliseconds: timerFigures.map { Double($0.max) / 1e6 },
             mqtt: mqtt.map { MQTTSummary($0, devices: plan.count) },
             interrupted: Interrupt.received ? true : nil,
-            modbus: modbusAddresses)
+            modbus: modbusAddresses, dlt645: dlt645Addresses)
         if reporting {
             print(WorkerReportLine(summary: summary).encoded())
         } else if options.json {
@@ -372,11 +404,8 @@ struct SimulateCommand: AsyncParsableCommand {
         }
     }
 
-    /// The Modbus endpoints for the park's devices whose models have a register map; every planned
-    /// device gets the registry its polled state goes into.
-    private func makeModbusBinding(port: Int, plan: inout [PlannedDevice], park: ParkFile, catalog: ModelCatalog) throws -> ModbusDeviceBinding {
-        let registry = PolledStateRegistry()
-        for index in plan.indices { plan[index].setup.polled = registry }
+    /// The Modbus endpoints for the park's devices whose models have a register map.
+    private func makeModbusBinding(port: Int, registry: PolledStateRegistry, park: ParkFile, catalog: ModelCatalog) throws -> ModbusDeviceBinding {
         var maps: [String: ModelModbusMap] = [:]
         for device in park.devices where maps[device.model] == nil {
             if let map = catalog.model(named: device.model)?.modbus { maps[device.model] = map }
@@ -388,6 +417,21 @@ struct SimulateCommand: AsyncParsableCommand {
         let devices = park.devices.map { BoundDevice(id: $0.id, kind: $0.kind, model: $0.model, zone: $0.placement.zone, floor: $0.placement.floor) }
         do {
             return try ModbusDeviceBinding(devices: devices, maps: maps, registry: registry, firstPort: port, unitsPerEndpoint: modbusUnits)
+        } catch {
+            Output.error("error: \(error.message)")
+            throw ExitCode(ExitStatus.configurationError)
+        }
+    }
+
+    /// The DL/T 645 buses for the park's electricity meters.
+    private func makeDLT645Binding(port: Int, registry: PolledStateRegistry, park: ParkFile) throws -> DLT645DeviceBinding {
+        let devices = park.devices.map { BoundDevice(id: $0.id, kind: $0.kind, model: $0.model, zone: $0.placement.zone, floor: $0.placement.floor) }
+        guard devices.contains(where: { $0.kind == "electric-meter" }) else {
+            Output.error("error: --dlt645-port: this park has no electric-meter devices")
+            throw ExitCode(ExitStatus.configurationError)
+        }
+        do {
+            return try DLT645DeviceBinding(devices: devices, registry: registry, firstPort: port, metersPerBus: dlt645Meters)
         } catch {
             Output.error("error: \(error.message)")
             throw ExitCode(ExitStatus.configurationError)
@@ -525,6 +569,8 @@ struct RunSummary: Codable {
     var allConnectedSeconds: Double?
     /// Where each meter answered over Modbus (`--modbus-port`).
     var modbus: [ModbusDeviceBinding.Address]?
+    /// Where each electricity meter answered over DL/T 645 (`--dlt645-port`).
+    var dlt645: [DLT645DeviceBinding.Address]?
 
     func printText() {
         if interrupted == true { print("\ninterrupted: the figures below cover the run up to the interruption") }

@@ -1,0 +1,196 @@
+import CLinuxEvents
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One meter on a DL/T 645 bus: its address and what it answers. Called on the server's thread.
+public protocol DLT645Meter: AnyObject, Sendable {
+    /// Six address bytes, lowest first (``DLT645Frame/address``).
+    var address: [UInt8] { get }
+    /// The value bytes (BCD, without the identifier) of data item `identifier`
+    /// (DI3 DI2 DI1 DI0 as written, e.g. 0x0001_0000 forward active energy); nil if the meter has none.
+    func read(_ identifier: UInt32) -> [UInt8]?
+    /// Relay control (control code 1C) with operation `code` (1A trip, 1B close allowed, 1C close);
+    /// nil when done, else the error byte for the reply.
+    func relay(_ code: UInt8) -> UInt8?
+    /// Broadcast time synchronisation (control code 08) to `time` (ss mm hh DD MM YY, BCD).
+    func synchronise(time: [UInt8])
+}
+
+/// A TCP endpoint carrying one DL/T 645-2007 bus, as a serial-to-Ethernet converter in front of
+/// RS-485 meters does: every frame goes to every meter, and the meter whose address it names
+/// answers (nobody answers an unknown address, as on a real bus). `AA…AA` reaches the first
+/// meter (point-to-point read-address); `99…99` broadcasts time to all, unanswered.
+///
+/// Frames are found by ``DLT645Decoder`` (wake-up bytes, split and back-to-back frames, a
+/// checksum equal to 0x16). One thread with epoll serves every connection.
+public final class DLT645TCPServer: @unchecked Sendable {
+    public struct Statistics: Sendable, Hashable {
+        public var frames = 0
+        public var malformed = 0
+        public var unanswered = 0
+        public var errorsAnswered = 0
+    }
+
+    public let host: String
+    public private(set) var port: Int
+    private var listenSocket: Int32 = -1
+    private var epollFD: Int32 = -1
+    private var wakeFD: Int32 = -1
+    private var thread: pthread_t?
+    private let stopping = Atomic<Bool>(false)
+    private let meters = Mutex<[any DLT645Meter]>([])
+    private let frames = Atomic<Int>(0), malformed = Atomic<Int>(0), unanswered = Atomic<Int>(0), errors = Atomic<Int>(0)
+    private var decoders: [Int32: DLT645Decoder] = [:]
+
+    public init(host: String = "127.0.0.1", port: Int = 0) {
+        self.host = host
+        self.port = port
+    }
+
+    deinit { stop() }
+
+    public func add(_ meter: any DLT645Meter) { meters.withLock { $0.append(meter) } }
+
+    public var statistics: Statistics {
+        Statistics(frames: frames.load(ordering: .relaxed), malformed: malformed.load(ordering: .relaxed),
+                   unanswered: unanswered.load(ordering: .relaxed), errorsAnswered: errors.load(ordering: .relaxed))
+    }
+
+    public func start() throws(ModbusError) {
+        precondition(thread == nil, "server already started")
+        listenSocket = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard listenSocket >= 0 else { throw ModbusError("socket: \(String(cString: strerror(errno)))") }
+        var on: Int32 = 1
+        setsockopt(listenSocket, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        inet_pton(AF_INET, host, &address.sin_addr)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listenSocket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(listenSocket, 64) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(listenSocket)
+            throw ModbusError("cannot listen on \(host):\(port): \(reason)")
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(listenSocket, $0, &length) }
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
+        wakeFD = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
+        _ = parkbench_epoll_control(epollFD, EPOLL_CTL_ADD, listenSocket, EPOLLIN.rawValue, UInt64(UInt32(bitPattern: listenSocket)))
+        _ = parkbench_epoll_control(epollFD, EPOLL_CTL_ADD, wakeFD, EPOLLIN.rawValue, UInt64(UInt32(bitPattern: wakeFD)))
+        let unmanaged = Unmanaged.passRetained(self)
+        var handle = pthread_t()
+        let rc = pthread_create(&handle, nil, { argument in
+            Unmanaged<DLT645TCPServer>.fromOpaque(argument!).takeRetainedValue().run()
+            return nil
+        }, unmanaged.toOpaque())
+        guard rc == 0 else {
+            unmanaged.release()
+            throw ModbusError("cannot start the DL/T 645 server thread: \(String(cString: strerror(rc)))")
+        }
+        thread = handle
+    }
+
+    public func stop() {
+        guard let thread, !stopping.exchange(true, ordering: .relaxed) else { return }
+        var one: UInt64 = 1
+        _ = Glibc.write(wakeFD, &one, 8)
+        pthread_join(thread, nil)
+        self.thread = nil
+        for fd in [listenSocket, epollFD, wakeFD] where fd >= 0 { close(fd) }
+    }
+
+    private func run() {
+        var tokens = [UInt64](repeating: 0, count: 64)
+        var events = [UInt32](repeating: 0, count: 64)
+        var scratch = [UInt8](repeating: 0, count: 4096)
+        while !stopping.load(ordering: .relaxed) {
+            let count = parkbench_epoll_wait(epollFD, &tokens, &events, 64, -1)
+            if count < 0, errno != EINTR { break }
+            for index in 0 ..< max(0, Int(count)) {
+                let fd = Int32(truncatingIfNeeded: tokens[index])
+                if fd == wakeFD { continue }
+                if fd == listenSocket {
+                    let client = accept(listenSocket, nil, nil)
+                    guard client >= 0 else { continue }
+                    _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+                    _ = parkbench_epoll_control(epollFD, EPOLL_CTL_ADD, client, EPOLLIN.rawValue, UInt64(UInt32(bitPattern: client)))
+                    decoders[client] = DLT645Decoder()
+                    continue
+                }
+                let got = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                if got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR) {
+                    _ = parkbench_epoll_control(epollFD, EPOLL_CTL_DEL, fd, 0, 0)
+                    close(fd)
+                    decoders[fd] = nil
+                    continue
+                }
+                guard got > 0, var decoder = decoders[fd] else { continue }
+                let items = decoder.feed(scratch[0 ..< got])
+                decoders[fd] = decoder
+                for item in items {
+                    switch item {
+                    case .frame(let frame): handle(frame, on: fd)
+                    case .malformed: malformed.add(1, ordering: .relaxed)
+                    }
+                }
+            }
+        }
+        for fd in decoders.keys { close(fd) }
+    }
+
+    private func handle(_ frame: DLT645Frame, on fd: Int32) {
+        frames.add(1, ordering: .relaxed)
+        guard !frame.isReply else { return }
+        let all = meters.withLock { $0 }
+        if frame.address == DLT645Frame.broadcastAddress {
+            if frame.function == DLT645Frame.Function.broadcastTime.rawValue, frame.data.count == 6 {
+                for meter in all { meter.synchronise(time: frame.data) }
+            }
+            return
+        }
+        let meter = frame.address == DLT645Frame.wildcardAddress ? all.first : all.first { $0.address == frame.address }
+        guard let meter else {
+            unanswered.add(1, ordering: .relaxed)
+            return
+        }
+        let reply: DLT645Frame
+        switch DLT645Frame.Function(rawValue: frame.function) {
+        case .readAddress:
+            reply = DLT645Frame(address: meter.address, control: 0x93, data: meter.address)
+        case .readData:
+            guard frame.data.count >= 4 else { return send(error: 0x01, to: frame, from: meter, on: fd) }
+            let identifier = UInt32(frame.data[3]) << 24 | UInt32(frame.data[2]) << 16 | UInt32(frame.data[1]) << 8 | UInt32(frame.data[0])
+            guard let value = meter.read(identifier) else {
+                // ERR bit 1: no such data item.
+                return send(error: 0x02, to: frame, from: meter, on: fd)
+            }
+            reply = DLT645Frame(address: meter.address, control: 0x91, data: Array(frame.data.prefix(4)) + value)
+        case .relayControl:
+            guard frame.data.count >= 16 else { return send(error: 0x01, to: frame, from: meter, on: fd) }
+            if let failure = meter.relay(frame.data[8]) { return send(error: failure, to: frame, from: meter, on: fd) }
+            reply = DLT645Frame(address: meter.address, control: 0x9C)
+        case .broadcastTime, nil:
+            return send(error: 0x01, to: frame, from: meter, on: fd)
+        }
+        write(reply, on: fd)
+    }
+
+    private func send(error code: UInt8, to request: DLT645Frame, from meter: any DLT645Meter, on fd: Int32) {
+        errors.add(1, ordering: .relaxed)
+        write(DLT645Frame(address: meter.address, control: request.function | DLT645Frame.replyBit | DLT645Frame.errorBit, data: [code]), on: fd)
+    }
+
+    private func write(_ frame: DLT645Frame, on fd: Int32) {
+        let bytes = frame.encoded()
+        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+}
