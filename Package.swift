@@ -125,7 +125,7 @@ let package = Package(
         .target(
             name: "ParkHarness",
             dependencies: [
-                "ParkCore", "ParkMQTT", "ParkBindings", "ParkReport", "ParkCapture", .product(name: "Yams", package: "Yams"),
+                "ParkCore", "ParkMQTT", "ParkModbus", "ParkBindings", "ParkReport", "ParkCapture", .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]),

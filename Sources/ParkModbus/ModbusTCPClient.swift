@@ -67,6 +67,21 @@ public final class ModbusTCPClient {
         }
     }
 
+    /// Sends `pdu` (function code and data) to `unit` as it is, without libmodbus's checks, and
+    /// returns the answer's PDU — for probing how a device answers requests it should refuse.
+    /// An exception answer comes back as a PDU with the function's high bit set, not as a throw.
+    public func rawRequest(unit: UInt8, pdu: [UInt8]) throws(ModbusClientError) -> [UInt8] {
+        modbus_set_slave(context, Int32(unit))
+        let request = [unit] + pdu
+        let sent = request.withUnsafeBufferPointer { modbus_send_raw_request(context, $0.baseAddress, Int32($0.count)) }
+        guard sent > 0 else { throw Self.failure(errno, "raw request \(pdu.first.map { String($0, radix: 16) } ?? "") to unit \(unit)") }
+        var answer = [UInt8](repeating: 0, count: Int(MODBUS_TCP_MAX_ADU_LENGTH))
+        let got = answer.withUnsafeMutableBufferPointer { modbus_receive_confirmation(context, $0.baseAddress) }
+        guard got > 0 else { throw Self.failure(errno, "raw request \(pdu.first.map { String($0, radix: 16) } ?? "") to unit \(unit)") }
+        let header = Int(modbus_get_header_length(context))
+        return Array(answer[header ..< Int(got)])
+    }
+
     private func readRegisters(
         unit: UInt8, address: Int, count: Int, function: String, _ read: (UnsafeMutablePointer<UInt16>) -> Int32
     ) throws(ModbusClientError) -> [UInt16] {

@@ -26,7 +26,8 @@ struct ParkBenchCommand: AsyncParsableCommand {
             """,
         version: ParkBenchVersion.current,
         subcommands: [
-            DemoCommand.self, TestCommand.self, ReportCommand.self, DevicesCommand.self, ValidateCommand.self, SimulateCommand.self, PlatformCommand.self,
+            DemoCommand.self, TestCommand.self, CertifyCommand.self, ReportCommand.self, DevicesCommand.self, ValidateCommand.self,
+            SimulateCommand.self, PlatformCommand.self,
             VersionCommand.self,
         ])
 

@@ -1,0 +1,130 @@
+import Foundation
+import ParkTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `parkbench certify` against a pymodbus server playing a third-party meter: a matching
+/// profile certifies it; a profile with one register in the wrong byte order fails, naming it.
+@Suite struct CertifyTests {
+    let cli = CLITests()
+
+    /// A three-phase meter with acme-em3's layout (float32 ABCD input registers), consistent
+    /// values (P = Σ V·I·PF), served by pymodbus.
+    static let thirdPartyMeter = """
+        import struct, sys
+        from pymodbus.datastore import ModbusSequentialDataBlock, ModbusServerContext
+        try:
+            from pymodbus.datastore import ModbusDeviceContext as Context
+            key = "devices"
+        except ImportError:
+            from pymodbus.datastore import ModbusSlaveContext as Context
+            key = "slaves"
+        from pymodbus.server import StartTcpServer
+        registers = [0] * 0x52
+        def put(address, value):
+            high, low = struct.unpack(">HH", struct.pack(">f", value))
+            registers[address], registers[address + 1] = high, low
+        volts, amps, pf = [231.2, 229.9, 230.4], [10.1, 9.8, 10.4], 0.95
+        for i in range(3):
+            put(2 * i, volts[i]); put(6 + 2 * i, amps[i])
+        power = sum(v * a for v, a in zip(volts, amps)) * pf / 1000
+        put(0x34, power); put(0x3C, power * 0.33); put(0x3E, pf); put(0x46, 50.02)
+        put(0x48, 12345.6); put(0x4A, 0.0); put(0x4C, 10.5); put(0x4E, 0.0); put(0x50, 88.0)
+        device = Context(ir=ModbusSequentialDataBlock(1, registers), hr=ModbusSequentialDataBlock(1, [0] * 4),
+                         co=ModbusSequentialDataBlock(1, [0] * 4))
+        StartTcpServer(context=ModbusServerContext(**{key: {5: device}}, single=False), address=("127.0.0.1", int(sys.argv[1])))
+        """
+
+    @Test func aThirdPartyMeterPassesWithItsProfileAndFailsWithAWrongOne() throws {
+        let directory = try TemporaryDirectory()
+        let script = directory.path("meter.py")
+        try Self.thirdPartyMeter.write(toFile: script, atomically: true, encoding: .utf8)
+        let port = try freeLoopbackPort()
+        let meter = try ChildProcess(try executablePath("python3"), [script, String(port)], output: directory.path("meter.log"))
+        defer { meter.stop() }
+        let deadline = Date().addingTimeInterval(30)
+        while !loopbackPortAccepts(port) {
+            try #require(meter.isRunning && Date() < deadline, "the pymodbus meter did not start")
+            usleep(50_000)
+        }
+
+        // pymodbus answers an unknown function and an oversized read with `80 01`: function byte
+        // 80 instead of the request's with the high bit set, and 01 where 03 is due. Certify says so.
+        let strict = try cli.parkbench("certify", "--profile", "devices/electric-meter/acme-em3.yaml", "--target", "tcp://127.0.0.1:\(port)",
+                                       "--unit", "5", "--interval", "200ms", "--samples", "20", "--out", directory.path("strict"))
+        #expect(strict.status == 1)
+        #expect(strict.stdout.contains("FAIL: exception-illegal-function, exception-illegal-value"), "\(strict.stdout)")
+        #expect(strict.stdout.contains("carries function byte 80, not C1"))
+        #expect(strict.stdout.contains("answered exception 01 where 03 was expected"))
+
+        // Those two waived, the meter is certified against its profile.
+        let good = try cli.parkbench("certify", "--profile", "devices/electric-meter/acme-em3.yaml", "--target", "tcp://127.0.0.1:\(port)",
+                                     "--unit", "5", "--interval", "200ms", "--samples", "50", "--out", directory.path("good"),
+                                     "--waive", "exception-illegal-function", "--waive", "exception-illegal-value")
+        #expect(good.status == 0, "\(good.stdout)\n\(good.stderr)")
+        #expect(good.stdout.contains("CERTIFIED"))
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory.path("good/report.json")))) as? [String: Any])
+        let checks = try #require(report["checks"] as? [[String: Any]])
+        #expect(Set(checks.compactMap { $0["id"] as? String }).isSuperset(of: [
+            "registers-readable", "values-plausible", "energy-monotonic", "power-consistent",
+            "exception-illegal-address", "exception-illegal-function", "exception-illegal-value", "response-time"]))
+
+        // The same profile with voltage_a in word-swapped order: the value is nonsense.
+        let wrong = directory.path("wrong.yaml")
+        try String(contentsOfFile: CLITests.packageRoot.appendingPathComponent("devices/electric-meter/acme-em3.yaml").path, encoding: .utf8)
+            .replacingOccurrences(of: "model: acme-em3", with: "model: acme-em3-wrong")
+            .replacingOccurrences(of: "{point: voltage_a, table: input, address: 0x0000, type: float32, order: ABCD}",
+                                  with: "{point: voltage_a, table: input, address: 0x0000, type: float32, order: CDAB}")
+            .write(toFile: wrong, atomically: true, encoding: .utf8)
+        let bad = try cli.parkbench("certify", "--profile", wrong, "--target", "tcp://127.0.0.1:\(port)", "--unit", "5",
+                                    "--interval", "200ms", "--samples", "20", "--out", directory.path("bad"),
+                                    "--waive", "exception-illegal-function", "--waive", "exception-illegal-value")
+        #expect(bad.status == 1, "\(bad.stdout)\n\(bad.stderr)")
+        #expect(bad.stdout.contains("values-plausible: voltage_a (input 0x0000, float32 CDAB)"), "\(bad.stdout)")
+        #expect(bad.stdout.contains("FAIL: values-plausible, power-consistent"))
+
+        // Another unit id on the same server: pymodbus has no such device.
+        let absent = try cli.parkbench("certify", "--profile", "devices/electric-meter/acme-em3.yaml", "--target", "tcp://127.0.0.1:\(port)",
+                                       "--unit", "6", "--interval", "100ms", "--samples", "5", "--out", directory.path("absent"))
+        #expect(absent.status == 1)
+        #expect(absent.stdout.contains("registers-readable: voltage_a (input 0x0000, float32 ABCD): read input registers 0…1 of unit 6"))
+
+        let unreachable = try cli.parkbench("certify", "--profile", "devices/electric-meter/acme-em3.yaml",
+                                            "--target", "tcp://127.0.0.1:\(try freeLoopbackPort())", "--out", directory.path("none"))
+        #expect(unreachable.status == 3, "\(unreachable.stderr)")
+        #expect(unreachable.stderr.contains("cannot connect"))
+    }
+
+    /// ParkBench's own simulated meters pass every check, the protocol probes included.
+    @Test func ourSimulatedMetersAreCertified() throws {
+        let directory = try TemporaryDirectory()
+        let park = directory.path("park.yaml")
+        try """
+            park: certify
+            seed: 2
+            zones: [{id: M}]
+            populations:
+              - {model: acme-em3, zone: M, count: 1, id: "em-{n}", parameters: {load_interval: 1s}}
+              - {model: volt-dts666, zone: M, count: 1, id: "dts-{n}", parameters: {load_interval: 1s}}
+            """.write(toFile: park, atomically: true, encoding: .utf8)
+        let port = try freeLoopbackPort()
+        let run = try SimulateWorkersTests.BackgroundRun(
+            ["simulate", "--park", park, "--duration", "60s", "--modbus-port", String(port)], in: directory)
+        defer { kill(run.process.processIdentifier, SIGINT) }
+        let deadline = Date().addingTimeInterval(30)
+        while !loopbackPortAccepts(port) {
+            try #require(run.process.isRunning && Date() < deadline, "simulate did not open its Modbus port: \(run.stderr)")
+            usleep(50_000)
+        }
+        for (model, unit) in [("electric-meter/acme-em3", 1), ("electric-meter/volt-dts666", 2)] {
+            let certified = try cli.parkbench("certify", "--profile", "devices/\(model).yaml", "--target", "tcp://127.0.0.1:\(port)",
+                                              "--unit", String(unit), "--interval", "1500ms", "--samples", "50",
+                                              "--out", directory.path("cert-\(unit)"))
+            #expect(certified.status == 0, "\(certified.stdout)\n\(certified.stderr)")
+            #expect(certified.stdout.contains("CERTIFIED: 8 checks passed"), "\(certified.stdout)")
+        }
+    }
+}
