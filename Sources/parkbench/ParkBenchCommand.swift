@@ -18,6 +18,7 @@ struct ParkBenchCommand: AsyncParsableCommand {
               parkbench validate devices/smoke-detector/*.yaml conformance/parks/demo.yaml
               parkbench simulate --park conformance/parks/demo.yaml --duration 30s
               parkbench demo --fault alarm-delay=3s
+              parkbench certify --profile devices/electric-meter/acme-em3.yaml --target tcp://192.168.1.40:502 --unit 1
               parkbench test --suite conformance/suites/park-core.yaml \\
                 --platform conformance/platforms/reference.yaml --broker mqtt://127.0.0.1:1883
 
