@@ -107,7 +107,7 @@ let package = Package(
             dependencies: ["ParkMQTT", "ParkTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform", "ParkCore"]),
         .testTarget(name: "ParkReportTests", dependencies: ["ParkReport"]),
-        .testTarget(name: "ParkCaptureTests", dependencies: ["ParkCapture", "ParkTestSupport"]),
+        .testTarget(name: "ParkCaptureTests", dependencies: ["ParkCapture", "ParkModbus", "ParkTestSupport"]),
         .testTarget(
             name: "ParkHarnessTests",
             dependencies: [
