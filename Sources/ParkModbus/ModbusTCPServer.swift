@@ -19,38 +19,21 @@ import Glibc
 /// server's thread.
 public final class ModbusTCPServer: @unchecked Sendable {
     /// Counters since start.
-    public struct Statistics: Sendable, Hashable {
-        public var connectionsAccepted = 0
-        public var requests = 0
-        /// Requests answered with an exception (by libmodbus or for an absent unit).
-        public var exceptions = 0
-        /// Requests for unit ids nobody answers (exception 0x0B).
-        public var absentUnits = 0
-        /// Requests left unanswered on purpose (``ModbusFaults/silent``).
-        public var silenced = 0
-        /// Frames libmodbus could not read (bad length, a client that stopped mid-frame).
-        public var badFrames = 0
-    }
+    public typealias Statistics = ModbusEndpointStatistics
 
     public let host: String
     /// The port it listens on (the kernel's choice when created with port 0).
     public private(set) var port: Int = 0
 
     private let context: OpaquePointer
-    private let headerLength: Int
+    private let responder: ModbusResponder
     private var listenSocket: Int32 = -1
     private var epollFD: Int32 = -1
     private var wakeFD: Int32 = -1
     private var thread: pthread_t?
     private let stopping = Atomic<Bool>(false)
-    /// Unit and faults per unit id, read once per request under one uncontended lock.
-    private let directory = Mutex<[UInt8: (unit: (any ModbusUnit)?, faults: ModbusFaults)]>([:])
-    private let accepted = Atomic<Int>(0), requestCount = Atomic<Int>(0), exceptionCount = Atomic<Int>(0)
-    private let absentCount = Atomic<Int>(0), silencedCount = Atomic<Int>(0), badFrameCount = Atomic<Int>(0)
     /// Bytes received but not yet a whole frame, per connection; server thread only.
     private var pending: [Int32: [UInt8]] = [:]
-    /// Delayed answers, due in monotonic microseconds; only the server thread touches it.
-    private var delayed: [(due: UInt64, socket: Int32, request: [UInt8])] = []
 
     /// - Parameters:
     ///   - port: 0 for any free port (see ``port`` after ``start()``).
@@ -58,7 +41,7 @@ public final class ModbusTCPServer: @unchecked Sendable {
         self.host = host
         guard let context = modbus_new_tcp(host, Int32(port)) else { throw ModbusError("cannot create a Modbus TCP context for \(host):\(port)") }
         self.context = context
-        headerLength = Int(modbus_get_header_length(context))
+        responder = ModbusResponder(context: context, absentUnit: .gatewayException)
         self.port = port
     }
 
@@ -68,20 +51,12 @@ public final class ModbusTCPServer: @unchecked Sendable {
     }
 
     /// Puts `unit` behind unit id `id` (replacing any), or removes it with nil.
-    public func setUnit(_ id: UInt8, _ unit: (any ModbusUnit)?) {
-        directory.withLock { $0[id, default: (nil, .none)].unit = unit }
-    }
+    public func setUnit(_ id: UInt8, _ unit: (any ModbusUnit)?) { responder.setUnit(id, unit) }
 
     /// Makes unit `id` misbehave (``ModbusFaults/none`` to stop).
-    public func setFaults(_ faults: ModbusFaults, for id: UInt8) {
-        directory.withLock { $0[id, default: (nil, .none)].faults = faults }
-    }
+    public func setFaults(_ faults: ModbusFaults, for id: UInt8) { responder.setFaults(faults, for: id) }
 
-    public var statistics: Statistics {
-        Statistics(connectionsAccepted: accepted.load(ordering: .relaxed), requests: requestCount.load(ordering: .relaxed),
-                   exceptions: exceptionCount.load(ordering: .relaxed), absentUnits: absentCount.load(ordering: .relaxed),
-                   silenced: silencedCount.load(ordering: .relaxed), badFrames: badFrameCount.load(ordering: .relaxed))
-    }
+    public var statistics: Statistics { responder.statistics }
 
     /// Listens and starts the server thread.
     public func start() throws(ModbusError) {
@@ -132,8 +107,7 @@ public final class ModbusTCPServer: @unchecked Sendable {
         var scratch = [UInt8](repeating: 0, count: 16_384)
         var clients: Set<Int32> = []
         while !stopping.load(ordering: .relaxed) {
-            let timeout = delayed.map { due in max(0, Int32(clamping: (Int64(due.due) - Int64(Self.nowMicroseconds()) + 999) / 1000)) }.min() ?? -1
-            let count = parkbench_epoll_wait(epollFD, &tokens, &events, 256, timeout)
+            let count = parkbench_epoll_wait(epollFD, &tokens, &events, 256, responder.nextTimeoutMilliseconds)
             if count < 0, errno != EINTR { break }
             for index in 0 ..< max(0, Int(count)) {
                 let fd = Int32(truncatingIfNeeded: tokens[index])
@@ -144,7 +118,7 @@ public final class ModbusTCPServer: @unchecked Sendable {
                 }
                 receive(on: fd, scratch: &scratch, clients: &clients)
             }
-            runDueAnswers(clients: clients)
+            responder.runDue { clients.contains($0) }
         }
         for fd in clients { close(fd) }
     }
@@ -166,12 +140,12 @@ public final class ModbusTCPServer: @unchecked Sendable {
             let length = 6 + (Int(buffer[start + 4]) << 8 | Int(buffer[start + 5]))
             // Protocol id 0 and a length a Modbus ADU can have; anything else is not Modbus.
             guard buffer[start + 2] == 0, buffer[start + 3] == 0, (8 ... Int(MODBUS_TCP_MAX_ADU_LENGTH)).contains(length) else {
-                badFrameCount.add(1, ordering: .relaxed)
+                responder.countBadFrame()
                 drop(fd, from: &clients)
                 return
             }
             guard buffer.count - start >= length else { break }
-            answer(Array(buffer[start ..< start + length]), on: fd)
+            responder.handle(Array(buffer[start ..< start + length]), on: fd)
             start += length
         }
         if start < buffer.count { pending[fd] = Array(buffer[start...]) }
@@ -185,7 +159,7 @@ public final class ModbusTCPServer: @unchecked Sendable {
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
         _ = parkbench_epoll_control(epollFD, EPOLL_CTL_ADD, fd, EPOLLIN.rawValue, UInt64(UInt32(bitPattern: fd)))
         clients.insert(fd)
-        accepted.add(1, ordering: .relaxed)
+        responder.countAccepted()
     }
 
     private func drop(_ fd: Int32, from clients: inout Set<Int32>) {
@@ -193,63 +167,6 @@ public final class ModbusTCPServer: @unchecked Sendable {
         close(fd)
         clients.remove(fd)
         pending[fd] = nil
-        delayed.removeAll { $0.socket == fd }
-    }
-
-    private func answer(_ bytes: [UInt8], on fd: Int32) {
-        guard bytes.count > headerLength else { return }
-        let entry = directory.withLock { $0[bytes[headerLength - 1]] }
-        requestCount.add(1, ordering: .relaxed)
-        let fault = entry?.faults ?? .none
-        if fault.silent {
-            silencedCount.add(1, ordering: .relaxed)
-            return
-        }
-        if fault.delayMicroseconds > 0 {
-            delayed.append((Self.nowMicroseconds() + UInt64(fault.delayMicroseconds), fd, bytes))
-            return
-        }
-        reply(bytes, on: fd, unit: entry?.unit, replyUnit: fault.replyUnit)
-    }
-
-    private func runDueAnswers(clients: Set<Int32>) {
-        guard !delayed.isEmpty else { return }
-        let now = Self.nowMicroseconds()
-        let due = delayed.filter { $0.due <= now }
-        delayed.removeAll { $0.due <= now }
-        for item in due where clients.contains(item.socket) {
-            let entry = directory.withLock { $0[item.request[headerLength - 1]] }
-            reply(item.request, on: item.socket, unit: entry?.unit, replyUnit: entry?.faults.replyUnit)
-        }
-    }
-
-    private func reply(_ original: [UInt8], on fd: Int32, unit: (any ModbusUnit)?, replyUnit: UInt8?) {
-        modbus_set_socket(context, fd)
-        var bytes = original
-        // libmodbus echoes the request's unit id; a miswired device answers with another.
-        if let replyUnit { bytes[headerLength - 1] = replyUnit }
-        guard let unit else {
-            absentCount.add(1, ordering: .relaxed)
-            exceptionCount.add(1, ordering: .relaxed)
-            _ = bytes.withUnsafeBufferPointer {
-                modbus_reply_exception(context, $0.baseAddress, UInt32(MODBUS_EXCEPTION_GATEWAY_TARGET))
-            }
-            return
-        }
-        let request = bytes.withUnsafeBufferPointer { ModbusRequest($0.baseAddress!, length: bytes.count, headerLength: headerLength) }
-        if let request, !request.isWrite { unit.willAnswer(request) }
-        let sent = bytes.withUnsafeBufferPointer { modbus_reply(context, $0.baseAddress, Int32(bytes.count), unit.bank.mapping) }
-        // An exception reply is the header, the function code with its high bit set, and the code.
-        if sent == Int32(headerLength + 2) {
-            exceptionCount.add(1, ordering: .relaxed)
-        } else if let request, request.isWrite, sent > 0 {
-            unit.didWrite(request)
-        }
-    }
-
-    static func nowMicroseconds() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000 + UInt64(time.tv_nsec) / 1000
+        responder.forget(fd)
     }
 }

@@ -138,11 +138,14 @@ public struct ModbusFaults: Sendable, Hashable {
     public var silent = false
     /// Answer with this unit id instead of the one asked (a miswired address).
     public var replyUnit: UInt8?
+    /// Answer with a broken checksum (RTU: the last CRC byte inverted; a line with noise).
+    public var corruptCRC = false
 
-    public init(delayMicroseconds: Int = 0, silent: Bool = false, replyUnit: UInt8? = nil) {
+    public init(delayMicroseconds: Int = 0, silent: Bool = false, replyUnit: UInt8? = nil, corruptCRC: Bool = false) {
         self.delayMicroseconds = delayMicroseconds
         self.silent = silent
         self.replyUnit = replyUnit
+        self.corruptCRC = corruptCRC
     }
 
     public static let none = ModbusFaults()

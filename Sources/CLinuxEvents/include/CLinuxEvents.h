@@ -6,6 +6,30 @@
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <malloc.h>
+#include <fcntl.h>
+#include <errno.h>
+#include <unistd.h>
+#include <stddef.h>
+
+// Declared by <stdlib.h> only under _XOPEN_SOURCE, which Swift's importer does not set.
+extern int posix_openpt(int flags);
+extern int grantpt(int fd);
+extern int unlockpt(int fd);
+extern int ptsname_r(int fd, char *buffer, size_t length);
+
+/// Opens a pseudo-terminal for a simulated serial line: returns the master side's descriptor and
+/// writes the slave side's path (what a serial master opens) into `path`; -1 with errno set.
+static inline int parkbench_open_pty(char *path, size_t length) {
+    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) return -1;
+    if (grantpt(master) != 0 || unlockpt(master) != 0 || ptsname_r(master, path, length) != 0) {
+        int saved = errno;
+        close(master);
+        errno = saved;
+        return -1;
+    }
+    return master;
+}
 
 /// Returns freed heap memory to the kernel (glibc keeps it otherwise): after a large transient
 /// allocation, such as loading a park, a long run should not carry it in its RSS.

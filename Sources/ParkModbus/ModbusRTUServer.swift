@@ -1,0 +1,171 @@
+import CLinuxEvents
+import CModbus
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A Modbus RTU bus on a pseudo-terminal: many slave addresses on one line, as meters share an
+/// RS-485 bus. A master opens ``devicePath`` like a serial port.
+///
+/// libmodbus's RTU receive drops every request not addressed to its one configured slave id, so
+/// this endpoint frames requests itself — by function code length, or by the line going quiet for
+/// unknown functions — checks the CRC (a bad one is ignored, as a real slave does), and hands the
+/// frame to libmodbus only to build the reply. An address nobody has gets no answer, and a
+/// broadcast (address 0) is applied without one. Baud rate and parity are recorded for the
+/// documentation of the bus; a pty carries bytes at whatever rate they come, and Linux refuses
+/// parity settings on a pty, so a master opens it 8N1.
+public final class ModbusRTUServer: @unchecked Sendable {
+    public let baudRate: Int
+    public let parity: Character
+    /// The slave side of the pty, e.g. `/dev/pts/7`: what a master opens.
+    public let devicePath: String
+
+    private let context: OpaquePointer
+    private let responder: ModbusResponder
+    private let master: Int32
+    private var slaveKeeper: Int32 = -1
+    private var epollFD: Int32 = -1
+    private var wakeFD: Int32 = -1
+    private var thread: pthread_t?
+    private let stopping = Atomic<Bool>(false)
+    private var buffer: [UInt8] = []
+
+    /// - Parameters:
+    ///   - parity: `N`, `E` or `O`.
+    public init(baudRate: Int = 9600, parity: Character = "N") throws(ModbusError) {
+        guard ["N", "E", "O"].contains(parity) else { throw ModbusError("parity must be N, E or O, not \(parity)") }
+        self.baudRate = baudRate
+        self.parity = parity
+        var name = [CChar](repeating: 0, count: 128)
+        let master = parkbench_open_pty(&name, name.count)
+        guard master >= 0 else { throw ModbusError("cannot open a pseudo-terminal: \(String(cString: strerror(errno)))") }
+        self.master = master
+        devicePath = String(cString: name)
+        // Raw bytes on our side: no echo, no line discipline rewriting 0x0D or 0x11.
+        var settings = termios()
+        tcgetattr(master, &settings)
+        cfmakeraw(&settings)
+        tcsetattr(master, TCSANOW, &settings)
+        guard let context = modbus_new_rtu("/dev/null", Int32(baudRate), CChar(parity.asciiValue!), 8, 1) else {
+            close(master)
+            throw ModbusError("cannot create a Modbus RTU context")
+        }
+        self.context = context
+        responder = ModbusResponder(context: context, absentUnit: .silence)
+    }
+
+    deinit {
+        stop()
+        close(master)
+        modbus_free(context)
+    }
+
+    public func setUnit(_ id: UInt8, _ unit: (any ModbusUnit)?) { responder.setUnit(id, unit) }
+    public func setFaults(_ faults: ModbusFaults, for id: UInt8) { responder.setFaults(faults, for: id) }
+    public var statistics: ModbusEndpointStatistics { responder.statistics }
+
+    public func start() throws(ModbusError) {
+        precondition(thread == nil, "bus already started")
+        // Holding the slave side open keeps the pty alive (no EIO on our side) between masters.
+        slaveKeeper = open(devicePath, O_RDWR | O_NOCTTY | O_CLOEXEC)
+        epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
+        wakeFD = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
+        guard epollFD >= 0, wakeFD >= 0 else { throw ModbusError("epoll/eventfd: \(String(cString: strerror(errno)))") }
+        _ = parkbench_epoll_control(epollFD, EPOLL_CTL_ADD, master, EPOLLIN.rawValue, UInt64(UInt32(bitPattern: master)))
+        _ = parkbench_epoll_control(epollFD, EPOLL_CTL_ADD, wakeFD, EPOLLIN.rawValue, UInt64(UInt32(bitPattern: wakeFD)))
+        let unmanaged = Unmanaged.passRetained(self)
+        var handle = pthread_t()
+        let rc = pthread_create(&handle, nil, { argument in
+            Unmanaged<ModbusRTUServer>.fromOpaque(argument!).takeRetainedValue().run()
+            return nil
+        }, unmanaged.toOpaque())
+        guard rc == 0 else {
+            unmanaged.release()
+            throw ModbusError("cannot start the Modbus RTU thread: \(String(cString: strerror(rc)))")
+        }
+        thread = handle
+    }
+
+    public func stop() {
+        guard let thread, !stopping.exchange(true, ordering: .relaxed) else { return }
+        var one: UInt64 = 1
+        _ = Glibc.write(wakeFD, &one, 8)
+        pthread_join(thread, nil)
+        self.thread = nil
+        for fd in [epollFD, wakeFD, slaveKeeper] where fd >= 0 { close(fd) }
+    }
+
+    /// 3.5 character times of silence end a frame of unknown length; a pty has no real timing, so
+    /// a few milliseconds of quiet stand in for it.
+    private static let silenceMilliseconds: Int32 = 5
+
+    private func run() {
+        var tokens = [UInt64](repeating: 0, count: 8)
+        var events = [UInt32](repeating: 0, count: 8)
+        var scratch = [UInt8](repeating: 0, count: 1024)
+        while !stopping.load(ordering: .relaxed) {
+            var timeout = responder.nextTimeoutMilliseconds
+            if !buffer.isEmpty { timeout = timeout < 0 ? Self.silenceMilliseconds : min(timeout, Self.silenceMilliseconds) }
+            let count = parkbench_epoll_wait(epollFD, &tokens, &events, 8, timeout)
+            if count < 0, errno != EINTR { break }
+            var received = false
+            for index in 0 ..< max(0, Int(count)) where Int32(truncatingIfNeeded: tokens[index]) == master {
+                let got = scratch.withUnsafeMutableBytes { read(master, $0.baseAddress, $0.count) }
+                if got > 0 {
+                    buffer.append(contentsOf: scratch[0 ..< got])
+                    received = true
+                }
+            }
+            extractFrames(lineQuiet: !received && count == 0)
+            responder.runDue { _ in true }
+        }
+    }
+
+    /// Takes every whole frame off the buffer. With `lineQuiet`, whatever is left is a frame of a
+    /// function whose length is unknown (or noise).
+    private func extractFrames(lineQuiet: Bool) {
+        while buffer.count >= 4 {
+            guard let length = Self.requestLength(buffer) ?? (lineQuiet ? buffer.count : nil) else { return }
+            guard buffer.count >= length else { return }
+            let frame = Array(buffer[0 ..< length])
+            buffer.removeFirst(length)
+            let crc = ModbusCRC.compute(frame.dropLast(2))
+            guard frame[length - 2] == UInt8(crc & 0xFF), frame[length - 1] == UInt8(crc >> 8) else {
+                responder.countCRCError()
+                // Resynchronise: after a corrupted frame, drop what is left on the line.
+                buffer.removeAll()
+                return
+            }
+            responder.handle(frame, on: master)
+        }
+        if lineQuiet, !buffer.isEmpty {
+            responder.countBadFrame()
+            buffer.removeAll()
+        }
+    }
+
+    /// The length of the request at the start of `bytes` (address, function, data, CRC), when the
+    /// function code says it; nil when it does not or more bytes are needed to tell.
+    static func requestLength(_ bytes: [UInt8]) -> Int? {
+        switch bytes[1] {
+        case 0x01 ... 0x06: return 8
+        case 0x0F, 0x10: return bytes.count >= 7 ? 9 + Int(bytes[6]) : nil
+        case 0x17: return bytes.count >= 11 ? 13 + Int(bytes[10]) : nil
+        default: return nil
+        }
+    }
+}
+
+/// The Modbus RTU CRC-16 (polynomial 0xA001 reflected, initial 0xFFFF; sent low byte first).
+public enum ModbusCRC {
+    public static func compute(_ bytes: some Sequence<UInt8>) -> UInt16 {
+        var crc: UInt16 = 0xFFFF
+        for byte in bytes {
+            crc ^= UInt16(byte)
+            for _ in 0 ..< 8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xA001 : crc >> 1 }
+        }
+        return crc
+    }
+}
