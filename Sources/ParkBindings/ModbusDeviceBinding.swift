@@ -11,15 +11,26 @@ public final class ModbusDeviceBinding: Sendable {
     /// Where one device answers.
     public struct Address: Sendable, Hashable, Codable {
         public var device: String
+        /// The TCP port (0 on an RTU bus).
         public var port: Int
         public var unit: UInt8
+        /// The RTU bus's serial device (a pty), nil on TCP.
+        public var path: String?
+    }
+
+    /// How the devices are reached.
+    public enum Transport: Sendable {
+        /// TCP endpoints from `firstPort` on (0: free ports).
+        case tcp(host: String, firstPort: Int)
+        /// RTU buses on pseudo-terminals.
+        case rtu(baudRate: Int, parity: Character)
     }
 
     /// Sends a coil's command to a device (through the engine).
     public typealias CommandHandler = @Sendable (_ deviceID: String, _ command: DeviceCommand) async -> Void
 
     private let addresses: [Address]
-    private let servers: [ModbusTCPServer]
+    private let servers: [any ModbusEndpoint]
     private let unitsPerEndpoint: Int
     private let commandHandler = Mutex<CommandHandler?>(nil)
 
@@ -28,29 +39,40 @@ public final class ModbusDeviceBinding: Sendable {
     ///   - maps: register maps by model name.
     ///   - firstPort: port of the first endpoint, the others following it; 0 for free ports.
     ///   - unitsPerEndpoint: devices behind one port (1…247).
+    public convenience init(devices: [BoundDevice], maps: [String: ModelModbusMap], registry: PolledStateRegistry,
+                            host: String = "127.0.0.1", firstPort: Int = 0, unitsPerEndpoint: Int = 247) throws(BindingError) {
+        try self.init(devices: devices, maps: maps, registry: registry, transport: .tcp(host: host, firstPort: firstPort),
+                      unitsPerEndpoint: unitsPerEndpoint)
+    }
+
     public init(devices: [BoundDevice], maps: [String: ModelModbusMap], registry: PolledStateRegistry,
-                host: String = "127.0.0.1", firstPort: Int = 0, unitsPerEndpoint: Int = 247) throws(BindingError) {
+                transport: Transport, unitsPerEndpoint: Int = 247) throws(BindingError) {
         guard (1 ... 247).contains(unitsPerEndpoint) else { throw BindingError("unitsPerEndpoint must be 1…247") }
         var layouts: [String: RegisterLayout] = [:]
         for (model, map) in maps {
             do { layouts[model] = try RegisterLayout(map) } catch { throw BindingError("model \(model): \(error.message)") }
         }
         let served = devices.filter { layouts[$0.model] != nil }
-        var servers: [ModbusTCPServer] = []
+        var servers: [any ModbusEndpoint] = []
         var addresses: [Address] = []
         var units: [PolledUnit] = []
         for (index, device) in served.enumerated() {
             let endpoint = index / unitsPerEndpoint
             if endpoint == servers.count {
                 do {
-                    servers.append(try ModbusTCPServer(host: host, port: firstPort == 0 ? 0 : firstPort + endpoint))
+                    switch transport {
+                    case .tcp(let host, let firstPort):
+                        servers.append(try ModbusTCPServer(host: host, port: firstPort == 0 ? 0 : firstPort + endpoint))
+                    case .rtu(let baudRate, let parity):
+                        servers.append(try ModbusRTUServer(baudRate: baudRate, parity: parity))
+                    }
                 } catch { throw BindingError("Modbus endpoint \(endpoint + 1): \(error.description)") }
             }
             let unitID = UInt8(index % unitsPerEndpoint + 1)
             let unit = PolledUnit(deviceID: device.id, layout: layouts[device.model]!, registry: registry)
             servers[endpoint].setUnit(unitID, unit)
             units.append(unit)
-            addresses.append(Address(device: device.id, port: 0, unit: unitID))
+            addresses.append(Address(device: device.id, port: 0, unit: unitID, path: nil))
         }
         self.servers = servers
         self.addresses = addresses
@@ -73,12 +95,16 @@ public final class ModbusDeviceBinding: Sendable {
     public var currentAddresses: [Address] {
         addresses.enumerated().map { index, address in
             var address = address
-            address.port = servers[index / unitsPerEndpoint].port
+            switch servers[index / unitsPerEndpoint] {
+            case let tcp as ModbusTCPServer: address.port = tcp.port
+            case let rtu as ModbusRTUServer: address.path = rtu.devicePath
+            default: break
+            }
             return address
         }
     }
 
-    public var endpoints: [ModbusTCPServer] { servers }
+    public var endpoints: [any ModbusEndpoint] { servers }
 
     public func setCommandHandler(_ handler: @escaping CommandHandler) {
         commandHandler.withLock { $0 = handler }

@@ -42,7 +42,7 @@ public final class ModbusRTUServer: @unchecked Sendable {
         let master = parkbench_open_pty(&name, name.count)
         guard master >= 0 else { throw ModbusError("cannot open a pseudo-terminal: \(String(cString: strerror(errno)))") }
         self.master = master
-        devicePath = String(cString: name)
+        devicePath = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         // Raw bytes on our side: no echo, no line discipline rewriting 0x0D or 0x11.
         var settings = termios()
         tcgetattr(master, &settings)

@@ -156,3 +156,23 @@ public struct ModbusError: Error, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
+
+/// A Modbus slave endpoint of any transport: a TCP port (``ModbusTCPServer``) or an RTU bus
+/// (``ModbusRTUServer``). Bindings put units behind one without caring which.
+public protocol ModbusEndpoint: AnyObject, Sendable {
+    func setUnit(_ id: UInt8, _ unit: (any ModbusUnit)?)
+    func setFaults(_ faults: ModbusFaults, for id: UInt8)
+    func start() throws(ModbusError)
+    func stop()
+    var statistics: ModbusEndpointStatistics { get }
+    /// Where a master reaches it: `127.0.0.1:1502` or `/dev/pts/7`.
+    var location: String { get }
+}
+
+extension ModbusTCPServer: ModbusEndpoint {
+    public var location: String { "\(host):\(port)" }
+}
+
+extension ModbusRTUServer: ModbusEndpoint {
+    public var location: String { devicePath }
+}

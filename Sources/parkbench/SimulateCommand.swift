@@ -129,6 +129,10 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Devices behind one Modbus endpoint (1–247), as on one RS-485 bus behind a gateway.", valueName: "n"))
     var modbusUnits: Int = 247
 
+    @Flag(help: ArgumentHelp(
+        "Serve the meters over Modbus RTU instead: one pseudo-terminal per bus of --modbus-units slaves, its path printed (open it 8N1). With --modbus-port omitted."))
+    var modbusRTU = false
+
     @Option(help: ArgumentHelp(
         "Also put the park's electricity meters on DL/T 645-2007: TCP endpoints from this port on (0: free ports), each one RS-485 bus of up to --dlt645-meters meters addressed 000000000001, 000000000002, … in park order.",
         valueName: "port"))
@@ -146,6 +150,11 @@ struct SimulateCommand: AsyncParsableCommand {
             if !(0 ... 65_535).contains(modbusPort) { throw ValidationError("--modbus-port must be 0 (free ports) or a port number") }
         }
         if !(1 ... 247).contains(modbusUnits) { throw ValidationError("--modbus-units must be 1…247 (Modbus unit ids)") }
+        if modbusRTU {
+            if modbusPort != nil { throw ValidationError("--modbus-rtu serves the meters on pty buses; drop --modbus-port (or --modbus-rtu)") }
+            if virtual { throw ValidationError("--modbus-rtu needs real time; drop --virtual") }
+            if workers != nil || brokers.count > 1 { throw ValidationError("--modbus-rtu runs in one process; it does not combine with --workers or several --broker yet") }
+        }
         if let dlt645Port {
             if virtual { throw ValidationError("--dlt645-port needs real time; drop --virtual") }
             if workers != nil || brokers.count > 1 { throw ValidationError("--dlt645-port runs in one process; it does not combine with --workers or several --broker yet") }
@@ -268,9 +277,13 @@ struct SimulateCommand: AsyncParsableCommand {
             }
         } else {
             // Polled devices (meters) put their live state here for the protocol endpoints to read.
-            let registry = modbusPort != nil || dlt645Port != nil ? PolledStateRegistry() : nil
+            let registry = modbusPort != nil || modbusRTU || dlt645Port != nil ? PolledStateRegistry() : nil
             if let registry { for index in plan.indices { plan[index].setup.polled = registry } }
-            let modbus = try modbusPort.map { port in try makeModbusBinding(port: port, registry: registry!, park: parkFile, catalog: workspace.catalog) }
+            let modbusTransport: ModbusDeviceBinding.Transport? = modbusRTU ? .rtu(baudRate: 9600, parity: "N")
+                : modbusPort.map { .tcp(host: "127.0.0.1", firstPort: $0) }
+            let modbus = try modbusTransport.map { transport in
+                try makeModbusBinding(transport, registry: registry!, park: parkFile, catalog: workspace.catalog)
+            }
             let dlt645 = try dlt645Port.map { port in try makeDLT645Binding(port: port, registry: registry!, park: parkFile) }
             let engine: RealTimeEngine
             do { engine = try await RealTimeEngine(plan: plan, ledger: ledgerStore, observer: observers) } catch {
@@ -282,10 +295,11 @@ struct SimulateCommand: AsyncParsableCommand {
                 do { addresses = try modbus.start() } catch { return try fail(error.message) }
                 modbusAddresses = addresses
                 if !options.json, !reporting {
-                    for endpoint in modbus.endpoints {
-                        let behind = addresses.filter { $0.port == endpoint.port }
-                        print("modbus: 127.0.0.1:\(endpoint.port) units 1–\(behind.count): \(behind.first?.device ?? "") … \(behind.last?.device ?? "")")
+                    for (index, endpoint) in modbus.endpoints.enumerated() {
+                        let behind = Array(addresses[(index * modbusUnits) ..< min(addresses.count, (index + 1) * modbusUnits)])
+                        print("modbus\(modbusRTU ? " rtu" : ""): \(endpoint.location) units 1–\(behind.count): \(behind.first?.device ?? "") … \(behind.last?.device ?? "")")
                     }
+                    fflush(nil)
                 }
             }
             defer { modbus?.stop() }
@@ -405,7 +419,8 @@ struct SimulateCommand: AsyncParsableCommand {
     }
 
     /// The Modbus endpoints for the park's devices whose models have a register map.
-    private func makeModbusBinding(port: Int, registry: PolledStateRegistry, park: ParkFile, catalog: ModelCatalog) throws -> ModbusDeviceBinding {
+    private func makeModbusBinding(_ transport: ModbusDeviceBinding.Transport, registry: PolledStateRegistry, park: ParkFile,
+                                   catalog: ModelCatalog) throws -> ModbusDeviceBinding {
         var maps: [String: ModelModbusMap] = [:]
         for device in park.devices where maps[device.model] == nil {
             if let map = catalog.model(named: device.model)?.modbus { maps[device.model] = map }
@@ -416,7 +431,7 @@ struct SimulateCommand: AsyncParsableCommand {
         }
         let devices = park.devices.map { BoundDevice(id: $0.id, kind: $0.kind, model: $0.model, zone: $0.placement.zone, floor: $0.placement.floor) }
         do {
-            return try ModbusDeviceBinding(devices: devices, maps: maps, registry: registry, firstPort: port, unitsPerEndpoint: modbusUnits)
+            return try ModbusDeviceBinding(devices: devices, maps: maps, registry: registry, transport: transport, unitsPerEndpoint: modbusUnits)
         } catch {
             Output.error("error: \(error.message)")
             throw ExitCode(ExitStatus.configurationError)

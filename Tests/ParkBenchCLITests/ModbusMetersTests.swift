@@ -2,6 +2,10 @@ import Foundation
 import ParkTestSupport
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `simulate --modbus-port`: the park's meters on Modbus TCP endpoints, read by pymodbus (a
 /// master nobody here wrote) through two register maps that differ the way brands do.
 @Suite struct ModbusMetersTests {
@@ -136,5 +140,44 @@ import Testing
         let run = try cli.parkbench("simulate", "--park", "conformance/parks/demo.yaml", "--duration", "1s", "--modbus-port", "0")
         #expect(run.status == 2)
         #expect(run.stderr.contains("no model in this park has a register map"))
+    }
+
+    /// `--modbus-rtu`: the same meters on an RTU bus (a pty), read by pymodbus's serial client.
+    @Test func metersOnAnRTUBus() throws {
+        let directory = try TemporaryDirectory()
+        let park = directory.path("meters.yaml")
+        try Self.park.write(toFile: park, atomically: true, encoding: .utf8)
+        let run = try SimulateWorkersTests.BackgroundRun(["simulate", "--park", park, "--duration", "60s", "--modbus-rtu", "--show", "none"], in: directory)
+        defer { kill(run.process.processIdentifier, SIGINT) }
+        var path: String?
+        let deadline = Date().addingTimeInterval(30)
+        while path == nil {
+            try #require(run.process.isRunning && Date() < deadline, "no RTU bus announced: \(run.stdout) \(run.stderr)")
+            path = run.stdout.split(separator: "\n").first { $0.hasPrefix("modbus rtu: /dev/") }
+                .map { String($0.dropFirst("modbus rtu: ".count).prefix { $0 != " " }) }
+            usleep(50_000)
+        }
+        let script = directory.path("rtu.py"), output = directory.path("rtu.json")
+        try """
+            import json, struct, sys, time
+            from pymodbus.client import ModbusSerialClient
+            client = ModbusSerialClient(port=sys.argv[1], baudrate=9600, timeout=1, retries=0)
+            assert client.connect()
+            def call(function, *args, unit, **kwargs):
+                try:
+                    return function(*args, device_id=unit, **kwargs)
+                except TypeError:
+                    return function(*args, slave=unit, **kwargs)
+            time.sleep(1.2)
+            r = call(client.read_input_registers, 0x34, count=2, unit=1).registers
+            dts = call(client.read_holding_registers, 0x2000, count=1, unit=3).registers
+            print(json.dumps({"power": struct.unpack(">f", struct.pack(">HH", r[0], r[1]))[0], "dts_voltage": dts[0] / 10}), flush=True)
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        let master = try ChildProcess(try executablePath("python3"), [script, try #require(path)], output: output)
+        #expect(master.waitForExit(timeout: .seconds(60)))
+        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        let result = try #require(try? JSONSerialization.jsonObject(with: Data((text.split(separator: "\n").last ?? "").utf8)) as? [String: Double], "\(text)")
+        #expect(abs((result["power"] ?? 0) - 36) <= 36 * 0.0025 + 0.001, "\(result)")
+        #expect((200 ... 260).contains(result["dts_voltage"] ?? 0))
     }
 }
