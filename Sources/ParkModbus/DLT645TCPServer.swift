@@ -37,10 +37,8 @@ public final class DLT645TCPServer: @unchecked Sendable {
     public let host: String
     public private(set) var port: Int
     private var listenSocket: Int32 = -1
-    private var epollFD: Int32 = -1
-    private var wakeFD: Int32 = -1
-    private var thread: pthread_t?
-    private let stopping = Atomic<Bool>(false)
+    private var events: EventThread?
+    private var scratch = [UInt8](repeating: 0, count: 4096)
     private let meters = Mutex<[any DLT645Meter]>([])
     private let frames = Atomic<Int>(0), malformed = Atomic<Int>(0), unanswered = Atomic<Int>(0), errors = Atomic<Int>(0)
     private var decoders: [Int32: DLT645Decoder] = [:]
@@ -60,7 +58,7 @@ public final class DLT645TCPServer: @unchecked Sendable {
     }
 
     public func start() throws(ModbusError) {
-        precondition(thread == nil, "server already started")
+        precondition(events == nil, "server already started")
         listenSocket = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard listenSocket >= 0 else { throw ModbusError("socket: \(String(cString: strerror(errno)))") }
         var on: Int32 = 1
@@ -82,69 +80,54 @@ public final class DLT645TCPServer: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(listenSocket, $0, &length) }
         }
         port = Int(UInt16(bigEndian: address.sin_port))
-        epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
-        wakeFD = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
-        _ = parkbench_epoll_control(epollFD, EPOLL_CTL_ADD, listenSocket, EPOLLIN.rawValue, UInt64(UInt32(bitPattern: listenSocket)))
-        _ = parkbench_epoll_control(epollFD, EPOLL_CTL_ADD, wakeFD, EPOLLIN.rawValue, UInt64(UInt32(bitPattern: wakeFD)))
-        let unmanaged = Unmanaged.passRetained(self)
-        var handle = pthread_t()
-        let rc = pthread_create(&handle, nil, { argument in
-            Unmanaged<DLT645TCPServer>.fromOpaque(argument!).takeRetainedValue().run()
-            return nil
-        }, unmanaged.toOpaque())
-        guard rc == 0 else {
-            unmanaged.release()
-            throw ModbusError("cannot start the DL/T 645 server thread: \(String(cString: strerror(rc)))")
+        let events = try EventThread()
+        self.events = events
+        events.watch(listenSocket)
+        do {
+            try events.start(timeout: { -1 }) { [self] ready in
+                for fd in ready { fd == listenSocket ? accept() : receive(on: fd) }
+            }
+        } catch {
+            self.events = nil
+            throw error
         }
-        thread = handle
     }
 
     public func stop() {
-        guard let thread, !stopping.exchange(true, ordering: .relaxed) else { return }
-        var one: UInt64 = 1
-        _ = Glibc.write(wakeFD, &one, 8)
-        pthread_join(thread, nil)
-        self.thread = nil
-        for fd in [listenSocket, epollFD, wakeFD] where fd >= 0 { close(fd) }
+        guard let events else { return }
+        events.stop()
+        self.events = nil
+        for fd in decoders.keys { close(fd) }
+        decoders.removeAll()
+        if listenSocket >= 0 { close(listenSocket) }
+        listenSocket = -1
     }
 
-    private func run() {
-        var tokens = [UInt64](repeating: 0, count: 64)
-        var events = [UInt32](repeating: 0, count: 64)
-        var scratch = [UInt8](repeating: 0, count: 4096)
-        while !stopping.load(ordering: .relaxed) {
-            let count = parkbench_epoll_wait(epollFD, &tokens, &events, 64, -1)
-            if count < 0, errno != EINTR { break }
-            for index in 0 ..< max(0, Int(count)) {
-                let fd = Int32(truncatingIfNeeded: tokens[index])
-                if fd == wakeFD { continue }
-                if fd == listenSocket {
-                    let client = accept(listenSocket, nil, nil)
-                    guard client >= 0 else { continue }
-                    _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-                    _ = parkbench_epoll_control(epollFD, EPOLL_CTL_ADD, client, EPOLLIN.rawValue, UInt64(UInt32(bitPattern: client)))
-                    decoders[client] = DLT645Decoder()
-                    continue
-                }
-                let got = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-                if got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR) {
-                    _ = parkbench_epoll_control(epollFD, EPOLL_CTL_DEL, fd, 0, 0)
-                    close(fd)
-                    decoders[fd] = nil
-                    continue
-                }
-                guard got > 0, var decoder = decoders[fd] else { continue }
-                let items = decoder.feed(scratch[0 ..< got])
-                decoders[fd] = decoder
-                for item in items {
-                    switch item {
-                    case .frame(let frame): handle(frame, on: fd)
-                    case .malformed: malformed.add(1, ordering: .relaxed)
-                    }
-                }
+    private func accept() {
+        let client = Glibc.accept(listenSocket, nil, nil)
+        guard client >= 0 else { return }
+        _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+        events?.watch(client)
+        decoders[client] = DLT645Decoder()
+    }
+
+    private func receive(on fd: Int32) {
+        let got = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        if got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR) {
+            events?.unwatch(fd)
+            close(fd)
+            decoders[fd] = nil
+            return
+        }
+        guard got > 0, var decoder = decoders[fd] else { return }
+        let items = decoder.feed(scratch[0 ..< got])
+        decoders[fd] = decoder
+        for item in items {
+            switch item {
+            case .frame(let frame): handle(frame, on: fd)
+            case .malformed: malformed.add(1, ordering: .relaxed)
             }
         }
-        for fd in decoders.keys { close(fd) }
     }
 
     private func handle(_ frame: DLT645Frame, on fd: Int32) {

@@ -26,11 +26,9 @@ public final class ModbusRTUServer: @unchecked Sendable {
     private let responder: ModbusResponder
     private let master: Int32
     private var slaveKeeper: Int32 = -1
-    private var epollFD: Int32 = -1
-    private var wakeFD: Int32 = -1
-    private var thread: pthread_t?
-    private let stopping = Atomic<Bool>(false)
+    private var events: EventThread?
     private var buffer: [UInt8] = []
+    private var scratch = [UInt8](repeating: 0, count: 1024)
 
     /// - Parameters:
     ///   - parity: `N`, `E` or `O`.
@@ -67,61 +65,46 @@ public final class ModbusRTUServer: @unchecked Sendable {
     public var statistics: ModbusEndpointStatistics { responder.statistics }
 
     public func start() throws(ModbusError) {
-        precondition(thread == nil, "bus already started")
+        precondition(events == nil, "bus already started")
         // Holding the slave side open keeps the pty alive (no EIO on our side) between masters.
         slaveKeeper = open(devicePath, O_RDWR | O_NOCTTY | O_CLOEXEC)
-        epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
-        wakeFD = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
-        guard epollFD >= 0, wakeFD >= 0 else { throw ModbusError("epoll/eventfd: \(String(cString: strerror(errno)))") }
-        _ = parkbench_epoll_control(epollFD, EPOLL_CTL_ADD, master, EPOLLIN.rawValue, UInt64(UInt32(bitPattern: master)))
-        _ = parkbench_epoll_control(epollFD, EPOLL_CTL_ADD, wakeFD, EPOLLIN.rawValue, UInt64(UInt32(bitPattern: wakeFD)))
-        let unmanaged = Unmanaged.passRetained(self)
-        var handle = pthread_t()
-        let rc = pthread_create(&handle, nil, { argument in
-            Unmanaged<ModbusRTUServer>.fromOpaque(argument!).takeRetainedValue().run()
-            return nil
-        }, unmanaged.toOpaque())
-        guard rc == 0 else {
-            unmanaged.release()
-            throw ModbusError("cannot start the Modbus RTU thread: \(String(cString: strerror(rc)))")
+        let events = try EventThread()
+        self.events = events
+        events.watch(master)
+        do {
+            try events.start(timeout: { [self] in
+                let due = responder.nextTimeoutMilliseconds
+                guard !buffer.isEmpty else { return due }
+                return due < 0 ? Self.silenceMilliseconds : min(due, Self.silenceMilliseconds)
+            }) { [self] ready in
+                var received = false
+                if ready.contains(master) {
+                    let got = scratch.withUnsafeMutableBytes { read(master, $0.baseAddress, $0.count) }
+                    if got > 0 {
+                        buffer.append(contentsOf: scratch[0 ..< got])
+                        received = true
+                    }
+                }
+                extractFrames(lineQuiet: !received && ready.isEmpty)
+                responder.runDue { _ in true }
+            }
+        } catch {
+            self.events = nil
+            throw error
         }
-        thread = handle
     }
 
     public func stop() {
-        guard let thread, !stopping.exchange(true, ordering: .relaxed) else { return }
-        var one: UInt64 = 1
-        _ = Glibc.write(wakeFD, &one, 8)
-        pthread_join(thread, nil)
-        self.thread = nil
-        for fd in [epollFD, wakeFD, slaveKeeper] where fd >= 0 { close(fd) }
+        guard let events else { return }
+        events.stop()
+        self.events = nil
+        if slaveKeeper >= 0 { close(slaveKeeper) }
+        slaveKeeper = -1
     }
 
     /// 3.5 character times of silence end a frame of unknown length; a pty has no real timing, so
     /// a few milliseconds of quiet stand in for it.
     private static let silenceMilliseconds: Int32 = 5
-
-    private func run() {
-        var tokens = [UInt64](repeating: 0, count: 8)
-        var events = [UInt32](repeating: 0, count: 8)
-        var scratch = [UInt8](repeating: 0, count: 1024)
-        while !stopping.load(ordering: .relaxed) {
-            var timeout = responder.nextTimeoutMilliseconds
-            if !buffer.isEmpty { timeout = timeout < 0 ? Self.silenceMilliseconds : min(timeout, Self.silenceMilliseconds) }
-            let count = parkbench_epoll_wait(epollFD, &tokens, &events, 8, timeout)
-            if count < 0, errno != EINTR { break }
-            var received = false
-            for index in 0 ..< max(0, Int(count)) where Int32(truncatingIfNeeded: tokens[index]) == master {
-                let got = scratch.withUnsafeMutableBytes { read(master, $0.baseAddress, $0.count) }
-                if got > 0 {
-                    buffer.append(contentsOf: scratch[0 ..< got])
-                    received = true
-                }
-            }
-            extractFrames(lineQuiet: !received && count == 0)
-            responder.runDue { _ in true }
-        }
-    }
 
     /// Takes every whole frame off the buffer. With `lineQuiet`, whatever is left is a frame of a
     /// function whose length is unknown (or noise).

@@ -45,16 +45,4 @@ import Testing
         #expect(try tshark(decode + ["-Y", "_ws.malformed || _ws.expert.severity == error"]).isEmpty)
     }
 
-    func tshark(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try executablePath("tshark"))
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
 }

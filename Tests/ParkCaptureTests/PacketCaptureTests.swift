@@ -22,19 +22,6 @@ import Testing
         client.loop_stop()
         """
 
-    func tshark(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try executablePath("tshark"))
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
-
     @Test func capturesDecodesAndWritesFilesTsharkReads() throws {
         let broker = try MosquittoBroker()
         defer { broker.stop() }
