@@ -1,0 +1,77 @@
+import Foundation
+import ParkBindings
+import ParkCore
+import ParkDevices
+import ParkModbus
+import ParkPlatform
+import ParkTestSupport
+import Testing
+
+/// The reference gateway polls simulated meters over Modbus TCP and publishes their readings on
+/// MQTT; paho-mqtt is the witness. A meter that stops answering is reported offline.
+@Suite struct MeterGatewayTests {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func pollsMetersPublishesReadingsAndReportsOffline() async throws {
+        let profile = try ModelProfile.load(file: Self.packageRoot.appendingPathComponent("devices/electric-meter/acme-em3.yaml").path)
+        let map = try #require(profile.modbus)
+        let kind = ElectricMeterKind()
+        let parameters = try DeviceParameters(descriptor: kind.descriptor, overrides: ["load_interval": "1s"])
+        let registry = PolledStateRegistry()
+        let plan = ["em-1", "em-2"].map { id in
+            PlannedDevice(kind: kind, setup: DeviceSetup(id: id, parameters: parameters, random: .forDevice(id, runSeed: 9),
+                                                         placement: Placement(zone: "M"), polled: registry))
+        }
+        let engine = try await RealTimeEngine(plan: plan, ledger: Ledger(), observer: MulticastEmissionObserver([]))
+        await engine.start()
+        try await engine.apply(Stimulus("load-set", arguments: ["kw": .double(36)]), to: "em-1")
+        let devices = plan.map { BoundDevice(id: $0.id, kind: "electric-meter", model: "acme-em3", zone: "M") }
+        let modbus = try ModbusDeviceBinding(devices: devices, maps: ["acme-em3": map], registry: registry)
+        let port = try #require(try modbus.start().first?.port)
+
+        let broker = try MosquittoBroker()
+        let directory = try TemporaryDirectory()
+        let collector = try MQTTDeviceBindingTests.Collector(directory, port: broker.port)
+        let meters = [
+            MeterGateway.Meter(id: "em-1", kind: "electric-meter", zone: "M", host: "127.0.0.1", port: port, unit: 1, map: map),
+            MeterGateway.Meter(id: "ghost", kind: "electric-meter", zone: "M", host: "127.0.0.1", port: port, unit: 9, map: map),
+        ]
+        var configuration = MeterGateway.Configuration(name: "gw-1", period: .milliseconds(300), brokerHost: "127.0.0.1", brokerPort: broker.port)
+        configuration.offlineAfter = 2
+        let gateway = try MeterGateway(meters: meters, configuration: configuration)
+        gateway.start()
+
+        func telemetry(_ id: String) -> [[String: Any]] {
+            collector.seen.filter { $0.topic == "park/M/electric-meter/\(id)/telemetry" }.compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.payload.utf8)) as? [String: Any]
+            }
+        }
+        func status(_ id: String) -> [String] {
+            collector.seen.filter { $0.topic == "park/M/electric-meter/\(id)/status" }.compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.payload.utf8)) as? [String: Any])?["status"] as? String
+            }
+        }
+        try waitFor("three readings of em-1 and the ghost reported offline", seconds: 30) {
+            telemetry("em-1").count >= 3 && status("ghost").contains("offline")
+        }
+        let readings = telemetry("em-1")
+        #expect(readings.map { $0["seq"] as? Int } == Array(1 ... readings.count).map { Optional($0) }, "one message per poll, in order")
+        let values = try #require(readings.last?["values"] as? [String: Double])
+        // Held at 36 kW; the meter's class 0.5 allows ±0.25 %, the gateway adds nothing.
+        #expect(abs((values["active_power"] ?? 0) - 36) <= 0.09 + 1e-6, "\(values)")
+        #expect(Set(values.keys) == Set(map.registers.map(\.point)), "every register of the map, once")
+        #expect(readings.last?["gateway"] as? String == "gw-1")
+        #expect(status("em-1") == ["online"])
+        #expect(telemetry("ghost").isEmpty)
+
+        // The meters vanish: em-1 goes offline within offlineAfter polls.
+        modbus.stop()
+        try waitFor("em-1 reported offline", seconds: 30) { status("em-1").last == "offline" }
+        gateway.stop()
+        let statistics = gateway.statistics
+        #expect(statistics.failedPolls >= 4 && statistics.published >= 3)
+        #expect(Set(statistics.offlineMeters) == ["ghost", "em-1"])
+        collector.stop()
+        await engine.stop()
+    }
+}
