@@ -9,7 +9,7 @@ struct PlatformCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "platform",
         abstract: "Run the ParkBench reference platform.",
-        subcommands: [Serve.self],
+        subcommands: [Serve.self, GatewayCommand.self],
         defaultSubcommand: Serve.self)
 
     struct Serve: AsyncParsableCommand {

@@ -180,4 +180,33 @@ import Glibc
         #expect(abs((result["power"] ?? 0) - 36) <= 36 * 0.0025 + 0.001, "\(result)")
         #expect((200 ... 260).contains(result["dts_voltage"] ?? 0))
     }
+
+    /// `platform gateway` polls the simulated meters and reports the one nobody answers for.
+    @Test func theGatewayCommandPollsAndReportsOffline() throws {
+        let directory = try TemporaryDirectory()
+        let park = directory.path("meters.yaml"), meters = directory.path("gateway.yaml")
+        try Self.park.write(toFile: park, atomically: true, encoding: .utf8)
+        let port = try freeLoopbackPort()
+        let run = try SimulateWorkersTests.BackgroundRun(["simulate", "--park", park, "--duration", "60s", "--modbus-port", String(port)], in: directory)
+        defer { kill(run.process.processIdentifier, SIGINT) }
+        let deadline = Date().addingTimeInterval(30)
+        while !loopbackPortAccepts(port) {
+            try #require(run.process.isRunning && Date() < deadline, "simulate did not open its Modbus port: \(run.stderr)")
+            usleep(50_000)
+        }
+        try """
+            meters:
+              - {device: em-1, model: acme-em3, zone: M, modbus: 127.0.0.1:\(port), unit: 1}
+              - {device: dts-1, model: volt-dts666, zone: M, modbus: 127.0.0.1:\(port), unit: 3}
+              - {device: nobody, model: acme-em3, zone: M, modbus: 127.0.0.1:\(port), unit: 40}
+            """.write(toFile: meters, atomically: true, encoding: .utf8)
+        let broker = try MosquittoBroker()
+        let gateway = try cli.parkbench("platform", "gateway", "--meters", meters, "--broker", "mqtt://127.0.0.1:\(broker.port)",
+                                        "--period", "300ms", "--offline-after", "2", "--duration", "2s")
+        #expect(gateway.status == 0, "\(gateway.stderr)")
+        #expect(gateway.stdout.contains("offline at the end: nobody"), "\(gateway.stdout)")
+        let bad = try cli.parkbench("platform", "gateway", "--meters", park, "--broker", "mqtt://127.0.0.1:\(broker.port)")
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("expected a list under meters:"))
+    }
 }

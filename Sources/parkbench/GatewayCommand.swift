@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import ParkCore
+import ParkPlatform
+import Yams
+
+/// `parkbench platform gateway`: the reference meter-reading gateway on its own.
+struct GatewayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "Poll meters over Modbus TCP and publish their readings on MQTT (the reference gateway).",
+        discussion: """
+            Reads every meter listed in --meters through its model's register map every \\
+            --period and publishes the reading as the meter's telemetry on \\
+            park/{zone}/{kind}/{id}/telemetry, over one MQTT connection. A meter that misses \\
+            --offline-after polls in a row gets a retained offline status, online again when it \\
+            answers. Runs until Ctrl-C or --duration.
+
+            The meters file:
+              meters:
+                - {device: em-1, model: acme-em3, zone: M, modbus: 127.0.0.1:1502, unit: 1}
+                - {device: dts-1, model: volt-dts666, zone: M, modbus: 127.0.0.1:1502, unit: 3}
+
+            Example (meters from `parkbench simulate --modbus-port 1502`):
+              parkbench platform gateway --meters gateway.yaml --broker mqtt://127.0.0.1:1883 --period 5s
+            """)
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(help: ArgumentHelp("The meters behind the gateway (YAML, see above).", valueName: "file"))
+    var meters: String
+
+    @Option(help: ArgumentHelp("The MQTT broker to publish on.", valueName: "mqtt://host:port"))
+    var broker: BrokerAddress
+
+    @Option(help: ArgumentHelp("Polling period (004 L3511: configurable).", valueName: "duration"))
+    var period: DeviceDuration = .seconds(5)
+
+    @Option(help: ArgumentHelp("Missed polls in a row before a meter is reported offline.", valueName: "n"))
+    var offlineAfter: Int = 3
+
+    @Option(help: ArgumentHelp("Gateway name (its MQTT client id is gateway-<name>).", valueName: "name"))
+    var name: String = "gw-1"
+
+    @Option(help: ArgumentHelp("Stop after this long; without it, run until interrupted.", valueName: "duration"))
+    var duration: DeviceDuration?
+
+    func validate() throws {
+        if period == .zero { throw ValidationError("--period must be longer than 0s") }
+        if offlineAfter < 1 { throw ValidationError("--offline-after must be at least 1") }
+    }
+
+    func run() throws {
+        let workspace = Workspace.load(options)
+        let list: [MeterGateway.Meter]
+        do { list = try Self.load(meters, catalog: workspace.catalog) } catch let error as ValidationError {
+            Output.error("error: \(error.message)")
+            throw ExitCode(ExitStatus.configurationError)
+        }
+        var configuration = MeterGateway.Configuration(name: name, period: .nanoseconds(Int64(period.nanoseconds)),
+                                                       brokerHost: broker.host, brokerPort: broker.port)
+        configuration.offlineAfter = offlineAfter
+        let gateway: MeterGateway
+        do { gateway = try MeterGateway(meters: list, configuration: configuration) } catch {
+            Output.error("error: \(error)")
+            throw ExitCode(ExitStatus.configurationError)
+        }
+        _ = Interrupt.received
+        gateway.start()
+        if !options.json { print("gateway \(name): polling \(list.count) meters every \(period), publishing on \(broker)") }
+        let started = Date()
+        var lastReport = started
+        while !Interrupt.received {
+            if let duration, Date().timeIntervalSince(started) >= duration.seconds { break }
+            Thread.sleep(forTimeInterval: 0.2)
+            if !options.json, Date().timeIntervalSince(lastReport) >= 10 {
+                lastReport = Date()
+                let s = gateway.statistics
+                Output.error("\(s.polls) polls, \(s.failedPolls) failed, \(s.published) published, offline: \(s.offlineMeters.joined(separator: ", "))")
+            }
+        }
+        gateway.stop()
+        let s = gateway.statistics
+        if options.json {
+            Output.json(["polls": s.polls, "failed_polls": s.failedPolls, "published": s.published])
+        } else {
+            print("\(s.polls) polls, \(s.failedPolls) failed, \(s.published) readings published; offline at the end: \(s.offlineMeters.isEmpty ? "none" : s.offlineMeters.joined(separator: ", "))")
+        }
+    }
+
+    /// Reads the meters file: each meter's id, model (its register map), zone and Modbus address.
+    static func load(_ file: String, catalog: ModelCatalog) throws -> [MeterGateway.Meter] {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw ValidationError("cannot read \(file)") }
+        let root: Any?
+        do { root = try Yams.load(yaml: text) } catch { throw ValidationError("\(file): not YAML: \(error)") }
+        guard let entries = (root as? [String: Any])?["meters"] as? [[String: Any]], !entries.isEmpty else {
+            throw ValidationError("\(file): expected a list under meters:")
+        }
+        return try entries.enumerated().map { index, entry in
+            let at = "\(file): meters[\(index)]"
+            guard let id = entry["device"] as? String else { throw ValidationError("\(at): needs device: <id>") }
+            guard let modelName = entry["model"] as? String, let model = catalog.model(named: modelName) else {
+                throw ValidationError("\(at): needs model: <a model under devices/>, got \(entry["model"] ?? "nothing")")
+            }
+            guard let map = model.modbus else { throw ValidationError("\(at): model \(modelName) has no Modbus register map") }
+            guard let address = entry["modbus"] as? String, let colon = address.lastIndex(of: ":"),
+                  let port = Int(address[address.index(after: colon)...]) else {
+                throw ValidationError("\(at): needs modbus: host:port")
+            }
+            let unit = entry["unit"] as? Int ?? 1
+            guard (0 ... 255).contains(unit) else { throw ValidationError("\(at): unit must be 0…255") }
+            return MeterGateway.Meter(id: id, kind: model.kind, zone: entry["zone"] as? String, host: String(address[..<colon]),
+                                      port: port, unit: UInt8(unit), map: map)
+        }
+    }
+}
