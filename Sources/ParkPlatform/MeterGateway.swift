@@ -96,7 +96,7 @@ public final class MeterGateway: @unchecked Sendable {
     }
 
     private func poll() {
-        var connections: [String: ModbusTCPClient] = [:]
+        var connections: [String: ModbusMaster] = [:]
         var failures: [String: Int] = [:]
         var online: Set<String> = []
         var sequence: [String: Int] = [:]
@@ -111,7 +111,7 @@ public final class MeterGateway: @unchecked Sendable {
                 var values: [(String, Double)] = []
                 do throws(ModbusClientError) {
                     if connections[key] == nil {
-                        connections[key] = try ModbusTCPClient(host: meter.host, port: meter.port, timeoutMicroseconds: configuration.timeoutMicroseconds)
+                        connections[key] = try ModbusMaster(host: meter.host, port: meter.port, timeoutMicroseconds: configuration.timeoutMicroseconds)
                     }
                     let client = connections[key]!
                     for register in meter.map.registers {

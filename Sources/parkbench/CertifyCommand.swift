@@ -25,6 +25,8 @@ struct CertifyCommand: ParsableCommand {
                   --target tcp://192.168.1.40:502 --unit 1
               parkbench certify --profile devices/water-meter/aqua-wm20.yaml \\
                   --target tcp://127.0.0.1:1502 --unit 7 --samples 1000 --json
+              parkbench certify --profile devices/electric-meter/volt-dts666.yaml \\
+                  --target rtu:///dev/ttyUSB0 --baud 9600 --parity E --unit 12
 
             Exit codes: 0 certified, 1 a check failed, 2 usage or configuration error, 3 the \
             target could not be reached.
@@ -35,8 +37,15 @@ struct CertifyCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The device's model profile (with a modbus: register map).", valueName: "file"))
     var profile: String
 
-    @Option(help: ArgumentHelp("The device: tcp://host:port (port 502 if left out).", valueName: "tcp://host:port"))
+    @Option(help: ArgumentHelp("The device: tcp://host:port (port 502 if left out) or rtu:///dev/ttyUSB0 (a serial line or pty).",
+                               valueName: "tcp://host:port|rtu://device"))
     var target: String
+
+    @Option(help: ArgumentHelp("Baud rate of an rtu:// target.", valueName: "n"))
+    var baud: Int = 9600
+
+    @Option(help: ArgumentHelp("Parity of an rtu:// target: N, E or O (a pty accepts only N).", valueName: "N|E|O"))
+    var parity: String = "N"
 
     @Option(help: ArgumentHelp("Modbus unit id (slave address) of the device.", valueName: "n"))
     var unit: Int = 1
@@ -64,17 +73,24 @@ struct CertifyCommand: ParsableCommand {
     func validate() throws {
         guard (0 ... 255).contains(unit) else { throw ValidationError("--unit must be 0…255") }
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
-        guard parsedTarget != nil else { throw ValidationError("--target must be tcp://host:port, e.g. tcp://127.0.0.1:502") }
+        guard ["N", "E", "O"].contains(parity) else { throw ValidationError("--parity must be N, E or O") }
+        guard parsedTarget != nil else {
+            throw ValidationError("--target must be tcp://host:port (e.g. tcp://127.0.0.1:502) or rtu://<serial device> (e.g. rtu:///dev/ttyUSB0)")
+        }
     }
 
-    private var parsedTarget: (host: String, port: Int)? {
+    private var parsedTarget: ModbusCertification.Target? {
+        if target.hasPrefix("rtu://") {
+            let device = String(target.dropFirst(6))
+            return device.hasPrefix("/") ? .rtu(device: device, baudRate: baud, parity: Character(parity)) : nil
+        }
         var rest = Substring(target)
         if rest.hasPrefix("tcp://") { rest = rest.dropFirst(6) }
         let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
         guard let host = parts.first, !host.isEmpty, parts.count <= 2 else { return nil }
-        guard parts.count == 2 else { return (String(host), 502) }
+        guard parts.count == 2 else { return .tcp(host: String(host), port: 502) }
         guard let port = Int(parts[1]), (1 ... 65_535).contains(port) else { return nil }
-        return (String(host), port)
+        return .tcp(host: String(host), port: port)
     }
 
     func run() throws {
@@ -84,14 +100,14 @@ struct CertifyCommand: ParsableCommand {
             for issue in error.issues { Output.error(issue.description) }
             throw ExitCode(ExitStatus.configurationError)
         }
-        guard let (host, port) = parsedTarget else { throw ExitCode(ExitStatus.configurationError) }
-        var configuration = ModbusCertification.Configuration(host: host, port: port, unit: UInt8(unit), profile: model)
+        guard let target = parsedTarget else { throw ExitCode(ExitStatus.configurationError) }
+        var configuration = ModbusCertification.Configuration(target: target, unit: UInt8(unit), profile: model)
         configuration.samples = samples
         configuration.interval = .nanoseconds(Int64(interval.nanoseconds))
         configuration.responseLimitMilliseconds = Double(responseLimit.nanoseconds) / 1e6
         configuration.waived = Set(waived)
         let started = Date()
-        if !options.json { print("certifying unit \(unit) at \(host):\(port) against \(model.model) (\(profile)) …") }
+        if !options.json { print("certifying unit \(unit) at \(target) against \(model.model) (\(profile)) …") }
         let checks: [CheckResult]
         do { checks = try ModbusCertification(configuration).run() } catch {
             Output.error("error: \(error.description)")
@@ -105,7 +121,7 @@ struct CertifyCommand: ParsableCommand {
             runID: runID, startedAt: stamp(started), finishedAt: stamp(Date()), verdict: verdict,
             suite: RunReport.SuiteInfo(name: "certify-modbus", title: "Modbus device certification", file: profile),
             platform: RunReport.PlatformInfo(name: "\(model.vendor) \(model.model)".trimmingCharacters(in: .whitespaces), file: profile,
-                                             endpoint: "tcp://\(host):\(port) unit \(unit)"),
+                                             endpoint: "\(target) unit \(unit)"),
             park: RunReport.ParkInfo(name: model.model, file: profile, devices: 1), seed: 0,
             parkbenchVersion: ParkBenchVersion.current, checks: checks)
         let folder = out ?? "reports/\(runID)"

@@ -127,4 +127,37 @@ import Glibc
             #expect(certified.stdout.contains("CERTIFIED: 8 checks passed"), "\(certified.stdout)")
         }
     }
+
+    /// Over an RTU line: the simulated meters on a pty bus, certified through rtu://.
+    @Test func certifiesOverRTU() throws {
+        let directory = try TemporaryDirectory()
+        let park = directory.path("park.yaml")
+        try """
+            park: certify-rtu
+            seed: 4
+            zones: [{id: M}]
+            populations:
+              - {model: volt-dts666, zone: M, count: 2, id: "dts-{n}", parameters: {load_interval: 1s}}
+            """.write(toFile: park, atomically: true, encoding: .utf8)
+        let run = try SimulateWorkersTests.BackgroundRun(["simulate", "--park", park, "--duration", "60s", "--modbus-rtu", "--show", "none"], in: directory)
+        defer { kill(run.process.processIdentifier, SIGINT) }
+        var path: String?
+        let deadline = Date().addingTimeInterval(30)
+        while path == nil {
+            try #require(run.process.isRunning && Date() < deadline, "no RTU bus announced: \(run.stdout) \(run.stderr)")
+            path = run.stdout.split(separator: "\n").first { $0.hasPrefix("modbus rtu: /dev/") }
+                .map { String($0.dropFirst("modbus rtu: ".count).prefix { $0 != " " }) }
+            usleep(50_000)
+        }
+        let certified = try cli.parkbench("certify", "--profile", "devices/electric-meter/volt-dts666.yaml", "--target", "rtu://\(try #require(path))",
+                                          "--unit", "2", "--interval", "1200ms", "--samples", "30", "--out", directory.path("cert"))
+        #expect(certified.status == 0, "\(certified.stdout)\n\(certified.stderr)")
+        #expect(certified.stdout.contains("(9600 8N1)") && certified.stdout.contains("CERTIFIED: 8 checks passed"), "\(certified.stdout)")
+        let absent = try cli.parkbench("certify", "--profile", "devices/electric-meter/volt-dts666.yaml", "--target", "rtu://\(try #require(path))",
+                                       "--unit", "7", "--interval", "100ms", "--samples", "2", "--out", directory.path("absent"))
+        #expect(absent.status == 3, "a bus address nobody has stays silent: \(absent.stdout)")
+        #expect(absent.stderr.contains("unit 7 at rtu://") && absent.stderr.contains("does not answer"), "\(absent.stderr)")
+        let bad = try cli.parkbench("certify", "--profile", "devices/electric-meter/volt-dts666.yaml", "--target", "rtu://ttyUSB0")
+        #expect(bad.status == 2)
+    }
 }

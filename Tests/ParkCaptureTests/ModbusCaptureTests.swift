@@ -27,7 +27,7 @@ import Testing
             return
         }
         capture.start()
-        let client = try ModbusTCPClient(host: "127.0.0.1", port: server.port)
+        let client = try ModbusMaster(host: "127.0.0.1", port: server.port)
         for _ in 0 ..< 20 { _ = try client.readHoldingRegisters(unit: 1, address: 0, count: 2) }
         #expect(throws: ModbusClientError.self) { try client.readHoldingRegisters(unit: 9, address: 0, count: 2) }
         #expect(throws: ModbusClientError.self) { try client.readInputRegisters(unit: 1, address: 14, count: 4) }

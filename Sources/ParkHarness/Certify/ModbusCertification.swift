@@ -9,9 +9,22 @@ import ParkReport
 /// function and quantity, and response-time percentiles. Each step is a ``CheckResult`` whose
 /// findings name the register (point, table, address, format) that failed.
 public struct ModbusCertification: Sendable {
+    /// Where the device is.
+    public enum Target: Sendable, CustomStringConvertible {
+        case tcp(host: String, port: Int)
+        /// A serial line (or pty), 8 data bits, 1 stop bit.
+        case rtu(device: String, baudRate: Int, parity: Character)
+
+        public var description: String {
+            switch self {
+            case .tcp(let host, let port): "tcp://\(host):\(port)"
+            case .rtu(let device, let baudRate, let parity): "rtu://\(device) (\(baudRate) 8\(parity)1)"
+            }
+        }
+    }
+
     public struct Configuration: Sendable {
-        public var host: String
-        public var port: Int
+        public var target: Target
         public var unit: UInt8
         public var profile: ModelProfile
         /// Reads timed for the response-time check.
@@ -25,9 +38,8 @@ public struct ModbusCertification: Sendable {
         /// accepted deviation of the device).
         public var waived: Set<String> = []
 
-        public init(host: String, port: Int, unit: UInt8, profile: ModelProfile) {
-            self.host = host
-            self.port = port
+        public init(target: Target, unit: UInt8, profile: ModelProfile) {
+            self.target = target
             self.unit = unit
             self.profile = profile
         }
@@ -48,10 +60,27 @@ public struct ModbusCertification: Sendable {
         guard let map = configuration.profile.modbus, !map.registers.isEmpty else {
             throw Failure(description: "\(configuration.profile.file) has no Modbus register map (modbus: registers)")
         }
-        let client: ModbusTCPClient
+        let client: ModbusMaster
         do {
-            client = try ModbusTCPClient(host: configuration.host, port: configuration.port, timeoutMicroseconds: configuration.timeoutMicroseconds)
+            switch configuration.target {
+            case .tcp(let host, let port):
+                client = try ModbusMaster(host: host, port: port, timeoutMicroseconds: configuration.timeoutMicroseconds)
+            case .rtu(let device, let baudRate, let parity):
+                client = try ModbusMaster(serialDevice: device, baudRate: baudRate, parity: parity,
+                                          timeoutMicroseconds: configuration.timeoutMicroseconds)
+            }
         } catch { throw Failure(description: error.description) }
+        // A unit that does not answer at all would time out on every register; say so once.
+        let probe = map.registers[0]
+        do throws(ModbusClientError) {
+            _ = probe.table == "input"
+                ? try client.readInputRegisters(unit: configuration.unit, address: probe.address, count: probe.width)
+                : try client.readHoldingRegisters(unit: configuration.unit, address: probe.address, count: probe.width)
+        } catch {
+            if case .timeout = error {
+                throw Failure(description: "unit \(configuration.unit) at \(configuration.target) does not answer (\(error))")
+            }
+        }
         var results: [CheckResult] = []
         let first = readAll(map, client)
         results.append(first.check)
@@ -87,7 +116,7 @@ public struct ModbusCertification: Sendable {
         return ModbusValueFormat(type, order: order, scale: register.scale)
     }
 
-    private func readAll(_ map: ModelModbusMap, _ client: ModbusTCPClient) -> Read {
+    private func readAll(_ map: ModelModbusMap, _ client: ModbusMaster) -> Read {
         let started = Date()
         var values: [String: Double] = [:]
         var findings: [String] = []
@@ -202,7 +231,7 @@ public struct ModbusCertification: Sendable {
             started: started)
     }
 
-    private func exceptions(_ map: ModelModbusMap, _ client: ModbusTCPClient) -> [CheckResult] {
+    private func exceptions(_ map: ModelModbusMap, _ client: ModbusMaster) -> [CheckResult] {
         let unit = configuration.unit
         let table = map.registers[0].table
         let function: UInt8 = table == "input" ? 0x04 : 0x03
@@ -240,7 +269,7 @@ public struct ModbusCertification: Sendable {
         return results
     }
 
-    private func responseTime(_ map: ModelModbusMap, _ client: ModbusTCPClient) -> CheckResult {
+    private func responseTime(_ map: ModelModbusMap, _ client: ModbusMaster) -> CheckResult {
         let started = Date()
         let register = map.registers[0]
         var samples: [LatencySample] = []

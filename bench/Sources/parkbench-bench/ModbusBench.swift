@@ -52,8 +52,8 @@ func pollModbus(ports: [Int], units: Int, connections: Int, seconds: Double) -> 
         let port = ports[index % ports.count]
         let thread = Thread {
             defer { done.leave() }
-            let client: ModbusTCPClient
-            do { client = try ModbusTCPClient(host: "127.0.0.1", port: port) } catch {
+            let client: ModbusMaster
+            do { client = try ModbusMaster(host: "127.0.0.1", port: port) } catch {
                 firstError.withLock { $0 = $0 ?? "\(error)" }
                 errors.add(1, ordering: .relaxed)
                 return

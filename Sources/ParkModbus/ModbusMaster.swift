@@ -4,32 +4,48 @@ import CModbus
 import Glibc
 #endif
 
-/// A Modbus TCP master (libmodbus): the polling side a gateway check or `certify` uses to read a
-/// device. One connection, one request at a time, synchronous; use one client per thread.
+/// A Modbus master (libmodbus), over TCP or an RTU serial line: the polling side a gateway or
+/// `certify` uses to read a device. One connection, one request at a time, synchronous; use one
+/// master per thread.
 ///
 /// Errors come back as ``ModbusClientError``: an exception code the device answered, a timeout,
 /// or a transport failure, each saying which unit and address.
-public final class ModbusTCPClient {
+public final class ModbusMaster {
     private let context: OpaquePointer
-    public let host: String
-    public let port: Int
+    /// Where the device is: `host:port` or the serial device's path.
+    public let target: String
 
+    /// A master on Modbus TCP.
     /// - Parameter timeoutMicroseconds: how long to wait for an answer.
-    public init(host: String, port: Int, timeoutMicroseconds: Int = 1_000_000) throws(ModbusClientError) {
+    public convenience init(host: String, port: Int, timeoutMicroseconds: Int = 1_000_000) throws(ModbusClientError) {
         guard let context = modbus_new_tcp(host, Int32(port)) else {
             throw .transport("cannot create a Modbus TCP context for \(host):\(port)")
         }
+        try self.init(context: context, target: "\(host):\(port)", timeoutMicroseconds: timeoutMicroseconds)
+    }
+
+    /// A master on a Modbus RTU serial line (`/dev/ttyUSB0`, or a pty from `simulate --modbus-rtu`).
+    /// - Parameter parity: `N`, `E` or `O` (a pty accepts only `N`).
+    public convenience init(serialDevice: String, baudRate: Int = 9600, parity: Character = "N",
+                            timeoutMicroseconds: Int = 1_000_000) throws(ModbusClientError) {
+        guard let ascii = parity.asciiValue, "NEO".utf8.contains(ascii),
+              let context = modbus_new_rtu(serialDevice, Int32(baudRate), CChar(ascii), 8, 1) else {
+            throw .transport("cannot create a Modbus RTU context for \(serialDevice) (\(baudRate) baud, parity \(parity))")
+        }
+        try self.init(context: context, target: serialDevice, timeoutMicroseconds: timeoutMicroseconds)
+    }
+
+    private init(context: OpaquePointer, target: String, timeoutMicroseconds: Int) throws(ModbusClientError) {
         modbus_set_response_timeout(context, UInt32(timeoutMicroseconds / 1_000_000), UInt32(timeoutMicroseconds % 1_000_000))
         // Connected before self is initialised: a class whose init throws after that runs deinit,
         // which would free the context a second time.
         guard modbus_connect(context) == 0 else {
             let reason = String(cString: modbus_strerror(errno))
             modbus_free(context)
-            throw .transport("cannot connect to \(host):\(port): \(reason)")
+            throw .transport("cannot connect to \(target): \(reason)")
         }
         self.context = context
-        self.host = host
-        self.port = port
+        self.target = target
     }
 
     deinit {
@@ -79,7 +95,9 @@ public final class ModbusTCPClient {
         let got = answer.withUnsafeMutableBufferPointer { modbus_receive_confirmation(context, $0.baseAddress) }
         guard got > 0 else { throw Self.failure(errno, "raw request \(pdu.first.map { String($0, radix: 16) } ?? "") to unit \(unit)") }
         let header = Int(modbus_get_header_length(context))
-        return Array(answer[header ..< Int(got)])
+        // RTU answers end with their CRC, which is not part of the PDU.
+        let end = header == 1 ? max(header, Int(got) - 2) : Int(got)
+        return Array(answer[header ..< end])
     }
 
     private func readRegisters(

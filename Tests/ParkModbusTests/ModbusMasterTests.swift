@@ -4,7 +4,7 @@ import ParkTestSupport
 import Testing
 
 /// ParkModbus's master reading a pymodbus server (an independent slave) and our own endpoint.
-@Suite(.serialized) struct ModbusTCPClientTests {
+@Suite(.serialized) struct ModbusMasterTests {
     static let pymodbusServer = """
         import json, sys
         from pymodbus.datastore import ModbusSequentialDataBlock, ModbusServerContext
@@ -36,7 +36,7 @@ import Testing
             usleep(50_000)
         }
 
-        let client = try ModbusTCPClient(host: "127.0.0.1", port: port)
+        let client = try ModbusMaster(host: "127.0.0.1", port: port)
         #expect(try client.readHoldingRegisters(unit: 3, address: 0, count: 3) == [1000, 1001, 1002])
         #expect(try client.readInputRegisters(unit: 3, address: 5, count: 2) == [2005, 2006])
         try client.writeRegister(unit: 3, address: 7, value: 4242)
@@ -60,7 +60,7 @@ import Testing
         try server.start()
         defer { server.stop() }
 
-        let client = try ModbusTCPClient(host: "127.0.0.1", port: server.port, timeoutMicroseconds: 200_000)
+        let client = try ModbusMaster(host: "127.0.0.1", port: server.port, timeoutMicroseconds: 200_000)
         let registers = try client.readHoldingRegisters(unit: 12, address: 0x2000, count: 2)
         #expect(ModbusValueFormat(.float32, order: .cdab).decode(registers).map { abs($0 - 49.98) < 1e-4 } == true)
         do {
@@ -73,6 +73,6 @@ import Testing
         #expect(throws: ModbusClientError.timeout("read holding registers 8192…8192 of unit 13")) {
             try client.readHoldingRegisters(unit: 13, address: 0x2000, count: 1)
         }
-        #expect(throws: ModbusClientError.self) { try ModbusTCPClient(host: "127.0.0.1", port: try freeLoopbackPort()) }
+        #expect(throws: ModbusClientError.self) { try ModbusMaster(host: "127.0.0.1", port: try freeLoopbackPort()) }
     }
 }
