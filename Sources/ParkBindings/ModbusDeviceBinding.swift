@@ -149,12 +149,11 @@ final class RegisterLayout: @unchecked Sendable {
     init(_ map: ModelModbusMap) throws(BindingError) {
         var entries: [Entry] = []
         for register in map.registers {
-            guard let type = ModbusValueFormat.ValueType(rawValue: register.type),
-                  let order = ModbusValueFormat.ByteOrder(rawValue: register.order) else {
+            guard let format = ModbusValueFormat(typeName: register.type, orderName: register.order, scale: register.scale) else {
                 throw BindingError("register of '\(register.point)' has type '\(register.type)' or order '\(register.order)' that ParkModbus does not know")
             }
             entries.append(Entry(point: register.point, table: register.table == "input" ? .input : .holding, address: register.address,
-                                 format: ModbusValueFormat(type, order: order, scale: register.scale)))
+                                 format: format))
         }
         func span(_ table: ModbusRegisterBank.Table) -> Range<Int> {
             let items = entries.filter { $0.table == table }

@@ -67,6 +67,13 @@ public final class ModbusMaster {
         }
     }
 
+    /// Reads `count` registers from the input table (function 04) or the holding table (03).
+    public func readRegisters(inputTable: Bool, unit: UInt8, address: Int, count: Int) throws(ModbusClientError) -> [UInt16] {
+        inputTable
+            ? try readInputRegisters(unit: unit, address: address, count: count)
+            : try readHoldingRegisters(unit: unit, address: address, count: count)
+    }
+
     /// Writes one holding register (function 06).
     public func writeRegister(unit: UInt8, address: Int, value: UInt16) throws(ModbusClientError) {
         modbus_set_slave(context, Int32(unit))

@@ -34,6 +34,12 @@ public struct ModbusValueFormat: Sendable, Hashable, CustomStringConvertible {
         self.scale = scale
     }
 
+    /// A format as a profile writes it (`float32`, `CDAB`); nil if the type or order is unknown.
+    public init?(typeName: String, orderName: String, scale: Double = 1) {
+        guard let type = ValueType(rawValue: typeName), let order = ByteOrder(rawValue: orderName) else { return nil }
+        self.init(type, order: order, scale: scale)
+    }
+
     public var description: String {
         "\(type.rawValue) \(order.rawValue)" + (scale == 1 ? "" : " ×\(scale)")
     }

@@ -115,12 +115,10 @@ public final class MeterGateway: @unchecked Sendable {
                     }
                     let client = connections[key]!
                     for register in meter.map.registers {
-                        guard let type = ModbusValueFormat.ValueType(rawValue: register.type),
-                              let order = ModbusValueFormat.ByteOrder(rawValue: register.order) else { continue }
-                        let words = register.table == "input"
-                            ? try client.readInputRegisters(unit: meter.unit, address: register.address, count: register.width)
-                            : try client.readHoldingRegisters(unit: meter.unit, address: register.address, count: register.width)
-                        if let value = ModbusValueFormat(type, order: order, scale: register.scale).decode(words) {
+                        guard let format = ModbusValueFormat(typeName: register.type, orderName: register.order, scale: register.scale) else { continue }
+                        let words = try client.readRegisters(inputTable: register.table == "input", unit: meter.unit,
+                                                             address: register.address, count: register.width)
+                        if let value = format.decode(words) {
                             values.append((register.point, value))
                         }
                     }

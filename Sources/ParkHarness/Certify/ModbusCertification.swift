@@ -73,9 +73,7 @@ public struct ModbusCertification: Sendable {
         // A unit that does not answer at all would time out on every register; say so once.
         let probe = map.registers[0]
         do throws(ModbusClientError) {
-            _ = probe.table == "input"
-                ? try client.readInputRegisters(unit: configuration.unit, address: probe.address, count: probe.width)
-                : try client.readHoldingRegisters(unit: configuration.unit, address: probe.address, count: probe.width)
+            _ = try read(probe, client)
         } catch {
             if case .timeout = error {
                 throw Failure(description: "unit \(configuration.unit) at \(configuration.target) does not answer (\(error))")
@@ -112,8 +110,11 @@ public struct ModbusCertification: Sendable {
     }
 
     private func format(_ register: ModelModbusMap.Register) -> ModbusValueFormat? {
-        guard let type = ModbusValueFormat.ValueType(rawValue: register.type), let order = ModbusValueFormat.ByteOrder(rawValue: register.order) else { return nil }
-        return ModbusValueFormat(type, order: order, scale: register.scale)
+        ModbusValueFormat(typeName: register.type, orderName: register.order, scale: register.scale)
+    }
+
+    private func read(_ register: ModelModbusMap.Register, _ client: ModbusMaster) throws(ModbusClientError) -> [UInt16] {
+        try client.readRegisters(inputTable: register.table == "input", unit: configuration.unit, address: register.address, count: register.width)
     }
 
     private func readAll(_ map: ModelModbusMap, _ client: ModbusMaster) -> Read {
@@ -126,10 +127,7 @@ public struct ModbusCertification: Sendable {
                 continue
             }
             do {
-                let words = register.table == "input"
-                    ? try client.readInputRegisters(unit: configuration.unit, address: register.address, count: register.width)
-                    : try client.readHoldingRegisters(unit: configuration.unit, address: register.address, count: register.width)
-                if let value = format.decode(words) { values[register.point] = value }
+                if let value = format.decode(try read(register, client)) { values[register.point] = value }
             } catch {
                 findings.append("\(describe(register)): \(error)")
             }
@@ -277,9 +275,7 @@ public struct ModbusCertification: Sendable {
         for _ in 0 ..< configuration.samples {
             let begin = Date()
             do {
-                _ = register.table == "input"
-                    ? try client.readInputRegisters(unit: configuration.unit, address: register.address, count: register.width)
-                    : try client.readHoldingRegisters(unit: configuration.unit, address: register.address, count: register.width)
+                _ = try read(register, client)
             } catch {
                 failures += 1
                 continue
