@@ -1,6 +1,5 @@
 import ParkCore
 import ParkModbus
-import Synchronization
 
 /// Puts a park's electricity meters on DL/T 645-2007: TCP endpoints that each carry one RS-485
 /// bus of up to `metersPerBus` meters, addressed `000000000001`, `000000000002`, … in park order.
@@ -16,7 +15,7 @@ public final class DLT645DeviceBinding: Sendable {
         public var meter: String
     }
 
-    public typealias CommandHandler = @Sendable (_ deviceID: String, _ command: DeviceCommand) async -> Void
+    public typealias CommandHandler = PolledCommandRelay.Handler
 
     /// The standard data identifiers served, with the point and BCD layout of each (DL/T 645-2007
     /// appendix A: energy XXXXXX.XX kWh, voltage XXX.X V, current XXX.XXX A, power XX.XXXX kW,
@@ -39,7 +38,7 @@ public final class DLT645DeviceBinding: Sendable {
     private let servers: [DLT645TCPServer]
     private let addresses: [Address]
     private let metersPerBus: Int
-    private let handler = Mutex<CommandHandler?>(nil)
+    private let relay = PolledCommandRelay()
 
     /// - Parameters:
     ///   - devices: devices of kind `electric-meter` are served; others are skipped.
@@ -50,21 +49,17 @@ public final class DLT645DeviceBinding: Sendable {
         let meters = devices.filter { $0.kind == "electric-meter" }
         var servers: [DLT645TCPServer] = []
         var addresses: [Address] = []
-        var adapters: [MeterAdapter] = []
         for (index, device) in meters.enumerated() {
             let bus = index / metersPerBus
             if bus == servers.count { servers.append(DLT645TCPServer(host: host, port: firstPort == 0 ? 0 : firstPort + bus)) }
             var number = String(index + 1)
             number = String(repeating: "0", count: max(0, 12 - number.count)) + number
-            let adapter = MeterAdapter(deviceID: device.id, address: DLT645Frame.address(number)!, registry: registry)
-            servers[bus].add(adapter)
-            adapters.append(adapter)
+            servers[bus].add(MeterAdapter(deviceID: device.id, address: DLT645Frame.address(number)!, registry: registry, relay: relay))
             addresses.append(Address(device: device.id, port: 0, meter: number))
         }
         self.servers = servers
         self.addresses = addresses
         self.metersPerBus = metersPerBus
-        for adapter in adapters { adapter.binding = WeakDLT645Binding(self) }
     }
 
     public func start() throws(BindingError) -> [Address] {
@@ -83,19 +78,9 @@ public final class DLT645DeviceBinding: Sendable {
 
     public var buses: [DLT645TCPServer] { servers }
 
-    public func setCommandHandler(_ handler: @escaping CommandHandler) { self.handler.withLock { $0 = handler } }
+    public func setCommandHandler(_ handler: @escaping CommandHandler) { relay.setHandler(handler) }
 
     public func stop() { for server in servers { server.stop() } }
-
-    fileprivate func send(_ command: DeviceCommand, to deviceID: String) {
-        guard let handler = handler.withLock({ $0 }) else { return }
-        Task { await handler(deviceID, command) }
-    }
-}
-
-final class WeakDLT645Binding: Sendable {
-    nonisolated(unsafe) weak var binding: DLT645DeviceBinding?
-    init(_ binding: DLT645DeviceBinding) { self.binding = binding }
 }
 
 /// One electricity meter as a DL/T 645 meter.
@@ -103,12 +88,13 @@ final class MeterAdapter: DLT645Meter, @unchecked Sendable {
     let deviceID: String
     let address: [UInt8]
     let registry: PolledStateRegistry
-    var binding: WeakDLT645Binding?
+    let relay: PolledCommandRelay
 
-    init(deviceID: String, address: [UInt8], registry: PolledStateRegistry) {
+    init(deviceID: String, address: [UInt8], registry: PolledStateRegistry, relay: PolledCommandRelay) {
         self.deviceID = deviceID
         self.address = address
         self.registry = registry
+        self.relay = relay
     }
 
     func read(_ identifier: UInt32) -> [UInt8]? {
@@ -123,14 +109,14 @@ final class MeterAdapter: DLT645Meter, @unchecked Sendable {
 
     func relay(_ code: UInt8) -> UInt8? {
         switch code {
-        case 0x1A: binding?.binding?.send(DeviceCommand("relay-open"), to: deviceID)
-        case 0x1B, 0x1C: binding?.binding?.send(DeviceCommand("relay-close"), to: deviceID)
+        case 0x1A: relay.send(DeviceCommand("relay-open"), to: deviceID)
+        case 0x1B, 0x1C: relay.send(DeviceCommand("relay-close"), to: deviceID)
         default: return 0x01
         }
         return nil
     }
 
     func synchronise(time: [UInt8]) {
-        binding?.binding?.send(DeviceCommand("sync-time"), to: deviceID)
+        relay.send(DeviceCommand("sync-time"), to: deviceID)
     }
 }

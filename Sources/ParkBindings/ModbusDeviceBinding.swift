@@ -1,6 +1,5 @@
 import ParkCore
 import ParkModbus
-import Synchronization
 
 /// Puts a park's polled devices (meters) on Modbus TCP: endpoints of up to 247 unit ids each, as
 /// gateways in front of RS-485 buses, every device a unit answering from its model's register map
@@ -27,12 +26,12 @@ public final class ModbusDeviceBinding: Sendable {
     }
 
     /// Sends a coil's command to a device (through the engine).
-    public typealias CommandHandler = @Sendable (_ deviceID: String, _ command: DeviceCommand) async -> Void
+    public typealias CommandHandler = PolledCommandRelay.Handler
 
     private let addresses: [Address]
     private let servers: [any ModbusEndpoint]
     private let unitsPerEndpoint: Int
-    private let commandHandler = Mutex<CommandHandler?>(nil)
+    private let relay = PolledCommandRelay()
 
     /// - Parameters:
     ///   - devices: the devices to serve; those whose model has no register map are skipped.
@@ -55,7 +54,6 @@ public final class ModbusDeviceBinding: Sendable {
         let served = devices.filter { layouts[$0.model] != nil }
         var servers: [any ModbusEndpoint] = []
         var addresses: [Address] = []
-        var units: [PolledUnit] = []
         for (index, device) in served.enumerated() {
             let endpoint = index / unitsPerEndpoint
             if endpoint == servers.count {
@@ -69,15 +67,13 @@ public final class ModbusDeviceBinding: Sendable {
                 } catch { throw BindingError("Modbus endpoint \(endpoint + 1): \(error.description)") }
             }
             let unitID = UInt8(index % unitsPerEndpoint + 1)
-            let unit = PolledUnit(deviceID: device.id, layout: layouts[device.model]!, registry: registry)
+            let unit = PolledUnit(deviceID: device.id, layout: layouts[device.model]!, registry: registry, relay: relay)
             servers[endpoint].setUnit(unitID, unit)
-            units.append(unit)
             addresses.append(Address(device: device.id, port: 0, unit: unitID, path: nil))
         }
         self.servers = servers
         self.addresses = addresses
         self.unitsPerEndpoint = unitsPerEndpoint
-        for unit in units { unit.binding = WeakBinding(self) }
     }
 
     /// Starts every endpoint; returns each device's address (ports now known).
@@ -106,24 +102,11 @@ public final class ModbusDeviceBinding: Sendable {
 
     public var endpoints: [any ModbusEndpoint] { servers }
 
-    public func setCommandHandler(_ handler: @escaping CommandHandler) {
-        commandHandler.withLock { $0 = handler }
-    }
+    public func setCommandHandler(_ handler: @escaping CommandHandler) { relay.setHandler(handler) }
 
     public func stop() {
         for server in servers { server.stop() }
     }
-
-    fileprivate func send(_ command: DeviceCommand, to deviceID: String) {
-        guard let handler = commandHandler.withLock({ $0 }) else { return }
-        Task { await handler(deviceID, command) }
-    }
-}
-
-/// A weak reference to the binding for its units (the binding owns the servers that own the units).
-final class WeakBinding: Sendable {
-    nonisolated(unsafe) weak var binding: ModbusDeviceBinding?
-    init(_ binding: ModbusDeviceBinding) { self.binding = binding }
 }
 
 /// A model's register map turned into formats, shared by every device of the model — tables
@@ -181,12 +164,13 @@ final class PolledUnit: ModbusUnit, @unchecked Sendable {
     private var state: (any PolledState)?
     /// Per map entry (then per coil): the index of its point in the device's readings.
     private var positions: [Int?]?
-    var binding: WeakBinding?
+    let relay: PolledCommandRelay
 
-    init(deviceID: String, layout: RegisterLayout, registry: PolledStateRegistry) {
+    init(deviceID: String, layout: RegisterLayout, registry: PolledStateRegistry, relay: PolledCommandRelay) {
         self.deviceID = deviceID
         self.layout = layout
         self.registry = registry
+        self.relay = relay
     }
 
     func willAnswer(_ request: ModbusRequest) {
@@ -231,7 +215,7 @@ final class PolledUnit: ModbusUnit, @unchecked Sendable {
         guard request.function == 0x05 || request.function == 0x0F else { return }
         for coil in layout.coils where (request.address ..< request.address + request.quantity).contains(coil.address) {
             guard let on = bank.bit(.coils, coil.address) else { continue }
-            binding?.binding?.send(DeviceCommand(on ? coil.onCommand : coil.offCommand), to: deviceID)
+            relay.send(DeviceCommand(on ? coil.onCommand : coil.offCommand), to: deviceID)
         }
     }
 }
