@@ -365,9 +365,7 @@ struct SimulateCommand: AsyncParsableCommand {
     }
 
     private func makeBinding(_ broker: BrokerAddress, park: ParkFile, catalog: ModelCatalog) throws -> MQTTDeviceBinding {
-        let devices = park.devices.map {
-            BoundDevice(id: $0.id, kind: $0.kind, model: $0.model, zone: $0.placement.zone, floor: $0.placement.floor)
-        }
+        let devices = boundDevices(park)
         do {
             // Models whose profile has an `mqtt:` section follow it; the command line sets the rest.
             var conventions: [String: MQTTModelConventions] = [:]
@@ -429,7 +427,7 @@ struct SimulateCommand: AsyncParsableCommand {
             Output.error("error: --modbus-port: no model in this park has a register map (a modbus: section in its profile)")
             throw ExitCode(ExitStatus.configurationError)
         }
-        let devices = park.devices.map { BoundDevice(id: $0.id, kind: $0.kind, model: $0.model, zone: $0.placement.zone, floor: $0.placement.floor) }
+        let devices = boundDevices(park)
         do {
             return try ModbusDeviceBinding(devices: devices, maps: maps, registry: registry, transport: transport, unitsPerEndpoint: modbusUnits)
         } catch {
@@ -440,7 +438,7 @@ struct SimulateCommand: AsyncParsableCommand {
 
     /// The DL/T 645 buses for the park's electricity meters.
     private func makeDLT645Binding(port: Int, registry: PolledStateRegistry, park: ParkFile) throws -> DLT645DeviceBinding {
-        let devices = park.devices.map { BoundDevice(id: $0.id, kind: $0.kind, model: $0.model, zone: $0.placement.zone, floor: $0.placement.floor) }
+        let devices = boundDevices(park)
         guard devices.contains(where: { $0.kind == "electric-meter" }) else {
             Output.error("error: --dlt645-port: this park has no electric-meter devices")
             throw ExitCode(ExitStatus.configurationError)
@@ -451,6 +449,11 @@ struct SimulateCommand: AsyncParsableCommand {
             Output.error("error: \(error.message)")
             throw ExitCode(ExitStatus.configurationError)
         }
+    }
+
+    /// The park's devices as the protocol bindings see them.
+    private func boundDevices(_ park: ParkFile) -> [BoundDevice] {
+        park.devices.map { BoundDevice(id: $0.id, kind: $0.kind, model: $0.model, zone: $0.placement.zone, floor: $0.placement.floor) }
     }
 
     private func fail(_ message: String) throws {
