@@ -114,11 +114,7 @@ import Glibc
         let run = try SimulateWorkersTests.BackgroundRun(
             ["simulate", "--park", park, "--duration", "60s", "--modbus-port", String(port)], in: directory)
         defer { kill(run.process.processIdentifier, SIGINT) }
-        let deadline = Date().addingTimeInterval(30)
-        while !loopbackPortAccepts(port) {
-            try #require(run.process.isRunning && Date() < deadline, "simulate did not open its Modbus port: \(run.stderr)")
-            usleep(50_000)
-        }
+        try run.waitForPort(port, "Modbus")
         for (model, unit) in [("electric-meter/acme-em3", 1), ("electric-meter/volt-dts666", 2)] {
             let certified = try cli.parkbench("certify", "--profile", "devices/\(model).yaml", "--target", "tcp://127.0.0.1:\(port)",
                                               "--unit", String(unit), "--interval", "1500ms", "--samples", "50",
@@ -141,19 +137,12 @@ import Glibc
             """.write(toFile: park, atomically: true, encoding: .utf8)
         let run = try SimulateWorkersTests.BackgroundRun(["simulate", "--park", park, "--duration", "60s", "--modbus-rtu", "--show", "none"], in: directory)
         defer { kill(run.process.processIdentifier, SIGINT) }
-        var path: String?
-        let deadline = Date().addingTimeInterval(30)
-        while path == nil {
-            try #require(run.process.isRunning && Date() < deadline, "no RTU bus announced: \(run.stdout) \(run.stderr)")
-            path = run.stdout.split(separator: "\n").first { $0.hasPrefix("modbus rtu: /dev/") }
-                .map { String($0.dropFirst("modbus rtu: ".count).prefix { $0 != " " }) }
-            usleep(50_000)
-        }
-        let certified = try cli.parkbench("certify", "--profile", "devices/electric-meter/volt-dts666.yaml", "--target", "rtu://\(try #require(path))",
+        let path = try run.announcedRTUBus()
+        let certified = try cli.parkbench("certify", "--profile", "devices/electric-meter/volt-dts666.yaml", "--target", "rtu://\(path)",
                                           "--unit", "2", "--interval", "1200ms", "--samples", "30", "--out", directory.path("cert"))
         #expect(certified.status == 0, "\(certified.stdout)\n\(certified.stderr)")
         #expect(certified.stdout.contains("(9600 8N1)") && certified.stdout.contains("CERTIFIED: 8 checks passed"), "\(certified.stdout)")
-        let absent = try cli.parkbench("certify", "--profile", "devices/electric-meter/volt-dts666.yaml", "--target", "rtu://\(try #require(path))",
+        let absent = try cli.parkbench("certify", "--profile", "devices/electric-meter/volt-dts666.yaml", "--target", "rtu://\(path)",
                                        "--unit", "7", "--interval", "100ms", "--samples", "2", "--out", directory.path("absent"))
         #expect(absent.status == 3, "a bus address nobody has stays silent: \(absent.stdout)")
         #expect(absent.stderr.contains("unit 7 at rtu://") && absent.stderr.contains("does not answer"), "\(absent.stderr)")

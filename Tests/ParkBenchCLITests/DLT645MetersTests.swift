@@ -63,11 +63,7 @@ import Glibc
         let ledger = directory.path("run.jsonl")
         let run = try SimulateWorkersTests.BackgroundRun(
             ["simulate", "--park", park, "--duration", "20s", "--dlt645-port", String(port), "--ledger", ledger, "--json"], in: directory)
-        let deadline = Date().addingTimeInterval(30)
-        while !loopbackPortAccepts(port) {
-            try #require(run.process.isRunning && Date() < deadline, "simulate did not open its DL/T 645 port: \(run.stderr)")
-            usleep(50_000)
-        }
+        try run.waitForPort(port, "DL/T 645")
         let master = try ChildProcess(try executablePath("python3"), [script, String(port)], output: output)
         #expect(master.waitForExit(timeout: .seconds(60)))
         // Done reading: stop the run (Ctrl-C) rather than wait out its duration.

@@ -149,14 +149,7 @@ import Glibc
         try Self.park.write(toFile: park, atomically: true, encoding: .utf8)
         let run = try SimulateWorkersTests.BackgroundRun(["simulate", "--park", park, "--duration", "60s", "--modbus-rtu", "--show", "none"], in: directory)
         defer { kill(run.process.processIdentifier, SIGINT) }
-        var path: String?
-        let deadline = Date().addingTimeInterval(30)
-        while path == nil {
-            try #require(run.process.isRunning && Date() < deadline, "no RTU bus announced: \(run.stdout) \(run.stderr)")
-            path = run.stdout.split(separator: "\n").first { $0.hasPrefix("modbus rtu: /dev/") }
-                .map { String($0.dropFirst("modbus rtu: ".count).prefix { $0 != " " }) }
-            usleep(50_000)
-        }
+        let path = try run.announcedRTUBus()
         let script = directory.path("rtu.py"), output = directory.path("rtu.json")
         try """
             import json, struct, sys, time
@@ -173,7 +166,7 @@ import Glibc
             dts = call(client.read_holding_registers, 0x2000, count=1, unit=3).registers
             print(json.dumps({"power": struct.unpack(">f", struct.pack(">HH", r[0], r[1]))[0], "dts_voltage": dts[0] / 10}), flush=True)
             """.write(toFile: script, atomically: true, encoding: .utf8)
-        let master = try ChildProcess(try executablePath("python3"), [script, try #require(path)], output: output)
+        let master = try ChildProcess(try executablePath("python3"), [script, path], output: output)
         #expect(master.waitForExit(timeout: .seconds(60)))
         let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
         let result = try #require(try? JSONSerialization.jsonObject(with: Data((text.split(separator: "\n").last ?? "").utf8)) as? [String: Double], "\(text)")
@@ -189,11 +182,7 @@ import Glibc
         let port = try freeLoopbackPort()
         let run = try SimulateWorkersTests.BackgroundRun(["simulate", "--park", park, "--duration", "60s", "--modbus-port", String(port)], in: directory)
         defer { kill(run.process.processIdentifier, SIGINT) }
-        let deadline = Date().addingTimeInterval(30)
-        while !loopbackPortAccepts(port) {
-            try #require(run.process.isRunning && Date() < deadline, "simulate did not open its Modbus port: \(run.stderr)")
-            usleep(50_000)
-        }
+        try run.waitForPort(port, "Modbus")
         try """
             meters:
               - {device: em-1, model: acme-em3, zone: M, modbus: 127.0.0.1:\(port), unit: 1}

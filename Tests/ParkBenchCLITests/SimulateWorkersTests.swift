@@ -21,8 +21,8 @@ import Glibc
         init(_ arguments: [String], in directory: TemporaryDirectory) throws {
             stdoutPath = directory.path("stdout.txt")
             stderrPath = directory.path("stderr.txt")
-            FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-            FileManager.default.createFile(atPath: stderrPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
             process.executableURL = CLITests.binary
             process.arguments = arguments
             process.currentDirectoryURL = CLITests.packageRoot
@@ -39,6 +39,27 @@ import Glibc
             let deadline = Date().addingTimeInterval(seconds)
             while process.isRunning, Date() < deadline { usleep(20_000) }
             return !process.isRunning
+        }
+
+        /// Waits (30 s at most) until the run's `port` accepts connections; fails if the run ends first.
+        func waitForPort(_ port: Int, _ what: String) throws {
+            let deadline = Date().addingTimeInterval(30)
+            while !loopbackPortAccepts(port) {
+                try #require(process.isRunning && Date() < deadline, "simulate did not open its \(what) port: \(stderr)")
+                usleep(50_000)
+            }
+        }
+
+        /// The serial device of the first RTU bus the run announces (`modbus rtu: /dev/pts/N …`).
+        func announcedRTUBus() throws -> String {
+            let deadline = Date().addingTimeInterval(30)
+            while true {
+                if let line = stdout.split(separator: "\n").first(where: { $0.hasPrefix("modbus rtu: /dev/") }) {
+                    return String(line.dropFirst("modbus rtu: ".count).prefix { $0 != " " })
+                }
+                try #require(process.isRunning && Date() < deadline, "no RTU bus announced: \(stdout) \(stderr)")
+                usleep(50_000)
+            }
         }
 
         deinit {
