@@ -66,6 +66,12 @@ public final class MeterGateway: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
+    /// Made once: a formatter is costly to build, and every reading carries a timestamp.
+    private let timestamps: ISO8601DateFormatter = {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }()
 
     public init(meters: [Meter], configuration: Configuration) throws(MQTTError) {
         self.meters = meters
@@ -154,10 +160,8 @@ public final class MeterGateway: @unchecked Sendable {
 
     private func publishReading(_ meter: Meter, values: [(String, Double)], seq: Int, at time: Date) {
         let nanoseconds = Int64(time.timeIntervalSince1970 * 1e9)
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         var json = "{\"device\":\(JSONText.quoted(meter.id)),\"kind\":\(JSONText.quoted(meter.kind)),\"seq\":\(seq)"
-        json += ",\"msg_id\":\(JSONText.quoted("\(meter.id)#gw\(seq)")),\"ts\":\"\(formatter.string(from: time))\",\"ts_ns\":\(nanoseconds)"
+        json += ",\"msg_id\":\(JSONText.quoted("\(meter.id)#gw\(seq)")),\"ts\":\"\(timestamps.string(from: time))\",\"ts_ns\":\(nanoseconds)"
         json += ",\"channel\":\"telemetry\",\"name\":\"telemetry\",\"gateway\":\(JSONText.quoted(configuration.name)),\"values\":{"
         json += values.map { "\(JSONText.quoted($0.0)):\(JSONText.number($0.1))" }.joined(separator: ",") + "}}"
         do {
