@@ -10,7 +10,12 @@ import Synchronization
 /// topics, through one gateway connection. A meter that misses `offlineAfter` polls in a row is
 /// reported offline (its retained status), and online again at its next answer (L3509).
 ///
-/// One thread polls every meter in turn, synchronously, as a gateway's RS-485 master does.
+/// Commands for a meter (its `cmd` topic, as a device would take them) become coil writes when
+/// the map has a coil for them (`relay-open` → the relay coil off), or an immediate reading for
+/// `read` (L3511: on-demand collection); each is answered on `cmd/ack`.
+///
+/// One thread polls every meter in turn, synchronously, as a gateway's RS-485 master does;
+/// registers that sit next to each other in a table are read in one request.
 public final class MeterGateway: @unchecked Sendable {
     /// One meter behind the gateway.
     public struct Meter: Sendable {
@@ -38,15 +43,18 @@ public final class MeterGateway: @unchecked Sendable {
         public var period: Duration
         public var brokerHost: String
         public var brokerPort: Int
+        public var credentials: MQTTCredentials?
         /// Consecutive failed polls before a meter is reported offline.
         public var offlineAfter = 3
         public var timeoutMicroseconds = 500_000
+        public var faults = MeterGatewayFaults()
 
-        public init(name: String, period: Duration, brokerHost: String, brokerPort: Int) {
+        public init(name: String, period: Duration, brokerHost: String, brokerPort: Int, credentials: MQTTCredentials? = nil) {
             self.name = name
             self.period = period
             self.brokerHost = brokerHost
             self.brokerPort = brokerPort
+            self.credentials = credentials
         }
     }
 
@@ -54,16 +62,22 @@ public final class MeterGateway: @unchecked Sendable {
     public struct Statistics: Sendable, Hashable {
         public var polls = 0
         public var failedPolls = 0
+        public var requests = 0
         public var published = 0
+        public var commands = 0
         public var offlineMeters: [String] = []
     }
 
     public let configuration: Configuration
     private let meters: [Meter]
+    private let plans: [ReadPlan]
     private let pool: MQTTClientPool
     private let client: MQTTClientHandle
     private let counters = Mutex(Statistics())
     private let stopping = Atomic<Bool>(false)
+    private let pendingCommands = Mutex<[PendingCommand]>([])
+    /// Wakes the polling thread early: a command arrived, or stop() was called.
+    private let wake = DispatchSemaphore(value: 0)
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
     /// Made once: a formatter is costly to build, and every reading carries a timestamp.
@@ -76,13 +90,24 @@ public final class MeterGateway: @unchecked Sendable {
     public init(meters: [Meter], configuration: Configuration) throws(MQTTError) {
         self.meters = meters
         self.configuration = configuration
-        pool = try MQTTClientPool()
-        var client = MQTTClientConfiguration(clientID: "gateway-\(configuration.name)", host: configuration.brokerHost, port: configuration.brokerPort)
+        plans = meters.map { ReadPlan($0.map, wordSwapped: configuration.faults.wordSwap) }
+        let receiver = CommandReceiver()
+        pool = try MQTTClientPool(configuration: MQTTClientPoolConfiguration(ioThreads: 1), delegate: receiver)
+        var client = MQTTClientConfiguration(
+            clientID: "gateway-\(configuration.name)", host: configuration.brokerHost, port: configuration.brokerPort,
+            credentials: configuration.credentials,
+            subscriptions: meters.map { MQTTSubscription(Self.topic($0, "cmd"), qos: .atLeastOnce) })
         client.tcpNoDelay = true
         self.client = try pool.addClient(client)
+        receiver.gateway = self
     }
 
     public var statistics: Statistics { counters.withLock { $0 } }
+
+    /// The meters actually polled: all of them, unless the meter-limit fault caps them.
+    private var polledMeters: ArraySlice<Meter> {
+        meters.prefix(configuration.faults.meterLimit ?? meters.count)
+    }
 
     public func start() {
         let thread = Thread { [self] in
@@ -94,67 +119,151 @@ public final class MeterGateway: @unchecked Sendable {
         thread.start()
     }
 
-    /// Stops polling (after the current round) and disconnects.
+    /// Stops polling (after the current meter) and disconnects.
     public func stop() {
         guard thread != nil, !stopping.exchange(true, ordering: .relaxed) else { return }
+        wake.signal()
         finished.wait()
         pool.shutdown()
     }
 
+    // MARK: - Polling
+
+    private var connections: [String: ModbusMaster] = [:]
+    private var failures: [String: Int] = [:]
+    private var online: Set<String> = []
+    private var sequence: [String: Int] = [:]
+
     private func poll() {
-        var connections: [String: ModbusMaster] = [:]
-        var failures: [String: Int] = [:]
-        var online: Set<String> = []
-        var sequence: [String: Int] = [:]
-        let period = Double(configuration.period.components.seconds) + Double(configuration.period.components.attoseconds) / 1e18
+        let period = configuration.faults.period ?? configuration.period
+        let periodSeconds = Double(period.components.seconds) + Double(period.components.attoseconds) / 1e18
         var next = Date()
         while !stopping.load(ordering: .relaxed) {
-            for meter in meters {
+            for index in polledMeters.indices {
                 if stopping.load(ordering: .relaxed) { break }
-                let key = "\(meter.host):\(meter.port)"
-                counters.withLock { $0.polls += 1 }
-                let polledAt = Date()
-                var values: [(String, Double)] = []
-                do throws(ModbusClientError) {
-                    if connections[key] == nil {
-                        connections[key] = try ModbusMaster(host: meter.host, port: meter.port, timeoutMicroseconds: configuration.timeoutMicroseconds)
-                    }
-                    let client = connections[key]!
-                    for register in meter.map.registers {
-                        guard let format = ModbusValueFormat(typeName: register.type, orderName: register.order, scale: register.scale) else { continue }
-                        let words = try client.readRegisters(inputTable: register.table == "input", unit: meter.unit,
-                                                             address: register.address, count: register.width)
-                        if let value = format.decode(words) {
-                            values.append((register.point, value))
-                        }
-                    }
-                } catch {
-                    if case .transport = error { connections[key] = nil }
-                    failures[meter.id, default: 0] += 1
-                    counters.withLock { $0.failedPolls += 1 }
-                    if failures[meter.id] == configuration.offlineAfter {
-                        online.remove(meter.id)
-                        publishStatus(meter, online: false)
-                        counters.withLock { $0.offlineMeters.append(meter.id) }
-                    }
-                    continue
-                }
-                failures[meter.id] = 0
-                if !online.contains(meter.id) {
-                    online.insert(meter.id)
-                    publishStatus(meter, online: true)
-                    counters.withLock { $0.offlineMeters.removeAll { $0 == meter.id } }
-                }
-                sequence[meter.id, default: 0] += 1
-                publishReading(meter, values: values, seq: sequence[meter.id]!, at: polledAt)
+                runCommands()
+                read(index)
             }
-            next = next.addingTimeInterval(period)
-            // Sleep in short steps so stop() is prompt.
-            while !stopping.load(ordering: .relaxed), Date() < next { Thread.sleep(forTimeInterval: min(0.05, next.timeIntervalSinceNow)) }
+            next = next.addingTimeInterval(periodSeconds)
+            // Commands do not wait for the next round.
+            while !stopping.load(ordering: .relaxed), Date() < next {
+                _ = wake.wait(timeout: .now() + max(0, next.timeIntervalSinceNow))
+                runCommands()
+            }
         }
     }
 
-    private func topic(_ meter: Meter, _ channel: String) -> String {
+    private func master(for meter: Meter) throws(ModbusClientError) -> ModbusMaster {
+        let key = "\(meter.host):\(meter.port)"
+        if let existing = connections[key] { return existing }
+        let created = try ModbusMaster(host: meter.host, port: meter.port, timeoutMicroseconds: configuration.timeoutMicroseconds)
+        connections[key] = created
+        return created
+    }
+
+    /// Reads one meter and publishes the reading, or counts the miss.
+    @discardableResult
+    private func read(_ index: Int) -> Bool {
+        let meter = meters[index]
+        counters.withLock { $0.polls += 1 }
+        let polledAt = Date()
+        var values: [(String, Double)] = []
+        var requests = 0
+        do throws(ModbusClientError) {
+            let client = try master(for: meter)
+            for block in plans[index].blocks {
+                requests += 1
+                let words = try client.readRegisters(inputTable: block.inputTable, unit: meter.unit, address: block.address, count: block.count)
+                for field in block.fields {
+                    let start = field.offset
+                    guard start + field.width <= words.count, let value = field.format.decode(Array(words[start ..< start + field.width])) else { continue }
+                    values.append((field.point, value))
+                }
+            }
+        } catch {
+            if case .transport = error { connections["\(meter.host):\(meter.port)"] = nil }
+            missed(meter, requests: requests)
+            return false
+        }
+        counters.withLock { $0.requests += requests }
+        failures[meter.id] = 0
+        if !online.contains(meter.id) {
+            online.insert(meter.id)
+            publishStatus(meter, online: true)
+            counters.withLock { $0.offlineMeters.removeAll { $0 == meter.id } }
+        }
+        sequence[meter.id, default: 0] += 1
+        publishReading(meter, values: values, seq: sequence[meter.id]!, at: polledAt)
+        return true
+    }
+
+    private func missed(_ meter: Meter, requests: Int) {
+        failures[meter.id, default: 0] += 1
+        counters.withLock {
+            $0.failedPolls += 1
+            $0.requests += requests
+        }
+        if failures[meter.id] == configuration.offlineAfter, !configuration.faults.offlineReportsDropped {
+            online.remove(meter.id)
+            publishStatus(meter, online: false)
+            counters.withLock { $0.offlineMeters.append(meter.id) }
+        }
+    }
+
+    // MARK: - Commands
+
+    fileprivate struct PendingCommand {
+        var meter: Int
+        var id: String
+        var command: String
+    }
+
+    fileprivate func received(_ message: MQTTMessage) {
+        guard let meter = meters.firstIndex(where: { Self.topic($0, "cmd") == message.topic }) else { return }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any],
+              let command = object["command"] as? String, !command.isEmpty else {
+            acknowledge(meters[meter], id: "", command: "", accepted: false, reason: "not a command: expected {\"id\":…,\"command\":…}")
+            return
+        }
+        let id = (object["id"] as? String) ?? (object["id"] as? NSNumber)?.stringValue ?? ""
+        pendingCommands.withLock { $0.append(PendingCommand(meter: meter, id: id, command: command)) }
+        wake.signal()
+    }
+
+    /// Runs queued commands on the polling thread, which owns the Modbus connections.
+    private func runCommands() {
+        let commands = pendingCommands.withLock { queue -> [PendingCommand] in
+            defer { queue.removeAll() }
+            return queue
+        }
+        for pending in commands {
+            counters.withLock { $0.commands += 1 }
+            let meter = meters[pending.meter]
+            if pending.command == "read" {
+                let answered = read(pending.meter)
+                acknowledge(meter, id: pending.id, command: pending.command, accepted: answered,
+                            reason: answered ? nil : "the meter did not answer")
+                continue
+            }
+            guard let coil = meter.map.coils.first(where: { $0.onCommand == pending.command || $0.offCommand == pending.command }) else {
+                let known = ["read"] + meter.map.coils.flatMap { [$0.onCommand, $0.offCommand] }
+                acknowledge(meter, id: pending.id, command: pending.command, accepted: false,
+                            reason: "\(meter.id) takes \(known.joined(separator: ", ")) through this gateway")
+                continue
+            }
+            do throws(ModbusClientError) {
+                try master(for: meter).writeCoil(unit: meter.unit, address: coil.address, on: coil.onCommand == pending.command)
+                acknowledge(meter, id: pending.id, command: pending.command, accepted: true, reason: nil)
+            } catch {
+                if case .transport = error { connections["\(meter.host):\(meter.port)"] = nil }
+                acknowledge(meter, id: pending.id, command: pending.command, accepted: false, reason: "coil write failed: \(error)")
+            }
+        }
+    }
+
+    // MARK: - Publishing
+
+    static func topic(_ meter: Meter, _ channel: String) -> String {
         "park/\(meter.zone ?? "park")/\(meter.kind)/\(meter.id)/\(channel)"
     }
 
@@ -165,13 +274,92 @@ public final class MeterGateway: @unchecked Sendable {
         json += ",\"channel\":\"telemetry\",\"name\":\"telemetry\",\"gateway\":\(JSONText.quoted(configuration.name)),\"values\":{"
         json += values.map { "\(JSONText.quoted($0.0)):\(JSONText.number($0.1))" }.joined(separator: ",") + "}}"
         do {
-            try pool.publish(client, topic: topic(meter, "telemetry"), payload: Array(json.utf8), qos: .atLeastOnce)
+            try pool.publish(client, topic: Self.topic(meter, "telemetry"), payload: Array(json.utf8), qos: .atLeastOnce)
             counters.withLock { $0.published += 1 }
         } catch {}
     }
 
     private func publishStatus(_ meter: Meter, online: Bool) {
         let json = "{\"device\":\(JSONText.quoted(meter.id)),\"kind\":\(JSONText.quoted(meter.kind)),\"status\":\"\(online ? "online" : "offline")\",\"gateway\":\(JSONText.quoted(configuration.name))}"
-        try? pool.publish(client, topic: topic(meter, "status"), payload: Array(json.utf8), qos: .atLeastOnce, retain: true)
+        try? pool.publish(client, topic: Self.topic(meter, "status"), payload: Array(json.utf8), qos: .atLeastOnce, retain: true)
+    }
+
+    private func acknowledge(_ meter: Meter, id: String, command: String, accepted: Bool, reason: String?) {
+        var json = "{\"device\":\(JSONText.quoted(meter.id)),\"id\":\(JSONText.quoted(id)),\"command\":\(JSONText.quoted(command))"
+        json += ",\"accepted\":\(accepted)" + (reason.map { ",\"reason\":\(JSONText.quoted($0))" } ?? "")
+        json += ",\"gateway\":\(JSONText.quoted(configuration.name))}"
+        try? pool.publish(client, topic: Self.topic(meter, "cmd/ack"), payload: Array(json.utf8), qos: .atLeastOnce)
+    }
+}
+
+/// The reference gateway's fault switches: each makes one gateway check fail for its reason.
+public struct MeterGatewayFaults: Sendable, Hashable {
+    /// Poll at this period instead of the configured one (a gateway slower than it claims).
+    public var period: Duration?
+    /// Poll only the first N meters (a gateway below the 32 + 32 of 004 L3505).
+    public var meterLimit: Int?
+    /// Decode 32-bit values with their words swapped (a map entered with the wrong byte order).
+    public var wordSwap = false
+    /// Never report a meter offline.
+    public var offlineReportsDropped = false
+
+    public init(period: Duration? = nil, meterLimit: Int? = nil, wordSwap: Bool = false, offlineReportsDropped: Bool = false) {
+        self.period = period
+        self.meterLimit = meterLimit
+        self.wordSwap = wordSwap
+        self.offlineReportsDropped = offlineReportsDropped
+    }
+}
+
+/// Which requests read a meter's map: registers adjacent in one table share a request (up to the
+/// 125 registers a read may return), as a gateway configured for the meter would read them.
+struct ReadPlan: Sendable {
+    struct Field: Sendable {
+        var point: String
+        var offset: Int
+        var width: Int
+        var format: ModbusValueFormat
+    }
+
+    struct Block: Sendable {
+        var inputTable: Bool
+        var address: Int
+        var count: Int
+        var fields: [Field]
+    }
+
+    let blocks: [Block]
+
+    init(_ map: ModelModbusMap, wordSwapped: Bool = false) {
+        var blocks: [Block] = []
+        let registers = map.registers.sorted { ($0.table, $0.address) < ($1.table, $1.address) }
+        for register in registers {
+            guard var format = ModbusValueFormat(typeName: register.type, orderName: register.order, scale: register.scale) else { continue }
+            if wordSwapped, register.width == 2, let swapped = ModbusValueFormat(
+                typeName: register.type, orderName: register.order == "CDAB" ? "ABCD" : "CDAB", scale: register.scale) {
+                format = swapped
+            }
+            let input = register.table == "input"
+            if var last = blocks.last, last.inputTable == input, last.address + last.count == register.address,
+               last.count + register.width <= 125 {
+                last.fields.append(Field(point: register.point, offset: last.count, width: register.width, format: format))
+                last.count += register.width
+                blocks[blocks.count - 1] = last
+            } else {
+                blocks.append(Block(inputTable: input, address: register.address, count: register.width,
+                                    fields: [Field(point: register.point, offset: 0, width: register.width, format: format)]))
+            }
+        }
+        self.blocks = blocks
+    }
+}
+
+/// Hands the gateway its command messages; a separate object so the pool's delegate reference
+/// is not the gateway itself (the pool would otherwise keep its owner alive).
+private final class CommandReceiver: MQTTClientPoolDelegate, @unchecked Sendable {
+    weak var gateway: MeterGateway?
+
+    func mqttClientDidReceive(_ client: MQTTClientHandle, message: MQTTMessage) {
+        gateway?.received(message)
     }
 }
