@@ -32,6 +32,8 @@ public final class ModbusDeviceBinding: Sendable {
     private let servers: [any ModbusEndpoint]
     private let unitsPerEndpoint: Int
     private let relay = PolledCommandRelay()
+    /// Each device's index in `addresses`, for faults by device id.
+    private let indexByDevice: [String: Int]
 
     /// - Parameters:
     ///   - devices: the devices to serve; those whose model has no register map are skipped.
@@ -44,8 +46,10 @@ public final class ModbusDeviceBinding: Sendable {
                       unitsPerEndpoint: unitsPerEndpoint)
     }
 
+    /// - Parameter readObserver: told what every register read answered (the harness's ground
+    ///   truth for a gateway's readings); nil costs nothing per request.
     public init(devices: [BoundDevice], maps: [String: ModelModbusMap], registry: PolledStateRegistry,
-                transport: Transport, unitsPerEndpoint: Int = 247) throws(BindingError) {
+                transport: Transport, unitsPerEndpoint: Int = 247, readObserver: (any PolledReadObserver)? = nil) throws(BindingError) {
         guard (1 ... 247).contains(unitsPerEndpoint) else { throw BindingError("unitsPerEndpoint must be 1…247") }
         var layouts: [String: RegisterLayout] = [:]
         for (model, map) in maps {
@@ -67,13 +71,33 @@ public final class ModbusDeviceBinding: Sendable {
                 } catch { throw BindingError("Modbus endpoint \(endpoint + 1): \(error.description)") }
             }
             let unitID = UInt8(index % unitsPerEndpoint + 1)
-            let unit = PolledUnit(deviceID: device.id, layout: layouts[device.model]!, registry: registry, relay: relay)
+            let unit = PolledUnit(deviceID: device.id, layout: layouts[device.model]!, registry: registry, relay: relay, observer: readObserver)
             servers[endpoint].setUnit(unitID, unit)
             addresses.append(Address(device: device.id, port: 0, unit: unitID, path: nil))
         }
         self.servers = servers
         self.addresses = addresses
         self.unitsPerEndpoint = unitsPerEndpoint
+        indexByDevice = Dictionary(addresses.enumerated().map { ($1.device, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Which devices of `devices` a binding with these maps serves, in unit order: those whose
+    /// model has a map, `unitsPerEndpoint` to an endpoint, units 1, 2, … on each. A gateway's
+    /// meter list can be written from this before the endpoints exist.
+    public static func assignment(devices: [BoundDevice], maps: [String: ModelModbusMap], unitsPerEndpoint: Int = 247)
+        -> [(device: BoundDevice, endpoint: Int, unit: UInt8)] {
+        devices.filter { maps[$0.model] != nil }.enumerated().map { index, device in
+            (device, index / unitsPerEndpoint, UInt8(index % unitsPerEndpoint + 1))
+        }
+    }
+
+    /// Whether this binding serves `deviceID`.
+    public func serves(_ deviceID: String) -> Bool { indexByDevice[deviceID] != nil }
+
+    /// Makes a device's unit fall silent (a meter losing power or its bus wire) or answer again.
+    public func setSilent(_ deviceID: String, _ silent: Bool) throws(BindingError) {
+        guard let index = indexByDevice[deviceID] else { throw BindingError("\(deviceID) is not on a Modbus endpoint") }
+        servers[index / unitsPerEndpoint].setFaults(ModbusFaults(silent: silent), for: addresses[index].unit)
     }
 
     /// Starts every endpoint; returns each device's address (ports now known).
@@ -165,12 +189,15 @@ final class PolledUnit: ModbusUnit, @unchecked Sendable {
     /// Per map entry (then per coil): the index of its point in the device's readings.
     private var positions: [Int?]?
     let relay: PolledCommandRelay
+    let observer: (any PolledReadObserver)?
 
-    init(deviceID: String, layout: RegisterLayout, registry: PolledStateRegistry, relay: PolledCommandRelay) {
+    init(deviceID: String, layout: RegisterLayout, registry: PolledStateRegistry, relay: PolledCommandRelay,
+         observer: (any PolledReadObserver)? = nil) {
         self.deviceID = deviceID
         self.layout = layout
         self.registry = registry
         self.relay = relay
+        self.observer = observer
     }
 
     func willAnswer(_ request: ModbusRequest) {
@@ -195,6 +222,12 @@ final class PolledUnit: ModbusUnit, @unchecked Sendable {
         case 0x03, 0x04:
             let table: ModbusRegisterBank.Table = request.function == 0x03 ? .holding : .input
             let requested = request.address ..< request.address + request.quantity
+            var answered: [PolledRead.Value] = []
+            defer {
+                if let observer, !answered.isEmpty {
+                    observer.answered(PolledRead(device: deviceID, wallNanoseconds: SystemClock.wallNow().nanosecondsSinceEpoch, values: answered))
+                }
+            }
             for (slot, entry) in layout.entries.enumerated() where entry.table == table {
                 guard entry.address < requested.upperBound, entry.address + entry.format.type.registerCount > requested.lowerBound else { continue }
                 let number: Double
@@ -204,7 +237,11 @@ final class PolledUnit: ModbusUnit, @unchecked Sendable {
                 case .bool(let x)?: number = x ? 1 : 0
                 default: continue
                 }
-                bank.setRegisters(entry.table, at: entry.address, entry.format.encode(number))
+                let registers = entry.format.encode(number)
+                bank.setRegisters(entry.table, at: entry.address, registers)
+                // What the registers hold, not the number before encoding: scaling and float32
+                // rounding are the meter's, and a gateway can only be held to what it could read.
+                if observer != nil, let held = entry.format.decode(registers) { answered.append(.init(point: entry.point, value: held)) }
             }
         default:
             return

@@ -56,9 +56,11 @@ struct ConformanceRun {
                          + suite.checks.map(\.common.id).joined(separator: ", "))
             throw ExitCode(ExitStatus.configurationError)
         }
-        return HarnessRunner.Configuration(
+        var configuration = HarnessRunner.Configuration(
             suite: suite, profile: profile, park: park, parkFile: parkPath, plan: plan, kinds: workspace.kinds,
             seed: seed ?? park.seed, parkbenchVersion: ParkBenchVersion.current, faults: faults, only: only)
+        configuration.catalog = workspace.catalog
+        return configuration
     }
 
     /// Runs the suite and reports; returns the exit status (0 pass, 1 a check failed).

@@ -99,6 +99,7 @@ import Testing
                 - topic: c
                   as: status
                   fields: {device: $.id}
+            meters: {modbus: "localhost", units_per_endpoint: 300}
             """
         let errors = try #require(throws: ProfileErrors.self) { try PlatformProfile.parse(text, file: "p.yaml") }
         let messages = errors.issues.map(\.description)
@@ -107,6 +108,8 @@ import Testing
         #expect(messages.contains { $0.contains("unknown stream kind 'alarms'") })
         #expect(messages.contains { $0.contains("must start with '$'") })
         #expect(messages.contains { $0.contains("a status stream needs fields.status") })
+        #expect(messages.contains { $0.contains("meters.modbus") && $0.contains("expected host:port, got 'localhost'") })
+        #expect(messages.contains { $0.contains("meters.units_per_endpoint") }, "\(messages)")
         #expect(!messages.joined().contains("hunter2"), "a secret written inline is never echoed")
     }
 

@@ -58,6 +58,15 @@ public struct PlatformProfile: Sendable {
         public var body: String
     }
 
+    /// Where the harness serves the park's meters for the system's meter gateway to poll: every
+    /// device whose model has a register map answers on Modbus TCP at `host:port` as unit 1, 2,
+    /// … in park order, `unitsPerEndpoint` to a port, further ports following (`port + 1`, …).
+    public struct MeterEndpoints: Sendable, Hashable {
+        public var host: String
+        public var port: Int
+        public var unitsPerEndpoint: Int
+    }
+
     public var name: String
     public var title: String
     public var file: String
@@ -68,8 +77,10 @@ public struct PlatformProfile: Sendable {
     public var webhook: Webhook?
     public var rest: [RESTPoll]
     public var commands: CommandEndpoint?
+    /// Meters behind a gateway, when the system under test polls them (else every device is on MQTT).
+    public var meters: MeterEndpoints?
 
-    static let topKeys = ["platform", "title", "broker", "devices", "observe", "commands"]
+    static let topKeys = ["platform", "title", "broker", "devices", "observe", "commands", "meters"]
 
     /// The field mappings of every stream (MQTT, webhook, REST) that carries `kind`.
     public func mappings(of kind: ObservationKind) -> [FieldMapping] {
@@ -177,11 +188,24 @@ public struct PlatformProfile: Sendable {
             command.finish(allowed: ["method", "url", "body"])
             if let url { commands = CommandEndpoint(method: method, url: url, body: body) }
         }
+        var meters: MeterEndpoints?
+        if let node = reader.value("meters"), var section = MappingReader(node, path: "meters", log: log, what: "the meter endpoints") {
+            let units = section.int("units_per_endpoint", range: 1 ... 247) ?? 247
+            if let address = section.string("modbus", required: true, expected: "host:port where the harness serves the meters") {
+                if let colon = address.lastIndex(of: ":"), colon != address.startIndex,
+                   let port = Int(address[address.index(after: colon)...]), (0 ... 65535).contains(port) {
+                    meters = MeterEndpoints(host: String(address[..<colon]), port: port, unitsPerEndpoint: units)
+                } else {
+                    log.add("expected host:port, got '\(address)'", at: section.value("modbus"), path: "meters.modbus")
+                }
+            }
+            section.finish(allowed: ["modbus", "units_per_endpoint"])
+        }
         reader.finish(allowed: topKeys)
         if !log.issues.isEmpty { throw ProfileErrors(log.sortedIssues) }
         return PlatformProfile(
             name: name, title: title, file: file, broker: broker, deviceTopics: deviceTopics, mqtt: mqtt, webhook: webhook,
-            rest: rest, commands: commands)
+            rest: rest, commands: commands, meters: meters)
     }
 
     private static func observationKind(_ reader: inout MappingReader, log: IssueLog) -> ObservationKind? {

@@ -13,14 +13,20 @@ public final class HarnessContext: Sendable {
     public let observations: ObservationLog
     /// The devices' secrets, when the broker authenticates them.
     public let secrets: DeviceSecrets?
+    /// What the park's meters answered to every read, when they are behind a gateway.
+    public let meterReads: MeterReadLog
     let engine: RealTimeEngine
     let binding: MQTTDeviceBinding
+    let meters: ModbusDeviceBinding?
 
     init(
         devices: [ParkFile.ParkDevice], kinds: DeviceKindRegistry, profile: PlatformProfile, truth: GroundTruthTap,
-        observations: ObservationLog, engine: RealTimeEngine, binding: MQTTDeviceBinding, secrets: DeviceSecrets? = nil
+        observations: ObservationLog, engine: RealTimeEngine, binding: MQTTDeviceBinding, secrets: DeviceSecrets? = nil,
+        meters: ModbusDeviceBinding? = nil, meterReads: MeterReadLog = MeterReadLog()
     ) {
         self.secrets = secrets
+        self.meters = meters
+        self.meterReads = meterReads
         self.devices = devices
         self.kinds = kinds
         self.profile = profile
@@ -87,21 +93,31 @@ public final class HarnessContext: Sendable {
         return .success(record)
     }
 
-    /// Cuts a device's connection without a DISCONNECT (the broker publishes its last will).
+    /// Cuts a device's connection without a DISCONNECT (the broker publishes its last will); a
+    /// meter behind a gateway falls silent on its bus instead.
     public func disconnect(_ deviceID: String) -> Result<Int64, CheckFailure> {
         let at = wallNow()
-        do throws(BindingError) { try binding.dropConnection(of: deviceID, reconnect: false) } catch {
+        do throws(BindingError) {
+            if let meters, meters.serves(deviceID) { try meters.setSilent(deviceID, true) } else {
+                try binding.dropConnection(of: deviceID, reconnect: false)
+            }
+        } catch {
             return .failure(CheckFailure(error.description))
         }
         return .success(at)
     }
 
-    /// Connects a device again.
+    /// Connects a device again (a silent meter answers again).
     public func reconnect(_ deviceID: String) -> Result<Int64, CheckFailure> {
         let at = wallNow()
-        do throws(BindingError) { try binding.reconnect(deviceID) } catch { return .failure(CheckFailure(error.description)) }
+        do throws(BindingError) {
+            if let meters, meters.serves(deviceID) { try meters.setSilent(deviceID, false) } else { try binding.reconnect(deviceID) }
+        } catch { return .failure(CheckFailure(error.description)) }
         return .success(at)
     }
+
+    /// Whether a device is a meter the harness serves behind the system's gateway.
+    public func isBehindGateway(_ deviceID: String) -> Bool { meters?.serves(deviceID) ?? false }
 
     /// Waits until `condition` holds or `timeout` passes; true if it held. Polls every 5 ms:
     /// this only decides when to stop waiting — every figure comes from the timestamps taken

@@ -33,6 +33,12 @@ public struct HarnessRunner: Sendable {
         public var deviceSecrets: DeviceSecrets?
         /// The harness's own broker login, instead of the profile's environment variables.
         public var harnessCredentials: MQTTCredentials?
+        /// Model profiles, for the register maps of meters served behind a gateway (profile `meters:`).
+        public var catalog: ModelCatalog?
+        /// Called once the park's devices are up, with where each meter answers (empty without
+        /// the profile's `meters:`), before the platform gets its settle time: where a demo starts
+        /// the gateway that polls them.
+        public var devicesUp: (@Sendable (_ meters: [ModbusDeviceBinding.Address]) async throws -> Void)?
 
         public init(
             suite: Suite, profile: PlatformProfile, park: ParkFile, parkFile: String, plan: [PlannedDevice],
@@ -106,9 +112,13 @@ public struct HarnessRunner: Sendable {
         if !pollers.isEmpty { progress(.step("polling \(profile.rest.map(\.url).joined(separator: ", "))")) }
 
         let truth = GroundTruthTap()
-        let devices = configuration.park.devices.map {
+        let allDevices = configuration.park.devices.map {
             BoundDevice(id: $0.id, kind: $0.kind, model: $0.model, zone: $0.placement.zone, floor: $0.placement.floor)
         }
+        let meterReads = MeterReadLog()
+        var plan = configuration.plan
+        let meters = try meterBinding(allDevices, plan: &plan, reads: meterReads)
+        let devices = allDevices.filter { !(meters?.serves($0.id) ?? false) }
         let binding: MQTTDeviceBinding
         let engine: RealTimeEngine
         do {
@@ -118,7 +128,7 @@ public struct HarnessRunner: Sendable {
             }
             if let template = profile.deviceTopics { bindingConfiguration.topics = try MQTTTopicTemplate(template) }
             binding = try MQTTDeviceBinding(devices: devices, configuration: bindingConfiguration)
-            engine = try await RealTimeEngine(plan: configuration.plan, observer: MulticastEmissionObserver([binding, truth]))
+            engine = try await RealTimeEngine(plan: plan, observer: MulticastEmissionObserver([binding, truth]))
         } catch {
             throw .configuration("cannot set up the park's devices: \(error)")
         }
@@ -139,12 +149,31 @@ public struct HarnessRunner: Sendable {
             throw .unreachable(message)
         }
         await engine.start()
-        progress(.step("park \(configuration.park.name): \(devices.count) devices connected; letting the platform see them for \(configuration.settle)"))
+        var addresses: [ModbusDeviceBinding.Address] = []
+        if let meters {
+            meters.setCommandHandler { deviceID, command in _ = try? await engine.send(command, to: deviceID) }
+            do { addresses = try meters.start() } catch {
+                await engine.stop()
+                throw .configuration("cannot serve the park's meters: \(error)")
+            }
+            let ports = Set(addresses.map(\.port)).sorted()
+            progress(.step("\(addresses.count) meters on Modbus TCP \(profile.meters!.host):\(ports.map(String.init).joined(separator: ", ")) "
+                           + "(units 1–\(min(addresses.count, profile.meters!.unitsPerEndpoint)) per port) for the gateway to poll"))
+        }
+        defer { meters?.stop() }
+        if let devicesUp = configuration.devicesUp {
+            do { try await devicesUp(addresses) } catch {
+                await engine.stop()
+                throw .unreachable("\(error)")
+            }
+        }
+        progress(.step("park \(configuration.park.name): \(devices.count) devices connected\(meters == nil ? "" : ", \(allDevices.count - devices.count) meters answering"); letting the platform see them for \(configuration.settle)"))
         try? await Task.sleep(nanoseconds: configuration.settle.nanoseconds)
 
         let context = HarnessContext(
             devices: configuration.park.devices, kinds: configuration.kinds, profile: profile, truth: truth,
-            observations: observations, engine: engine, binding: binding, secrets: configuration.deviceSecrets)
+            observations: observations, engine: engine, binding: binding, secrets: configuration.deviceSecrets,
+            meters: meters, meterReads: meterReads)
         let checks = configuration.suite.checks.filter { configuration.only.isEmpty || configuration.only.contains($0.common.id) }
         var results: [CheckResult] = []
         for (index, check) in checks.enumerated() {
@@ -168,7 +197,7 @@ public struct HarnessRunner: Sendable {
             verdict: verdict,
             suite: .init(name: configuration.suite.name, title: configuration.suite.title, file: configuration.suite.file),
             platform: .init(name: profile.name, file: profile.file, endpoint: profile.broker.url),
-            park: .init(name: configuration.park.name, file: configuration.parkFile, devices: devices.count),
+            park: .init(name: configuration.park.name, file: configuration.parkFile, devices: allDevices.count),
             seed: configuration.seed, parkbenchVersion: configuration.parkbenchVersion, faults: configuration.faults,
             checks: results, notes: notes)
     }
@@ -210,8 +239,31 @@ public struct HarnessRunner: Sendable {
     static func format(_ value: Double, _ unit: String) -> String {
         switch unit {
         case "ms": String(format: "%.1f ms", value)
-        case "%": String(format: "%.2f%%", value)
+        // A word-swapped float is off by 10^38 %: say so in a form a person can read.
+        case "%": abs(value) >= 1e6 ? String(format: "%.3g%%", value) : String(format: "%.2f%%", value)
         default: value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.4g", value)
+        }
+    }
+
+    /// With the profile's `meters:`, the park's devices that have a register map answer on Modbus
+    /// TCP instead of MQTT, their live state read at every poll (and every read kept in `reads`).
+    private func meterBinding(_ devices: [BoundDevice], plan: inout [PlannedDevice], reads: MeterReadLog) throws(HarnessError) -> ModbusDeviceBinding? {
+        guard let endpoints = configuration.profile.meters else { return nil }
+        guard let catalog = configuration.catalog else { throw .configuration("the profile's meters: needs the model profiles (their register maps)") }
+        var maps: [String: ModelModbusMap] = [:]
+        for device in devices where maps[device.model] == nil {
+            if let map = catalog.model(named: device.model)?.modbus { maps[device.model] = map }
+        }
+        // A park without meters runs all on MQTT, whatever the profile offers.
+        guard !maps.isEmpty else { return nil }
+        let registry = PolledStateRegistry()
+        for index in plan.indices { plan[index].setup.polled = registry }
+        do throws(BindingError) {
+            return try ModbusDeviceBinding(
+                devices: devices, maps: maps, registry: registry, transport: .tcp(host: endpoints.host, firstPort: endpoints.port),
+                unitsPerEndpoint: endpoints.unitsPerEndpoint, readObserver: reads)
+        } catch {
+            throw .configuration("cannot set up the park's meters: \(error)")
         }
     }
 
