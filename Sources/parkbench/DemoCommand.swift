@@ -5,6 +5,7 @@ import ParkBroker
 import ParkCore
 import ParkMQTT
 import ParkPlatform
+import Synchronization
 
 /// `parkbench demo`: the whole product on one machine — an embedded mosquitto, the reference
 /// platform, the demo park's virtual devices — running the core conformance suite, with fault
@@ -30,6 +31,14 @@ struct DemoCommand: AsyncParsableCommand {
               auth-disabled             the broker lets anyone in          → device authentication
               commands-dropped          API commands are accepted, not sent → platform command
               crash-after[=400]         the platform stops after N messages → whatever runs after
+              gateway-word-swap         the gateway reads 32-bit registers in the wrong word order → meter accuracy
+              gateway-slow-poll[=3s]    the gateway polls at this period, not every 1 s → meter polling period
+              gateway-meter-limit[=16]  the gateway reads only the first N meters → meter capacity
+              gateway-no-offline        the gateway never reports a silent meter   → meter offline
+
+            The park's meters (models with a register map) answer on Modbus TCP, not MQTT, and \
+            the reference gateway polls them every second and publishes their readings; the \
+            meter checks hold those readings to what the meters answered.
 
             Examples:
               parkbench demo
@@ -67,7 +76,8 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         let workspace = Workspace.load(options)
         var faults = PlatformFaults()
-        for item in fault { item.apply(to: &faults) }
+        var gatewayFaults = MeterGatewayFaults()
+        for item in fault { item.apply(to: &faults, gateway: &gatewayFaults) }
         let run = ConformanceRun(
             suiteFile: suite, platformFile: platform, parkFile: park, brokerOverride: nil, outputDirectory: out, seed: nil,
             only: check, faults: fault.map(\.description), json: options.json, historyPath: history.history, capture: capture)
@@ -85,6 +95,7 @@ struct DemoCommand: AsyncParsableCommand {
         for device in configuration.park.devices { secrets[device.id] = MosquittoAuth.randomSecret() }
         let platformLogin = MQTTCredentials(username: "parkbench-platform", password: MosquittoAuth.randomSecret())
         let harnessLogin = MQTTCredentials(username: "parkbench-harness", password: MosquittoAuth.randomSecret())
+        let gatewayLogin = MQTTCredentials(username: "parkbench-gateway", password: MosquittoAuth.randomSecret())
         configuration.deviceSecrets = DeviceSecrets(secrets, source: "the demo's generated secrets")
         configuration.harnessCredentials = harnessLogin
 
@@ -96,7 +107,9 @@ struct DemoCommand: AsyncParsableCommand {
                 var users = secrets
                 users[platformLogin.username] = platformLogin.password
                 users[harnessLogin.username] = harnessLogin.password
-                options = try MosquittoAuth(users: users, platformUsers: [platformLogin.username, harnessLogin.username])
+                users[gatewayLogin.username] = gatewayLogin.password
+                // The gateway publishes for its meters and takes their commands: platform-wide topics.
+                options = try MosquittoAuth(users: users, platformUsers: [platformLogin.username, harnessLogin.username, gatewayLogin.username])
                     .write(into: directory)
             }
             broker = try MosquittoBroker(options: options, directory: directory)
@@ -143,12 +156,33 @@ struct DemoCommand: AsyncParsableCommand {
             Output.error("error: the reference platform could not subscribe at 127.0.0.1:\(broker.port) within 10 s")
             throw ExitCode(ExitStatus.unreachable)
         }
+        // The park's meters answer on free ports; the gateway starts once they do, and polls them.
+        let gateway = GatewayHolder()
+        defer { gateway.stop() }
+        if configuration.profile.meters != nil {
+            configuration.profile.meters?.host = "127.0.0.1"
+            configuration.profile.meters?.port = 0
+            let park = configuration.park, catalog = workspace.catalog, brokerPort = broker.port, json = options.json
+            let gatewayFaults = gatewayFaults
+            configuration.devicesUp = { addresses in
+                guard !addresses.isEmpty else { return }
+                let meters = try DemoGateway.meters(addresses, park: park, catalog: catalog)
+                var settings = MeterGateway.Configuration(name: "gw-demo", period: .seconds(1), brokerHost: "127.0.0.1", brokerPort: brokerPort,
+                                                          credentials: authDisabled ? nil : gatewayLogin)
+                settings.faults = gatewayFaults
+                let started = try MeterGateway(meters: meters, configuration: settings)
+                started.start()
+                gateway.set(started)
+                if !json { print("reference gateway gw-demo: polling \(meters.count) meters every 1s, publishing their readings") }
+            }
+        }
         if !options.json {
             print("mosquitto on 127.0.0.1:\(broker.port) (\(authDisabled ? "anyone may log in" : "password file + ACL, one secret per device"));"
                   + " reference platform subscribed to park/#"
                   + (fault.isEmpty ? "" : " with fault switches: \(fault.map(\.description).joined(separator: ", "))"))
         }
         let status = try await run.run(configuration)
+        gateway.stop()
         store.flush()
         if !options.json, let rows = try? store.counts() {
             print("reference platform database: " + rows.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
@@ -166,6 +200,8 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case alarmDelay = "alarm-delay", dropAlarms = "drop-alarms", valueScaling = "value-scaling"
         case noOfflineDetection = "no-offline-detection", crashAfter = "crash-after", linkageDropped = "linkage-dropped"
         case authDisabled = "auth-disabled", commandsDropped = "commands-dropped"
+        case gatewayWordSwap = "gateway-word-swap", gatewaySlowPoll = "gateway-slow-poll", gatewayMeterLimit = "gateway-meter-limit"
+        case gatewayNoOffline = "gateway-no-offline"
     }
 
     var name: Name
@@ -177,10 +213,11 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         self.name = name
         value = parts.count == 2 ? parts[1] : nil
         switch name {
-        case .alarmDelay: if let value, DeviceDuration(parsing: value) == nil { return nil }
+        case .alarmDelay, .gatewaySlowPoll: if let value, DeviceDuration(parsing: value).map({ $0 > .zero }) != true { return nil }
         case .valueScaling: if let value, Double(value) == nil { return nil }
-        case .crashAfter: if let value, Int(value).map({ $0 > 0 }) != true { return nil }
-        case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped: if value != nil { return nil }
+        case .crashAfter, .gatewayMeterLimit: if let value, Int(value).map({ $0 > 0 }) != true { return nil }
+        case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline:
+            if value != nil { return nil }
         }
     }
 
@@ -191,11 +228,14 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .alarmDelay: "alarm-delay=\(value ?? "3s")"
         case .valueScaling: "value-scaling=\(value ?? "10")"
         case .crashAfter: "crash-after=\(value ?? "400")"
-        case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped: name.rawValue
+        case .gatewaySlowPoll: "gateway-slow-poll=\(value ?? "3s")"
+        case .gatewayMeterLimit: "gateway-meter-limit=\(value ?? "16")"
+        case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline:
+            name.rawValue
         }
     }
 
-    func apply(to faults: inout PlatformFaults) {
+    func apply(to faults: inout PlatformFaults, gateway: inout MeterGatewayFaults) {
         switch name {
         case .alarmDelay:
             let delay = DeviceDuration(parsing: value ?? "3s") ?? .seconds(3)
@@ -206,8 +246,35 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .crashAfter: faults.crashAfterMessages = Int(value ?? "400") ?? 400
         case .linkageDropped: faults.linkageDropped = true
         case .commandsDropped: faults.commandsDropped = true
+        case .gatewayWordSwap: gateway.wordSwap = true
+        case .gatewaySlowPoll: gateway.period = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "3s") ?? .seconds(3)).nanoseconds))
+        case .gatewayMeterLimit: gateway.meterLimit = Int(value ?? "16") ?? 16
+        case .gatewayNoOffline: gateway.offlineReportsDropped = true
         // The broker's switch, not the platform's: applied where the broker is started.
         case .authDisabled: break
+        }
+    }
+}
+
+/// The demo's reference gateway, started from the harness's devices-up callback and stopped by the demo.
+final class GatewayHolder: Sendable {
+    private let gateway = Mutex<MeterGateway?>(nil)
+
+    func set(_ started: MeterGateway) { gateway.withLock { $0 = started } }
+
+    func stop() { gateway.withLock { $0?.stop(); $0 = nil } }
+}
+
+enum DemoGateway {
+    /// The gateway's meter list: where the harness serves each meter, with its model's map.
+    static func meters(_ addresses: [ModbusDeviceBinding.Address], park: ParkFile, catalog: ModelCatalog) throws -> [MeterGateway.Meter] {
+        let devices = Dictionary(park.devices.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        return try addresses.map { address in
+            guard let device = devices[address.device], let map = catalog.model(named: device.model)?.modbus else {
+                throw ValidationError("meter \(address.device) has no register map")
+            }
+            return MeterGateway.Meter(id: device.id, kind: device.kind, zone: device.placement.zone, host: "127.0.0.1",
+                                      port: address.port, unit: address.unit, map: map)
         }
     }
 }

@@ -273,11 +273,18 @@ import Testing
     /// Serialized: six demos at once on two cores would time the machine, not the platform.
     @Test(.serialized, arguments: [
         ("drop-alarms", ["smoke-alarm-latency", "emergency-button-latency", "fire-water-low-pressure-latency"]),
-        ("value-scaling", ["environment-accuracy"]),
-        ("no-offline-detection", ["offline-detection"]),
+        ("value-scaling", ["environment-accuracy", "meter-accuracy"]),
+        ("no-offline-detection", ["offline-detection", "meter-offline"]),
         ("linkage-dropped", ["emergency-linkage-sound-light"]),
-        ("commands-dropped", ["platform-command"]),
+        ("commands-dropped", ["platform-command", "meter-relay-open", "meter-relay-close", "water-valve-close", "water-valve-open"]),
         ("auth-disabled", ["device-auth"]),
+        ("gateway-word-swap", ["meter-accuracy"]),
+        // Three missed 3 s polls take ≥ 6 s: a slow gateway also reports a silent meter late.
+        ("gateway-slow-poll", ["meter-polling-period", "meter-offline"]),
+        // The 23rd meter (dts-A-07, the one the offline check silences) is beyond the first 16, and
+        // the platform never hears of the water meters, so it has nowhere to send their valve commands.
+        ("gateway-meter-limit", ["meter-capacity", "meter-polling-period", "meter-offline", "water-valve-close", "water-valve-open"]),
+        ("gateway-no-offline", ["meter-offline"]),
     ])
     func eachFaultSwitchFailsExactlyItsChecks(fault: String, failing: [String]) throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("parkbench-fault-\(fault)-\(UUID())").path
@@ -287,7 +294,7 @@ import Testing
         let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/report.json"))) as? [String: Any])
         #expect((report["faults"] as? [String])?.first?.hasPrefix(fault) == true)
         let checks = try #require(report["checks"] as? [[String: Any]])
-        #expect(checks.count == 9)
+        #expect(checks.count == 17)
         #expect(Set(checks.filter { $0["verdict"] as? String != "pass" }.compactMap { $0["id"] as? String }) == Set(failing))
     }
 
