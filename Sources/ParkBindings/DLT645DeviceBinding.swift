@@ -1,5 +1,6 @@
 import ParkCore
 import ParkModbus
+import Synchronization
 
 /// Puts a park's electricity meters on DL/T 645-2007: TCP endpoints that each carry one RS-485
 /// bus of up to `metersPerBus` meters, addressed `000000000001`, `000000000002`, … in park order.
@@ -17,49 +18,51 @@ public final class DLT645DeviceBinding: Sendable {
 
     public typealias CommandHandler = PolledCommandRelay.Handler
 
-    /// The standard data identifiers served, with the point and BCD layout of each (DL/T 645-2007
-    /// appendix A: energy XXXXXX.XX kWh, voltage XXX.X V, current XXX.XXX A, power XX.XXXX kW,
-    /// power factor X.XXX, frequency XX.XX Hz).
-    public static let dataItems: [UInt32: (point: String, number: DLT645Number)] = [
-        0x0000_0000: ("energy_import_1", DLT645Number(bytes: 4, decimals: 2)),
-        0x0001_0000: ("energy_import_1", DLT645Number(bytes: 4, decimals: 2)),
-        0x0002_0000: ("energy_export_1", DLT645Number(bytes: 4, decimals: 2)),
-        0x0201_0100: ("voltage_a", DLT645Number(bytes: 2, decimals: 1)),
-        0x0201_0200: ("voltage_b", DLT645Number(bytes: 2, decimals: 1)),
-        0x0201_0300: ("voltage_c", DLT645Number(bytes: 2, decimals: 1)),
-        0x0202_0100: ("current_a", DLT645Number(bytes: 3, decimals: 3, signed: true)),
-        0x0202_0200: ("current_b", DLT645Number(bytes: 3, decimals: 3, signed: true)),
-        0x0202_0300: ("current_c", DLT645Number(bytes: 3, decimals: 3, signed: true)),
-        0x0203_0000: ("active_power", DLT645Number(bytes: 3, decimals: 4, signed: true)),
-        0x0206_0000: ("power_factor", DLT645Number(bytes: 2, decimals: 3, signed: true)),
-        0x0280_0002: ("frequency", DLT645Number(bytes: 2, decimals: 2)),
-    ]
+    /// The standard data identifiers served (``DLT645DataItem/standard``), with the point each reads.
+    public static let dataItems: [UInt32: (point: String, number: DLT645Number)] = Dictionary(
+        uniqueKeysWithValues: DLT645DataItem.standard.map { ($0.identifier, ($0.quantity, $0.number)) })
 
     private let servers: [DLT645TCPServer]
     private let addresses: [Address]
     private let metersPerBus: Int
     private let relay = PolledCommandRelay()
+    private let adapters: [String: MeterAdapter]
 
     /// - Parameters:
     ///   - devices: devices of kind `electric-meter` are served; others are skipped.
     ///   - firstPort: port of the first bus, the others following; 0 for free ports.
+    ///   - readObserver: told what every read answered (the harness's ground truth for a gateway).
     public init(devices: [BoundDevice], registry: PolledStateRegistry, host: String = "127.0.0.1", firstPort: Int = 0,
-                metersPerBus: Int = 32) throws(BindingError) {
+                metersPerBus: Int = 32, readObserver: (any PolledReadObserver)? = nil) throws(BindingError) {
         guard metersPerBus >= 1 else { throw BindingError("metersPerBus must be at least 1") }
         let meters = devices.filter { $0.kind == "electric-meter" }
         var servers: [DLT645TCPServer] = []
         var addresses: [Address] = []
+        var adapters: [String: MeterAdapter] = [:]
         for (index, device) in meters.enumerated() {
             let bus = index / metersPerBus
             if bus == servers.count { servers.append(DLT645TCPServer(host: host, port: firstPort == 0 ? 0 : firstPort + bus)) }
             var number = String(index + 1)
             number = String(repeating: "0", count: max(0, 12 - number.count)) + number
-            servers[bus].add(MeterAdapter(deviceID: device.id, address: DLT645Frame.address(number)!, registry: registry, relay: relay))
+            let adapter = MeterAdapter(deviceID: device.id, address: DLT645Frame.address(number)!, registry: registry, relay: relay,
+                                       observer: readObserver)
+            adapters[device.id] = adapter
+            servers[bus].add(adapter)
             addresses.append(Address(device: device.id, port: 0, meter: number))
         }
         self.servers = servers
         self.addresses = addresses
         self.metersPerBus = metersPerBus
+        self.adapters = adapters
+    }
+
+    /// Whether this binding serves `deviceID`.
+    public func serves(_ deviceID: String) -> Bool { adapters[deviceID] != nil }
+
+    /// Makes a meter stop answering on its bus (power or wiring lost), or answer again.
+    public func setSilent(_ deviceID: String, _ silent: Bool) throws(BindingError) {
+        guard let adapter = adapters[deviceID] else { throw BindingError("\(deviceID) is not on a DL/T 645 bus") }
+        adapter.silent.store(silent, ordering: .relaxed)
     }
 
     public func start() throws(BindingError) -> [Address] {
@@ -89,22 +92,35 @@ final class MeterAdapter: DLT645Meter, @unchecked Sendable {
     let address: [UInt8]
     let registry: PolledStateRegistry
     let relay: PolledCommandRelay
+    let observer: (any PolledReadObserver)?
+    let silent = Atomic<Bool>(false)
 
-    init(deviceID: String, address: [UInt8], registry: PolledStateRegistry, relay: PolledCommandRelay) {
+    init(deviceID: String, address: [UInt8], registry: PolledStateRegistry, relay: PolledCommandRelay,
+         observer: (any PolledReadObserver)? = nil) {
         self.deviceID = deviceID
         self.address = address
         self.registry = registry
         self.relay = relay
+        self.observer = observer
     }
+
+    var isSilent: Bool { silent.load(ordering: .relaxed) }
 
     func read(_ identifier: UInt32) -> [UInt8]? {
         guard let item = DLT645DeviceBinding.dataItems[identifier], let state = registry.state(of: deviceID) else { return nil }
         guard let reading = state.readings(at: SystemClock.monotonicNow()).first(where: { $0.point == item.point }) else { return nil }
+        let bytes: [UInt8]
         switch reading.value {
-        case .double(let value): return item.number.encode(value)
-        case .int(let value): return item.number.encode(Double(value))
+        case .double(let value): bytes = item.number.encode(value)
+        case .int(let value): bytes = item.number.encode(Double(value))
         default: return nil
         }
+        // What the BCD field holds (rounded to its decimals), as the gateway could read it.
+        if let observer, let held = item.number.decode(bytes) {
+            observer.answered(PolledRead(device: deviceID, wallNanoseconds: SystemClock.wallNow().nanosecondsSinceEpoch,
+                                         values: [.init(point: item.point, value: held)]))
+        }
+        return bytes
     }
 
     func relay(_ code: UInt8) -> UInt8? {

@@ -181,3 +181,31 @@ public struct DLT645Number: Hashable, Sendable {
         return result
     }
 }
+
+/// The DL/T 645-2007 data items ParkBench reads and serves (appendix A), each with its BCD layout
+/// and the quantity it carries under the name meters use in ParkBench: energy XXXXXX.XX kWh,
+/// voltage XXX.X V, current XXX.XXX A, power XX.XXXX kW, power factor X.XXX, frequency XX.XX Hz.
+public struct DLT645DataItem: Hashable, Sendable {
+    /// DI3 DI2 DI1 DI0 as written (0x0001_0000: forward active energy, total).
+    public var identifier: UInt32
+    public var quantity: String
+    public var number: DLT645Number
+
+    public static let standard: [DLT645DataItem] = [
+        .init(identifier: 0x0000_0000, quantity: "energy_import_1", number: DLT645Number(bytes: 4, decimals: 2)),
+        .init(identifier: 0x0001_0000, quantity: "energy_import_1", number: DLT645Number(bytes: 4, decimals: 2)),
+        .init(identifier: 0x0002_0000, quantity: "energy_export_1", number: DLT645Number(bytes: 4, decimals: 2)),
+        .init(identifier: 0x0201_0100, quantity: "voltage_a", number: DLT645Number(bytes: 2, decimals: 1)),
+        .init(identifier: 0x0201_0200, quantity: "voltage_b", number: DLT645Number(bytes: 2, decimals: 1)),
+        .init(identifier: 0x0201_0300, quantity: "voltage_c", number: DLT645Number(bytes: 2, decimals: 1)),
+        .init(identifier: 0x0202_0100, quantity: "current_a", number: DLT645Number(bytes: 3, decimals: 3, signed: true)),
+        .init(identifier: 0x0202_0200, quantity: "current_b", number: DLT645Number(bytes: 3, decimals: 3, signed: true)),
+        .init(identifier: 0x0202_0300, quantity: "current_c", number: DLT645Number(bytes: 3, decimals: 3, signed: true)),
+        .init(identifier: 0x0203_0000, quantity: "active_power", number: DLT645Number(bytes: 3, decimals: 4, signed: true)),
+        .init(identifier: 0x0206_0000, quantity: "power_factor", number: DLT645Number(bytes: 2, decimals: 3, signed: true)),
+        .init(identifier: 0x0280_0002, quantity: "frequency", number: DLT645Number(bytes: 2, decimals: 2)),
+    ]
+
+    /// What a gateway polls: each quantity once (0001_0000 for forward energy, not the 0000_0000 combined total).
+    public static let polled: [DLT645DataItem] = standard.filter { $0.identifier != 0x0000_0000 }
+}

@@ -17,6 +17,12 @@ public protocol DLT645Meter: AnyObject, Sendable {
     func relay(_ code: UInt8) -> UInt8?
     /// Broadcast time synchronisation (control code 08) to `time` (ss mm hh DD MM YY, BCD).
     func synchronise(time: [UInt8])
+    /// True while the meter answers nothing (a meter without power, a cut bus wire).
+    var isSilent: Bool { get }
+}
+
+extension DLT645Meter {
+    public var isSilent: Bool { false }
 }
 
 /// A TCP endpoint carrying one DL/T 645-2007 bus, as a serial-to-Ethernet converter in front of
@@ -141,7 +147,7 @@ public final class DLT645TCPServer: @unchecked Sendable {
             return
         }
         let meter = frame.address == DLT645Frame.wildcardAddress ? all.first : all.first { $0.address == frame.address }
-        guard let meter else {
+        guard let meter, !meter.isSilent else {
             unanswered.add(1, ordering: .relaxed)
             return
         }

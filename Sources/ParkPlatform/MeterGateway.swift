@@ -5,13 +5,15 @@ import ParkMQTT
 import Synchronization
 
 /// The reference platform's meter-reading gateway (智能网关, 004 L3499–3513): it polls meters
-/// over Modbus TCP on a configurable period (L3511) through their model's register map and
+/// over Modbus TCP (through their model's register map) or DL/T 645-2007 (the standard data
+/// items) on a configurable period (L3511) and
 /// publishes each reading northbound over MQTT as the meter's telemetry, on the meter's own
 /// topics, through one gateway connection. A meter that misses `offlineAfter` polls in a row is
 /// reported offline (its retained status), and online again at its next answer (L3509).
 ///
 /// Commands for a meter (its `cmd` topic, as a device would take them) become coil writes when
-/// the map has a coil for them (`relay-open` → the relay coil off), or an immediate reading for
+/// the map has a coil for them (`relay-open` → the relay coil off; on DL/T 645 a 1C relay-control
+/// frame), or an immediate reading for
 /// `read` (L3511: on-demand collection); each is answered on `cmd/ack`.
 ///
 /// One thread polls every meter in turn, synchronously, as a gateway's RS-485 master does;
@@ -24,17 +26,28 @@ public final class MeterGateway: @unchecked Sendable {
         public var zone: String?
         public var host: String
         public var port: Int
-        public var unit: UInt8
-        public var map: ModelModbusMap
+        public var link: Link
 
+        /// How the meter is addressed on its bus, and read.
+        public enum Link: Sendable {
+            /// A Modbus unit read through its model's register map.
+            case modbus(unit: UInt8, map: ModelModbusMap)
+            /// A DL/T 645 meter by its 12-digit number, read through the standard data items.
+            case dlt645(meter: String)
+        }
+
+        /// A Modbus meter.
         public init(id: String, kind: String, zone: String?, host: String, port: Int, unit: UInt8, map: ModelModbusMap) {
+            self.init(id: id, kind: kind, zone: zone, host: host, port: port, link: .modbus(unit: unit, map: map))
+        }
+
+        public init(id: String, kind: String, zone: String?, host: String, port: Int, link: Link) {
             self.id = id
             self.kind = kind
             self.zone = zone
             self.host = host
             self.port = port
-            self.unit = unit
-            self.map = map
+            self.link = link
         }
     }
 
@@ -70,7 +83,8 @@ public final class MeterGateway: @unchecked Sendable {
 
     public let configuration: Configuration
     private let meters: [Meter]
-    private let plans: [ReadPlan]
+    /// Per meter: the Modbus requests that read it (nil for a DL/T 645 meter).
+    private let plans: [ReadPlan?]
     private let pool: MQTTClientPool
     private let client: MQTTClientHandle
     private let counters = Mutex(Statistics())
@@ -90,7 +104,9 @@ public final class MeterGateway: @unchecked Sendable {
     public init(meters: [Meter], configuration: Configuration) throws(MQTTError) {
         self.meters = meters
         self.configuration = configuration
-        plans = meters.map { ReadPlan($0.map, wordSwapped: configuration.faults.wordSwap) }
+        plans = meters.map { meter in
+            if case .modbus(_, let map) = meter.link { ReadPlan(map, wordSwapped: configuration.faults.wordSwap) } else { nil }
+        }
         let receiver = CommandReceiver()
         pool = try MQTTClientPool(configuration: MQTTClientPoolConfiguration(ioThreads: 1), delegate: receiver)
         var client = MQTTClientConfiguration(
@@ -130,6 +146,7 @@ public final class MeterGateway: @unchecked Sendable {
     // MARK: - Polling
 
     private var connections: [String: ModbusMaster] = [:]
+    private var dlt645Connections: [String: DLT645Master] = [:]
     private var failures: [String: Int] = [:]
     private var online: Set<String> = []
     private var sequence: [String: Int] = [:]
@@ -161,6 +178,14 @@ public final class MeterGateway: @unchecked Sendable {
         return created
     }
 
+    private func dlt645Master(for meter: Meter) throws(DLT645Master.Failure) -> DLT645Master {
+        let key = "\(meter.host):\(meter.port)"
+        if let existing = dlt645Connections[key] { return existing }
+        let created = try DLT645Master(host: meter.host, port: meter.port, timeoutMicroseconds: configuration.timeoutMicroseconds)
+        dlt645Connections[key] = created
+        return created
+    }
+
     /// Reads one meter and publishes the reading, or counts the miss.
     @discardableResult
     private func read(_ index: Int) -> Bool {
@@ -169,11 +194,27 @@ public final class MeterGateway: @unchecked Sendable {
         let polledAt = Date()
         var values: [(String, Double)] = []
         var requests = 0
+        if case .dlt645(let number) = meter.link {
+            do throws(DLT645Master.Failure) {
+                let client = try dlt645Master(for: meter)
+                for item in DLT645DataItem.polled {
+                    requests += 1
+                    values.append((item.quantity, try client.read(meter: number, identifier: item.identifier, as: item.number)))
+                }
+            } catch {
+                if error.isTransport { dlt645Connections["\(meter.host):\(meter.port)"] = nil }
+                missed(meter, requests: requests)
+                return false
+            }
+            answered(meter, values: values, requests: requests, at: polledAt)
+            return true
+        }
+        guard let plan = plans[index], case .modbus(let unit, _) = meter.link else { return false }
         do throws(ModbusClientError) {
             let client = try master(for: meter)
-            for block in plans[index].blocks {
+            for block in plan.blocks {
                 requests += 1
-                let words = try client.readRegisters(inputTable: block.inputTable, unit: meter.unit, address: block.address, count: block.count)
+                let words = try client.readRegisters(inputTable: block.inputTable, unit: unit, address: block.address, count: block.count)
                 for field in block.fields {
                     let start = field.offset
                     guard start + field.width <= words.count, let value = field.format.decode(Array(words[start ..< start + field.width])) else { continue }
@@ -185,6 +226,11 @@ public final class MeterGateway: @unchecked Sendable {
             missed(meter, requests: requests)
             return false
         }
+        answered(meter, values: values, requests: requests, at: polledAt)
+        return true
+    }
+
+    private func answered(_ meter: Meter, values: [(String, Double)], requests: Int, at polledAt: Date) {
         counters.withLock { $0.requests += requests }
         failures[meter.id] = 0
         if !online.contains(meter.id) {
@@ -194,7 +240,6 @@ public final class MeterGateway: @unchecked Sendable {
         }
         sequence[meter.id, default: 0] += 1
         publishReading(meter, values: values, seq: sequence[meter.id]!, at: polledAt)
-        return true
     }
 
     private func missed(_ meter: Meter, requests: Int) {
@@ -245,19 +290,45 @@ public final class MeterGateway: @unchecked Sendable {
                             reason: answered ? nil : "the meter did not answer")
                 continue
             }
-            guard let coil = meter.map.coils.first(where: { $0.onCommand == pending.command || $0.offCommand == pending.command }) else {
-                let known = ["read"] + meter.map.coils.flatMap { [$0.onCommand, $0.offCommand] }
+            let unit: UInt8, map: ModelModbusMap
+            switch meter.link {
+            case .dlt645(let number):
+                relay(meter, number: number, pending)
+                continue
+            case .modbus(let modbusUnit, let modbusMap):
+                unit = modbusUnit
+                map = modbusMap
+            }
+            guard let coil = map.coils.first(where: { $0.onCommand == pending.command || $0.offCommand == pending.command }) else {
+                let known = ["read"] + map.coils.flatMap { [$0.onCommand, $0.offCommand] }
                 acknowledge(meter, id: pending.id, command: pending.command, accepted: false,
                             reason: "\(meter.id) takes \(known.joined(separator: ", ")) through this gateway")
                 continue
             }
             do throws(ModbusClientError) {
-                try master(for: meter).writeCoil(unit: meter.unit, address: coil.address, on: coil.onCommand == pending.command)
+                try master(for: meter).writeCoil(unit: unit, address: coil.address, on: coil.onCommand == pending.command)
                 acknowledge(meter, id: pending.id, command: pending.command, accepted: true, reason: nil)
             } catch {
                 if case .transport = error { connections["\(meter.host):\(meter.port)"] = nil }
                 acknowledge(meter, id: pending.id, command: pending.command, accepted: false, reason: "coil write failed: \(error)")
             }
+        }
+    }
+
+    /// A relay command to a DL/T 645 meter: a 1C frame, 1A to trip (拉闸), 1C to close (合闸).
+    private func relay(_ meter: Meter, number: String, _ pending: PendingCommand) {
+        let codes: [String: UInt8] = ["relay-open": 0x1A, "relay-close": 0x1C]
+        guard let code = codes[pending.command] else {
+            acknowledge(meter, id: pending.id, command: pending.command, accepted: false,
+                        reason: "\(meter.id) takes read, relay-open, relay-close through this gateway")
+            return
+        }
+        do throws(DLT645Master.Failure) {
+            try dlt645Master(for: meter).relay(meter: number, code: code)
+            acknowledge(meter, id: pending.id, command: pending.command, accepted: true, reason: nil)
+        } catch {
+            if error.isTransport { dlt645Connections["\(meter.host):\(meter.port)"] = nil }
+            acknowledge(meter, id: pending.id, command: pending.command, accepted: false, reason: "relay control failed: \(error)")
         }
     }
 

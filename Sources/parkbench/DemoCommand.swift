@@ -3,6 +3,7 @@ import Foundation
 import ParkBindings
 import ParkBroker
 import ParkCore
+import ParkHarness
 import ParkMQTT
 import ParkPlatform
 import Synchronization
@@ -160,8 +161,8 @@ struct DemoCommand: AsyncParsableCommand {
         let gateway = GatewayHolder()
         defer { gateway.stop() }
         if configuration.profile.meters != nil {
-            configuration.profile.meters?.host = "127.0.0.1"
-            configuration.profile.meters?.port = 0
+            configuration.profile.meters?.modbus = .init(host: "127.0.0.1", port: 0)
+            configuration.profile.meters?.dlt645 = .init(host: "127.0.0.1", port: 0)
             let park = configuration.park, catalog = workspace.catalog, brokerPort = broker.port, json = options.json
             let gatewayFaults = gatewayFaults
             configuration.devicesUp = { addresses in
@@ -267,14 +268,18 @@ final class GatewayHolder: Sendable {
 
 enum DemoGateway {
     /// The gateway's meter list: where the harness serves each meter, with its model's map.
-    static func meters(_ addresses: [ModbusDeviceBinding.Address], park: ParkFile, catalog: ModelCatalog) throws -> [MeterGateway.Meter] {
+    static func meters(_ addresses: GatewayMeterAddresses, park: ParkFile, catalog: ModelCatalog) throws -> [MeterGateway.Meter] {
         let devices = Dictionary(park.devices.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        return try addresses.map { address in
+        let modbus = try addresses.modbus.map { address in
             guard let device = devices[address.device], let map = catalog.model(named: device.model)?.modbus else {
                 throw ValidationError("meter \(address.device) has no register map")
             }
             return MeterGateway.Meter(id: device.id, kind: device.kind, zone: device.placement.zone, host: "127.0.0.1",
                                       port: address.port, unit: address.unit, map: map)
+        }
+        return modbus + addresses.dlt645.map { address in
+            MeterGateway.Meter(id: address.device, kind: "electric-meter", zone: devices[address.device]?.placement.zone,
+                               host: "127.0.0.1", port: address.port, link: .dlt645(meter: address.meter))
         }
     }
 }

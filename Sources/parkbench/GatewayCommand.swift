@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ParkCore
+import ParkModbus
 import ParkPlatform
 import Yams
 
@@ -8,7 +9,7 @@ import Yams
 struct GatewayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
-        abstract: "Poll meters over Modbus TCP and publish their readings on MQTT (the reference gateway).",
+        abstract: "Poll meters over Modbus TCP or DL/T 645 and publish their readings on MQTT (the reference gateway).",
         discussion: """
             Reads every meter listed in --meters through its model's register map every \\
             --period and publishes the reading as the meter's telemetry on \\
@@ -20,6 +21,11 @@ struct GatewayCommand: ParsableCommand {
               meters:
                 - {device: em-1, model: acme-em3, zone: M, modbus: 127.0.0.1:1502, unit: 1}
                 - {device: dts-1, model: volt-dts666, zone: M, modbus: 127.0.0.1:1502, unit: 3}
+                - {device: dl-1, zone: M, dlt645: 127.0.0.1:1645, meter: "000000000001"}
+
+            A Modbus meter is read through its model's register map; a DL/T 645 meter \
+            (an electricity meter) through the standard data items: energy, voltages, \
+            currents, power, power factor, frequency.
 
             Example (meters from `parkbench simulate --modbus-port 1502`):
               parkbench platform gateway --meters gateway.yaml --broker mqtt://127.0.0.1:1883 --period 5s
@@ -99,18 +105,31 @@ struct GatewayCommand: ParsableCommand {
         return try entries.enumerated().map { index, entry in
             let at = "\(file): meters[\(index)]"
             guard let id = entry["device"] as? String else { throw ValidationError("\(at): needs device: <id>") }
+            func endpoint(_ key: String) throws -> (String, Int) {
+                guard let address = entry[key] as? String, let colon = address.lastIndex(of: ":"),
+                      let port = Int(address[address.index(after: colon)...]) else {
+                    throw ValidationError("\(at): needs \(key): host:port")
+                }
+                return (String(address[..<colon]), port)
+            }
+            if entry["dlt645"] != nil {
+                let (host, port) = try endpoint("dlt645")
+                let number = (entry["meter"] as? String) ?? (entry["meter"] as? Int).map { String(format: "%012d", $0) }
+                guard let number, DLT645Frame.address(number) != nil else {
+                    throw ValidationError("\(at): needs meter: <its 12-digit number>, e.g. \"000000000001\"")
+                }
+                return MeterGateway.Meter(id: id, kind: "electric-meter", zone: entry["zone"] as? String, host: host, port: port,
+                                          link: .dlt645(meter: number))
+            }
             guard let modelName = entry["model"] as? String, let model = catalog.model(named: modelName) else {
                 throw ValidationError("\(at): needs model: <a model under devices/>, got \(entry["model"] ?? "nothing")")
             }
             guard let map = model.modbus else { throw ValidationError("\(at): model \(modelName) has no Modbus register map") }
-            guard let address = entry["modbus"] as? String, let colon = address.lastIndex(of: ":"),
-                  let port = Int(address[address.index(after: colon)...]) else {
-                throw ValidationError("\(at): needs modbus: host:port")
-            }
+            let (host, port) = try endpoint("modbus")
             let unit = entry["unit"] as? Int ?? 1
             guard (0 ... 255).contains(unit) else { throw ValidationError("\(at): unit must be 0…255") }
-            return MeterGateway.Meter(id: id, kind: model.kind, zone: entry["zone"] as? String, host: String(address[..<colon]),
-                                      port: port, unit: UInt8(unit), map: map)
+            return MeterGateway.Meter(id: id, kind: model.kind, zone: entry["zone"] as? String, host: host, port: port,
+                                      unit: UInt8(unit), map: map)
         }
     }
 }

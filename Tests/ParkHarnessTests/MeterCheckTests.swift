@@ -19,6 +19,7 @@ extension HarnessRuns {
           - {model: acme-sd100, zone: M, floor: 1, count: 1, id: "smoke-{n}", parameters: {heartbeat_interval: 1m}}
           - {model: acme-em3, zone: M, floor: 1, count: 2, id: "em3-{n}", parameters: {load_interval: 2s}}
           - {model: volt-dts666, zone: M, floor: 1, count: 2, id: "dts-{n}"}
+          - {model: grid-dtzy645, zone: M, floor: 1, count: 2, id: "dl-{n}"}
           - {model: aqua-wm20, zone: M, floor: 1, count: 2, id: "wm-{n}"}
         """
 
@@ -36,9 +37,9 @@ extension HarnessRuns {
             title: every meter read
             type: meter-reading
             source: 004_5e9061d643d5fb41.txt L3505
-            devices: {ids: [em3-1, em3-2, dts-1, dts-2, wm-1, wm-2]}
+            devices: {ids: [em3-1, em3-2, dts-1, dts-2, dl-1, dl-2, wm-1, wm-2]}
             duration: 2s
-            expect: ["electric_meters >= 4", "water_meters >= 2", "missing == 0"]
+            expect: ["electric_meters >= 6", "water_meters >= 2", "missing == 0"]
           - id: period
             title: polled every 300 ms
             type: meter-reading
@@ -50,14 +51,14 @@ extension HarnessRuns {
             title: a silent meter shows offline, then online
             type: status
             source: 004_5e9061d643d5fb41.txt L3643
-            devices: {ids: [em3-2]}
+            devices: {ids: [em3-2, dl-2]}
             timeout: 5s
             expect: ["offline_within 3s", "online_within 2s"]
           - id: relay
             title: relay-open through the gateway
             type: command
             source: 004_5e9061d643d5fb41.txt L3495
-            devices: {kind: electric-meter, count: 2}
+            devices: {ids: [em3-1, dl-1]}
             command: {command: relay-open}
             timeout: 2s
             expect: ["latency.p99 < 1s", "missing == 0", "rejected == 0"]
@@ -82,7 +83,8 @@ extension HarnessRuns {
         let park = try ParkFile.parse(meterPark, file: "park.yaml", catalog: catalog, kinds: registry)
         var profile = try profile(port: broker.port)
         profile.commands?.url = "http://127.0.0.1:\(try reference.startHTTP())/devices/{device}/commands"
-        profile.meters?.port = 0
+        profile.meters?.modbus?.port = 0
+        profile.meters?.dlt645?.port = 0
         var configuration = HarnessRunner.Configuration(
             suite: suite, profile: profile, park: park, parkFile: "park.yaml", plan: try park.plan(kinds: registry), kinds: registry,
             seed: park.seed, parkbenchVersion: "test", only: only, settle: .milliseconds(800))
@@ -90,10 +92,13 @@ extension HarnessRuns {
         let holder = Holder()
         let brokerPort = broker.port
         configuration.devicesUp = { addresses in
-            let meters = addresses.map { address in
+            let meters = addresses.modbus.map { address in
                 let device = park.devices.first { $0.id == address.device }!
                 return MeterGateway.Meter(id: device.id, kind: device.kind, zone: device.placement.zone, host: "127.0.0.1",
                                           port: address.port, unit: address.unit, map: catalog.model(named: device.model)!.modbus!)
+            } + addresses.dlt645.map { address in
+                MeterGateway.Meter(id: address.device, kind: "electric-meter", zone: "M", host: "127.0.0.1", port: address.port,
+                                   link: .dlt645(meter: address.meter))
             }
             var settings = MeterGateway.Configuration(name: "gw-test", period: .milliseconds(300), brokerHost: "127.0.0.1", brokerPort: brokerPort)
             settings.offlineAfter = 2
@@ -139,8 +144,10 @@ import Synchronization
         #expect(accuracy.findings.contains { $0.hasPrefix("largest error: em3-") || $0.hasPrefix("largest error: dts-") }, "\(accuracy.findings)")
         let capacity = try check("capacity")
         #expect(capacity.verdict == .fail)
-        #expect(capacity.metrics["missing"] == 1 && capacity.metrics["water_meters"] == 1, "\(capacity.metrics)")
-        #expect(capacity.findings.contains { $0.contains("wm-2") })
+        // The first five polled are the Modbus meters in park order (em3-1 … dts-2, wm-1): the
+        // second water meter and both DL/T 645 meters are never read.
+        #expect(capacity.metrics["missing"] == 3 && capacity.metrics["water_meters"] == 1, "\(capacity.metrics)")
+        #expect(capacity.findings.contains { $0.contains("wm-2") && $0.contains("dl-1") })
         let period = try check("period")
         #expect(period.verdict == .fail)
         #expect((period.metrics["period.max"] ?? 0) >= 650, "\(period.metrics)")
@@ -154,6 +161,7 @@ import Synchronization
         let offline = try #require(platform.checks.first { $0.id == "offline" })
         #expect(offline.verdict == .fail)
         #expect(offline.findings.contains { $0.contains("em3-2: the platform never showed it offline") })
+        #expect(offline.findings.contains { $0.contains("dl-2: the platform never showed it offline") })
         let relay = try #require(platform.checks.first { $0.id == "relay" })
         #expect(relay.verdict == .fail && relay.metrics["missing"] == 2, "\(relay.summary)")
 

@@ -59,12 +59,25 @@ public struct PlatformProfile: Sendable {
     }
 
     /// Where the harness serves the park's meters for the system's meter gateway to poll: every
-    /// device whose model has a register map answers on Modbus TCP at `host:port` as unit 1, 2,
-    /// … in park order, `unitsPerEndpoint` to a port, further ports following (`port + 1`, …).
+    /// device whose model has a register map answers on Modbus TCP at `modbus` as unit 1, 2, …
+    /// in park order, `unitsPerEndpoint` to a port, further ports following (`port + 1`, …); the
+    /// other electricity meters answer on DL/T 645 buses at `dlt645` as meters 000000000001, …,
+    /// `metersPerBus` to a port.
     public struct MeterEndpoints: Sendable, Hashable {
-        public var host: String
-        public var port: Int
+        public struct Endpoint: Sendable, Hashable {
+            public var host: String
+            public var port: Int
+
+            public init(host: String, port: Int) {
+                self.host = host
+                self.port = port
+            }
+        }
+
+        public var modbus: Endpoint?
         public var unitsPerEndpoint: Int
+        public var dlt645: Endpoint?
+        public var metersPerBus: Int
     }
 
     public var name: String
@@ -190,16 +203,25 @@ public struct PlatformProfile: Sendable {
         }
         var meters: MeterEndpoints?
         if let node = reader.value("meters"), var section = MappingReader(node, path: "meters", log: log, what: "the meter endpoints") {
-            let units = section.int("units_per_endpoint", range: 1 ... 247) ?? 247
-            if let address = section.string("modbus", required: true, expected: "host:port where the harness serves the meters") {
+            func endpoint(_ key: String) -> MeterEndpoints.Endpoint? {
+                guard let address = section.string(key) else { return nil }
                 if let colon = address.lastIndex(of: ":"), colon != address.startIndex,
                    let port = Int(address[address.index(after: colon)...]), (0 ... 65535).contains(port) {
-                    meters = MeterEndpoints(host: String(address[..<colon]), port: port, unitsPerEndpoint: units)
-                } else {
-                    log.add("expected host:port, got '\(address)'", at: section.value("modbus"), path: "meters.modbus")
+                    return MeterEndpoints.Endpoint(host: String(address[..<colon]), port: port)
                 }
+                log.add("expected host:port, got '\(address)'", at: section.value(key), path: "meters.\(key)")
+                return nil
             }
-            section.finish(allowed: ["modbus", "units_per_endpoint"])
+            let modbus = endpoint("modbus"), dlt645 = endpoint("dlt645")
+            let units = section.int("units_per_endpoint", range: 1 ... 247) ?? 247
+            let perBus = section.int("meters_per_bus", range: 1 ... 1000) ?? 32
+            if section.value("modbus") == nil, section.value("dlt645") == nil {
+                log.add("meters: needs modbus: host:port and/or dlt645: host:port (where the harness serves them)", at: node, path: "meters")
+            }
+            section.finish(allowed: ["modbus", "units_per_endpoint", "dlt645", "meters_per_bus"])
+            if modbus != nil || dlt645 != nil {
+                meters = MeterEndpoints(modbus: modbus, unitsPerEndpoint: units, dlt645: dlt645, metersPerBus: perBus)
+            }
         }
         reader.finish(allowed: topKeys)
         if !log.issues.isEmpty { throw ProfileErrors(log.sortedIssues) }

@@ -17,12 +17,12 @@ public final class HarnessContext: Sendable {
     public let meterReads: MeterReadLog
     let engine: RealTimeEngine
     let binding: MQTTDeviceBinding
-    let meters: ModbusDeviceBinding?
+    let meters: GatewayMeters?
 
     init(
         devices: [ParkFile.ParkDevice], kinds: DeviceKindRegistry, profile: PlatformProfile, truth: GroundTruthTap,
         observations: ObservationLog, engine: RealTimeEngine, binding: MQTTDeviceBinding, secrets: DeviceSecrets? = nil,
-        meters: ModbusDeviceBinding? = nil, meterReads: MeterReadLog = MeterReadLog()
+        meters: GatewayMeters? = nil, meterReads: MeterReadLog = MeterReadLog()
     ) {
         self.secrets = secrets
         self.meters = meters

@@ -38,7 +38,7 @@ public struct HarnessRunner: Sendable {
         /// Called once the park's devices are up, with where each meter answers (empty without
         /// the profile's `meters:`), before the platform gets its settle time: where a demo starts
         /// the gateway that polls them.
-        public var devicesUp: (@Sendable (_ meters: [ModbusDeviceBinding.Address]) async throws -> Void)?
+        public var devicesUp: (@Sendable (_ meters: GatewayMeterAddresses) async throws -> Void)?
 
         public init(
             suite: Suite, profile: PlatformProfile, park: ParkFile, parkFile: String, plan: [PlannedDevice],
@@ -117,7 +117,7 @@ public struct HarnessRunner: Sendable {
         }
         let meterReads = MeterReadLog()
         var plan = configuration.plan
-        let meters = try meterBinding(allDevices, plan: &plan, reads: meterReads)
+        let meters = try GatewayMeters.make(profile.meters, devices: allDevices, catalog: configuration.catalog, plan: &plan, reads: meterReads)
         let devices = allDevices.filter { !(meters?.serves($0.id) ?? false) }
         let binding: MQTTDeviceBinding
         let engine: RealTimeEngine
@@ -149,16 +149,14 @@ public struct HarnessRunner: Sendable {
             throw .unreachable(message)
         }
         await engine.start()
-        var addresses: [ModbusDeviceBinding.Address] = []
-        if let meters {
+        var addresses = GatewayMeterAddresses()
+        if let meters, let endpoints = profile.meters {
             meters.setCommandHandler { deviceID, command in _ = try? await engine.send(command, to: deviceID) }
             do { addresses = try meters.start() } catch {
                 await engine.stop()
                 throw .configuration("cannot serve the park's meters: \(error)")
             }
-            let ports = Set(addresses.map(\.port)).sorted()
-            progress(.step("\(addresses.count) meters on Modbus TCP \(profile.meters!.host):\(ports.map(String.init).joined(separator: ", ")) "
-                           + "(units 1–\(min(addresses.count, profile.meters!.unitsPerEndpoint)) per port) for the gateway to poll"))
+            for line in GatewayMeters.describe(addresses, endpoints) { progress(.step(line)) }
         }
         defer { meters?.stop() }
         if let devicesUp = configuration.devicesUp {
@@ -242,28 +240,6 @@ public struct HarnessRunner: Sendable {
         // A word-swapped float is off by 10^38 %: say so in a form a person can read.
         case "%": abs(value) >= 1e6 ? String(format: "%.3g%%", value) : String(format: "%.2f%%", value)
         default: value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.4g", value)
-        }
-    }
-
-    /// With the profile's `meters:`, the park's devices that have a register map answer on Modbus
-    /// TCP instead of MQTT, their live state read at every poll (and every read kept in `reads`).
-    private func meterBinding(_ devices: [BoundDevice], plan: inout [PlannedDevice], reads: MeterReadLog) throws(HarnessError) -> ModbusDeviceBinding? {
-        guard let endpoints = configuration.profile.meters else { return nil }
-        guard let catalog = configuration.catalog else { throw .configuration("the profile's meters: needs the model profiles (their register maps)") }
-        var maps: [String: ModelModbusMap] = [:]
-        for device in devices where maps[device.model] == nil {
-            if let map = catalog.model(named: device.model)?.modbus { maps[device.model] = map }
-        }
-        // A park without meters runs all on MQTT, whatever the profile offers.
-        guard !maps.isEmpty else { return nil }
-        let registry = PolledStateRegistry()
-        for index in plan.indices { plan[index].setup.polled = registry }
-        do throws(BindingError) {
-            return try ModbusDeviceBinding(
-                devices: devices, maps: maps, registry: registry, transport: .tcp(host: endpoints.host, firstPort: endpoints.port),
-                unitsPerEndpoint: endpoints.unitsPerEndpoint, readObserver: reads)
-        } catch {
-            throw .configuration("cannot set up the park's meters: \(error)")
         }
     }
 

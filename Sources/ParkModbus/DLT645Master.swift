@@ -1,0 +1,111 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A DL/T 645-2007 master over TCP (a serial-to-Ethernet converter in front of an RS-485 bus):
+/// the side a meter-reading gateway plays. One request at a time, synchronous; one master per
+/// thread. Replies are found with ``DLT645Decoder``, so wake-up bytes and split frames are fine.
+public final class DLT645Master {
+    /// What went wrong, for people.
+    public enum Failure: Error, Sendable, CustomStringConvertible {
+        /// The connection could not be made or broke.
+        case transport(String)
+        /// No answer within the timeout (an absent or silent meter).
+        case timeout(meter: String)
+        /// The meter answered with the error bit set and this error byte.
+        case refused(meter: String, code: UInt8)
+        /// The answer could not be read.
+        case malformed(String)
+
+        public var description: String {
+            switch self {
+            case .transport(let message), .malformed(let message): message
+            case .timeout(let meter): "meter \(meter) did not answer"
+            case .refused(let meter, let code): "meter \(meter) answered error \(code < 0x10 ? "0" : "")\(String(code, radix: 16, uppercase: true))"
+            }
+        }
+
+        /// The connection is unusable (reconnect before the next request).
+        public var isTransport: Bool { if case .transport = self { true } else { false } }
+    }
+
+    private let socket: Int32
+    private var decoder = DLT645Decoder()
+    private let timeoutMilliseconds: Int32
+    public let target: String
+
+    public init(host: String, port: Int, timeoutMicroseconds: Int = 1_000_000) throws(Failure) {
+        target = "\(host):\(port)"
+        timeoutMilliseconds = Int32(max(1, timeoutMicroseconds / 1000))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { throw .transport("\(host) is not an IPv4 address") }
+        let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw .transport("socket(): \(String(cString: strerror(errno)))") }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw .transport("cannot connect to \(host):\(port): \(reason)")
+        }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        socket = fd
+    }
+
+    deinit { close(socket) }
+
+    /// Reads data item `identifier` (DI3 DI2 DI1 DI0 as written, e.g. 0x0001_0000) of `meter`
+    /// (its 12-digit number) and decodes it with `number`.
+    public func read(meter: String, identifier: UInt32, as number: DLT645Number) throws(Failure) -> Double {
+        let di = [UInt8(identifier & 0xFF), UInt8(identifier >> 8 & 0xFF), UInt8(identifier >> 16 & 0xFF), UInt8(identifier >> 24)]
+        let reply = try exchange(meter: meter, control: DLT645Frame.Function.readData.rawValue, data: di)
+        guard reply.data.count >= 4 + number.bytes, Array(reply.data.prefix(4)) == di else {
+            throw .malformed("meter \(meter) answered \(reply.data.count) data bytes for \(String(identifier, radix: 16)); expected the identifier and \(number.bytes)")
+        }
+        guard let value = number.decode(reply.data.dropFirst(4).prefix(number.bytes)) else {
+            throw .malformed("meter \(meter): data item \(String(identifier, radix: 16)) is not BCD")
+        }
+        return value
+    }
+
+    /// Relay control (1C): `code` 1A trips the relay (拉闸), 1C closes it (合闸). Password and
+    /// operator code are zeros, the validity time left open, as on a test bench.
+    public func relay(meter: String, code: UInt8) throws(Failure) {
+        let data = [UInt8](repeating: 0, count: 8) + [code, 0] + [UInt8](repeating: 0x99, count: 6)
+        _ = try exchange(meter: meter, control: DLT645Frame.Function.relayControl.rawValue, data: data)
+    }
+
+    private func exchange(meter: String, control: UInt8, data: [UInt8]) throws(Failure) -> DLT645Frame {
+        guard let address = DLT645Frame.address(meter) else { throw .malformed("'\(meter)' is not a 12-digit meter number") }
+        let bytes = DLT645Frame(address: address, control: control, data: data).encoded()
+        let sent = bytes.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        guard sent == bytes.count else { throw .transport("send to \(target): \(String(cString: strerror(errno)))") }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let deadline = Self.nowMilliseconds() + Int64(timeoutMilliseconds)
+        while true {
+            let left = deadline - Self.nowMilliseconds()
+            guard left > 0 else { throw .timeout(meter: meter) }
+            var poll = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+            let ready = Glibc.poll(&poll, 1, Int32(left))
+            if ready < 0, errno == EINTR { continue }
+            guard ready > 0 else { throw .timeout(meter: meter) }
+            let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { throw .transport("\(target) closed the connection") }
+            for item in decoder.feed(buffer.prefix(count)) {
+                guard case .frame(let frame) = item, frame.isReply, frame.address == address, frame.function == control & 0x1F else { continue }
+                if frame.control & DLT645Frame.errorBit != 0 { throw .refused(meter: meter, code: frame.data.first ?? 0) }
+                return frame
+            }
+        }
+    }
+
+    private static func nowMilliseconds() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+    }
+}
