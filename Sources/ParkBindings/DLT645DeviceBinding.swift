@@ -107,6 +107,10 @@ final class MeterAdapter: DLT645Meter, @unchecked Sendable {
     var isSilent: Bool { silent.load(ordering: .relaxed) }
 
     func read(_ identifier: UInt32) -> [UInt8]? {
+        if let history = DLT645History(identifier) {
+            guard let state = registry.state(of: deviceID) else { return nil }
+            return history.answer(state)
+        }
         guard let item = DLT645DeviceBinding.dataItems[identifier], let state = registry.state(of: deviceID) else { return nil }
         guard let reading = state.readings(at: SystemClock.monotonicNow()).first(where: { $0.point == item.point }) else { return nil }
         let bytes: [UInt8]
@@ -134,5 +138,58 @@ final class MeterAdapter: DLT645Meter, @unchecked Sendable {
 
     func synchronise(time: [UInt8]) {
         relay.send(DeviceCommand("sync-time"), to: deviceID)
+    }
+}
+
+/// The frozen data items (DL/T 645-2007 appendix A) a meter answers from its freezes:
+/// `0001 00NN` / `0002 00NN` forward / reverse active energy at the NN-th last settlement
+/// (月结算, NN 1…12); `0504 00NN` the NN-th last hourly freeze's time (YYMMDDhhmm), `0504 01NN` /
+/// `0504 02NN` its forward / reverse energy; `0506 00NN` the NN-th last daily freeze's time,
+/// `0506 01NN` / `0506 02NN` its forward / reverse energy as the standard's block of total and
+/// four tariffs (the tariffs zero: the meter has one rate).
+struct DLT645History {
+    enum Field { case time, forward, reverse }
+
+    let period: FreezePeriod
+    let field: Field
+    let back: Int
+
+    init?(_ identifier: UInt32) {
+        let high = identifier >> 16, third = (identifier >> 8) & 0xFF
+        // NN counts back from 01 (the last) in hex: 0C is the twelfth settlement back.
+        back = Int(identifier & 0xFF)
+        guard back >= 1 else { return nil }
+        switch (high, third) {
+        case (0x0001, 0x00): (period, field) = (.month, .forward)
+        case (0x0002, 0x00): (period, field) = (.month, .reverse)
+        case (0x0504, 0x00): (period, field) = (.hour, .time)
+        case (0x0504, 0x01): (period, field) = (.hour, .forward)
+        case (0x0504, 0x02): (period, field) = (.hour, .reverse)
+        case (0x0506, 0x00): (period, field) = (.day, .time)
+        case (0x0506, 0x01): (period, field) = (.day, .forward)
+        case (0x0506, 0x02): (period, field) = (.day, .reverse)
+        default: return nil
+        }
+        if period == .month, back > 12 { return nil }
+    }
+
+    static let energy = DLT645Number(bytes: 4, decimals: 2)
+
+    func answer(_ state: any PolledState) -> [UInt8]? {
+        guard let record = state.frozen(period, back: back) else { return nil }
+        func value(_ point: String) -> Double {
+            if case .double(let x)? = record.readings.first(where: { $0.point == point })?.value { return x }
+            return 0
+        }
+        switch field {
+        case .time:
+            // YYMMDDhhmm, sent low byte first: mm hh DD MM YY.
+            let t = record.time
+            return [t.minute, t.hour, t.day, t.month, t.year % 100].map { UInt8(($0 / 10) << 4 | ($0 % 10)) }
+        case .forward, .reverse:
+            let total = Self.energy.encode(value(field == .forward ? "energy_import_1" : "energy_export_1"))
+            // Monthly and hourly items are the total alone; daily ones are total + four tariffs.
+            return period == .day ? total + [UInt8](repeating: 0, count: 16) : total
+        }
     }
 }

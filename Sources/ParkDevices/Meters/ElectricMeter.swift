@@ -1,3 +1,4 @@
+import Foundation
 import ParkCore
 import Synchronization
 
@@ -7,8 +8,12 @@ import Synchronization
 /// The meter's own loop changes the load every `load_interval` (power is constant in between, so
 /// energy integrates exactly), and settles prepayment: the balance falls with imported energy,
 /// and when it reaches zero the relay opens at the next load change.
+///
+/// Its own clock starts at `clock_start` and runs with device time. On that clock it freezes its
+/// energy registers on the hour (整点冻结, last 254 kept), at midnight (日冻结, last 62) and at
+/// 00:00 on the 1st (月结算, last 12 months: 004 L3484–3488), and reports each settled month.
 final class ElectricMeter: DeviceBehavior {
-    private enum Timer: UInt32 { case load = 1, heartbeat = 2 }
+    private enum Timer: UInt32 { case load = 1, heartbeat = 2, hourFreeze = 3, dayFreeze = 4, monthFreeze = 5 }
 
     private let state: ElectricMeterState
     private var random: SeededRandom
@@ -21,6 +26,9 @@ final class ElectricMeter: DeviceBehavior {
     private var heldLoad: Double?
     private var heldVoltage: Double?
     private var lowBalanceRaised = false
+    private let clock: MeterClock
+    /// Device time at start: the meter clock's `clock_start`.
+    private var startedAt = MonotonicInstant.zero
 
     init(setup: DeviceSetup) throws(DeviceError) {
         let p = setup.parameters
@@ -35,6 +43,10 @@ final class ElectricMeter: DeviceBehavior {
         loadInterval = p.duration("load_interval")
         heartbeatInterval = p.duration("heartbeat_interval")
         lowBalance = p.double("low_balance_threshold")
+        guard let clock = MeterClock(p.string("clock_start")) else {
+            throw DeviceError("clock_start must be a date and time with its offset, such as 2026-01-01T00:00:00+08:00; got '\(p.string("clock_start"))'")
+        }
+        self.clock = clock
         random = setup.random
         loadLevel = random.nextUnit()
         let accuracy = p.double("accuracy") / 100
@@ -50,6 +62,8 @@ final class ElectricMeter: DeviceBehavior {
     }
 
     func start(context: DeviceContext) {
+        startedAt = context.now
+        for period in FreezePeriod.allCases { scheduleFreeze(period, after: context.now, context) }
         changeLoad(context)
         // Spread first heartbeats over the interval so a park's meters do not beat in step.
         context.schedule(after: DeviceDuration(nanoseconds: UInt64(random.nextUnit() * Double(heartbeatInterval.nanoseconds))),
@@ -65,6 +79,9 @@ final class ElectricMeter: DeviceBehavior {
         case .heartbeat:
             context.emit(event: "heartbeat", readings(context, points: ["balance", "relay"]))
             context.schedule(after: heartbeatInterval, tag: Timer.heartbeat.rawValue)
+        case .hourFreeze: freeze(.hour, context)
+        case .dayFreeze: freeze(.day, context)
+        case .monthFreeze: freeze(.month, context)
         case nil:
             return
         }
@@ -118,6 +135,25 @@ final class ElectricMeter: DeviceBehavior {
         default:
             return .rejected("electric-meter has no command '\(command.name)'")
         }
+    }
+
+    // MARK: - Freezes
+
+    private func scheduleFreeze(_ period: FreezePeriod, after instant: MonotonicInstant, _ context: DeviceContext) {
+        let elapsed = instant.duration(since: startedAt)
+        let wait = clock.secondsToNextBoundary(period, elapsedNanoseconds: elapsed.nanoseconds)
+        let tag: Timer = switch period { case .hour: .hourFreeze; case .day: .dayFreeze; case .month: .monthFreeze }
+        context.schedule(at: instant.advanced(by: DeviceDuration(nanoseconds: wait)), tag: tag.rawValue)
+    }
+
+    private func freeze(_ period: FreezePeriod, _ context: DeviceContext) {
+        let time = clock.time(elapsedNanoseconds: context.now.duration(since: startedAt).nanoseconds)
+        let record = state.freeze(period, time: time, at: context.now)
+        if period == .month {
+            // 月结算: the settled month is what a platform bills; the other freezes stay in the meter.
+            context.emit(event: "month-settled", [Reading("month", .string(String(time.description.prefix(7))))] + record.readings)
+        }
+        scheduleFreeze(period, after: context.now, context)
     }
 
     // MARK: -
@@ -180,6 +216,10 @@ final class ElectricMeterState: PolledState {
     /// Fixed relative error of each ``Quantity`` (the meter's accuracy).
     let errors: [Double]
     private let values: Mutex<Values>
+    /// Freezes by period, oldest first.
+    private let freezes = Mutex<[FreezePeriod: [FrozenReadings]]>([:])
+    /// How many of each a meter keeps (DL/T 645-2007: 254 hourly, 62 daily, 12 settlements).
+    static let freezeCapacity: [FreezePeriod: Int] = [.hour: 254, .day: 62, .month: 12]
 
     static let voltageNames = ["voltage_a", "voltage_b", "voltage_c"]
     static let currentNames = ["current_a", "current_b", "current_c"]
@@ -220,6 +260,24 @@ final class ElectricMeterState: PolledState {
             guard v.relayClosed != closed else { return false }
             v.relayClosed = closed
             return true
+        }
+    }
+
+    /// Freezes the energy registers as the meter shows them now.
+    func freeze(_ period: FreezePeriod, time: FrozenReadings.MeterTime, at instant: MonotonicInstant) -> FrozenReadings {
+        let energies = ["energy_import_1", "energy_export_1", "energy_import_2", "energy_export_2"]
+        let record = FrozenReadings(period: period, time: time, readings: readings(at: instant).filter { energies.contains($0.point) })
+        freezes.withLock { all in
+            all[period, default: []].append(record)
+            if all[period]!.count > Self.freezeCapacity[period]! { all[period]!.removeFirst() }
+        }
+        return record
+    }
+
+    func frozen(_ period: FreezePeriod, back: Int) -> FrozenReadings? {
+        freezes.withLock { all in
+            guard let list = all[period], back >= 1, back <= list.count else { return nil }
+            return list[list.count - back]
         }
     }
 
@@ -291,5 +349,58 @@ extension PointValue {
         case .int(let value): Double(value)
         default: nil
         }
+    }
+}
+
+/// A meter's own calendar clock: `clock_start` plus the device time since the meter started, in
+/// the offset `clock_start` was written with (meters keep local time).
+struct MeterClock {
+    /// Local seconds (UTC seconds + offset) at start.
+    let startLocalSeconds: Int64
+    private static let calendar: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(secondsFromGMT: 0)!
+        return calendar
+    }()
+
+    init?(_ text: String) {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        guard let date = formatter.date(from: text) else { return nil }
+        // The offset as written: "+08:00" at the end, or Z.
+        var offset = 0
+        if !text.hasSuffix("Z"), text.count >= 6 {
+            let tail = Array(text.suffix(6))
+            if tail[0] == "+" || tail[0] == "-", tail[3] == ":", let hours = Int(String(tail[1 ... 2])), let minutes = Int(String(tail[4 ... 5])) {
+                offset = (hours * 3600 + minutes * 60) * (tail[0] == "-" ? -1 : 1)
+            }
+        }
+        startLocalSeconds = Int64(date.timeIntervalSince1970.rounded()) + Int64(offset)
+    }
+
+    private func localDate(_ elapsedNanoseconds: UInt64) -> Date {
+        Date(timeIntervalSince1970: Double(startLocalSeconds) + Double(elapsedNanoseconds) / 1e9)
+    }
+
+    func time(elapsedNanoseconds: UInt64) -> FrozenReadings.MeterTime {
+        // Freezes fire on a boundary; a timer a hair late must not read as the minute before.
+        let parts = Self.calendar.dateComponents([.year, .month, .day, .hour, .minute], from: localDate(elapsedNanoseconds + 1_000_000))
+        return .init(year: parts.year ?? 0, month: parts.month ?? 0, day: parts.day ?? 0, hour: parts.hour ?? 0, minute: parts.minute ?? 0)
+    }
+
+    /// Nanoseconds from `elapsedNanoseconds` to the next hour, midnight or first of the month.
+    func secondsToNextBoundary(_ period: FreezePeriod, elapsedNanoseconds: UInt64) -> UInt64 {
+        let now = startLocalSeconds * 1_000_000_000 + Int64(elapsedNanoseconds)
+        let next: Int64
+        switch period {
+        case .hour: next = (now / 3_600_000_000_000 + 1) * 3_600_000_000_000
+        case .day: next = (now / 86_400_000_000_000 + 1) * 86_400_000_000_000
+        case .month:
+            let date = Date(timeIntervalSince1970: Double(now / 1_000_000_000))
+            let start = Self.calendar.date(from: Self.calendar.dateComponents([.year, .month], from: date)) ?? date
+            let following = Self.calendar.date(byAdding: .month, value: 1, to: start) ?? date.addingTimeInterval(2_592_000)
+            next = Int64(following.timeIntervalSince1970) * 1_000_000_000
+        }
+        return UInt64(max(1, next - now))
     }
 }

@@ -52,6 +52,7 @@ public struct ElectricMeterKind: DeviceKind {
             EventDescriptor(name: "recharged", severity: .info, summary: "Prepaid balance topped up"),
             EventDescriptor(name: "time-synced", severity: .info, summary: "Clock set by the platform (校时 event record, L3495–3497)"),
             EventDescriptor(name: "heartbeat", severity: .info, summary: "Periodic keep-alive"),
+            EventDescriptor(name: "month-settled", severity: .info, summary: "月结算 at 00:00 on the 1st: the month (YYYY-MM) and the four energy registers frozen then; the last 12 are kept (L3484–3488)"),
         ],
         commands: [
             CommandDescriptor(name: "read", summary: "Answer with every reading now (下发获取读数的指令, L723)"),
@@ -90,5 +91,6 @@ public struct ElectricMeterKind: DeviceKind {
             ParameterDescriptor(name: "tariff", type: .double, defaultValue: "0.6", minimum: 0, maximum: 100, unit: "CNY/kWh", summary: "Price of imported energy; 0 turns prepayment off"),
             ParameterDescriptor(name: "low_balance_threshold", type: .double, defaultValue: "20", minimum: 0, maximum: 1e9, unit: "CNY", summary: "Below this the meter raises low-balance"),
             ParameterDescriptor(name: "heartbeat_interval", type: .duration, defaultValue: "1h", minimum: 1, maximum: 864_000, summary: "Heartbeat period"),
+            ParameterDescriptor(name: "clock_start", type: .string, defaultValue: "2026-01-01T00:00:00+08:00", summary: "The meter clock at start (local time with its offset); hourly, daily and monthly freezes fall on this clock's boundaries"),
         ])
 }
