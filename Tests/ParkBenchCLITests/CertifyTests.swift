@@ -39,17 +39,9 @@ import Glibc
         """
 
     @Test func aThirdPartyMeterPassesWithItsProfileAndFailsWithAWrongOne() throws {
-        let directory = try TemporaryDirectory()
-        let script = directory.path("meter.py")
-        try Self.thirdPartyMeter.write(toFile: script, atomically: true, encoding: .utf8)
-        let port = try freeLoopbackPort()
-        let meter = try ChildProcess(try executablePath("python3"), [script, String(port)], output: directory.path("meter.log"))
+        let meter = try PythonPeer(script: Self.thirdPartyMeter, name: "pymodbus-meter")
         defer { meter.stop() }
-        let deadline = Date().addingTimeInterval(30)
-        while !loopbackPortAccepts(port) {
-            try #require(meter.isRunning && Date() < deadline, "the pymodbus meter did not start")
-            usleep(50_000)
-        }
+        let port = meter.port, directory = meter.directory
 
         // pymodbus answers an unknown function and an oversized read with `80 01`: function byte
         // 80 instead of the request's with the high bit set, and 01 where 03 is due. Certify says so.

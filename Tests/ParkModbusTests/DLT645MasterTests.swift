@@ -26,18 +26,9 @@ import Testing
         """
 
     @Test func readsTheStandardDataItemsFromTheDlt645PackagesMeter() throws {
-        let directory = try TemporaryDirectory()
-        let script = directory.path("meter.py")
-        try Self.meterServer.write(toFile: script, atomically: true, encoding: .utf8)
-        let port = try freeLoopbackPort()
-        let server = try ChildProcess(try executablePath("python3"), [script, String(port)], output: directory.path("meter.log"))
+        let server = try PythonPeer(script: Self.meterServer, name: "dlt645-meter")
         defer { server.stop() }
-        let deadline = Date().addingTimeInterval(30)
-        while !loopbackPortAccepts(port) {
-            try #require(server.isRunning && Date() < deadline,
-                         "dlt645 meter did not start: \((try? String(contentsOfFile: directory.path("meter.log"), encoding: .utf8)) ?? "")")
-            usleep(50_000)
-        }
+        let port = server.port
         let items = Dictionary(DLT645DataItem.standard.map { ($0.identifier, $0.number) }, uniquingKeysWith: { first, _ in first })
         let master = try DLT645Master(host: "127.0.0.1", port: port, timeoutMicroseconds: 2_000_000)
         let expected: [(UInt32, Double)] = [

@@ -23,18 +23,9 @@ import Testing
         """
 
     @Test func readsAndWritesAPymodbusServer() throws {
-        let directory = try TemporaryDirectory()
-        let script = directory.path("server.py")
-        try Self.pymodbusServer.write(toFile: script, atomically: true, encoding: .utf8)
-        let port = try freeLoopbackPort()
-        let server = try ChildProcess(try executablePath("python3"), [script, String(port)], output: directory.path("server.log"))
+        let server = try PythonPeer(script: Self.pymodbusServer, name: "pymodbus-server")
         defer { server.stop() }
-        let deadline = Date().addingTimeInterval(30)
-        while !loopbackPortAccepts(port) {
-            try #require(server.isRunning && Date() < deadline,
-                         "pymodbus server did not start: \((try? String(contentsOfFile: directory.path("server.log"), encoding: .utf8)) ?? "")")
-            usleep(50_000)
-        }
+        let port = server.port
 
         let client = try ModbusMaster(host: "127.0.0.1", port: port)
         #expect(try client.readHoldingRegisters(unit: 3, address: 0, count: 3) == [1000, 1001, 1002])

@@ -29,14 +29,8 @@ public struct AccuracyCheck: ConformanceCheck {
 
     package init?(common: CheckCommon, settings: inout MappingReader) {
         self.common = common
-        let log = settings.log
         let devices = DeviceSelector.parse(&settings, key: "devices", required: true)
-        var points: [String] = []
-        for (index, node) in (settings.sequence("points", required: true) ?? []).enumerated() {
-            if let name = MappingReader.scalarText(node, path: settings.child("points[\(index)]"), log: log, expected: "a point name") {
-                points.append(name)
-            }
-        }
+        let points = settings.pointNames("points", required: true)
         duration = settings.duration("duration") ?? .seconds(10)
         guard let devices, !points.isEmpty else { return nil }
         self.devices = devices

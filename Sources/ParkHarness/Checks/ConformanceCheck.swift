@@ -91,3 +91,16 @@ let latencyMetrics: [String: Expectation.Unit] = [
     "latency.p50": .milliseconds, "latency.p95": .milliseconds, "latency.p99": .milliseconds,
     "latency.max": .milliseconds, "latency.mean": .milliseconds, "samples": .count,
 ]
+
+extension MappingReader {
+    /// A list of point names under `key` (`points: [pm25, pm10]`), each problem logged with its index.
+    mutating func pointNames(_ key: String, required: Bool) -> [String] {
+        var names: [String] = []
+        for (index, node) in (sequence(key, required: required) ?? []).enumerated() {
+            if let name = MappingReader.scalarText(node, path: child("\(key)[\(index)]"), log: log, expected: "a point name") {
+                names.append(name)
+            }
+        }
+        return names
+    }
+}

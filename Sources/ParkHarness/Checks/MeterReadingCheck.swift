@@ -33,14 +33,8 @@ public struct MeterReadingCheck: ConformanceCheck {
 
     package init?(common: CheckCommon, settings: inout MappingReader) {
         self.common = common
-        let log = settings.log
         let devices = DeviceSelector.parse(&settings, key: "devices", required: true)
-        var points: [String] = []
-        for (index, node) in (settings.sequence("points") ?? []).enumerated() {
-            if let name = MappingReader.scalarText(node, path: settings.child("points[\(index)]"), log: log, expected: "a point name") {
-                points.append(name)
-            }
-        }
+        let points = settings.pointNames("points", required: false)
         duration = settings.duration("duration") ?? .seconds(5)
         guard let devices else { return nil }
         self.devices = devices
