@@ -249,7 +249,9 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         guard client.index < devices.count else { return }
         if error.isAuthenticationFailure { _ = refused.withLock { $0.insert(devices[client.index].id) } }
         let retry = retryIn.map { "retrying in \($0)" } ?? "giving up"
-        logger.warning("device '\(devices[client.index].id)' could not connect to \(configuration.host):\(configuration.port): \(error) (\(retry))")
+        // Once per streak (and when giving up), not at every retry.
+        logger.log(level: failures == 1 || retryIn == nil ? .warning : .debug,
+                   "device '\(devices[client.index].id)' could not connect to \(configuration.host):\(configuration.port): \(error) (\(retry))")
     }
 
     public func mqttClientDidSubscribe(_ client: MQTTClientHandle, subscriptions: [MQTTSubscription], grantedQoS: [Int32]) {

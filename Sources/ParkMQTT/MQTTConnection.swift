@@ -249,8 +249,11 @@ final class MQTTConnection {
         } else {
             becomeStopped()
         }
+        // The first failure of a streak is a warning; retries that fail the same way are debug
+        // noise (a park of thousands against a dead broker would print megabytes a minute).
         if !loop.stopping {
-            loop.logger.warning(
+            loop.logger.log(
+                level: failures == 1 || retry == nil ? .warning : .debug,
                 "MQTT connect failed",
                 metadata: [
                     "mqtt.client": "\(configuration.clientID)", "error": "\(error)", "failures": "\(failures)",

@@ -47,8 +47,10 @@ import Testing
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        // Both pipes drain at once: a child that fills one while we wait on the other would hang.
+        let errors = ErrorPipeReader(err.fileHandleForReading)
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        let stderr = errors.wait()
         process.waitUntilExit()
         return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
                    stderr: String(decoding: stderr, as: UTF8.self))
@@ -343,5 +345,23 @@ import Testing
         #expect((info?["libmodbus"] as? String)?.hasPrefix("3.1") == true)
         #expect((info?["libmosquitto"] as? String)?.hasPrefix("2.0") == true)
         #expect(info?["plugin_abi"] as? Int == 1)
+    }
+}
+
+/// Reads a pipe to its end on its own thread.
+final class ErrorPipeReader: @unchecked Sendable {
+    private var data = Data()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ handle: FileHandle) {
+        Thread.detachNewThread { [self] in
+            data = handle.readDataToEndOfFile()
+            done.signal()
+        }
+    }
+
+    func wait() -> Data {
+        done.wait()
+        return data
     }
 }
