@@ -5,7 +5,7 @@ import ParkMQTT
 import Synchronization
 
 /// The reference platform's meter-reading gateway (智能网关, 004 L3499–3513): it polls meters
-/// over Modbus TCP (through their model's register map) or DL/T 645-2007 (the standard data
+/// over Modbus TCP or RTU (through their model's register map) or DL/T 645-2007 (the standard data
 /// items) on a configurable period (L3511) and
 /// publishes each reading northbound over MQTT as the meter's telemetry, on the meter's own
 /// topics, through one gateway connection. A meter that misses `offlineAfter` polls in a row is
@@ -30,16 +30,34 @@ public final class MeterGateway: @unchecked Sendable {
 
         /// How the meter is addressed on its bus, and read.
         public enum Link: Sendable {
-            /// A Modbus unit read through its model's register map.
+            /// A Modbus TCP unit read through its model's register map.
             case modbus(unit: UInt8, map: ModelModbusMap)
+            /// A Modbus RTU slave on the serial line `host` names (8N1 at `baudRate`).
+            case modbusRTU(unit: UInt8, map: ModelModbusMap, baudRate: Int)
             /// A DL/T 645 meter by its 12-digit number, read through the standard data items.
             case dlt645(meter: String)
         }
 
-        /// A Modbus meter.
+        /// A Modbus TCP meter.
         public init(id: String, kind: String, zone: String?, host: String, port: Int, unit: UInt8, map: ModelModbusMap) {
             self.init(id: id, kind: kind, zone: zone, host: host, port: port, link: .modbus(unit: unit, map: map))
         }
+
+        /// A Modbus RTU meter on a serial line (`/dev/ttyUSB0`, a pty of `simulate --modbus-rtu`).
+        public init(id: String, kind: String, zone: String?, serialDevice: String, baudRate: Int = 9600, unit: UInt8, map: ModelModbusMap) {
+            self.init(id: id, kind: kind, zone: zone, host: serialDevice, port: 0, link: .modbusRTU(unit: unit, map: map, baudRate: baudRate))
+        }
+
+        /// The unit and register map of a Modbus meter (TCP or RTU).
+        var modbus: (unit: UInt8, map: ModelModbusMap)? {
+            switch link {
+            case .modbus(let unit, let map), .modbusRTU(let unit, let map, _): (unit, map)
+            case .dlt645: nil
+            }
+        }
+
+        /// The connection it is polled over: meters on one bus or endpoint share it.
+        var connectionKey: String { port == 0 ? host : "\(host):\(port)" }
 
         public init(id: String, kind: String, zone: String?, host: String, port: Int, link: Link) {
             self.id = id
@@ -105,7 +123,7 @@ public final class MeterGateway: @unchecked Sendable {
         self.meters = meters
         self.configuration = configuration
         plans = meters.map { meter in
-            if case .modbus(_, let map) = meter.link { ReadPlan(map, wordSwapped: configuration.faults.wordSwap) } else { nil }
+            meter.modbus.map { ReadPlan($0.map, wordSwapped: configuration.faults.wordSwap) }
         }
         let receiver = CommandReceiver()
         pool = try MQTTClientPool(configuration: MQTTClientPoolConfiguration(ioThreads: 1), delegate: receiver)
@@ -171,18 +189,21 @@ public final class MeterGateway: @unchecked Sendable {
     }
 
     private func master(for meter: Meter) throws(ModbusClientError) -> ModbusMaster {
-        let key = "\(meter.host):\(meter.port)"
-        if let existing = connections[key] { return existing }
-        let created = try ModbusMaster(host: meter.host, port: meter.port, timeoutMicroseconds: configuration.timeoutMicroseconds)
-        connections[key] = created
+        if let existing = connections[meter.connectionKey] { return existing }
+        let created: ModbusMaster
+        if case .modbusRTU(_, _, let baudRate) = meter.link {
+            created = try ModbusMaster(serialDevice: meter.host, baudRate: baudRate, timeoutMicroseconds: configuration.timeoutMicroseconds)
+        } else {
+            created = try ModbusMaster(host: meter.host, port: meter.port, timeoutMicroseconds: configuration.timeoutMicroseconds)
+        }
+        connections[meter.connectionKey] = created
         return created
     }
 
     private func dlt645Master(for meter: Meter) throws(DLT645Master.Failure) -> DLT645Master {
-        let key = "\(meter.host):\(meter.port)"
-        if let existing = dlt645Connections[key] { return existing }
+        if let existing = dlt645Connections[meter.connectionKey] { return existing }
         let created = try DLT645Master(host: meter.host, port: meter.port, timeoutMicroseconds: configuration.timeoutMicroseconds)
-        dlt645Connections[key] = created
+        dlt645Connections[meter.connectionKey] = created
         return created
     }
 
@@ -202,14 +223,14 @@ public final class MeterGateway: @unchecked Sendable {
                     values.append((item.quantity, try client.read(meter: number, identifier: item.identifier, as: item.number)))
                 }
             } catch {
-                if error.isTransport { dlt645Connections["\(meter.host):\(meter.port)"] = nil }
+                if error.isTransport { dlt645Connections[meter.connectionKey] = nil }
                 missed(meter, requests: requests)
                 return false
             }
             answered(meter, values: values, requests: requests, at: polledAt)
             return true
         }
-        guard let plan = plans[index], case .modbus(let unit, _) = meter.link else { return false }
+        guard let plan = plans[index], let unit = meter.modbus?.unit else { return false }
         do throws(ModbusClientError) {
             let client = try master(for: meter)
             for block in plan.blocks {
@@ -222,7 +243,7 @@ public final class MeterGateway: @unchecked Sendable {
                 }
             }
         } catch {
-            if case .transport = error { connections["\(meter.host):\(meter.port)"] = nil }
+            if case .transport = error { connections[meter.connectionKey] = nil }
             missed(meter, requests: requests)
             return false
         }
@@ -295,7 +316,7 @@ public final class MeterGateway: @unchecked Sendable {
             case .dlt645(let number):
                 relay(meter, number: number, pending)
                 continue
-            case .modbus(let modbusUnit, let modbusMap):
+            case .modbus(let modbusUnit, let modbusMap), .modbusRTU(let modbusUnit, let modbusMap, _):
                 unit = modbusUnit
                 map = modbusMap
             }
@@ -309,7 +330,7 @@ public final class MeterGateway: @unchecked Sendable {
                 try master(for: meter).writeCoil(unit: unit, address: coil.address, on: coil.onCommand == pending.command)
                 acknowledge(meter, id: pending.id, command: pending.command, accepted: true, reason: nil)
             } catch {
-                if case .transport = error { connections["\(meter.host):\(meter.port)"] = nil }
+                if case .transport = error { connections[meter.connectionKey] = nil }
                 acknowledge(meter, id: pending.id, command: pending.command, accepted: false, reason: "coil write failed: \(error)")
             }
         }
@@ -327,7 +348,7 @@ public final class MeterGateway: @unchecked Sendable {
             try dlt645Master(for: meter).relay(meter: number, code: code)
             acknowledge(meter, id: pending.id, command: pending.command, accepted: true, reason: nil)
         } catch {
-            if error.isTransport { dlt645Connections["\(meter.host):\(meter.port)"] = nil }
+            if error.isTransport { dlt645Connections[meter.connectionKey] = nil }
             acknowledge(meter, id: pending.id, command: pending.command, accepted: false, reason: "relay control failed: \(error)")
         }
     }

@@ -22,6 +22,9 @@ struct GatewayCommand: ParsableCommand {
                 - {device: em-1, model: acme-em3, zone: M, modbus: 127.0.0.1:1502, unit: 1}
                 - {device: dts-1, model: volt-dts666, zone: M, modbus: 127.0.0.1:1502, unit: 3}
                 - {device: dl-1, zone: M, dlt645: 127.0.0.1:1645, meter: "000000000001"}
+                - {device: wm-1, model: aqua-wm20, zone: M, rtu: /dev/ttyUSB0, baud: 9600, unit: 2}
+
+            RTU lines are opened 8N1 (a pty from `simulate --modbus-rtu` refuses parity).
 
             A Modbus meter is read through its model's register map; a DL/T 645 meter \
             (an electricity meter) through the standard data items: energy, voltages, \
@@ -125,9 +128,14 @@ struct GatewayCommand: ParsableCommand {
                 throw ValidationError("\(at): needs model: <a model under devices/>, got \(entry["model"] ?? "nothing")")
             }
             guard let map = model.modbus else { throw ValidationError("\(at): model \(modelName) has no Modbus register map") }
-            let (host, port) = try endpoint("modbus")
             let unit = entry["unit"] as? Int ?? 1
             guard (0 ... 255).contains(unit) else { throw ValidationError("\(at): unit must be 0…255") }
+            if let serial = entry["rtu"] as? String {
+                let baud = entry["baud"] as? Int ?? 9600
+                return MeterGateway.Meter(id: id, kind: model.kind, zone: entry["zone"] as? String, serialDevice: serial, baudRate: baud,
+                                          unit: UInt8(unit), map: map)
+            }
+            let (host, port) = try endpoint("modbus")
             return MeterGateway.Meter(id: id, kind: model.kind, zone: entry["zone"] as? String, host: host, port: port,
                                       unit: UInt8(unit), map: map)
         }
