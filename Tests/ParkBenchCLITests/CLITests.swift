@@ -127,10 +127,10 @@ import Testing
             """)
     }
 
-    /// How many devices the demo park expands to, as `validate` counts them, so tests follow
-    /// the park file instead of repeating its size.
-    func demoParkDeviceCount() throws -> Int {
-        let run = try parkbench("validate", "conformance/parks/demo.yaml")
+    /// How many devices a park (the demo park by default) expands to, as `validate` counts them,
+    /// so tests follow the park file instead of repeating its size.
+    func parkDeviceCount(_ park: String = "conformance/parks/demo.yaml") throws -> Int {
+        let run = try parkbench("validate", park)
         let words = run.stdout.split(separator: " ")
         let index = try #require(words.firstIndex(of: "devices,"))
         return try #require(Int(words[index - 1]))
@@ -143,7 +143,7 @@ import Testing
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("ok     conformance/suites/park-core.yaml: suite park-core:"))
         #expect(run.stdout.contains("ok     conformance/platforms/reference.yaml: platform reference at mqtt://127.0.0.1:1883"))
-        #expect(run.stdout.contains("ok     conformance/parks/demo.yaml: park demo: \(try demoParkDeviceCount()) devices"))
+        #expect(run.stdout.contains("ok     conformance/parks/demo.yaml: park demo: \(try parkDeviceCount()) devices"))
     }
 
     @Test func usageErrorsExitTwo() throws {
@@ -163,7 +163,7 @@ import Testing
                                     "--ledger", ledger.path, "--show", "none", "--json")
             #expect(run.status == 0, "\(run.stderr)")
             let summary = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
-            #expect(summary?["devices"] as? Int == (try demoParkDeviceCount()))
+            #expect(summary?["devices"] as? Int == (try parkDeviceCount()))
             #expect(summary?["ledger_records"] as? Int ?? 0 > 1_000)
         }
         let a = try Data(contentsOf: first), b = try Data(contentsOf: second)
@@ -203,7 +203,7 @@ import Testing
         #expect(run.status == 0, "\(run.stderr)")
         let summary = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
         let mqtt = try #require(summary?["mqtt"] as? [String: Any])
-        #expect(mqtt["connected"] as? Int == (try demoParkDeviceCount()))
+        #expect(mqtt["connected"] as? Int == (try parkDeviceCount()))
         #expect(mqtt["dropped"] as? Int == 0)
         #expect(mqtt["published"] as? Int ?? 0 > 0)
 
@@ -212,7 +212,7 @@ import Testing
             "simulate", "--park", "conformance/parks/demo.yaml", "--duration", "1s", "--broker", "mqtt://127.0.0.1:\(broker.port)",
             "--secrets-file", secrets.path)
         #expect(partial.status == 2)
-        #expect(partial.stderr.contains("has no secret for \(try demoParkDeviceCount() - 1) device(s): smoke-A1-02"))
+        #expect(partial.stderr.contains("has no secret for \(try parkDeviceCount() - 1) device(s): smoke-A1-02"))
         #expect(!partial.stderr.contains("only-one"), "secrets never reach the output")
 
         let virtual = try parkbench("simulate", "--park", "conformance/parks/demo.yaml", "--duration", "1s", "--virtual",
@@ -304,10 +304,11 @@ import Testing
     /// `--shard i/N` splits a park into disjoint slices that together are the whole park, each
     /// device behaving as it would unsharded (same seed, same random stream).
     @Test func shardsPartitionTheParkAndKeepEachDevicesBehaviour() throws {
-        let total = try demoParkDeviceCount()
+        let total = try parkDeviceCount()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("parkbench-shards-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        func ledger(_ name: String, _ extra: [String]) throws -> [String: [String]] {
+        /// Each device's ledger lines, and how many devices the run's summary says it ran.
+        func ledger(_ name: String, _ extra: [String]) throws -> (byDevice: [String: [String]], devices: Int) {
             let path = directory.appendingPathComponent(name).path
             let run = try parkbench(arguments: [
                 "simulate", "--park", "conformance/parks/demo.yaml", "--duration", "30m", "--virtual", "--json", "--ledger", path,
@@ -322,16 +323,23 @@ import Testing
                 let readings = line.range(of: "\"readings\"").map { String(line[$0.lowerBound...]) } ?? ""
                 byDevice[device, default: []].append("\(record["mono_ns"] ?? "") \(record["name"] ?? "") \(readings)")
             }
-            return byDevice
+            let summary = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+            return (byDevice, try #require(summary["devices"] as? Int))
         }
-        let whole = try ledger("whole.jsonl", [])
+        let (whole, wholeDevices) = try ledger("whole.jsonl", [])
+        #expect(wholeDevices == total)
         var union: [String: [String]] = [:]
+        var shardDevices = 0
         for index in 0 ..< 3 {
-            let shard = try ledger("shard-\(index).jsonl", ["--shard", "\(index)/3"])
+            let (shard, devices) = try ledger("shard-\(index).jsonl", ["--shard", "\(index)/3"])
             #expect(Set(shard.keys).isDisjoint(with: Set(union.keys)), "shard \(index) overlaps another")
             union.merge(shard) { first, _ in first }
+            shardDevices += devices
         }
-        #expect(union.count == total)
+        // Every device is in exactly one shard (meters that stay silent for the 30 minutes
+        // leave no ledger record, so the count comes from each shard's summary).
+        #expect(shardDevices == total)
+        #expect(Set(union.keys) == Set(whole.keys), "the shards' ledgers hold the devices of the whole park's")
         let differing = whole.keys.filter { union[$0] != whole[$0] }.sorted()
         #expect(differing.isEmpty, "every device does in its shard exactly what it does in the whole park; differ: \(differing)")
         let bad = try parkbench("simulate", "--park", "conformance/parks/demo.yaml", "--duration", "1s", "--shard", "3/3")

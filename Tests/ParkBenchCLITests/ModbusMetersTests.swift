@@ -137,7 +137,7 @@ import Glibc
     }
 
     @Test func aParkWithoutRegisterMapsSaysSo() throws {
-        let run = try cli.parkbench("simulate", "--park", "conformance/parks/demo.yaml", "--duration", "1s", "--modbus-port", "0")
+        let run = try cli.parkbench("simulate", "--park", SimulateWorkersTests.fleetPark, "--duration", "1s", "--modbus-port", "0")
         #expect(run.status == 2)
         #expect(run.stderr.contains("no model in this park has a register map"))
     }

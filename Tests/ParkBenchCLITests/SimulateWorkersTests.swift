@@ -107,6 +107,9 @@ import Glibc
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "not a JSON object: \(text)")
     }
 
+    /// MQTT devices that each report every second: every slice of it has traffic to count.
+    static let fleetPark = "fixtures/parks/mqtt-fleet.yaml"
+
     /// Four workers over two brokers: the slices alternate between the brokers, every worker
     /// completes, and paho sees every MQTT emission of the merged ledger exactly once.
     @Test func workersSplitTheParkOverBrokersAndNothingIsLost() throws {
@@ -116,14 +119,14 @@ import Glibc
         let counter = try startCounter(brokers, ledger: ledger, in: directory)
 
         let run = try cli.parkbench(arguments: [
-            "simulate", "--park", "conformance/parks/demo.yaml", "--duration", "4s", "--workers", "4", "--json",
+            "simulate", "--park", Self.fleetPark, "--duration", "4s", "--workers", "4", "--json",
             "--ledger", ledger] + brokers.flatMap { ["--broker", "mqtt://127.0.0.1:\($0.port)"] })
         #expect(run.status == 0, "\(run.stderr)")
         counter.process.signal(SIGTERM)
         #expect(counter.process.waitForExit(timeout: .seconds(30)))
 
         let summary = try json(run.stdout)
-        let devices = try cli.demoParkDeviceCount()
+        let devices = try cli.parkDeviceCount(Self.fleetPark)
         let workers = try #require(summary["workers"] as? [[String: Any]])
         #expect(workers.map { $0["ending"] as? String } == Array(repeating: "completed", count: 4))
         #expect(workers.map { $0["broker"] as? String } == [0, 1, 0, 1].map { "mqtt://127.0.0.1:\(brokers[$0].port)" })
@@ -213,7 +216,7 @@ import Glibc
                                       "--workers", "2", "--shard", "0/2")
         #expect(shard.status == 2)
         #expect(shard.stderr.contains("--shard runs one slice"))
-        let excessive = try cli.parkbench("simulate", "--park", "conformance/parks/demo.yaml", "--duration", "1s",
+        let excessive = try cli.parkbench("simulate", "--park", Self.fleetPark, "--duration", "1s",
                                           "--workers", "40", "--virtual")
         #expect(excessive.status == 2)
         #expect(excessive.stderr.contains("is more than the park's"))

@@ -47,10 +47,12 @@ enum HarnessRuns {
         let park = try ParkFile.parse(parkText, file: "park.yaml", catalog: catalog, kinds: registry)
         var profile = try profile(port: broker.port)
         if let apiPort { profile.commands?.url = "http://127.0.0.1:\(apiPort)/devices/{device}/commands" }
-        let configuration = HarnessRunner.Configuration(
+        var configuration = HarnessRunner.Configuration(
             suite: suite, profile: profile, park: park, parkFile: "park.yaml",
             plan: try park.plan(kinds: registry), kinds: registry, seed: park.seed, parkbenchVersion: "test",
             settle: .milliseconds(500))
+        // As the CLI does: the reference profile's `meters:` reads the models' register maps.
+        configuration.catalog = catalog
         return try await HarnessRunner(configuration: configuration).run()
     }
 
@@ -385,9 +387,10 @@ extension HarnessRuns {
             method: "POST", url: "http://127.0.0.1:\(httpPort)/devices/{device}/commands",
             body: #"{"command": "{command}", "arguments": {arguments}}"#)
         let park = try ParkFile.parse(HarnessRuns.park, file: "park.yaml", catalog: catalog, kinds: registry)
-        let configuration = HarnessRunner.Configuration(
+        var configuration = HarnessRunner.Configuration(
             suite: try Suite.parse(Self.suite, file: "suite.yaml"), profile: profile, park: park, parkFile: "park.yaml",
             plan: try park.plan(kinds: registry), kinds: registry, seed: 1, parkbenchVersion: "test", settle: .milliseconds(1500))
+        configuration.catalog = catalog
         return try #require(try await HarnessRunner(configuration: configuration).run().checks.first)
     }
 
@@ -470,6 +473,7 @@ extension HarnessRuns {
             suite: try Suite.parse(Self.suite, file: "suite.yaml"), profile: try HarnessRuns.profile(port: broker.port), park: park,
             parkFile: "park.yaml", plan: try park.plan(kinds: registry), kinds: registry, seed: 1, parkbenchVersion: "test",
             settle: .milliseconds(200))
+        configuration.catalog = catalog
         configuration.deviceSecrets = DeviceSecrets(secrets, source: "test")
         configuration.harnessCredentials = harness
         return try #require(try await HarnessRunner(configuration: configuration).run().checks.first)
