@@ -72,6 +72,20 @@ public final class DLT645Master {
         return value
     }
 
+    /// Read address (13) to `AA…AA`: on a point-to-point link the one meter answers with its
+    /// number (the data field), from its own address (the frame's address field, which should
+    /// be the same). On a bus of several meters they would all answer at once; ask them one by one.
+    public func readAddress() throws(Failure) -> (number: String, frameAddress: String) {
+        let reply = try exchange(address: DLT645Frame.wildcardAddress, naming: "AAAAAAAAAAAA",
+                                 control: DLT645Frame.Function.readAddress.rawValue, data: [], replyFrom: nil)
+        guard reply.data.count >= 6 else {
+            throw .malformed("read address was answered with \(reply.data.count) data bytes, not the 6 of an address")
+        }
+        let number = DLT645Frame.number(Array(reply.data.prefix(6)))
+        guard number.allSatisfy(\.isNumber) else { throw .malformed("read address was answered with \(number): not a BCD meter number") }
+        return (number, DLT645Frame.number(reply.address))
+    }
+
     /// Relay control (1C): `code` 1A trips the relay (拉闸), 1C closes it (合闸). Password and
     /// operator code are zeros, the validity time left open, as on a test bench.
     public func relay(meter: String, code: UInt8) throws(Failure) {
@@ -81,24 +95,38 @@ public final class DLT645Master {
 
     private func exchange(meter: String, control: UInt8, data: [UInt8]) throws(Failure) -> DLT645Frame {
         guard let address = DLT645Frame.address(meter) else { throw .malformed("'\(meter)' is not a 12-digit meter number") }
+        return try exchange(address: address, naming: meter, control: control, data: data, replyFrom: address)
+    }
+
+    /// Sends one request and waits for its reply: a reply frame of the same function from
+    /// `replyFrom` (any meter when nil). A frame that arrives broken is reported as such if no
+    /// good reply follows it before the timeout.
+    private func exchange(address: [UInt8], naming meter: String, control: UInt8, data: [UInt8],
+                          replyFrom expected: [UInt8]?) throws(Failure) -> DLT645Frame {
         let bytes = DLT645Frame(address: address, control: control, data: data).encoded()
         let sent = bytes.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         guard sent == bytes.count else { throw .transport("send to \(target): \(String(cString: strerror(errno)))") }
         var buffer = [UInt8](repeating: 0, count: 512)
         let deadline = Self.nowMilliseconds() + Int64(timeoutMilliseconds)
+        var broken: String?
         while true {
             let left = deadline - Self.nowMilliseconds()
-            guard left > 0 else { throw .timeout(meter: meter) }
+            guard left > 0 else { throw broken.map { .malformed("meter \(meter) answered a broken frame: \($0)") } ?? .timeout(meter: meter) }
             var poll = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
             let ready = Glibc.poll(&poll, 1, Int32(left))
             if ready < 0, errno == EINTR { continue }
-            guard ready > 0 else { throw .timeout(meter: meter) }
+            guard ready > 0 else { continue }
             let count = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
             guard count > 0 else { throw .transport("\(target) closed the connection") }
             for item in decoder.feed(buffer.prefix(count)) {
-                guard case .frame(let frame) = item, frame.isReply, frame.address == address, frame.function == control & 0x1F else { continue }
-                if frame.control & DLT645Frame.errorBit != 0 { throw .refused(meter: meter, code: frame.data.first ?? 0) }
-                return frame
+                switch item {
+                case .malformed(let reason):
+                    broken = reason
+                case .frame(let frame):
+                    guard frame.isReply, expected.map({ frame.address == $0 }) ?? true, frame.function == control & 0x1F else { continue }
+                    if frame.control & DLT645Frame.errorBit != 0 { throw .refused(meter: meter, code: frame.data.first ?? 0) }
+                    return frame
+                }
             }
         }
     }

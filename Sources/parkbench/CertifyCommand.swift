@@ -4,21 +4,32 @@ import ParkCore
 import ParkHarness
 import ParkReport
 
-/// `parkbench certify`: checks a real Modbus device against its model profile.
+/// `parkbench certify`: checks a real meter (Modbus or DL/T 645-2007) against its model profile.
 struct CertifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "certify",
-        abstract: "Certify a Modbus device against its model profile's register map.",
+        abstract: "Certify a Modbus device or a DL/T 645-2007 electricity meter against its model profile.",
         discussion: """
-            ParkBench plays the master: it reads every register the profile declares and checks \
-            that each is readable and physically plausible (a wrong byte order, type or scale \
-            lands far outside), that energy and volume do not decrease between two reads \
-            --interval apart, that active power agrees with Σ voltage × current × power factor \
-            (±5 %), that an address past the map, an unknown function and a 126-register read get \
-            exceptions 02, 01 and 03, and how fast it answers (--samples reads; p99 above \
-            --response-limit fails). Every finding names the register: point, table, address and \
-            format. The verdict goes to a run folder like `parkbench test`'s (report.json, \
-            junit.xml, report.html) and into the run history.
+            ParkBench plays the master. Over Modbus (tcp:// or rtu://) it reads every register the \
+            profile declares and checks that each is readable and physically plausible (a wrong \
+            byte order, type or scale lands far outside), that energy and volume do not decrease \
+            between two reads --interval apart, that active power agrees with Σ voltage × current \
+            × power factor (±5 %), that an address past the map, an unknown function and a \
+            126-register read get exceptions 02, 01 and 03, and how fast it answers (--samples \
+            reads; p99 above --response-limit fails). Every finding names the register: point, \
+            table, address and format.
+
+            Over DL/T 645-2007 (dlt645://host:port, a serial-to-Ethernet converter in front of \
+            the meter) it asks the meter's number with read address (13) unless --meter gives it, \
+            reads every standard data item a gateway polls (forward/reverse energy, phase \
+            voltages and currents, active power, power factor, frequency; phases B and C left out \
+            for a profile with phases: 1) with the same plausibility, monotonic-energy and power \
+            checks, expects an error answer with bit 1 (no requested data) for an unknown data \
+            item and no answer at all to a frame for another meter (it would collide on a shared \
+            RS-485 bus), and times its answers. Relay control is not tried: it cuts the supply.
+
+            The verdict goes to a run folder like `parkbench test`'s (report.json, junit.xml, \
+            report.html) and into the run history.
 
             Examples:
               parkbench certify --profile devices/electric-meter/acme-em3.yaml \\
@@ -27,19 +38,27 @@ struct CertifyCommand: ParsableCommand {
                   --target tcp://127.0.0.1:1502 --unit 7 --samples 1000 --json
               parkbench certify --profile devices/electric-meter/volt-dts666.yaml \\
                   --target rtu:///dev/ttyUSB0 --baud 9600 --parity E --unit 12
+              parkbench certify --profile devices/electric-meter/grid-dtzy645.yaml \\
+                  --target dlt645://192.168.1.41:8899 --meter 000000000001
 
             Exit codes: 0 certified, 1 a check failed, 2 usage or configuration error, 3 the \
-            target could not be reached.
+            target could not be reached or did not answer.
             """)
 
     @OptionGroup var options: GlobalOptions
 
-    @Option(help: ArgumentHelp("The device's model profile (with a modbus: register map).", valueName: "file"))
+    @Option(help: ArgumentHelp("The device's model profile (with a modbus: register map for a Modbus target).", valueName: "file"))
     var profile: String
 
-    @Option(help: ArgumentHelp("The device: tcp://host:port (port 502 if left out) or rtu:///dev/ttyUSB0 (a serial line or pty).",
-                               valueName: "tcp://host:port|rtu://device"))
+    @Option(help: ArgumentHelp("""
+        The device: tcp://host:port (Modbus TCP, port 502 if left out), rtu:///dev/ttyUSB0 (Modbus RTU on a serial line \
+        or pty) or dlt645://host:port (DL/T 645-2007 through a serial-to-TCP converter).
+        """, valueName: "tcp://host:port|rtu://device|dlt645://host:port"))
     var target: String
+
+    @Option(help: ArgumentHelp("The DL/T 645 meter's 12-digit number (default: asked with read address, for a meter alone on its line).",
+                               valueName: "number"))
+    var meter: String?
 
     @Option(help: ArgumentHelp("Baud rate of an rtu:// target.", valueName: "n"))
     var baud: Int = 9600
@@ -74,23 +93,54 @@ struct CertifyCommand: ParsableCommand {
         guard (0 ... 255).contains(unit) else { throw ValidationError("--unit must be 0…255") }
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
         guard ["N", "E", "O"].contains(parity) else { throw ValidationError("--parity must be N, E or O") }
-        guard parsedTarget != nil else {
-            throw ValidationError("--target must be tcp://host:port (e.g. tcp://127.0.0.1:502) or rtu://<serial device> (e.g. rtu:///dev/ttyUSB0)")
+        guard let target = parsedTarget else {
+            throw ValidationError("""
+                --target must be tcp://host:port (e.g. tcp://127.0.0.1:502), rtu://<serial device> (e.g. rtu:///dev/ttyUSB0) \
+                or dlt645://host:port (e.g. dlt645://127.0.0.1:8899)
+                """)
+        }
+        if let meter {
+            guard case .dlt645 = target else { throw ValidationError("--meter names a DL/T 645 meter; use it with a dlt645:// target (Modbus takes --unit)") }
+            guard meter.count == 12, meter.allSatisfy(\.isNumber) else {
+                throw ValidationError("--meter must be the meter's 12-digit number, e.g. 000000000001 (got '\(meter)')")
+            }
         }
     }
 
-    private var parsedTarget: ModbusCertification.Target? {
+    /// What --target names: a Modbus device, or a DL/T 645 meter behind a TCP converter.
+    private enum Target: CustomStringConvertible {
+        case modbus(ModbusCertification.Target)
+        case dlt645(host: String, port: Int)
+
+        var description: String {
+            switch self {
+            case .modbus(let target): target.description
+            case .dlt645(let host, let port): "dlt645://\(host):\(port)"
+            }
+        }
+
+        func suite(file: String) -> RunReport.SuiteInfo {
+            switch self {
+            case .modbus: RunReport.SuiteInfo(name: "certify-modbus", title: "Modbus device certification", file: file)
+            case .dlt645: RunReport.SuiteInfo(name: "certify-dlt645", title: "DL/T 645-2007 meter certification", file: file)
+            }
+        }
+    }
+
+    private var parsedTarget: Target? {
         if target.hasPrefix("rtu://") {
             let device = String(target.dropFirst(6))
-            return device.hasPrefix("/") ? .rtu(device: device, baudRate: baud, parity: Character(parity)) : nil
+            return device.hasPrefix("/") ? .modbus(.rtu(device: device, baudRate: baud, parity: Character(parity))) : nil
         }
         var rest = Substring(target)
-        if rest.hasPrefix("tcp://") { rest = rest.dropFirst(6) }
+        let dlt645 = rest.hasPrefix("dlt645://")
+        if dlt645 { rest = rest.dropFirst(9) } else if rest.hasPrefix("tcp://") { rest = rest.dropFirst(6) }
         let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
         guard let host = parts.first, !host.isEmpty, parts.count <= 2 else { return nil }
-        guard parts.count == 2 else { return .tcp(host: String(host), port: 502) }
+        // DL/T 645 converters have no standard port.
+        guard parts.count == 2 else { return dlt645 ? nil : .modbus(.tcp(host: String(host), port: 502)) }
         guard let port = Int(parts[1]), (1 ... 65_535).contains(port) else { return nil }
-        return .tcp(host: String(host), port: port)
+        return dlt645 ? .dlt645(host: String(host), port: port) : .modbus(.tcp(host: String(host), port: port))
     }
 
     func run() throws {
@@ -101,27 +151,46 @@ struct CertifyCommand: ParsableCommand {
             throw ExitCode(ExitStatus.configurationError)
         }
         guard let target = parsedTarget else { throw ExitCode(ExitStatus.configurationError) }
-        var configuration = ModbusCertification.Configuration(target: target, unit: UInt8(unit), profile: model)
-        configuration.samples = samples
-        configuration.interval = .nanoseconds(Int64(interval.nanoseconds))
-        configuration.responseLimitMilliseconds = Double(responseLimit.nanoseconds) / 1e6
-        configuration.waived = Set(waived)
         let started = Date()
-        if !options.json { print("certifying unit \(unit) at \(target) against \(model.model) (\(profile)) …") }
+        var device: String
         let checks: [CheckResult]
-        do { checks = try ModbusCertification(configuration).run() } catch {
-            Output.error("error: \(error.description)")
-            let unreachable = model.modbus?.registers.isEmpty == false
-            throw ExitCode(unreachable ? ExitStatus.unreachable : ExitStatus.configurationError)
+        switch target {
+        case .modbus(let modbusTarget):
+            device = "unit \(unit)"
+            var configuration = ModbusCertification.Configuration(target: modbusTarget, unit: UInt8(unit), profile: model)
+            configuration.samples = samples
+            configuration.interval = .nanoseconds(Int64(interval.nanoseconds))
+            configuration.responseLimitMilliseconds = Double(responseLimit.nanoseconds) / 1e6
+            configuration.waived = Set(waived)
+            if !options.json { print("certifying \(device) at \(target) against \(model.model) (\(profile)) …") }
+            do { checks = try ModbusCertification(configuration).run() } catch {
+                Output.error("error: \(error.description)")
+                let unreachable = model.modbus?.registers.isEmpty == false
+                throw ExitCode(unreachable ? ExitStatus.unreachable : ExitStatus.configurationError)
+            }
+        case .dlt645(let host, let port):
+            device = meter.map { "meter \($0)" } ?? "the meter"
+            var configuration = DLT645Certification.Configuration(host: host, port: port, meter: meter, profile: model)
+            configuration.samples = samples
+            configuration.interval = .nanoseconds(Int64(interval.nanoseconds))
+            configuration.responseLimitMilliseconds = Double(responseLimit.nanoseconds) / 1e6
+            configuration.waived = Set(waived)
+            if !options.json { print("certifying \(device) at \(target) (DL/T 645-2007) against \(model.model) (\(profile)) …") }
+            do { checks = try DLT645Certification(configuration).run() } catch {
+                Output.error("error: \(error.description)")
+                throw ExitCode(error.unreachable ? ExitStatus.unreachable : ExitStatus.configurationError)
+            }
+            // Without --meter the meter said its number (the address check's summary).
+            if meter == nil, let asked = checks.first(where: { $0.id == "address" })?.summary, asked.hasPrefix("meter ") { device = asked }
         }
         let verdict = checks.map(\.verdict).max() ?? .pass
         let runID = "certify-" + HarnessRunner.runID(started)
         let stamp = { (date: Date) in ISO8601DateFormatter().string(from: date) }
         let report = RunReport(
             runID: runID, startedAt: stamp(started), finishedAt: stamp(Date()), verdict: verdict,
-            suite: RunReport.SuiteInfo(name: "certify-modbus", title: "Modbus device certification", file: profile),
+            suite: target.suite(file: profile),
             platform: RunReport.PlatformInfo(name: "\(model.vendor) \(model.model)".trimmingCharacters(in: .whitespaces), file: profile,
-                                             endpoint: "\(target) unit \(unit)"),
+                                             endpoint: "\(target) \(device)"),
             park: RunReport.ParkInfo(name: model.model, file: profile, devices: 1), seed: 0,
             parkbenchVersion: ParkBenchVersion.current, checks: checks)
         let folder = out ?? "reports/\(runID)"

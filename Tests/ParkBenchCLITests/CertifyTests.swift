@@ -141,4 +141,124 @@ import Glibc
         let bad = try cli.parkbench("certify", "--profile", "devices/electric-meter/volt-dts666.yaml", "--target", "rtu://ttyUSB0")
         #expect(bad.status == 2)
     }
+
+    /// A DL/T 645-2007 three-phase meter played by the PyPI `dlt645` package's server. With
+    /// `faulty` its power is twice Σ V·I·PF, its frequency 99 Hz and its energy runs backwards.
+    /// Address 111111111111 reads the same in wire and nameplate order (the package writes
+    /// addresses in wire order).
+    static let dlt645Meter = """
+        import sys, threading, time
+        from dlt645 import MeterServerService
+        port, faulty = int(sys.argv[1]), sys.argv[2] == "faulty"
+        service = MeterServerService.new_tcp_server("127.0.0.1", port, 5.0)
+        service.set_address("111111111111")
+        volts, amps, pf = [220.1, 221.3, 219.8], [10.0, 9.5, 10.2], 0.95
+        for phase in range(3):
+            service.set_02(0x02010100 + 0x100 * phase, volts[phase])
+            service.set_02(0x02020100 + 0x100 * phase, amps[phase])
+        power = sum(v * a for v, a in zip(volts, amps)) * pf / 1000
+        service.set_02(0x02030000, power * 2 if faulty else power)
+        service.set_02(0x02060000, pf)
+        service.set_02(0x02800002, 99.0 if faulty else 50.02)
+        service.set_00(0x00020000, 7.89)
+        def energy():
+            value = 1234.56
+            while True:
+                service.set_00(0x00010000, value)
+                value += -0.5 if faulty else 0.01
+                time.sleep(0.05)
+        threading.Thread(target=energy, daemon=True).start()
+        service.server.start()
+        while True:
+            time.sleep(1)
+        """
+
+    /// `certify --target dlt645://`: the `dlt645` package's meter certifies once its one deviation
+    /// is waived — it answers frames for other meters (with error 01), which on a shared RS-485 bus
+    /// collide — and a faulty one fails the value checks, naming the data items.
+    @Test func aDlt645PackageMeterIsCertifiedAndAFaultyOneFails() throws {
+        let meter = try PythonPeer(script: Self.dlt645Meter, name: "dlt645-meter", arguments: ["good"])
+        defer { meter.stop() }
+        let directory = meter.directory
+        let profile = "devices/electric-meter/grid-dtzy645.yaml"
+        let strict = try cli.parkbench("certify", "--profile", profile, "--target", "dlt645://127.0.0.1:\(meter.port)",
+                                       "--interval", "300ms", "--samples", "20", "--out", directory.path("strict"))
+        #expect(strict.status == 1, "\(strict.stdout)\n\(strict.stderr)")
+        #expect(strict.stdout.contains("address                 PASS     meter 111111111111"), "\(strict.stdout)")
+        #expect(strict.stdout.contains("FAIL: silent-to-other-meters"), "\(strict.stdout)")
+        #expect(strict.stdout.contains("a read for meter 999999999990 was answered with an error frame (01)"))
+
+        let good = try cli.parkbench("certify", "--profile", profile, "--target", "dlt645://127.0.0.1:\(meter.port)", "--meter", "111111111111",
+                                     "--interval", "300ms", "--samples", "20", "--out", directory.path("good"), "--waive", "silent-to-other-meters")
+        #expect(good.status == 0, "\(good.stdout)\n\(good.stderr)")
+        #expect(good.stdout.contains("CERTIFIED: 6 checks passed"), "\(good.stdout)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory.path("good/report.json")))) as? [String: Any])
+        let checks = try #require(report["checks"] as? [[String: Any]])
+        #expect(checks.compactMap { $0["id"] as? String } == [
+            "address", "items-readable", "values-plausible", "energy-monotonic", "power-consistent", "error-unknown-item",
+            "silent-to-other-meters", "response-time"])
+        #expect(checks.allSatisfy { $0["type"] as? String == "dlt645-certify" })
+
+        let faulty = try PythonPeer(script: Self.dlt645Meter, name: "dlt645-faulty", arguments: ["faulty"])
+        defer { faulty.stop() }
+        let bad = try cli.parkbench("certify", "--profile", profile, "--target", "dlt645://127.0.0.1:\(faulty.port)",
+                                    "--interval", "300ms", "--samples", "5", "--out", directory.path("bad"), "--waive", "silent-to-other-meters")
+        #expect(bad.status == 1, "\(bad.stdout)\n\(bad.stderr)")
+        #expect(bad.stdout.contains("FAIL: values-plausible, energy-monotonic, power-consistent"), "\(bad.stdout)")
+        #expect(bad.stdout.contains("values-plausible: frequency (02800002) read 99 Hz, outside 45…65"), "\(bad.stdout)")
+        #expect(bad.stdout.contains("energy-monotonic: energy_import_1 (00010000) went down from"), "\(bad.stdout)")
+
+        let unreachable = try cli.parkbench("certify", "--profile", profile, "--target", "dlt645://127.0.0.1:\(try freeLoopbackPort())",
+                                            "--out", directory.path("none"))
+        #expect(unreachable.status == 3, "\(unreachable.stderr)")
+        #expect(unreachable.stderr.contains("cannot connect"))
+    }
+
+    /// ParkBench's own DL/T 645 meters (`simulate --dlt645-port`) pass every check, asked by
+    /// read address or by number on a bus of two.
+    @Test func ourSimulatedDlt645MetersAreCertified() throws {
+        let directory = try TemporaryDirectory()
+        let park = directory.path("park.yaml")
+        try """
+            park: certify-645
+            seed: 5
+            zones: [{id: M}]
+            populations:
+              - {model: grid-dtzy645, zone: M, count: 2, id: "dl-{n}", parameters: {load_interval: 1s}}
+            """.write(toFile: park, atomically: true, encoding: .utf8)
+        let port = try freeLoopbackPort()
+        let run = try SimulateWorkersTests.BackgroundRun(
+            ["simulate", "--park", park, "--duration", "60s", "--dlt645-port", String(port), "--show", "none"], in: directory)
+        defer { kill(run.process.processIdentifier, SIGINT) }
+        try run.waitForPort(port, "DL/T 645")
+        let asked = try cli.parkbench("certify", "--profile", "devices/electric-meter/grid-dtzy645.yaml", "--target", "dlt645://127.0.0.1:\(port)",
+                                      "--interval", "1200ms", "--samples", "30", "--out", directory.path("asked"))
+        #expect(asked.status == 0, "\(asked.stdout)\n\(asked.stderr)")
+        #expect(asked.stdout.contains("CERTIFIED: 8 checks passed") && asked.stdout.contains("meter 000000000001"), "\(asked.stdout)")
+        let second = try cli.parkbench("certify", "--profile", "devices/electric-meter/grid-dtzy645.yaml", "--target", "dlt645://127.0.0.1:\(port)",
+                                       "--meter", "000000000002", "--interval", "1200ms", "--samples", "30", "--out", directory.path("second"))
+        #expect(second.status == 0, "\(second.stdout)\n\(second.stderr)")
+        #expect(second.stdout.contains("CERTIFIED: 7 checks passed"), "\(second.stdout)")
+        let absent = try cli.parkbench("certify", "--profile", "devices/electric-meter/grid-dtzy645.yaml", "--target", "dlt645://127.0.0.1:\(port)",
+                                       "--meter", "000000000009", "--out", directory.path("absent"))
+        #expect(absent.status == 3, "a meter nobody has stays silent: \(absent.stdout)")
+        #expect(absent.stderr.contains("meter 000000000009 at 127.0.0.1:\(port) does not answer"), "\(absent.stderr)")
+    }
+
+    /// Options that do not fit a DL/T 645 target are refused before anything is sent.
+    @Test func dlt645OptionsAreValidated() throws {
+        let profile = "devices/electric-meter/grid-dtzy645.yaml"
+        let noPort = try cli.parkbench("certify", "--profile", profile, "--target", "dlt645://127.0.0.1")
+        #expect(noPort.status == 2)
+        #expect(noPort.stderr.contains("dlt645://host:port"))
+        let modbusMeter = try cli.parkbench("certify", "--profile", profile, "--target", "tcp://127.0.0.1:502", "--meter", "000000000001")
+        #expect(modbusMeter.status == 2)
+        #expect(modbusMeter.stderr.contains("--meter names a DL/T 645 meter; use it with a dlt645:// target"))
+        let number = try cli.parkbench("certify", "--profile", profile, "--target", "dlt645://127.0.0.1:8899", "--meter", "12345")
+        #expect(number.status == 2)
+        #expect(number.stderr.contains("--meter must be the meter's 12-digit number"))
+        let water = try cli.parkbench("certify", "--profile", "devices/water-meter/aqua-wm20.yaml", "--target", "dlt645://127.0.0.1:8899")
+        #expect(water.status == 2)
+        #expect(water.stderr.contains("is a water-meter; DL/T 645-2007 is spoken by electricity meters"))
+    }
 }

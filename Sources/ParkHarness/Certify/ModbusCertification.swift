@@ -82,27 +82,27 @@ public struct ModbusCertification: Sendable {
         var results: [CheckResult] = []
         let first = readAll(map, client)
         results.append(first.check)
-        results.append(plausibility(first.values, map))
+        results.append(checks.plausibility(first.readings))
         Thread.sleep(forTimeInterval: Double(configuration.interval.components.seconds) + Double(configuration.interval.components.attoseconds) / 1e18)
         let second = readAll(map, client)
-        results.append(monotonic(first.values, second.values, map))
-        results.append(powerConsistency(second.values))
+        results.append(checks.monotonic(first.readings, second.readings, declared: map.registers.contains { MeterCertificationChecks.isCounter($0.point) }))
+        results.append(checks.powerConsistency(second.readings))
         results.append(contentsOf: exceptions(map, client))
-        results.append(responseTime(map, client))
-        return results.map { check in
-            guard configuration.waived.contains(check.id), check.verdict == .fail else { return check }
-            var waived = check
-            waived.verdict = .skipped
-            waived.summary = "waived: " + check.summary
-            return waived
-        }
+        let register = map.registers[0]
+        results.append(checks.responseTime(samples: configuration.samples, limitMilliseconds: configuration.responseLimitMilliseconds,
+                                           device: "unit \(configuration.unit)", label: "read \(register.point)") {
+            _ = try read(register, client)
+        })
+        return MeterCertificationChecks.applying(waivers: configuration.waived, to: results)
     }
+
+    private let checks = MeterCertificationChecks(type: "modbus-certify", source: "004_5e9061d643d5fb41.txt L3462-3497", noun: "register")
 
     // MARK: - Checks
 
     private struct Read {
         var check: CheckResult
-        var values: [String: Double]
+        var readings: [CertifiedReading]
     }
 
     private func describe(_ register: ModelModbusMap.Register) -> String {
@@ -119,7 +119,7 @@ public struct ModbusCertification: Sendable {
 
     private func readAll(_ map: ModelModbusMap, _ client: ModbusMaster) -> Read {
         let started = Date()
-        var values: [String: Double] = [:]
+        var readings: [CertifiedReading] = []
         var findings: [String] = []
         for register in map.registers {
             guard let format = format(register) else {
@@ -127,106 +127,20 @@ public struct ModbusCertification: Sendable {
                 continue
             }
             do {
-                if let value = format.decode(try read(register, client)) { values[register.point] = value }
+                if let value = format.decode(try read(register, client)) {
+                    readings.append(CertifiedReading(point: register.point, location: describe(register), value: value,
+                                                     wireFloat: register.type.hasPrefix("float")))
+                }
             } catch {
                 findings.append("\(describe(register)): \(error)")
             }
         }
         let passed = findings.isEmpty
-        return Read(check: result(
+        return Read(check: checks.result(
             id: "registers-readable", title: "Every register of the map can be read", passed: passed,
             summary: passed ? "\(map.registers.count) registers read" : "\(findings.count) of \(map.registers.count) registers could not be read",
             metrics: ["registers": Double(map.registers.count), "unreadable": Double(findings.count)], findings: findings, started: started),
-            values: values)
-    }
-
-    /// Physical ranges by point name: a register read in the wrong byte order or scale lands
-    /// far outside them.
-    static func plausibleRange(of point: String) -> (ClosedRange<Double>, String)? {
-        if point.hasPrefix("voltage") { return (0 ... 1000, "V") }
-        if point.hasPrefix("current") { return (-10_000 ... 10_000, "A") }
-        if point.hasPrefix("power_factor") { return (-1 ... 1, "") }
-        if point.hasPrefix("frequency") { return (45 ... 65, "Hz") }
-        if point.hasPrefix("active_power") || point.hasPrefix("reactive_power") { return (-100_000 ... 100_000, "kW") }
-        if point.hasPrefix("energy") { return (0 ... 1e10, "kWh") }
-        if point == "volume" { return (0 ... 1e9, "m³") }
-        if point == "flow" { return (0 ... 100_000, "m³/h") }
-        if point == "battery_voltage" { return (0 ... 60, "V") }
-        return nil
-    }
-
-    private func plausibility(_ values: [String: Double], _ map: ModelModbusMap) -> CheckResult {
-        let started = Date()
-        var findings: [String] = []
-        var checked = 0
-        for register in map.registers {
-            guard let value = values[register.point] else { continue }
-            guard value.isFinite else {
-                findings.append("\(describe(register)) read \(value): not a number (wrong type or byte order?)")
-                continue
-            }
-            guard let (range, unit) = Self.plausibleRange(of: register.point) else { continue }
-            checked += 1
-            // A float read in the wrong word order is usually a tiny denormal-like number.
-            if register.type.hasPrefix("float"), value != 0, abs(value) < 1e-6 {
-                findings.append("\(describe(register)) read \(value) \(unit): implausibly small (wrong byte order?)")
-            } else if !range.contains(value) {
-                findings.append("\(describe(register)) read \(JSONText.number(value)) \(unit), outside \(JSONText.number(range.lowerBound))…\(JSONText.number(range.upperBound)) (wrong byte order, type or scale?)")
-            }
-        }
-        if checked == 0, findings.isEmpty {
-            return result(id: "values-plausible", title: "Values are within physical ranges", verdict: .skipped,
-                          summary: "no value with a known range was read", started: started)
-        }
-        return result(id: "values-plausible", title: "Values are within physical ranges", passed: findings.isEmpty,
-                      summary: findings.isEmpty ? "\(checked) values within range" : "\(findings.count) values out of range",
-                      metrics: ["checked": Double(checked)], findings: findings, started: started)
-    }
-
-    private func monotonic(_ first: [String: Double], _ second: [String: Double], _ map: ModelModbusMap) -> CheckResult {
-        let started = Date()
-        let counters = map.registers.filter { $0.point.hasPrefix("energy") || $0.point == "volume" }
-        guard !counters.isEmpty else {
-            return result(id: "energy-monotonic", title: "Energy and volume never decrease", verdict: .skipped,
-                          summary: "the map has no energy or volume register", started: started)
-        }
-        var findings: [String] = []
-        let compared = counters.filter { first[$0.point] != nil && second[$0.point] != nil }
-        guard !compared.isEmpty else {
-            return result(id: "energy-monotonic", title: "Energy and volume never decrease", verdict: .skipped,
-                          summary: "no energy or volume register could be read twice", started: started)
-        }
-        for register in compared {
-            guard let a = first[register.point], let b = second[register.point] else { continue }
-            if b < a { findings.append("\(describe(register)) went down from \(JSONText.number(a)) to \(JSONText.number(b))") }
-        }
-        return result(id: "energy-monotonic", title: "Energy and volume never decrease", passed: findings.isEmpty,
-                      summary: findings.isEmpty ? "\(compared.count) counters did not decrease" : "\(findings.count) counters decreased",
-                      findings: findings, started: started)
-    }
-
-    private func powerConsistency(_ values: [String: Double]) -> CheckResult {
-        let started = Date()
-        guard let power = values["active_power"] else {
-            return result(id: "power-consistent", title: "P ≈ Σ V·I·PF", verdict: .skipped, summary: "no active_power register", started: started)
-        }
-        let phases = ["a", "b", "c"].compactMap { phase -> Double? in
-            guard let volts = values["voltage_\(phase)"], let amps = values["current_\(phase)"] else { return nil }
-            return volts * amps
-        }
-        guard !phases.isEmpty else {
-            return result(id: "power-consistent", title: "P ≈ Σ V·I·PF", verdict: .skipped, summary: "no voltage/current registers", started: started)
-        }
-        let factor = values["power_factor"] ?? 1
-        let computed = phases.reduce(0, +) * abs(factor) / 1000
-        let tolerance = abs(power) * 0.05 + 0.05
-        let passed = abs(computed - power) <= tolerance
-        return result(
-            id: "power-consistent", title: "P ≈ Σ V·I·PF", passed: passed,
-            summary: String(format: "active_power %.4f kW, Σ V·I·PF %.4f kW (tolerance %.4f)", power, computed, tolerance),
-            metrics: ["active_power_kw": power, "computed_kw": computed],
-            findings: passed ? [] : [String(format: "active_power reads %.4f kW but voltage_x × current_x × power_factor give %.4f kW (one of those registers is read wrong, or the meter is inconsistent)", power, computed)],
-            started: started)
+            readings: readings)
     }
 
     private func exceptions(_ map: ModelModbusMap, _ client: ModbusMaster) -> [CheckResult] {
@@ -246,14 +160,14 @@ public struct ModbusCertification: Sendable {
                     if answer[1] != expected {
                         findings.append("answered exception \(hex(answer[1])) where \(hex(expected)) was expected")
                     }
-                    return result(id: id, title: title, passed: findings.isEmpty,
+                    return checks.result(id: id, title: title, passed: findings.isEmpty,
                                   summary: "answered \(answer.prefix(2).map(hex).joined(separator: " ")) (expected \(hex(pdu[0] | 0x80)) \(hex(expected)))",
                                   findings: findings, started: started)
                 }
-                return result(id: id, title: title, passed: false, summary: "answered normally",
+                return checks.result(id: id, title: title, passed: false, summary: "answered normally",
                               findings: ["answered a normal response (\(answer.count) bytes) where exception \(hex(expected)) was expected"], started: started)
             } catch {
-                return result(id: id, title: title, passed: false, summary: "no answer", findings: ["\(error)"], started: started)
+                return checks.result(id: id, title: title, passed: false, summary: "no answer", findings: ["\(error)"], started: started)
             }
         }
         var results: [CheckResult] = []
@@ -267,49 +181,5 @@ public struct ModbusCertification: Sendable {
         return results
     }
 
-    private func responseTime(_ map: ModelModbusMap, _ client: ModbusMaster) -> CheckResult {
-        let started = Date()
-        let register = map.registers[0]
-        var samples: [LatencySample] = []
-        var failures = 0
-        for _ in 0 ..< configuration.samples {
-            let begin = Date()
-            do {
-                _ = try read(register, client)
-            } catch {
-                failures += 1
-                continue
-            }
-            let end = Date()
-            samples.append(LatencySample(
-                device: "unit \(configuration.unit)", label: "read \(register.point)",
-                startNanoseconds: Int64(begin.timeIntervalSince1970 * 1e9), endNanoseconds: Int64(end.timeIntervalSince1970 * 1e9),
-                matchedBy: "request"))
-        }
-        let evidence = LatencyEvidence(samples: samples)
-        let p99 = evidence.p99 ?? .infinity
-        let passed = failures == 0 && p99 <= configuration.responseLimitMilliseconds
-        var findings: [String] = []
-        if failures > 0 { findings.append("\(failures) of \(configuration.samples) reads failed") }
-        if samples.isEmpty {
-            findings.append("no read succeeded")
-        } else if p99 > configuration.responseLimitMilliseconds {
-            findings.append(String(format: "p99 %.1f ms is above the limit of %.0f ms", p99, configuration.responseLimitMilliseconds))
-        }
-        return result(
-            id: "response-time", title: "Response time", passed: passed,
-            summary: String(format: "p50 %.2f ms, p95 %.2f ms, p99 %.2f ms over %d reads", evidence.p50 ?? 0, evidence.p95 ?? 0, evidence.p99 ?? 0, samples.count),
-            metrics: ["p50_ms": evidence.p50 ?? 0, "p95_ms": evidence.p95 ?? 0, "p99_ms": evidence.p99 ?? 0, "failures": Double(failures)],
-            latency: evidence, findings: findings, started: started)
-    }
-
-    private func hex(_ byte: UInt8) -> String { (byte < 0x10 ? "0" : "") + String(byte, radix: 16, uppercase: true) }
-
-    private func result(id: String, title: String, passed: Bool? = nil, verdict: RunReport.Verdict? = nil, summary: String,
-                        metrics: [String: Double] = [:], latency: LatencyEvidence? = nil, findings: [String] = [], started: Date) -> CheckResult {
-        CheckResult(
-            id: id, title: title, type: "modbus-certify", source: "004_5e9061d643d5fb41.txt L3462-3497", severity: "major",
-            verdict: verdict ?? (passed == true ? .pass : .fail), summary: summary, metrics: metrics, latency: latency, findings: findings,
-            startedAt: ISO8601DateFormatter().string(from: started), durationMilliseconds: Date().timeIntervalSince(started) * 1000)
-    }
+    private func hex(_ byte: UInt8) -> String { MeterCertificationChecks.hex(byte) }
 }

@@ -1,0 +1,207 @@
+import Foundation
+import ParkCore
+import ParkModbus
+import ParkReport
+
+/// Certifies a DL/T 645-2007 electricity meter — a vendor's real meter behind a serial-to-TCP
+/// converter, or any slave — the way a meter-reading gateway will use it: its number answers
+/// read address (13), every standard data item a gateway polls (energy, voltages, currents,
+/// power, power factor, frequency) is answered in the standard's BCD layout and is physically
+/// plausible, energy never decreases, P ≈ Σ V·I·PF, an unknown data item gets an error answer
+/// with bit 1 (无请求数据) set, a frame for another meter gets no answer at all (on a shared
+/// RS-485 bus it would collide with that meter's), and how fast it answers.
+///
+/// Relay control (1C) is not exercised: on a real installation it cuts the supply.
+public struct DLT645Certification: Sendable {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        /// The meter's 12-digit number; nil: asked with read address (a point-to-point link).
+        public var meter: String?
+        public var profile: ModelProfile
+        /// Reads timed for the response-time check.
+        public var samples = 200
+        /// Time between the two reads the consistency checks compare.
+        public var interval: Duration = .seconds(2)
+        /// p99 response time above this fails.
+        public var responseLimitMilliseconds = 1000.0
+        public var timeoutMicroseconds = 1_000_000
+        /// How long a frame for another meter is given to stay unanswered.
+        public var silenceMicroseconds = 300_000
+        /// Checks that run and are reported but do not count against the verdict.
+        public var waived: Set<String> = []
+
+        public init(host: String, port: Int, meter: String?, profile: ModelProfile) {
+            self.host = host
+            self.port = port
+            self.meter = meter
+            self.profile = profile
+        }
+    }
+
+    public let configuration: Configuration
+
+    public init(_ configuration: Configuration) { self.configuration = configuration }
+
+    /// Why certification could not run at all; `unreachable` when nothing answered.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+        public let unreachable: Bool
+    }
+
+    /// An item no meter has (phase D voltage): it must be refused, not ignored.
+    static let unknownItem: UInt32 = 0x0201_0400
+
+    private let checks = MeterCertificationChecks(type: "dlt645-certify", source: "004_5e9061d643d5fb41.txt L3478-3497", noun: "data item")
+
+    /// The data items this meter must answer: every quantity a gateway polls, the phases it
+    /// does not have (`phases: 1` in its profile) left out.
+    var items: [DLT645DataItem] {
+        let phases = Int(configuration.profile.parameters["phases"] ?? "3") ?? 3
+        return DLT645DataItem.polled.filter { item in
+            phases >= 3 || !(item.quantity.hasSuffix("_b") || item.quantity.hasSuffix("_c"))
+        }
+    }
+
+    /// Runs every check (blocking; a few seconds).
+    public func run() throws(Failure) -> [CheckResult] {
+        guard configuration.profile.kind == "electric-meter" else {
+            throw Failure(description: "\(configuration.profile.file) is a \(configuration.profile.kind); DL/T 645-2007 is spoken by electricity meters",
+                          unreachable: false)
+        }
+        let target = "\(configuration.host):\(configuration.port)"
+        let master: DLT645Master
+        do {
+            master = try DLT645Master(host: configuration.host, port: configuration.port, timeoutMicroseconds: configuration.timeoutMicroseconds)
+        } catch { throw Failure(description: error.description, unreachable: true) }
+
+        var results: [CheckResult] = []
+        let started = Date()
+        let meter: String
+        if let given = configuration.meter {
+            meter = given
+            results.append(checks.result(id: "address", title: "Read address (13) answers the meter's number", verdict: .skipped,
+                                         summary: "meter \(given) given; on a bus every meter would answer AA…AA at once", started: started))
+        } else {
+            let answer: (number: String, frameAddress: String)
+            do throws(DLT645Master.Failure) {
+                answer = try master.readAddress()
+            } catch {
+                if case .timeout = error {
+                    throw Failure(description: "no meter at \(target) answered read address (13) to AAAAAAAAAAAA; on a bus give its number with --meter",
+                                  unreachable: true)
+                }
+                throw Failure(description: "read address at \(target): \(error)", unreachable: false)
+            }
+            meter = answer.number
+            let same = answer.frameAddress == answer.number
+            results.append(checks.result(
+                id: "address", title: "Read address (13) answers the meter's number", passed: same, summary: "meter \(meter)",
+                findings: same ? [] : ["the answer's address field is \(answer.frameAddress), not the meter's own \(answer.number)"], started: started))
+        }
+        // A meter that answers nothing would time out on every item; say so once.
+        let probe = items[0]
+        do throws(DLT645Master.Failure) {
+            _ = try master.read(meter: meter, identifier: probe.identifier, as: probe.number)
+        } catch {
+            if case .timeout = error { throw Failure(description: "meter \(meter) at \(target) does not answer (\(error))", unreachable: true) }
+        }
+
+        let first = readAll(meter, master)
+        results.append(first.check)
+        results.append(checks.plausibility(first.readings))
+        Thread.sleep(forTimeInterval: Double(configuration.interval.components.seconds) + Double(configuration.interval.components.attoseconds) / 1e18)
+        let second = readAll(meter, master)
+        results.append(checks.monotonic(first.readings, second.readings, declared: true))
+        results.append(checks.powerConsistency(second.readings))
+        results.append(unknownItemRefused(meter, master))
+        results.append(silentForOtherMeters(meter))
+        results.append(checks.responseTime(samples: configuration.samples, limitMilliseconds: configuration.responseLimitMilliseconds,
+                                           device: "meter \(meter)", label: "read \(describe(probe))") {
+            _ = try master.read(meter: meter, identifier: probe.identifier, as: probe.number)
+        })
+        return MeterCertificationChecks.applying(waivers: configuration.waived, to: results)
+    }
+
+    // MARK: - Checks
+
+    private func describe(_ item: DLT645DataItem) -> String {
+        let digits = String(item.identifier, radix: 16, uppercase: true)
+        return "\(item.quantity) (\(String(repeating: "0", count: max(0, 8 - digits.count)) + digits))"
+    }
+
+    private func readAll(_ meter: String, _ master: DLT645Master) -> (check: CheckResult, readings: [CertifiedReading]) {
+        let started = Date()
+        var readings: [CertifiedReading] = []
+        var findings: [String] = []
+        for item in items {
+            do throws(DLT645Master.Failure) {
+                let value = try master.read(meter: meter, identifier: item.identifier, as: item.number)
+                readings.append(CertifiedReading(point: item.quantity, location: describe(item), value: value))
+            } catch {
+                findings.append("\(describe(item)): \(error)")
+            }
+        }
+        let passed = findings.isEmpty
+        return (checks.result(
+            id: "items-readable", title: "Every standard data item a gateway polls is answered", passed: passed,
+            summary: passed ? "\(items.count) data items read" : "\(findings.count) of \(items.count) data items could not be read",
+            metrics: ["items": Double(items.count), "unreadable": Double(findings.count)], findings: findings, started: started),
+            readings)
+    }
+
+    private func unknownItemRefused(_ meter: String, _ master: DLT645Master) -> CheckResult {
+        let started = Date()
+        let id = "error-unknown-item", title = "An unknown data item gets an error answer with bit 1 (no requested data)"
+        let item = "02010400"
+        do throws(DLT645Master.Failure) {
+            _ = try master.read(meter: meter, identifier: Self.unknownItem, as: DLT645Number(bytes: 2, decimals: 1))
+            return checks.result(id: id, title: title, passed: false, summary: "answered normally",
+                                 findings: ["data item \(item) (phase D voltage, which no meter has) was answered as if it existed"], started: started)
+        } catch {
+            switch error {
+            case .refused(_, let code):
+                let passed = code & 0x02 != 0
+                return checks.result(id: id, title: title, passed: passed, summary: "answered error \(MeterCertificationChecks.hex(code))",
+                                     findings: passed ? [] : ["data item \(item) was refused with error byte \(MeterCertificationChecks.hex(code)), without bit 1 (02, no requested data) set"],
+                                     started: started)
+            case .timeout:
+                return checks.result(id: id, title: title, passed: false, summary: "no answer",
+                                     findings: ["data item \(item) got no answer; a meter answers what it cannot read with an error frame (control D1)"], started: started)
+            default:
+                return checks.result(id: id, title: title, passed: false, summary: "broken answer", findings: ["\(error)"], started: started)
+            }
+        }
+    }
+
+    /// A frame addressed to another meter must go unanswered: on RS-485 every meter hears it.
+    private func silentForOtherMeters(_ meter: String) -> CheckResult {
+        let started = Date()
+        let id = "silent-to-other-meters", title = "A frame for another meter gets no answer"
+        let other = meter == "999999999990" ? "999999999991" : "999999999990"
+        let master: DLT645Master
+        do {
+            master = try DLT645Master(host: configuration.host, port: configuration.port, timeoutMicroseconds: configuration.silenceMicroseconds)
+        } catch {
+            return checks.result(id: id, title: title, passed: false, summary: "could not connect", findings: ["\(error)"], started: started)
+        }
+        do throws(DLT645Master.Failure) {
+            _ = try master.read(meter: other, identifier: 0x0001_0000, as: DLT645Number(bytes: 4, decimals: 2))
+            return checks.result(id: id, title: title, passed: false, summary: "answered for meter \(other)",
+                                 findings: ["a read for meter \(other) was answered; on a shared RS-485 bus that answer collides with meter \(other)'s"],
+                                 started: started)
+        } catch {
+            switch error {
+            case .timeout:
+                return checks.result(id: id, title: title, passed: true,
+                                     summary: "no answer to meter \(other) within \(configuration.silenceMicroseconds / 1000) ms", started: started)
+            case .refused(_, let code):
+                return checks.result(id: id, title: title, passed: false, summary: "answered error \(MeterCertificationChecks.hex(code)) for meter \(other)",
+                                     findings: ["a read for meter \(other) was answered with an error frame (\(MeterCertificationChecks.hex(code))); a meter stays silent for frames that are not its own, or they collide on a shared RS-485 bus"],
+                                     started: started)
+            default:
+                return checks.result(id: id, title: title, passed: false, summary: "broken answer", findings: ["\(error)"], started: started)
+            }
+        }
+    }
+}
