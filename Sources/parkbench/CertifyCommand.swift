@@ -127,6 +127,16 @@ struct CertifyCommand: ParsableCommand {
         }
     }
 
+    /// The probing options, the same for every protocol.
+    private var settings: CertificationSettings {
+        var settings = CertificationSettings()
+        settings.samples = samples
+        settings.interval = .nanoseconds(Int64(interval.nanoseconds))
+        settings.responseLimitMilliseconds = Double(responseLimit.nanoseconds) / 1e6
+        settings.waived = Set(waived)
+        return settings
+    }
+
     private var parsedTarget: Target? {
         if target.hasPrefix("rtu://") {
             let device = String(target.dropFirst(6))
@@ -158,10 +168,7 @@ struct CertifyCommand: ParsableCommand {
         case .modbus(let modbusTarget):
             device = "unit \(unit)"
             var configuration = ModbusCertification.Configuration(target: modbusTarget, unit: UInt8(unit), profile: model)
-            configuration.samples = samples
-            configuration.interval = .nanoseconds(Int64(interval.nanoseconds))
-            configuration.responseLimitMilliseconds = Double(responseLimit.nanoseconds) / 1e6
-            configuration.waived = Set(waived)
+            configuration.settings = settings
             if !options.json { print("certifying \(device) at \(target) against \(model.model) (\(profile)) …") }
             do { checks = try ModbusCertification(configuration).run() } catch {
                 Output.error("error: \(error.description)")
@@ -171,10 +178,7 @@ struct CertifyCommand: ParsableCommand {
         case .dlt645(let host, let port):
             device = meter.map { "meter \($0)" } ?? "the meter"
             var configuration = DLT645Certification.Configuration(host: host, port: port, meter: meter, profile: model)
-            configuration.samples = samples
-            configuration.interval = .nanoseconds(Int64(interval.nanoseconds))
-            configuration.responseLimitMilliseconds = Double(responseLimit.nanoseconds) / 1e6
-            configuration.waived = Set(waived)
+            configuration.settings = settings
             if !options.json { print("certifying \(device) at \(target) (DL/T 645-2007) against \(model.model) (\(profile)) …") }
             do { checks = try DLT645Certification(configuration).run() } catch {
                 Output.error("error: \(error.description)")

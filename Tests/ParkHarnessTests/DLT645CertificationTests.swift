@@ -45,8 +45,8 @@ import Testing
         defer { server.stop() }
         let profile = try ModelProfile.parse("kind: electric-meter\nmodel: test-645\n", file: "test-645.yaml")
         var configuration = DLT645Certification.Configuration(host: "127.0.0.1", port: server.port, meter: number, profile: profile)
-        configuration.samples = 20
-        configuration.interval = .milliseconds(100)
+        configuration.settings.samples = 20
+        configuration.settings.interval = .milliseconds(100)
         let results = try DLT645Certification(configuration).run()
         return Dictionary(uniqueKeysWithValues: results.map { ($0.id, $0) })
     }

@@ -19,17 +19,9 @@ public struct DLT645Certification: Sendable {
         /// The meter's 12-digit number; nil: asked with read address (a point-to-point link).
         public var meter: String?
         public var profile: ModelProfile
-        /// Reads timed for the response-time check.
-        public var samples = 200
-        /// Time between the two reads the consistency checks compare.
-        public var interval: Duration = .seconds(2)
-        /// p99 response time above this fails.
-        public var responseLimitMilliseconds = 1000.0
-        public var timeoutMicroseconds = 1_000_000
+        public var settings = CertificationSettings()
         /// How long a frame for another meter is given to stay unanswered.
         public var silenceMicroseconds = 300_000
-        /// Checks that run and are reported but do not count against the verdict.
-        public var waived: Set<String> = []
 
         public init(host: String, port: Int, meter: String?, profile: ModelProfile) {
             self.host = host
@@ -72,7 +64,7 @@ public struct DLT645Certification: Sendable {
         let target = "\(configuration.host):\(configuration.port)"
         let master: DLT645Master
         do {
-            master = try DLT645Master(host: configuration.host, port: configuration.port, timeoutMicroseconds: configuration.timeoutMicroseconds)
+            master = try DLT645Master(host: configuration.host, port: configuration.port, timeoutMicroseconds: configuration.settings.timeoutMicroseconds)
         } catch { throw Failure(description: error.description, unreachable: true) }
 
         var results: [CheckResult] = []
@@ -110,17 +102,17 @@ public struct DLT645Certification: Sendable {
         let first = readAll(meter, master)
         results.append(first.check)
         results.append(checks.plausibility(first.readings))
-        Thread.sleep(forTimeInterval: Double(configuration.interval.components.seconds) + Double(configuration.interval.components.attoseconds) / 1e18)
+        configuration.settings.pause()
         let second = readAll(meter, master)
         results.append(checks.monotonic(first.readings, second.readings, declared: true))
         results.append(checks.powerConsistency(second.readings))
         results.append(unknownItemRefused(meter, master))
         results.append(silentForOtherMeters(meter))
-        results.append(checks.responseTime(samples: configuration.samples, limitMilliseconds: configuration.responseLimitMilliseconds,
+        results.append(checks.responseTime(samples: configuration.settings.samples, limitMilliseconds: configuration.settings.responseLimitMilliseconds,
                                            device: "meter \(meter)", label: "read \(describe(probe))") {
             _ = try master.read(meter: meter, identifier: probe.identifier, as: probe.number)
         })
-        return MeterCertificationChecks.applying(waivers: configuration.waived, to: results)
+        return MeterCertificationChecks.applying(waivers: configuration.settings.waived, to: results)
     }
 
     // MARK: - Checks

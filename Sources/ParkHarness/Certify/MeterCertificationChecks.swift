@@ -2,6 +2,27 @@ import Foundation
 import ParkCore
 import ParkReport
 
+/// How a certification probes a device and judges it, whatever the protocol.
+public struct CertificationSettings: Sendable {
+    /// Reads timed for the response-time check.
+    public var samples = 200
+    /// Time between the two reads the consistency checks compare.
+    public var interval: Duration = .seconds(2)
+    /// p99 response time above this fails (a master's usual timeout).
+    public var responseLimitMilliseconds = 1000.0
+    public var timeoutMicroseconds = 1_000_000
+    /// Checks that run and are reported but do not count against the verdict (a known,
+    /// accepted deviation of the device).
+    public var waived: Set<String> = []
+
+    public init() {}
+
+    /// Waits `interval`, between the two reads the consistency checks compare.
+    func pause() {
+        Thread.sleep(forTimeInterval: Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18)
+    }
+}
+
 /// One value a certification read from a meter: the point it is, where it came from as a
 /// finding names it (`voltage_a (input 0x0000, float32 ABCD)`, `voltage_a (02010100)`), and
 /// whether it travelled as a float (a float read in the wrong word order turns tiny).

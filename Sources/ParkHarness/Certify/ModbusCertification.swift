@@ -27,16 +27,7 @@ public struct ModbusCertification: Sendable {
         public var target: Target
         public var unit: UInt8
         public var profile: ModelProfile
-        /// Reads timed for the response-time check.
-        public var samples = 200
-        /// Time between the two reads the consistency checks compare.
-        public var interval: Duration = .seconds(2)
-        /// p99 response time above this fails (a master's usual timeout).
-        public var responseLimitMilliseconds = 1000.0
-        public var timeoutMicroseconds = 1_000_000
-        /// Checks that run and are reported but do not count against the verdict (a known,
-        /// accepted deviation of the device).
-        public var waived: Set<String> = []
+        public var settings = CertificationSettings()
 
         public init(target: Target, unit: UInt8, profile: ModelProfile) {
             self.target = target
@@ -64,10 +55,10 @@ public struct ModbusCertification: Sendable {
         do {
             switch configuration.target {
             case .tcp(let host, let port):
-                client = try ModbusMaster(host: host, port: port, timeoutMicroseconds: configuration.timeoutMicroseconds)
+                client = try ModbusMaster(host: host, port: port, timeoutMicroseconds: configuration.settings.timeoutMicroseconds)
             case .rtu(let device, let baudRate, let parity):
                 client = try ModbusMaster(serialDevice: device, baudRate: baudRate, parity: parity,
-                                          timeoutMicroseconds: configuration.timeoutMicroseconds)
+                                          timeoutMicroseconds: configuration.settings.timeoutMicroseconds)
             }
         } catch { throw Failure(description: error.description) }
         // A unit that does not answer at all would time out on every register; say so once.
@@ -83,17 +74,17 @@ public struct ModbusCertification: Sendable {
         let first = readAll(map, client)
         results.append(first.check)
         results.append(checks.plausibility(first.readings))
-        Thread.sleep(forTimeInterval: Double(configuration.interval.components.seconds) + Double(configuration.interval.components.attoseconds) / 1e18)
+        configuration.settings.pause()
         let second = readAll(map, client)
         results.append(checks.monotonic(first.readings, second.readings, declared: map.registers.contains { MeterCertificationChecks.isCounter($0.point) }))
         results.append(checks.powerConsistency(second.readings))
         results.append(contentsOf: exceptions(map, client))
         let register = map.registers[0]
-        results.append(checks.responseTime(samples: configuration.samples, limitMilliseconds: configuration.responseLimitMilliseconds,
+        results.append(checks.responseTime(samples: configuration.settings.samples, limitMilliseconds: configuration.settings.responseLimitMilliseconds,
                                            device: "unit \(configuration.unit)", label: "read \(register.point)") {
             _ = try read(register, client)
         })
-        return MeterCertificationChecks.applying(waivers: configuration.waived, to: results)
+        return MeterCertificationChecks.applying(waivers: configuration.settings.waived, to: results)
     }
 
     private let checks = MeterCertificationChecks(type: "modbus-certify", source: "004_5e9061d643d5fb41.txt L3462-3497", noun: "register")
