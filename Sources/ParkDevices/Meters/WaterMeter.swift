@@ -144,6 +144,8 @@ final class WaterMeter: DeviceBehavior {
 final class WaterMeterState: PolledState {
     private struct Values {
         var startedAt: UInt64 = 0, updatedAt: UInt64 = 0
+        /// Set by `begin`: device time may start at 0 (a virtual clock), so `updatedAt` cannot say it.
+        var begun = false
         var volume: Double, flow = 0.0
         var valveOpen = true
     }
@@ -163,11 +165,12 @@ final class WaterMeterState: PolledState {
         values.withLock {
             $0.startedAt = instant.nanoseconds
             $0.updatedAt = instant.nanoseconds
+            $0.begun = true
         }
     }
 
     private static func advance(_ v: inout Values, to now: UInt64) {
-        if now > v.updatedAt, v.updatedAt != 0, v.valveOpen { v.volume += v.flow * Double(now - v.updatedAt) / 3.6e12 }
+        if v.begun, now > v.updatedAt, v.valveOpen { v.volume += v.flow * Double(now - v.updatedAt) / 3.6e12 }
         v.updatedAt = max(v.updatedAt, now)
     }
 
