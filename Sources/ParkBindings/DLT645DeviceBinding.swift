@@ -18,9 +18,10 @@ public final class DLT645DeviceBinding: Sendable {
 
     public typealias CommandHandler = PolledCommandRelay.Handler
 
-    /// The standard data identifiers served (``DLT645DataItem/standard``), with the point each reads.
+    /// The standard data identifiers served (``DLT645DataItem/standard`` and the tariff energies),
+    /// with the point each reads.
     public static let dataItems: [UInt32: (point: String, number: DLT645Number)] = Dictionary(
-        uniqueKeysWithValues: DLT645DataItem.standard.map { ($0.identifier, ($0.quantity, $0.number)) })
+        uniqueKeysWithValues: (DLT645DataItem.standard + DLT645DataItem.tariffEnergy).map { ($0.identifier, ($0.quantity, $0.number)) })
 
     private let servers: [DLT645TCPServer]
     private let addresses: [Address]
@@ -143,16 +144,19 @@ final class MeterAdapter: DLT645Meter, @unchecked Sendable {
 
 /// The frozen data items (DL/T 645-2007 appendix A) a meter answers from its freezes:
 /// `0001 00NN` / `0002 00NN` forward / reverse active energy at the NN-th last settlement
-/// (月结算, NN 1…12); `0504 00NN` the NN-th last hourly freeze's time (YYMMDDhhmm), `0504 01NN` /
-/// `0504 02NN` its forward / reverse energy; `0506 00NN` the NN-th last daily freeze's time,
-/// `0506 01NN` / `0506 02NN` its forward / reverse energy as the standard's block of total and
-/// four tariffs (the tariffs zero: the meter has one rate).
+/// (月结算, NN 1…12), `0001 0TNN` the forward energy under tariff T (1…4) then; `0504 00NN` the
+/// NN-th last hourly freeze's time (YYMMDDhhmm), `0504 01NN` / `0504 02NN` its forward / reverse
+/// energy; `0506 00NN` the NN-th last daily freeze's time, `0506 01NN` / `0506 02NN` its forward /
+/// reverse energy as the standard's block of total and four tariffs (reverse energy has no
+/// tariffs here, and a one-rate meter's are zero).
 struct DLT645History {
     enum Field { case time, forward, reverse }
 
     let period: FreezePeriod
     let field: Field
     let back: Int
+    /// 1…4 for one tariff's energy at a settlement; nil for the total (or a block).
+    var tariff: Int?
 
     init?(_ identifier: UInt32) {
         let high = identifier >> 16, third = (identifier >> 8) & 0xFF
@@ -162,6 +166,7 @@ struct DLT645History {
         switch (high, third) {
         case (0x0001, 0x00): (period, field) = (.month, .forward)
         case (0x0002, 0x00): (period, field) = (.month, .reverse)
+        case (0x0001, 0x01 ... 0x04): (period, field, tariff) = (.month, .forward, Int(third))
         case (0x0504, 0x00): (period, field) = (.hour, .time)
         case (0x0504, 0x01): (period, field) = (.hour, .forward)
         case (0x0504, 0x02): (period, field) = (.hour, .reverse)
@@ -187,9 +192,12 @@ struct DLT645History {
             let t = record.time
             return [t.minute, t.hour, t.day, t.month, t.year % 100].map { UInt8(($0 / 10) << 4 | ($0 % 10)) }
         case .forward, .reverse:
+            let names = DLT645DataItem.tariffEnergy.map(\.quantity)
+            if let tariff { return Self.energy.encode(value(names[tariff - 1])) }
             let total = Self.energy.encode(value(field == .forward ? "energy_import_1" : "energy_export_1"))
             // Monthly and hourly items are the total alone; daily ones are total + four tariffs.
-            return period == .day ? total + [UInt8](repeating: 0, count: 16) : total
+            guard period == .day else { return total }
+            return total + names.flatMap { field == .forward ? Self.energy.encode(value($0)) : Self.energy.encode(0) }
         }
     }
 }

@@ -208,4 +208,10 @@ public struct DLT645DataItem: Hashable, Sendable {
 
     /// What a gateway polls: each quantity once (0001_0000 for forward energy, not the 0000_0000 combined total).
     public static let polled: [DLT645DataItem] = standard.filter { $0.identifier != 0x0000_0000 }
+
+    /// Forward active energy under tariffs 1…4 (尖峰平谷: sharp, peak, flat, valley), `0001 0T00`:
+    /// what a time-of-use meter adds; a one-rate meter answers zeros or nothing.
+    public static let tariffEnergy: [DLT645DataItem] = ["sharp", "peak", "flat", "valley"].enumerated().map { index, name in
+        .init(identifier: 0x0001_0000 | UInt32(index + 1) << 8, quantity: "energy_import_1_\(name)", number: DLT645Number(bytes: 4, decimals: 2))
+    }
 }

@@ -72,6 +72,25 @@ public final class DLT645Master {
         return value
     }
 
+    /// Reads a block item (a total followed by its tariffs, as in `0506 01NN`): every number of
+    /// the answer, in order.
+    public func readBlock(meter: String, identifier: UInt32, as number: DLT645Number) throws(Failure) -> [Double] {
+        let di = [UInt8(identifier & 0xFF), UInt8(identifier >> 8 & 0xFF), UInt8(identifier >> 16 & 0xFF), UInt8(identifier >> 24)]
+        let reply = try exchange(meter: meter, control: DLT645Frame.Function.readData.rawValue, data: di)
+        let body = Array(reply.data.dropFirst(4))
+        guard Array(reply.data.prefix(4)) == di, !body.isEmpty, body.count % number.bytes == 0 else {
+            throw .malformed("meter \(meter) answered \(reply.data.count) data bytes for \(String(identifier, radix: 16)); expected the identifier and a multiple of \(number.bytes)")
+        }
+        var values: [Double] = []
+        for start in stride(from: 0, to: body.count, by: number.bytes) {
+            guard let value = number.decode(body[start ..< start + number.bytes]) else {
+                throw .malformed("meter \(meter): data item \(String(identifier, radix: 16)) is not BCD")
+            }
+            values.append(value)
+        }
+        return values
+    }
+
     /// Read address (13) to `AA…AA`: on a point-to-point link the one meter answers with its
     /// number (the data field), from its own address (the frame's address field, which should
     /// be the same). On a bus of several meters they would all answer at once; ask them one by one.

@@ -12,6 +12,8 @@ import Synchronization
 /// Its own clock starts at `clock_start` and runs with device time. On that clock it freezes its
 /// energy registers on the hour (整点冻结, last 254 kept), at midnight (日冻结, last 62) and at
 /// 00:00 on the 1st (月结算, last 12 months: 004 L3484–3488), and reports each settled month.
+/// With a `tariff_schedule` (分时计费, L3482) the same clock says which of the four tariffs
+/// imported energy is counted under and priced at.
 final class ElectricMeter: DeviceBehavior {
     private enum Timer: UInt32 { case load = 1, heartbeat = 2, hourFreeze = 3, dayFreeze = 4, monthFreeze = 5 }
 
@@ -47,6 +49,7 @@ final class ElectricMeter: DeviceBehavior {
             throw DeviceError("clock_start must be a date and time with its offset, such as 2026-01-01T00:00:00+08:00; got '\(p.string("clock_start"))'")
         }
         self.clock = clock
+        let schedule = try TariffSchedule(schedule: p.string("tariff_schedule"), prices: p.string("tariff_prices"), defaultPrice: p.double("tariff"))
         random = setup.random
         loadLevel = random.nextUnit()
         let accuracy = p.double("accuracy") / 100
@@ -57,12 +60,13 @@ final class ElectricMeter: DeviceBehavior {
         state = ElectricMeterState(
             phases: Int(p.int("phases")), powerFactor: p.double("power_factor"), frequency: p.double("frequency"),
             energyImport1: p.double("initial_energy"), balance: p.double("balance"), tariff: p.double("tariff"),
-            errors: errors)
+            schedule: schedule, errors: errors)
         setup.polled?.register(setup.id, state)
     }
 
     func start(context: DeviceContext) {
         startedAt = context.now
+        state.startClock(localSecondsAtStart: clock.startLocalSeconds, at: context.now)
         for period in FreezePeriod.allCases { scheduleFreeze(period, after: context.now, context) }
         changeLoad(context)
         // Spread first heartbeats over the interval so a park's meters do not beat in step.
@@ -202,17 +206,27 @@ final class ElectricMeterState: PolledState {
 
     struct Values {
         var updatedAt: UInt64 = 0
+        /// Set at the first update: device time may start at 0 (a virtual clock), so `updatedAt`
+        /// cannot say it.
+        var integrating = false
         var load = 0.0, circuit2 = 0.0
         var voltages = [0.0, 0.0, 0.0], shares = [1.0, 1.0, 1.0]
         var energyImport1: Double, energyExport1 = 0.0, energyImport2 = 0.0, energyExport2 = 0.0
+        /// Circuit 1's forward energy under each tariff (sharp, peak, flat, valley); zeros for a
+        /// one-rate meter.
+        var importByTariff = [0.0, 0.0, 0.0, 0.0]
         var balance: Double
         var relayClosed = true
+        /// Local nanoseconds (meter clock, since 1970) at device-time zero; set when the meter starts.
+        var localOrigin: Int64 = 0
     }
 
     let phases: Int
     let powerFactor: Double
     let frequency: Double
     let tariff: Double
+    /// The time-of-use tariffs; nil: one rate (`tariff`).
+    let schedule: TariffSchedule?
     /// Fixed relative error of each ``Quantity`` (the meter's accuracy).
     let errors: [Double]
     private let values: Mutex<Values>
@@ -223,28 +237,41 @@ final class ElectricMeterState: PolledState {
 
     static let voltageNames = ["voltage_a", "voltage_b", "voltage_c"]
     static let currentNames = ["current_a", "current_b", "current_c"]
+    static let tariffNames = TariffSchedule.names.map { "energy_import_1_\($0)" }
+    /// What a freeze keeps: the four energy registers and circuit 1's forward energy per tariff.
+    static let frozenPoints = Set(["energy_import_1", "energy_export_1", "energy_import_2", "energy_export_2"] + tariffNames)
 
     var prepaid: Bool { tariff > 0 }
     var relayClosed: Bool { values.withLock { $0.relayClosed } }
 
-    init(phases: Int, powerFactor: Double, frequency: Double, energyImport1: Double, balance: Double, tariff: Double, errors: [Double]) {
+    init(phases: Int, powerFactor: Double, frequency: Double, energyImport1: Double, balance: Double, tariff: Double,
+         schedule: TariffSchedule? = nil, errors: [Double]) {
         self.phases = phases
         self.powerFactor = powerFactor
         self.frequency = frequency
         self.tariff = tariff
+        self.schedule = schedule
         self.errors = errors
-        values = Mutex(Values(energyImport1: energyImport1, balance: balance))
+        var initial = Values(energyImport1: energyImport1, balance: balance)
+        // Energy already on the meter is shared among the tariffs as the day is, so they add up to the total.
+        if let schedule { initial.importByTariff = schedule.dailyShares.map { $0 * energyImport1 } }
+        values = Mutex(initial)
+    }
+
+    /// Ties device time to the meter's clock: `localSecondsAtStart` is the clock's reading at `instant`.
+    func startClock(localSecondsAtStart: Int64, at instant: MonotonicInstant) {
+        values.withLock { $0.localOrigin = localSecondsAtStart * 1_000_000_000 - Int64(instant.nanoseconds) }
     }
 
     /// Integrates energy and balance up to `instant`; returns the values then.
     @discardableResult
     func settle(at instant: MonotonicInstant) -> Values {
-        values.withLock { Self.advance(&$0, to: instant.nanoseconds, tariff: tariff) }
+        values.withLock { advance(&$0, to: instant.nanoseconds) }
     }
 
     func setLoad(_ load: Double, circuit2: Double, voltages: [Double], phaseShares: [Double], at instant: MonotonicInstant) -> Values {
         values.withLock { v in
-            _ = Self.advance(&v, to: instant.nanoseconds, tariff: tariff)
+            _ = advance(&v, to: instant.nanoseconds)
             v.load = load
             v.circuit2 = circuit2
             v.voltages = voltages
@@ -256,7 +283,7 @@ final class ElectricMeterState: PolledState {
     /// Returns whether the relay changed.
     func setRelay(_ closed: Bool, at instant: MonotonicInstant) -> Bool {
         values.withLock { v in
-            _ = Self.advance(&v, to: instant.nanoseconds, tariff: tariff)
+            _ = advance(&v, to: instant.nanoseconds)
             guard v.relayClosed != closed else { return false }
             v.relayClosed = closed
             return true
@@ -265,8 +292,7 @@ final class ElectricMeterState: PolledState {
 
     /// Freezes the energy registers as the meter shows them now.
     func freeze(_ period: FreezePeriod, time: FrozenReadings.MeterTime, at instant: MonotonicInstant) -> FrozenReadings {
-        let energies = ["energy_import_1", "energy_export_1", "energy_import_2", "energy_export_2"]
-        let record = FrozenReadings(period: period, time: time, readings: readings(at: instant).filter { energies.contains($0.point) })
+        let record = FrozenReadings(period: period, time: time, readings: readings(at: instant).filter { Self.frozenPoints.contains($0.point) })
         freezes.withLock { all in
             all[period, default: []].append(record)
             if all[period]!.count > Self.freezeCapacity[period]! { all[period]!.removeFirst() }
@@ -283,21 +309,37 @@ final class ElectricMeterState: PolledState {
 
     func recharge(_ amount: Double, at instant: MonotonicInstant) -> Double {
         values.withLock { v in
-            _ = Self.advance(&v, to: instant.nanoseconds, tariff: tariff)
+            _ = advance(&v, to: instant.nanoseconds)
             v.balance += amount
             return v.balance
         }
     }
 
-    private static func advance(_ v: inout Values, to now: UInt64, tariff: Double) -> Values {
-        if v.updatedAt != 0, now > v.updatedAt {
+    private func advance(_ v: inout Values, to now: UInt64) -> Values {
+        if v.integrating, now > v.updatedAt {
             let hours = Double(now - v.updatedAt) / 3.6e12
             let load = v.relayClosed ? v.load : 0
             v.energyImport1 += load * hours
             if v.circuit2 >= 0 { v.energyImport2 += v.circuit2 * hours } else { v.energyExport2 -= v.circuit2 * hours }
-            v.balance -= load * hours * tariff
+            if let schedule {
+                // Cut the interval where the tariff changes: each piece is counted and priced under its own.
+                var from = v.updatedAt
+                while from < now {
+                    let local = Int64(from) + v.localOrigin
+                    let secondOfDay = Double(((local % 86_400_000_000_000) + 86_400_000_000_000) % 86_400_000_000_000) / 1e9
+                    let (index, left) = schedule.tariff(atSecondOfDay: secondOfDay)
+                    let to = min(now, from + max(1, UInt64((left * 1e9).rounded(.up))))
+                    let energy = load * Double(to - from) / 3.6e12
+                    v.importByTariff[index] += energy
+                    if prepaid { v.balance -= energy * schedule.prices[index] }
+                    from = to
+                }
+            } else {
+                v.balance -= load * hours * tariff
+            }
         }
         v.updatedAt = max(v.updatedAt, now)
+        v.integrating = true
         return v
     }
 
@@ -306,7 +348,7 @@ final class ElectricMeterState: PolledState {
         func measured(_ truth: Double, _ quantity: Quantity) -> Reading.Pair { (truth * (1 + errors[quantity.rawValue]), truth) }
         let load = v.relayClosed ? v.load : 0
         var result: [Reading] = []
-        result.reserveCapacity(19)
+        result.reserveCapacity(23)
         let shareSum = v.shares.prefix(phases).reduce(0, +)
         for index in 0 ..< 3 {
             let present = index < phases
@@ -327,6 +369,7 @@ final class ElectricMeterState: PolledState {
         result.append(Reading(pair: measured(v.energyExport1, .energy), "energy_export_1"))
         result.append(Reading(pair: measured(v.energyImport2, .energy), "energy_import_2"))
         result.append(Reading(pair: measured(v.energyExport2, .energy), "energy_export_2"))
+        for index in 0 ..< 4 { result.append(Reading(pair: measured(v.importByTariff[index], .energy), Self.tariffNames[index])) }
         result.append(Reading("balance", .double(v.balance)))
         result.append(Reading("relay", .bool(v.relayClosed)))
         return result

@@ -41,7 +41,11 @@ public struct ElectricMeterKind: DeviceKind {
             PointDescriptor(name: "energy_export_1", type: .double, unit: "kWh", summary: "Reverse active energy, circuit 1"),
             PointDescriptor(name: "energy_import_2", type: .double, unit: "kWh", summary: "Forward active energy, circuit 2"),
             PointDescriptor(name: "energy_export_2", type: .double, unit: "kWh", summary: "Reverse active energy, circuit 2 (what a PV circuit feeds back)"),
-            PointDescriptor(name: "balance", type: .double, unit: "CNY", summary: "Prepaid balance, drawn down by imported energy × tariff (L3480)"),
+        ] + zip(TariffSchedule.names, ["尖", "峰", "平", "谷"]).enumerated().map { index, tariff in
+            PointDescriptor(name: "energy_import_1_\(tariff.0)", type: .double, unit: "kWh",
+                            summary: "Forward active energy of circuit 1 under tariff \(index + 1) (\(tariff.1), \(tariff.0)); 0 without a tariff_schedule (L3482)")
+        } + [
+            PointDescriptor(name: "balance", type: .double, unit: "CNY", summary: "Prepaid balance, drawn down by imported energy × its tariff's price (L3480)"),
             PointDescriptor(name: "relay", type: .bool, summary: "Relay closed (supply on); 拉闸 opens it"),
         ],
         events: [
@@ -91,6 +95,10 @@ public struct ElectricMeterKind: DeviceKind {
             ParameterDescriptor(name: "tariff", type: .double, defaultValue: "0.6", minimum: 0, maximum: 100, unit: "CNY/kWh", summary: "Price of imported energy; 0 turns prepayment off"),
             ParameterDescriptor(name: "low_balance_threshold", type: .double, defaultValue: "20", minimum: 0, maximum: 1e9, unit: "CNY", summary: "Below this the meter raises low-balance"),
             ParameterDescriptor(name: "heartbeat_interval", type: .duration, defaultValue: "1h", minimum: 1, maximum: 864_000, summary: "Heartbeat period"),
+            ParameterDescriptor(name: "tariff_schedule", type: .string, defaultValue: "",
+                                summary: "Time-of-use tariffs (分时计费, L3482) on the meter's clock: when each period starts and its tariff (sharp, peak, flat, valley), e.g. \"00:00=valley, 08:00=peak, 11:00=flat, 18:00=peak, 23:00=valley\"; empty: one rate"),
+            ParameterDescriptor(name: "tariff_prices", type: .string, defaultValue: "",
+                                summary: "Price of each time-of-use tariff in CNY/kWh, e.g. \"peak=0.95, flat=0.6, valley=0.35\"; a tariff left out costs `tariff`"),
             ParameterDescriptor(name: "clock_start", type: .string, defaultValue: "2026-01-01T00:00:00+08:00", summary: "The meter clock at start (local time with its offset); hourly, daily and monthly freezes fall on this clock's boundaries"),
         ])
 }
