@@ -14,7 +14,9 @@ struct ValidateCommand: AsyncParsableCommand {
             Each file is recognised by its top-level key: 'kind' (device model profile), \
             'park' (park file), 'suite' (conformance suite), 'platform' (platform profile) or \
             'rules' (the reference platform's linkage rules). \
-            Park files are checked against the models in --devices.
+            Park files are checked against the models in --devices, and one device of each \
+            distinct model and parameter set is built (not run), so that what only the device \
+            judges — a meter's clock_start or tariff_schedule, a load range — is reported here.
 
             Example:
               parkbench validate devices/smoke-detector/acme-sd100.yaml conformance/parks/demo.yaml \\
@@ -94,6 +96,7 @@ struct ValidateCommand: AsyncParsableCommand {
                 }
                 do {
                     let park = try ParkFile.parse(text, file: file, catalog: workspace.catalog, kinds: workspace.kinds)
+                    try park.checkDevicesBuild(kinds: workspace.kinds)
                     results.append(FileResult(file: file, type: "park", valid: true,
                                               summary: "park \(park.name): \(plural(park.devices.count, "device")), \(plural(park.stimuli.count, "scripted stimulus", "scripted stimuli")), \(plural(park.links.count, "link"))",
                                               errors: []))

@@ -111,6 +111,23 @@ import Testing
         #expect(run.stderr.contains("1 of 1 file invalid"))
     }
 
+    /// What only a device can judge — here a meter's time-of-use schedule — is reported by
+    /// `validate`, not first when a run starts.
+    @Test func validateBuildsTheParksDevices() throws {
+        let park = try temporaryFile("tou.yaml", """
+            park: tou
+            seed: 1
+            zones: [{id: M}]
+            populations:
+              - {model: grid-dtzy645, zone: M, count: 2, id: "dl-{n}", parameters: {tariff_schedule: "00:00=valley, 07:30=cheap"}}
+            """)
+        let run = try parkbench("validate", park.path)
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("\(park.path):1:1: populations: device 'dl-1' (model grid-dtzy645): tariff_schedule: '07:30=cheap' names no tariff; use sharp, peak, flat, valley"),
+                "\(run.stderr)")
+        #expect(!run.stderr.contains("dl-2"), "one device of each parameter set is built, so the problem is said once")
+    }
+
     /// The shipped broken fixtures give exactly these messages.
     @Test func validateBrokenFixtures() throws {
         let syntax = try parkbench("validate", "fixtures/profiles/broken-syntax.yaml")

@@ -299,6 +299,30 @@ public struct ParkFile: Sendable {
     }
 }
 
+extension ParkFile {
+    /// Builds one device of each distinct kind and parameter set in the park, without starting
+    /// it, so that what only a device can judge (a meter's tariff schedule or clock, a load range)
+    /// is reported by `validate` instead of when a run starts.
+    public func checkDevicesBuild(kinds: DeviceKindRegistry) throws(ProfileErrors) {
+        var seen = Set<[String: String]>()
+        var issues: [ProfileIssue] = []
+        for device in devices {
+            var key = device.parameters
+            key["\u{0}kind"] = device.kind
+            guard seen.insert(key).inserted, let kind = kinds.kind(named: device.kind) else { continue }
+            do {
+                let parameters = try DeviceParameters(descriptor: kind.descriptor, overrides: device.parameters)
+                _ = try kind.makeDevice(DeviceSetup(id: device.id, parameters: parameters,
+                                                    random: SeededRandom.forDevice(device.id, runSeed: seed), placement: device.placement))
+            } catch {
+                issues.append(ProfileIssue(file: file, line: 1, column: 1, keyPath: "populations",
+                                           message: "device '\(device.id)' (model \(device.model)): \(error)"))
+            }
+        }
+        guard issues.isEmpty else { throw ProfileErrors(issues) }
+    }
+}
+
 /// Renders device id patterns: `{zone}`, `{floor}`, `{n}`, `{n:03}` (zero-padded), `{model}`, `{kind}`.
 public enum IDPattern {
     /// Placeholders in `pattern` that ``render(_:zone:floor:n:model:kind:)`` does not know.
