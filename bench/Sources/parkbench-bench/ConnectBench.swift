@@ -119,7 +119,7 @@ func runConnectBench(_ arguments: ConnectBenchArguments) {
     var processes: [(ChildProcess, String)] = []
     // fail() exits without running deinits: stop the shards and mosquitto first, leaving no orphans.
     func stopAll() {
-        FileManager.default.createFile(atPath: stopFile, contents: nil)
+        _ = FileManager.default.createFile(atPath: stopFile, contents: nil)
         for (process, _) in processes where !process.waitForExit(timeout: .seconds(30)) { process.stop() }
         broker.stop()
     }

@@ -125,7 +125,6 @@ func runFleetBench(_ arguments: FleetBenchArguments) {
                              "--duration", "\(arguments.seconds)s", "--ledger", ledger, "--json"]
     simulateArguments += brokers.flatMap { ["--broker", "mqtt://127.0.0.1:\($0.port)"] }
     if let workers = arguments.workers { simulateArguments += ["--workers", String(workers)] }
-    let output = directory.path("simulate.json")
     print("bench fleet: \(arguments.devices) smoke detectors, telemetry every \(arguments.interval) s, on \(arguments.brokers) mosquitto "
           + "for \(arguments.seconds) s via `parkbench simulate`; paho-mqtt counts every message; load before \(loadAverage())")
     let cpuBefore = childrenCPUSeconds()
