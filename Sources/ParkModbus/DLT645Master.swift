@@ -61,7 +61,7 @@ public final class DLT645Master {
     /// Reads data item `identifier` (DI3 DI2 DI1 DI0 as written, e.g. 0x0001_0000) of `meter`
     /// (its 12-digit number) and decodes it with `number`.
     public func read(meter: String, identifier: UInt32, as number: DLT645Number) throws(Failure) -> Double {
-        let di = [UInt8(identifier & 0xFF), UInt8(identifier >> 8 & 0xFF), UInt8(identifier >> 16 & 0xFF), UInt8(identifier >> 24)]
+        let di = Self.wireBytes(identifier)
         let reply = try exchange(meter: meter, control: DLT645Frame.Function.readData.rawValue, data: di)
         guard reply.data.count >= 4 + number.bytes, Array(reply.data.prefix(4)) == di else {
             throw .malformed("meter \(meter) answered \(reply.data.count) data bytes for \(String(identifier, radix: 16)); expected the identifier and \(number.bytes)")
@@ -75,7 +75,7 @@ public final class DLT645Master {
     /// Reads a block item (a total followed by its tariffs, as in `0506 01NN`): every number of
     /// the answer, in order.
     public func readBlock(meter: String, identifier: UInt32, as number: DLT645Number) throws(Failure) -> [Double] {
-        let di = [UInt8(identifier & 0xFF), UInt8(identifier >> 8 & 0xFF), UInt8(identifier >> 16 & 0xFF), UInt8(identifier >> 24)]
+        let di = Self.wireBytes(identifier)
         let reply = try exchange(meter: meter, control: DLT645Frame.Function.readData.rawValue, data: di)
         let body = Array(reply.data.dropFirst(4))
         guard Array(reply.data.prefix(4)) == di, !body.isEmpty, body.count % number.bytes == 0 else {
@@ -148,6 +148,11 @@ public final class DLT645Master {
                 }
             }
         }
+    }
+
+    /// A data identifier as it goes on the wire: DI0 first.
+    private static func wireBytes(_ identifier: UInt32) -> [UInt8] {
+        [UInt8(identifier & 0xFF), UInt8(identifier >> 8 & 0xFF), UInt8(identifier >> 16 & 0xFF), UInt8(identifier >> 24)]
     }
 
     private static func nowMilliseconds() -> Int64 {

@@ -117,9 +117,12 @@ public struct DLT645Certification: Sendable {
 
     // MARK: - Checks
 
-    private func describe(_ item: DLT645DataItem) -> String {
-        let digits = String(item.identifier, radix: 16, uppercase: true)
-        return "\(item.quantity) (\(String(repeating: "0", count: max(0, 8 - digits.count)) + digits))"
+    private func describe(_ item: DLT645DataItem) -> String { "\(item.quantity) (\(Self.written(item.identifier)))" }
+
+    /// A data identifier as the standard writes it: eight hex digits, DI3 first.
+    static func written(_ identifier: UInt32) -> String {
+        let digits = String(identifier, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, 8 - digits.count)) + digits
     }
 
     private func readAll(_ meter: String, _ master: DLT645Master) -> (check: CheckResult, readings: [CertifiedReading]) {
@@ -145,7 +148,7 @@ public struct DLT645Certification: Sendable {
     private func unknownItemRefused(_ meter: String, _ master: DLT645Master) -> CheckResult {
         let started = Date()
         let id = "error-unknown-item", title = "An unknown data item gets an error answer with bit 1 (no requested data)"
-        let item = "02010400"
+        let item = Self.written(Self.unknownItem)
         do throws(DLT645Master.Failure) {
             _ = try master.read(meter: meter, identifier: Self.unknownItem, as: DLT645Number(bytes: 2, decimals: 1))
             return checks.result(id: id, title: title, passed: false, summary: "answered normally",
