@@ -4,6 +4,8 @@
 #                of the platform's fault switches, e.g. FAULT=alarm-delay: the run must fail)
 #   make test    install what is missing (libraries and test peers), build, run every test
 # Other targets: build, bench, clean.
+#   make fuzz    build the libFuzzer targets (fuzz/, own package and scratch path) and run each
+#                for FUZZ_SECONDS (60); `make fuzz-smoke` runs each for 30 s (see fuzz/README.md)
 
 SWIFT        ?= swift
 SWIFT_FLAGS  ?=
@@ -15,7 +17,7 @@ BENCH_DURATION ?= 60
 BENCH_MQTT_CLIENTS ?= 1000
 BENCH_CONNECT_CLIENTS ?= 19500
 
-.PHONY: all deps deps-build build test demo bench clean
+.PHONY: all deps deps-build build test demo bench clean fuzz fuzz-smoke
 
 all: build
 
@@ -46,6 +48,15 @@ bench: deps
 	.build/release/parkbench-bench mqtt --clients $(BENCH_MQTT_CLIENTS) --seconds 10
 	.build/release/parkbench-bench store --messages 200000
 	.build/release/parkbench-bench connect --clients $(BENCH_CONNECT_CLIENTS)
+
+# Every parser under libFuzzer + AddressSanitizer, one target after the other (niced); a crash,
+# hang or out-of-memory fails make and prints the reproducer. Inputs found collect in fuzz/.work/.
+FUZZ_SECONDS ?= 60
+fuzz: deps-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
+
+fuzz-smoke: deps-build
+	FUZZ_SECONDS=30 fuzz/run.sh
 
 clean:
 	rm -rf .build

@@ -12,6 +12,11 @@ let package = Package(
         .library(name: "ParkPluginKit", targets: ["ParkPluginKit"]),
         // The example plugin, built as a shared library that `parkbench` loads with dlopen.
         .library(name: "ParkPluginExample", type: .dynamic, targets: ["ParkPluginExample"]),
+        // The parsers the fuzz package (fuzz/, built with sanitizers in its own scratch path) drives.
+        .library(name: "ParkModbus", targets: ["ParkModbus"]),
+        .library(name: "ParkCapture", targets: ["ParkCapture"]),
+        .library(name: "ParkPlatform", targets: ["ParkPlatform"]),
+        .library(name: "ParkHarness", targets: ["ParkHarness"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

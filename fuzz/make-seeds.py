@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""Writes the fuzz targets' seed corpora (fuzz/corpus/<target>/) and dictionaries (fuzz/dict/).
+
+Seeds are the frames the tests use and the checkout's YAML files, each prefixed with the control
+bytes its target reads first (see fuzz/Sources/parkbench-fuzz). Run from anywhere; rewrites the
+seed directories. Seeds are named by content so reruns are stable.
+"""
+import hashlib, json, os, shutil, struct, sys
+from pathlib import Path
+
+FUZZ = Path(__file__).resolve().parent
+ROOT = FUZZ.parent
+CORPUS = FUZZ / "corpus"
+
+
+def write(target, seeds):
+    folder = CORPUS / target
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for seed in seeds:
+        (folder / hashlib.sha1(seed).hexdigest()[:16]).write_bytes(seed)
+    print(f"{target}: {len(seeds)} seeds")
+
+
+# DL/T 645-2007 ---------------------------------------------------------------------------------
+def dlt(address, control, data=b"", preamble=4):
+    body = bytes([0x68]) + address + bytes([0x68, control, len(data)]) + bytes((b + 0x33) & 0xFF for b in data)
+    return b"\xFE" * preamble + body + bytes([sum(body) & 0xFF, 0x16])
+
+
+meter = bytes.fromhex("785634129010")  # 101290123456 (A0 first)
+wild = b"\xAA" * 6
+di_energy = struct.pack("<I", 0x00010000)
+di_voltage = struct.pack("<I", 0x02010100)
+di_power = struct.pack("<I", 0x02030000)
+dlt_frames = [
+    dlt(meter, 0x11, di_energy),                              # read forward active energy
+    dlt(meter, 0x91, di_energy + bytes.fromhex("45230100")),  # its reply, 123.45 kWh as BCD
+    dlt(meter, 0x91, di_voltage + bytes.fromhex("2002")),     # phase A voltage 220.0 V
+    dlt(meter, 0x91, di_power + bytes.fromhex("563412")),     # total active power, signed
+    dlt(meter, 0xD1, bytes([0x02])),                          # error reply: no such data item
+    dlt(wild, 0x13),                                          # read address
+    dlt(meter, 0x93, meter),                                  # its reply
+    dlt(b"\x99" * 6, 0x08, bytes.fromhex("000012051226")),    # broadcast time
+    dlt(meter, 0x11, di_energy, preamble=0),
+]
+test_body = bytes([0x68, 0x12, 0x90, 0x78, 0x56, 0x34, 0x12, 0x68, 0x11, 0x04, 0x33, 0x33, 0x34, 0x33])
+test_frame = test_body + bytes([sum(test_body) & 0xFF, 0x16])
+oversize = bytes([0x68]) + meter + bytes([0x68, 0x91, 0xF0])   # a length no frame has
+dlt_streams = dlt_frames + [
+    test_frame,
+    dlt_frames[0] + dlt_frames[1],
+    b"\x00\x68\x11\x22" + dlt_frames[1],                     # noise with a 68 in it
+    oversize + dlt_frames[0],                                # issue 11 defect 5
+    dlt_frames[1][:-2] + b"\x00\x16" + dlt_frames[1],        # bad checksum, then good
+]
+write("dlt645", [bytes([c]) + s for s in dlt_streams for c in (0x00, 0x02, 0x47)])
+write("dlt645-number", [bytes([i]) + v for i, v in enumerate(
+    [bytes.fromhex(h) for h in ("45230100", "2002", "563412", "56341292", "0000", "99999999", "12", "0012051226ab")])])
+
+# Modbus RTU ------------------------------------------------------------------------------------
+def crc16(data):
+    crc = 0xFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return struct.pack("<H", crc)
+
+
+def rtu(pdu):
+    return pdu + crc16(pdu)
+
+
+rtu_frames = [
+    rtu(bytes.fromhex("010300000002")),                 # read holding registers
+    rtu(bytes.fromhex("0104000a000a")),                 # read input registers
+    rtu(bytes.fromhex("01060001000a")),                 # write single register
+    rtu(bytes.fromhex("0110000000020400010002")),       # write multiple registers
+    rtu(bytes.fromhex("010f0000000a020301")),           # write multiple coils
+    rtu(bytes.fromhex("0117000000020000000204000a000b")),  # read/write multiple registers
+    rtu(bytes.fromhex("012b0e0100")),                   # device identification: length unknown
+    rtu(bytes.fromhex("0203")),                         # cut short
+]
+rtu_streams = rtu_frames + [rtu_frames[0] + rtu_frames[1], rtu_frames[3][:-1] + b"\x00" + rtu_frames[0]]
+write("modbus-rtu", [bytes([c]) + s for s in rtu_streams for c in (0x00, 0x07, 0x9F)])
+
+# MQTT ------------------------------------------------------------------------------------------
+def remaining(n):
+    out = bytearray()
+    while True:
+        b = n % 128
+        n //= 128
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def packet(first, body):
+    return bytes([first]) + remaining(len(body)) + body
+
+
+def s(text):
+    data = text.encode()
+    return struct.pack(">H", len(data)) + data
+
+
+connect4 = packet(0x10, s("MQTT") + bytes([4, 0xC2, 0, 60]) + s("sd-1") + s("user") + s("pass"))
+connect5 = packet(0x10, s("MQTT") + bytes([5, 0x02, 0, 60, 5, 0x11, 0, 0, 0, 30]) + s("sd-1"))
+payload = json.dumps({"device": "sd-1", "kind": "smoke-detector", "seq": 1, "name": "smoke-alarm",
+                      "values": {"smoke_density": 0.4492}}, separators=(",", ":")).encode()
+publish0 = packet(0x30, s("park/zone-a/smoke-detector/sd-1/event") + payload)
+publish1 = packet(0x32, s("park/zone-a/smoke-detector/sd-1/event") + b"\x00\x07" + payload)
+publish5 = packet(0x32, s("t/x") + b"\x00\x07" + bytes([3, 0x01, 0x01, 0x23]) + b"1")  # with properties
+subscribe = packet(0x82, b"\x00\x01" + s("park/+/+/+/cmd") + b"\x01")
+mqtt_streams = [
+    connect4 + publish0, connect4 + publish1 + packet(0xC0, b"") + packet(0xE0, b""),
+    connect5 + publish5, connect4 + subscribe + packet(0x40, b"\x00\x07"),
+    packet(0x20, b"\x00\x00"), b"\x00\x02\xFF\xFF" + packet(0x30, s("ok") + b"1"),
+    bytes([0x30, 0xFF, 0xFF, 0xFF, 0x7F, 1, 2, 3]),
+]
+write("mqtt-wire", [bytes([c, seq]) + st for st in mqtt_streams for c, seq in ((0x00, 0), (0x03, 0xFF), (0xE5, 1))])
+
+# Reference platform messages -------------------------------------------------------------------
+def msg(**fields):
+    return json.dumps(fields, separators=(",", ":")).encode()
+
+
+alarm = msg(device="sd-1", kind="smoke-detector", seq=12, msg_id="sd-1#12", ts="2026-11-24T10:00:02.001Z",
+            ts_ns=1795000000000000000, channel="event", name="smoke-alarm", values={"smoke_density": 0.4492, "threshold": 0.15})
+telemetry = msg(device="sd-1", kind="smoke-detector", seq=13, channel="telemetry", values={"battery": 87, "smoke_density": 0.01})
+status = msg(device="sd-1", kind="smoke-detector", status="online")
+fault = msg(device="wl-1", kind="water-leak", name="fault", values={})
+odd = b'{"device":"sd-1","values":{"x":1e400,"y":true,"z":"1","w":null,"v":-0.0}}'
+write("platform-message", [
+    b"\x00" + alarm, b"\x01" + telemetry + b"\x00\x12" + alarm, b"\x02" + status + b"\x00\x18" + telemetry,
+    b"\x04" + fault + b"\x00\xF9" + fault, b"\x01" + odd, b"\xFFpark/zone-a/smoke-detector/sd-1/event\n" + alarm,
+    b"\x00[1,2]", b"\x00{}",
+])
+
+# YAML files ------------------------------------------------------------------------------------
+def files(*patterns):
+    return sorted({p.read_bytes() for pattern in patterns for p in ROOT.glob(pattern)})
+
+
+write("yaml-model", files("devices/*/*.yaml", "devices/plugins/*/*.yaml"))
+write("yaml-park", files("conformance/parks/*.yaml", "fixtures/parks/*.yaml", "fixtures/profiles/*.yaml"))
+write("yaml-suite", files("conformance/suites/*.yaml"))
+write("yaml-platform", files("conformance/platforms/*.yaml"))
+write("yaml-linkage", files("conformance/platform/*.yaml"))
+
+# Dictionaries ----------------------------------------------------------------------------------
+def dictionary(name, tokens):
+    def quote(token):
+        return '"' + "".join(chr(b) if 0x20 <= b < 0x7F and b not in (0x22, 0x5C) else f"\\x{b:02X}" for b in token) + '"'
+    (FUZZ / "dict" / f"{name}.dict").write_text("".join(quote(t) + "\n" for t in sorted(set(tokens))))
+
+
+dictionary("dlt645", [b"\x68", b"\x16", b"\xFE\xFE\xFE\xFE", b"\xAA" * 6, b"\x99" * 6, b"\x11", b"\x91", b"\xD1", b"\x13",
+                      b"\x93", b"\x33\x33\x34\x33", b"\x33\x34\x34\x35", b"\x33\x33\x36\x35"])
+dictionary("mqtt-wire", [b"\x00\x04MQTT", b"\x04", b"\x05", b"\x10", b"\x30", b"\x32", b"\x34", b"\x82", b"\xC0", b"\xE0",
+                         b"\xFF\xFF\xFF\x7F", b"park/", b"/event"])
+dictionary("platform-message", [t.encode() for t in (
+    '"device":', '"kind":', '"channel":', '"name":', '"status":', '"seq":', '"msg_id":', '"ts_ns":', '"values":',
+    '"smoke-alarm"', '"fault"', '"fault-clear"', '"online"', '"event"', '"telemetry"', "1e400", "-0.0", "true", "null",
+    "{", "}", "[", "]", "\\u0000", "\\ud800")])
+yaml_syntax = ["---", "...", ": ", "- ", "&a ", "*a", "<<: ", "!!str ", "!!int ", "!!map ", "|", ">-", "{", "}", "[", "]",
+               "? ", "'", '"', "#", "%YAML 1.2", "~", "null", "true", "0x1F", ".inf", "1e400"]
+keys = set()
+for target in ("yaml-model", "yaml-park", "yaml-suite", "yaml-platform", "yaml-linkage"):
+    for seed in (CORPUS / target).iterdir():
+        for line in seed.read_text(errors="replace").splitlines():
+            key = line.strip().lstrip("- ").split(":", 1)[0]
+            if ":" in line and key.replace("_", "").replace("-", "").isalnum() and len(key) < 32:
+                keys.add(key + ":")
+dictionary("yaml", [t.encode() for t in yaml_syntax + sorted(keys)])
+print(f"dictionaries: {sorted(p.name for p in (FUZZ / 'dict').iterdir())}")
