@@ -46,7 +46,7 @@ for target in "${targets[@]}"; do
     echo "== $target: ${SECONDS_PER_TARGET} s"
     FUZZ_TARGET=$target nice -n 10 "$BIN" -max_total_time="$SECONDS_PER_TARGET" -timeout="${FUZZ_TIMEOUT:-10}" \
         -rss_limit_mb="${FUZZ_RSS_MB:-2048}" -print_final_stats=1 -artifact_prefix="$WORK/artifacts/$target-" \
-        $([[ -f $dict ]] && echo "-dict=$dict") ${FUZZ_ARGS:-} "$corpus" "$FUZZ/corpus/$target" >"$log" 2>&1
+        $([[ -f $dict ]] && echo "-dict=$dict") ${FUZZ_ARGS:-} "$corpus" $([[ -d $FUZZ/corpus/$target ]] && echo "$FUZZ/corpus/$target") >"$log" 2>&1
     status=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
