@@ -18,6 +18,12 @@ struct ValidateCommand: AsyncParsableCommand {
             distinct model and parameter set is built (not run), so that what only the device \
             judges — a meter's clock_start or tariff_schedule, a load range — is reported here.
 
+            Limits, so that a hostile or broken file gets an error instead of a hang: only \
+            regular files are read (not a FIFO or a device), each at most 16 MiB \
+            (PARKBENCH_MAX_FILE_BYTES=<bytes> changes it); aliases may expand to at most \
+            1,000,000 nodes per file; a park may expand to at most 1,000,000 devices \
+            (PARKBENCH_MAX_PARK_DEVICES=<n>); the first 100 problems of a file are shown.
+
             Example:
               parkbench validate devices/smoke-detector/acme-sd100.yaml conformance/parks/demo.yaml \\
                 conformance/suites/park-core.yaml conformance/platforms/reference.yaml
@@ -39,9 +45,9 @@ struct ValidateCommand: AsyncParsableCommand {
         var results: [FileResult] = []
         for file in files {
             let text: String
-            do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
-                results.append(FileResult(file: file, type: nil, valid: false, summary: nil,
-                                          errors: ["\(file):1:1: cannot read file: \(error.localizedDescription)"]))
+            // The same reading as every loader: regular files only, never blocking, size-capped.
+            do { text = try ProfileText.read(file) } catch {
+                results.append(FileResult(file: file, type: nil, valid: false, summary: nil, errors: error.issues.map(\.description)))
                 continue
             }
             switch ProfileDocumentType.detect(text, file: file) {

@@ -25,7 +25,7 @@ public struct ModelCatalog: Sendable {
         for file in profileFiles(under: directory) {
             do {
                 if file.split(separator: "/").contains("plugins") {
-                    let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+                    let text = (try? ProfileText.read(file)) ?? ""
                     guard let kind = try? ModelProfile.parse(text, file: file).kind, kinds.kind(named: kind) != nil
                     else { continue }
                 }

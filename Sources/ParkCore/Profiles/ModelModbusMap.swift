@@ -63,7 +63,7 @@ public struct ModelModbusMap: Hashable, Sendable {
             var scale = 1.0
             if let text = entry.string("scale") {
                 if let value = Double(text), value != 0, value.isFinite { scale = value } else {
-                    log.add("scale must be a non-zero number, got '\(text)'", at: entry.value("scale"), path: "\(path).scale")
+                    log.add("scale must be a non-zero number, got '\(IssueLog.excerpt(text))'", at: entry.value("scale"), path: "\(path).scale")
                 }
             }
             entry.finish(allowed: ["point", "table", "address", "type", "order", "scale"])
@@ -97,7 +97,7 @@ public struct ModelModbusMap: Hashable, Sendable {
         guard let text = entry.string("address", required: true, expected: "a register address, 0–65535 (0x… allowed)") else { return nil }
         let value = text.hasPrefix("0x") || text.hasPrefix("0X") ? Int(text.dropFirst(2), radix: 16) : Int(text)
         guard let value, (0 ... 65_535).contains(value) else {
-            log.add("expected a register address 0–65535 (decimal or 0x…), got '\(text)'", at: entry.value("address"), path: "\(path).address")
+            log.add("expected a register address 0–65535 (decimal or 0x…), got '\(IssueLog.excerpt(text))'", at: entry.value("address"), path: "\(path).address")
             return nil
         }
         return value

@@ -70,6 +70,14 @@ public struct ParkFile: Sendable {
     static let stimulusKeys = ["at", "device", "stimulus", "arguments"]
     static let linkKeys = ["from", "relation", "to"]
 
+    /// The default cap on the devices one park file may expand to. The largest parks measured
+    /// run 50,000–100,000 devices (the fleet and timers benches); a million is ten times that,
+    /// and already about 400 MB just to validate (a device's id, parameters and placement).
+    public static let defaultMaximumDevices = 1_000_000
+
+    /// The environment variable that overrides ``defaultMaximumDevices``.
+    public static let maximumDevicesVariable = "PARKBENCH_MAX_PARK_DEVICES"
+
     /// Reads and validates a park file against the models and kinds it uses.
     /// - Throws: ``ProfileErrors`` listing every problem with its file:line:column.
     public static func load(file: String, catalog: ModelCatalog, kinds: DeviceKindRegistry) throws(ProfileErrors) -> ParkFile {
@@ -78,7 +86,15 @@ public struct ParkFile: Sendable {
     }
 
     /// Parses park text; `file` is used in messages only.
-    public static func parse(_ text: String, file: String, catalog: ModelCatalog, kinds: DeviceKindRegistry) throws(ProfileErrors) -> ParkFile {
+    /// - Parameter maximumDevices: the most devices the populations may expand to; by default
+    ///   `PARKBENCH_MAX_PARK_DEVICES`, else ``defaultMaximumDevices``.
+    public static func parse(
+        _ text: String, file: String, catalog: ModelCatalog, kinds: DeviceKindRegistry, maximumDevices: Int? = nil
+    ) throws(ProfileErrors) -> ParkFile {
+        let deviceLimit: Int
+        if let maximumDevices { deviceLimit = maximumDevices } else {
+            deviceLimit = try ProfileText.limit(maximumDevicesVariable, default: defaultMaximumDevices, for: file)
+        }
         let log = IssueLog(file: file)
         guard let root = YAMLSource.root(of: text, log: log),
               var reader = MappingReader(root, path: "", log: log, what: "a park file")
@@ -89,6 +105,9 @@ public struct ParkFile: Sendable {
         let seed = reader.uint64("seed") ?? 1
 
         var zones: [Zone] = []
+        // By id, for the duplicate check and the populations' lookups: a park of 20,000 zones
+        // took 16 s when each zone searched the ones before it.
+        var zoneIndex: [String: Int] = [:]
         for (index, node) in (reader.sequence("zones") ?? []).enumerated() {
             let path = "zones[\(index)]"
             guard var zone = MappingReader(node, path: path, log: log, what: "a zone") else { continue }
@@ -97,17 +116,34 @@ public struct ParkFile: Sendable {
             let floors = zone.int("floors", range: 0 ... 500) ?? 0
             zone.finish(allowed: zoneKeys)
             guard let id else { continue }
-            if zones.contains(where: { $0.id == id }) {
-                log.add("zone '\(id)' is defined twice", at: node, path: path)
+            if zoneIndex[id] != nil {
+                log.add("zone '\(IssueLog.excerpt(id))' is defined twice", at: node, path: path)
+            } else {
+                zoneIndex[id] = zones.count
             }
             zones.append(Zone(id: id, title: zoneTitle, floors: floors))
         }
+        let zoneList = ZoneList(zones: zones, index: zoneIndex)
 
+        let populationNodes = reader.sequence("populations", required: true) ?? []
+        // Counted from the populations before any device exists: a park of millions of devices
+        // is refused without the gigabytes it would take to build them.
+        let deviceCount = countDevices(populationNodes)
+        let materialise = deviceCount <= deviceLimit
+        if !materialise {
+            log.add(
+                "the populations make \(deviceCount == Int.max ? "more than \(Int.max)" : String(deviceCount)) devices "
+                    + "(count × floors, summed); a park file may have at most \(deviceLimit) "
+                    + "(set \(maximumDevicesVariable) to allow more)",
+                at: reader.value("populations"), path: "populations")
+        }
         var devices: [ParkDevice] = []
-        for (index, node) in (reader.sequence("populations", required: true) ?? []).enumerated() {
+        if materialise { devices.reserveCapacity(deviceCount) }
+        for (index, node) in populationNodes.enumerated() {
             let path = "populations[\(index)]"
             guard var population = MappingReader(node, path: path, log: log, what: "a population") else { continue }
-            devices += expand(&population, path: path, zones: zones, catalog: catalog, kinds: kinds, log: log)
+            devices += expand(
+                &population, path: path, zones: zoneList, catalog: catalog, kinds: kinds, log: log, materialise: materialise)
             population.finish(allowed: populationKeys)
         }
         var seen: Set<String> = []
@@ -183,10 +219,43 @@ public struct ParkFile: Sendable {
             stimuli: stimuli.sorted { $0.at < $1.at }, links: links, file: file)
     }
 
-    /// Expands one population into devices, logging problems against its keys.
+    /// The zones with an index by id, so that each population looks its zone up in O(1).
+    private struct ZoneList {
+        var zones: [Zone]
+        var index: [String: Int]
+
+        func zone(_ id: String) -> Zone? { index[id].map { zones[$0] } }
+
+        /// The ids for a message: all of them when few, else the first few and how many more.
+        var summary: String {
+            let shown = zones.prefix(20).map { IssueLog.excerpt($0.id) }.joined(separator: ", ")
+            return zones.count > 20 ? "\(shown) and \(zones.count - 20) more" : shown
+        }
+    }
+
+    /// How many devices the populations make (each `count`, times its `floors`), read straight
+    /// from the nodes; saturates rather than overflowing. Malformed entries count as nothing:
+    /// ``expand(_:path:zones:catalog:kinds:log:materialise:)`` reports them.
+    static func countDevices(_ populations: [Node]) -> Int {
+        var total = 0
+        for node in populations {
+            guard case .mapping(let mapping) = node,
+                  let count = mapping["count"]?.string.flatMap({ Int($0) }), count > 0 else { continue }
+            var floors = 1
+            if case .sequence(let list)? = mapping["floors"] { floors = list.count }
+            let (devices, overflow) = count.multipliedReportingOverflow(by: floors)
+            let (sum, overflowSum) = total.addingReportingOverflow(devices)
+            guard !overflow, !overflowSum else { return Int.max }
+            total = sum
+        }
+        return total
+    }
+
+    /// Expands one population into devices, logging problems against its keys; with
+    /// `materialise` false it only checks the population (the park is over its device limit).
     private static func expand(
-        _ population: inout MappingReader, path: String, zones: [Zone], catalog: ModelCatalog,
-        kinds: DeviceKindRegistry, log: IssueLog
+        _ population: inout MappingReader, path: String, zones: ZoneList, catalog: ModelCatalog,
+        kinds: DeviceKindRegistry, log: IssueLog, materialise: Bool
     ) -> [ParkDevice] {
         let modelName = population.string("model", required: true, expected: "a model name from devices/")
         let modelNode = population.value("model")
@@ -213,17 +282,17 @@ public struct ParkFile: Sendable {
         let overrides = population.scalarMap("parameters") ?? []
         let labelEntries = population.scalarMap("labels") ?? []
 
-        if let zoneID, !zones.contains(where: { $0.id == zoneID }) {
-            log.add("no zone '\(zoneID)' in this park; zones: \(zones.map(\.id).joined(separator: ", "))", at: zoneNode, path: "\(path).zone")
+        if let zoneID, zones.zone(zoneID) == nil {
+            log.add("no zone '\(IssueLog.excerpt(zoneID))' in this park; zones: \(zones.summary)", at: zoneNode, path: "\(path).zone")
         }
-        if let zoneID, let floors, let zone = zones.first(where: { $0.id == zoneID }), zone.floors > 0 {
+        if let zoneID, let floors, let zone = zones.zone(zoneID), zone.floors > 0 {
             for floor in floors where floor < 1 || floor > zone.floors {
                 log.add("zone '\(zoneID)' has floors 1 to \(zone.floors); floor \(floor) is outside", at: population.value("floors") ?? population.value("floor"), path: path)
             }
         }
         guard let modelName, let count, let pattern else { return [] }
         guard let model = catalog.model(named: modelName) else {
-            var message = "no device model '\(modelName)'"
+            var message = "no device model '\(IssueLog.excerpt(modelName))'"
             if let suggestion = MappingReader.closest(to: modelName, in: catalog.names) {
                 message += "; did you mean '\(suggestion)'?"
             } else {
@@ -256,6 +325,7 @@ public struct ParkFile: Sendable {
             return []
         }
 
+        guard materialise else { return [] }
         var parameters = model.parameters
         for entry in overrides { parameters[entry.key] = entry.text }
         var labels: [String: String] = [:]

@@ -3,12 +3,52 @@ import Yams
 /// Collects the problems found while reading one file.
 package final class IssueLog {
     package let file: String
-    package private(set) var issues: [ProfileIssue] = []
+    private var kept: [ProfileIssue] = []
+    private var dropped = 0
+
+    /// The most issues kept for one file. A file with millions of unknown keys would otherwise
+    /// print millions of lines (and spend its time on "did you mean" for each); the first
+    /// hundred are enough to see what is wrong.
+    package static let maximumIssues = 100
 
     package init(file: String) { self.file = file }
 
+    /// The issues in the order found, ending with how many more were not kept, if any.
+    package var issues: [ProfileIssue] {
+        guard dropped > 0 else { return kept }
+        let last = kept.last
+        return kept + [ProfileIssue(
+            file: file, line: last?.line ?? 1, column: last?.column ?? 1, keyPath: "",
+            message: "\(dropped) more problem\(dropped == 1 ? "" : "s") not shown (only the first \(Self.maximumIssues) are kept)")]
+    }
+
+    /// True once further issues are only counted, so callers can skip work spent on messages.
+    package var isFull: Bool { kept.count >= Self.maximumIssues }
+
+    private func append(_ issue: ProfileIssue) {
+        if isFull { dropped += 1 } else { kept.append(issue) }
+    }
+
+    /// `text` as a message quotes it: whole when short, else its start and how much was left
+    /// out, so a 10 MB key or value does not become a 10 MB error line.
+    package static func excerpt(_ text: String, limit: Int = 64) -> String {
+        // utf8.count is O(1) on native strings; the character count is only needed when long.
+        guard text.utf8.count > limit else { return text }
+        let head = text.prefix(limit)
+        let rest = text.utf8.count - head.utf8.count
+        return head + "… (\(rest) more bytes)"
+    }
+
     /// The issues in reading order (line, then column), which is how a user fixes them.
     package var sortedIssues: [ProfileIssue] {
+        guard dropped > 0 else { return Self.sorted(kept) }
+        // The "not shown" note stays last.
+        var all = issues
+        let note = all.removeLast()
+        return Self.sorted(all) + [note]
+    }
+
+    private static func sorted(_ issues: [ProfileIssue]) -> [ProfileIssue] {
         issues.enumerated().sorted {
             ($0.element.line, $0.element.column, $0.offset) < ($1.element.line, $1.element.column, $1.offset)
         }.map(\.element)
@@ -16,12 +56,12 @@ package final class IssueLog {
 
     package func add(_ message: String, at node: Node?, path: String) {
         let mark = node?.mark
-        issues.append(ProfileIssue(
+        append(ProfileIssue(
             file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, keyPath: path, message: message))
     }
 
     package func add(_ message: String, line: Int, column: Int, path: String = "") {
-        issues.append(ProfileIssue(file: file, line: line, column: column, keyPath: path, message: message))
+        append(ProfileIssue(file: file, line: line, column: column, keyPath: path, message: message))
     }
 }
 
@@ -29,6 +69,12 @@ package final class IssueLog {
 package enum YAMLSource {
     /// The document's root node, or nil after logging why there is none.
     package static func root(of text: String, log: IssueLog) -> Node? {
+        if let excess = YAMLAliasBudget.firstExcess(in: text) {
+            log.add(
+                "alias expansion exceeds \(excess.budget) nodes; a ParkBench file needs far fewer (is this a billion-laughs document?)",
+                line: excess.line, column: excess.column)
+            return nil
+        }
         do {
             guard let root = try Yams.compose(yaml: text) else {
                 log.add("the file is empty; expected a YAML mapping", line: 1, column: 1)
@@ -116,7 +162,7 @@ package struct MappingReader {
         let expected = range.map { "a whole number from \($0.lowerBound) to \($0.upperBound)" } ?? "a whole number"
         guard let text = string(key, required: required, expected: expected) else { return nil }
         guard let number = Int(text), range.map({ $0.contains(number) }) ?? true else {
-            log.add("expected \(expected), got '\(text)'", at: value(key), path: child(key))
+            log.add("expected \(expected), got '\(IssueLog.excerpt(text))'", at: value(key), path: child(key))
             return nil
         }
         return number
@@ -125,7 +171,7 @@ package struct MappingReader {
     package mutating func uint64(_ key: String) -> UInt64? {
         guard let text = string(key, expected: "a whole number from 0 to \(UInt64.max)") else { return nil }
         guard let number = UInt64(text) else {
-            log.add("expected a whole number from 0 to \(UInt64.max), got '\(text)'", at: value(key), path: child(key))
+            log.add("expected a whole number from 0 to \(UInt64.max), got '\(IssueLog.excerpt(text))'", at: value(key), path: child(key))
             return nil
         }
         return number
@@ -135,7 +181,7 @@ package struct MappingReader {
         let expected = "a duration such as 40s, 500ms or 1h30m"
         guard let text = string(key, required: required, expected: expected) else { return nil }
         guard let duration = DeviceDuration(parsing: text) else {
-            log.add("expected \(expected), got '\(text)'", at: value(key), path: child(key))
+            log.add("expected \(expected), got '\(IssueLog.excerpt(text))'", at: value(key), path: child(key))
             return nil
         }
         return duration
@@ -172,8 +218,10 @@ package struct MappingReader {
     /// Logs every key that was never asked for, naming the keys that are allowed.
     package func finish(allowed: [String]) {
         for pair in pairs where !consumed.contains(pair.key) {
-            var message = "unknown key '\(pair.key)'"
-            if let suggestion = MappingReader.closest(to: pair.key, in: allowed) {
+            var message = "unknown key '\(IssueLog.excerpt(pair.key))'"
+            if log.isFull {
+                // Only counted from here on: no suggestion to compute.
+            } else if let suggestion = MappingReader.closest(to: pair.key, in: allowed) {
                 message += "; did you mean '\(suggestion)'?"
             } else {
                 message += "; expected one of: \(allowed.joined(separator: ", "))"
@@ -201,16 +249,24 @@ package struct MappingReader {
 
     package static func describe(_ node: Node) -> String {
         switch node {
-        case .scalar(let scalar): isNull(node) ? "nothing" : "the value '\(scalar.string)'"
+        case .scalar(let scalar): isNull(node) ? "nothing" : "the value '\(IssueLog.excerpt(scalar.string))'"
         case .mapping: "a mapping"
         case .sequence: "a list"
         case .alias: "an alias"
         }
     }
 
+    /// Keys longer than this (in bytes) get no "did you mean": no allowed key is that long,
+    /// and the edit distance costs the product of the lengths — a 10 MB key took minutes.
+    package static let longestKeyForSuggestions = 64
+
     /// The allowed key within edit distance 2 of `key`, if one is that close.
     package static func closest(to key: String, in allowed: [String]) -> String? {
-        allowed
+        guard key.utf8.count <= longestKeyForSuggestions else { return nil }
+        let length = key.count
+        return allowed
+            // The distance is at least the difference in length, so most keys need no table.
+            .filter { abs($0.count - length) <= 2 }
             .map { ($0, editDistance(key, $0)) }
             .filter { $0.1 <= 2 }
             .min { $0.1 < $1.1 }?.0
