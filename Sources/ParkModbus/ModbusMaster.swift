@@ -10,18 +10,26 @@ import Glibc
 ///
 /// Errors come back as ``ModbusClientError``: an exception code the device answered, a timeout,
 /// or a transport failure, each saying which unit and address.
+///
+/// The timeout is one deadline for a request's whole answer: libmodbus's per-byte timeout is
+/// off, so a device that drips its answer a byte at a time cannot stretch one request past it.
+/// After a timeout a TCP master reconnects before its next request (an RTU master flushes the
+/// line), so the late rest of an abandoned answer is never read as the next one's.
 public final class ModbusMaster {
     private let context: OpaquePointer
     /// Where the device is: `host:port` or the serial device's path.
     public let target: String
+    private let isTCP: Bool
+    /// Set by a timeout: the connection may still carry the abandoned answer's late bytes.
+    private var stale = false
 
     /// A master on Modbus TCP.
-    /// - Parameter timeoutMicroseconds: how long to wait for an answer.
+    /// - Parameter timeoutMicroseconds: how long to wait for a whole answer.
     public convenience init(host: String, port: Int, timeoutMicroseconds: Int = 1_000_000) throws(ModbusClientError) {
         guard let context = modbus_new_tcp(host, Int32(port)) else {
             throw .transport("cannot create a Modbus TCP context for \(host):\(port)")
         }
-        try self.init(context: context, target: "\(host):\(port)", timeoutMicroseconds: timeoutMicroseconds)
+        try self.init(context: context, target: "\(host):\(port)", isTCP: true, timeoutMicroseconds: timeoutMicroseconds)
     }
 
     /// A master on a Modbus RTU serial line (`/dev/ttyUSB0`, or a pty from `simulate --modbus-rtu`).
@@ -32,11 +40,16 @@ public final class ModbusMaster {
               let context = modbus_new_rtu(serialDevice, Int32(baudRate), CChar(ascii), 8, 1) else {
             throw .transport("cannot create a Modbus RTU context for \(serialDevice) (\(baudRate) baud, parity \(parity))")
         }
-        try self.init(context: context, target: serialDevice, timeoutMicroseconds: timeoutMicroseconds)
+        try self.init(context: context, target: serialDevice, isTCP: false, timeoutMicroseconds: timeoutMicroseconds)
     }
 
-    private init(context: OpaquePointer, target: String, timeoutMicroseconds: Int) throws(ModbusClientError) {
-        modbus_set_response_timeout(context, UInt32(timeoutMicroseconds / 1_000_000), UInt32(timeoutMicroseconds % 1_000_000))
+    private init(context: OpaquePointer, target: String, isTCP: Bool, timeoutMicroseconds: Int) throws(ModbusClientError) {
+        let timeout = max(1, timeoutMicroseconds)
+        modbus_set_response_timeout(context, UInt32(timeout / 1_000_000), UInt32(timeout % 1_000_000))
+        // With the byte timeout at zero libmodbus keeps one timeval for the whole confirmation,
+        // and select() on Linux counts it down: the response timeout bounds the whole answer.
+        // Otherwise each byte re-arms a 0.5 s wait and a dripping device is waited on for ever.
+        modbus_set_byte_timeout(context, 0, 0)
         // Connected before self is initialised: a class whose init throws after that runs deinit,
         // which would free the context a second time.
         guard modbus_connect(context) == 0 else {
@@ -46,6 +59,7 @@ public final class ModbusMaster {
         }
         self.context = context
         self.target = target
+        self.isTCP = isTCP
     }
 
     deinit {
@@ -76,17 +90,17 @@ public final class ModbusMaster {
 
     /// Writes one holding register (function 06).
     public func writeRegister(unit: UInt8, address: Int, value: UInt16) throws(ModbusClientError) {
-        modbus_set_slave(context, Int32(unit))
+        try prepare(unit: unit)
         guard modbus_write_register(context, Int32(address), value) == 1 else {
-            throw Self.failure(errno, "write register \(address) of unit \(unit)")
+            throw failure(errno, "write register \(address) of unit \(unit)")
         }
     }
 
     /// Writes one coil (function 05).
     public func writeCoil(unit: UInt8, address: Int, on: Bool) throws(ModbusClientError) {
-        modbus_set_slave(context, Int32(unit))
+        try prepare(unit: unit)
         guard modbus_write_bit(context, Int32(address), on ? 1 : 0) == 1 else {
-            throw Self.failure(errno, "write coil \(address) of unit \(unit)")
+            throw failure(errno, "write coil \(address) of unit \(unit)")
         }
     }
 
@@ -94,13 +108,13 @@ public final class ModbusMaster {
     /// returns the answer's PDU — for probing how a device answers requests it should refuse.
     /// An exception answer comes back as a PDU with the function's high bit set, not as a throw.
     public func rawRequest(unit: UInt8, pdu: [UInt8]) throws(ModbusClientError) -> [UInt8] {
-        modbus_set_slave(context, Int32(unit))
+        try prepare(unit: unit)
         let request = [unit] + pdu
         let sent = request.withUnsafeBufferPointer { modbus_send_raw_request(context, $0.baseAddress, Int32($0.count)) }
-        guard sent > 0 else { throw Self.failure(errno, "raw request \(pdu.first.map { String($0, radix: 16) } ?? "") to unit \(unit)") }
+        guard sent > 0 else { throw failure(errno, "raw request \(pdu.first.map { String($0, radix: 16) } ?? "") to unit \(unit)") }
         var answer = [UInt8](repeating: 0, count: Int(MODBUS_TCP_MAX_ADU_LENGTH))
         let got = answer.withUnsafeMutableBufferPointer { modbus_receive_confirmation(context, $0.baseAddress) }
-        guard got > 0 else { throw Self.failure(errno, "raw request \(pdu.first.map { String($0, radix: 16) } ?? "") to unit \(unit)") }
+        guard got > 0 else { throw failure(errno, "raw request \(pdu.first.map { String($0, radix: 16) } ?? "") to unit \(unit)") }
         let header = Int(modbus_get_header_length(context))
         // RTU answers end with their CRC, which is not part of the PDU.
         let end = header == 1 ? max(header, Int(got) - 2) : Int(got)
@@ -110,13 +124,37 @@ public final class ModbusMaster {
     private func readRegisters(
         unit: UInt8, address: Int, count: Int, function: String, _ read: (UnsafeMutablePointer<UInt16>) -> Int32
     ) throws(ModbusClientError) -> [UInt16] {
-        modbus_set_slave(context, Int32(unit))
+        try prepare(unit: unit)
         var registers = [UInt16](repeating: 0, count: max(count, 1))
         let got = registers.withUnsafeMutableBufferPointer { read($0.baseAddress!) }
         guard got == Int32(count) else {
-            throw Self.failure(errno, "\(function) \(address)…\(address + count - 1) of unit \(unit)")
+            throw failure(errno, "\(function) \(address)…\(address + count - 1) of unit \(unit)")
         }
         return Array(registers.prefix(count))
+    }
+
+    /// Addresses `unit`, first dropping what a timed-out request may have left on the line.
+    private func prepare(unit: UInt8) throws(ModbusClientError) {
+        if stale {
+            if isTCP {
+                // Only a new connection is sure to carry no late bytes: they may still be in flight.
+                modbus_close(context)
+                guard modbus_connect(context) == 0 else {
+                    throw .transport("cannot reconnect to \(target) after a timeout: \(String(cString: modbus_strerror(errno)))")
+                }
+            } else {
+                modbus_flush(context)
+            }
+            stale = false
+        }
+        modbus_set_slave(context, Int32(unit))
+    }
+
+    /// The error for libmodbus's `code`, noting a timeout so the next request starts clean.
+    private func failure(_ code: Int32, _ what: String) -> ModbusClientError {
+        let error = Self.failure(code, what)
+        if case .timeout = error { stale = true }
+        return error
     }
 
     /// libmodbus reports a device's exception as errno `MODBUS_ENOBASE + code`.
@@ -144,7 +182,7 @@ public enum ModbusClientError: Error, Hashable, Sendable, CustomStringConvertibl
         switch self {
         case .exception(let code, let what):
             "\(what): exception \(code < 0x10 ? "0" : "")\(String(code, radix: 16, uppercase: true)) (\(Self.name(of: code)))"
-        case .timeout(let what): "\(what): no answer within the timeout"
+        case .timeout(let what): "\(what): no complete answer within the timeout"
         case .transport(let what): what
         }
     }

@@ -28,6 +28,13 @@ struct CertifyCommand: ParsableCommand {
             item and no answer at all to a frame for another meter (it would collide on a shared \
             RS-485 bus), and times its answers. Relay control is not tried: it cuts the supply.
 
+            Every request has one deadline (--timeout) for its whole answer, however slowly the \
+            bytes come. A device that stops answering ends the run early: after --give-up-after \
+            requests in a row without a valid answer (none in time, a lost connection, only broken \
+            frames) nothing more is sent, and the report shows the check that was running as \
+            unfinished and the rest as not run (verdict error); exit 3. A DL/T 645 meter's broken \
+            frames (bad checksum, no end byte) fail frames-valid, counted by fault.
+
             The verdict goes to a run folder like `parkbench test`'s (report.json, junit.xml, \
             report.html) and into the run history.
 
@@ -42,7 +49,7 @@ struct CertifyCommand: ParsableCommand {
                   --target dlt645://192.168.1.41:8899 --meter 000000000001
 
             Exit codes: 0 certified, 1 a check failed, 2 usage or configuration error, 3 the \
-            target could not be reached or did not answer.
+            target could not be reached, did not answer, or stopped answering before every check ran.
             """)
 
     @OptionGroup var options: GlobalOptions
@@ -78,6 +85,12 @@ struct CertifyCommand: ParsableCommand {
     @Option(help: ArgumentHelp("p99 response time above this fails, e.g. 1s or 200ms.", valueName: "duration"))
     var responseLimit: DeviceDuration = .seconds(1)
 
+    @Option(help: ArgumentHelp("Deadline for each request's whole answer, e.g. 1s or 500ms.", valueName: "duration"))
+    var timeout: DeviceDuration = .seconds(1)
+
+    @Option(help: ArgumentHelp("Stop probing after this many requests in a row without a valid answer (exit 3).", valueName: "n"))
+    var giveUpAfter: Int = 3
+
     @Option(name: .customLong("waive"), help: ArgumentHelp(
         "A check whose failure is an accepted deviation of this device: it still runs and is reported, as skipped. Repeat for more.",
         valueName: "check-id"))
@@ -92,6 +105,10 @@ struct CertifyCommand: ParsableCommand {
     func validate() throws {
         guard (0 ... 255).contains(unit) else { throw ValidationError("--unit must be 0…255") }
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        guard giveUpAfter >= 1 else { throw ValidationError("--give-up-after must be at least 1") }
+        guard timeout.nanoseconds >= 1_000_000, timeout.nanoseconds <= 3_600_000_000_000 else {
+            throw ValidationError("--timeout must be between 1ms and 1h (got \(timeout))")
+        }
         guard ["N", "E", "O"].contains(parity) else { throw ValidationError("--parity must be N, E or O") }
         guard let target = parsedTarget else {
             throw ValidationError("""
@@ -133,6 +150,8 @@ struct CertifyCommand: ParsableCommand {
         settings.samples = samples
         settings.interval = .nanoseconds(Int64(interval.nanoseconds))
         settings.responseLimitMilliseconds = Double(responseLimit.nanoseconds) / 1e6
+        settings.timeoutMicroseconds = Int(timeout.nanoseconds / 1000)
+        settings.giveUpAfter = giveUpAfter
         settings.waived = Set(waived)
         return settings
     }
@@ -188,6 +207,8 @@ struct CertifyCommand: ParsableCommand {
             if meter == nil, let asked = checks.first(where: { $0.id == "address" })?.summary, asked.hasPrefix("meter ") { device = asked }
         }
         let verdict = checks.map(\.verdict).max() ?? .pass
+        // In a certification, `error` marks a check the device's silence left unfinished or not run.
+        let unfinished = checks.filter { $0.verdict == .error }
         let runID = "certify-" + HarnessRunner.runID(started)
         let stamp = { (date: Date) in ISO8601DateFormatter().string(from: date) }
         let report = RunReport(
@@ -213,11 +234,20 @@ struct CertifyCommand: ParsableCommand {
             for check in checks where check.verdict != .pass || (waived.contains(check.id) && !check.findings.isEmpty) {
                 for finding in check.findings.prefix(10) { print("  \(check.id): \(finding)") }
             }
-            let failed = checks.filter { $0.verdict == .fail || $0.verdict == .error }
-            print(failed.isEmpty ? "\nCERTIFIED: \(checks.filter { $0.verdict == .pass }.count) checks passed"
-                                 : "\nFAIL: \(failed.map(\.id).joined(separator: ", "))")
+            let failed = checks.filter { $0.verdict == .fail }
+            if !failed.isEmpty || unfinished.isEmpty {
+                print(failed.isEmpty ? "\nCERTIFIED: \(checks.filter { $0.verdict == .pass }.count) checks passed"
+                                     : "\nFAIL: \(failed.map(\.id).joined(separator: ", "))")
+            }
+            if !unfinished.isEmpty { print("\nNOT FINISHED: \(unfinished.map(\.id).joined(separator: ", "))") }
             if written { print("report: \(folder)/report.html (also report.json, junit.xml)") }
         }
-        if checks.contains(where: { $0.verdict == .fail || $0.verdict == .error }) { throw ExitCode(ExitStatus.checkFailed) }
+        // Checks the device's silence cut short: no verdict on it, so "did not answer", not "failed".
+        if let first = unfinished.first {
+            let reason = first.summary.replacingOccurrences(of: "unfinished: ", with: "").replacingOccurrences(of: "not run: ", with: "")
+            Output.error("error: \(reason.split(separator: ";").first.map(String.init) ?? reason); not finished: \(unfinished.map(\.id).joined(separator: ", "))")
+            throw ExitCode(ExitStatus.unreachable)
+        }
+        if checks.contains(where: { $0.verdict == .fail }) { throw ExitCode(ExitStatus.checkFailed) }
     }
 }

@@ -191,12 +191,12 @@ import Glibc
         let good = try cli.parkbench("certify", "--profile", profile, "--target", "dlt645://127.0.0.1:\(meter.port)", "--meter", "111111111111",
                                      "--interval", "300ms", "--samples", "20", "--out", directory.path("good"), "--waive", "silent-to-other-meters")
         #expect(good.status == 0, "\(good.stdout)\n\(good.stderr)")
-        #expect(good.stdout.contains("CERTIFIED: 6 checks passed"), "\(good.stdout)")
+        #expect(good.stdout.contains("CERTIFIED: 7 checks passed"), "\(good.stdout)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory.path("good/report.json")))) as? [String: Any])
         let checks = try #require(report["checks"] as? [[String: Any]])
         #expect(checks.compactMap { $0["id"] as? String } == [
             "address", "items-readable", "values-plausible", "energy-monotonic", "power-consistent", "error-unknown-item",
-            "silent-to-other-meters", "response-time"])
+            "silent-to-other-meters", "response-time", "frames-valid"])
         #expect(checks.allSatisfy { $0["type"] as? String == "dlt645-certify" })
 
         let faulty = try PythonPeer(script: Self.dlt645Meter, name: "dlt645-faulty", arguments: ["faulty"])
@@ -234,11 +234,11 @@ import Glibc
         let asked = try cli.parkbench("certify", "--profile", "devices/electric-meter/grid-dtzy645.yaml", "--target", "dlt645://127.0.0.1:\(port)",
                                       "--interval", "1200ms", "--samples", "30", "--out", directory.path("asked"))
         #expect(asked.status == 0, "\(asked.stdout)\n\(asked.stderr)")
-        #expect(asked.stdout.contains("CERTIFIED: 8 checks passed") && asked.stdout.contains("meter 000000000001"), "\(asked.stdout)")
+        #expect(asked.stdout.contains("CERTIFIED: 9 checks passed") && asked.stdout.contains("meter 000000000001"), "\(asked.stdout)")
         let second = try cli.parkbench("certify", "--profile", "devices/electric-meter/grid-dtzy645.yaml", "--target", "dlt645://127.0.0.1:\(port)",
                                        "--meter", "000000000002", "--interval", "1200ms", "--samples", "30", "--out", directory.path("second"))
         #expect(second.status == 0, "\(second.stdout)\n\(second.stderr)")
-        #expect(second.stdout.contains("CERTIFIED: 7 checks passed"), "\(second.stdout)")
+        #expect(second.stdout.contains("CERTIFIED: 8 checks passed"), "\(second.stdout)")
         let absent = try cli.parkbench("certify", "--profile", "devices/electric-meter/grid-dtzy645.yaml", "--target", "dlt645://127.0.0.1:\(port)",
                                        "--meter", "000000000009", "--out", directory.path("absent"))
         #expect(absent.status == 3, "a meter nobody has stays silent: \(absent.stdout)")
@@ -260,5 +260,80 @@ import Glibc
         let water = try cli.parkbench("certify", "--profile", "devices/water-meter/aqua-wm20.yaml", "--target", "dlt645://127.0.0.1:8899")
         #expect(water.status == 2)
         #expect(water.stderr.contains("is a water-meter; DL/T 645-2007 is spoken by electricity meters"))
+    }
+
+    // MARK: - Hostile devices (issue 11, defects 10 and 11)
+
+    /// A unit that answers three reads and then goes silent once cost a timeout for every
+    /// request left (234 s at the defaults). Now three unanswered requests in a row end the run:
+    /// exit 3, the check that was running unfinished and the rest not run — none of them failed.
+    @Test func aUnitThatGoesSilentEndsTheRunEarly() throws {
+        let peer = try PythonPeer(script: HostileMeterPeers.modbus, name: "silent", arguments: ["silent-after", "3"])
+        defer { peer.stop() }
+        let run = try cli.parkbench("certify", "--profile", "devices/electric-meter/acme-em3.yaml", "--target", "tcp://127.0.0.1:\(peer.port)",
+                                    "--interval", "100ms", "--samples", "5", "--out", peer.directory.path("run"))
+        #expect(run.status == 3, "\(run.stdout)\n\(run.stderr)")
+        // The probe and two reads answered, then three that were not: nothing more was sent.
+        #expect(HostileMeterPeers.requests(peer, name: "silent") == 6)
+        #expect(run.stderr.contains("error: unit 1 at tcp://127.0.0.1:\(peer.port) stopped answering (3 requests in a row got no valid answer)"),
+                "\(run.stderr)")
+        #expect(run.stdout.contains("NOT FINISHED: registers-readable, values-plausible, energy-monotonic, power-consistent, "
+                                    + "exception-illegal-address, exception-illegal-function, exception-illegal-value, response-time"), "\(run.stdout)")
+        #expect(!run.stdout.contains("FAIL:"), "\(run.stdout)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: peer.directory.path("run/report.json")))) as? [String: Any])
+        let checks = try #require(report["checks"] as? [[String: Any]])
+        let readable = try #require(checks.first { $0["id"] as? String == "registers-readable" })
+        #expect((readable["summary"] as? String)?.hasPrefix("unfinished: ") == true)
+        #expect((readable["findings"] as? [String])?.last == "10 more registers not read: unit 1 at tcp://127.0.0.1:\(peer.port) stopped answering (3 requests in a row got no valid answer)")
+        #expect(checks.dropFirst().allSatisfy { ($0["summary"] as? String)?.hasPrefix("not run: ") == true && $0["verdict"] as? String == "error" })
+    }
+
+    /// A unit that drips every answer one byte per 0.3 s, inside libmodbus's per-byte timeout,
+    /// once took 912 s to a verdict; its first request now times out as a whole and the unit is
+    /// reported as not answering.
+    @Test func aUnitThatDripsItsAnswersIsNotWaitedFor() throws {
+        let peer = try PythonPeer(script: HostileMeterPeers.modbus, name: "drip", arguments: ["drip", "0.3"])
+        defer { peer.stop() }
+        let run = try cli.parkbench("certify", "--profile", "devices/electric-meter/acme-em3.yaml", "--target", "tcp://127.0.0.1:\(peer.port)",
+                                    "--interval", "100ms", "--samples", "5", "--out", peer.directory.path("run"))
+        #expect(run.status == 3, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stderr.contains("unit 1 at tcp://127.0.0.1:\(peer.port) does not answer (read input registers 0…1 of unit 1: no complete answer within the timeout)"),
+                "\(run.stderr)")
+        #expect(HostileMeterPeers.requests(peer, name: "drip") == 1)
+    }
+
+    /// A DL/T 645 meter whose every answer has a bad checksum once made certify exit 2, "your
+    /// command line is wrong": nothing valid came back, so it is unreachable (3).
+    @Test func aMeterWhoseChecksumsAreAllWrongIsUnreachable() throws {
+        let peer = try PythonPeer(script: HostileMeterPeers.dlt645, name: "broken", arguments: ["1", "0", "0"])
+        defer { peer.stop() }
+        let asked = try cli.parkbench("certify", "--profile", "devices/electric-meter/grid-dtzy645.yaml", "--target", "dlt645://127.0.0.1:\(peer.port)",
+                                      "--timeout", "300ms", "--samples", "5", "--out", peer.directory.path("asked"))
+        #expect(asked.status == 3, "\(asked.stdout)\n\(asked.stderr)")
+        #expect(asked.stderr.contains("answered read address (13) only with broken frames (bad checksum ×3 (e.g. checksum "), "\(asked.stderr)")
+        #expect(asked.stderr.contains("nothing valid came back"))
+
+        // Given its number: three broken answers in a row end the run; frames-valid counts them.
+        let given = try cli.parkbench("certify", "--profile", "devices/electric-meter/grid-dtzy645.yaml", "--target", "dlt645://127.0.0.1:\(peer.port)",
+                                      "--meter", "000000000031", "--timeout", "300ms", "--samples", "5", "--out", peer.directory.path("given"))
+        #expect(given.status == 3, "\(given.stdout)\n\(given.stderr)")
+        #expect(given.stderr.contains("meter 000000000031 at 127.0.0.1:\(peer.port) stopped answering (3 requests in a row got no valid answer)"), "\(given.stderr)")
+        #expect(given.stdout.contains("frames-valid: 3 of the 3 frames the meter sent were broken: bad checksum ×3"), "\(given.stdout)")
+    }
+
+    /// A meter that sometimes sends a bad checksum fails (1), with a finding that says what was
+    /// wrong and how often.
+    @Test func aMeterWithSomeBadChecksumsFails() throws {
+        let peer = try PythonPeer(script: HostileMeterPeers.dlt645, name: "flaky", arguments: ["4", "0", "0"])
+        defer { peer.stop() }
+        let run = try cli.parkbench("certify", "--profile", "devices/electric-meter/grid-dtzy645.yaml", "--target", "dlt645://127.0.0.1:\(peer.port)",
+                                    "--timeout", "300ms", "--interval", "100ms", "--samples", "8", "--out", peer.directory.path("run"))
+        #expect(run.status == 1, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.contains("address                 PASS     meter 000000000031"), "\(run.stdout)")
+        #expect(run.stdout.contains("FAIL: items-readable"), "\(run.stdout)")
+        #expect(run.stdout.contains("frames-valid"), "\(run.stdout)")
+        let finding = try #require(run.stdout.split(separator: "\n").first { $0.contains("frames-valid: ") }, "\(run.stdout)")
+        #expect(finding.contains("frames the meter sent were broken: bad checksum ×"), "\(finding)")
+        #expect(run.stdout.contains("meter 000000000031 answered a broken frame: checksum"), "\(run.stdout)")
     }
 }

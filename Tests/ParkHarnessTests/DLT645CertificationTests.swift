@@ -55,7 +55,7 @@ import Testing
         let results = try certify(Meter())
         #expect(results.values.allSatisfy { $0.verdict == .pass }, "\(results.values.map { "\($0.id): \($0.summary) \($0.findings)" })")
         #expect(results["address"]?.summary == "meter 000000000031")
-        #expect(results.count == 8)
+        #expect(results.count == 9)
     }
 
     @Test func anUnknownItemAnsweredAsIfItExistedFails() throws {

@@ -76,4 +76,49 @@ import Testing
             #expect(error.description == "meter 000000000008 did not answer")
         }
     }
+
+    /// One deadline per request: a meter that drips its answer a byte at a time is a timeout,
+    /// not a wait of as long as it likes (issue 11, defect 10).
+    @Test func aDrippedAnswerTimesOutAsAWhole() throws {
+        let server = try PythonPeer(script: HostileMeterPeers.dlt645, name: "drip", arguments: ["0", "0", "0.2"])
+        defer { server.stop() }
+        let master = try DLT645Master(host: "127.0.0.1", port: server.port, timeoutMicroseconds: 1_000_000)
+        do {
+            _ = try master.read(meter: "000000000031", identifier: 0x0201_0100, as: DLT645Number(bytes: 2, decimals: 1))
+            Issue.record("an answer that takes 4 s to drip in must time out")
+        } catch {
+            #expect(error.description == "meter 000000000031 did not answer")
+        }
+    }
+
+    /// The late answer to a request that timed out is not taken for the next request's, which
+    /// asked for another data item.
+    @Test func aLateAnswerIsNotTakenForTheNextOne() throws {
+        let server = try PythonPeer(script: HostileMeterPeers.dlt645, name: "slow", arguments: ["0", "1.2", "0"])
+        defer { server.stop() }
+        let master = try DLT645Master(host: "127.0.0.1", port: server.port, timeoutMicroseconds: 1_000_000)
+        let volts = DLT645Number(bytes: 2, decimals: 1), hertz = DLT645Number(bytes: 2, decimals: 2)
+        #expect(throws: DLT645Master.Failure.self) { try master.read(meter: "000000000031", identifier: 0x0201_0100, as: volts) }
+        #expect(try master.read(meter: "000000000031", identifier: 0x0280_0002, as: hertz) == 50.0)
+    }
+
+    /// Broken frames are counted by fault, and a request answered only with broken ones says so
+    /// (issue 11, defect 11).
+    @Test func brokenFramesAreCountedByFault() throws {
+        let server = try PythonPeer(script: HostileMeterPeers.dlt645, name: "corrupt", arguments: ["2", "0", "0"])
+        defer { server.stop() }
+        let master = try DLT645Master(host: "127.0.0.1", port: server.port, timeoutMicroseconds: 500_000)
+        let volts = DLT645Number(bytes: 2, decimals: 1)
+        #expect(try master.read(meter: "000000000031", identifier: 0x0201_0100, as: volts) == 230.0)
+        do {
+            _ = try master.read(meter: "000000000031", identifier: 0x0201_0100, as: volts)
+            Issue.record("the second answer is broken")
+        } catch {
+            guard case .brokenFrame(let meter, let reason) = error else { Issue.record("\(error)"); return }
+            #expect(meter == "000000000031" && reason.hasPrefix("checksum"), "\(reason)")
+            #expect(error.isUnanswered)
+        }
+        #expect(master.brokenFrames.counts == ["bad checksum": 1])
+        #expect(master.validAnswers == 1)
+    }
 }

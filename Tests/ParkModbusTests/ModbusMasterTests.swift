@@ -66,4 +66,28 @@ import Testing
         }
         #expect(throws: ModbusClientError.self) { try ModbusMaster(host: "127.0.0.1", port: try freeLoopbackPort()) }
     }
+
+    /// Issue 11, defect 10: a device that drips its answer one byte every 0.3 s — inside
+    /// libmodbus's 0.5 s per-byte timeout — once held a request for 4 s (13 bytes) however short
+    /// the master's timeout; now the timeout covers the whole answer.
+    @Test func aDrippedAnswerTimesOutAsAWhole() throws {
+        let server = try PythonPeer(script: HostileMeterPeers.modbus, name: "drip", arguments: ["drip", "0.3"])
+        defer { server.stop() }
+        let client = try ModbusMaster(host: "127.0.0.1", port: server.port, timeoutMicroseconds: 1_000_000)
+        #expect(throws: ModbusClientError.timeout("read holding registers 0…1 of unit 1")) {
+            try client.readHoldingRegisters(unit: 1, address: 0, count: 2)
+        }
+    }
+
+    /// After a timeout the late answer is not taken for the next request's: the master
+    /// reconnects, so the second read gets its own registers.
+    @Test func aLateAnswerIsNotTakenForTheNextOne() throws {
+        let server = try PythonPeer(script: HostileMeterPeers.modbus, name: "slow", arguments: ["slow-first", "1.5"])
+        defer { server.stop() }
+        let client = try ModbusMaster(host: "127.0.0.1", port: server.port, timeoutMicroseconds: 1_000_000)
+        #expect(throws: ModbusClientError.timeout("read input registers 10…11 of unit 1")) {
+            try client.readInputRegisters(unit: 1, address: 10, count: 2)
+        }
+        #expect(try client.readInputRegisters(unit: 1, address: 20, count: 2) == [20, 21])
+    }
 }

@@ -3,6 +3,11 @@ import ParkCore
 import ParkReport
 
 /// How a certification probes a device and judges it, whatever the protocol.
+///
+/// A device that stops answering mid-run ends the run early: once ``giveUpAfter`` requests in a
+/// row got no valid answer, nothing more is sent, the check that was running is reported as
+/// unfinished and the rest as not run, both with the verdict `error` (never `fail`, which is a
+/// finding about the device's values or answers).
 public struct CertificationSettings: Sendable {
     /// Reads timed for the response-time check.
     public var samples = 200
@@ -10,7 +15,11 @@ public struct CertificationSettings: Sendable {
     public var interval: Duration = .seconds(2)
     /// p99 response time above this fails (a master's usual timeout).
     public var responseLimitMilliseconds = 1000.0
+    /// One deadline for each request's whole answer, however slowly its bytes arrive.
     public var timeoutMicroseconds = 1_000_000
+    /// Requests in a row without a valid answer (none within the timeout, a lost connection,
+    /// only broken frames) after which the device is taken to have stopped answering.
+    public var giveUpAfter = 3
     /// Checks that run and are reported but do not count against the verdict (a known,
     /// accepted deviation of the device).
     public var waived: Set<String> = []
@@ -20,6 +29,56 @@ public struct CertificationSettings: Sendable {
     /// Waits `interval`, between the two reads the consistency checks compare.
     func pause() {
         Thread.sleep(forTimeInterval: Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18)
+    }
+}
+
+/// Counts requests in a row that went unanswered: at the limit the device is taken to have
+/// stopped answering, and the certification stops probing it rather than wait out a timeout
+/// for every request left (a silent meter once cost 234 s, a dripping one 912 s).
+final class AnswerWatch {
+    let limit: Int
+    /// Says who stopped answering, for the report: `unit 1 at tcp://…`, `meter 000000000001`.
+    let device: String
+    private(set) var inARow = 0
+    private(set) var requests = 0
+    private(set) var unanswered = 0
+
+    init(limit: Int, device: String) {
+        self.limit = max(1, limit)
+        self.device = device
+    }
+
+    /// No more requests: the device stopped answering.
+    var stopped: Bool { inARow >= limit }
+
+    func record(answered: Bool) {
+        requests += 1
+        if answered {
+            inARow = 0
+        } else {
+            inARow += 1
+            unanswered += 1
+        }
+    }
+
+    var reason: String { "\(device) stopped answering (\(limit) requests in a row got no valid answer)" }
+
+    /// `check` as the report shows it: as it is while the device answers; once it has stopped,
+    /// unfinished (verdict `error`, findings kept) if the stop came while the check ran, not run
+    /// (`error`) if the check began after — it sent nothing, and judged nothing.
+    func account(_ check: CheckResult, stoppedBefore: Bool) -> CheckResult {
+        guard stopped else { return check }
+        var marked = check
+        marked.verdict = .error
+        if stoppedBefore {
+            marked.summary = "not run: \(reason)"
+            marked.findings = []
+            marked.metrics = [:]
+            marked.latency = nil
+        } else {
+            marked.summary = "unfinished: \(reason); \(check.summary)"
+        }
+        return marked
     }
 }
 
@@ -114,8 +173,16 @@ struct MeterCertificationChecks: Sendable {
                       findings: findings, started: started)
     }
 
-    func powerConsistency(_ readings: [CertifiedReading]) -> CheckResult {
+    /// `unread`: points that were asked for and could not be read; a missing phase or power
+    /// factor would make P and Σ V·I·PF disagree for no fault of the values that were read.
+    func powerConsistency(_ readings: [CertifiedReading], unread: Set<String> = []) -> CheckResult {
         let started = Date()
+        let needed = ["active_power", "power_factor"] + ["a", "b", "c"].flatMap { ["voltage_\($0)", "current_\($0)"] }
+        let missing = needed.filter(unread.contains)
+        guard missing.isEmpty else {
+            return result(id: "power-consistent", title: "P ≈ Σ V·I·PF", verdict: .skipped,
+                          summary: "not compared: \(missing.joined(separator: ", ")) could not be read", started: started)
+        }
         let values = Dictionary(readings.map { ($0.point, $0.value) }, uniquingKeysWith: { first, _ in first })
         guard let power = values["active_power"] else {
             return result(id: "power-consistent", title: "P ≈ Σ V·I·PF", verdict: .skipped, summary: "no active_power \(noun)", started: started)
@@ -140,12 +207,12 @@ struct MeterCertificationChecks: Sendable {
     }
 
     /// Times `samples` calls of `read`; p99 above `limitMilliseconds`, or any failure, fails.
-    func responseTime(samples count: Int, limitMilliseconds: Double, device: String, label: String,
+    func responseTime(samples count: Int, limitMilliseconds: Double, device: String, label: String, watch: AnswerWatch,
                       _ read: () throws -> Void) -> CheckResult {
         let started = Date()
         var samples: [LatencySample] = []
         var failures = 0
-        for _ in 0 ..< count {
+        for _ in 0 ..< count where !watch.stopped {
             let begin = Date()
             do {
                 try read()

@@ -45,8 +45,10 @@ public struct ModbusCertification: Sendable {
         public let description: String
     }
 
-    /// Runs every check (blocking; a few seconds). - Throws: ``Failure`` when the profile has no
-    /// register map or the target cannot be reached.
+    /// Runs every check (blocking; a few seconds). A unit that stops answering ends the run
+    /// early: the checks it left are reported with the verdict `error` (see ``CertificationSettings``).
+    /// - Throws: ``Failure`` when the profile has no register map, or the target cannot be
+    ///   reached or does not answer its first request.
     public func run() throws(Failure) -> [CheckResult] {
         guard let map = configuration.profile.modbus, !map.registers.isEmpty else {
             throw Failure(description: "\(configuration.profile.file) has no Modbus register map (modbus: registers)")
@@ -61,29 +63,42 @@ public struct ModbusCertification: Sendable {
                                           timeoutMicroseconds: configuration.settings.timeoutMicroseconds)
             }
         } catch { throw Failure(description: error.description) }
+        let watch = AnswerWatch(limit: configuration.settings.giveUpAfter, device: "unit \(configuration.unit) at \(configuration.target)")
         // A unit that does not answer at all would time out on every register; say so once.
         let probe = map.registers[0]
         do throws(ModbusClientError) {
-            _ = try read(probe, client)
+            _ = try read(probe, client, watch)
         } catch {
             if case .timeout = error {
                 throw Failure(description: "unit \(configuration.unit) at \(configuration.target) does not answer (\(error))")
             }
         }
         var results: [CheckResult] = []
-        let first = readAll(map, client)
-        results.append(first.check)
-        results.append(checks.plausibility(first.readings))
-        configuration.settings.pause()
-        let second = readAll(map, client)
-        results.append(checks.monotonic(first.readings, second.readings, declared: map.registers.contains { MeterCertificationChecks.isCounter($0.point) }))
-        results.append(checks.powerConsistency(second.readings))
-        results.append(contentsOf: exceptions(map, client))
+        func step(_ check: () -> CheckResult) {
+            let stoppedBefore = watch.stopped
+            results.append(watch.account(check(), stoppedBefore: stoppedBefore))
+        }
+        var first: Read?, second: Read?
+        step {
+            first = readAll(map, client, watch)
+            return first!.check
+        }
+        step { checks.plausibility(first?.readings ?? []) }
+        if !watch.stopped { configuration.settings.pause() }
+        // The second pass only feeds the consistency checks: its reads were judged in the first.
+        second = watch.stopped ? nil : readAll(map, client, watch)
+        step { checks.monotonic(first?.readings ?? [], second?.readings ?? [], declared: map.registers.contains { MeterCertificationChecks.isCounter($0.point) }) }
+        step { checks.powerConsistency(second?.readings ?? [], unread: second?.unread ?? []) }
+        for probe in exceptionProbes(map) {
+            step { exception(probe, client, watch) }
+        }
         let register = map.registers[0]
-        results.append(checks.responseTime(samples: configuration.settings.samples, limitMilliseconds: configuration.settings.responseLimitMilliseconds,
-                                           device: "unit \(configuration.unit)", label: "read \(register.point)") {
-            _ = try read(register, client)
-        })
+        step {
+            checks.responseTime(samples: configuration.settings.samples, limitMilliseconds: configuration.settings.responseLimitMilliseconds,
+                                device: "unit \(configuration.unit)", label: "read \(register.point)", watch: watch) {
+                _ = try read(register, client, watch)
+            }
+        }
         return MeterCertificationChecks.applying(waivers: configuration.settings.waived, to: results)
     }
 
@@ -94,6 +109,8 @@ public struct ModbusCertification: Sendable {
     private struct Read {
         var check: CheckResult
         var readings: [CertifiedReading]
+        /// Points whose register could not be read.
+        var unread: Set<String> = []
     }
 
     private func describe(_ register: ModelModbusMap.Register) -> String {
@@ -104,72 +121,114 @@ public struct ModbusCertification: Sendable {
         ModbusValueFormat(typeName: register.type, orderName: register.order, scale: register.scale)
     }
 
-    private func read(_ register: ModelModbusMap.Register, _ client: ModbusMaster) throws(ModbusClientError) -> [UInt16] {
-        try client.readRegisters(inputTable: register.table == "input", unit: configuration.unit, address: register.address, count: register.width)
+    /// A timeout or a lost connection is no answer; an exception is one.
+    private static func isUnanswered(_ error: ModbusClientError) -> Bool {
+        switch error {
+        case .timeout, .transport: true
+        case .exception: false
+        }
     }
 
-    private func readAll(_ map: ModelModbusMap, _ client: ModbusMaster) -> Read {
+    /// One request through `watch`, which counts whether it was answered.
+    private func ask<T>(_ watch: AnswerWatch, _ request: () throws(ModbusClientError) -> T) throws(ModbusClientError) -> T {
+        do {
+            let value = try request()
+            watch.record(answered: true)
+            return value
+        } catch {
+            watch.record(answered: !Self.isUnanswered(error))
+            throw error
+        }
+    }
+
+    private func read(_ register: ModelModbusMap.Register, _ client: ModbusMaster, _ watch: AnswerWatch) throws(ModbusClientError) -> [UInt16] {
+        try ask(watch) { () throws(ModbusClientError) -> [UInt16] in
+            try client.readRegisters(inputTable: register.table == "input", unit: configuration.unit, address: register.address, count: register.width)
+        }
+    }
+
+    private func readAll(_ map: ModelModbusMap, _ client: ModbusMaster, _ watch: AnswerWatch) -> Read {
         let started = Date()
         var readings: [CertifiedReading] = []
+        var unread: Set<String> = []
         var findings: [String] = []
-        for register in map.registers {
+        var notRead = 0
+        for (index, register) in map.registers.enumerated() {
+            if watch.stopped {
+                notRead = map.registers.count - index
+                findings.append("\(notRead) more registers not read: \(watch.reason)")
+                break
+            }
             guard let format = format(register) else {
                 findings.append("\(describe(register)): the profile's type or order is unknown")
                 continue
             }
             do {
-                if let value = format.decode(try read(register, client)) {
+                if let value = format.decode(try read(register, client, watch)) {
                     readings.append(CertifiedReading(point: register.point, location: describe(register), value: value,
                                                      wireFloat: register.type.hasPrefix("float")))
                 }
             } catch {
                 findings.append("\(describe(register)): \(error)")
+                unread.insert(register.point)
             }
         }
         let passed = findings.isEmpty
+        // The not-read rest is one finding but many unread values.
+        let unreadable = findings.count + max(0, notRead - 1)
         return Read(check: checks.result(
             id: "registers-readable", title: "Every register of the map can be read", passed: passed,
-            summary: passed ? "\(map.registers.count) registers read" : "\(findings.count) of \(map.registers.count) registers could not be read",
-            metrics: ["registers": Double(map.registers.count), "unreadable": Double(findings.count)], findings: findings, started: started),
-            readings: readings)
+            summary: passed ? "\(map.registers.count) registers read" : "\(unreadable) of \(map.registers.count) registers could not be read",
+            metrics: ["registers": Double(map.registers.count), "unreadable": Double(unreadable)], findings: findings, started: started),
+            readings: readings, unread: unread)
     }
 
-    private func exceptions(_ map: ModelModbusMap, _ client: ModbusMaster) -> [CheckResult] {
-        let unit = configuration.unit
+    /// A request the device must refuse, and the exception it must refuse it with.
+    private struct ExceptionProbe {
+        var id: String
+        var title: String
+        var pdu: [UInt8]
+        var expected: UInt8
+    }
+
+    private func exceptionProbes(_ map: ModelModbusMap) -> [ExceptionProbe] {
         let table = map.registers[0].table
         let function: UInt8 = table == "input" ? 0x04 : 0x03
         let end = map.registers.filter { $0.table == table }.map { $0.address + $0.width }.max() ?? 0
-        func probe(_ id: String, _ title: String, pdu: [UInt8], expected: UInt8) -> CheckResult {
-            let started = Date()
-            do {
-                let answer = try client.rawRequest(unit: unit, pdu: pdu)
-                if answer.count >= 2, answer[0] & 0x80 != 0 {
-                    var findings: [String] = []
-                    if answer[0] != pdu[0] | 0x80 {
-                        findings.append("the exception answer carries function byte \(hex(answer[0])), not \(hex(pdu[0] | 0x80)) (the request's function with the high bit set)")
-                    }
-                    if answer[1] != expected {
-                        findings.append("answered exception \(hex(answer[1])) where \(hex(expected)) was expected")
-                    }
-                    return checks.result(id: id, title: title, passed: findings.isEmpty,
-                                  summary: "answered \(answer.prefix(2).map(hex).joined(separator: " ")) (expected \(hex(pdu[0] | 0x80)) \(hex(expected)))",
-                                  findings: findings, started: started)
-                }
-                return checks.result(id: id, title: title, passed: false, summary: "answered normally",
-                              findings: ["answered a normal response (\(answer.count) bytes) where exception \(hex(expected)) was expected"], started: started)
-            } catch {
-                return checks.result(id: id, title: title, passed: false, summary: "no answer", findings: ["\(error)"], started: started)
-            }
-        }
-        var results: [CheckResult] = []
+        var probes: [ExceptionProbe] = []
         if end + 1 <= 65_535 {
-            results.append(probe("exception-illegal-address", "A register past the map gets exception 02",
-                                 pdu: [function, UInt8(end >> 8), UInt8(end & 0xFF), 0, 1], expected: 0x02))
+            probes.append(ExceptionProbe(id: "exception-illegal-address", title: "A register past the map gets exception 02",
+                                         pdu: [function, UInt8(end >> 8), UInt8(end & 0xFF), 0, 1], expected: 0x02))
         }
-        results.append(probe("exception-illegal-function", "An unsupported function gets exception 01", pdu: [0x41, 0, 0], expected: 0x01))
-        results.append(probe("exception-illegal-value", "Reading 126 registers gets exception 03",
-                             pdu: [function, UInt8(map.registers[0].address >> 8), UInt8(map.registers[0].address & 0xFF), 0, 126], expected: 0x03))
-        return results
+        probes.append(ExceptionProbe(id: "exception-illegal-function", title: "An unsupported function gets exception 01", pdu: [0x41, 0, 0], expected: 0x01))
+        probes.append(ExceptionProbe(id: "exception-illegal-value", title: "Reading 126 registers gets exception 03",
+                                     pdu: [function, UInt8(map.registers[0].address >> 8), UInt8(map.registers[0].address & 0xFF), 0, 126], expected: 0x03))
+        return probes
+    }
+
+    private func exception(_ probe: ExceptionProbe, _ client: ModbusMaster, _ watch: AnswerWatch) -> CheckResult {
+        let started = Date()
+        let (id, title, pdu, expected) = (probe.id, probe.title, probe.pdu, probe.expected)
+        guard !watch.stopped else { return checks.result(id: id, title: title, verdict: .error, summary: "not run", started: started) }
+        do {
+            let answer = try ask(watch) { () throws(ModbusClientError) -> [UInt8] in try client.rawRequest(unit: configuration.unit, pdu: pdu) }
+            if answer.count >= 2, answer[0] & 0x80 != 0 {
+                var findings: [String] = []
+                if answer[0] != pdu[0] | 0x80 {
+                    findings.append("the exception answer carries function byte \(hex(answer[0])), not \(hex(pdu[0] | 0x80)) (the request's function with the high bit set)")
+                }
+                if answer[1] != expected {
+                    findings.append("answered exception \(hex(answer[1])) where \(hex(expected)) was expected")
+                }
+                return checks.result(id: id, title: title, passed: findings.isEmpty,
+                                     summary: "answered \(answer.prefix(2).map(hex).joined(separator: " ")) (expected \(hex(pdu[0] | 0x80)) \(hex(expected)))",
+                                     findings: findings, started: started)
+            }
+            return checks.result(id: id, title: title, passed: false, summary: "answered normally",
+                                 findings: ["answered a normal response (\(answer.count) bytes) where exception \(hex(expected)) was expected"], started: started)
+        } catch {
+            return checks.result(id: id, title: title, passed: false, summary: "no answer", findings: ["\(error)"], started: started)
+        }
     }
 
     private func hex(_ byte: UInt8) -> String { MeterCertificationChecks.hex(byte) }
