@@ -43,6 +43,8 @@ public struct PlatformCore: Sendable {
         case sendCommand(device: String, topic: String, payload: [UInt8], rule: String)
         /// A device message to keep (the platform's database).
         case record(RecordedMessage)
+        /// Something in a device message was refused or left out; worth a (rate-limited) log line.
+        case refused(PlatformInputProblem)
     }
 
     public let configuration: PlatformConfiguration
@@ -50,7 +52,10 @@ public struct PlatformCore: Sendable {
     public private(set) var devices: [String: DeviceState] = [:]
     public private(set) var alarmsRaised = 0
     public private(set) var alarmsDropped = 0
-    public private(set) var malformed = 0
+    /// What was refused or left out of device messages, by kind.
+    public private(set) var input = PlatformInputStatistics()
+    /// Messages that were not device messages (kept for callers that predate ``input``).
+    public var malformed: Int { input.malformed }
     /// Commands sent by linkage rules, and rule firings swallowed by the fault switch.
     public private(set) var linkageCommands = 0
     public private(set) var linkageDropped = 0
@@ -62,13 +67,38 @@ public struct PlatformCore: Sendable {
     }
 
     /// A message from a device arrived on `topic` at platform time `now` (ns).
+    ///
+    /// A payload over ``PlatformLimits/maxPayloadBytes`` is refused before a byte of it is
+    /// parsed, and one with too many values as soon as the count passes the limit: a single
+    /// message then costs at most a few milliseconds, so the alarms behind it are not held up.
     public mutating func received(topic: String, payload: [UInt8], now: UInt64) -> [Action] {
         messagesSinceStart += 1
-        guard let message = DeviceMessage(topic: topic, payload: payload) else {
-            malformed += 1
-            return []
+        let limits = configuration.limits
+        if let problem = refuseOversized(topic: topic, bytes: payload.count) { return [.refused(problem)] }
+        let message: DeviceMessage
+        do throws(DeviceMessageError) {
+            message = try DeviceMessage(topic: topic, payload: payload, maxValues: limits.maxValues)
+        } catch {
+            let kind: PlatformInputProblem.Kind
+            if case .tooManyValues = error.reason {
+                input.tooManyValues += 1
+                kind = .tooManyValues
+            } else {
+                input.malformed += 1
+                kind = .malformed
+            }
+            let detail = kind == .tooManyValues ? "\(error) (--max-values)" : error.description
+            return [.refused(PlatformInputProblem(
+                kind, topic: topic, device: DevicePlace.device(topic: topic), bytes: payload.count, detail: detail))]
         }
         var actions: [Action] = []
+        if !message.badValues.isEmpty {
+            // Only the unreadable numbers go; the event (a smoke alarm, say) still counts.
+            input.badValues += message.badValues.count
+            actions.append(.refused(PlatformInputProblem(
+                .badValue, topic: topic, device: message.device, bytes: payload.count,
+                detail: "left out \(Self.keyList(message.badValues)): not a finite number; the rest of the message was kept")))
+        }
         var state = devices[message.device] ?? DeviceState(
             id: message.device, kind: message.kind, status: .unknown, lastSeen: now, lastSequence: 0, gaps: 0,
             duplicates: 0, messages: 0)
@@ -108,7 +138,22 @@ public struct PlatformCore: Sendable {
         devices[message.device] = state
 
         if message.channel == "telemetry" || message.channel == "event", !message.values.isEmpty {
-            for (point, value) in message.values { state.values[point] = value * faults.valueScaling }
+            // A device's latest values are bounded like one message's: otherwise many small
+            // messages with new point names would grow the platform (and GET /devices) forever.
+            var refusedPoints: [String] = []
+            for (point, value) in message.values {
+                if state.values[point] == nil, state.values.count >= limits.maxValues {
+                    refusedPoints.append(point)
+                    continue
+                }
+                state.values[point] = value * faults.valueScaling
+            }
+            if !refusedPoints.isEmpty {
+                input.pointsRefused += refusedPoints.count
+                actions.append(.refused(PlatformInputProblem(
+                    .pointsRefused, topic: topic, device: message.device, bytes: payload.count,
+                    detail: "did not keep \(Self.keyList(refusedPoints.sorted())): the device already holds \(limits.maxValues) points (--max-values)")))
+            }
             state.valuesMessageID = message.messageID
             state.valuesTimestampNanoseconds = message.timestampNanoseconds
             devices[message.device] = state
@@ -139,6 +184,16 @@ public struct PlatformCore: Sendable {
         return actions
     }
 
+    /// Counts and describes a message of `bytes` on `topic` when it is over
+    /// ``PlatformLimits/maxPayloadBytes``; nil when it may be read.
+    public mutating func refuseOversized(topic: String, bytes: Int) -> PlatformInputProblem? {
+        guard bytes > configuration.limits.maxPayloadBytes else { return nil }
+        input.oversized += 1
+        return PlatformInputProblem(
+            .oversized, topic: topic, device: DevicePlace.device(topic: topic), bytes: bytes,
+            detail: "over the \(configuration.limits.maxPayloadBytes)-byte limit (--max-payload-bytes)")
+    }
+
     /// The commands the linkage rules ask for when `source` reports `event`.
     private mutating func linkage(for event: String, from source: DeviceState) -> [Action] {
         var actions: [Action] = []
@@ -161,6 +216,12 @@ public struct PlatformCore: Sendable {
             }
         }
         return actions
+    }
+
+    /// Up to three keys for a log line, each cut short: the keys come from the wire.
+    private static func keyList(_ keys: [String]) -> String {
+        let shown = keys.prefix(3).map { JSONText.quoted(PlatformInputProblem.clipped($0, to: 64)) }.joined(separator: ", ")
+        return keys.count > 3 ? "\(shown) and \(keys.count - 3) more" : shown
     }
 
     /// Time passed: devices silent for longer than the heartbeat timeout go offline.
@@ -197,18 +258,99 @@ public struct PlatformConfiguration: Sendable {
     public var heartbeatTimeout: Duration
     /// What to command when (see ``LinkageRule``).
     public var linkageRules: [LinkageRule]
+    /// How much one device message may cost (see ``PlatformLimits``).
+    public var limits: PlatformLimits
 
     public init(
         alarmEvents: Set<String> = ["smoke-alarm", "heat-alarm", "alarm", "tamper", "line-cut", "low-pressure", "leak", "over-limit"],
         abnormalEvents: Set<String> = ["fault", "low-battery", "battery-depleted"],
         recoveryEvents: Set<String> = ["fault-clear", "battery-ok"],
-        heartbeatTimeout: Duration = .seconds(90), linkageRules: [LinkageRule] = []
+        heartbeatTimeout: Duration = .seconds(90), linkageRules: [LinkageRule] = [], limits: PlatformLimits = PlatformLimits()
     ) {
+        self.limits = limits
         self.linkageRules = linkageRules
         self.alarmEvents = alarmEvents
         self.abnormalEvents = abnormalEvents
         self.recoveryEvents = recoveryEvents
         self.heartbeatTimeout = heartbeatTimeout
+    }
+}
+
+/// What one device message may cost the platform. A message over either limit is refused,
+/// counted in ``PlatformInputStatistics`` and logged (rate-limited), so a broken or hostile
+/// device cannot stall the alarms of the others or grow the platform without end.
+public struct PlatformLimits: Sendable, Hashable {
+    /// 256 KiB: a real device message is well under 1 KiB; a few hundred values fit many times over.
+    public static let defaultMaxPayloadBytes = 256 * 1024
+    /// Far more points than any device model in the catalog reports.
+    public static let defaultMaxValues = 1_024
+
+    /// Larger payloads are refused before they are parsed (`--max-payload-bytes`).
+    public var maxPayloadBytes: Int
+    /// More entries in a message's `values` refuse the message; a device keeps at most this
+    /// many latest values, later new point names being left out (`--max-values`).
+    public var maxValues: Int
+
+    public init(maxPayloadBytes: Int = Self.defaultMaxPayloadBytes, maxValues: Int = Self.defaultMaxValues) {
+        self.maxPayloadBytes = maxPayloadBytes
+        self.maxValues = maxValues
+    }
+}
+
+/// Counts of what the platform refused or left out of device messages, for its statistics.
+public struct PlatformInputStatistics: Sendable, Hashable {
+    /// Not JSON, not an object, or without a `device`.
+    public var malformed = 0
+    /// Over ``PlatformLimits/maxPayloadBytes``: refused unread.
+    public var oversized = 0
+    /// More `values` than ``PlatformLimits/maxValues``: refused.
+    public var tooManyValues = 0
+    /// Single values left out (a number like `1e400` that is not a finite double); their message was kept.
+    public var badValues = 0
+    /// New point names not kept because the device already held ``PlatformLimits/maxValues`` points.
+    public var pointsRefused = 0
+
+    public init() {}
+
+    /// Messages refused whole.
+    public var refusedMessages: Int { malformed + oversized + tooManyValues }
+}
+
+/// Something a device sent that the platform refused or left out, for one log line. It names
+/// the topic, the device when known and the message's size — never the payload, which may be
+/// huge or hold what should not reach a log; names from the wire are cut short.
+public struct PlatformInputProblem: Sendable, Hashable, CustomStringConvertible {
+    /// The kinds, as counted in ``PlatformInputStatistics``.
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        case malformed, oversized, tooManyValues = "too-many-values", badValue = "bad-value", pointsRefused = "points-refused"
+    }
+
+    public var kind: Kind
+    public var topic: String
+    public var device: String?
+    /// The payload's size in bytes.
+    public var bytes: Int
+    public var detail: String
+
+    public init(_ kind: Kind, topic: String, device: String?, bytes: Int, detail: String) {
+        self.kind = kind
+        self.topic = topic
+        self.device = device
+        self.bytes = bytes
+        self.detail = detail
+    }
+
+    public var description: String {
+        let from = device.map { " from device \(JSONText.quoted(Self.clipped($0, to: 64)))" } ?? ""
+        let on = "\(from) on \(JSONText.quoted(Self.clipped(topic, to: 128))) (\(bytes) bytes)"
+        switch kind {
+        case .malformed, .oversized, .tooManyValues: return "refused a message\(on): \(detail)"
+        case .badValue, .pointsRefused: return "in a message\(on): \(detail)"
+        }
+    }
+
+    static func clipped(_ text: String, to length: Int) -> String {
+        text.count <= length ? text : String(text.prefix(length)) + "…"
     }
 }
 
@@ -343,36 +485,11 @@ struct DevicePlace {
         zone = levels.count == 5 && levels[0] == "park" ? String(levels[1]) : nil
         commandTopic = levels.dropLast().joined(separator: "/") + "/cmd"
     }
-}
 
-/// A device message as published by ParkBench's MQTT binding (or any platform-compatible
-/// device using the same fields).
-struct DeviceMessage {
-    var device: String
-    var kind: String
-    var channel: String
-    var name: String?
-    var status: String?
-    var sequence: Int?
-    var messageID: String?
-    var timestampNanoseconds: Int64?
-    var values: [String: Double]
-
-    init?(topic: String, payload: [UInt8]) {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any],
-              let device = object["device"] as? String else { return nil }
-        self.device = device
-        kind = object["kind"] as? String ?? ""
-        channel = object["channel"] as? String ?? (topic.hasSuffix("/status") ? "status" : "event")
-        name = object["name"] as? String
-        status = object["status"] as? String
-        sequence = object["seq"] as? Int
-        messageID = object["msg_id"] as? String
-        timestampNanoseconds = (object["ts_ns"] as? NSNumber)?.int64Value
-        var values: [String: Double] = [:]
-        for (key, value) in object["values"] as? [String: Any] ?? [:] {
-            if let number = value as? NSNumber, !(value is Bool) { values[key] = number.doubleValue }
-        }
-        self.values = values
+    /// The device id a `park/{zone}/{kind}/{id}/{channel}` topic names, to say whose message
+    /// was refused when its payload was not read.
+    static func device(topic: String) -> String? {
+        let levels = topic.split(separator: "/", omittingEmptySubsequences: false)
+        return levels.count == 5 && levels[0] == "park" && !levels[3].isEmpty ? String(levels[3]) : nil
     }
 }

@@ -8,17 +8,27 @@ import NIOPosix
 ///
 /// | request | answer |
 /// |---|---|
-/// | `GET /alarms[?since=<alarm_id>]` | the alarms raised, oldest first |
-/// | `GET /devices` | every device: status, last seen, counters, latest values with their `msg_id` |
+/// | `GET /alarms[?since=<alarm_id>][&limit=N]` | the alarms raised, oldest first |
+/// | `GET /devices[?after=<device id>][&limit=N]` | devices by id: status, last seen, counters, latest values with their `msg_id` |
 /// | `GET /devices/{id}` | one device |
 /// | `POST /devices/{id}/commands` `{"command": "...", "arguments": {...}}` | `202 {"id": "api-N"}`; the command goes out on the device's `cmd` topic |
 /// | `GET /commands/{id}` | when it was sent and whether (and when) the device acknowledged it |
+/// | `GET /statistics` | alarms raised, what was refused or left out of device messages, and the limits |
+///
+/// Listings are pages of at most `limit` items (default ``defaultPageLimit``, at most
+/// ``maximumPageLimit``), still plain JSON arrays; when more follow, a `Link: <…>; rel="next"`
+/// header (RFC 8288) gives the request for the next page, so a large park is read in pieces
+/// and one listing never holds up the others. Answers are built off the event loop.
 ///
 /// Errors are JSON bodies naming the problem (`404 {"error": "no device 'x'"}`).
 final class PlatformHTTPAPI: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
     let port: Int
+    /// Items in a listing page when the request names no `limit`.
+    static let defaultPageLimit = 1_000
+    /// The largest `limit` a listing accepts.
+    static let maximumPageLimit = 10_000
 
     init(host: String, port: Int, platform: ReferencePlatform) throws {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -45,7 +55,9 @@ final class PlatformHTTPAPI: Sendable {
     }
 }
 
-/// One connection's requests.
+/// One connection's requests. The answer is computed on a dispatch queue, not the event loop,
+/// so a large page on one connection never delays another's; NIO's pipelining handler keeps a
+/// connection's answers in request order.
 private final class APIHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -65,40 +77,109 @@ private final class APIHandler: ChannelInboundHandler, @unchecked Sendable {
             if body.count < 1 << 20 { body += buffer.readBytes(length: buffer.readableBytes) ?? [] }
         case .end:
             guard let head else { return }
-            let (status, object) = route(head)
-            respond(context, head: head, status: status, object: object)
             self.head = nil
+            let channel = context.channel, platform = self.platform, body = self.body
+            DispatchQueue.global(qos: .userInitiated).async {
+                let answer = APIRoutes.answer(method: head.method, uri: head.uri, body: body, platform: platform)
+                channel.eventLoop.execute { Self.respond(channel, head: head, answer: answer) }
+            }
         }
     }
 
-    private func route(_ head: HTTPRequestHead) -> (HTTPResponseStatus, Any) {
-        let parts = head.uri.split(separator: "?", maxSplits: 1)
+    private static func respond(_ channel: any Channel, head: HTTPRequestHead, answer: APIRoutes.Answer) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Content-Length", value: String(answer.body.count))
+        for (name, value) in answer.headers { headers.add(name: name, value: value) }
+        if !head.isKeepAlive { headers.add(name: "Connection", value: "close") }
+        channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: head.version, status: answer.status, headers: headers)), promise: nil)
+        var buffer = channel.allocator.buffer(capacity: answer.body.count)
+        buffer.writeBytes(answer.body)
+        channel.write(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
+        let done = channel.writeAndFlush(HTTPServerResponsePart.end(nil))
+        if !head.isKeepAlive { done.whenComplete { _ in channel.close(promise: nil) } }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+}
+
+/// What each request is answered with, apart from the socket (so it is tested without one).
+enum APIRoutes {
+    /// A status, extra headers (the next page's `Link`) and a JSON body.
+    struct Answer: Sendable {
+        var status: HTTPResponseStatus
+        var headers: [(String, String)] = []
+        var body: [UInt8]
+
+        /// The status code as a number.
+        var code: Int { Int(status.code) }
+
+        init(_ status: HTTPResponseStatus, headers: [(String, String)] = [], body: [UInt8]) {
+            self.status = status
+            self.headers = headers
+            self.body = body
+        }
+
+        init(_ status: HTTPResponseStatus, object: Any) {
+            self.status = status
+            body = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map(Array.init) ?? Array("{}".utf8)
+        }
+
+        static func error(_ status: HTTPResponseStatus, _ message: String) -> Answer { Answer(status, object: ["error": message]) }
+    }
+
+    static func answer(method: HTTPMethod, uri: String, body: [UInt8], platform: ReferencePlatform) -> Answer {
+        let parts = uri.split(separator: "?", maxSplits: 1)
         let path = parts.first.map(String.init) ?? "/"
-        let query = parts.count > 1 ? String(parts[1]) : ""
+        let query = parameters(parts.count > 1 ? String(parts[1]) : "")
         let segments = path.split(separator: "/").map { $0.removingPercentEncoding ?? String($0) }
-        switch (head.method, segments.count, segments.first) {
+        switch (method, segments.count, segments.first) {
         case (.GET, 1, "alarms"):
-            let since = query.split(separator: "&").compactMap { item -> Int? in
-                let pair = item.split(separator: "=", maxSplits: 1)
-                return pair.count == 2 && pair[0] == "since" ? Int(pair[1]) : nil
-            }.first ?? 0
-            return (.ok, platform.records.alarms(since: since).map(\.jsonObject))
+            let limit: Int
+            switch pageLimit(query) {
+            case .success(let value): limit = value
+            case .failure(let problem): return .error(.badRequest, problem.description)
+            }
+            var since = 0
+            if let text = query["since"] {
+                guard let value = Int(text) else { return .error(.badRequest, "since must be an alarm_id (a whole number), got '\(text.prefix(64))'") }
+                since = value
+            }
+            let (alarms, more) = platform.records.alarms(since: since, limit: limit)
+            var headers: [(String, String)] = []
+            if more, let last = alarms.last { headers.append(("Link", "</alarms?since=\(last.id)&limit=\(limit)>; rel=\"next\"")) }
+            return Answer(.ok, headers: headers, body: ListingJSON.array(alarms, ListingJSON.alarm))
         case (.GET, 1, "devices"):
-            return (.ok, platform.devices.values.sorted { $0.id < $1.id }.map(\.jsonObject))
+            let limit: Int
+            switch pageLimit(query) {
+            case .success(let value): limit = value
+            case .failure(let problem): return .error(.badRequest, problem.description)
+            }
+            let devices = platform.devices
+            let after = query["after"]
+            let ids = (after.map { after in devices.keys.filter { $0 > after } } ?? Array(devices.keys)).sorted()
+            let page = ids.prefix(limit)
+            var headers: [(String, String)] = []
+            if ids.count > limit, let last = page.last {
+                headers.append(("Link", "</devices?after=\(percentEncoded(last))&limit=\(limit)>; rel=\"next\""))
+            }
+            return Answer(.ok, headers: headers, body: ListingJSON.array(page.compactMap { devices[$0] }, ListingJSON.device))
         case (.GET, 2, "devices"):
-            guard let device = platform.devices[segments[1]] else { return (.notFound, ["error": "no device '\(segments[1])'"]) }
-            return (.ok, device.jsonObject)
+            guard let device = platform.devices[segments[1]] else { return .error(.notFound, "no device '\(segments[1])'") }
+            var out = ""
+            ListingJSON.device(device, into: &out)
+            return Answer(.ok, body: Array(out.utf8))
         case (.POST, 3, "devices") where segments[2] == "commands":
             guard let request = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
                   let command = request["command"] as? String, !command.isEmpty else {
-                return (.badRequest, ["error": #"expected a JSON body {"command": "name", "arguments": {...}}"#])
+                return .error(.badRequest, #"expected a JSON body {"command": "name", "arguments": {...}}"#)
             }
             switch platform.command(segments[1], command: command, arguments: request["arguments"] as? [String: Any] ?? [:]) {
-            case .success(let id): return (.accepted, ["id": id])
-            case .failure(let error): return (.notFound, ["error": error.description])
+            case .success(let id): return Answer(.accepted, object: ["id": id])
+            case .failure(let error): return .error(.notFound, error.description)
             }
         case (.GET, 2, "commands"):
-            guard let command = platform.records.command(segments[1]) else { return (.notFound, ["error": "no command '\(segments[1])'"]) }
+            guard let command = platform.records.command(segments[1]) else { return .error(.notFound, "no command '\(segments[1])'") }
             var object: [String: Any] = [
                 "id": command.id, "device": command.device, "command": command.command, "sent_ns": command.sentNanoseconds,
                 "origin": command.origin,
@@ -109,28 +190,45 @@ private final class APIHandler: ChannelInboundHandler, @unchecked Sendable {
                 if let reason = ack.reason { answer["reason"] = reason }
                 object["ack"] = answer
             }
-            return (.ok, object)
+            return Answer(.ok, object: object)
+        case (.GET, 1, "statistics"):
+            let counters = platform.counters, input = platform.inputStatistics, limits = platform.limits
+            return Answer(.ok, object: [
+                "alarms_raised": counters.raised, "alarms_dropped": counters.dropped, "devices": platform.devices.count,
+                "refused": ["malformed": input.malformed, "oversized": input.oversized, "too_many_values": input.tooManyValues],
+                "left_out": ["bad_values": input.badValues, "points": input.pointsRefused],
+                "limits": ["max_payload_bytes": limits.maxPayloadBytes, "max_values": limits.maxValues,
+                           "page_limit_default": PlatformHTTPAPI.defaultPageLimit, "page_limit_max": PlatformHTTPAPI.maximumPageLimit],
+            ])
         default:
-            return (.notFound, ["error": "no \(head.method) \(path); see GET /alarms, /devices, /devices/{id}, /commands/{id}, POST /devices/{id}/commands"])
+            return .error(.notFound, "no \(method) \(path); see GET /alarms, /devices, /devices/{id}, /commands/{id}, /statistics, POST /devices/{id}/commands")
         }
     }
 
-    private func respond(_ context: ChannelHandlerContext, head: HTTPRequestHead, status: HTTPResponseStatus, object: Any) {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json")
-        headers.add(name: "Content-Length", value: String(data.count))
-        if !head.isKeepAlive { headers.add(name: "Connection", value: "close") }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
-        var buffer = context.channel.allocator.buffer(capacity: data.count)
-        buffer.writeBytes(data)
-        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !head.isKeepAlive {
-            let channel = context.channel
-            done.whenComplete { _ in channel.close(promise: nil) }
+    /// `limit` from the query: absent gives the default; anything but 1 … maximum is refused, not clamped.
+    static func pageLimit(_ query: [String: String]) -> Result<Int, PlatformError> {
+        guard let text = query["limit"] else { return .success(PlatformHTTPAPI.defaultPageLimit) }
+        guard let limit = Int(text), (1 ... PlatformHTTPAPI.maximumPageLimit).contains(limit) else {
+            return .failure(PlatformError("limit must be a whole number from 1 to \(PlatformHTTPAPI.maximumPageLimit), got '\(text.prefix(64))'"))
         }
+        return .success(limit)
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+    /// `a=1&b=x%20y` as a dictionary, values percent-decoded (the last of a repeated name wins).
+    static func parameters(_ query: String) -> [String: String] {
+        var result: [String: String] = [:]
+        for item in query.split(separator: "&") {
+            let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let value = pair.count == 2 ? String(pair[1]).replacingOccurrences(of: "+", with: " ") : ""
+            result[String(pair[0])] = value.removingPercentEncoding ?? value
+        }
+        return result
+    }
+
+    private static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+    /// A device id as a query value (ids come from the wire and may hold anything).
+    static func percentEncoded(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
+    }
 }

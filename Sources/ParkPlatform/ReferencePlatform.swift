@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Logging
 import ParkMQTT
 import Synchronization
 
@@ -47,11 +48,14 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     private let connected = Atomic<Bool>(false)
     private let crashed = Atomic<Bool>(false)
     private let ignoredAfterCrash = Atomic<Int>(0)
+    private let warnings: RateLimitedWarnings
 
     public init(
         endpoints: Endpoints, configuration: PlatformConfiguration = PlatformConfiguration(),
-        faults: PlatformFaults = PlatformFaults(), webhook: PlatformWebhook? = nil, store: PlatformStore? = nil
+        faults: PlatformFaults = PlatformFaults(), webhook: PlatformWebhook? = nil, store: PlatformStore? = nil,
+        logger: Logger = Logger(label: "parkbench.platform")
     ) {
+        self.warnings = RateLimitedWarnings(logger: logger)
         self.endpoints = endpoints
         self.webhook = webhook
         self.store = store
@@ -119,6 +123,12 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
         core.withLock { ($0.alarmsRaised, $0.alarmsDropped, $0.malformed) }
     }
 
+    /// What was refused or left out of device messages (oversized, too many values, bad values…).
+    public var inputStatistics: PlatformInputStatistics { core.withLock { $0.input } }
+
+    /// The limits device messages are held to.
+    public var limits: PlatformLimits { core.withLock { $0.configuration.limits } }
+
     // MARK: MQTTClientPoolDelegate
 
     public func mqttClientDidSubscribe(_ client: MQTTClientHandle, subscriptions: [MQTTSubscription], grantedQoS: [Int32]) {
@@ -126,22 +136,32 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     }
 
     public func mqttClientDidReceive(_ client: MQTTClientHandle, message: MQTTMessage) {
+        receive(topic: message.topic, payload: message.payload)
+    }
+
+    /// A message from the broker, apart from which client it came through (tests call it directly).
+    func receive(topic: String, payload: [UInt8]) {
         guard !isCrashed else {
             ignoredAfterCrash.add(1, ordering: .relaxed)
             return
         }
         let now = Self.now()
         // Its own commands come back through park/#; acknowledgements close them.
-        if message.topic.hasSuffix("/cmd") { return }
-        if message.topic.hasSuffix("/cmd/ack") {
-            if let ack = try? JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any], let id = ack["id"] as? String {
+        if topic.hasSuffix("/cmd") { return }
+        if topic.hasSuffix("/cmd/ack") {
+            // Acknowledgements are parsed here, not by the core, so they get its size check first.
+            if let problem = core.withLock({ $0.refuseOversized(topic: topic, bytes: payload.count) }) {
+                warnings.warn(problem, now: now)
+                return
+            }
+            if let ack = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any], let id = ack["id"] as? String {
                 records.acknowledged(id: id, accepted: ack["accepted"] as? Bool ?? false, reason: ack["reason"] as? String, at: now)
                 store?.append(.ack(id: id, accepted: ack["accepted"] as? Bool ?? false, at: now))
             }
             return
         }
         let (actions, crash) = core.withLock { core in
-            (core.received(topic: message.topic, payload: message.payload, now: now), core.shouldCrash)
+            (core.received(topic: topic, payload: payload, now: now), core.shouldCrash)
         }
         if crash {
             crashed.store(true, ordering: .relaxed)
@@ -214,6 +234,8 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
                 try? current.publish(client, topic: topic, payload: payload, qos: .atLeastOnce)
             case .record(let message):
                 store?.append(.message(message))
+            case .refused(let problem):
+                warnings.warn(problem, now: Self.now())
             case .showTelemetry(let telemetry):
                 try? current.publish(client, topic: endpoints.telemetryTopic, payload: telemetry.json, qos: .atMostOnce)
             case .statusChanged(let device, let from, let to):

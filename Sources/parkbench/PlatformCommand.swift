@@ -16,13 +16,20 @@ struct PlatformCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Listen to device traffic on a broker; raise alarms and status changes northbound.",
             discussion: """
-                Subscribes to park/# and publishes alarms on platform/alarms, status changes \\
-                (online / abnormal / offline) on platform/status and the values it holds on \\
-                platform/telemetry. --http-port serves GET /alarms, /devices, /devices/{id}, \\
-                /commands/{id} and POST /devices/{id}/commands; --webhook POSTs each alarm. \\
-                --linkage runs linkage rules (an event at one device → a \\
-                command to others, on their park/…/cmd topic). Fault switches make it wrong \\
+                Subscribes to park/# and publishes alarms on platform/alarms, status changes \
+                (online / abnormal / offline) on platform/status and the values it holds on \
+                platform/telemetry. --http-port serves GET /alarms, /devices, /devices/{id}, \
+                /commands/{id}, /statistics and POST /devices/{id}/commands; the listings come \
+                in pages (limit=N, default 1000, at most 10000; a Link header gives the next \
+                page); --webhook POSTs each alarm. \
+                --linkage runs linkage rules (an event at one device → a \
+                command to others, on their park/…/cmd topic). Fault switches make it wrong \
                 on purpose, so a harness can prove its checks fail when they should.
+
+                A device message over --max-payload-bytes, or with more than --max-values \
+                values, is refused unread, counted and logged (one line per kind every 10 s, \
+                naming topic, device and size, never the payload); a value that is not a \
+                finite number (1e400) is left out and the rest of the message kept.
 
                 Example:
                   parkbench platform serve --broker mqtt://127.0.0.1:1883 --alarm-delay 3s
@@ -67,11 +74,23 @@ struct PlatformCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Keep device messages, status changes, alarms and commands in this SQLite file (default: in memory).", valueName: "file"))
         var database: String = ":memory:"
 
+        @Option(help: ArgumentHelp("Refuse device messages larger than this many bytes, before reading them.", valueName: "bytes"))
+        var maxPayloadBytes: Int = PlatformLimits.defaultMaxPayloadBytes
+
+        @Option(help: ArgumentHelp(
+            "Refuse device messages with more values than this; a device keeps at most this many latest values.", valueName: "n"))
+        var maxValues: Int = PlatformLimits.defaultMaxValues
+
         @Option(help: ArgumentHelp("POST every alarm to this URL.", valueName: "url"))
         var webhook: String?
 
         @Option(help: ArgumentHelp("Environment variable holding the webhook's shared secret (sent as X-ParkBench-Secret).", valueName: "name"))
         var webhookSecretEnv: String?
+
+        func validate() throws {
+            guard maxPayloadBytes > 0 else { throw ValidationError("--max-payload-bytes must be at least 1, got \(maxPayloadBytes).") }
+            guard maxValues > 0 else { throw ValidationError("--max-values must be at least 1, got \(maxValues).") }
+        }
 
         func run() async throws {
             let faults = PlatformFaults(
@@ -99,7 +118,9 @@ struct PlatformCommand: AsyncParsableCommand {
             }
             let platform = ReferencePlatform(
                 endpoints: .init(host: broker.host, port: broker.port),
-                configuration: PlatformConfiguration(heartbeatTimeout: .seconds(Int64(heartbeatTimeout.seconds)), linkageRules: rules),
+                configuration: PlatformConfiguration(
+                    heartbeatTimeout: .seconds(Int64(heartbeatTimeout.seconds)), linkageRules: rules,
+                    limits: PlatformLimits(maxPayloadBytes: maxPayloadBytes, maxValues: maxValues)),
                 faults: faults, webhook: hook, store: store)
             do { try platform.start() } catch {
                 Output.error("error: cannot start the platform: \(error)")
@@ -134,10 +155,13 @@ struct PlatformCommand: AsyncParsableCommand {
             }
             let devices = platform.devices.values
             let counters = platform.counters
+            let input = platform.inputStatistics
             platform.stop()
             let byStatus = Dictionary(grouping: devices, by: \.status.rawValue).mapValues(\.count)
             print("devices: " + byStatus.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
             print("alarms: \(counters.raised) raised, \(counters.dropped) dropped by fault switch; \(counters.malformed) malformed messages")
+            print("refused: \(input.oversized) over \(maxPayloadBytes) bytes, \(input.tooManyValues) with more than \(maxValues) values; "
+                + "left out: \(input.badValues) values that were not finite numbers, \(input.pointsRefused) points over \(maxValues) per device")
             if let rows = try? store.counts() {
                 print("database \(database): " + rows.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
             }

@@ -85,6 +85,36 @@ import Testing
         binding.shutdown()
     }
 
+    /// Issue 11: an 11 MB message of 600,000 values, through mosquitto, is refused unread and
+    /// counted, and the smoke alarm published right after it is raised — the platform is not
+    /// stalled by it (before, it spent seconds on that message and hundreds of megabytes).
+    @Test func oversizedMessageIsRefusedAndTheAlarmAfterItIsRaised() async throws {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let platform = ReferencePlatform(endpoints: .init(port: broker.port))
+        try platform.start()
+        defer { platform.stop() }
+        try waitFor("the platform subscribed", seconds: 30) { platform.isConnected }
+        let publisher = broker.directory.path("publisher.py")
+        try """
+            import json, sys
+            import paho.mqtt.client as mqtt
+            client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+            client.connect("127.0.0.1", int(sys.argv[1]))
+            client.loop_start()
+            big = {"device": "big-1", "kind": "meter", "channel": "telemetry", "values": {"k%d" % i: i for i in range(600000)}}
+            client.publish("park/A/meter/big-1/telemetry", json.dumps(big), qos=1).wait_for_publish()
+            alarm = {"device": "s1", "kind": "smoke-detector", "seq": 1, "msg_id": "s1#1", "channel": "event", "name": "smoke-alarm", "values": {"smoke_density": 0.4}}
+            client.publish("park/A/smoke-detector/s1/event", json.dumps(alarm), qos=1).wait_for_publish()
+            client.disconnect()
+            """.write(toFile: publisher, atomically: true, encoding: .utf8)
+        let process = try ChildProcess(try executablePath("python3"), [publisher, String(broker.port)], output: broker.directory.path("publisher.log"))
+        #expect(process.waitForExit(timeout: .seconds(60)))
+        try waitFor("the alarm after the big message", seconds: 30) { platform.counters.raised == 1 }
+        #expect(platform.inputStatistics.oversized == 1)
+        #expect(platform.devices["big-1"] == nil && platform.devices["s1"]?.values == ["smoke_density": 0.4])
+    }
+
     /// The REST API and the webhook, from outside: Python's urllib reads /alarms, /devices and
     /// /devices/{id}, asks for a command and sees the device's acknowledgement at /commands/{id};
     /// a Python http.server receives each alarm with the shared secret.

@@ -160,11 +160,13 @@ import Testing
         #expect(fragile.shouldCrash)
     }
 
-    /// Garbage from the wire is counted, never a crash.
+    /// Garbage from the wire is counted and reported (never its bytes), never a crash.
     @Test func garbageIsCounted() {
         var core = PlatformCore(configuration: PlatformConfiguration())
-        #expect(core.received(topic: "t", payload: Array("not json".utf8), now: 0).isEmpty)
-        #expect(core.received(topic: "t", payload: Array(#"{"no":"device"}"#.utf8), now: 0).isEmpty)
+        let garbage = core.received(topic: "t", payload: Array("not json".utf8), now: 0)
+        #expect(garbage.map(\.refusal?.description) == [#"refused a message on "t" (8 bytes): not a device message: expected a JSON object at byte 0"#])
+        let anonymous = core.received(topic: "t", payload: Array(#"{"no":"device"}"#.utf8), now: 0)
+        #expect(anonymous.map(\.refusal?.kind) == [.malformed])
         #expect(core.malformed == 2)
         #expect(core.devices.isEmpty)
     }
@@ -179,4 +181,9 @@ import Testing
         #expect(object["alarm_id"] as? Int == 3)
         #expect((object["values"] as? [String: Any])?["x"] as? Double == 1.5)
     }
+}
+
+extension PlatformCore.Action {
+    /// The problem reported, when this is a refusal.
+    var refusal: PlatformInputProblem? { if case .refused(let problem) = self { problem } else { nil } }
 }
