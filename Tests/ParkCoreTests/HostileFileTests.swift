@@ -86,6 +86,17 @@ import Glibc
         #expect(park.devices.map(\.parameters) == [["period": "2s"], ["period": "2s"]])
     }
 
+    /// Telling a file's type reads only the top-level keys (the loader composes the document
+    /// once, not twice); what it cannot read that way is still explained.
+    @Test func documentTypeComesFromTheTopLevelKeys() throws {
+        #expect(try ProfileDocumentType.detect("park: p\nlaughs:\n" + Self.laughs(), file: "f").get() == .park)
+        #expect(try ProfileDocumentType.detect("? [a, b]\n: 1\nsuite: s\n", file: "f").get() == .suite)
+        guard case .failure(let errors) = ProfileDocumentType.detect("park: [p\n", file: "f.yaml") else { Issue.record(); return }
+        #expect(errors.description.hasPrefix("f.yaml:2:1: YAML syntax error:"))
+        guard case .failure(let empty) = ProfileDocumentType.detect("", file: "e.yaml") else { Issue.record(); return }
+        #expect(empty.description == "e.yaml:1:1: the file is empty; expected a YAML mapping")
+    }
+
     // MARK: Defect 8 — huge keys
 
     /// A 200 KB unknown key gets no "did you mean" (its edit distance against each allowed key
