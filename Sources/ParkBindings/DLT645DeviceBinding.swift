@@ -1,3 +1,4 @@
+import Logging
 import ParkCore
 import ParkModbus
 import Synchronization
@@ -42,7 +43,10 @@ public final class DLT645DeviceBinding: Sendable {
         var adapters: [String: MeterAdapter] = [:]
         for (index, device) in meters.enumerated() {
             let bus = index / metersPerBus
-            if bus == servers.count { servers.append(DLT645TCPServer(host: host, port: firstPort == 0 ? 0 : firstPort + bus)) }
+            if bus == servers.count {
+                servers.append(DLT645TCPServer(host: host, port: firstPort == 0 ? 0 : firstPort + bus,
+                                               warning: { Logger(label: "parkbench.dlt645").warning("\($0)") }))
+            }
             var number = String(index + 1)
             number = String(repeating: "0", count: max(0, 12 - number.count)) + number
             let adapter = MeterAdapter(deviceID: device.id, address: DLT645Frame.address(number)!, registry: registry, relay: relay,

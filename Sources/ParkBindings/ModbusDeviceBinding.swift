@@ -1,3 +1,4 @@
+import Logging
 import ParkCore
 import ParkModbus
 
@@ -64,7 +65,8 @@ public final class ModbusDeviceBinding: Sendable {
                 do {
                     switch transport {
                     case .tcp(let host, let firstPort):
-                        servers.append(try ModbusTCPServer(host: host, port: firstPort == 0 ? 0 : firstPort + endpoint))
+                        servers.append(try ModbusTCPServer(host: host, port: firstPort == 0 ? 0 : firstPort + endpoint,
+                                                           warning: { Logger(label: "parkbench.modbus").warning("\($0)") }))
                     case .rtu(let baudRate, let parity):
                         servers.append(try ModbusRTUServer(baudRate: baudRate, parity: parity))
                     }

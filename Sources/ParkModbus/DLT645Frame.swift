@@ -30,6 +30,9 @@ public struct DLT645Frame: Hashable, Sendable {
     public static let replyBit: UInt8 = 0x80
     public static let errorBit: UInt8 = 0x40
 
+    /// The longest data field the standard allows (L ≤ 200 when reading; writes are shorter).
+    public static let maximumDataLength = 200
+
     /// `AA…AA`: any meter (read address on a point-to-point link); `99…99`: broadcast.
     public static let wildcardAddress = [UInt8](repeating: 0xAA, count: 6)
     public static let broadcastAddress = [UInt8](repeating: 0x99, count: 6)
@@ -63,7 +66,8 @@ public struct DLT645Frame: Hashable, Sendable {
 /// Finds frames in a byte stream as real meters and converters deliver it: any number of `FE`
 /// (or other) bytes before a frame, frames back to back, a checksum that happens to be 0x16, and
 /// frames split across reads. Frames are found by their length field, never by searching for the
-/// `16` end byte.
+/// `16` end byte; a length over ``DLT645Frame/maximumDataLength`` marks a false start, so a
+/// corrupted header cannot hold back the frames that follow it.
 public struct DLT645Decoder: Sendable {
     /// What the next bytes were.
     public enum Item: Hashable, Sendable {
@@ -94,6 +98,13 @@ public struct DLT645Decoder: Sendable {
                 continue
             }
             let length = Int(buffer[start + 9])
+            guard length <= DLT645Frame.maximumDataLength else {
+                // No frame is this long: waiting for its bytes would swallow the frames behind it.
+                items.append(.malformed("data length \(length) exceeds the standard's \(DLT645Frame.maximumDataLength)"))
+                start += 1
+                skippedBytes += 1
+                continue
+            }
             let total = 12 + length
             guard buffer.count - start >= total else { break }
             let frameBytes = buffer[start ..< start + total]

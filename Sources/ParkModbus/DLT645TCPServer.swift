@@ -31,27 +31,40 @@ extension DLT645Meter {
 /// meter (point-to-point read-address); `99…99` broadcasts time to all, unanswered.
 ///
 /// Frames are found by ``DLT645Decoder`` (wake-up bytes, split and back-to-back frames, a
-/// checksum equal to 0x16). One thread with epoll serves every connection.
+/// checksum equal to 0x16, resynchronisation after a length no frame can have). One thread with
+/// epoll serves every connection, and replies never block it (``ConnectionLimits``).
 public final class DLT645TCPServer: @unchecked Sendable {
     public struct Statistics: Sendable, Hashable {
         public var frames = 0
         public var malformed = 0
         public var unanswered = 0
         public var errorsAnswered = 0
+        /// Connections refused while the process had no file descriptor left.
+        public var refusedOutOfDescriptors = 0
+        /// Times a connection stopped being read because its master left too many answers unread.
+        public var pausedForBackpressure = 0
     }
 
     public let host: String
-    public private(set) var port: Int
-    private var listenSocket: Int32 = -1
-    private var events: EventThread?
-    private var scratch = [UInt8](repeating: 0, count: 4096)
+    public var port: Int { server.port == 0 ? requestedPort : server.port }
+    private let requestedPort: Int
+    private let server: StreamServer
+    private let warning: (@Sendable (String) -> Void)?
     private let meters = Mutex<[any DLT645Meter]>([])
     private let frames = Atomic<Int>(0), malformed = Atomic<Int>(0), unanswered = Atomic<Int>(0), errors = Atomic<Int>(0)
+    /// One decoder per connection; server thread only.
     private var decoders: [Int32: DLT645Decoder] = [:]
 
-    public init(host: String = "127.0.0.1", port: Int = 0) {
+    /// - Parameters:
+    ///   - limits: what a connection may queue before it is no longer read.
+    ///   - warning: told (on the server's thread) when the endpoint starts refusing connections for
+    ///     want of file descriptors; once per episode.
+    public init(host: String = "127.0.0.1", port: Int = 0, limits: ConnectionLimits = .standard,
+                warning: (@Sendable (String) -> Void)? = nil) {
         self.host = host
-        self.port = port
+        requestedPort = port
+        server = StreamServer(limits: limits)
+        self.warning = warning
     }
 
     deinit { stop() }
@@ -59,74 +72,28 @@ public final class DLT645TCPServer: @unchecked Sendable {
     public func add(_ meter: any DLT645Meter) { meters.withLock { $0.append(meter) } }
 
     public var statistics: Statistics {
-        Statistics(frames: frames.load(ordering: .relaxed), malformed: malformed.load(ordering: .relaxed),
-                   unanswered: unanswered.load(ordering: .relaxed), errorsAnswered: errors.load(ordering: .relaxed))
+        let connections = server.statistics
+        return Statistics(frames: frames.load(ordering: .relaxed), malformed: malformed.load(ordering: .relaxed),
+                          unanswered: unanswered.load(ordering: .relaxed), errorsAnswered: errors.load(ordering: .relaxed),
+                          refusedOutOfDescriptors: connections.refusedOutOfDescriptors,
+                          pausedForBackpressure: connections.pausedForBackpressure)
     }
 
     public func start() throws(ModbusError) {
-        precondition(events == nil, "server already started")
-        listenSocket = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard listenSocket >= 0 else { throw ModbusError("socket: \(String(cString: strerror(errno)))") }
-        var on: Int32 = 1
-        setsockopt(listenSocket, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        inet_pton(AF_INET, host, &address.sin_addr)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listenSocket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(listenSocket, 64) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(listenSocket)
-            throw ModbusError("cannot listen on \(host):\(port): \(reason)")
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(listenSocket, $0, &length) }
-        }
-        port = Int(UInt16(bigEndian: address.sin_port))
-        let events = try EventThread()
-        self.events = events
-        events.watch(listenSocket)
-        do {
-            try events.start(timeout: { -1 }) { [self] ready in
-                for fd in ready { fd == listenSocket ? accept() : receive(on: fd) }
-            }
-        } catch {
-            self.events = nil
-            throw error
-        }
+        try server.start(host: host, port: requestedPort, handlers: StreamServer.Handlers(
+            received: { [self] connection, bytes in receive(bytes, on: connection) },
+            closed: { [self] connection in decoders[connection] = nil },
+            warning: { [warning] in warning?($0) }))
     }
 
     public func stop() {
-        guard let events else { return }
-        events.stop()
-        self.events = nil
-        for fd in decoders.keys { close(fd) }
+        server.stop()
         decoders.removeAll()
-        if listenSocket >= 0 { close(listenSocket) }
-        listenSocket = -1
     }
 
-    private func accept() {
-        let client = Glibc.accept(listenSocket, nil, nil)
-        guard client >= 0 else { return }
-        _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-        events?.watch(client)
-        decoders[client] = DLT645Decoder()
-    }
-
-    private func receive(on fd: Int32) {
-        let got = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-        if got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR) {
-            events?.unwatch(fd)
-            close(fd)
-            decoders[fd] = nil
-            return
-        }
-        guard got > 0, var decoder = decoders[fd] else { return }
-        let items = decoder.feed(scratch[0 ..< got])
+    private func receive(_ bytes: UnsafeRawBufferPointer, on fd: Int32) {
+        var decoder = decoders.removeValue(forKey: fd) ?? DLT645Decoder()
+        let items = decoder.feed(bytes)
         decoders[fd] = decoder
         for item in items {
             switch item {
@@ -179,7 +146,6 @@ public final class DLT645TCPServer: @unchecked Sendable {
     }
 
     private func write(_ frame: DLT645Frame, on fd: Int32) {
-        let bytes = frame.encoded()
-        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        frame.encoded().withUnsafeBytes { server.send($0, to: fd) }
     }
 }

@@ -8,8 +8,17 @@ import Glibc
 /// One thread waiting on epoll for an endpoint's descriptors, stopped through an eventfd: the
 /// event loop every ParkModbus endpoint runs on (never a thread per connection).
 final class EventThread: @unchecked Sendable {
-    /// Called on the thread with the descriptors that are readable (empty when the wait timed out).
-    typealias Handler = ([Int32]) -> Void
+    /// A descriptor epoll reported, and what it is ready for.
+    struct Readiness {
+        var fd: Int32
+        var readable: Bool
+        var writable: Bool
+        /// The peer hung up or the descriptor has an error: reading it tells which.
+        var failed: Bool
+    }
+
+    /// Called on the thread with the descriptors that are ready (empty when the wait timed out).
+    typealias Handler = ([Readiness]) -> Void
 
     private let epollFD: Int32
     private let wakeFD: Int32
@@ -36,13 +45,23 @@ final class EventThread: @unchecked Sendable {
         close(wakeFD)
     }
 
-    /// Reports `fd` to the handler whenever it is readable.
-    func watch(_ fd: Int32) {
-        _ = parkbench_epoll_control(epollFD, EPOLL_CTL_ADD, fd, EPOLLIN.rawValue, UInt64(UInt32(bitPattern: fd)))
+    /// Reports `fd` to the handler whenever it is readable (and, with `writing`, writable).
+    func watch(_ fd: Int32, reading: Bool = true, writing: Bool = false) {
+        _ = parkbench_epoll_control(epollFD, EPOLL_CTL_ADD, fd, Self.mask(reading: reading, writing: writing), UInt64(UInt32(bitPattern: fd)))
+    }
+
+    /// Changes what `fd` is watched for: a connection with replies queued waits to be writable,
+    /// one over its output limit stops being read.
+    func change(_ fd: Int32, reading: Bool, writing: Bool) {
+        _ = parkbench_epoll_control(epollFD, EPOLL_CTL_MOD, fd, Self.mask(reading: reading, writing: writing), UInt64(UInt32(bitPattern: fd)))
     }
 
     func unwatch(_ fd: Int32) {
         _ = parkbench_epoll_control(epollFD, EPOLL_CTL_DEL, fd, 0, 0)
+    }
+
+    private static func mask(reading: Bool, writing: Bool) -> UInt32 {
+        (reading ? EPOLLIN.rawValue : 0) | (writing ? EPOLLOUT.rawValue : 0)
     }
 
     /// Starts the thread. - Parameters:
@@ -78,13 +97,17 @@ final class EventThread: @unchecked Sendable {
     private func run() {
         var tokens = [UInt64](repeating: 0, count: 256)
         var events = [UInt32](repeating: 0, count: 256)
+        let failure = EPOLLERR.rawValue | EPOLLHUP.rawValue
         while !stopping.load(ordering: .relaxed), let handler, let timeout {
             let count = parkbench_epoll_wait(epollFD, &tokens, &events, 256, timeout())
             if count < 0, errno != EINTR { break }
-            var ready: [Int32] = []
+            var ready: [Readiness] = []
             for index in 0 ..< max(0, Int(count)) {
                 let fd = Int32(truncatingIfNeeded: tokens[index])
-                if fd != wakeFD { ready.append(fd) }
+                guard fd != wakeFD else { continue }
+                let mask = events[index]
+                ready.append(Readiness(fd: fd, readable: mask & EPOLLIN.rawValue != 0, writable: mask & EPOLLOUT.rawValue != 0,
+                                       failed: mask & failure != 0))
             }
             if stopping.load(ordering: .relaxed) { break }
             handler(ready)

@@ -29,6 +29,16 @@ public final class ModbusRTUServer: @unchecked Sendable {
     private var events: EventThread?
     private var buffer: [UInt8] = []
     private var scratch = [UInt8](repeating: 0, count: 1024)
+    private let line: Line
+
+    /// The serial line as the responder's transport: every reply is written at once, without
+    /// blocking; a line whose buffer is full loses it.
+    private final class Line: ModbusReplyTransport {
+        let master: Int32
+        init(master: Int32) { self.master = master }
+        func directDescriptor(for connection: Int32) -> Int32? { master }
+        func send(_ reply: UnsafeRawBufferPointer, to connection: Int32) { _ = write(master, reply.baseAddress, reply.count) }
+    }
 
     /// - Parameters:
     ///   - parity: `N`, `E` or `O`.
@@ -46,12 +56,15 @@ public final class ModbusRTUServer: @unchecked Sendable {
         tcgetattr(master, &settings)
         cfmakeraw(&settings)
         tcsetattr(master, TCSANOW, &settings)
+        // A line nobody reads must not block the bus's thread: what does not fit is lost, as on a wire.
+        _ = fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK)
         guard let context = modbus_new_rtu("/dev/null", Int32(baudRate), CChar(parity.asciiValue!), 8, 1) else {
             close(master)
             throw ModbusError("cannot create a Modbus RTU context")
         }
         self.context = context
         responder = ModbusResponder(context: context, absentUnit: .silence)
+        line = Line(master: master)
     }
 
     deinit {
@@ -78,7 +91,7 @@ public final class ModbusRTUServer: @unchecked Sendable {
                 return due < 0 ? Self.silenceMilliseconds : min(due, Self.silenceMilliseconds)
             }) { [self] ready in
                 var received = false
-                if ready.contains(master) {
+                if ready.contains(where: { $0.fd == master }) {
                     let got = scratch.withUnsafeMutableBytes { read(master, $0.baseAddress, $0.count) }
                     if got > 0 {
                         buffer.append(contentsOf: scratch[0 ..< got])
@@ -86,7 +99,7 @@ public final class ModbusRTUServer: @unchecked Sendable {
                     }
                 }
                 extractFrames(lineQuiet: !received && ready.isEmpty)
-                responder.runDue { _ in true }
+                responder.runDue(open: { _ in true }, transport: line)
             }
         } catch {
             self.events = nil
@@ -121,7 +134,7 @@ public final class ModbusRTUServer: @unchecked Sendable {
                 buffer.removeAll()
                 return
             }
-            responder.handle(frame, on: master)
+            responder.handle(frame, on: master, transport: line)
         }
         if lineQuiet, !buffer.isEmpty {
             responder.countBadFrame()

@@ -10,10 +10,12 @@ import Glibc
 /// RS-485 bus does: unit ids with a ``ModbusUnit`` answer from its tables; any other id gets
 /// exception 0x0B (gateway target device failed to respond).
 ///
-/// libmodbus does the protocol: framing, function codes, address and quantity checks and their
-/// exceptions (01 illegal function, 02 illegal data address, 03 illegal data value). This type
-/// adds what libmodbus leaves to its caller: one thread with epoll for every connection (never a
-/// thread per client), the choice of unit per request, and injectable faults.
+/// libmodbus does the protocol: function codes, address and quantity checks and their exceptions
+/// (01 illegal function, 02 illegal data address, 03 illegal data value). This type adds what
+/// libmodbus leaves to its caller: framing (``ModbusTCPFraming``; a PDU shorter than its function
+/// needs is answered 03 rather than read past), one thread with epoll for every connection (never
+/// a thread per client), replies that never block it (``ConnectionLimits``), the choice of unit
+/// per request, and injectable faults.
 ///
 /// Units and faults may be changed while running; units are otherwise touched only on the
 /// server's thread.
@@ -23,25 +25,31 @@ public final class ModbusTCPServer: @unchecked Sendable {
 
     public let host: String
     /// The port it listens on (the kernel's choice when created with port 0).
-    public private(set) var port: Int = 0
+    public var port: Int { server.port == 0 ? requestedPort : server.port }
 
+    private let requestedPort: Int
     private let context: OpaquePointer
     private let responder: ModbusResponder
-    private var listenSocket: Int32 = -1
-    private var events: EventThread?
-    /// Open connections, and bytes received but not yet a whole frame; server thread only.
-    private var clients: Set<Int32> = []
+    private let server: StreamServer
+    private let warning: (@Sendable (String) -> Void)?
+    /// Bytes received but not yet a whole frame, per connection; server thread only.
     private var pending: [Int32: [UInt8]] = [:]
-    private var scratch = [UInt8](repeating: 0, count: 16_384)
 
     /// - Parameters:
     ///   - port: 0 for any free port (see ``port`` after ``start()``).
-    public init(host: String = "127.0.0.1", port: Int = 0) throws(ModbusError) {
+    ///   - limits: what a connection may queue before it is no longer read.
+    ///   - warning: told (on the server's thread) when the endpoint starts refusing connections for
+    ///     want of file descriptors; once per episode.
+    public init(host: String = "127.0.0.1", port: Int = 0, limits: ConnectionLimits = .standard,
+                warning: (@Sendable (String) -> Void)? = nil) throws(ModbusError) {
         self.host = host
+        requestedPort = port
+        // libmodbus only builds replies here; the endpoint listens and frames itself.
         guard let context = modbus_new_tcp(host, Int32(port)) else { throw ModbusError("cannot create a Modbus TCP context for \(host):\(port)") }
         self.context = context
         responder = ModbusResponder(context: context, absentUnit: .gatewayException)
-        self.port = port
+        server = StreamServer(limits: limits)
+        self.warning = warning
     }
 
     deinit {
@@ -55,93 +63,66 @@ public final class ModbusTCPServer: @unchecked Sendable {
     /// Makes unit `id` misbehave (``ModbusFaults/none`` to stop).
     public func setFaults(_ faults: ModbusFaults, for id: UInt8) { responder.setFaults(faults, for: id) }
 
-    public var statistics: Statistics { responder.statistics }
+    public var statistics: Statistics {
+        var figures = responder.statistics
+        let connections = server.statistics
+        figures.connectionsAccepted = connections.accepted
+        figures.refusedOutOfDescriptors = connections.refusedOutOfDescriptors
+        figures.pausedForBackpressure = connections.pausedForBackpressure
+        return figures
+    }
 
     /// Listens and starts the server thread.
     public func start() throws(ModbusError) {
-        precondition(events == nil, "server already started")
-        listenSocket = modbus_tcp_listen(context, 64)
-        guard listenSocket >= 0 else { throw ModbusError("cannot listen on \(host):\(port): \(String(cString: modbus_strerror(errno)))") }
-        var address = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(listenSocket, $0, &length) }
-        }
-        port = Int(UInt16(bigEndian: address.sin_port))
-        // Set before the thread starts: its handler watches new connections through it.
-        let events = try EventThread()
-        self.events = events
-        events.watch(listenSocket)
-        do {
-            try events.start(timeout: { [responder] in responder.nextTimeoutMilliseconds }) { [self] ready in
-                for fd in ready {
-                    if fd == listenSocket { accept() } else { receive(on: fd) }
-                }
-                responder.runDue { clients.contains($0) }
-            }
-        } catch {
-            self.events = nil
-            throw error
-        }
+        let transport = Transport(server: server)
+        try server.start(host: host, port: requestedPort, handlers: StreamServer.Handlers(
+            received: { [self] connection, bytes in receive(bytes, on: connection, transport: transport) },
+            closed: { [self] connection in
+                pending[connection] = nil
+                responder.forget(connection)
+            },
+            tick: { [self] in responder.runDue(open: { _ in true }, transport: transport) },
+            timeout: { [responder] in responder.nextTimeoutMilliseconds },
+            warning: { [warning] in warning?($0) }))
     }
 
     /// Stops the thread and closes every connection. Idempotent.
     public func stop() {
-        guard let events else { return }
-        events.stop()
-        self.events = nil
-        for fd in clients { close(fd) }
-        clients.removeAll()
-        if listenSocket >= 0 { close(listenSocket) }
-        listenSocket = -1
+        server.stop()
+        pending.removeAll()
     }
 
     // MARK: - Server thread
 
-    /// Reads what the connection has and answers every whole frame in it. The MBAP header says
-    /// how long a frame is, so one recv() per readiness is enough — libmodbus's own receive
-    /// would select() and recv() for the header and again for the body.
-    private func receive(on fd: Int32) {
-        let got = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-        if got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR) {
-            drop(fd)
-            return
-        }
-        guard got > 0 else { return }
-        var buffer = pending.removeValue(forKey: fd) ?? []
-        buffer.append(contentsOf: scratch[0 ..< got])
+    /// Answers every whole frame the connection has sent so far. The MBAP header says how long a
+    /// frame is, so one recv() per readiness is enough — libmodbus's own receive would select()
+    /// and recv() for the header and again for the body.
+    private func receive(_ received: UnsafeRawBufferPointer, on connection: Int32, transport: Transport) {
+        var buffer = pending.removeValue(forKey: connection) ?? []
+        buffer.append(contentsOf: received)
         var start = 0
-        while buffer.count - start >= 7 {
-            let length = 6 + (Int(buffer[start + 4]) << 8 | Int(buffer[start + 5]))
-            // Protocol id 0 and a length a Modbus ADU can have; anything else is not Modbus.
-            guard buffer[start + 2] == 0, buffer[start + 3] == 0, (8 ... Int(MODBUS_TCP_MAX_ADU_LENGTH)).contains(length) else {
+        framing: while true {
+            switch ModbusTCPFraming.next(buffer[start...]) {
+            case .needMore:
+                break framing
+            case .frame(let length):
+                responder.handle(Array(buffer[start ..< start + length]), on: connection, transport: transport)
+                start += length
+            case .invalid:
+                // Not Modbus: nothing after it can be trusted to be framed right.
                 responder.countBadFrame()
-                drop(fd)
+                server.disconnect(connection)
                 return
             }
-            guard buffer.count - start >= length else { break }
-            responder.handle(Array(buffer[start ..< start + length]), on: fd)
-            start += length
         }
-        if start < buffer.count { pending[fd] = Array(buffer[start...]) }
+        if start < buffer.count { pending[connection] = Array(buffer[start...]) }
     }
 
-    private func accept() {
-        let fd = Glibc.accept(listenSocket, nil, nil)
-        guard fd >= 0 else { return }
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        var on: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
-        events?.watch(fd)
-        clients.insert(fd)
-        responder.countAccepted()
-    }
-
-    private func drop(_ fd: Int32) {
-        events?.unwatch(fd)
-        close(fd)
-        clients.remove(fd)
-        pending[fd] = nil
-        responder.forget(fd)
+    /// Replies go straight to the socket when it has room, else through the connection's queue.
+    private final class Transport: ModbusReplyTransport {
+        let server: StreamServer
+        init(server: StreamServer) { self.server = server }
+        func directDescriptor(for connection: Int32) -> Int32? { server.acceptsDirectWrite(connection) ? connection : nil }
+        func send(_ reply: UnsafeRawBufferPointer, to connection: Int32) { server.send(reply, to: connection) }
     }
 }

@@ -313,6 +313,8 @@ struct SimulateCommand: AsyncParsableCommand {
                         let behind = addresses.filter { $0.port == bus.port }
                         print("dl/t 645: 127.0.0.1:\(bus.port) meters \(behind.first?.meter ?? "")–\(behind.last?.meter ?? ""): \(behind.first?.device ?? "") … \(behind.last?.device ?? "")")
                     }
+                    // A script waiting for the endpoint lines reads them now, not at exit, when stdout is a file or pipe.
+                    fflush(nil)
                 }
             }
             defer { dlt645?.stop() }
