@@ -33,7 +33,7 @@ final class ModbusResponder: @unchecked Sendable {
     let headerLength: Int
     private let absentUnit: AbsentUnit
     private let directory = Mutex<[UInt8: (unit: (any ModbusUnit)?, faults: ModbusFaults)]>([:])
-    private let accepted = Atomic<Int>(0), requestCount = Atomic<Int>(0), exceptionCount = Atomic<Int>(0)
+    private let requestCount = Atomic<Int>(0), exceptionCount = Atomic<Int>(0)
     private let absentCount = Atomic<Int>(0), silencedCount = Atomic<Int>(0), badFrameCount = Atomic<Int>(0)
     private let crcErrorCount = Atomic<Int>(0), truncatedCount = Atomic<Int>(0)
     /// Delayed answers, due in monotonic microseconds.
@@ -60,13 +60,12 @@ final class ModbusResponder: @unchecked Sendable {
         directory.withLock { $0[id, default: (nil, .none)].faults = faults }
     }
 
-    func countAccepted() { accepted.add(1, ordering: .relaxed) }
     func countBadFrame() { badFrameCount.add(1, ordering: .relaxed) }
     func countCRCError() { crcErrorCount.add(1, ordering: .relaxed) }
 
     var statistics: ModbusEndpointStatistics {
         ModbusEndpointStatistics(
-            connectionsAccepted: accepted.load(ordering: .relaxed), requests: requestCount.load(ordering: .relaxed),
+            requests: requestCount.load(ordering: .relaxed),
             exceptions: exceptionCount.load(ordering: .relaxed), absentUnits: absentCount.load(ordering: .relaxed),
             silenced: silencedCount.load(ordering: .relaxed), badFrames: badFrameCount.load(ordering: .relaxed),
             crcErrors: crcErrorCount.load(ordering: .relaxed), truncatedRequests: truncatedCount.load(ordering: .relaxed))
