@@ -19,7 +19,7 @@ let fuzzTargets: [FuzzTarget] = [
     dlt645Target,
     dlt645NumberTarget,
     modbusRTUFramerTarget,
-    // modbusTCPTarget,  // slot: Modbus TCP framing and PDU handling (issue 11, with the endpoint rewrite)
+    modbusTCPTarget,
     mqttWireTarget,
     platformMessageTarget,
     profileModelTarget,

@@ -105,6 +105,60 @@ let modbusRTUFramerTarget = FuzzTarget(name: "modbus-rtu", summary: "ModbusRTUSe
     for frame in frames { check(frame.count >= 4, "a \(frame.count)-byte frame") }
 }
 
+// MARK: - Modbus TCP
+
+/// `ModbusTCPFraming` over split reads, as the endpoint drives it, and `ModbusPDU` on every frame:
+/// split and whole reads give the same frames, a frame is as long as its MBAP header says, and a
+/// PDU called complete holds every byte its function's fields need.
+let modbusTCPTarget = FuzzTarget(name: "modbus-tcp", summary: "ModbusTCPFraming over split reads, ModbusPDU.requiredLength") { bytes in
+    var input = Choices(bytes)
+    let control = input.byte()
+    let stream = input.rest
+
+    func frames(_ chunks: [ArraySlice<UInt8>]) -> (frames: [[UInt8]], invalid: Bool) {
+        var buffer: [UInt8] = []
+        var found: [[UInt8]] = []
+        for chunk in chunks {
+            buffer += chunk
+            var start = 0
+            framing: while true {
+                switch ModbusTCPFraming.next(buffer[start...]) {
+                case .needMore: break framing
+                case .frame(let length):
+                    check(length >= 8 && length <= 260 && start + length <= buffer.count, "frame of \(length) bytes")
+                    found.append(Array(buffer[start ..< start + length]))
+                    start += length
+                case .invalid: return (found, true)
+                }
+            }
+            buffer.removeFirst(start)
+        }
+        return (found, false)
+    }
+
+    let split = frames(chunks(of: stream, control: control))
+    let whole = frames([stream])
+    check(split.frames == whole.frames && split.invalid == whole.invalid, "split reads framed differently from one read")
+    for frame in whole.frames {
+        check(6 + (Int(frame[4]) << 8 | Int(frame[5])) == frame.count, "frame length disagrees with its MBAP length")
+        let pdu = frame[7...]
+        let required = ModbusPDU.requiredLength(pdu)
+        check(required >= 1 && ModbusPDU.isComplete(pdu) == (pdu.count >= required), "requiredLength \(required) for \(pdu.count) bytes")
+        if ModbusPDU.isComplete(pdu), let function = pdu.first {
+            // What libmodbus reads at fixed offsets must lie inside the frame.
+            let fields: Int
+            switch function {
+            case 0x01 ... 0x06: fields = 5
+            case 0x0F, 0x10: fields = 6 + Int(pdu[pdu.startIndex + 5])
+            case 0x16: fields = 7
+            case 0x17: fields = 10 + Int(pdu[pdu.startIndex + 9])
+            default: fields = 1
+            }
+            check(pdu.count >= fields, "function \(function) complete at \(pdu.count) bytes, needs \(fields)")
+        }
+    }
+}
+
 // MARK: - MQTT, as captured
 
 private let clientFlow = TCPFlow(sourceAddress: 0x7F00_0001, sourcePort: 50_000, destinationAddress: 0x7F00_0001, destinationPort: 1883)
