@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "ParkModbus", targets: ["ParkModbus"]),
         .library(name: "ParkCapture", targets: ["ParkCapture"]),
         .library(name: "ParkPlatform", targets: ["ParkPlatform"]),
+        .library(name: "ParkWire", targets: ["ParkWire"]),
         .library(name: "ParkHarness", targets: ["ParkHarness"]),
     ],
     dependencies: [
@@ -46,7 +47,7 @@ let package = Package(
         .target(
             name: "ParkCore",
             dependencies: [
-                "CParkPlugin",
+                "CParkPlugin", "ParkWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -54,6 +55,8 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),
             ]),
+        // The device wire format: topic templates, the JSON envelope written and read, its bounded decoder.
+        .target(name: "ParkWire"),
         .target(name: "ParkPluginKit", dependencies: ["CParkPlugin"]),
         .target(name: "ParkDevices", dependencies: ["ParkCore"]),
         .target(name: "ParkModbus", dependencies: ["CModbus", "CLinuxEvents"]),
@@ -66,7 +69,7 @@ let package = Package(
         .target(
             name: "ParkPlatform",
             dependencies: [
-                "ParkMQTT", "ParkCore", "ParkModbus", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+                "ParkMQTT", "ParkCore", "ParkWire", "ParkModbus", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -75,13 +78,13 @@ let package = Package(
         .target(
             name: "ParkBindings",
             dependencies: [
-                "ParkCore", "ParkMQTT", "ParkModbus", .product(name: "Logging", package: "swift-log"),
+                "ParkCore", "ParkWire", "ParkMQTT", "ParkModbus", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .executableTarget(
             name: "parkbench",
             dependencies: [
-                "ParkCore", "ParkDevices", "ParkBindings", "ParkPlatform", "ParkBroker", "ParkModbus", "ParkMQTT", "ParkCapture",
+                "ParkCore", "ParkDevices", "ParkWire", "ParkBindings", "ParkPlatform", "ParkBroker", "ParkModbus", "ParkMQTT", "ParkCapture",
                 "ParkHarness", "ParkReport",
                 "CParkPlugin", "CLinuxEvents",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -110,7 +113,8 @@ let package = Package(
         .testTarget(
             name: "ParkMQTTTests",
             dependencies: ["ParkMQTT", "ParkTestSupport", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform", "ParkCore"]),
+        .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform", "ParkCore", "ParkWire"]),
+        .testTarget(name: "ParkWireTests", dependencies: ["ParkWire"]),
         .testTarget(name: "ParkReportTests", dependencies: ["ParkReport"]),
         .testTarget(name: "ParkCaptureTests", dependencies: ["ParkCapture", "ParkModbus", "ParkTestSupport"]),
         .testTarget(
@@ -121,7 +125,7 @@ let package = Package(
             ]),
         .testTarget(
             name: "ParkBindingsTests",
-            dependencies: ["ParkBindings", "ParkCore", "ParkDevices", "ParkMQTT", "ParkPlatform", "ParkTestSupport"]),
+            dependencies: ["ParkBindings", "ParkCore", "ParkDevices", "ParkMQTT", "ParkPlatform", "ParkWire", "ParkTestSupport"]),
 
         // A private mosquitto on a free loopback port, child processes, temp dirs: what
         // `parkbench demo` embeds and what the tests run their peers with.
@@ -130,7 +134,7 @@ let package = Package(
         .target(
             name: "ParkHarness",
             dependencies: [
-                "ParkCore", "ParkMQTT", "ParkModbus", "ParkBindings", "ParkReport", "ParkCapture", .product(name: "Yams", package: "Yams"),
+                "ParkCore", "ParkWire", "ParkMQTT", "ParkModbus", "ParkBindings", "ParkReport", "ParkCapture", .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]),

@@ -1,6 +1,7 @@
 import Logging
 import ParkCore
 import ParkModbus
+import ParkWire
 import Synchronization
 
 /// Puts a park's electricity meters on DL/T 645-2007: TCP endpoints that each carry one RS-485

@@ -1,5 +1,6 @@
 import Foundation
 import ParkMQTT
+import ParkWire
 
 /// One secret per device (004 L754: reject illegal access), read from a file the operator keeps
 /// outside the profiles.

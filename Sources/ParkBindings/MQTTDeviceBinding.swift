@@ -1,10 +1,11 @@
 import Logging
 import ParkCore
 import ParkMQTT
+import ParkWire
 import Synchronization
 
 /// Puts a park's devices on MQTT: one client per device in an ``MQTTClientPool``, each device's
-/// emissions published as JSON (``MQTTPayloads``) on its topics, commands taken from its `cmd`
+/// emissions published as JSON (ParkWire's ``DeviceEnvelope``) on its topics, commands taken from its `cmd`
 /// topic and answered on `cmd/ack`, and a retained `status` of online (on connect) or offline
 /// (its last will, published by the broker when the device vanishes).
 ///
@@ -15,7 +16,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
-        public var topics: MQTTTopicTemplate
+        public var topics: DeviceTopicTemplate
         public var telemetryQoS: MQTTQoS
         public var eventQoS: MQTTQoS
         public var protocolVersion: MQTTProtocolVersion
@@ -35,7 +36,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         public var conventions: [String: MQTTModelConventions] = [:]
 
         public init(
-            host: String = "127.0.0.1", port: Int = 1883, topics: MQTTTopicTemplate = .standard,
+            host: String = "127.0.0.1", port: Int = 1883, topics: DeviceTopicTemplate = .standard,
             telemetryQoS: MQTTQoS = .atMostOnce, eventQoS: MQTTQoS = .atLeastOnce,
             protocolVersion: MQTTProtocolVersion = .v311, keepAlive: Duration = .seconds(60),
             credentials: @escaping @Sendable (BoundDevice) -> MQTTCredentials? = { _ in nil },
@@ -78,7 +79,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
     private let topics: [[String]]
     /// The distinct field-name sets in use (index 0: standard) and each device's, by index: two
     /// bytes a device, not a copy of the names.
-    private let fieldSets: [MQTTPayloadFields]
+    private let fieldSets: [MessageFields]
     private let fieldSetOfDevice: [UInt16]
     /// The pool and its handles, indexed like ``devices``; nil pool before connect and after shutdown.
     private let state = Mutex<(pool: MQTTClientPool?, handles: [MQTTClientHandle])>((nil, []))
@@ -104,7 +105,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
             let template = configuration.conventions[device.model]?.topics ?? configuration.topics
             return ["telemetry", "event", "status", "cmd", "cmd/ack"].map { template.topic(for: device, channel: $0) }
         }
-        var fieldSets: [MQTTPayloadFields] = [.standard]
+        var fieldSets: [MessageFields] = [.standard]
         var setOfModel: [String: UInt16] = [:]
         for (model, conventions) in configuration.conventions.sorted(by: { $0.key < $1.key }) where conventions.fields != .standard {
             if let existing = fieldSets.firstIndex(of: conventions.fields) {
@@ -118,7 +119,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         self.fieldSetOfDevice = devices.map { setOfModel[$0.model] ?? 0 }
     }
 
-    private func fields(_ index: Int) -> MQTTPayloadFields { fieldSets[Int(fieldSetOfDevice[index])] }
+    private func fields(_ index: Int) -> MessageFields { fieldSets[Int(fieldSetOfDevice[index])] }
 
     /// Sets where commands go; until set, commands are answered "not ready".
     public func setCommandHandler(_ handler: @escaping CommandHandler) {
@@ -143,7 +144,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
                 bindAddress: configuration.bindAddress,
                 protocolVersion: configuration.protocolVersion, keepAlive: configuration.keepAlive,
                 credentials: configuration.credentials(device),
-                will: MQTTWill(topic: topics[index][2], payload: MQTTPayloads.status(device: device, online: false, wall: nil, fields: fields(index)),
+                will: MQTTWill(topic: topics[index][2], payload: DeviceEnvelope.status(device: device, online: false, wall: nil, fields: fields(index)),
                                qos: .atLeastOnce, retain: true),
                 subscriptions: [MQTTSubscription(topics[index][3], qos: .atLeastOnce)])
             do {
@@ -171,7 +172,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         for (index, handle) in handles.enumerated() {
             // Queued before the DISCONNECT on the same I/O thread, so it goes out first.
             try? current.publish(
-                handle, topic: topics[index][2], payload: MQTTPayloads.status(device: devices[index], online: false, wall: wall, fields: fields(index)),
+                handle, topic: topics[index][2], payload: DeviceEnvelope.status(device: devices[index], online: false, wall: wall, fields: fields(index)),
                 qos: .atLeastOnce, retain: true)
         }
         current.shutdown()
@@ -229,7 +230,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         case .local: return
         }
         do {
-            try current.publish(handles[index], topic: topic, payload: MQTTPayloads.emission(record, fields: fields(index)), qos: qos,
+            try current.publish(handles[index], topic: topic, payload: DeviceEnvelope.emission(record, fields: fields(index)), qos: qos,
                                 retain: channel == .status, tag: record.order)
         } catch {
             dropped.add(1, ordering: .relaxed)
@@ -241,7 +242,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
     public func mqttClientDidConnect(_ client: MQTTClientHandle, sessionPresent: Bool, latency: Duration) {
         guard client.index < devices.count, let current = state.withLock({ $0.pool }) else { return }
         _ = refused.withLock { $0.remove(devices[client.index].id) }
-        let payload = MQTTPayloads.status(device: devices[client.index], online: true, wall: SystemClock.wallNow(), fields: fields(client.index))
+        let payload = DeviceEnvelope.status(device: devices[client.index], online: true, wall: SystemClock.wallNow(), fields: fields(client.index))
         try? current.publish(client, topic: topics[client.index][2], payload: payload, qos: .atLeastOnce, retain: true)
     }
 
@@ -269,10 +270,10 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         let ackTopic = topics[client.index][4]
         commandsReceived.add(1, ordering: .relaxed)
         let command: DeviceCommand
-        do { command = try MQTTPayloads.command(from: message.payload) } catch {
+        do { command = try DeviceEnvelope.deviceCommand(from: message.payload) } catch {
             malformedCommands.add(1, ordering: .relaxed)
             logger.warning("device '\(device.id)' got a malformed command on \(message.topic): \(error.message)")
-            let ack = MQTTPayloads.commandAck(
+            let ack = DeviceEnvelope.commandAck(
                 device: device.id, id: "", command: "", result: .rejected(error.message), wall: SystemClock.wallNow())
             try? current.publish(client, topic: ackTopic, payload: ack, qos: .atLeastOnce)
             return
@@ -289,7 +290,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
             } else {
                 result = .rejected("the device is not running yet")
             }
-            let ack = MQTTPayloads.commandAck(device: device.id, id: id, command: command.name, result: result, wall: SystemClock.wallNow())
+            let ack = DeviceEnvelope.commandAck(device: device.id, id: id, command: command.name, result: result, wall: SystemClock.wallNow())
             try? current.publish(client, topic: ackTopic, payload: ack, qos: .atLeastOnce)
         }
     }

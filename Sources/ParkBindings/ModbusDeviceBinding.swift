@@ -1,6 +1,7 @@
 import Logging
 import ParkCore
 import ParkModbus
+import ParkWire
 
 /// Puts a park's polled devices (meters) on Modbus TCP: endpoints of up to 247 unit ids each, as
 /// gateways in front of RS-485 buses, every device a unit answering from its model's register map

@@ -2,6 +2,7 @@ import Foundation
 import ParkCore
 import ParkModbus
 import ParkMQTT
+import ParkWire
 import Synchronization
 
 /// The reference platform's meter-reading gateway (智能网关, 004 L3499–3513): it polls meters
@@ -112,12 +113,6 @@ public final class MeterGateway: @unchecked Sendable {
     private let wake = DispatchSemaphore(value: 0)
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
-    /// Made once: a formatter is costly to build, and every reading carries a timestamp.
-    private let timestamps: ISO8601DateFormatter = {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter
-    }()
 
     public init(meters: [Meter], configuration: Configuration) throws(MQTTError) {
         self.meters = meters
@@ -286,13 +281,12 @@ public final class MeterGateway: @unchecked Sendable {
 
     fileprivate func received(_ message: MQTTMessage) {
         guard let meter = meters.firstIndex(where: { Self.topic($0, "cmd") == message.topic }) else { return }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any],
-              let command = object["command"] as? String, !command.isEmpty else {
-            acknowledge(meters[meter], id: "", command: "", accepted: false, reason: "not a command: expected {\"id\":…,\"command\":…}")
+        let command: WireCommand
+        do { command = try DeviceEnvelope.command(from: message.payload) } catch {
+            acknowledge(meters[meter], id: "", command: "", accepted: false, reason: "\(error)")
             return
         }
-        let id = (object["id"] as? String) ?? (object["id"] as? NSNumber)?.stringValue ?? ""
-        pendingCommands.withLock { $0.append(PendingCommand(meter: meter, id: id, command: command)) }
+        pendingCommands.withLock { $0.append(PendingCommand(meter: meter, id: command.id ?? "", command: command.command)) }
         wake.signal()
     }
 
@@ -356,31 +350,34 @@ public final class MeterGateway: @unchecked Sendable {
     // MARK: - Publishing
 
     static func topic(_ meter: Meter, _ channel: String) -> String {
-        "park/\(meter.zone ?? "park")/\(meter.kind)/\(meter.id)/\(channel)"
+        DeviceTopicTemplate.standard.topic(for: BoundDevice(id: meter.id, kind: meter.kind, model: "", zone: meter.zone), channel: channel)
     }
 
+    /// Names the gateway in every message, so a platform (and a reader of the capture) can tell
+    /// a reading the gateway made from one a device sent itself.
+    private var gatewayField: [(key: String, json: String)] { [("gateway", JSONText.quoted(configuration.name))] }
+
     private func publishReading(_ meter: Meter, values: [(String, Double)], seq: Int, at time: Date) {
-        let nanoseconds = Int64(time.timeIntervalSince1970 * 1e9)
-        var json = "{\"device\":\(JSONText.quoted(meter.id)),\"kind\":\(JSONText.quoted(meter.kind)),\"seq\":\(seq)"
-        json += ",\"msg_id\":\(JSONText.quoted("\(meter.id)#gw\(seq)")),\"ts\":\"\(timestamps.string(from: time))\",\"ts_ns\":\(nanoseconds)"
-        json += ",\"channel\":\"telemetry\",\"name\":\"telemetry\",\"gateway\":\(JSONText.quoted(configuration.name)),\"values\":{"
-        json += values.map { "\(JSONText.quoted($0.0)):\(JSONText.number($0.1))" }.joined(separator: ",") + "}}"
+        let payload = DeviceEnvelope.emission(
+            device: meter.id, kind: meter.kind, sequence: UInt64(seq), messageID: "\(meter.id)#gw\(seq)",
+            wallNanoseconds: Int64(time.timeIntervalSince1970 * 1e9), channel: "telemetry", name: "telemetry",
+            values: values.map { ($0.0, JSONText.number($0.1)) }, extra: gatewayField)
         do {
-            try pool.publish(client, topic: Self.topic(meter, "telemetry"), payload: Array(json.utf8), qos: .atLeastOnce)
+            try pool.publish(client, topic: Self.topic(meter, "telemetry"), payload: payload, qos: .atLeastOnce)
             counters.withLock { $0.published += 1 }
         } catch {}
     }
 
     private func publishStatus(_ meter: Meter, online: Bool) {
-        let json = "{\"device\":\(JSONText.quoted(meter.id)),\"kind\":\(JSONText.quoted(meter.kind)),\"status\":\"\(online ? "online" : "offline")\",\"gateway\":\(JSONText.quoted(configuration.name))}"
-        try? pool.publish(client, topic: Self.topic(meter, "status"), payload: Array(json.utf8), qos: .atLeastOnce, retain: true)
+        let payload = DeviceEnvelope.status(device: meter.id, kind: meter.kind, online: online, wallNanoseconds: nil, extra: gatewayField)
+        try? pool.publish(client, topic: Self.topic(meter, "status"), payload: payload, qos: .atLeastOnce, retain: true)
     }
 
     private func acknowledge(_ meter: Meter, id: String, command: String, accepted: Bool, reason: String?) {
-        var json = "{\"device\":\(JSONText.quoted(meter.id)),\"id\":\(JSONText.quoted(id)),\"command\":\(JSONText.quoted(command))"
-        json += ",\"accepted\":\(accepted)" + (reason.map { ",\"reason\":\(JSONText.quoted($0))" } ?? "")
-        json += ",\"gateway\":\(JSONText.quoted(configuration.name))}"
-        try? pool.publish(client, topic: Self.topic(meter, "cmd/ack"), payload: Array(json.utf8), qos: .atLeastOnce)
+        let payload = DeviceEnvelope.commandAck(
+            device: meter.id, id: id, command: command, rejection: accepted ? nil : (reason ?? "refused"),
+            wallNanoseconds: Int64(Date().timeIntervalSince1970 * 1e9), extra: gatewayField)
+        try? pool.publish(client, topic: Self.topic(meter, "cmd/ack"), payload: payload, qos: .atLeastOnce)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import ParkCore
+import ParkWire
 
 /// The decision-making heart of the reference platform, as a value-type state machine: it is
 /// fed what arrives from devices and the passing of time, and answers with actions (raise an
@@ -207,12 +208,11 @@ public struct PlatformCore: Sendable {
                 guard let topic = target.commandTopic else { continue }
                 linkageCommands += 1
                 let id = "lk-\(rule.id)-\(linkageCommands)"
-                let arguments = rule.arguments.sorted { $0.key < $1.key }.map { key, value in
-                    "\(JSONText.quoted(key)):\(Double(value) != nil || value == "true" || value == "false" ? value : JSONText.quoted(value))"
-                }.joined(separator: ",")
-                let payload = "{\"id\":\(JSONText.quoted(id)),\"command\":\(JSONText.quoted(rule.command)),\"args\":{\(arguments)},"
-                    + "\"rule\":\(JSONText.quoted(rule.id)),\"trigger\":\(JSONText.quoted(source.id))}"
-                actions.append(.sendCommand(device: target.id, topic: topic, payload: Array(payload.utf8), rule: rule.id))
+                let payload = DeviceEnvelope.command(
+                    id: id, command: rule.command,
+                    arguments: rule.arguments.sorted { $0.key < $1.key }.map { ($0.key, WireScalar(inferredFrom: $0.value)) },
+                    extra: [("rule", JSONText.quoted(rule.id)), ("trigger", JSONText.quoted(source.id))])
+                actions.append(.sendCommand(device: target.id, topic: topic, payload: payload, rule: rule.id))
             }
         }
         return actions
@@ -283,7 +283,7 @@ public struct PlatformLimits: Sendable, Hashable {
     /// 256 KiB: a real device message is well under 1 KiB; a few hundred values fit many times over.
     public static let defaultMaxPayloadBytes = 256 * 1024
     /// Far more points than any device model in the catalog reports.
-    public static let defaultMaxValues = 1_024
+    public static let defaultMaxValues = DeviceMessage.defaultMaxValues
 
     /// Larger payloads are refused before they are parsed (`--max-payload-bytes`).
     public var maxPayloadBytes: Int

@@ -4,6 +4,7 @@ import Foundation
 import ParkBindings
 import ParkCore
 import ParkMQTT
+import ParkWire
 import Synchronization
 
 /// `parkbench simulate`: runs a park's devices and shows what they do.
@@ -93,7 +94,7 @@ struct SimulateCommand: AsyncParsableCommand {
     var broker: BrokerAddress? { brokers.first }
 
     @Option(help: ArgumentHelp("MQTT topic template.", valueName: "template"))
-    var topics: String = MQTTTopicTemplate.standard.pattern
+    var topics: String = DeviceTopicTemplate.standard.pattern
 
     @Option(help: ArgumentHelp(
         "How devices log in: none, password (user = device id), token (user = the device's token) or aliyun-hmac (signed with the device's secret; needs --product-key).",
@@ -189,7 +190,7 @@ struct SimulateCommand: AsyncParsableCommand {
         if let passwordEnv, ProcessInfo.processInfo.environment[passwordEnv] == nil {
             throw ValidationError("--password-env \(passwordEnv): no such environment variable is set")
         }
-        do { _ = try MQTTTopicTemplate(topics) } catch { throw ValidationError(error.message) }
+        do { _ = try DeviceTopicTemplate(topics) } catch { throw ValidationError(error.message) }
     }
 
     func run() async throws {
@@ -405,7 +406,7 @@ struct SimulateCommand: AsyncParsableCommand {
                     productKey: model?.productKey ?? runProductKey, timestampMilliseconds: signedAt)
             }
             var configuration = MQTTDeviceBinding.Configuration(
-                host: broker.host, port: broker.port, topics: try MQTTTopicTemplate(topics),
+                host: broker.host, port: broker.port, topics: try DeviceTopicTemplate(topics),
                 credentials: { login($0).credentials })
             configuration.bindAddress = bindAddress
             configuration.connectWindow = connectWindow

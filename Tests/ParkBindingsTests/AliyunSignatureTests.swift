@@ -3,6 +3,7 @@ import ParkBindings
 import ParkCore
 import ParkMQTT
 import ParkTestSupport
+import ParkWire
 import Testing
 
 /// The Alibaba-Cloud-style signed login, checked against Python's own hmac, and accepted by a

@@ -4,6 +4,7 @@ import ParkCore
 import ParkDevices
 import ParkMQTT
 import ParkTestSupport
+import ParkWire
 import Testing
 
 /// Smoke detectors on a real mosquitto broker, watched by an independent paho-mqtt client.
@@ -288,22 +289,12 @@ import Testing
         #expect(token == MQTTCredentials(username: "tok-123", password: nil))
     }
 
-    /// The default topic template fills every placeholder; bad templates are refused.
-    @Test func topicTemplates() throws {
-        let device = BoundDevice(id: "d1", kind: "smoke-detector", model: "m", zone: nil, floor: 3)
-        #expect(MQTTTopicTemplate.standard.topic(for: device, channel: "event") == "park/park/smoke-detector/d1/event")
-        #expect(try MQTTTopicTemplate("site/{floor}/{model}/{id}/{channel}").topic(for: device, channel: "cmd/ack") == "site/3/m/d1/cmd/ack")
-        #expect(throws: BindingError.self) { try MQTTTopicTemplate("park/{zoen}/{id}") }
-        #expect(throws: BindingError.self) { try MQTTTopicTemplate("park/+/{id}") }
-        #expect(throws: BindingError.self) { try MQTTTopicTemplate("park/{kind}") }
-    }
-
     /// Commands parse strictly, with the reason in the error.
     @Test func commandPayloads() throws {
-        let command = try MQTTPayloads.command(from: Array(#"{"id":"a","command":"set-threshold","args":{"smoke_threshold":0.2,"n":3,"on":true}}"#.utf8))
+        let command = try DeviceEnvelope.deviceCommand(from: Array(#"{"id":"a","command":"set-threshold","args":{"smoke_threshold":0.2,"n":3,"on":true}}"#.utf8))
         #expect(command == DeviceCommand("set-threshold", arguments: ["smoke_threshold": .double(0.2), "n": .int(3), "on": .bool(true)], id: "a"))
         #expect(throws: BindingError("command is not valid: missing field \"command\"; got {\"id\":1}")) {
-            try MQTTPayloads.command(from: Array(#"{"id":1}"#.utf8))
+            try DeviceEnvelope.deviceCommand(from: Array(#"{"id":1}"#.utf8))
         }
     }
 }

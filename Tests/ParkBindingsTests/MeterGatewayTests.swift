@@ -5,6 +5,7 @@ import ParkDevices
 import ParkModbus
 import ParkPlatform
 import ParkTestSupport
+import ParkWire
 import Testing
 
 /// The reference gateway polls simulated meters over Modbus TCP and publishes their readings on

@@ -3,6 +3,7 @@ import ParkBindings
 import ParkCore
 import ParkDevices
 import ParkModbus
+import ParkWire
 import Testing
 
 /// An electricity meter run for 400 days of virtual time keeps its hourly, daily and monthly

@@ -5,6 +5,7 @@ import FoundationNetworking
 import ParkCore
 @testable import ParkPlatform
 import Synchronization
+import ParkWire
 import Testing
 
 /// Hostile device messages (issue 11): what one message may cost the platform is bounded, what

@@ -1,3 +1,4 @@
+import ParkWire
 import Foundation
 import Yams
 
@@ -134,7 +135,7 @@ public struct ModelMQTTSettings: Hashable, Sendable {
 
     public static let authSchemes = ["none", "password", "token", "aliyun-hmac"]
     /// The fields of ParkBench's device messages that a model may rename.
-    public static let fieldNames = ["device", "kind", "seq", "msg_id", "ts", "ts_ns", "channel", "name", "values", "status"]
+    public static let fieldNames = MessageFields.names
 
     static func read(_ node: Node, log: IssueLog) -> ModelMQTTSettings? {
         guard var reader = MappingReader(node, path: "mqtt", log: log, what: "MQTT settings") else { return nil }

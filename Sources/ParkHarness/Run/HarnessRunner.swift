@@ -3,6 +3,7 @@ import ParkBindings
 import ParkCore
 import ParkMQTT
 import ParkReport
+import ParkWire
 
 /// Runs one suite against one system under test: starts the observers and the park's virtual
 /// devices, runs each check in order, and turns what they measured into a ``RunReport``.
@@ -126,7 +127,7 @@ public struct HarnessRunner: Sendable {
             if let secrets = configuration.deviceSecrets {
                 bindingConfiguration.credentials = { device in MQTTAuthScheme.password.credentials(for: device, secret: secrets.secret(for: device.id)) }
             }
-            if let template = profile.deviceTopics { bindingConfiguration.topics = try MQTTTopicTemplate(template) }
+            if let template = profile.deviceTopics { bindingConfiguration.topics = try DeviceTopicTemplate(template) }
             binding = try MQTTDeviceBinding(devices: devices, configuration: bindingConfiguration)
             engine = try await RealTimeEngine(plan: plan, observer: MulticastEmissionObserver([binding, truth]))
         } catch {

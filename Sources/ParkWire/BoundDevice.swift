@@ -1,6 +1,5 @@
-import ParkCore
-
-/// What a binding needs to know about one device: who it is and where it sits.
+/// Who a device is and where it sits: all the wire needs to address it (topics, envelopes,
+/// logins). Built by the bindings from a park's devices, and by a gateway from its meter list.
 public struct BoundDevice: Sendable, Hashable {
     public var id: String
     public var kind: String

@@ -22,6 +22,9 @@ public struct DeviceMessage: Sendable, Hashable {
     /// `seq`/`ts_ns`) so the message still counts, and named so the platform can report them.
     public var badValues: [String]
 
+    /// Far more points than any device model in the catalog reports.
+    public static let defaultMaxValues = 1_024
+
     /// Nesting deeper than this (in keys the platform does not read) is refused rather than
     /// followed, so a hostile document cannot exhaust the stack.
     public static let maximumDepth = 64
@@ -31,7 +34,7 @@ public struct DeviceMessage: Sendable, Hashable {
     /// - Parameter maxValues: more entries than this in `values` refuses the message; the
     ///   scanner stops at the first one over, without reading the rest.
     /// - Throws: ``DeviceMessageError`` naming what is wrong and at which byte.
-    public init(topic: String, payload: [UInt8], maxValues: Int = PlatformLimits.defaultMaxValues) throws(DeviceMessageError) {
+    public init(topic: String, payload: [UInt8], maxValues: Int = DeviceMessage.defaultMaxValues) throws(DeviceMessageError) {
         let fields = try payload.withUnsafeBufferPointer { (bytes) throws(DeviceMessageError) -> Fields in
             var scanner = DeviceMessageScanner(bytes: bytes, maxValues: maxValues)
             return try scanner.message()
