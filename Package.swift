@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "ParkCapture", targets: ["ParkCapture"]),
         .library(name: "ParkPlatform", targets: ["ParkPlatform"]),
         .library(name: "ParkWire", targets: ["ParkWire"]),
+        .library(name: "ParkProfiles", targets: ["ParkProfiles"]),
         .library(name: "ParkHarness", targets: ["ParkHarness"]),
     ],
     dependencies: [
@@ -47,7 +48,7 @@ let package = Package(
         .target(
             name: "ParkCore",
             dependencies: [
-                "CParkPlugin", "ParkWire",
+                "CParkPlugin", "ParkWire", "ParkProfiles",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -57,6 +58,8 @@ let package = Package(
             ]),
         // The device wire format: topic templates, the JSON envelope written and read, its bounded decoder.
         .target(name: "ParkWire"),
+        // Profile files: YAML read with marks and budgets, problems with file:line, protocol maps.
+        .target(name: "ParkProfiles", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "ParkPluginKit", dependencies: ["CParkPlugin"]),
         .target(name: "ParkDevices", dependencies: ["ParkCore"]),
         .target(name: "ParkModbus", dependencies: ["CModbus", "CLinuxEvents"]),
@@ -69,7 +72,7 @@ let package = Package(
         .target(
             name: "ParkPlatform",
             dependencies: [
-                "ParkMQTT", "ParkCore", "ParkWire", "ParkModbus", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+                "ParkMQTT", "ParkProfiles", "ParkWire", "ParkModbus", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -78,13 +81,13 @@ let package = Package(
         .target(
             name: "ParkBindings",
             dependencies: [
-                "ParkCore", "ParkWire", "ParkMQTT", "ParkModbus", .product(name: "Logging", package: "swift-log"),
+                "ParkCore", "ParkProfiles", "ParkWire", "ParkMQTT", "ParkModbus", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .executableTarget(
             name: "parkbench",
             dependencies: [
-                "ParkCore", "ParkDevices", "ParkWire", "ParkBindings", "ParkPlatform", "ParkBroker", "ParkModbus", "ParkMQTT", "ParkCapture",
+                "ParkCore", "ParkDevices", "ParkProfiles", "ParkWire", "ParkBindings", "ParkPlatform", "ParkBroker", "ParkModbus", "ParkMQTT", "ParkCapture",
                 "ParkHarness", "ParkReport",
                 "CParkPlugin", "CLinuxEvents",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -105,7 +108,7 @@ let package = Package(
             ],
             path: "bench/Sources/parkbench-bench"),
 
-        .testTarget(name: "ParkCoreTests", dependencies: ["ParkCore", "ParkDevices"]),
+        .testTarget(name: "ParkCoreTests", dependencies: ["ParkCore", "ParkDevices", "ParkProfiles"]),
         .testTarget(name: "ParkDevicesTests", dependencies: ["ParkDevices", "ParkCore"]),
         .testTarget(name: "ParkModbusTests", dependencies: ["ParkModbus", "ParkTestSupport"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["ParkModbus", "ParkMQTT", "ParkCapture"]),
@@ -113,14 +116,14 @@ let package = Package(
         .testTarget(
             name: "ParkMQTTTests",
             dependencies: ["ParkMQTT", "ParkTestSupport", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform", "ParkCore", "ParkWire"]),
+        .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform", "ParkProfiles", "ParkWire"]),
         .testTarget(name: "ParkWireTests", dependencies: ["ParkWire"]),
         .testTarget(name: "ParkReportTests", dependencies: ["ParkReport"]),
         .testTarget(name: "ParkCaptureTests", dependencies: ["ParkCapture", "ParkModbus", "ParkTestSupport"]),
         .testTarget(
             name: "ParkHarnessTests",
             dependencies: [
-                "ParkHarness", "ParkReport", "ParkCore", "ParkDevices", "ParkPlatform", "ParkCapture", "ParkBindings", "ParkMQTT",
+                "ParkHarness", "ParkReport", "ParkCore", "ParkProfiles", "ParkDevices", "ParkPlatform", "ParkCapture", "ParkBindings", "ParkMQTT",
                 "ParkTestSupport",
             ]),
         .testTarget(
@@ -134,7 +137,7 @@ let package = Package(
         .target(
             name: "ParkHarness",
             dependencies: [
-                "ParkCore", "ParkWire", "ParkMQTT", "ParkModbus", "ParkBindings", "ParkReport", "ParkCapture", .product(name: "Yams", package: "Yams"),
+                "ParkCore", "ParkProfiles", "ParkWire", "ParkMQTT", "ParkModbus", "ParkBindings", "ParkReport", "ParkCapture", .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]),

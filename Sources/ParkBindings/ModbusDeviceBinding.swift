@@ -1,6 +1,7 @@
 import Logging
 import ParkCore
 import ParkModbus
+import ParkProfiles
 import ParkWire
 
 /// Puts a park's polled devices (meters) on Modbus TCP: endpoints of up to 247 unit ids each, as

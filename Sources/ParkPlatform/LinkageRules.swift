@@ -1,5 +1,5 @@
 import Foundation
-import ParkCore
+import ParkProfiles
 import Yams
 
 /// The reference platform's linkage rules (联动): when a device reports event E, command the

@@ -1,7 +1,7 @@
 import Foundation
-import ParkCore
-import ParkModbus
 import ParkMQTT
+import ParkModbus
+import ParkProfiles
 import ParkWire
 import Synchronization
 

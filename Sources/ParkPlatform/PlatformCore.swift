@@ -1,5 +1,4 @@
 import Foundation
-import ParkCore
 import ParkWire
 
 /// The decision-making heart of the reference platform, as a value-type state machine: it is

@@ -1,5 +1,5 @@
 import Foundation
-import ParkCore
+import ParkWire
 import Synchronization
 
 /// What the reference platform remembers for its northbound API: the latest alarms (bounded)

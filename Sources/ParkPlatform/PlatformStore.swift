@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 import GRDB
-import ParkCore
+import ParkWire
 import Synchronization
 
 /// The reference platform's SQLite database (GRDB): every device message (events and

@@ -4,6 +4,7 @@ import Foundation
 import ParkBindings
 import ParkCore
 import ParkMQTT
+import ParkProfiles
 import ParkWire
 import Synchronization
 

@@ -4,6 +4,7 @@ import ParkBindings
 import ParkCore
 import ParkHarness
 import ParkPlatform
+import ParkProfiles
 
 /// `parkbench validate`: checks model profiles and park files without running anything.
 struct ValidateCommand: AsyncParsableCommand {

@@ -4,6 +4,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import ParkProfiles
 #endif
 
 /// Files written to hurt the loaders (issue 11): each gets a clear error with its place, never a

@@ -1,5 +1,6 @@
-import Testing
 @testable import ParkCore
+import ParkProfiles
+import Testing
 
 /// Model profiles and park files: what loads, and the exact messages for what does not.
 @Suite struct ProfileTests {

@@ -1,6 +1,7 @@
 import Foundation
 import ParkCore
 @testable import ParkHarness
+import ParkProfiles
 import ParkReport
 import Testing
 

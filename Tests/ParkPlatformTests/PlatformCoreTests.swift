@@ -1,6 +1,6 @@
 import Foundation
-import ParkCore
 import ParkPlatform
+import ParkProfiles
 import Testing
 
 /// The reference platform's rules, without sockets: alarms, status, sequence accounting, and

@@ -2,7 +2,6 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import ParkCore
 @testable import ParkPlatform
 import Synchronization
 import ParkWire

@@ -1,4 +1,5 @@
 import Foundation
+import ParkProfiles
 
 /// Every device model profile under a directory (by default `devices/`), by model name.
 public struct ModelCatalog: Sendable {

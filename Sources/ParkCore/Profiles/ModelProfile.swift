@@ -1,5 +1,6 @@
-import ParkWire
 import Foundation
+import ParkProfiles
+import ParkWire
 import Yams
 
 /// A device model: a kind, who makes it, and the parameters that make this model behave like

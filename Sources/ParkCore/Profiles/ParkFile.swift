@@ -1,4 +1,5 @@
 import Foundation
+import ParkProfiles
 import Yams
 
 /// A park: which devices exist, where they are, how they relate, and a script of stimuli.

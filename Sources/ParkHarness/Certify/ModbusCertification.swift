@@ -1,6 +1,7 @@
 import Foundation
 import ParkCore
 import ParkModbus
+import ParkProfiles
 import ParkReport
 
 /// Certifies a Modbus device — a vendor's real meter or any slave — against the register map of

@@ -1,4 +1,5 @@
 import ParkCore
+import ParkProfiles
 
 /// The platform's value for a point against the ground truth at that moment (004 L3908–3910:
 /// environmental readings within ±2 % / ±10 %). Each telemetry value the platform shows is

@@ -1,5 +1,6 @@
 import ParkCore
 import ParkMQTT
+import ParkProfiles
 
 /// One secret per device, illegal access rejected (004 L754): for each selected device the
 /// harness logs in as it three times — with a wrong secret, with another device's secret, and

@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import ParkCore
 import ParkReport
+import ParkProfiles
 
 /// The platform commands a device, the command reaches it, and the device accepts it (004 L723:
 /// the platform controls a single device, e.g. "read now"). The harness asks through the

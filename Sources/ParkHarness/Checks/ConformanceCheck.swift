@@ -1,4 +1,5 @@
 import ParkCore
+import ParkProfiles
 import ParkReport
 
 /// What every check has, whatever its type: identity, the requirement it proves, and its

@@ -1,4 +1,5 @@
 import ParkCore
+import ParkProfiles
 
 /// Loss, duplicates and reordering of device messages as the platform shows them: every
 /// message the selected devices sent during the window (from the ledger) must appear once, in

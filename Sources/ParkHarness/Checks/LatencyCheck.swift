@@ -1,4 +1,5 @@
 import ParkCore
+import ParkProfiles
 import ParkReport
 
 /// Stimulus at a device → the matching observation at the platform (004 L2714: alarm response

@@ -1,4 +1,5 @@
 import ParkCore
+import ParkProfiles
 import ParkReport
 import Yams
 

@@ -1,5 +1,6 @@
 import ParkBindings
 import ParkCore
+import ParkProfiles
 import ParkReport
 
 /// A meter gateway (and the platform behind it) reads the park's meters and shows what they

@@ -1,4 +1,5 @@
 import ParkCore
+import ParkProfiles
 import ParkReport
 
 /// A device vanishes and comes back; the platform must show it offline, then online, each

@@ -1,4 +1,5 @@
 import ParkCore
+import ParkProfiles
 
 /// Which of the park's devices a check uses: by kind, zone, floor, labels and/or explicit ids,
 /// optionally only the first `count` (in park order, so a seed gives the same devices).

@@ -1,5 +1,6 @@
 import Foundation
 import ParkCore
+import ParkProfiles
 import Yams
 
 /// How to reach and observe one system under test (`conformance/platforms/*.yaml`): its broker,

@@ -1,5 +1,6 @@
 import Foundation
 import ParkCore
+import ParkProfiles
 import Yams
 
 /// A conformance suite (`conformance/suites/*.yaml`): the park it needs and its checks, each

@@ -1,5 +1,6 @@
 import ParkBindings
 import ParkCore
+import ParkProfiles
 import ParkWire
 
 /// Where the park's meters answer for the system's gateway: per Modbus unit and per DL/T 645 meter number.

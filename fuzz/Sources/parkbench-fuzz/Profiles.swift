@@ -6,6 +6,7 @@ import ParkCore
 import ParkDevices
 import ParkHarness
 import ParkPlatform
+import ParkProfiles
 
 /// The checkout: PARKBENCH_ROOT, else two levels above this package.
 let parkBenchRoot: String = ProcessInfo.processInfo.environment["PARKBENCH_ROOT"]

@@ -19,6 +19,12 @@ package enum YAMLAliasBudget {
         package var line: Int
         package var column: Int
         package var budget: Int
+
+        package init(line: Int, column: Int, budget: Int) {
+            self.line = line
+            self.column = column
+            self.budget = budget
+        }
     }
 
     /// The first alias (by position) at which expansion passes `budget` nodes, or nil when the

@@ -40,7 +40,7 @@ public struct ModelModbusMap: Hashable, Sendable {
     public static let types = ["uint16": 1, "int16": 1, "uint32": 2, "int32": 2, "float32": 2, "uint64": 4, "int64": 4, "float64": 4]
     public static let orders = ["ABCD", "CDAB", "BADC", "DCBA"]
 
-    static func read(_ node: Node, log: IssueLog) -> ModelModbusMap? {
+    package static func read(_ node: Node, log: IssueLog) -> ModelModbusMap? {
         guard var reader = MappingReader(node, path: "modbus", log: log, what: "a Modbus register map") else { return nil }
         var map = ModelModbusMap(registers: [], coils: [])
         for (index, item) in (reader.sequence("registers") ?? []).enumerated() {
@@ -101,20 +101,5 @@ public struct ModelModbusMap: Hashable, Sendable {
             return nil
         }
         return value
-    }
-
-    /// Every point must be one the kind has.
-    func check(against descriptor: KindDescriptor, log: IssueLog) {
-        let known = Set(descriptor.points.map(\.name))
-        for register in registers where !known.contains(register.point) {
-            log.add("kind '\(descriptor.name)' has no point '\(register.point)'", at: nil, path: "modbus.registers")
-        }
-        let commands = Set(descriptor.commands.map(\.name))
-        for coil in coils {
-            if !known.contains(coil.point) { log.add("kind '\(descriptor.name)' has no point '\(coil.point)'", at: nil, path: "modbus.coils") }
-            for command in [coil.onCommand, coil.offCommand] where !commands.contains(command) {
-                log.add("kind '\(descriptor.name)' has no command '\(command)'", at: nil, path: "modbus.coils")
-            }
-        }
     }
 }
