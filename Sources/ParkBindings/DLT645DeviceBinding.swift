@@ -9,7 +9,7 @@ import Synchronization
 /// Reads answer with the meter's values at that instant (``PolledState``) under the standard data
 /// identifiers; relay control (1C) and broadcast time sync (08) become the device's commands,
 /// through the engine and into the ledger.
-public final class DLT645DeviceBinding: Sendable {
+public final class DLT645DeviceBinding: CommandTakingBinding, Sendable {
     /// Where one meter answers.
     public struct Address: Sendable, Hashable, Codable {
         public var device: String

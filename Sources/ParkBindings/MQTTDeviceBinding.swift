@@ -11,7 +11,7 @@ import Synchronization
 ///
 /// Attach it to an engine as its ``EmissionObserver``; give it a ``CommandHandler`` so commands
 /// reach the devices. `local` emissions (a sounder, a chirp) never go on the wire.
-public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, Sendable {
+public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, CommandTakingBinding, Sendable {
     /// How devices reach the broker.
     public struct Configuration: Sendable {
         public var host: String
@@ -56,7 +56,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
     }
 
     /// Delivers a command to a device (on the engine) and returns its answer.
-    public typealias CommandHandler = @Sendable (_ deviceID: String, _ command: DeviceCommand) async -> Result<CommandResult, EngineError>
+    public typealias CommandHandler = DeviceCommandHandler
 
     /// Figures of the binding, beside the pool's own.
     public struct Statistics: Sendable {

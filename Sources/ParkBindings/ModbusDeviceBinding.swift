@@ -9,7 +9,7 @@ import ParkWire
 /// with its values at the instant of the request (``PolledState``). A coil write becomes the
 /// command the map names (a relay coil → `relay-open` / `relay-close`), sent to the device through
 /// the engine so it is in the ledger.
-public final class ModbusDeviceBinding: Sendable {
+public final class ModbusDeviceBinding: CommandTakingBinding, Sendable {
     /// Where one device answers.
     public struct Address: Sendable, Hashable, Codable {
         public var device: String

@@ -5,7 +5,7 @@ import Synchronization
 /// device through whatever handler the run sets — the engine, so the command is in the ledger.
 /// Protocol units hold it directly; it holds nothing of theirs, so no reference cycle forms.
 public final class PolledCommandRelay: Sendable {
-    public typealias Handler = @Sendable (_ deviceID: String, _ command: DeviceCommand) async -> Void
+    public typealias Handler = DeviceCommandHandler
 
     private let handler = Mutex<Handler?>(nil)
 
@@ -17,6 +17,6 @@ public final class PolledCommandRelay: Sendable {
     /// Sends without waiting: the protocol thread answers its master at once.
     func send(_ command: DeviceCommand, to deviceID: String) {
         guard let handler = handler.withLock({ $0 }) else { return }
-        Task { await handler(deviceID, command) }
+        Task { _ = await handler(deviceID, command) }
     }
 }

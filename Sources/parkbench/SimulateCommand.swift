@@ -292,7 +292,7 @@ struct SimulateCommand: AsyncParsableCommand {
                 return try fail(error.description)
             }
             if let modbus {
-                modbus.setCommandHandler { deviceID, command in _ = try? await engine.send(command, to: deviceID) }
+                modbus.routeCommands(to: engine)
                 let addresses: [ModbusDeviceBinding.Address]
                 do { addresses = try modbus.start() } catch { return try fail(error.message) }
                 modbusAddresses = addresses
@@ -306,7 +306,7 @@ struct SimulateCommand: AsyncParsableCommand {
             }
             defer { modbus?.stop() }
             if let dlt645 {
-                dlt645.setCommandHandler { deviceID, command in _ = try? await engine.send(command, to: deviceID) }
+                dlt645.routeCommands(to: engine)
                 let addresses: [DLT645DeviceBinding.Address]
                 do { addresses = try dlt645.start() } catch { return try fail(error.message) }
                 dlt645Addresses = addresses
@@ -321,11 +321,7 @@ struct SimulateCommand: AsyncParsableCommand {
             }
             defer { dlt645?.stop() }
             if let binding {
-                binding.setCommandHandler { deviceID, command in
-                    do throws(EngineError) { return .success(try await engine.send(command, to: deviceID)) } catch {
-                        return .failure(error)
-                    }
-                }
+                binding.routeCommands(to: engine)
                 do { try binding.connect() } catch { return try fail(error.message) }
             }
             printer.setOrigin(engine.clock.now().monotonic)

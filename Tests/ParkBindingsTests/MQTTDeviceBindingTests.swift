@@ -133,9 +133,7 @@ import Testing
         let collector = try Collector(broker.directory, port: broker.port)
         let binding = try MQTTDeviceBinding(devices: bound(plan), configuration: .init(port: broker.port))
         let engine = try await RealTimeEngine(plan: plan, threads: 2, observer: binding)
-        binding.setCommandHandler { id, command in
-            do throws(EngineError) { return .success(try await engine.send(command, to: id)) } catch { return .failure(error) }
-        }
+        binding.routeCommands(to: engine)
         try binding.connect()
         await engine.start()
         try waitFor("20 devices connected", seconds: 30) { binding.statistics.pool.connectedClients == 20 }

@@ -155,9 +155,7 @@ import Testing
         let plan = try helper.plan(count: 2)
         let binding = try MQTTDeviceBinding(devices: helper.bound(plan), configuration: .init(port: broker.port))
         let engine = try await RealTimeEngine(plan: plan, threads: 1, observer: binding)
-        binding.setCommandHandler { deviceID, command in
-            do throws(EngineError) { return .success(try await engine.send(command, to: deviceID)) } catch { return .failure(error) }
-        }
+        binding.routeCommands(to: engine)
         try binding.connect()
         await engine.start()
         try waitFor("2 devices known to the platform and subscribed to their commands", seconds: 30) {

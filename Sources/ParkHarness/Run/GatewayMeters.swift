@@ -72,9 +72,9 @@ final class GatewayMeters: Sendable {
         }
     }
 
-    func setCommandHandler(_ handler: @escaping PolledCommandRelay.Handler) {
-        modbus?.setCommandHandler(handler)
-        dlt645?.setCommandHandler(handler)
+    func routeCommands(to engine: RealTimeEngine) {
+        modbus?.routeCommands(to: engine)
+        dlt645?.routeCommands(to: engine)
     }
 
     func start() throws(BindingError) -> GatewayMeterAddresses {

@@ -133,9 +133,7 @@ public struct HarnessRunner: Sendable {
         } catch {
             throw .configuration("cannot set up the park's devices: \(error)")
         }
-        binding.setCommandHandler { deviceID, command in
-            do throws(EngineError) { return .success(try await engine.send(command, to: deviceID)) } catch { return .failure(error) }
-        }
+        binding.routeCommands(to: engine)
         do { try binding.connect() } catch { throw .unreachable("\(error)") }
         defer { binding.shutdown() }
         guard await waitUntil(configuration.connectTimeout, {
@@ -152,7 +150,7 @@ public struct HarnessRunner: Sendable {
         await engine.start()
         var addresses = GatewayMeterAddresses()
         if let meters, let endpoints = profile.meters {
-            meters.setCommandHandler { deviceID, command in _ = try? await engine.send(command, to: deviceID) }
+            meters.routeCommands(to: engine)
             do { addresses = try meters.start() } catch {
                 await engine.stop()
                 throw .configuration("cannot serve the park's meters: \(error)")
