@@ -32,13 +32,14 @@ public final class DLT645DeviceBinding: CommandTakingBinding, Sendable {
     private let adapters: [String: MeterAdapter]
 
     /// - Parameters:
-    ///   - devices: devices of kind `electric-meter` are served; others are skipped.
+    ///   - devices: the meters to serve, each answering from its electricity-meter points: the
+    ///     caller picks the devices whose model profile has a `dlt645:` section.
     ///   - firstPort: port of the first bus, the others following; 0 for free ports.
     ///   - readObserver: told what every read answered (the harness's ground truth for a gateway).
     public init(devices: [BoundDevice], registry: PolledStateRegistry, host: String = "127.0.0.1", firstPort: Int = 0,
                 metersPerBus: Int = 32, readObserver: (any PolledReadObserver)? = nil) throws(BindingError) {
         guard metersPerBus >= 1 else { throw BindingError("metersPerBus must be at least 1") }
-        let meters = devices.filter { $0.kind == "electric-meter" }
+        let meters = devices
         var servers: [DLT645TCPServer] = []
         var addresses: [Address] = []
         var adapters: [String: MeterAdapter] = [:]

@@ -278,7 +278,7 @@ enum DemoGateway {
                                       port: address.port, unit: address.unit, map: map)
         }
         return modbus + addresses.dlt645.map { address in
-            MeterGateway.Meter(id: address.device, kind: "electric-meter", zone: devices[address.device]?.placement.zone,
+            MeterGateway.Meter(id: address.device, kind: devices[address.device]?.kind ?? "electric-meter", zone: devices[address.device]?.placement.zone,
                                host: "127.0.0.1", port: address.port, link: .dlt645(meter: address.meter))
         }
     }

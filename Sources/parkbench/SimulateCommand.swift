@@ -136,7 +136,7 @@ struct SimulateCommand: AsyncParsableCommand {
     var modbusRTU = false
 
     @Option(help: ArgumentHelp(
-        "Also put the park's electricity meters on DL/T 645-2007: TCP endpoints from this port on (0: free ports), each one RS-485 bus of up to --dlt645-meters meters addressed 000000000001, 000000000002, … in park order.",
+        "Also put the park's meters whose model profile has a dlt645: section on DL/T 645-2007: TCP endpoints from this port on (0: free ports), each one RS-485 bus of up to --dlt645-meters meters addressed 000000000001, 000000000002, … in park order.",
         valueName: "port"))
     var dlt645Port: Int?
 
@@ -286,7 +286,7 @@ struct SimulateCommand: AsyncParsableCommand {
             let modbus = try modbusTransport.map { transport in
                 try makeModbusBinding(transport, registry: registry!, park: parkFile, catalog: workspace.catalog)
             }
-            let dlt645 = try dlt645Port.map { port in try makeDLT645Binding(port: port, registry: registry!, park: parkFile) }
+            let dlt645 = try dlt645Port.map { port in try makeDLT645Binding(port: port, registry: registry!, park: parkFile, catalog: workspace.catalog) }
             let engine: RealTimeEngine
             do { engine = try await RealTimeEngine(plan: plan, ledger: ledgerStore, observer: observers) } catch {
                 return try fail(error.description)
@@ -437,10 +437,10 @@ struct SimulateCommand: AsyncParsableCommand {
     }
 
     /// The DL/T 645 buses for the park's electricity meters.
-    private func makeDLT645Binding(port: Int, registry: PolledStateRegistry, park: ParkFile) throws -> DLT645DeviceBinding {
-        let devices = boundDevices(park)
-        guard devices.contains(where: { $0.kind == "electric-meter" }) else {
-            Output.error("error: --dlt645-port: this park has no electric-meter devices")
+    private func makeDLT645Binding(port: Int, registry: PolledStateRegistry, park: ParkFile, catalog: ModelCatalog) throws -> DLT645DeviceBinding {
+        let devices = boundDevices(park).filter { catalog.speaksDLT645($0.model) }
+        guard !devices.isEmpty else {
+            Output.error("error: --dlt645-port: no device in this park has a model whose profile has a dlt645: section")
             throw ExitCode(ExitStatus.configurationError)
         }
         do {

@@ -259,7 +259,10 @@ import Glibc
         #expect(number.stderr.contains("--meter must be the meter's 12-digit number"))
         let water = try cli.parkbench("certify", "--profile", "devices/water-meter/aqua-wm20.yaml", "--target", "dlt645://127.0.0.1:8899")
         #expect(water.status == 2)
-        #expect(water.stderr.contains("is a water-meter; DL/T 645-2007 is spoken by electricity meters"))
+        #expect(water.stderr.contains("(kind water-meter) has no dlt645: section"))
+        // A Modbus-only electricity meter is refused the same way: its profile, not its kind, says what it speaks.
+        let modbusOnly = try cli.parkbench("certify", "--profile", "devices/electric-meter/acme-em3.yaml", "--target", "dlt645://127.0.0.1:8899")
+        #expect(modbusOnly.status == 2 && modbusOnly.stderr.contains("(kind electric-meter) has no dlt645: section"))
     }
 
     // MARK: - Hostile devices (issue 11, defects 10 and 11)

@@ -43,7 +43,7 @@ import Testing
         server.add(meter)
         try server.start()
         defer { server.stop() }
-        let profile = try ModelProfile.parse("kind: electric-meter\nmodel: test-645\n", file: "test-645.yaml")
+        let profile = try ModelProfile.parse("kind: electric-meter\nmodel: test-645\ndlt645: {edition: 2007}\n", file: "test-645.yaml")
         var configuration = DLT645Certification.Configuration(host: "127.0.0.1", port: server.port, meter: number, profile: profile)
         configuration.settings.samples = 20
         configuration.settings.interval = .milliseconds(100)
@@ -87,14 +87,18 @@ import Testing
         }
     }
 
-    @Test func aWaterMeterProfileIsRefused() throws {
-        let profile = try ModelProfile.parse("kind: water-meter\nmodel: test-wm\n", file: "test-wm.yaml")
-        do {
-            _ = try DLT645Certification(.init(host: "127.0.0.1", port: 1, meter: nil, profile: profile)).run()
-            Issue.record("DL/T 645 is for electricity meters")
-        } catch {
-            #expect(!error.unreachable)
-            #expect(error.description == "test-wm.yaml is a water-meter; DL/T 645-2007 is spoken by electricity meters")
+    /// Whether a model speaks DL/T 645 is its profile's say (`dlt645:`), not its kind's name; a
+    /// kind without the meter's registers cannot declare it.
+    @Test func aProfileWithoutDLT645IsRefused() throws {
+        for text in ["kind: water-meter\nmodel: test-wm\n", "kind: electric-meter\nmodel: modbus-only\n"] {
+            let profile = try ModelProfile.parse(text, file: "test.yaml")
+            do {
+                _ = try DLT645Certification(.init(host: "127.0.0.1", port: 1, meter: nil, profile: profile)).run()
+                Issue.record("\(profile.model) has no dlt645: section")
+            } catch {
+                #expect(!error.unreachable)
+                #expect(error.description.hasPrefix("test.yaml (kind \(profile.kind)) has no dlt645: section"))
+            }
         }
     }
 }

@@ -14,6 +14,9 @@ public struct ModelCatalog: Sendable {
 
     public func model(named name: String) -> ModelProfile? { models[name] }
 
+    /// Whether devices of `model` answer DL/T 645 (their profile has a `dlt645:` section).
+    public func speaksDLT645(_ model: String) -> Bool { models[model]?.dlt645 != nil }
+
     /// Loads every `*.yaml` / `*.yml` under `directory`, validating each against `kinds`.
     ///
     /// A plugin keeps its model profiles beside it under `plugins/`; those are loaded only when

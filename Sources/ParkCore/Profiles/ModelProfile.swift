@@ -34,9 +34,15 @@ public struct ModelProfile: Hashable, Sendable {
     public var mqtt: ModelMQTTSettings?
     /// The model's Modbus register map, when it is read over Modbus.
     public var modbus: ModelModbusMap?
+    /// Set when the model answers DL/T 645 (its profile has a `dlt645:` section).
+    public var dlt645: ModelDLT645Settings?
+
+    /// The protocols the model's profile says it speaks besides MQTT, which every device can:
+    /// what decides the bindings a device gets, never its kind's name.
+    public var polledProtocols: [String] { (modbus == nil ? [] : ["modbus"]) + (dlt645 == nil ? [] : ["dlt645"]) }
 
     public init(kind: String, model: String, vendor: String, title: String, parameters: [String: String], file: String,
-                mqtt: ModelMQTTSettings? = nil, modbus: ModelModbusMap? = nil) {
+                mqtt: ModelMQTTSettings? = nil, modbus: ModelModbusMap? = nil, dlt645: ModelDLT645Settings? = nil) {
         self.kind = kind
         self.model = model
         self.vendor = vendor
@@ -45,9 +51,10 @@ public struct ModelProfile: Hashable, Sendable {
         self.file = file
         self.mqtt = mqtt
         self.modbus = modbus
+        self.dlt645 = dlt645
     }
 
-    static let keys = ["kind", "model", "vendor", "title", "parameters", "mqtt", "modbus"]
+    static let keys = ["kind", "model", "vendor", "title", "parameters", "mqtt", "modbus", "dlt645"]
 
     /// Reads and validates a model profile. With `kinds`, the kind and every parameter are
     /// checked against the kind's descriptor as well.
@@ -77,9 +84,11 @@ public struct ModelProfile: Hashable, Sendable {
         for entry in parameterEntries { parameters[entry.key] = entry.text }
         let mqtt = reader.value("mqtt").flatMap { ModelMQTTSettings.read($0, log: log) }
         let modbus = reader.value("modbus").flatMap { ModelModbusMap.read($0, log: log) }
+        let dlt645 = reader.value("dlt645").flatMap { ModelDLT645Settings.read($0, log: log) }
         reader.finish(allowed: keys)
-        if let kind, let modbus, let descriptor = kinds?.kind(named: kind)?.descriptor {
-            modbus.check(against: descriptor, log: log)
+        if let kind, let descriptor = kinds?.kind(named: kind)?.descriptor {
+            modbus?.check(against: descriptor, log: log)
+            dlt645?.check(against: descriptor, log: log)
         }
 
         if let kind, let kinds {
@@ -104,7 +113,7 @@ public struct ModelProfile: Hashable, Sendable {
             }
         }
         guard log.issues.isEmpty, let kind, let model else { throw ProfileErrors(log.sortedIssues) }
-        return ModelProfile(kind: kind, model: model, vendor: vendor, title: title, parameters: parameters, file: file, mqtt: mqtt, modbus: modbus)
+        return ModelProfile(kind: kind, model: model, vendor: vendor, title: title, parameters: parameters, file: file, mqtt: mqtt, modbus: modbus, dlt645: dlt645)
     }
 
     static func isValidName(_ name: String) -> Bool {
@@ -170,5 +179,41 @@ public struct ModelMQTTSettings: Hashable, Sendable {
         }
         reader.finish(allowed: ["auth", "product_key", "topics", "fields"])
         return settings
+    }
+}
+
+/// A model that answers DL/T 645 on its RS-485 port, as its profile's `dlt645:` section says:
+///
+/// ```yaml
+/// dlt645: {edition: 2007}
+/// ```
+///
+/// The data items (energy by tariff, voltages, currents, power, frequency, freezes) are the
+/// standard's; the binding reads them from the kind's points of the same meaning.
+public struct ModelDLT645Settings: Hashable, Sendable {
+    /// The edition of the standard: only `2007` is served (the 1997 edition's 2-byte data
+    /// identifiers are a different frame layout).
+    public var edition: String
+
+    public init(edition: String = "2007") { self.edition = edition }
+
+    /// The point every served data item set starts from (active energy, 00 01 00 00).
+    static let requiredPoint = "energy_import_1"
+
+    static func read(_ node: Node, log: IssueLog) -> ModelDLT645Settings? {
+        guard var reader = MappingReader(node, path: "dlt645", log: log, what: "DL/T 645 settings") else { return nil }
+        let edition = reader.string("edition") ?? "2007"
+        if edition != "2007" {
+            log.add("DL/T 645 edition '\(IssueLog.excerpt(edition))' is not served; use 2007", at: reader.value("edition"), path: "dlt645.edition")
+        }
+        reader.finish(allowed: ["edition"])
+        return ModelDLT645Settings(edition: edition)
+    }
+
+    /// DL/T 645 is read from an electricity meter's registers: the kind must have them.
+    func check(against descriptor: KindDescriptor, log: IssueLog) {
+        guard !descriptor.points.contains(where: { $0.name == Self.requiredPoint }) else { return }
+        log.add("kind '\(descriptor.name)' has no point '\(Self.requiredPoint)', so it has nothing to answer DL/T 645 reads with",
+                at: nil, path: "dlt645")
     }
 }

@@ -61,13 +61,13 @@ public struct DLT645Certification: Sendable {
     }
 
     /// Runs every check (blocking; a few seconds).
-    /// - Throws: ``Failure`` for a profile that is not an electricity meter (not `unreachable`),
+    /// - Throws: ``Failure`` for a profile without a `dlt645:` section (not `unreachable`),
     ///   or when the meter cannot be reached, does not answer, or answers read address only
     ///   with broken frames (`unreachable`).
     public func run() throws(Failure) -> [CheckResult] {
-        guard configuration.profile.kind == "electric-meter" else {
-            throw Failure(description: "\(configuration.profile.file) is a \(configuration.profile.kind); DL/T 645-2007 is spoken by electricity meters",
-                          unreachable: false)
+        guard configuration.profile.dlt645 != nil else {
+            throw Failure(description: "\(configuration.profile.file) (kind \(configuration.profile.kind)) has no dlt645: section; "
+                + "a model that answers DL/T 645-2007 says so with `dlt645: {edition: 2007}`", unreachable: false)
         }
         let target = "\(configuration.host):\(configuration.port)"
         let master: DLT645Master

@@ -42,7 +42,8 @@ final class GatewayMeters: Sendable {
             }
             var dlt645: DLT645DeviceBinding?
             if let address = endpoints.dlt645 {
-                let rest = devices.filter { $0.kind == "electric-meter" && !(modbus?.serves($0.id) ?? false) }
+                // A model with a register map is read over Modbus when the gateway has both.
+                let rest = devices.filter { catalog.speaksDLT645($0.model) && !(modbus?.serves($0.id) ?? false) }
                 if !rest.isEmpty {
                     dlt645 = try DLT645DeviceBinding(devices: rest, registry: registry, host: address.host, firstPort: address.port,
                                                      metersPerBus: endpoints.metersPerBus, readObserver: reads)
