@@ -31,11 +31,15 @@ deps:
 build: deps-build
 	$(SWIFT) build $(SWIFT_FLAGS)
 
-# Tests run one at a time: many of them time real things (alarm latency, offline detection,
-# wire timestamps) and, run side by side on 2 cores, they would time each other's load instead.
+# Unit-test targets (no sockets, no peers, no real-time waits) run in parallel; every other
+# target runs one test at a time: those time real things (alarm latency, offline detection, wire
+# timestamps) and, side by side on 2 cores, would time each other's load instead. A new unit-test
+# target goes in UNIT_TESTS; socket and interop tests stay out of those targets.
+UNIT_TESTS := ParkWireTests|ParkCoreTests|ParkDevicesTests|ParkReportTests|SystemLibraryTests
 test: deps
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
-	$(SWIFT) test $(SWIFT_FLAGS) --skip-build --no-parallel
+	$(SWIFT) test $(SWIFT_FLAGS) --skip-build --parallel --filter '^($(UNIT_TESTS))\.'
+	$(SWIFT) test $(SWIFT_FLAGS) --skip-build --no-parallel --skip '^($(UNIT_TESTS))\.'
 
 # The demo embeds mosquitto, so it needs the test-time Debian packages too.
 demo: deps
