@@ -107,7 +107,9 @@ public final class DeviceShard {
         return fired
     }
 
-    func apply(_ stimulus: Stimulus, to slot: UInt32, at now: MonotonicInstant) throws(DeviceError) {
+    /// Records the stimulus, then gives it to the device; returns the record (with its ledger order).
+    @discardableResult
+    func apply(_ stimulus: Stimulus, to slot: UInt32, at now: MonotonicInstant) throws(DeviceError) -> LedgerRecord {
         let device = slots[Int(slot)]
         var record = LedgerRecord(
             time: clock.now(), deviceID: device.id, kind: device.kind, entry: .stimulus, name: stimulus.name,
@@ -116,9 +118,11 @@ public final class DeviceShard {
         record.order = ledger.append(record)
         observer?.deviceReceived(record)
         try device.behavior.apply(stimulus: stimulus, context: DeviceContext(shard: self, slot: slot, now: now))
+        return record
     }
 
-    func handle(_ command: DeviceCommand, to slot: UInt32, at now: MonotonicInstant) -> CommandResult {
+    /// Gives the command to the device and records it with the answer; returns both.
+    func handle(_ command: DeviceCommand, to slot: UInt32, at now: MonotonicInstant) -> (result: CommandResult, record: LedgerRecord) {
         let device = slots[Int(slot)]
         let received = clock.now()
         let result = device.behavior.handle(command: command, context: DeviceContext(shard: self, slot: slot, now: now))
@@ -135,7 +139,7 @@ public final class DeviceShard {
             detail: detail)
         record.order = ledger.append(record)
         observer?.deviceReceived(record)
-        return result
+        return (result, record)
     }
 
     func record(emission: Emission, slot: UInt32) {

@@ -96,13 +96,20 @@ public final class RealTimeEngine: Sendable {
         if ownsGroup { try? await group.shutdownGracefully() }
     }
 
-    /// Applies a stimulus to a device on its loop.
-    public func apply(_ stimulus: Stimulus, to deviceID: String) async throws(EngineError) {
+    /// Applies a stimulus to a device on its loop; returns its ledger record (the harness times
+    /// from it, without searching the ground truth for it).
+    @discardableResult
+    public func apply(_ stimulus: Stimulus, to deviceID: String) async throws(EngineError) -> LedgerRecord {
         try await onDeviceLoop(deviceID) { $0.apply(stimulus, to: deviceID) }
     }
 
     /// Sends a command to a device on its loop and returns the device's answer.
     public func send(_ command: DeviceCommand, to deviceID: String) async throws(EngineError) -> CommandResult {
+        try await sendRecorded(command, to: deviceID).result
+    }
+
+    /// Sends a command to a device on its loop; returns its answer and the ledger record of both.
+    public func sendRecorded(_ command: DeviceCommand, to deviceID: String) async throws(EngineError) -> CommandReceipt {
         try await onDeviceLoop(deviceID) { $0.send(command, to: deviceID) }
     }
 
@@ -202,21 +209,21 @@ final class ShardDriver {
         wakeDeadline = nil
     }
 
-    func apply(_ stimulus: Stimulus, to deviceID: String) -> Result<Void, EngineError> {
+    func apply(_ stimulus: Stimulus, to deviceID: String) -> Result<LedgerRecord, EngineError> {
         guard let slot = shard.slot(of: deviceID) else { return .failure(.unknownDevice(deviceID)) }
         defer { arm() }
         do {
-            try shard.apply(stimulus, to: slot, at: shard.clock.now().monotonic)
-            return .success(())
+            return .success(try shard.apply(stimulus, to: slot, at: shard.clock.now().monotonic))
         } catch {
             return .failure(.device(id: deviceID, error))
         }
     }
 
-    func send(_ command: DeviceCommand, to deviceID: String) -> Result<CommandResult, EngineError> {
+    func send(_ command: DeviceCommand, to deviceID: String) -> Result<CommandReceipt, EngineError> {
         guard let slot = shard.slot(of: deviceID) else { return .failure(.unknownDevice(deviceID)) }
         defer { arm() }
-        return .success(shard.handle(command, to: slot, at: shard.clock.now().monotonic))
+        let (result, record) = shard.handle(command, to: slot, at: shard.clock.now().monotonic)
+        return .success(CommandReceipt(result: result, record: record))
     }
 
     private func wake() {

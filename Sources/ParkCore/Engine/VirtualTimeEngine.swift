@@ -59,15 +59,22 @@ public final class VirtualTimeEngine {
         clock.advance(to: target)
     }
 
-    /// Applies a stimulus to a device now.
-    public func apply(_ stimulus: Stimulus, to deviceID: String) throws(EngineError) {
+    /// Applies a stimulus to a device now; returns its ledger record.
+    @discardableResult
+    public func apply(_ stimulus: Stimulus, to deviceID: String) throws(EngineError) -> LedgerRecord {
         guard let slot = shard.slot(of: deviceID) else { throw .unknownDevice(deviceID) }
-        do { try shard.apply(stimulus, to: slot, at: now) } catch { throw .device(id: deviceID, error) }
+        do { return try shard.apply(stimulus, to: slot, at: now) } catch { throw .device(id: deviceID, error) }
     }
 
     /// Sends a command to a device now and returns its answer.
     public func send(_ command: DeviceCommand, to deviceID: String) throws(EngineError) -> CommandResult {
+        try sendRecorded(command, to: deviceID).result
+    }
+
+    /// Sends a command to a device now; returns its answer and the ledger record of both.
+    public func sendRecorded(_ command: DeviceCommand, to deviceID: String) throws(EngineError) -> CommandReceipt {
         guard let slot = shard.slot(of: deviceID) else { throw .unknownDevice(deviceID) }
-        return shard.handle(command, to: slot, at: now)
+        let (result, record) = shard.handle(command, to: slot, at: now)
+        return CommandReceipt(result: result, record: record)
     }
 }

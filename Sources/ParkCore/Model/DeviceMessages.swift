@@ -91,3 +91,14 @@ public struct DeviceError: Error, Hashable, Sendable, CustomStringConvertible {
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
+
+/// A command as the engine handled it: the device's answer and the ledger record of both.
+public struct CommandReceipt: Sendable {
+    public var result: CommandResult
+    public var record: LedgerRecord
+
+    public init(result: CommandResult, record: LedgerRecord) {
+        self.result = result
+        self.record = record
+    }
+}

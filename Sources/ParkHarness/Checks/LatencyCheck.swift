@@ -100,9 +100,7 @@ public struct LatencyCheck: ConformanceCheck {
         let timeoutNanoseconds = Int64(common.timeout.nanoseconds)
         for (device, start) in starts {
             let startNanoseconds = start.time.wall.nanosecondsSinceEpoch
-            let emission = context.truth.records(from: 0) {
-                $0.deviceID == device.id && $0.entry == .emission && $0.name == event && $0.order > start.order
-            }.first
+            let emission = context.truth.firstEmission(of: device.id, named: event, after: start.order)
             if let emission {
                 deviceDelays.append(Double(emission.time.wall.nanosecondsSinceEpoch - startNanoseconds) / 1e6)
             }

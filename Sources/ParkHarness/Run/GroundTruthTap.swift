@@ -7,6 +7,8 @@ import Synchronization
 public final class GroundTruthTap: EmissionObserver {
     private let records = Mutex<[LedgerRecord]>([])
     private let byMessageID = Mutex<[String: Int]>([:])
+    /// Each device's records, as indices into `records`, in the order the tap saw them.
+    private let byDevice = Mutex<[String: [Int]]>([:])
 
     public init() {}
 
@@ -19,6 +21,20 @@ public final class GroundTruthTap: EmissionObserver {
             return records.count - 1
         }
         if record.entry == .emission { byMessageID.withLock { $0[record.messageID] = index } }
+        byDevice.withLock { $0[record.deviceID, default: []].append(index) }
+    }
+
+    /// The device's first emission named `name` after the record with ledger order `order`:
+    /// what a latency check times, found through the device's own records, not all of them.
+    public func firstEmission(of deviceID: String, named name: String, after order: UInt64) -> LedgerRecord? {
+        let indices = byDevice.withLock { $0[deviceID] ?? [] }
+        return records.withLock { records in
+            for index in indices {
+                let record = records[index]
+                if record.entry == .emission, record.name == name, record.order > order { return record }
+            }
+            return nil
+        }
     }
 
     /// How many records so far: a mark to ask for what came after.

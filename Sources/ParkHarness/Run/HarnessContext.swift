@@ -77,20 +77,14 @@ public final class HarnessContext: Sendable {
             case .failure(let error): return .failure(CheckFailure("\(action) at \(device.id): \(error.message)"))
             }
         }
-        let mark = truth.mark
         do throws(EngineError) {
             switch action.form {
-            case .stimulus: try await engine.apply(Stimulus(action.name, arguments: arguments), to: device.id)
-            case .command: _ = try await engine.send(DeviceCommand(action.name, arguments: arguments), to: device.id)
+            case .stimulus: return .success(try await engine.apply(Stimulus(action.name, arguments: arguments), to: device.id))
+            case .command: return .success(try await engine.sendRecorded(DeviceCommand(action.name, arguments: arguments), to: device.id).record)
             }
         } catch {
             return .failure(CheckFailure("\(action) at \(device.id): \(error)"))
         }
-        let entry: LedgerRecord.Entry = action.form == .stimulus ? .stimulus : .command
-        guard let record = truth.records(from: mark, where: { $0.deviceID == device.id && $0.entry == entry && $0.name == action.name }).first else {
-            return .failure(CheckFailure("\(action) at \(device.id) left no ledger record"))
-        }
-        return .success(record)
     }
 
     /// Cuts a device's connection without a DISCONNECT (the broker publishes its last will); a
