@@ -102,6 +102,13 @@ public final class MeterGateway: @unchecked Sendable {
 
     public let configuration: Configuration
     private let meters: [Meter]
+    /// Per meter: where it publishes, filled in once (every reading goes to one of these).
+    private let topics: [MeterTopics]
+    /// Which meter a command topic belongs to.
+    private let meterByCommandTopic: [String: Int]
+    /// Names the gateway in every message, so a platform (and a reader of the capture) can tell
+    /// a reading the gateway made from one a device sent itself.
+    private let gatewayField: [(key: String, json: String)]
     /// Per meter: the Modbus requests that read it (nil for a DL/T 645 meter).
     private let plans: [ReadPlan?]
     private let pool: MQTTClientPool
@@ -117,6 +124,9 @@ public final class MeterGateway: @unchecked Sendable {
     public init(meters: [Meter], configuration: Configuration) throws(MQTTError) {
         self.meters = meters
         self.configuration = configuration
+        topics = meters.map(MeterTopics.init)
+        meterByCommandTopic = Dictionary(topics.enumerated().map { ($1.command, $0) }, uniquingKeysWith: { first, _ in first })
+        gatewayField = [("gateway", JSONText.quoted(configuration.name))]
         plans = meters.map { meter in
             meter.modbus.map { ReadPlan($0.map, wordSwapped: configuration.faults.wordSwap) }
         }
@@ -125,7 +135,7 @@ public final class MeterGateway: @unchecked Sendable {
         var client = MQTTClientConfiguration(
             clientID: "gateway-\(configuration.name)", host: configuration.brokerHost, port: configuration.brokerPort,
             credentials: configuration.credentials,
-            subscriptions: meters.map { MQTTSubscription(Self.topic($0, "cmd"), qos: .atLeastOnce) })
+            subscriptions: topics.map { MQTTSubscription($0.command, qos: .atLeastOnce) })
         client.tcpNoDelay = true
         self.client = try pool.addClient(client)
         receiver.gateway = self
@@ -219,10 +229,10 @@ public final class MeterGateway: @unchecked Sendable {
                 }
             } catch {
                 if error.isTransport { dlt645Connections[meter.connectionKey] = nil }
-                missed(meter, requests: requests)
+                missed(index, requests: requests)
                 return false
             }
-            answered(meter, values: values, requests: requests, at: polledAt)
+            answered(index, values: values, requests: requests, at: polledAt)
             return true
         }
         guard let plan = plans[index], let unit = meter.modbus?.unit else { return false }
@@ -239,26 +249,28 @@ public final class MeterGateway: @unchecked Sendable {
             }
         } catch {
             if case .transport = error { connections[meter.connectionKey] = nil }
-            missed(meter, requests: requests)
+            missed(index, requests: requests)
             return false
         }
-        answered(meter, values: values, requests: requests, at: polledAt)
+        answered(index, values: values, requests: requests, at: polledAt)
         return true
     }
 
-    private func answered(_ meter: Meter, values: [(String, Double)], requests: Int, at polledAt: Date) {
+    private func answered(_ index: Int, values: [(String, Double)], requests: Int, at polledAt: Date) {
+        let meter = meters[index]
         counters.withLock { $0.requests += requests }
         failures[meter.id] = 0
         if !online.contains(meter.id) {
             online.insert(meter.id)
-            publishStatus(meter, online: true)
+            publishStatus(index, online: true)
             counters.withLock { $0.offlineMeters.removeAll { $0 == meter.id } }
         }
         sequence[meter.id, default: 0] += 1
-        publishReading(meter, values: values, seq: sequence[meter.id]!, at: polledAt)
+        publishReading(index, values: values, seq: sequence[meter.id]!, at: polledAt)
     }
 
-    private func missed(_ meter: Meter, requests: Int) {
+    private func missed(_ index: Int, requests: Int) {
+        let meter = meters[index]
         failures[meter.id, default: 0] += 1
         counters.withLock {
             $0.failedPolls += 1
@@ -266,7 +278,7 @@ public final class MeterGateway: @unchecked Sendable {
         }
         if failures[meter.id] == configuration.offlineAfter, !configuration.faults.offlineReportsDropped {
             online.remove(meter.id)
-            publishStatus(meter, online: false)
+            publishStatus(index, online: false)
             counters.withLock { $0.offlineMeters.append(meter.id) }
         }
     }
@@ -280,10 +292,10 @@ public final class MeterGateway: @unchecked Sendable {
     }
 
     fileprivate func received(_ message: MQTTMessage) {
-        guard let meter = meters.firstIndex(where: { Self.topic($0, "cmd") == message.topic }) else { return }
+        guard let meter = meterByCommandTopic[message.topic] else { return }
         let command: WireCommand
         do { command = try DeviceEnvelope.command(from: message.payload) } catch {
-            acknowledge(meters[meter], id: "", command: "", accepted: false, reason: "\(error)")
+            acknowledge(meter, id: "", command: "", rejection: "\(error)")
             return
         }
         pendingCommands.withLock { $0.append(PendingCommand(meter: meter, id: command.id ?? "", command: command.command)) }
@@ -301,8 +313,7 @@ public final class MeterGateway: @unchecked Sendable {
             let meter = meters[pending.meter]
             if pending.command == "read" {
                 let answered = read(pending.meter)
-                acknowledge(meter, id: pending.id, command: pending.command, accepted: answered,
-                            reason: answered ? nil : "the meter did not answer")
+                acknowledge(pending.meter, id: pending.id, command: pending.command, rejection: answered ? nil : "the meter did not answer")
                 continue
             }
             let unit: UInt8, map: ModelModbusMap
@@ -316,16 +327,16 @@ public final class MeterGateway: @unchecked Sendable {
             }
             guard let coil = map.coils.first(where: { $0.onCommand == pending.command || $0.offCommand == pending.command }) else {
                 let known = ["read"] + map.coils.flatMap { [$0.onCommand, $0.offCommand] }
-                acknowledge(meter, id: pending.id, command: pending.command, accepted: false,
-                            reason: "\(meter.id) takes \(known.joined(separator: ", ")) through this gateway")
+                acknowledge(pending.meter, id: pending.id, command: pending.command,
+                            rejection: "\(meter.id) takes \(known.joined(separator: ", ")) through this gateway")
                 continue
             }
             do throws(ModbusClientError) {
                 try master(for: meter).writeCoil(unit: unit, address: coil.address, on: coil.onCommand == pending.command)
-                acknowledge(meter, id: pending.id, command: pending.command, accepted: true, reason: nil)
+                acknowledge(pending.meter, id: pending.id, command: pending.command, rejection: nil)
             } catch {
                 if case .transport = error { connections[meter.connectionKey] = nil }
-                acknowledge(meter, id: pending.id, command: pending.command, accepted: false, reason: "coil write failed: \(error)")
+                acknowledge(pending.meter, id: pending.id, command: pending.command, rejection: "coil write failed: \(error)")
             }
         }
     }
@@ -334,50 +345,59 @@ public final class MeterGateway: @unchecked Sendable {
     private func relay(_ meter: Meter, number: String, _ pending: PendingCommand) {
         let codes: [String: UInt8] = ["relay-open": 0x1A, "relay-close": 0x1C]
         guard let code = codes[pending.command] else {
-            acknowledge(meter, id: pending.id, command: pending.command, accepted: false,
-                        reason: "\(meter.id) takes read, relay-open, relay-close through this gateway")
+            acknowledge(pending.meter, id: pending.id, command: pending.command,
+                        rejection: "\(meter.id) takes read, relay-open, relay-close through this gateway")
             return
         }
         do throws(DLT645Master.Failure) {
             try dlt645Master(for: meter).relay(meter: number, code: code)
-            acknowledge(meter, id: pending.id, command: pending.command, accepted: true, reason: nil)
+            acknowledge(pending.meter, id: pending.id, command: pending.command, rejection: nil)
         } catch {
             if error.isTransport { dlt645Connections[meter.connectionKey] = nil }
-            acknowledge(meter, id: pending.id, command: pending.command, accepted: false, reason: "relay control failed: \(error)")
+            acknowledge(pending.meter, id: pending.id, command: pending.command, rejection: "relay control failed: \(error)")
         }
     }
 
     // MARK: - Publishing
 
-    static func topic(_ meter: Meter, _ channel: String) -> String {
-        DeviceTopicTemplate.standard.topic(for: BoundDevice(id: meter.id, kind: meter.kind, model: "", zone: meter.zone), channel: channel)
-    }
-
-    /// Names the gateway in every message, so a platform (and a reader of the capture) can tell
-    /// a reading the gateway made from one a device sent itself.
-    private var gatewayField: [(key: String, json: String)] { [("gateway", JSONText.quoted(configuration.name))] }
-
-    private func publishReading(_ meter: Meter, values: [(String, Double)], seq: Int, at time: Date) {
+    private func publishReading(_ index: Int, values: [(String, Double)], seq: Int, at time: Date) {
+        let meter = meters[index]
         let payload = DeviceEnvelope.emission(
             device: meter.id, kind: meter.kind, sequence: UInt64(seq), messageID: "\(meter.id)#gw\(seq)",
             wallNanoseconds: Int64(time.timeIntervalSince1970 * 1e9), channel: "telemetry", name: "telemetry",
             values: values.map { ($0.0, JSONText.number($0.1)) }, extra: gatewayField)
         do {
-            try pool.publish(client, topic: Self.topic(meter, "telemetry"), payload: payload, qos: .atLeastOnce)
+            try pool.publish(client, topic: topics[index].telemetry, payload: payload, qos: .atLeastOnce)
             counters.withLock { $0.published += 1 }
         } catch {}
     }
 
-    private func publishStatus(_ meter: Meter, online: Bool) {
+    private func publishStatus(_ index: Int, online: Bool) {
+        let meter = meters[index]
         let payload = DeviceEnvelope.status(device: meter.id, kind: meter.kind, online: online, wallNanoseconds: nil, extra: gatewayField)
-        try? pool.publish(client, topic: Self.topic(meter, "status"), payload: payload, qos: .atLeastOnce, retain: true)
+        try? pool.publish(client, topic: topics[index].status, payload: payload, qos: .atLeastOnce, retain: true)
     }
 
-    private func acknowledge(_ meter: Meter, id: String, command: String, accepted: Bool, reason: String?) {
+    /// Answers a command on the meter's `cmd/ack`: accepted, or refused with its reason.
+    private func acknowledge(_ index: Int, id: String, command: String, rejection: String?) {
         let payload = DeviceEnvelope.commandAck(
-            device: meter.id, id: id, command: command, rejection: accepted ? nil : (reason ?? "refused"),
+            device: meters[index].id, id: id, command: command, rejection: rejection,
             wallNanoseconds: Int64(Date().timeIntervalSince1970 * 1e9), extra: gatewayField)
-        try? pool.publish(client, topic: Self.topic(meter, "cmd/ack"), payload: payload, qos: .atLeastOnce)
+        try? pool.publish(client, topic: topics[index].acknowledgement, payload: payload, qos: .atLeastOnce)
+    }
+}
+
+/// A meter's topics under the standard template, for the gateway to publish and subscribe on.
+private struct MeterTopics {
+    var telemetry, status, command, acknowledgement: String
+
+    init(_ meter: MeterGateway.Meter) {
+        let device = BoundDevice(id: meter.id, kind: meter.kind, model: "", zone: meter.zone)
+        func topic(_ channel: String) -> String { DeviceTopicTemplate.standard.topic(for: device, channel: channel) }
+        telemetry = topic("telemetry")
+        status = topic("status")
+        command = topic("cmd")
+        acknowledgement = topic("cmd/ack")
     }
 }
 
