@@ -39,11 +39,10 @@ public final class DLT645DeviceBinding: CommandTakingBinding, Sendable {
     public init(devices: [BoundDevice], registry: PolledStateRegistry, host: String = "127.0.0.1", firstPort: Int = 0,
                 metersPerBus: Int = 32, readObserver: (any PolledReadObserver)? = nil) throws(BindingError) {
         guard metersPerBus >= 1 else { throw BindingError("metersPerBus must be at least 1") }
-        let meters = devices
         var servers: [DLT645TCPServer] = []
         var addresses: [Address] = []
         var adapters: [String: MeterAdapter] = [:]
-        for (index, device) in meters.enumerated() {
+        for (index, device) in devices.enumerated() {
             let bus = index / metersPerBus
             if bus == servers.count {
                 servers.append(DLT645TCPServer(host: host, port: firstPort == 0 ? 0 : firstPort + bus,
