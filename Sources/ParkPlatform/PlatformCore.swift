@@ -141,7 +141,8 @@ public struct PlatformCore: Sendable {
             // A device's latest values are bounded like one message's: otherwise many small
             // messages with new point names would grow the platform (and GET /devices) forever.
             var refusedPoints: [String] = []
-            for (point, value) in message.values {
+            for point in message.valueNames {
+                guard let value = message.values[point] else { continue }
                 if state.values[point] == nil, state.values.count >= limits.maxValues {
                     refusedPoints.append(point)
                     continue

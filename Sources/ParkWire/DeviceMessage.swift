@@ -18,6 +18,9 @@ public struct DeviceMessage: Sendable, Hashable {
     public var messageID: String?
     public var timestampNanoseconds: Int64?
     public var values: [String: Double]
+    /// The keys of `values` in the order the message gave them, so what is kept when a limit
+    /// is reached does not depend on dictionary order.
+    public var valueNames: [String]
     /// Keys whose number does not fit a finite double (`1e400`): left out of `values` (or of
     /// `seq`/`ts_ns`) so the message still counts, and named so the platform can report them.
     public var badValues: [String]
@@ -49,6 +52,7 @@ public struct DeviceMessage: Sendable, Hashable {
         messageID = fields.messageID
         timestampNanoseconds = fields.timestampNanoseconds
         values = fields.values
+        valueNames = fields.valueNames
         badValues = fields.badValues
     }
 
@@ -58,6 +62,7 @@ public struct DeviceMessage: Sendable, Hashable {
         var sequence: Int?
         var timestampNanoseconds: Int64?
         var values: [String: Double] = [:]
+        var valueNames: [String] = []
         var badValues: [String] = []
     }
 }
@@ -150,7 +155,9 @@ private struct DeviceMessageScanner {
             entries += 1
             guard entries <= limit else { throw DeviceMessageError(.tooManyValues(limit: limit)) }
             if case .number(let number, _) = try scanner.scalar(depth: 2) {
-                if number.isFinite { fields.values[key] = number } else { fields.badValues.append(key) }
+                if number.isFinite {
+                    if fields.values.updateValue(number, forKey: key) == nil { fields.valueNames.append(key) }
+                } else { fields.badValues.append(key) }
             }
         }
     }
