@@ -84,12 +84,15 @@ let package = Package(
                 "ParkCore", "ParkProfiles", "ParkWire", "ParkMQTT", "ParkModbus", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
+        // A running park: the session (engine, ledger, bindings, command routing, stimulus script)
+        // and the worker processes of a sharded run. The commands are its clients.
+        .target(name: "ParkRuntime", dependencies: ["ParkCore", "ParkBindings", "ParkBroker", "ParkWire", "CLinuxEvents"]),
         .executableTarget(
             name: "parkbench",
             dependencies: [
                 "ParkCore", "ParkDevices", "ParkProfiles", "ParkWire", "ParkBindings", "ParkPlatform", "ParkBroker", "ParkModbus", "ParkMQTT", "ParkCapture",
-                "ParkHarness", "ParkReport",
-                "CParkPlugin", "CLinuxEvents",
+                "ParkHarness", "ParkReport", "ParkRuntime",
+                "CParkPlugin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -118,6 +121,7 @@ let package = Package(
             dependencies: ["ParkMQTT", "ParkTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform", "ParkProfiles", "ParkWire"]),
         .testTarget(name: "ParkWireTests", dependencies: ["ParkWire"]),
+        .testTarget(name: "ParkRuntimeTests", dependencies: ["ParkRuntime", "ParkBindings", "ParkCore", "ParkDevices", "ParkModbus"]),
         .testTarget(name: "ParkReportTests", dependencies: ["ParkReport"]),
         .testTarget(name: "ParkCaptureTests", dependencies: ["ParkCapture", "ParkModbus", "ParkTestSupport"]),
         .testTarget(
@@ -137,7 +141,8 @@ let package = Package(
         .target(
             name: "ParkHarness",
             dependencies: [
-                "ParkCore", "ParkProfiles", "ParkWire", "ParkMQTT", "ParkModbus", "ParkBindings", "ParkReport", "ParkCapture", .product(name: "Yams", package: "Yams"),
+                "ParkCore", "ParkProfiles", "ParkWire", "ParkMQTT", "ParkModbus", "ParkBindings", "ParkRuntime", "ParkReport", "ParkCapture",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ParkRuntime
 import ParkCapture
 import ParkCore
 import ParkHarness

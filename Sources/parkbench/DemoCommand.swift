@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ParkRuntime
 import ParkBindings
 import ParkBroker
 import ParkCore

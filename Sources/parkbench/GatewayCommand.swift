@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ParkRuntime
 import ParkCore
 import ParkModbus
 import ParkPlatform
@@ -74,12 +75,12 @@ struct GatewayCommand: ParsableCommand {
             Output.error("error: \(error)")
             throw ExitCode(ExitStatus.configurationError)
         }
-        _ = Interrupt.received
+        _ = RunInterruption.received
         gateway.start()
         if !options.json { print("gateway \(name): polling \(list.count) meters every \(period), publishing on \(broker)") }
         let started = Date()
         var lastReport = started
-        while !Interrupt.received {
+        while !RunInterruption.received {
             if let duration, Date().timeIntervalSince(started) >= duration.seconds { break }
             Thread.sleep(forTimeInterval: 0.2)
             if !options.json, Date().timeIntervalSince(lastReport) >= 10 {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ParkRuntime
 import ParkCore
 import ParkPlatform
 import Synchronization
@@ -145,7 +146,7 @@ struct PlatformCommand: AsyncParsableCommand {
                     throw ExitCode(ExitStatus.configurationError)
                 }
             }
-            while SystemClockSeconds.now() < deadline, !Interrupt.received, !platform.isCrashed {
+            while SystemClockSeconds.now() < deadline, !RunInterruption.received, !platform.isCrashed {
                 try? await Task.sleep(nanoseconds: 200_000_000)
             }
             if platform.isCrashed {
@@ -178,24 +179,3 @@ enum SystemClockSeconds {
     }
 }
 
-/// Ctrl-C and SIGTERM end a long-running command cleanly instead of killing it mid-write.
-enum Interrupt {
-    nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
-    private static let flag = Atomic<Bool>(false)
-
-    static var received: Bool {
-        install()
-        return flag.load(ordering: .relaxed)
-    }
-
-    private static func install() {
-        guard sources.isEmpty else { return }
-        for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { flag.store(true, ordering: .relaxed) }
-            source.resume()
-            sources.append(source)
-        }
-    }
-}

@@ -1,9 +1,8 @@
 import ArgumentParser
-import CLinuxEvents
 import Foundation
 import ParkBindings
+import ParkRuntime
 import ParkCore
-import ParkMQTT
 import ParkProfiles
 import ParkWire
 import Synchronization
@@ -196,37 +195,34 @@ struct SimulateCommand: AsyncParsableCommand {
 
     func run() async throws {
         // First thing: a Ctrl-C that arrives while the park loads must stop the run, not kill it.
-        _ = Interrupt.received
+        _ = RunInterruption.received
         let workspace = Workspace.load(options)
         try workspace.failOnProblems()
-        var parkFile: ParkFile
-        var plan: [PlannedDevice]
+        var park: LoadedPark
         do {
-            parkFile = try ParkFile.load(file: park, catalog: workspace.catalog, kinds: workspace.kinds)
-            if let shard {
-                // Only this shard's devices are planned: a worker of a 50,000-device park builds
-                // its own few thousand, not the whole park. Each device keeps the random stream of
-                // its id and the run seed, so it behaves the same whichever shard runs it.
-                let range = shard.range(of: parkFile.devices.count)
-                parkFile.devices = Array(parkFile.devices[range])
-                let owned = Set(parkFile.devices.map(\.id))
-                parkFile.stimuli = parkFile.stimuli.filter { owned.contains($0.deviceID) }
-            }
-            plan = try parkFile.plan(kinds: workspace.kinds, seed: seed)
-            // Loading expands every population; hand the parser's garbage back before the run.
-            parkbench_release_free_memory()
+            park = try LoadedPark(path: self.park, catalog: workspace.catalog, kinds: workspace.kinds, shard: shard, seed: seed)
         } catch {
             for issue in error.issues { Output.error(issue.description) }
             throw ExitCode(ExitStatus.configurationError)
         }
-        if let workerOf { WorkerLifeline.tie(to: workerOf) }
-        if workerOf == nil, shard == nil, let count = try workerProcessCount(devices: plan.count) {
-            // The coordinator planned the park only to validate it once; the workers plan their own slices.
-            let devices = plan.count
-            plan = []
-            parkFile.devices = []
-            parkbench_release_free_memory()
-            return try await runWorkers(count, park: parkFile, devices: devices, runSeed: seed ?? parkFile.seed)
+        if let workerOf, !WorkerLifeline.tie(to: workerOf) {
+            Output.error("error: the coordinator (pid \(workerOf)) is gone; worker exiting")
+            throw ExitCode(ExitStatus.configurationError)
+        }
+        let runSeed = seed ?? park.file.seed
+        if workerOf == nil, shard == nil {
+            let count: Int?
+            do { count = try ProcessCapacity.workerCount(requested: workers, devices: park.plan.count, brokers: brokers.count, virtual: virtual) } catch {
+                return try fail(error.description)
+            }
+            if let count {
+                // The coordinator planned the park only to validate it once; the workers plan their own slices.
+                let devices = park.plan.count
+                park.plan = []
+                park.file.devices = []
+                ProcessMemory.releaseFree()
+                return try await runWorkers(count, park: park.file, devices: devices, runSeed: runSeed)
+            }
         }
         if broker != nil { ProcessCapacity.raiseOpenFileLimit() }
         let reporting = workerOf != nil
@@ -234,122 +230,70 @@ struct SimulateCommand: AsyncParsableCommand {
         if let ledger, !FileManager.default.createFile(atPath: ledger, contents: nil) {
             return try fail("cannot write the ledger file '\(ledger)'; check the directory exists and is writable")
         }
-        let runSeed = seed ?? parkFile.seed
         let printer = EmissionPrinter(filter: options.json || reporting ? .none : show, kinds: workspace.kinds)
         let tally = EmissionTally()
-        let binding = try broker.map { try makeBinding($0, park: parkFile, catalog: workspace.catalog) }
-        let observers = MulticastEmissionObserver([printer, tally] + (binding.map { [$0] } ?? []))
         // With --ledger the spill file is the user's file: records stream to it as the run goes,
         // and nothing is read back at the end, however long the run.
         let ledgerStore = Ledger(spillURL: ledger.map { URL(fileURLWithPath: $0) })
-        var stimuliApplied = 0
         if !options.json, !reporting {
-            let kinds = Dictionary(grouping: plan, by: { $0.kind.descriptor.name }).map { "\($1.count) \($0)" }.sorted()
-            print("park \(parkFile.name): \(plan.count) devices (\(kinds.joined(separator: ", "))), seed \(runSeed), "
+            let kinds = Dictionary(grouping: park.plan, by: { $0.kind.descriptor.name }).map { "\($1.count) \($0)" }.sorted()
+            print("park \(park.file.name): \(park.plan.count) devices (\(kinds.joined(separator: ", "))), seed \(runSeed), "
                   + "\(duration) \(virtual ? "of virtual time" : "in real time")")
         }
 
         let started = SystemClock.monotonicNow()
         var timerFigures: TimerLateness?
-        var modbusAddresses: [ModbusDeviceBinding.Address]?
-        var dlt645Addresses: [DLT645DeviceBinding.Address]?
+        var addresses = ParkSession.EndpointAddresses()
+        var mqtt: MQTTDeviceBinding.Statistics?
+        let stimuliApplied: Int
         if virtual {
-            let engine = VirtualTimeEngine(ledger: ledgerStore, observer: observers)
-            for device in plan {
-                do { try engine.add(device) } catch { return try fail(error.description) }
-            }
-            engine.start()
-            let progress = ProgressReporter(enabled: !options.json, ledger: ledgerStore, workerReport: reporting ? { WorkerProgress() } : nil)
-            let end = MonotonicInstant.zero.advanced(by: duration)
-            var pending = parkFile.stimuli.filter { $0.at <= duration }[...]
-            // Advance in slices so a long virtual run can say how far it has got.
-            let slice = DeviceDuration(nanoseconds: max(duration.nanoseconds / 200, 1))
-            while engine.now < end, !Interrupt.received {
-                let sliceEnd = min(engine.now.advanced(by: slice), end)
-                while let next = pending.first, MonotonicInstant.zero.advanced(by: next.at) <= sliceEnd {
-                    pending = pending.dropFirst()
-                    engine.advance(to: MonotonicInstant.zero.advanced(by: next.at))
-                    do {
-                        try engine.apply(next.stimulus, to: next.deviceID)
-                        stimuliApplied += 1
-                    } catch { Output.error("warning: \(error)") }
-                }
-                engine.advance(to: sliceEnd)
-                progress.tick(deviceTime: engine.now.duration(since: .zero), total: duration)
-            }
+            let progress = RunProgress(enabled: !options.json, ledger: ledgerStore, workerReport: reporting ? { WorkerProgress() } : nil)
+            do {
+                stimuliApplied = try VirtualParkRun.run(
+                    plan: park.plan, script: park.file.stimuli, for: duration, ledger: ledgerStore,
+                    observer: MulticastEmissionObserver([printer, tally]),
+                    progress: { progress.tick(deviceTime: $0, total: duration) })
+            } catch { return try fail(error.description) }
         } else {
-            // Polled devices (meters) put their live state here for the protocol endpoints to read.
-            let registry = modbusPort != nil || modbusRTU || dlt645Port != nil ? PolledStateRegistry() : nil
-            if let registry { for index in plan.indices { plan[index].setup.polled = registry } }
-            let modbusTransport: ModbusDeviceBinding.Transport? = modbusRTU ? .rtu(baudRate: 9600, parity: "N")
-                : modbusPort.map { .tcp(host: "127.0.0.1", firstPort: $0) }
-            let modbus = try modbusTransport.map { transport in
-                try makeModbusBinding(transport, registry: registry!, park: parkFile, catalog: workspace.catalog)
+            let bindings = try makeBindings(park.file, catalog: workspace.catalog)
+            let session: ParkSession
+            do {
+                session = try await ParkSession(plan: park.plan, bindings: bindings, ledger: ledgerStore, observers: [printer, tally])
+            } catch { return try fail(error.description) }
+            do {
+                addresses = try session.openEndpoints()
+                try session.connectMQTT()
+            } catch {
+                await session.stop()
+                return try fail(error.message)
             }
-            let dlt645 = try dlt645Port.map { port in try makeDLT645Binding(port: port, registry: registry!, park: parkFile, catalog: workspace.catalog) }
-            let engine: RealTimeEngine
-            do { engine = try await RealTimeEngine(plan: plan, ledger: ledgerStore, observer: observers) } catch {
-                return try fail(error.description)
-            }
-            if let modbus {
-                modbus.routeCommands(to: engine)
-                let addresses: [ModbusDeviceBinding.Address]
-                do { addresses = try modbus.start() } catch { return try fail(error.message) }
-                modbusAddresses = addresses
-                if !options.json, !reporting {
-                    for (index, endpoint) in modbus.endpoints.enumerated() {
-                        let behind = Array(addresses[(index * modbusUnits) ..< min(addresses.count, (index + 1) * modbusUnits)])
-                        print("modbus\(modbusRTU ? " rtu" : ""): \(endpoint.location) units 1–\(behind.count): \(behind.first?.device ?? "") … \(behind.last?.device ?? "")")
-                    }
-                    fflush(nil)
-                }
-            }
-            defer { modbus?.stop() }
-            if let dlt645 {
-                dlt645.routeCommands(to: engine)
-                let addresses: [DLT645DeviceBinding.Address]
-                do { addresses = try dlt645.start() } catch { return try fail(error.message) }
-                dlt645Addresses = addresses
-                if !options.json, !reporting {
-                    for bus in dlt645.buses {
-                        let behind = addresses.filter { $0.port == bus.port }
-                        print("dl/t 645: 127.0.0.1:\(bus.port) meters \(behind.first?.meter ?? "")–\(behind.last?.meter ?? ""): \(behind.first?.device ?? "") … \(behind.last?.device ?? "")")
-                    }
-                    // A script waiting for the endpoint lines reads them now, not at exit, when stdout is a file or pipe.
-                    fflush(nil)
-                }
-            }
-            defer { dlt645?.stop() }
-            if let binding {
-                binding.routeCommands(to: engine)
-                do { try binding.connect() } catch { return try fail(error.message) }
-            }
-            printer.setOrigin(engine.clock.now().monotonic)
-            await engine.start()
-            let progress = ProgressReporter(
+            if !options.json, !reporting { printEndpoints(bindings, addresses) }
+            printer.setOrigin(session.engine.clock.now().monotonic)
+            await session.start()
+            let devices = park.plan.count
+            let progress = RunProgress(
                 enabled: !options.json, ledger: ledgerStore,
-                workerReport: reporting ? { [binding] in binding.map { WorkerProgress(binding: $0, devices: plan.count) } ?? WorkerProgress() } : nil)
-            stimuliApplied = await runScript(parkFile.stimuli, on: engine, for: duration, ledger: ledgerStore, progress: progress)
-            timerFigures = await engine.statistics().lateness
-            await engine.stop()
+                workerReport: reporting ? { [mqtt = bindings.mqtt] in mqtt.map { WorkerProgress(binding: $0, devices: devices) } ?? WorkerProgress() } : nil)
+            stimuliApplied = await session.run(script: park.file.stimuli, for: duration, progress: { progress.tick(deviceTime: $0, total: duration) })
+            timerFigures = await session.engine.statistics().lateness
+            mqtt = bindings.mqtt?.statistics
+            await session.stop()
         }
-        let mqtt = binding?.statistics
-        binding?.shutdown()
         let wallSeconds = SystemClock.monotonicNow().duration(since: started).seconds
 
         if ledger != nil {
             do { try ledgerStore.flush() } catch { return try fail(error.description) }
         }
         let summary = RunSummary(
-            park: parkFile.name, shard: shard?.description, devices: plan.count, seed: runSeed, mode: virtual ? "virtual" : "real-time",
+            park: park.file.name, shard: shard?.description, devices: park.plan.count, seed: runSeed, mode: virtual ? "virtual" : "real-time",
             deviceTime: duration.description, wallSeconds: (wallSeconds * 1000).rounded() / 1000,
             ledgerRecords: Int(ledgerStore.count), ledgerFile: ledger, emissions: tally.snapshot,
             stimuli: stimuliApplied,
             timerLatenessP99Milliseconds: timerFigures.map { Double($0.p99) / 1e6 },
             timerLatenessMaxMilliseconds: timerFigures.map { Double($0.max) / 1e6 },
-            mqtt: mqtt.map { MQTTSummary($0, devices: plan.count) },
-            interrupted: Interrupt.received ? true : nil,
-            modbus: modbusAddresses, dlt645: dlt645Addresses)
+            mqtt: mqtt.map { MQTTSummary($0, devices: park.plan.count) },
+            interrupted: RunInterruption.received ? true : nil,
+            modbus: modbusPort != nil || modbusRTU ? addresses.modbus : nil, dlt645: dlt645Port != nil ? addresses.dlt645 : nil)
         if reporting {
             print(WorkerReportLine(summary: summary).encoded())
         } else if options.json {
@@ -361,99 +305,63 @@ struct SimulateCommand: AsyncParsableCommand {
             Output.error("error: no device could connect to the broker at \(broker); is it running and reachable?")
             throw ExitCode(ExitStatus.unreachable)
         }
-        if Interrupt.received { throw ExitCode(ExitStatus.interrupted) }
+        if RunInterruption.received { throw ExitCode(ExitStatus.interrupted) }
     }
 
-    private func makeBinding(_ broker: BrokerAddress, park: ParkFile, catalog: ModelCatalog) throws -> MQTTDeviceBinding {
-        let devices = boundDevices(park)
+    /// The protocols the command line puts the park's devices on, each with the devices whose
+    /// model profile has that protocol's section.
+    private func makeBindings(_ park: ParkFile, catalog: ModelCatalog) throws -> ParkSession.Bindings {
+        let devices = park.boundDevices
+        // Polled devices (meters) put their live state here for the protocol endpoints to read.
+        let registry = modbusPort != nil || modbusRTU || dlt645Port != nil ? PolledStateRegistry() : nil
+        var bindings = ParkSession.Bindings(registry: registry)
         do {
-            // Models whose profile has an `mqtt:` section follow it; the command line sets the rest.
-            var conventions: [String: MQTTModelConventions] = [:]
-            for model in Set(devices.map(\.model)).sorted() {
-                guard let profile = catalog.model(named: model), let settings = profile.mqtt else { continue }
-                let modelConventions = try MQTTModelConventions(settings, profile: profile.file)
-                if let scheme = modelConventions.auth, scheme != .none, secretsFile == nil, passwordEnv == nil {
-                    throw BindingError("model \(model) logs in with \(scheme.rawValue) (\(profile.file)); "
-                                       + "give the devices their secrets with --secrets-file <file> or --password-env <name>")
+            if let broker {
+                bindings.mqtt = try MQTTDeviceBinding.forPark(
+                    devices: devices, catalog: catalog, broker: broker, topics: try DeviceTopicTemplate(topics),
+                    logins: MQTTLoginOptions(scheme: auth?.scheme, productKey: productKey, secretsFile: secretsFile, passwordEnvironment: passwordEnv),
+                    bindAddress: bindAddress, connectWindow: connectWindow)
+            }
+            let transport: ModbusDeviceBinding.Transport? = modbusRTU ? .rtu(baudRate: 9600, parity: "N")
+                : modbusPort.map { .tcp(host: "127.0.0.1", firstPort: $0) }
+            if let transport, let registry {
+                let maps = catalog.modbusMaps(for: devices)
+                guard !maps.isEmpty else {
+                    throw BindingError("--modbus-port: no model in this park has a register map (a modbus: section in its profile)")
                 }
-                conventions[model] = modelConventions
+                bindings.modbus = try ModbusDeviceBinding(
+                    devices: devices, maps: maps, registry: registry, transport: transport, unitsPerEndpoint: modbusUnits)
             }
-            let runScheme = (auth ?? (secretsFile != nil || passwordEnv != nil ? .password : .none)).scheme
-            let secrets: DeviceSecrets?
-            if let secretsFile {
-                secrets = try DeviceSecrets.load(file: secretsFile)
-                let missing = secrets?.missing(among: devices.map(\.id)) ?? []
-                if !missing.isEmpty {
-                    throw BindingError("\(secretsFile) has no secret for \(missing.count) device(s): "
-                        + missing.prefix(10).joined(separator: ", ") + (missing.count > 10 ? ", …" : ""))
+            if let dlt645Port, let registry {
+                let meters = devices.filter { catalog.speaksDLT645($0.model) }
+                guard !meters.isEmpty else {
+                    throw BindingError("--dlt645-port: no device in this park has a model whose profile has a dlt645: section")
                 }
-            } else {
-                secrets = nil
+                bindings.dlt645 = try DLT645DeviceBinding(devices: meters, registry: registry, firstPort: dlt645Port, metersPerBus: dlt645Meters)
             }
-            let shared = passwordEnv.flatMap { ProcessInfo.processInfo.environment[$0] }
-            // One timestamp for the run: the signature is computed once per device, like a device that
-            // signs at boot.
-            let signedAt = SystemClock.wallNow().nanosecondsSinceEpoch / 1_000_000
-            let runProductKey = self.productKey ?? ""
-            let modelConventions = conventions
-            let login = { @Sendable (device: BoundDevice) in
-                let model = modelConventions[device.model]
-                return (model?.auth ?? runScheme).login(
-                    for: device, secret: secrets?.secret(for: device.id) ?? shared,
-                    productKey: model?.productKey ?? runProductKey, timestampMilliseconds: signedAt)
+        } catch {
+            Output.error("error: \((error as? BindingError)?.message ?? "\(error)")")
+            throw ExitCode(ExitStatus.configurationError)
+        }
+        return bindings
+    }
+
+    /// Where the meters answer, for a person or a script waiting for these lines.
+    private func printEndpoints(_ bindings: ParkSession.Bindings, _ addresses: ParkSession.EndpointAddresses) {
+        if let modbus = bindings.modbus {
+            for (index, endpoint) in modbus.endpoints.enumerated() {
+                let behind = Array(addresses.modbus[(index * modbusUnits) ..< min(addresses.modbus.count, (index + 1) * modbusUnits)])
+                print("modbus\(modbusRTU ? " rtu" : ""): \(endpoint.location) units 1–\(behind.count): \(behind.first?.device ?? "") … \(behind.last?.device ?? "")")
             }
-            var configuration = MQTTDeviceBinding.Configuration(
-                host: broker.host, port: broker.port, topics: try DeviceTopicTemplate(topics),
-                credentials: { login($0).credentials })
-            configuration.bindAddress = bindAddress
-            configuration.connectWindow = connectWindow
-            configuration.clientID = { login($0).clientID }
-            configuration.conventions = conventions
-            return try MQTTDeviceBinding(devices: devices, configuration: configuration)
-        } catch let error as BindingError {
-            Output.error("error: \(error.message)")
-            throw ExitCode(ExitStatus.configurationError)
         }
-    }
-
-    /// The Modbus endpoints for the park's devices whose models have a register map.
-    private func makeModbusBinding(_ transport: ModbusDeviceBinding.Transport, registry: PolledStateRegistry, park: ParkFile,
-                                   catalog: ModelCatalog) throws -> ModbusDeviceBinding {
-        var maps: [String: ModelModbusMap] = [:]
-        for device in park.devices where maps[device.model] == nil {
-            if let map = catalog.model(named: device.model)?.modbus { maps[device.model] = map }
+        if let dlt645 = bindings.dlt645 {
+            for bus in dlt645.buses {
+                let behind = addresses.dlt645.filter { $0.port == bus.port }
+                print("dl/t 645: 127.0.0.1:\(bus.port) meters \(behind.first?.meter ?? "")–\(behind.last?.meter ?? ""): \(behind.first?.device ?? "") … \(behind.last?.device ?? "")")
+            }
         }
-        guard !maps.isEmpty else {
-            Output.error("error: --modbus-port: no model in this park has a register map (a modbus: section in its profile)")
-            throw ExitCode(ExitStatus.configurationError)
-        }
-        let devices = boundDevices(park)
-        do {
-            return try ModbusDeviceBinding(devices: devices, maps: maps, registry: registry, transport: transport, unitsPerEndpoint: modbusUnits)
-        } catch {
-            Output.error("error: \(error.message)")
-            throw ExitCode(ExitStatus.configurationError)
-        }
-    }
-
-    /// The DL/T 645 buses for the park's electricity meters.
-    private func makeDLT645Binding(port: Int, registry: PolledStateRegistry, park: ParkFile, catalog: ModelCatalog) throws -> DLT645DeviceBinding {
-        let devices = boundDevices(park).filter { catalog.speaksDLT645($0.model) }
-        guard !devices.isEmpty else {
-            Output.error("error: --dlt645-port: no device in this park has a model whose profile has a dlt645: section")
-            throw ExitCode(ExitStatus.configurationError)
-        }
-        do {
-            return try DLT645DeviceBinding(devices: devices, registry: registry, firstPort: port, metersPerBus: dlt645Meters)
-        } catch {
-            Output.error("error: \(error.message)")
-            throw ExitCode(ExitStatus.configurationError)
-        }
-    }
-
-    /// The park's devices as the protocol bindings see them.
-    private func boundDevices(_ park: ParkFile) -> [BoundDevice] {
-        park.devices.map { BoundDevice(id: $0.id, kind: $0.kind, model: $0.model, zone: $0.placement.zone, floor: $0.placement.floor) }
+        // A script waiting for the endpoint lines reads them now, not at exit, when stdout is a file or pipe.
+        fflush(nil)
     }
 
     private func fail(_ message: String) throws {
@@ -517,79 +425,7 @@ final class EmissionPrinter: EmissionObserver {
     }
 }
 
-/// A progress line on standard error every ten seconds of wall time, for long runs; in a worker
-/// process, a `WorkerReportLine` on standard output every second for the coordinator instead.
-final class ProgressReporter {
-    private let enabled: Bool
-    private let ledger: Ledger
-    private let workerReport: (() -> WorkerProgress)?
-    private let started = SystemClock.monotonicNow()
-    private var lastReport: MonotonicInstant
-    private var lastCount: UInt64 = 0
-
-    /// - Parameter workerReport: set in worker processes; gives the MQTT counters to report.
-    init(enabled: Bool, ledger: Ledger, workerReport: (() -> WorkerProgress)? = nil) {
-        self.enabled = enabled
-        self.ledger = ledger
-        self.workerReport = workerReport
-        self.lastReport = started
-    }
-
-    func tick(deviceTime: DeviceDuration, total: DeviceDuration) {
-        let now = SystemClock.monotonicNow()
-        if let workerReport {
-            guard now.duration(since: lastReport) >= .seconds(1) else { return }
-            lastReport = now
-            var progress = workerReport()
-            progress.deviceSeconds = deviceTime.seconds
-            progress.ledgerRecords = Int(ledger.count)
-            print(WorkerReportLine(progress: progress).encoded())
-            fflush(nil)
-            return
-        }
-        guard enabled, now.duration(since: lastReport) >= .seconds(10) else { return }
-        let count = ledger.count
-        let rate = Double(count - lastCount) / now.duration(since: lastReport).seconds
-        let percent = Double(deviceTime.nanoseconds) / Double(max(total.nanoseconds, 1)) * 100
-        // Whole seconds: `10s` reads better than `10s468us157ns` on a progress line.
-        let shown = DeviceDuration(nanoseconds: deviceTime.nanoseconds / 1_000_000_000 * 1_000_000_000)
-        Output.error(String(
-            format: "[%.0f%%] device time %@ of %@, %llu ledger records (%.0f/s)",
-            percent, shown.description, total.description, count, rate))
-        lastReport = now
-        lastCount = count
-    }
-}
-
-/// What `simulate` prints at the end (text or JSON).
-struct RunSummary: Codable {
-    var park: String
-    /// `i/N` when this run is one shard of the park.
-    var shard: String?
-    var devices: Int
-    var seed: UInt64
-    var mode: String
-    var deviceTime: String
-    var wallSeconds: Double
-    var ledgerRecords: Int
-    var ledgerFile: String?
-    /// Emission counts by `kind/name`.
-    var emissions: [String: Int]
-    var stimuli: Int
-    var timerLatenessP99Milliseconds: Double?
-    var timerLatenessMaxMilliseconds: Double?
-    var mqtt: MQTTSummary?
-    /// True when Ctrl-C or SIGTERM ended the run before its duration.
-    var interrupted: Bool?
-    /// How each worker process ended, for a run split over workers.
-    var workers: [WorkerOutcome]?
-    /// Seconds from the first worker's start until every device was connected (sharded MQTT runs).
-    var allConnectedSeconds: Double?
-    /// Where each meter answered over Modbus (`--modbus-port`).
-    var modbus: [ModbusDeviceBinding.Address]?
-    /// Where each electricity meter answered over DL/T 645 (`--dlt645-port`).
-    var dlt645: [DLT645DeviceBinding.Address]?
-
+extension RunSummary {
     func printText() {
         if interrupted == true { print("\ninterrupted: the figures below cover the run up to the interruption") }
         print("\nran \(deviceTime) of device time in \(String(format: "%.3f", wallSeconds)) s; \(ledgerRecords) ledger records, \(stimuli) stimuli applied")
@@ -605,74 +441,6 @@ struct RunSummary: Codable {
     }
 }
 
-/// The MQTT part of a run's summary.
-struct MQTTSummary: Codable {
-    var devices: Int
-    var connected: Int
-    var connectsFailed: Int
-    var published: Int
-    var acknowledged: Int
-    var failed: Int
-    var dropped: Int
-    var commands: Int
-
-    init(devices: Int, connected: Int, connectsFailed: Int, published: Int, acknowledged: Int, failed: Int, dropped: Int, commands: Int) {
-        self.devices = devices
-        self.connected = connected
-        self.connectsFailed = connectsFailed
-        self.published = published
-        self.acknowledged = acknowledged
-        self.failed = failed
-        self.dropped = dropped
-        self.commands = commands
-    }
-
-    init(_ statistics: MQTTDeviceBinding.Statistics, devices: Int) {
-        self.devices = devices
-        connected = statistics.pool.connectedClients
-        connectsFailed = statistics.pool.connectsFailed
-        published = statistics.pool.messagesPublished
-        acknowledged = statistics.pool.messagesAcknowledged
-        failed = statistics.pool.publishesFailed
-        dropped = statistics.dropped
-        commands = statistics.commandsReceived
-    }
-}
-
-/// Runs `engine` in real time for `duration`, applying each scripted stimulus at its time and
-/// handing the ledger's records to its writer every second; returns how many were applied.
-func runScript(
-    _ script: [ParkFile.ScriptedStimulus], on engine: RealTimeEngine, for duration: DeviceDuration,
-    ledger: Ledger, progress: ProgressReporter?
-) async -> Int {
-    let start = engine.clock.now().monotonic
-    var lastSpill = start
-    let end = start.advanced(by: duration)
-    var pending = script.filter { $0.at <= duration }[...]
-    var applied = 0
-    while true {
-        let now = engine.clock.now().monotonic
-        while let next = pending.first, start.advanced(by: next.at) <= now {
-            pending = pending.dropFirst()
-            do {
-                try await engine.apply(next.stimulus, to: next.deviceID)
-                applied += 1
-            } catch { Output.error("warning: \(error)") }
-        }
-        if now >= end || Interrupt.received { break }
-        progress?.tick(deviceTime: now.duration(since: start), total: duration)
-        if now >= lastSpill.advanced(by: .seconds(1)) {
-            ledger.spillHeldRecords()
-            lastSpill = now
-        }
-        // Short naps so Ctrl-C ends the run within a quarter of a second.
-        let wake = [end, pending.first.map { start.advanced(by: $0.at) }, now.advanced(by: .milliseconds(250))]
-            .compactMap { $0 }.min() ?? end
-        try? await Task.sleep(nanoseconds: wake.duration(since: now).nanoseconds)
-    }
-    return applied
-}
-
 /// `--auth` choices.
 enum MQTTAuthArgument: String, ExpressibleByArgument, CaseIterable {
     case none, password, token
@@ -680,51 +448,10 @@ enum MQTTAuthArgument: String, ExpressibleByArgument, CaseIterable {
     var scheme: MQTTAuthScheme { MQTTAuthScheme(rawValue: rawValue) ?? .none }
 }
 
-/// `--shard i/N`: the i-th (0-based) of N contiguous slices of a park's devices.
-struct ShardSpec: ExpressibleByArgument, CustomStringConvertible, Sendable {
-    var index: Int
-    var count: Int
-
-    init(index: Int, count: Int) {
-        self.index = index
-        self.count = count
-    }
-
-    init?(argument: String) {
-        let parts = argument.split(separator: "/")
-        guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), count >= 1, (0 ..< count).contains(index) else {
-            return nil
-        }
-        self.index = index
-        self.count = count
-    }
-
-    /// The slice of `total` devices this shard runs: sizes differ by at most one.
-    func range(of total: Int) -> Range<Int> {
-        (index * total / count) ..< ((index + 1) * total / count)
-    }
-
-    var description: String { "\(index)/\(count)" }
+extension ShardSpec: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
 }
 
-/// `mqtt://host:port` from the command line.
-struct BrokerAddress: ExpressibleByArgument, CustomStringConvertible, Sendable {
-    var host: String
-    var port: Int
-
-    init?(argument: String) {
-        var rest = Substring(argument)
-        if rest.hasPrefix("mqtt://") { rest = rest.dropFirst(7) }
-        let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
-        guard let host = parts.first, !host.isEmpty, parts.count <= 2 else { return nil }
-        self.host = String(host)
-        if parts.count == 2 {
-            guard let port = Int(parts[1]), (1...65_535).contains(port) else { return nil }
-            self.port = port
-        } else {
-            self.port = 1883
-        }
-    }
-
-    var description: String { "mqtt://\(host):\(port)" }
+extension BrokerAddress: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
 }

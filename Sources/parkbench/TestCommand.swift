@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ParkRuntime
 import ParkBindings
 
 /// `parkbench test`: a conformance suite against a system under test.

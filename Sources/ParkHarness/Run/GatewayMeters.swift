@@ -1,44 +1,34 @@
 import ParkBindings
 import ParkCore
 import ParkProfiles
+import ParkRuntime
 import ParkWire
 
 /// Where the park's meters answer for the system's gateway: per Modbus unit and per DL/T 645 meter number.
-public struct GatewayMeterAddresses: Sendable {
-    public var modbus: [ModbusDeviceBinding.Address] = []
-    public var dlt645: [DLT645DeviceBinding.Address] = []
-
-    public var isEmpty: Bool { modbus.isEmpty && dlt645.isEmpty }
-    public var count: Int { modbus.count + dlt645.count }
-}
+public typealias GatewayMeterAddresses = ParkSession.EndpointAddresses
 
 /// The park's meters behind the system under test's gateway (the profile's `meters:`): devices
 /// whose model has a register map on Modbus TCP, the other electricity meters on DL/T 645 buses.
-/// Every read they answer goes to one ``MeterReadLog``.
+/// Every read they answer goes to one ``MeterReadLog``. The session runs them; this chooses them
+/// and lets checks silence one.
 final class GatewayMeters: Sendable {
-    let modbus: ModbusDeviceBinding?
-    let dlt645: DLT645DeviceBinding?
+    /// The session's polled bindings (no MQTT).
+    let bindings: ParkSession.Bindings
 
     /// Nil when the profile has no `meters:` or the park has no meter it could serve.
     static func make(
-        _ endpoints: PlatformProfile.MeterEndpoints?, devices: [BoundDevice], catalog: ModelCatalog?, plan: inout [PlannedDevice],
-        reads: MeterReadLog
+        _ endpoints: PlatformProfile.MeterEndpoints?, devices: [BoundDevice], catalog: ModelCatalog?, reads: MeterReadLog
     ) throws(HarnessError) -> GatewayMeters? {
         guard let endpoints else { return nil }
         guard let catalog else { throw .configuration("the profile's meters: needs the model profiles (their register maps)") }
         let registry = PolledStateRegistry()
         do throws(BindingError) {
             var modbus: ModbusDeviceBinding?
-            if let address = endpoints.modbus {
-                var maps: [String: ModelModbusMap] = [:]
-                for device in devices where maps[device.model] == nil {
-                    if let map = catalog.model(named: device.model)?.modbus { maps[device.model] = map }
-                }
-                if !maps.isEmpty {
-                    modbus = try ModbusDeviceBinding(
-                        devices: devices, maps: maps, registry: registry, transport: .tcp(host: address.host, firstPort: address.port),
-                        unitsPerEndpoint: endpoints.unitsPerEndpoint, readObserver: reads)
-                }
+            let maps = catalog.modbusMaps(for: devices)
+            if let address = endpoints.modbus, !maps.isEmpty {
+                modbus = try ModbusDeviceBinding(
+                    devices: devices, maps: maps, registry: registry, transport: .tcp(host: address.host, firstPort: address.port),
+                    unitsPerEndpoint: endpoints.unitsPerEndpoint, readObserver: reads)
             }
             var dlt645: DLT645DeviceBinding?
             if let address = endpoints.dlt645 {
@@ -51,48 +41,24 @@ final class GatewayMeters: Sendable {
             }
             // A park without meters runs all on MQTT, whatever the profile offers.
             guard modbus != nil || dlt645 != nil else { return nil }
-            for index in plan.indices { plan[index].setup.polled = registry }
-            return GatewayMeters(modbus: modbus, dlt645: dlt645)
+            return GatewayMeters(bindings: ParkSession.Bindings(modbus: modbus, dlt645: dlt645, registry: registry))
         } catch {
             throw .configuration("cannot set up the park's meters: \(error)")
         }
     }
 
-    private init(modbus: ModbusDeviceBinding?, dlt645: DLT645DeviceBinding?) {
-        self.modbus = modbus
-        self.dlt645 = dlt645
+    private init(bindings: ParkSession.Bindings) {
+        self.bindings = bindings
     }
 
-    func serves(_ deviceID: String) -> Bool { (modbus?.serves(deviceID) ?? false) || (dlt645?.serves(deviceID) ?? false) }
+    func serves(_ deviceID: String) -> Bool { bindings.polls(deviceID) }
 
     func setSilent(_ deviceID: String, _ silent: Bool) throws(BindingError) {
-        if let dlt645, dlt645.serves(deviceID) { try dlt645.setSilent(deviceID, silent) } else if let modbus {
+        if let dlt645 = bindings.dlt645, dlt645.serves(deviceID) { try dlt645.setSilent(deviceID, silent) } else if let modbus = bindings.modbus {
             try modbus.setSilent(deviceID, silent)
         } else {
             throw BindingError("\(deviceID) is not a meter behind the gateway")
         }
-    }
-
-    func routeCommands(to engine: RealTimeEngine) {
-        modbus?.routeCommands(to: engine)
-        dlt645?.routeCommands(to: engine)
-    }
-
-    func start() throws(BindingError) -> GatewayMeterAddresses {
-        var addresses = GatewayMeterAddresses()
-        if let modbus { addresses.modbus = try modbus.start() }
-        do throws(BindingError) {
-            if let dlt645 { addresses.dlt645 = try dlt645.start() }
-        } catch {
-            modbus?.stop()
-            throw error
-        }
-        return addresses
-    }
-
-    func stop() {
-        modbus?.stop()
-        dlt645?.stop()
     }
 
     /// One line per protocol for the run's progress.

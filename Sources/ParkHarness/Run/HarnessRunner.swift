@@ -1,5 +1,6 @@
 import Foundation
 import ParkBindings
+import ParkRuntime
 import ParkCore
 import ParkMQTT
 import ParkReport
@@ -113,75 +114,35 @@ public struct HarnessRunner: Sendable {
         if !pollers.isEmpty { progress(.step("polling \(profile.rest.map(\.url).joined(separator: ", "))")) }
 
         let truth = GroundTruthTap()
-        let allDevices = configuration.park.devices.map {
-            BoundDevice(id: $0.id, kind: $0.kind, model: $0.model, zone: $0.placement.zone, floor: $0.placement.floor)
-        }
+        let allDevices = configuration.park.boundDevices
         let meterReads = MeterReadLog()
-        var plan = configuration.plan
-        let meters = try GatewayMeters.make(profile.meters, devices: allDevices, catalog: configuration.catalog, plan: &plan, reads: meterReads)
+        let meters = try GatewayMeters.make(profile.meters, devices: allDevices, catalog: configuration.catalog, reads: meterReads)
         let devices = allDevices.filter { !(meters?.serves($0.id) ?? false) }
-        let binding: MQTTDeviceBinding
-        let engine: RealTimeEngine
+        var bindings = meters?.bindings ?? ParkSession.Bindings()
         do {
             var bindingConfiguration = MQTTDeviceBinding.Configuration(host: profile.broker.host, port: profile.broker.port)
             if let secrets = configuration.deviceSecrets {
                 bindingConfiguration.credentials = { device in MQTTAuthScheme.password.credentials(for: device, secret: secrets.secret(for: device.id)) }
             }
             if let template = profile.deviceTopics { bindingConfiguration.topics = try DeviceTopicTemplate(template) }
-            binding = try MQTTDeviceBinding(devices: devices, configuration: bindingConfiguration)
-            engine = try await RealTimeEngine(plan: plan, observer: MulticastEmissionObserver([binding, truth]))
+            bindings.mqtt = try MQTTDeviceBinding(devices: devices, configuration: bindingConfiguration)
         } catch {
             throw .configuration("cannot set up the park's devices: \(error)")
         }
-        binding.routeCommands(to: engine)
-        do { try binding.connect() } catch { throw .unreachable("\(error)") }
-        defer { binding.shutdown() }
-        guard await waitUntil(configuration.connectTimeout, {
-            let statistics = binding.statistics
-            return statistics.pool.connectedClients == devices.count && statistics.subscribedDevices == devices.count
-        }) else {
-            let statistics = binding.statistics
-            var message = "only \(statistics.pool.connectedClients) of \(devices.count) devices connected (\(statistics.subscribedDevices) subscribed to their commands) to \(profile.broker.url) within \(configuration.connectTimeout)"
-            if !statistics.refusedDevices.isEmpty {
-                message += "; refused: \(statistics.refusedDevices.prefix(5).joined(separator: ", "))"
-            }
-            throw .unreachable(message)
+        let session: ParkSession
+        do { session = try await ParkSession(plan: configuration.plan, bindings: bindings, observers: [truth]) } catch {
+            throw .configuration("cannot set up the park's devices: \(error)")
         }
-        await engine.start()
-        var addresses = GatewayMeterAddresses()
-        if let meters, let endpoints = profile.meters {
-            meters.routeCommands(to: engine)
-            do { addresses = try meters.start() } catch {
-                await engine.stop()
-                throw .configuration("cannot serve the park's meters: \(error)")
-            }
-            for line in GatewayMeters.describe(addresses, endpoints) { progress(.step(line)) }
+        let results: [CheckResult]
+        do {
+            results = try await runChecks(
+                in: session, devices: devices, allDevices: allDevices, meters: meters, meterReads: meterReads, truth: truth,
+                observations: observations)
+        } catch {
+            await session.stop()
+            throw error
         }
-        defer { meters?.stop() }
-        if let devicesUp = configuration.devicesUp {
-            do { try await devicesUp(addresses) } catch {
-                await engine.stop()
-                throw .unreachable("\(error)")
-            }
-        }
-        progress(.step("park \(configuration.park.name): \(devices.count) devices connected\(meters == nil ? "" : ", \(allDevices.count - devices.count) meters answering"); letting the platform see them for \(configuration.settle)"))
-        try? await Task.sleep(nanoseconds: configuration.settle.nanoseconds)
-
-        let context = HarnessContext(
-            devices: configuration.park.devices, kinds: configuration.kinds, profile: profile, truth: truth,
-            observations: observations, engine: engine, binding: binding, secrets: configuration.deviceSecrets,
-            meters: meters, meterReads: meterReads)
-        let checks = configuration.suite.checks.filter { configuration.only.isEmpty || configuration.only.contains($0.common.id) }
-        var results: [CheckResult] = []
-        for (index, check) in checks.enumerated() {
-            progress(.checkStarted(index: index + 1, of: checks.count, check.common))
-            let checkStarted = Date()
-            let measurement = await check.run(in: context)
-            let result = Self.verdict(check.common, measurement, started: checkStarted)
-            results.append(result)
-            progress(.checkFinished(result))
-        }
-        await engine.stop()
+        await session.stop()
 
         var notes: [String] = []
         let problems = observations.problems
@@ -197,6 +158,55 @@ public struct HarnessRunner: Sendable {
             park: .init(name: configuration.park.name, file: configuration.parkFile, devices: allDevices.count),
             seed: configuration.seed, parkbenchVersion: configuration.parkbenchVersion, faults: configuration.faults,
             checks: results, notes: notes)
+    }
+
+    /// Connects the park's devices, starts them, opens the meters' endpoints and runs the
+    /// suite's checks one after another.
+    private func runChecks(
+        in session: ParkSession, devices: [BoundDevice], allDevices: [BoundDevice], meters: GatewayMeters?, meterReads: MeterReadLog,
+        truth: GroundTruthTap, observations: ObservationLog
+    ) async throws(HarnessError) -> [CheckResult] {
+        let profile = configuration.profile
+        guard let binding = session.bindings.mqtt else { throw .configuration("the park's devices have no MQTT binding") }
+        do { try session.connectMQTT() } catch { throw .unreachable("\(error)") }
+        guard await waitUntil(configuration.connectTimeout, {
+            let statistics = binding.statistics
+            return statistics.pool.connectedClients == devices.count && statistics.subscribedDevices == devices.count
+        }) else {
+            let statistics = binding.statistics
+            var message = "only \(statistics.pool.connectedClients) of \(devices.count) devices connected (\(statistics.subscribedDevices) subscribed to their commands) to \(profile.broker.url) within \(configuration.connectTimeout)"
+            if !statistics.refusedDevices.isEmpty {
+                message += "; refused: \(statistics.refusedDevices.prefix(5).joined(separator: ", "))"
+            }
+            throw .unreachable(message)
+        }
+        await session.start()
+        var addresses = GatewayMeterAddresses()
+        if meters != nil, let endpoints = profile.meters {
+            do { addresses = try session.openEndpoints() } catch { throw .configuration("cannot serve the park's meters: \(error)") }
+            for line in GatewayMeters.describe(addresses, endpoints) { progress(.step(line)) }
+        }
+        if let devicesUp = configuration.devicesUp {
+            do { try await devicesUp(addresses) } catch { throw .unreachable("\(error)") }
+        }
+        progress(.step("park \(configuration.park.name): \(devices.count) devices connected\(meters == nil ? "" : ", \(allDevices.count - devices.count) meters answering"); letting the platform see them for \(configuration.settle)"))
+        try? await Task.sleep(nanoseconds: configuration.settle.nanoseconds)
+
+        let context = HarnessContext(
+            devices: configuration.park.devices, kinds: configuration.kinds, profile: profile, truth: truth,
+            observations: observations, engine: session.engine, binding: binding, secrets: configuration.deviceSecrets,
+            meters: meters, meterReads: meterReads)
+        let checks = configuration.suite.checks.filter { configuration.only.isEmpty || configuration.only.contains($0.common.id) }
+        var results: [CheckResult] = []
+        for (index, check) in checks.enumerated() {
+            progress(.checkStarted(index: index + 1, of: checks.count, check.common))
+            let checkStarted = Date()
+            let measurement = await check.run(in: context)
+            let result = Self.verdict(check.common, measurement, started: checkStarted)
+            results.append(result)
+            progress(.checkFinished(result))
+        }
+        return results
     }
 
     /// Measurements and expectations → the check's verdict and a summary a person reads first.

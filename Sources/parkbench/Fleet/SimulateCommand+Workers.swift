@@ -1,45 +1,16 @@
 import ArgumentParser
 import Foundation
 import ParkCore
+import ParkRuntime
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 extension SimulateCommand {
-    /// How many worker processes this run needs, or nil to run in this process.
-    ///
-    /// Explicit `--workers` wins. Otherwise a real-time MQTT run is split when it has several
-    /// brokers or more devices than one process should hold.
-    func workerProcessCount(devices: Int) throws -> Int? {
-        let count: Int
-        if let workers {
-            count = workers
-        } else if !virtual, !brokers.isEmpty,
-                  brokers.count > 1 || devices > ProcessCapacity.preferredDevicesPerWorker {
-            count = ProcessCapacity.workers(forDevices: devices, brokers: brokers.count)
-        } else {
-            return nil
-        }
-        let perWorker = (devices + count - 1) / count
-        if !brokers.isEmpty, perWorker > ProcessCapacity.maximumDevicesPerProcess {
-            let needed = (devices + ProcessCapacity.maximumDevicesPerProcess - 1) / ProcessCapacity.maximumDevicesPerProcess
-            Output.error("error: \(devices) devices over \(count) workers is \(perWorker) per worker, more than the "
-                         + "\(ProcessCapacity.maximumDevicesPerProcess) MQTT clients a process can hold here "
-                         + "(\(ProcessCapacity.hardOpenFileLimit) open files, \(ProcessCapacity.descriptorsPerClient) per client); "
-                         + "use --workers \(needed) or more")
-            throw ExitCode(ExitStatus.configurationError)
-        }
-        if count > devices {
-            Output.error("error: --workers \(count) is more than the park's \(devices) devices")
-            throw ExitCode(ExitStatus.configurationError)
-        }
-        return count
-    }
-
     /// Runs the park as `count` worker processes and prints the merged summary.
     func runWorkers(_ count: Int, park: ParkFile, devices: Int, runSeed: UInt64) async throws {
-        _ = Interrupt.received
+        _ = RunInterruption.received
         let assignments = ShardAssignment.plan(deviceCount: devices, workers: count, brokers: brokers)
         if let ledger, !FileManager.default.createFile(atPath: ledger, contents: nil) {
             Output.error("error: cannot write the ledger file '\(ledger)'; check the directory exists and is writable")
@@ -85,31 +56,10 @@ extension SimulateCommand {
         }
         for note in outcome.ledgerNotes { Output.error("warning: \(note)") }
 
-        var emissions: [String: Int] = [:]
-        var mqtt = MQTTSummary.zero
-        var ledgerRecords = 0, stimuli = 0
-        var timerP99: Double?, timerMax: Double?
-        for summary in outcome.summaries {
-            emissions.merge(summary.emissions, uniquingKeysWith: +)
-            ledgerRecords += summary.ledgerRecords
-            stimuli += summary.stimuli
-            if let shard = summary.mqtt { mqtt += shard }
-            // Percentiles do not add up across processes: the worst shard's p99 is an upper bound.
-            if let p99 = summary.timerLatenessP99Milliseconds { timerP99 = max(timerP99 ?? 0, p99) }
-            if let worst = summary.timerLatenessMaxMilliseconds { timerMax = max(timerMax ?? 0, worst) }
-        }
-        for partial in outcome.partial {
-            ledgerRecords += partial.progress.ledgerRecords
-            mqtt += MQTTSummary(progress: partial.progress, devices: partial.devices)
-        }
         let failed = outcome.workers.filter(\.failed)
-        let summary = RunSummary(
-            park: park.name, shard: nil, devices: devices, seed: runSeed, mode: virtual ? "virtual" : "real-time",
-            deviceTime: duration.description, wallSeconds: outcome.wallSeconds.rounded(toPlaces: 3),
-            ledgerRecords: ledgerRecords, ledgerFile: ledger, emissions: emissions, stimuli: stimuli,
-            timerLatenessP99Milliseconds: timerP99, timerLatenessMaxMilliseconds: timerMax,
-            mqtt: brokers.isEmpty ? nil : mqtt, interrupted: outcome.interrupted ? true : nil,
-            workers: outcome.workers, allConnectedSeconds: outcome.allConnectedAfter.map { $0.rounded(toPlaces: 3) })
+        let summary = outcome.mergedSummary(
+            park: park.name, devices: devices, seed: runSeed, mode: virtual ? "virtual" : "real-time",
+            deviceTime: duration.description, ledgerFile: ledger, withMQTT: !brokers.isEmpty)
         if options.json {
             Output.json(summary)
         } else {
@@ -128,7 +78,7 @@ extension SimulateCommand {
                          + "; the figures above include what they reported before failing")
             throw ExitCode(ExitStatus.workerFailed)
         }
-        if !brokers.isEmpty, !outcome.summaries.isEmpty, mqtt.connected == 0, mqtt.published == 0 {
+        if !brokers.isEmpty, !outcome.summaries.isEmpty, (summary.mqtt?.connected ?? 0) == 0, (summary.mqtt?.published ?? 0) == 0 {
             Output.error("error: no device could connect to \(brokers.map(\.description).joined(separator: ", ")); are the brokers running and reachable?")
             throw ExitCode(ExitStatus.unreachable)
         }

@@ -6,38 +6,52 @@ import ParkBindings
 ///
 /// Standard output is the worker's report channel and carries nothing else; its standard error
 /// is passed through to the user, prefixed with the worker's shard.
-struct WorkerReportLine: Codable {
-    var progress: WorkerProgress?
-    var summary: RunSummary?
+public struct WorkerReportLine: Codable, Sendable {
+    public var progress: WorkerProgress?
+    public var summary: RunSummary?
 
-    func encoded() -> String {
+    public init(progress: WorkerProgress) { self.progress = progress }
+    public init(summary: RunSummary) { self.summary = summary }
+
+    public func encoded() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
-    static func decode(_ line: Substring) -> WorkerReportLine? {
+    public static func decode(_ line: Substring) -> WorkerReportLine? {
         try? JSONDecoder().decode(WorkerReportLine.self, from: Data(line.utf8))
     }
 }
 
 /// A worker's counters so far.
-struct WorkerProgress: Codable {
-    var deviceSeconds: Double = 0
-    var ledgerRecords: Int = 0
-    var connected: Int = 0
-    var published: Int = 0
-    var acknowledged: Int = 0
-    var failed: Int = 0
-    var dropped: Int = 0
+public struct WorkerProgress: Codable, Sendable {
+    public var deviceSeconds: Double = 0
+    public var ledgerRecords: Int = 0
+    public var connected: Int = 0
+    public var published: Int = 0
+    public var acknowledged: Int = 0
+    public var failed: Int = 0
+    public var dropped: Int = 0
     /// CLOCK_MONOTONIC seconds (shared by all processes of a machine) at which the last of this
     /// worker's devices connected, once all are; the coordinator's connect-rate figure.
-    var allConnectedAt: Double?
+    public var allConnectedAt: Double?
+
+    public init(deviceSeconds: Double = 0, ledgerRecords: Int = 0, connected: Int = 0, published: Int = 0, acknowledged: Int = 0,
+                failed: Int = 0, dropped: Int = 0) {
+        self.deviceSeconds = deviceSeconds
+        self.ledgerRecords = ledgerRecords
+        self.connected = connected
+        self.published = published
+        self.acknowledged = acknowledged
+        self.failed = failed
+        self.dropped = dropped
+    }
 }
 
 extension WorkerProgress {
     /// The MQTT part of a worker's progress, from its binding's counters.
-    init(binding: MQTTDeviceBinding, devices: Int) {
+    public init(binding: MQTTDeviceBinding, devices: Int) {
         let statistics = binding.statistics
         self.init(connected: statistics.pool.connectedClients, published: statistics.pool.messagesPublished,
                   acknowledged: statistics.pool.messagesAcknowledged, failed: statistics.pool.publishesFailed,
@@ -49,31 +63,31 @@ extension WorkerProgress {
 }
 
 /// How one worker of a sharded run ended, as the coordinator's summary reports it.
-struct WorkerOutcome: Codable {
-    var shard: String
-    var devices: Int
-    var broker: String?
-    var bindAddress: String?
-    var pid: Int32
+public struct WorkerOutcome: Codable, Sendable {
+    public var shard: String
+    public var devices: Int
+    public var broker: String?
+    public var bindAddress: String?
+    public var pid: Int32
     /// "completed", "exited with status N" or "killed by SIGKILL (signal 9)".
-    var ending: String
-    var failed: Bool
-    var seconds: Double
+    public var ending: String
+    public var failed: Bool
+    public var seconds: Double
 }
 
 extension MQTTSummary {
     /// An empty MQTT summary to add shards' summaries into.
-    static var zero: MQTTSummary {
+    public static var zero: MQTTSummary {
         MQTTSummary(devices: 0, connected: 0, connectsFailed: 0, published: 0, acknowledged: 0, failed: 0, dropped: 0, commands: 0)
     }
 
     /// What a worker's last progress report says, for a worker that died before its summary.
-    init(progress: WorkerProgress, devices: Int) {
+    public init(progress: WorkerProgress, devices: Int) {
         self.init(devices: devices, connected: progress.connected, connectsFailed: 0, published: progress.published,
                   acknowledged: progress.acknowledged, failed: progress.failed, dropped: progress.dropped, commands: 0)
     }
 
-    static func += (total: inout MQTTSummary, shard: MQTTSummary) {
+    public static func += (total: inout MQTTSummary, shard: MQTTSummary) {
         total.devices += shard.devices
         total.connected += shard.connected
         total.connectsFailed += shard.connectsFailed

@@ -20,7 +20,7 @@ import Glibc
 /// Everything happens on one thread with `poll(2)`: a handful of pipes, no thread per worker.
 /// (`@unchecked Sendable`: its state is immutable after init and `run()` keeps its own state on
 /// the one thread that calls it.)
-final class FleetCoordinator: @unchecked Sendable {
+public final class FleetCoordinator: @unchecked Sendable {
     struct Worker {
         var assignment: ShardAssignment
         var process: ChildProcess
@@ -37,15 +37,15 @@ final class FleetCoordinator: @unchecked Sendable {
     }
 
     /// What the run produced once every worker has ended.
-    struct Outcome {
-        var workers: [WorkerOutcome]
-        var summaries: [RunSummary]
+    public struct Outcome {
+        public var workers: [WorkerOutcome]
+        public var summaries: [RunSummary]
         /// Last progress of workers that ended without a summary, with their device counts.
-        var partial: [(progress: WorkerProgress, devices: Int)]
-        var interrupted: Bool
-        var allConnectedAfter: Double?
-        var wallSeconds: Double
-        var ledgerNotes: [String]
+        public var partial: [(progress: WorkerProgress, devices: Int)]
+        public var interrupted: Bool
+        public var allConnectedAfter: Double?
+        public var wallSeconds: Double
+        public var ledgerNotes: [String]
     }
 
     private let executable: String
@@ -56,13 +56,17 @@ final class FleetCoordinator: @unchecked Sendable {
     private let showProgress: Bool
     private let totalDeviceSeconds: Double
     private let stopGrace = 10.0
+    private let diagnostic: (String) -> Void
 
     /// - Parameters:
     ///   - arguments: the command line (after the executable) for one worker, given its ledger part.
     ///   - ledger: the merged ledger file, or nil when no ledger is kept.
-    init(executable: String, assignments: [ShardAssignment], ledger: String?, showProgress: Bool,
-         progressInterval: Double = 5, totalDeviceSeconds: Double,
-         arguments: @escaping (ShardAssignment, String?) -> [String]) {
+    ///   - diagnostic: where progress, worker errors and their standard error go (standard error by default).
+    public init(executable: String, assignments: [ShardAssignment], ledger: String?, showProgress: Bool,
+                progressInterval: Double = 5, totalDeviceSeconds: Double,
+                diagnostic: @escaping (String) -> Void = StandardError.writeLine,
+                arguments: @escaping (ShardAssignment, String?) -> [String]) {
+        self.diagnostic = diagnostic
         self.executable = executable
         self.assignments = assignments
         self.ledger = ledger
@@ -74,7 +78,7 @@ final class FleetCoordinator: @unchecked Sendable {
 
     /// Starts the workers and runs until all have ended. Blocking; call it from a thread of its own
     /// (the parent-death signal is tied to the thread that spawned the worker).
-    func run() throws -> Outcome {
+    public func run() throws -> Outcome {
         let started = Self.now()
         var workers: [Worker] = []
         do {
@@ -136,23 +140,23 @@ final class FleetCoordinator: @unchecked Sendable {
                 let ending = Self.ending(of: status, interrupted: interrupted)
                 if !ending.completed {
                     let worker = workers[index]
-                    Output.error("error: worker \(describe(worker.assignment)) \(ending.text) after "
+                    diagnostic("error: worker \(describe(worker.assignment)) \(ending.text) after "
                                  + String(format: "%.1f s", now - worker.startedAt)
                                  + "; its last report: \(worker.progress.connected) connected, \(worker.progress.published) published, "
                                  + "\(worker.progress.ledgerRecords) ledger records. The other workers run on.")
                 }
             }
 
-            if Interrupt.received, !interrupted {
+            if RunInterruption.received, !interrupted {
                 interrupted = true
                 stopSentAt = now
-                if showProgress { Output.error("interrupted: stopping \(workers.count) workers (they flush their ledgers and report)") }
+                if showProgress { diagnostic("interrupted: stopping \(workers.count) workers (they flush their ledgers and report)") }
                 for worker in workers where worker.exitStatus == nil { worker.process.signal(SIGTERM) }
             }
             if let stopSentAt, !killed, now - stopSentAt > stopGrace {
                 killed = true
                 for worker in workers where worker.exitStatus == nil {
-                    Output.error("error: worker \(describe(worker.assignment)) did not stop within \(Int(stopGrace)) s; killing it")
+                    diagnostic("error: worker \(describe(worker.assignment)) did not stop within \(Int(stopGrace)) s; killing it")
                     worker.process.signal(SIGKILL)
                 }
             }
@@ -173,13 +177,13 @@ final class FleetCoordinator: @unchecked Sendable {
             if allConnectedAfter == nil, totalDevices > 0, connectedTimes.count == workers.count, let last = connectedTimes.max() {
                 allConnectedAfter = last - started
                 if showProgress {
-                    Output.error(String(format: "all %d devices connected after %.2f s (%.0f conn/s)",
+                    diagnostic(String(format: "all %d devices connected after %.2f s (%.0f conn/s)",
                                         totalDevices, last - started, Double(totalDevices) / max(last - started, 1e-9)))
                 }
             }
             if showProgress, now - lastProgress >= progressInterval {
                 lastProgress = now
-                Output.error(progressLine(workers, elapsed: now - started))
+                diagnostic(progressLine(workers, elapsed: now - started))
             }
         }
 
@@ -202,11 +206,11 @@ final class FleetCoordinator: @unchecked Sendable {
 
     private func handle(_ line: Substring, isOutput: Bool, worker: inout Worker) {
         guard isOutput else {
-            Output.error("[worker \(worker.assignment.shard)] \(line)")
+            diagnostic("[worker \(worker.assignment.shard)] \(line)")
             return
         }
         guard let report = WorkerReportLine.decode(line) else {
-            Output.error("[worker \(worker.assignment.shard)] (not a report line) \(line.prefix(200))")
+            diagnostic("[worker \(worker.assignment.shard)] (not a report line) \(line.prefix(200))")
             return
         }
         if let progress = report.progress { worker.progress = progress }
@@ -310,29 +314,28 @@ struct LineBuffer {
     }
 }
 
-/// A sharded run could not be started or finished.
-struct FleetError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+/// A sharded run could not be started or finished, or was asked for more than a process holds.
+public struct FleetError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 extension Double {
-    func rounded(toPlaces places: Int) -> Double {
+    /// Rounded to `places` decimal places, for summaries people read.
+    public func rounded(toPlaces places: Int) -> Double {
         let scale = Foundation.pow(10, Double(places))
         return (self * scale).rounded() / scale
     }
 }
 
 /// Worker-side half of the coordinator's no-orphans promise.
-enum WorkerLifeline {
+public enum WorkerLifeline {
     /// Ends this worker with SIGTERM (a clean stop that still flushes the ledger) when the
-    /// coordinator `parent` dies, and exits at once if it is already gone.
-    static func tie(to parent: Int32) {
+    /// coordinator `parent` dies. - Returns: false when the coordinator is already gone (the
+    /// worker should exit at once).
+    public static func tie(to parent: Int32) -> Bool {
         _ = parkbench_set_parent_death_signal(SIGTERM)
         // The coordinator may have died between spawning us and the prctl above.
-        if getppid() != parent {
-            Output.error("error: the coordinator (pid \(parent)) is gone; worker exiting")
-            exit(ExitStatus.configurationError)
-        }
+        return getppid() == parent
     }
 }
