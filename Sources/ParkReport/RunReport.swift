@@ -7,7 +7,8 @@ import Foundation
 /// fields it does not know, and a change that removes or re-types a field bumps the version.
 public struct RunReport: Codable, Sendable, Hashable {
     /// The schema this report follows.
-    public static let currentSchema = "parkbench.report/1"
+    /// Version 2 gives each metric its unit (``Metric``); version 1 reports still decode.
+    public static let currentSchema = "parkbench.report/2"
 
     public var schema: String
     /// Unique and sortable: `20261125T023000Z-<6 hex>`.
@@ -121,8 +122,9 @@ public struct CheckResult: Codable, Sendable, Hashable {
     /// One line a person reads first: what was expected and what was measured.
     public var summary: String
     public var expectations: [ExpectationResult]
-    /// Named figures the check measured (e.g. `latency.p99_ms`, `loss`, `duplicates`).
-    public var metrics: [String: Double]
+    /// Named figures the check measured, each with its unit (e.g. `latency.p99` in ms, `loss`
+    /// as a count and a percentage).
+    public var metrics: [String: Metric]
     /// Latency samples, for checks that time something (latency, status, command, linkage).
     public var latency: LatencyEvidence?
     /// Things the check noticed and reports rather than guesses at: ambiguous or unmatched
@@ -135,7 +137,7 @@ public struct CheckResult: Codable, Sendable, Hashable {
 
     public init(
         id: String, title: String, type: String, source: String, severity: String, verdict: RunReport.Verdict,
-        summary: String, expectations: [ExpectationResult] = [], metrics: [String: Double] = [:],
+        summary: String, expectations: [ExpectationResult] = [], metrics: [String: Metric] = [:],
         latency: LatencyEvidence? = nil, findings: [String] = [], startedAt: String, durationMilliseconds: Double,
         captureSlice: String? = nil
     ) {
@@ -153,6 +155,30 @@ public struct CheckResult: Codable, Sendable, Hashable {
         self.startedAt = startedAt
         self.durationMilliseconds = durationMilliseconds
         self.captureSlice = captureSlice
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, title, type, source, severity, verdict, summary, expectations, metrics, latency, findings
+        case startedAt, durationMilliseconds, captureSlice
+    }
+
+    // Written out only to read version 1 metrics (bare numbers, `<name>%` keys) as typed ones.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        title = try container.decode(String.self, forKey: .title)
+        type = try container.decode(String.self, forKey: .type)
+        source = try container.decode(String.self, forKey: .source)
+        severity = try container.decode(String.self, forKey: .severity)
+        verdict = try container.decode(RunReport.Verdict.self, forKey: .verdict)
+        summary = try container.decode(String.self, forKey: .summary)
+        expectations = try container.decode([ExpectationResult].self, forKey: .expectations)
+        metrics = Metric.foldingLegacyPercentages(try container.decode([String: Metric].self, forKey: .metrics))
+        latency = try container.decodeIfPresent(LatencyEvidence.self, forKey: .latency)
+        findings = try container.decode([String].self, forKey: .findings)
+        startedAt = try container.decode(String.self, forKey: .startedAt)
+        durationMilliseconds = try container.decode(Double.self, forKey: .durationMilliseconds)
+        captureSlice = try container.decodeIfPresent(String.self, forKey: .captureSlice)
     }
 }
 
