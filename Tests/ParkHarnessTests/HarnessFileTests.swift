@@ -131,6 +131,18 @@ import Testing
         #expect(broken.verdict == .error && broken.summary == "could not run: no device matches")
     }
 
+    /// A check's start is in the report as an instant a program uses (a capture is cut by it)
+    /// and as text for people; both are the same moment.
+    @Test func aCheckResultCarriesItsStartAsATypedInstant() throws {
+        let started = Date(timeIntervalSince1970: 1_795_573_801.25)
+        let common = CheckCommon(
+            id: "x", title: "X", type: "latency", source: "004_5e9061d643d5fb41.txt L2714", severity: .critical,
+            expectations: [], timeout: .seconds(5), location: "s.yaml:3")
+        let result = HarnessRunner.verdict(common, CheckMeasurement(), started: started)
+        #expect(result.startedAtNanoseconds == 1_795_573_801_250_000_000)
+        #expect(result.startedAt == "2026-11-25T02:30:01.250Z")
+    }
+
     /// A figure in the wrong unit is an error that says which units disagree, never a pass or
     /// fail from comparing a count with milliseconds.
     @Test func anExpectationAgainstAMetricOfAnotherUnitIsAnError() throws {

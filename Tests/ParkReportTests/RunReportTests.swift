@@ -15,13 +15,15 @@ import Testing
             expectations: [ExpectationResult(
                 expression: "latency.p99 < 2s", metric: "latency.p99", measured: 99, threshold: 2000, comparison: "<",
                 unit: "ms", passed: true)],
-            metrics: ["latency.p99": .milliseconds(99), "loss": .count(1, percent: 0.5)], latency: latency, startedAt: "2026-11-25T02:30:00Z", durationMilliseconds: 5)
+            metrics: ["latency.p99": .milliseconds(99), "loss": .count(1, percent: 0.5)], latency: latency, startedAt: "2026-11-25T02:30:00Z",
+            startedAtNanoseconds: 1_795_573_800_000_000_000, durationMilliseconds: 5)
         return RunReport(
             runID: "20261125T023000Z-abcdef", startedAt: "2026-11-25T02:30:00Z", finishedAt: "2026-11-25T02:30:10Z",
             verdict: .pass, suite: .init(name: "park-core", title: "Core", file: "conformance/suites/park-core.yaml"),
             platform: .init(name: "reference", file: "conformance/platforms/reference.yaml", endpoint: "mqtt://127.0.0.1:1883"),
             park: .init(name: "demo", file: "conformance/parks/demo.yaml", devices: 17), seed: 42,
-            parkbenchVersion: "0.1.0", checks: [check])
+            parkbenchVersion: "0.1.0", checks: [check], startedAtNanoseconds: 1_795_573_800_000_000_000,
+            finishedAtNanoseconds: 1_795_573_810_000_000_000)
     }
 
     @Test func roundTripsThroughSnakeCaseJSON() throws {
@@ -45,14 +47,17 @@ import Testing
         #expect(metrics["latency.p99"]?["percent"] == nil, "no percentage where the check gave none")
         #expect(metrics["loss"]?["unit"] as? String == "count")
         #expect(metrics["loss"]?["percent"] as? Double == 0.5)
+        #expect(check["started_at_nanoseconds"] as? Int64 == 1_795_573_800_000_000_000)
+        #expect(json["started_at_nanoseconds"] as? Int64 == 1_795_573_800_000_000_000)
 
         let decoded = try RunReport.makeDecoder().decode(RunReport.self, from: data).checks[0]
         #expect(decoded.metrics["latency.p99"] == Metric(value: 99, unit: .milliseconds))
         #expect(decoded.metrics["loss"] == Metric(value: 1, unit: .count, percent: 0.5))
+        #expect(decoded.startedAtNanoseconds == 1_795_573_800_000_000_000)
     }
 
-    /// A `parkbench.report/1` file — bare numbers, percentages under `<name>%` — as users' run
-    /// folders hold them, still reads.
+    /// A `parkbench.report/1` file — bare numbers, percentages under `<name>%`, no typed
+    /// times — as users' run folders hold them, still reads.
     @Test func versionOneReportsStillDecode() throws {
         let old = """
             {"schema": "parkbench.report/1", "run_id": "20261125T023000Z-abcdef", "started_at": "2026-11-25T02:30:00.000Z",
@@ -69,7 +74,9 @@ import Testing
             """
         let report = try RunReport.makeDecoder().decode(RunReport.self, from: Data(old.utf8))
         #expect(report.schema == "parkbench.report/1")
+        #expect(report.startedAtNanoseconds == nil)
         let check = try #require(report.checks.first)
+        #expect(check.startedAtNanoseconds == nil)
         #expect(check.metrics["sent"] == Metric(value: 40, unit: .number))
         #expect(check.metrics["loss"] == Metric(value: 2, unit: .number, percent: 5), "`loss%` is loss's percentage")
         #expect(check.metrics["mean_error"] == Metric(value: 1.25, unit: .percent), "`mean_error%` alone is a percent metric")

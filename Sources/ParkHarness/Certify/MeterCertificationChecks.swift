@@ -263,7 +263,8 @@ struct MeterCertificationChecks: Sendable {
         CheckResult(
             id: id, title: title, type: type, source: source, severity: "major",
             verdict: verdict ?? (passed == true ? .pass : .fail), summary: summary, metrics: metrics, latency: latency, findings: findings,
-            startedAt: ISO8601DateFormatter().string(from: started), durationMilliseconds: Date().timeIntervalSince(started) * 1000)
+            startedAt: ISO8601DateFormatter().string(from: started), startedAtNanoseconds: RunReport.nanoseconds(started),
+            durationMilliseconds: Date().timeIntervalSince(started) * 1000)
     }
 
     static func hex(_ byte: UInt8) -> String { (byte < 0x10 ? "0" : "") + String(byte, radix: 16, uppercase: true) }

@@ -189,14 +189,16 @@ public struct HarnessRunner: Sendable {
             notes.append("\(problems.total) northbound messages could not be read, e.g. " + problems.first.prefix(3).map(\.description).joined(separator: "; "))
         }
         let verdict = results.map(\.verdict).max() ?? .skipped
+        let finished = Date()
         return RunReport(
-            runID: configuration.runID, startedAt: Self.timestamp(started), finishedAt: Self.timestamp(Date()),
+            runID: configuration.runID, startedAt: Self.timestamp(started), finishedAt: Self.timestamp(finished),
             verdict: verdict,
             suite: .init(name: configuration.suite.name, title: configuration.suite.title, file: configuration.suite.file),
             platform: .init(name: profile.name, file: profile.file, endpoint: profile.broker.url),
             park: .init(name: configuration.park.name, file: configuration.parkFile, devices: allDevices.count),
             seed: configuration.seed, parkbenchVersion: configuration.parkbenchVersion, faults: configuration.faults,
-            checks: results, notes: notes)
+            checks: results, notes: notes, startedAtNanoseconds: RunReport.nanoseconds(started),
+            finishedAtNanoseconds: RunReport.nanoseconds(finished))
     }
 
     /// Measurements and expectations → the check's verdict and a summary a person reads first.
@@ -241,7 +243,8 @@ public struct HarnessRunner: Sendable {
             id: common.id, title: common.title, type: common.type, source: common.source, severity: common.severity.rawValue,
             verdict: verdict, summary: summary, expectations: expectations, metrics: measurement.metrics,
             latency: measurement.latency.flatMap { $0.samples.isEmpty ? nil : $0 }, findings: measurement.findings,
-            startedAt: timestamp(started), durationMilliseconds: Date().timeIntervalSince(started) * 1000)
+            startedAt: timestamp(started), startedAtNanoseconds: RunReport.nanoseconds(started),
+            durationMilliseconds: Date().timeIntervalSince(started) * 1000)
     }
 
     /// `unit` as an ``ExpectationResult`` spells it (`ms`, `%`, `count`).
