@@ -87,7 +87,7 @@ public enum HTMLReportWriter {
         }
         if !check.metrics.isEmpty {
             html += "<details><summary>All metrics</summary><table class=\"meta\">"
-            html += check.metrics.sorted { $0.key < $1.key }.map { "<tr><th>\(e($0.key))</th><td>\(number($0.value))</td></tr>" }.joined()
+            html += check.metrics.sorted { $0.key < $1.key }.map { "<tr><th>\(e($0.key))</th><td>\(e(shown($0.value)))</td></tr>" }.joined()
             html += "</table></details>"
         }
         if let slice = check.captureSlice { html += "<p>Packet capture of this check: <code>\(e(slice))</code></p>" }
@@ -107,6 +107,18 @@ public enum HTMLReportWriter {
 
     static func anchor(_ id: String) -> String {
         String(id.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) || $0 == "-" ? Character($0) : "_" })
+    }
+
+    /// `12.5 ms`, `3 (1.5 %)`: the value with its unit, a count or plain number bare.
+    static func shown(_ metric: Metric) -> String {
+        var text = number(metric.value)
+        switch metric.unit {
+        case .count, .number: break
+        case .percent: text += " %"
+        case .milliseconds, .kilowatts: text += " " + metric.unit.rawValue
+        }
+        if let percent = metric.percent { text += " (\(number(percent)) %)" }
+        return text
     }
 
     static func number(_ value: Double) -> String {

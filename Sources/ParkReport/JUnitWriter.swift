@@ -24,7 +24,10 @@ public enum JUnitWriter {
             xml += #"    <testcase classname="\#(e(report.suite.name)).\#(e(check.type))" name="\#(e(check.id)): \#(e(check.title))" time="\#(format(check.durationMilliseconds / 1000))">"# + "\n"
             xml += "      <properties>\n"
             var properties = [("source", check.source), ("severity", check.severity), ("type", check.type)]
-            properties += check.metrics.sorted { $0.key < $1.key }.map { ("metric.\($0.key)", format($0.value)) }
+            for (name, metric) in check.metrics.sorted(by: { $0.key < $1.key }) {
+                properties.append(("metric.\(name)", shown(metric.value, metric.unit)))
+                if let percent = metric.percent { properties.append(("metric.\(name).percent", shown(percent, .percent))) }
+            }
             for (name, value) in properties {
                 xml += #"        <property name="\#(e(name))" value="\#(e(value))"/>"# + "\n"
             }
@@ -53,6 +56,14 @@ public enum JUnitWriter {
     }
 
     private static func e(_ text: String) -> String { MarkupText.escaped(text) }
+
+    /// A count or a plain number bare, as JUnit consumers read numbers; anything else with its unit.
+    static func shown(_ value: Double, _ unit: MetricUnit) -> String {
+        switch unit {
+        case .count, .number: format(value)
+        case .milliseconds, .percent, .kilowatts: "\(format(value)) \(unit.rawValue)"
+        }
+    }
 
     static func format(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.3f", value)

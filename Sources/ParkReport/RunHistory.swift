@@ -112,7 +112,7 @@ public final class RunHistory: Sendable {
             Check(
                 runID: report.runID, checkID: check.id, type: check.type, source: check.source, verdict: check.verdict.rawValue,
                 summary: check.summary, p50: check.latency?.p50, p95: check.latency?.p95, p99: check.latency?.p99,
-                max: check.latency?.max, loss: check.metrics["loss"])
+                max: check.latency?.max, loss: check.metrics["loss"]?.value)
         }
         do {
             try database.write { db in

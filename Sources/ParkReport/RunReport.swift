@@ -7,14 +7,20 @@ import Foundation
 /// fields it does not know, and a change that removes or re-types a field bumps the version.
 public struct RunReport: Codable, Sendable, Hashable {
     /// The schema this report follows.
-    public static let currentSchema = "parkbench.report/1"
+    /// Version 2 gives each metric its unit (``Metric``); version 1 reports still decode.
+    public static let currentSchema = "parkbench.report/2"
 
     public var schema: String
     /// Unique and sortable: `20261125T023000Z-<6 hex>`.
     public var runID: String
-    /// RFC 3339 UTC times.
+    /// RFC 3339 UTC times, for people; ``startedAtNanoseconds`` and ``finishedAtNanoseconds``
+    /// are the same instants for programs.
     public var startedAt: String
     public var finishedAt: String
+    /// Wall-clock nanoseconds since the epoch, as in ``LatencySample``; nil in reports written
+    /// before they were recorded.
+    public var startedAtNanoseconds: Int64?
+    public var finishedAtNanoseconds: Int64?
     public var verdict: Verdict
     public var suite: SuiteInfo
     public var platform: PlatformInfo
@@ -29,19 +35,21 @@ public struct RunReport: Codable, Sendable, Hashable {
 
     // `runId` so that both snake-case key strategies map it to `run_id` and back.
     enum CodingKeys: String, CodingKey {
-        case schema, runID = "runId", startedAt, finishedAt, verdict, suite, platform, park, seed, parkbenchVersion
+        case schema, runID = "runId", startedAt, finishedAt, startedAtNanoseconds, finishedAtNanoseconds, verdict, suite, platform, park, seed, parkbenchVersion
         case faults, checks, notes
     }
 
     public init(
         runID: String, startedAt: String, finishedAt: String, verdict: Verdict, suite: SuiteInfo,
         platform: PlatformInfo, park: ParkInfo, seed: UInt64, parkbenchVersion: String, faults: [String] = [],
-        checks: [CheckResult], notes: [String] = []
+        checks: [CheckResult], notes: [String] = [], startedAtNanoseconds: Int64? = nil, finishedAtNanoseconds: Int64? = nil
     ) {
         self.schema = Self.currentSchema
         self.runID = runID
         self.startedAt = startedAt
         self.finishedAt = finishedAt
+        self.startedAtNanoseconds = startedAtNanoseconds
+        self.finishedAtNanoseconds = finishedAtNanoseconds
         self.verdict = verdict
         self.suite = suite
         self.platform = platform
@@ -121,23 +129,28 @@ public struct CheckResult: Codable, Sendable, Hashable {
     /// One line a person reads first: what was expected and what was measured.
     public var summary: String
     public var expectations: [ExpectationResult]
-    /// Named figures the check measured (e.g. `latency.p99_ms`, `loss`, `duplicates`).
-    public var metrics: [String: Double]
+    /// Named figures the check measured, each with its unit (e.g. `latency.p99` in ms, `loss`
+    /// as a count and a percentage).
+    public var metrics: [String: Metric]
     /// Latency samples, for checks that time something (latency, status, command, linkage).
     public var latency: LatencyEvidence?
     /// Things the check noticed and reports rather than guesses at: ambiguous or unmatched
     /// observations, devices that never answered.
     public var findings: [String]
+    /// RFC 3339 UTC, for people; ``startedAtNanoseconds`` is the same instant for programs.
     public var startedAt: String
+    /// Wall-clock nanoseconds since the epoch, as in ``LatencySample`` (what a packet capture is
+    /// cut by); nil in reports written before it was recorded.
+    public var startedAtNanoseconds: Int64?
     public var durationMilliseconds: Double
     /// Path (relative to the run folder) of the pcap slice for this check, when captured.
     public var captureSlice: String?
 
     public init(
         id: String, title: String, type: String, source: String, severity: String, verdict: RunReport.Verdict,
-        summary: String, expectations: [ExpectationResult] = [], metrics: [String: Double] = [:],
-        latency: LatencyEvidence? = nil, findings: [String] = [], startedAt: String, durationMilliseconds: Double,
-        captureSlice: String? = nil
+        summary: String, expectations: [ExpectationResult] = [], metrics: [String: Metric] = [:],
+        latency: LatencyEvidence? = nil, findings: [String] = [], startedAt: String, startedAtNanoseconds: Int64? = nil,
+        durationMilliseconds: Double, captureSlice: String? = nil
     ) {
         self.id = id
         self.title = title
@@ -151,8 +164,44 @@ public struct CheckResult: Codable, Sendable, Hashable {
         self.latency = latency
         self.findings = findings
         self.startedAt = startedAt
+        self.startedAtNanoseconds = startedAtNanoseconds
         self.durationMilliseconds = durationMilliseconds
         self.captureSlice = captureSlice
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, title, type, source, severity, verdict, summary, expectations, metrics, latency, findings
+        case startedAt, startedAtNanoseconds, durationMilliseconds, captureSlice
+    }
+
+    // Written out only to read version 1 metrics (bare numbers, `<name>%` keys) as typed ones.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        title = try container.decode(String.self, forKey: .title)
+        type = try container.decode(String.self, forKey: .type)
+        source = try container.decode(String.self, forKey: .source)
+        severity = try container.decode(String.self, forKey: .severity)
+        verdict = try container.decode(RunReport.Verdict.self, forKey: .verdict)
+        summary = try container.decode(String.self, forKey: .summary)
+        expectations = try container.decode([ExpectationResult].self, forKey: .expectations)
+        metrics = Metric.foldingLegacyPercentages(try container.decode([String: Metric].self, forKey: .metrics))
+        latency = try container.decodeIfPresent(LatencyEvidence.self, forKey: .latency)
+        findings = try container.decode([String].self, forKey: .findings)
+        startedAt = try container.decode(String.self, forKey: .startedAt)
+        startedAtNanoseconds = try container.decodeIfPresent(Int64.self, forKey: .startedAtNanoseconds)
+        durationMilliseconds = try container.decode(Double.self, forKey: .durationMilliseconds)
+        captureSlice = try container.decodeIfPresent(String.self, forKey: .captureSlice)
+    }
+}
+
+extension RunReport {
+    /// `date` as the report's typed instants hold it: wall-clock nanoseconds since the epoch.
+    public static func nanoseconds(_ date: Date) -> Int64 {
+        // Whole seconds apart from the fraction: seconds × 1e9 as one Double is past 2^53 and
+        // would be off by a few hundred nanoseconds.
+        let seconds = date.timeIntervalSince1970.rounded(.down)
+        return Int64(seconds) * 1_000_000_000 + Int64(((date.timeIntervalSince1970 - seconds) * 1e9).rounded())
     }
 }
 

@@ -211,13 +211,15 @@ struct CertifyCommand: ParsableCommand {
         let unfinished = checks.filter { $0.verdict == .error }
         let runID = "certify-" + HarnessRunner.runID(started)
         let stamp = { (date: Date) in ISO8601DateFormatter().string(from: date) }
+        let finished = Date()
         let report = RunReport(
-            runID: runID, startedAt: stamp(started), finishedAt: stamp(Date()), verdict: verdict,
+            runID: runID, startedAt: stamp(started), finishedAt: stamp(finished), verdict: verdict,
             suite: target.suite(file: profile),
             platform: RunReport.PlatformInfo(name: "\(model.vendor) \(model.model)".trimmingCharacters(in: .whitespaces), file: profile,
                                              endpoint: "\(target) \(device)"),
             park: RunReport.ParkInfo(name: model.model, file: profile, devices: 1), seed: 0,
-            parkbenchVersion: ParkBenchVersion.current, checks: checks)
+            parkbenchVersion: ParkBenchVersion.current, checks: checks,
+            startedAtNanoseconds: RunReport.nanoseconds(started), finishedAtNanoseconds: RunReport.nanoseconds(finished))
         let folder = out ?? "reports/\(runID)"
         var written = true
         do throws(RunFolderError) { try RunFolder(folder).write(report) } catch {

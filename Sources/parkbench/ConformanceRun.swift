@@ -158,7 +158,7 @@ struct ConformanceRun {
                         LatencyEvidence.percentile(0.99, of: differences) ?? 0))
                 }
             }
-            guard check.verdict == .fail || check.verdict == .error, let start = Self.nanoseconds(check.startedAt) else { continue }
+            guard check.verdict == .fail || check.verdict == .error, let start = check.startedAtNanoseconds else { continue }
             let end = start + Int64(check.durationMilliseconds * 1e6)
             let name = check.id.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" } + ".pcap"
             do {
@@ -175,12 +175,6 @@ struct ConformanceRun {
     /// The platform's northbound MQTT topics, to tell its messages from the devices'.
     private func configurationTopics(_ report: RunReport) -> [String] {
         (try? PlatformProfile.load(file: platformFile))?.mqtt.map(\.topic) ?? []
-    }
-
-    static func nanoseconds(_ timestamp: String) -> Int64? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: timestamp).map { Int64($0.timeIntervalSince1970 * 1e9) }
     }
 
     private func write(_ report: RunReport, to folder: String) -> Bool {

@@ -247,7 +247,7 @@ import Testing
         #expect(run.stdout.contains("PASS: 2 of 2 checks passed"))
         let data = try Data(contentsOf: URL(fileURLWithPath: folder).appendingPathComponent("report.json"))
         let report = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        #expect(report["schema"] as? String == "parkbench.report/1")
+        #expect(report["schema"] as? String == "parkbench.report/2")
         let checks = try #require(report["checks"] as? [[String: Any]])
         #expect(checks.map { $0["verdict"] as? String } == ["pass", "pass"])
         let latency = try #require(checks.first?["latency"] as? [String: Any])

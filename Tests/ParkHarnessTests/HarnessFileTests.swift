@@ -76,7 +76,7 @@ import Testing
                 type: delivery
                 source: 004_5e9061d643d5fb41.txt L725
                 chanel: telemetry
-                expect: ["loss == 0"]
+                expect: ["loss == 0", "loss <= 1%", "loss < 2s"]
             """
         let errors = try #require(throws: ProfileErrors.self) { try Suite.parse(text, file: "broken.yaml") }
         let messages = errors.issues.map(\.description)
@@ -85,7 +85,8 @@ import Testing
         #expect(messages.contains { $0.contains("does not measure 'latncy.p99'; did you mean 'latency.p99'?") })
         #expect(messages.contains { $0.hasPrefix("broken.yaml:13:") && $0.contains("unknown check type 'latnecy'; did you mean 'latency'?") })
         #expect(messages.contains { $0.hasPrefix("broken.yaml:20:") && $0.contains("unknown key 'chanel'; did you mean 'channel'?") })
-        #expect(messages.count == 5, "\(messages.joined(separator: "\n"))")
+        #expect(messages.contains { $0.contains("'loss' is measured in count and %; the threshold in 'loss < 2s' is in ms") })
+        #expect(messages.count == 6, "\(messages.joined(separator: "\n"))")
     }
 
     @Test func brokenProfileNamesEveryProblem() throws {
@@ -119,14 +120,65 @@ import Testing
             id: "x", title: "X", type: "latency", source: "004_5e9061d643d5fb41.txt L2714", severity: .critical,
             expectations: [try Expectation(parsing: "latency.p99 < 2s"), try Expectation(parsing: "missing == 0")],
             timeout: .seconds(5), location: "s.yaml:3")
-        let slow = HarnessRunner.verdict(common, CheckMeasurement(metrics: ["latency.p99": 3012.4, "missing": 0]), started: Date())
+        let slow = HarnessRunner.verdict(common, CheckMeasurement(metrics: ["latency.p99": .milliseconds(3012.4), "missing": .count(0)]), started: Date())
         #expect(slow.verdict == .fail)
         #expect(slow.summary == "expected latency.p99 < 2000.0 ms, measured 3012.4 ms")
-        let none = HarnessRunner.verdict(common, CheckMeasurement(metrics: ["missing": 4]), started: Date())
+        let none = HarnessRunner.verdict(common, CheckMeasurement(metrics: ["missing": .count(4)]), started: Date())
         #expect(none.summary.contains("expected latency.p99 < 2000.0 ms, measured nothing; expected missing == 0, measured 4"))
-        let good = HarnessRunner.verdict(common, CheckMeasurement(metrics: ["latency.p99": 12, "missing": 0]), started: Date())
+        let good = HarnessRunner.verdict(common, CheckMeasurement(metrics: ["latency.p99": .milliseconds(12), "missing": .count(0)]), started: Date())
         #expect(good.verdict == .pass)
         let broken = HarnessRunner.verdict(common, CheckMeasurement(error: "no device matches"), started: Date())
         #expect(broken.verdict == .error && broken.summary == "could not run: no device matches")
+    }
+
+    /// A check's start is in the report as an instant a program uses (a capture is cut by it)
+    /// and as text for people; both are the same moment.
+    @Test func aCheckResultCarriesItsStartAsATypedInstant() throws {
+        let started = Date(timeIntervalSince1970: 1_795_573_801.25)
+        let common = CheckCommon(
+            id: "x", title: "X", type: "latency", source: "004_5e9061d643d5fb41.txt L2714", severity: .critical,
+            expectations: [], timeout: .seconds(5), location: "s.yaml:3")
+        let result = HarnessRunner.verdict(common, CheckMeasurement(), started: started)
+        #expect(result.startedAtNanoseconds == 1_795_573_801_250_000_000)
+        #expect(result.startedAt == "2026-11-25T02:30:01.250Z")
+    }
+
+    /// A figure in the wrong unit is an error that says which units disagree, never a pass or
+    /// fail from comparing a count with milliseconds.
+    @Test func anExpectationAgainstAMetricOfAnotherUnitIsAnError() throws {
+        let common = CheckCommon(
+            id: "x", title: "X", type: "latency", source: "004_5e9061d643d5fb41.txt L2714", severity: .critical,
+            expectations: [try Expectation(parsing: "latency.p99 < 2s"), try Expectation(parsing: "missing == 0")],
+            timeout: .seconds(5), location: "s.yaml:3")
+        // 12 would pass `< 2000` if the units were ignored.
+        let result = HarnessRunner.verdict(common, CheckMeasurement(metrics: ["latency.p99": .count(12), "missing": .count(0)]), started: Date())
+        #expect(result.verdict == .error, "\(result.summary)")
+        #expect(result.summary == "cannot judge: 'latency.p99 < 2s' expects latency.p99 in ms, but it was measured in count")
+        #expect(result.expectations.first?.measured == nil && result.expectations.first?.passed == false)
+        #expect(result.expectations.last?.passed == true, "the other expectation is still judged")
+
+        let percent = CheckCommon(
+            id: "y", title: "Y", type: "delivery", source: "004_5e9061d643d5fb41.txt L725", severity: .major,
+            expectations: [try Expectation(parsing: "loss <= 1%")], timeout: .seconds(5), location: "s.yaml:9")
+        let durations = HarnessRunner.verdict(percent, CheckMeasurement(metrics: ["loss": .milliseconds(0)]), started: Date())
+        #expect(durations.verdict == .error)
+        #expect(durations.summary.contains("expects loss in %, but it was measured in ms"))
+    }
+
+    /// `loss == 0` reads the count, `loss <= 1%` the same figure as a share of what was sent.
+    @Test func aPercentThresholdReadsTheMetricsPercentage() throws {
+        let common = CheckCommon(
+            id: "y", title: "Y", type: "delivery", source: "004_5e9061d643d5fb41.txt L725", severity: .major,
+            expectations: [try Expectation(parsing: "loss <= 1%"), try Expectation(parsing: "loss < 5")], timeout: .seconds(5),
+            location: "s.yaml:9")
+        let lossy = HarnessRunner.verdict(common, CheckMeasurement(metrics: ["loss": .count(3, percent: 1.5)]), started: Date())
+        #expect(lossy.verdict == .fail)
+        #expect(lossy.summary == "expected loss <= 1.00%, measured 1.50%")
+        #expect(lossy.expectations.map(\.measured) == [1.5, 3])
+        let fine = HarnessRunner.verdict(common, CheckMeasurement(metrics: ["loss": .count(1, percent: 0.5)]), started: Date())
+        #expect(fine.verdict == .pass, "\(fine.summary)")
+        // A count without a percentage cannot answer a percent threshold.
+        let bare = HarnessRunner.verdict(common, CheckMeasurement(metrics: ["loss": .count(0)]), started: Date())
+        #expect(bare.verdict == .error && bare.summary.contains("expects loss in %, but it was measured in count"))
     }
 }

@@ -160,7 +160,7 @@ extension HarnessRuns {
         #expect(check.latency?.samples.allSatisfy { $0.messageID?.hasPrefix("api-") == true } == true)
         let dropped = try await HarnessRuns.runAgainstReference(suite, faults: PlatformFaults(commandsDropped: true))
         #expect(dropped.checks.first?.verdict == .fail)
-        #expect(dropped.checks.first?.metrics["missing"] == 2)
+        #expect(dropped.checks.first?.metrics["missing"]?.value == 2)
     }
 
     /// The linkage check sees the command land at the zone's sounder (and nowhere else); with
@@ -184,7 +184,7 @@ extension HarnessRuns {
         let noisy = try await HarnessRuns.runAgainstReference(HarnessRuns.linkage, linkage: [broad])
         let noisyCheck = try #require(noisy.checks.first)
         #expect(noisyCheck.verdict == .fail)
-        #expect(noisyCheck.metrics["unexpected"] == 1)
+        #expect(noisyCheck.metrics["unexpected"]?.value == 1)
         #expect(noisyCheck.findings.contains("sounder-B1 received sound but should have been left alone"))
     }
 
@@ -194,19 +194,19 @@ extension HarnessRuns {
         let good = try await HarnessRuns.runAgainstReference(HarnessRuns.deliveryAndAccuracy)
         #expect(good.checks.map(\.verdict) == [.pass, .pass], "\(good.checks.map(\.summary))")
         let delivery = try #require(good.checks.first)
-        #expect((delivery.metrics["sent"] ?? 0) >= 6, "two stations, 1 s reports, 4 s window")
-        #expect(delivery.metrics["received"] == delivery.metrics["sent"])
+        #expect((delivery.metrics["sent"]?.value ?? 0) >= 6, "two stations, 1 s reports, 4 s window")
+        #expect(delivery.metrics["received"]?.value == delivery.metrics["sent"]?.value)
 
         let scaled = try await HarnessRuns.runAgainstReference(HarnessRuns.deliveryAndAccuracy, faults: PlatformFaults(valueScaling: 1.5))
         #expect(scaled.checks.map(\.verdict) == [.pass, .fail])
         let accuracy = try #require(scaled.checks.last)
-        #expect((accuracy.metrics["abs_error%"] ?? 0) > 40, "a 1.5× scaling is ≈ 50 % off: \(accuracy.summary)")
+        #expect((accuracy.metrics["abs_error"]?.percent ?? 0) > 40, "a 1.5× scaling is ≈ 50 % off: \(accuracy.summary)")
         #expect(accuracy.findings.contains { $0.hasPrefix("largest error: env-") })
 
         let crashed = try await HarnessRuns.runAgainstReference(HarnessRuns.deliveryAndAccuracy, faults: PlatformFaults(crashAfterMessages: 25))
         let lost = try #require(crashed.checks.first)
         #expect(lost.verdict == .fail)
-        #expect((lost.metrics["loss"] ?? 0) > 0)
+        #expect((lost.metrics["loss"]?.value ?? 0) > 0)
         #expect(lost.findings.contains { $0.hasPrefix("never seen at the platform: env-") })
     }
 
@@ -225,12 +225,12 @@ extension HarnessRuns {
         let slowCheck = try #require(slow.checks.first)
         #expect(slowCheck.verdict == .fail)
         #expect(slowCheck.summary.hasPrefix("expected latency.p99 < 2000.0 ms, measured 25"), "\(slowCheck.summary)")
-        #expect((slowCheck.metrics["latency.p50"] ?? 0) >= 2_500, "the delay shows in every sample")
+        #expect((slowCheck.metrics["latency.p50"]?.value ?? 0) >= 2_500, "the delay shows in every sample")
 
         let dropped = try await HarnessRuns.runAgainstReference(HarnessRuns.smokeLatency, faults: PlatformFaults(dropAlarms: true))
         let droppedCheck = try #require(dropped.checks.first)
         #expect(droppedCheck.verdict == .fail)
-        #expect(droppedCheck.metrics["missing"] == 4)
+        #expect(droppedCheck.metrics["missing"]?.value == 4)
         #expect(droppedCheck.findings.contains { $0.contains("smoke-1: no smoke-alarm at the platform within 4s") })
     }
 
@@ -287,7 +287,7 @@ extension HarnessRuns {
         let check = try #require(report.checks.first)
         #expect(check.verdict == .pass, "\(check.summary) \(check.findings)")
         #expect(check.latency?.samples.allSatisfy { $0.matchedBy == "window" } == true)
-        #expect(check.metrics["ambiguous"] == 4)
+        #expect(check.metrics["ambiguous"]?.value == 4)
         #expect(check.findings.contains { $0.contains("smoke-1: 2 smoke-alarm observations within the window; took the earliest") })
         // The garbage was published before the run; what arrives during it is counted if any.
         #expect(report.notes.allSatisfy { $0.contains("could not be read") })
@@ -402,7 +402,7 @@ extension HarnessRuns {
 
         let lazy = try await run(mode: "drop")
         #expect(lazy.verdict == .fail)
-        #expect(lazy.metrics["missing"] == 2)
+        #expect(lazy.metrics["missing"]?.value == 2)
         #expect(lazy.findings.contains { $0.contains("self-test never reached the device within 3s of the request") })
     }
 }
@@ -482,11 +482,11 @@ extension HarnessRuns {
     @Test func authCheckPassesWithPerDeviceSecretsAndFailsWhenAnyoneMayLogIn() async throws {
         let good = try await run(enforced: true)
         #expect(good.verdict == .pass, "\(good.summary) \(good.findings)")
-        #expect(good.metrics["attempts"] == 6)
+        #expect(good.metrics["attempts"]?.value == 6)
 
         let open = try await run(enforced: false)
         #expect(open.verdict == .fail)
-        #expect(open.metrics["wrong_secret_accepted"] == 2 && open.metrics["other_secret_accepted"] == 2)
+        #expect(open.metrics["wrong_secret_accepted"]?.value == 2 && open.metrics["other_secret_accepted"]?.value == 2)
         #expect(open.findings.contains("smoke-1: the broker accepted a wrong secret"))
     }
 

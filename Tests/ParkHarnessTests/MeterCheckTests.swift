@@ -126,10 +126,10 @@ import Synchronization
             #expect(check.verdict == .pass, "\(check.id): \(check.summary) \(check.findings)")
         }
         let accuracy = try #require(report.checks.first { $0.id == "accuracy" })
-        #expect((accuracy.metrics["abs_error%"] ?? 1) < 1e-6, "the gateway forwards what it read, unchanged")
+        #expect((accuracy.metrics["abs_error"]?.percent ?? 1) < 1e-6, "the gateway forwards what it read, unchanged")
         let period = try #require(report.checks.first { $0.id == "period" })
         // Seen at the meters, not assumed: 300 ms between polls.
-        #expect(abs((period.metrics["period.p50"] ?? 0) - 300) < 30, "\(period.metrics)")
+        #expect(abs((period.metrics["period.p50"]?.value ?? 0) - 300) < 30, "\(period.metrics)")
         let relay = try #require(report.checks.first { $0.id == "relay" })
         #expect(relay.latency?.samples.count == 2)
     }
@@ -146,11 +146,11 @@ import Synchronization
         #expect(capacity.verdict == .fail)
         // The first five polled are the Modbus meters in park order (em3-1 … dts-2, wm-1): the
         // second water meter and both DL/T 645 meters are never read.
-        #expect(capacity.metrics["missing"] == 3 && capacity.metrics["water_meters"] == 1, "\(capacity.metrics)")
+        #expect(capacity.metrics["missing"]?.value == 3 && capacity.metrics["water_meters"]?.value == 1, "\(capacity.metrics)")
         #expect(capacity.findings.contains { $0.contains("wm-2") && $0.contains("dl-1") })
         let period = try check("period")
         #expect(period.verdict == .fail)
-        #expect((period.metrics["period.max"] ?? 0) >= 650, "\(period.metrics)")
+        #expect((period.metrics["period.max"]?.value ?? 0) >= 650, "\(period.metrics)")
     }
 
     /// A platform that never shows a device offline, and one that drops commands, fail the
@@ -163,7 +163,7 @@ import Synchronization
         #expect(offline.findings.contains { $0.contains("em3-2: the platform never showed it offline") })
         #expect(offline.findings.contains { $0.contains("dl-2: the platform never showed it offline") })
         let relay = try #require(platform.checks.first { $0.id == "relay" })
-        #expect(relay.verdict == .fail && relay.metrics["missing"] == 2, "\(relay.summary)")
+        #expect(relay.verdict == .fail && relay.metrics["missing"]?.value == 2, "\(relay.summary)")
 
         let gateway = try await HarnessRuns.runMeters(gateway: MeterGatewayFaults(offlineReportsDropped: true), only: ["offline", "relay"])
         #expect(gateway.checks.first { $0.id == "offline" }?.verdict == .fail)

@@ -69,6 +69,9 @@ import Testing
         #expect(lines[1].contains("| 004_5e9061d643d5fb41.txt L2714 | expected latency.p99 < 2000.0 ms, measured 3012.4 ms"))
         #expect(lines[2].hasSuffix("| -"), "the passing check has no failure element")
         #expect(xml.contains("FAIL latency.p99 &lt; 2s: measured 99 ms"))
+        #expect(xml.contains(#"<property name="metric.latency.p99" value="99 ms"/>"#), "a metric shows its unit")
+        #expect(xml.contains(#"<property name="metric.loss" value="1"/>"#), "a count stays a bare number")
+        #expect(xml.contains(#"<property name="metric.loss.percent" value="0.500 %"/>"#))
         #expect(!xml.contains("\u{1B}"), "control characters never reach the XML")
     }
 
@@ -91,6 +94,9 @@ import Testing
                 #expect(!html.contains("Latency histogram (0 samples)"), "a check with no samples draws no empty plot")
             }
         }
+        let html = HTMLReportWriter.html(Self.report(samples: 1))
+        #expect(html.contains("<tr><th>latency.p99</th><td>99 ms</td></tr>"), "a metric shows its unit")
+        #expect(html.contains("<tr><th>loss</th><td>1 (0.5 %)</td></tr>"))
         let circles = HTMLReportWriter.html(Self.report(samples: 10_000)).components(separatedBy: "<circle").count - 1
         #expect(circles <= 2_000 + 200 && circles >= 1_500, "the timeline is thinned, not dropped: \(circles) dots")
     }

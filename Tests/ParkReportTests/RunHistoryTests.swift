@@ -33,6 +33,7 @@ import Testing
         #expect(comparison.rows.map(\.checkID) == ["alarm-latency", "id-\(ReportWriterTests.hostile)"])
         #expect(comparison.rows[0].verdictChanged == false)
         #expect(comparison.rows[1].before == nil, "a check only in the later run is new")
+        #expect(comparison.rows[0].after?.loss == 1, "loss is the count of lost messages, not its percentage")
         #expect(RunComparison.delta(100, 150) == "+50.0 ms (+50%)")
         #expect(RunComparison.delta(nil, 150) == nil)
     }

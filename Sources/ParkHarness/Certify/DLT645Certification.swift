@@ -199,11 +199,11 @@ public struct DLT645Certification: Sendable {
         let total = answers + broken.total
         guard broken.total > 0 else {
             return checks.result(id: id, title: title, passed: true, summary: "\(answers) answers, none broken",
-                                 metrics: ["answers": Double(answers), "broken": 0], started: started)
+                                 metrics: ["answers": .count(answers), "broken": .count(0)], started: started)
         }
         return checks.result(
             id: id, title: title, passed: false, summary: "\(broken.total) of \(total) frames broken",
-            metrics: ["answers": Double(answers), "broken": Double(broken.total)],
+            metrics: ["answers": .count(answers), "broken": .count(broken.total)],
             findings: ["\(broken.total) of the \(total) frames the meter sent were broken: \(Self.describe(broken))"], started: started)
     }
 
@@ -236,7 +236,7 @@ public struct DLT645Certification: Sendable {
         return (checks.result(
             id: "items-readable", title: "Every standard data item a gateway polls is answered", passed: passed,
             summary: passed ? "\(items.count) data items read" : "\(unreadable) of \(items.count) data items could not be read",
-            metrics: ["items": Double(items.count), "unreadable": Double(unreadable)], findings: findings, started: started),
+            metrics: ["items": .count(items.count), "unreadable": .count(unreadable)], findings: findings, started: started),
             readings, unread)
     }
 

@@ -146,7 +146,7 @@ struct MeterCertificationChecks: Sendable {
         }
         return result(id: "values-plausible", title: "Values are within physical ranges", passed: findings.isEmpty,
                       summary: findings.isEmpty ? "\(checked) values within range" : "\(findings.count) values out of range",
-                      metrics: ["checked": Double(checked)], findings: findings, started: started)
+                      metrics: ["checked": .count(checked)], findings: findings, started: started)
     }
 
     /// Counters read twice, some time apart: none may have gone down. `declared` says whether
@@ -201,7 +201,7 @@ struct MeterCertificationChecks: Sendable {
         return result(
             id: "power-consistent", title: "P ≈ Σ V·I·PF", passed: passed,
             summary: String(format: "active_power %.4f kW, Σ V·I·PF %.4f kW (tolerance %.4f)", power, computed, tolerance),
-            metrics: ["active_power_kw": power, "computed_kw": computed],
+            metrics: ["active_power_kw": .kilowatts(power), "computed_kw": .kilowatts(computed)],
             findings: passed ? [] : [String(format: "active_power reads %.4f kW but voltage_x × current_x × power_factor give %.4f kW (one of those \(noun)s is read wrong, or the meter is inconsistent)", power, computed)],
             started: started)
     }
@@ -239,7 +239,10 @@ struct MeterCertificationChecks: Sendable {
         return result(
             id: "response-time", title: "Response time", passed: passed,
             summary: String(format: "p50 %.2f ms, p95 %.2f ms, p99 %.2f ms over %d reads", evidence.p50 ?? 0, evidence.p95 ?? 0, evidence.p99 ?? 0, samples.count),
-            metrics: ["p50_ms": evidence.p50 ?? 0, "p95_ms": evidence.p95 ?? 0, "p99_ms": evidence.p99 ?? 0, "failures": Double(failures)],
+            metrics: [
+                "p50_ms": .milliseconds(evidence.p50 ?? 0), "p95_ms": .milliseconds(evidence.p95 ?? 0), "p99_ms": .milliseconds(evidence.p99 ?? 0),
+                "failures": .count(failures),
+            ],
             latency: evidence, findings: findings, started: started)
     }
 
@@ -256,11 +259,12 @@ struct MeterCertificationChecks: Sendable {
     }
 
     func result(id: String, title: String, passed: Bool? = nil, verdict: RunReport.Verdict? = nil, summary: String,
-                metrics: [String: Double] = [:], latency: LatencyEvidence? = nil, findings: [String] = [], started: Date) -> CheckResult {
+                metrics: [String: Metric] = [:], latency: LatencyEvidence? = nil, findings: [String] = [], started: Date) -> CheckResult {
         CheckResult(
             id: id, title: title, type: type, source: source, severity: "major",
             verdict: verdict ?? (passed == true ? .pass : .fail), summary: summary, metrics: metrics, latency: latency, findings: findings,
-            startedAt: ISO8601DateFormatter().string(from: started), durationMilliseconds: Date().timeIntervalSince(started) * 1000)
+            startedAt: ISO8601DateFormatter().string(from: started), startedAtNanoseconds: RunReport.nanoseconds(started),
+            durationMilliseconds: Date().timeIntervalSince(started) * 1000)
     }
 
     static func hex(_ byte: UInt8) -> String { (byte < 0x10 ? "0" : "") + String(byte, radix: 16, uppercase: true) }

@@ -180,7 +180,7 @@ public struct ModbusCertification: Sendable {
         return Read(check: checks.result(
             id: "registers-readable", title: "Every register of the map can be read", passed: passed,
             summary: passed ? "\(map.registers.count) registers read" : "\(unreadable) of \(map.registers.count) registers could not be read",
-            metrics: ["registers": Double(map.registers.count), "unreadable": Double(unreadable)], findings: findings, started: started),
+            metrics: ["registers": .count(map.registers.count), "unreadable": .count(unreadable)], findings: findings, started: started),
             readings: readings, unread: unread)
     }
 

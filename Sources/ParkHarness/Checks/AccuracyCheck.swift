@@ -19,8 +19,8 @@ import ParkProfiles
 public struct AccuracyCheck: ConformanceCheck {
     public static let type = "accuracy"
     public static let settingKeys = ["devices", "points", "duration"]
-    public static let metrics: [String: Expectation.Unit] = [
-        "abs_error": .count, "abs_error%": .percent, "mean_error%": .percent, "samples": .count, "unmatched": .count,
+    public static let metrics: [String: MeasuredUnit] = [
+        "abs_error": MeasuredUnit(.number, alsoAsPercent: true), "mean_error": .percent, "samples": .count, "unmatched": .count,
     ]
 
     public let common: CheckCommon
@@ -76,12 +76,9 @@ public struct AccuracyCheck: ConformanceCheck {
                 }
             }
         }
-        var measurement = CheckMeasurement(metrics: ["samples": Double(absolute.count), "unmatched": Double(unmatched)])
-        if let max = absolute.max() { measurement.metrics["abs_error"] = max }
-        if let max = relative.max() {
-            measurement.metrics["abs_error%"] = max
-            measurement.metrics["mean_error%"] = relative.reduce(0, +) / Double(relative.count)
-        }
+        var measurement = CheckMeasurement(metrics: ["samples": .count(absolute.count), "unmatched": .count(unmatched)])
+        if let max = absolute.max() { measurement.set("abs_error", .number(max, percent: relative.max())) }
+        if !relative.isEmpty { measurement.set("mean_error", .percent(relative.reduce(0, +) / Double(relative.count))) }
         if let worst {
             measurement.findings.append(String(format: "largest error: %@ %@ shown as %.4g, %.2f%% from the truth", worst.0, worst.1, worst.2, worst.3))
         }

@@ -17,7 +17,7 @@ import ParkProfiles
 public struct AuthCheck: ConformanceCheck {
     public static let type = "auth"
     public static let settingKeys = ["devices"]
-    public static let metrics: [String: Expectation.Unit] = [
+    public static let metrics: [String: MeasuredUnit] = [
         "wrong_secret_accepted": .count, "other_secret_accepted": .count, "own_secret_refused": .count,
         "attempts": .count, "unanswered": .count,
     ]
@@ -77,8 +77,8 @@ public struct AuthCheck: ConformanceCheck {
             }
         }
         measurement.metrics = [
-            "wrong_secret_accepted": Double(wrongAccepted), "other_secret_accepted": Double(otherAccepted),
-            "own_secret_refused": Double(ownRefused), "attempts": Double(attempts), "unanswered": Double(unanswered),
+            "wrong_secret_accepted": .count(wrongAccepted), "other_secret_accepted": .count(otherAccepted),
+            "own_secret_refused": .count(ownRefused), "attempts": .count(attempts), "unanswered": .count(unanswered),
         ]
         return measurement
     }

@@ -80,9 +80,9 @@ public struct CommandCheck: ConformanceCheck {
             }
         }
         measurement.addLatencyMetrics(LatencyEvidence(samples: samples))
-        measurement.metrics["missing"] = Double(missing)
-        measurement.metrics["rejected"] = Double(rejected)
-        measurement.metrics["refused_requests"] = Double(refused)
+        measurement.set("missing", .count(missing))
+        measurement.set("rejected", .count(rejected))
+        measurement.set("refused_requests", .count(refused))
         return measurement
     }
 

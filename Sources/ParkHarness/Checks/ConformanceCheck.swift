@@ -23,33 +23,36 @@ public struct CheckCommon: Sendable, Hashable {
     }
 }
 
-/// What a check measured: named figures (the expectations read them), the latency samples
-/// behind them, and what it noticed.
+/// What a check measured: named figures with their units (the expectations read them), the
+/// latency samples behind them, and what it noticed.
 public struct CheckMeasurement: Sendable {
-    /// Figures by metric name. Durations in milliseconds; percentages under `<name>%`.
-    public var metrics: [String: Double] = [:]
+    /// Figures by metric name.
+    public var metrics: [String: Metric] = [:]
     public var latency: LatencyEvidence?
     public var findings: [String] = []
     /// Set when the check could not run at all (the verdict is then `error`).
     public var error: String?
 
-    public init(metrics: [String: Double] = [:], latency: LatencyEvidence? = nil, findings: [String] = [], error: String? = nil) {
+    public init(metrics: [String: Metric] = [:], latency: LatencyEvidence? = nil, findings: [String] = [], error: String? = nil) {
         self.metrics = metrics
         self.latency = latency
         self.findings = findings
         self.error = error
     }
 
+    /// Records `metric` under `name`, replacing what was there.
+    public mutating func set(_ name: String, _ metric: Metric) { metrics[name] = metric }
+
     /// Adds `latency.p50/p95/p99/max/mean` and `samples` from the evidence.
     mutating func addLatencyMetrics(_ evidence: LatencyEvidence, prefix: String = "latency") {
         latency = evidence
-        metrics["samples"] = Double(evidence.samples.count)
-        if let p50 = evidence.p50 { metrics["\(prefix).p50"] = p50 }
-        if let p95 = evidence.p95 { metrics["\(prefix).p95"] = p95 }
-        if let p99 = evidence.p99 { metrics["\(prefix).p99"] = p99 }
-        if let max = evidence.max { metrics["\(prefix).max"] = max }
+        set("samples", .count(evidence.samples.count))
+        if let p50 = evidence.p50 { set("\(prefix).p50", .milliseconds(p50)) }
+        if let p95 = evidence.p95 { set("\(prefix).p95", .milliseconds(p95)) }
+        if let p99 = evidence.p99 { set("\(prefix).p99", .milliseconds(p99)) }
+        if let max = evidence.max { set("\(prefix).max", .milliseconds(max)) }
         if !evidence.samples.isEmpty {
-            metrics["\(prefix).mean"] = evidence.samples.map(\.latencyMilliseconds).reduce(0, +) / Double(evidence.samples.count)
+            set("\(prefix).mean", .milliseconds(evidence.samples.map(\.latencyMilliseconds).reduce(0, +) / Double(evidence.samples.count)))
         }
     }
 }
@@ -66,7 +69,7 @@ package protocol ConformanceCheck: Sendable {
     /// Keys this type reads besides the common ones.
     static var settingKeys: [String] { get }
     /// Metrics it measures, and in which unit, so a suite's expectations are checked at load.
-    static var metrics: [String: Expectation.Unit] { get }
+    static var metrics: [String: MeasuredUnit] { get }
 
     var common: CheckCommon { get }
 
@@ -87,8 +90,32 @@ package enum CheckTypes {
     package static func named(_ type: String) -> (any ConformanceCheck.Type)? { all.first { $0.type == type } }
 }
 
+/// The unit a check type measures a metric in, as ``ConformanceCheck/metrics`` declares it: what
+/// a suite's expectations on that metric are checked against when the suite is loaded.
+public struct MeasuredUnit: Sendable, Hashable, CustomStringConvertible {
+    public var unit: MetricUnit
+    /// Whether the check also gives the figure as a percentage of its whole (``Metric/percent``).
+    public var alsoAsPercent: Bool
+
+    public init(_ unit: MetricUnit, alsoAsPercent: Bool = false) {
+        self.unit = unit
+        self.alsoAsPercent = alsoAsPercent
+    }
+
+    public static let milliseconds = MeasuredUnit(.milliseconds)
+    public static let percent = MeasuredUnit(.percent)
+    public static let count = MeasuredUnit(.count)
+
+    /// Whether an expectation whose threshold is in `unit` can be judged against this metric.
+    public func accepts(_ unit: Expectation.Unit) -> Bool {
+        unit.accepts(self.unit) || (unit == .percent && alsoAsPercent)
+    }
+
+    public var description: String { unit.rawValue + (alsoAsPercent ? " and %" : "") }
+}
+
 /// The usual latency metrics, for ``ConformanceCheck/metrics``.
-let latencyMetrics: [String: Expectation.Unit] = [
+let latencyMetrics: [String: MeasuredUnit] = [
     "latency.p50": .milliseconds, "latency.p95": .milliseconds, "latency.p99": .milliseconds,
     "latency.max": .milliseconds, "latency.mean": .milliseconds, "samples": .count,
 ]

@@ -19,8 +19,8 @@ import ParkProfiles
 public struct DeliveryCheck: ConformanceCheck {
     public static let type = "delivery"
     public static let settingKeys = ["devices", "channel", "duration", "observe"]
-    public static let metrics: [String: Expectation.Unit] = [
-        "sent": .count, "received": .count, "loss": .count, "loss%": .percent, "duplicates": .count, "reordered": .count,
+    public static let metrics: [String: MeasuredUnit] = [
+        "sent": .count, "received": .count, "loss": MeasuredUnit(.count, alsoAsPercent: true), "duplicates": .count, "reordered": .count,
     ]
 
     public let common: CheckCommon
@@ -91,10 +91,10 @@ public struct DeliveryCheck: ConformanceCheck {
             if let last = lastSequence[observation.device], sequence < last { reordered += 1 }
             lastSequence[observation.device] = max(lastSequence[observation.device] ?? 0, sequence)
         }
+        let lossPercent = sent.isEmpty ? 0 : Double(sent.count - received) / Double(sent.count) * 100
         var measurement = CheckMeasurement(metrics: [
-            "sent": Double(sent.count), "received": Double(received), "loss": Double(sent.count - received),
-            "loss%": sent.isEmpty ? 0 : Double(sent.count - received) / Double(sent.count) * 100,
-            "duplicates": Double(duplicates), "reordered": Double(reordered),
+            "sent": .count(sent.count), "received": .count(received), "loss": .count(sent.count - received, percent: lossPercent),
+            "duplicates": .count(duplicates), "reordered": .count(reordered),
         ])
         if sent.isEmpty {
             measurement.error = "the selected devices sent no \(channel.rawValue) in \(duration); lengthen the window or shorten their report interval"

@@ -140,9 +140,9 @@ public struct LatencyCheck: ConformanceCheck {
                 endNanoseconds: first.arrivedNanoseconds, matchedBy: "window", messageID: first.messageID))
         }
         measurement.addLatencyMetrics(LatencyEvidence(samples: samples))
-        measurement.metrics["missing"] = Double(missing)
-        measurement.metrics["ambiguous"] = Double(ambiguous)
-        if let worst = deviceDelays.max() { measurement.metrics["device_delay.max"] = worst }
+        measurement.set("missing", .count(missing))
+        measurement.set("ambiguous", .count(ambiguous))
+        if let worst = deviceDelays.max() { measurement.set("device_delay.max", .milliseconds(worst)) }
 
         for action in after {
             for device in chosen {

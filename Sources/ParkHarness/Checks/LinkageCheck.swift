@@ -115,8 +115,8 @@ public struct LinkageCheck: ConformanceCheck {
         let unexpected = landed.filter { watched.contains($0.deviceID) }
         for record in unexpected { measurement.findings.append("\(record.deviceID) received \(command) but should have been left alone") }
         measurement.addLatencyMetrics(LatencyEvidence(samples: samples))
-        measurement.metrics["missing"] = Double(expected.count - samples.count)
-        measurement.metrics["unexpected"] = Double(unexpected.count)
+        measurement.set("missing", .count(expected.count - samples.count))
+        measurement.set("unexpected", .count(unexpected.count))
         for (id, action) in after {
             guard let device = context.devices.first(where: { $0.id == id }) else {
                 measurement.findings.append("after: no device '\(id)' in the park")

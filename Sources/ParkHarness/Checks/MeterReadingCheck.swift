@@ -20,8 +20,8 @@ import ParkReport
 public struct MeterReadingCheck: ConformanceCheck {
     public static let type = "meter-reading"
     public static let settingKeys = ["devices", "points", "duration"]
-    public static let metrics: [String: Expectation.Unit] = [
-        "abs_error": .count, "abs_error%": .percent, "mean_error%": .percent, "samples": .count, "unmatched": .count,
+    public static let metrics: [String: MeasuredUnit] = [
+        "abs_error": MeasuredUnit(.number, alsoAsPercent: true), "mean_error": .percent, "samples": .count, "unmatched": .count,
         "meters": .count, "missing": .count, "polled": .count, "electric_meters": .count, "water_meters": .count,
         "period.p50": .milliseconds, "period.p95": .milliseconds, "period.max": .milliseconds,
     ]
@@ -96,20 +96,18 @@ public struct MeterReadingCheck: ConformanceCheck {
         }
 
         var measurement = CheckMeasurement(metrics: [
-            "samples": Double(absolute.count), "unmatched": Double(unmatched), "meters": Double(shownMeters.count),
-            "missing": Double(chosen.count - shownMeters.count), "polled": Double(polledMeters.count),
-            "electric_meters": Double(byKind["electric-meter"] ?? 0), "water_meters": Double(byKind["water-meter"] ?? 0),
+            "samples": .count(absolute.count), "unmatched": .count(unmatched), "meters": .count(shownMeters.count),
+            "missing": .count(chosen.count - shownMeters.count), "polled": .count(polledMeters.count),
+            "electric_meters": .count(byKind["electric-meter"] ?? 0), "water_meters": .count(byKind["water-meter"] ?? 0),
         ])
-        if let max = absolute.max() { measurement.metrics["abs_error"] = max }
-        if let max = relative.max() {
-            measurement.metrics["abs_error%"] = max
-            measurement.metrics["mean_error%"] = relative.reduce(0, +) / Double(relative.count)
-        }
+        if let max = absolute.max() { measurement.set("abs_error", .number(max, percent: relative.max())) }
+        if !relative.isEmpty { measurement.set("mean_error", .percent(relative.reduce(0, +) / Double(relative.count))) }
         intervals.sort()
-        if !intervals.isEmpty {
-            measurement.metrics["period.p50"] = LatencyEvidence.percentile(0.5, of: intervals)
-            measurement.metrics["period.p95"] = LatencyEvidence.percentile(0.95, of: intervals)
-            measurement.metrics["period.max"] = intervals.last
+        if let p50 = LatencyEvidence.percentile(0.5, of: intervals), let p95 = LatencyEvidence.percentile(0.95, of: intervals),
+           let max = intervals.last {
+            measurement.set("period.p50", .milliseconds(p50))
+            measurement.set("period.p95", .milliseconds(p95))
+            measurement.set("period.max", .milliseconds(max))
         }
         if let worst {
             measurement.findings.append(String(
@@ -131,7 +129,7 @@ public struct MeterReadingCheck: ConformanceCheck {
         }
         if let slowest = intervals.last {
             measurement.findings.append(String(format: "gateway reads, seen at the meters: %d intervals, p50 %.0f ms, max %.0f ms",
-                                               intervals.count, measurement.metrics["period.p50"] ?? 0, slowest))
+                                               intervals.count, measurement.metrics["period.p50"]?.value ?? 0, slowest))
         }
         return measurement
     }

@@ -16,7 +16,7 @@ import ParkReport
 public struct StatusCheck: ConformanceCheck {
     public static let type = "status"
     public static let settingKeys = ["devices", "come_back"]
-    public static let metrics: [String: Expectation.Unit] = [
+    public static let metrics: [String: MeasuredUnit] = [
         "offline_within": .milliseconds, "online_within": .milliseconds, "missing": .count,
     ]
 
@@ -66,10 +66,10 @@ public struct StatusCheck: ConformanceCheck {
             }
         }
         measurement.latency = LatencyEvidence(samples: samples)
-        measurement.metrics["missing"] = Double(missing)
+        measurement.set("missing", .count(missing))
         // A device never seen offline has no figure: the expectation then fails as unmeasured.
-        if offline.count == chosen.count, let worst = offline.max() { measurement.metrics["offline_within"] = worst }
-        if comeBack, online.count == chosen.count, let worst = online.max() { measurement.metrics["online_within"] = worst }
+        if offline.count == chosen.count, let worst = offline.max() { measurement.set("offline_within", .milliseconds(worst)) }
+        if comeBack, online.count == chosen.count, let worst = online.max() { measurement.set("online_within", .milliseconds(worst)) }
         return measurement
     }
 

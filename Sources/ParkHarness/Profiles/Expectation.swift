@@ -1,4 +1,5 @@
 import Foundation
+import ParkReport
 
 /// One expectation of a check, as a suite writes it: `latency.p99 < 2s`, `loss == 0`,
 /// `abs_error <= 2%`, or the `<metric>_within <duration>` shorthand (`offline_within 10s`
@@ -25,6 +26,25 @@ public struct Expectation: Sendable, Hashable, CustomStringConvertible {
     /// What the threshold measures.
     public enum Unit: String, Sendable, Hashable {
         case milliseconds = "ms", percent = "%", count = "count"
+
+        /// Whether a threshold in this unit can be compared with a figure measured in `unit`: a
+        /// bare number stands for a count or a plain number, never a duration or a share.
+        public func accepts(_ unit: MetricUnit) -> Bool {
+            switch self {
+            case .milliseconds: unit == .milliseconds
+            case .percent: unit == .percent
+            case .count: unit == .count || unit == .number
+            }
+        }
+
+        /// The unit a value in this unit is shown in.
+        public var metricUnit: MetricUnit {
+            switch self {
+            case .milliseconds: .milliseconds
+            case .percent: .percent
+            case .count: .count
+            }
+        }
     }
 
     public var expression: String
@@ -69,6 +89,14 @@ public struct Expectation: Sendable, Hashable, CustomStringConvertible {
         }
         throw ExpectationError(
             "'\(text)' in '\(expression)' is not a value; expected a number, a percentage (2%) or a duration (500ms, 2s, 1m)")
+    }
+
+    /// The figure of `metric` this expectation compares with its threshold: the value when its
+    /// unit fits, the metric's percentage for a percent threshold; nil when neither fits.
+    public func comparable(_ metric: Metric) -> Double? {
+        if unit.accepts(metric.unit) { return metric.value }
+        if unit == .percent { return metric.percent }
+        return nil
     }
 
     /// Whether `measured` (in this expectation's unit) meets it; a missing measurement never does.

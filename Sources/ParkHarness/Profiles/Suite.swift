@@ -99,16 +99,14 @@ public struct Suite: Sendable {
         for (text, path) in expressions {
             do {
                 let expectation = try Expectation(parsing: text)
-                if let unit = type.metrics[expectation.metric] {
-                    let compatible = unit == expectation.unit || (unit == .percent && expectation.unit == .count)
-                        || (expectation.unit == .percent && type.metrics[expectation.metric + "%"] != nil)
-                    if !compatible {
-                        log.add("'\(expectation.metric)' is measured in \(unit.rawValue); the threshold in '\(text)' is in \(expectation.unit.rawValue)",
+                if let measured = type.metrics[expectation.metric] {
+                    if !measured.accepts(expectation.unit) {
+                        log.add("'\(expectation.metric)' is measured in \(measured); the threshold in '\(text)' is in \(expectation.unit.rawValue)",
                                 at: reader.value("expect"), path: path)
                     }
                     expectations.append(expectation)
                 } else {
-                    let known = type.metrics.keys.filter { !$0.hasSuffix("%") }.sorted()
+                    let known = type.metrics.keys.sorted()
                     var message = "a \(type.type) check does not measure '\(expectation.metric)'"
                     if let close = MappingReader.closest(to: expectation.metric, in: known) { message += "; did you mean '\(close)'?" }
                     else { message += "; it measures: \(known.joined(separator: ", "))" }

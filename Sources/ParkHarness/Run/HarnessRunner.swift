@@ -150,14 +150,16 @@ public struct HarnessRunner: Sendable {
             notes.append("\(problems.total) northbound messages could not be read, e.g. " + problems.first.prefix(3).map(\.description).joined(separator: "; "))
         }
         let verdict = results.map(\.verdict).max() ?? .skipped
+        let finished = Date()
         return RunReport(
-            runID: configuration.runID, startedAt: Self.timestamp(started), finishedAt: Self.timestamp(Date()),
+            runID: configuration.runID, startedAt: Self.timestamp(started), finishedAt: Self.timestamp(finished),
             verdict: verdict,
             suite: .init(name: configuration.suite.name, title: configuration.suite.title, file: configuration.suite.file),
             platform: .init(name: profile.name, file: profile.file, endpoint: profile.broker.url),
             park: .init(name: configuration.park.name, file: configuration.parkFile, devices: allDevices.count),
             seed: configuration.seed, parkbenchVersion: configuration.parkbenchVersion, faults: configuration.faults,
-            checks: results, notes: notes)
+            checks: results, notes: notes, startedAtNanoseconds: RunReport.nanoseconds(started),
+            finishedAtNanoseconds: RunReport.nanoseconds(finished))
     }
 
     /// Connects the park's devices, starts them, opens the meters' endpoints and runs the
@@ -212,10 +214,18 @@ public struct HarnessRunner: Sendable {
     /// Measurements and expectations → the check's verdict and a summary a person reads first.
     static func verdict(_ common: CheckCommon, _ measurement: CheckMeasurement, started: Date) -> CheckResult {
         var expectations: [ExpectationResult] = []
+        var unitMismatches: [String] = []
         for expectation in common.expectations {
-            let measured = expectation.unit == .percent
-                ? (measurement.metrics[expectation.metric + "%"] ?? measurement.metrics[expectation.metric])
-                : measurement.metrics[expectation.metric]
+            var measured: Double?
+            if let metric = measurement.metrics[expectation.metric] {
+                measured = expectation.comparable(metric)
+                // Comparing a count with milliseconds would give a verdict on nothing: say which units disagree.
+                if measured == nil {
+                    unitMismatches.append(
+                        "'\(expectation.expression)' expects \(expectation.metric) in \(expectation.unit.rawValue), "
+                            + "but it was measured in \(metric.unit.rawValue)")
+                }
+            }
             expectations.append(ExpectationResult(
                 expression: expectation.expression, metric: expectation.metric, measured: measured, threshold: expectation.threshold,
                 comparison: expectation.comparison.rawValue, unit: expectation.unit.rawValue, passed: expectation.holds(measured)))
@@ -225,6 +235,9 @@ public struct HarnessRunner: Sendable {
         if let error = measurement.error {
             verdict = .error
             summary = "could not run: \(error)"
+        } else if !unitMismatches.isEmpty {
+            verdict = .error
+            summary = "cannot judge: " + unitMismatches.joined(separator: "; ")
         } else if expectations.contains(where: { !$0.passed }) {
             verdict = .fail
             summary = expectations.filter { !$0.passed }.map { result in
@@ -240,15 +253,22 @@ public struct HarnessRunner: Sendable {
             id: common.id, title: common.title, type: common.type, source: common.source, severity: common.severity.rawValue,
             verdict: verdict, summary: summary, expectations: expectations, metrics: measurement.metrics,
             latency: measurement.latency.flatMap { $0.samples.isEmpty ? nil : $0 }, findings: measurement.findings,
-            startedAt: timestamp(started), durationMilliseconds: Date().timeIntervalSince(started) * 1000)
+            startedAt: timestamp(started), startedAtNanoseconds: RunReport.nanoseconds(started),
+            durationMilliseconds: Date().timeIntervalSince(started) * 1000)
     }
 
+    /// `unit` as an ``ExpectationResult`` spells it (`ms`, `%`, `count`).
     static func format(_ value: Double, _ unit: String) -> String {
+        format(value, Expectation.Unit(rawValue: unit)?.metricUnit ?? .number)
+    }
+
+    static func format(_ value: Double, _ unit: MetricUnit) -> String {
         switch unit {
-        case "ms": String(format: "%.1f ms", value)
+        case .milliseconds: String(format: "%.1f ms", value)
         // A word-swapped float is off by 10^38 %: say so in a form a person can read.
-        case "%": abs(value) >= 1e6 ? String(format: "%.3g%%", value) : String(format: "%.2f%%", value)
-        default: value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.4g", value)
+        case .percent: abs(value) >= 1e6 ? String(format: "%.3g%%", value) : String(format: "%.2f%%", value)
+        case .kilowatts: String(format: "%.4g kW", value)
+        case .count, .number: value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.4g", value)
         }
     }
 
