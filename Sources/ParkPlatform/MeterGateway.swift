@@ -93,6 +93,8 @@ public final class MeterGateway: @unchecked Sendable {
     /// Counters since start.
     public struct Statistics: Sendable, Hashable {
         public var polls = 0
+        /// Polling rounds finished (every polled meter read once).
+        public var rounds = 0
         public var failedPolls = 0
         public var requests = 0
         public var published = 0
@@ -121,7 +123,15 @@ public final class MeterGateway: @unchecked Sendable {
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
 
-    public init(meters: [Meter], configuration: Configuration) throws(MQTTError) {
+    /// The instants readings are stamped with and the pause between polling rounds.
+    public let clock: any PlatformClock
+
+    /// - Parameter clock: a ``ManualPlatformClock`` lets a test step through polling rounds
+    ///   (each `advance(by: period)` starts one) instead of waiting for them.
+    public init(meters: [Meter], configuration: Configuration, clock: any PlatformClock = SystemPlatformClock(label: "parkbench.gateway"))
+        throws(MQTTError)
+    {
+        self.clock = clock
         self.meters = meters
         self.configuration = configuration
         topics = meters.map(MeterTopics.init)
@@ -175,19 +185,19 @@ public final class MeterGateway: @unchecked Sendable {
     private var sequence: [String: Int] = [:]
 
     private func poll() {
-        let period = configuration.faults.period ?? configuration.period
-        let periodSeconds = Double(period.components.seconds) + Double(period.components.attoseconds) / 1e18
-        var next = Date()
+        let period = UInt64(SystemPlatformClock.nanoseconds(configuration.faults.period ?? configuration.period))
+        var next = clock.now()
         while !stopping.load(ordering: .relaxed) {
             for index in polledMeters.indices {
                 if stopping.load(ordering: .relaxed) { break }
                 runCommands()
                 read(index)
             }
-            next = next.addingTimeInterval(periodSeconds)
+            counters.withLock { $0.rounds += 1 }
+            next += period
             // Commands do not wait for the next round.
-            while !stopping.load(ordering: .relaxed), Date() < next {
-                _ = wake.wait(timeout: .now() + max(0, next.timeIntervalSinceNow))
+            while !stopping.load(ordering: .relaxed), clock.now() < next {
+                clock.wait(until: next, or: wake)
                 runCommands()
             }
         }
@@ -217,7 +227,7 @@ public final class MeterGateway: @unchecked Sendable {
     private func read(_ index: Int) -> Bool {
         let meter = meters[index]
         counters.withLock { $0.polls += 1 }
-        let polledAt = Date()
+        let polledAt = clock.now()
         var values: [(String, Double)] = []
         var requests = 0
         if case .dlt645(let number) = meter.link {
@@ -256,7 +266,7 @@ public final class MeterGateway: @unchecked Sendable {
         return true
     }
 
-    private func answered(_ index: Int, values: [(String, Double)], requests: Int, at polledAt: Date) {
+    private func answered(_ index: Int, values: [(String, Double)], requests: Int, at polledAt: UInt64) {
         let meter = meters[index]
         counters.withLock { $0.requests += requests }
         failures[meter.id] = 0
@@ -360,11 +370,11 @@ public final class MeterGateway: @unchecked Sendable {
 
     // MARK: - Publishing
 
-    private func publishReading(_ index: Int, values: [(String, Double)], seq: Int, at time: Date) {
+    private func publishReading(_ index: Int, values: [(String, Double)], seq: Int, at time: UInt64) {
         let meter = meters[index]
         let payload = DeviceEnvelope.emission(
             device: meter.id, kind: meter.kind, sequence: UInt64(seq), messageID: "\(meter.id)#gw\(seq)",
-            wallNanoseconds: Int64(time.timeIntervalSince1970 * 1e9), channel: "telemetry", name: "telemetry",
+            wallNanoseconds: Int64(time), channel: "telemetry", name: "telemetry",
             values: values.map { ($0.0, JSONText.number($0.1)) }, extra: gatewayField)
         do {
             try pool.publish(client, topic: topics[index].telemetry, payload: payload, qos: .atLeastOnce)
@@ -382,7 +392,7 @@ public final class MeterGateway: @unchecked Sendable {
     private func acknowledge(_ index: Int, id: String, command: String, rejection: String?) {
         let payload = DeviceEnvelope.commandAck(
             device: meters[index].id, id: id, command: command, rejection: rejection,
-            wallNanoseconds: Int64(Date().timeIntervalSince1970 * 1e9), extra: gatewayField)
+            wallNanoseconds: Int64(clock.now()), extra: gatewayField)
         try? pool.publish(client, topic: topics[index].acknowledgement, payload: payload, qos: .atLeastOnce)
     }
 }

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import Logging
 import ParkMQTT
@@ -44,17 +43,35 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     private let api: Mutex<PlatformHTTPAPI?> = Mutex(nil)
     private let core: Mutex<PlatformCore>
     private let pool: Mutex<(pool: MQTTClientPool?, client: MQTTClientHandle?)> = Mutex((nil, nil))
-    private let ticker: Mutex<DispatchSourceTimer?> = Mutex(nil)
+    private let ticker: Mutex<ScheduledWork?> = Mutex(nil)
+    /// The instants the platform stamps and the timers it runs (the heartbeat sweep, delayed alarms).
+    public let clock: any PlatformClock
+    /// Where publications go instead of the broker, in tests on a manual clock.
+    private let outlet: (any PlatformOutlet)?
     private let connected = Atomic<Bool>(false)
     private let crashed = Atomic<Bool>(false)
     private let ignoredAfterCrash = Atomic<Int>(0)
     private let warnings: RateLimitedWarnings
 
-    public init(
+    public convenience init(
         endpoints: Endpoints, configuration: PlatformConfiguration = PlatformConfiguration(),
         faults: PlatformFaults = PlatformFaults(), webhook: PlatformWebhook? = nil, store: PlatformStore? = nil,
+        clock: any PlatformClock = SystemPlatformClock(label: "parkbench.platform.ticker"),
         logger: Logger = Logger(label: "parkbench.platform")
     ) {
+        self.init(endpoints: endpoints, configuration: configuration, faults: faults, webhook: webhook, store: store, clock: clock,
+                  outlet: nil, logger: logger)
+    }
+
+    /// A platform that publishes into `outlet` instead of a broker: what a test on a
+    /// ``ManualPlatformClock`` drives with ``receive(topic:payload:)`` and ``startTicking()``.
+    package init(
+        endpoints: Endpoints, configuration: PlatformConfiguration = PlatformConfiguration(),
+        faults: PlatformFaults = PlatformFaults(), webhook: PlatformWebhook? = nil, store: PlatformStore? = nil,
+        clock: any PlatformClock, outlet: (any PlatformOutlet)?, logger: Logger = Logger(label: "parkbench.platform")
+    ) {
+        self.clock = clock
+        self.outlet = outlet
         self.warnings = RateLimitedWarnings(logger: logger)
         self.endpoints = endpoints
         self.webhook = webhook
@@ -70,12 +87,14 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
             subscriptions: [MQTTSubscription(endpoints.deviceFilter, qos: .atLeastOnce)]), connect: false)
         pool.withLock { $0 = (newPool, client) }
         try newPool.connect(client)
+        startTicking()
+    }
+
+    /// Starts the once-a-second sweep that takes silent devices offline (``start()`` does this).
+    package func startTicking() {
         ticker.withLock { slot in
-            let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "parkbench.platform.ticker"))
-            timer.schedule(deadline: .now() + 1, repeating: 1)
-            timer.setEventHandler { [weak self] in self?.tick() }
-            timer.resume()
-            slot = timer
+            slot?.cancel()
+            slot = clock.scheduleRepeating(every: .seconds(1)) { [weak self] in self?.tick() }
         }
     }
 
@@ -140,12 +159,12 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     }
 
     /// A message from the broker, apart from which client it came through (tests call it directly).
-    func receive(topic: String, payload: [UInt8]) {
+    package func receive(topic: String, payload: [UInt8]) {
         guard !isCrashed else {
             ignoredAfterCrash.add(1, ordering: .relaxed)
             return
         }
-        let now = Self.now()
+        let now = clock.now()
         // Its own commands come back through park/#; acknowledgements close them.
         if topic.hasSuffix("/cmd") { return }
         if topic.hasSuffix("/cmd/ack") {
@@ -177,7 +196,7 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
         guard let topic = core.withLock({ $0.devices[deviceID]?.commandTopic }) else {
             return .failure(PlatformError("no device '\(deviceID)' has been heard from, so its command topic is unknown"))
         }
-        let sentAt = Self.now()
+        let sentAt = clock.now()
         let id = records.sent(device: deviceID, command: command, origin: "api", at: sentAt)
         store?.append(.command(id: id, device: deviceID, command: command, origin: "api", sent: sentAt))
         let message: [String: Any] = ["id": id, "command": command, "args": arguments]
@@ -185,9 +204,8 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
             return .failure(PlatformError("the arguments are not JSON values"))
         }
         guard !core.withLock({ $0.faults.commandsDropped }) else { return .success(id) }
-        let (current, client) = pool.withLock { ($0.pool, $0.client) }
-        guard let current, let client else { return .failure(PlatformError("the platform is not connected")) }
-        do { try current.publish(client, topic: topic, payload: Array(payload), qos: .atLeastOnce) } catch {
+        guard let publish = publisher() else { return .failure(PlatformError("the platform is not connected")) }
+        do { try publish(topic, Array(payload), .atLeastOnce) } catch {
             return .failure(PlatformError("cannot publish the command: \(error)"))
         }
         return .success(id)
@@ -200,61 +218,67 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
 
     private func tick() {
         guard !isCrashed else { return }
-        let now = Self.now()
+        let now = clock.now()
         perform(core.withLock { $0.tick(now: now) })
     }
 
-    private func perform(_ actions: [PlatformCore.Action]) {
+    /// How a publication leaves: through the outlet a test gave, or the broker connection.
+    private typealias Publish = @Sendable (_ topic: String, _ payload: [UInt8], _ qos: MQTTQoS) throws -> Void
+
+    private func publisher() -> Publish? {
+        if let outlet { return { topic, payload, qos in outlet.publish(topic: topic, payload: payload, qos: qos) } }
         let (current, client) = pool.withLock { ($0.pool, $0.client) }
-        guard let current, let client else { return }
+        guard let current, let client else { return nil }
+        return { topic, payload, qos in try current.publish(client, topic: topic, payload: payload, qos: qos) }
+    }
+
+    private func perform(_ actions: [PlatformCore.Action]) {
+        guard let publish = publisher() else { return }
         for action in actions {
             switch action {
             case .raiseAlarm(let alarm, let delay):
                 let topic = endpoints.alarmTopic
-                let records = self.records, webhook = self.webhook, store = self.store
+                let records = self.records, webhook = self.webhook, store = self.store, clock = self.clock
                 let raise: @Sendable () -> Void = {
-                    try? current.publish(client, topic: topic, payload: alarm.json, qos: .atLeastOnce)
+                    try? publish(topic, alarm.json, .atLeastOnce)
                     records.add(alarm)
-                    store?.append(.alarm(alarm, raised: ReferencePlatform.now()))
+                    store?.append(.alarm(alarm, raised: clock.now()))
                     webhook?.deliver(alarm.json)
                 }
                 if delay == .zero {
                     raise()
                 } else {
-                    let nanoseconds = Int(delay.components.seconds) * 1_000_000_000 + Int(delay.components.attoseconds / 1_000_000_000)
-                    DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds), execute: raise)
+                    clock.schedule(after: delay, raise)
                 }
             case .sendCommand(let device, let topic, let payload, let rule):
                 if let object = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any], let id = object["id"] as? String,
                    let command = object["command"] as? String {
-                    let sentAt = Self.now()
+                    let sentAt = clock.now()
                     _ = records.sent(device: device, command: command, origin: "linkage \(rule)", id: id, at: sentAt)
                     store?.append(.command(id: id, device: device, command: command, origin: "linkage \(rule)", sent: sentAt))
                 }
-                try? current.publish(client, topic: topic, payload: payload, qos: .atLeastOnce)
+                try? publish(topic, payload, .atLeastOnce)
             case .record(let message):
                 store?.append(.message(message))
             case .refused(let problem):
-                warnings.warn(problem, now: Self.now())
+                warnings.warn(problem, now: clock.now())
             case .showTelemetry(let telemetry):
-                try? current.publish(client, topic: endpoints.telemetryTopic, payload: telemetry.json, qos: .atMostOnce)
+                try? publish(endpoints.telemetryTopic, telemetry.json, .atMostOnce)
             case .statusChanged(let device, let from, let to):
-                store?.append(.status(device: device, status: to.rawValue, at: Self.now()))
-                var object: [String: Any] = ["device": device, "status": to.rawValue, "ts_ns": Self.now()]
+                store?.append(.status(device: device, status: to.rawValue, at: clock.now()))
+                var object: [String: Any] = ["device": device, "status": to.rawValue, "ts_ns": clock.now()]
                 if let from { object["from"] = from.rawValue }
                 let payload = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map(Array.init) ?? []
-                try? current.publish(client, topic: endpoints.statusTopic, payload: payload, qos: .atLeastOnce)
+                try? publish(endpoints.statusTopic, payload, .atLeastOnce)
             }
         }
     }
 
-    /// Wall-clock nanoseconds: the platform stamps what it receives with the time a platform
-    /// would show, comparable with the devices' `ts_ns`.
-    static func now() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-    }
+}
+
+/// Where a ``ReferencePlatform`` built for a test publishes instead of a broker.
+package protocol PlatformOutlet: Sendable {
+    func publish(topic: String, payload: [UInt8], qos: MQTTQoS)
 }
 
 /// Why the platform could not do what it was asked.

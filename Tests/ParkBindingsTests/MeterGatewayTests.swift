@@ -76,6 +76,67 @@ import Testing
         await engine.stop()
     }
 
+    /// The gateway's time rules on a manual clock: a round at start, the next one when the clock
+    /// has moved a whole period (3 s, not a moment before), readings stamped with the clock, and
+    /// a meter offline after its third missed round — nine seconds of gateway time in
+    /// milliseconds of test time. Only the Modbus and MQTT traffic is real.
+    @Test func pollsOnItsClocksPeriodAndReportsOfflineAfterThreeRounds() async throws {
+        let profile = try ModelProfile.load(file: Self.packageRoot.appendingPathComponent("devices/electric-meter/acme-em3.yaml").path)
+        let map = try #require(profile.modbus)
+        let kind = ElectricMeterKind()
+        let registry = PolledStateRegistry()
+        let plan = [PlannedDevice(kind: kind, setup: DeviceSetup(
+            id: "em-1", parameters: try DeviceParameters(descriptor: kind.descriptor), random: .forDevice("em-1", runSeed: 9),
+            placement: Placement(zone: "M"), polled: registry))]
+        let engine = try await RealTimeEngine(plan: plan, ledger: Ledger(), observer: MulticastEmissionObserver([]))
+        await engine.start()
+        let modbus = try ModbusDeviceBinding(
+            devices: [BoundDevice(id: "em-1", kind: "electric-meter", model: "acme-em3", zone: "M")], maps: ["acme-em3": map], registry: registry)
+        let port = try #require(try modbus.start().first?.port)
+        let broker = try MosquittoBroker()
+        let directory = try TemporaryDirectory()
+        let collector = try MQTTDeviceBindingTests.Collector(directory, port: broker.port)
+        let meters = [
+            MeterGateway.Meter(id: "em-1", kind: "electric-meter", zone: "M", host: "127.0.0.1", port: port, unit: 1, map: map),
+            MeterGateway.Meter(id: "ghost", kind: "electric-meter", zone: "M", host: "127.0.0.1", port: port, unit: 9, map: map),
+        ]
+        let clock = ManualPlatformClock()
+        let start = clock.now()
+        let configuration = MeterGateway.Configuration(name: "gw-v", period: .seconds(3), brokerHost: "127.0.0.1", brokerPort: broker.port)
+        #expect(configuration.offlineAfter == 3)
+        let gateway = try MeterGateway(meters: meters, configuration: configuration, clock: clock)
+        gateway.start()
+        func stamps(_ id: String) -> [Int64] {
+            collector.seen.filter { $0.topic == "park/M/electric-meter/\(id)/telemetry" }.compactMap {
+                ((try? JSONSerialization.jsonObject(with: Data($0.payload.utf8)) as? [String: Any])?["ts_ns"] as? NSNumber)?.int64Value
+            }
+        }
+        func status(_ id: String) -> [String] {
+            collector.seen.filter { $0.topic == "park/M/electric-meter/\(id)/status" }.compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.payload.utf8)) as? [String: Any])?["status"] as? String
+            }
+        }
+
+        try waitFor("the first round", seconds: 30) { gateway.statistics.rounds == 1 }
+        clock.advance(by: .milliseconds(2_999))
+        clock.advance(by: .milliseconds(1))
+        try waitFor("the second round, once the clock has moved 3 s", seconds: 30) { gateway.statistics.rounds == 2 }
+        #expect(gateway.statistics.offlineMeters.isEmpty, "two missed rounds are not yet three")
+        clock.advance(by: .seconds(3))
+        try waitFor("the third round", seconds: 30) { gateway.statistics.rounds == 3 }
+        #expect(gateway.statistics.offlineMeters == ["ghost"])
+        try waitFor("em-1's three readings and the ghost offline at the broker", seconds: 30) {
+            stamps("em-1").count == 3 && status("ghost") == ["offline"]
+        }
+        let second: Int64 = 1_000_000_000
+        #expect(stamps("em-1") == [0, 3, 6].map { Int64(start) + $0 * second }, "each reading stamped at its round's instant")
+        #expect(gateway.statistics.polls == 6 && gateway.statistics.failedPolls == 3)
+        gateway.stop()
+        collector.stop()
+        modbus.stop()
+        await engine.stop()
+    }
+
     /// The same over Modbus RTU: meters as slaves on one pty bus, the gateway as the bus master.
     @Test func pollsMetersOnAnRTUBus() async throws {
         let profile = try ModelProfile.load(file: Self.packageRoot.appendingPathComponent("devices/water-meter/hydro-lxsy50.yaml").path)
