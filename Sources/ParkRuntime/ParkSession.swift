@@ -53,22 +53,31 @@ public final class ParkSession: Sendable {
     public let engine: RealTimeEngine
     public let ledger: Ledger
     public let bindings: Bindings
+    /// The run's ground truth as it happens, for checks to query; nil unless asked for.
+    public let truth: GroundTruthIndex?
     private let stopped = Atomic<Bool>(false)
 
     /// Builds the engine for `plan` with every binding wired to it: emissions go to `observers`
     /// and the MQTT binding, commands from every binding go to the engine. Nothing runs yet.
+    /// - Parameter indexGroundTruth: also keep every record in ``truth`` (conformance runs; a
+    ///   long or large run leaves it off, the ledger holds the records either way).
     /// - Throws: ``EngineError`` for a duplicate device id or a device its kind could not create.
-    public init(plan: [PlannedDevice], bindings: Bindings, ledger: Ledger = Ledger(), observers: [any EmissionObserver] = []) async throws(EngineError) {
+    public init(
+        plan: [PlannedDevice], bindings: Bindings, ledger: Ledger = Ledger(), observers: [any EmissionObserver] = [],
+        indexGroundTruth: Bool = false
+    ) async throws(EngineError) {
         var plan = plan
         if let registry = bindings.registry {
             for index in plan.indices { plan[index].setup.polled = registry }
         }
         // The binding first: its publish is the one a platform's latency is measured on.
-        let everyone: [any EmissionObserver] = (bindings.mqtt.map { [$0] } ?? []) + observers
+        let truth = indexGroundTruth ? GroundTruthIndex() : nil
+        let everyone: [any EmissionObserver] = (bindings.mqtt.map { [$0] } ?? []) + (truth.map { [$0] } ?? []) + observers
         engine = try await RealTimeEngine(
             plan: plan, ledger: ledger, observer: everyone.count == 1 ? everyone[0] : MulticastEmissionObserver(everyone))
         self.ledger = ledger
         self.bindings = bindings
+        self.truth = truth
         bindings.mqtt?.routeCommands(to: engine)
         bindings.modbus?.routeCommands(to: engine)
         bindings.dlt645?.routeCommands(to: engine)

@@ -80,6 +80,7 @@ import Testing
         let applied = await session.run(script: park.file.stimuli, for: .milliseconds(400), shouldStop: { false })
         #expect(applied == 1)
         #expect(try session.ledger.records().contains { $0.deviceID == "smoke-1" && $0.name == "smoke-alarm" })
+        #expect(session.truth == nil, "no in-memory index unless asked for: the ledger holds the records")
         await session.stop()
         await session.stop()
         let port = try #require(addresses.modbus.first?.port)
@@ -94,7 +95,8 @@ import Testing
         let registry = PolledStateRegistry()
         let modbus = try ModbusDeviceBinding(
             devices: devices, maps: catalog.modbusMaps(for: devices), registry: registry, transport: .tcp(host: "127.0.0.1", firstPort: 0))
-        let session = try await ParkSession(plan: park.plan, bindings: ParkSession.Bindings(modbus: modbus, registry: registry))
+        let session = try await ParkSession(
+            plan: park.plan, bindings: ParkSession.Bindings(modbus: modbus, registry: registry), indexGroundTruth: true)
         let addresses = try session.openEndpoints()
         await session.start()
         let meter = try #require(addresses.modbus.first { $0.device == "em-2" })
@@ -108,6 +110,11 @@ import Testing
         }
         #expect(records.contains { $0.name == "relay-open" }, "\(records.map { "\($0.kind) \($0.name)" })")
         #expect(try !session.ledger.records().contains { $0.deviceID == "em-1" && $0.name == "relay-open" })
+        // The session's ground-truth index holds what the ledger holds, as it happened.
+        let truth = try #require(session.truth)
+        let command = try #require(truth.records { $0.deviceID == "em-2" && $0.name == "relay-open" }.first)
+        #expect(truth.records(from: 0).count <= (try session.ledger.records().count))
+        #expect(try session.ledger.records().contains { $0.order == command.order && $0.name == "relay-open" })
         await session.stop()
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import ParkBindings
 import ParkCore
+import ParkRuntime
 
 /// What a check may use while it runs: the park's virtual devices (stimuli, direct commands,
 /// connection faults), the ground truth they record, what the observers saw of the system under
@@ -9,7 +10,7 @@ public final class HarnessContext: Sendable {
     public let devices: [ParkFile.ParkDevice]
     public let kinds: DeviceKindRegistry
     public let profile: PlatformProfile
-    public let truth: GroundTruthTap
+    public let truth: GroundTruthIndex
     public let observations: ObservationLog
     /// The devices' secrets, when the broker authenticates them.
     public let secrets: DeviceSecrets?
@@ -20,7 +21,7 @@ public final class HarnessContext: Sendable {
     let meters: GatewayMeters?
 
     init(
-        devices: [ParkFile.ParkDevice], kinds: DeviceKindRegistry, profile: PlatformProfile, truth: GroundTruthTap,
+        devices: [ParkFile.ParkDevice], kinds: DeviceKindRegistry, profile: PlatformProfile, truth: GroundTruthIndex,
         observations: ObservationLog, engine: RealTimeEngine, binding: MQTTDeviceBinding, secrets: DeviceSecrets? = nil,
         meters: GatewayMeters? = nil, meterReads: MeterReadLog = MeterReadLog()
     ) {

@@ -113,7 +113,6 @@ public struct HarnessRunner: Sendable {
         defer { pollers.forEach { $0.stop() } }
         if !pollers.isEmpty { progress(.step("polling \(profile.rest.map(\.url).joined(separator: ", "))")) }
 
-        let truth = GroundTruthTap()
         let allDevices = configuration.park.boundDevices
         let meterReads = MeterReadLog()
         let meters = try GatewayMeters.make(profile.meters, devices: allDevices, catalog: configuration.catalog, reads: meterReads)
@@ -130,13 +129,13 @@ public struct HarnessRunner: Sendable {
             throw .configuration("cannot set up the park's devices: \(error)")
         }
         let session: ParkSession
-        do { session = try await ParkSession(plan: configuration.plan, bindings: bindings, observers: [truth]) } catch {
+        do { session = try await ParkSession(plan: configuration.plan, bindings: bindings, indexGroundTruth: true) } catch {
             throw .configuration("cannot set up the park's devices: \(error)")
         }
         let results: [CheckResult]
         do {
             results = try await runChecks(
-                in: session, devices: devices, allDevices: allDevices, meters: meters, meterReads: meterReads, truth: truth,
+                in: session, devices: devices, allDevices: allDevices, meters: meters, meterReads: meterReads,
                 observations: observations)
         } catch {
             await session.stop()
@@ -166,9 +165,11 @@ public struct HarnessRunner: Sendable {
     /// suite's checks one after another.
     private func runChecks(
         in session: ParkSession, devices: [BoundDevice], allDevices: [BoundDevice], meters: GatewayMeters?, meterReads: MeterReadLog,
-        truth: GroundTruthTap, observations: ObservationLog
+        observations: ObservationLog
     ) async throws(HarnessError) -> [CheckResult] {
         let profile = configuration.profile
+        // The checks time the platform against the devices' own records, kept as they happen.
+        guard let truth = session.truth else { throw .configuration("the park session keeps no ground-truth index") }
         guard let binding = session.bindings.mqtt else { throw .configuration("the park's devices have no MQTT binding") }
         do { try session.connectMQTT() } catch { throw .unreachable("\(error)") }
         guard await waitUntil(configuration.connectTimeout, {

@@ -3,14 +3,19 @@ import Synchronization
 
 /// Keeps the run's ground truth in memory as it happens — emissions, stimuli and commands at
 /// the virtual devices — so checks can query it while the run goes on without re-reading the
-/// ledger. The ledger stays the durable record; this is its index for one conformance run.
-public final class GroundTruthTap: EmissionObserver {
+/// ledger. The ledger stays the durable record; this is its index, for a run of conformance
+/// size (it grows with every record: a load run streams the ledger instead). A ``ParkSession``
+/// built with `indexGroundTruth: true` keeps one as ``ParkSession/truth``.
+public final class GroundTruthIndex: EmissionObserver {
     private let records = Mutex<[LedgerRecord]>([])
     private let byMessageID = Mutex<[String: Int]>([:])
     /// Each device's records, as indices into `records`, in the order the tap saw them.
     private let byDevice = Mutex<[String: [Int]]>([:])
 
     public init() {}
+
+    /// Records so far.
+    public var count: Int { records.withLock { $0.count } }
 
     public func deviceEmitted(_ record: LedgerRecord) { keep(record) }
     public func deviceReceived(_ record: LedgerRecord) { keep(record) }
