@@ -106,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "parkbench-bench",
             dependencies: [
-                "ParkCore", "ParkDevices", "ParkMQTT", "ParkModbus", "ParkPlatform", "ParkTestSupport",
+                "ParkCore", "ParkDevices", "ParkMQTT", "ParkModbus", "ParkPlatform", "ParkRuntime", "ParkTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "bench/Sources/parkbench-bench"),

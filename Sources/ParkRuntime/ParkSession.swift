@@ -62,9 +62,11 @@ public final class ParkSession: Sendable {
     /// - Parameter indexGroundTruth: also keep every record in ``truth`` (conformance runs; a
     ///   long or large run leaves it off, the ledger holds the records either way).
     /// - Throws: ``EngineError`` for a duplicate device id or a device its kind could not create.
+    ///   - threads: event loops the devices' timers run on (one per core by default).
+    ///   - timerResolution: how finely timers' wake-ups are aligned (coarser: fewer wake-ups).
     public init(
         plan: [PlannedDevice], bindings: Bindings, ledger: Ledger = Ledger(), observers: [any EmissionObserver] = [],
-        indexGroundTruth: Bool = false
+        indexGroundTruth: Bool = false, threads: Int = RealTimeEngine.defaultThreads, timerResolution: DeviceDuration = .milliseconds(1)
     ) async throws(EngineError) {
         var plan = plan
         if let registry = bindings.registry {
@@ -73,8 +75,12 @@ public final class ParkSession: Sendable {
         // The binding first: its publish is the one a platform's latency is measured on.
         let truth = indexGroundTruth ? GroundTruthIndex() : nil
         let everyone: [any EmissionObserver] = (bindings.mqtt.map { [$0] } ?? []) + (truth.map { [$0] } ?? []) + observers
-        engine = try await RealTimeEngine(
-            plan: plan, ledger: ledger, observer: everyone.count == 1 ? everyone[0] : MulticastEmissionObserver(everyone))
+        let observer: (any EmissionObserver)? = switch everyone.count {
+        case 0: nil
+        case 1: everyone[0]
+        default: MulticastEmissionObserver(everyone)
+        }
+        engine = try await RealTimeEngine(plan: plan, threads: threads, ledger: ledger, timerResolution: timerResolution, observer: observer)
         self.ledger = ledger
         self.bindings = bindings
         self.truth = truth

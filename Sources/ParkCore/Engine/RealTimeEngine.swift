@@ -34,7 +34,7 @@ public final class RealTimeEngine: Sendable {
     ///   - observer: sees every emission, on the emitting loop.
     /// - Throws: ``EngineError`` for a duplicate id or a device its kind could not create.
     public init(
-        plan: [PlannedDevice], threads: Int = System.coreCount, ledger: Ledger = Ledger(),
+        plan: [PlannedDevice], threads: Int = RealTimeEngine.defaultThreads, ledger: Ledger = Ledger(),
         timerResolution: DeviceDuration = .milliseconds(1), observer: (any EmissionObserver)? = nil
     ) async throws(EngineError) {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
@@ -246,4 +246,9 @@ final class ShardDriver {
         let bound = NIOLoopBound(self, eventLoop: loop)
         wakeTask = loop.scheduleTask(deadline: .uptimeNanoseconds(next)) { bound.value.wake() }
     }
+}
+
+extension RealTimeEngine {
+    /// One event loop per core: the engine's default, for callers that pass the count on.
+    public static var defaultThreads: Int { System.coreCount }
 }

@@ -3,7 +3,7 @@
 //   parkbench-bench timers [--devices N] [--duration SECONDS] [--warmup SECONDS] [--threads N]
 //                          [--resolution-us N] [--json]
 //
-// `timers`: N smoke detectors, each with a 1 s heartbeat timer, on the real-time engine for the
+// `timers`: N smoke detectors, each with a 1 s heartbeat timer, in a ParkSession (the real-time engine) for the
 // given duration (wake-ups aligned to --resolution-us, default 1000). Prints timer lateness (jitter) p50/p99/p99.9/max, CPU %, and RSS per device
 // (idle: after the devices exist, before they run; running: at the end, ledger included).
 // Targets from issue 2: p99 jitter < 5 ms, idle RSS < 2 KiB per device.
@@ -13,6 +13,7 @@ import Foundation
 import NIOCore
 import ParkCore
 import ParkDevices
+import ParkRuntime
 
 #if canImport(Glibc)
 import Glibc
@@ -84,17 +85,19 @@ func runTimers(_ arguments: Arguments) async {
         let id = String(format: "smoke-%06d", index)
         return PlannedDevice(kind: kind, setup: DeviceSetup(id: id, parameters: parameters, random: .forDevice(id, runSeed: 1)))
     }
-    let engine: RealTimeEngine
-    do { engine = try await RealTimeEngine(
-        plan: plan, threads: arguments.threads, ledger: Ledger(),
+    // The same session `simulate` runs, with no binding: what is measured is the engine's timers.
+    let session: ParkSession
+    do { session = try await ParkSession(
+        plan: plan, bindings: ParkSession.Bindings(), threads: arguments.threads,
         timerResolution: .microseconds(arguments.resolutionMicroseconds)) } catch {
         fail(error.description)
     }
+    let engine = session.engine
     let idle = residentBytes()
     // The plan array holds a copy of every setup; the engine does not need it once devices exist.
     let idlePerDevice = Double(idle - before) / Double(arguments.devices)
 
-    await engine.start()
+    await session.start()
     if !arguments.json { print("bench timers: \(arguments.devices) devices, 1 s heartbeat, \(arguments.threads) event loops, timer resolution \(arguments.resolutionMicroseconds) µs; warm-up \(arguments.warmup) s, measuring \(arguments.duration) s") }
     try? await Task.sleep(nanoseconds: UInt64(arguments.warmup * 1e9))
     await engine.resetLateness()
@@ -118,7 +121,7 @@ func runTimers(_ arguments: Arguments) async {
     let cpu = cpuSeconds() - cpuStart
     let statistics = await engine.statistics()
     let running = residentBytes()
-    await engine.stop()
+    await session.stop()
 
     let fired = statistics.firedTimers - firedBefore
     let expected = Double(arguments.devices) * wall
