@@ -92,7 +92,6 @@ let package = Package(
             dependencies: [
                 "ParkCore", "ParkDevices", "ParkProfiles", "ParkWire", "ParkBindings", "ParkPlatform", "ParkBroker", "ParkModbus", "ParkMQTT", "ParkCapture",
                 "ParkHarness", "ParkReport", "ParkRuntime",
-                "CParkPlugin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -1,6 +1,6 @@
 import ArgumentParser
-import CParkPlugin
 import ParkCapture
+import ParkCore
 import ParkModbus
 import ParkMQTT
 
@@ -15,7 +15,7 @@ struct VersionCommand: AsyncParsableCommand {
 
     func run() async throws {
         let info = VersionInfo(
-            parkbench: ParkBenchVersion.current, pluginABI: Int(PB_PLUGIN_ABI_VERSION),
+            parkbench: ParkBenchVersion.current, pluginABI: Int(PluginLoader.abiVersion),
             libmodbus: LibModbus.version, libmosquitto: LibMosquitto.version, libpcap: LibPcap.version)
         if json {
             Output.json(info)
