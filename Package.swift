@@ -91,7 +91,7 @@ let package = Package(
             name: "parkbench",
             dependencies: [
                 "ParkCore", "ParkDevices", "ParkProfiles", "ParkWire", "ParkBindings", "ParkPlatform", "ParkBroker", "ParkModbus", "ParkMQTT", "ParkCapture",
-                "ParkHarness", "ParkReport", "ParkRuntime",
+                "ParkHarness", "ParkCertify", "ParkReport", "ParkRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -129,6 +129,7 @@ let package = Package(
                 "ParkHarness", "ParkReport", "ParkCore", "ParkProfiles", "ParkDevices", "ParkPlatform", "ParkCapture", "ParkBindings", "ParkMQTT",
                 "ParkTestSupport",
             ]),
+        .testTarget(name: "ParkCertifyTests", dependencies: ["ParkCertify", "ParkCore", "ParkModbus", "ParkReport", "ParkTestSupport"]),
         .testTarget(
             name: "ParkBindingsTests",
             dependencies: ["ParkBindings", "ParkCore", "ParkDevices", "ParkMQTT", "ParkPlatform", "ParkWire", "ParkTestSupport"]),
@@ -145,6 +146,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]),
+        // Device certification: ParkBench as the master of a meter under test (Modbus, DL/T 645).
+        .target(name: "ParkCertify", dependencies: ["ParkCore", "ParkProfiles", "ParkModbus", "ParkReport"]),
         .target(name: "ParkTestSupport", dependencies: ["ParkBroker"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ParkCore
+import ParkCertify
 import ParkHarness
 import ParkReport
 

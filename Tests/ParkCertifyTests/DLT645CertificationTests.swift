@@ -1,6 +1,6 @@
 import Foundation
 import ParkCore
-@testable import ParkHarness
+@testable import ParkCertify
 import ParkModbus
 import ParkReport
 import Testing
