@@ -201,7 +201,7 @@ struct MeterCertificationChecks: Sendable {
         return result(
             id: "power-consistent", title: "P ≈ Σ V·I·PF", passed: passed,
             summary: String(format: "active_power %.4f kW, Σ V·I·PF %.4f kW (tolerance %.4f)", power, computed, tolerance),
-            metrics: ["active_power_kw": .kilowatts(power), "computed_kw": .kilowatts(computed)],
+            metrics: ["active_power": .kilowatts(power), "computed_power": .kilowatts(computed)],
             findings: passed ? [] : [String(format: "active_power reads %.4f kW but voltage_x × current_x × power_factor give %.4f kW (one of those \(noun)s is read wrong, or the meter is inconsistent)", power, computed)],
             started: started)
     }
@@ -240,7 +240,9 @@ struct MeterCertificationChecks: Sendable {
             id: "response-time", title: "Response time", passed: passed,
             summary: String(format: "p50 %.2f ms, p95 %.2f ms, p99 %.2f ms over %d reads", evidence.p50 ?? 0, evidence.p95 ?? 0, evidence.p99 ?? 0, samples.count),
             metrics: [
-                "p50_ms": .milliseconds(evidence.p50 ?? 0), "p95_ms": .milliseconds(evidence.p95 ?? 0), "p99_ms": .milliseconds(evidence.p99 ?? 0),
+                // Named as the harness's latency checks name them; the unit travels in the metric.
+                "latency.p50": .milliseconds(evidence.p50 ?? 0), "latency.p95": .milliseconds(evidence.p95 ?? 0),
+                "latency.p99": .milliseconds(evidence.p99 ?? 0),
                 "failures": .count(failures),
             ],
             latency: evidence, findings: findings, started: started)
