@@ -5,7 +5,8 @@ import ParkWire
 import Synchronization
 
 /// Puts a park's devices on MQTT: one client per device in an ``MQTTClientPool``, each device's
-/// emissions published as JSON (ParkWire's ``DeviceEnvelope``) on its topics, commands taken from its `cmd`
+/// emissions published in its model's wire format (ParkWire's ``DeviceWireFormat``; the JSON
+/// envelope unless the model says otherwise) on its topics, commands taken from its `cmd`
 /// topic and answered on `cmd/ack`, and a retained `status` of online (on connect) or offline
 /// (its last will, published by the broker when the device vanishes).
 ///
@@ -31,8 +32,8 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         public var bindAddress: String?
         public var ioThreads: Int
         public var connectWindow: Int
-        /// Per model name: the topic template and field names its profile sets, over `topics` and
-        /// the standard fields.
+        /// Per model name: the topic template, field names or wire format its profile sets, over
+        /// `topics` and the standard envelope.
         public var conventions: [String: MQTTModelConventions] = [:]
 
         public init(
@@ -77,10 +78,10 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
     private let indexByID: [String: Int]
     /// Per device: telemetry, event, status, cmd and cmd/ack topics, made once.
     private let topics: [[String]]
-    /// The distinct field-name sets in use (index 0: standard) and each device's, by index: two
-    /// bytes a device, not a copy of the names.
-    private let fieldSets: [MessageFields]
-    private let fieldSetOfDevice: [UInt16]
+    /// The distinct wire formats in use (index 0: the standard envelope) and each device's, by
+    /// index: two bytes a device, not a copy of the format.
+    private let formats: [any DeviceWireFormat]
+    private let formatOfDevice: [UInt16]
     /// The pool and its handles, indexed like ``devices``; nil pool before connect and after shutdown.
     private let state = Mutex<(pool: MQTTClientPool?, handles: [MQTTClientHandle])>((nil, []))
     private let commandHandler: Mutex<CommandHandler?> = Mutex(nil)
@@ -105,21 +106,26 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
             let template = configuration.conventions[device.model]?.topics ?? configuration.topics
             return ["telemetry", "event", "status", "cmd", "cmd/ack"].map { template.topic(for: device, channel: $0) }
         }
-        var fieldSets: [MessageFields] = [.standard]
-        var setOfModel: [String: UInt16] = [:]
-        for (model, conventions) in configuration.conventions.sorted(by: { $0.key < $1.key }) where conventions.fields != .standard {
-            if let existing = fieldSets.firstIndex(of: conventions.fields) {
-                setOfModel[model] = UInt16(existing)
+        var formats: [any DeviceWireFormat] = [EnvelopeWireFormat()]
+        var envelopeIndex: [MessageFields: UInt16] = [.standard: 0]
+        var formatOfModel: [String: UInt16] = [:]
+        for (model, conventions) in configuration.conventions.sorted(by: { $0.key < $1.key }) {
+            if let format = conventions.format {
+                formatOfModel[model] = UInt16(formats.count)
+                formats.append(format)
+            } else if let existing = envelopeIndex[conventions.fields] {
+                formatOfModel[model] = existing
             } else {
-                setOfModel[model] = UInt16(fieldSets.count)
-                fieldSets.append(conventions.fields)
+                formatOfModel[model] = UInt16(formats.count)
+                envelopeIndex[conventions.fields] = UInt16(formats.count)
+                formats.append(EnvelopeWireFormat(fields: conventions.fields))
             }
         }
-        self.fieldSets = fieldSets
-        self.fieldSetOfDevice = devices.map { setOfModel[$0.model] ?? 0 }
+        self.formats = formats
+        self.formatOfDevice = devices.map { formatOfModel[$0.model] ?? 0 }
     }
 
-    private func fields(_ index: Int) -> MessageFields { fieldSets[Int(fieldSetOfDevice[index])] }
+    private func format(_ index: Int) -> any DeviceWireFormat { formats[Int(formatOfDevice[index])] }
 
     /// Sets where commands go; until set, commands are answered "not ready".
     public func setCommandHandler(_ handler: @escaping CommandHandler) {
@@ -144,7 +150,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
                 bindAddress: configuration.bindAddress,
                 protocolVersion: configuration.protocolVersion, keepAlive: configuration.keepAlive,
                 credentials: configuration.credentials(device),
-                will: MQTTWill(topic: topics[index][2], payload: DeviceEnvelope.status(device: device, online: false, wall: nil, fields: fields(index)),
+                will: MQTTWill(topic: topics[index][2], payload: format(index).status(of: device, online: false, wallNanoseconds: nil),
                                qos: .atLeastOnce, retain: true),
                 subscriptions: [MQTTSubscription(topics[index][3], qos: .atLeastOnce)])
             do {
@@ -172,7 +178,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         for (index, handle) in handles.enumerated() {
             // Queued before the DISCONNECT on the same I/O thread, so it goes out first.
             try? current.publish(
-                handle, topic: topics[index][2], payload: DeviceEnvelope.status(device: devices[index], online: false, wall: wall, fields: fields(index)),
+                handle, topic: topics[index][2], payload: format(index).status(of: devices[index], online: false, wallNanoseconds: wall.nanosecondsSinceEpoch),
                 qos: .atLeastOnce, retain: true)
         }
         current.shutdown()
@@ -212,7 +218,10 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
 
     /// The topic of `channel` (`telemetry`, `event`, `status`, `cmd`, `cmd/ack`) for a device.
     public func topic(of deviceID: String, channel: String) -> String? {
-        indexByID[deviceID].map { configuration.topics.topic(for: devices[$0], channel: channel) }
+        indexByID[deviceID].map { index in
+            let device = devices[index]
+            return (configuration.conventions[device.model]?.topics ?? configuration.topics).topic(for: device, channel: channel)
+        }
     }
 
     // MARK: EmissionObserver
@@ -230,7 +239,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         case .local: return
         }
         do {
-            try current.publish(handles[index], topic: topic, payload: DeviceEnvelope.emission(record, fields: fields(index)), qos: qos,
+            try current.publish(handles[index], topic: topic, payload: format(index).emission(WireEmission(record, device: devices[index])), qos: qos,
                                 retain: channel == .status, tag: record.order)
         } catch {
             dropped.add(1, ordering: .relaxed)
@@ -242,7 +251,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
     public func mqttClientDidConnect(_ client: MQTTClientHandle, sessionPresent: Bool, latency: Duration) {
         guard client.index < devices.count, let current = state.withLock({ $0.pool }) else { return }
         _ = refused.withLock { $0.remove(devices[client.index].id) }
-        let payload = DeviceEnvelope.status(device: devices[client.index], online: true, wall: SystemClock.wallNow(), fields: fields(client.index))
+        let payload = format(client.index).status(of: devices[client.index], online: true, wallNanoseconds: SystemClock.wallNow().nanosecondsSinceEpoch)
         try? current.publish(client, topic: topics[client.index][2], payload: payload, qos: .atLeastOnce, retain: true)
     }
 
@@ -268,13 +277,13 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         guard client.index < devices.count, let current = state.withLock({ $0.pool }) else { return }
         let device = devices[client.index]
         let ackTopic = topics[client.index][4]
+        let format = format(client.index)
         commandsReceived.add(1, ordering: .relaxed)
         let command: DeviceCommand
-        do { command = try DeviceEnvelope.deviceCommand(from: message.payload) } catch {
+        do { command = try format.deviceCommand(from: message.payload, topic: message.topic) } catch {
             malformedCommands.add(1, ordering: .relaxed)
             logger.warning("device '\(device.id)' got a malformed command on \(message.topic): \(error.message)")
-            let ack = DeviceEnvelope.commandAck(
-                device: device.id, id: "", command: "", result: .rejected(error.message), wall: SystemClock.wallNow())
+            let ack = format.commandAck(of: device, id: "", command: "", result: .rejected(error.message), wall: SystemClock.wallNow())
             try? current.publish(client, topic: ackTopic, payload: ack, qos: .atLeastOnce)
             return
         }
@@ -290,7 +299,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
             } else {
                 result = .rejected("the device is not running yet")
             }
-            let ack = DeviceEnvelope.commandAck(device: device.id, id: id, command: command.name, result: result, wall: SystemClock.wallNow())
+            let ack = format.commandAck(of: device, id: id, command: command.name, result: result, wall: SystemClock.wallNow())
             try? current.publish(client, topic: ackTopic, payload: ack, qos: .atLeastOnce)
         }
     }

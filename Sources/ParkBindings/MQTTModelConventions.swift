@@ -7,11 +7,14 @@ import ParkWire
 public struct MQTTModelConventions: Sendable {
     public var topics: DeviceTopicTemplate?
     public var fields: MessageFields
+    /// How the model's messages are written; nil: ParkBench's envelope with `fields`.
+    public var format: (any DeviceWireFormat)?
     public var auth: MQTTAuthScheme?
     public var productKey: String?
 
     public init(topics: DeviceTopicTemplate? = nil, fields: MessageFields = .standard, auth: MQTTAuthScheme? = nil,
-                productKey: String? = nil) {
+                productKey: String? = nil, format: (any DeviceWireFormat)? = nil) {
+        self.format = format
         self.topics = topics
         self.fields = fields
         self.auth = auth

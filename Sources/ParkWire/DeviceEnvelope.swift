@@ -144,6 +144,12 @@ public struct WireCommand: Sendable, Hashable {
     public var id: String?
     public var command: String
     public var arguments: [String: WireScalar]
+
+    public init(id: String?, command: String, arguments: [String: WireScalar]) {
+        self.id = id
+        self.command = command
+        self.arguments = arguments
+    }
 }
 
 /// A scalar on the wire: a command argument, a rule's argument.

@@ -177,13 +177,21 @@ import Testing
             #expect(json["name"] is String)
         }
 
-        // The wire matches the ledger: same (device, seq) pairs, each once, in order per device,
-        // and the sequence has no holes (local emissions do not use up wire sequence numbers).
+        // The wire matches the ledger: same (device, seq) pairs, each once, in order per device
+        // and topic, and the sequence has no holes (local emissions do not use up wire sequence
+        // numbers). Order across a device's topics is not compared: MQTT orders messages per
+        // topic and QoS only, and a QoS 1 event waiting for an in-flight slot is passed by QoS 0
+        // telemetry when the machine is busy.
         for device in plan.map(\.id) {
-            let wire = deviceMessages.compactMap { $0.json }.filter { $0["device"] as? String == device }.compactMap { $0["seq"] as? Int }
+            let mine = deviceMessages.filter { $0.json?["device"] as? String == device }
+            let wire = mine.compactMap { $0.json?["seq"] as? Int }
             let truth = ledger.filter { $0.deviceID == device }.map { Int($0.deviceSequence) }
-            #expect(wire == truth, "device \(device): wire \(wire.count) messages vs ledger \(truth.count)")
+            #expect(wire.sorted() == truth, "device \(device): wire \(wire.count) messages vs ledger \(truth.count)")
             #expect(truth == Array(1...truth.count), "device \(device): gaps in its own sequence")
+            for topic in Set(mine.map(\.topic)) {
+                let sequence = mine.filter { $0.topic == topic }.compactMap { $0.json?["seq"] as? Int }
+                #expect(sequence == sequence.sorted(), "\(topic): out of order")
+            }
         }
         let alarm = try #require(deviceMessages.first { $0.json?["name"] as? String == "smoke-alarm" }?.json)
         #expect(alarm["device"] as? String == "smoke-3")
@@ -210,6 +218,73 @@ import Testing
         let statuses = late.seen.filter { $0.topic.hasSuffix("/status") }
         #expect(statuses.count == 20)
         #expect(statuses.allSatisfy { $0.retain && $0.json?["status"] as? String == "offline" })
+    }
+
+    /// A wire format of the tests' own, far from JSON: `name|seq|point=value;…`, commands as
+    /// `command|id`, acks as `ack|id@topic|accepted-or-reason`.
+    struct PipeFormat: DeviceWireFormat {
+        func emission(_ emission: WireEmission) -> [UInt8] {
+            Array("\(emission.name)|\(emission.sequence)|\(emission.values.map { "\($0.point)=\($0.json)" }.joined(separator: ";"))".utf8)
+        }
+        func status(of device: BoundDevice, online: Bool, wallNanoseconds: Int64?) -> [UInt8] { Array((online ? "up" : "down").utf8) }
+        func command(from payload: [UInt8], topic: String) throws(WireError) -> WireCommand {
+            let parts = String(decoding: payload, as: UTF8.self).split(separator: "|").map(String.init)
+            guard parts.count == 2 else { throw WireError("want command|id, got \(parts.count) parts") }
+            return WireCommand(id: "\(parts[1])@\(topic)", command: parts[0], arguments: [:])
+        }
+        func commandAck(
+            of device: BoundDevice, id: String, command: String, rejection: String?, values: DeviceEnvelope.Values, wallNanoseconds: Int64
+        ) -> [UInt8] {
+            Array("ack|\(id)|\(rejection ?? "accepted")".utf8)
+        }
+    }
+
+    /// The format a model's conventions name is what its devices write and read — emissions,
+    /// status, last will, commands (given their topic) and acks — while the other models' devices
+    /// in the same binding keep the JSON envelope; paho sees both.
+    @Test func aModelsWireFormatIsWhatItsDevicesWriteAndRead() async throws {
+        let broker = try MosquittoBroker()
+        let plan = try plan(count: 4)
+        var devices = bound(plan)
+        devices[0].model = "pipe-sd1"
+        devices[1].model = "pipe-sd1"
+        let collector = try Collector(broker.directory, port: broker.port)
+        var configuration = MQTTDeviceBinding.Configuration(port: broker.port)
+        configuration.conventions = ["pipe-sd1": MQTTModelConventions(format: PipeFormat())]
+        let binding = try MQTTDeviceBinding(devices: devices, configuration: configuration)
+        let engine = try await RealTimeEngine(plan: plan, threads: 1, observer: binding)
+        binding.routeCommands(to: engine)
+        try binding.connect()
+        await engine.start()
+        try waitFor("4 devices connected and subscribed", seconds: 30) { binding.statistics.subscribedDevices == 4 }
+        try publish(broker.directory, port: broker.port, topic: "park/A/smoke-detector/smoke-1/cmd", payload: "self-test|c-9")
+        try publish(broker.directory, port: broker.port, topic: "park/A/smoke-detector/smoke-2/cmd", payload: "{}")
+        try publish(broker.directory, port: broker.port, topic: "park/A/smoke-detector/smoke-3/cmd", payload: #"{"id":"c-3","command":"self-test"}"#)
+        try waitFor("three acks and telemetry from all four", seconds: 30) {
+            let seen = collector.seen
+            return seen.filter { $0.topic.hasSuffix("/cmd/ack") }.count == 3
+                && Set(seen.filter(\.isDeviceMessage).map { $0.topic.split(separator: "/")[3] }).count == 4
+        }
+        await engine.stop()
+        binding.shutdown()
+        collector.stop()
+        let seen = collector.seen
+        func on(_ device: String, _ suffix: String) -> [String] {
+            seen.filter { $0.topic == "park/A/smoke-detector/\(device)/\(suffix)" }.map(\.payload)
+        }
+        for device in ["smoke-1", "smoke-2"] {
+            let telemetry = on(device, "telemetry")
+            #expect(!telemetry.isEmpty && telemetry.allSatisfy { $0.hasPrefix("telemetry|") && $0.contains("smoke_density=") }, "\(telemetry)")
+            #expect(on(device, "status").first == "up" && on(device, "status").last == "down")
+        }
+        #expect(on("smoke-1", "cmd/ack") == ["ack|c-9@park/A/smoke-detector/smoke-1/cmd|accepted"])
+        #expect(on("smoke-2", "cmd/ack").first?.hasPrefix("ack||want command|id") == true, "\(on("smoke-2", "cmd/ack"))")
+        for device in ["smoke-3", "smoke-4"] {
+            #expect(on(device, "telemetry").allSatisfy { $0.hasPrefix("{\"device\":\"\(device)\"") })
+        }
+        let envelopeAck = try #require(seen.first { $0.topic.hasSuffix("smoke-3/cmd/ack") }?.json)
+        #expect(envelopeAck["id"] as? String == "c-3" && envelopeAck["accepted"] as? Bool == true)
+        #expect(binding.statistics.malformedCommands == 1)
     }
 
     /// A device that vanishes without DISCONNECT is marked offline by the broker through its
@@ -289,10 +364,12 @@ import Testing
 
     /// Commands parse strictly, with the reason in the error.
     @Test func commandPayloads() throws {
-        let command = try DeviceEnvelope.deviceCommand(from: Array(#"{"id":"a","command":"set-threshold","args":{"smoke_threshold":0.2,"n":3,"on":true}}"#.utf8))
+        let envelope = EnvelopeWireFormat()
+        let command = try envelope.deviceCommand(
+            from: Array(#"{"id":"a","command":"set-threshold","args":{"smoke_threshold":0.2,"n":3,"on":true}}"#.utf8), topic: "t/cmd")
         #expect(command == DeviceCommand("set-threshold", arguments: ["smoke_threshold": .double(0.2), "n": .int(3), "on": .bool(true)], id: "a"))
         #expect(throws: BindingError("command is not valid: missing field \"command\"; got {\"id\":1}")) {
-            try DeviceEnvelope.deviceCommand(from: Array(#"{"id":1}"#.utf8))
+            try envelope.deviceCommand(from: Array(#"{"id":1}"#.utf8), topic: "t/cmd")
         }
     }
 }
