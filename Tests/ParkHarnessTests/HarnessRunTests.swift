@@ -41,11 +41,16 @@ enum HarnessRuns {
     }
 
     /// Runs `suite` (YAML text) against whatever platform listens on `broker` (its REST API on `apiPort`).
-    static func run(_ suiteText: String, broker: MosquittoBroker, park parkText: String = park, apiPort: Int? = nil) async throws -> RunReport {
+    /// Runs `suite` (YAML text) against whatever platform listens on `broker`, described by
+    /// `platform` (a profile's text; the reference profile when nil).
+    static func run(
+        _ suiteText: String, broker: MosquittoBroker, park parkText: String = park, apiPort: Int? = nil, platform: String? = nil
+    ) async throws -> RunReport {
         let (registry, catalog) = try kinds()
         let suite = try Suite.parse(suiteText, file: "suite.yaml")
         let park = try ParkFile.parse(parkText, file: "park.yaml", catalog: catalog, kinds: registry)
-        var profile = try profile(port: broker.port)
+        var profile = try platform.map { try PlatformProfile.parse($0, file: "platform.yaml") } ?? profile(port: broker.port)
+        profile.broker.port = broker.port
         if let apiPort { profile.commands?.url = "http://127.0.0.1:\(apiPort)/devices/{device}/commands" }
         var configuration = HarnessRunner.Configuration(
             suite: suite, profile: profile, park: park, parkFile: "park.yaml",

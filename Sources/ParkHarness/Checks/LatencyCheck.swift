@@ -86,10 +86,13 @@ public struct LatencyCheck: ConformanceCheck {
             }
         }
         let since = starts.map(\.record.time.wall.nanosecondsSinceEpoch).min() ?? context.wallNow()
+        // What the platform calls the event, per device kind (its profile's vocabulary).
+        let shownAs = Dictionary(chosen.map { ($0.id, context.profile.vocabulary.platformEvent(for: event, kind: $0.kind)) },
+                                 uniquingKeysWith: { first, _ in first })
         let ids = Set(chosen.map(\.id))
         _ = await context.waitUntil(timeout: common.timeout) {
             Set(context.observations.observations(kind, since: since)
-                .filter { ids.contains($0.device) && $0.event == event }.map(\.device)) == ids
+                .filter { ids.contains($0.device) && $0.event == shownAs[$0.device] }.map(\.device)) == ids
         }
 
         var measurement = CheckMeasurement()
@@ -105,8 +108,10 @@ public struct LatencyCheck: ConformanceCheck {
                 deviceDelays.append(Double(emission.time.wall.nanosecondsSinceEpoch - startNanoseconds) / 1e6)
             }
             let origin = self.origin == .emission ? emission?.time.wall.nanosecondsSinceEpoch : startNanoseconds
+            let platformEvent = shownAs[device.id] ?? event
+            let shown = platformEvent == event ? event : "\(platformEvent) (\(event))"
             let candidates = seen.filter {
-                $0.device == device.id && $0.event == event && $0.arrivedNanoseconds >= startNanoseconds
+                $0.device == device.id && $0.event == platformEvent && $0.arrivedNanoseconds >= startNanoseconds
                     && $0.arrivedNanoseconds <= startNanoseconds + timeoutNanoseconds
             }
             guard let origin else {
@@ -123,17 +128,17 @@ public struct LatencyCheck: ConformanceCheck {
             guard let first = candidates.min(by: { $0.arrivedNanoseconds < $1.arrivedNanoseconds }) else {
                 missing += 1
                 measurement.findings.append(
-                    "\(device.id): no \(event) at the platform within \(common.timeout) of the \(stimulus.name)")
+                    "\(device.id): no \(shown) at the platform within \(common.timeout) of the \(stimulus.name)")
                 continue
             }
             if candidates.contains(where: { $0.messageID != nil }) {
                 measurement.findings.append(
-                    "\(device.id): the platform's \(event) carries msg_id \(first.messageID ?? "-"), not the device's \(emission?.messageID ?? "-"); matched by time window")
+                    "\(device.id): the platform's \(shown) carries msg_id \(first.messageID ?? "-"), not the device's \(emission?.messageID ?? "-"); matched by time window")
             }
             if candidates.count > 1 {
                 ambiguous += 1
                 measurement.findings.append(
-                    "\(device.id): \(candidates.count) \(event) observations within the window; took the earliest")
+                    "\(device.id): \(candidates.count) \(shown) observations within the window; took the earliest")
             }
             samples.append(LatencySample(
                 device: device.id, label: "\(stimulus.name) → \(event)", startNanoseconds: origin,

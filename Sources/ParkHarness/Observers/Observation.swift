@@ -55,9 +55,18 @@ public struct Observation: Sendable, Hashable {
                 else if let text = value as? String, let number = Double(text) { values[key] = number }
             }
         }
+        var status: String?
+        if let raw = fields.status.flatMap({ $0.string(in: json) }) {
+            // A value the profile's vocabulary does not know is evidence, not a status.
+            guard let known = fields.vocabulary.parkStatus(for: raw) else {
+                return .failure(ObservationProblem(
+                    source: source, message: "\(device): status value '\(raw)' at \(fields.status!) matched nothing in vocabulary.status"))
+            }
+            status = known
+        }
         return .success(Observation(
             kind: kind, source: source, device: device, event: fields.event.flatMap { $0.string(in: json) },
-            status: fields.status.flatMap { $0.string(in: json) }, messageID: fields.messageID.flatMap { $0.string(in: json) },
+            status: status, messageID: fields.messageID.flatMap { $0.string(in: json) },
             sequence: fields.sequence.flatMap { $0.number(in: json) }.map { Int($0) }, values: values,
             arrivedNanoseconds: arrived))
     }

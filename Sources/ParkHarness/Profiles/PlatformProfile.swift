@@ -93,8 +93,19 @@ public struct PlatformProfile: Sendable {
     public var commands: CommandEndpoint?
     /// Meters behind a gateway, when the system under test polls them (else every device is on MQTT).
     public var meters: MeterEndpoints?
+    /// The platform's names for the park's events and its status values.
+    public var vocabulary = PlatformVocabulary() {
+        didSet { applyVocabulary() }
+    }
 
-    static let topKeys = ["platform", "title", "broker", "devices", "observe", "commands", "meters"]
+    static let topKeys = ["platform", "title", "broker", "devices", "observe", "commands", "meters", "vocabulary"]
+
+    /// Every stream reads status values through the vocabulary.
+    private mutating func applyVocabulary() {
+        for index in mqtt.indices { mqtt[index].fields.vocabulary = vocabulary }
+        webhook?.fields.vocabulary = vocabulary
+        for index in rest.indices { rest[index].fields.vocabulary = vocabulary }
+    }
 
     /// The field mappings of every stream (MQTT, webhook, REST) that carries `kind`.
     public func mappings(of kind: ObservationKind) -> [FieldMapping] {
@@ -224,11 +235,14 @@ public struct PlatformProfile: Sendable {
                 meters = MeterEndpoints(modbus: modbus, unitsPerEndpoint: units, dlt645: dlt645, metersPerBus: perBus)
             }
         }
+        let vocabulary = reader.value("vocabulary").map { PlatformVocabulary.read($0, log: log) }
         reader.finish(allowed: topKeys)
         if !log.issues.isEmpty { throw ProfileErrors(log.sortedIssues) }
-        return PlatformProfile(
+        var profile = PlatformProfile(
             name: name, title: title, file: file, broker: broker, deviceTopics: deviceTopics, mqtt: mqtt, webhook: webhook,
             rest: rest, commands: commands, meters: meters)
+        if let vocabulary { profile.vocabulary = vocabulary }
+        return profile
     }
 
     private static func observationKind(_ reader: inout MappingReader, log: IssueLog) -> ObservationKind? {
@@ -266,6 +280,8 @@ public struct FieldMapping: Sendable, Hashable {
     public var sequence: FieldPath?
     public var status: FieldPath?
     public var values: FieldPath?
+    /// The profile's vocabulary, for reading status values (set by the profile).
+    public var vocabulary = PlatformVocabulary()
 
     static let keys = ["device", "event", "msg_id", "seq", "status", "values"]
 
