@@ -143,14 +143,18 @@ struct ConformanceRun {
         report.notes.append("capture: \(summary.packetsCaptured) packets, \(summary.mqttPackets) MQTT packets decoded, "
                             + "\(summary.malformedMQTT) malformed, \(capture.precision.rawValue) timestamps (run.pcap)")
         let packets = capture.mqttPackets
-        let northbound = Set(configurationTopics(report))
+        let streams = (try? PlatformProfile.load(file: platformFile))?.mqtt ?? []
         for index in report.checks.indices {
             let check = report.checks[index]
             if let latency = check.latency {
-                let pairs = WireTiming.pairs(latency, packets: packets, brokerPort: brokerPort) { topic in
-                    northbound.contains { MQTTTopicFilter.matches($0, topic: topic) }
-                }
-                if !pairs.isEmpty {
+                let pairs = WireTiming.pairs(latency, packets: packets, brokerPort: brokerPort, streams: streams)
+                let matched = latency.samples.filter { $0.matchedBy == "msg_id" }.count
+                if pairs.isEmpty, !latency.samples.isEmpty {
+                    // Say it rather than print nothing: a wire check that re-timed nothing proves nothing.
+                    report.checks[index].findings.append(matched == 0
+                        ? "wire check: no sample was matched by msg_id (the profile maps none on this stream, or the platform sends none), so none could be re-timed from the capture"
+                        : "wire check: none of the \(matched) msg_id-matched samples could be re-timed: their packets are not both in the capture")
+                } else if !pairs.isEmpty {
                     let differences = pairs.map { abs($0.differenceMilliseconds) }.sorted()
                     report.checks[index].findings.append(String(
                         format: "wire check: %d of %d samples re-timed from the capture; harness vs wire |Δ| p50 %.2f ms, p99 %.2f ms",
@@ -170,11 +174,6 @@ struct ConformanceRun {
                 report.notes.append("capture slice for \(check.id): \(error)")
             }
         }
-    }
-
-    /// The platform's northbound MQTT topics, to tell its messages from the devices'.
-    private func configurationTopics(_ report: RunReport) -> [String] {
-        (try? PlatformProfile.load(file: platformFile))?.mqtt.map(\.topic) ?? []
     }
 
     private func write(_ report: RunReport, to folder: String) -> Bool {

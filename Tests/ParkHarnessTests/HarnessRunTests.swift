@@ -433,7 +433,8 @@ extension HarnessRuns {
         capture.stop()
 
         let evidence = try #require(report.checks.first?.latency)
-        let pairs = WireTiming.pairs(evidence, packets: capture.mqttPackets, brokerPort: broker.port) { $0 == "platform/alarms" }
+        let pairs = WireTiming.pairs(
+            evidence, packets: capture.mqttPackets, brokerPort: broker.port, streams: try HarnessRuns.profile(port: broker.port).mqtt)
         #expect(pairs.count == evidence.samples.count, "every sample has both packets in the capture")
         let differences = pairs.map { abs($0.differenceMilliseconds) }.sorted()
         let p99 = try #require(LatencyEvidence.percentile(0.99, of: differences))

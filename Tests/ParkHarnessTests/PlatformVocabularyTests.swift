@@ -1,12 +1,14 @@
 import Foundation
+import ParkCapture
 @testable import ParkHarness
 import ParkProfiles
 import ParkTestSupport
 import Testing
 
 /// A platform with words of its own — `SMOKE` and `PANIC` for the park's alarms, `connected:
-/// true|false` for status, its own field names — written in Python with paho-mqtt, independent
-/// of ParkBench's code: described by a profile's `vocabulary:` alone, it passes when it behaves;
+/// true|false` for status, its own field names, and a second feed where the device id is only
+/// in the topic and alarms and status share one topic — written in Python with paho-mqtt,
+/// independent of ParkBench's code: described by a profile alone, it passes when it behaves;
 /// the same platform without the vocabulary fails, and a status value nobody mapped is counted.
 @Suite(.serialized) struct PlatformVocabularyTests {
     static let platform = """
@@ -27,12 +29,16 @@ import Testing
             if message.topic.endswith("/status") and body.get("status") in ("online", "offline"):
                 state = {"dev": device, "connected": body["status"] == "online"}
                 client.publish("acme/state", json.dumps(state), qos=1)
+                shared = {"kind": "status", "connected": body["status"] == "online"}
+                client.publish("acme/devices/%s/events" % device, json.dumps(shared), qos=1)
                 if device == "smoke-2":
                     client.publish("acme/state", json.dumps({"dev": device, "connected": "MAYBE"}), qos=1)
             name = NAMES.get((body.get("kind"), body.get("name")))
             if name:
                 alarm = {"dev": device, "type": name, "ref": body.get("msg_id")}
                 client.publish("acme/alarms", json.dumps(alarm), qos=1)
+                shared = {"kind": "alarm", "type": name, "ref": body.get("msg_id")}
+                client.publish("acme/devices/%s/events" % device, json.dumps(shared), qos=1)
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
         client.on_connect, client.on_subscribe, client.on_message = on_connect, on_subscribe, on_message
         client.connect("127.0.0.1", port)
@@ -109,7 +115,11 @@ import Testing
         defer { broker.stop() }
         let platform = try await startPlatform(on: broker)
         defer { platform.stop(grace: .seconds(1)) }
-        let report = try await HarnessRuns.run(Self.suite, broker: broker, platform: Self.profile(vocabulary: Self.vocabulary))
+        let capture = try PacketCapture(filter: "tcp port \(broker.port)", file: broker.directory.path("run.pcap"))
+        capture.start()
+        let profile = Self.profile(vocabulary: Self.vocabulary)
+        let report = try await HarnessRuns.run(Self.suite, broker: broker, platform: profile)
+        capture.stop()
         for check in report.checks {
             #expect(check.verdict == .pass, "\(check.id): \(check.summary) \(check.findings)")
         }
@@ -118,6 +128,35 @@ import Testing
         #expect(smoke.latency?.samples.allSatisfy { $0.matchedBy == "msg_id" } == true, "msg_id correlation keeps working")
         #expect(report.notes.contains { $0.contains("status value 'MAYBE' at $.connected matched nothing in vocabulary.status") },
                 "\(report.notes)")
+        // The wire check reads the platform's id where its profile says ($.ref), not a fixed msg_id.
+        let evidence = try #require(smoke.latency)
+        let pairs = WireTiming.pairs(
+            evidence, packets: capture.mqttPackets, brokerPort: broker.port, streams: try PlatformProfile.parse(profile, file: "p.yaml").mqtt)
+        #expect(pairs.count == evidence.samples.count, "every sample re-timed from the capture")
+    }
+
+    /// Ids only in the topic (`acme/devices/{device}/events`) and one topic for two streams,
+    /// told apart by `when:`.
+    @Test func idsFromTheTopicAndStreamsSharingATopic() async throws {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let platform = try await startPlatform(on: broker)
+        defer { platform.stop(grace: .seconds(1)) }
+        let profile = """
+            platform: acme-shared
+            broker: {url: "mqtt://127.0.0.1:1883"}
+            observe:
+              mqtt:
+                - {topic: "acme/devices/{device}/events", as: alarm, when: {$.kind: alarm}, fields: {event: $.type, msg_id: $.ref}}
+                - {topic: "acme/devices/{device}/events", as: status, when: {$.kind: status}, fields: {status: $.connected}}
+            \(Self.vocabulary)
+            """
+        let report = try await HarnessRuns.run(Self.suite, broker: broker, platform: profile)
+        for check in report.checks {
+            #expect(check.verdict == .pass, "\(check.id): \(check.summary) \(check.findings)")
+        }
+        let smoke = try #require(report.checks.first { $0.id == "smoke-latency" })
+        #expect(smoke.latency?.samples.allSatisfy { $0.matchedBy == "msg_id" } == true)
     }
 
     @Test func theSamePlatformWithoutTheVocabularyFailsSayingWhatItWaitedFor() async throws {
@@ -133,9 +172,41 @@ import Testing
     }
 }
 
-/// `vocabulary:` is read strictly: statuses are online/offline/abnormal, a value means one of
-/// them, names are not empty.
+/// `vocabulary:`, topic captures and `when:` are read strictly: statuses are
+/// online/offline/abnormal, a value means one of them, names are not empty, and two streams
+/// that could read the same message must say which is whose.
 @Suite struct PlatformVocabularyParsingTests {
+    @Test func topicLevelsGiveFieldsAndOverlappingStreamsNeedConditions() throws {
+        let profile = try PlatformProfile.parse(PlatformVocabularyTests.profile(vocabulary: """
+            vocabulary: {}
+            """).replacingOccurrences(of: "acme/state, as: status, fields: {device: $.dev, status: $.connected}",
+                                      with: "\"acme/{device}/{status}\", as: status, fields: {}"), file: "p.yaml")
+        let stream = try #require(profile.mqtt.last)
+        #expect(stream.topic == "acme/+/+")
+        let seen = Observation.mapped([String: Any](), fields: stream.fields, kind: .status, source: "t", arrived: 1, topic: "acme/smoke-1/Online")
+        #expect(try seen.get().device == "smoke-1" && (try seen.get().status) == "online")
+
+        #expect(MQTTTopicFilter.overlaps("a/+/c", "a/b/c") && MQTTTopicFilter.overlaps("a/b/#", "a/+/c/d"))
+        #expect(!MQTTTopicFilter.overlaps("a/+/c", "a/b/d") && !MQTTTopicFilter.overlaps("a/b", "a/b/c"))
+
+        let shared = """
+            platform: p
+            broker: {url: "mqtt://127.0.0.1:1883"}
+            observe:
+              mqtt:
+                - {topic: "acme/+/events", as: alarm, fields: {device: $.dev, event: $.type}}
+                - {topic: "acme/{device}/events", as: status, fields: {status: $.connected}}
+                - {topic: "acme/{device}/{colour}", as: status, fields: {status: $.s}}
+            """
+        #expect {
+            try PlatformProfile.parse(shared, file: "p.yaml")
+        } throws: { error in
+            let message = "\(error)"
+            return message.contains("observe.mqtt[0] and observe.mqtt[1] read the same messages")
+                && message.contains("'{colour}' in topic 'acme/{device}/{colour}': a topic level can give device, event, msg_id, seq, status")
+        }
+    }
+
     @Test func readsNamesPerKindAndStatusValues() throws {
         let profile = try PlatformProfile.parse(PlatformVocabularyTests.profile(vocabulary: PlatformVocabularyTests.vocabulary), file: "p.yaml")
         let vocabulary = profile.vocabulary

@@ -54,16 +54,23 @@ public final class MQTTObserver: MQTTClientPoolDelegate, Sendable {
 
     public func mqttClientDidReceive(_ client: MQTTClientHandle, message: MQTTMessage) {
         let arrived = SystemClock.wallNow().nanosecondsSinceEpoch
-        guard let stream = streams.first(where: { MQTTTopicFilter.matches($0.topic, topic: message.topic) }) else { return }
+        guard streams.contains(where: { MQTTTopicFilter.matches($0.topic, topic: message.topic) }) else { return }
         let source = "mqtt \(message.topic)"
         guard let json = try? JSONSerialization.jsonObject(with: Data(message.payload), options: [.fragmentsAllowed]) else {
             log.report(ObservationProblem(
                 source: source, message: "not JSON: \(String(decoding: message.payload.prefix(80), as: UTF8.self))"))
             return
         }
-        switch Observation.mapped(json, fields: stream.fields, kind: stream.kind, source: source, arrived: arrived) {
-        case .success(let observation): log.append(observation)
-        case .failure(let problem): log.report(problem)
+        // Every stream the message belongs to sees it (streams sharing a topic tell theirs apart by `when:`).
+        let mine = streams.filter { $0.accepts(topic: message.topic, json: json) }
+        if mine.isEmpty {
+            log.report(ObservationProblem(source: source, message: "matches no stream's when: condition"))
+        }
+        for stream in mine {
+            switch Observation.mapped(json, fields: stream.fields, kind: stream.kind, source: source, arrived: arrived, topic: message.topic) {
+            case .success(let observation): log.append(observation)
+            case .failure(let problem): log.report(problem)
+            }
         }
     }
 }
@@ -80,5 +87,18 @@ public enum MQTTTopicFilter {
             if level != "+" && level != topicLevels[index] { return false }
         }
         return filterLevels.count == topicLevels.count
+    }
+
+    /// Whether some topic matches both filters.
+    public static func overlaps(_ first: String, _ second: String) -> Bool {
+        let a = first.split(separator: "/", omittingEmptySubsequences: false)
+        let b = second.split(separator: "/", omittingEmptySubsequences: false)
+        for index in 0 ..< max(a.count, b.count) {
+            let left = index < a.count ? a[index] : nil, right = index < b.count ? b[index] : nil
+            if left == "#" || right == "#" { return true }
+            guard let left, let right else { return false }
+            if left != "+" && right != "+" && left != right { return false }
+        }
+        return true
     }
 }

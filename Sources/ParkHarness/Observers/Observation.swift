@@ -43,10 +43,12 @@ public struct Observation: Sendable, Hashable {
     /// Maps one parsed JSON message through a stream's field mapping; nil (and why) when the
     /// message lacks the device field.
     static func mapped(
-        _ json: Any, fields: FieldMapping, kind: ObservationKind, source: String, arrived: Int64
+        _ json: Any, fields: FieldMapping, kind: ObservationKind, source: String, arrived: Int64, topic: String? = nil
     ) -> Result<Observation, ObservationProblem> {
-        guard let device = fields.device.string(in: json), !device.isEmpty else {
-            return .failure(ObservationProblem(source: source, message: "no device at \(fields.device)"))
+        func text(_ field: String, _ path: FieldPath?) -> String? { fields.text(field, path: path, in: json, topic: topic) }
+        guard let device = text("device", fields.device), !device.isEmpty else {
+            let place = fields.device.map(\.description) ?? "topic level \(fields.topicCaptures["device"] ?? 0)"
+            return .failure(ObservationProblem(source: source, message: "no device at \(place)"))
         }
         var values: [String: Double] = [:]
         if let path = fields.values, let object = path.value(in: json) as? [String: Any] {
@@ -56,18 +58,19 @@ public struct Observation: Sendable, Hashable {
             }
         }
         var status: String?
-        if let raw = fields.status.flatMap({ $0.string(in: json) }) {
+        if let raw = text("status", fields.status) {
             // A value the profile's vocabulary does not know is evidence, not a status.
             guard let known = fields.vocabulary.parkStatus(for: raw) else {
+                let place = fields.status.map(\.description) ?? "the topic"
                 return .failure(ObservationProblem(
-                    source: source, message: "\(device): status value '\(raw)' at \(fields.status!) matched nothing in vocabulary.status"))
+                    source: source, message: "\(device): status value '\(raw)' at \(place) matched nothing in vocabulary.status"))
             }
             status = known
         }
         return .success(Observation(
-            kind: kind, source: source, device: device, event: fields.event.flatMap { $0.string(in: json) },
-            status: status, messageID: fields.messageID.flatMap { $0.string(in: json) },
-            sequence: fields.sequence.flatMap { $0.number(in: json) }.map { Int($0) }, values: values,
+            kind: kind, source: source, device: device, event: text("event", fields.event),
+            status: status, messageID: text("msg_id", fields.messageID),
+            sequence: text("seq", fields.sequence).flatMap { Double($0) }.map { Int($0) }, values: values,
             arrivedNanoseconds: arrived))
     }
 }

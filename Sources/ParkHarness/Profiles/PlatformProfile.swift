@@ -22,9 +22,22 @@ public struct PlatformProfile: Sendable {
 
     /// One northbound MQTT stream.
     public struct MQTTStream: Sendable, Hashable {
+        /// The topic filter subscribed to (`{name}` levels of the profile's topic become `+`).
         public var topic: String
         public var kind: ObservationKind
         public var fields: FieldMapping
+
+        public init(topic: String, kind: ObservationKind, fields: FieldMapping) {
+            self.topic = topic
+            self.kind = kind
+            self.fields = fields
+        }
+
+        /// Whether a message on `topic` with this JSON belongs to the stream: the filter matches
+        /// and every `when:` field holds its value.
+        public func accepts(topic: String, json: Any) -> Bool {
+            MQTTTopicFilter.matches(self.topic, topic: topic) && fields.conditions.allSatisfy { $0.holds(in: json) }
+        }
     }
 
     /// The webhook the platform calls; the harness listens for it.
@@ -160,17 +173,32 @@ public struct PlatformProfile: Sendable {
             for (index, item) in (observe.sequence("mqtt") ?? []).enumerated() {
                 let path = "observe.mqtt[\(index)]"
                 guard var stream = MappingReader(item, path: path, log: log, what: "an MQTT stream") else { continue }
-                let topic = stream.string("topic", required: true, expected: "the topic filter, e.g. platform/alarms")
+                let text = stream.string("topic", required: true, expected: "the topic filter, e.g. platform/alarms")
+                var pattern: TopicPattern?
+                if let text {
+                    do throws(FieldPathError) { pattern = try TopicPattern(text) } catch {
+                        log.add(error.description, at: stream.value("topic"), path: path + ".topic")
+                    }
+                }
                 let kind = observationKind(&stream, log: log)
-                let fields = FieldMapping.parse(&stream, kind: kind, log: log)
-                stream.finish(allowed: ["topic", "as", "fields"])
-                if let topic, let kind, let fields { mqtt.append(MQTTStream(topic: topic, kind: kind, fields: fields)) }
+                var fields = FieldMapping.parse(&stream, kind: kind, captured: Set(pattern.map { Array($0.captures.keys) } ?? []), log: log)
+                fields?.topicCaptures = pattern?.captures ?? [:]
+                fields?.conditions = FieldCondition.parse(&stream, log: log)
+                stream.finish(allowed: ["topic", "as", "fields", "when"])
+                if let pattern, let kind, let fields { mqtt.append(MQTTStream(topic: pattern.filter, kind: kind, fields: fields)) }
+            }
+            // Two streams that can read the same message must say which messages are whose.
+            for (first, second) in mqtt.indices.flatMap({ a in mqtt.indices.filter { $0 > a }.map { (a, $0) } })
+            where MQTTTopicFilter.overlaps(mqtt[first].topic, mqtt[second].topic) && mqtt[first].fields.conditions == mqtt[second].fields.conditions {
+                log.add("observe.mqtt[\(first)] and observe.mqtt[\(second)] read the same messages (\(mqtt[first].topic), \(mqtt[second].topic)); "
+                        + "give them different when: conditions (e.g. when: {$.type: alarm}) or topics that do not overlap",
+                        at: observe.value("mqtt"), path: "observe.mqtt[\(second)]")
             }
             if let item = observe.value("webhook"), var hook = MappingReader(item, path: "observe.webhook", log: log, what: "the webhook") {
                 let port = hook.int("port", range: 0 ... 65535) ?? 0
                 let path = hook.string("path") ?? "/"
                 let kind = observationKind(&hook, log: log)
-                let fields = FieldMapping.parse(&hook, kind: kind, log: log)
+                let fields = FieldMapping.parse(&hook, kind: kind, captured: [], log: log)
                 let secret = hook.string("secret_env")
                 let header = hook.string("secret_header") ?? "X-ParkBench-Secret"
                 hook.finish(allowed: ["port", "path", "as", "fields", "secret_env", "secret_header"])
@@ -194,7 +222,7 @@ public struct PlatformProfile: Sendable {
                         items = nil
                     }
                 }
-                let fields = FieldMapping.parse(&poll, kind: kind, log: log)
+                let fields = FieldMapping.parse(&poll, kind: kind, captured: [], log: log)
                 var headers: [String: String] = [:]
                 for entry in poll.scalarMap("headers_env") ?? [] { headers[entry.key] = entry.text }
                 poll.finish(allowed: ["url", "interval", "as", "items", "fields", "headers_env"])
@@ -271,10 +299,12 @@ public struct PlatformProfile: Sendable {
     }
 }
 
-/// Where in a northbound message the harness finds what it needs. `device` is always needed;
-/// the rest depend on what the stream carries.
+/// Where in a northbound message the harness finds what it needs: a field path, or a level of
+/// the MQTT topic (`{device}` in the stream's topic). `device` is always needed; the rest depend
+/// on what the stream carries.
 public struct FieldMapping: Sendable, Hashable {
-    public var device: FieldPath
+    /// Nil when the device id comes from the topic (``topicCaptures``).
+    public var device: FieldPath?
     public var event: FieldPath?
     public var messageID: FieldPath?
     public var sequence: FieldPath?
@@ -282,10 +312,23 @@ public struct FieldMapping: Sendable, Hashable {
     public var values: FieldPath?
     /// The profile's vocabulary, for reading status values (set by the profile).
     public var vocabulary = PlatformVocabulary()
+    /// Field name (`device`, `event`, …) → the topic level it is read from.
+    public var topicCaptures: [String: Int] = [:]
+    /// What a message must hold to belong to the stream (`when:`), when streams share a topic.
+    public var conditions: [FieldCondition] = []
+
+    /// A field's text: from the message at its path, or from the topic level it is captured from.
+    public func text(_ field: String, path: FieldPath?, in json: Any, topic: String?) -> String? {
+        if let path { return path.string(in: json) }
+        guard let level = topicCaptures[field], let topic else { return nil }
+        let levels = topic.split(separator: "/", omittingEmptySubsequences: false)
+        return level < levels.count ? String(levels[level]) : nil
+    }
 
     static let keys = ["device", "event", "msg_id", "seq", "status", "values"]
 
-    static func parse(_ reader: inout MappingReader, kind: ObservationKind?, log: IssueLog) -> FieldMapping? {
+    /// - Parameter captured: the fields the stream's topic captures (they need no path).
+    static func parse(_ reader: inout MappingReader, kind: ObservationKind?, captured: Set<String>, log: IssueLog) -> FieldMapping? {
         guard let node = reader.requiredValue("fields", expected: "the field mapping, e.g. {device: $.device}"),
               var fields = MappingReader(node, path: reader.child("fields"), log: log, what: "a field mapping")
         else { return nil }
@@ -296,22 +339,74 @@ public struct FieldMapping: Sendable, Hashable {
                 return nil
             }
         }
-        let device = path("device", required: true)
-        var mapping = FieldMapping(
-            device: device ?? (try! FieldPath(parsing: "$.device")), event: path("event"), messageID: path("msg_id"),
+        let device = path("device", required: !captured.contains("device"))
+        let mapping = FieldMapping(
+            device: device, event: path("event"), messageID: path("msg_id"),
             sequence: path("seq"), status: path("status"), values: path("values"))
         switch kind {
-        case .alarm where mapping.event == nil:
-            log.add("an alarm stream needs fields.event", at: node, path: fields.path)
-        case .status where mapping.status == nil:
-            log.add("a status stream needs fields.status", at: node, path: fields.path)
+        case .alarm where mapping.event == nil && !captured.contains("event"):
+            log.add("an alarm stream needs fields.event (or {event} in its topic)", at: node, path: fields.path)
+        case .status where mapping.status == nil && !captured.contains("status"):
+            log.add("a status stream needs fields.status (or {status} in its topic)", at: node, path: fields.path)
         case .telemetry where mapping.values == nil:
             log.add("a telemetry stream needs fields.values", at: node, path: fields.path)
         default: break
         }
+        for field in captured.intersection(["device", "event", "msg_id", "seq", "status"]) where fields.keys.contains(field) {
+            log.add("\(field) comes from the topic ({\(field)}); a path for it as well is one too many", at: node, path: fields.child(field))
+        }
         fields.finish(allowed: keys)
-        if device == nil { return nil }
-        mapping.device = device!
+        if device == nil && !captured.contains("device") { return nil }
         return mapping
+    }
+}
+
+/// A `when:` condition of a stream: the field at `path` must read `value` (as text).
+public struct FieldCondition: Sendable, Hashable {
+    public var path: FieldPath
+    public var value: String
+
+    public func holds(in json: Any) -> Bool { path.string(in: json) == value }
+
+    /// Reads `when: {$.type: alarm, …}`; none when absent.
+    static func parse(_ reader: inout MappingReader, log: IssueLog) -> [FieldCondition] {
+        var conditions: [FieldCondition] = []
+        for entry in reader.scalarMap("when") ?? [] {
+            do { conditions.append(FieldCondition(path: try FieldPath(parsing: entry.key), value: entry.text)) } catch {
+                log.add(error.description, at: entry.node, path: reader.child("when"))
+            }
+        }
+        return conditions.sorted { ($0.path.description, $0.value) < ($1.path.description, $1.value) }
+    }
+}
+
+/// A stream's topic as a profile writes it: an MQTT filter whose whole levels may be `{name}`,
+/// a `+` that also gives the field `name` (`acme/{device}/alarm`).
+struct TopicPattern {
+    var filter: String
+    var captures: [String: Int]
+
+    static let capturable = ["device", "event", "msg_id", "seq", "status"]
+
+    init(_ text: String) throws(FieldPathError) {
+        var levels: [String] = []
+        var captures: [String: Int] = [:]
+        for (index, level) in text.split(separator: "/", omittingEmptySubsequences: false).enumerated() {
+            if level.hasPrefix("{") && level.hasSuffix("}") && level.count > 2 {
+                let name = String(level.dropFirst().dropLast())
+                guard Self.capturable.contains(name) else {
+                    throw FieldPathError("'{\(name)}' in topic '\(text)': a topic level can give \(Self.capturable.joined(separator: ", "))")
+                }
+                guard captures[name] == nil else { throw FieldPathError("'{\(name)}' twice in topic '\(text)'") }
+                captures[name] = index
+                levels.append("+")
+            } else if level.contains("{") || level.contains("}") {
+                throw FieldPathError("topic '\(text)': '{name}' must be a whole level, got '\(level)'")
+            } else {
+                levels.append(String(level))
+            }
+        }
+        filter = levels.joined(separator: "/")
+        self.captures = captures
     }
 }
