@@ -75,9 +75,14 @@ public struct ModelModbusMap: Hashable, Sendable {
             guard var entry = MappingReader(item, path: path, log: log, what: "a coil") else { continue }
             let point = entry.string("point", required: true, expected: "the point it shows, e.g. relay")
             let address = address(&entry, path: path, log: log)
-            let on = entry.string("on", required: true, expected: "the command a write of 1 sends")
-            let off = entry.string("off", required: true, expected: "the command a write of 0 sends")
-            entry.finish(allowed: ["point", "address", "on", "off"])
+            // Not `on:`/`off:`: YAML 1.1 parsers (PyYAML, which gateways are often written with)
+            // read those keys as true and false.
+            for old in ["on", "off"] where entry.value(old) != nil {
+                log.add("'\(old)' is read as \(old == "on" ? "true" : "false") by YAML 1.1 parsers; write \(old)_command", at: item, path: path + ".\(old)")
+            }
+            let on = entry.string("on_command", required: true, expected: "the command a write of 1 sends")
+            let off = entry.string("off_command", required: true, expected: "the command a write of 0 sends")
+            entry.finish(allowed: ["point", "address", "on_command", "off_command"])
             guard let point, let address, let on, let off else { continue }
             map.coils.append(Coil(point: point, address: address, onCommand: on, offCommand: off))
         }

@@ -29,6 +29,30 @@ import Testing
         #expect(profile.parameters == ["period": "250ms"])
     }
 
+    /// Coil maps say on_command/off_command: the old `on:`/`off:` keys are read as true/false by
+    /// YAML 1.1 parsers, and the message says so.
+    @Test func coilKeysThatYAML11ReadsAsBooleansAreRefused() {
+        let found = issues {
+            _ = try ModelProfile.parse("""
+                kind: ticker
+                model: tick-1
+                modbus:
+                  coils:
+                    - {point: relay, address: 0, on: relay-close, off: relay-open}
+                """, file: "m.yaml")
+        }
+        #expect(found.contains { $0.contains("modbus.coils[0].on: 'on' is read as true by YAML 1.1 parsers; write on_command") }, "\(found)")
+        #expect(found.contains { $0.contains("modbus.coils[0].off: 'off' is read as false by YAML 1.1 parsers; write off_command") })
+        let map = try? ModelProfile.parse("""
+            kind: ticker
+            model: tick-1
+            modbus:
+              coils:
+                - {point: relay, address: 0, on_command: relay-close, off_command: relay-open}
+            """, file: "m.yaml").modbus
+        #expect(map?.coils.first?.onCommand == "relay-close" && map?.coils.first?.offCommand == "relay-open")
+    }
+
     /// A YAML syntax error names the file, line and column where the parser stopped.
     @Test func syntaxErrorNamesLineAndColumn() {
         let found = issues { _ = try ModelProfile.parse("kind: ticker\nmodel: [unclosed\nvendor: x\n", file: "bad.yaml") }
