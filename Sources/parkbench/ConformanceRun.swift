@@ -80,11 +80,17 @@ struct ConformanceRun {
         let folder = outputDirectory ?? "reports/\(configuration.runID)"
         let recorder = capture ? try startCapture(configuration.profile, folder: folder) : nil
         var report: RunReport
+        let started = Date()
         do { report = try await runner.run() } catch {
             recorder?.stop()
             switch error {
             case .unreachable(let message):
                 Output.error("error: \(message)")
+                // Exit 3 still leaves its record: every check with an error verdict saying why.
+                let failed = runner.reportOfRunThatCouldNotStart(message, started: started)
+                if write(failed, to: folder) {
+                    Output.error("report: \(folder)/report.html (also report.json, junit.xml): every check is an error, not run")
+                }
                 throw ExitCode(ExitStatus.unreachable)
             case .configuration(let message):
                 Output.error("error: \(message)")

@@ -17,10 +17,10 @@ struct DemoCommand: AsyncParsableCommand {
         commandName: "demo",
         abstract: "Run the core suite against an embedded mosquitto and the reference platform.",
         discussion: """
-            Starts mosquitto on a free loopback port and the reference platform on it, then \\
-            runs the suite (default conformance/suites/park-core.yaml) exactly as \\
-            `parkbench test` would against any platform: the park's devices on MQTT, checks \\
-            timed from the ground-truth ledger to what the platform publishes northbound. \\
+            Starts mosquitto on a free loopback port and the reference platform on it, then \
+            runs the suite (default conformance/suites/park-core.yaml) exactly as \
+            `parkbench test` would against any platform: the park's devices on MQTT, checks \
+            timed from the ground-truth ledger to what the platform publishes northbound. \
             Prints progress, the verdict table and where the report is.
 
             --fault turns on a reference-platform fault switch so you can watch the matching \\

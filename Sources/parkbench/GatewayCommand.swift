@@ -12,9 +12,9 @@ struct GatewayCommand: ParsableCommand {
         commandName: "gateway",
         abstract: "Poll meters over Modbus TCP or DL/T 645 and publish their readings on MQTT (the reference gateway).",
         discussion: """
-            Reads every meter listed in --meters through its model's register map every \\
+            Reads every meter listed in --meters through its model's register map every \
             --period and publishes the reading as the meter's telemetry on \\
-            park/{zone}/{kind}/{id}/telemetry, over one MQTT connection. A meter that misses \\
+            park/{zone}/{kind}/{id}/telemetry, over one MQTT connection. A meter that misses \
             --offline-after polls in a row gets a retained offline status, online again when it \\
             answers. Runs until Ctrl-C or --duration.
 

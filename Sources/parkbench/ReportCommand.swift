@@ -22,7 +22,7 @@ struct ReportCommand: AsyncParsableCommand {
         commandName: "report",
         abstract: "List, show and compare past conformance runs.",
         discussion: """
-            Every `parkbench test` and `parkbench demo` run is a row in the run history \\
+            Every `parkbench test` and `parkbench demo` run is a row in the run history \
             (SQLite) and a folder with report.json, junit.xml and report.html.
 
             Examples:

@@ -9,13 +9,14 @@ struct TestCommand: AsyncParsableCommand {
         commandName: "test",
         abstract: "Run a conformance suite against a platform and report verdicts with evidence.",
         discussion: """
-            Starts the suite's park of virtual devices on the platform's broker, watches the \\
-            platform's northbound streams as the platform profile describes them, runs each \\
-            check in order (stimuli, device faults, waits), and writes a run folder with \\
+            Starts the suite's park of virtual devices on the platform's broker, watches the \
+            platform's northbound streams as the platform profile describes them, runs each \
+            check in order (stimuli, device faults, waits), and writes a run folder with \
             report.json. Progress is printed as checks run; a verdict table at the end.
 
-            Exit codes: 0 every check passed, 1 a check failed (or could not run), 2 a file \\
-            or argument is wrong, 3 the broker or platform could not be reached.
+            Exit codes: 0 every check passed, 1 a check failed (or could not run), 2 a file \
+            or argument is wrong, 3 the broker or platform could not be reached (the run folder \
+            still records every check, each an error saying why).
 
             Example:
               parkbench test --suite conformance/suites/park-core.yaml \\

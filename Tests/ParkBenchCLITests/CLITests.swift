@@ -238,6 +238,24 @@ import Testing
         #expect(virtual.stderr.contains("--broker needs real time"))
     }
 
+    /// A run that cannot reach its broker exits 3 and still leaves its record: report.json and
+    /// junit.xml with every check an error saying why, so a CI job shows what happened.
+    @Test func anUnreachableBrokerStillLeavesARunFolder() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("parkbench-unreachable-\(UUID())").path
+        let closed = try freeLoopbackPort()
+        let run = try parkbench(
+            "test", "--suite", "conformance/suites/park-core.yaml", "--platform", "conformance/platforms/reference.yaml",
+            "--broker", "mqtt://127.0.0.1:\(closed)", "--check", "smoke-alarm-latency", "--check", "offline-detection", "--out", folder)
+        #expect(run.status == 3, "\(run.stdout)\n\(run.stderr)")
+        let data = try Data(contentsOf: URL(fileURLWithPath: folder).appendingPathComponent("report.json"))
+        let report = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let checks = try #require(report["checks"] as? [[String: Any]])
+        #expect(checks.compactMap { $0["id"] as? String } == ["smoke-alarm-latency", "offline-detection"])
+        #expect(checks.allSatisfy { $0["verdict"] as? String == "error" && ($0["summary"] as? String)?.hasPrefix("not run: ") == true })
+        let junit = try String(contentsOfFile: folder + "/junit.xml", encoding: .utf8)
+        #expect(junit.contains("<error"), Comment(rawValue: junit))
+    }
+
     /// The demo runs the core suite through an embedded mosquitto and the reference platform,
     /// writes report.json, and a fault switch fails exactly the check it should, with exit 1.
     @Test func demoPassesAndAFaultSwitchFailsTheMatchingCheck() throws {

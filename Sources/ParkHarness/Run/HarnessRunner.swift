@@ -161,6 +161,30 @@ public struct HarnessRunner: Sendable {
             finishedAtNanoseconds: RunReport.nanoseconds(finished))
     }
 
+    /// The report of a run that never got to its checks (the broker unreachable, the devices
+    /// refused): every check the run would have made is there with verdict `error` and `why`, so
+    /// a CI job that reads the run folder or the JUnit file sees what happened, not nothing.
+    public func reportOfRunThatCouldNotStart(_ why: String, started: Date) -> RunReport {
+        let finished = Date()
+        let checks = configuration.suite.checks.filter { configuration.only.isEmpty || configuration.only.contains($0.common.id) }
+        let results = checks.map { check in
+            CheckResult(
+                id: check.common.id, title: check.common.title, type: check.common.type, source: check.common.source,
+                severity: check.common.severity.rawValue, verdict: .error, summary: "not run: \(why)", expectations: [], metrics: [:],
+                latency: nil, findings: [], startedAt: Self.timestamp(started), startedAtNanoseconds: RunReport.nanoseconds(started),
+                durationMilliseconds: 0)
+        }
+        let profile = configuration.profile
+        return RunReport(
+            runID: configuration.runID, startedAt: Self.timestamp(started), finishedAt: Self.timestamp(finished), verdict: .error,
+            suite: .init(name: configuration.suite.name, title: configuration.suite.title, file: configuration.suite.file),
+            platform: .init(name: profile.name, file: profile.file, endpoint: profile.broker.url),
+            park: .init(name: configuration.park.name, file: configuration.parkFile, devices: configuration.park.devices.count),
+            seed: configuration.seed, parkbenchVersion: configuration.parkbenchVersion, faults: configuration.faults,
+            checks: results, notes: ["the run could not start: \(why)"], startedAtNanoseconds: RunReport.nanoseconds(started),
+            finishedAtNanoseconds: RunReport.nanoseconds(finished))
+    }
+
     /// Connects the park's devices, starts them, opens the meters' endpoints and runs the
     /// suite's checks one after another.
     private func runChecks(
