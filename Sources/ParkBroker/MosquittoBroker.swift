@@ -15,7 +15,14 @@ public final class MosquittoBroker {
     public let directory: TemporaryDirectory
     public let port: Int
     public let configurationPath: String
+    /// The settings this broker runs with that latency figures depend on (`set_tcp_nodelay true`
+    /// unless the caller gave its own), for a report to say.
+    public let tuning: [String]
     private var process: ChildProcess?
+
+    /// What every broker started here sets unless told otherwise: without it a default mosquitto
+    /// adds up to ~40 ms at p99 (Nagle's algorithm meeting the peer's delayed ACK).
+    public static let latencyTuning = "set_tcp_nodelay true"
 
     /// - Parameters:
     ///   - listenerOptions: lines placed right after `listener <port> 127.0.0.1` (TLS files, …).
@@ -25,6 +32,8 @@ public final class MosquittoBroker {
         listenerOptions: [String] = [], options: [String] = [], directory: TemporaryDirectory? = nil,
         start: Bool = true
     ) throws {
+        let givenTuning = options.filter { $0.hasPrefix("set_tcp_nodelay") }
+        tuning = givenTuning.isEmpty ? [Self.latencyTuning] : givenTuning
         self.directory = try directory ?? TemporaryDirectory()
         port = try freeLoopbackPort()
         var lines = ["listener \(port) 127.0.0.1"] + listenerOptions
@@ -32,7 +41,7 @@ public final class MosquittoBroker {
         // Without it mosquitto's small writes wait on Nagle's algorithm and the peer's delayed ACK
         // (~40 ms on Linux) whenever a second message follows the first: latency measurements
         // would time the TCP stack, not the platform.
-        if !options.contains(where: { $0.hasPrefix("set_tcp_nodelay") }) { lines.append("set_tcp_nodelay true") }
+        if !options.contains(where: { $0.hasPrefix("set_tcp_nodelay") }) { lines.append(Self.latencyTuning) }
         lines += options
         // Not `log_type all`: debug logs a line per packet, which would slow the broker under load.
         lines += ["log_dest file \(self.directory.path("mosquitto.log"))"]

@@ -21,6 +21,8 @@ struct ConformanceRun {
     var json: Bool
     var historyPath: String?
     var capture: Bool = false
+    /// Said in the report's notes: what the command set up that the figures depend on.
+    var notes: [String] = []
 
     /// Loads everything, printing every problem as `file:line:col: key.path: message`; exit 2 on any.
     func load(_ workspace: Workspace) throws -> HarnessRunner.Configuration {
@@ -98,6 +100,7 @@ struct ConformanceRun {
             }
         }
         if let recorder { finishCapture(recorder, report: &report, folder: folder, brokerPort: configuration.profile.broker.port) }
+        report.notes += notes
         let written = write(report, to: folder)
         // The folder is the record; a history that cannot be written costs a warning, not the run.
         do { try RunHistory(path: historyPath ?? RunHistory.defaultPath).record(report, folder: folder) } catch {

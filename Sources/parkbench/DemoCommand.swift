@@ -80,7 +80,7 @@ struct DemoCommand: AsyncParsableCommand {
         var faults = PlatformFaults()
         var gatewayFaults = MeterGatewayFaults()
         for item in fault { item.apply(to: &faults, gateway: &gatewayFaults) }
-        let run = ConformanceRun(
+        var run = ConformanceRun(
             suiteFile: suite, platformFile: platform, parkFile: park, brokerOverride: nil, outputDirectory: out, seed: nil,
             only: check, faults: fault.map(\.description), json: options.json, historyPath: history.history, capture: capture)
         var configuration = try run.load(workspace)
@@ -183,6 +183,8 @@ struct DemoCommand: AsyncParsableCommand {
                   + " reference platform subscribed to park/#"
                   + (fault.isEmpty ? "" : " with fault switches: \(fault.map(\.description).joined(separator: ", "))"))
         }
+        run.notes.append("broker: the embedded mosquitto \(MosquittoBroker.executable) runs with \(broker.tuning.joined(separator: ", ")); "
+                         + "a mosquitto left at its defaults can add up to ~40 ms at p99 to every latency (Nagle's algorithm and delayed ACKs)")
         let status = try await run.run(configuration)
         gateway.stop()
         store.flush()

@@ -266,6 +266,7 @@ import Testing
         let data = try Data(contentsOf: URL(fileURLWithPath: folder).appendingPathComponent("report.json"))
         let report = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         #expect(report["schema"] as? String == "parkbench.report/2")
+        #expect((report["notes"] as? [String])?.contains { $0.contains("runs with set_tcp_nodelay true") } == true, "the demo says how its broker is tuned")
         let checks = try #require(report["checks"] as? [[String: Any]])
         #expect(checks.map { $0["verdict"] as? String } == ["pass", "pass"])
         let latency = try #require(checks.first?["latency"] as? [String: Any])
