@@ -14,6 +14,9 @@ struct ConformanceRun {
     var platformFile: String
     var parkFile: String?
     var brokerOverride: BrokerAddress?
+    /// Where the park's meters answer for a gateway under test, over the profile's `meters:`.
+    var metersModbus: PlatformProfile.MeterEndpoints.Endpoint?
+    var metersDLT645: PlatformProfile.MeterEndpoints.Endpoint?
     var outputDirectory: String?
     var seed: UInt64?
     var only: [String]
@@ -53,6 +56,12 @@ struct ConformanceRun {
             profile.broker.host = broker.host
             profile.broker.port = broker.port
         }
+        if metersModbus != nil || metersDLT645 != nil {
+            var meters = profile.meters ?? PlatformProfile.MeterEndpoints()
+            if let metersModbus { meters.modbus = metersModbus }
+            if let metersDLT645 { meters.dlt645 = metersDLT645 }
+            profile.meters = meters
+        }
         let unknown = only.filter { id in !suite.checks.contains { $0.common.id == id } }
         if !unknown.isEmpty {
             Output.error("error: \(suiteFile) has no check \(unknown.joined(separator: ", ")); it has: "
@@ -69,6 +78,16 @@ struct ConformanceRun {
     /// Runs the suite and reports; returns the exit status (0 pass, 1 a check failed).
     func run(_ configuration: HarnessRunner.Configuration) async throws -> Int32 {
         let quiet = json
+        let folder = outputDirectory ?? "reports/\(configuration.runID)"
+        var configuration = configuration
+        if configuration.profile.meters != nil {
+            // The meter table goes in the run folder as soon as the meters answer, for a gateway under test.
+            do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+                Output.error("error: cannot create the run folder \(folder): \(error.localizedDescription)")
+                throw ExitCode(ExitStatus.configurationError)
+            }
+            configuration.meterTableFile = (folder as NSString).appendingPathComponent("meters.csv")
+        }
         let runner = HarnessRunner(configuration: configuration) { progress in
             guard !quiet else { return }
             switch progress {
@@ -79,7 +98,6 @@ struct ConformanceRun {
                 print("      \(result.verdict.rawValue.uppercased())  \(result.summary)")
             }
         }
-        let folder = outputDirectory ?? "reports/\(configuration.runID)"
         let recorder = capture ? try startCapture(configuration.profile, folder: folder) : nil
         var report: RunReport
         let started = Date()

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ParkRuntime
 import ParkBindings
+import ParkHarness
 
 /// `parkbench test`: a conformance suite against a system under test.
 struct TestCommand: AsyncParsableCommand {
@@ -38,6 +39,15 @@ struct TestCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Use this broker instead of the profile's.", valueName: "mqtt://host:port"))
     var broker: BrokerAddress?
 
+    @Option(help: ArgumentHelp(
+        "Serve the park's meters that have a register map on Modbus TCP here, for the gateway under test (over the profile's meters.modbus; port 0: a free port, printed and written to meters.csv in the run folder).",
+        valueName: "host:port"))
+    var metersModbus: PlatformProfile.MeterEndpoints.Endpoint?
+
+    @Option(help: ArgumentHelp(
+        "Serve the park's other electricity meters on DL/T 645 buses here (over the profile's meters.dlt645).", valueName: "host:port"))
+    var metersDlt645: PlatformProfile.MeterEndpoints.Endpoint?
+
     @Option(help: ArgumentHelp("Run only these checks (by id; repeatable).", valueName: "id"))
     var check: [String] = []
 
@@ -57,9 +67,11 @@ struct TestCommand: AsyncParsableCommand {
 
     func run() async throws {
         let workspace = Workspace.load(options)
-        let run = ConformanceRun(
+        var run = ConformanceRun(
             suiteFile: suite, platformFile: platform, parkFile: park, brokerOverride: broker, outputDirectory: out, seed: seed,
             only: check, faults: [], json: options.json, historyPath: history.history, capture: capture)
+        run.metersModbus = metersModbus
+        run.metersDLT645 = metersDlt645
         var configuration = try run.load(workspace)
         if let secretsFile {
             do { configuration.deviceSecrets = try DeviceSecrets.load(file: secretsFile) } catch {
@@ -70,4 +82,8 @@ struct TestCommand: AsyncParsableCommand {
         let status = try await run.run(configuration)
         if status != 0 { throw ExitCode(status) }
     }
+}
+
+extension PlatformProfile.MeterEndpoints.Endpoint: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
 }

@@ -199,3 +199,63 @@ import Glibc
         #expect(bad.stderr.contains("expected a list under meters:"))
     }
 }
+
+/// A gateway under test configured from outside: `parkbench test --meters-modbus 127.0.0.1:0`
+/// serves the park's meters on a free port and writes `meters.csv` into the run folder before
+/// the checks start; pymodbus, standing in for a third-party gateway, finds a meter through the
+/// table alone and reads its voltage while the run goes on.
+@Suite struct GatewayMeterTableTests {
+    let cli = CLITests()
+
+    static let gateway = """
+        import csv, os, struct, sys, time
+        from pymodbus.client import ModbusTcpClient
+        table, out = sys.argv[1], sys.argv[2]
+        deadline = time.monotonic() + 60
+        while not os.path.exists(table):
+            if time.monotonic() > deadline: sys.exit("no meter table")
+            time.sleep(0.05)
+        rows = list(csv.DictReader(open(table)))
+        meter = next(row for row in rows if row["protocol"] == "modbus-tcp" and row["model"] == "acme-em3")
+        client = ModbusTcpClient(meter["host"], port=int(meter["port"]), timeout=2, retries=0)
+        while not client.connect():
+            if time.monotonic() > deadline: sys.exit("cannot connect")
+            time.sleep(0.05)
+        unit = int(meter["unit"])
+        try:
+            answer = client.read_input_registers(0, count=2, device_id=unit)
+        except TypeError:
+            answer = client.read_input_registers(0, count=2, slave=unit)
+        volts = struct.unpack(">f", struct.pack(">HH", *answer.registers))[0]
+        protocols = sorted(set(row["protocol"] for row in rows))
+        with open(out, "w") as handle:
+            handle.write("%s %d %.1f %s %s\\n" % (meter["device"], len(rows), volts, ",".join(protocols), meter["register_map"]))
+        """
+
+    @Test func aGatewayUnderTestFindsEveryMeterThroughTheTable() throws {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let directory = try TemporaryDirectory()
+        let folder = directory.path("run")
+        let script = directory.path("gateway.py")
+        try Self.gateway.write(toFile: script, atomically: true, encoding: .utf8)
+        let result = directory.path("result.txt")
+        let gateway = try ChildProcess(try executablePath("python3"), [script, folder + "/meters.csv", result], output: directory.path("gateway.log"))
+        defer { gateway.stop(grace: .seconds(1)) }
+        let run = try cli.parkbench(
+            "test", "--suite", "conformance/suites/park-core.yaml", "--platform", "conformance/platforms/reference.yaml",
+            "--broker", "mqtt://127.0.0.1:\(broker.port)", "--meters-modbus", "127.0.0.1:0", "--meters-dlt645", "127.0.0.1:0",
+            "--check", "meter-accuracy", "--out", folder)
+        // No gateway publishes readings here, so the check fails; the table is what is tested.
+        #expect(run.status == 1, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.contains("meter table for the gateway: \(folder)/meters.csv"))
+        #expect(gateway.waitForExit(timeout: .seconds(60)))
+        let answer = try String(contentsOfFile: result, encoding: .utf8).split(separator: " ").map(String.init)
+        #expect(answer.count == 5, "\(answer)")
+        #expect(Int(answer[1]) == 68, "every meter of the demo park is in the table")
+        let volts = Double(answer[2]) ?? 0
+        #expect(volts > 200 && volts < 260, "a mains voltage read through the table: \(volts)")
+        #expect(answer[3].trimmingCharacters(in: .whitespacesAndNewlines) == "dlt645-2007,modbus-tcp")
+        #expect(answer[4].hasSuffix("devices/electric-meter/acme-em3.yaml\n") || answer[4].hasSuffix("acme-em3.yaml\n"), "\(answer[4])")
+    }
+}

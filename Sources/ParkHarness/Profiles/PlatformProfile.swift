@@ -86,6 +86,20 @@ public struct PlatformProfile: Sendable {
                 self.host = host
                 self.port = port
             }
+
+            /// `host:port` (port 0: a free port, printed when the run starts); nil when it is not that.
+            public init?(parsing text: String) {
+                guard let colon = text.lastIndex(of: ":"), colon != text.startIndex,
+                      let port = Int(text[text.index(after: colon)...]), (0 ... 65535).contains(port) else { return nil }
+                self.init(host: String(text[..<colon]), port: port)
+            }
+        }
+
+        public init(modbus: Endpoint? = nil, unitsPerEndpoint: Int = 247, dlt645: Endpoint? = nil, metersPerBus: Int = 32) {
+            self.modbus = modbus
+            self.unitsPerEndpoint = unitsPerEndpoint
+            self.dlt645 = dlt645
+            self.metersPerBus = metersPerBus
         }
 
         public var modbus: Endpoint?
@@ -245,10 +259,7 @@ public struct PlatformProfile: Sendable {
         if let node = reader.value("meters"), var section = MappingReader(node, path: "meters", log: log, what: "the meter endpoints") {
             func endpoint(_ key: String) -> MeterEndpoints.Endpoint? {
                 guard let address = section.string(key) else { return nil }
-                if let colon = address.lastIndex(of: ":"), colon != address.startIndex,
-                   let port = Int(address[address.index(after: colon)...]), (0 ... 65535).contains(port) {
-                    return MeterEndpoints.Endpoint(host: String(address[..<colon]), port: port)
-                }
+                if let endpoint = MeterEndpoints.Endpoint(parsing: address) { return endpoint }
                 log.add("expected host:port, got '\(address)'", at: section.value(key), path: "meters.\(key)")
                 return nil
             }

@@ -61,6 +61,34 @@ final class GatewayMeters: Sendable {
         }
     }
 
+    /// The meter table a gateway under test is configured from (`meters.csv` in the run folder):
+    /// per meter, where it answers and how it is read — `device,kind,model,protocol,host,port,
+    /// unit,address,register_map` (unit for Modbus, the 12-digit address for DL/T 645; the
+    /// register map is the model profile's file).
+    static func table(
+        _ addresses: GatewayMeterAddresses, _ endpoints: PlatformProfile.MeterEndpoints, devices: [BoundDevice], catalog: ModelCatalog?
+    ) -> String {
+        let byID = Dictionary(devices.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        func field(_ text: String) -> String {
+            text.contains(",") || text.contains("\"") ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+        }
+        func row(_ device: String, _ protocolName: String, _ host: String, _ port: Int, unit: String, address: String, map: String) -> String {
+            let bound = byID[device]
+            return [device, bound?.kind ?? "", bound?.model ?? "", protocolName, host, String(port), unit, address, map].map(field)
+                .joined(separator: ",")
+        }
+        var lines = ["device,kind,model,protocol,host,port,unit,address,register_map"]
+        for address in addresses.modbus {
+            let model = byID[address.device]?.model ?? ""
+            lines.append(row(address.device, "modbus-tcp", endpoints.modbus?.host ?? "", address.port, unit: String(address.unit), address: "",
+                             map: catalog?.model(named: model)?.file ?? ""))
+        }
+        for address in addresses.dlt645 {
+            lines.append(row(address.device, "dlt645-2007", endpoints.dlt645?.host ?? "", address.port, unit: "", address: address.meter, map: ""))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     /// One line per protocol for the run's progress.
     static func describe(_ addresses: GatewayMeterAddresses, _ endpoints: PlatformProfile.MeterEndpoints) -> [String] {
         var lines: [String] = []

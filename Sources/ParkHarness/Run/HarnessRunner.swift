@@ -37,6 +37,8 @@ public struct HarnessRunner: Sendable {
         public var harnessCredentials: MQTTCredentials?
         /// Model profiles, for the register maps of meters served behind a gateway (profile `meters:`).
         public var catalog: ModelCatalog?
+        /// Where to write the meter table (``GatewayMeters/table``) once the meters answer; nil: nowhere.
+        public var meterTableFile: String?
         /// Called once the park's devices are up, with where each meter answers (empty without
         /// the profile's `meters:`), before the platform gets its settle time: where a demo starts
         /// the gateway that polls them.
@@ -212,6 +214,14 @@ public struct HarnessRunner: Sendable {
         if meters != nil, let endpoints = profile.meters {
             do { addresses = try session.openEndpoints() } catch { throw .configuration("cannot serve the park's meters: \(error)") }
             for line in GatewayMeters.describe(addresses, endpoints) { progress(.step(line)) }
+            if let file = configuration.meterTableFile {
+                // Written before the gateway is told to start, so a gateway under test can read it.
+                let table = GatewayMeters.table(addresses, endpoints, devices: allDevices, catalog: configuration.catalog)
+                do { try table.write(toFile: file, atomically: true, encoding: .utf8) } catch {
+                    throw .configuration("cannot write the meter table \(file): \(error.localizedDescription)")
+                }
+                progress(.step("meter table for the gateway: \(file)"))
+            }
         }
         if let devicesUp = configuration.devicesUp {
             do { try await devicesUp(addresses) } catch { throw .unreachable("\(error)") }
