@@ -48,6 +48,11 @@ struct DemoCommand: AsyncParsableCommand {
               make demo FAULT=drop-alarms
             """)
 
+    @Option(help: ArgumentHelp(
+        "At least this many samples per latency check: each repeats its rounds until its devices have given that many (a p99 needs 100).",
+        valueName: "n"))
+    var samples: Int?
+
     @OptionGroup var options: GlobalOptions
     @OptionGroup var history: HistoryOption
 
@@ -84,6 +89,13 @@ struct DemoCommand: AsyncParsableCommand {
             suiteFile: suite, platformFile: platform, parkFile: park, brokerOverride: nil, outputDirectory: out, seed: nil,
             only: check, faults: fault.map(\.description), json: options.json, historyPath: history.history, capture: capture)
         var configuration = try run.load(workspace)
+        if let samples {
+            guard samples > 0 else {
+                Output.error("error: --samples takes a whole number above 0, got \(samples)")
+                throw ExitCode(ExitStatus.configurationError)
+            }
+            configuration.minimumSamples = samples
+        }
         let rules: [LinkageRule]
         do { rules = try LinkageRule.load(file: linkage) } catch {
             error.issues.forEach { Output.error($0.description) }

@@ -48,6 +48,11 @@ struct TestCommand: AsyncParsableCommand {
         "Serve the park's other electricity meters on DL/T 645 buses here (over the profile's meters.dlt645).", valueName: "host:port"))
     var metersDlt645: PlatformProfile.MeterEndpoints.Endpoint?
 
+    @Option(help: ArgumentHelp(
+        "At least this many samples per latency check: each repeats its rounds until its devices have given that many (a p99 needs 100).",
+        valueName: "n"))
+    var samples: Int?
+
     @Option(help: ArgumentHelp("Run only these checks (by id; repeatable).", valueName: "id"))
     var check: [String] = []
 
@@ -73,6 +78,13 @@ struct TestCommand: AsyncParsableCommand {
         run.metersModbus = metersModbus
         run.metersDLT645 = metersDlt645
         var configuration = try run.load(workspace)
+        if let samples {
+            guard samples > 0 else {
+                Output.error("error: --samples takes a whole number above 0, got \(samples)")
+                throw ExitCode(ExitStatus.configurationError)
+            }
+            configuration.minimumSamples = samples
+        }
         if let secretsFile {
             do { configuration.deviceSecrets = try DeviceSecrets.load(file: secretsFile) } catch {
                 Output.error("error: \(error)")

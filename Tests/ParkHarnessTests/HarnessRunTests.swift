@@ -239,6 +239,33 @@ extension HarnessRuns {
         #expect(droppedCheck.findings.contains { $0.contains("smoke-1: no smoke-alarm at the platform within 4s") })
     }
 
+    /// `repeat:` runs rounds until the percentile rests on enough samples, each a stimulus of
+    /// its own (its own msg_id); the verdict says how many samples the p99 rests on and warns
+    /// while that is too few to be more than the maximum.
+    @Test func latencyRepeatsItsRoundsAndSaysWhatItsPercentileRestsOn() async throws {
+        let suite = HarnessRuns.smokeLatency.replacingOccurrences(of: "    timeout: 4s\n", with: "    timeout: 4s\n    repeat: 3\n    spacing: 200ms\n")
+        #expect(suite != HarnessRuns.smokeLatency)
+        let report = try await HarnessRuns.runAgainstReference(suite)
+        let check = try #require(report.checks.first)
+        #expect(check.verdict == .pass, "\(check.summary) \(check.findings)")
+        let samples = try #require(check.latency?.samples)
+        #expect(samples.count == 12 && check.metrics["rounds"]?.value == 3)
+        #expect(Set(samples.compactMap(\.messageID)).count == 12 && samples.allSatisfy { $0.matchedBy == "msg_id" }, "one alarm per device per round")
+        #expect(check.summary.contains("latency.p99") && check.summary.contains(" over 12 samples"), "\(check.summary)")
+        #expect(check.findings.contains { $0.contains("latency.p99 is judged on 12 samples: below 100 it is the maximum") }, "\(check.findings)")
+    }
+
+    /// The rule behind the warning: a pNN needs 1/(1−q) samples before it differs from the maximum.
+    @Test func percentilesSayHowManySamplesTheyNeed() throws {
+        let suite = try Suite.parse(HarnessRuns.smokeLatency.replacingOccurrences(
+            of: #"expect: ["latency.p99 < 2s", "missing == 0"]"#, with: #"expect: ["latency.p99 < 2s", "latency.p50 < 1s", "missing == 0"]"#), file: "s.yaml")
+        let common = try #require(suite.checks.first?.common)
+        let few = HarnessRunner.percentileSampleNotes(common, CheckMeasurement(metrics: ["samples": .count(4)]))
+        #expect(few.counts == ["latency.p99": " over 4 samples", "latency.p50": " over 4 samples"])
+        #expect(few.warnings.count == 1 && few.warnings[0].hasPrefix("latency.p99 is judged on 4 samples: below 100"))
+        #expect(HarnessRunner.percentileSampleNotes(common, CheckMeasurement(metrics: ["samples": .count(100)])).warnings.isEmpty)
+    }
+
     @Test func statusCheckPassesAndTheOfflineFaultFailsIt() async throws {
         let good = try await HarnessRuns.runAgainstReference(HarnessRuns.offline)
         let check = try #require(good.checks.first)

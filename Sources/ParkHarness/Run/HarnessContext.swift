@@ -16,6 +16,9 @@ public final class HarnessContext: Sendable {
     public let secrets: DeviceSecrets?
     /// What the park's meters answered to every read, when they are behind a gateway.
     public let meterReads: MeterReadLog
+    /// At least this many samples per latency check (`--samples`): it repeats its rounds until
+    /// its devices have given that many.
+    public let minimumSamples: Int?
     let engine: RealTimeEngine
     let binding: MQTTDeviceBinding
     let meters: GatewayMeters?
@@ -23,8 +26,9 @@ public final class HarnessContext: Sendable {
     init(
         devices: [ParkFile.ParkDevice], kinds: DeviceKindRegistry, profile: PlatformProfile, truth: GroundTruthIndex,
         observations: ObservationLog, engine: RealTimeEngine, binding: MQTTDeviceBinding, secrets: DeviceSecrets? = nil,
-        meters: GatewayMeters? = nil, meterReads: MeterReadLog = MeterReadLog()
+        meters: GatewayMeters? = nil, meterReads: MeterReadLog = MeterReadLog(), minimumSamples: Int? = nil
     ) {
+        self.minimumSamples = minimumSamples
         self.secrets = secrets
         self.meters = meters
         self.meterReads = meterReads

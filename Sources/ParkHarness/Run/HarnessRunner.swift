@@ -39,6 +39,8 @@ public struct HarnessRunner: Sendable {
         public var catalog: ModelCatalog?
         /// Where to write the meter table (``GatewayMeters/table``) once the meters answer; nil: nowhere.
         public var meterTableFile: String?
+        /// At least this many samples per latency check (`--samples`).
+        public var minimumSamples: Int?
         /// Called once the park's devices are up, with where each meter answers (empty without
         /// the profile's `meters:`), before the platform gets its settle time: where a demo starts
         /// the gateway that polls them.
@@ -232,7 +234,7 @@ public struct HarnessRunner: Sendable {
         let context = HarnessContext(
             devices: configuration.park.devices, kinds: configuration.kinds, profile: profile, truth: truth,
             observations: observations, engine: session.engine, binding: binding, secrets: configuration.deviceSecrets,
-            meters: meters, meterReads: meterReads)
+            meters: meters, meterReads: meterReads, minimumSamples: configuration.minimumSamples)
         let checks = configuration.suite.checks.filter { configuration.only.isEmpty || configuration.only.contains($0.common.id) }
         var results: [CheckResult] = []
         for (index, check) in checks.enumerated() {
@@ -248,6 +250,9 @@ public struct HarnessRunner: Sendable {
 
     /// Measurements and expectations → the check's verdict and a summary a person reads first.
     static func verdict(_ common: CheckCommon, _ measurement: CheckMeasurement, started: Date) -> CheckResult {
+        var measurement = measurement
+        let sampleNotes = percentileSampleNotes(common, measurement)
+        measurement.findings += sampleNotes.warnings
         var expectations: [ExpectationResult] = []
         var unitMismatches: [String] = []
         for expectation in common.expectations {
@@ -278,11 +283,14 @@ public struct HarnessRunner: Sendable {
             summary = expectations.filter { !$0.passed }.map { result in
                 "expected \(result.metric) \(result.comparison) \(format(result.threshold, result.unit)), "
                     + (result.measured.map { "measured \(format($0, result.unit))" } ?? "measured nothing")
+                    + (sampleNotes.counts[result.metric] ?? "")
             }.joined(separator: "; ")
         } else {
             verdict = .pass
-            summary = expectations.map { "\($0.metric) \(format($0.measured ?? 0, $0.unit)) \($0.comparison) \(format($0.threshold, $0.unit))" }
-                .joined(separator: "; ")
+            summary = expectations.map {
+                "\($0.metric) \(format($0.measured ?? 0, $0.unit)) \($0.comparison) \(format($0.threshold, $0.unit))"
+                    + (sampleNotes.counts[$0.metric] ?? "")
+            }.joined(separator: "; ")
         }
         return CheckResult(
             id: common.id, title: common.title, type: common.type, source: common.source, severity: common.severity.rawValue,
@@ -290,6 +298,31 @@ public struct HarnessRunner: Sendable {
             latency: measurement.latency.flatMap { $0.samples.isEmpty ? nil : $0 }, findings: measurement.findings,
             startedAt: timestamp(started), startedAtNanoseconds: RunReport.nanoseconds(started),
             durationMilliseconds: Date().timeIntervalSince(started) * 1000)
+    }
+
+    /// For each expectation on a percentile (`latency.p99`): how many samples it rests on, for
+    /// the summary (` over 4 samples`), and a warning when that is fewer than the percentile
+    /// needs to differ from the maximum (p99: 100, p95: 20, p50: 2).
+    static func percentileSampleNotes(_ common: CheckCommon, _ measurement: CheckMeasurement)
+        -> (counts: [String: String], warnings: [String])
+    {
+        guard let samples = measurement.metrics["samples"].map({ Int($0.value) }) else { return ([:], []) }
+        var counts: [String: String] = [:], warnings: [String] = []
+        for expectation in common.expectations {
+            // Only latency percentiles: their samples are what `samples` counts.
+            guard expectation.metric.hasPrefix("latency."), let suffix = expectation.metric.split(separator: ".").last, suffix.hasPrefix("p"),
+                  let digits = Double(suffix.dropFirst()), digits > 0 else { continue }
+            // p99 → 0.99, p999 → 0.999, p50 → 0.5
+            let quantile = digits / pow(10, Double(suffix.count - 1))
+            guard quantile > 0, quantile < 1 else { continue }
+            counts[expectation.metric] = " over \(samples) sample\(samples == 1 ? "" : "s")"
+            let needed = Int((1 / (1 - quantile)).rounded(.up))
+            if samples < needed {
+                warnings.append("\(expectation.metric) is judged on \(samples) sample\(samples == 1 ? "" : "s"): below \(needed) it is "
+                                + "the maximum, not a percentile; repeat the check (repeat:, or --samples \(needed))")
+            }
+        }
+        return (counts, warnings)
     }
 
     /// `unit` as an ``ExpectationResult`` spells it (`ms`, `%`, `count`).
