@@ -149,11 +149,15 @@ enum LatencyPlots {
     static let width = 500.0, height = 240.0
     static let left = 52.0, right = 16.0, top = 28.0, bottom = 40.0
 
-    /// Bars over equal-width bins from 0 to a little past the largest sample (or the threshold),
-    /// with the threshold and p50/p95/p99 drawn as vertical lines.
+    /// Bars over equal-width bins from 0 to a little past the largest sample, with p50/p95/p99
+    /// drawn as vertical lines and the threshold as one more when it is near the data. Samples
+    /// far below the threshold (12 ms against 2 s) are not squeezed into one bar of a 0–2 s
+    /// axis: the axis zooms to them and the limit is named at its edge.
     static func histogram(_ latency: LatencyEvidence, threshold: Double?) -> String {
         let values = latency.samples.map(\.latencyMilliseconds)
-        let span = niceCeiling(Swift.max(values.max() ?? 1, threshold ?? 0) * 1.05)
+        let largest = values.max() ?? 1
+        let offAxis = threshold.map { largest * 4 < $0 } ?? false
+        let span = niceCeiling(Swift.max(largest, offAxis ? 0 : threshold ?? 0) * 1.05)
         let binCount = Swift.min(40, Swift.max(8, Int(Double(values.count).squareRoot().rounded())))
         var bins = Array(repeating: 0, count: binCount)
         for value in values { bins[Swift.min(binCount - 1, Swift.max(0, Int(value / span * Double(binCount))))] += 1 }
@@ -174,7 +178,11 @@ enum LatencyPlots {
             svg += #"<line x1="\#(f(x(value)))" x2="\#(f(x(value)))" y1="\#(f(self.top))" y2="\#(f(self.top + plotHeight))" stroke="rgb(55,65,81)" stroke-dasharray="2 3"/>"#
             svg += #"<text x="\#(f(x(value) + 3))" y="\#(f(self.top + 10 + (label == "p50" ? 0 : label == "p95" ? 12 : 24)))" font-size="10" fill="rgb(55,65,81)">\#(label)</text>"#
         }
-        if let threshold { svg += thresholdLine(x1: x(threshold), x2: x(threshold), y1: self.top, y2: self.top + plotHeight, label: "limit \(HTMLReportWriter.number(threshold)) ms", vertical: true) }
+        if let threshold, offAxis {
+            svg += #"<text x="\#(f(left + plotWidth))" y="\#(f(self.top + 10))" font-size="10" text-anchor="end" fill="\#(HTMLReportWriter.failColour)">limit \#(HTMLReportWriter.number(threshold)) ms →</text>"#
+        } else if let threshold {
+            svg += thresholdLine(x1: x(threshold), x2: x(threshold), y1: self.top, y2: self.top + plotHeight, label: "limit \(HTMLReportWriter.number(threshold)) ms", vertical: true)
+        }
         return svg + "</svg>"
     }
 

@@ -75,6 +75,23 @@ import Testing
         #expect(!xml.contains("\u{1B}"), "control characters never reach the XML")
     }
 
+    /// Millisecond samples against a 2 s limit are not one bar at the left of a 0–2 s axis: the
+    /// histogram zooms to them and names the limit at its edge; near the limit it draws the line.
+    @Test func histogramZoomsToTheSamplesAndMarksAFarLimit() {
+        func samples(_ values: [Double]) -> LatencyEvidence {
+            LatencyEvidence(samples: values.enumerated().map { index, ms in
+                LatencySample(device: "d\(index)", label: "x", startNanoseconds: 0, endNanoseconds: Int64(ms * 1e6), matchedBy: "msg_id")
+            })
+        }
+        let fast = LatencyPlots.histogram(samples([8, 9, 10, 11, 12, 14, 15, 20]), threshold: 2000)
+        #expect(fast.contains("limit 2000 ms →"), "the far limit is named at the edge")
+        #expect(!fast.contains(">2000<"), "the axis does not run to the limit")
+        let bars = fast.components(separatedBy: "<rect").count - 1
+        #expect(bars >= 4, "the samples spread over several bars, not one: \(bars)")
+        let close = LatencyPlots.histogram(samples([900, 1200, 1500, 1900]), threshold: 2000)
+        #expect(!close.contains("→") && close.contains("limit 2000 ms"), "near the data the limit is a line on the axis")
+    }
+
     @Test func htmlIsSelfContainedAndDrawsTheSamples() throws {
         for count in [0, 1, 10_000] {
             let html = HTMLReportWriter.html(Self.report(samples: count))
