@@ -345,6 +345,12 @@ import Testing
             let checks = try #require(report["checks"] as? [[String: Any]])
             #expect(checks.count == 17, "\(fault)")
             #expect(Set(checks.filter { $0["verdict"] as? String != "pass" }.compactMap { $0["id"] as? String }) == Set(failing), "\(fault)")
+            if fault == "gateway-slow-poll" {
+                // Failed on a measurement, not on "measured nothing": the 3 s period itself.
+                let polling = checks.first { $0["id"] as? String == "meter-polling-period" }
+                let period = ((polling?["metrics"] as? [String: Any])?["period.max"] as? [String: Any])?["value"] as? Double ?? 0
+                #expect(period >= 2_900 && period < 4_500, "the slow gateway's period, seen at the meters: \(period) ms")
+            }
         }
     }
 

@@ -71,7 +71,10 @@ public struct MeterReadingCheck: ConformanceCheck {
             let reads = context.meterReads.reads(of: device.id)
             let windowReads = reads.filter { $0.wallNanoseconds >= since && $0.wallNanoseconds <= until }
             if !windowReads.isEmpty { polledMeters.insert(device.id) }
-            intervals += Self.intervals(windowReads)
+            // The interval running into the window counts too: a gateway slower than half the
+            // window reads each meter once in it, and its period is still there to measure.
+            let before = reads.last { $0.wallNanoseconds < since }
+            intervals += Self.intervals((before.map { [$0] } ?? []) + windowReads)
             var matchedAny = false
             for observation in observations where observation.device == device.id && observation.arrivedNanoseconds <= until + 1_000_000_000 {
                 for (point, shown) in observation.values where wanted?.contains(point) ?? true {
