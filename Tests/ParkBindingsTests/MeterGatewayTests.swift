@@ -137,6 +137,79 @@ import Testing
         await engine.stop()
     }
 
+    /// Each of the gateway's fault switches breaks what its check watches, on the gateway's own
+    /// clock (three 1 s rounds in milliseconds): word swap garbles a 36 kW reading, slow poll
+    /// takes 3 s a round, the meter limit reads only the first meter, dropped offline reports
+    /// leave a silent meter unreported — each beside a healthy gateway on the same meters.
+    @Test func eachFaultSwitchBreaksWhatItShouldOnTheGatewaysClock() async throws {
+        let profile = try ModelProfile.load(file: Self.packageRoot.appendingPathComponent("devices/electric-meter/acme-em3.yaml").path)
+        let map = try #require(profile.modbus)
+        let kind = ElectricMeterKind()
+        let registry = PolledStateRegistry()
+        let parameters = try DeviceParameters(descriptor: kind.descriptor, overrides: ["load_interval": "1s"])
+        let plan = ["em-1", "em-2"].map { id in
+            PlannedDevice(kind: kind, setup: DeviceSetup(id: id, parameters: parameters, random: .forDevice(id, runSeed: 9),
+                                                         placement: Placement(zone: "M"), polled: registry))
+        }
+        let engine = try await RealTimeEngine(plan: plan, ledger: Ledger(), observer: MulticastEmissionObserver([]))
+        await engine.start()
+        try await engine.apply(Stimulus("load-set", arguments: ["kw": .double(36)]), to: "em-1")
+        let modbus = try ModbusDeviceBinding(
+            devices: plan.map { BoundDevice(id: $0.id, kind: "electric-meter", model: "acme-em3", zone: "M") }, maps: ["acme-em3": map],
+            registry: registry)
+        let port = try #require(try modbus.start().first?.port)
+        let broker = try MosquittoBroker()
+        let directory = try TemporaryDirectory()
+        let collector = try MQTTDeviceBindingTests.Collector(directory, port: broker.port)
+        let meters = ["em-1": UInt8(1), "em-2": 2, "ghost": 9].sorted { $0.key < $1.key }.map { id, unit in
+            MeterGateway.Meter(id: id, kind: "electric-meter", zone: "M", host: "127.0.0.1", port: port, unit: unit, map: map)
+        }
+        let cases: [(name: String, faults: MeterGatewayFaults)] = [
+            ("healthy", MeterGatewayFaults()), ("word-swap", MeterGatewayFaults(wordSwap: true)),
+            ("slow-poll", MeterGatewayFaults(period: .seconds(3))), ("meter-limit", MeterGatewayFaults(meterLimit: 1)),
+            ("no-offline", MeterGatewayFaults(offlineReportsDropped: true)),
+        ]
+        var gateways: [String: (gateway: MeterGateway, clock: ManualPlatformClock)] = [:]
+        for (name, faults) in cases {
+            var configuration = MeterGateway.Configuration(name: name, period: .seconds(1), brokerHost: "127.0.0.1", brokerPort: broker.port)
+            configuration.faults = faults
+            let clock = ManualPlatformClock()
+            let gateway = try MeterGateway(meters: meters, configuration: configuration, clock: clock)
+            gateway.start()
+            gateways[name] = (gateway, clock)
+        }
+        // Rounds at t = 0, 1, 2 s of each gateway's clock (the slow one: only t = 0).
+        for second in 1 ... 2 {
+            for (name, entry) in gateways {
+                try waitFor("\(name): round \(second)", seconds: 30) { entry.gateway.statistics.rounds >= (name == "slow-poll" ? 1 : second) }
+                entry.clock.advance(by: .seconds(1))
+            }
+        }
+        for (name, entry) in gateways {
+            try waitFor("\(name): its rounds", seconds: 30) { entry.gateway.statistics.rounds == (name == "slow-poll" ? 1 : 3) }
+        }
+        func statistics(_ name: String) -> MeterGateway.Statistics { gateways[name]!.gateway.statistics }
+        try waitFor("every published reading at paho", seconds: 30) {
+            collector.seen.filter { $0.topic.hasSuffix("/telemetry") }.count >= gateways.values.map { $0.gateway.statistics.published }.reduce(0, +)
+        }
+        func power(_ gateway: String) -> [Double] {
+            collector.seen.filter { $0.topic == "park/M/electric-meter/em-1/telemetry" }.compactMap(\.json)
+                .filter { $0["gateway"] as? String == gateway }.compactMap { ($0["values"] as? [String: Any])?["active_power"] as? Double }
+        }
+        #expect(power("healthy").count == 3 && power("healthy").allSatisfy { abs($0 - 36) < 0.1 }, "\(power("healthy"))")
+        #expect(statistics("healthy").offlineMeters == ["ghost"], "three missed rounds")
+        #expect(!power("word-swap").isEmpty && power("word-swap").allSatisfy { abs($0 - 36) > 1 }, "\(power("word-swap"))")
+        #expect(statistics("slow-poll").rounds == 1 && statistics("slow-poll").polls == 3, "one round in the 2 s a healthy gateway did three")
+        #expect(statistics("meter-limit").polls == 3, "only em-1, three times: \(statistics("meter-limit"))")
+        #expect(statistics("no-offline").failedPolls == 3 && statistics("no-offline").offlineMeters.isEmpty)
+        let ghostStatuses = collector.seen.filter { $0.topic == "park/M/electric-meter/ghost/status" }.compactMap(\.json)
+        #expect(!ghostStatuses.contains { $0["gateway"] as? String == "no-offline" }, "no offline report from the blinded gateway")
+        for entry in gateways.values { entry.gateway.stop() }
+        collector.stop()
+        modbus.stop()
+        await engine.stop()
+    }
+
     /// The same over Modbus RTU: meters as slaves on one pty bus, the gateway as the bus master.
     @Test func pollsMetersOnAnRTUBus() async throws {
         let profile = try ModelProfile.load(file: Self.packageRoot.appendingPathComponent("devices/water-meter/hydro-lxsy50.yaml").path)
