@@ -1,5 +1,7 @@
 import Foundation
 @testable import ParkHarness
+import ParkMQTT
+@testable import ParkPlatform
 import ParkTestSupport
 import Testing
 
@@ -100,5 +102,33 @@ import Testing
         #expect(await missing.fetch(recordNew: true) == 0)
         #expect(log.problems.first.map(\.message).contains { $0.hasPrefix("expected a JSON array at $") })
         #expect(log.problems.first.map(\.message).contains("HTTP 404"))
+    }
+
+    /// A listing in pages (the reference platform's `/alarms?limit=10` with `Link: rel="next"`):
+    /// one poll reads every page, so 35 new alarms are 35 observations, not the first 10.
+    @Test func restPollerFollowsTheNextPageLinks() async throws {
+        final class Discard: PlatformOutlet { func publish(topic: String, payload: [UInt8], qos: MQTTQoS) {} }
+        let platform = ReferencePlatform(endpoints: .init(), clock: ManualPlatformClock(), outlet: Discard())
+        let port = try platform.startHTTP()
+        defer { platform.stop() }
+        func alarms(_ range: ClosedRange<Int>) {
+            for n in range {
+                platform.receive(topic: "park/A/smoke-detector/smoke-\(n)/event", payload: Array(
+                    #"{"device":"smoke-\#(n)","kind":"smoke-detector","seq":1,"msg_id":"smoke-\#(n)#1","ts_ns":1,"channel":"event","name":"smoke-alarm","values":{}}"#.utf8))
+            }
+        }
+        alarms(1 ... 3)
+        let log = ObservationLog()
+        let poller = try RESTPoller(
+            PlatformProfile.RESTPoll(url: "http://127.0.0.1:\(port)/alarms?limit=10", interval: .seconds(60), kind: .alarm,
+                                     items: try FieldPath(parsing: "$"),
+                                     fields: FieldMapping(device: try FieldPath(parsing: "$.device"), event: try FieldPath(parsing: "$.event"))),
+            log: log)
+        #expect(await poller.fetch(recordNew: false) == 0)
+        alarms(4 ... 38)
+        #expect(await poller.fetch(recordNew: true) == 35, "every page of one poll")
+        #expect(Set(log.observations(.alarm).map(\.device)).count == 35)
+        #expect(RESTPoller.nextLink(in: #"<https://x.example/a?p=1>; rel="prev", </alarms?since=9&limit=10>; rel="next""#,
+                                    relativeTo: URL(string: "http://127.0.0.1:1/alarms")!)?.absoluteString == "http://127.0.0.1:1/alarms?since=9&limit=10")
     }
 }

@@ -51,32 +51,52 @@ public final class RESTPoller: Sendable {
     /// Polls that failed (connection refused, HTTP error, not JSON).
     public var failedPolls: Int { failures.load(ordering: .relaxed) }
 
-    /// One poll; returns how many new items it recorded.
+    /// Pages one poll follows at most (`Link: <…>; rel="next"`, RFC 8288), so a platform that
+    /// pages forever cannot hold a poll.
+    static let maximumPages = 100
+
+    /// One poll, every page of it; returns how many new items it recorded.
     @discardableResult
     func fetch(recordNew: Bool) async -> Int {
-        let source = "rest GET \(poll.url)"
-        guard let url = URL(string: poll.url) else { return 0 }
+        guard var url = URL(string: poll.url) else { return 0 }
+        var recorded = 0
+        var visited: Set<URL> = []
+        for _ in 0 ..< Self.maximumPages {
+            visited.insert(url)
+            guard let page = await fetchPage(url, recordNew: recordNew) else { break }
+            recorded += page.recorded
+            guard let next = page.next, !visited.contains(next) else { break }
+            url = next
+        }
+        return recorded
+    }
+
+    /// One page: its new items recorded, and the next page's URL when the answer links one.
+    private func fetchPage(_ url: URL, recordNew: Bool) async -> (recorded: Int, next: URL?)? {
+        let source = "rest GET \(url.absoluteString)"
         var request = URLRequest(url: url)
         request.timeoutInterval = 5
         for (header, value) in headers { request.setValue(value, forHTTPHeaderField: header) }
         let data: Data
+        let link: String?
         do {
             let (body, response) = try await URLSession.shared.data(for: request)
             let status = (response as? HTTPURLResponse)?.statusCode ?? 0
             guard (200 ..< 300).contains(status) else {
                 report(source, "HTTP \(status)")
-                return 0
+                return nil
             }
             data = body
+            link = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Link")
         } catch {
             report(source, "\(error.localizedDescription)")
-            return 0
+            return nil
         }
         let arrived = SystemClock.wallNow().nanosecondsSinceEpoch
         guard let json = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
               let items = poll.items.value(in: json) as? [Any] else {
             report(source, "expected a JSON array at \(poll.items), got \(String(decoding: data.prefix(80), as: UTF8.self))")
-            return 0
+            return nil
         }
         var recorded = 0
         for item in items {
@@ -89,7 +109,19 @@ public final class RESTPoller: Sendable {
             case .failure(let problem): log.report(problem)
             }
         }
-        return recorded
+        return (recorded, link.flatMap { Self.nextLink(in: $0, relativeTo: url) })
+    }
+
+    /// The `rel="next"` target of a `Link` header, resolved against the page's URL.
+    static func nextLink(in header: String, relativeTo base: URL) -> URL? {
+        for part in header.split(separator: ",") {
+            let pieces = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let target = pieces.first, target.hasPrefix("<"), target.hasSuffix(">"),
+                  pieces.dropFirst().contains(where: { $0.replacingOccurrences(of: "\"", with: "").lowercased() == "rel=next" })
+            else { continue }
+            return URL(string: String(target.dropFirst().dropLast()), relativeTo: base)?.absoluteURL
+        }
+        return nil
     }
 
     private func report(_ source: String, _ message: String) {
