@@ -12,10 +12,10 @@ final class FireWaterLevelGauge: DeviceBehavior {
 
     private var random: SeededRandom
     private var level: FireWater.Quantity
-    private var battery: FireWater.Battery
-    private var heartbeat: FireWater.PeriodicTimer
-    private var report: FireWater.PeriodicTimer
-    private var sample: FireWater.PeriodicTimer
+    private var battery: Battery
+    private var heartbeat: PeriodicTimer
+    private var report: PeriodicTimer
+    private var sample: PeriodicTimer
     private var lowAlarm: FireWater.ThresholdAlarm
     private var highAlarm: FireWater.ThresholdAlarm
 
@@ -34,10 +34,10 @@ final class FireWaterLevelGauge: DeviceBehavior {
         nominalLevel = parameters.double("nominal_level")
         random = setup.random
         level = FireWater.Quantity(nominal: nominalLevel, fluctuation: parameters.double("level_fluctuation"))
-        battery = FireWater.Battery(parameters)
-        heartbeat = FireWater.PeriodicTimer(.heartbeat, interval: parameters.duration("heartbeat_interval"))
-        report = FireWater.PeriodicTimer(.report, interval: parameters.duration("report_interval"))
-        sample = FireWater.PeriodicTimer(.sample, interval: parameters.duration("sample_interval"))
+        battery = Battery(parameters)
+        heartbeat = PeriodicTimer(FireWater.TimerID.heartbeat, interval: parameters.duration("heartbeat_interval"))
+        report = PeriodicTimer(FireWater.TimerID.report, interval: parameters.duration("report_interval"))
+        sample = PeriodicTimer(FireWater.TimerID.sample, interval: parameters.duration("sample_interval"))
         let hysteresis = parameters.double("level_hysteresis")
         lowAlarm = FireWater.ThresholdAlarm(.below, threshold: low, hysteresis: hysteresis)
         highAlarm = FireWater.ThresholdAlarm(.above, threshold: high, hysteresis: hysteresis)
@@ -47,9 +47,9 @@ final class FireWaterLevelGauge: DeviceBehavior {
 
     func start(context: DeviceContext) {
         battery.update(context)
-        heartbeat.start(after: FireWater.phase(within: heartbeat.interval, spread: startSpread, random: &random), context)
-        report.start(after: FireWater.phase(within: report.interval, spread: startSpread, random: &random), context)
-        sample.start(after: FireWater.phase(within: sample.interval, spread: startSpread, random: &random), context)
+        heartbeat.start(spread: startSpread, random: &random, context)
+        report.start(spread: startSpread, random: &random, context)
+        sample.start(spread: startSpread, random: &random, context)
     }
 
     func timerFired(tag: UInt32, context: DeviceContext) {
@@ -70,14 +70,14 @@ final class FireWaterLevelGauge: DeviceBehavior {
     }
 
     func apply(stimulus: Stimulus, context: DeviceContext) throws(DeviceError) {
-        let owner = "stimulus '\(stimulus.name)'"
+        let arguments = Arguments(stimulus)
         switch stimulus.name {
         case "drain":
-            let rate = try FireWater.number("rate", in: stimulus.arguments, of: owner, range: 0.001...1_000, unit: "m/h") ?? 1
+            let rate = try arguments.number("rate", range: 0.001...1_000, unit: "m/h") ?? 1
             level.move(toward: 0, perSecond: rate / 3_600, at: context.now, random: &random)
         case "fill":
-            let rate = try FireWater.number("rate", in: stimulus.arguments, of: owner, range: 0.001...1_000, unit: "m/h") ?? 2
-            let target = try FireWater.number("level", in: stimulus.arguments, of: owner, range: 0...100, unit: "m") ?? nominalLevel
+            let rate = try arguments.number("rate", range: 0.001...1_000, unit: "m/h") ?? 2
+            let target = try arguments.number("level", range: 0...100, unit: "m") ?? nominalLevel
             let present = level.value(at: context.now, random: &random)
             if present < target {
                 level.move(toward: target, perSecond: rate / 3_600, at: context.now, random: &random)
@@ -87,14 +87,14 @@ final class FireWaterLevelGauge: DeviceBehavior {
                 level.hold(present)
             }
         case "level-set":
-            guard let value = try FireWater.number("level", in: stimulus.arguments, of: owner, range: 0...100, unit: "m") else {
+            guard let value = try arguments.number("level", range: 0...100, unit: "m") else {
                 throw DeviceError("stimulus 'level-set' needs argument 'level'")
             }
             level.hold(value)
         case "restore":
             level.restore()
         case "battery-set":
-            guard let value = try FireWater.number("level", in: stimulus.arguments, of: owner, range: 0...100, unit: "%") else {
+            guard let value = try arguments.number("level", range: 0...100, unit: "%") else {
                 throw DeviceError("stimulus 'battery-set' needs argument 'level'")
             }
             battery.force(value, context)
@@ -129,7 +129,7 @@ final class FireWaterLevelGauge: DeviceBehavior {
     private func measure(_ context: DeviceContext) -> Reading {
         let truth = level.value(at: context.now, random: &random)
         let measured = instrument.measure(truth, random: &random)
-        let reading = Reading("level", .double(measured), truth: .double(FireWater.rounded(truth)))
+        let reading = Reading("level", .double(measured), truth: .double(readingRounded(truth)))
         switch lowAlarm.evaluate(measured) {
         case .raised?: context.emit(event: "low-level", [reading, Reading("threshold", .double(lowAlarm.threshold ?? 0))])
         case .cleared?: context.emit(event: "level-ok", [reading, Reading("cleared", .string("low-level"))])
@@ -150,7 +150,7 @@ final class FireWaterLevelGauge: DeviceBehavior {
         let measured = reading.value.doubleValue ?? 0
         let readings = [
             reading,
-            Reading("percent", .double(FireWater.rounded(measured / nominalLevel * 100))),
+            Reading("percent", .double(readingRounded(measured / nominalLevel * 100))),
             battery.reading,
         ]
         context.emit(telemetry: readings)
@@ -158,10 +158,10 @@ final class FireWaterLevelGauge: DeviceBehavior {
     }
 
     private func setThresholds(_ command: DeviceCommand) -> CommandResult {
-        let owner = "command 'set-thresholds'"
+        let arguments = Arguments(command)
         do throws(DeviceError) {
-            let low = try FireWater.number("low", in: command.arguments, of: owner, range: 0...instrument.fullScale, unit: "m")
-            let high = try FireWater.number("high", in: command.arguments, of: owner, range: 0...instrument.fullScale, unit: "m")
+            let low = try arguments.number("low", range: 0...instrument.fullScale, unit: "m")
+            let high = try arguments.number("high", range: 0...instrument.fullScale, unit: "m")
             guard low != nil || high != nil else { return .rejected("set-thresholds needs low, high or both") }
             let newLow = low ?? lowAlarm.threshold ?? 0
             let newHigh = high ?? highAlarm.threshold ?? instrument.fullScale

@@ -12,10 +12,10 @@ final class FireWaterPressureGauge: DeviceBehavior {
 
     private var random: SeededRandom
     private var pressure: FireWater.Quantity
-    private var battery: FireWater.Battery
-    private var heartbeat: FireWater.PeriodicTimer
-    private var report: FireWater.PeriodicTimer
-    private var sample: FireWater.PeriodicTimer
+    private var battery: Battery
+    private var heartbeat: PeriodicTimer
+    private var report: PeriodicTimer
+    private var sample: PeriodicTimer
     private var lowAlarm: FireWater.ThresholdAlarm
     private var highAlarm: FireWater.ThresholdAlarm
     private var tampered = false
@@ -37,10 +37,10 @@ final class FireWaterPressureGauge: DeviceBehavior {
         random = setup.random
         pressure = FireWater.Quantity(
             nominal: parameters.double("nominal_pressure"), fluctuation: parameters.double("pressure_fluctuation"))
-        battery = FireWater.Battery(parameters)
-        heartbeat = FireWater.PeriodicTimer(.heartbeat, interval: parameters.duration("heartbeat_interval"))
-        report = FireWater.PeriodicTimer(.report, interval: parameters.duration("report_interval"))
-        sample = FireWater.PeriodicTimer(.sample, interval: parameters.duration("sample_interval"))
+        battery = Battery(parameters)
+        heartbeat = PeriodicTimer(FireWater.TimerID.heartbeat, interval: parameters.duration("heartbeat_interval"))
+        report = PeriodicTimer(FireWater.TimerID.report, interval: parameters.duration("report_interval"))
+        sample = PeriodicTimer(FireWater.TimerID.sample, interval: parameters.duration("sample_interval"))
         let hysteresis = parameters.double("pressure_hysteresis")
         lowAlarm = FireWater.ThresholdAlarm(.below, threshold: low, hysteresis: hysteresis)
         highAlarm = FireWater.ThresholdAlarm(.above, threshold: high == 0 ? nil : high, hysteresis: hysteresis)
@@ -50,9 +50,9 @@ final class FireWaterPressureGauge: DeviceBehavior {
 
     func start(context: DeviceContext) {
         battery.update(context)
-        heartbeat.start(after: FireWater.phase(within: heartbeat.interval, spread: startSpread, random: &random), context)
-        report.start(after: FireWater.phase(within: report.interval, spread: startSpread, random: &random), context)
-        sample.start(after: FireWater.phase(within: sample.interval, spread: startSpread, random: &random), context)
+        heartbeat.start(spread: startSpread, random: &random, context)
+        report.start(spread: startSpread, random: &random, context)
+        sample.start(spread: startSpread, random: &random, context)
     }
 
     func timerFired(tag: UInt32, context: DeviceContext) {
@@ -73,16 +73,16 @@ final class FireWaterPressureGauge: DeviceBehavior {
     }
 
     func apply(stimulus: Stimulus, context: DeviceContext) throws(DeviceError) {
-        let owner = "stimulus '\(stimulus.name)'"
+        let arguments = Arguments(stimulus)
         switch stimulus.name {
         case "leak":
-            let rate = try FireWater.number("rate", in: stimulus.arguments, of: owner, range: 0.0001...100, unit: "MPa/min") ?? 0.05
+            let rate = try arguments.number("rate", range: 0.0001...100, unit: "MPa/min") ?? 0.05
             pressure.move(toward: 0, perSecond: rate / 60, at: context.now, random: &random)
         case "pump-start":
-            let outlet = try FireWater.number("pressure", in: stimulus.arguments, of: owner, range: 0...100, unit: "MPa") ?? 0.8
+            let outlet = try arguments.number("pressure", range: 0...100, unit: "MPa") ?? 0.8
             pressure.hold(outlet)
         case "pressure-set":
-            guard let value = try FireWater.number("pressure", in: stimulus.arguments, of: owner, range: 0...100, unit: "MPa") else {
+            guard let value = try arguments.number("pressure", range: 0...100, unit: "MPa") else {
                 throw DeviceError("stimulus 'pressure-set' needs argument 'pressure'")
             }
             pressure.hold(value)
@@ -97,7 +97,7 @@ final class FireWaterPressureGauge: DeviceBehavior {
             tampered = false
             context.emit(event: "tamper-clear")
         case "battery-set":
-            guard let level = try FireWater.number("level", in: stimulus.arguments, of: owner, range: 0...100, unit: "%") else {
+            guard let level = try arguments.number("level", range: 0...100, unit: "%") else {
                 throw DeviceError("stimulus 'battery-set' needs argument 'level'")
             }
             battery.force(level, context)
@@ -133,7 +133,7 @@ final class FireWaterPressureGauge: DeviceBehavior {
     private func measure(_ context: DeviceContext) -> Reading {
         let truth = pressure.value(at: context.now, random: &random)
         let measured = instrument.measure(truth, random: &random)
-        let reading = Reading("pressure", .double(measured), truth: .double(FireWater.rounded(truth)))
+        let reading = Reading("pressure", .double(measured), truth: .double(readingRounded(truth)))
         // Low before high: a pump start out of low pressure reads "ok, then too high".
         switch lowAlarm.evaluate(measured) {
         case .raised?: context.emit(event: "low-pressure", [reading, Reading("threshold", .double(lowAlarm.threshold ?? 0))])
@@ -157,10 +157,10 @@ final class FireWaterPressureGauge: DeviceBehavior {
     }
 
     private func setThresholds(_ command: DeviceCommand) -> CommandResult {
-        let owner = "command 'set-thresholds'"
+        let arguments = Arguments(command)
         do throws(DeviceError) {
-            let low = try FireWater.number("low", in: command.arguments, of: owner, range: 0...instrument.fullScale, unit: "MPa")
-            let high = try FireWater.number("high", in: command.arguments, of: owner, range: 0...instrument.fullScale, unit: "MPa")
+            let low = try arguments.number("low", range: 0...instrument.fullScale, unit: "MPa")
+            let high = try arguments.number("high", range: 0...instrument.fullScale, unit: "MPa")
             guard low != nil || high != nil else { return .rejected("set-thresholds needs low, high or both") }
             let newLow = low ?? lowAlarm.threshold ?? 0
             var newHigh = highAlarm.threshold
