@@ -65,6 +65,12 @@ struct PeriodicTimer {
         return DeviceDuration(nanoseconds: random.next() % span.nanoseconds)
     }
 
+    /// The first heartbeat of a meter, which has no `start_spread`: a uniform fraction of the
+    /// whole period, so a park's meters do not beat in step.
+    static func phase(within period: DeviceDuration, random: inout SeededRandom) -> DeviceDuration {
+        DeviceDuration(nanoseconds: UInt64(random.nextUnit() * Double(period.nanoseconds)))
+    }
+
     /// Starts a new chain whose first firing is `delay` from now.
     mutating func start(after delay: DeviceDuration, _ context: DeviceContext) {
         chain.start(after: delay, context)
