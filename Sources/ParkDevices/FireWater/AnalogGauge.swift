@@ -14,16 +14,13 @@ import ParkCore
 /// tamper, and which stimuli move the water; those are now the gauge description's data.
 final class AnalogGauge: DeviceBehavior {
     private let gauge: AnalogGaugeKind.Gauge
-    private let startSpread: DeviceDuration
     private let instrument: FireWater.Instrument
     private let nominal: Double
 
     private var random: SeededRandom
     private var quantity: FireWater.Quantity
     private var battery: Battery
-    private var heartbeat: PeriodicTimer
-    private var report: PeriodicTimer
-    private var sample: PeriodicTimer
+    private var timers: FireWater.Timers
     private var lowAlarm: FireWater.ThresholdAlarm
     private var highAlarm: FireWater.ThresholdAlarm
     private var tampered = false
@@ -50,15 +47,12 @@ final class AnalogGauge: DeviceBehavior {
                     + "\(JSONText.number(low)) \(unit), \(JSONText.number(high)) \(unit), \(JSONText.number(rangeMax)) \(unit)")
             }
         }
-        startSpread = parameters.duration("start_spread")
         instrument = FireWater.Instrument(fullScale: rangeMax, accuracyPercent: parameters.double("accuracy"))
         nominal = parameters.double(names.nominal)
         random = setup.random
         quantity = FireWater.Quantity(nominal: nominal, fluctuation: parameters.double(names.fluctuation))
         battery = Battery(parameters)
-        heartbeat = PeriodicTimer(FireWater.TimerID.heartbeat, interval: parameters.duration("heartbeat_interval"))
-        report = PeriodicTimer(FireWater.TimerID.report, interval: parameters.duration("report_interval"))
-        sample = PeriodicTimer(FireWater.TimerID.sample, interval: parameters.duration("sample_interval"))
+        timers = FireWater.Timers(parameters)
         let hysteresis = parameters.double(names.hysteresis)
         lowAlarm = FireWater.ThresholdAlarm(.below, threshold: low, hysteresis: hysteresis)
         highAlarm = FireWater.ThresholdAlarm(.above, threshold: high == 0 && gauge.highCanBeOff ? nil : high, hysteresis: hysteresis)
@@ -68,22 +62,17 @@ final class AnalogGauge: DeviceBehavior {
 
     func start(context: DeviceContext) {
         battery.update(context)
-        heartbeat.start(spread: startSpread, random: &random, context)
-        report.start(spread: startSpread, random: &random, context)
-        sample.start(spread: startSpread, random: &random, context)
+        timers.start(random: &random, context)
     }
 
     func timerFired(tag: UInt32, context: DeviceContext) {
-        switch FireWater.TimerID(rawValue: tag & 0xFF) {
-        case .heartbeat:
-            guard heartbeat.fire(tag, context) else { return }
+        switch timers.fire(tag, context) {
+        case .heartbeat?:
             battery.update(context)
             context.emit(event: "heartbeat", [battery.reading, Reading("state", .string(state))])
-        case .report:
-            guard report.fire(tag, context) else { return }
+        case .report?:
             sendTelemetry(context)
-        case .sample:
-            guard sample.fire(tag, context) else { return }
+        case .sample?:
             _ = measure(context)
         case nil:
             return
@@ -146,7 +135,7 @@ final class AnalogGauge: DeviceBehavior {
         case "read":
             return CommandResult(.accepted, readings: sendTelemetry(context))
         case "set-intervals":
-            return FireWater.setIntervals(command, heartbeat: &heartbeat, report: &report, sample: &sample, context)
+            return timers.setIntervals(command, context)
         case "set-thresholds":
             return setThresholds(command)
         default:

@@ -123,31 +123,64 @@ enum FireWater {
         }
     }
 
-    /// Applies `set-intervals`: any of `heartbeat_s`, `report_s`, `sample_s`, all checked
-    /// before any is changed so a bad argument leaves the device as it was.
-    static func setIntervals(
-        _ command: DeviceCommand, heartbeat: inout PeriodicTimer, report: inout PeriodicTimer,
-        sample: inout PeriodicTimer, _ context: DeviceContext
-    ) -> CommandResult {
-        let arguments = Arguments(command)
-        let range = 1.0...(7 * 86_400.0)
-        do throws(DeviceError) {
-            let heartbeatSeconds = try arguments.number("heartbeat_s", range: range, unit: "s")
-            let reportSeconds = try arguments.number("report_s", range: range, unit: "s")
-            let sampleSeconds = try arguments.number("sample_s", range: range, unit: "s")
-            guard heartbeatSeconds != nil || reportSeconds != nil || sampleSeconds != nil else {
-                return .rejected("set-intervals needs at least one of heartbeat_s, report_s, sample_s")
+    /// A fire-water device's heartbeat, report and sample timers: every such device measures
+    /// every `sample_interval`, uploads every `report_interval` and beats every
+    /// `heartbeat_interval`, each started at its own random phase within `start_spread`, and a
+    /// platform may change any of the three periods with `set-intervals`.
+    struct Timers {
+        private(set) var heartbeat: PeriodicTimer
+        private(set) var report: PeriodicTimer
+        private(set) var sample: PeriodicTimer
+        let startSpread: DeviceDuration
+
+        init(_ parameters: DeviceParameters) {
+            heartbeat = PeriodicTimer(TimerID.heartbeat, interval: parameters.duration("heartbeat_interval"))
+            report = PeriodicTimer(TimerID.report, interval: parameters.duration("report_interval"))
+            sample = PeriodicTimer(TimerID.sample, interval: parameters.duration("sample_interval"))
+            startSpread = parameters.duration("start_spread")
+        }
+
+        /// Starts the three chains, drawing their phases from `random` in a fixed order
+        /// (heartbeat, report, sample) so a seed gives the same run.
+        mutating func start(random: inout SeededRandom, _ context: DeviceContext) {
+            heartbeat.start(spread: startSpread, random: &random, context)
+            report.start(spread: startSpread, random: &random, context)
+            sample.start(spread: startSpread, random: &random, context)
+        }
+
+        /// Which timer `tag` is, with its next firing scheduled; nil for a stale chain's.
+        mutating func fire(_ tag: UInt32, _ context: DeviceContext) -> TimerID? {
+            switch TimerID(rawValue: tag & 0xFF) {
+            case .heartbeat?: heartbeat.fire(tag, context) ? .heartbeat : nil
+            case .report?: report.fire(tag, context) ? .report : nil
+            case .sample?: sample.fire(tag, context) ? .sample : nil
+            case nil: nil
             }
-            if let heartbeatSeconds { heartbeat.change(interval: .fromSeconds(heartbeatSeconds), context) }
-            if let reportSeconds { report.change(interval: .fromSeconds(reportSeconds), context) }
-            if let sampleSeconds { sample.change(interval: .fromSeconds(sampleSeconds), context) }
-            return CommandResult(.accepted, readings: [
-                Reading("heartbeat_s", .double(heartbeat.interval.seconds)),
-                Reading("report_s", .double(report.interval.seconds)),
-                Reading("sample_s", .double(sample.interval.seconds)),
-            ])
-        } catch {
-            return .rejected(error.message)
+        }
+
+        /// Applies `set-intervals`: any of `heartbeat_s`, `report_s`, `sample_s`, all checked
+        /// before any is changed so a bad argument leaves the device as it was.
+        mutating func setIntervals(_ command: DeviceCommand, _ context: DeviceContext) -> CommandResult {
+            let arguments = Arguments(command)
+            let range = 1.0...(7 * 86_400.0)
+            do throws(DeviceError) {
+                let heartbeatSeconds = try arguments.number("heartbeat_s", range: range, unit: "s")
+                let reportSeconds = try arguments.number("report_s", range: range, unit: "s")
+                let sampleSeconds = try arguments.number("sample_s", range: range, unit: "s")
+                guard heartbeatSeconds != nil || reportSeconds != nil || sampleSeconds != nil else {
+                    return .rejected("set-intervals needs at least one of heartbeat_s, report_s, sample_s")
+                }
+                if let heartbeatSeconds { heartbeat.change(interval: .fromSeconds(heartbeatSeconds), context) }
+                if let reportSeconds { report.change(interval: .fromSeconds(reportSeconds), context) }
+                if let sampleSeconds { sample.change(interval: .fromSeconds(sampleSeconds), context) }
+                return CommandResult(.accepted, readings: [
+                    Reading("heartbeat_s", .double(heartbeat.interval.seconds)),
+                    Reading("report_s", .double(report.interval.seconds)),
+                    Reading("sample_s", .double(sample.interval.seconds)),
+                ])
+            } catch {
+                return .rejected(error.message)
+            }
         }
     }
 

@@ -8,7 +8,6 @@ import ParkCore
 /// sample. An open outlet draws the pressure down in proportion to its flow, which is how a
 /// theft can also show up as low pressure.
 final class Hydrant: DeviceBehavior {
-    private let startSpread: DeviceDuration
     private let instrument: FireWater.Instrument
     private let flowPressureDrop: Double
     private let flowThreshold: Double
@@ -18,9 +17,7 @@ final class Hydrant: DeviceBehavior {
     private var random: SeededRandom
     private var staticPressure: FireWater.Quantity
     private var battery: Battery
-    private var heartbeat: PeriodicTimer
-    private var report: PeriodicTimer
-    private var sample: PeriodicTimer
+    private var timers: FireWater.Timers
     private var lowAlarm: FireWater.ThresholdAlarm
 
     private var tilt: Double = 0
@@ -45,7 +42,6 @@ final class Hydrant: DeviceBehavior {
         guard low < rangeMax else {
             throw DeviceError("low_pressure_threshold (\(JSONText.number(low)) MPa) must be below range_max (\(JSONText.number(rangeMax)) MPa)")
         }
-        startSpread = parameters.duration("start_spread")
         instrument = FireWater.Instrument(fullScale: rangeMax, accuracyPercent: parameters.double("accuracy"))
         flowPressureDrop = parameters.double("flow_pressure_drop")
         flowThreshold = parameters.double("flow_threshold")
@@ -55,9 +51,7 @@ final class Hydrant: DeviceBehavior {
         staticPressure = FireWater.Quantity(
             nominal: parameters.double("nominal_pressure"), fluctuation: parameters.double("pressure_fluctuation"))
         battery = Battery(parameters)
-        heartbeat = PeriodicTimer(FireWater.TimerID.heartbeat, interval: parameters.duration("heartbeat_interval"))
-        report = PeriodicTimer(FireWater.TimerID.report, interval: parameters.duration("report_interval"))
-        sample = PeriodicTimer(FireWater.TimerID.sample, interval: parameters.duration("sample_interval"))
+        timers = FireWater.Timers(parameters)
         lowAlarm = FireWater.ThresholdAlarm(.below, threshold: low, hysteresis: parameters.double("pressure_hysteresis"))
     }
 
@@ -66,22 +60,17 @@ final class Hydrant: DeviceBehavior {
     func start(context: DeviceContext) {
         battery.update(context)
         flowAccountedAt = context.now
-        heartbeat.start(spread: startSpread, random: &random, context)
-        report.start(spread: startSpread, random: &random, context)
-        sample.start(spread: startSpread, random: &random, context)
+        timers.start(random: &random, context)
     }
 
     func timerFired(tag: UInt32, context: DeviceContext) {
-        switch FireWater.TimerID(rawValue: tag & 0xFF) {
-        case .heartbeat:
-            guard heartbeat.fire(tag, context) else { return }
+        switch timers.fire(tag, context) {
+        case .heartbeat?:
             battery.update(context)
             context.emit(event: "heartbeat", [battery.reading, Reading("state", .string(state))])
-        case .report:
-            guard report.fire(tag, context) else { return }
+        case .report?:
             sendTelemetry(context)
-        case .sample:
-            guard sample.fire(tag, context) else { return }
+        case .sample?:
             _ = measurePressure(context)
         case nil:
             return
@@ -139,7 +128,7 @@ final class Hydrant: DeviceBehavior {
         case "read":
             return CommandResult(.accepted, readings: sendTelemetry(context))
         case "set-intervals":
-            return FireWater.setIntervals(command, heartbeat: &heartbeat, report: &report, sample: &sample, context)
+            return timers.setIntervals(command, context)
         case "set-thresholds":
             do throws(DeviceError) {
                 guard let low = try Arguments(command).number("low", range: 0...instrument.fullScale, unit: "MPa")
