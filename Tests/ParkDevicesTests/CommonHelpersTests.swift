@@ -14,6 +14,8 @@ import Testing
         var battery = Battery(level: 20, life: .seconds(100), lowThreshold: 15)
         var tick = PeriodicTimer(Timer.tick, interval: .seconds(10))
         var once = TimerChain(Timer.once)
+        var tamper = TamperSwitch()
+        var fault = FaultLatch()
 
         func start(context: DeviceContext) {
             battery.update(context)
@@ -42,6 +44,10 @@ import Testing
             case "disarm": once.cancel()
             case "period": tick.change(interval: .fromSeconds(try arguments.required(arguments.number("s"), "s")), context)
             case "stop": tick.stop()
+            case "tamper": tamper.open(context, [Reading("n", .int(1))])
+            case "tamper-restore": tamper.close(context)
+            case "fault": fault.raise(arguments.string("code", default: "sensor"), context)
+            case "fault-clear": fault.clear(context)
             default: throw DeviceError("no stimulus '\(stimulus.name)'")
             }
         }
@@ -191,6 +197,26 @@ import Testing
         let command = Arguments(DeviceCommand("set-thresholds", arguments: ["low": .double(0.2)]))
         #expect(try command.number("low", range: 0...1, unit: "MPa") == 0.2)
         #expect(command.owner == "command 'set-thresholds'")
+    }
+
+    // MARK: Tamper and fault
+
+    /// Tamper and fault are each reported once per change, however often the stimulus comes,
+    /// and the first fault's code stays until it is cleared.
+    @Test func tamperAndFaultReportEachChangeOnce() throws {
+        let engine = try Self.engine()
+        for name in ["tamper", "tamper", "tamper-restore", "tamper-restore", "fault-clear"] {
+            _ = try engine.apply(Stimulus(name), to: "p-1")
+        }
+        _ = try engine.apply(Stimulus("fault", arguments: ["code": .string("probe")]), to: "p-1")
+        _ = try engine.apply(Stimulus("fault", arguments: ["code": .string("other")]), to: "p-1")
+        _ = try engine.apply(Stimulus("fault-clear"), to: "p-1")
+        _ = try engine.apply(Stimulus("fault"), to: "p-1")
+        let records = try engine.ledger.records().filter { $0.entry == .emission && $0.name != "tick" }
+        #expect(records.map(\.name) == ["tamper", "tamper-clear", "fault", "fault-clear", "fault"])
+        #expect(records[0].readings == [Reading("n", .int(1))])
+        #expect(records[2].readings == [Reading("code", .string("probe"))])
+        #expect(records[4].readings == [Reading("code", .string("sensor"))])
     }
 
     // MARK: Analog gauges

@@ -30,9 +30,9 @@ final class EmergencyButton: DeviceBehavior {
     /// Triggers seen since the alarm latched, the first included.
     private var triggerCount: Int64 = 0
     private var entryPending = false
-    private var tampered = false
+    private var tamper = TamperSwitch()
     private var lineCut = false
-    private var faultCode: String?
+    private var fault = FaultLatch()
     private var sirenOn = false
     private var battery: Battery
     private var heartbeat: PeriodicTimer
@@ -85,7 +85,7 @@ final class EmergencyButton: DeviceBehavior {
             guard !lineCut else { return }
             raiseAlarm(trigger: "press", context)
         case "intrusion":
-            guard armed, !lineCut, faultCode == nil else { return }
+            guard armed, !lineCut, fault.code == nil else { return }
             if latchedTrigger != nil || alarmDelay == .zero {
                 raiseAlarm(trigger: "intrusion", context)
             } else if !entryPending {
@@ -97,14 +97,10 @@ final class EmergencyButton: DeviceBehavior {
                 ]))
             }
         case "tamper":
-            guard !tampered else { return }
-            tampered = true
-            context.emit(event: "tamper", [Reading("armed", .bool(armed))])
+            guard tamper.open(context, [Reading("armed", .bool(armed))]) else { return }
             updateSiren(context)
         case "tamper-restore":
-            guard tampered else { return }
-            tampered = false
-            context.emit(event: "tamper-clear")
+            guard tamper.close(context) else { return }
             updateSiren(context)
         case "cut-line":
             guard !lineCut else { return }
@@ -117,14 +113,9 @@ final class EmergencyButton: DeviceBehavior {
             context.emit(event: "line-restore")
             updateSiren(context)
         case "fault":
-            guard faultCode == nil else { return }
-            let code = Arguments(stimulus).string("code", default: "sensor")
-            faultCode = code
-            context.emit(event: "fault", [Reading("code", .string(code))])
+            fault.raise(Arguments(stimulus).string("code", default: "sensor"), context)
         case "fault-clear":
-            guard faultCode != nil else { return }
-            faultCode = nil
-            context.emit(event: "fault-clear")
+            fault.clear(context)
         case "battery-set":
             let arguments = Arguments(stimulus)
             battery.force(try arguments.required(arguments.number("level"), "level"), context)
@@ -140,7 +131,7 @@ final class EmergencyButton: DeviceBehavior {
             // Arming over an open loop or casing would hide an intrusion behind a fault the
             // guard already knows about; panels call this "zone not ready".
             if lineCut { return .rejected("zone not ready: alarm loop is cut") }
-            if tampered { return .rejected("zone not ready: casing is open") }
+            if tamper.isOpen { return .rejected("zone not ready: casing is open") }
             if !armed {
                 armed = true
                 context.emit(event: "armed", [Reading("armed", .bool(true))])
@@ -197,7 +188,7 @@ final class EmergencyButton: DeviceBehavior {
 
     /// Sound and light run while anything needs a guard's attention (004 L2716, L2892).
     private func updateSiren(_ context: DeviceContext) {
-        let wanted = hasSounder && (latchedTrigger != nil || tampered || lineCut)
+        let wanted = hasSounder && (latchedTrigger != nil || tamper.isOpen || lineCut)
         guard wanted != sirenOn else { return }
         sirenOn = wanted
         context.emit(Emission(channel: .local, name: wanted ? "siren-on" : "siren-off"))
@@ -206,17 +197,17 @@ final class EmergencyButton: DeviceBehavior {
     private var zoneState: String {
         if latchedTrigger != nil { return "alarm" }
         if lineCut { return "line-cut" }
-        if tampered { return "tamper" }
-        if faultCode != nil { return "fault" }
+        if tamper.isOpen { return "tamper" }
+        if fault.code != nil { return "fault" }
         if entryPending { return "entry-delay" }
         return "normal"
     }
 
     private func selfTest(_ context: DeviceContext) -> Bool {
         battery.update(context)
-        let passed = faultCode == nil && !lineCut && !tampered && battery.level > battery.lowThreshold
+        let passed = fault.code == nil && !lineCut && !tamper.isOpen && battery.level > battery.lowThreshold
         var readings = [Reading("passed", .bool(passed)), battery.reading]
-        if let faultCode { readings.append(Reading("fault", .string(faultCode))) }
+        if let faultCode = fault.code { readings.append(Reading("fault", .string(faultCode))) }
         context.emit(event: "self-test", readings)
         return passed
     }

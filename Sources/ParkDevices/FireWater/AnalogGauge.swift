@@ -23,7 +23,7 @@ final class AnalogGauge: DeviceBehavior {
     private var timers: FireWater.Timers
     private var lowAlarm: FireWater.ThresholdAlarm
     private var highAlarm: FireWater.ThresholdAlarm
-    private var tampered = false
+    private var tamper = TamperSwitch()
 
     init(_ gauge: AnalogGaugeKind.Gauge, setup: DeviceSetup) throws(DeviceError) {
         self.gauge = gauge
@@ -108,13 +108,9 @@ final class AnalogGauge: DeviceBehavior {
         }
         switch stimulus.name {
         case "tamper" where gauge.tamper != nil:
-            guard !tampered else { return }
-            tampered = true
-            context.emit(event: "tamper")
+            tamper.open(context)
         case "tamper-restore" where gauge.tamper != nil:
-            guard tampered else { return }
-            tampered = false
-            context.emit(event: "tamper-clear")
+            tamper.close(context)
         case "battery-set":
             battery.force(try arguments.required(arguments.number("level", range: 0...100, unit: "%"), "level"), context)
         default:
@@ -129,7 +125,7 @@ final class AnalogGauge: DeviceBehavior {
             battery.update(context)
             let measured = measure(context)
             // A removed gauge reads atmospheric pressure, so its readings cannot be trusted.
-            let passed = !tampered && !battery.isLow
+            let passed = !tamper.isOpen && !battery.isLow
             context.emit(event: "self-test", [Reading("passed", .bool(passed)), battery.reading, measured])
             return CommandResult(.accepted, readings: [Reading("passed", .bool(passed))])
         case "read":
@@ -208,7 +204,7 @@ final class AnalogGauge: DeviceBehavior {
     private var state: String {
         if lowAlarm.isActive { return gauge.eventNames.low }
         if highAlarm.isActive { return gauge.eventNames.high }
-        if tampered { return "tamper" }
+        if tamper.isOpen { return "tamper" }
         return "normal"
     }
 }

@@ -30,8 +30,8 @@ final class SmokeDetector: DeviceBehavior {
     private var battery: Battery
     private var smokeAlarm = false
     private var heatAlarm = false
-    private var tampered = false
-    private var faultCode: String?
+    private var tamper = TamperSwitch()
+    private var fault = FaultLatch()
     private var lowBattery = false
     private var depleted = false
     private var sounderOn = false
@@ -126,22 +126,13 @@ final class SmokeDetector: DeviceBehavior {
             heatTruth = nil
             sampleNow(context)
         case "tamper":
-            guard !tampered else { return }
-            tampered = true
-            context.emit(event: "tamper")
+            tamper.open(context)
         case "tamper-restore":
-            guard tampered else { return }
-            tampered = false
-            context.emit(event: "tamper-clear")
+            tamper.close(context)
         case "fault":
-            let code = arguments.string("code", default: "chamber")
-            guard faultCode == nil else { return }
-            faultCode = code
-            context.emit(event: "fault", [Reading("code", .string(code))])
+            fault.raise(arguments.string("code", default: "chamber"), context)
         case "fault-clear":
-            guard faultCode != nil else { return }
-            faultCode = nil
-            context.emit(event: "fault-clear")
+            guard fault.clear(context) else { return }
             sampleNow(context)
         case "test-button":
             selfTest(context)
@@ -212,7 +203,7 @@ final class SmokeDetector: DeviceBehavior {
 
     /// Raises alarms at once, or after `alarm_delay` if the detector confirms; clears at once.
     private func evaluate(smoke: Double, truthSmoke: Double, temperature: Double, _ context: DeviceContext) {
-        let smokeNow = faultCode == nil && smoke >= smokeThreshold
+        let smokeNow = fault.code == nil && smoke >= smokeThreshold
         let heatNow = temperature >= heatThreshold
         if smokeAlarm, !smokeNow {
             smokeAlarm = false
@@ -233,7 +224,7 @@ final class SmokeDetector: DeviceBehavior {
     }
 
     private func raiseAlarmsIfConfirmed(smoke: Double, truthSmoke: Double, temperature: Double, _ context: DeviceContext) {
-        if faultCode == nil, smoke >= smokeThreshold, !smokeAlarm {
+        if fault.code == nil, smoke >= smokeThreshold, !smokeAlarm {
             smokeAlarm = true
             context.emit(event: "smoke-alarm", [
                 Reading("smoke_density", .double(readingRounded(smoke)), truth: .double(readingRounded(truthSmoke))),
@@ -260,9 +251,9 @@ final class SmokeDetector: DeviceBehavior {
     @discardableResult
     private func selfTest(_ context: DeviceContext) -> Bool {
         updateBattery(context)
-        let passed = faultCode == nil && battery.level > battery.lowThreshold
+        let passed = fault.code == nil && battery.level > battery.lowThreshold
         var readings = [Reading("passed", .bool(passed)), battery.reading]
-        if let faultCode { readings.append(Reading("fault", .string(faultCode))) }
+        if let faultCode = fault.code { readings.append(Reading("fault", .string(faultCode))) }
         context.emit(event: "self-test", readings)
         return passed
     }

@@ -23,8 +23,8 @@ final class WaterLeakSensor: DeviceBehavior {
     private var waterPosition: Double?
     private var leak = false
     private var confirming = false
-    private var tampered = false
-    private var faultCode: String?
+    private var tamper = TamperSwitch()
+    private var fault = FaultLatch()
     private var battery: Battery
     private var heartbeat: PeriodicTimer
     /// Cancelled whenever a pending confirmation must no longer raise.
@@ -81,23 +81,14 @@ final class WaterLeakSensor: DeviceBehavior {
             waterPosition = nil
             evaluate(context)
         case "tamper":
-            guard !tampered else { return }
-            tampered = true
-            context.emit(event: "tamper")
+            tamper.open(context)
         case "tamper-restore":
-            guard tampered else { return }
-            tampered = false
-            context.emit(event: "tamper-clear")
+            tamper.close(context)
         case "fault":
-            guard faultCode == nil else { return }
-            let code = Arguments(stimulus).string("code", default: "probe-disconnected")
-            faultCode = code
+            guard fault.raise(Arguments(stimulus).string("code", default: "probe-disconnected"), context) else { return }
             cancelConfirmation()
-            context.emit(event: "fault", [Reading("code", .string(code))])
         case "fault-clear":
-            guard faultCode != nil else { return }
-            faultCode = nil
-            context.emit(event: "fault-clear")
+            guard fault.clear(context) else { return }
             evaluate(context)
         case "test-button":
             selfTest(context)
@@ -125,7 +116,7 @@ final class WaterLeakSensor: DeviceBehavior {
     /// nothing, so it changes nothing: a leak raised before the fault stays raised until the
     /// probe is back and dry.
     private func evaluate(_ context: DeviceContext) {
-        guard faultCode == nil else { return }
+        guard fault.code == nil else { return }
         if water, !leak {
             if alarmDelay == .zero {
                 raiseLeak(context)
@@ -175,9 +166,9 @@ final class WaterLeakSensor: DeviceBehavior {
     @discardableResult
     private func selfTest(_ context: DeviceContext) -> Bool {
         battery.update(context)
-        let passed = faultCode == nil && !tampered && battery.level > battery.lowThreshold
+        let passed = fault.code == nil && !tamper.isOpen && battery.level > battery.lowThreshold
         var readings = [Reading("passed", .bool(passed)), battery.reading]
-        if let faultCode { readings.append(Reading("fault", .string(faultCode))) }
+        if let faultCode = fault.code { readings.append(Reading("fault", .string(faultCode))) }
         context.emit(event: "self-test", readings)
         return passed
     }
