@@ -48,7 +48,7 @@ import Testing
         at(seconds: ((seconds / 60).rounded(.down) + 1) * 60)
     }
 
-    static let kinds: [any DeviceKind] = [FireWaterPressureKind(), FireWaterLevelKind(), HydrantKind()]
+    static let kinds: [any DeviceKind] = [AnalogGaugeKind.fireWaterPressure, AnalogGaugeKind.fireWaterLevel, HydrantKind()]
 
     /// Periodic timers keep exact periods after a random phase, heartbeat and report alike.
     @Test func heartbeatsAndReportsArePeriodic() throws {
@@ -123,8 +123,8 @@ import Testing
     /// others join the park.
     @Test func runsAreReproducibleAndDevicesIndependent() throws {
         let scripts: [String: [Stimulus]] = [
-            FireWaterPressureKind.name: [Stimulus("leak", arguments: ["rate": .double(0.02)]), Stimulus("pump-start")],
-            FireWaterLevelKind.name: [Stimulus("drain", arguments: ["rate": .double(2)]), Stimulus("fill")],
+            AnalogGaugeKind.fireWaterPressure.name: [Stimulus("leak", arguments: ["rate": .double(0.02)]), Stimulus("pump-start")],
+            AnalogGaugeKind.fireWaterLevel.name: [Stimulus("drain", arguments: ["rate": .double(2)]), Stimulus("fill")],
             HydrantKind.name: [Stimulus("flow-start", arguments: ["rate": .double(25)]), Stimulus("flow-stop")],
         ]
         for kind in Self.kinds {
@@ -155,12 +155,12 @@ import Testing
     /// `devices show` and the platform's event table must not lie.
     @Test func descriptorsMatchWhatDevicesEmit() throws {
         let scripts: [String: [Stimulus]] = [
-            FireWaterPressureKind.name: [
+            AnalogGaugeKind.fireWaterPressure.name: [
                 Stimulus("pressure-set", arguments: ["pressure": .double(0.05)]), Stimulus("pump-start"), Stimulus("restore"),
                 Stimulus("tamper"), Stimulus("tamper-restore"), Stimulus("leak"),
                 Stimulus("battery-set", arguments: ["level": .double(5)]), Stimulus("battery-set", arguments: ["level": .double(90)]),
             ],
-            FireWaterLevelKind.name: [
+            AnalogGaugeKind.fireWaterLevel.name: [
                 Stimulus("drain", arguments: ["rate": .double(20)]), Stimulus("fill", arguments: ["rate": .double(20), "level": .double(4.6)]),
                 Stimulus("level-set", arguments: ["level": .double(3)]), Stimulus("restore"),
                 Stimulus("battery-set", arguments: ["level": .double(5)]), Stimulus("battery-set", arguments: ["level": .double(90)]),
@@ -173,7 +173,7 @@ import Testing
             ],
         ]
         for kind in Self.kinds {
-            let overrides = kind.descriptor.name == FireWaterPressureKind.name ? ["high_pressure_threshold": "0.7"] : [:]
+            let overrides = kind.descriptor.name == AnalogGaugeKind.fireWaterPressure.name ? ["high_pressure_threshold": "0.7"] : [:]
             let engine = try Self.engine(kind, overrides)
             let script = try #require(scripts[kind.descriptor.name])
             for stimulus in script {
@@ -193,7 +193,7 @@ import Testing
 extension FireWaterTests {
     /// The fire-main pressure gauge (004 L3015–3021, L3072–3081).
     @Suite struct PressureGaugeTests {
-        let kind = FireWaterPressureKind()
+        let kind = AnalogGaugeKind.fireWaterPressure
         let quiet = ["start_spread": "0s", "accuracy": "0", "pressure_fluctuation": "0", "sample_interval": "1m", "report_interval": "1h"]
 
         func engine(_ overrides: [String: String] = [:]) throws -> VirtualTimeEngine {
@@ -378,7 +378,7 @@ extension FireWaterTests {
             let registry = try DeviceKindRegistry([kind])
             func run(_ model: String) throws -> VirtualTimeEngine {
                 let profile = try ModelProfile.load(file: "/\(directory)/devices/fire-water-pressure/\(model).yaml", kinds: registry)
-                #expect(profile.kind == FireWaterPressureKind.name)
+                #expect(profile.kind == AnalogGaugeKind.fireWaterPressure.name)
                 let engine = try FireWaterTests.engine(kind, profile.parameters)
                 try engine.apply(Stimulus("pressure-set", arguments: ["pressure": .double(2)]), to: "fw-1")
                 engine.advance(by: .hours(3))
@@ -402,7 +402,7 @@ extension FireWaterTests {
 extension FireWaterTests {
     /// The fire pool level gauge (004 L3023–3029, L3083–3093).
     @Suite struct LevelGaugeTests {
-        let kind = FireWaterLevelKind()
+        let kind = AnalogGaugeKind.fireWaterLevel
         let quiet = ["start_spread": "0s", "accuracy": "0", "level_fluctuation": "0", "sample_interval": "1m", "report_interval": "1h"]
 
         func engine(_ overrides: [String: String] = [:]) throws -> VirtualTimeEngine {

@@ -13,16 +13,14 @@ import ParkCore
 /// not the mechanical press contact.
 ///
 /// Battery charge drains linearly over `battery_life` and is brought up to date whenever the
-/// device speaks; unlike the smoke detector this kind does not model going silent at 0 %.
+/// device speaks (``Battery``); unlike the smoke detector this kind does not model going
+/// silent at 0 %.
 final class EmergencyButton: DeviceBehavior {
     typealias Timer = EmergencyButtonKind.Timer
 
-    private let heartbeatInterval: DeviceDuration
     private let startSpread: DeviceDuration
     private let alarmDelay: DeviceDuration
     private let hasSounder: Bool
-    private let drainPerSecond: Double
-    private let lowBatteryThreshold: Double
 
     private var random: SeededRandom
 
@@ -32,26 +30,22 @@ final class EmergencyButton: DeviceBehavior {
     /// Triggers seen since the alarm latched, the first included.
     private var triggerCount: Int64 = 0
     private var entryPending = false
-    private var tampered = false
+    private var tamper = TamperSwitch()
     private var lineCut = false
-    private var faultCode: String?
+    private var fault = FaultLatch()
     private var sirenOn = false
-    private var battery: Double
-    private var batteryMeasuredAt: MonotonicInstant?
-    private var lowBattery = false
-    // Bumped whenever a pending entry delay must no longer raise (timers cannot be cancelled);
-    // it rides in the timer tag above the low byte that names the timer.
-    private var entryGeneration: UInt32 = 0
+    private var battery: Battery
+    private var heartbeat: PeriodicTimer
+    /// Cancelled whenever a pending entry delay must no longer raise.
+    private var entryDelay = TimerChain(Timer.entryDelay)
 
     init(setup: DeviceSetup) {
         let parameters = setup.parameters
-        heartbeatInterval = parameters.duration("heartbeat_interval")
+        heartbeat = PeriodicTimer(Timer.heartbeat, interval: parameters.duration("heartbeat_interval"))
         startSpread = parameters.duration("start_spread")
         alarmDelay = parameters.duration("alarm_delay")
         hasSounder = parameters.bool("sounder")
-        drainPerSecond = 100 / parameters.duration("battery_life").seconds
-        lowBatteryThreshold = parameters.double("low_battery_threshold")
-        battery = parameters.double("initial_battery")
+        battery = Battery(parameters)
         armed = parameters.bool("armed_at_start")
         random = setup.random
     }
@@ -59,24 +53,23 @@ final class EmergencyButton: DeviceBehavior {
     // MARK: DeviceBehavior
 
     func start(context: DeviceContext) {
-        batteryMeasuredAt = context.now
         // A random phase keeps a park of buttons from reporting in lock step.
-        context.schedule(after: phase(within: heartbeatInterval), tag: Timer.heartbeat.rawValue)
-        checkBatteryThresholds(context)
+        heartbeat.start(spread: startSpread, random: &random, context)
+        battery.update(context)
     }
 
     func timerFired(tag: UInt32, context: DeviceContext) {
         switch Timer(rawValue: tag & 0xFF) {
         case .heartbeat:
-            updateBattery(context)
+            guard heartbeat.fire(tag, context) else { return }
+            battery.update(context)
             context.emit(event: "heartbeat", [
-                Reading("battery", .double(rounded(battery))),
+                battery.reading,
                 Reading("armed", .bool(armed)),
                 Reading("zone_state", .string(zoneState)),
             ])
-            context.schedule(after: heartbeatInterval, tag: Timer.heartbeat.rawValue)
         case .entryDelay:
-            guard entryPending, armed, tag >> 8 == entryGeneration else { return }
+            guard entryPending, armed, entryDelay.isCurrent(tag) else { return }
             entryPending = false
             // The delay ran out with the zone still armed. Cut-line and fault are not checked
             // again: the intruder was seen before either happened.
@@ -92,27 +85,22 @@ final class EmergencyButton: DeviceBehavior {
             guard !lineCut else { return }
             raiseAlarm(trigger: "press", context)
         case "intrusion":
-            guard armed, !lineCut, faultCode == nil else { return }
+            guard armed, !lineCut, fault.code == nil else { return }
             if latchedTrigger != nil || alarmDelay == .zero {
                 raiseAlarm(trigger: "intrusion", context)
             } else if !entryPending {
                 // The delay counts from the first detection; more movement does not extend it.
                 entryPending = true
-                entryGeneration &+= 1
-                context.schedule(after: alarmDelay, tag: Timer.entryDelay.rawValue | entryGeneration << 8)
+                entryDelay.start(after: alarmDelay, context)
                 context.emit(Emission(channel: .local, name: "entry-delay", readings: [
                     Reading("delay_s", .double(alarmDelay.seconds)),
                 ]))
             }
         case "tamper":
-            guard !tampered else { return }
-            tampered = true
-            context.emit(event: "tamper", [Reading("armed", .bool(armed))])
+            guard tamper.open(context, [Reading("armed", .bool(armed))]) else { return }
             updateSiren(context)
         case "tamper-restore":
-            guard tampered else { return }
-            tampered = false
-            context.emit(event: "tamper-clear")
+            guard tamper.close(context) else { return }
             updateSiren(context)
         case "cut-line":
             guard !lineCut else { return }
@@ -125,25 +113,12 @@ final class EmergencyButton: DeviceBehavior {
             context.emit(event: "line-restore")
             updateSiren(context)
         case "fault":
-            guard faultCode == nil else { return }
-            let code: String
-            if case .string(let given)? = stimulus.arguments["code"] { code = given } else { code = "sensor" }
-            faultCode = code
-            context.emit(event: "fault", [Reading("code", .string(code))])
+            fault.raise(Arguments(stimulus).string("code", default: "sensor"), context)
         case "fault-clear":
-            guard faultCode != nil else { return }
-            faultCode = nil
-            context.emit(event: "fault-clear")
+            fault.clear(context)
         case "battery-set":
-            guard let level = stimulus.arguments["level"] else {
-                throw DeviceError("stimulus 'battery-set' needs argument 'level'")
-            }
-            guard let number = level.doubleValue else {
-                throw DeviceError("stimulus 'battery-set' argument 'level' must be a number, got \(level.jsonText)")
-            }
-            updateBattery(context)
-            battery = min(100, max(0, number))
-            checkBatteryThresholds(context)
+            let arguments = Arguments(stimulus)
+            battery.force(try arguments.required(arguments.number("level"), "level"), context)
         default:
             throw DeviceError("emergency button has no stimulus '\(stimulus.name)'; known: "
                 + EmergencyButtonKind.kindDescriptor.stimuli.map(\.name).joined(separator: ", "))
@@ -156,7 +131,7 @@ final class EmergencyButton: DeviceBehavior {
             // Arming over an open loop or casing would hide an intrusion behind a fault the
             // guard already knows about; panels call this "zone not ready".
             if lineCut { return .rejected("zone not ready: alarm loop is cut") }
-            if tampered { return .rejected("zone not ready: casing is open") }
+            if tamper.isOpen { return .rejected("zone not ready: casing is open") }
             if !armed {
                 armed = true
                 context.emit(event: "armed", [Reading("armed", .bool(true))])
@@ -167,7 +142,7 @@ final class EmergencyButton: DeviceBehavior {
         case "disarm":
             if entryPending {
                 entryPending = false
-                entryGeneration &+= 1
+                entryDelay.cancel()
             }
             if armed {
                 armed = false
@@ -200,20 +175,20 @@ final class EmergencyButton: DeviceBehavior {
         if entryPending {
             // A press during an entry delay already raised the alarm the delay was waiting for.
             entryPending = false
-            entryGeneration &+= 1
+            entryDelay.cancel()
         }
-        updateBattery(context)
+        battery.update(context)
         context.emit(event: "alarm", [
             Reading("trigger", .string(trigger)),
             Reading("armed", .bool(armed)),
-            Reading("battery", .double(rounded(battery))),
+            battery.reading,
         ])
         updateSiren(context)
     }
 
     /// Sound and light run while anything needs a guard's attention (004 L2716, L2892).
     private func updateSiren(_ context: DeviceContext) {
-        let wanted = hasSounder && (latchedTrigger != nil || tampered || lineCut)
+        let wanted = hasSounder && (latchedTrigger != nil || tamper.isOpen || lineCut)
         guard wanted != sirenOn else { return }
         sirenOn = wanted
         context.emit(Emission(channel: .local, name: wanted ? "siren-on" : "siren-off"))
@@ -222,46 +197,19 @@ final class EmergencyButton: DeviceBehavior {
     private var zoneState: String {
         if latchedTrigger != nil { return "alarm" }
         if lineCut { return "line-cut" }
-        if tampered { return "tamper" }
-        if faultCode != nil { return "fault" }
+        if tamper.isOpen { return "tamper" }
+        if fault.code != nil { return "fault" }
         if entryPending { return "entry-delay" }
         return "normal"
     }
 
     private func selfTest(_ context: DeviceContext) -> Bool {
-        updateBattery(context)
-        let passed = faultCode == nil && !lineCut && !tampered && battery > lowBatteryThreshold
-        var readings = [Reading("passed", .bool(passed)), Reading("battery", .double(rounded(battery)))]
-        if let faultCode { readings.append(Reading("fault", .string(faultCode))) }
+        battery.update(context)
+        let passed = fault.code == nil && !lineCut && !tamper.isOpen && battery.level > battery.lowThreshold
+        var readings = [Reading("passed", .bool(passed)), battery.reading]
+        if let faultCode = fault.code { readings.append(Reading("fault", .string(faultCode))) }
         context.emit(event: "self-test", readings)
         return passed
     }
 
-    /// Brings the battery level up to `context.now` and reacts to thresholds crossed.
-    private func updateBattery(_ context: DeviceContext) {
-        if let since = batteryMeasuredAt {
-            battery = max(0, battery - context.now.duration(since: since).seconds * drainPerSecond)
-        }
-        batteryMeasuredAt = context.now
-        checkBatteryThresholds(context)
-    }
-
-    private func checkBatteryThresholds(_ context: DeviceContext) {
-        if battery <= lowBatteryThreshold, !lowBattery {
-            lowBattery = true
-            context.emit(event: "low-battery", [Reading("battery", .double(rounded(battery)))])
-        } else if battery > lowBatteryThreshold, lowBattery {
-            // Only a forced level rises; re-arming the flag lets the next crossing report again.
-            lowBattery = false
-            context.emit(event: "battery-ok", [Reading("battery", .double(rounded(battery)))])
-        }
-    }
-
-    private func phase(within period: DeviceDuration) -> DeviceDuration {
-        let span = min(period, startSpread)
-        guard span > .zero else { return .zero }
-        return DeviceDuration(nanoseconds: random.next() % span.nanoseconds)
-    }
-
-    private func rounded(_ value: Double) -> Double { (value * 10_000).rounded() / 10_000 }
 }

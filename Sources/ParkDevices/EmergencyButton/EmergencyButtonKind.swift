@@ -39,7 +39,7 @@ public struct EmergencyButtonKind: DeviceKind {
         ],
         points: [
             PointDescriptor(name: "armed", type: .bool, summary: "Whether the zone is armed (intrusion alarms only when armed; presses always alarm)"),
-            PointDescriptor(name: "battery", type: .double, unit: "%", summary: "Remaining battery charge"),
+            CommonDescriptors.batteryPoint,
             PointDescriptor(name: "zone_state", type: .string, summary: "alarm, line-cut, tamper, fault, entry-delay or normal, the first that applies"),
         ],
         events: [
@@ -55,8 +55,7 @@ public struct EmergencyButtonKind: DeviceKind {
             EventDescriptor(name: "disarmed", severity: .info, summary: "The zone was disarmed; a pending entry delay is cancelled"),
             EventDescriptor(name: "self-test", severity: .info, summary: "Result of a self-test (004 L2888)"),
             EventDescriptor(name: "heartbeat", severity: .info, summary: "Periodic keep-alive with battery, armed and zone_state"),
-            EventDescriptor(name: "low-battery", severity: .warning, summary: "Battery below the low-battery threshold"),
-            EventDescriptor(name: "battery-ok", severity: .info, summary: "Battery back above the low-battery threshold"),
+        ] + CommonDescriptors.batteryEvents() + [
             EventDescriptor(name: "entry-delay", severity: .info, summary: "Local: intrusion seen in an armed zone, entry delay running (not sent on the wire)"),
             EventDescriptor(name: "siren-on", severity: .info, summary: "Local: sound and light start (004 L2716, L2892)"),
             EventDescriptor(name: "siren-off", severity: .info, summary: "Local: sound and light stop"),
@@ -65,7 +64,7 @@ public struct EmergencyButtonKind: DeviceKind {
             CommandDescriptor(name: "arm", summary: "Arm the zone; refused while the loop is cut or the casing is open"),
             CommandDescriptor(name: "disarm", summary: "Disarm the zone and cancel a running entry delay; a latched alarm stays until reset"),
             CommandDescriptor(name: "reset", summary: "Clear the latched alarm (manual reset, 004 L2892); refused when none is latched"),
-            CommandDescriptor(name: "self-test", summary: "Run a self-test and report the result"),
+            CommonDescriptors.selfTestCommand,
         ],
         stimuli: [
             StimulusDescriptor(name: "press", summary: "Someone presses the emergency button: alarms at once, armed or not"),
@@ -74,24 +73,15 @@ public struct EmergencyButtonKind: DeviceKind {
             StimulusDescriptor(name: "tamper-restore", summary: "The casing is closed again"),
             StimulusDescriptor(name: "cut-line", summary: "Someone cuts the wired alarm loop"),
             StimulusDescriptor(name: "restore-line", summary: "The loop is repaired"),
-            StimulusDescriptor(
-                name: "fault",
-                arguments: [ArgumentDescriptor(name: "code", type: .string, required: false, summary: "Fault code (default sensor)")],
-                summary: "The device develops a fault"),
+            CommonDescriptors.faultStimulus(defaultCode: "sensor", summary: "The device develops a fault"),
             StimulusDescriptor(name: "fault-clear", summary: "The fault goes away"),
-            StimulusDescriptor(
-                name: "battery-set",
-                arguments: [ArgumentDescriptor(name: "level", type: .double, summary: "Battery level in %")],
-                summary: "Force the battery level (fault injection)"),
+            CommonDescriptors.batterySetStimulus(),
         ],
         parameters: [
-            ParameterDescriptor(name: "heartbeat_interval", type: .duration, defaultValue: "1h", minimum: 0.001, summary: "Time between heartbeats"),
-            ParameterDescriptor(name: "start_spread", type: .duration, defaultValue: "1d", summary: "The first heartbeat comes at a random phase within this span or the heartbeat interval, whichever is shorter, so a park does not report in lock step; 0s starts every device at once"),
+            CommonDescriptors.heartbeatInterval(default: "1h"),
+            CommonDescriptors.startSpread(.firstHeartbeat),
             ParameterDescriptor(name: "armed_at_start", type: .bool, defaultValue: "true", summary: "Whether the zone is armed when the device starts"),
             ParameterDescriptor(name: "alarm_delay", type: .duration, defaultValue: "0s", summary: "Entry delay: an intrusion alarms only if the zone is still armed this long after it was seen; presses are never delayed"),
             ParameterDescriptor(name: "sounder", type: .bool, defaultValue: "true", summary: "Whether the device has local sound and light; false models a silent hold-up button"),
-            ParameterDescriptor(name: "battery_life", type: .duration, defaultValue: "1825d", minimum: 1, summary: "Time for a full battery to drain"),
-            ParameterDescriptor(name: "initial_battery", type: .double, defaultValue: "100", minimum: 0, maximum: 100, unit: "%", summary: "Battery level at start"),
-            ParameterDescriptor(name: "low_battery_threshold", type: .double, defaultValue: "15", minimum: 0, maximum: 100, unit: "%", summary: "Battery level that raises low-battery"),
-        ])
+        ] + CommonDescriptors.batteryParameters(life: "1825d"))
 }

@@ -73,10 +73,10 @@ final class EnvironmentSensor: DeviceBehavior {
         var measured: [Double]
     }
 
-    private let heartbeatInterval: DeviceDuration
-    private let reportInterval: DeviceDuration
+    private var heartbeat: PeriodicTimer
+    private var report: PeriodicTimer
     private let startSpread: DeviceDuration
-    private let autoZeroInterval: DeviceDuration
+    private var autoZero: PeriodicTimer
     private let hysteresis: Double
     private let decaySeconds: Double
 
@@ -94,17 +94,15 @@ final class EnvironmentSensor: DeviceBehavior {
     private var noiseCurve: DailyProfileGenerator
     private var episodes: [Episode] = []
 
+    /// Power off stops the periodic timers; power on starts new chains.
     private var powered = true
-    // Bumped at every power cycle so timers scheduled before it are ignored (timers cannot be
-    // cancelled); it rides in the timer tag above the low byte that names the timer.
-    private var powerGeneration: UInt32 = 0
 
     init(setup: DeviceSetup) throws(DeviceError) {
         let parameters = setup.parameters
-        heartbeatInterval = parameters.duration("heartbeat_interval")
-        reportInterval = parameters.duration("report_interval")
+        heartbeat = PeriodicTimer(Timer.heartbeat, interval: parameters.duration("heartbeat_interval"))
+        report = PeriodicTimer(Timer.report, interval: parameters.duration("report_interval"))
         startSpread = parameters.duration("start_spread")
-        autoZeroInterval = parameters.duration("auto_zero_interval")
+        autoZero = PeriodicTimer(Timer.autoZero, interval: parameters.duration("auto_zero_interval"))
         hysteresis = parameters.double("limit_hysteresis")
         decaySeconds = max(parameters.duration("pollution_decay").seconds, 1e-9)
 
@@ -163,31 +161,30 @@ final class EnvironmentSensor: DeviceBehavior {
     // MARK: DeviceBehavior
 
     func start(context: DeviceContext) {
-        powerGeneration &+= 1
         // A random phase per timer keeps a park of stations from reporting in lock step.
-        context.schedule(after: phase(within: heartbeatInterval), tag: tag(.heartbeat))
-        context.schedule(after: phase(within: reportInterval), tag: tag(.report))
-        if autoZeroInterval > .zero {
-            context.schedule(after: phase(within: autoZeroInterval), tag: tag(.autoZero))
+        heartbeat.start(spread: startSpread, random: &random, context)
+        report.start(spread: startSpread, random: &random, context)
+        if autoZero.interval > .zero {
+            autoZero.start(spread: startSpread, random: &random, context)
         }
     }
 
     func timerFired(tag: UInt32, context: DeviceContext) {
-        guard powered, tag >> 8 == powerGeneration else { return }
+        guard powered else { return }
         switch Timer(rawValue: tag & 0xFF) {
         case .heartbeat:
+            guard heartbeat.fire(tag, context) else { return }
             context.emit(event: "heartbeat", [Reading("status", .string(status))])
-            context.schedule(after: heartbeatInterval, tag: self.tag(.heartbeat))
         case .report:
+            guard report.fire(tag, context) else { return }
             let sample = self.sample(at: context.now)
             let readings = self.readings(sample)
             // A station whose every sensor has failed has nothing to report; its heartbeat says why.
             if !readings.isEmpty { context.emit(telemetry: readings) }
             checkLimits(sample, context)
-            context.schedule(after: reportInterval, tag: self.tag(.report))
         case .autoZero:
+            guard autoZero.fire(tag, context) else { return }
             zeroDrift(of: sensors.indices.filter { sensors[$0].enabled }, source: "auto", context)
-            context.schedule(after: autoZeroInterval, tag: self.tag(.autoZero))
         case nil:
             return
         }
@@ -235,8 +232,10 @@ final class EnvironmentSensor: DeviceBehavior {
         case "power-off":
             guard powered else { return }
             powered = false
-            // Pending timers belong to the old generation and will be ignored.
-            powerGeneration &+= 1
+            // Their pending firings are ignored; power-on starts new chains.
+            heartbeat.stop()
+            report.stop()
+            autoZero.stop()
         case "power-on":
             guard !powered else { return }
             powered = true
@@ -362,13 +361,6 @@ final class EnvironmentSensor: DeviceBehavior {
 
     private var enabledNames: String { sensors.filter(\.enabled).map(\.point.name).joined(separator: ", ") }
 
-    private func tag(_ timer: Timer) -> UInt32 { timer.rawValue | powerGeneration << 8 }
-
-    private func phase(within period: DeviceDuration) -> DeviceDuration {
-        let span = min(period, startSpread)
-        guard span > .zero else { return .zero }
-        return DeviceDuration(nanoseconds: random.next() % span.nanoseconds)
-    }
 
     /// The sensor a stimulus names in `point`, which must be one the model has.
     private func requiredSensor(_ stimulus: Stimulus) throws(DeviceError) -> Int {

@@ -209,9 +209,9 @@ public struct EnvironmentSensorKind: DeviceKind {
         ],
         parameters: [
             ParameterDescriptor(name: "points", type: .string, defaultValue: allPointNames, summary: "Comma-separated points this model measures; the rest are left out of telemetry"),
-            ParameterDescriptor(name: "heartbeat_interval", type: .duration, defaultValue: "1h", minimum: 0.001, summary: "Time between heartbeats"),
+            CommonDescriptors.heartbeatInterval(default: "1h"),
             ParameterDescriptor(name: "report_interval", type: .duration, defaultValue: "1m", minimum: 0.001, summary: "Time between samples: each sends telemetry and checks the limits"),
-            ParameterDescriptor(name: "start_spread", type: .duration, defaultValue: "1d", summary: "Each periodic timer starts at a random phase within this span or its own period, whichever is shorter, so a park does not report in lock step; 0s starts every device at once"),
+            CommonDescriptors.startSpread(.eachTimer),
             ParameterDescriptor(name: "auto_zero_interval", type: .duration, defaultValue: "0s", summary: "Time between automatic zeroings of drift (自动校零, 004 L3904); 0s never"),
             ParameterDescriptor(name: "limit_hysteresis", type: .double, defaultValue: "0.05", minimum: 0, maximum: 0.5, summary: "An over-limit clears only once the value is this fraction of the limit below it, so a value hovering at the limit does not flap"),
             ParameterDescriptor(name: "start_hour", type: .double, defaultValue: "0", minimum: 0, maximum: 24, unit: "h", summary: "Hour of day at device time zero, for the daily curves"),

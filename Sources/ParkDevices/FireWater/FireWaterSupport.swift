@@ -1,99 +1,15 @@
 import ParkCore
 
-/// What the three fire-water kinds (pressure gauge, level gauge, hydrant) share: periodic timer
-/// chains, the battery, a threshold alarm with hysteresis, the true value of a water quantity,
-/// and the instrument that measures it.
+/// What the fire-water kinds (pressure gauge, level gauge, hydrant) share beyond the module's
+/// common helpers (``Battery``, ``PeriodicTimer``, ``Arguments``): a threshold alarm with
+/// hysteresis, the true value of a water quantity, the instrument that measures it, and the
+/// sample/report/heartbeat timers with their `set-intervals` command.
 ///
 /// Namespaced so these helpers cannot collide with those of other built-in kinds in the module.
 enum FireWater {
     /// The low byte of a timer tag; the bits above carry the chain's generation.
     enum TimerID: UInt32 {
         case heartbeat = 1, report, sample
-    }
-
-    /// One periodic timer chain (heartbeat, report or sample).
-    ///
-    /// Timers cannot be cancelled, so a new period starts a new chain under a new generation,
-    /// and the old chain dies the next time it fires because its tag no longer matches.
-    struct PeriodicTimer {
-        let id: TimerID
-        private(set) var interval: DeviceDuration
-        private var generation: UInt32 = 0
-
-        init(_ id: TimerID, interval: DeviceDuration) {
-            self.id = id
-            self.interval = interval
-        }
-
-        /// Starts a new chain whose first firing is `delay` from now.
-        mutating func start(after delay: DeviceDuration, _ context: DeviceContext) {
-            // 24 bits above the id byte; wrapping after 16 million restarts is harmless because
-            // a chain that old has long since died.
-            generation = (generation &+ 1) & 0xFF_FFFF
-            context.schedule(after: delay, tag: id.rawValue | generation << 8)
-        }
-
-        /// Whether `tag` belongs to the live chain; if so the next firing is scheduled, relative
-        /// to the deadline, so the period never drifts.
-        mutating func fire(_ tag: UInt32, _ context: DeviceContext) -> Bool {
-            guard tag >> 8 == generation else { return false }
-            context.schedule(after: interval, tag: tag)
-            return true
-        }
-
-        /// A platform changed the period: the new chain fires one new period from now.
-        mutating func change(interval: DeviceDuration, _ context: DeviceContext) {
-            self.interval = interval
-            start(after: interval, context)
-        }
-    }
-
-    /// A primary cell drained linearly over `battery_life` (at least 5 years for all three
-    /// devices, 004 L3076, L3087, L3099), brought up to date whenever the device speaks.
-    ///
-    /// Like the emergency button, and unlike the smoke detector, the device does not go silent
-    /// at 0 %: the requirement is the low-battery alarm (L3081, L3093), not what a dead gauge does.
-    struct Battery {
-        private(set) var level: Double
-        let drainPerSecond: Double
-        let lowThreshold: Double
-        private(set) var isLow = false
-        private var measuredAt: MonotonicInstant?
-
-        init(_ parameters: DeviceParameters) {
-            level = parameters.double("initial_battery")
-            drainPerSecond = 100 / parameters.duration("battery_life").seconds
-            lowThreshold = parameters.double("low_battery_threshold")
-        }
-
-        /// Drains to `context.now` and reports a threshold crossed.
-        mutating func update(_ context: DeviceContext) {
-            if let measuredAt {
-                level = max(0, level - context.now.duration(since: measuredAt).seconds * drainPerSecond)
-            }
-            measuredAt = context.now
-            check(context)
-        }
-
-        /// Forces the level (fault injection, or a new battery).
-        mutating func force(_ newLevel: Double, _ context: DeviceContext) {
-            update(context)
-            level = min(100, max(0, newLevel))
-            check(context)
-        }
-
-        var reading: Reading { Reading("battery", .double(FireWater.rounded(level))) }
-
-        private mutating func check(_ context: DeviceContext) {
-            if level <= lowThreshold, !isLow {
-                isLow = true
-                context.emit(event: "low-battery", [reading])
-            } else if level > lowThreshold, isLow {
-                // Only a forced level rises; re-arming the flag lets the next crossing report.
-                isLow = false
-                context.emit(event: "battery-ok", [reading])
-            }
-        }
     }
 
     /// A threshold alarm that raises on crossing and clears only once the value is
@@ -203,57 +119,68 @@ enum FireWater {
         func measure(_ truth: Double, random: inout SeededRandom) -> Double {
             var measured = truth
             if maxError > 0 { measured += random.nextDouble(in: -maxError...maxError) }
-            return FireWater.rounded(min(fullScale, max(0, measured)))
+            return readingRounded(min(fullScale, max(0, measured)))
         }
     }
 
-    /// The random first delay of a periodic timer, so a park of gauges does not report in lock
-    /// step; 0 when `start_spread` is 0.
-    static func phase(within period: DeviceDuration, spread: DeviceDuration, random: inout SeededRandom) -> DeviceDuration {
-        let span = min(period, spread)
-        guard span > .zero else { return .zero }
-        return DeviceDuration(nanoseconds: random.next() % span.nanoseconds)
-    }
+    /// A fire-water device's heartbeat, report and sample timers: every such device measures
+    /// every `sample_interval`, uploads every `report_interval` and beats every
+    /// `heartbeat_interval`, each started at its own random phase within `start_spread`, and a
+    /// platform may change any of the three periods with `set-intervals`.
+    struct Timers {
+        private(set) var heartbeat: PeriodicTimer
+        private(set) var report: PeriodicTimer
+        private(set) var sample: PeriodicTimer
+        let startSpread: DeviceDuration
 
-    /// A numeric argument of a stimulus or command; nil when absent.
-    /// - Throws: ``DeviceError`` naming the argument when it is not a number in `range`.
-    static func number(
-        _ name: String, in arguments: [String: PointValue], of owner: String,
-        range: ClosedRange<Double>, unit: String
-    ) throws(DeviceError) -> Double? {
-        guard let value = arguments[name] else { return nil }
-        guard let number = value.doubleValue, range.contains(number) else {
-            throw DeviceError("\(owner) argument '\(name)' must be a number from \(JSONText.number(range.lowerBound))"
-                + " to \(JSONText.number(range.upperBound)) \(unit), got \(value.jsonText)")
+        init(_ parameters: DeviceParameters) {
+            heartbeat = PeriodicTimer(TimerID.heartbeat, interval: parameters.duration("heartbeat_interval"))
+            report = PeriodicTimer(TimerID.report, interval: parameters.duration("report_interval"))
+            sample = PeriodicTimer(TimerID.sample, interval: parameters.duration("sample_interval"))
+            startSpread = parameters.duration("start_spread")
         }
-        return number
-    }
 
-    /// Applies `set-intervals`: any of `heartbeat_s`, `report_s`, `sample_s`, all checked
-    /// before any is changed so a bad argument leaves the device as it was.
-    static func setIntervals(
-        _ command: DeviceCommand, heartbeat: inout PeriodicTimer, report: inout PeriodicTimer,
-        sample: inout PeriodicTimer, _ context: DeviceContext
-    ) -> CommandResult {
-        let owner = "command 'set-intervals'"
-        let range = 1.0...(7 * 86_400.0)
-        do throws(DeviceError) {
-            let heartbeatSeconds = try number("heartbeat_s", in: command.arguments, of: owner, range: range, unit: "s")
-            let reportSeconds = try number("report_s", in: command.arguments, of: owner, range: range, unit: "s")
-            let sampleSeconds = try number("sample_s", in: command.arguments, of: owner, range: range, unit: "s")
-            guard heartbeatSeconds != nil || reportSeconds != nil || sampleSeconds != nil else {
-                return .rejected("set-intervals needs at least one of heartbeat_s, report_s, sample_s")
+        /// Starts the three chains, drawing their phases from `random` in a fixed order
+        /// (heartbeat, report, sample) so a seed gives the same run.
+        mutating func start(random: inout SeededRandom, _ context: DeviceContext) {
+            heartbeat.start(spread: startSpread, random: &random, context)
+            report.start(spread: startSpread, random: &random, context)
+            sample.start(spread: startSpread, random: &random, context)
+        }
+
+        /// Which timer `tag` is, with its next firing scheduled; nil for a stale chain's.
+        mutating func fire(_ tag: UInt32, _ context: DeviceContext) -> TimerID? {
+            switch TimerID(rawValue: tag & 0xFF) {
+            case .heartbeat?: heartbeat.fire(tag, context) ? .heartbeat : nil
+            case .report?: report.fire(tag, context) ? .report : nil
+            case .sample?: sample.fire(tag, context) ? .sample : nil
+            case nil: nil
             }
-            if let heartbeatSeconds { heartbeat.change(interval: .fromSeconds(heartbeatSeconds), context) }
-            if let reportSeconds { report.change(interval: .fromSeconds(reportSeconds), context) }
-            if let sampleSeconds { sample.change(interval: .fromSeconds(sampleSeconds), context) }
-            return CommandResult(.accepted, readings: [
-                Reading("heartbeat_s", .double(heartbeat.interval.seconds)),
-                Reading("report_s", .double(report.interval.seconds)),
-                Reading("sample_s", .double(sample.interval.seconds)),
-            ])
-        } catch {
-            return .rejected(error.message)
+        }
+
+        /// Applies `set-intervals`: any of `heartbeat_s`, `report_s`, `sample_s`, all checked
+        /// before any is changed so a bad argument leaves the device as it was.
+        mutating func setIntervals(_ command: DeviceCommand, _ context: DeviceContext) -> CommandResult {
+            let arguments = Arguments(command)
+            let range = 1.0...(7 * 86_400.0)
+            do throws(DeviceError) {
+                let heartbeatSeconds = try arguments.number("heartbeat_s", range: range, unit: "s")
+                let reportSeconds = try arguments.number("report_s", range: range, unit: "s")
+                let sampleSeconds = try arguments.number("sample_s", range: range, unit: "s")
+                guard heartbeatSeconds != nil || reportSeconds != nil || sampleSeconds != nil else {
+                    return .rejected("set-intervals needs at least one of heartbeat_s, report_s, sample_s")
+                }
+                if let heartbeatSeconds { heartbeat.change(interval: .fromSeconds(heartbeatSeconds), context) }
+                if let reportSeconds { report.change(interval: .fromSeconds(reportSeconds), context) }
+                if let sampleSeconds { sample.change(interval: .fromSeconds(sampleSeconds), context) }
+                return CommandResult(.accepted, readings: [
+                    Reading("heartbeat_s", .double(heartbeat.interval.seconds)),
+                    Reading("report_s", .double(report.interval.seconds)),
+                    Reading("sample_s", .double(sample.interval.seconds)),
+                ])
+            } catch {
+                return .rejected(error.message)
+            }
         }
     }
 
@@ -264,19 +191,16 @@ enum FireWater {
             ParameterDescriptor(name: "report_interval", type: .duration, defaultValue: report, minimum: 1, summary: "Time between telemetry reports"),
             ParameterDescriptor(name: "sample_interval", type: .duration, defaultValue: sample, minimum: 1, summary: "Time between measurements; an analog alarm is noticed at the first sample after the crossing, so this bounds its latency"),
             ParameterDescriptor(name: "start_spread", type: .duration, defaultValue: "1d", summary: "Each periodic timer starts at a random phase within this span or its own period, whichever is shorter, so a park does not report in lock step; 0s starts every device at once"),
-            ParameterDescriptor(name: "battery_life", type: .duration, defaultValue: "1825d", minimum: 1, summary: "Time for a full battery to drain (at least 5 years, 004 L3076, L3087, L3099)"),
-            ParameterDescriptor(name: "initial_battery", type: .double, defaultValue: "100", minimum: 0, maximum: 100, unit: "%", summary: "Battery level at start"),
-            ParameterDescriptor(name: "low_battery_threshold", type: .double, defaultValue: "15", minimum: 0, maximum: 100, unit: "%", summary: "Battery level that raises low-battery"),
-        ]
+        ] + CommonDescriptors.batteryParameters(
+            life: "1825d", lifeSummary: "Time for a full battery to drain (at least 5 years, 004 L3076, L3087, L3099)")
     }
 
-    static let batteryEvents = [
-        EventDescriptor(name: "low-battery", severity: .warning, summary: "Battery below the low-battery threshold (004 L3081, L3093)"),
-        EventDescriptor(name: "battery-ok", severity: .info, summary: "Battery back above the low-battery threshold (replaced)"),
-    ]
+    static let batteryEvents = CommonDescriptors.batteryEvents(
+        low: "Battery below the low-battery threshold (004 L3081, L3093)",
+        ok: "Battery back above the low-battery threshold (replaced)")
 
     static let commonCommands = [
-        CommandDescriptor(name: "self-test", summary: "Run a self-test and report the result"),
+        CommonDescriptors.selfTestCommand,
         CommandDescriptor(name: "read", summary: "Measure now and send telemetry at once; the answer carries the readings"),
         CommandDescriptor(
             name: "set-intervals",
@@ -288,10 +212,6 @@ enum FireWater {
             summary: "Change reporting periods from the platform; each changed timer restarts one new period from now"),
     ]
 
-    static let batterySetStimulus = StimulusDescriptor(
-        name: "battery-set",
-        arguments: [ArgumentDescriptor(name: "level", type: .double, summary: "Battery level in %")],
+    static let batterySetStimulus = CommonDescriptors.batterySetStimulus(
         summary: "Force the battery level (fault injection, or 100 for a new battery)")
-
-    static func rounded(_ value: Double) -> Double { (value * 10_000).rounded() / 10_000 }
 }

@@ -8,7 +8,6 @@ import ParkCore
 /// sample. An open outlet draws the pressure down in proportion to its flow, which is how a
 /// theft can also show up as low pressure.
 final class Hydrant: DeviceBehavior {
-    private let startSpread: DeviceDuration
     private let instrument: FireWater.Instrument
     private let flowPressureDrop: Double
     private let flowThreshold: Double
@@ -17,10 +16,8 @@ final class Hydrant: DeviceBehavior {
 
     private var random: SeededRandom
     private var staticPressure: FireWater.Quantity
-    private var battery: FireWater.Battery
-    private var heartbeat: FireWater.PeriodicTimer
-    private var report: FireWater.PeriodicTimer
-    private var sample: FireWater.PeriodicTimer
+    private var battery: Battery
+    private var timers: FireWater.Timers
     private var lowAlarm: FireWater.ThresholdAlarm
 
     private var tilt: Double = 0
@@ -45,7 +42,6 @@ final class Hydrant: DeviceBehavior {
         guard low < rangeMax else {
             throw DeviceError("low_pressure_threshold (\(JSONText.number(low)) MPa) must be below range_max (\(JSONText.number(rangeMax)) MPa)")
         }
-        startSpread = parameters.duration("start_spread")
         instrument = FireWater.Instrument(fullScale: rangeMax, accuracyPercent: parameters.double("accuracy"))
         flowPressureDrop = parameters.double("flow_pressure_drop")
         flowThreshold = parameters.double("flow_threshold")
@@ -54,10 +50,8 @@ final class Hydrant: DeviceBehavior {
         random = setup.random
         staticPressure = FireWater.Quantity(
             nominal: parameters.double("nominal_pressure"), fluctuation: parameters.double("pressure_fluctuation"))
-        battery = FireWater.Battery(parameters)
-        heartbeat = FireWater.PeriodicTimer(.heartbeat, interval: parameters.duration("heartbeat_interval"))
-        report = FireWater.PeriodicTimer(.report, interval: parameters.duration("report_interval"))
-        sample = FireWater.PeriodicTimer(.sample, interval: parameters.duration("sample_interval"))
+        battery = Battery(parameters)
+        timers = FireWater.Timers(parameters)
         lowAlarm = FireWater.ThresholdAlarm(.below, threshold: low, hysteresis: parameters.double("pressure_hysteresis"))
     }
 
@@ -66,22 +60,17 @@ final class Hydrant: DeviceBehavior {
     func start(context: DeviceContext) {
         battery.update(context)
         flowAccountedAt = context.now
-        heartbeat.start(after: FireWater.phase(within: heartbeat.interval, spread: startSpread, random: &random), context)
-        report.start(after: FireWater.phase(within: report.interval, spread: startSpread, random: &random), context)
-        sample.start(after: FireWater.phase(within: sample.interval, spread: startSpread, random: &random), context)
+        timers.start(random: &random, context)
     }
 
     func timerFired(tag: UInt32, context: DeviceContext) {
-        switch FireWater.TimerID(rawValue: tag & 0xFF) {
-        case .heartbeat:
-            guard heartbeat.fire(tag, context) else { return }
+        switch timers.fire(tag, context) {
+        case .heartbeat?:
             battery.update(context)
             context.emit(event: "heartbeat", [battery.reading, Reading("state", .string(state))])
-        case .report:
-            guard report.fire(tag, context) else { return }
+        case .report?:
             sendTelemetry(context)
-        case .sample:
-            guard sample.fire(tag, context) else { return }
+        case .sample?:
             _ = measurePressure(context)
         case nil:
             return
@@ -89,11 +78,11 @@ final class Hydrant: DeviceBehavior {
     }
 
     func apply(stimulus: Stimulus, context: DeviceContext) throws(DeviceError) {
-        let owner = "stimulus '\(stimulus.name)'"
+        let arguments = Arguments(stimulus)
         switch stimulus.name {
         case "impact":
-            let shock = try FireWater.number("shock", in: stimulus.arguments, of: owner, range: 0...1_000, unit: "g") ?? 5
-            let lean = try FireWater.number("tilt", in: stimulus.arguments, of: owner, range: 0...90, unit: "°") ?? 0
+            let shock = try arguments.number("shock", range: 0...1_000, unit: "g") ?? 5
+            let lean = try arguments.number("tilt", range: 0...90, unit: "°") ?? 0
             // A struck hydrant does not straighten by itself; only `upright` brings it back.
             tilt = max(tilt, lean)
             guard shock >= impactThreshold || lean >= tiltThreshold else { return }
@@ -111,22 +100,16 @@ final class Hydrant: DeviceBehavior {
             capOpen = false
             context.emit(event: "cap-closed", [Reading("cap_open", .bool(false))])
         case "flow-start":
-            let rate = try FireWater.number("rate", in: stimulus.arguments, of: owner, range: 0.001...1_000, unit: "L/s") ?? 10
+            let rate = try arguments.number("rate", range: 0.001...1_000, unit: "L/s") ?? 10
             setFlow(rate, context)
         case "flow-stop":
             setFlow(0, context)
         case "pressure-set":
-            guard let value = try FireWater.number("pressure", in: stimulus.arguments, of: owner, range: 0...100, unit: "MPa") else {
-                throw DeviceError("stimulus 'pressure-set' needs argument 'pressure'")
-            }
-            staticPressure.hold(value)
+            staticPressure.hold(try arguments.required(arguments.number("pressure", range: 0...100, unit: "MPa"), "pressure"))
         case "restore":
             staticPressure.restore()
         case "battery-set":
-            guard let level = try FireWater.number("level", in: stimulus.arguments, of: owner, range: 0...100, unit: "%") else {
-                throw DeviceError("stimulus 'battery-set' needs argument 'level'")
-            }
-            battery.force(level, context)
+            battery.force(try arguments.required(arguments.number("level", range: 0...100, unit: "%"), "level"), context)
         default:
             throw DeviceError("hydrant has no stimulus '\(stimulus.name)'; known: "
                 + HydrantKind.kindDescriptor.stimuli.map(\.name).joined(separator: ", "))
@@ -145,11 +128,10 @@ final class Hydrant: DeviceBehavior {
         case "read":
             return CommandResult(.accepted, readings: sendTelemetry(context))
         case "set-intervals":
-            return FireWater.setIntervals(command, heartbeat: &heartbeat, report: &report, sample: &sample, context)
+            return timers.setIntervals(command, context)
         case "set-thresholds":
             do throws(DeviceError) {
-                guard let low = try FireWater.number(
-                    "low", in: command.arguments, of: "command 'set-thresholds'", range: 0...instrument.fullScale, unit: "MPa")
+                guard let low = try Arguments(command).number("low", range: 0...instrument.fullScale, unit: "MPa")
                 else { return .rejected("set-thresholds needs low") }
                 lowAlarm.threshold = low
                 return CommandResult(.accepted, readings: [Reading("low", .double(low))])
@@ -192,11 +174,11 @@ final class Hydrant: DeviceBehavior {
     }
 
     private var volumeReading: Reading {
-        Reading("volume", .double(FireWater.rounded(episodeVolumeSeen)), truth: .double(FireWater.rounded(episodeVolume)))
+        Reading("volume", .double(readingRounded(episodeVolumeSeen)), truth: .double(readingRounded(episodeVolume)))
     }
 
     private var flowReading: Reading {
-        Reading("flow", .double(flowDetected ? FireWater.rounded(flowRate) : 0), truth: .double(FireWater.rounded(flowRate)))
+        Reading("flow", .double(flowDetected ? readingRounded(flowRate) : 0), truth: .double(readingRounded(flowRate)))
     }
 
     /// Takes one pressure measurement, raises or clears low-pressure on it, and returns the
@@ -204,7 +186,7 @@ final class Hydrant: DeviceBehavior {
     private func measurePressure(_ context: DeviceContext) -> Reading {
         let truth = max(0, staticPressure.value(at: context.now, random: &random) - flowRate * flowPressureDrop)
         let measured = instrument.measure(truth, random: &random)
-        let reading = Reading("pressure", .double(measured), truth: .double(FireWater.rounded(truth)))
+        let reading = Reading("pressure", .double(measured), truth: .double(readingRounded(truth)))
         switch lowAlarm.evaluate(measured) {
         case .raised?: context.emit(event: "low-pressure", [reading, Reading("threshold", .double(lowAlarm.threshold ?? 0))])
         case .cleared?: context.emit(event: "pressure-ok", [reading])

@@ -33,7 +33,7 @@ public struct HydrantKind: DeviceKind {
             PointDescriptor(name: "cap_open", type: .bool, summary: "Whether an outlet cap is off"),
             PointDescriptor(name: "tilt", type: .double, unit: "°", summary: "Lean from vertical"),
             PointDescriptor(name: "shock", type: .double, unit: "g", summary: "Peak acceleration of an impact"),
-            PointDescriptor(name: "battery", type: .double, unit: "%", summary: "Remaining battery charge"),
+            CommonDescriptors.batteryPoint,
             PointDescriptor(name: "state", type: .string, summary: "impact, water-flowing, cap-open, low-pressure or normal, the first that applies"),
         ],
         events: [

@@ -70,7 +70,7 @@ final class ElectricMeter: DeviceBehavior {
         for period in FreezePeriod.allCases { scheduleFreeze(period, after: context.now, context) }
         changeLoad(context)
         // Spread first heartbeats over the interval so a park's meters do not beat in step.
-        context.schedule(after: DeviceDuration(nanoseconds: UInt64(random.nextUnit() * Double(heartbeatInterval.nanoseconds))),
+        context.schedule(after: PeriodicTimer.phase(within: heartbeatInterval, random: &random),
                          tag: Timer.heartbeat.rawValue)
         context.schedule(after: loadInterval, tag: Timer.load.rawValue)
     }

@@ -87,7 +87,7 @@ final class WaterMeter: DeviceBehavior {
         state.begin(at: context.now)
         changeFlow(context)
         context.schedule(after: flowInterval, tag: Timer.flow.rawValue)
-        context.schedule(after: DeviceDuration(nanoseconds: UInt64(random.nextUnit() * Double(heartbeatInterval.nanoseconds))),
+        context.schedule(after: PeriodicTimer.phase(within: heartbeatInterval, random: &random),
                          tag: Timer.heartbeat.rawValue)
     }
 

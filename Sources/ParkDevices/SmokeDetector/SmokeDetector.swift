@@ -5,19 +5,17 @@ import ParkCore
 /// The true environment (smoke density, air temperature) comes from stimuli and an ambient
 /// random walk; the detector samples it at each report and at once when a stimulus arrives.
 /// Battery charge is a function of time (linear drain over `battery_life`, faster while the
-/// sounder is on) and is checked at every heartbeat and report, as real detectors do.
+/// sounder is on) and is checked at every heartbeat and report, as real detectors do. The
+/// drain is the shared ``Battery``; what happens at the thresholds (chirping, going silent at
+/// 0 %, battery-ok only for a new battery) is this detector's own.
 final class SmokeDetector: DeviceBehavior {
     typealias Timer = SmokeDetectorKind.Timer
 
-    private let heartbeatInterval: DeviceDuration
-    private let reportInterval: DeviceDuration
     private let startSpread: DeviceDuration
     private var smokeThreshold: Double
     private let heatThreshold: Double
     private let alarmDelay: DeviceDuration
-    private let drainPerSecond: Double
     private let alarmDrainPerSecond: Double
-    private let lowBatteryThreshold: Double
     private let chirpInterval: DeviceDuration
     private let measurementNoise: Double
 
@@ -29,36 +27,34 @@ final class SmokeDetector: DeviceBehavior {
     private var smokeTruth: Double?
     private var heatTruth: Double?
 
-    private var battery: Double
-    private var batteryMeasuredAt: MonotonicInstant?
+    private var battery: Battery
     private var smokeAlarm = false
     private var heatAlarm = false
-    private var tampered = false
-    private var faultCode: String?
+    private var tamper = TamperSwitch()
+    private var fault = FaultLatch()
     private var lowBattery = false
     private var depleted = false
     private var sounderOn = false
     private var silenced = false
-    // Bumped to invalidate pending timers of that family (timers cannot be cancelled); the
-    // generation rides in the timer tag above the low byte that names the timer.
-    private var chirpGeneration: UInt32 = 0
-    private var alarmGeneration: UInt32 = 0
-    private var powerGeneration: UInt32 = 0
+    // Heartbeat and report restart when a new battery powers the detector up; a dead one
+    // lets them lapse.
+    private var heartbeat: PeriodicTimer
+    private var report: PeriodicTimer
+    private var chirp = TimerChain(Timer.chirp)
+    private var alarmConfirm = TimerChain(Timer.alarmConfirm)
 
     init(setup: DeviceSetup) {
         let parameters = setup.parameters
-        heartbeatInterval = parameters.duration("heartbeat_interval")
-        reportInterval = parameters.duration("report_interval")
+        heartbeat = PeriodicTimer(Timer.heartbeat, interval: parameters.duration("heartbeat_interval"))
+        report = PeriodicTimer(Timer.report, interval: parameters.duration("report_interval"))
         startSpread = parameters.duration("start_spread")
         smokeThreshold = parameters.double("smoke_threshold")
         heatThreshold = parameters.double("heat_threshold")
         alarmDelay = parameters.duration("alarm_delay")
-        drainPerSecond = 100 / parameters.duration("battery_life").seconds
         alarmDrainPerSecond = parameters.double("alarm_drain_per_hour") / 3_600
-        lowBatteryThreshold = parameters.double("low_battery_threshold")
         chirpInterval = parameters.duration("chirp_interval")
         measurementNoise = parameters.double("measurement_noise")
-        battery = parameters.double("initial_battery")
+        battery = Battery(parameters)
         random = setup.random
         let ambient = parameters.double("ambient_temperature")
         ambientTemperature = RandomWalkGenerator(
@@ -69,44 +65,43 @@ final class SmokeDetector: DeviceBehavior {
     // MARK: DeviceBehavior
 
     func start(context: DeviceContext) {
-        batteryMeasuredAt = context.now
-        powerGeneration &+= 1
+        battery.restartClock(at: context.now)
         // A random phase per timer keeps a park of detectors from reporting in lock step.
-        context.schedule(after: phase(within: heartbeatInterval), tag: Timer.heartbeat.rawValue | powerGeneration << 8)
-        context.schedule(after: phase(within: reportInterval), tag: Timer.report.rawValue | powerGeneration << 8)
-        if battery <= lowBatteryThreshold { enterLowBattery(context) }
+        heartbeat.start(spread: startSpread, random: &random, context)
+        report.start(spread: startSpread, random: &random, context)
+        if battery.level <= battery.lowThreshold { enterLowBattery(context) }
     }
 
     func timerFired(tag: UInt32, context: DeviceContext) {
         guard !depleted else { return }
         switch Timer(rawValue: tag & 0xFF) {
         case .heartbeat:
-            guard tag >> 8 == powerGeneration else { return }
+            guard heartbeat.isCurrent(tag) else { return }
             updateBattery(context)
             guard !depleted else { return }
-            context.emit(event: "heartbeat", [Reading("battery", .double(rounded(battery)))])
-            context.schedule(after: heartbeatInterval, tag: Timer.heartbeat.rawValue | powerGeneration << 8)
+            context.emit(event: "heartbeat", [battery.reading])
+            heartbeat.scheduleNext(context)
         case .report:
-            guard tag >> 8 == powerGeneration else { return }
+            guard report.isCurrent(tag) else { return }
             updateBattery(context)
             guard !depleted else { return }
             let (measured, truth) = sampleSmoke(context.now)
             let temperature = currentTemperature(context.now)
             context.emit(telemetry: [
-                Reading("smoke_density", .double(rounded(measured)), truth: .double(rounded(truth))),
-                Reading("temperature", .double(rounded(temperature)), truth: .double(rounded(temperature))),
-                Reading("battery", .double(rounded(battery))),
+                Reading("smoke_density", .double(readingRounded(measured)), truth: .double(readingRounded(truth))),
+                Reading("temperature", .double(readingRounded(temperature)), truth: .double(readingRounded(temperature))),
+                battery.reading,
             ])
             evaluate(smoke: measured, truthSmoke: truth, temperature: temperature, context)
-            context.schedule(after: reportInterval, tag: Timer.report.rawValue | powerGeneration << 8)
+            report.scheduleNext(context)
         case .chirp:
-            guard lowBattery, tag >> 8 == chirpGeneration else { return }
+            guard lowBattery, chirp.isCurrent(tag) else { return }
             updateBattery(context)
             guard !depleted else { return }
-            context.emit(Emission(channel: .local, name: "chirp", readings: [Reading("battery", .double(rounded(battery)))]))
-            context.schedule(after: chirpInterval, tag: Timer.chirp.rawValue | chirpGeneration << 8)
+            context.emit(Emission(channel: .local, name: "chirp", readings: [battery.reading]))
+            chirp.continue(after: chirpInterval, context)
         case .alarmConfirm:
-            guard tag >> 8 == alarmGeneration else { return }
+            guard alarmConfirm.isCurrent(tag) else { return }
             let (measured, truth) = sampleSmoke(context.now)
             raiseAlarmsIfConfirmed(smoke: measured, truthSmoke: truth, temperature: currentTemperature(context.now), context)
         case nil:
@@ -116,48 +111,39 @@ final class SmokeDetector: DeviceBehavior {
 
     func apply(stimulus: Stimulus, context: DeviceContext) throws(DeviceError) {
         if depleted, stimulus.name != "battery-replace" { return }
+        let arguments = Arguments(stimulus)
         switch stimulus.name {
         case "smoke":
-            smokeTruth = try number(stimulus, "density", default: 0.5)
+            smokeTruth = try arguments.number("density") ?? 0.5
             sampleNow(context)
         case "smoke-clear":
             smokeTruth = nil
             sampleNow(context)
         case "heat":
-            heatTruth = try number(stimulus, "temperature", default: 70)
+            heatTruth = try arguments.number("temperature") ?? 70
             sampleNow(context)
         case "heat-clear":
             heatTruth = nil
             sampleNow(context)
         case "tamper":
-            guard !tampered else { return }
-            tampered = true
-            context.emit(event: "tamper")
+            tamper.open(context)
         case "tamper-restore":
-            guard tampered else { return }
-            tampered = false
-            context.emit(event: "tamper-clear")
+            tamper.close(context)
         case "fault":
-            let code: String
-            if case .string(let given)? = stimulus.arguments["code"] { code = given } else { code = "chamber" }
-            guard faultCode == nil else { return }
-            faultCode = code
-            context.emit(event: "fault", [Reading("code", .string(code))])
+            fault.raise(arguments.string("code", default: "chamber"), context)
         case "fault-clear":
-            guard faultCode != nil else { return }
-            faultCode = nil
-            context.emit(event: "fault-clear")
+            guard fault.clear(context) else { return }
             sampleNow(context)
         case "test-button":
             selfTest(context)
         case "battery-replace":
             let wasDepleted = depleted
-            battery = 100
-            batteryMeasuredAt = context.now
+            battery.set(100)
+            battery.restartClock(at: context.now)
             depleted = false
             if lowBattery || wasDepleted {
                 lowBattery = false
-                chirpGeneration &+= 1
+                chirp.cancel()
                 context.emit(event: "battery-ok", [Reading("battery", .double(100))])
             }
             if wasDepleted {
@@ -166,7 +152,7 @@ final class SmokeDetector: DeviceBehavior {
             }
         case "battery-set":
             updateBattery(context)
-            battery = min(100, max(0, try number(stimulus, "level", default: nil)))
+            battery.set(try arguments.required(arguments.number("level"), "level"))
             checkBatteryThresholds(context)
         default:
             throw DeviceError("smoke detector has no stimulus '\(stimulus.name)'; known: "
@@ -217,39 +203,38 @@ final class SmokeDetector: DeviceBehavior {
 
     /// Raises alarms at once, or after `alarm_delay` if the detector confirms; clears at once.
     private func evaluate(smoke: Double, truthSmoke: Double, temperature: Double, _ context: DeviceContext) {
-        let smokeNow = faultCode == nil && smoke >= smokeThreshold
+        let smokeNow = fault.code == nil && smoke >= smokeThreshold
         let heatNow = temperature >= heatThreshold
         if smokeAlarm, !smokeNow {
             smokeAlarm = false
-            context.emit(event: "smoke-clear", [Reading("smoke_density", .double(rounded(smoke)), truth: .double(rounded(truthSmoke)))])
+            context.emit(event: "smoke-clear", [Reading("smoke_density", .double(readingRounded(smoke)), truth: .double(readingRounded(truthSmoke)))])
         }
         if heatAlarm, !heatNow {
             heatAlarm = false
-            context.emit(event: "heat-clear", [Reading("temperature", .double(rounded(temperature)))])
+            context.emit(event: "heat-clear", [Reading("temperature", .double(readingRounded(temperature)))])
         }
         if (smokeNow && !smokeAlarm) || (heatNow && !heatAlarm) {
             if alarmDelay == .zero {
                 raiseAlarmsIfConfirmed(smoke: smoke, truthSmoke: truthSmoke, temperature: temperature, context)
             } else {
-                alarmGeneration &+= 1
-                context.schedule(after: alarmDelay, tag: Timer.alarmConfirm.rawValue | alarmGeneration << 8)
+                alarmConfirm.start(after: alarmDelay, context)
             }
         }
         if !smokeAlarm, !heatAlarm, sounderOn { setSounder(false, context) }
     }
 
     private func raiseAlarmsIfConfirmed(smoke: Double, truthSmoke: Double, temperature: Double, _ context: DeviceContext) {
-        if faultCode == nil, smoke >= smokeThreshold, !smokeAlarm {
+        if fault.code == nil, smoke >= smokeThreshold, !smokeAlarm {
             smokeAlarm = true
             context.emit(event: "smoke-alarm", [
-                Reading("smoke_density", .double(rounded(smoke)), truth: .double(rounded(truthSmoke))),
+                Reading("smoke_density", .double(readingRounded(smoke)), truth: .double(readingRounded(truthSmoke))),
                 Reading("threshold", .double(smokeThreshold)),
             ])
         }
         if temperature >= heatThreshold, !heatAlarm {
             heatAlarm = true
             context.emit(event: "heat-alarm", [
-                Reading("temperature", .double(rounded(temperature))),
+                Reading("temperature", .double(readingRounded(temperature))),
                 Reading("threshold", .double(heatThreshold)),
             ])
         }
@@ -266,57 +251,34 @@ final class SmokeDetector: DeviceBehavior {
     @discardableResult
     private func selfTest(_ context: DeviceContext) -> Bool {
         updateBattery(context)
-        let passed = faultCode == nil && battery > lowBatteryThreshold
-        var readings = [Reading("passed", .bool(passed)), Reading("battery", .double(rounded(battery)))]
-        if let faultCode { readings.append(Reading("fault", .string(faultCode))) }
+        let passed = fault.code == nil && battery.level > battery.lowThreshold
+        var readings = [Reading("passed", .bool(passed)), battery.reading]
+        if let faultCode = fault.code { readings.append(Reading("fault", .string(faultCode))) }
         context.emit(event: "self-test", readings)
         return passed
     }
 
     /// Brings the battery level up to `context.now` and reacts to thresholds crossed.
     private func updateBattery(_ context: DeviceContext) {
-        if let since = batteryMeasuredAt {
-            let seconds = context.now.duration(since: since).seconds
-            battery = max(0, battery - seconds * (drainPerSecond + (sounderOn ? alarmDrainPerSecond : 0)))
-        }
-        batteryMeasuredAt = context.now
+        battery.drain(to: context.now, extraPerSecond: sounderOn ? alarmDrainPerSecond : 0)
         checkBatteryThresholds(context)
     }
 
     private func checkBatteryThresholds(_ context: DeviceContext) {
-        if battery <= 0, !depleted {
+        if battery.level <= 0, !depleted {
             depleted = true
             context.emit(event: "battery-depleted", [Reading("battery", .double(0))])
             sounderOn = false
-        } else if battery <= lowBatteryThreshold, !lowBattery {
+        } else if battery.level <= battery.lowThreshold, !lowBattery {
             enterLowBattery(context)
         }
     }
 
     private func enterLowBattery(_ context: DeviceContext) {
         lowBattery = true
-        chirpGeneration &+= 1
-        context.emit(event: "low-battery", [Reading("battery", .double(rounded(battery)))])
-        context.emit(Emission(channel: .local, name: "chirp", readings: [Reading("battery", .double(rounded(battery)))]))
-        context.schedule(after: chirpInterval, tag: Timer.chirp.rawValue | chirpGeneration << 8)
+        context.emit(event: "low-battery", [battery.reading])
+        context.emit(Emission(channel: .local, name: "chirp", readings: [battery.reading]))
+        chirp.start(after: chirpInterval, context)
     }
 
-    private func phase(within period: DeviceDuration) -> DeviceDuration {
-        let span = min(period, startSpread)
-        guard span > .zero else { return .zero }
-        return DeviceDuration(nanoseconds: random.next() % span.nanoseconds)
-    }
-
-    private func number(_ stimulus: Stimulus, _ name: String, default fallback: Double?) throws(DeviceError) -> Double {
-        if let value = stimulus.arguments[name] {
-            guard let number = value.doubleValue else {
-                throw DeviceError("stimulus '\(stimulus.name)' argument '\(name)' must be a number, got \(value.jsonText)")
-            }
-            return number
-        }
-        guard let fallback else { throw DeviceError("stimulus '\(stimulus.name)' needs argument '\(name)'") }
-        return fallback
-    }
-
-    private func rounded(_ value: Double) -> Double { (value * 10_000).rounded() / 10_000 }
 }

@@ -32,7 +32,7 @@ public struct SmokeDetectorKind: DeviceKind {
         points: [
             PointDescriptor(name: "smoke_density", type: .double, unit: "dB/m", summary: "Optical smoke density in the chamber"),
             PointDescriptor(name: "temperature", type: .double, unit: "°C", summary: "Air temperature at the detector"),
-            PointDescriptor(name: "battery", type: .double, unit: "%", summary: "Remaining battery charge"),
+            CommonDescriptors.batteryPoint,
         ],
         events: [
             EventDescriptor(name: "smoke-alarm", severity: .critical, summary: "Smoke density above the alarm threshold"),
@@ -53,7 +53,7 @@ public struct SmokeDetectorKind: DeviceKind {
             EventDescriptor(name: "sounder-off", severity: .info, summary: "Local: alarm sounder stops"),
         ],
         commands: [
-            CommandDescriptor(name: "self-test", summary: "Run a self-test and report the result"),
+            CommonDescriptors.selfTestCommand,
             CommandDescriptor(name: "silence", summary: "Silence the local sounder; the alarm itself stays raised"),
             CommandDescriptor(
                 name: "set-threshold",
@@ -73,28 +73,20 @@ public struct SmokeDetectorKind: DeviceKind {
             StimulusDescriptor(name: "heat-clear", summary: "The air cools to ambient"),
             StimulusDescriptor(name: "tamper", summary: "Someone removes the detector from its base"),
             StimulusDescriptor(name: "tamper-restore", summary: "The detector is put back"),
-            StimulusDescriptor(
-                name: "fault",
-                arguments: [ArgumentDescriptor(name: "code", type: .string, required: false, summary: "Fault code (default chamber)")],
-                summary: "The detector develops a fault"),
+            CommonDescriptors.faultStimulus(defaultCode: "chamber", summary: "The detector develops a fault"),
             StimulusDescriptor(name: "fault-clear", summary: "The fault goes away"),
             StimulusDescriptor(name: "test-button", summary: "Someone presses the test button"),
             StimulusDescriptor(name: "battery-replace", summary: "A new battery is fitted"),
-            StimulusDescriptor(
-                name: "battery-set",
-                arguments: [ArgumentDescriptor(name: "level", type: .double, summary: "Battery level in %")],
-                summary: "Force the battery level (fault injection)"),
+            CommonDescriptors.batterySetStimulus(),
         ],
         parameters: [
-            ParameterDescriptor(name: "heartbeat_interval", type: .duration, defaultValue: "1h", minimum: 0.001, summary: "Time between heartbeats"),
+            CommonDescriptors.heartbeatInterval(default: "1h"),
             ParameterDescriptor(name: "report_interval", type: .duration, defaultValue: "5m", minimum: 0.001, summary: "Time between telemetry reports"),
-            ParameterDescriptor(name: "start_spread", type: .duration, defaultValue: "1d", summary: "Each periodic timer starts at a random phase within this span or its own period, whichever is shorter, so a park does not report in lock step; 0s starts every device at once"),
+            CommonDescriptors.startSpread(.eachTimer),
             ParameterDescriptor(name: "smoke_threshold", type: .double, defaultValue: "0.15", minimum: 0.01, maximum: 2, unit: "dB/m", summary: "Smoke alarm threshold"),
             ParameterDescriptor(name: "heat_threshold", type: .double, defaultValue: "57", minimum: 30, maximum: 120, unit: "°C", summary: "Heat alarm threshold (EN 54-5 class A1 static response)"),
             ParameterDescriptor(name: "alarm_delay", type: .duration, defaultValue: "0s", summary: "The detector's own confirmation time before it raises an alarm"),
-            ParameterDescriptor(name: "battery_life", type: .duration, defaultValue: "1095d", minimum: 1, summary: "Time for a full battery to drain at rest (at least 3 years, 004 L3123)"),
-            ParameterDescriptor(name: "initial_battery", type: .double, defaultValue: "100", minimum: 0, maximum: 100, unit: "%", summary: "Battery level at start"),
-            ParameterDescriptor(name: "low_battery_threshold", type: .double, defaultValue: "15", minimum: 0, maximum: 100, unit: "%", summary: "Battery level that raises low-battery"),
+        ] + CommonDescriptors.batteryParameters(life: "1095d", lifeSummary: "Time for a full battery to drain at rest (at least 3 years, 004 L3123)") + [
             ParameterDescriptor(name: "alarm_drain_per_hour", type: .double, defaultValue: "2", minimum: 0, unit: "%", summary: "Extra battery drain while the sounder is on"),
             ParameterDescriptor(name: "chirp_interval", type: .duration, defaultValue: "40s", minimum: 1, summary: "Low-battery chirp period (004 L3130)"),
             ParameterDescriptor(name: "ambient_temperature", type: .double, defaultValue: "22", minimum: -40, maximum: 60, unit: "°C", summary: "Mean ambient temperature"),

@@ -4,35 +4,32 @@ import ParkCore
 final class Sounder: DeviceBehavior {
     typealias Timer = SounderKind.Timer
 
-    private let heartbeatInterval: DeviceDuration
+    private var heartbeat: PeriodicTimer
     private let startSpread: DeviceDuration
     private let defaultDuration: DeviceDuration
     private var random: SeededRandom
     private var sounding = false
-    // A new `sound` or a `stop` makes a pending end-of-sounding timer stale (timers cannot be
-    // cancelled); the generation rides above the low byte that names the timer.
-    private var soundGeneration: UInt32 = 0
+    /// A new `sound` or a `stop` makes a pending end of sounding stale.
+    private var soundEnd = TimerChain(Timer.soundEnd)
 
     init(setup: DeviceSetup) {
-        heartbeatInterval = setup.parameters.duration("heartbeat_interval")
+        heartbeat = PeriodicTimer(Timer.heartbeat, interval: setup.parameters.duration("heartbeat_interval"))
         startSpread = setup.parameters.duration("start_spread")
         defaultDuration = setup.parameters.duration("sound_duration")
         random = setup.random
     }
 
     func start(context: DeviceContext) {
-        let span = min(heartbeatInterval, startSpread)
-        let phase = span > .zero ? DeviceDuration(nanoseconds: random.next() % span.nanoseconds) : .zero
-        context.schedule(after: phase, tag: Timer.heartbeat.rawValue)
+        heartbeat.start(spread: startSpread, random: &random, context)
     }
 
     func timerFired(tag: UInt32, context: DeviceContext) {
         switch Timer(rawValue: tag & 0xFF) {
         case .heartbeat:
+            guard heartbeat.fire(tag, context) else { return }
             context.emit(event: "heartbeat", [Reading("sounding", .bool(sounding))])
-            context.schedule(after: heartbeatInterval, tag: Timer.heartbeat.rawValue)
         case .soundEnd:
-            guard tag >> 8 == soundGeneration, sounding else { return }
+            guard soundEnd.isCurrent(tag), sounding else { return }
             silence(reason: "time-up", context)
         case nil:
             break
@@ -53,7 +50,6 @@ final class Sounder: DeviceBehavior {
                 guard let parsed = DeviceDuration(parsing: text) else { return CommandResult(.rejected(reason: "duration '\(text)' is not a duration such as 30s")) }
                 duration = parsed
             }
-            soundGeneration = (soundGeneration &+ 1) & 0xFF_FFFF
             if !sounding {
                 sounding = true
                 context.emit(Emission(channel: .local, name: "siren-on"))
@@ -61,11 +57,12 @@ final class Sounder: DeviceBehavior {
             var readings = [Reading("sounding", .bool(true)), Reading("duration_s", .double(duration.seconds))]
             if let id = command.id { readings.append(Reading("by", .string(id))) }
             context.emit(event: "sounding", readings)
-            if duration > .zero { context.schedule(after: duration, tag: Timer.soundEnd.rawValue | soundGeneration << 8) }
+            // A new sounding replaces the end of the one before; without a duration it has none.
+            if duration > .zero { soundEnd.start(after: duration, context) } else { soundEnd.cancel() }
             return CommandResult(.accepted, readings: [Reading("sounding", .bool(true))])
         case "stop":
             guard sounding else { return CommandResult(.rejected(reason: "not sounding")) }
-            soundGeneration = (soundGeneration &+ 1) & 0xFF_FFFF
+            soundEnd.cancel()
             silence(reason: "stopped", context)
             return CommandResult(.accepted, readings: [Reading("sounding", .bool(false))])
         case "self-test":

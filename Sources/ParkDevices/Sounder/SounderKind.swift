@@ -51,7 +51,7 @@ public struct SounderKind: DeviceKind {
         ],
         stimuli: [],
         parameters: [
-            ParameterDescriptor(name: "heartbeat_interval", type: .duration, defaultValue: "1h", minimum: 0.001, summary: "Time between heartbeats"),
+            CommonDescriptors.heartbeatInterval(default: "1h"),
             ParameterDescriptor(name: "start_spread", type: .duration, defaultValue: "1d", summary: "The first heartbeat comes at a random phase within this span or the heartbeat interval, whichever is shorter"),
             ParameterDescriptor(name: "sound_duration", type: .duration, defaultValue: "3m", summary: "How long a `sound` without a duration lasts; 0s sounds until stopped"),
         ])

@@ -7,16 +7,14 @@ import ParkCore
 /// `leak` reading carries both so a check can tell a slow platform from a slow sensor.
 ///
 /// Battery charge drains linearly over `battery_life` and is brought up to date whenever the
-/// device speaks; like the emergency button, this kind does not model going silent at 0 %.
+/// device speaks (``Battery``); like the emergency button, this kind does not model going
+/// silent at 0 %.
 final class WaterLeakSensor: DeviceBehavior {
     typealias Timer = WaterLeakSensorKind.Timer
 
-    private let heartbeatInterval: DeviceDuration
     private let startSpread: DeviceDuration
     private let alarmDelay: DeviceDuration
     private let cableLength: Double
-    private let drainPerSecond: Double
-    private let lowBatteryThreshold: Double
 
     private var random: SeededRandom
 
@@ -25,47 +23,42 @@ final class WaterLeakSensor: DeviceBehavior {
     private var waterPosition: Double?
     private var leak = false
     private var confirming = false
-    private var tampered = false
-    private var faultCode: String?
-    private var battery: Double
-    private var batteryMeasuredAt: MonotonicInstant?
-    private var lowBattery = false
-    // Bumped whenever a pending confirmation must no longer raise (timers cannot be
-    // cancelled); it rides in the timer tag above the low byte that names the timer.
-    private var confirmGeneration: UInt32 = 0
+    private var tamper = TamperSwitch()
+    private var fault = FaultLatch()
+    private var battery: Battery
+    private var heartbeat: PeriodicTimer
+    /// Cancelled whenever a pending confirmation must no longer raise.
+    private var confirmation = TimerChain(Timer.alarmConfirm)
 
     init(setup: DeviceSetup) {
         let parameters = setup.parameters
-        heartbeatInterval = parameters.duration("heartbeat_interval")
+        heartbeat = PeriodicTimer(Timer.heartbeat, interval: parameters.duration("heartbeat_interval"))
         startSpread = parameters.duration("start_spread")
         alarmDelay = parameters.duration("alarm_delay")
         cableLength = parameters.double("cable_length")
-        drainPerSecond = 100 / parameters.duration("battery_life").seconds
-        lowBatteryThreshold = parameters.double("low_battery_threshold")
-        battery = parameters.double("initial_battery")
+        battery = Battery(parameters)
         random = setup.random
     }
 
     // MARK: DeviceBehavior
 
     func start(context: DeviceContext) {
-        batteryMeasuredAt = context.now
         // A random phase keeps a park of sensors from reporting in lock step.
-        context.schedule(after: phase(within: heartbeatInterval), tag: Timer.heartbeat.rawValue)
-        checkBatteryThresholds(context)
+        heartbeat.start(spread: startSpread, random: &random, context)
+        battery.update(context)
     }
 
     func timerFired(tag: UInt32, context: DeviceContext) {
         switch Timer(rawValue: tag & 0xFF) {
         case .heartbeat:
-            updateBattery(context)
+            guard heartbeat.fire(tag, context) else { return }
+            battery.update(context)
             context.emit(event: "heartbeat", [
-                Reading("battery", .double(rounded(battery))),
+                battery.reading,
                 Reading("leak", .bool(leak), truth: .bool(water)),
             ])
-            context.schedule(after: heartbeatInterval, tag: Timer.heartbeat.rawValue)
         case .alarmConfirm:
-            guard confirming, tag >> 8 == confirmGeneration else { return }
+            guard confirming, confirmation.isCurrent(tag) else { return }
             confirming = false
             // Dry and fault both cancel the confirmation, so water is still there and seen.
             raiseLeak(context)
@@ -88,37 +81,20 @@ final class WaterLeakSensor: DeviceBehavior {
             waterPosition = nil
             evaluate(context)
         case "tamper":
-            guard !tampered else { return }
-            tampered = true
-            context.emit(event: "tamper")
+            tamper.open(context)
         case "tamper-restore":
-            guard tampered else { return }
-            tampered = false
-            context.emit(event: "tamper-clear")
+            tamper.close(context)
         case "fault":
-            guard faultCode == nil else { return }
-            let code: String
-            if case .string(let given)? = stimulus.arguments["code"] { code = given } else { code = "probe-disconnected" }
-            faultCode = code
+            guard fault.raise(Arguments(stimulus).string("code", default: "probe-disconnected"), context) else { return }
             cancelConfirmation()
-            context.emit(event: "fault", [Reading("code", .string(code))])
         case "fault-clear":
-            guard faultCode != nil else { return }
-            faultCode = nil
-            context.emit(event: "fault-clear")
+            guard fault.clear(context) else { return }
             evaluate(context)
         case "test-button":
             selfTest(context)
         case "battery-set":
-            guard let level = stimulus.arguments["level"] else {
-                throw DeviceError("stimulus 'battery-set' needs argument 'level'")
-            }
-            guard let number = level.doubleValue else {
-                throw DeviceError("stimulus 'battery-set' argument 'level' must be a number, got \(level.jsonText)")
-            }
-            updateBattery(context)
-            battery = min(100, max(0, number))
-            checkBatteryThresholds(context)
+            let arguments = Arguments(stimulus)
+            battery.force(try arguments.required(arguments.number("level"), "level"), context)
         default:
             throw DeviceError("water-leak sensor has no stimulus '\(stimulus.name)'; known: "
                 + WaterLeakSensorKind.kindDescriptor.stimuli.map(\.name).joined(separator: ", "))
@@ -140,15 +116,14 @@ final class WaterLeakSensor: DeviceBehavior {
     /// nothing, so it changes nothing: a leak raised before the fault stays raised until the
     /// probe is back and dry.
     private func evaluate(_ context: DeviceContext) {
-        guard faultCode == nil else { return }
+        guard fault.code == nil else { return }
         if water, !leak {
             if alarmDelay == .zero {
                 raiseLeak(context)
             } else if !confirming {
                 // The delay counts from the first wetting; it is not extended while water stays.
                 confirming = true
-                confirmGeneration &+= 1
-                context.schedule(after: alarmDelay, tag: Timer.alarmConfirm.rawValue | confirmGeneration << 8)
+                confirmation.start(after: alarmDelay, context)
             }
         } else if !water {
             cancelConfirmation()
@@ -161,19 +136,19 @@ final class WaterLeakSensor: DeviceBehavior {
 
     private func raiseLeak(_ context: DeviceContext) {
         leak = true
-        updateBattery(context)
+        battery.update(context)
         var readings = [Reading("leak", .bool(true), truth: .bool(water))]
         if let waterPosition {
-            readings.append(Reading("position", .double(rounded(waterPosition)), truth: .double(rounded(waterPosition))))
+            readings.append(Reading("position", .double(readingRounded(waterPosition)), truth: .double(readingRounded(waterPosition))))
         }
-        readings.append(Reading("battery", .double(rounded(battery))))
+        readings.append(battery.reading)
         context.emit(event: "leak", readings)
     }
 
     private func cancelConfirmation() {
         guard confirming else { return }
         confirming = false
-        confirmGeneration &+= 1
+        confirmation.cancel()
     }
 
     /// The stimulus's `position` on the cable, checked; nil when it gives none.
@@ -190,39 +165,12 @@ final class WaterLeakSensor: DeviceBehavior {
 
     @discardableResult
     private func selfTest(_ context: DeviceContext) -> Bool {
-        updateBattery(context)
-        let passed = faultCode == nil && !tampered && battery > lowBatteryThreshold
-        var readings = [Reading("passed", .bool(passed)), Reading("battery", .double(rounded(battery)))]
-        if let faultCode { readings.append(Reading("fault", .string(faultCode))) }
+        battery.update(context)
+        let passed = fault.code == nil && !tamper.isOpen && battery.level > battery.lowThreshold
+        var readings = [Reading("passed", .bool(passed)), battery.reading]
+        if let faultCode = fault.code { readings.append(Reading("fault", .string(faultCode))) }
         context.emit(event: "self-test", readings)
         return passed
     }
 
-    /// Brings the battery level up to `context.now` and reacts to thresholds crossed.
-    private func updateBattery(_ context: DeviceContext) {
-        if let since = batteryMeasuredAt {
-            battery = max(0, battery - context.now.duration(since: since).seconds * drainPerSecond)
-        }
-        batteryMeasuredAt = context.now
-        checkBatteryThresholds(context)
-    }
-
-    private func checkBatteryThresholds(_ context: DeviceContext) {
-        if battery <= lowBatteryThreshold, !lowBattery {
-            lowBattery = true
-            context.emit(event: "low-battery", [Reading("battery", .double(rounded(battery)))])
-        } else if battery > lowBatteryThreshold, lowBattery {
-            // Only a forced level rises; re-arming the flag lets the next crossing report again.
-            lowBattery = false
-            context.emit(event: "battery-ok", [Reading("battery", .double(rounded(battery)))])
-        }
-    }
-
-    private func phase(within period: DeviceDuration) -> DeviceDuration {
-        let span = min(period, startSpread)
-        guard span > .zero else { return .zero }
-        return DeviceDuration(nanoseconds: random.next() % span.nanoseconds)
-    }
-
-    private func rounded(_ value: Double) -> Double { (value * 10_000).rounded() / 10_000 }
 }

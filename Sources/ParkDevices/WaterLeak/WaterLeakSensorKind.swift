@@ -37,7 +37,7 @@ public struct WaterLeakSensorKind: DeviceKind {
         points: [
             PointDescriptor(name: "leak", type: .bool, summary: "Whether the sensor reports water; its truth is whether water is there"),
             PointDescriptor(name: "position", type: .double, unit: "m", summary: "Where along a sensing cable the water is (cable models only)"),
-            PointDescriptor(name: "battery", type: .double, unit: "%", summary: "Remaining battery charge"),
+            CommonDescriptors.batteryPoint,
         ],
         events: [
             EventDescriptor(name: "leak", severity: .critical, summary: "Water at the probe or cable"),
@@ -46,13 +46,12 @@ public struct WaterLeakSensorKind: DeviceKind {
             EventDescriptor(name: "tamper-clear", severity: .info, summary: "Casing closed again"),
             EventDescriptor(name: "fault", severity: .warning, summary: "Probe or cable disconnected; water is not seen until fault-clear"),
             EventDescriptor(name: "fault-clear", severity: .info, summary: "Probe or cable connected again"),
-            EventDescriptor(name: "low-battery", severity: .warning, summary: "Battery below the low-battery threshold"),
-            EventDescriptor(name: "battery-ok", severity: .info, summary: "Battery back above the low-battery threshold"),
+        ] + CommonDescriptors.batteryEvents() + [
             EventDescriptor(name: "heartbeat", severity: .info, summary: "Periodic keep-alive with battery and leak state, so a lost alarm shows up at the next heartbeat"),
             EventDescriptor(name: "self-test", severity: .info, summary: "Result of a self-test (button or command)"),
         ],
         commands: [
-            CommandDescriptor(name: "self-test", summary: "Run a self-test and report the result"),
+            CommonDescriptors.selfTestCommand,
         ],
         stimuli: [
             StimulusDescriptor(
@@ -62,24 +61,15 @@ public struct WaterLeakSensorKind: DeviceKind {
             StimulusDescriptor(name: "dry", summary: "The water is gone"),
             StimulusDescriptor(name: "tamper", summary: "Someone opens the casing or moves the sensor"),
             StimulusDescriptor(name: "tamper-restore", summary: "The casing is closed again"),
-            StimulusDescriptor(
-                name: "fault",
-                arguments: [ArgumentDescriptor(name: "code", type: .string, required: false, summary: "Fault code (default probe-disconnected)")],
-                summary: "The probe or cable comes loose"),
+            CommonDescriptors.faultStimulus(defaultCode: "probe-disconnected", summary: "The probe or cable comes loose"),
             StimulusDescriptor(name: "fault-clear", summary: "The probe or cable is reconnected"),
             StimulusDescriptor(name: "test-button", summary: "Someone presses the test button"),
-            StimulusDescriptor(
-                name: "battery-set",
-                arguments: [ArgumentDescriptor(name: "level", type: .double, summary: "Battery level in %")],
-                summary: "Force the battery level (fault injection)"),
+            CommonDescriptors.batterySetStimulus(),
         ],
         parameters: [
-            ParameterDescriptor(name: "heartbeat_interval", type: .duration, defaultValue: "6h", minimum: 0.001, summary: "Time between heartbeats"),
-            ParameterDescriptor(name: "start_spread", type: .duration, defaultValue: "1d", summary: "The first heartbeat comes at a random phase within this span or the heartbeat interval, whichever is shorter, so a park does not report in lock step; 0s starts every device at once"),
+            CommonDescriptors.heartbeatInterval(default: "6h"),
+            CommonDescriptors.startSpread(.firstHeartbeat),
             ParameterDescriptor(name: "alarm_delay", type: .duration, defaultValue: "0s", summary: "Water must stay this long before the sensor alarms, so a splash does not; 0s alarms at once"),
             ParameterDescriptor(name: "cable_length", type: .double, defaultValue: "0", minimum: 0, maximum: 1_500, unit: "m", summary: "Length of a sensing cable (漏水线, 004 L4729); leak events then carry the position. 0 is a spot probe"),
-            ParameterDescriptor(name: "battery_life", type: .duration, defaultValue: "1825d", minimum: 1, summary: "Time for a full battery to drain"),
-            ParameterDescriptor(name: "initial_battery", type: .double, defaultValue: "100", minimum: 0, maximum: 100, unit: "%", summary: "Battery level at start"),
-            ParameterDescriptor(name: "low_battery_threshold", type: .double, defaultValue: "15", minimum: 0, maximum: 100, unit: "%", summary: "Battery level that raises low-battery"),
-        ])
+        ] + CommonDescriptors.batteryParameters(life: "1825d"))
 }
