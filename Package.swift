@@ -62,7 +62,11 @@ let package = Package(
         .target(name: "ParkProfiles", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "ParkPluginKit", dependencies: ["CParkPlugin"]),
         .target(name: "ParkDevices", dependencies: ["ParkCore"]),
-        .target(name: "ParkModbus", dependencies: ["CModbus", "CLinuxEvents"]),
+        // The one event-loop runtime under the socket protocols: epoll selector, eventfd waker,
+        // monotonic clock, OS threads. The only Park module ParkModbus imports.
+        .target(name: "ParkEventLoop", dependencies: ["CLinuxEvents"]),
+        // CLinuxEvents stays for the pty (RTU buses) and SIOCOUTQ, which are not event-loop concerns.
+        .target(name: "ParkModbus", dependencies: ["CModbus", "CLinuxEvents", "ParkEventLoop"]),
         .target(name: "CLinuxEvents"),
         .target(
             name: "ParkMQTT",
@@ -113,6 +117,7 @@ let package = Package(
 
         .testTarget(name: "ParkCoreTests", dependencies: ["ParkCore", "ParkDevices", "ParkProfiles"]),
         .testTarget(name: "ParkDevicesTests", dependencies: ["ParkDevices", "ParkCore"]),
+        .testTarget(name: "ParkEventLoopTests", dependencies: ["ParkEventLoop"]),
         .testTarget(name: "ParkModbusTests", dependencies: ["ParkModbus", "ParkTestSupport"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["ParkModbus", "ParkMQTT", "ParkCapture"]),
         .testTarget(name: "ParkBenchCLITests", dependencies: ["ParkCore", "ParkTestSupport"]),
