@@ -63,14 +63,14 @@ let package = Package(
         .target(name: "ParkPluginKit", dependencies: ["CParkPlugin"]),
         .target(name: "ParkDevices", dependencies: ["ParkCore"]),
         // The one event-loop runtime under the socket protocols: epoll selector, eventfd waker,
-        // monotonic clock, OS threads. The only Park module ParkModbus imports.
+        // monotonic clock, OS threads. The only Park module ParkModbus and ParkMQTT import.
         .target(name: "ParkEventLoop", dependencies: ["CLinuxEvents"]),
         // CLinuxEvents stays for the pty (RTU buses) and SIOCOUTQ, which are not event-loop concerns.
         .target(name: "ParkModbus", dependencies: ["CModbus", "CLinuxEvents", "ParkEventLoop"]),
         .target(name: "CLinuxEvents"),
         .target(
             name: "ParkMQTT",
-            dependencies: ["CMosquitto", "CLinuxEvents", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["CMosquitto", "ParkEventLoop", .product(name: "Logging", package: "swift-log")]),
         .target(name: "ParkCapture", dependencies: ["CPcap"]),
         // The reference platform's rules (a system under test that misbehaves on request).
         .target(
