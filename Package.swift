@@ -62,11 +62,15 @@ let package = Package(
         .target(name: "ParkProfiles", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "ParkPluginKit", dependencies: ["CParkPlugin"]),
         .target(name: "ParkDevices", dependencies: ["ParkCore"]),
-        .target(name: "ParkModbus", dependencies: ["CModbus", "CLinuxEvents"]),
+        // The one event-loop runtime under the socket protocols: epoll selector, eventfd waker,
+        // monotonic clock, OS threads. The only Park module ParkModbus and ParkMQTT import.
+        .target(name: "ParkEventLoop", dependencies: ["CLinuxEvents"]),
+        // CLinuxEvents stays for the pty (RTU buses) and SIOCOUTQ, which are not event-loop concerns.
+        .target(name: "ParkModbus", dependencies: ["CModbus", "CLinuxEvents", "ParkEventLoop"]),
         .target(name: "CLinuxEvents"),
         .target(
             name: "ParkMQTT",
-            dependencies: ["CMosquitto", "CLinuxEvents", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["CMosquitto", "ParkEventLoop", .product(name: "Logging", package: "swift-log")]),
         .target(name: "ParkCapture", dependencies: ["CPcap"]),
         // The reference platform's rules (a system under test that misbehaves on request).
         .target(
@@ -112,6 +116,7 @@ let package = Package(
 
         .testTarget(name: "ParkCoreTests", dependencies: ["ParkCore", "ParkDevices", "ParkProfiles"]),
         .testTarget(name: "ParkDevicesTests", dependencies: ["ParkDevices", "ParkCore"]),
+        .testTarget(name: "ParkEventLoopTests", dependencies: ["ParkEventLoop"]),
         .testTarget(name: "ParkModbusTests", dependencies: ["ParkModbus", "ParkTestSupport"]),
         .testTarget(name: "SystemLibraryTests", dependencies: ["ParkModbus", "ParkMQTT", "ParkCapture"]),
         .testTarget(name: "ParkBenchCLITests", dependencies: ["ParkCore", "ParkTestSupport"]),

@@ -1,5 +1,6 @@
 import CMosquitto
 import Logging
+import ParkEventLoop
 
 #if canImport(Glibc)
 import Glibc
@@ -27,7 +28,7 @@ final class MQTTConnection {
     private(set) var state: State = .stopped
     /// The socket epoll watches for us, or -1.
     var registeredFD: Int32 = -1
-    var interest: UInt32 = 0
+    var interest: EventInterest = []
     /// A socket we stopped watching because it hung up without libmosquitto noticing; it stays
     /// open in libmosquitto until the next attempt, and must not be registered again.
     var abandonedFD: Int32 = -1
@@ -187,7 +188,7 @@ final class MQTTConnection {
         counters.connectsAttempted.increment()
         // libmosquitto closes any previous socket itself; closing also drops its epoll registration.
         registeredFD = -1
-        interest = 0
+        interest = []
         abandonedFD = -1
         libraryDiagnostic = nil
         setLibraryLog(enabled: true)
@@ -404,15 +405,15 @@ final class MQTTConnection {
 
     // MARK: - Socket events
 
-    func handleEvents(_ events: UInt32) {
+    func handleEvents(_ events: Readiness) {
         let fd = registeredFD
         guard fd >= 0 else { return }
         let callbacksBefore = callbackCount
         var drained = true
-        if events & (LinuxEvents.readable | LinuxEvents.hangUp | LinuxEvents.error) != 0 {
+        if events.readable || events.failed {
             drained = readAvailable()
         }
-        if events & LinuxEvents.writable != 0, mosquitto_socket(mosq) == fd {
+        if events.writable, mosquitto_socket(mosq) == fd {
             let rc = mosquitto_loop_write(mosq, 1)
             let code = errno
             noticeFailure(rc: rc, errno: code)
@@ -421,7 +422,7 @@ final class MQTTConnection {
             if state == .connecting, mosquitto_socket(mosq) == fd { _ = readAvailable() }
         }
         loop.sync(self)
-        if events & (LinuxEvents.hangUp | LinuxEvents.error) != 0, registeredFD == fd,
+        if events.failed, registeredFD == fd,
             drained || callbackCount == callbacksBefore
         {
             abandonSocket(fd)
@@ -459,7 +460,7 @@ final class MQTTConnection {
     private func abandonSocket(_ fd: Int32) {
         loop.unregister(fd)
         registeredFD = -1
-        interest = 0
+        interest = []
         abandonedFD = fd
         var socketError: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)

@@ -1,4 +1,5 @@
 import CMosquitto
+import ParkEventLoop
 
 #if canImport(Glibc)
 import Glibc
@@ -147,5 +148,12 @@ extension MQTTError: CustomStringConvertible {
         case .clientStopped: return "the client was disconnected or removed on request"
         case .poolShutDown: return "the MQTT client pool has been shut down"
         }
+    }
+}
+
+extension MQTTError {
+    /// An epoll, eventfd or thread call of the I/O runtime failed: a system error like any other.
+    init(_ error: EventLoopError) {
+        self = .system(errno: error.code, message: error.description)
     }
 }

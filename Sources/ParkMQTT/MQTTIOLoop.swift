@@ -1,5 +1,6 @@
 import CMosquitto
 import Logging
+import ParkEventLoop
 import Synchronization
 
 #if canImport(Glibc)
@@ -58,25 +59,25 @@ final class MQTTIOLoop {
     func run() {
         Self.blockSIGPIPE()
         Self.nameThread("mqtt-io-\(thread.index)")
-        let events = EpollEventBuffer(capacity: 1024)
+        var events = EpollEvents(capacity: 1024)
         logger.debug("MQTT I/O thread started")
         while true {
             now = MonotonicClock.now()
-            let ready = LinuxEvents.wait(thread.epollFD, into: events, timeoutMilliseconds: nextTimeout())
-            if ready < 0 {
-                let code = errno
-                if code == EINTR { continue }
-                logger.critical("epoll_wait failed; MQTT I/O thread stops", metadata: ["errno": "\(code)"])
+            do {
+                // An interrupted wait comes back empty and the pass runs as after a timeout.
+                try thread.selector.wait(into: &events, timeoutMilliseconds: nextTimeout())
+            } catch {
+                logger.critical("epoll_wait failed; MQTT I/O thread stops", metadata: ["errno": "\(error.code)"])
                 break
             }
             now = MonotonicClock.now()
             var woken = false
-            for index in 0..<Int(ready) {
-                let token = events.token(at: index)
-                if token == MQTTIOThread.wakeToken {
+            for index in 0..<events.count {
+                let event = events[index]
+                if event.token == MQTTIOThread.wakeToken {
                     woken = true
-                } else if let connection = connection(Int(token)) {
-                    connection.handleEvents(events.events(at: index))
+                } else if let connection = connection(Int(event.token)) {
+                    connection.handleEvents(event)
                 }
             }
             if woken {
@@ -264,22 +265,22 @@ final class MQTTIOLoop {
         let fd = mosquitto_socket(connection.mosq)
         if fd != connection.registeredFD {
             connection.registeredFD = -1
-            connection.interest = 0
+            connection.interest = []
             guard fd >= 0, fd != connection.abandonedFD else { return }
             let wanted = interest(for: connection)
-            if LinuxEvents.control(thread.epollFD, LinuxEvents.add, fd, events: wanted, token: UInt64(connection.slot)) == 0 {
+            do {
+                try thread.selector.add(fd, interest: wanted, token: UInt64(connection.slot))
                 connection.registeredFD = fd
                 connection.interest = wanted
-            } else {
-                let code = errno
+            } catch {
                 logger.error(
                     "epoll_ctl(ADD) failed for an MQTT socket",
-                    metadata: ["mqtt.client": "\(connection.configuration.clientID)", "errno": "\(code)"])
+                    metadata: ["mqtt.client": "\(connection.configuration.clientID)", "errno": "\(error.code)"])
             }
         } else if fd >= 0 {
             let wanted = interest(for: connection)
             if wanted != connection.interest,
-                LinuxEvents.control(thread.epollFD, LinuxEvents.modify, fd, events: wanted, token: UInt64(connection.slot)) == 0
+                (try? thread.selector.modify(fd, interest: wanted, token: UInt64(connection.slot))) != nil
             {
                 connection.interest = wanted
             }
@@ -289,11 +290,11 @@ final class MQTTIOLoop {
     /// Takes a socket that keeps reporting hang-up out of epoll (EPOLLHUP cannot be masked); it stays
     /// open in libmosquitto until the next connect attempt or `mosquitto_destroy` closes it.
     func unregister(_ fd: Int32) {
-        _ = LinuxEvents.control(thread.epollFD, LinuxEvents.delete, fd, events: 0, token: 0)
+        try? thread.selector.remove(fd)
     }
 
-    private func interest(for connection: MQTTConnection) -> UInt32 {
-        mosquitto_want_write(connection.mosq) ? LinuxEvents.readable | LinuxEvents.writable : LinuxEvents.readable
+    private func interest(for connection: MQTTConnection) -> EventInterest {
+        mosquitto_want_write(connection.mosq) ? [.readable, .writable] : .readable
     }
 
     // MARK: - Timers

@@ -1,3 +1,4 @@
+import ParkEventLoop
 import Synchronization
 
 #if canImport(Glibc)
@@ -13,18 +14,18 @@ import Glibc
 /// steady state allocates nothing. The eventfd write happens under the lock on purpose: once
 /// ``closeDescriptors()`` has run no producer can write to a closed (or reused) descriptor number.
 final class MQTTIOThread: Sendable {
-    static let wakeToken = UInt64.max
+    static let wakeToken = EventWaker.token
 
     let index: Int
-    let epollFD: Int32
-    let wakeFD: Int32
+    let selector: EpollSelector
+    let waker: EventWaker
     let counters = MQTTCounters()
     /// Set while this thread has clients waiting for a connect-window slot.
     let hasConnectWaiters = Atomic<Bool>(false)
 
     private let publishLimit: Int
     private let inbox = Mutex(Inbox())
-    private let thread = Mutex<pthread_t?>(nil)
+    private let thread = NativeThread()
 
     private struct Inbox {
         var commands: [MQTTIOCommand] = []
@@ -35,30 +36,18 @@ final class MQTTIOThread: Sendable {
     }
 
     init(index: Int, publishLimit: Int) throws(MQTTError) {
-        let epollFD = LinuxEvents.createEpoll()
-        guard epollFD >= 0 else { throw Self.systemError("epoll_create1") }
-        let wakeFD = LinuxEvents.createEventFD()
-        guard wakeFD >= 0 else {
-            let error = Self.systemError("eventfd")
-            close(epollFD)
-            throw error
-        }
-        guard LinuxEvents.control(epollFD, LinuxEvents.add, wakeFD, events: LinuxEvents.readable, token: Self.wakeToken) == 0
-        else {
-            let error = Self.systemError("epoll_ctl")
-            close(wakeFD)
-            close(epollFD)
-            throw error
+        do {
+            // A selector or waker made before a later step failed closes itself when dropped.
+            let selector = try EpollSelector()
+            let waker = try EventWaker()
+            try selector.add(waker.descriptor, interest: .readable, token: Self.wakeToken)
+            self.selector = selector
+            self.waker = waker
+        } catch {
+            throw MQTTError(error)
         }
         self.index = index
-        self.epollFD = epollFD
-        self.wakeFD = wakeFD
         self.publishLimit = publishLimit
-    }
-
-    private static func systemError(_ call: String) -> MQTTError {
-        let code = errno
-        return .system(errno: code, message: "\(call): \(String(cString: strerror(code)))")
     }
 
     /// Queues work for the thread; never blocks beyond the inbox lock.
@@ -107,57 +96,31 @@ final class MQTTIOThread: Sendable {
 
     /// Resets the eventfd counter so level-triggered epoll stops reporting it.
     func drainWakeFD() {
-        var value: UInt64 = 0
-        _ = read(wakeFD, &value, 8)
+        waker.drain()
     }
 
     private func signal() {
-        var one: UInt64 = 1
-        _ = write(wakeFD, &one, 8)
+        waker.wake()
     }
 
     // MARK: - The OS thread
 
-    /// The closure a pthread runs; boxed so it can travel through `pthread_create`'s `void *`.
-    private final class Body: Sendable {
-        let run: @Sendable () -> Void
-        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
-    }
-
     func start(_ run: @escaping @Sendable () -> Void) throws(MQTTError) {
-        let body = Unmanaged.passRetained(Body(run)).toOpaque()
-        var handle = pthread_t()
-        let rc = pthread_create(
-            &handle, nil,
-            { argument in
-                let body = Unmanaged<Body>.fromOpaque(argument!).takeRetainedValue()
-                body.run()
-                return nil
-            }, body)
-        guard rc == 0 else {
-            Unmanaged<Body>.fromOpaque(body).release()
-            throw .system(errno: rc, message: "pthread_create: \(String(cString: strerror(rc)))")
-        }
-        thread.withLock { $0 = handle }
+        do { try thread.start(run) } catch { throw MQTTError(error) }
     }
 
-    func join() {
-        guard let handle = thread.withLock({ $0.take() }) else { return }
-        pthread_join(handle, nil)
-    }
+    func join() { thread.join() }
 
     /// True when called on this I/O thread (where `join` would wait for itself).
-    var isCurrentThread: Bool {
-        thread.withLock { handle in handle.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
-    }
+    var isCurrentThread: Bool { thread.isCurrent }
 
     /// After `join`: nothing runs on the thread and the inbox is closed, so the descriptors are free.
     func closeDescriptors() {
         inbox.withLock { inbox in
             guard !inbox.descriptorsClosed else { return }
             inbox.descriptorsClosed = true
-            close(wakeFD)
-            close(epollFD)
+            waker.close()
+            selector.close()
         }
     }
 }

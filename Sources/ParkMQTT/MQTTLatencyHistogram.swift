@@ -1,3 +1,5 @@
+import ParkEventLoop
+
 /// A fixed-memory latency distribution (connect times), good to about 12 %.
 ///
 /// Buckets are log-linear over microseconds: exact below 8 µs, then 8 sub-buckets per power of

@@ -1,3 +1,5 @@
+import ParkEventLoop
+
 /// When a client tries again after a failed connect or a lost connection.
 ///
 /// The delay after the n-th consecutive failure is drawn below a ceiling of `min(cap, base · 2ⁿ⁻¹)`.

@@ -1,3 +1,5 @@
+import ParkEventLoop
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -164,10 +166,10 @@ public final class DLT645Master {
         let sent = bytes.withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         guard sent == bytes.count else { throw .transport("send to \(target): \(String(cString: strerror(errno)))") }
         var buffer = [UInt8](repeating: 0, count: 512)
-        let deadline = Self.nowMilliseconds() + Int64(timeoutMilliseconds)
+        let deadline = Int64(MonotonicClock.milliseconds()) + Int64(timeoutMilliseconds)
         var broken: String?
         while true {
-            let left = deadline - Self.nowMilliseconds()
+            let left = deadline - Int64(MonotonicClock.milliseconds())
             guard left > 0 else { throw broken.map { .brokenFrame(meter: meter, reason: $0) } ?? .timeout(meter: meter) }
             var poll = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
             let ready = Glibc.poll(&poll, 1, Int32(left))
@@ -206,11 +208,5 @@ public final class DLT645Master {
     /// A data identifier as it goes on the wire: DI0 first.
     private static func wireBytes(_ identifier: UInt32) -> [UInt8] {
         [UInt8(identifier & 0xFF), UInt8(identifier >> 8 & 0xFF), UInt8(identifier >> 16 & 0xFF), UInt8(identifier >> 24)]
-    }
-
-    private static func nowMilliseconds() -> Int64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
     }
 }

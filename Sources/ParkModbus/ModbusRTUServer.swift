@@ -1,5 +1,6 @@
 import CLinuxEvents
 import CModbus
+import ParkEventLoop
 import Synchronization
 
 #if canImport(Glibc)
@@ -81,10 +82,10 @@ public final class ModbusRTUServer: @unchecked Sendable {
         precondition(events == nil, "bus already started")
         // Holding the slave side open keeps the pty alive (no EIO on our side) between masters.
         slaveKeeper = open(devicePath, O_RDWR | O_NOCTTY | O_CLOEXEC)
-        let events = try EventThread()
-        self.events = events
-        events.watch(master)
         do {
+            let events = try EventThread()
+            self.events = events
+            try events.watch(master)
             try events.start(timeout: { [self] in
                 let due = responder.nextTimeoutMilliseconds
                 guard !buffer.isEmpty else { return due }
@@ -103,7 +104,9 @@ public final class ModbusRTUServer: @unchecked Sendable {
             }
         } catch {
             self.events = nil
-            throw error
+            if slaveKeeper >= 0 { close(slaveKeeper) }
+            slaveKeeper = -1
+            throw ModbusError("cannot start the RTU bus thread: \(error)")
         }
     }
 

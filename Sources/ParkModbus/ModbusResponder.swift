@@ -1,4 +1,5 @@
 import CModbus
+import ParkEventLoop
 import Synchronization
 
 #if canImport(Glibc)
@@ -74,7 +75,7 @@ final class ModbusResponder: @unchecked Sendable {
     /// Milliseconds until the next delayed answer is due (-1: none), for the endpoint's poll.
     var nextTimeoutMilliseconds: Int32 {
         guard let due = delayed.map(\.due).min() else { return -1 }
-        return max(0, Int32(clamping: (Int64(due) - Int64(EventClock.microseconds()) + 999) / 1000))
+        return max(0, Int32(clamping: (Int64(due) - Int64(MonotonicClock.microseconds()) + 999) / 1000))
     }
 
     /// Handles a whole request frame that arrived on `connection`.
@@ -88,7 +89,7 @@ final class ModbusResponder: @unchecked Sendable {
             return
         }
         if fault.delayMicroseconds > 0 {
-            delayed.append((EventClock.microseconds() + UInt64(fault.delayMicroseconds), connection, bytes))
+            delayed.append((MonotonicClock.microseconds() + UInt64(fault.delayMicroseconds), connection, bytes))
             return
         }
         reply(bytes, on: connection, unit: entry?.unit, faults: fault, transport: transport)
@@ -97,7 +98,7 @@ final class ModbusResponder: @unchecked Sendable {
     /// Answers delayed requests that are due, on connections still in `open`.
     func runDue(open: (Int32) -> Bool, transport: some ModbusReplyTransport) {
         guard !delayed.isEmpty else { return }
-        let now = EventClock.microseconds()
+        let now = MonotonicClock.microseconds()
         let due = delayed.filter { $0.due <= now }
         delayed.removeAll { $0.due <= now }
         for item in due where open(item.connection) {

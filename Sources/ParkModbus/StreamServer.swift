@@ -1,4 +1,5 @@
 import CLinuxEvents
+import ParkEventLoop
 import Synchronization
 
 #if canImport(Glibc)
@@ -123,10 +124,10 @@ final class StreamServer: @unchecked Sendable {
         listenSocket = socket
         reserveDescriptor = open("/dev/null", O_RDONLY | O_CLOEXEC)
         self.handlers = handlers
-        let events = try EventThread()
-        self.events = events
-        events.watch(listenSocket)
         do {
+            let events = try EventThread()
+            self.events = events
+            try events.watch(listenSocket)
             try events.start(timeout: { [self] in nextTimeout(handlers.timeout()) }) { [self] ready in
                 for item in ready { serve(item) }
                 resumeAcceptingIfDue()
@@ -134,7 +135,12 @@ final class StreamServer: @unchecked Sendable {
             }
         } catch {
             self.events = nil
-            throw error
+            close(listenSocket)
+            listenSocket = -1
+            if reserveDescriptor >= 0 { close(reserveDescriptor) }
+            reserveDescriptor = -1
+            self.handlers = nil
+            throw ModbusError("cannot start an endpoint thread: \(error)")
         }
     }
 
@@ -189,7 +195,7 @@ final class StreamServer: @unchecked Sendable {
 
     // MARK: - Server thread
 
-    private func serve(_ item: EventThread.Readiness) {
+    private func serve(_ item: Readiness) {
         if item.fd == listenSocket {
             acceptPending()
             return
@@ -249,7 +255,7 @@ final class StreamServer: @unchecked Sendable {
         guard wantWrites != state.watchingWrites || pause != state.readingPaused else { return }
         state.watchingWrites = wantWrites
         state.readingPaused = pause
-        events?.change(fd, reading: !pause, writing: wantWrites)
+        try? events?.change(fd, reading: !pause, writing: wantWrites)
     }
 
     private func acceptPending() {
@@ -274,8 +280,12 @@ final class StreamServer: @unchecked Sendable {
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         var on: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+        // A connection epoll will not take (ENOMEM, the user's watch limit) would never be served.
+        do { try events?.watch(fd) } catch {
+            close(fd)
+            return
+        }
         connections[fd] = Connection()
-        events?.watch(fd)
         refusing = false
         counters.withLock { $0.accepted += 1 }
     }
@@ -296,38 +306,27 @@ final class StreamServer: @unchecked Sendable {
             reserveDescriptor = open("/dev/null", O_RDONLY | O_CLOEXEC)
             if reserveDescriptor >= 0 { return }
         }
-        events?.unwatch(listenSocket)
-        acceptPausedUntil = EventClock.milliseconds() + 100
+        try? events?.unwatch(listenSocket)
+        acceptPausedUntil = MonotonicClock.milliseconds() + 100
     }
 
     private func resumeAcceptingIfDue() {
-        guard let until = acceptPausedUntil, EventClock.milliseconds() >= until else { return }
+        guard let until = acceptPausedUntil, MonotonicClock.milliseconds() >= until else { return }
         acceptPausedUntil = nil
         if reserveDescriptor < 0 { reserveDescriptor = open("/dev/null", O_RDONLY | O_CLOEXEC) }
-        events?.watch(listenSocket)
+        try? events?.watch(listenSocket)
     }
 
     private func nextTimeout(_ protocolTimeout: Int32) -> Int32 {
         guard let until = acceptPausedUntil else { return protocolTimeout }
-        let wait = Int32(clamping: max(0, Int64(until) - Int64(EventClock.milliseconds())))
+        let wait = Int32(clamping: max(0, Int64(until) - Int64(MonotonicClock.milliseconds())))
         return protocolTimeout < 0 ? wait : min(protocolTimeout, wait)
     }
 
     private func drop(_ fd: Int32) {
         guard connections.removeValue(forKey: fd) != nil else { return }
-        events?.unwatch(fd)
+        try? events?.unwatch(fd)
         close(fd)
         handlers?.closed(fd)
     }
-}
-
-/// The monotonic clock the endpoints time faults and pauses with.
-enum EventClock {
-    static func microseconds() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000 + UInt64(time.tv_nsec) / 1000
-    }
-
-    static func milliseconds() -> UInt64 { microseconds() / 1000 }
 }

@@ -91,11 +91,3 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 }
 
-/// The epoll shim sees the kernel's layout: `struct epoll_event` is packed (12 bytes) on x86-64.
-@Test func epollEventLayoutMatchesTheKernel() {
-    #if arch(x86_64)
-    #expect(LinuxEvents.eventStride == 12)
-    #else
-    #expect(LinuxEvents.eventStride == 16)
-    #endif
-}

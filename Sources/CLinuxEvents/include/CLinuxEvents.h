@@ -45,8 +45,9 @@ static inline int parkbench_set_parent_death_signal(int signal) {
     return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0, 0, 0);
 }
 
-/// epoll without the packed `struct epoll_event` (12 bytes on x86-64), which Swift cannot lay out
-/// portably: registers `fd` for `events` with `token`, or changes it (`operation` EPOLL_CTL_*).
+/// epoll without touching the packed `struct epoll_event` (12 bytes on x86-64, 16 elsewhere) from
+/// Swift: C lays it out, Swift only holds an opaque buffer of `parkbench_epoll_event_size()`-byte
+/// events. Registers `fd` for `events` with `token`, or changes it (`operation` EPOLL_CTL_*).
 static inline int parkbench_epoll_control(int epoll_fd, int operation, int fd, unsigned int events,
                                           unsigned long long token) {
     struct epoll_event event;
@@ -55,18 +56,25 @@ static inline int parkbench_epoll_control(int epoll_fd, int operation, int fd, u
     return epoll_ctl(epoll_fd, operation, fd, &event);
 }
 
-/// Waits for up to `capacity` events; fills `tokens` and `events` side by side; returns the count
-/// (or -1 with errno set).
-static inline int parkbench_epoll_wait(int epoll_fd, unsigned long long *tokens, unsigned int *events,
-                                       int capacity, int timeout_ms) {
-    struct epoll_event buffer[256];
-    if (capacity > 256) capacity = 256;
-    int count = epoll_wait(epoll_fd, buffer, capacity, timeout_ms);
-    for (int i = 0; i < count; i++) {
-        tokens[i] = buffer[i].data.u64;
-        events[i] = buffer[i].events;
-    }
-    return count;
+/// The size of one `struct epoll_event`, for allocating the buffer `parkbench_epoll_wait` fills.
+static inline size_t parkbench_epoll_event_size(void) {
+    return sizeof(struct epoll_event);
+}
+
+/// Waits for up to `capacity` events into `buffer` (`capacity` events of
+/// `parkbench_epoll_event_size()` bytes, suitably aligned); returns the count (-1, errno set).
+static inline int parkbench_epoll_wait(int epoll_fd, void *buffer, int capacity, int timeout_ms) {
+    return epoll_wait(epoll_fd, (struct epoll_event *)buffer, capacity, timeout_ms);
+}
+
+/// The token registered for the `index`th event `parkbench_epoll_wait` put in `buffer`.
+static inline unsigned long long parkbench_epoll_event_token(const void *buffer, int index) {
+    return ((const struct epoll_event *)buffer)[index].data.u64;
+}
+
+/// What the `index`th event in `buffer` is ready for (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, ...).
+static inline unsigned int parkbench_epoll_event_mask(const void *buffer, int index) {
+    return ((const struct epoll_event *)buffer)[index].events;
 }
 
 /// Bytes written to a TCP socket that its peer has not yet acknowledged (SIOCOUTQ), or -1. Zero
