@@ -50,6 +50,11 @@ final class ModbusResponder: @unchecked Sendable {
             throw ModbusError("cannot create the socket pair Modbus replies are built in: \(String(cString: strerror(errno)))")
         }
         capture = pair
+        // libmodbus sleeps for the response timeout (0.5 s by default) before it answers an illegal
+        // function or quantity, then flushes the socket — a master's setting, meant to let a
+        // garbled request drain, which here stalled the endpoint's thread (every client) half a
+        // second per such request. The flush reads the empty capture socket; the sleep is 1 µs.
+        modbus_set_response_timeout(context, 0, 1)
         self.context = context
         headerLength = Int(modbus_get_header_length(context))
         self.absentUnit = absentUnit
@@ -180,26 +185,67 @@ final class ModbusResponder: @unchecked Sendable {
         guard let unit else {
             absentCount.add(1, ordering: .relaxed)
             exceptionCount.add(1, ordering: .relaxed)
-            return modbus_reply_exception(context, base, UInt32(MODBUS_EXCEPTION_GATEWAY_TARGET))
+            return exception(request, UInt32(MODBUS_EXCEPTION_GATEWAY_TARGET))
         }
-        guard ModbusPDU.isComplete(request[headerLength...]) else {
+        // Function codes 80–FF are exception replies, never requests; libmodbus answers them
+        // "illegal function" with a code that wraps (see exception(_:_:)).
+        guard request[headerLength] < 0x80 else {
+            exceptionCount.add(1, ordering: .relaxed)
+            return exception(request, UInt32(MODBUS_EXCEPTION_ILLEGAL_FUNCTION))
+        }
+        // The PDU without the RTU CRC: counted in, a PDU two bytes short would pass, and
+        // libmodbus would take the CRC for data.
+        let checksum = headerLength == 1 ? 2 : 0
+        let pdu = request[headerLength ..< max(headerLength, request.count - checksum)]
+        guard ModbusPDU.isComplete(pdu) else {
             // libmodbus would read the missing fields from past the frame.
             truncatedCount.add(1, ordering: .relaxed)
             exceptionCount.add(1, ordering: .relaxed)
-            return modbus_reply_exception(context, base, UInt32(MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE))
+            return exception(request, UInt32(MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE))
+        }
+        if request[headerLength] == 0x16, pdu.count > 7 {
+            // libmodbus applies a mask write whose PDU runs past its 7 bytes and then answers it
+            // 03 for its length: the master hears "failed" of a write that took effect. The same
+            // answer, without the write.
+            exceptionCount.add(1, ordering: .relaxed)
+            return exception(request, UInt32(MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE))
         }
         let parsed = ModbusRequest(base, length: request.count, headerLength: headerLength)
         if let parsed, !parsed.isWrite { unit.willAnswer(parsed) }
-        let sent = modbus_reply(context, base, Int32(request.count), unit.bank.mapping)
+        var sent: Int32
+        if request.count < headerLength + 3 {
+            // libmodbus reads the two bytes after the function code (an address) for every
+            // function, before it looks at which: a PDU of one or two bytes — 11 (report slave id)
+            // and 07 are whole in one — would be read past. It gets zeros of ours to read instead.
+            let padded = Array(request) + [0, 0]
+            sent = padded.withUnsafeBufferPointer { modbus_reply(context, $0.baseAddress, Int32(request.count), unit.bank.mapping) }
+        } else {
+            sent = modbus_reply(context, base, Int32(request.count), unit.bank.mapping)
+        }
+        if sent < 0, errno == ENOPROTOOPT, !(headerLength == 1 && request[0] == 0) {
+            // libmodbus knows 07 (read exception status) but returns without a reply, and the
+            // master would wait out its timeout; a slave that lacks a function says so: 01. (Not
+            // to an RTU broadcast, which is never answered.)
+            sent = exception(request, UInt32(MODBUS_EXCEPTION_ILLEGAL_FUNCTION))
+        }
         // An exception reply is the header, the function code with its high bit set, and the code
         // (plus the CRC on RTU).
-        let checksum = headerLength == 1 ? 2 : 0
         if sent == Int32(headerLength + 2 + checksum) {
             exceptionCount.add(1, ordering: .relaxed)
         } else if let parsed, parsed.isWrite, sent > 0 {
             unit.didWrite(parsed)
         }
         return sent
+    }
+
+    /// libmodbus's exception reply to `request`, whose function code keeps its high bit:
+    /// libmodbus adds 0x80 to the request's code, which for a code of 80–FF wraps (FE → 7E), and
+    /// a master would read a normal reply. It is handed the code without the high bit instead.
+    private func exception(_ request: UnsafeBufferPointer<UInt8>, _ code: UInt32) -> Int32 {
+        guard request[headerLength] >= 0x80 else { return modbus_reply_exception(context, request.baseAddress, code) }
+        var lowered = Array(request)
+        lowered[headerLength] &= 0x7F
+        return lowered.withUnsafeBufferPointer { modbus_reply_exception(context, $0.baseAddress, code) }
     }
 }
 
