@@ -85,6 +85,43 @@ rtu_frames = [
 rtu_streams = rtu_frames + [rtu_frames[0] + rtu_frames[1], rtu_frames[3][:-1] + b"\x00" + rtu_frames[0]]
 write("modbus-rtu", [bytes([c]) + s for s in rtu_streams for c in (0x00, 0x07, 0x9F)])
 
+# Modbus replies (TCP frames; the target also answers each as RTU) ----------------------------
+def mbap(pdu, unit=1, tid=0x0001):
+    return struct.pack(">HHHB", tid, 0, len(pdu) + 1, unit) + pdu
+
+
+reply_pdus = [bytes.fromhex(h) for h in (
+    "0100000010",                    # read coils
+    "02000007d0",                    # read 2000 discrete inputs, the most one request may ask
+    "030000007d",                    # read 125 holding registers, likewise
+    "040000000a",                    # read input registers
+    "050003ff00",                    # write single coil
+    "060001000a",                    # write single register
+    "0f0000000a020301",              # write multiple coils
+    "100000000204000a000b",          # write multiple registers
+    "16000400f20025",                # mask write register
+    "17000000020000000204000a000b",  # read/write multiple registers
+    "11",                            # report slave id
+    "2b0e0100",                      # device identification: libmodbus says illegal function
+    "0400",                          # a PDU cut short
+)]
+reply_streams = [mbap(pdu, tid=i) for i, pdu in enumerate(reply_pdus)] + [
+    mbap(bytes.fromhex("0320000004"), unit=2),                                        # the meter's high registers
+    mbap(bytes.fromhex("0300000001"), unit=3),                                        # answers as unit 0x33
+    mbap(bytes.fromhex("0300000001"), unit=4),                                        # silent
+    mbap(bytes.fromhex("0300000001"), unit=9),                                        # nobody: exception 0B
+    mbap(bytes.fromhex("040000000a"), tid=7) + mbap(bytes.fromhex("04"), tid=8),      # issue 11 defect 1
+    mbap(bytes.fromhex("0100000010")) + b"\x00\x01\x00\x01\x00\x02\x01\x03",              # then not Modbus
+]
+# What the target found, kept as regression seeds (see ModbusReplierTests).
+reply_found = [bytes(b) for b in (
+    [0x0, 0x7, 0x0, 0x0, 0x0, 0xb, 0x1, 0xfe, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0xb],  # FE answered as 7E
+    [0x0, 0x1, 0x0, 0x0, 0x0, 0x6, 0x1, 0x7, 0x0, 0x4d, 0x0, 0x7d, 0x10, 0x0, 0x1, 0x0, 0x1, 0x0, 0x2, 0x1, 0x3],  # 07: no reply
+    [0x0, 0xb, 0x0, 0x0, 0x0, 0x5, 0x2, 0x1, 0xe, 0x1, 0x0],                         # RTU: CRC taken for the quantity
+    [0x0, 0x6, 0x0, 0x0, 0x0, 0x9, 0x1, 0x16, 0x0, 0x0, 0x0, 0x2, 0x4, 0x3, 0x1],    # mask write applied, answered 03
+)]
+write("modbus-reply", reply_streams + reply_found)
+
 # MQTT ------------------------------------------------------------------------------------------
 def remaining(n):
     out = bytearray()
@@ -158,6 +195,9 @@ def dictionary(name, tokens):
 
 dictionary("dlt645", [b"\x68", b"\x16", b"\xFE\xFE\xFE\xFE", b"\xAA" * 6, b"\x99" * 6, b"\x11", b"\x91", b"\xD1", b"\x13",
                       b"\x93", b"\x33\x33\x34\x33", b"\x33\x34\x34\x35", b"\x33\x33\x36\x35"])
+dictionary("modbus-reply", [b"\x00\x00\x00\x06\x01", b"\x00\x00\x00\x06\x02", b"\x07\xD0", b"\x00\x7D", b"\x00\x7B",
+                            b"\xFF\x00", b"\x20\x00", b"\x01", b"\x02", b"\x03", b"\x04", b"\x05", b"\x06", b"\x0F", b"\x10",
+                            b"\x11", b"\x16", b"\x17"])
 dictionary("mqtt-wire", [b"\x00\x04MQTT", b"\x04", b"\x05", b"\x10", b"\x30", b"\x32", b"\x34", b"\x82", b"\xC0", b"\xE0",
                          b"\xFF\xFF\xFF\x7F", b"park/", b"/event"])
 dictionary("platform-message", [t.encode() for t in (

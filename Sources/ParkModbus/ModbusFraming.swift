@@ -33,7 +33,9 @@ public enum ModbusTCPFraming {
 /// so a PDU cut short would be answered from whatever bytes lie past it in memory.
 public enum ModbusPDU {
     /// The bytes a request PDU (function code first) needs for its function; a PDU at least this
-    /// long is safe to hand to libmodbus. Functions libmodbus refuses outright need only the code.
+    /// long holds every field its function has. Functions libmodbus refuses outright need only the
+    /// code. (libmodbus also reads two bytes after the code for every function, which a whole 07
+    /// or 11 does not have: ``ModbusResponder`` pads those.)
     public static func requiredLength(_ pdu: some Collection<UInt8>) -> Int {
         guard let function = pdu.first else { return 1 }
         func byte(_ offset: Int) -> Int? {

@@ -37,7 +37,6 @@ public final class ModbusRTUServer: @unchecked Sendable {
     private final class Line: ModbusReplyTransport {
         let master: Int32
         init(master: Int32) { self.master = master }
-        func directDescriptor(for connection: Int32) -> Int32? { master }
         func send(_ reply: UnsafeRawBufferPointer, to connection: Int32) { _ = write(master, reply.baseAddress, reply.count) }
     }
 
@@ -64,7 +63,13 @@ public final class ModbusRTUServer: @unchecked Sendable {
             throw ModbusError("cannot create a Modbus RTU context")
         }
         self.context = context
-        responder = ModbusResponder(context: context, absentUnit: .silence)
+        do {
+            responder = try ModbusResponder(context: context, absentUnit: .silence)
+        } catch {
+            modbus_free(context)
+            close(master)
+            throw error
+        }
         line = Line(master: master)
     }
 

@@ -7,24 +7,23 @@ import Glibc
 #endif
 
 /// Where a ``ModbusResponder``'s replies go: its endpoint's connections (a TCP connection or the
-/// RTU line), which decide whether a reply may be written at once or must be queued.
+/// RTU line), which decide whether a reply is written at once or queued.
 protocol ModbusReplyTransport: AnyObject {
-    /// A descriptor libmodbus may write the reply to with its own blocking write, because that
-    /// write cannot block or be cut short now; nil to have the reply captured and given to ``send(_:to:)``.
-    func directDescriptor(for connection: Int32) -> Int32?
-    /// Sends (or queues) a reply captured for `connection`.
+    /// Sends (or queues) the reply built for `connection`, without blocking.
     func send(_ reply: UnsafeRawBufferPointer, to connection: Int32)
 }
 
 /// The part of a Modbus slave endpoint that does not depend on its transport: which unit answers
 /// a request, the unit's faults, libmodbus's reply (with its exceptions), and the counters.
-/// ``ModbusTCPServer`` and ``ModbusRTUServer`` each own one and feed it whole request frames.
-/// Used on its endpoint's thread, except the unit/fault setters and ``statistics``.
+/// ``ModbusTCPServer`` and ``ModbusRTUServer`` each own one and feed it whole request frames;
+/// ``ModbusReplier`` owns one to answer frames given as bytes (tests, the fuzzer).
+/// Used on one thread at a time, except the unit/fault setters and ``statistics``.
 ///
-/// libmodbus writes a reply to a socket itself, with a blocking write. When the transport says
-/// that write could block (a peer that does not read), libmodbus writes into a socket pair here
-/// instead and the reply is read back and handed to the transport to queue — so no client can
-/// stall the endpoint's thread.
+/// libmodbus writes a reply to a socket itself, with a blocking write, so it never writes to a
+/// client here: it writes into a socket pair the responder owns, the reply is read back
+/// (``reply(to:)``), and the endpoint hands it to its transport, which never blocks. That one path
+/// serves every endpoint and the bytes-in seam alike, so what a fuzzer drives is what a master
+/// reaches — and no client that stops reading can stall the endpoint's thread.
 final class ModbusResponder: @unchecked Sendable {
     /// What an endpoint does for a unit id nobody has: a TCP gateway answers exception 0B, a
     /// device on an RS-485 bus stays silent (the master times out).
@@ -39,18 +38,31 @@ final class ModbusResponder: @unchecked Sendable {
     private let crcErrorCount = Atomic<Int>(0), truncatedCount = Atomic<Int>(0)
     /// Delayed answers, due in monotonic microseconds.
     private var delayed: [(due: UInt64, connection: Int32, request: [UInt8])] = []
-    /// libmodbus writes captured replies into [0]; they are read back from [1].
-    private var capture: [Int32] = [-1, -1]
+    /// libmodbus writes replies into [0]; they are read back from [1].
+    private let capture: [Int32]
+    /// The reply read back; larger than any ADU (260 bytes TCP, 256 RTU).
     private var captured = [UInt8](repeating: 0, count: 1024)
 
-    init(context: OpaquePointer, absentUnit: AbsentUnit) {
+    /// Made with its endpoint, socket pair included: an endpoint that runs out of descriptors
+    /// later must still be able to answer the connections it has.
+    init(context: OpaquePointer, absentUnit: AbsentUnit) throws(ModbusError) {
+        var pair: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
+            throw ModbusError("cannot create the socket pair Modbus replies are built in: \(String(cString: strerror(errno)))")
+        }
+        capture = pair
+        // libmodbus sleeps for the response timeout (0.5 s by default) before it answers an illegal
+        // function or quantity, then flushes the socket — a master's setting, meant to let a
+        // garbled request drain, which here stalled the endpoint's thread (every client) half a
+        // second per such request. The flush reads the empty capture socket; the sleep is 1 µs.
+        modbus_set_response_timeout(context, 0, 1)
         self.context = context
         headerLength = Int(modbus_get_header_length(context))
         self.absentUnit = absentUnit
     }
 
     deinit {
-        for fd in capture where fd >= 0 { close(fd) }
+        for fd in capture { close(fd) }
     }
 
     func setUnit(_ id: UInt8, _ unit: (any ModbusUnit)?) {
@@ -80,19 +92,12 @@ final class ModbusResponder: @unchecked Sendable {
 
     /// Handles a whole request frame that arrived on `connection`.
     func handle(_ bytes: [UInt8], on connection: Int32, transport: some ModbusReplyTransport) {
-        guard bytes.count > headerLength else { return }
-        let entry = directory.withLock { $0[bytes[headerLength - 1]] }
-        requestCount.add(1, ordering: .relaxed)
-        let fault = entry?.faults ?? .none
-        if fault.silent {
-            silencedCount.add(1, ordering: .relaxed)
+        guard let entry = admit(bytes.count, unitID: bytes.count > headerLength ? bytes[headerLength - 1] : 0) else { return }
+        if entry.faults.delayMicroseconds > 0 {
+            delayed.append((MonotonicClock.microseconds() + UInt64(entry.faults.delayMicroseconds), connection, bytes))
             return
         }
-        if fault.delayMicroseconds > 0 {
-            delayed.append((MonotonicClock.microseconds() + UInt64(fault.delayMicroseconds), connection, bytes))
-            return
-        }
-        reply(bytes, on: connection, unit: entry?.unit, faults: fault, transport: transport)
+        send(bytes, on: connection, unit: entry.unit, faults: entry.faults, transport: transport)
     }
 
     /// Answers delayed requests that are due, on connections still in `open`.
@@ -103,81 +108,145 @@ final class ModbusResponder: @unchecked Sendable {
         delayed.removeAll { $0.due <= now }
         for item in due where open(item.connection) {
             let entry = directory.withLock { $0[item.request[headerLength - 1]] }
-            reply(item.request, on: item.connection, unit: entry?.unit, faults: entry?.faults ?? .none, transport: transport)
+            send(item.request, on: item.connection, unit: entry?.unit, faults: entry?.faults ?? .none, transport: transport)
         }
     }
 
     /// Forgets delayed answers for a closed connection.
     func forget(_ connection: Int32) { delayed.removeAll { $0.connection == connection } }
 
-    private func reply(_ original: [UInt8], on connection: Int32, unit: (any ModbusUnit)?, faults: ModbusFaults,
-                       transport: some ModbusReplyTransport) {
-        var bytes = original
-        // libmodbus echoes the request's unit id; a miswired device answers with another.
-        if let replyUnit = faults.replyUnit { bytes[headerLength - 1] = replyUnit }
+    /// The reply to one whole request frame (header, PDU, and on RTU the checked CRC), as the
+    /// endpoint would send it now: nil when none is due (a frame no longer than its header, a
+    /// silent unit, an absent unit on RTU, a broadcast). A unit's delay is the endpoint's
+    /// business (when, not what) and is not applied here. Counts as the endpoint counts.
+    func reply(to frame: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        guard let entry = admit(frame.count, unitID: frame.count > headerLength ? frame[headerLength - 1] : 0) else { return nil }
+        let length = build(frame, unit: entry.unit, faults: entry.faults)
+        return length > 0 ? Array(captured[0 ..< length]) : nil
+    }
+
+    /// Counts a request and finds its unit; nil when it gets no answer at all (too short to have
+    /// a function code, or its unit is silent).
+    private func admit(_ count: Int, unitID: UInt8) -> (unit: (any ModbusUnit)?, faults: ModbusFaults)? {
+        guard count > headerLength else { return nil }
+        let entry = directory.withLock { $0[unitID] }
+        requestCount.add(1, ordering: .relaxed)
+        let faults = entry?.faults ?? .none
+        if faults.silent {
+            silencedCount.add(1, ordering: .relaxed)
+            return nil
+        }
+        return (entry?.unit, faults)
+    }
+
+    private func send(_ bytes: [UInt8], on connection: Int32, unit: (any ModbusUnit)?, faults: ModbusFaults,
+                      transport: some ModbusReplyTransport) {
+        let length = bytes.withUnsafeBufferPointer { build($0, unit: unit, faults: faults) }
+        guard length > 0 else { return }
+        captured.withUnsafeBytes { transport.send(UnsafeRawBufferPointer(rebasing: $0[0 ..< length]), to: connection) }
+    }
+
+    /// Has libmodbus build the reply to `request` into the capture socket and reads it back into
+    /// ``captured``; returns its length (0: no reply). The one place a reply is made, for the
+    /// endpoints and ``reply(to:)`` alike.
+    private func build(_ request: UnsafeBufferPointer<UInt8>, unit: (any ModbusUnit)?, faults: ModbusFaults) -> Int {
         if unit == nil, absentUnit == .silence {
             absentCount.add(1, ordering: .relaxed)
-            return
+            return 0
         }
-        // A corrupted reply has to pass through here to be corrupted.
-        let direct = faults.corruptCRC ? nil : transport.directDescriptor(for: connection)
-        guard let socket = direct ?? captureSocket() else { return }
-        modbus_set_socket(context, socket)
-        let sent = answer(bytes, unit: unit)
-        guard direct == nil, sent > 0 else { return }
+        modbus_set_socket(context, capture[0])
+        let sent: Int32
+        if let replyUnit = faults.replyUnit {
+            // libmodbus echoes the request's unit id; a miswired device answers with another.
+            var bytes = Array(request)
+            bytes[headerLength - 1] = replyUnit
+            sent = bytes.withUnsafeBufferPointer { answer($0, unit: unit) }
+        } else {
+            // The caller's bytes themselves, not a copy: a fuzzer that puts the frame against a
+            // guard page sees libmodbus read past it.
+            sent = answer(request, unit: unit)
+        }
+        guard sent > 0 else { return 0 }
         var length = 0
         while length < Int(sent) {
             let got = captured.withUnsafeMutableBytes {
-                recv(capture[1], $0.baseAddress! + length, $0.count - length, Int32(MSG_DONTWAIT))
+                recv(capture[1], $0.baseAddress! + length, min(Int(sent), $0.count) - length, Int32(MSG_DONTWAIT))
             }
             guard got > 0 else { break }
             length += got
         }
-        guard length > 0 else { return }
+        guard length > 0 else { return 0 }
         if faults.corruptCRC { captured[length - 1] ^= 0xFF }
-        captured.withUnsafeBytes { transport.send(UnsafeRawBufferPointer(rebasing: $0[0 ..< length]), to: connection) }
+        return length
     }
 
-    /// Has libmodbus answer `bytes` on the socket set for it; returns what libmodbus wrote.
-    private func answer(_ bytes: [UInt8], unit: (any ModbusUnit)?) -> Int32 {
+    /// Has libmodbus answer `request` on the socket set for it; returns what libmodbus wrote.
+    private func answer(_ request: UnsafeBufferPointer<UInt8>, unit: (any ModbusUnit)?) -> Int32 {
+        let base = request.baseAddress!
         guard let unit else {
             absentCount.add(1, ordering: .relaxed)
             exceptionCount.add(1, ordering: .relaxed)
-            return bytes.withUnsafeBufferPointer {
-                modbus_reply_exception(context, $0.baseAddress, UInt32(MODBUS_EXCEPTION_GATEWAY_TARGET))
-            }
+            return exception(request, UInt32(MODBUS_EXCEPTION_GATEWAY_TARGET))
         }
-        guard ModbusPDU.isComplete(bytes[headerLength...]) else {
+        // Function codes 80–FF are exception replies, never requests; libmodbus answers them
+        // "illegal function" with a code that wraps (see exception(_:_:)).
+        guard request[headerLength] < 0x80 else {
+            exceptionCount.add(1, ordering: .relaxed)
+            return exception(request, UInt32(MODBUS_EXCEPTION_ILLEGAL_FUNCTION))
+        }
+        // The PDU without the RTU CRC: counted in, a PDU two bytes short would pass, and
+        // libmodbus would take the CRC for data.
+        let checksum = headerLength == 1 ? 2 : 0
+        let pdu = request[headerLength ..< max(headerLength, request.count - checksum)]
+        guard ModbusPDU.isComplete(pdu) else {
             // libmodbus would read the missing fields from past the frame.
             truncatedCount.add(1, ordering: .relaxed)
             exceptionCount.add(1, ordering: .relaxed)
-            return bytes.withUnsafeBufferPointer {
-                modbus_reply_exception(context, $0.baseAddress, UInt32(MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE))
-            }
+            return exception(request, UInt32(MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE))
         }
-        let request = bytes.withUnsafeBufferPointer { ModbusRequest($0.baseAddress!, length: bytes.count, headerLength: headerLength) }
-        if let request, !request.isWrite { unit.willAnswer(request) }
-        let sent = bytes.withUnsafeBufferPointer { modbus_reply(context, $0.baseAddress, Int32(bytes.count), unit.bank.mapping) }
+        if request[headerLength] == 0x16, pdu.count > 7 {
+            // libmodbus applies a mask write whose PDU runs past its 7 bytes and then answers it
+            // 03 for its length: the master hears "failed" of a write that took effect. The same
+            // answer, without the write.
+            exceptionCount.add(1, ordering: .relaxed)
+            return exception(request, UInt32(MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE))
+        }
+        let parsed = ModbusRequest(base, length: request.count, headerLength: headerLength)
+        if let parsed, !parsed.isWrite { unit.willAnswer(parsed) }
+        var sent: Int32
+        if request.count < headerLength + 3 {
+            // libmodbus reads the two bytes after the function code (an address) for every
+            // function, before it looks at which: a PDU of one or two bytes — 11 (report slave id)
+            // and 07 are whole in one — would be read past. It gets zeros of ours to read instead.
+            let padded = Array(request) + [0, 0]
+            sent = padded.withUnsafeBufferPointer { modbus_reply(context, $0.baseAddress, Int32(request.count), unit.bank.mapping) }
+        } else {
+            sent = modbus_reply(context, base, Int32(request.count), unit.bank.mapping)
+        }
+        if sent < 0, errno == ENOPROTOOPT, !(headerLength == 1 && request[0] == 0) {
+            // libmodbus knows 07 (read exception status) but returns without a reply, and the
+            // master would wait out its timeout; a slave that lacks a function says so: 01. (Not
+            // to an RTU broadcast, which is never answered.)
+            sent = exception(request, UInt32(MODBUS_EXCEPTION_ILLEGAL_FUNCTION))
+        }
         // An exception reply is the header, the function code with its high bit set, and the code
         // (plus the CRC on RTU).
-        let checksum = headerLength == 1 ? 2 : 0
         if sent == Int32(headerLength + 2 + checksum) {
             exceptionCount.add(1, ordering: .relaxed)
-        } else if let request, request.isWrite, sent > 0 {
-            unit.didWrite(request)
+        } else if let parsed, parsed.isWrite, sent > 0 {
+            unit.didWrite(parsed)
         }
         return sent
     }
 
-    /// The socket libmodbus writes captured replies to (created on first use), or nil if none can be had.
-    private func captureSocket() -> Int32? {
-        if capture[0] < 0 {
-            guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &capture) == 0 else {
-                capture = [-1, -1]
-                return nil
-            }
-        }
-        return capture[0]
+    /// libmodbus's exception reply to `request`, whose function code keeps its high bit:
+    /// libmodbus adds 0x80 to the request's code, which for a code of 80–FF wraps (FE → 7E), and
+    /// a master would read a normal reply. It is handed the code without the high bit instead.
+    private func exception(_ request: UnsafeBufferPointer<UInt8>, _ code: UInt32) -> Int32 {
+        guard request[headerLength] >= 0x80 else { return modbus_reply_exception(context, request.baseAddress, code) }
+        var lowered = Array(request)
+        lowered[headerLength] &= 0x7F
+        return lowered.withUnsafeBufferPointer { modbus_reply_exception(context, $0.baseAddress, code) }
     }
 }
 

@@ -47,7 +47,12 @@ public final class ModbusTCPServer: @unchecked Sendable {
         // libmodbus only builds replies here; the endpoint listens and frames itself.
         guard let context = modbus_new_tcp(host, Int32(port)) else { throw ModbusError("cannot create a Modbus TCP context for \(host):\(port)") }
         self.context = context
-        responder = ModbusResponder(context: context, absentUnit: .gatewayException)
+        do {
+            responder = try ModbusResponder(context: context, absentUnit: .gatewayException)
+        } catch {
+            modbus_free(context)
+            throw error
+        }
         server = StreamServer(limits: limits)
         self.warning = warning
     }
@@ -118,11 +123,10 @@ public final class ModbusTCPServer: @unchecked Sendable {
         if start < buffer.count { pending[connection] = Array(buffer[start...]) }
     }
 
-    /// Replies go straight to the socket when it has room, else through the connection's queue.
+    /// Replies go to the socket as far as it takes them now, the rest to the connection's queue.
     private final class Transport: ModbusReplyTransport {
         let server: StreamServer
         init(server: StreamServer) { self.server = server }
-        func directDescriptor(for connection: Int32) -> Int32? { server.acceptsDirectWrite(connection) ? connection : nil }
         func send(_ reply: UnsafeRawBufferPointer, to connection: Int32) { server.send(reply, to: connection) }
     }
 }

@@ -20,6 +20,7 @@ let fuzzTargets: [FuzzTarget] = [
     dlt645NumberTarget,
     modbusRTUFramerTarget,
     modbusTCPTarget,
+    modbusReplyTarget,
     mqttWireTarget,
     platformMessageTarget,
     profileModelTarget,
