@@ -25,13 +25,27 @@ public final class ChildProcess {
         try self.init(executable, arguments, output: output, pipingOutput: false)
     }
 
+    /// - Parameters:
+    ///   - output: file that receives stdout and stderr (created or truncated); nil for /dev/null.
+    ///   - environment: variables set for the child on top of ours.
+    ///   - ownProcessGroup: the child leads a new process group (its id is `pid`), so
+    ///     ``killGroup(_:)`` reaches the processes a wrapper script starts as well.
+    public convenience init(
+        _ executable: String, _ arguments: [String], output: String?, environment: [String: String], ownProcessGroup: Bool = false
+    ) throws {
+        try self.init(executable, arguments, output: output, pipingOutput: false, environment: environment, ownProcessGroup: ownProcessGroup)
+    }
+
     /// Starts a child whose stdout and stderr come back to us through two pipes
     /// (`standardOutput`, `standardError`), for children that report as they run.
     public convenience init(_ executable: String, _ arguments: [String], pipingOutput: Bool) throws {
         try self.init(executable, arguments, output: nil, pipingOutput: pipingOutput)
     }
 
-    private init(_ executable: String, _ arguments: [String], output: String?, pipingOutput: Bool) throws {
+    private init(
+        _ executable: String, _ arguments: [String], output: String?, pipingOutput: Bool, environment: [String: String] = [:],
+        ownProcessGroup: Bool = false
+    ) throws {
         command = ([executable] + arguments).joined(separator: " ")
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -42,7 +56,12 @@ public final class ChildProcess {
         sigfillset(&allSignals)
         posix_spawnattr_setsigmask(&attributes, &emptyMask)
         posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+        if ownProcessGroup {
+            posix_spawnattr_setpgroup(&attributes, 0)
+            flags |= POSIX_SPAWN_SETPGROUP
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -67,8 +86,14 @@ public final class ChildProcess {
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        var merged = ProcessInfo.processInfo.environment
+        merged.merge(environment) { _, given in given }
+        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
         var pid = pid_t()
-        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        let rc = environment.isEmpty
+            ? posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+            : posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         if pipingOutput {
             close(outPipe[1])
             close(errPipe[1])
@@ -115,6 +140,11 @@ public final class ChildProcess {
             usleep(2_000)
         }
         return true
+    }
+
+    /// Sends `signal` to every process in the child's group (started with `ownProcessGroup`).
+    public func killGroup(_ signal: Int32) {
+        kill(-pid, signal)
     }
 
     /// SIGTERM, then SIGKILL if it has not exited after `grace`.
