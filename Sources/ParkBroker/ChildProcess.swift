@@ -28,12 +28,8 @@ public final class ChildProcess {
     /// - Parameters:
     ///   - output: file that receives stdout and stderr (created or truncated); nil for /dev/null.
     ///   - environment: variables set for the child on top of ours.
-    ///   - ownProcessGroup: the child leads a new process group (its id is `pid`), so
-    ///     ``killGroup(_:)`` reaches the processes a wrapper script starts as well.
-    public convenience init(
-        _ executable: String, _ arguments: [String], output: String?, environment: [String: String], ownProcessGroup: Bool = false
-    ) throws {
-        try self.init(executable, arguments, output: output, pipingOutput: false, environment: environment, ownProcessGroup: ownProcessGroup)
+    public convenience init(_ executable: String, _ arguments: [String], output: String?, environment: [String: String]) throws {
+        try self.init(executable, arguments, output: output, pipingOutput: false, environment: environment)
     }
 
     /// Starts a child whose stdout and stderr come back to us through two pipes
@@ -43,8 +39,7 @@ public final class ChildProcess {
     }
 
     private init(
-        _ executable: String, _ arguments: [String], output: String?, pipingOutput: Bool, environment: [String: String] = [:],
-        ownProcessGroup: Bool = false
+        _ executable: String, _ arguments: [String], output: String?, pipingOutput: Bool, environment: [String: String] = [:]
     ) throws {
         command = ([executable] + arguments).joined(separator: " ")
         var attributes = posix_spawnattr_t()
@@ -56,12 +51,7 @@ public final class ChildProcess {
         sigfillset(&allSignals)
         posix_spawnattr_setsigmask(&attributes, &emptyMask)
         posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
-        if ownProcessGroup {
-            posix_spawnattr_setpgroup(&attributes, 0)
-            flags |= POSIX_SPAWN_SETPGROUP
-        }
-        posix_spawnattr_setflags(&attributes, Int16(flags))
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -140,11 +130,6 @@ public final class ChildProcess {
             usleep(2_000)
         }
         return true
-    }
-
-    /// Sends `signal` to every process in the child's group (started with `ownProcessGroup`).
-    public func killGroup(_ signal: Int32) {
-        kill(-pid, signal)
     }
 
     /// SIGTERM, then SIGKILL if it has not exited after `grace`.

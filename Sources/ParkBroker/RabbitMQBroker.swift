@@ -17,8 +17,9 @@ import Glibc
 /// `loopback_users.guest = false`).
 ///
 /// A node takes several seconds to boot (≈10 s on an idle two-core machine); ``startupTime``
-/// says how long this one took. `stop()` (and `deinit`) end the node with SIGTERM, then SIGKILL to
-/// its whole process group, and then its epmd.
+/// says how long this one took. `stop()` (and `deinit`) end the node with SIGTERM to its start
+/// script (which stops the Erlang VM), SIGKILL to the VM (its pid file) if it outlives that, and
+/// then its epmd. Node and epmd stay in our process group, so a Ctrl-C reaches them too.
 public final class RabbitMQBroker {
     /// The node's start script (Debian's; `/usr/sbin/rabbitmq-server` would `su` to `rabbitmq`).
     public static let executable = "/usr/lib/rabbitmq/bin/rabbitmq-server"
@@ -35,6 +36,8 @@ public final class RabbitMQBroker {
     public private(set) var startupTime: Duration?
     private var node: ChildProcess?
     private var epmd: ChildProcess?
+    /// The Erlang VM's own pid (the start script's child), from the node's pid file.
+    public private(set) var vmPID: pid_t?
 
     private static let started = Atomic<Int>(0)
 
@@ -107,7 +110,7 @@ public final class RabbitMQBroker {
             usleep(5_000)
         }
         let node = try ChildProcess(
-            Self.executable, [], output: directory.path("rabbitmq.out"), environment: environment, ownProcessGroup: true)
+            Self.executable, [], output: directory.path("rabbitmq.out"), environment: environment)
         self.node = node
         let deadline = began + .seconds(90)
         while !loopbackPortAccepts(port) {
@@ -123,20 +126,26 @@ public final class RabbitMQBroker {
             usleep(20_000)
         }
         startupTime = ContinuousClock.now - began
+        vmPID = (try? String(contentsOfFile: directory.path("rabbitmq.pid"), encoding: .utf8))
+            .flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 
-    /// SIGTERM to the start script (it stops the Erlang VM gracefully), SIGKILL to the node's
-    /// whole process group after 15 s, then epmd.
+    /// SIGTERM to the start script (it stops the Erlang VM gracefully); SIGKILL to script and VM
+    /// after 15 s, or to a VM that outlived its script; then epmd.
     public func stop() {
         if let node {
             if node.isRunning {
                 node.signal(SIGTERM)
-                if !node.waitForExit(timeout: .seconds(15)) { node.killGroup(SIGKILL) }
-                node.waitForExit(timeout: .seconds(5))
+                if !node.waitForExit(timeout: .seconds(15)) { node.stop(grace: .zero) }
             }
-            node.killGroup(SIGKILL)  // anything of the VM's still in the group (nothing, normally)
+            if let vmPID, kill(vmPID, 0) == 0 {
+                kill(vmPID, SIGKILL)
+                let deadline = ContinuousClock.now + .seconds(5)
+                while kill(vmPID, 0) == 0, ContinuousClock.now < deadline { usleep(10_000) }
+            }
         }
         node = nil
+        vmPID = nil
         epmd?.stop()
         epmd = nil
     }

@@ -35,6 +35,11 @@ import Testing
         for check in report.checks {
             #expect(check.verdict == .pass, "\(check.id): \(check.summary) \(check.findings)")
         }
+        // stop() leaves no Erlang VM and no epmd behind.
+        let vm = try #require(broker.vmPID, "the node wrote no pid file")
+        broker.stop()
+        #expect(kill(vm, 0) != 0, "the Erlang VM \(vm) outlived stop()")
+        #expect(!loopbackPortAccepts(broker.port) && !loopbackPortAccepts(broker.epmdPort))
     }
 
     /// What the two brokers differ in, measured with an independent client (paho) and pinned,
