@@ -1,6 +1,7 @@
 import Foundation
 import ParkBroker
 import ParkHarness
+import ParkPlatform
 import ParkReport
 import Testing
 
@@ -9,11 +10,12 @@ import Testing
 /// devices and the harness's observer all on its MQTT port.
 @Suite(.serialized) struct RabbitMQHarnessTests {
     /// park-core's checks that need only MQTT (and the platform's REST API for the command):
-    /// latency, delivery, accuracy, command, and status (last wills, retained status). Not the
-    /// meter checks (Modbus / DL/T 645 behind a gateway) nor auth (the broker's own accounts).
+    /// latency, delivery, accuracy, command, linkage (platform → sounder commands) and status
+    /// (last wills, retained status). Not the meter checks (Modbus / DL/T 645 behind a gateway)
+    /// nor auth (the broker's own accounts).
     static let mqttChecks = [
         "smoke-alarm-latency", "emergency-button-latency", "fire-water-low-pressure-latency", "telemetry-delivery",
-        "environment-accuracy", "platform-command", "offline-detection",
+        "environment-accuracy", "emergency-linkage-sound-light", "platform-command", "offline-detection",
     ]
 
     static func text(_ path: String) throws -> String {
@@ -29,12 +31,23 @@ import Testing
         let profile = try Self.text("conformance/platforms/reference.yaml")
             .replacingOccurrences(of: "127.0.0.1:1502", with: "127.0.0.1:0").replacingOccurrences(of: "127.0.0.1:1645", with: "127.0.0.1:0")
         let report = try await HarnessRuns.runAgainstReference(
-            try Self.text("conformance/suites/park-core.yaml"), broker: broker, park: try Self.text("conformance/parks/demo.yaml"),
-            platform: profile, only: Self.mqttChecks)
+            try Self.text("conformance/suites/park-core.yaml"),
+            linkage: try LinkageRule.load(file: HarnessRuns.packageRoot.appendingPathComponent("conformance/platform/linkage.yaml").path),
+            broker: broker, park: try Self.text("conformance/parks/demo.yaml"), platform: profile, only: Self.mqttChecks)
         #expect(report.checks.map(\.id) == Self.mqttChecks)
         for check in report.checks {
             #expect(check.verdict == .pass, "\(check.id): \(check.summary) \(check.findings)")
         }
+        // The same checks see a broken platform through RabbitMQ: every fault fails the check
+        // that watches it (dropped alarms, wrong scaling, dropped linkage and commands, no offline
+        // detection); delivery, which none of them touches, still passes.
+        let broken = try await HarnessRuns.runAgainstReference(
+            try Self.text("conformance/suites/park-core.yaml"),
+            faults: PlatformFaults(dropAlarms: true, valueScaling: 10, offlineDetectionDisabled: true, linkageDropped: true, commandsDropped: true),
+            broker: broker, park: try Self.text("conformance/parks/demo.yaml"), platform: profile, only: Self.mqttChecks)
+        #expect(broken.checks.filter { $0.verdict == .pass }.map(\.id) == ["telemetry-delivery"], "\(broken.checks.map { ($0.id, $0.verdict) })")
+        #expect(broken.checks.filter { $0.verdict == .fail }.count == Self.mqttChecks.count - 1)
+
         // stop() leaves no Erlang VM and no epmd behind.
         let vm = try #require(broker.vmPID, "the node wrote no pid file")
         broker.stop()
