@@ -64,14 +64,18 @@ import Testing
         try #require(RabbitMQBroker.isInstalled, "RabbitMQ is not installed: run scripts/deps.sh test")
         let rabbit = try Self.probe(try RabbitMQBroker())
         let mosquitto = try Self.probe(try MosquittoBroker())
+        print("mosquitto: \(mosquitto.sorted { $0.key < $1.key })\nRabbitMQ: \(rabbit.sorted { $0.key < $1.key })")
         // Alike: a will is published within milliseconds of a cut connection and retained; a
         // retained message reaches a subscription to its exact topic; QoS 1 messages wait for a
-        // persistent session (clean_session false) that is away.
+        // persistent session (clean_session false) that is away, and one delivered but never
+        // acknowledged is delivered again when the session returns.
         for found in [rabbit, mosquitto] {
             #expect(found["retained_to_exact_topic"] as? Bool == true)
             #expect(found["will_retained"] as? Bool == true)
             #expect((found["will_live_ms"] as? Int).map { $0 < 1_000 } == true, "\(found)")
             #expect(found["qos1_queued_for_persistent_session"] as? Bool == true)
+            #expect(found["qos1_unacked_redelivered"] as? Bool == true, "\(found)")
+            #expect(found["qos1_redelivery_dup_flag"] as? Bool == true, "\(found)")
         }
         // Different: RabbitMQ 3.10 replays retained messages only to exact-topic subscriptions,
         // grants QoS 1 for QoS 2, has no $SYS tree and refuses MQTT 5.
@@ -150,6 +154,52 @@ away.disconnect(); away.loop_stop(); time.sleep(0.3)
 pub.publish("probe/queued", "while-away", qos=1).wait_for_publish(); time.sleep(0.3)
 back = up(client("probe-away", clean=False)); time.sleep(1)
 found["qos1_queued_for_persistent_session"] = any(p == "while-away" for _, p, _ in back.received)
+# A QoS 1 message delivered to a persistent session and never acknowledged: sent again (DUP)
+# when the session reconnects? Spoken on a raw socket, since paho acknowledges by itself.
+def packet(kind, body):
+    n, length = len(body), b""
+    while True:
+        digit, n = n % 128, n // 128
+        length += bytes([digit | (0x80 if n else 0)])
+        if not n: return bytes([kind]) + length + body
+def text(value):
+    value = value.encode(); return len(value).to_bytes(2, "big") + value
+def read(sock):
+    def byte():
+        b = sock.recv(1)
+        if not b: raise ConnectionError("closed")
+        return b[0]
+    header, multiplier, n = byte(), 1, 0
+    while True:
+        b = byte(); n += (b & 0x7F) * multiplier; multiplier *= 128
+        if not b & 0x80: break
+    body = b""
+    while len(body) < n:
+        chunk = sock.recv(n - len(body))
+        if not chunk: raise ConnectionError("closed")
+        body += chunk
+    return header, body
+def raw_session():
+    sock = socket.create_connection(("127.0.0.1", port), timeout=3)
+    sock.sendall(packet(0x10, text("MQTT") + bytes([4, 0]) + (60).to_bytes(2, "big") + text("probe-raw")))
+    header, body = read(sock)
+    assert header == 0x20 and body[1] == 0, (header, body)
+    return sock
+sock = raw_session()
+sock.sendall(packet(0x82, (1).to_bytes(2, "big") + text("probe/redeliver") + bytes([1])))
+read(sock)  # SUBACK
+pub.publish("probe/redeliver", "unacknowledged", qos=1).wait_for_publish()
+header, body = read(sock)  # the PUBLISH, left without PUBACK
+sock.close(); time.sleep(0.5)
+sock = raw_session()
+try:
+    header, body = read(sock)
+    found["qos1_unacked_redelivered"] = header & 0xF0 == 0x30 and b"unacknowledged" in body
+    found["qos1_redelivery_dup_flag"] = bool(header & 0x08)
+except (socket.timeout, ConnectionError):
+    found["qos1_unacked_redelivered"] = False
+    found["qos1_redelivery_dup_flag"] = None
+sock.close()
 print(json.dumps(found))
 """#
 }
