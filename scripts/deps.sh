@@ -3,7 +3,12 @@
 #
 #   scripts/deps.sh build   C libraries the Swift build links (libmodbus, libmosquitto, libpcap)
 #   scripts/deps.sh test    the above, plus the independent peers the tests talk to
-#                           (mosquitto, sipp, tshark from Debian; Python peers from PyPI)
+#                           (mosquitto, rabbitmq-server, sipp, tshark from Debian; Python
+#                           peers from PyPI)
+#
+# rabbitmq-server is a second MQTT broker the tests start privately (RabbitMQBroker, on free
+# loopback ports); the system service its package would start is kept from starting, or stopped
+# and disabled, so no node of ours or Debian's sits on 5672/25672/4369 afterwards.
 #
 # Without root (and without password-less sudo) it changes nothing and prints one line saying
 # what to install.
@@ -13,7 +18,7 @@ mode=${1:-test}
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 debian_build=(pkg-config libmodbus-dev libmosquitto-dev libpcap-dev libsqlite3-dev)
-debian_test=(mosquitto sip-tester tshark)
+debian_test=(mosquitto rabbitmq-server sip-tester tshark)
 python_requirements="$here/scripts/requirements-peers.txt"
 
 packages=("${debian_build[@]}")
@@ -34,9 +39,26 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
     echo "deps: installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    if ! as_root apt-get update -qq || ! as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+    # Packages must not start their services (rabbitmq-server would): a policy-rc.d that says
+    # "denied" for the install, unless the machine has its own (containers usually do).
+    guard=
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        guard=/usr/sbin/policy-rc.d
+        printf '#!/bin/sh\nexit 101\n' | as_root tee "$guard" >/dev/null && as_root chmod 755 "$guard"
+    fi
+    status=0
+    as_root apt-get update -qq && as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
+    [ -n "$guard" ] && as_root rm -f "$guard"
+    if [ "$status" -ne 0 ]; then
         echo "deps: apt-get could not install: ${missing[*]}" >&2
         exit 1
+    fi
+    if [[ " ${missing[*]} " == *" rabbitmq-server "* ]]; then
+        # Should it have started anyway: stop the system node and keep it from coming back.
+        as_root invoke-rc.d rabbitmq-server stop >/dev/null 2>&1 || true
+        if command -v systemctl >/dev/null 2>&1; then
+            as_root systemctl disable --now rabbitmq-server >/dev/null 2>&1 || true
+        fi
     fi
 fi
 

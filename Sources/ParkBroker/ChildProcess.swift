@@ -25,13 +25,22 @@ public final class ChildProcess {
         try self.init(executable, arguments, output: output, pipingOutput: false)
     }
 
+    /// - Parameters:
+    ///   - output: file that receives stdout and stderr (created or truncated); nil for /dev/null.
+    ///   - environment: variables set for the child on top of ours.
+    public convenience init(_ executable: String, _ arguments: [String], output: String?, environment: [String: String]) throws {
+        try self.init(executable, arguments, output: output, pipingOutput: false, environment: environment)
+    }
+
     /// Starts a child whose stdout and stderr come back to us through two pipes
     /// (`standardOutput`, `standardError`), for children that report as they run.
     public convenience init(_ executable: String, _ arguments: [String], pipingOutput: Bool) throws {
         try self.init(executable, arguments, output: nil, pipingOutput: pipingOutput)
     }
 
-    private init(_ executable: String, _ arguments: [String], output: String?, pipingOutput: Bool) throws {
+    private init(
+        _ executable: String, _ arguments: [String], output: String?, pipingOutput: Bool, environment: [String: String] = [:]
+    ) throws {
         command = ([executable] + arguments).joined(separator: " ")
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -67,8 +76,14 @@ public final class ChildProcess {
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        var merged = ProcessInfo.processInfo.environment
+        merged.merge(environment) { _, given in given }
+        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
         var pid = pid_t()
-        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        let rc = environment.isEmpty
+            ? posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+            : posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         if pipingOutput {
             close(outPipe[1])
             close(errPipe[1])

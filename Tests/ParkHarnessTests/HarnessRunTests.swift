@@ -40,11 +40,12 @@ enum HarnessRuns {
         return profile
     }
 
-    /// Runs `suite` (YAML text) against whatever platform listens on `broker` (its REST API on `apiPort`).
-    /// Runs `suite` (YAML text) against whatever platform listens on `broker`, described by
-    /// `platform` (a profile's text; the reference profile when nil).
+    /// Runs `suite` (YAML text) against whatever platform listens on `broker` (mosquitto, RabbitMQ,
+    /// …), described by `platform` (a profile's text; the reference profile when nil), its REST
+    /// API on `apiPort`; `only` picks checks by id.
     static func run(
-        _ suiteText: String, broker: MosquittoBroker, park parkText: String = park, apiPort: Int? = nil, platform: String? = nil
+        _ suiteText: String, broker: any LoopbackBroker, park parkText: String = park, apiPort: Int? = nil, platform: String? = nil,
+        only: [String] = []
     ) async throws -> RunReport {
         let (registry, catalog) = try kinds()
         let suite = try Suite.parse(suiteText, file: "suite.yaml")
@@ -54,19 +55,22 @@ enum HarnessRuns {
         if let apiPort { profile.commands?.url = "http://127.0.0.1:\(apiPort)/devices/{device}/commands" }
         var configuration = HarnessRunner.Configuration(
             suite: suite, profile: profile, park: park, parkFile: "park.yaml",
-            plan: try park.plan(kinds: registry), kinds: registry, seed: park.seed, parkbenchVersion: "test",
+            plan: try park.plan(kinds: registry), kinds: registry, seed: park.seed, parkbenchVersion: "test", only: only,
             settle: .milliseconds(500))
         // As the CLI does: the reference profile's `meters:` reads the models' register maps.
         configuration.catalog = catalog
         return try await HarnessRunner(configuration: configuration).run()
     }
 
-    /// Runs `suite` against the reference platform with `faults` on.
+    /// Runs `suite` against the reference platform with `faults` on, both connected to `broker`
+    /// (a fresh mosquitto when nil); `only` picks checks by id.
     static func runAgainstReference(
-        _ suiteText: String, faults: PlatformFaults = PlatformFaults(), linkage: [LinkageRule] = []
+        _ suiteText: String, faults: PlatformFaults = PlatformFaults(), linkage: [LinkageRule] = [],
+        broker given: (any LoopbackBroker)? = nil, park parkText: String = park, platform profileText: String? = nil,
+        only: [String] = []
     ) async throws -> RunReport {
-        let broker = try MosquittoBroker()
-        defer { broker.stop() }
+        let broker: any LoopbackBroker = try given ?? MosquittoBroker()
+        defer { if given == nil { broker.stop() } }
         let (registry, _) = try kinds()
         let alarmEvents = Set(registry.all.flatMap { kind in
             kind.descriptor.events.filter { $0.severity == .alarm || $0.severity == .critical }.map(\.name)
@@ -78,8 +82,8 @@ enum HarnessRuns {
         defer { platform.stop() }
         let deadline = ContinuousClock.now + .seconds(20)
         while !platform.isConnected, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        try #require(platform.isConnected, "the reference platform did not subscribe")
-        return try await run(suiteText, broker: broker, apiPort: try platform.startHTTP())
+        try #require(platform.isConnected, "the reference platform did not subscribe to \(broker.brokerName)")
+        return try await run(suiteText, broker: broker, park: parkText, apiPort: try platform.startHTTP(), platform: profileText, only: only)
     }
 
     static let smokeLatency = """
