@@ -137,7 +137,7 @@ let package = Package(
         .testTarget(name: "ParkCertifyTests", dependencies: ["ParkCertify", "ParkCore", "ParkModbus", "ParkReport", "ParkTestSupport"]),
         .testTarget(
             name: "ParkBindingsTests",
-            dependencies: ["ParkBindings", "ParkCore", "ParkDevices", "ParkMQTT", "ParkPlatform", "ParkWire", "ParkTestSupport"]),
+            dependencies: ["ParkBindings", "ParkCore", "ParkDevices", "ParkMQTT", "ParkPlatform", "ParkProfiles", "ParkWire", "ParkTestSupport"]),
 
         // A private mosquitto on a free loopback port, child processes, temp dirs: what
         // `parkbench demo` embeds and what the tests run their peers with.

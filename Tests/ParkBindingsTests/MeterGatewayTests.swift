@@ -4,6 +4,7 @@ import ParkCore
 import ParkDevices
 import ParkModbus
 import ParkPlatform
+import ParkProfiles
 import ParkTestSupport
 import ParkWire
 import Testing
@@ -13,22 +14,39 @@ import Testing
 @Suite struct MeterGatewayTests {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    @Test func pollsMetersPublishesReadingsAndReportsOffline() async throws {
-        let profile = try ModelProfile.load(file: Self.packageRoot.appendingPathComponent("devices/electric-meter/acme-em3.yaml").path)
+    /// acme-em3 meters of zone M running on a real-time engine and answering on one Modbus TCP
+    /// endpoint, as units 1, 2, … — what the gateway tests poll.
+    struct ServedMeters {
+        let map: ModelModbusMap
+        let port: Int
+        let engine: RealTimeEngine
+        let modbus: ModbusDeviceBinding
+    }
+
+    /// - Parameter em1Kilowatts: a load `em-1` is held at, when given.
+    static func serveMeters(_ ids: [String], overrides: [String: String] = [:], em1Kilowatts: Double? = nil) async throws -> ServedMeters {
+        let profile = try ModelProfile.load(file: packageRoot.appendingPathComponent("devices/electric-meter/acme-em3.yaml").path)
         let map = try #require(profile.modbus)
         let kind = ElectricMeterKind()
-        let parameters = try DeviceParameters(descriptor: kind.descriptor, overrides: ["load_interval": "1s"])
+        let parameters = try DeviceParameters(descriptor: kind.descriptor, overrides: overrides)
         let registry = PolledStateRegistry()
-        let plan = ["em-1", "em-2"].map { id in
+        let plan = ids.map { id in
             PlannedDevice(kind: kind, setup: DeviceSetup(id: id, parameters: parameters, random: .forDevice(id, runSeed: 9),
                                                          placement: Placement(zone: "M"), polled: registry))
         }
         let engine = try await RealTimeEngine(plan: plan, ledger: Ledger(), observer: MulticastEmissionObserver([]))
         await engine.start()
-        try await engine.apply(Stimulus("load-set", arguments: ["kw": .double(36)]), to: "em-1")
-        let devices = plan.map { BoundDevice(id: $0.id, kind: "electric-meter", model: "acme-em3", zone: "M") }
-        let modbus = try ModbusDeviceBinding(devices: devices, maps: ["acme-em3": map], registry: registry)
+        if let em1Kilowatts { try await engine.apply(Stimulus("load-set", arguments: ["kw": .double(em1Kilowatts)]), to: "em-1") }
+        let modbus = try ModbusDeviceBinding(
+            devices: ids.map { BoundDevice(id: $0, kind: "electric-meter", model: "acme-em3", zone: "M") }, maps: ["acme-em3": map],
+            registry: registry)
         let port = try #require(try modbus.start().first?.port)
+        return ServedMeters(map: map, port: port, engine: engine, modbus: modbus)
+    }
+
+    @Test func pollsMetersPublishesReadingsAndReportsOffline() async throws {
+        let served = try await Self.serveMeters(["em-1", "em-2"], overrides: ["load_interval": "1s"], em1Kilowatts: 36)
+        let (map, port, engine, modbus) = (served.map, served.port, served.engine, served.modbus)
 
         let broker = try MosquittoBroker()
         let directory = try TemporaryDirectory()
@@ -81,18 +99,8 @@ import Testing
     /// a meter offline after its third missed round — nine seconds of gateway time in
     /// milliseconds of test time. Only the Modbus and MQTT traffic is real.
     @Test func pollsOnItsClocksPeriodAndReportsOfflineAfterThreeRounds() async throws {
-        let profile = try ModelProfile.load(file: Self.packageRoot.appendingPathComponent("devices/electric-meter/acme-em3.yaml").path)
-        let map = try #require(profile.modbus)
-        let kind = ElectricMeterKind()
-        let registry = PolledStateRegistry()
-        let plan = [PlannedDevice(kind: kind, setup: DeviceSetup(
-            id: "em-1", parameters: try DeviceParameters(descriptor: kind.descriptor), random: .forDevice("em-1", runSeed: 9),
-            placement: Placement(zone: "M"), polled: registry))]
-        let engine = try await RealTimeEngine(plan: plan, ledger: Ledger(), observer: MulticastEmissionObserver([]))
-        await engine.start()
-        let modbus = try ModbusDeviceBinding(
-            devices: [BoundDevice(id: "em-1", kind: "electric-meter", model: "acme-em3", zone: "M")], maps: ["acme-em3": map], registry: registry)
-        let port = try #require(try modbus.start().first?.port)
+        let served = try await Self.serveMeters(["em-1"])
+        let (map, port, engine, modbus) = (served.map, served.port, served.engine, served.modbus)
         let broker = try MosquittoBroker()
         let directory = try TemporaryDirectory()
         let collector = try MQTTDeviceBindingTests.Collector(directory, port: broker.port)
@@ -142,22 +150,8 @@ import Testing
     /// takes 3 s a round, the meter limit reads only the first meter, dropped offline reports
     /// leave a silent meter unreported — each beside a healthy gateway on the same meters.
     @Test func eachFaultSwitchBreaksWhatItShouldOnTheGatewaysClock() async throws {
-        let profile = try ModelProfile.load(file: Self.packageRoot.appendingPathComponent("devices/electric-meter/acme-em3.yaml").path)
-        let map = try #require(profile.modbus)
-        let kind = ElectricMeterKind()
-        let registry = PolledStateRegistry()
-        let parameters = try DeviceParameters(descriptor: kind.descriptor, overrides: ["load_interval": "1s"])
-        let plan = ["em-1", "em-2"].map { id in
-            PlannedDevice(kind: kind, setup: DeviceSetup(id: id, parameters: parameters, random: .forDevice(id, runSeed: 9),
-                                                         placement: Placement(zone: "M"), polled: registry))
-        }
-        let engine = try await RealTimeEngine(plan: plan, ledger: Ledger(), observer: MulticastEmissionObserver([]))
-        await engine.start()
-        try await engine.apply(Stimulus("load-set", arguments: ["kw": .double(36)]), to: "em-1")
-        let modbus = try ModbusDeviceBinding(
-            devices: plan.map { BoundDevice(id: $0.id, kind: "electric-meter", model: "acme-em3", zone: "M") }, maps: ["acme-em3": map],
-            registry: registry)
-        let port = try #require(try modbus.start().first?.port)
+        let served = try await Self.serveMeters(["em-1", "em-2"], overrides: ["load_interval": "1s"], em1Kilowatts: 36)
+        let (map, port, engine, modbus) = (served.map, served.port, served.engine, served.modbus)
         let broker = try MosquittoBroker()
         let directory = try TemporaryDirectory()
         let collector = try MQTTDeviceBindingTests.Collector(directory, port: broker.port)
