@@ -1,5 +1,6 @@
 import Foundation
 import ParkMQTT
+import ParkEventLoop
 import ParkModbus
 import ParkProfiles
 import ParkWire
@@ -185,7 +186,7 @@ public final class MeterGateway: @unchecked Sendable {
     private var sequence: [String: Int] = [:]
 
     private func poll() {
-        let period = UInt64(SystemPlatformClock.nanoseconds(configuration.faults.period ?? configuration.period))
+        let period = (configuration.faults.period ?? configuration.period).nanoseconds
         var next = clock.now()
         while !stopping.load(ordering: .relaxed) {
             for index in polledMeters.indices {

@@ -1,4 +1,5 @@
 import Dispatch
+import ParkEventLoop
 import Synchronization
 
 #if canImport(Glibc)
@@ -67,7 +68,7 @@ public struct SystemPlatformClock: PlatformClock {
     @discardableResult
     public func schedule(after delay: Duration, _ work: @escaping @Sendable () -> Void) -> ScheduledWork {
         let handle = ScheduledWork()
-        queue.asyncAfter(deadline: .now() + .nanoseconds(Self.nanoseconds(delay))) {
+        queue.asyncAfter(deadline: .now() + .nanoseconds(Int(clamping: delay.nanoseconds))) {
             if !handle.isCancelled { work() }
         }
         return handle
@@ -76,7 +77,7 @@ public struct SystemPlatformClock: PlatformClock {
     @discardableResult
     public func scheduleRepeating(every interval: Duration, _ work: @escaping @Sendable () -> Void) -> ScheduledWork {
         let timer = DispatchSource.makeTimerSource(queue: queue)
-        let nanoseconds = Self.nanoseconds(interval)
+        let nanoseconds = Int(clamping: interval.nanoseconds)
         timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), repeating: .nanoseconds(nanoseconds))
         timer.setEventHandler(handler: work)
         timer.resume()
@@ -90,10 +91,6 @@ public struct SystemPlatformClock: PlatformClock {
         _ = wake.wait(timeout: .now() + .nanoseconds(Int(min(deadline - current, UInt64(Int.max)))))
     }
 
-    static func nanoseconds(_ duration: Duration) -> Int {
-        let (seconds, attoseconds) = duration.components
-        return max(0, Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
-    }
 }
 
 /// A Dispatch timer handed to a `@Sendable` cancel closure: `DispatchSourceTimer` is thread-safe
@@ -138,14 +135,14 @@ public final class ManualPlatformClock: PlatformClock {
 
     @discardableResult
     public func scheduleRepeating(every interval: Duration, _ work: @escaping @Sendable () -> Void) -> ScheduledWork {
-        add(after: interval, interval: max(1, UInt64(SystemPlatformClock.nanoseconds(interval))), work)
+        add(after: interval, interval: max(1, interval.nanoseconds), work)
     }
 
     private func add(after delay: Duration, interval: UInt64?, _ work: @escaping @Sendable () -> Void) -> ScheduledWork {
         let handle = ScheduledWork()
         state.withLock { state in
             state.entries.append(Entry(
-                deadline: state.now + UInt64(SystemPlatformClock.nanoseconds(delay)), order: state.nextOrder, interval: interval,
+                deadline: state.now + delay.nanoseconds, order: state.nextOrder, interval: interval,
                 work: work, handle: handle))
             state.nextOrder += 1
         }
@@ -165,7 +162,7 @@ public final class ManualPlatformClock: PlatformClock {
     /// deadline (so work sees ``now()`` at its own deadline, and work it schedules within the
     /// step runs too).
     public func advance(by duration: Duration) {
-        let target = state.withLock { $0.now } + UInt64(SystemPlatformClock.nanoseconds(duration))
+        let target = state.withLock { $0.now } + duration.nanoseconds
         while let entry = nextDue(before: target) {
             if !entry.handle.isCancelled { entry.work() }
         }
