@@ -154,14 +154,19 @@ public struct HarnessRunner: Sendable {
         }
         let verdict = results.map(\.verdict).max() ?? .skipped
         let finished = Date()
+        return report(verdict: verdict, checks: results, notes: notes, started: started, finished: finished)
+    }
+
+    /// The run's report around its checks: which suite, platform, park and seed, and when.
+    private func report(verdict: RunReport.Verdict, checks: [CheckResult], notes: [String], started: Date, finished: Date) -> RunReport {
+        let profile = configuration.profile
         return RunReport(
-            runID: configuration.runID, startedAt: Self.timestamp(started), finishedAt: Self.timestamp(finished),
-            verdict: verdict,
+            runID: configuration.runID, startedAt: Self.timestamp(started), finishedAt: Self.timestamp(finished), verdict: verdict,
             suite: .init(name: configuration.suite.name, title: configuration.suite.title, file: configuration.suite.file),
             platform: .init(name: profile.name, file: profile.file, endpoint: profile.broker.url),
-            park: .init(name: configuration.park.name, file: configuration.parkFile, devices: allDevices.count),
+            park: .init(name: configuration.park.name, file: configuration.parkFile, devices: configuration.park.devices.count),
             seed: configuration.seed, parkbenchVersion: configuration.parkbenchVersion, faults: configuration.faults,
-            checks: results, notes: notes, startedAtNanoseconds: RunReport.nanoseconds(started),
+            checks: checks, notes: notes, startedAtNanoseconds: RunReport.nanoseconds(started),
             finishedAtNanoseconds: RunReport.nanoseconds(finished))
     }
 
@@ -178,15 +183,7 @@ public struct HarnessRunner: Sendable {
                 latency: nil, findings: [], startedAt: Self.timestamp(started), startedAtNanoseconds: RunReport.nanoseconds(started),
                 durationMilliseconds: 0)
         }
-        let profile = configuration.profile
-        return RunReport(
-            runID: configuration.runID, startedAt: Self.timestamp(started), finishedAt: Self.timestamp(finished), verdict: .error,
-            suite: .init(name: configuration.suite.name, title: configuration.suite.title, file: configuration.suite.file),
-            platform: .init(name: profile.name, file: profile.file, endpoint: profile.broker.url),
-            park: .init(name: configuration.park.name, file: configuration.parkFile, devices: configuration.park.devices.count),
-            seed: configuration.seed, parkbenchVersion: configuration.parkbenchVersion, faults: configuration.faults,
-            checks: results, notes: ["the run could not start: \(why)"], startedAtNanoseconds: RunReport.nanoseconds(started),
-            finishedAtNanoseconds: RunReport.nanoseconds(finished))
+        return report(verdict: .error, checks: results, notes: ["the run could not start: \(why)"], started: started, finished: finished)
     }
 
     /// Connects the park's devices, starts them, opens the meters' endpoints and runs the
