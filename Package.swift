@@ -127,6 +127,10 @@ let package = Package(
         .testTarget(name: "ParkWireTests", dependencies: ["ParkWire"]),
         .testTarget(name: "ParkRuntimeTests", dependencies: ["ParkRuntime", "ParkBindings", "ParkCore", "ParkDevices", "ParkModbus"]),
         .testTarget(name: "ParkReportTests", dependencies: ["ParkReport"]),
+        // Suites run on a virtual park against the in-process reference platform: no sockets, parallel.
+        .testTarget(
+            name: "ParkVirtualRunTests",
+            dependencies: ["ParkHarness", "ParkPlatform", "ParkDevices", "ParkCore", "ParkBindings", "ParkProfiles", "ParkReport", "ParkWire", "ParkMQTT"]),
         .testTarget(name: "ParkCaptureTests", dependencies: ["ParkCapture", "ParkModbus", "ParkTestSupport"]),
         .testTarget(
             name: "ParkHarnessTests",

@@ -76,12 +76,8 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
     public let configuration: Configuration
     public let devices: [BoundDevice]
     private let indexByID: [String: Int]
-    /// Per device: telemetry, event, status, cmd and cmd/ack topics, made once.
-    private let topics: [[String]]
-    /// The distinct wire formats in use (index 0: the standard envelope) and each device's, by
-    /// index: two bytes a device, not a copy of the format.
-    private let formats: [any DeviceWireFormat]
-    private let formatOfDevice: [UInt16]
+    /// Each device's topics and wire format.
+    public let wire: DeviceWireTable
     /// The pool and its handles, indexed like ``devices``; nil pool before connect and after shutdown.
     private let state = Mutex<(pool: MQTTClientPool?, handles: [MQTTClientHandle])>((nil, []))
     private let commandHandler: Mutex<CommandHandler?> = Mutex(nil)
@@ -102,30 +98,10 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         self.indexByID = indexByID
         self.configuration = configuration
         self.logger = logger
-        self.topics = devices.map { device in
-            let template = configuration.conventions[device.model]?.topics ?? configuration.topics
-            return ["telemetry", "event", "status", "cmd", "cmd/ack"].map { template.topic(for: device, channel: $0) }
-        }
-        var formats: [any DeviceWireFormat] = [EnvelopeWireFormat()]
-        var envelopeIndex: [MessageFields: UInt16] = [.standard: 0]
-        var formatOfModel: [String: UInt16] = [:]
-        for (model, conventions) in configuration.conventions.sorted(by: { $0.key < $1.key }) {
-            if let format = conventions.format {
-                formatOfModel[model] = UInt16(formats.count)
-                formats.append(format)
-            } else if let existing = envelopeIndex[conventions.fields] {
-                formatOfModel[model] = existing
-            } else {
-                formatOfModel[model] = UInt16(formats.count)
-                envelopeIndex[conventions.fields] = UInt16(formats.count)
-                formats.append(EnvelopeWireFormat(fields: conventions.fields))
-            }
-        }
-        self.formats = formats
-        self.formatOfDevice = devices.map { formatOfModel[$0.model] ?? 0 }
+        wire = DeviceWireTable(devices: devices, topics: configuration.topics, conventions: configuration.conventions)
     }
 
-    private func format(_ index: Int) -> any DeviceWireFormat { formats[Int(formatOfDevice[index])] }
+    private func format(_ index: Int) -> any DeviceWireFormat { wire.format(index) }
 
     /// Sets where commands go; until set, commands are answered "not ready".
     public func setCommandHandler(_ handler: @escaping CommandHandler) {
@@ -150,9 +126,9 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
                 bindAddress: configuration.bindAddress,
                 protocolVersion: configuration.protocolVersion, keepAlive: configuration.keepAlive,
                 credentials: configuration.credentials(device),
-                will: MQTTWill(topic: topics[index][2], payload: format(index).status(of: device, online: false, wallNanoseconds: nil),
+                will: MQTTWill(topic: wire.topic(index, .status), payload: format(index).status(of: device, online: false, wallNanoseconds: nil),
                                qos: .atLeastOnce, retain: true),
-                subscriptions: [MQTTSubscription(topics[index][3], qos: .atLeastOnce)])
+                subscriptions: [MQTTSubscription(wire.topic(index, .command), qos: .atLeastOnce)])
             do {
                 handles.append(try newPool.addClient(client, connect: false))
             } catch {
@@ -178,7 +154,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         for (index, handle) in handles.enumerated() {
             // Queued before the DISCONNECT on the same I/O thread, so it goes out first.
             try? current.publish(
-                handle, topic: topics[index][2], payload: format(index).status(of: devices[index], online: false, wallNanoseconds: wall.nanosecondsSinceEpoch),
+                handle, topic: wire.topic(index, .status), payload: format(index).status(of: devices[index], online: false, wallNanoseconds: wall.nanosecondsSinceEpoch),
                 qos: .atLeastOnce, retain: true)
         }
         current.shutdown()
@@ -230,13 +206,12 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         guard let channel = record.channel, channel != .local, let index = indexByID[record.deviceID] else { return }
         let (current, handles) = state.withLock { ($0.pool, $0.handles) }
         guard let current else { return }
-        let topic: String
-        let qos: MQTTQoS
-        switch channel {
-        case .telemetry: (topic, qos) = (topics[index][0], configuration.telemetryQoS)
-        case .event: (topic, qos) = (topics[index][1], configuration.eventQoS)
-        case .status: (topic, qos) = (topics[index][2], .atLeastOnce)
-        case .local: return
+        guard let wireChannel = DeviceWireTable.Channel(channel) else { return }
+        let topic = wire.topic(index, wireChannel)
+        let qos: MQTTQoS = switch channel {
+        case .telemetry: configuration.telemetryQoS
+        case .event: configuration.eventQoS
+        case .status, .local: .atLeastOnce
         }
         do {
             try current.publish(handles[index], topic: topic, payload: format(index).emission(WireEmission(record, device: devices[index])), qos: qos,
@@ -252,7 +227,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         guard client.index < devices.count, let current = state.withLock({ $0.pool }) else { return }
         _ = refused.withLock { $0.remove(devices[client.index].id) }
         let payload = format(client.index).status(of: devices[client.index], online: true, wallNanoseconds: SystemClock.wallNow().nanosecondsSinceEpoch)
-        try? current.publish(client, topic: topics[client.index][2], payload: payload, qos: .atLeastOnce, retain: true)
+        try? current.publish(client, topic: wire.topic(client.index, .status), payload: payload, qos: .atLeastOnce, retain: true)
     }
 
     public func mqttClientDidFailToConnect(_ client: MQTTClientHandle, error: MQTTError, failures: Int, retryIn: Duration?) {
@@ -276,7 +251,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
     public func mqttClientDidReceive(_ client: MQTTClientHandle, message: MQTTMessage) {
         guard client.index < devices.count, let current = state.withLock({ $0.pool }) else { return }
         let device = devices[client.index]
-        let ackTopic = topics[client.index][4]
+        let ackTopic = wire.topic(client.index, .commandAck)
         let format = format(client.index)
         commandsReceived.add(1, ordering: .relaxed)
         let command: DeviceCommand

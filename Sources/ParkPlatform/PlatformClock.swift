@@ -128,6 +128,11 @@ public final class ManualPlatformClock: PlatformClock {
 
     public func now() -> UInt64 { state.withLock { $0.now } }
 
+    /// When the earliest scheduled work falls due; nil when nothing is scheduled.
+    package var nextDeadline: UInt64? {
+        state.withLock { state in state.entries.filter { !$0.handle.isCancelled }.map(\.deadline).min() }
+    }
+
     @discardableResult
     public func schedule(after delay: Duration, _ work: @escaping @Sendable () -> Void) -> ScheduledWork {
         add(after: delay, interval: nil, work)

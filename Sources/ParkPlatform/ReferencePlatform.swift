@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOHTTP1
 import ParkMQTT
 import Synchronization
 
@@ -209,6 +210,13 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
             return .failure(PlatformError("cannot publish the command: \(error)"))
         }
         return .success(id)
+    }
+
+    /// The REST API's answer to a request, without a socket (a test on a manual clock asks here):
+    /// the status code and the JSON body.
+    package func answer(method: String, uri: String, body: [UInt8]) -> (status: Int, body: [UInt8]) {
+        let answer = APIRoutes.answer(method: HTTPMethod(rawValue: method), uri: uri, body: body, platform: self)
+        return (answer.code, answer.body)
     }
 
     /// Webhook deliveries that failed after their retries.

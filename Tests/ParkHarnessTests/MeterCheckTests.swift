@@ -153,11 +153,15 @@ import Synchronization
         #expect((period.metrics["period.max"]?.value ?? 0) >= 650, "\(period.metrics)")
     }
 
-    /// A platform that never shows a device offline, and one that drops commands, fail the
-    /// offline and relay checks; a gateway that never reports a silent meter fails offline too.
+    /// A platform that scales values, one that never shows a device offline, and one that drops
+    /// commands fail the accuracy, offline and relay checks; a gateway that never reports a silent
+    /// meter fails offline too. (The same switches on the other checks: `VirtualFaultMatrixTests`.)
     @Test func offlineAndCommandFaultsFailTheirChecks() async throws {
         let platform = try await HarnessRuns.runMeters(
-            platform: PlatformFaults(offlineDetectionDisabled: true, commandsDropped: true), only: ["offline", "relay"])
+            platform: PlatformFaults(valueScaling: 10, offlineDetectionDisabled: true, commandsDropped: true),
+            only: ["accuracy", "offline", "relay"])
+        let accuracy = try #require(platform.checks.first { $0.id == "accuracy" })
+        #expect(accuracy.verdict == .fail, "a platform showing 10× the meters' readings: \(accuracy.summary)")
         let offline = try #require(platform.checks.first { $0.id == "offline" })
         #expect(offline.verdict == .fail)
         #expect(offline.findings.contains { $0.contains("em3-2: the platform never showed it offline") })

@@ -20,6 +20,8 @@ public final class VirtualTimeEngine {
     public var now: MonotonicInstant { clock.now().monotonic }
     public var deviceCount: Int { shard.deviceCount }
     public var pendingTimers: Int { shard.pendingTimers }
+    /// When the next device timer falls due; nil when none is pending.
+    public var nextDeadline: MonotonicInstant? { shard.timers.nextDeadline }
 
     /// Creates the planned device; if the engine is running, starts it at once.
     public func add(_ plan: PlannedDevice) throws(EngineError) {

@@ -55,7 +55,7 @@ public struct CommandCheck: ConformanceCheck {
         for device in chosen {
             let mark = context.truth.mark
             let asked = context.wallNow()
-            if let problem = await request(endpoint, device: device.id) {
+            if let problem = await request(endpoint, device: device.id, in: context) {
                 refused += 1
                 missing += 1
                 measurement.findings.append("\(device.id): the platform refused the request: \(problem)")
@@ -87,7 +87,7 @@ public struct CommandCheck: ConformanceCheck {
     }
 
     /// Sends the command request; nil when the platform took it, else what went wrong.
-    private func request(_ endpoint: PlatformProfile.CommandEndpoint, device: String) async -> String? {
+    private func request(_ endpoint: PlatformProfile.CommandEndpoint, device: String, in context: HarnessContext) async -> String? {
         let arguments = "{" + command.arguments.sorted { $0.key < $1.key }.map { key, value in
             "\(JSONText.quoted(key)):\(Double(value) != nil || value == "true" || value == "false" ? value : JSONText.quoted(value))"
         }.joined(separator: ",") + "}"
@@ -98,17 +98,11 @@ public struct CommandCheck: ConformanceCheck {
                 .replacingOccurrences(of: "{arguments}", with: url ? "" : arguments)
         }
         guard let url = URL(string: fill(endpoint.url, url: true)) else { return "bad URL \(endpoint.url)" }
-        var request = URLRequest(url: url)
-        request.httpMethod = endpoint.method
-        request.timeoutInterval = 5
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data(fill(endpoint.body, url: false).utf8)
-        do {
-            let (data, response) = try await URLSession.shared.data(for: request)
-            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-            return (200 ..< 300).contains(status) ? nil : "HTTP \(status) \(String(decoding: data.prefix(120), as: UTF8.self))"
-        } catch {
-            return error.localizedDescription
+        switch await context.request(method: endpoint.method, url: url, body: Array(fill(endpoint.body, url: false).utf8)) {
+        case .success(let answer):
+            return (200 ..< 300).contains(answer.status) ? nil : "HTTP \(answer.status) \(String(decoding: answer.body.prefix(120), as: UTF8.self))"
+        case .failure(let failure):
+            return failure.description
         }
     }
 }

@@ -53,21 +53,26 @@ public final class MQTTObserver: MQTTClientPoolDelegate, Sendable {
     }
 
     public func mqttClientDidReceive(_ client: MQTTClientHandle, message: MQTTMessage) {
-        let arrived = SystemClock.wallNow().nanosecondsSinceEpoch
-        guard streams.contains(where: { MQTTTopicFilter.matches($0.topic, topic: message.topic) }) else { return }
-        let source = "mqtt \(message.topic)"
-        guard let json = try? JSONSerialization.jsonObject(with: Data(message.payload), options: [.fragmentsAllowed]) else {
-            log.report(ObservationProblem(
-                source: source, message: "not JSON: \(String(decoding: message.payload.prefix(80), as: UTF8.self))"))
+        Self.observe(topic: message.topic, payload: message.payload, arrived: SystemClock.wallNow().nanosecondsSinceEpoch,
+                     streams: streams, log: log)
+    }
+
+    /// Turns one northbound message into observations of every stream it belongs to (streams
+    /// sharing a topic tell theirs apart by `when:`), or a problem in `log`: what any transport
+    /// that carries the platform's MQTT messages does with them.
+    static func observe(topic: String, payload: [UInt8], arrived: Int64, streams: [PlatformProfile.MQTTStream], log: ObservationLog) {
+        guard streams.contains(where: { MQTTTopicFilter.matches($0.topic, topic: topic) }) else { return }
+        let source = "mqtt \(topic)"
+        guard let json = try? JSONSerialization.jsonObject(with: Data(payload), options: [.fragmentsAllowed]) else {
+            log.report(ObservationProblem(source: source, message: "not JSON: \(String(decoding: payload.prefix(80), as: UTF8.self))"))
             return
         }
-        // Every stream the message belongs to sees it (streams sharing a topic tell theirs apart by `when:`).
-        let mine = streams.filter { $0.accepts(topic: message.topic, json: json) }
+        let mine = streams.filter { $0.accepts(topic: topic, json: json) }
         if mine.isEmpty {
             log.report(ObservationProblem(source: source, message: "matches no stream's when: condition"))
         }
         for stream in mine {
-            switch Observation.mapped(json, fields: stream.fields, kind: stream.kind, source: source, arrived: arrived, topic: message.topic) {
+            switch Observation.mapped(json, fields: stream.fields, kind: stream.kind, source: source, arrived: arrived, topic: topic) {
             case .success(let observation): log.append(observation)
             case .failure(let problem): log.report(problem)
             }

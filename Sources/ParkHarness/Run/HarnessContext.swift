@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import ParkBindings
 import ParkCore
 import ParkRuntime
@@ -19,30 +22,29 @@ public final class HarnessContext: Sendable {
     /// At least this many samples per latency check (`--samples`): it repeats its rounds until
     /// its devices have given that many.
     public let minimumSamples: Int?
-    let engine: RealTimeEngine
-    let binding: MQTTDeviceBinding
-    let meters: GatewayMeters?
+    /// How actions reach the park and how time passes: the live park on the wall clock, or a
+    /// ``VirtualPark`` on virtual time.
+    let driver: any HarnessDriver
 
-    init(
+    package init(
         devices: [ParkFile.ParkDevice], kinds: DeviceKindRegistry, profile: PlatformProfile, truth: GroundTruthIndex,
-        observations: ObservationLog, engine: RealTimeEngine, binding: MQTTDeviceBinding, secrets: DeviceSecrets? = nil,
-        meters: GatewayMeters? = nil, meterReads: MeterReadLog = MeterReadLog(), minimumSamples: Int? = nil
+        observations: ObservationLog, driver: any HarnessDriver, secrets: DeviceSecrets? = nil,
+        meterReads: MeterReadLog = MeterReadLog(), minimumSamples: Int? = nil
     ) {
         self.minimumSamples = minimumSamples
         self.secrets = secrets
-        self.meters = meters
         self.meterReads = meterReads
         self.devices = devices
         self.kinds = kinds
         self.profile = profile
         self.truth = truth
         self.observations = observations
-        self.engine = engine
-        self.binding = binding
+        self.driver = driver
     }
 
-    /// Wall-clock nanoseconds, the time base of ledger records and observations alike.
-    public func wallNow() -> Int64 { SystemClock.wallNow().nanosecondsSinceEpoch }
+    /// Wall-clock nanoseconds (virtual ones on a virtual park), the time base of ledger records
+    /// and observations alike.
+    public func wallNow() -> Int64 { driver.wallNow() }
 
     /// The park's devices a selector picks; an error message when it picks none.
     public func select(_ selector: DeviceSelector) -> Result<[ParkFile.ParkDevice], CheckFailure> {
@@ -84,8 +86,8 @@ public final class HarnessContext: Sendable {
         }
         do throws(EngineError) {
             switch action.form {
-            case .stimulus: return .success(try await engine.apply(Stimulus(action.name, arguments: arguments), to: device.id))
-            case .command: return .success(try await engine.sendRecorded(DeviceCommand(action.name, arguments: arguments), to: device.id).record)
+            case .stimulus: return .success(try await driver.apply(Stimulus(action.name, arguments: arguments), to: device.id))
+            case .command: return .success(try await driver.sendRecorded(DeviceCommand(action.name, arguments: arguments), to: device.id))
             }
         } catch {
             return .failure(CheckFailure("\(action) at \(device.id): \(error)"))
@@ -94,35 +96,99 @@ public final class HarnessContext: Sendable {
 
     /// Cuts a device's connection without a DISCONNECT (the broker publishes its last will); a
     /// meter behind a gateway falls silent on its bus instead.
-    public func disconnect(_ deviceID: String) -> Result<Int64, CheckFailure> {
+    public func disconnect(_ deviceID: String) -> Result<Int64, CheckFailure> { setConnected(deviceID, false) }
+
+    /// Connects a device again (a silent meter answers again).
+    public func reconnect(_ deviceID: String) -> Result<Int64, CheckFailure> { setConnected(deviceID, true) }
+
+    private func setConnected(_ deviceID: String, _ connected: Bool) -> Result<Int64, CheckFailure> {
         let at = wallNow()
-        do throws(BindingError) {
-            if let meters, meters.serves(deviceID) { try meters.setSilent(deviceID, true) } else {
-                try binding.dropConnection(of: deviceID, reconnect: false)
-            }
-        } catch {
+        do throws(BindingError) { try driver.setConnected(deviceID, connected) } catch {
             return .failure(CheckFailure(error.description))
         }
         return .success(at)
     }
 
-    /// Connects a device again (a silent meter answers again).
-    public func reconnect(_ deviceID: String) -> Result<Int64, CheckFailure> {
-        let at = wallNow()
-        do throws(BindingError) {
-            if let meters, meters.serves(deviceID) { try meters.setSilent(deviceID, false) } else { try binding.reconnect(deviceID) }
-        } catch { return .failure(CheckFailure(error.description)) }
-        return .success(at)
+    /// Whether a device is a meter the harness serves behind the system's gateway.
+    public func isBehindGateway(_ deviceID: String) -> Bool { driver.isBehindGateway(deviceID) }
+
+    /// Waits until `condition` holds or `timeout` passes; true if it held. Every figure comes
+    /// from the timestamps taken where things happened, not from when the wait noticed.
+    public func waitUntil(timeout: DeviceDuration, _ condition: () -> Bool) async -> Bool {
+        await driver.waitUntil(deadline: wallNow() + Int64(timeout.nanoseconds), condition)
     }
 
-    /// Whether a device is a meter the harness serves behind the system's gateway.
-    public func isBehindGateway(_ deviceID: String) -> Bool { meters?.serves(deviceID) ?? false }
+    /// Lets the system run for `duration` (a measurement window, not a wait for a result).
+    public func run(for duration: DeviceDuration) async {
+        _ = await driver.waitUntil(deadline: wallNow() + Int64(duration.nanoseconds)) { false }
+    }
 
-    /// Waits until `condition` holds or `timeout` passes; true if it held. Polls every 5 ms:
-    /// this only decides when to stop waiting — every figure comes from the timestamps taken
-    /// where things happened, not from when the poll noticed.
-    public func waitUntil(timeout: DeviceDuration, _ condition: () -> Bool) async -> Bool {
-        let deadline = wallNow() + Int64(timeout.nanoseconds)
+    /// Sends an HTTP request to the system under test (the platform's command API): its status
+    /// and body, or why there was no answer.
+    public func request(method: String, url: URL, body: [UInt8]) async -> Result<HTTPAnswer, CheckFailure> {
+        await driver.request(method: method, url: url, body: body)
+    }
+}
+
+/// What the system under test answered to an HTTP request.
+public struct HTTPAnswer: Sendable {
+    public var status: Int
+    public var body: [UInt8]
+    public init(status: Int, body: [UInt8]) {
+        self.status = status
+        self.body = body
+    }
+}
+
+/// How a check's actions reach the park and how its time passes: the seam between the checks
+/// and what runs them. ``LiveHarnessDriver`` acts on a running park (engine, MQTT binding,
+/// meters behind a gateway) on the wall clock; ``VirtualPark`` simulates the park and an
+/// in-process system under test on virtual time, so a suite's verdicts can be proven in
+/// milliseconds.
+package protocol HarnessDriver: Sendable {
+    /// Wall-clock nanoseconds since the epoch (virtual ones on a virtual park).
+    func wallNow() -> Int64
+    /// Applies a stimulus now; its ledger record.
+    func apply(_ stimulus: Stimulus, to deviceID: String) async throws(EngineError) -> LedgerRecord
+    /// Hands a command straight to a device now; the ledger record of it.
+    func sendRecorded(_ command: DeviceCommand, to deviceID: String) async throws(EngineError) -> LedgerRecord
+    /// Cuts a device's connection (or silences a meter) and restores it.
+    func setConnected(_ deviceID: String, _ connected: Bool) throws(BindingError)
+    /// Whether the device is a meter served behind the system's gateway.
+    func isBehindGateway(_ deviceID: String) -> Bool
+    /// Lets time pass until `condition` holds or the wall clock reaches `deadline`; true if it held.
+    func waitUntil(deadline: Int64, _ condition: () -> Bool) async -> Bool
+    /// An HTTP request to the system under test.
+    func request(method: String, url: URL, body: [UInt8]) async -> Result<HTTPAnswer, CheckFailure>
+}
+
+/// The running park on the wall clock: stimuli and commands through the real-time engine,
+/// connection faults through the MQTT binding (or the meters' endpoints), HTTP over the network.
+struct LiveHarnessDriver: HarnessDriver {
+    let engine: RealTimeEngine
+    let binding: MQTTDeviceBinding
+    let meters: GatewayMeters?
+
+    func wallNow() -> Int64 { SystemClock.wallNow().nanosecondsSinceEpoch }
+
+    func apply(_ stimulus: Stimulus, to deviceID: String) async throws(EngineError) -> LedgerRecord {
+        try await engine.apply(stimulus, to: deviceID)
+    }
+
+    func sendRecorded(_ command: DeviceCommand, to deviceID: String) async throws(EngineError) -> LedgerRecord {
+        try await engine.sendRecorded(command, to: deviceID).record
+    }
+
+    func setConnected(_ deviceID: String, _ connected: Bool) throws(BindingError) {
+        if let meters, meters.serves(deviceID) { try meters.setSilent(deviceID, !connected) }
+        else if connected { try binding.reconnect(deviceID) }
+        else { try binding.dropConnection(of: deviceID, reconnect: false) }
+    }
+
+    func isBehindGateway(_ deviceID: String) -> Bool { meters?.serves(deviceID) ?? false }
+
+    /// Polls every 5 ms: this only decides when to stop waiting.
+    func waitUntil(deadline: Int64, _ condition: () -> Bool) async -> Bool {
         while true {
             if condition() { return true }
             if wallNow() >= deadline { return false }
@@ -130,9 +196,18 @@ public final class HarnessContext: Sendable {
         }
     }
 
-    /// Lets the system run for `duration` (a measurement window, not a wait for a result).
-    public func run(for duration: DeviceDuration) async {
-        try? await Task.sleep(nanoseconds: duration.nanoseconds)
+    func request(method: String, url: URL, body: [UInt8]) async -> Result<HTTPAnswer, CheckFailure> {
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        request.timeoutInterval = 5
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(body)
+        do {
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return .success(HTTPAnswer(status: (response as? HTTPURLResponse)?.statusCode ?? 0, body: Array(data)))
+        } catch {
+            return .failure(CheckFailure(error.localizedDescription))
+        }
     }
 }
 

@@ -230,8 +230,14 @@ public struct HarnessRunner: Sendable {
 
         let context = HarnessContext(
             devices: configuration.park.devices, kinds: configuration.kinds, profile: profile, truth: truth,
-            observations: observations, engine: session.engine, binding: binding, secrets: configuration.deviceSecrets,
-            meters: meters, meterReads: meterReads, minimumSamples: configuration.minimumSamples)
+            observations: observations, driver: LiveHarnessDriver(engine: session.engine, binding: binding, meters: meters),
+            secrets: configuration.deviceSecrets, meterReads: meterReads, minimumSamples: configuration.minimumSamples)
+        return await runChecks(in: context)
+    }
+
+    /// Runs the suite's checks (those ``Configuration/only`` picks) one after another in
+    /// `context` — the live park, or a ``VirtualPark`` — and judges each.
+    package func runChecks(in context: HarnessContext) async -> [CheckResult] {
         let checks = configuration.suite.checks.filter { configuration.only.isEmpty || configuration.only.contains($0.common.id) }
         var results: [CheckResult] = []
         for (index, check) in checks.enumerated() {

@@ -1,0 +1,254 @@
+import Foundation
+import ParkBindings
+import ParkCore
+import ParkRuntime
+import ParkWire
+import Synchronization
+
+/// A system under test that runs inside the harness's process on a ``VirtualPark``'s clock: the
+/// reference platform, in the tests that prove each fault switch fails exactly its checks. It
+/// sees only what it would over MQTT — topics and payloads — and answers HTTP requests as its
+/// REST API would, so the checks judge it exactly as they judge a platform over the network.
+package protocol InProcessSystem: AnyObject, Sendable {
+    /// Topic filters of the device traffic it takes (what it would subscribe to).
+    var subscriptions: [String] { get }
+    /// Called once, before anything arrives: how it publishes (alarms, status, commands).
+    func attach(publish: @escaping @Sendable (_ topic: String, _ payload: [UInt8]) -> Void)
+    /// A message on one of its subscriptions arrives now.
+    func receive(topic: String, payload: [UInt8])
+    /// When its clock next has work due (wall ns since the epoch); nil when nothing is scheduled.
+    var nextDeadline: Int64? { get }
+    /// Runs its clock to `wall` (ns since the epoch), doing the work that falls due on the way.
+    func advance(toWall wall: Int64)
+    /// Its REST API's answer to a request.
+    func request(method: String, url: URL, body: [UInt8]) -> HTTPAnswer
+}
+
+/// A park and an in-process system under test on one virtual clock, joined by an in-memory
+/// broker: devices publish their emissions in their wire format on their topics (``DeviceWireTable``,
+/// as the MQTT binding does), the system gets what it subscribes to, its publications reach the
+/// profile's observers and the devices' command topics, and every hop takes ``hop``.
+///
+/// Time moves only while a check waits (``waitUntil(deadline:_:)``), from one due event to the
+/// next — a device timer, a delivery, the system's own timers — so a suite that takes a minute of
+/// wall time runs in milliseconds, and gives the same verdicts every time. What it cannot
+/// simulate it refuses: meters behind a gateway (nothing here polls them) and device logins.
+///
+/// Not for concurrent use: one task (the one running the checks) drives it, as the checks run
+/// one after another. Its state sits behind a lock only so that is safe to state.
+package final class VirtualPark: HarnessDriver, @unchecked Sendable {
+    /// One message on its way through the in-memory broker.
+    private struct Delivery {
+        var due: Int64
+        var order: Int
+        var topic: String
+        var payload: [UInt8]
+    }
+
+    /// The ground truth the checks time the system against.
+    package let truth: GroundTruthIndex
+    /// What the profile's observers saw the system publish.
+    package let observations = ObservationLog()
+    /// Time each message takes from publisher to subscriber.
+    package let hop: DeviceDuration
+    private let engine: VirtualTimeEngine
+    private let wire: DeviceWireTable
+    private let indexByID: [String: Int]
+    private let deviceByCommandTopic: [String: Int]
+    private let system: any InProcessSystem
+    private let systemFilters: [String]
+    private let streams: [PlatformProfile.MQTTStream]
+    private let wallOrigin: Int64
+    private let lock = NSRecursiveLock()
+    private var queue: [Delivery] = []
+    private var nextOrder = 0
+    private var connected: Set<Int> = []
+    /// Emissions lost because their device was disconnected, and commands that reached a device
+    /// while it was: as a broker would drop them.
+    package private(set) var droppedWhileDisconnected = 0
+
+    /// - Parameters:
+    ///   - plan: the devices to run (meters a gateway would poll left out).
+    ///   - devices: the same devices as the wire sees them.
+    ///   - profile: the observers' streams (`observe.mqtt`).
+    /// - Throws: ``EngineError`` when a device cannot be made.
+    package init(
+        plan: [PlannedDevice], devices: [BoundDevice], topics: DeviceTopicTemplate = .standard,
+        conventions: [String: MQTTModelConventions] = [:], profile: PlatformProfile, system: any InProcessSystem,
+        hop: DeviceDuration = .milliseconds(2), wallOrigin: WallTime = ManualClock.defaultWallOrigin
+    ) throws(EngineError) {
+        let forwarder = EmissionForwarder(), truth = GroundTruthIndex()
+        self.truth = truth
+        engine = VirtualTimeEngine(clock: ManualClock(wallOrigin: wallOrigin), observer: MulticastEmissionObserver([truth, forwarder]))
+        for device in plan { try engine.add(device) }
+        let wire = DeviceWireTable(devices: devices, topics: topics, conventions: conventions)
+        self.wire = wire
+        indexByID = Dictionary(devices.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
+        deviceByCommandTopic = Dictionary(devices.indices.map { (wire.topic($0, .command), $0) }, uniquingKeysWith: { first, _ in first })
+        self.system = system
+        systemFilters = system.subscriptions
+        streams = profile.mqtt
+        self.hop = hop
+        self.wallOrigin = wallOrigin.nanosecondsSinceEpoch
+        forwarder.park = self
+        system.attach { [weak self] topic, payload in self?.publish(topic: topic, payload: payload) }
+    }
+
+    /// Connects every device (each announces itself online) and starts them.
+    package func start() {
+        lock.withLock {
+            for index in wire.devices.indices {
+                connected.insert(index)
+                publishStatus(of: index, online: true)
+            }
+            engine.start()
+        }
+    }
+
+    /// A context for the checks, over the park's `devices` as the suite selects them.
+    package func context(devices: [ParkFile.ParkDevice], kinds: DeviceKindRegistry, profile: PlatformProfile, minimumSamples: Int? = nil) -> HarnessContext {
+        HarnessContext(
+            devices: devices, kinds: kinds, profile: profile, truth: truth, observations: observations, driver: self,
+            minimumSamples: minimumSamples)
+    }
+
+    // MARK: HarnessDriver
+
+    package func wallNow() -> Int64 { lock.withLock { engine.clock.now().wall.nanosecondsSinceEpoch } }
+
+    package func apply(_ stimulus: Stimulus, to deviceID: String) async throws(EngineError) -> LedgerRecord {
+        try applyNow(stimulus, to: deviceID)
+    }
+
+    package func sendRecorded(_ command: DeviceCommand, to deviceID: String) async throws(EngineError) -> LedgerRecord {
+        try sendNow(command, to: deviceID)
+    }
+
+    private func applyNow(_ stimulus: Stimulus, to deviceID: String) throws(EngineError) -> LedgerRecord {
+        lock.lock()
+        defer { lock.unlock() }
+        return try engine.apply(stimulus, to: deviceID)
+    }
+
+    private func sendNow(_ command: DeviceCommand, to deviceID: String) throws(EngineError) -> LedgerRecord {
+        lock.lock()
+        defer { lock.unlock() }
+        return try engine.sendRecorded(command, to: deviceID).record
+    }
+
+    /// A dropped device's last will (`offline`, retained) goes out at once, as a broker sends it
+    /// when the connection breaks; on reconnecting it announces itself online again.
+    package func setConnected(_ deviceID: String, _ connected: Bool) throws(BindingError) {
+        guard let index = indexByID[deviceID] else { throw BindingError("no device '\(deviceID)' on the virtual park's broker") }
+        lock.withLock {
+            if connected {
+                guard self.connected.insert(index).inserted else { return }
+                publishStatus(of: index, online: true)
+            } else {
+                guard self.connected.remove(index) != nil else { return }
+                publish(topic: wire.topic(index, .status), payload: wire.format(index).status(of: wire.devices[index], online: false, wallNanoseconds: nil))
+            }
+        }
+    }
+
+    package func isBehindGateway(_ deviceID: String) -> Bool { false }
+
+    package func waitUntil(deadline: Int64, _ condition: () -> Bool) async -> Bool {
+        while true {
+            if condition() { return true }
+            let now = wallNow()
+            if now >= deadline { return false }
+            step(to: min(deadline, nextEvent() ?? deadline))
+        }
+    }
+
+    package func request(method: String, url: URL, body: [UInt8]) async -> Result<HTTPAnswer, CheckFailure> {
+        let answer = lock.withLock { system.request(method: method, url: url, body: body) }
+        // The request and its answer each cross the network once.
+        step(to: wallNow() + 2 * Int64(hop.nanoseconds))
+        return .success(answer)
+    }
+
+    // MARK: The clock
+
+    /// The earliest of the next device timer, delivery and system timer (wall ns).
+    private func nextEvent() -> Int64? {
+        lock.withLock {
+            [engine.nextDeadline.map { wallOrigin + Int64($0.nanoseconds) }, queue.first?.due, system.nextDeadline].compactMap { $0 }.min()
+        }
+    }
+
+    /// Runs everything due up to `target`: device timers, then the system's, then the deliveries
+    /// (which may cause more deliveries, due a hop later).
+    private func step(to target: Int64) {
+        lock.withLock {
+            engine.advance(to: MonotonicInstant(nanoseconds: UInt64(max(0, target - wallOrigin))))
+            system.advance(toWall: target)
+            while let first = queue.first, first.due <= target {
+                queue.removeFirst()
+                deliver(first)
+            }
+        }
+    }
+
+    // MARK: The broker
+
+    fileprivate func deviceEmitted(_ record: LedgerRecord) {
+        guard let channel = record.channel, let wireChannel = DeviceWireTable.Channel(channel), let index = indexByID[record.deviceID] else { return }
+        guard connected.contains(index) else {
+            droppedWhileDisconnected += 1
+            return
+        }
+        publish(topic: wire.topic(index, wireChannel), payload: wire.format(index).emission(WireEmission(record, device: wire.devices[index])))
+    }
+
+    private func publishStatus(of index: Int, online: Bool) {
+        publish(topic: wire.topic(index, .status), payload: wire.format(index).status(of: wire.devices[index], online: online, wallNanoseconds: wallNow()))
+    }
+
+    /// Queues a message for its subscribers, due one hop from now.
+    private func publish(topic: String, payload: [UInt8]) {
+        lock.withLock {
+            let due = engine.clock.now().wall.nanosecondsSinceEpoch + Int64(hop.nanoseconds)
+            let delivery = Delivery(due: due, order: nextOrder, topic: topic, payload: payload)
+            nextOrder += 1
+            // Deliveries are due in publication order, one hop each: appending keeps the queue sorted.
+            let position = queue.lastIndex { $0.due <= due }.map { $0 + 1 } ?? 0
+            queue.insert(delivery, at: position)
+        }
+    }
+
+    private func deliver(_ delivery: Delivery) {
+        if systemFilters.contains(where: { MQTTTopicFilter.matches($0, topic: delivery.topic) }) {
+            system.receive(topic: delivery.topic, payload: delivery.payload)
+        }
+        MQTTObserver.observe(topic: delivery.topic, payload: delivery.payload, arrived: delivery.due, streams: streams, log: observations)
+        if let index = deviceByCommandTopic[delivery.topic] { command(delivery, to: index) }
+    }
+
+    /// A command reaches its device, which answers on `cmd/ack` as the MQTT binding's devices do.
+    private func command(_ delivery: Delivery, to index: Int) {
+        guard connected.contains(index) else {
+            droppedWhileDisconnected += 1
+            return
+        }
+        let device = wire.devices[index], format = wire.format(index)
+        let ack: [UInt8]
+        do throws(BindingError) {
+            let command = try format.deviceCommand(from: delivery.payload, topic: delivery.topic)
+            let result: CommandResult
+            do throws(EngineError) { result = try engine.send(command, to: device.id) } catch { result = .rejected(error.description) }
+            ack = format.commandAck(of: device, id: command.id ?? "", command: command.name, result: result, wall: engine.clock.now().wall)
+        } catch {
+            ack = format.commandAck(of: device, id: "", command: "", result: .rejected(error.message), wall: engine.clock.now().wall)
+        }
+        publish(topic: wire.topic(index, .commandAck), payload: ack)
+    }
+}
+
+/// Hands the engine's emissions to the park that owns the engine (which does not exist yet when
+/// the engine is made).
+private final class EmissionForwarder: EmissionObserver, @unchecked Sendable {
+    weak var park: VirtualPark?
+    func deviceEmitted(_ record: LedgerRecord) { park?.deviceEmitted(record) }
+}
