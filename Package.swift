@@ -127,16 +127,12 @@ let package = Package(
         .testTarget(name: "ParkWireTests", dependencies: ["ParkWire"]),
         .testTarget(name: "ParkRuntimeTests", dependencies: ["ParkRuntime", "ParkBindings", "ParkCore", "ParkDevices", "ParkModbus"]),
         .testTarget(name: "ParkReportTests", dependencies: ["ParkReport"]),
-        // Suites run on a virtual park against the in-process reference platform: no sockets, parallel.
-        .testTarget(
-            name: "ParkVirtualRunTests",
-            dependencies: ["ParkHarness", "ParkPlatform", "ParkDevices", "ParkCore", "ParkBindings", "ParkProfiles", "ParkReport", "ParkWire", "ParkMQTT"]),
         .testTarget(name: "ParkCaptureTests", dependencies: ["ParkCapture", "ParkModbus", "ParkTestSupport"]),
         .testTarget(
             name: "ParkHarnessTests",
             dependencies: [
                 "ParkHarness", "ParkReport", "ParkCore", "ParkProfiles", "ParkDevices", "ParkPlatform", "ParkCapture", "ParkBindings", "ParkMQTT",
-                "ParkTestSupport",
+                "ParkWire", "ParkTestSupport",
             ]),
         .testTarget(name: "ParkCertifyTests", dependencies: ["ParkCertify", "ParkCore", "ParkModbus", "ParkReport", "ParkTestSupport"]),
         .testTarget(

@@ -1,0 +1,220 @@
+import Foundation
+import ParkBindings
+import ParkCore
+import ParkDevices
+@testable import ParkHarness
+import ParkMQTT
+import ParkWire
+import ParkPlatform
+import ParkProfiles
+import ParkReport
+import Testing
+
+/// The fault-switch matrix on virtual time: the demo park, the park-core suite's checks and the
+/// reference platform with one fault switch on, all in one process on one virtual clock (a
+/// ``VirtualPark``), so each row takes milliseconds instead of a minute-long demo. Every check
+/// must pass with no fault on and fail under exactly the switches that break what it watches.
+///
+/// Left to the end-to-end demos (`CLITests`): the meters (a gateway polls them over sockets) and
+/// `device-auth` (the broker enforces logins).
+@Suite struct VirtualFaultMatrixTests {
+    /// park-core's checks that a virtual park runs: all but the meters' and the login check.
+    static let checks = [
+        "smoke-alarm-latency", "emergency-button-latency", "fire-water-low-pressure-latency", "telemetry-delivery", "environment-accuracy",
+        "emergency-linkage-sound-light", "platform-command", "offline-detection",
+    ]
+    static let alarmLatency = ["smoke-alarm-latency", "emergency-button-latency", "fire-water-low-pressure-latency"]
+
+    /// Each row: the switches (as `make demo FAULT=` sets them) and the checks they must fail.
+    static let matrix: [(name: String, faults: PlatformFaults, failing: [String])] = [
+        ("none", PlatformFaults(), []),
+        ("alarm-delay=3s", PlatformFaults(alarmDelay: .seconds(3)), alarmLatency),
+        ("drop-alarms", PlatformFaults(dropAlarms: true), alarmLatency),
+        ("value-scaling=10", PlatformFaults(valueScaling: 10), ["environment-accuracy"]),
+        ("no-offline-detection", PlatformFaults(offlineDetectionDisabled: true), ["offline-detection"]),
+        ("linkage-dropped", PlatformFaults(linkageDropped: true), ["emergency-linkage-sound-light"]),
+        ("commands-dropped", PlatformFaults(commandsDropped: true), ["platform-command"]),
+    ]
+
+    @Test(arguments: matrix.indices)
+    func eachFaultSwitchFailsExactlyItsChecks(row: Int) async throws {
+        let (name, faults, failing) = Self.matrix[row]
+        let results = try await HarnessRuns.runVirtualDemo(faults: faults, only: Self.checks)
+        #expect(results.map(\.id) == Self.checks, "\(name): every check ran, in suite order")
+        for result in results {
+            let expected: RunReport.Verdict = failing.contains(result.id) ? .fail : .pass
+            #expect(result.verdict == expected, "\(name): \(result.id) \(result.verdict.rawValue): \(result.summary) \(result.findings.prefix(3))")
+        }
+    }
+
+    /// The figures are measured, not assumed: with a 3 s alarm delay every sample is over 3 s, and
+    /// without it the latency is the hops the in-memory broker adds (a few milliseconds).
+    @Test func latencyIsWhatTheVirtualClockMeasures() async throws {
+        let healthy = try await HarnessRuns.runVirtualDemo(faults: PlatformFaults(), only: ["smoke-alarm-latency"])
+        let slow = try await HarnessRuns.runVirtualDemo(faults: PlatformFaults(alarmDelay: .seconds(3)), only: ["smoke-alarm-latency"])
+        let fast = try #require(healthy.first?.metrics["latency.max"]?.value)
+        let delayed = try #require(slow.first?.metrics["latency.max"]?.value)
+        #expect(fast > 0 && fast < 50, "healthy: \(fast) ms")
+        #expect(delayed >= 3_000 && delayed < 3_050, "delayed: \(delayed) ms")
+        // The same seed, the same virtual clock: the same figures every run.
+        let again = try await HarnessRuns.runVirtualDemo(faults: PlatformFaults(), only: ["smoke-alarm-latency"])
+        #expect(again.first?.metrics["latency.max"]?.value == fast)
+    }
+}
+
+/// Each check type against a platform that breaks what it watches, on a virtual park: the
+/// finding that says why, not only the verdict. (The same checks pass through a real broker in
+/// `HarnessRunTests`; here the failures take milliseconds instead of a run each.)
+@Suite struct VirtualCheckFaultTests {
+    /// With commands-dropped the platform says 202 and sends nothing; the check sees that at the device.
+    @Test func droppedCommandsFailTheCommandCheck() async throws {
+        let dropped = try await HarnessRuns.runVirtual(CommandCheckTests.suite, faults: PlatformFaults(commandsDropped: true))
+        #expect(dropped.first?.verdict == .fail)
+        #expect(dropped.first?.metrics["missing"]?.value == 2)
+    }
+
+    /// With linkage-dropped the check fails naming the sounder that never heard; a rule too broad
+    /// fails it for the sounder that should have been left alone.
+    @Test func droppedOrOverbroadLinkageFailsTheLinkageCheck() async throws {
+        let good = try #require(try await HarnessRuns.runVirtual(HarnessRuns.linkage, linkage: [HarnessRuns.panicRule]).first)
+        #expect(good.verdict == .pass, "\(good.summary) \(good.findings)")
+
+        let dropped = try #require(
+            try await HarnessRuns.runVirtual(HarnessRuns.linkage, faults: PlatformFaults(linkageDropped: true), linkage: [HarnessRuns.panicRule]).first)
+        #expect(dropped.verdict == .fail)
+        #expect(dropped.findings.contains { $0.hasPrefix("sounder-A1 never received sound within 2s") }, "\(dropped.findings)")
+
+        var broad = HarnessRuns.panicRule
+        broad.targetZone = nil
+        let noisy = try #require(try await HarnessRuns.runVirtual(HarnessRuns.linkage, linkage: [broad]).first)
+        #expect(noisy.verdict == .fail)
+        #expect(noisy.metrics["unexpected"]?.value == 1)
+        #expect(noisy.findings.contains("sounder-B1 received sound but should have been left alone"), "\(noisy.findings)")
+    }
+
+    /// Wrong scaling fails accuracy only; a platform that stops mid-run fails delivery.
+    @Test func scalingFailsAccuracyAndACrashFailsDelivery() async throws {
+        let scaled = try await HarnessRuns.runVirtual(HarnessRuns.deliveryAndAccuracy, faults: PlatformFaults(valueScaling: 1.5))
+        #expect(scaled.map(\.verdict) == [.pass, .fail], "\(scaled.map(\.summary))")
+        let accuracy = try #require(scaled.last)
+        #expect((accuracy.metrics["abs_error"]?.percent ?? 0) > 40, "a 1.5× scaling is ≈ 50 % off: \(accuracy.summary)")
+        #expect(accuracy.findings.contains { $0.hasPrefix("largest error: env-") })
+
+        let crashed = try await HarnessRuns.runVirtual(HarnessRuns.deliveryAndAccuracy, faults: PlatformFaults(crashAfterMessages: 25))
+        let lost = try #require(crashed.first)
+        #expect(lost.verdict == .fail)
+        #expect((lost.metrics["loss"]?.value ?? 0) > 0)
+        #expect(lost.findings.contains { $0.hasPrefix("never seen at the platform: env-") }, "\(lost.findings)")
+    }
+
+    /// A platform that holds alarms fails on the measured delay (in every sample); one that
+    /// swallows them fails naming each device.
+    @Test func heldOrSwallowedAlarmsFailTheLatencyCheck() async throws {
+        let slow = try #require(try await HarnessRuns.runVirtual(HarnessRuns.smokeLatency, faults: PlatformFaults(alarmDelay: .milliseconds(2_500))).first)
+        #expect(slow.verdict == .fail)
+        #expect(slow.summary.hasPrefix("expected latency.p99 < 2000.0 ms, measured 25"), "\(slow.summary)")
+        #expect((slow.metrics["latency.p50"]?.value ?? 0) >= 2_500, "the delay shows in every sample")
+
+        let dropped = try #require(try await HarnessRuns.runVirtual(HarnessRuns.smokeLatency, faults: PlatformFaults(dropAlarms: true)).first)
+        #expect(dropped.verdict == .fail)
+        #expect(dropped.metrics["missing"]?.value == 4)
+        #expect(dropped.findings.contains { $0.contains("smoke-1: no smoke-alarm at the platform within 4s") }, "\(dropped.findings)")
+    }
+
+    /// A platform blind to departures fails the status check, saying it measured nothing.
+    @Test func blindPlatformFailsTheStatusCheck() async throws {
+        let blind = try #require(try await HarnessRuns.runVirtual(HarnessRuns.offline, faults: PlatformFaults(offlineDetectionDisabled: true)).first)
+        #expect(blind.verdict == .fail)
+        #expect(blind.summary.contains("expected offline_within <= 2000.0 ms, measured nothing"), "\(blind.summary)")
+        #expect(blind.findings.contains { $0.contains("smoke-2: the platform never showed it offline") }, "\(blind.findings)")
+    }
+}
+
+extension HarnessRuns {
+    static func path(_ relative: String) -> String { packageRoot.appendingPathComponent(relative).path }
+
+    /// The demo on a virtual park: the checked-in park, park-core suite, reference profile and
+    /// linkage rules, the platform with `faults` on.
+    static func runVirtualDemo(faults: PlatformFaults, only: [String]) async throws -> [CheckResult] {
+        try await runVirtual(
+            suite: try Suite.load(file: path("conformance/suites/park-core.yaml")),
+            park: try String(contentsOfFile: path("conformance/parks/demo.yaml"), encoding: .utf8), faults: faults,
+            linkage: try LinkageRule.load(file: path("conformance/platform/linkage.yaml")), heartbeatTimeout: .seconds(120), only: only)
+    }
+
+    /// Runs `suite` (YAML text) on a virtual park of `park` against the reference platform in
+    /// this process, with `faults` on and `linkage` rules: no broker, no sockets, virtual time.
+    static func runVirtual(
+        _ suiteText: String, park parkText: String = park, faults: PlatformFaults = PlatformFaults(), linkage: [LinkageRule] = []
+    ) async throws -> [CheckResult] {
+        try await runVirtual(suite: try Suite.parse(suiteText, file: "suite.yaml"), park: parkText, faults: faults, linkage: linkage)
+    }
+
+    static func runVirtual(
+        suite: Suite, park parkText: String, faults: PlatformFaults, linkage: [LinkageRule],
+        heartbeatTimeout: Duration = PlatformConfiguration().heartbeatTimeout, only: [String] = []
+    ) async throws -> [CheckResult] {
+        let (registry, catalog) = try kinds()
+        let park = try ParkFile.parse(parkText, file: "park.yaml", catalog: catalog, kinds: registry)
+        let profile = try PlatformProfile.load(file: path("conformance/platforms/reference.yaml"))
+
+        // Meters answer a gateway's polls, which a virtual park does not run: they stay out.
+        let bound = park.boundDevices
+        let maps = catalog.modbusMaps(for: bound)
+        let onMQTT = Set(bound.filter { maps[$0.model] == nil && !catalog.speaksDLT645($0.model) }.map(\.id))
+        let plan = try park.plan(kinds: registry).filter { onMQTT.contains($0.id) }
+
+        let alarmEvents = Set(registry.all.flatMap { kind in
+            kind.descriptor.events.filter { $0.severity == .alarm || $0.severity == .critical }.map(\.name)
+        })
+        let platform = InProcessReferencePlatform(
+            configuration: PlatformConfiguration(alarmEvents: alarmEvents, heartbeatTimeout: heartbeatTimeout, linkageRules: linkage),
+            faults: faults, start: ManualClock.defaultWallOrigin)
+        let virtual = try VirtualPark(
+            plan: plan, devices: bound.filter { onMQTT.contains($0.id) },
+            topics: try DeviceTopicTemplate(profile.deviceTopics ?? DeviceTopicTemplate.standard.pattern), profile: profile, system: platform)
+        virtual.start()
+        // As a live run does: the platform hears every device before the first check.
+        _ = await virtual.waitUntil(deadline: virtual.wallNow() + 1_000_000_000) { false }
+
+        var configuration = HarnessRunner.Configuration(
+            suite: suite, profile: profile, park: park, parkFile: "park.yaml", plan: plan, kinds: registry, seed: park.seed,
+            parkbenchVersion: "test", only: only)
+        configuration.catalog = catalog
+        let context = virtual.context(devices: park.devices.filter { onMQTT.contains($0.id) }, kinds: registry, profile: profile)
+        return await HarnessRunner(configuration: configuration).runChecks(in: context)
+    }
+}
+
+/// The reference platform inside the test's process: fed by the virtual park's broker, on a
+/// manual clock the park moves, its REST API answered without a socket.
+final class InProcessReferencePlatform: InProcessSystem, PlatformOutlet, @unchecked Sendable {
+    private let clock: ManualPlatformClock
+    private var platform: ReferencePlatform!
+    private var publisher: (@Sendable (String, [UInt8]) -> Void)?
+
+    init(configuration: PlatformConfiguration, faults: PlatformFaults, start: WallTime) {
+        clock = ManualPlatformClock(start: UInt64(start.nanosecondsSinceEpoch))
+        platform = ReferencePlatform(endpoints: .init(), configuration: configuration, faults: faults, clock: clock, outlet: self)
+        platform.startTicking()
+    }
+
+    var subscriptions: [String] { [platform.endpoints.deviceFilter] }
+    func attach(publish: @escaping @Sendable (String, [UInt8]) -> Void) { publisher = publish }
+    func publish(topic: String, payload: [UInt8], qos: MQTTQoS) { publisher?(topic, payload) }
+    func receive(topic: String, payload: [UInt8]) { platform.receive(topic: topic, payload: payload) }
+    var nextDeadline: Int64? { clock.nextDeadline.map { Int64($0) } }
+
+    func advance(toWall wall: Int64) {
+        let now = Int64(clock.now())
+        if wall > now { clock.advance(by: .nanoseconds(wall - now)) }
+    }
+
+    func request(method: String, url: URL, body: [UInt8]) -> HTTPAnswer {
+        let components = URLComponents(url: url, resolvingAgainstBaseURL: false)
+        let uri = (components?.percentEncodedPath ?? url.path) + (components?.percentEncodedQuery.map { "?" + $0 } ?? "")
+        let answer = platform.answer(method: method, uri: uri, body: body)
+        return HTTPAnswer(status: answer.status, body: answer.body)
+    }
+}
+
