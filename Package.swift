@@ -58,8 +58,10 @@ let package = Package(
             ]),
         // The device wire format: topic templates, the JSON envelope written and read, its bounded decoder.
         .target(name: "ParkWire"),
-        // Profile files: YAML read with marks and budgets, problems with file:line, protocol maps.
-        .target(name: "ParkProfiles", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // Profile files, readable without the engine: YAML read with marks and budgets, problems
+        // with file:line, model profiles and their protocol maps, the model catalog, park files,
+        // and the kinds' vocabulary they are checked against (descriptors, values, KindCatalog).
+        .target(name: "ParkProfiles", dependencies: ["ParkWire", .product(name: "Yams", package: "Yams")]),
         .target(name: "ParkPluginKit", dependencies: ["CParkPlugin"]),
         .target(name: "ParkDevices", dependencies: ["ParkCore"]),
         // The one event-loop runtime under the socket protocols: epoll selector, eventfd waker,

@@ -3,7 +3,7 @@
 ///
 /// ParkBench shows it in `parkbench devices`, validates model profiles against its parameters,
 /// and checks stimuli and commands against it. It crosses the boundary as JSON with the same
-/// keys `KindDescriptor` decodes, because the plugin cannot share ParkCore's Swift types.
+/// keys `KindDescriptor` decodes, because the plugin cannot share ParkBench's Swift types.
 public struct PluginKindDescription: Hashable, Sendable, Encodable {
     /// The kind's name as used in model profiles, e.g. `people-counter`.
     public var name: String
@@ -130,7 +130,7 @@ public struct PluginParameterDescription: Hashable, Sendable, Encodable {
     public var unit: String?
     public var summary: String
 
-    // `default` is ParkCore's key (and a Swift keyword, hence the longer property name).
+    // `default` is KindDescriptor's key (and a Swift keyword, hence the longer property name).
     enum CodingKeys: String, CodingKey {
         case name, type, defaultValue = "default", minimum, maximum, unit, summary
     }

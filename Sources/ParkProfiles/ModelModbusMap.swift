@@ -108,3 +108,20 @@ public struct ModelModbusMap: Hashable, Sendable {
         return value
     }
 }
+
+extension ModelModbusMap {
+    /// Every point must be one the kind has.
+    func check(against descriptor: KindDescriptor, log: IssueLog) {
+        let known = Set(descriptor.points.map(\.name))
+        for register in registers where !known.contains(register.point) {
+            log.add("kind '\(descriptor.name)' has no point '\(register.point)'", at: nil, path: "modbus.registers")
+        }
+        let commands = Set(descriptor.commands.map(\.name))
+        for coil in coils {
+            if !known.contains(coil.point) { log.add("kind '\(descriptor.name)' has no point '\(coil.point)'", at: nil, path: "modbus.coils") }
+            for command in [coil.onCommand, coil.offCommand] where !commands.contains(command) {
+                log.add("kind '\(descriptor.name)' has no command '\(command)'", at: nil, path: "modbus.coils")
+            }
+        }
+    }
+}

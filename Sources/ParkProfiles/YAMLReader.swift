@@ -177,6 +177,17 @@ package struct MappingReader {
         return number
     }
 
+    /// A duration written as `40s`, `500ms` or `1h30m`.
+    package mutating func duration(_ key: String, required: Bool = false) -> DeviceDuration? {
+        let expected = "a duration such as 40s, 500ms or 1h30m"
+        guard let text = string(key, required: required, expected: expected) else { return nil }
+        guard let duration = DeviceDuration(parsing: text) else {
+            log.add("expected \(expected), got '\(IssueLog.excerpt(text))'", at: value(key), path: child(key))
+            return nil
+        }
+        return duration
+    }
+
     /// A mapping of scalar values, as text, with the node of each value for later messages.
     package mutating func scalarMap(_ key: String) -> [(key: String, text: String, node: Node)]? {
         guard let node = value(key), !MappingReader.isNull(node) else { return nil }

@@ -1,10 +1,10 @@
 import Foundation
 import Testing
 @testable import ParkCore
+@testable import ParkProfiles
 
 #if canImport(Glibc)
 import Glibc
-import ParkProfiles
 #endif
 
 /// Files written to hurt the loaders (issue 11): each gets a clear error with its place, never a

@@ -16,7 +16,7 @@
  * JSON shapes (all UTF-8, not NUL-terminated; lengths are byte counts):
  *   kind descriptor   {"name":..., "summary":..., "sources":[...], "points":[...], "events":[...],
  *                      "commands":[...], "stimuli":[...], "parameters":[...]}
- *                     (see ParkCore.KindDescriptor for each element's keys)
+ *                     (see ParkProfiles.KindDescriptor for each element's keys)
  *   device config     {"id":"...", "parameters":{"name":"text",...}, "zone":"..."?, "floor":n?}
  *   emission          {"channel":"telemetry|event|status|local", "name":"...",
  *                      "readings":[{"point":"...","value":<json scalar>,"truth":<json scalar>?}]}

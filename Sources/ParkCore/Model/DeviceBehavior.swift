@@ -50,19 +50,6 @@ public struct DeviceSetup: Sendable {
     }
 }
 
-/// Where a device sits in the park.
-public struct Placement: Hashable, Sendable {
-    public var zone: String?
-    public var floor: Int?
-    public var labels: [String: String]
-
-    public init(zone: String? = nil, floor: Int? = nil, labels: [String: String] = [:]) {
-        self.zone = zone
-        self.floor = floor
-        self.labels = labels
-    }
-}
-
 /// A kind of device: its descriptor and a factory for instances.
 ///
 /// Built-in kinds (ParkDevices) conform directly; kinds loaded from a plugin are wrapped in

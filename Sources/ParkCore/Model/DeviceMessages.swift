@@ -41,17 +41,6 @@ public struct Emission: Hashable, Sendable {
     }
 }
 
-/// Something the harness makes happen to a device: a fire, a press of the button, a tamper.
-public struct Stimulus: Hashable, Sendable {
-    public var name: String
-    public var arguments: [String: PointValue]
-
-    public init(_ name: String, arguments: [String: PointValue] = [:]) {
-        self.name = name
-        self.arguments = arguments
-    }
-}
-
 /// A command from the platform to a device, e.g. `self-test` or `silence`.
 public struct DeviceCommand: Hashable, Sendable {
     public var name: String

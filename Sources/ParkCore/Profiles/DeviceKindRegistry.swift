@@ -2,7 +2,7 @@
 ///
 /// A value type assembled once at start-up (by the CLI or a test) and passed down; the core
 /// does not know which kinds exist.
-public struct DeviceKindRegistry: Sendable {
+public struct DeviceKindRegistry: KindCatalog {
     private var kinds: [String: any DeviceKind] = [:]
     private var order: [String] = []
 
@@ -22,6 +22,8 @@ public struct DeviceKindRegistry: Sendable {
     }
 
     public func kind(named name: String) -> (any DeviceKind)? { kinds[name] }
+
+    public func descriptor(named name: String) -> KindDescriptor? { kinds[name]?.descriptor }
 
     /// Kind names in registration order.
     public var names: [String] { order }

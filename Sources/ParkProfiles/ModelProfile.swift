@@ -1,5 +1,4 @@
 import Foundation
-import ParkProfiles
 import ParkWire
 import Yams
 
@@ -59,13 +58,13 @@ public struct ModelProfile: Hashable, Sendable {
     /// Reads and validates a model profile. With `kinds`, the kind and every parameter are
     /// checked against the kind's descriptor as well.
     /// - Throws: ``ProfileErrors`` listing every problem with its file:line:column.
-    public static func load(file: String, kinds: DeviceKindRegistry? = nil) throws(ProfileErrors) -> ModelProfile {
+    public static func load(file: String, kinds: (any KindCatalog)? = nil) throws(ProfileErrors) -> ModelProfile {
         let text = try ProfileText.read(file)
         return try parse(text, file: file, kinds: kinds)
     }
 
     /// Parses profile text; `file` is used in messages only.
-    public static func parse(_ text: String, file: String, kinds: DeviceKindRegistry? = nil) throws(ProfileErrors) -> ModelProfile {
+    public static func parse(_ text: String, file: String, kinds: (any KindCatalog)? = nil) throws(ProfileErrors) -> ModelProfile {
         let log = IssueLog(file: file)
         guard let root = YAMLSource.root(of: text, log: log),
               var reader = MappingReader(root, path: "", log: log, what: "a device model profile")
@@ -86,13 +85,13 @@ public struct ModelProfile: Hashable, Sendable {
         let modbus = reader.value("modbus").flatMap { ModelModbusMap.read($0, log: log) }
         let dlt645 = reader.value("dlt645").flatMap { ModelDLT645Settings.read($0, log: log) }
         reader.finish(allowed: keys)
-        if let kind, let descriptor = kinds?.kind(named: kind)?.descriptor {
+        if let kind, let descriptor = kinds?.descriptor(named: kind) {
             modbus?.check(against: descriptor, log: log)
             dlt645?.check(against: descriptor, log: log)
         }
 
         if let kind, let kinds {
-            if let descriptor = kinds.kind(named: kind)?.descriptor {
+            if let descriptor = kinds.descriptor(named: kind) {
                 for entry in parameterEntries {
                     guard let parameter = descriptor.parameter(named: entry.key) else {
                         var message = "kind '\(kind)' has no parameter '\(entry.key)'"

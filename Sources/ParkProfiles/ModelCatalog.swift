@@ -1,5 +1,4 @@
 import Foundation
-import ParkProfiles
 
 /// Every device model profile under a directory (by default `devices/`), by model name.
 public struct ModelCatalog: Sendable {
@@ -23,14 +22,14 @@ public struct ModelCatalog: Sendable {
     /// their kind is registered, so a checkout without the plugin built still validates.
     /// - Throws: ``ProfileErrors`` with every problem in every file, including a model name
     ///   used by two files.
-    public static func load(directory: String, kinds: DeviceKindRegistry) throws(ProfileErrors) -> ModelCatalog {
+    public static func load(directory: String, kinds: any KindCatalog) throws(ProfileErrors) -> ModelCatalog {
         var issues: [ProfileIssue] = []
         var catalog = ModelCatalog()
         for file in profileFiles(under: directory) {
             do {
                 if file.split(separator: "/").contains("plugins") {
                     let text = (try? ProfileText.read(file)) ?? ""
-                    guard let kind = try? ModelProfile.parse(text, file: file).kind, kinds.kind(named: kind) != nil
+                    guard let kind = try? ModelProfile.parse(text, file: file).kind, kinds.descriptor(named: kind) != nil
                     else { continue }
                 }
                 let profile = try ModelProfile.load(file: file, kinds: kinds)

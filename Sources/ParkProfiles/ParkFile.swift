@@ -1,5 +1,4 @@
 import Foundation
-import ParkProfiles
 import Yams
 
 /// A park: which devices exist, where they are, how they relate, and a script of stimuli.
@@ -81,7 +80,7 @@ public struct ParkFile: Sendable {
 
     /// Reads and validates a park file against the models and kinds it uses.
     /// - Throws: ``ProfileErrors`` listing every problem with its file:line:column.
-    public static func load(file: String, catalog: ModelCatalog, kinds: DeviceKindRegistry) throws(ProfileErrors) -> ParkFile {
+    public static func load(file: String, catalog: ModelCatalog, kinds: any KindCatalog) throws(ProfileErrors) -> ParkFile {
         let text = try ProfileText.read(file)
         return try parse(text, file: file, catalog: catalog, kinds: kinds)
     }
@@ -90,7 +89,7 @@ public struct ParkFile: Sendable {
     /// - Parameter maximumDevices: the most devices the populations may expand to; by default
     ///   `PARKBENCH_MAX_PARK_DEVICES`, else ``defaultMaximumDevices``.
     public static func parse(
-        _ text: String, file: String, catalog: ModelCatalog, kinds: DeviceKindRegistry, maximumDevices: Int? = nil
+        _ text: String, file: String, catalog: ModelCatalog, kinds: any KindCatalog, maximumDevices: Int? = nil
     ) throws(ProfileErrors) -> ParkFile {
         let deviceLimit: Int
         if let maximumDevices { deviceLimit = maximumDevices } else {
@@ -172,8 +171,8 @@ public struct ParkFile: Sendable {
                 log.add("no device '\(deviceID)' in this park", at: deviceNode, path: "\(path).device")
                 continue
             }
-            guard let descriptor = kinds.kind(named: device.kind)?.descriptor.stimulus(named: stimulusName) else {
-                let known = kinds.kind(named: device.kind)?.descriptor.stimuli.map(\.name) ?? []
+            guard let descriptor = kinds.descriptor(named: device.kind)?.stimulus(named: stimulusName) else {
+                let known = kinds.descriptor(named: device.kind)?.stimuli.map(\.name) ?? []
                 log.add(
                     "kind '\(device.kind)' has no stimulus '\(stimulusName)'; known: \(known.joined(separator: ", "))",
                     at: stimulusNode, path: "\(path).stimulus")
@@ -256,7 +255,7 @@ public struct ParkFile: Sendable {
     /// `materialise` false it only checks the population (the park is over its device limit).
     private static func expand(
         _ population: inout MappingReader, path: String, zones: ZoneList, catalog: ModelCatalog,
-        kinds: DeviceKindRegistry, log: IssueLog, materialise: Bool
+        kinds: any KindCatalog, log: IssueLog, materialise: Bool
     ) -> [ParkDevice] {
         let modelName = population.string("model", required: true, expected: "a model name from devices/")
         let modelNode = population.value("model")
@@ -302,7 +301,7 @@ public struct ParkFile: Sendable {
             log.add(message, at: modelNode, path: "\(path).model")
             return []
         }
-        if let descriptor = kinds.kind(named: model.kind)?.descriptor {
+        if let descriptor = kinds.descriptor(named: model.kind) {
             for entry in overrides {
                 guard let parameter = descriptor.parameter(named: entry.key) else {
                     log.add("kind '\(model.kind)' has no parameter '\(entry.key)'", at: entry.node, path: "\(path).parameters.\(entry.key)")
@@ -343,54 +342,6 @@ public struct ParkFile: Sendable {
             }
         }
         return devices
-    }
-
-    /// The devices ready for an engine, with streams derived from `seed` (default: the park's).
-    public func plan(kinds: DeviceKindRegistry, seed: UInt64? = nil) throws(ProfileErrors) -> [PlannedDevice] {
-        let runSeed = seed ?? self.seed
-        var planned: [PlannedDevice] = []
-        planned.reserveCapacity(devices.count)
-        var issues: [ProfileIssue] = []
-        for device in devices {
-            guard let kind = kinds.kind(named: device.kind) else {
-                issues.append(ProfileIssue(file: file, line: 1, column: 1, keyPath: "populations", message: "unknown device kind '\(device.kind)'"))
-                continue
-            }
-            do {
-                let parameters = try DeviceParameters(descriptor: kind.descriptor, overrides: device.parameters)
-                planned.append(PlannedDevice(kind: kind, setup: DeviceSetup(
-                    id: device.id, parameters: parameters,
-                    random: SeededRandom.forDevice(device.id, runSeed: runSeed), placement: device.placement)))
-            } catch {
-                issues.append(ProfileIssue(file: file, line: 1, column: 1, keyPath: "populations", message: "device '\(device.id)': \(error.message)"))
-            }
-        }
-        guard issues.isEmpty else { throw ProfileErrors(issues) }
-        return planned
-    }
-}
-
-extension ParkFile {
-    /// Builds one device of each distinct kind and parameter set in the park, without starting
-    /// it, so that what only a device can judge (a meter's tariff schedule or clock, a load range)
-    /// is reported by `validate` instead of when a run starts.
-    public func checkDevicesBuild(kinds: DeviceKindRegistry) throws(ProfileErrors) {
-        var seen = Set<[String: String]>()
-        var issues: [ProfileIssue] = []
-        for device in devices {
-            var key = device.parameters
-            key["\u{0}kind"] = device.kind
-            guard seen.insert(key).inserted, let kind = kinds.kind(named: device.kind) else { continue }
-            do {
-                let parameters = try DeviceParameters(descriptor: kind.descriptor, overrides: device.parameters)
-                _ = try kind.makeDevice(DeviceSetup(id: device.id, parameters: parameters,
-                                                    random: SeededRandom.forDevice(device.id, runSeed: seed), placement: device.placement))
-            } catch {
-                issues.append(ProfileIssue(file: file, line: 1, column: 1, keyPath: "populations",
-                                           message: "device '\(device.id)' (model \(device.model)): \(error)"))
-            }
-        }
-        guard issues.isEmpty else { throw ProfileErrors(issues) }
     }
 }
 

@@ -1,3 +1,5 @@
+import ParkWire
+
 /// A typed value of a point, a parameter, or a command argument.
 public enum PointValue: Hashable, Sendable, CustomStringConvertible {
     case double(Double)
