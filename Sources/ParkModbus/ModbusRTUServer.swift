@@ -38,6 +38,8 @@ public final class ModbusRTUServer: @unchecked Sendable {
         let master: Int32
         init(master: Int32) { self.master = master }
         func send(_ reply: UnsafeRawBufferPointer, to connection: Int32) { _ = write(master, reply.baseAddress, reply.count) }
+        /// A pty master takes a reply whole; but the line's faults (a corrupted CRC) need the bytes.
+        func directDescriptor(for connection: Int32) -> Int32? { nil }
     }
 
     /// - Parameters:

@@ -11,6 +11,10 @@ import Glibc
 protocol ModbusReplyTransport: AnyObject {
     /// Sends (or queues) the reply built for `connection`, without blocking.
     func send(_ reply: UnsafeRawBufferPointer, to connection: Int32)
+    /// The descriptor libmodbus may write a reply for `connection` to itself, when that write can
+    /// neither block nor be cut short (nothing queued, the kernel's send queue empty); nil: build
+    /// the reply aside and ``send(_:to:)`` it.
+    func directDescriptor(for connection: Int32) -> Int32?
 }
 
 /// The part of a Modbus slave endpoint that does not depend on its transport: which unit answers
@@ -19,11 +23,15 @@ protocol ModbusReplyTransport: AnyObject {
 /// ``ModbusReplier`` owns one to answer frames given as bytes (tests, the fuzzer).
 /// Used on one thread at a time, except the unit/fault setters and ``statistics``.
 ///
-/// libmodbus writes a reply to a socket itself, with a blocking write, so it never writes to a
-/// client here: it writes into a socket pair the responder owns, the reply is read back
-/// (``reply(to:)``), and the endpoint hands it to its transport, which never blocks. That one path
-/// serves every endpoint and the bytes-in seam alike, so what a fuzzer drives is what a master
-/// reaches — and no client that stops reading can stall the endpoint's thread.
+/// libmodbus writes a reply to a socket itself, with a plain `send`. It writes straight to a TCP
+/// client only when that write can neither block nor be cut short (nothing queued for the client
+/// and the kernel's send queue empty: a reply of at most 260 bytes then goes whole), which is the
+/// common case and costs one `send`. Otherwise — a client behind on its reading, a fault that
+/// changes the reply's bytes, the RTU line, the bytes-in seam (``reply(to:)``) — it writes into a
+/// socket pair the responder owns, the reply is read back and the endpoint's transport sends or
+/// queues it, never blocking. Both ways run the same ``write(_:unit:faults:into:)``, so what a
+/// fuzzer drives is what a master reaches, and no client that stops reading can stall the
+/// endpoint's thread.
 final class ModbusResponder: @unchecked Sendable {
     /// What an endpoint does for a unit id nobody has: a TCP gateway answers exception 0B, a
     /// device on an RS-485 bus stays silent (the master times out).
@@ -141,31 +149,21 @@ final class ModbusResponder: @unchecked Sendable {
 
     private func send(_ bytes: [UInt8], on connection: Int32, unit: (any ModbusUnit)?, faults: ModbusFaults,
                       transport: some ModbusReplyTransport) {
+        // A corrupted CRC has to pass through here to be corrupted.
+        if !faults.corruptCRC, let socket = transport.directDescriptor(for: connection) {
+            _ = bytes.withUnsafeBufferPointer { write($0, unit: unit, faults: faults, into: socket) }
+            return
+        }
         let length = bytes.withUnsafeBufferPointer { build($0, unit: unit, faults: faults) }
         guard length > 0 else { return }
         captured.withUnsafeBytes { transport.send(UnsafeRawBufferPointer(rebasing: $0[0 ..< length]), to: connection) }
     }
 
     /// Has libmodbus build the reply to `request` into the capture socket and reads it back into
-    /// ``captured``; returns its length (0: no reply). The one place a reply is made, for the
-    /// endpoints and ``reply(to:)`` alike.
+    /// ``captured``; returns its length (0: no reply): for ``reply(to:)``, and for an endpoint
+    /// whose client cannot take a direct write now.
     private func build(_ request: UnsafeBufferPointer<UInt8>, unit: (any ModbusUnit)?, faults: ModbusFaults) -> Int {
-        if unit == nil, absentUnit == .silence {
-            absentCount.add(1, ordering: .relaxed)
-            return 0
-        }
-        modbus_set_socket(context, capture[0])
-        let sent: Int32
-        if let replyUnit = faults.replyUnit {
-            // libmodbus echoes the request's unit id; a miswired device answers with another.
-            var bytes = Array(request)
-            bytes[headerLength - 1] = replyUnit
-            sent = bytes.withUnsafeBufferPointer { answer($0, unit: unit) }
-        } else {
-            // The caller's bytes themselves, not a copy: a fuzzer that puts the frame against a
-            // guard page sees libmodbus read past it.
-            sent = answer(request, unit: unit)
-        }
+        let sent = write(request, unit: unit, faults: faults, into: capture[0])
         guard sent > 0 else { return 0 }
         var length = 0
         while length < Int(sent) {
@@ -178,6 +176,25 @@ final class ModbusResponder: @unchecked Sendable {
         guard length > 0 else { return 0 }
         if faults.corruptCRC { captured[length - 1] ^= 0xFF }
         return length
+    }
+
+    /// Has libmodbus write the reply to `request` to `socket`; returns what it wrote (0 or less:
+    /// no reply). The one place a reply is made, written straight to a client or built aside.
+    private func write(_ request: UnsafeBufferPointer<UInt8>, unit: (any ModbusUnit)?, faults: ModbusFaults, into socket: Int32) -> Int32 {
+        if unit == nil, absentUnit == .silence {
+            absentCount.add(1, ordering: .relaxed)
+            return 0
+        }
+        modbus_set_socket(context, socket)
+        if let replyUnit = faults.replyUnit {
+            // libmodbus echoes the request's unit id; a miswired device answers with another.
+            var bytes = Array(request)
+            bytes[headerLength - 1] = replyUnit
+            return bytes.withUnsafeBufferPointer { answer($0, unit: unit) }
+        }
+        // The caller's bytes themselves, not a copy: a fuzzer that puts the frame against a guard
+        // page sees libmodbus read past it.
+        return answer(request, unit: unit)
     }
 
     /// Has libmodbus answer `request` on the socket set for it; returns what libmodbus wrote.

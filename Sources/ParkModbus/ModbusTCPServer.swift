@@ -128,5 +128,6 @@ public final class ModbusTCPServer: @unchecked Sendable {
         let server: StreamServer
         init(server: StreamServer) { self.server = server }
         func send(_ reply: UnsafeRawBufferPointer, to connection: Int32) { server.send(reply, to: connection) }
+        func directDescriptor(for connection: Int32) -> Int32? { server.acceptsDirectWrite(connection) ? connection : nil }
     }
 }

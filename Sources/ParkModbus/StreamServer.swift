@@ -160,6 +160,14 @@ final class StreamServer: @unchecked Sendable {
 
     // MARK: - Writing (server thread)
 
+    /// Whether a reply of at most a few hundred bytes may be written to `connection` directly, by a
+    /// library that writes with a plain `send`: nothing is queued before it and the kernel's send
+    /// queue is empty, so the write can neither block nor be cut short.
+    func acceptsDirectWrite(_ connection: Int32) -> Bool {
+        guard let state = connections[connection], state.queued == 0, !state.failed else { return false }
+        return parkbench_unacknowledged_bytes(connection) == 0
+    }
+
     /// Writes `bytes` to `connection` as far as the kernel takes them now and queues the rest.
     func send(_ bytes: UnsafeRawBufferPointer, to connection: Int32) {
         guard let state = connections[connection], !state.failed, bytes.count > 0 else { return }

@@ -1,10 +1,12 @@
-// epoll and eventfd for the I/O threads, prctl and malloc_trim for worker processes: Swift's Glibc module
-// does not export these headers, and prctl is variadic, which Swift cannot call.
+// epoll and eventfd for the I/O threads, ioctl for socket queues, prctl and malloc_trim for worker processes: Swift's Glibc module
+// does not export these headers, and prctl and ioctl are variadic, which Swift cannot call.
 #ifndef PARKBENCH_CLINUXEVENTS_H
 #define PARKBENCH_CLINUXEVENTS_H
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <malloc.h>
 #include <fcntl.h>
 #include <errno.h>
@@ -73,6 +75,13 @@ static inline unsigned long long parkbench_epoll_event_token(const void *buffer,
 /// What the `index`th event in `buffer` is ready for (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, ...).
 static inline unsigned int parkbench_epoll_event_mask(const void *buffer, int index) {
     return ((const struct epoll_event *)buffer)[index].events;
+}
+
+/// Bytes written to a TCP socket that its peer has not yet acknowledged (SIOCOUTQ), or -1. Zero
+/// means the send queue is empty, so a small write can neither block nor be cut short.
+static inline int parkbench_unacknowledged_bytes(int fd) {
+    int count = 0;
+    return ioctl(fd, SIOCOUTQ, &count) == 0 ? count : -1;
 }
 
 #endif
