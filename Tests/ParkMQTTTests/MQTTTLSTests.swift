@@ -57,6 +57,10 @@ extension MQTTClientPoolTests {
         if case .tls = wrongCA {} else { Issue.record("a broker certificate from an untrusted CA must fail TLS, got \(wrongCA)") }
         // libmosquitto's OpenSSL diagnostic travels with the error, so the refusal says why.
         #expect("\(wrongCA)".contains("certificate verify failed"))
-        #expect("\(noCertificate)".contains("alert"), "the broker's TLS alert should be named: \(noCertificate)")
+        // In TLS 1.3 the client's half of the handshake is done before the broker checks its
+        // certificate: the broker's alert is read when it arrives first, and otherwise the socket
+        // fails with EPROTO (seen in 1 CI run of many). Either way the client is refused, and says how.
+        let refusal = "\(noCertificate)"
+        #expect(refusal.contains("alert") || refusal.contains("Protocol error"), "the broker's refusal should be named: \(noCertificate)")
     }
 }

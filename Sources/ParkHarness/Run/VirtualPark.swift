@@ -158,7 +158,10 @@ package final class VirtualPark: HarnessDriver, @unchecked Sendable {
             if condition() { return true }
             let now = wallNow()
             if now >= deadline { return false }
-            step(to: min(deadline, nextEvent() ?? deadline))
+            let next = nextEvent() ?? deadline
+            step(to: min(deadline, max(next, now)))
+            // A system that leaves work due now undone must not stop the clock: time moves on.
+            if next <= now, let again = nextEvent(), again <= now { step(to: min(deadline, now + 1_000)) }
         }
     }
 
