@@ -11,6 +11,8 @@ public struct SIPStreamFramer: Sendable {
     /// How far the search for CRLF CRLF got, so a header dripping in is not rescanned.
     private var scanned = 0
     private var failure: SIPParseError?
+    /// The head of a message whose body is still arriving, read once rather than at every read.
+    private var pending: (startLine: SIPMessage.StartLine, headers: SIPHeaders, bodyStart: Int, length: Int)?
 
     public init(limits: SIPParser.Limits = SIPParser.Limits()) { parser = SIPParser(limits: limits) }
 
@@ -31,6 +33,11 @@ public struct SIPStreamFramer: Sendable {
     }
 
     private mutating func extract() throws(SIPParseError) -> SIPMessage? {
+        if let head = pending {
+            guard buffer.count - head.bodyStart >= head.length else { return nil }
+            pending = nil
+            return complete(head.startLine, head.headers, bodyStart: head.bodyStart, length: head.length)
+        }
         while start < buffer.count, buffer[start] == 13 || buffer[start] == 10 {
             start += 1
         }
@@ -49,9 +56,13 @@ public struct SIPStreamFramer: Sendable {
         let total = bodyStart - start + length
         guard total <= limit else { throw .messageTooLarge(size: total, limit: limit) }
         guard buffer.count - bodyStart >= length else {
-            scanned = end
+            pending = (startLine, headers, bodyStart, length)
             return nil
         }
+        return complete(startLine, headers, bodyStart: bodyStart, length: length)
+    }
+
+    private mutating func complete(_ startLine: SIPMessage.StartLine, _ headers: SIPHeaders, bodyStart: Int, length: Int) -> SIPMessage {
         let message = SIPMessage(startLine, headers: headers, body: Array(buffer[bodyStart..<(bodyStart + length)]))
         start = bodyStart + length
         scanned = start
