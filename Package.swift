@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "ParkWire", targets: ["ParkWire"]),
         .library(name: "ParkProfiles", targets: ["ParkProfiles"]),
         .library(name: "ParkHarness", targets: ["ParkHarness"]),
+        .library(name: "ParkGB28181", targets: ["ParkGB28181"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -74,6 +75,9 @@ let package = Package(
             name: "ParkMQTT",
             dependencies: ["CMosquitto", "ParkEventLoop", .product(name: "Logging", package: "swift-log")]),
         .target(name: "ParkCapture", dependencies: ["CPcap"]),
+        // GB/T 28181-2016: the SIP codec, digest authentication, 20-digit ids and MANSCDP bodies
+        // (protocol only: no devices, no sockets).
+        .target(name: "ParkGB28181", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // The reference platform's rules (a system under test that misbehaves on request).
         .target(
             name: "ParkPlatform",
@@ -127,6 +131,8 @@ let package = Package(
             dependencies: ["ParkMQTT", "ParkTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform", "ParkProfiles", "ParkWire"]),
         .testTarget(name: "ParkWireTests", dependencies: ["ParkWire"]),
+        .testTarget(name: "ParkGB28181Tests", dependencies: ["ParkGB28181"]),
+        .testTarget(name: "ParkGB28181InteropTests", dependencies: ["ParkGB28181", "ParkTestSupport"], exclude: ["Scenarios"]),
         .testTarget(name: "ParkRuntimeTests", dependencies: ["ParkRuntime", "ParkBindings", "ParkCore", "ParkDevices", "ParkModbus"]),
         .testTarget(name: "ParkReportTests", dependencies: ["ParkReport"]),
         .testTarget(name: "ParkCaptureTests", dependencies: ["ParkCapture", "ParkModbus", "ParkTestSupport"]),

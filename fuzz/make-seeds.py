@@ -186,6 +186,53 @@ write("yaml-suite", files("conformance/suites/*.yaml"))
 write("yaml-platform", files("conformance/platforms/*.yaml"))
 write("yaml-linkage", files("conformance/platform/*.yaml"))
 
+# GB/T 28181 SIP and MANSCDP ------------------------------------------------------------------
+def sip(*lines, body=b""):
+    return "\r\n".join(lines).encode() + b"\r\n\r\n" + body
+
+
+def manscdp(root, fields, encoding="GB2312"):
+    inner = "".join(f"<{k}>{v}</{k}>\r\n" if not k.startswith("<") else k for k, v in fields)
+    return f'<?xml version="1.0" encoding="{encoding}"?>\r\n<{root}>\r\n{inner}</{root}>\r\n'.encode()
+
+
+camera, platform = "34020000001320000001", "34020000002000000001"
+keepalive_xml = manscdp("Notify", [("CmdType", "Keepalive"), ("SN", "43"), ("DeviceID", camera), ("Status", "OK")])
+catalog_xml = manscdp("Response", [("CmdType", "Catalog"), ("SN", "17"), ("DeviceID", "34020000001180000001"), ("SumNum", "128"),
+    ('<DeviceList Num="1">\r\n<Item>\r\n<DeviceID>34020000001310000001</DeviceID>\r\n<Name>Camera 1</Name>\r\n'
+     "<Manufacturer>Hikvision</Manufacturer>\r\n<Model>DS-2CD2T47G2</Model>\r\n<Owner>Owner</Owner>\r\n<CivilCode>340200</CivilCode>\r\n"
+     "<Address>Gate &amp; lobby</Address>\r\n<Parental>0</Parental>\r\n<ParentID>34020000001180000001</ParentID>\r\n"
+     "<SafetyWay>0</SafetyWay>\r\n<RegisterWay>1</RegisterWay>\r\n<Secrecy>0</Secrecy>\r\n<Status>ON</Status>\r\n</Item>\r\n"
+     "</DeviceList>\r\n", "")], encoding="UTF-8")
+alarm_xml = manscdp("Notify", [("CmdType", "Alarm"), ("SN", "5"), ("DeviceID", camera), ("AlarmPriority", "1"), ("AlarmMethod", "5"),
+    ("AlarmTime", "2026-12-06T10:00:00"), ("<Info><AlarmType>2</AlarmType></Info>\r\n", "")])
+query_xml = manscdp("Query", [("CmdType", "Catalog"), ("SN", "7"), ("DeviceID", camera)])
+chinese_xml = manscdp("Response", [("CmdType", "DeviceInfo"), ("SN", "2"), ("DeviceID", camera), ("DeviceName", "东门"),
+    ("Channel", "1")]).replace("东门".encode(), "东门".encode("gb2312"))
+head = [f"Via: SIP/2.0/UDP 192.168.1.64:5060;rport;branch=z9hG4bK1371463273", f"From: <sip:{camera}@3402000000>;tag=2043466181",
+        f"To: <sip:{camera}@3402000000>", "Call-ID: 1011047669"]
+register = sip(f"REGISTER sip:{platform}@3402000000 SIP/2.0", *head, "CSeq: 1 REGISTER",
+               f"Contact: <sip:{camera}@192.168.1.64:5060>", "Max-Forwards: 70", "Expires: 3600", "Content-Length: 0")
+register_auth = sip(f"REGISTER sip:{platform}@3402000000 SIP/2.0", *head, "CSeq: 2 REGISTER",
+                    'Authorization: Digest username="34020000001320000001", realm="3402000000", nonce="44010b73", '
+                    f'uri="sip:{platform}@3402000000", response="e4ca3fdc5869fa1c544ea7af60014444", algorithm=MD5, '
+                    'cnonce="0a4f113b", qop=auth, nc=00000001', "Expires: 3600", "Content-Length: 0")
+challenge = sip("SIP/2.0 401 Unauthorized", *head[:2], head[2] + ";tag=1530418913", head[3], "CSeq: 1 REGISTER",
+                'WWW-Authenticate: Digest realm="3402000000", nonce="44010b73", algorithm=MD5, qop="auth"', "Content-Length: 0")
+def message(body, cseq):
+    return sip(f"MESSAGE sip:{platform}@3402000000 SIP/2.0", *head, f"CSeq: {cseq} MESSAGE", "Content-Type: Application/MANSCDP+xml",
+               f"Content-Length: {len(body)}", body=body)
+compact = sip(f"MESSAGE sip:{platform}@3402000000 SIP/2.0", "v: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKa1",
+              "f: <sip:a@b>;tag=t1", "t: <sip:c@d>", "i: c-1", "CSeq: 1 MESSAGE", "c: Application/MANSCDP+xml",
+              f"l: {len(query_xml)}", body=query_xml)
+folded = sip("SIP/2.0 200 OK", head[0], "From: <sip:a@b>", " ;tag=x", "To : <sip:a@b>;tag=y", "Call-ID:c", "CSeq: 2 REGISTER",
+             "Content-Length: 0")
+sip_messages = [register, register_auth, challenge, message(keepalive_xml, 20), message(catalog_xml, 21), message(alarm_xml, 22),
+                message(chinese_xml, 23), compact, folded]
+sip_streams = sip_messages + [b"\r\n\r\n" + register + challenge, message(keepalive_xml, 3) + message(catalog_xml, 4)]
+write("sip", [bytes([c]) + s for s in sip_streams for c in (0x00, 0x07)]
+      + [b"\x80" + x for x in (keepalive_xml, catalog_xml, alarm_xml, query_xml, chinese_xml)])
+
 # Dictionaries ----------------------------------------------------------------------------------
 def dictionary(name, tokens):
     def quote(token):
@@ -204,6 +251,14 @@ dictionary("platform-message", [t.encode() for t in (
     '"device":', '"kind":', '"channel":', '"name":', '"status":', '"seq":', '"msg_id":', '"ts_ns":', '"values":',
     '"smoke-alarm"', '"fault"', '"fault-clear"', '"online"', '"event"', '"telemetry"', "1e400", "-0.0", "true", "null",
     "{", "}", "[", "]", "\\u0000", "\\ud800")])
+dictionary("sip", [t.encode() for t in (
+    "REGISTER ", "MESSAGE ", "INVITE ", "SIP/2.0", "SIP/2.0 200 OK", "SIP/2.0 401 Unauthorized", "\r\n", "\r\n\r\n", "\r\n\t",
+    "Via: SIP/2.0/UDP ", ";branch=z9hG4bK", ";tag=", ";rport", ";expires=", "From: ", "To: ", "Call-ID: ", "CSeq: ", "Contact: ",
+    "Content-Length: ", "Content-Type: Application/MANSCDP+xml", "Expires: ", "v: ", "f: ", "t: ", "i: ", "m: ", "l: ", "c: ",
+    "WWW-Authenticate: Digest ", "Authorization: Digest ", 'realm="', 'nonce="', "qop=auth", "nc=00000001", 'cnonce="',
+    "algorithm=MD5", "\\\"", '<?xml version="1.0" encoding="GB2312"?>', 'encoding="UTF-8"', "<Notify>", "</Notify>", "<Query>",
+    "<Response>", "<CmdType>", "</CmdType>", "<SN>", "<DeviceID>", "<DeviceList Num=\"", "<Item>", "</Item>", "<![CDATA[", "]]>",
+    "<!--", "-->", "&amp;", "&#x4E1C;", "&#0;", "<!DOCTYPE")] + ["东门".encode("gb2312"), "东门".encode()])
 yaml_syntax = ["---", "...", ": ", "- ", "&a ", "*a", "<<: ", "!!str ", "!!int ", "!!map ", "|", ">-", "{", "}", "[", "]",
                "? ", "'", '"', "#", "%YAML 1.2", "~", "null", "true", "0x1F", ".inf", "1e400"]
 keys = set()

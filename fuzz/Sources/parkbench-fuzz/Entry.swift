@@ -28,6 +28,7 @@ let fuzzTargets: [FuzzTarget] = [
     profileSuiteTarget,
     profilePlatformTarget,
     profileLinkageTarget,
+    sipTarget,
 ]
 
 nonisolated(unsafe) private var selected: FuzzTarget?
