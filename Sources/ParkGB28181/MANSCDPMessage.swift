@@ -97,6 +97,10 @@ public enum MANSCDPCharset: String, Sendable, CaseIterable {
             if text.utf8.allSatisfy({ $0 < 0x80 }) { return Array(text.utf8) }
             let encoding = self == .gb2312 ? MANSCDPCharset.eucCNEncoding : MANSCDPCharset.gb18030Encoding
             guard let data = text.data(using: encoding, allowLossyConversion: false) else { throw .cannotEncode(charset: label) }
+            // Written bytes must read back as the same text (the reader takes GB labels as
+            // GB18030). EUC-CN and GB18030 put private-use characters in different places, so
+            // one read from a GBK body can be written but would come back as another.
+            guard String(bytes: data, encoding: MANSCDPCharset.gb18030Encoding) == text else { throw .cannotEncode(charset: label) }
             return Array(data)
         }
     }

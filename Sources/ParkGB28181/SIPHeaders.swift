@@ -52,6 +52,15 @@ public struct SIPHeaders: Sendable, Equatable, Sequence {
         }
     }
 
+    /// Writes every `Content-Length` (its spelling kept) as the plain decimal `length`: a peer may
+    /// send `054`, and ``SIPMessage/serialized()`` writes the body's length, so a message read
+    /// this way serializes to bytes that read back equal to it.
+    mutating func canonicalizeContentLength(_ length: Int) {
+        for index in fields.indices where SIPHeaders.canonical(fields[index].name) == "content-length" {
+            fields[index].value = String(length)
+        }
+    }
+
     public mutating func remove(_ name: String) {
         let key = SIPHeaders.canonical(name)
         fields.removeAll { SIPHeaders.canonical($0.name) == key }

@@ -32,13 +32,14 @@ public struct SIPParser: Sendable {
             throw .messageTooLarge(size: bytes.count, limit: limits.maxMessageBytes)
         }
         guard let end = SIPParser.headerEnd(in: bytes, from: 0, upTo: bytes.count) else { throw .truncatedHeaders }
-        let (startLine, headers) = try parseHead(bytes[0..<end])
+        var (startLine, headers) = try parseHead(bytes[0..<end])
         let available = bytes.count - (end + 4)
         var bodyLength = available
         if let declared = try SIPParser.contentLength(headers) {
             if declared > available { throw .bodyShorterThanContentLength(declared: declared, actual: available) }
             if declared < available { throw .bytesAfterBody(declared: declared, actual: available) }
             bodyLength = declared
+            headers.canonicalizeContentLength(declared)
         }
         let bodyStart = end + 4
         return SIPMessage(startLine, headers: headers, body: Array(bytes[bodyStart..<(bodyStart + bodyLength)]))

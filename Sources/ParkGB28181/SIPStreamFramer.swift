@@ -63,6 +63,8 @@ public struct SIPStreamFramer: Sendable {
     }
 
     private mutating func complete(_ startLine: SIPMessage.StartLine, _ headers: SIPHeaders, bodyStart: Int, length: Int) -> SIPMessage {
+        var headers = headers
+        headers.canonicalizeContentLength(length)
         let message = SIPMessage(startLine, headers: headers, body: Array(buffer[bodyStart..<(bodyStart + length)]))
         start = bodyStart + length
         scanned = start

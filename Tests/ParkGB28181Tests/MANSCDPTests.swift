@@ -69,6 +69,17 @@ import Testing
         #expect(throws: MANSCDPError.cannotEncode(charset: "GB2312")) { try emoji.encoded(charset: .gb2312) }
     }
 
+    /// Found by the `sip` fuzz target: GBK bytes in GB2312's unassigned rows (AC AB) read as
+    /// private-use characters, which EUC-CN would write to other bytes — a body that changes on
+    /// the way out. Writing it as GB2312 is refused; UTF-8 still holds it.
+    @Test func privateUseCharactersAreNotWrittenAsGB2312() throws {
+        let body: [UInt8] = Array("<?xml version=\"1.0\" encoding=\"GB2312\"?>\r\n<Response>\r\n<CmdType>DeviceInfo</CmdType>\r\n<SN>2</SN>\r\n<DeviceID>".utf8)
+            + [0xAC, 0xAB, 0xAB, 0xB3] + Array("</DeviceID>\r\n</Response>\r\n".utf8)
+        let message = try MANSCDPMessage(bytes: body)
+        #expect(throws: MANSCDPError.cannotEncode(charset: "GB2312")) { try message.encoded(charset: .gb2312) }
+        #expect(try MANSCDPMessage(bytes: try message.encoded(charset: .utf8)) == message)
+    }
+
     @Test func aRealDeviceBodyWithCommentsAndWhitespaceReads() throws {
         let text = "\r\n<?xml version=\"1.0\" encoding=\"gb2312\" ?>\r\n<!-- hik -->\r\n<Query>\r\n  <CmdType> Catalog </CmdType>\r\n  <SN>7</SN>\r\n  <DeviceID>34020000001320000001</DeviceID>\r\n</Query>\r\n"
         let query = try MANSCDPMessage(bytes: Array(text.utf8))

@@ -89,6 +89,21 @@ import Testing
         #expect(reparsed.body == Array("<x/>".utf8) && reparsed.headers["Content-Length"] == "4")
     }
 
+    /// Found by the `sip` fuzz target: `Content-Length: 054` is a valid length, and a message
+    /// read with it must serialize to bytes that read back equal to it (as a datagram and a stream).
+    @Test func aContentLengthWithLeadingZerosReadsAsItsNumber() throws {
+        let text = String(decoding: Fixtures.keepalive, as: UTF8.self)
+        let length = try #require(try parser.parse(Fixtures.keepalive).headers["Content-Length"])
+        let padded = Array(text.replacingOccurrences(of: "Content-Length: \(length)", with: "Content-Length: 00\(length)").utf8)
+        #expect(padded != Fixtures.keepalive)
+        let message = try parser.parse(padded)
+        #expect(message.headers["Content-Length"] == length)
+        #expect(try parser.parse(message.serialized()) == message)
+        var framer = SIPStreamFramer()
+        framer.append(padded)
+        #expect(try framer.next() == message)
+    }
+
     @Test(arguments: [
         ("", SIPParseError.empty),
         ("REGISTER sip:a SIP/2.0\r\nVia: x\r\n", .truncatedHeaders),
