@@ -77,7 +77,7 @@ let package = Package(
         .target(name: "ParkCapture", dependencies: ["CPcap"]),
         // GB/T 28181-2016: the SIP codec, digest authentication, 20-digit ids and MANSCDP bodies
         // (protocol only: no devices, no sockets).
-        .target(name: "ParkGB28181", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "ParkGB28181", dependencies: ["ParkEventLoop", .product(name: "Crypto", package: "swift-crypto")]),
         // The reference platform's rules (a system under test that misbehaves on request).
         .target(
             name: "ParkPlatform",
