@@ -30,7 +30,7 @@ import Glibc
         let logged = try String(contentsOfFile: registrar.directory.path("messages.log"), encoding: .utf8)
         #expect(logged.contains("SIP/2.0 403 Forbidden") && logged.contains("SIP/2.0 200 OK"))
         let scenarios = try FileManager.default.contentsOfDirectory(atPath: SippRegistrar.scenarioDirectory)
-        #expect(scenarios == ["gb28181-registrar-uas.xml"], "sipp wrote into the repository: \(scenarios)")
+        #expect(Set(scenarios) == SippRegistrar.scenarioFiles, "sipp wrote into the repository: \(scenarios)")
     }
 
     /// One registration as a camera makes it: REGISTER, the 401's challenge, REGISTER with
@@ -78,24 +78,31 @@ import Glibc
 /// directory where its logs also land. Stopped (killed if need be) by `stop()` or at deinit.
 final class SippRegistrar {
     static let scenarioDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scenarios").path
+    static let scenarioFiles: Set = ["gb28181-registrar-uas.xml", "gb28181-platform-uas.xml", "gb28181-platform-uas-drop-first.xml"]
     let port: Int
     let directory: TemporaryDirectory
     let process: ChildProcess
 
-    init(device: String, password: String, qopAuth: Bool, calls: Int) throws {
+    convenience init(device: String, password: String, qopAuth: Bool, calls: Int) throws {
+        try self.init(scenario: "gb28181-registrar-uas.xml", arguments: [
+            "-m", String(calls), "-key", "device", device, "-key", "password", password, "-key", "qop", qopAuth ? ", qop=\"auth\"" : "",
+        ])
+    }
+
+    /// sipp running `scenario` (a file of `Scenarios/`) with `arguments` added to the common ones.
+    init(scenario name: String, arguments: [String]) throws {
         directory = try TemporaryDirectory()
-        let scenario = directory.path("gb28181-registrar-uas.xml")
-        try FileManager.default.copyItem(atPath: Self.scenarioDirectory + "/gb28181-registrar-uas.xml", toPath: scenario)
+        let scenario = directory.path(name)
+        try FileManager.default.copyItem(atPath: Self.scenarioDirectory + "/" + name, toPath: scenario)
         port = try freeLoopbackPort()
         process = try ChildProcess(
             try executablePath("sipp"),
             [
-                "-sf", scenario, "-i", "127.0.0.1", "-p", String(port), "-t", "u1", "-m", String(calls), "-nostdin",
-                "-key", "device", device, "-key", "password", password, "-key", "qop", qopAuth ? ", qop=\"auth\"" : "", "-timeout", "30", "-timeout_error",
+                "-sf", scenario, "-i", "127.0.0.1", "-p", String(port), "-t", "u1", "-nostdin", "-timeout", "30", "-timeout_error",
                 "-trace_msg", "-message_file", directory.path("messages.log"),
                 "-trace_err", "-error_file", directory.path("errors.log"),
                 "-trace_screen", "-screen_file", directory.path("screen.log"),
-            ],
+            ] + arguments,
             output: directory.path("sipp.out"))
         let deadline = ContinuousClock.now + .seconds(10)
         while !Self.udpPortBound(port) {
