@@ -131,7 +131,7 @@ let package = Package(
             dependencies: ["ParkMQTT", "ParkTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform", "ParkProfiles", "ParkWire"]),
         .testTarget(name: "ParkWireTests", dependencies: ["ParkWire"]),
-        .testTarget(name: "ParkGB28181Tests", dependencies: ["ParkGB28181"]),
+        .testTarget(name: "ParkGB28181Tests", dependencies: ["ParkGB28181", "ParkEventLoop"]),
         .testTarget(name: "ParkGB28181InteropTests", dependencies: ["ParkGB28181", "ParkTestSupport"], exclude: ["Scenarios"]),
         .testTarget(name: "ParkRuntimeTests", dependencies: ["ParkRuntime", "ParkBindings", "ParkCore", "ParkDevices", "ParkModbus"]),
         .testTarget(name: "ParkReportTests", dependencies: ["ParkReport"]),

@@ -1,3 +1,4 @@
+import ParkEventLoop
 /// Identifies a client transaction the way RFC 3261 §17.1.3 matches a response to it: the top
 /// Via's branch and the CSeq method (a CANCEL shares its INVITE's branch).
 public struct SIPTransactionKey: Sendable, Hashable {
@@ -17,7 +18,7 @@ public struct SIPTransactionKey: Sendable, Hashable {
 }
 
 /// Every live non-INVITE client transaction of one transport, each with its request bytes, its
-/// destination and the `Owner` the outcome goes back to; one ``SIPDeadlineHeap`` times them all.
+/// destination and the `Owner` the outcome goes back to; one ``DeadlineHeap`` times them all.
 ///
 /// Pure: time comes in as `now`, datagrams go out through the `send` argument, so the same code
 /// runs on the transport's event thread and in a unit test.
@@ -39,7 +40,7 @@ public struct SIPClientTransactions<Owner: Sendable>: Sendable {
 
     public let timers: SIPTimers
     private var live: [SIPTransactionKey: Entry] = [:]
-    private var heap = SIPDeadlineHeap<SIPTransactionKey>()
+    private var heap = DeadlineHeap<SIPTransactionKey>()
     /// Responses that matched no live transaction (late copies, or not ours).
     public private(set) var strayResponses = 0
     public private(set) var retransmissions = 0

@@ -1,3 +1,4 @@
+import ParkEventLoop
 /// Many cameras' registrations over one transport: their ``SIPRegistration`` values, the client
 /// transactions they have in flight, and one deadline heap for their own timers (refresh,
 /// keepalive, retry). No thread, no socket: `now` comes in, datagrams go out through the outbox,
@@ -12,7 +13,7 @@ public struct SIPRegistrarClient: Sendable {
     public let settings: SIPRegistrationSettings
     public private(set) var registrations: [SIPRegistration] = []
     public private(set) var transactions: SIPClientTransactions<Owner>
-    private var wakeups = SIPDeadlineHeap<Int32>()
+    private var wakeups = DeadlineHeap<Int32>()
     private var random: SIPRandom
     /// Datagrams to send, oldest first; the transport (or a test) takes them.
     public private(set) var outbox: [SIPDatagram] = []

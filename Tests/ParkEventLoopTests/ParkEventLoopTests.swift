@@ -193,3 +193,20 @@ private func eventually(_ condition: () -> Bool) -> Bool {
     let before = MonotonicClock.now()
     #expect(MonotonicClock.now() >= before)
 }
+
+/// Whatever the order of pushes, due deadlines come out earliest first (ties in any order) and
+/// the rest wait.
+@Test func deadlineHeapHandsDeadlinesOutInOrder() {
+    var heap = DeadlineHeap<Int>()
+    for (index, deadline) in [50, 10, 40, 30, 20, 10].enumerated() { heap.push(UInt64(deadline), index) }
+    var out: [UInt64] = []
+    while let (deadline, _) = heap.popDue(35) { out.append(deadline) }
+    #expect(out == [10, 10, 20, 30] && heap.earliest == 40 && heap.count == 2)
+    var random = SystemRandomNumberGenerator()
+    let deadlines = (0 ..< 1_000).map { _ in UInt64.random(in: 0 ... 10_000, using: &random) }
+    var large = DeadlineHeap<Int>()
+    for (index, deadline) in deadlines.enumerated() { large.push(deadline, index) }
+    var popped: [UInt64] = []
+    while let (deadline, _) = large.popDue(.max) { popped.append(deadline) }
+    #expect(popped == deadlines.sorted())
+}

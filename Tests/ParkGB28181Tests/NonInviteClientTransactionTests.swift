@@ -81,12 +81,4 @@ import Testing
         table.advance(now: Self.second, send: { sent.append($0) }, outcome: { _ in Issue.record("no outcome expected") })
         #expect(sent.count == 1)
     }
-
-    @Test func theHeapHandsDeadlinesOutInOrder() {
-        var heap = SIPDeadlineHeap<Int>()
-        for (index, deadline) in [50, 10, 40, 30, 20, 10].enumerated() { heap.push(UInt64(deadline), index) }
-        var out: [UInt64] = []
-        while let (deadline, _) = heap.popDue(35) { out.append(deadline) }
-        #expect(out == [10, 10, 20, 30] && heap.earliest == 40)
-    }
 }

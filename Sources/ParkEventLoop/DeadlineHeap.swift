@@ -1,18 +1,22 @@
-/// A binary min-heap of deadlines: the one timer structure behind every transaction (or every
-/// user agent) of a transport, so 50,000 cameras cost 50,000 array slots, not 50,000 timers.
+/// A binary min-heap of deadlines (monotonic nanoseconds), each with a key saying whose it is:
+/// the one timer structure behind every client of an event loop (MQTT reconnects and connect
+/// timeouts, SIP transactions and registrations), so 50,000 clients cost 50,000 array slots,
+/// not 50,000 timers.
 ///
-/// Entries are never removed early: an owner whose deadline moved pushes a new entry, and the
-/// stale one is recognised and skipped when it comes out (the owner's current deadline no longer
-/// equals it). That keeps a push O(log n) and a cancel free.
-struct SIPDeadlineHeap<Key: Sendable>: Sendable {
+/// Entries are never removed early: an owner whose deadline moved pushes a new entry and
+/// recognises the stale one when it comes out (by a serial, or because its current deadline no
+/// longer equals it). That keeps a push O(log n) and a cancel free.
+public struct DeadlineHeap<Key> {
     private var entries: [(deadline: UInt64, key: Key)] = []
 
-    var count: Int { entries.count }
-    var isEmpty: Bool { entries.isEmpty }
-    /// The earliest deadline, stale or not (a stale one only costs an early wake-up).
-    var earliest: UInt64? { entries.first?.deadline }
+    public init() {}
 
-    mutating func push(_ deadline: UInt64, _ key: Key) {
+    public var count: Int { entries.count }
+    public var isEmpty: Bool { entries.isEmpty }
+    /// The earliest deadline, stale or not (a stale one only costs an early wake-up).
+    public var earliest: UInt64? { entries.first?.deadline }
+
+    public mutating func push(_ deadline: UInt64, _ key: Key) {
         entries.append((deadline, key))
         var child = entries.count - 1
         while child > 0 {
@@ -24,7 +28,7 @@ struct SIPDeadlineHeap<Key: Sendable>: Sendable {
     }
 
     /// Removes and returns the earliest entry whose deadline is at or before `now`.
-    mutating func popDue(_ now: UInt64) -> (deadline: UInt64, key: Key)? {
+    public mutating func popDue(_ now: UInt64) -> (deadline: UInt64, key: Key)? {
         guard let first = entries.first, first.deadline <= now else { return nil }
         let last = entries.removeLast()
         guard !entries.isEmpty else { return first }
@@ -41,4 +45,8 @@ struct SIPDeadlineHeap<Key: Sendable>: Sendable {
         }
         return first
     }
+
+    public mutating func removeAll() { entries.removeAll() }
 }
+
+extension DeadlineHeap: Sendable where Key: Sendable {}
