@@ -14,6 +14,7 @@ import Yams
 /// parameters:                   # optional; anything left out takes the kind's default
 ///   heartbeat_interval: 30m
 ///   smoke_threshold: 0.12
+/// gb28181: {charset: UTF-8, keepalive_interval: 30s, catalog_split: 4}   # cameras, NVRs
 /// mqtt:                         # optional: how this model talks to its platform
 ///   auth: aliyun-hmac           # none | password | token | aliyun-hmac
 ///   product_key: a1SmokeKey     # for aliyun-hmac
@@ -35,13 +36,16 @@ public struct ModelProfile: Hashable, Sendable {
     public var modbus: ModelModbusMap?
     /// Set when the model answers DL/T 645 (its profile has a `dlt645:` section).
     public var dlt645: ModelDLT645Settings?
+    /// How the model speaks GB/T 28181, when it is a camera or NVR with a `gb28181:` section.
+    public var gb28181: ModelGB28181Settings?
 
     /// The protocols the model's profile says it speaks besides MQTT, which every device can:
     /// what decides the bindings a device gets, never its kind's name.
     public var polledProtocols: [String] { (modbus == nil ? [] : ["modbus"]) + (dlt645 == nil ? [] : ["dlt645"]) }
 
     public init(kind: String, model: String, vendor: String, title: String, parameters: [String: String], file: String,
-                mqtt: ModelMQTTSettings? = nil, modbus: ModelModbusMap? = nil, dlt645: ModelDLT645Settings? = nil) {
+                mqtt: ModelMQTTSettings? = nil, modbus: ModelModbusMap? = nil, dlt645: ModelDLT645Settings? = nil,
+                gb28181: ModelGB28181Settings? = nil) {
         self.kind = kind
         self.model = model
         self.vendor = vendor
@@ -51,9 +55,10 @@ public struct ModelProfile: Hashable, Sendable {
         self.mqtt = mqtt
         self.modbus = modbus
         self.dlt645 = dlt645
+        self.gb28181 = gb28181
     }
 
-    static let keys = ["kind", "model", "vendor", "title", "parameters", "mqtt", "modbus", "dlt645"]
+    static let keys = ["kind", "model", "vendor", "title", "parameters", "mqtt", "modbus", "dlt645", "gb28181"]
 
     /// Reads and validates a model profile. With `kinds`, the kind and every parameter are
     /// checked against the kind's descriptor as well.
@@ -84,10 +89,23 @@ public struct ModelProfile: Hashable, Sendable {
         let mqtt = reader.value("mqtt").flatMap { ModelMQTTSettings.read($0, log: log) }
         let modbus = reader.value("modbus").flatMap { ModelModbusMap.read($0, log: log) }
         let dlt645 = reader.value("dlt645").flatMap { ModelDLT645Settings.read($0, log: log) }
+        let gb28181Node = reader.value("gb28181")
+        let gb28181 = gb28181Node.flatMap { ModelGB28181Settings.read($0, log: log) }
         reader.finish(allowed: keys)
         if let kind, let descriptor = kinds?.descriptor(named: kind) {
             modbus?.check(against: descriptor, log: log)
             dlt645?.check(against: descriptor, log: log)
+            gb28181?.check(against: descriptor, node: gb28181Node, log: log)
+        }
+        // The section's keepalive is the model's value of the kind's parameter: one value, so the
+        // device's keepalive timer and the binding's MESSAGEs cannot disagree.
+        if let interval = gb28181?.keepaliveInterval {
+            if let given = parameterEntries.first(where: { $0.key == "keepalive_interval" }) {
+                log.add("keepalive_interval is given in parameters and in gb28181; give it once, in gb28181",
+                        at: given.node, path: "parameters.keepalive_interval")
+            } else {
+                parameters["keepalive_interval"] = interval
+            }
         }
 
         if let kind, let kinds {
@@ -112,7 +130,8 @@ public struct ModelProfile: Hashable, Sendable {
             }
         }
         guard log.issues.isEmpty, let kind, let model else { throw ProfileErrors(log.sortedIssues) }
-        return ModelProfile(kind: kind, model: model, vendor: vendor, title: title, parameters: parameters, file: file, mqtt: mqtt, modbus: modbus, dlt645: dlt645)
+        return ModelProfile(kind: kind, model: model, vendor: vendor, title: title, parameters: parameters, file: file, mqtt: mqtt, modbus: modbus, dlt645: dlt645,
+                            gb28181: gb28181)
     }
 
     static func isValidName(_ name: String) -> Bool {
