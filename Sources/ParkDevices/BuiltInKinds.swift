@@ -14,5 +14,7 @@ public enum BuiltInKinds {
         SounderKind(),
         ElectricMeterKind(),
         WaterMeterKind(),
+        CameraKind(),
+        NVRKind(),
     ]
 }

@@ -83,6 +83,17 @@ import Testing
         #expect(lines.first?.hasPrefix("KIND") == true)
         #expect(lines.contains { $0.hasPrefix("smoke-detector") && $0.contains("built-in") && $0.contains("acme-sd100") })
         #expect(lines.contains { $0.hasPrefix("people-counter") && $0.contains("plugin") })
+        #expect(lines.contains { $0.hasPrefix("camera") && $0.contains("built-in") && $0.contains("hik-ds2cd") && $0.contains("dahua-ipc-hfw") })
+        #expect(lines.contains { $0.hasPrefix("nvr") && $0.contains("built-in") && $0.contains("hik-ds7616") })
+    }
+
+    /// `devices show` of an NVR model lists its channels parameter and the camera events.
+    @Test func devicesShowDescribesAnNVR() throws {
+        let run = try parkbench("devices", "show", "hik-ds7616")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("kind:    nvr"))
+        #expect(run.stdout.contains("channels"))
+        #expect(run.stdout.contains("video-loss"))
     }
 
     @Test func devicesShowDescribesAModel() throws {
@@ -155,7 +166,8 @@ import Testing
 
     @Test func validateAcceptsTheShippedFiles() throws {
         let run = try parkbench(
-            "validate", "devices/smoke-detector/acme-sd100.yaml", "conformance/parks/demo.yaml", "conformance/suites/park-core.yaml",
+            "validate", "devices/smoke-detector/acme-sd100.yaml", "devices/camera/hik-ds2cd.yaml", "devices/camera/dahua-ipc-hfw.yaml",
+            "devices/nvr/hik-ds7616.yaml", "conformance/parks/demo.yaml", "conformance/suites/park-core.yaml",
             "conformance/platforms/reference.yaml")
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("ok     conformance/suites/park-core.yaml: suite park-core:"))

@@ -50,6 +50,12 @@ struct Arguments {
         return value
     }
 
+    /// A true/false argument, or `fallback` when it is absent or not a bool.
+    func bool(_ name: String, default fallback: Bool) -> Bool {
+        if case .bool(let given)? = values[name] { return given }
+        return fallback
+    }
+
     /// A text argument, or `fallback` when it is absent or not text.
     func string(_ name: String, default fallback: String) -> String {
         if case .string(let given)? = values[name] { return given }
