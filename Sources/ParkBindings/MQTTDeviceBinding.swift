@@ -192,30 +192,21 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
             subscribedDevices: subscribed.withLock { $0.count })
     }
 
-    /// The topic of `channel` (`telemetry`, `event`, `status`, `cmd`, `cmd/ack`) for a device.
-    public func topic(of deviceID: String, channel: String) -> String? {
-        indexByID[deviceID].map { index in
-            let device = devices[index]
-            return (configuration.conventions[device.model]?.topics ?? configuration.topics).topic(for: device, channel: channel)
-        }
-    }
-
     // MARK: EmissionObserver
 
     public func deviceEmitted(_ record: LedgerRecord) {
-        guard let channel = record.channel, channel != .local, let index = indexByID[record.deviceID] else { return }
+        // `local` emissions (a sounder, a chirp) have no wire channel.
+        guard let channel = record.channel.flatMap(DeviceWireTable.Channel.init), let index = indexByID[record.deviceID] else { return }
         let (current, handles) = state.withLock { ($0.pool, $0.handles) }
         guard let current else { return }
-        guard let wireChannel = DeviceWireTable.Channel(channel) else { return }
-        let topic = wire.topic(index, wireChannel)
         let qos: MQTTQoS = switch channel {
         case .telemetry: configuration.telemetryQoS
         case .event: configuration.eventQoS
-        case .status, .local: .atLeastOnce
+        default: .atLeastOnce
         }
         do {
-            try current.publish(handles[index], topic: topic, payload: format(index).emission(WireEmission(record, device: devices[index])), qos: qos,
-                                retain: channel == .status, tag: record.order)
+            try current.publish(handles[index], topic: wire.topic(index, channel), payload: format(index).emission(WireEmission(record, device: devices[index])),
+                                qos: qos, retain: channel == .status, tag: record.order)
         } catch {
             dropped.add(1, ordering: .relaxed)
         }
