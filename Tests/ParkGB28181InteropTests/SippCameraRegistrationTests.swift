@@ -85,7 +85,14 @@ import Glibc
         let seen = try Self.finish(sipp)
         let retransmitted = registrations.reduce(0) { $0 + $1.counters.retransmissions }
         let keepalives = registrations.reduce(0) { $0 + $1.counters.keepalivesSent }
-        #expect(seen.registers + seen.messages == 300 + keepalives + retransmitted, "sipp saw \(seen)")
+        // Every request reached sipp, and nothing but our requests and their copies did. sipp
+        // (without -nr) answers some copies of a request it already answered without logging them
+        // and logs others (with T1 at 300 µs: 394–408 REGISTERs logged for 300 sent and 299–497
+        // retransmissions): so the log holds each request once plus some of the copies. (A loaded CI host made us retransmit 4 keepalives
+        // whose 200 was slow; sipp logged 296 MESSAGEs for 296 sent.)
+        let requests = 300 + keepalives, logged = seen.registers + seen.messages
+        #expect(seen.registers >= 300 && seen.messages >= keepalives && logged <= requests + retransmitted,
+                "sipp saw \(seen); we sent \(keepalives) keepalives and \(retransmitted) retransmissions")
         #expect(seen.messages >= 200)
         let errors = (try? String(contentsOfFile: sipp.directory.path("errors.log"), encoding: .utf8)) ?? ""
         #expect(errors.isEmpty, "\(errors)")
