@@ -11,16 +11,14 @@ import Glibc
 /// The thread reads datagrams until EAGAIN, parses each with ``SIPParser`` (one that does not
 /// parse is counted and dropped, its reason kept among the first few), hands responses to the
 /// user, which matches them to client transactions (Via branch + CSeq method, RFC 3261 §17.1.3),
-/// and requests to `requestHandler`; then it runs the user's due timers and sends what it queued.
+/// and requests too, whose answers go back to where each came from; then it runs the user's due
+/// timers and sends what it queued.
 /// The epoll wait's timeout is the user's next deadline. A send that would block is counted,
 /// not retried: UDP loss is what retransmissions are for.
 ///
 /// Other threads act on the user through ``perform(_:)``, which also wakes the thread so a new
 /// deadline is seen at once.
 public final class SIPUDPTransport<User: SIPTransportUser>: Sendable {
-    /// Answers a request that arrived (nil: no answer). Runs on the event thread.
-    public typealias RequestHandler = @Sendable (SIPMessage, SIPAddress) -> SIPMessage?
-
     /// What the socket saw.
     public struct Counters: Sendable, Equatable {
         public var datagramsReceived = 0
@@ -45,13 +43,11 @@ public final class SIPUDPTransport<User: SIPTransportUser>: Sendable {
     private let waker: EventWaker
     private let user: Mutex<User>
     private let counters = Mutex(Counters())
-    private let requestHandler: RequestHandler
     private let parser: SIPParser
 
     /// Binds `address` (port 0: a free one) and builds the user for the bound address.
     public init(
-        binding address: SIPAddress, parser: SIPParser = SIPParser(),
-        requestHandler: @escaping RequestHandler = SIPUDPTransport.notImplemented, makeUser: (SIPAddress) -> User
+        binding address: SIPAddress, parser: SIPParser = SIPParser(), makeUser: (SIPAddress) -> User
     ) throws(EventLoopError) {
         socket = try SIPUDPSocket(binding: address)
         do {
@@ -64,18 +60,12 @@ public final class SIPUDPTransport<User: SIPTransportUser>: Sendable {
             throw error
         }
         user = Mutex(makeUser(socket.local))
-        self.requestHandler = requestHandler
         self.parser = parser
     }
 
     deinit {
         thread.stop()
         socket.close()
-    }
-
-    /// A 501 for every request: this slice has no UAS role yet.
-    public static func notImplemented(_ request: SIPMessage, _ from: SIPAddress) -> SIPMessage? {
-        request.method == "ACK" ? nil : request.response(status: 501, reason: "Not Implemented")
     }
 
     /// Starts the event thread.
@@ -130,12 +120,19 @@ public final class SIPUDPTransport<User: SIPTransportUser>: Sendable {
         let out = user.withLock { user in
             let now = MonotonicClock.now()
             for response in responses { user.received(response, now: now) }
+            // Answers first, then what the user queued: a platform must see the 200 to a query
+            // before the MESSAGE that responds to it.
+            var out: [SIPDatagram] = []
+            for (request, from) in requests {
+                if let answer = user.received(request: request, from: from, now: now) {
+                    out.append(SIPDatagram(bytes: answer.serialized(), address: from))
+                }
+                out += user.takeOutbox()
+            }
             user.advance(now: now)
-            return user.takeOutbox()
+            return out + user.takeOutbox()
         }
         send(out)
-        let answers = requests.compactMap { request, from in requestHandler(request, from).map { SIPDatagram(bytes: $0.serialized(), address: from) } }
-        send(answers)
     }
 
     private func receiveAll(buffer: ReceiveBuffer, responses: inout [SIPMessage], requests: inout [(SIPMessage, SIPAddress)]) {
