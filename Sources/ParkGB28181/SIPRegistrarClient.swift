@@ -42,6 +42,25 @@ public struct SIPRegistrarClient: Sendable {
         event(index, now) { registration, settings, random in registration.stop(now: now, settings: settings, random: &random) }
     }
 
+    /// Sends camera `index`'s Keepalive now if it is registered (for owners that turned
+    /// ``SIPRegistrationSettings/keepalivesFromTimer`` off).
+    public mutating func keepalive(_ index: Int, now: UInt64) {
+        event(index, now) { registration, settings, random in registration.keepaliveDue(settings: settings, random: &random) }
+    }
+
+    /// Sends a MESSAGE with a MANSCDP body from camera `index` to the platform.
+    public mutating func message(_ index: Int, body: [UInt8], now: UInt64) {
+        event(index, now) { registration, settings, random in registration.message(body: body, settings: settings, random: &random) }
+    }
+
+    /// Sets or clears camera `index`'s refusal to refresh its registration (a fault a harness sets).
+    public mutating func setRefreshRefused(_ index: Int, _ refused: Bool) {
+        registrations[index].refreshRefused = refused
+    }
+
+    /// Ends camera `index`'s registration without a word (power lost).
+    public mutating func halt(_ index: Int) { registrations[index].halt() }
+
     public mutating func startAll(now: UInt64) { for index in registrations.indices { start(index, now: now) } }
     public mutating func stopAll(now: UInt64) { for index in registrations.indices { stop(index, now: now) } }
 

@@ -24,12 +24,25 @@ extension SIPRegistration {
         return []
     }
 
+    /// Power lost: the registration just ends, nothing is sent (the platform finds out by the
+    /// missing keepalives). Responses to requests still in flight change nothing.
+    public mutating func halt() {
+        refreshAt = .max
+        keepaliveAt = .max
+        stopping = false
+        state = .unregistered
+    }
+
     /// A final response to one of this camera's transactions (provisional ones change nothing here).
     public mutating func received(
         _ response: SIPMessage, for purpose: Purpose, now: UInt64, settings: SIPRegistrationSettings,
         random: inout some RandomNumberGenerator
     ) -> [Outgoing] {
         guard let status = response.status, status >= 200 else { return [] }
+        if purpose == .message {
+            if (200..<300).contains(status) { counters.messagesAnswered += 1 } else { counters.messagesFailed += 1 }
+            return []
+        }
         if purpose == .keepalive {
             if (200..<300).contains(status) {
                 counters.keepalivesAnswered += 1
@@ -44,12 +57,14 @@ extension SIPRegistration {
                 state = .unregistered
                 return []
             }
+            // Halted (power lost) while the REGISTER was out: the device is gone, the grant too.
+            guard state != .unregistered else { return [] }
             counters.registered += 1
             attempt = 0
             let granted = UInt64(max(response.expires ?? settings.expires, 1)) * 1_000_000_000
             state = .registered(until: now + granted)
             refreshAt = now + granted / 2
-            if keepaliveAt == .max { keepaliveAt = now + settings.keepaliveInterval }
+            if keepaliveAt == .max, settings.keepalivesFromTimer { keepaliveAt = now + settings.keepaliveInterval }
             if stopping { return stop(now: now, settings: settings, random: &random) }
             return []
         case 401, 407:
@@ -80,6 +95,10 @@ extension SIPRegistration {
         _ purpose: Purpose, now: UInt64, settings: SIPRegistrationSettings, random: inout some RandomNumberGenerator
     ) -> [Outgoing] {
         if purpose == .keepalive { return keepaliveMissed(now: now, settings: settings, random: &random) }
+        if purpose == .message {
+            counters.messagesFailed += 1
+            return []
+        }
         counters.timeouts += 1
         return fail(.timedOut, purpose: purpose, now: now, settings: settings, random: &random)
     }
@@ -94,13 +113,30 @@ extension SIPRegistration {
         guard case .registered = state else { return out }
         if now >= refreshAt {
             refreshAt = .max
-            out.append(register(expires: settings.expires, purpose: .register, settings: settings, random: &random))
+            if refreshRefused {
+                counters.refreshesRefused += 1
+            } else {
+                out.append(register(expires: settings.expires, purpose: .register, settings: settings, random: &random))
+            }
         }
         if now >= keepaliveAt {
             keepaliveAt = now + settings.keepaliveInterval
             out.append(keepalive(settings: settings, random: &random))
         }
         return out
+    }
+
+    /// A Keepalive now, when the device's own timer says so (``SIPRegistrationSettings/keepalivesFromTimer``
+    /// off); nothing unless registered.
+    public mutating func keepaliveDue(settings: SIPRegistrationSettings, random: inout some RandomNumberGenerator) -> [Outgoing] {
+        guard case .registered = state else { return [] }
+        return [keepalive(settings: settings, random: &random)]
+    }
+
+    /// Any MESSAGE with a MANSCDP body to the platform (an alarm, a query's response); sent
+    /// whatever the state, as a real device does while its registration is in doubt.
+    public mutating func message(body: [UInt8], settings: SIPRegistrationSettings, random: inout some RandomNumberGenerator) -> [Outgoing] {
+        [managedMessage(body: body, settings: settings, random: &random)]
     }
 
     private mutating func keepaliveMissed(now: UInt64, settings: SIPRegistrationSettings, random: inout some RandomNumberGenerator) -> [Outgoing] {

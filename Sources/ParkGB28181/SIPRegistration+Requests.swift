@@ -30,17 +30,29 @@ extension SIPRegistration {
     /// A Keepalive MESSAGE (MANSCDP Notify, Status OK) outside any dialog: its own Call-ID and tag.
     mutating func keepalive(settings: SIPRegistrationSettings, random: inout some RandomNumberGenerator) -> Outgoing {
         keepaliveSN += 1
+        // An ASCII id in UTF-8 always encodes.
+        let body = (try? MANSCDPMessage.keepalive(sn: keepaliveSN, deviceID: deviceID).encoded()) ?? []
+        counters.keepalivesSent += 1
+        return Outgoing(message: messageRequest(body: body, settings: settings, random: &random), purpose: .keepalive)
+    }
+
+    /// Any other MANSCDP MESSAGE, counted as such.
+    mutating func managedMessage(body: [UInt8], settings: SIPRegistrationSettings, random: inout some RandomNumberGenerator) -> Outgoing {
+        counters.messagesSent += 1
+        return Outgoing(message: messageRequest(body: body, settings: settings, random: &random), purpose: .message)
+    }
+
+    /// MESSAGE to the platform outside any dialog: its own Call-ID and tag, CSeq counting up.
+    private mutating func messageRequest(body: [UInt8], settings: SIPRegistrationSettings, random: inout some RandomNumberGenerator) -> SIPMessage {
+        messageCSeq += 1
         let tag = SIPIdentifiers.tag(using: &random)
         var headers = commonHeaders(settings: settings, random: &random, fromTag: tag, to: "<sip:\(settings.serverID)@\(settings.domain)>")
         headers += [
             SIPHeader("Call-ID", SIPIdentifiers.callID(host: settings.local.host, using: &random)),
-            SIPHeader("CSeq", "\(keepaliveSN) MESSAGE"),
+            SIPHeader("CSeq", "\(messageCSeq) MESSAGE"),
             SIPHeader("Content-Type", "Application/MANSCDP+xml"),
         ]
-        // An ASCII id in UTF-8 always encodes.
-        let body = (try? MANSCDPMessage.keepalive(sn: keepaliveSN, deviceID: deviceID).encoded()) ?? []
-        counters.keepalivesSent += 1
-        return Outgoing(message: .request(method: "MESSAGE", uri: settings.serverURI, headers: headers, body: body), purpose: .keepalive)
+        return .request(method: "MESSAGE", uri: settings.serverURI, headers: headers, body: body)
     }
 
     private func commonHeaders(settings: SIPRegistrationSettings, random: inout some RandomNumberGenerator, fromTag: String, to: String) -> [SIPHeader] {

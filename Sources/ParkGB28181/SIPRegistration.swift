@@ -38,6 +38,8 @@ public struct SIPRegistration: Sendable {
     /// Which request a transaction carries, so its outcome reaches the right handler.
     public enum Purpose: UInt8, Sendable, Equatable {
         case register, unregister, keepalive
+        /// Any other MESSAGE the device sends (an alarm, a query's response): its outcome is only counted.
+        case message
     }
 
     /// A request to send as a new client transaction.
@@ -59,6 +61,12 @@ public struct SIPRegistration: Sendable {
         public var keepalivesMissed = 0
         /// Registrations started again because keepalives went unanswered.
         public var reregistrations = 0
+        public var messagesSent = 0
+        public var messagesAnswered = 0
+        /// MESSAGEs refused (a final status outside 2xx) or unanswered (Timer F).
+        public var messagesFailed = 0
+        /// Refreshes not sent because ``SIPRegistration/refreshRefused`` was set.
+        public var refreshesRefused = 0
         public init() {}
     }
 
@@ -80,6 +88,10 @@ public struct SIPRegistration: Sendable {
     var attempt = 0
     var keepaliveSN = 0
     var stopping = false
+    var messageCSeq: UInt32 = 0
+    /// A fault the harness sets: the registration is not refreshed when due, so the platform
+    /// sees it expire while the device still thinks itself registered.
+    public var refreshRefused = false
     /// The wake-up the client has queued for this camera (avoids queueing one twice).
     var scheduledWake: UInt64 = .max
 

@@ -16,6 +16,10 @@ public struct SIPRegistrationSettings: Sendable {
     public var expires: Int
     /// Keepalive MESSAGE period while registered.
     public var keepaliveInterval: UInt64
+    /// Whether the registration's own timer sends keepalives every `keepaliveInterval`. Off, the
+    /// owner calls ``SIPRegistrarClient/keepalive(_:now:)`` when its device's clock says so, so a
+    /// simulated camera's ledger and its wire agree on every keepalive.
+    public var keepalivesFromTimer = true
     /// Keepalives in a row without a 200 after which the camera registers again (see
     /// ``SIPRegistration``).
     public var maxMissedKeepalives: Int

@@ -1,0 +1,229 @@
+/// Many GB/T 28181 devices (cameras and NVRs) on one transport, as a platform meets them: they
+/// register and keep alive through a ``SIPRegistrarClient``, and the agent answers what the
+/// platform asks of them — Catalog (split by each device's `catalogSplit`, SumNum the total),
+/// DeviceInfo, DeviceStatus, RecordInfo — and acts on DeviceControl, replying as §A.2.6 says.
+///
+/// A pure value like the client: requests and time come in, datagrams go out through the
+/// outbox. What only the device behind knows (its live status, whether it accepts a control, a
+/// wire fault) the agent asks through ``Hooks``, on the transport's thread.
+public struct GB28181DeviceAgent: SIPTransportUser {
+    /// One device as the agent answers for it.
+    public struct Device: Sendable {
+        public var deviceID: String
+        public var password: String
+        public var info: DeviceInfo
+        /// The channels a Catalog query lists (an IPC: one), in order.
+        public var channels: [CatalogItem]
+        /// What the device's MANSCDP bodies are encoded in.
+        public var charset: MANSCDPCharset
+        /// Catalog items per response MESSAGE.
+        public var catalogSplit: Int
+
+        public init(deviceID: String, password: String, info: DeviceInfo, channels: [CatalogItem], charset: MANSCDPCharset = .utf8, catalogSplit: Int = 1) {
+            self.deviceID = deviceID
+            self.password = password
+            self.info = info
+            self.channels = channels
+            self.charset = charset
+            self.catalogSplit = max(1, catalogSplit)
+        }
+    }
+
+    /// What the agent asks of the devices behind it. Called on the transport's thread, under the
+    /// agent's lock: each must answer at once, without waiting on that transport.
+    public struct Hooks: Sendable {
+        /// Device `index`'s status now.
+        public var status: @Sendable (_ index: Int) -> DeviceStatusReport
+        /// Device `index` (channel 1-based, 0 for the device itself) is told `control`; whether it accepted.
+        public var control: @Sendable (_ index: Int, _ channel: Int, _ control: GB28181DeviceControl) -> Bool
+        /// Whether device `index`'s bodies go out malformed (a wire fault the harness switched on).
+        public var malformedBodies: @Sendable (_ index: Int) -> Bool
+
+        public init(
+            status: @escaping @Sendable (Int) -> DeviceStatusReport, control: @escaping @Sendable (Int, Int, GB28181DeviceControl) -> Bool,
+            malformedBodies: @escaping @Sendable (Int) -> Bool = { _ in false }
+        ) {
+            self.status = status
+            self.control = control
+            self.malformedBodies = malformedBodies
+        }
+    }
+
+    /// What the agent was asked and did, across its devices.
+    public struct Counters: Sendable, Equatable {
+        public var queries = 0
+        public var controls = 0
+        public var controlsRefused = 0
+        /// Requests naming no device of this agent (404).
+        public var unknownTargets = 0
+        /// Requests whose MANSCDP body did not parse (400).
+        public var badBodies = 0
+        /// Requests to a silent (powered-off) device, left unanswered.
+        public var unanswered = 0
+        public init() {}
+    }
+
+    /// Which device (and channel, 0 for the device itself) an id names.
+    private struct Target: Sendable {
+        var device: Int32
+        var channel: Int32
+    }
+
+    public private(set) var client: SIPRegistrarClient
+    public private(set) var devices: [Device] = []
+    public private(set) var counters = Counters()
+    private var targets: [String: Target] = [:]
+    private var silent: [Bool] = []
+    private var sn: [Int32] = []
+    private let hooks: Hooks
+
+    public init(client: SIPRegistrarClient, hooks: Hooks) {
+        self.client = client
+        self.hooks = hooks
+    }
+
+    /// Adds a device (registering from ``start(_:now:)``); returns its index, the same as its
+    /// registration's in ``client``.
+    @discardableResult
+    public mutating func add(_ device: Device) -> Int {
+        let index = client.add(deviceID: device.deviceID, password: device.password)
+        precondition(index == devices.count, "the agent's client holds only the agent's devices")
+        devices.append(device)
+        silent.append(false)
+        sn.append(0)
+        targets[device.deviceID] = Target(device: Int32(index), channel: 0)
+        for (number, channel) in device.channels.enumerated() where channel.deviceID != device.deviceID {
+            targets[channel.deviceID] = Target(device: Int32(index), channel: Int32(number + 1))
+        }
+        return index
+    }
+
+    /// The device index an id (the device's or one of its channels') names.
+    public func index(of id: String) -> Int? { targets[id].map { Int($0.device) } }
+
+    public mutating func start(_ index: Int, now: UInt64) {
+        silent[index] = false
+        client.start(index, now: now)
+    }
+
+    /// Unregisters (when `clean`, as on a stop) or falls silent at once (power lost: no unregistration,
+    /// no answers until started again).
+    public mutating func stop(_ index: Int, clean: Bool, now: UInt64) {
+        if clean { client.stop(index, now: now) } else {
+            silent[index] = true
+            client.halt(index)
+        }
+    }
+
+    public mutating func startAll(now: UInt64) { for index in devices.indices { start(index, now: now) } }
+    public mutating func stopAll(now: UInt64) { for index in devices.indices where !silent[index] { client.stop(index, now: now) } }
+
+    /// Device `index`'s Keepalive, when its own clock says so.
+    public mutating func keepalive(_ index: Int, now: UInt64) {
+        guard !silent[index] else { return }
+        client.keepalive(index, now: now)
+    }
+
+    public mutating func setRefreshRefused(_ index: Int, _ refused: Bool) { client.setRefreshRefused(index, refused) }
+
+    /// The next SN for a body device `index` starts (a notification, not an answer).
+    public mutating func nextSN(_ index: Int) -> Int {
+        sn[index] &+= 1
+        return Int(sn[index])
+    }
+
+    /// Sends `message` from device `index` to the platform, in its charset (malformed if its hook says so).
+    public mutating func send(_ message: MANSCDPMessage, from index: Int, now: UInt64) {
+        guard !silent[index] else { return }
+        client.message(index, body: body(of: message, device: index), now: now)
+    }
+
+    // MARK: SIPTransportUser
+
+    public mutating func received(_ response: SIPMessage, now: UInt64) { client.received(response, now: now) }
+    public mutating func advance(now: UInt64) { client.advance(now: now) }
+    public var nextDeadline: UInt64 { client.nextDeadline }
+    public mutating func takeOutbox() -> [SIPDatagram] { client.takeOutbox() }
+
+    public mutating func received(request: SIPMessage, from source: SIPAddress, now: UInt64) -> SIPMessage? {
+        guard request.method == "MESSAGE" else { return SIPMessage.notImplemented(request) }
+        let message: MANSCDPMessage
+        do { message = try MANSCDPMessage(bytes: request.body) } catch {
+            counters.badBodies += 1
+            return request.response(status: 400, reason: "Bad Request", toTag: "gb")
+        }
+        guard let target = targets[message.deviceID] ?? userPart(of: request.requestURI).flatMap({ targets[$0] }) else {
+            counters.unknownTargets += 1
+            return request.response(status: 404, reason: "Not Found", toTag: "gb")
+        }
+        let index = Int(target.device)
+        guard !silent[index] else {
+            counters.unanswered += 1
+            return nil
+        }
+        let ok = request.response(status: 200, reason: "OK", toTag: "gb")
+        switch (message.kind, message.cmdType) {
+        case (.query, "Catalog"):
+            counters.queries += 1
+            let device = devices[index]
+            for part in MANSCDPMessage.catalogResponses(sn: message.sn, deviceID: device.deviceID, items: device.channels, perMessage: device.catalogSplit) {
+                client.message(index, body: body(of: part, device: index), now: now)
+            }
+        case (.query, "DeviceInfo"):
+            counters.queries += 1
+            let answer = MANSCDPMessage.deviceInfoResponse(sn: message.sn, deviceID: devices[index].deviceID, info: devices[index].info)
+            client.message(index, body: body(of: answer, device: index), now: now)
+        case (.query, "DeviceStatus"):
+            counters.queries += 1
+            let answer = MANSCDPMessage.deviceStatusResponse(sn: message.sn, deviceID: devices[index].deviceID, report: hooks.status(index))
+            client.message(index, body: body(of: answer, device: index), now: now)
+        case (.query, "RecordInfo"):
+            counters.queries += 1
+            // No recordings are kept: an honest, empty answer.
+            let answer = MANSCDPMessage(kind: .response, cmdType: "RecordInfo", sn: message.sn, deviceID: message.deviceID, fields: [
+                .leaf("Name", devices[index].info.name), .leaf("SumNum", "0"),
+                MANSCDPElement("RecordList", attributes: [MANSCDPAttribute("Num", "0")]),
+            ])
+            client.message(index, body: body(of: answer, device: index), now: now)
+        case (.control, "DeviceControl"):
+            let control: GB28181DeviceControl
+            do { control = try message.deviceControl() } catch {
+                counters.badBodies += 1
+                return request.response(status: 400, reason: "Bad Request", toTag: "gb")
+            }
+            counters.controls += 1
+            let accepted = hooks.control(index, Int(target.channel), control)
+            if !accepted { counters.controlsRefused += 1 }
+            if control.hasResponse {
+                let answer = MANSCDPMessage.deviceControlResponse(sn: message.sn, deviceID: message.deviceID, ok: accepted)
+                client.message(index, body: body(of: answer, device: index), now: now)
+            }
+        default:
+            // A platform's Response to our notification, or a query no simulated device answers:
+            // acknowledged, nothing more, as devices do.
+            break
+        }
+        return ok
+    }
+
+    // MARK: Helpers
+
+    private func body(of message: MANSCDPMessage, device index: Int) -> [UInt8] {
+        let charset = devices[index].charset
+        // A name GB2312 lacks goes out in UTF-8, declared so, rather than mislabelled.
+        var bytes = (try? message.encoded(charset: charset)) ?? (try? message.encoded(charset: .utf8)) ?? []
+        if hooks.malformedBodies(index) {
+            // Cut inside the last closing tag: not well-formed, the way a truncating firmware fails.
+            bytes.removeLast(min(bytes.count / 2, 8))
+        }
+        return bytes
+    }
+
+    /// `34020000001320000001` from `sip:34020000001320000001@3402000000`.
+    private func userPart(of uri: String?) -> String? {
+        guard let uri, let colon = uri.firstIndex(of: ":") else { return nil }
+        let rest = uri[uri.index(after: colon)...]
+        guard let at = rest.firstIndex(of: "@") else { return nil }
+        return String(rest[..<at])
+    }
+}

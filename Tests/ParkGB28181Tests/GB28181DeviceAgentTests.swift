@@ -1,0 +1,228 @@
+import Synchronization
+import Testing
+
+@testable import ParkGB28181
+
+/// The device side of GB/T 28181 beyond registration: what a camera and an NVR answer to a
+/// platform's queries and controls, what they send on their own, and the wire faults.
+@Suite struct GB28181DeviceAgentTests {
+    static let second: UInt64 = 1_000_000_000
+    static let server = SIPAddress.loopback(port: 5060)
+    static let platform = "34020000002000000001"
+    static let camera = "34020000001320000001"
+    static let nvr = "34020000001180000001"
+
+    /// What the hooks were asked, for the assertions.
+    final class Recorder: Sendable {
+        let controls = Mutex<[(Int, Int, GB28181DeviceControl)]>([])
+        let accept = Atomic<Bool>(true)
+        let malformed = Atomic<Bool>(false)
+    }
+
+    /// An IPC (index 0) and a 16-channel NVR split 4 per MESSAGE (index 1), both registered.
+    struct Harness {
+        var agent: GB28181DeviceAgent
+        let recorder = Recorder()
+        var now: UInt64 = 0
+
+        init() {
+            var settings = SIPRegistrationSettings(
+                server: server, serverID: platform, domain: "3402000000", local: .loopback(port: 5070), expires: 3600)
+            settings.keepalivesFromTimer = false
+            let recorder = recorder
+            let hooks = GB28181DeviceAgent.Hooks(
+                status: { index in
+                    DeviceStatusReport(online: true, deviceTime: "2026-12-06T08:00:00", channels: [.init(channelID: "c\(index)", dutyStatus: "ONDUTY")])
+                },
+                control: { index, channel, control in
+                    recorder.controls.withLock { $0.append((index, channel, control)) }
+                    return recorder.accept.load(ordering: .relaxed)
+                },
+                malformedBodies: { _ in recorder.malformed.load(ordering: .relaxed) })
+            agent = GB28181DeviceAgent(client: SIPRegistrarClient(settings: settings, seed: 7), hooks: hooks)
+            agent.add(.init(
+                deviceID: camera, password: "a", info: DeviceInfo(name: "Gate cam", manufacturer: "Hikvision", model: "DS-2CD", firmware: "V5", channels: 1),
+                channels: [CatalogItem(deviceID: camera, name: "Gate cam", manufacturer: "Hikvision", model: "DS-2CD", civilCode: "340200", parentID: platform)],
+                charset: .gb2312))
+            let channels = (1...16).map { number in
+                CatalogItem(deviceID: "3402000000131" + String(repeating: "0", count: 7 - String(number).count) + String(number),
+                            name: "通道\(number)", manufacturer: "Hikvision", model: "DS-7616", civilCode: "340200", parentID: nvr)
+            }
+            agent.add(.init(
+                deviceID: nvr, password: "b", info: DeviceInfo(name: "NVR", manufacturer: "Hikvision", model: "DS-7616", firmware: "V4", channels: 16),
+                channels: channels, charset: .utf8, catalogSplit: 4))
+            for index in 0..<2 { register(index) }
+        }
+
+        /// Start, then a 200 to the REGISTER (no challenge: the digest round is the client's own tests').
+        mutating func register(_ index: Int) {
+            agent.start(index, now: now)
+            let register = sent().last!
+            agent.received(register.response(status: 200, reason: "OK", toTag: "p", extraHeaders: [SIPHeader("Expires", "3600")]), now: now)
+            guard case .registered = agent.client.registrations[index].state else {
+                Issue.record("device \(index) did not register")
+                return
+            }
+        }
+
+        /// Every datagram the agent sent since last asked, parsed; all go to the platform.
+        mutating func sent() -> [SIPMessage] {
+            agent.takeOutbox().map { datagram in
+                #expect(datagram.address == server)
+                return try! SIPParser().parse(datagram.bytes)
+            }
+        }
+
+        /// A platform's MESSAGE to `id` carrying `body`: the agent's answer, and the MESSAGEs it sent after.
+        mutating func ask(_ body: MANSCDPMessage, to id: String, bytes: [UInt8]? = nil) -> (SIPMessage?, [MANSCDPMessage]) {
+            let request = SIPMessage.request(method: "MESSAGE", uri: "sip:\(id)@3402000000", headers: [
+                SIPHeader("Via", "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKq\(now)"),
+                SIPHeader("From", "<sip:\(platform)@3402000000>;tag=p1"), SIPHeader("To", "<sip:\(id)@3402000000>"),
+                SIPHeader("Call-ID", "q\(now)@127.0.0.1"), SIPHeader("CSeq", "1 MESSAGE"), SIPHeader("Content-Type", "Application/MANSCDP+xml"),
+            ], body: bytes ?? (try! body.encoded()))
+            now += 1
+            let answer = agent.received(request: request, from: server, now: now)
+            let follow = sent().map { message in
+                #expect(message.method == "MESSAGE" && message.requestURI == "sip:\(platform)@3402000000")
+                return try! MANSCDPMessage(bytes: message.body)
+            }
+            return (answer, follow)
+        }
+    }
+
+    @Test func anNVRsCatalogIsSplitByItsModelWithSumNumTheTotalAndEveryChannelOnce() throws {
+        var harness = Harness()
+        let (answer, parts) = harness.ask(.query(cmdType: "Catalog", sn: 17, deviceID: Self.nvr), to: Self.nvr)
+        #expect(answer?.status == 200)
+        #expect(parts.count == 4)
+        #expect(parts.allSatisfy { $0.kind == .response && $0.cmdType == "Catalog" && $0.sn == 17 && $0.sumNum == 16 && $0.deviceListNum == 4 })
+        let items = try parts.flatMap { try $0.catalogItems() }
+        #expect(items.map(\.deviceID) == harness.agent.devices[1].channels.map(\.deviceID))
+        #expect(items.first?.name == "通道1")
+
+        // The IPC answers in one MESSAGE, in GB2312 as its model says.
+        let (_, single) = harness.ask(.query(cmdType: "Catalog", sn: 18, deviceID: Self.camera), to: Self.camera)
+        #expect(single.count == 1 && single[0].sumNum == 1)
+    }
+
+    @Test func theIPCsBodiesDeclareItsCharset() {
+        var harness = Harness()
+        _ = harness.agent.received(request: .request(method: "MESSAGE", uri: "sip:\(Self.camera)@3402000000", headers: [
+            SIPHeader("Via", "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKx"), SIPHeader("From", "<sip:p@d>;tag=1"), SIPHeader("To", "<sip:c@d>"),
+            SIPHeader("Call-ID", "x"), SIPHeader("CSeq", "1 MESSAGE"),
+        ], body: try! MANSCDPMessage.query(cmdType: "DeviceInfo", sn: 1, deviceID: Self.camera).encoded()), from: Self.server, now: 1)
+        let sent = harness.sent()
+        #expect(sent.count == 1)
+        #expect(String(decoding: sent[0].body.prefix(40), as: UTF8.self).contains("GB2312"))
+    }
+
+    @Test func deviceInfoAndDeviceStatusAnswerFromTheModelAndTheLiveDevice() throws {
+        var harness = Harness()
+        let (_, info) = harness.ask(.query(cmdType: "DeviceInfo", sn: 3, deviceID: Self.nvr), to: Self.nvr)
+        #expect(try info.first?.deviceInfo() == DeviceInfo(name: "NVR", manufacturer: "Hikvision", model: "DS-7616", firmware: "V4", channels: 16))
+        let (_, status) = harness.ask(.query(cmdType: "DeviceStatus", sn: 4, deviceID: Self.camera), to: Self.camera)
+        let report = try #require(try status.first?.deviceStatus())
+        #expect(report.online && report.channels == [.init(channelID: "c0", dutyStatus: "ONDUTY")])
+        #expect(status.first?.sn == 4)
+    }
+
+    @Test func ptzToAnNVRChannelReachesThatChannelAndIsAcknowledgedByThe200Alone() throws {
+        var harness = Harness()
+        let channel7 = harness.agent.devices[1].channels[6].deviceID
+        let command = GB28181PTZCommand(action: .gotoPreset(12))
+        let (answer, follow) = harness.ask(.deviceControl(sn: 9, deviceID: channel7, .ptz(command)), to: Self.nvr)
+        #expect(answer?.status == 200 && follow.isEmpty)
+        let controls = harness.recorder.controls.withLock { $0 }
+        #expect(controls.count == 1 && controls[0].0 == 1 && controls[0].1 == 7)
+        #expect(controls.first?.2 == .ptz(command))
+    }
+
+    @Test func guardAndResetAlarmAreAnsweredWithTheirResultOKOrERROR() {
+        var harness = Harness()
+        let (_, accepted) = harness.ask(.deviceControl(sn: 5, deviceID: Self.camera, .guarding(false)), to: Self.camera)
+        #expect(accepted.map(\.result) == ["OK"] && accepted.first?.cmdType == "DeviceControl" && accepted.first?.sn == 5)
+        harness.recorder.accept.store(false, ordering: .relaxed)
+        let (_, refused) = harness.ask(.deviceControl(sn: 6, deviceID: Self.camera, .resetAlarm), to: Self.camera)
+        #expect(refused.map(\.result) == ["ERROR"])
+        #expect(harness.agent.counters.controls == 2 && harness.agent.counters.controlsRefused == 1)
+    }
+
+    @Test func anUnknownDeviceIs404AGarbledBodyIs400AndAPoweredOffDeviceSaysNothing() {
+        var harness = Harness()
+        #expect(harness.ask(.query(cmdType: "Catalog", sn: 1, deviceID: "34020000001329999999"), to: "34020000001329999999").0?.status == 404)
+        #expect(harness.ask(.query(cmdType: "Catalog", sn: 1, deviceID: Self.camera), to: Self.camera, bytes: Array("<Query><CmdType>".utf8)).0?.status == 400)
+        harness.agent.stop(0, clean: false, now: harness.now)
+        #expect(harness.sent().isEmpty, "a power loss sends no unregistration")
+        let (answer, follow) = harness.ask(.query(cmdType: "Catalog", sn: 2, deviceID: Self.camera), to: Self.camera)
+        #expect(answer == nil && follow.isEmpty)
+        #expect(harness.agent.counters.unknownTargets == 1 && harness.agent.counters.badBodies == 1 && harness.agent.counters.unanswered == 1)
+    }
+
+    @Test func theMalformedXMLFaultBreaksTheBodiesTheDeviceSends() {
+        var harness = Harness()
+        harness.recorder.malformed.store(true, ordering: .relaxed)
+        _ = harness.agent.received(request: .request(method: "MESSAGE", uri: "sip:\(Self.nvr)@3402000000", headers: [
+            SIPHeader("Via", "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKm"), SIPHeader("From", "<sip:p@d>;tag=1"), SIPHeader("To", "<sip:n@d>"),
+            SIPHeader("Call-ID", "m"), SIPHeader("CSeq", "1 MESSAGE"),
+        ], body: try! MANSCDPMessage.query(cmdType: "Catalog", sn: 1, deviceID: Self.nvr).encoded()), from: Self.server, now: 1)
+        let bodies = harness.sent().map(\.body)
+        #expect(bodies.count == 4)
+        #expect(bodies.allSatisfy { (try? MANSCDPMessage(bytes: $0)) == nil })
+    }
+
+    @Test func keepalivesFollowTheDevicesClockNotATimerAndRefreshCanBeRefused() {
+        var harness = Harness()
+        // No timer of the client's sends a keepalive, however long we wait short of the refresh.
+        harness.agent.advance(now: 1_799 * Self.second)
+        #expect(harness.sent().isEmpty)
+        harness.agent.keepalive(1, now: 1_799 * Self.second)
+        let keepalive = harness.sent()
+        #expect(keepalive.count == 1 && (try? MANSCDPMessage(bytes: keepalive[0].body))?.cmdType == "Keepalive")
+
+        // Half the expiry: the camera refreshes; the NVR, told to refuse, does not.
+        harness.agent.setRefreshRefused(1, true)
+        harness.agent.advance(now: 1_800 * Self.second)
+        let refreshes = harness.sent().filter { $0.method == "REGISTER" }
+        #expect(refreshes.count == 1 && refreshes.first?.headers["From"]?.contains(Self.camera) == true)
+        #expect(harness.agent.client.registrations[1].counters.refreshesRefused == 1)
+    }
+
+    @Test func anAlarmGoesToThePlatformAsAnAlarmNotify() throws {
+        var harness = Harness()
+        let sn = harness.agent.nextSN(0)
+        harness.agent.send(.alarmNotify(sn: sn, deviceID: Self.camera, alarm: AlarmNotification(priority: 1, method: 5, time: "2026-12-06T08:00:00", type: 2)),
+                           from: 0, now: 5)
+        let sent = harness.sent()
+        #expect(sent.count == 1)
+        let alarm = try MANSCDPMessage(bytes: sent[0].body).alarm()
+        #expect(alarm.method == 5 && alarm.type == 2 && alarm.priority == 1)
+        #expect(harness.agent.client.registrations[0].counters.messagesSent == 1)
+    }
+}
+
+/// The PTZCmd bytes of GB/T 28181-2016 §A.3.
+@Suite struct GB28181PTZCommandTests {
+    @Test func directionsAndPresetsRoundTripThroughTheirHexWithTheChecksum() throws {
+        for direction in ["up", "down", "left", "right", "zoom-in", "zoom-out", "stop"] {
+            let command = try #require(GB28181PTZCommand(direction: direction))
+            #expect(try GB28181PTZCommand(hex: command.hex) == command)
+            #expect(try GB28181PTZCommand(hex: command.hex).direction == direction)
+        }
+        let preset = GB28181PTZCommand(action: .gotoPreset(200))
+        #expect(preset.hex == "A50F018200C800FF", "preset 200 in byte 6, no speeds")
+        #expect(try GB28181PTZCommand(hex: preset.hex).preset == 200)
+    }
+
+    @Test func aKnownCommandFromTheFieldDecodes() throws {
+        // Left at pan speed 0x1F, address 1: A5 0F 01 02 1F 00 00, then the sum of those seven bytes, D6.
+        let command = try GB28181PTZCommand(hex: "A50F01021F0000D6")
+        #expect(command.direction == "left" && command.panSpeed == 0x1F)
+    }
+
+    @Test func aBadChecksumOrHeaderIsRefusedNamingPTZCmd() {
+        #expect(throws: MANSCDPError.invalidField(name: "PTZCmd", value: "A50F01021F0000D7")) { try GB28181PTZCommand(hex: "A50F01021F0000D7") }
+        #expect(throws: MANSCDPError.self) { try GB28181PTZCommand(hex: "B50F01021F0000D6") }
+        #expect(throws: MANSCDPError.self) { try GB28181PTZCommand(hex: "A50F01") }
+        #expect(throws: MANSCDPError.self) { try GB28181PTZCommand(hex: "ZZ0F01021F0000D6") }
+    }
+}
