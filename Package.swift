@@ -91,8 +91,8 @@ let package = Package(
         .target(
             name: "ParkBindings",
             dependencies: [
-                "ParkCore", "ParkProfiles", "ParkWire", "ParkMQTT", "ParkModbus", .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                "ParkCore", "ParkProfiles", "ParkWire", "ParkMQTT", "ParkModbus", "ParkGB28181", "ParkEventLoop",
+                .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto"),
             ]),
         // A running park: the session (engine, ledger, bindings, command routing, stimulus script)
         // and the worker processes of a sharded run. The commands are its clients.
@@ -101,7 +101,7 @@ let package = Package(
             name: "parkbench",
             dependencies: [
                 "ParkCore", "ParkDevices", "ParkProfiles", "ParkWire", "ParkBindings", "ParkPlatform", "ParkBroker", "ParkModbus", "ParkMQTT", "ParkCapture",
-                "ParkHarness", "ParkCertify", "ParkReport", "ParkRuntime",
+                "ParkHarness", "ParkCertify", "ParkReport", "ParkRuntime", "ParkGB28181",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -34,19 +34,29 @@ public struct GB28181DeviceAgent: SIPTransportUser {
     public struct Hooks: Sendable {
         /// Device `index`'s status now.
         public var status: @Sendable (_ index: Int) -> DeviceStatusReport
-        /// Device `index` (channel 1-based, 0 for the device itself) is told `control`; whether it accepted.
-        public var control: @Sendable (_ index: Int, _ channel: Int, _ control: GB28181DeviceControl) -> Bool
+        /// Device `index` (channel 1-based, 0 for the device itself) is told `control` (from the
+        /// body `request`): whether it accepted, or that the owner answers later with
+        /// ``GB28181DeviceAgent/answer(_:from:accepted:now:)``.
+        public var control: @Sendable (_ index: Int, _ channel: Int, _ control: GB28181DeviceControl, _ request: MANSCDPMessage) -> ControlAnswer
         /// Whether device `index`'s bodies go out malformed (a wire fault the harness switched on).
         public var malformedBodies: @Sendable (_ index: Int) -> Bool
 
         public init(
-            status: @escaping @Sendable (Int) -> DeviceStatusReport, control: @escaping @Sendable (Int, Int, GB28181DeviceControl) -> Bool,
+            status: @escaping @Sendable (Int) -> DeviceStatusReport,
+            control: @escaping @Sendable (Int, Int, GB28181DeviceControl, MANSCDPMessage) -> ControlAnswer,
             malformedBodies: @escaping @Sendable (Int) -> Bool = { _ in false }
         ) {
             self.status = status
             self.control = control
             self.malformedBodies = malformedBodies
         }
+    }
+
+    /// How a device takes a DeviceControl.
+    public enum ControlAnswer: Sendable, Equatable {
+        case accepted, refused
+        /// The device decides asynchronously; its owner sends the Response when it has.
+        case later
     }
 
     /// What the agent was asked and did, across its devices.
@@ -138,6 +148,12 @@ public struct GB28181DeviceAgent: SIPTransportUser {
         client.message(index, body: body(of: message, device: index), now: now)
     }
 
+    /// The Response to a DeviceControl `request` device `index` decided on (after ``ControlAnswer/later``).
+    public mutating func answer(_ request: MANSCDPMessage, from index: Int, accepted: Bool, now: UInt64) {
+        if !accepted { counters.controlsRefused += 1 }
+        send(.deviceControlResponse(sn: request.sn, deviceID: request.deviceID, ok: accepted), from: index, now: now)
+    }
+
     // MARK: SIPTransportUser
 
     public mutating func received(_ response: SIPMessage, now: UInt64) { client.received(response, now: now) }
@@ -192,11 +208,10 @@ public struct GB28181DeviceAgent: SIPTransportUser {
                 return request.response(status: 400, reason: "Bad Request", toTag: "gb")
             }
             counters.controls += 1
-            let accepted = hooks.control(index, Int(target.channel), control)
-            if !accepted { counters.controlsRefused += 1 }
-            if control.hasResponse {
-                let answer = MANSCDPMessage.deviceControlResponse(sn: message.sn, deviceID: message.deviceID, ok: accepted)
-                client.message(index, body: body(of: answer, device: index), now: now)
+            let answer = hooks.control(index, Int(target.channel), control, message)
+            if answer != .later {
+                if control.hasResponse { self.answer(message, from: index, accepted: answer == .accepted, now: now) }
+                else if answer == .refused { counters.controlsRefused += 1 }
             }
         default:
             // A platform's Response to our notification, or a query no simulated device answers:

@@ -26,6 +26,12 @@ public struct SIPAddress: Sendable, Hashable, CustomStringConvertible {
         self.init(ipv4: value, port: port)
     }
 
+    /// Reads `host:port` with a dotted-quad host (`"127.0.0.1:5060"`); nil for anything else.
+    public init?(hostAndPort text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]), port > 0 else { return nil }
+        self.init(String(text[..<colon]), port: port)
+    }
+
     public static func loopback(port: UInt16) -> SIPAddress { SIPAddress(ipv4: 0x7F00_0001, port: port) }
 
     public var host: String { "\(ipv4 >> 24).\(ipv4 >> 16 & 0xFF).\(ipv4 >> 8 & 0xFF).\(ipv4 & 0xFF)" }

@@ -19,14 +19,18 @@ public final class ParkSession: Sendable {
         public var modbus: ModbusDeviceBinding?
         /// DL/T 645 buses for the meters whose model has a `dlt645:` section.
         public var dlt645: DLT645DeviceBinding?
-        /// Where polled devices (meters) publish the live state `modbus` and `dlt645` answer from.
+        /// GB/T 28181 for the cameras and NVRs whose model has a `gb28181:` section.
+        public var gb28181: GB28181DeviceBinding?
+        /// Where polled devices (meters) publish the live state `modbus` and `dlt645` answer from,
+        /// and video devices the state (guard, faults) `gb28181` reads.
         public var registry: PolledStateRegistry?
 
         public init(mqtt: MQTTDeviceBinding? = nil, modbus: ModbusDeviceBinding? = nil, dlt645: DLT645DeviceBinding? = nil,
-                    registry: PolledStateRegistry? = nil) {
+                    gb28181: GB28181DeviceBinding? = nil, registry: PolledStateRegistry? = nil) {
             self.mqtt = mqtt
             self.modbus = modbus
             self.dlt645 = dlt645
+            self.gb28181 = gb28181
             self.registry = registry
         }
 
@@ -34,20 +38,28 @@ public final class ParkSession: Sendable {
         public func polls(_ deviceID: String) -> Bool {
             (modbus?.serves(deviceID) ?? false) || (dlt645?.serves(deviceID) ?? false)
         }
+
+        /// Whether a device is on a protocol of its own (polled, or GB/T 28181) rather than MQTT.
+        public func carriesOffMQTT(_ deviceID: String) -> Bool {
+            polls(deviceID) || (gb28181?.serves(deviceID) ?? false)
+        }
     }
 
     /// Where the polled endpoints answer, once open.
     public struct EndpointAddresses: Sendable {
         public var modbus: [ModbusDeviceBinding.Address] = []
         public var dlt645: [DLT645DeviceBinding.Address] = []
+        public var gb28181: [GB28181DeviceBinding.Address] = []
 
-        public init(modbus: [ModbusDeviceBinding.Address] = [], dlt645: [DLT645DeviceBinding.Address] = []) {
+        public init(modbus: [ModbusDeviceBinding.Address] = [], dlt645: [DLT645DeviceBinding.Address] = [],
+                    gb28181: [GB28181DeviceBinding.Address] = []) {
             self.modbus = modbus
             self.dlt645 = dlt645
+            self.gb28181 = gb28181
         }
 
-        public var isEmpty: Bool { modbus.isEmpty && dlt645.isEmpty }
-        public var count: Int { modbus.count + dlt645.count }
+        public var isEmpty: Bool { modbus.isEmpty && dlt645.isEmpty && gb28181.isEmpty }
+        public var count: Int { modbus.count + dlt645.count + gb28181.count }
     }
 
     public let engine: RealTimeEngine
@@ -74,7 +86,8 @@ public final class ParkSession: Sendable {
         }
         // The binding first: its publish is the one a platform's latency is measured on.
         let truth = indexGroundTruth ? GroundTruthIndex() : nil
-        let everyone: [any EmissionObserver] = (bindings.mqtt.map { [$0] } ?? []) + (truth.map { [$0] } ?? []) + observers
+        let wire: [any EmissionObserver] = (bindings.mqtt.map { [$0] } ?? []) + (bindings.gb28181.map { [$0] } ?? [])
+        let everyone: [any EmissionObserver] = wire + (truth.map { [$0] } ?? []) + observers
         let observer: (any EmissionObserver)? = switch everyone.count {
         case 0: nil
         case 1: everyone[0]
@@ -87,16 +100,20 @@ public final class ParkSession: Sendable {
         bindings.mqtt?.routeCommands(to: engine)
         bindings.modbus?.routeCommands(to: engine)
         bindings.dlt645?.routeCommands(to: engine)
+        bindings.gb28181?.routeCommands(to: engine)
     }
 
-    /// Opens the Modbus endpoints and DL/T 645 buses; on failure, none stays open.
+    /// Opens the Modbus endpoints and DL/T 645 buses and registers the GB/T 28181 devices (they
+    /// register in the background); on failure, none stays open.
     public func openEndpoints() throws(BindingError) -> EndpointAddresses {
         var addresses = EndpointAddresses()
         if let modbus = bindings.modbus { addresses.modbus = try modbus.start() }
         do {
             if let dlt645 = bindings.dlt645 { addresses.dlt645 = try dlt645.start() }
+            if let gb28181 = bindings.gb28181 { addresses.gb28181 = try gb28181.start() }
         } catch {
             bindings.modbus?.stop()
+            bindings.dlt645?.stop()
             throw error
         }
         return addresses
@@ -119,6 +136,7 @@ public final class ParkSession: Sendable {
         await engine.stop()
         bindings.modbus?.stop()
         bindings.dlt645?.stop()
+        bindings.gb28181?.stop()
         bindings.mqtt?.shutdown()
     }
 

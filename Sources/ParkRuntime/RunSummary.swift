@@ -31,14 +31,18 @@ public struct RunSummary: Codable, Sendable {
     public var modbus: [ModbusDeviceBinding.Address]?
     /// Where each electricity meter answered over DL/T 645 (`--dlt645-port`).
     public var dlt645: [DLT645DeviceBinding.Address]?
+    /// The cameras and NVRs on GB/T 28181 (`--sip-platform`): their ids and channels.
+    public var gb28181: [GB28181DeviceBinding.Address]?
 
     public init(
         park: String, shard: String? = nil, devices: Int, seed: UInt64, mode: String, deviceTime: String, wallSeconds: Double,
         ledgerRecords: Int, ledgerFile: String?, emissions: [String: Int], stimuli: Int,
         timerLatenessP99Milliseconds: Double? = nil, timerLatenessMaxMilliseconds: Double? = nil, mqtt: MQTTSummary? = nil,
         interrupted: Bool? = nil, workers: [WorkerOutcome]? = nil, allConnectedSeconds: Double? = nil,
-        modbus: [ModbusDeviceBinding.Address]? = nil, dlt645: [DLT645DeviceBinding.Address]? = nil
+        modbus: [ModbusDeviceBinding.Address]? = nil, dlt645: [DLT645DeviceBinding.Address]? = nil,
+        gb28181: [GB28181DeviceBinding.Address]? = nil
     ) {
+        self.gb28181 = gb28181
         self.park = park
         self.shard = shard
         self.devices = devices

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ParkBindings
+import ParkGB28181
 import ParkRuntime
 import ParkCore
 import ParkProfiles
@@ -142,6 +143,18 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Meters on one DL/T 645 bus.", valueName: "n"))
     var dlt645Meters: Int = 32
 
+    @Option(help: ArgumentHelp(
+        "Also put the park's cameras and NVRs whose model profile has a gb28181: section on GB/T 28181: they register (MD5 digest, a password per device from --secrets-file or --password-env) to the SIP platform at this address, keep alive, send their alarms and answer Catalog, DeviceInfo, DeviceStatus and DeviceControl. Their 20-digit ids are printed.",
+        valueName: "host:port"))
+    var sipPlatform: String?
+
+    @Option(help: ArgumentHelp("The SIP platform's 20-digit id.", valueName: "id"))
+    var sipPlatformID: String = "34020000002000000001"
+
+    @Option(help: ArgumentHelp(
+        "The GB/T 28181 domain: 10 digits, the centre code and industry the devices' ids are numbered under.", valueName: "digits"))
+    var sipDomain: String = "3402000000"
+
     func validate() throws {
         if duration == .zero { throw ValidationError("--duration must be longer than 0s, e.g. --duration 30s") }
         if connectWindow < 1 { throw ValidationError("--connect-window must be at least 1") }
@@ -175,8 +188,18 @@ struct SimulateCommand: AsyncParsableCommand {
         if broker != nil, virtual {
             throw ValidationError("--broker needs real time; drop --virtual (a broker cannot run on a virtual clock)")
         }
-        if broker == nil, passwordEnv != nil || secretsFile != nil || auth != nil {
-            throw ValidationError("--auth, --secrets-file and --password-env only apply with --broker")
+        if broker == nil, auth != nil { throw ValidationError("--auth only applies with --broker") }
+        if broker == nil, sipPlatform == nil, passwordEnv != nil || secretsFile != nil {
+            throw ValidationError("--secrets-file and --password-env only apply with --broker or --sip-platform")
+        }
+        if let sipPlatform {
+            if virtual { throw ValidationError("--sip-platform needs real time; drop --virtual") }
+            if workers != nil || brokers.count > 1 { throw ValidationError("--sip-platform runs in one process; it does not combine with --workers or several --broker yet") }
+            if SIPAddress(hostAndPort: sipPlatform) == nil { throw ValidationError("--sip-platform must be an IPv4 host:port, e.g. 127.0.0.1:5060; got '\(sipPlatform)'") }
+            if passwordEnv == nil, secretsFile == nil {
+                throw ValidationError("--sip-platform needs the devices' SIP passwords: --secrets-file <file> (one per device) or --password-env <name>")
+            }
+            if (try? GB28181ID(sipPlatformID)) == nil { throw ValidationError("--sip-platform-id must be a 20-digit GB/T 28181 id; got '\(sipPlatformID)'") }
         }
         if passwordEnv != nil, secretsFile != nil {
             throw ValidationError("give either --secrets-file (one secret per device) or --password-env (shared), not both")
@@ -255,7 +278,7 @@ struct SimulateCommand: AsyncParsableCommand {
                     progress: { progress.tick(deviceTime: $0, total: duration) })
             } catch { return try fail(error.description) }
         } else {
-            let bindings = try makeBindings(park.file, catalog: workspace.catalog)
+            let bindings = try makeBindings(park.file, catalog: workspace.catalog, kinds: workspace.kinds)
             let session: ParkSession
             do {
                 session = try await ParkSession(plan: park.plan, bindings: bindings, ledger: ledgerStore, observers: [printer, tally])
@@ -293,7 +316,8 @@ struct SimulateCommand: AsyncParsableCommand {
             timerLatenessMaxMilliseconds: timerFigures.map { Double($0.max) / 1e6 },
             mqtt: mqtt.map { MQTTSummary($0, devices: park.plan.count) },
             interrupted: RunInterruption.received ? true : nil,
-            modbus: modbusPort != nil || modbusRTU ? addresses.modbus : nil, dlt645: dlt645Port != nil ? addresses.dlt645 : nil)
+            modbus: modbusPort != nil || modbusRTU ? addresses.modbus : nil, dlt645: dlt645Port != nil ? addresses.dlt645 : nil,
+            gb28181: sipPlatform != nil ? addresses.gb28181 : nil)
         if reporting {
             print(WorkerReportLine(summary: summary).encoded())
         } else if options.json {
@@ -310,15 +334,31 @@ struct SimulateCommand: AsyncParsableCommand {
 
     /// The protocols the command line puts the park's devices on, each with the devices whose
     /// model profile has that protocol's section.
-    private func makeBindings(_ park: ParkFile, catalog: ModelCatalog) throws -> ParkSession.Bindings {
+    private func makeBindings(_ park: ParkFile, catalog: ModelCatalog, kinds: some KindCatalog) throws -> ParkSession.Bindings {
         let devices = park.boundDevices
         // Polled devices (meters) put their live state here for the protocol endpoints to read.
-        let registry = modbusPort != nil || modbusRTU || dlt645Port != nil ? PolledStateRegistry() : nil
+        let registry = modbusPort != nil || modbusRTU || dlt645Port != nil || sipPlatform != nil ? PolledStateRegistry() : nil
         var bindings = ParkSession.Bindings(registry: registry)
         do {
+            if let sipPlatform, let registry, let platform = SIPAddress(hostAndPort: sipPlatform) {
+                let secrets = try secretsFile.map { path throws(BindingError) in try DeviceSecrets.load(file: path) }
+                let shared = passwordEnv.flatMap { ProcessInfo.processInfo.environment[$0] }
+                let binding = try GB28181DeviceBinding(
+                    devices: devices, catalog: catalog, kinds: kinds, registry: registry,
+                    configuration: .init(platform: platform, platformID: sipPlatformID, domain: sipDomain,
+                                         password: { device in secrets?.secret(for: device.id) ?? shared }))
+                guard !binding.deviceIDs.isEmpty else {
+                    throw BindingError("--sip-platform: no device in this park has a model whose profile has a gb28181: section")
+                }
+                if let secrets, case let missing = secrets.missing(among: binding.deviceIDs), !missing.isEmpty {
+                    throw BindingError("\(secrets.source) has no secret for \(missing.prefix(5).joined(separator: ", "))\(missing.count > 5 ? " and \(missing.count - 5) more" : "")")
+                }
+                bindings.gb28181 = binding
+            }
             if let broker {
+                let onMQTT = devices.filter { !(bindings.gb28181?.serves($0.id) ?? false) }
                 bindings.mqtt = try MQTTDeviceBinding.forPark(
-                    devices: devices, catalog: catalog, broker: broker, topics: try DeviceTopicTemplate(topics),
+                    devices: onMQTT, catalog: catalog, broker: broker, topics: try DeviceTopicTemplate(topics),
                     logins: MQTTLoginOptions(scheme: auth?.scheme, productKey: productKey, secretsFile: secretsFile, passwordEnvironment: passwordEnv),
                     bindAddress: bindAddress, connectWindow: connectWindow)
             }
@@ -358,6 +398,12 @@ struct SimulateCommand: AsyncParsableCommand {
             for bus in dlt645.buses {
                 let behind = addresses.dlt645.filter { $0.port == bus.port }
                 print("dl/t 645: 127.0.0.1:\(bus.port) meters \(behind.first?.meter ?? "")–\(behind.last?.meter ?? ""): \(behind.first?.device ?? "") … \(behind.last?.device ?? "")")
+            }
+        }
+        if let sipPlatform {
+            for address in addresses.gb28181 {
+                let channels = address.channels.count == 1 ? "channel \(address.channels[0])" : "\(address.channels.count) channels \(address.channels.first ?? "")…\(address.channels.last ?? "")"
+                print("gb28181: \(address.device) = \(address.id) (\(channels)) from 127.0.0.1:\(address.port) to \(sipPlatform)")
             }
         }
         // A script waiting for the endpoint lines reads them now, not at exit, when stdout is a file or pipe.
