@@ -34,9 +34,9 @@ import Testing
                 status: { index in
                     DeviceStatusReport(online: true, deviceTime: "2026-12-06T08:00:00", channels: [.init(channelID: "c\(index)", dutyStatus: "ONDUTY")])
                 },
-                control: { index, channel, control in
+                control: { index, channel, control, _ in
                     recorder.controls.withLock { $0.append((index, channel, control)) }
-                    return recorder.accept.load(ordering: .relaxed)
+                    return recorder.accept.load(ordering: .relaxed) ? .accepted : .refused
                 },
                 malformedBodies: { _ in recorder.malformed.load(ordering: .relaxed) })
             agent = GB28181DeviceAgent(client: SIPRegistrarClient(settings: settings, seed: 7), hooks: hooks)
