@@ -227,6 +227,16 @@ public final class GB28181DeviceBinding: EmissionObserver, CommandTakingBinding,
         transports.forEach { $0.stop() }
     }
 
+    /// Cuts a device off the wire as a power loss does (no unregistration, no keepalives, no
+    /// answers: the platform can only notice the silence), or brings it back to register afresh.
+    public func setPowered(_ deviceID: String, _ on: Bool) throws(BindingError) {
+        guard let place = placements[deviceID] else { throw BindingError("\(deviceID) is not on GB/T 28181") }
+        guard let transport = transport(place.socket) else { throw BindingError("the GB/T 28181 binding is not started") }
+        transport.perform { agent, now in
+            if on { agent.start(place.index, now: now) } else { agent.stop(place.index, clean: false, now: now) }
+        }
+    }
+
     /// Where each device is, once started.
     public var addresses: [Address] { running.withLock { $0.addresses } }
 

@@ -90,6 +90,7 @@ public final class ObservationLog: Sendable {
         var observations: [Observation] = []
         var problems: [ObservationProblem] = []
         var problemCount = 0
+        var aliases: [String: String] = [:]
     }
 
     private let state = Mutex(State())
@@ -98,7 +99,18 @@ public final class ObservationLog: Sendable {
     public init() {}
 
     public func append(_ observation: Observation) {
-        state.withLock { $0.observations.append(observation) }
+        state.withLock { state in
+            var observation = observation
+            if let device = state.aliases[observation.device] { observation.device = device }
+            state.observations.append(observation)
+        }
+    }
+
+    /// Other names the platform knows devices by, each mapped to the park's device id: a video
+    /// platform names cameras and their channels by their 20-digit GB/T 28181 ids, so an alarm it
+    /// raises for channel `34020000001310000003` is recorded as the park's `cam-gate-3`.
+    public func addAliases(_ aliases: [String: String]) {
+        state.withLock { $0.aliases.merge(aliases) { $1 } }
     }
 
     public func report(_ problem: ObservationProblem) {

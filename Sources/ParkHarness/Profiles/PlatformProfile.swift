@@ -120,12 +120,14 @@ public struct PlatformProfile: Sendable {
     public var commands: CommandEndpoint?
     /// Meters behind a gateway, when the system under test polls them (else every device is on MQTT).
     public var meters: MeterEndpoints?
+    /// The platform's GB/T 28181 SIP server, when it takes cameras (else cameras are on MQTT).
+    public var video: VideoPlatform?
     /// The platform's names for the park's events and its status values.
     public var vocabulary = PlatformVocabulary() {
         didSet { applyVocabulary() }
     }
 
-    static let topKeys = ["platform", "title", "broker", "devices", "observe", "commands", "meters", "vocabulary"]
+    static let topKeys = ["platform", "title", "broker", "devices", "observe", "commands", "meters", "video", "vocabulary"]
 
     /// Every stream reads status values through the vocabulary.
     private mutating func applyVocabulary() {
@@ -274,6 +276,7 @@ public struct PlatformProfile: Sendable {
                 meters = MeterEndpoints(modbus: modbus, unitsPerEndpoint: units, dlt645: dlt645, metersPerBus: perBus)
             }
         }
+        let video = reader.value("video").flatMap { VideoPlatform.read($0, log: log) }
         let vocabulary = reader.value("vocabulary").map { PlatformVocabulary.read($0, log: log) }
         reader.finish(allowed: topKeys)
         if !log.issues.isEmpty { throw ProfileErrors(log.sortedIssues) }
@@ -281,6 +284,7 @@ public struct PlatformProfile: Sendable {
             name: name, title: title, file: file, broker: broker, deviceTopics: deviceTopics, mqtt: mqtt, webhook: webhook,
             rest: rest, commands: commands, meters: meters)
         if let vocabulary { profile.vocabulary = vocabulary }
+        profile.video = video
         return profile
     }
 

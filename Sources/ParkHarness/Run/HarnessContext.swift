@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import ParkBindings
 import ParkCore
+import ParkGB28181
 import ParkRuntime
 
 /// What a check may use while it runs: the park's virtual devices (stimuli, direct commands,
@@ -168,6 +169,7 @@ struct LiveHarnessDriver: HarnessDriver {
     let engine: RealTimeEngine
     let binding: MQTTDeviceBinding
     let meters: GatewayMeters?
+    var video: GB28181DeviceBinding? = nil
 
     func wallNow() -> Int64 { SystemClock.wallNow().nanosecondsSinceEpoch }
 
@@ -181,6 +183,7 @@ struct LiveHarnessDriver: HarnessDriver {
 
     func setConnected(_ deviceID: String, _ connected: Bool) throws(BindingError) {
         if let meters, meters.serves(deviceID) { try meters.setSilent(deviceID, !connected) }
+        else if let video, video.serves(deviceID) { try video.setPowered(deviceID, connected) }
         else if connected { try binding.reconnect(deviceID) }
         else { try binding.dropConnection(of: deviceID, reconnect: false) }
     }

@@ -2,6 +2,7 @@ import Foundation
 import ParkBindings
 import ParkRuntime
 import ParkCore
+import ParkGB28181
 import ParkMQTT
 import ParkReport
 import ParkWire
@@ -120,8 +121,9 @@ public struct HarnessRunner: Sendable {
         let allDevices = configuration.park.boundDevices
         let meterReads = MeterReadLog()
         let meters = try GatewayMeters.make(profile.meters, devices: allDevices, catalog: configuration.catalog, reads: meterReads)
-        let devices = allDevices.filter { !(meters?.serves($0.id) ?? false) }
         var bindings = meters?.bindings ?? ParkSession.Bindings()
+        let video = try videoBinding(for: allDevices.filter { !(meters?.serves($0.id) ?? false) }, bindings: &bindings)
+        let devices = allDevices.filter { !(meters?.serves($0.id) ?? false) && !(video?.serves($0.id) ?? false) }
         do {
             var bindingConfiguration = MQTTDeviceBinding.Configuration(host: profile.broker.host, port: profile.broker.port)
             if let secrets = configuration.deviceSecrets {
@@ -155,6 +157,58 @@ public struct HarnessRunner: Sendable {
         let verdict = results.map(\.verdict).max() ?? .skipped
         let finished = Date()
         return report(verdict: verdict, checks: results, notes: notes, started: started, finished: finished)
+    }
+
+    /// Waits until every camera and NVR is registered, and teaches the observation log their
+    /// GB/T 28181 ids (devices' and channels'), which the platform reports them by.
+    private func waitForRegistrations(
+        _ video: GB28181DeviceBinding, addresses: [GB28181DeviceBinding.Address], platform: VideoPlatform, observations: ObservationLog
+    ) async throws(HarnessError) {
+        var aliases: [String: String] = [:]
+        for address in addresses {
+            aliases[address.id] = address.device
+            for channel in address.channels { aliases[channel] = address.device }
+        }
+        observations.addAliases(aliases)
+        let count = video.deviceIDs.count
+        guard await waitUntil(configuration.connectTimeout, { video.counters.registered == count }) else {
+            let counters = video.counters
+            throw .unreachable(
+                "only \(counters.registered) of \(count) cameras registered to the SIP server at \(platform.host):\(platform.port) within \(configuration.connectTimeout)"
+                    + " (\(counters.registration.forbidden) refused, \(counters.registration.timeouts) unanswered)")
+        }
+        progress(.step("\(count) cameras and NVRs registered over GB/T 28181 to \(platform.host):\(platform.port)"))
+    }
+
+    /// The park's cameras and NVRs on GB/T 28181 when the profile has a `video:` platform: they
+    /// register to its SIP server with the run's device secrets as passwords.
+    private func videoBinding(for devices: [BoundDevice], bindings: inout ParkSession.Bindings) throws(HarnessError) -> GB28181DeviceBinding? {
+        guard let platform = configuration.profile.video else { return nil }
+        guard let address = SIPAddress(hostAndPort: "\(platform.host):\(platform.port)") else {
+            throw .configuration("video.sip \(platform.host):\(platform.port) is not an IPv4 address and port")
+        }
+        guard let catalog = configuration.catalog else { throw .configuration("the park's cameras need the model catalog to go on GB/T 28181") }
+        let registry = bindings.registry ?? PolledStateRegistry()
+        bindings.registry = registry
+        let secrets = configuration.deviceSecrets
+        let binding: GB28181DeviceBinding
+        do {
+            binding = try GB28181DeviceBinding(
+                devices: devices, catalog: catalog, kinds: configuration.kinds, registry: registry,
+                configuration: .init(platform: address, platformID: platform.id, domain: platform.domain, password: { secrets?.secret(for: $0.id) }))
+        } catch {
+            throw .configuration("cannot put the park's cameras on GB/T 28181: \(error)")
+        }
+        guard !binding.deviceIDs.isEmpty else { return nil }
+        guard let secrets else {
+            throw .configuration("the park's cameras need SIP passwords: give the run's device secrets (--secrets-file), one per device")
+        }
+        let missing = secrets.missing(among: binding.deviceIDs)
+        guard missing.isEmpty else {
+            throw .configuration("\(secrets.source) has no secret for the cameras \(missing.prefix(5).joined(separator: ", "))")
+        }
+        bindings.gb28181 = binding
+        return binding
     }
 
     /// The run's report around its checks: which suite, platform, park and seed, and when.
@@ -210,8 +264,13 @@ public struct HarnessRunner: Sendable {
         }
         await session.start()
         var addresses = GatewayMeterAddresses()
+        if meters != nil || session.bindings.gb28181 != nil {
+            do { addresses = try session.openEndpoints() } catch { throw .configuration("cannot serve the park's meters and cameras: \(error)") }
+        }
+        if let video = session.bindings.gb28181, let platform = profile.video {
+            try await waitForRegistrations(video, addresses: addresses.gb28181, platform: platform, observations: observations)
+        }
         if meters != nil, let endpoints = profile.meters {
-            do { addresses = try session.openEndpoints() } catch { throw .configuration("cannot serve the park's meters: \(error)") }
             for line in GatewayMeters.describe(addresses, endpoints) { progress(.step(line)) }
             if let file = configuration.meterTableFile {
                 // Written before the gateway is told to start, so a gateway under test can read it.
@@ -230,7 +289,8 @@ public struct HarnessRunner: Sendable {
 
         let context = HarnessContext(
             devices: configuration.park.devices, kinds: configuration.kinds, profile: profile, truth: truth,
-            observations: observations, driver: LiveHarnessDriver(engine: session.engine, binding: binding, meters: meters),
+            observations: observations,
+            driver: LiveHarnessDriver(engine: session.engine, binding: binding, meters: meters, video: session.bindings.gb28181),
             secrets: configuration.deviceSecrets, meterReads: meterReads, minimumSamples: configuration.minimumSamples)
         return await runChecks(in: context)
     }
