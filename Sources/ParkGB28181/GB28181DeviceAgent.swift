@@ -1,7 +1,10 @@
+import ParkEventLoop
+
 /// Many GB/T 28181 devices (cameras and NVRs) on one transport, as a platform meets them: they
 /// register and keep alive through a ``SIPRegistrarClient``, and the agent answers what the
 /// platform asks of them — Catalog (split by each device's `catalogSplit`, SumNum the total),
-/// DeviceInfo, DeviceStatus, RecordInfo — and acts on DeviceControl, replying as §A.2.6 says.
+/// DeviceInfo, DeviceStatus, RecordInfo — and acts on DeviceControl, replying as §A.2.6 says;
+/// with ``MediaHooks`` it also answers INVITE for live video and playback (see the extension).
 ///
 /// A pure value like the client: requests and time come in, datagrams go out through the
 /// outbox. What only the device behind knows (its live status, whether it accepts a control, a
@@ -70,26 +73,36 @@ public struct GB28181DeviceAgent: SIPTransportUser {
         public var badBodies = 0
         /// Requests to a silent (powered-off) device, left unanswered.
         public var unanswered = 0
+        /// INVITEs answered with a stream, BYEs that ended one, and answers never ACKed.
+        public var invites = 0
+        public var byes = 0
+        public var unackedInvites = 0
         public init() {}
     }
 
     /// Which device (and channel, 0 for the device itself) an id names.
-    private struct Target: Sendable {
+    struct Target: Sendable {
         var device: Int32
         var channel: Int32
     }
 
     public private(set) var client: SIPRegistrarClient
     public private(set) var devices: [Device] = []
-    public private(set) var counters = Counters()
-    private var targets: [String: Target] = [:]
-    private var silent: [Bool] = []
+    public internal(set) var counters = Counters()
+    var targets: [String: Target] = [:]
+    var silent: [Bool] = []
     private var sn: [Int32] = []
     private let hooks: Hooks
+    let media: MediaHooks?
+    var dialogs: [String: MediaDialog] = [:]
+    var dialogTimers = DeadlineHeap<String>()
+    /// 2xx answers to INVITEs sent again (the transport answers the request itself).
+    var outbox: [SIPDatagram] = []
 
-    public init(client: SIPRegistrarClient, hooks: Hooks) {
+    public init(client: SIPRegistrarClient, hooks: Hooks, media: MediaHooks? = nil) {
         self.client = client
         self.hooks = hooks
+        self.media = media
     }
 
     /// Adds a device (registering from ``start(_:now:)``); returns its index, the same as its
@@ -123,6 +136,7 @@ public struct GB28181DeviceAgent: SIPTransportUser {
             silent[index] = true
             client.halt(index)
         }
+        endDialogs(of: index)
     }
 
     public mutating func startAll(now: UInt64) { for index in devices.indices { start(index, now: now) } }
@@ -157,18 +171,25 @@ public struct GB28181DeviceAgent: SIPTransportUser {
     // MARK: SIPTransportUser
 
     public mutating func received(_ response: SIPMessage, now: UInt64) { client.received(response, now: now) }
-    public mutating func advance(now: UInt64) { client.advance(now: now) }
-    public var nextDeadline: UInt64 { client.nextDeadline }
-    public mutating func takeOutbox() -> [SIPDatagram] { client.takeOutbox() }
+    public mutating func advance(now: UInt64) {
+        client.advance(now: now)
+        advanceDialogs(now: now)
+    }
+    public var nextDeadline: UInt64 { min(client.nextDeadline, dialogTimers.earliest ?? .max) }
+    public mutating func takeOutbox() -> [SIPDatagram] {
+        defer { outbox.removeAll(keepingCapacity: true) }
+        return outbox + client.takeOutbox()
+    }
 
     public mutating func received(request: SIPMessage, from source: SIPAddress, now: UInt64) -> SIPMessage? {
+        if let answer = receivedDialogRequest(request, from: source, now: now) { return answer }
         guard request.method == "MESSAGE" else { return SIPMessage.notImplemented(request) }
         let message: MANSCDPMessage
         do { message = try MANSCDPMessage(bytes: request.body) } catch {
             counters.badBodies += 1
             return request.response(status: 400, reason: "Bad Request", toTag: "gb")
         }
-        guard let target = targets[message.deviceID] ?? userPart(of: request.requestURI).flatMap({ targets[$0] }) else {
+        guard let target = targets[message.deviceID] ?? request.requestURI.flatMap(Self.userPart).flatMap({ targets[$0] }) else {
             counters.unknownTargets += 1
             return request.response(status: 404, reason: "Not Found", toTag: "gb")
         }
@@ -232,13 +253,5 @@ public struct GB28181DeviceAgent: SIPTransportUser {
             bytes.removeLast(min(bytes.count / 2, 8))
         }
         return bytes
-    }
-
-    /// `34020000001320000001` from `sip:34020000001320000001@3402000000`.
-    private func userPart(of uri: String?) -> String? {
-        guard let uri, let colon = uri.firstIndex(of: ":") else { return nil }
-        let rest = uri[uri.index(after: colon)...]
-        guard let at = rest.firstIndex(of: "@") else { return nil }
-        return String(rest[..<at])
     }
 }

@@ -17,6 +17,9 @@ import Testing
         let controls = Mutex<[(Int, Int, GB28181DeviceControl)]>([])
         let accept = Atomic<Bool>(true)
         let malformed = Atomic<Bool>(false)
+        let prepared = Mutex<[(Int, Int, GB28181SDP)]>([])
+        let begun = Mutex<[Int]>([])
+        let ended = Mutex<[Int]>([])
     }
 
     /// An IPC (index 0) and a 16-channel NVR split 4 per MESSAGE (index 1), both registered.
@@ -39,7 +42,14 @@ import Testing
                     return recorder.accept.load(ordering: .relaxed) ? .accepted : .refused
                 },
                 malformedBodies: { _ in recorder.malformed.load(ordering: .relaxed) })
-            agent = GB28181DeviceAgent(client: SIPRegistrarClient(settings: settings, seed: 7), hooks: hooks)
+            let media = GB28181DeviceAgent.MediaHooks(
+                prepare: { index, channel, offer in
+                    let stream = recorder.prepared.withLock { $0.append((index, channel, offer)); return $0.count }
+                    return .init(stream: stream, address: "127.0.0.1", port: 40_000 + stream, format: "v/2/2/25/1/512a///")
+                },
+                begin: { stream in recorder.begun.withLock { $0.append(stream) } },
+                end: { stream in recorder.ended.withLock { $0.append(stream) } })
+            agent = GB28181DeviceAgent(client: SIPRegistrarClient(settings: settings, seed: 7), hooks: hooks, media: media)
             agent.add(.init(
                 deviceID: camera, password: "a", info: DeviceInfo(name: "Gate cam", manufacturer: "Hikvision", model: "DS-2CD", firmware: "V5", channels: 1),
                 channels: [CatalogItem(deviceID: camera, name: "Gate cam", manufacturer: "Hikvision", model: "DS-2CD", civilCode: "340200", parentID: platform)],
@@ -197,6 +207,82 @@ import Testing
         let alarm = try MANSCDPMessage(bytes: sent[0].body).alarm()
         #expect(alarm.method == 5 && alarm.type == 2 && alarm.priority == 1)
         #expect(harness.agent.client.registrations[0].counters.messagesSent == 1)
+    }
+}
+
+/// INVITE, ACK, BYE: live video sessions on the device side.
+extension GB28181DeviceAgentTests {
+    static func invite(to id: String, callID: String, branch: String, sdp: String) -> SIPMessage {
+        SIPMessage.request(method: "INVITE", uri: "sip:\(id)@3402000000", headers: [
+            SIPHeader("Via", "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK\(branch)"), SIPHeader("From", "<sip:\(platform)@3402000000>;tag=p1"),
+            SIPHeader("To", "<sip:\(id)@3402000000>"), SIPHeader("Call-ID", callID), SIPHeader("CSeq", "20 INVITE"),
+            SIPHeader("Content-Type", "APPLICATION/SDP"), SIPHeader("Subject", "\(id):0100000001,\(platform):0"),
+        ], body: Array(sdp.utf8))
+    }
+
+    static func inDialog(_ method: String, callID: String, cseq: Int) -> SIPMessage {
+        SIPMessage.request(method: method, uri: "sip:x@3402000000", headers: [
+            SIPHeader("Via", "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK\(method)\(cseq)"), SIPHeader("From", "<sip:\(platform)@3402000000>;tag=p1"),
+            SIPHeader("To", "<sip:x@3402000000>;tag=gb1"), SIPHeader("Call-ID", callID), SIPHeader("CSeq", "\(cseq) \(method)"),
+        ])
+    }
+
+    static let udpOffer = "v=0\r\no=\(platform) 0 0 IN IP4 127.0.0.1\r\ns=Play\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video 30000 RTP/AVP 96 98 97\r\na=recvonly\r\na=rtpmap:96 PS/90000\r\na=rtpmap:98 H264/90000\r\na=rtpmap:97 MPEG4/90000\r\ny=0100000001\r\n"
+
+    @Test func anInviteToAChannelIsAnsweredWithTheSameSSRCAndStreamsFromTheACKToTheBYE() throws {
+        var harness = Harness()
+        let channel3 = harness.agent.devices[1].channels[2].deviceID
+        let answered = harness.agent.received(request: Self.invite(to: channel3, callID: "live1", branch: "i1", sdp: Self.udpOffer), from: Self.server, now: 0)
+        let answer = try #require(answered)
+        #expect(answer.status == 200 && answer.toTag == "gb1")
+        let sdp = try GB28181SDP(bytes: answer.body)
+        #expect(sdp.port == 40_001 && sdp.ssrc == "0100000001" && sdp.direction == "sendonly" && sdp.transport == .udp && sdp.origin == channel3)
+        #expect(sdp.format == "v/2/2/25/1/512a///")
+        let prepared = harness.recorder.prepared.withLock { $0 }
+        #expect(prepared.count == 1 && prepared[0].0 == 1 && prepared[0].1 == 3 && prepared[0].2.port == 30_000)
+        #expect(harness.recorder.begun.withLock { $0 }.isEmpty, "nothing streams before the ACK")
+
+        _ = harness.agent.received(request: Self.inDialog("ACK", callID: "live1", cseq: 20), from: Self.server, now: 1)
+        #expect(harness.recorder.begun.withLock { $0 } == [1])
+        harness.agent.advance(now: 10 * Self.second)
+        #expect(harness.agent.takeOutbox().isEmpty, "an ACKed answer is not sent again")
+
+        let bye = harness.agent.received(request: Self.inDialog("BYE", callID: "live1", cseq: 21), from: Self.server, now: 11 * Self.second)
+        #expect(bye?.status == 200 && harness.recorder.ended.withLock { $0 } == [1])
+        let late = harness.agent.received(request: Self.inDialog("BYE", callID: "live1", cseq: 22), from: Self.server, now: 12 * Self.second)
+        #expect(late?.status == 481)
+    }
+
+    @Test func anUnACKedAnswerIsSentAgainAtT1DoublingToT2AndTheSessionEndsAfter64T1() throws {
+        var harness = Harness()
+        _ = harness.agent.received(request: Self.invite(to: Self.camera, callID: "lost-ack", branch: "i2", sdp: Self.udpOffer), from: Self.server, now: 0)
+        var resent: [UInt64] = []
+        while harness.agent.nextDeadline <= 40 * Self.second {
+            let now = harness.agent.nextDeadline
+            harness.agent.advance(now: now)
+            resent += harness.agent.takeOutbox().filter { (try? SIPParser().parse($0.bytes))?.status == 200 }.map { _ in now / 1_000_000 }
+        }
+        // T1 = 500 ms: 0.5, 1.5, 3.5, 7.5, then every T2 = 4 s up to 32 s.
+        #expect(resent == [500, 1_500, 3_500, 7_500, 11_500, 15_500, 19_500, 23_500, 27_500, 31_500])
+        #expect(harness.recorder.ended.withLock { $0 } == [1] && harness.agent.counters.unackedInvites == 1)
+        #expect(harness.recorder.begun.withLock { $0 }.isEmpty)
+    }
+
+    @Test func aTCPOfferGetsTheOtherSetupRoleARetransmittedInviteTheSameAnswerAndBadSDPA488() throws {
+        var harness = Harness()
+        let tcp = Self.udpOffer.replacingOccurrences(of: "RTP/AVP 96 98 97", with: "TCP/RTP/AVP 96") + "a=setup:passive\r\na=connection:new\r\n"
+        let invite = Self.invite(to: Self.camera, callID: "tcp1", branch: "t1", sdp: tcp)
+        let firstAnswer = harness.agent.received(request: invite, from: Self.server, now: 0)
+        let first = try #require(firstAnswer)
+        #expect(try GB28181SDP(bytes: first.body).transport == .tcpActive, "the platform listens, so the camera connects")
+        let againAnswer = harness.agent.received(request: invite, from: Self.server, now: 100)
+        let again = try #require(againAnswer)
+        #expect(again.body == first.body && harness.recorder.prepared.withLock { $0.count } == 1)
+        let bad = Self.invite(to: Self.camera, callID: "bad", branch: "b1", sdp: "v=0\r\ns=Play\r\n")
+        let refused = harness.agent.received(request: bad, from: Self.server, now: 200)
+        #expect(refused?.status == 488)
+        let unknown = harness.agent.received(request: Self.invite(to: "34020000001319999999", callID: "nobody", branch: "n1", sdp: Self.udpOffer), from: Self.server, now: 300)
+        #expect(unknown?.status == 404)
     }
 }
 
