@@ -9,6 +9,9 @@ public enum ObservationKind: String, Sendable, Hashable, CaseIterable {
     case status
     /// A value the platform holds for a device's point.
     case telemetry
+    /// A video device's channel list as the platform assembled it from the device's Catalog
+    /// answer: values `channels` (items it holds) and `sum_num` (what the device said it has).
+    case catalog
 }
 
 /// One thing the system under test was seen to do, stamped when the harness saw it.

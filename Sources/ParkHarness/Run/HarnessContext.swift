@@ -23,6 +23,8 @@ public final class HarnessContext: Sendable {
     /// At least this many samples per latency check (`--samples`): it repeats its rounds until
     /// its devices have given that many.
     public let minimumSamples: Int?
+    /// The park's cameras and NVRs on GB/T 28181, by device id: their ids and channels' ids.
+    public let videoIDs: [String: GB28181DeviceBinding.Address]
     /// How actions reach the park and how time passes: the live park on the wall clock, or a
     /// ``VirtualPark`` on virtual time.
     let driver: any HarnessDriver
@@ -30,8 +32,9 @@ public final class HarnessContext: Sendable {
     package init(
         devices: [ParkFile.ParkDevice], kinds: DeviceKindRegistry, profile: PlatformProfile, truth: GroundTruthIndex,
         observations: ObservationLog, driver: any HarnessDriver, secrets: DeviceSecrets? = nil,
-        meterReads: MeterReadLog = MeterReadLog(), minimumSamples: Int? = nil
+        meterReads: MeterReadLog = MeterReadLog(), minimumSamples: Int? = nil, videoIDs: [String: GB28181DeviceBinding.Address] = [:]
     ) {
+        self.videoIDs = videoIDs
         self.minimumSamples = minimumSamples
         self.secrets = secrets
         self.meterReads = meterReads

@@ -291,7 +291,8 @@ public struct HarnessRunner: Sendable {
             devices: configuration.park.devices, kinds: configuration.kinds, profile: profile, truth: truth,
             observations: observations,
             driver: LiveHarnessDriver(engine: session.engine, binding: binding, meters: meters, video: session.bindings.gb28181),
-            secrets: configuration.deviceSecrets, meterReads: meterReads, minimumSamples: configuration.minimumSamples)
+            secrets: configuration.deviceSecrets, meterReads: meterReads, minimumSamples: configuration.minimumSamples,
+            videoIDs: Dictionary(addresses.gb28181.map { ($0.device, $0) }, uniquingKeysWith: { first, _ in first }))
         return await runChecks(in: context)
     }
 
