@@ -133,7 +133,7 @@ let package = Package(
         .testTarget(name: "ParkWireTests", dependencies: ["ParkWire"]),
         .testTarget(name: "ParkGB28181Tests", dependencies: ["ParkGB28181", "ParkEventLoop"]),
         .testTarget(
-            name: "ParkGB28181InteropTests", dependencies: ["ParkGB28181", "ParkTestSupport"], exclude: ["Scenarios", "Kamailio"]),
+            name: "ParkGB28181InteropTests", dependencies: ["ParkGB28181", "ParkCapture", "ParkTestSupport"], exclude: ["Scenarios", "Kamailio"]),
         .testTarget(name: "ParkRuntimeTests", dependencies: ["ParkRuntime", "ParkBindings", "ParkCore", "ParkDevices", "ParkModbus"]),
         .testTarget(name: "ParkReportTests", dependencies: ["ParkReport"]),
         .testTarget(name: "ParkCaptureTests", dependencies: ["ParkCapture", "ParkModbus", "ParkTestSupport"]),
