@@ -17,8 +17,16 @@ final class KamailioRegistrar {
     let process: ChildProcess
     var controlSocket: String { directory.path("ctl.sock") }
 
+    /// How kamailio answers credentials computed with a wrong password.
+    enum WrongPassword {
+        /// 403 Forbidden.
+        case forbidden
+        /// Another 401 with a fresh nonce each time, as registrars with random nonces answer.
+        case challengeAgain
+    }
+
     /// kamailio knowing `passwords` (device id → password), ready once this returns.
-    init(passwords: [String: String]) throws {
+    init(passwords: [String: String], wrongPassword: WrongPassword = .forbidden) throws {
         guard let kamailio = Self.executable("kamailio"), Self.executable("kamcmd") != nil, let modules = Self.moduleDirectory() else {
             throw BrokerError("kamailio and its modules are missing: install the Debian package kamailio (scripts/deps.sh test)")
         }
@@ -31,6 +39,10 @@ final class KamailioRegistrar {
             .replacingOccurrences(of: "@MODULES@", with: modules)
             .replacingOccurrences(of: "@CTL@", with: directory.path("ctl.sock"))
             .replacingOccurrences(of: "@PASSWORDS@", with: entries.joined(separator: "\n"))
+            .replacingOccurrences(of: "@ONE_TIME_NONCE@", with: wrongPassword == .challengeAgain ? "1" : "0")
+            .replacingOccurrences(
+                of: "@WRONG_PASSWORD@",
+                with: wrongPassword == .challengeAgain ? "    www_challenge(\"\(Self.realm)\", \"0\");" : "    sl_send_reply(\"403\", \"Forbidden\");")
         let file = directory.path("kamailio.cfg")
         try configuration.write(toFile: file, atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: directory.path("run"), withIntermediateDirectories: true)

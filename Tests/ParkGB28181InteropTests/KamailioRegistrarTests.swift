@@ -95,6 +95,32 @@ import Glibc
         #expect(statistics.unparsable == 0 && statistics.sendsFailed == 0, "\(statistics)")
     }
 
+    /// RFC 3261 §22.2: credentials the server did not accept are not sent again unless the
+    /// challenge says the nonce was stale. Our client only notices a refusal when the new 401
+    /// repeats the nonce it answered; a registrar with fresh nonces gets the wrong password back
+    /// at network speed (2,265–4,397 REGISTERs in 2 s from one camera here). When that is fixed, the
+    /// known issue is no longer recorded and this test fails: drop withKnownIssue then.
+    @Test func aWrongPasswordChallengedAgainWithAFreshNonceIsNotSentAgainAndAgain() throws {
+        let camera = try Self.camera(1)
+        let kamailio = try KamailioRegistrar(passwords: [camera: Self.password(1)], wrongPassword: .challengeAgain)
+        defer { kamailio.stop() }
+        let transport = try Self.transport(to: kamailio, accounts: [(camera, Self.password(2))], keepalive: .seconds(3600))
+        try transport.start()
+        defer { transport.stop() }
+        transport.perform { client, now in client.startAll(now: now) }
+        // Whichever failure a fixed client reports, it stops and backs off.
+        let refused = Self.wait(transport, timeout: .seconds(2)) { client in
+            if case .failed = client.registrations[0].state { return true }
+            return false
+        }
+        transport.stop()
+        let counters = transport.inspect { $0.registrations[0].counters }
+        withKnownIssue("SIPRegistration takes a 401 to credentials as a refusal only when it repeats the answered nonce") {
+            #expect(refused, "\(counters)")
+            #expect(counters.registersSent <= 6, "a wrong password sent again and again: \(counters)")
+        }
+    }
+
     @Test func kamailioAnswersNoKeepaliveOfACameraItDoesNotHaveRegistered() throws {
         let camera = try Self.camera(1)
         let kamailio = try KamailioRegistrar(passwords: [camera: Self.password(1)])
