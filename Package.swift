@@ -132,7 +132,8 @@ let package = Package(
         .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform", "ParkProfiles", "ParkWire"]),
         .testTarget(name: "ParkWireTests", dependencies: ["ParkWire"]),
         .testTarget(name: "ParkGB28181Tests", dependencies: ["ParkGB28181", "ParkEventLoop"]),
-        .testTarget(name: "ParkGB28181InteropTests", dependencies: ["ParkGB28181", "ParkTestSupport"], exclude: ["Scenarios"]),
+        .testTarget(
+            name: "ParkGB28181InteropTests", dependencies: ["ParkGB28181", "ParkCapture", "ParkTestSupport"], exclude: ["Scenarios", "Kamailio"]),
         .testTarget(name: "ParkRuntimeTests", dependencies: ["ParkRuntime", "ParkBindings", "ParkCore", "ParkDevices", "ParkModbus", "ParkGB28181", "ParkEventLoop"]),
         .testTarget(name: "ParkReportTests", dependencies: ["ParkReport"]),
         .testTarget(name: "ParkCaptureTests", dependencies: ["ParkCapture", "ParkModbus", "ParkTestSupport"]),

@@ -3,12 +3,14 @@
 #
 #   scripts/deps.sh build   C libraries the Swift build links (libmodbus, libmosquitto, libpcap)
 #   scripts/deps.sh test    the above, plus the independent peers the tests talk to
-#                           (mosquitto, rabbitmq-server, sipp, tshark from Debian; Python
-#                           peers from PyPI)
+#                           (mosquitto, rabbitmq-server, sipp, kamailio, tshark from Debian;
+#                           Python peers from PyPI)
 #
 # rabbitmq-server is a second MQTT broker the tests start privately (RabbitMQBroker, on free
-# loopback ports); the system service its package would start is kept from starting, or stopped
-# and disabled, so no node of ours or Debian's sits on 5672/25672/4369 afterwards.
+# loopback ports); kamailio is the GB/T 28181 registrar the tests start privately the same way
+# (KamailioRegistrar; its main package holds every module it needs: auth, usrloc, registrar,
+# htable, ctl). The system services their packages would start are kept from starting, or stopped
+# and disabled, so no node or SIP server of ours or Debian's sits on 5672/25672/4369/5060 afterwards.
 #
 # Without root (and without password-less sudo) it changes nothing and prints one line saying
 # what to install.
@@ -18,7 +20,7 @@ mode=${1:-test}
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 debian_build=(pkg-config libmodbus-dev libmosquitto-dev libpcap-dev libsqlite3-dev)
-debian_test=(mosquitto rabbitmq-server sip-tester tshark)
+debian_test=(mosquitto rabbitmq-server sip-tester kamailio tshark)
 python_requirements="$here/scripts/requirements-peers.txt"
 
 packages=("${debian_build[@]}")
@@ -39,7 +41,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
     echo "deps: installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    # Packages must not start their services (rabbitmq-server would): a policy-rc.d that says
+    # Packages must not start their services (rabbitmq-server and kamailio would): a policy-rc.d that says
     # "denied" for the install, unless the machine has its own (containers usually do).
     guard=
     if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -53,13 +55,15 @@ if [ ${#missing[@]} -gt 0 ]; then
         echo "deps: apt-get could not install: ${missing[*]}" >&2
         exit 1
     fi
-    if [[ " ${missing[*]} " == *" rabbitmq-server "* ]]; then
-        # Should it have started anyway: stop the system node and keep it from coming back.
-        as_root invoke-rc.d rabbitmq-server stop >/dev/null 2>&1 || true
+    for service in rabbitmq-server kamailio; do
+        [[ " ${missing[*]} " == *" $service "* ]] || continue
+        # Should it have started anyway: stop the system service and keep it from coming back
+        # (kamailio's package enables its unit even when policy-rc.d denies the start).
+        as_root invoke-rc.d "$service" stop >/dev/null 2>&1 || true
         if command -v systemctl >/dev/null 2>&1; then
-            as_root systemctl disable --now rabbitmq-server >/dev/null 2>&1 || true
+            as_root systemctl disable --now "$service" >/dev/null 2>&1 || true
         fi
-    fi
+    done
 fi
 
 if [ "$mode" = test ]; then

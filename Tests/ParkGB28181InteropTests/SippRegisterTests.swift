@@ -105,7 +105,7 @@ final class SippRegistrar {
             ] + arguments,
             output: directory.path("sipp.out"))
         let deadline = ContinuousClock.now + .seconds(10)
-        while !Self.udpPortBound(port) {
+        while !loopbackUDPPortBound(port) {
             guard process.isRunning, ContinuousClock.now < deadline else {
                 process.stop()
                 throw BrokerError("sipp did not bind UDP port \(port): \(logs())")
@@ -118,13 +118,6 @@ final class SippRegistrar {
 
     func logs() -> String {
         ["sipp.out", "errors.log"].map { (try? String(contentsOfFile: directory.path($0), encoding: .utf8)) ?? "" }.joined(separator: "\n")
-    }
-
-    /// Whether something listens on 127.0.0.1:`port`/UDP (sipp prints nothing when it is ready).
-    static func udpPortBound(_ port: Int) -> Bool {
-        guard let table = try? String(contentsOfFile: "/proc/net/udp", encoding: .utf8) else { return false }
-        let local = "0100007F:" + String(format: "%04X", port)
-        return table.split(separator: "\n").contains { $0.split(separator: " ").dropFirst().first.map(String.init) == local }
     }
 
     deinit { stop() }
