@@ -61,6 +61,7 @@ extension SIPRegistration {
             guard state != .unregistered else { return [] }
             counters.registered += 1
             attempt = 0
+            credentialsRechallenged = false
             let granted = UInt64(max(response.expires ?? settings.expires, 1)) * 1_000_000_000
             state = .registered(until: now + granted)
             refreshAt = now + granted / 2
@@ -73,9 +74,14 @@ extension SIPRegistration {
             guard let value = response.headers[header], let offered = try? DigestChallenge(headerValue: value) else {
                 return fail(.badChallenge, purpose: purpose, now: now, settings: settings, random: &random)
             }
-            // Our answer to this very nonce came back challenged: the password is wrong.
-            if offered.nonce == answeredNonce, !offered.stale {
-                return fail(.credentialsRefused, purpose: purpose, now: now, settings: settings, random: &random)
+            // Our answer to this very nonce came back challenged: the password is wrong. A fresh
+            // nonce gets one more answer (a platform may re-challenge a cached-credential refresh),
+            // never a second: RFC 3261 §22.2 forbids resending refused credentials unless stale.
+            if let answered = answeredNonce, !offered.stale {
+                if offered.nonce == answered || credentialsRechallenged {
+                    return fail(.credentialsRefused, purpose: purpose, now: now, settings: settings, random: &random)
+                }
+                credentialsRechallenged = true
             }
             challenge = offered
             challengeIsProxy = status == 407
@@ -157,6 +163,7 @@ extension SIPRegistration {
         _ failure: Failure, purpose: Purpose, now: UInt64, settings: SIPRegistrationSettings, random: inout some RandomNumberGenerator
     ) -> [Outgoing] {
         challenge = nil
+        credentialsRechallenged = false
         refreshAt = .max
         keepaliveAt = .max
         guard purpose == .register, !stopping else {

@@ -82,6 +82,8 @@ public struct SIPRegistration: Sendable {
     var nonceCount: UInt32 = 0
     /// The nonce the last REGISTER's credentials answered (nil: it carried none).
     var answeredNonce: String?
+    /// A 401 to our credentials came with a fresh nonce once already in this attempt.
+    var credentialsRechallenged = false
     var refreshAt: UInt64 = .max
     var keepaliveAt: UInt64 = .max
     var missedInARow = 0

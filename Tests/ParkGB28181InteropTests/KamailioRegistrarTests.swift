@@ -96,10 +96,8 @@ import Glibc
     }
 
     /// RFC 3261 §22.2: credentials the server did not accept are not sent again unless the
-    /// challenge says the nonce was stale. Our client only notices a refusal when the new 401
-    /// repeats the nonce it answered; a registrar with fresh nonces gets the wrong password back
-    /// at network speed (2,265–4,397 REGISTERs in 2 s from one camera here). When that is fixed, the
-    /// known issue is no longer recorded and this test fails: drop withKnownIssue then.
+    /// challenge says the nonce was stale. Before this was fixed, a registrar with fresh nonces got
+    /// the wrong password back at network speed (2,265–4,397 REGISTERs in 2 s from one camera).
     @Test func aWrongPasswordChallengedAgainWithAFreshNonceIsNotSentAgainAndAgain() throws {
         let camera = try Self.camera(1)
         let kamailio = try KamailioRegistrar(passwords: [camera: Self.password(1)], wrongPassword: .challengeAgain)
@@ -115,10 +113,8 @@ import Glibc
         }
         transport.stop()
         let counters = transport.inspect { $0.registrations[0].counters }
-        withKnownIssue("SIPRegistration takes a 401 to credentials as a refusal only when it repeats the answered nonce") {
-            #expect(refused, "\(counters)")
-            #expect(counters.registersSent <= 6, "a wrong password sent again and again: \(counters)")
-        }
+        #expect(refused, "\(counters)")
+        #expect(counters.registersSent <= 6, "a wrong password sent again and again: \(counters)")
     }
 
     @Test func kamailioAnswersNoKeepaliveOfACameraItDoesNotHaveRegistered() throws {

@@ -188,4 +188,19 @@ import Testing
         }
         #expect(harness.sent.count == 2)
     }
+
+    /// A registrar with a fresh nonce per challenge: one more answer (a refresh may be
+    /// re-challenged), then the credentials count as refused (RFC 3261 §22.2), not a loop.
+    @Test func freshNoncesToOurCredentialsAreAnsweredOnceThenTakenAsRefused() {
+        var harness = Harness()
+        harness.start()
+        for nonce in ["n1", "n2", "n3"] {
+            harness.answer(401, [SIPHeader("WWW-Authenticate", "Digest realm=\"3402000000\", nonce=\"\(nonce)\"")])
+        }
+        guard case .failed(.credentialsRefused, _) = harness.camera.state else {
+            Issue.record("\(harness.camera.state)")
+            return
+        }
+        #expect(harness.sent.count == 3, "REGISTER, its answer to n1, one answer to the fresh n2; none to n3")
+    }
 }
