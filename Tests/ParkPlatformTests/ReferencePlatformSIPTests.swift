@@ -128,3 +128,48 @@ import Glibc
         #expect(Self.waitUntil { platform.devices[Self.camera]?.status == .offline })
     }
 }
+
+/// A camera's alarm in the platform's rules: the MQTT devices' alarm path, linkage included.
+@Suite struct PlatformCoreCameraTests {
+    static let sounder = Array(#"{"device":"s-A","kind":"sounder","status":"online"}"#.utf8)
+
+    func core(_ faults: PlatformFaults = PlatformFaults()) -> PlatformCore {
+        let rule = LinkageRule(id: "camera-sound", event: "alarm", kind: "camera", command: "sound", targetKind: "sounder", targetZone: nil)
+        var core = PlatformCore(configuration: PlatformConfiguration(linkageRules: [rule]), faults: faults)
+        _ = core.received(topic: "park/A/sounder/s-A/status", payload: Self.sounder, now: 1)
+        return core
+    }
+
+    static func split(_ actions: [PlatformCore.Action]) -> (alarms: [(PlatformAlarm, Duration)], commands: [String]) {
+        var alarms: [(PlatformAlarm, Duration)] = [], commands: [String] = []
+        for action in actions {
+            if case .raiseAlarm(let alarm, let delay) = action { alarms.append((alarm, delay)) }
+            if case .sendCommand(let device, _, _, _) = action { commands.append(device) }
+        }
+        return (alarms, commands)
+    }
+
+    @Test func aCameraAlarmSoundsTheSounderAndIsRaisedUnderTheAlarmFaultSwitches() {
+        var healthy = core()
+        let (alarms, commands) = Self.split(healthy.cameraAlarm("cam1", values: ["type": 2], now: 5))
+        #expect(commands == ["s-A"])
+        #expect(alarms.map(\.0.device) == ["cam1"] && alarms.map(\.0.kind) == ["camera"] && alarms.map(\.1) == [.zero])
+        #expect(healthy.devices["cam1"]?.status == .online && healthy.devices["cam1"]?.viaSIP == true)
+
+        var delayed = core(PlatformFaults(alarmDelay: .seconds(3)))
+        #expect(Self.split(delayed.cameraAlarm("cam1", values: [:], now: 5)).alarms.map(\.1) == [.seconds(3)])
+
+        var dropping = core(PlatformFaults(dropAlarms: true))
+        let dropped = Self.split(dropping.cameraAlarm("cam1", values: [:], now: 5))
+        #expect(dropped.alarms.isEmpty && dropped.commands == ["s-A"] && dropping.alarmsDropped == 1)
+    }
+
+    @Test func theHeartbeatSweepLeavesCamerasToTheirSIPServer() {
+        var core = core()
+        _ = core.camera("cam1", online: true, now: 1)
+        _ = core.tick(now: 1 + 3_600 * 1_000_000_000)
+        #expect(core.devices["cam1"]?.status == .online && core.devices["s-A"]?.status == .offline)
+        _ = core.camera("cam1", online: false, now: 2)
+        #expect(core.devices["cam1"]?.status == .offline)
+    }
+}
