@@ -21,7 +21,26 @@ public struct GB28181PlatformServer: Sendable {
         case device(String)
         case catalog(CatalogKey)
         case alarm(Int)
-        case answered(SIPTransactionKey)
+        case answered(RequestKey)
+    }
+
+    /// A request as its retransmissions repeat it. Branch and method alone would do for RFC 3261
+    /// peers; Call-ID and CSeq too, because some cameras reuse one branch for every request and
+    /// their next keepalive must not be taken for a copy of the last.
+    struct RequestKey: Sendable, Hashable {
+        var branch: String
+        var method: String
+        var callID: String
+        var cseq: UInt32
+
+        init?(_ request: SIPMessage) {
+            guard let branch = request.viaBranch, let method = request.method, let callID = request.callID, let cseq = request.cseq
+            else { return nil }
+            self.branch = branch
+            self.method = method
+            self.callID = callID
+            self.cseq = cseq.number
+        }
     }
 
     /// A Catalog response being assembled: one device's answer to one query.
@@ -61,7 +80,7 @@ public struct GB28181PlatformServer: Sendable {
     var nextAlarm = 0
     /// Final answers to recent requests, so a retransmission gets the same answer and is not
     /// acted on twice (RFC 3261 §17.2.2, Timer J = 64·T1).
-    var answered: [SIPTransactionKey: SIPMessage] = [:]
+    var answered: [RequestKey: SIPMessage] = [:]
     var nextSN = 1
     var cseq: UInt32 = 0
 
@@ -94,7 +113,7 @@ public struct GB28181PlatformServer: Sendable {
 
     /// Answers a device's request; follow-up requests (a Catalog query) go into the outbox.
     public mutating func received(request: SIPMessage, from source: SIPAddress, now: UInt64) -> SIPMessage? {
-        let key = request.viaBranch.flatMap { branch in request.method.map { SIPTransactionKey(branch: branch, method: $0) } }
+        let key = RequestKey(request)
         if let key, let previous = answered[key] {
             counters.retransmittedRequests += 1
             return previous

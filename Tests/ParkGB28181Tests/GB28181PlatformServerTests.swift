@@ -144,9 +144,11 @@ import Testing
         var wire = Wire()
         wire.register()
         let bytes = try MANSCDPMessage.alarmNotify(sn: 3, deviceID: Self.channel, alarm: Self.motion).encoded()
-        let first = wire.deviceSends(bytes: bytes, branch: "z9hG4bKsame")
-        let again = wire.deviceSends(bytes: bytes, branch: "z9hG4bKsame")
-        #expect(first == again && first.status == 200)
+        let request = Wire.message(bytes: bytes, from: Wire.device, branch: "z9hG4bKsame", cseq: 7)
+        let first = wire.server.received(request: request, from: Wire.cameraAddress, now: wire.now)
+        let again = wire.server.received(request: request, from: Wire.cameraAddress, now: wire.now + Wire.second)
+        wire.flush()
+        #expect(first == again && first?.status == 200)
         #expect(wire.events(where: \.isAlarm).count == 1 && wire.server.counters.retransmittedRequests == 1)
     }
 
@@ -243,5 +245,20 @@ import Testing
         wire.server.faults.keepalivesIgnored = false
         wire.run(for: 1)
         #expect(wire.events(where: \.isOffline).count == 1)
+    }
+}
+
+extension GB28181PlatformServerTests {
+    /// Some cameras reuse one Via branch for every request: a new CSeq is a new request, not a copy.
+    @Test func aReusedBranchWithANewCSeqIsANewRequest() throws {
+        var wire = Wire()
+        wire.register()
+        let body = try MANSCDPMessage.alarmNotify(sn: 3, deviceID: Self.channel, alarm: Self.motion).encoded()
+        for cseq in [1, 2] {
+            let request = Wire.message(bytes: body, from: Wire.device, branch: "z9hG4bKsame", cseq: cseq)
+            #expect(wire.server.received(request: request, from: Wire.cameraAddress, now: wire.now)?.status == 200)
+        }
+        wire.flush()
+        #expect(wire.events(where: \.isAlarm).count == 2 && wire.server.counters.retransmittedRequests == 0)
     }
 }

@@ -99,9 +99,9 @@ struct GB28181PlatformWire {
         return deviceSends(bytes: bytes, from: device)
     }
 
-    mutating func deviceSends(bytes: [UInt8], from device: String = device, branch: String? = nil) -> SIPMessage {
+    mutating func deviceSends(bytes: [UInt8], from device: String = device) -> SIPMessage {
         handSN += 1
-        let request = Self.message(bytes: bytes, from: device, branch: branch ?? "z9hG4bKhand\(handSN)", cseq: handSN)
+        let request = Self.message(bytes: bytes, from: device, branch: "z9hG4bKhand\(handSN)", cseq: handSN)
         requestsToServer.append((now, request))
         let answer = server.received(request: request, from: Self.cameraAddress, now: now)!
         flush()
