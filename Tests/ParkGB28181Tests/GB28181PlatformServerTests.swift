@@ -262,3 +262,36 @@ extension GB28181PlatformServerTests {
         #expect(wire.events(where: \.isAlarm).count == 2 && wire.server.counters.retransmittedRequests == 0)
     }
 }
+
+extension GB28181PlatformServerTests {
+    /// Three hours: refreshes at half the expiry reuse the cached nonce until it is an hour old,
+    /// then the server challenges it as stale and the camera answers the fresh one unasked.
+    @Test func refreshesKeepTheRegistrationAndAStaleNonceIsChallengedAgain() {
+        var wire = Wire()
+        wire.register()
+        wire.run(for: 3 * 3_600 * Self.second)
+        guard case .registered = wire.registration.state else {
+            Issue.record("camera not registered after 3 h: \(wire.registration.state)")
+            return
+        }
+        let counters = wire.server.counters
+        // The first registration, then a refresh every 30 min: 1 + 6.
+        #expect(counters.refusals == 0 && counters.registrations == 7, "\(counters)")
+        // Challenged at first; the refresh at 1 h 30 min answers a nonce 90 min old (stale), and
+        // so does the one at 3 h (the nonce of 1 h 30 min); the ones at 1 h and 2 h 30 min are
+        // exactly an hour old, still current.
+        #expect(counters.challenges == 3, "\(counters)")
+        #expect(wire.events(where: \.isOffline).isEmpty && wire.events(where: \.isOnline).count == 1)
+    }
+
+    @Test func aRegistrationThatRunsOutUnrefreshedIsDropped() throws {
+        var wire = Wire()
+        wire.register()
+        let registeredAt = try #require(wire.events(where: \.isRegistered).first).at
+        wire.cameraCut = true
+        wire.run(for: 2 * 3_600 * Self.second)
+        let dropped = wire.events.filter { $0.event == .unregistered(deviceID: Wire.device, expired: true) }
+        #expect(dropped.map(\.at) == [registeredAt + 3_600 * Self.second])
+        #expect(wire.server.devices.isEmpty && wire.events(where: \.isOffline).count == 1)
+    }
+}
