@@ -21,6 +21,10 @@ import Glibc
     final class Outlet: PlatformOutlet {
         private let published = Mutex<[(topic: String, payload: [UInt8])]>([])
         func publish(topic: String, payload: [UInt8], qos: MQTTQoS) { published.withLock { $0.append((topic, payload)) } }
+        /// Whether `device`'s `status` went out on platform/status.
+        func published(_ device: String, _ status: String) -> Bool {
+            objects(on: "platform/status").contains { $0["device"] as? String == device && $0["status"] as? String == status }
+        }
         func objects(on topic: String) -> [[String: Any]] {
             published.withLock { $0.filter { $0.topic == topic } }.compactMap {
                 try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any]
@@ -72,7 +76,8 @@ import Glibc
 
         #expect(Self.waitUntil { platform.devices[Self.camera]?.status == .online }, "camera never online: \(platform.devices)")
         #expect(platform.devices[Self.camera]?.kind == PlatformCore.cameraKind)
-        #expect(outlet.objects(on: "platform/status").contains { $0["device"] as? String == Self.camera && $0["status"] as? String == "online" })
+        // The status is published just after the core changes it: wait for it too.
+        #expect(Self.waitUntil { outlet.published(Self.camera, "online") }, "no online status published")
         #expect(platform.sipCounters?.challenges == 1 && platform.sipCounters?.refusals == 0)
 
         let sender = try SIPUDPTransport<HandSender>(binding: .loopback(port: 0)) { _ in HandSender() }
@@ -99,7 +104,7 @@ import Glibc
         // The camera stops: 3 keepalive intervals later it is offline.
         cameras.stop()
         #expect(Self.waitUntil { platform.devices[Self.camera]?.status == .offline }, "camera never offline: \(platform.devices)")
-        #expect(outlet.objects(on: "platform/status").contains { $0["device"] as? String == Self.camera && $0["status"] as? String == "offline" })
+        #expect(Self.waitUntil { outlet.published(Self.camera, "offline") }, "no offline status published")
     }
 
     @Test func keepalivesIgnoredLeavesASilentCameraOnline() throws {
