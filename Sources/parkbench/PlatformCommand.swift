@@ -99,6 +99,11 @@ struct PlatformCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Serve GB/T 28181 cameras on this UDP port (0: a free one; printed).", valueName: "port"))
         var sipPort: Int?
 
+        @Option(help: ArgumentHelp(
+            "The IPv4 address to serve SIP on: one cameras can reach, since it is also what the platform's requests name as their Via.",
+            valueName: "address"))
+        var sipHost = "127.0.0.1"
+
         @Option(help: ArgumentHelp("The platform's 20-digit GB/T 28181 SIP id.", valueName: "id"))
         var sipID = "34020000002000000001"
 
@@ -131,6 +136,10 @@ struct PlatformCommand: AsyncParsableCommand {
                 }
             } else if sipSecretsFile != nil || sipPasswordEnv != nil || catalogTruncated || keepalivesIgnored {
                 throw ValidationError("--sip-secrets-file, --sip-password-env, --catalog-truncated and --keepalives-ignored need --sip-port.")
+            }
+            let octets = sipHost.split(separator: ".", omittingEmptySubsequences: false)
+            guard octets.count == 4, octets.allSatisfy({ $0.count <= 3 && UInt8($0) != nil }), sipHost != "0.0.0.0" else {
+                throw ValidationError("--sip-host must be an IPv4 address cameras can reach (not 0.0.0.0), got \(sipHost.prefix(40).debugDescription).")
             }
             guard sipID.utf8.count == 20, sipID.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
                 throw ValidationError("--sip-id must be 20 digits, got \(sipID.prefix(40).debugDescription).")
@@ -204,9 +213,9 @@ struct PlatformCommand: AsyncParsableCommand {
                     passwords = { _ in shared }
                 }
                 let options = PlatformSIPOptions(
-                    port: UInt16(sipPort), platformID: sipID, domain: sipDomain,
+                    host: sipHost, port: UInt16(sipPort), platformID: sipID, domain: sipDomain,
                     keepaliveInterval: .nanoseconds(Int64(sipKeepalive.nanoseconds)), passwords: passwords)
-                do { print("GB/T 28181 SIP server \(sipID) (domain \(sipDomain)) on udp://127.0.0.1:\(try platform.startSIP(options))") } catch {
+                do { print("GB/T 28181 SIP server \(sipID) (domain \(sipDomain)) on udp://\(sipHost):\(try platform.startSIP(options))") } catch {
                     platform.stop()
                     Output.error("error: \(error)")
                     throw ExitCode(ExitStatus.configurationError)
