@@ -82,7 +82,7 @@ let package = Package(
         .target(
             name: "ParkPlatform",
             dependencies: [
-                "ParkMQTT", "ParkProfiles", "ParkWire", "ParkModbus", "ParkEventLoop", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+                "ParkMQTT", "ParkProfiles", "ParkWire", "ParkModbus", "ParkEventLoop", "ParkGB28181", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -129,7 +129,7 @@ let package = Package(
         .testTarget(
             name: "ParkMQTTTests",
             dependencies: ["ParkMQTT", "ParkTestSupport", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform", "ParkProfiles", "ParkWire"]),
+        .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform", "ParkProfiles", "ParkWire", "ParkGB28181"]),
         .testTarget(name: "ParkWireTests", dependencies: ["ParkWire"]),
         .testTarget(name: "ParkGB28181Tests", dependencies: ["ParkGB28181", "ParkEventLoop"]),
         .testTarget(

@@ -29,6 +29,8 @@ public struct PlatformCore: Sendable {
         public var values: [String: Double] = [:]
         public var valuesMessageID: String?
         public var valuesTimestampNanoseconds: Int64?
+        /// A GB/T 28181 camera on the platform's SIP server rather than an MQTT device.
+        public var viaSIP = false
     }
 
     /// What the platform should do.
@@ -49,9 +51,9 @@ public struct PlatformCore: Sendable {
 
     public let configuration: PlatformConfiguration
     public var faults: PlatformFaults
-    public private(set) var devices: [String: DeviceState] = [:]
-    public private(set) var alarmsRaised = 0
-    public private(set) var alarmsDropped = 0
+    public internal(set) var devices: [String: DeviceState] = [:]
+    public internal(set) var alarmsRaised = 0
+    public internal(set) var alarmsDropped = 0
     /// What was refused or left out of device messages, by kind.
     public private(set) var input = PlatformInputStatistics()
     /// Messages that were not device messages (kept for callers that predate ``input``).
@@ -196,7 +198,7 @@ public struct PlatformCore: Sendable {
     }
 
     /// The commands the linkage rules ask for when `source` reports `event`.
-    private mutating func linkage(for event: String, from source: DeviceState) -> [Action] {
+    mutating func linkage(for event: String, from source: DeviceState) -> [Action] {
         var actions: [Action] = []
         for rule in configuration.linkageRules where rule.triggered(by: event, kind: source.kind, zone: source.zone) {
             guard !faults.linkageDropped else {
@@ -229,7 +231,8 @@ public struct PlatformCore: Sendable {
         guard !faults.offlineDetectionDisabled else { return [] }
         var actions: [Action] = []
         let timeout = UInt64(configuration.heartbeatTimeout.components.seconds) * 1_000_000_000
-        for (id, state) in devices where state.status != .offline && now > state.lastSeen && now - state.lastSeen > timeout {
+        // GB/T 28181 cameras are judged by their SIP server (keepalive timeout), not by silence here.
+        for (id, state) in devices where !state.viaSIP && state.status != .offline && now > state.lastSeen && now - state.lastSeen > timeout {
             devices[id]?.status = .offline
             actions.append(.statusChanged(device: id, from: state.status, to: .offline))
         }
@@ -371,12 +374,19 @@ public struct PlatformFaults: Sendable, Hashable {
     public var linkageDropped: Bool
     /// Commands asked for through the API are accepted and never sent.
     public var commandsDropped: Bool
+    /// GB/T 28181 cameras: only the first MESSAGE of a split Catalog response is kept.
+    public var catalogTruncated: Bool
+    /// GB/T 28181 cameras: keepalives are answered but not timed, so a camera that stops is
+    /// never marked offline.
+    public var keepalivesIgnored: Bool
 
     public init(
         alarmDelay: Duration = .zero, dropAlarms: Bool = false, valueScaling: Double = 1,
         offlineDetectionDisabled: Bool = false, crashAfterMessages: Int? = nil, linkageDropped: Bool = false,
-        commandsDropped: Bool = false
+        commandsDropped: Bool = false, catalogTruncated: Bool = false, keepalivesIgnored: Bool = false
     ) {
+        self.catalogTruncated = catalogTruncated
+        self.keepalivesIgnored = keepalivesIgnored
         self.linkageDropped = linkageDropped
         self.commandsDropped = commandsDropped
         self.alarmDelay = alarmDelay

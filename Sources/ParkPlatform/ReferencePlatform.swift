@@ -42,7 +42,9 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     /// The platform's database, when it keeps one.
     public let store: PlatformStore?
     private let api: Mutex<PlatformHTTPAPI?> = Mutex(nil)
-    private let core: Mutex<PlatformCore>
+    let core: Mutex<PlatformCore>
+    /// The GB/T 28181 SIP server, once ``startSIP(_:)`` started it.
+    let sip: Mutex<PlatformSIPTransport?> = Mutex(nil)
     private let pool: Mutex<(pool: MQTTClientPool?, client: MQTTClientHandle?)> = Mutex((nil, nil))
     private let ticker: Mutex<ScheduledWork?> = Mutex(nil)
     /// The instants the platform stamps and the timers it runs (the heartbeat sweep, delayed alarms).
@@ -52,7 +54,7 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     private let connected = Atomic<Bool>(false)
     private let crashed = Atomic<Bool>(false)
     private let ignoredAfterCrash = Atomic<Int>(0)
-    private let warnings: RateLimitedWarnings
+    let warnings: RateLimitedWarnings
 
     public convenience init(
         endpoints: Endpoints, configuration: PlatformConfiguration = PlatformConfiguration(),
@@ -110,6 +112,7 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     public func stop() {
         api.withLock { $0?.stop(); $0 = nil }
         ticker.withLock { $0?.cancel(); $0 = nil }
+        sip.withLock { $0?.stop(); $0 = nil }
         store?.close()
         let current = pool.withLock { state -> MQTTClientPool? in
             defer { state = (nil, nil) }
@@ -119,7 +122,10 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     }
 
     /// Changes the fault switches at run time.
-    public func setFaults(_ faults: PlatformFaults) { core.withLock { $0.faults = faults } }
+    public func setFaults(_ faults: PlatformFaults) {
+        core.withLock { $0.faults = faults }
+        sipFaultsChanged(faults)
+    }
 
     /// True once subscribed to device traffic.
     public var isConnected: Bool { connected.load(ordering: .relaxed) }
@@ -240,7 +246,7 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
         return { topic, payload, qos in try current.publish(client, topic: topic, payload: payload, qos: qos) }
     }
 
-    private func perform(_ actions: [PlatformCore.Action]) {
+    func perform(_ actions: [PlatformCore.Action]) {
         guard let publish = publisher() else { return }
         for action in actions {
             switch action {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ParkBindings
 import ParkRuntime
 import ParkCore
 import ParkPlatform
@@ -32,8 +33,15 @@ struct PlatformCommand: AsyncParsableCommand {
                 naming topic, device and size, never the payload); a value that is not a \
                 finite number (1e400) is left out and the rest of the message kept.
 
+                --sip-port serves GB/T 28181 cameras as the platform's SIP server (UDP): digest \
+                registration with one password per device (--sip-secrets-file, or one shared \
+                password in --sip-password-env), a Catalog query after registration, offline \
+                after 3 keepalive intervals of silence; camera alarms go out on platform/alarms \
+                like any device's (so --alarm-delay, --drop-alarms and linkage apply).
+
                 Example:
                   parkbench platform serve --broker mqtt://127.0.0.1:1883 --alarm-delay 3s
+                  parkbench platform serve --broker mqtt://127.0.0.1:1883 --sip-port 5060 --sip-secrets-file cameras.secrets
                 """)
 
         @Option(help: ArgumentHelp("The MQTT broker the devices use.", valueName: "mqtt://host:port"))
@@ -88,7 +96,58 @@ struct PlatformCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Environment variable holding the webhook's shared secret (sent as X-ParkBench-Secret).", valueName: "name"))
         var webhookSecretEnv: String?
 
+        @Option(help: ArgumentHelp("Serve GB/T 28181 cameras on this UDP port (0: a free one; printed).", valueName: "port"))
+        var sipPort: Int?
+
+        @Option(help: ArgumentHelp(
+            "The IPv4 address to serve SIP on: one cameras can reach, since it is also what the platform's requests name as their Via.",
+            valueName: "address"))
+        var sipHost = "127.0.0.1"
+
+        @Option(help: ArgumentHelp("The platform's 20-digit GB/T 28181 SIP id.", valueName: "id"))
+        var sipID = "34020000002000000001"
+
+        @Option(help: ArgumentHelp("The SIP domain, also the digest realm (10 digits).", valueName: "domain"))
+        var sipDomain = "3402000000"
+
+        @Option(help: ArgumentHelp("The cameras' keepalive interval; 3 intervals of silence mean offline.", valueName: "duration"))
+        var sipKeepalive: DeviceDuration = .seconds(60)
+
+        @Option(help: ArgumentHelp("File of camera passwords, one 'device-id=password' per line (never printed).", valueName: "file"))
+        var sipSecretsFile: String?
+
+        @Option(help: ArgumentHelp("Environment variable holding one password shared by every camera.", valueName: "name"))
+        var sipPasswordEnv: String?
+
+        @Flag(help: "Fault: keep only the first MESSAGE of a camera's split Catalog response (the catalog never completes).")
+        var catalogTruncated = false
+
+        @Flag(help: "Fault: answer camera keepalives without timing them (a camera that stops stays online).")
+        var keepalivesIgnored = false
+
         func validate() throws {
+            if let sipPort {
+                guard (0...65_535).contains(sipPort) else { throw ValidationError("--sip-port must be 0–65535, got \(sipPort).") }
+                guard (sipSecretsFile == nil) != (sipPasswordEnv == nil) else {
+                    throw ValidationError("--sip-port needs camera passwords: exactly one of --sip-secrets-file or --sip-password-env.")
+                }
+                if let sipPasswordEnv, ProcessInfo.processInfo.environment[sipPasswordEnv] == nil {
+                    throw ValidationError("--sip-password-env \(sipPasswordEnv): no such environment variable is set")
+                }
+            } else if sipSecretsFile != nil || sipPasswordEnv != nil || catalogTruncated || keepalivesIgnored {
+                throw ValidationError("--sip-secrets-file, --sip-password-env, --catalog-truncated and --keepalives-ignored need --sip-port.")
+            }
+            let octets = sipHost.split(separator: ".", omittingEmptySubsequences: false)
+            guard octets.count == 4, octets.allSatisfy({ $0.count <= 3 && UInt8($0) != nil }), sipHost != "0.0.0.0" else {
+                throw ValidationError("--sip-host must be an IPv4 address cameras can reach (not 0.0.0.0), got \(sipHost.prefix(40).debugDescription).")
+            }
+            guard sipID.utf8.count == 20, sipID.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
+                throw ValidationError("--sip-id must be 20 digits, got \(sipID.prefix(40).debugDescription).")
+            }
+            guard sipDomain.utf8.count == 10, sipDomain.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
+                throw ValidationError("--sip-domain must be 10 digits, got \(sipDomain.prefix(40).debugDescription).")
+            }
+            guard sipKeepalive.nanoseconds > 0 else { throw ValidationError("--sip-keepalive must be longer than 0.") }
             guard maxPayloadBytes > 0 else { throw ValidationError("--max-payload-bytes must be at least 1, got \(maxPayloadBytes).") }
             guard maxValues > 0 else { throw ValidationError("--max-values must be at least 1, got \(maxValues).") }
         }
@@ -97,7 +156,7 @@ struct PlatformCommand: AsyncParsableCommand {
             let faults = PlatformFaults(
                 alarmDelay: .nanoseconds(Int64(alarmDelay.nanoseconds)), dropAlarms: dropAlarms, valueScaling: valueScaling,
                 offlineDetectionDisabled: noOfflineDetection, crashAfterMessages: crashAfter, linkageDropped: dropLinkage,
-                commandsDropped: dropCommands)
+                commandsDropped: dropCommands, catalogTruncated: catalogTruncated, keepalivesIgnored: keepalivesIgnored)
             let store: PlatformStore
             do { store = try PlatformStore(path: database) } catch {
                 Output.error("error: \(error)")
@@ -139,6 +198,29 @@ struct PlatformCommand: AsyncParsableCommand {
                 throw ExitCode(ExitStatus.unreachable)
             }
             print("platform listening on \(broker) (park/#); alarms on platform/alarms, status on platform/status")
+            if let sipPort {
+                let passwords: @Sendable (String) -> String?
+                if let sipSecretsFile {
+                    let secrets: DeviceSecrets
+                    do { secrets = try DeviceSecrets.load(file: sipSecretsFile) } catch {
+                        platform.stop()
+                        Output.error("error: \(error)")
+                        throw ExitCode(ExitStatus.configurationError)
+                    }
+                    passwords = { secrets.secret(for: $0) }
+                } else {
+                    let shared = sipPasswordEnv.flatMap { ProcessInfo.processInfo.environment[$0] }
+                    passwords = { _ in shared }
+                }
+                let options = PlatformSIPOptions(
+                    host: sipHost, port: UInt16(sipPort), platformID: sipID, domain: sipDomain,
+                    keepaliveInterval: .nanoseconds(Int64(sipKeepalive.nanoseconds)), passwords: passwords)
+                do { print("GB/T 28181 SIP server \(sipID) (domain \(sipDomain)) on udp://\(sipHost):\(try platform.startSIP(options))") } catch {
+                    platform.stop()
+                    Output.error("error: \(error)")
+                    throw ExitCode(ExitStatus.configurationError)
+                }
+            }
             if let httpPort {
                 do { print("REST API on http://127.0.0.1:\(try platform.startHTTP(port: httpPort))") } catch {
                     platform.stop()
@@ -156,6 +238,7 @@ struct PlatformCommand: AsyncParsableCommand {
             }
             let devices = platform.devices.values
             let counters = platform.counters
+            let sip = platform.sipCounters
             let input = platform.inputStatistics
             platform.stop()
             let byStatus = Dictionary(grouping: devices, by: \.status.rawValue).mapValues(\.count)
@@ -163,6 +246,10 @@ struct PlatformCommand: AsyncParsableCommand {
             print("alarms: \(counters.raised) raised, \(counters.dropped) dropped by fault switch; \(counters.malformed) malformed messages")
             print("refused: \(input.oversized) over \(maxPayloadBytes) bytes, \(input.tooManyValues) with more than \(maxValues) values; "
                 + "left out: \(input.badValues) values that were not finite numbers, \(input.pointsRefused) points over \(maxValues) per device")
+            if let sip {
+                print("cameras: \(sip.registrations) registrations, \(sip.refusals) refused, \(sip.keepalives) keepalives, "
+                    + "\(sip.alarms) alarms, \(sip.catalogMessages) catalog messages, \(sip.problems) bad messages")
+            }
             if let rows = try? store.counts() {
                 print("database \(database): " + rows.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
             }

@@ -74,11 +74,15 @@ import Glibc
     }
 }
 
-/// sipp as a UAS on a free loopback UDP port, running the registrar scenario from a temporary
-/// directory where its logs also land. Stopped (killed if need be) by `stop()` or at deinit.
+/// sipp on a free loopback UDP port, running a scenario of `Scenarios/` from a temporary
+/// directory where its logs also land: a UAS (the registrar scenario and the platform ones) or,
+/// given a `remote`, a UAC that calls it. Stopped (killed if need be) by `stop()` or at deinit.
 final class SippRegistrar {
     static let scenarioDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scenarios").path
-    static let scenarioFiles: Set = ["gb28181-registrar-uas.xml", "gb28181-platform-uas.xml", "gb28181-platform-uas-drop-first.xml"]
+    static let scenarioFiles: Set = [
+        "gb28181-registrar-uas.xml", "gb28181-platform-uas.xml", "gb28181-platform-uas-drop-first.xml", "gb28181-camera-uac.xml",
+        "gb28181-camera-uac-wrong-password.xml", "gb28181-camera-uac-catalog.xml",
+    ]
     let port: Int
     let directory: TemporaryDirectory
     let process: ChildProcess
@@ -89,21 +93,30 @@ final class SippRegistrar {
         ])
     }
 
-    /// sipp running `scenario` (a file of `Scenarios/`) with `arguments` added to the common ones.
-    init(scenario name: String, arguments: [String]) throws {
+    /// sipp running `scenario` (a file of `Scenarios/`) with `arguments` added to the common ones;
+    /// `outOfCall` (also a file of `Scenarios/`) answers requests that belong to no call of it.
+    /// With `remote` (a loopback port) sipp is a UAC calling it, and is not waited for: a short
+    /// scenario may be over before its port could be seen bound.
+    init(scenario name: String, outOfCall: String? = nil, remote: Int? = nil, arguments: [String]) throws {
         directory = try TemporaryDirectory()
         let scenario = directory.path(name)
         try FileManager.default.copyItem(atPath: Self.scenarioDirectory + "/" + name, toPath: scenario)
+        var extra: [String] = remote.map { ["127.0.0.1:\($0)"] } ?? []
+        if let outOfCall {
+            try FileManager.default.copyItem(atPath: Self.scenarioDirectory + "/" + outOfCall, toPath: directory.path(outOfCall))
+            extra += ["-oocsf", directory.path(outOfCall)]
+        }
         port = try freeLoopbackPort()
         process = try ChildProcess(
             try executablePath("sipp"),
-            [
+            extra + [
                 "-sf", scenario, "-i", "127.0.0.1", "-p", String(port), "-t", "u1", "-nostdin", "-timeout", "30", "-timeout_error",
                 "-trace_msg", "-message_file", directory.path("messages.log"),
                 "-trace_err", "-error_file", directory.path("errors.log"),
                 "-trace_screen", "-screen_file", directory.path("screen.log"),
             ] + arguments,
             output: directory.path("sipp.out"))
+        guard remote == nil else { return }
         let deadline = ContinuousClock.now + .seconds(10)
         while !loopbackUDPPortBound(port) {
             guard process.isRunning, ContinuousClock.now < deadline else {
