@@ -1,7 +1,8 @@
 # ParkBench — two commands on a fresh Debian machine:
-#   make demo    install what is missing, build, run the core conformance suite against an
-#                embedded mosquitto and the reference platform (FAULT=<switch> turns on one
-#                of the platform's fault switches, e.g. FAULT=alarm-delay: the run must fail)
+#   make demo    install what is missing, build, run the core conformance suite, then the
+#                GB/T 28181 video suite, against an embedded mosquitto and the reference
+#                platform (FAULT=<switch> turns on one of the platform's fault switches, e.g.
+#                FAULT=alarm-delay: the run must fail)
 #   make test    install what is missing (libraries and test peers), build, run every test
 # Other targets: build, bench, clean.
 #   make fuzz    build the libFuzzer targets (fuzz/, own package and scratch path) and run each
@@ -11,6 +12,7 @@ SWIFT        ?= swift
 SWIFT_FLAGS  ?=
 BIN          := .build/debug/parkbench
 DEMO_SUITE   ?= conformance/suites/park-core.yaml
+DEMO_VIDEO_SUITE ?= conformance/suites/video.yaml
 FAULT        ?=
 BENCH_DEVICES  ?= 100000
 BENCH_DURATION ?= 60
@@ -45,6 +47,7 @@ test: deps
 demo: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
 	$(BIN) demo --suite $(DEMO_SUITE) $(if $(FAULT),--fault $(FAULT))
+	$(BIN) demo --suite $(DEMO_VIDEO_SUITE) $(if $(FAULT),--fault $(FAULT))
 
 bench: deps
 	$(SWIFT) build -c release $(SWIFT_FLAGS) --product parkbench-bench

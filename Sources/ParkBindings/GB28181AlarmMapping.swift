@@ -8,22 +8,10 @@ import ParkWire
 /// Events the standard has no type for (most AI events of 004 L2776–2810) go as method 7 (other);
 /// every alarm carries its event name in AlarmDescription so a platform can tell them apart.
 enum GB28181AlarmMapping {
-    /// Method and type per event name; nil type: the method's default.
-    static let table: [String: (method: Int, type: Int?)] = [
-        // Method 5, video alarms: 2 motion, 5 tripwire, 6 intrusion, 10 density.
-        "motion": (5, 2),
-        "intrusion-line": (5, 5),
-        "area-intrusion": (5, 6),
-        "crowd": (5, 10),
-        // Method 2, device alarms: 1 video loss, 2 tamper.
-        "video-loss": (2, 1),
-        "tamper": (2, 2),
-    ]
-
     /// The alarm for `event` at `time`; nil for an event that is not an alarm of a video kind.
     static func notification(event: String, severity: EventSeverity?, time: String) -> AlarmNotification? {
         guard let severity, severity != .info else { return nil }
-        let (method, type) = table[event] ?? (7, nil)
+        let (method, type) = GB28181AlarmTypes.byEvent[event] ?? (7, nil)
         let priority = switch severity {
         case .critical: 1
         case .alarm: 2

@@ -119,16 +119,7 @@ public final class GB28181DeviceBinding: EmissionObserver, CommandTakingBinding,
             }
             if models[device.model] != nil { chosen.append(device) }
         }
-        var ids: [String] = []
-        var counts: [Int: Int] = [:]
-        let centre = String(configuration.domain.prefix(8)), industry = Int(configuration.domain.suffix(2))!
-        for device in chosen {
-            let type: GB28181DeviceType = device.kind == "nvr" ? .nvr : .ipc
-            counts[type.code, default: 0] += 1
-            do { ids.append(try GB28181ID.nth(counts[type.code]!, of: type, centre: centre, industry: industry).rawValue) } catch {
-                throw BindingError("cannot number \(device.id) under \(configuration.domain): \(error)")
-            }
-        }
+        let ids = try Self.number(chosen, domain: configuration.domain)
         var placements: [String: Placement] = [:]
         for (number, device) in chosen.enumerated() {
             placements[device.id] = Placement(socket: number / configuration.devicesPerSocket, index: number % configuration.devicesPerSocket, device: number)
@@ -139,6 +130,32 @@ public final class GB28181DeviceBinding: EmissionObserver, CommandTakingBinding,
         self.models = models
         self.registry = registry
         self.placements = placements
+    }
+
+    /// The 20-digit ids the park's cameras and NVRs go by under `domain` (a 10-digit centre code
+    /// and industry), by park device id: what a binding made from the same park gives them, so a
+    /// platform started before the binding (the demo's) can know whose password a REGISTER asks for.
+    public static func ids(for devices: [BoundDevice], catalog: ModelCatalog, domain: String) throws(BindingError) -> [String: String] {
+        guard domain.count == 10, domain.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            throw BindingError("the GB/T 28181 domain must be 10 digits (centre code and industry), got '\(domain)'")
+        }
+        let chosen = devices.filter { catalog.model(named: $0.model)?.gb28181 != nil }
+        return Dictionary(zip(chosen.map(\.id), try number(chosen, domain: domain)), uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Numbers cameras (type 132) and NVRs (118) in order, each type from 1.
+    private static func number(_ devices: [BoundDevice], domain: String) throws(BindingError) -> [String] {
+        var ids: [String] = []
+        var counts: [Int: Int] = [:]
+        let centre = String(domain.prefix(8)), industry = Int(domain.suffix(2))!
+        for device in devices {
+            let type: GB28181DeviceType = device.kind == "nvr" ? .nvr : .ipc
+            counts[type.code, default: 0] += 1
+            do { ids.append(try GB28181ID.nth(counts[type.code]!, of: type, centre: centre, industry: industry).rawValue) } catch {
+                throw BindingError("cannot number \(device.id) under \(domain): \(error)")
+            }
+        }
+        return ids
     }
 
     /// The devices on GB/T 28181, in park order.

@@ -21,6 +21,16 @@ extension GB28181PlatformServer {
         return sn
     }
 
+    /// Sends `command` (PTZ, guard, alarm reset, reboot) as a DeviceControl to a registered
+    /// device or one of its channels; its SN, nil when the device is not registered.
+    @discardableResult
+    public mutating func control(deviceID: String, channelID: String? = nil, _ command: GB28181DeviceControl, now: UInt64) -> Int? {
+        guard devices[deviceID] != nil else { return nil }
+        let sn = takeSN()
+        send(MANSCDPMessage.deviceControl(sn: sn, deviceID: channelID ?? deviceID, command), to: deviceID, now: now)
+        return sn
+    }
+
     @discardableResult
     mutating func sendQuery(deviceID: String, cmdType: String, now: UInt64) -> Int {
         let sn = takeSN()

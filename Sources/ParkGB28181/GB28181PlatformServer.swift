@@ -152,6 +152,7 @@ public struct GB28181PlatformServer: Sendable {
         case .valid: break
         case .staleNonce: return challenge(request, now: now, stale: true)
         case .unknownNonce: return challenge(request, now: now, stale: false)
+        case .wrongResponse where faults.passwordsUnchecked: break
         case .wrongResponse: return refuse(request, deviceID: deviceID, .wrongPassword, now: now)
         case .wrongRealm: return refuse(request, deviceID: deviceID, .badCredentials("realm \(credentials.realm.prefix(30).debugDescription) is not \(settings.domain)"), now: now)
         case .uriMismatch: return refuse(request, deviceID: deviceID, .badCredentials("uri is not the Request-URI"), now: now)
@@ -169,7 +170,6 @@ public struct GB28181PlatformServer: Sendable {
         ok.headers.add("Expires", String(expires))
         if let contact = request.contact { ok.headers.add("Contact", contact) }
         counters.registrations += 1
-        let fresh = devices[deviceID] == nil
         let wasOnline = devices[deviceID]?.online ?? false
         var device = devices[deviceID] ?? GB28181PlatformDevice(
             deviceID: deviceID, address: source, contact: nil, expiresAt: 0, lastSeen: now, online: false)
@@ -182,9 +182,10 @@ public struct GB28181PlatformServer: Sendable {
         record(.registered(deviceID: deviceID, address: source, expires: expires), now)
         if !wasOnline { record(.online(deviceID: deviceID), now) }
         schedule(deviceID)
-        // A refresh of a live registration is not news; a new or returning device is asked what
-        // it holds (GB/T 28181 §9.5: the platform queries the catalog after registration).
-        if fresh || !wasOnline { sendQuery(deviceID: deviceID, cmdType: "Catalog", now: now) }
+        // Every registration is followed by a Catalog query (GB/T 28181 §9.5), refreshes included:
+        // a device that restarted keeps its Call-ID and looks like a refresh, and an NVR's channels
+        // change without it ever registering afresh. One query per device per half-expiry is cheap.
+        sendQuery(deviceID: deviceID, cmdType: "Catalog", now: now)
         return ok
     }
 

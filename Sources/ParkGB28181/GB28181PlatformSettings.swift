@@ -53,8 +53,13 @@ public struct GB28181PlatformFaults: Sendable, Equatable {
     public var catalogTruncated = false
     /// Keepalives are answered but not timed: a camera that stops is never declared offline.
     public var keepalivesIgnored = false
+    /// A REGISTER whose digest does not match the device's password is taken anyway: any password
+    /// works (the device must still be known, and the digest well-formed).
+    public var passwordsUnchecked = false
 
-    public init(alarmDelay: Duration = .zero, dropAlarms: Bool = false, catalogTruncated: Bool = false, keepalivesIgnored: Bool = false) {
+    public init(alarmDelay: Duration = .zero, dropAlarms: Bool = false, catalogTruncated: Bool = false, keepalivesIgnored: Bool = false,
+                passwordsUnchecked: Bool = false) {
+        self.passwordsUnchecked = passwordsUnchecked
         self.alarmDelay = alarmDelay.nanoseconds
         self.dropAlarms = dropAlarms
         self.catalogTruncated = catalogTruncated

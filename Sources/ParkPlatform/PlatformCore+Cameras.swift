@@ -4,7 +4,8 @@
 extension PlatformCore {
     /// The device kind cameras are shown and matched by linkage rules as.
     public static let cameraKind = "camera"
-    /// The event a camera's alarm raises (one of the default alarm events).
+    /// The event a camera's alarm raises when neither its description nor its method and type
+    /// name one.
     public static let cameraAlarmEvent = "alarm"
 
     /// A camera registered or came back (`online`), or went silent or unregistered.
@@ -23,15 +24,14 @@ extension PlatformCore {
         return before == state.status ? [] : [.statusChanged(device: id, from: before, to: state.status)]
     }
 
-    /// A camera's alarm (`values`: its priority, method and type), raised as an MQTT device's
-    /// alarm event is.
-    public mutating func cameraAlarm(_ id: String, values: [String: Double], now: UInt64) -> [Action] {
+    /// A camera's alarm `event` (`values`: its priority, method and type), raised as an MQTT
+    /// device's alarm event is. A GB/T 28181 Alarm is an alarm whatever its name, so it is not
+    /// held to the configured alarm events.
+    public mutating func cameraAlarm(_ id: String, event: String, values: [String: Double], now: UInt64) -> [Action] {
         var actions = camera(id, online: true, now: now)
         devices[id]?.messages += 1
         guard let state = devices[id] else { return actions }
-        let event = Self.cameraAlarmEvent
         actions += linkage(for: event, from: state)
-        guard configuration.alarmEvents.contains(event) else { return actions }
         if faults.dropAlarms {
             alarmsDropped += 1
             return actions

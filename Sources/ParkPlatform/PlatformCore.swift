@@ -47,6 +47,9 @@ public struct PlatformCore: Sendable {
         case record(RecordedMessage)
         /// Something in a device message was refused or left out; worth a (rate-limited) log line.
         case refused(PlatformInputProblem)
+        /// A camera's or NVR's catalog as the platform now holds it: how many channels, the
+        /// SumNum the device announced, and whether every item arrived.
+        case showCatalog(device: String, channels: Int, sumNum: Int, complete: Bool)
     }
 
     public let configuration: PlatformConfiguration
@@ -379,6 +382,9 @@ public struct PlatformFaults: Sendable, Hashable {
     /// GB/T 28181 cameras: keepalives are answered but not timed, so a camera that stops is
     /// never marked offline.
     public var keepalivesIgnored: Bool
+    /// GB/T 28181 cameras: a REGISTER's digest is not held to the device's password, so any
+    /// password (another device's, a wrong one) is taken — the `auth-disabled` switch's SIP half.
+    public var sipPasswordsUnchecked = false
 
     public init(
         alarmDelay: Duration = .zero, dropAlarms: Bool = false, valueScaling: Double = 1,

@@ -1,3 +1,4 @@
+import Foundation
 import ParkEventLoop
 import ParkGB28181
 
@@ -91,10 +92,49 @@ extension ReferencePlatform {
     /// The cameras registered to the SIP server.
     public var sipDevices: [String: GB28181PlatformDevice] { sip.withLock { $0?.inspect { $0.server.devices } } ?? [:] }
 
+    /// A REST command to a camera or NVR: a DeviceControl over SIP (`ptz` with `preset` or
+    /// `direction`, `guard`, `unguard`, `reset-alarm`, `reboot`). The `commandsDropped` fault
+    /// switch records it and sends nothing, as for MQTT devices.
+    func sipCommand(_ deviceID: String, command: String, arguments: [String: Any]) -> Result<String, PlatformError> {
+        guard let control = Self.deviceControl(command, arguments: arguments) else {
+            return .failure(PlatformError(
+                "a camera takes ptz (with preset 1-255 or direction up/down/left/right/zoom-in/zoom-out/stop), guard, unguard, reset-alarm or reboot; got '\(command.prefix(40))'"))
+        }
+        guard let transport = sip.withLock({ $0 }) else { return .failure(PlatformError("the SIP server is not running")) }
+        let sentAt = clock.now()
+        let id = records.sent(device: deviceID, command: command, origin: "api", at: sentAt)
+        store?.append(.command(id: id, device: deviceID, command: command, origin: "api", sent: sentAt))
+        guard !core.withLock({ $0.faults.commandsDropped }) else { return .success(id) }
+        let sn = transport.perform { user, now in user.server.control(deviceID: deviceID, control, now: now) }
+        guard sn != nil else { return .failure(PlatformError("camera \(deviceID) is not registered to the SIP server")) }
+        return .success(id)
+    }
+
+    /// The DeviceControl a REST command names; nil when it names none.
+    static func deviceControl(_ command: String, arguments: [String: Any]) -> GB28181DeviceControl? {
+        switch command {
+        case "ptz":
+            if let preset = (arguments["preset"] as? NSNumber)?.intValue ?? (arguments["preset"] as? String).flatMap({ Int($0) }) {
+                guard (1...255).contains(preset) else { return nil }
+                return .ptz(GB28181PTZCommand(action: .gotoPreset(preset)))
+            }
+            if let direction = arguments["direction"] as? String {
+                return direction == "stop" ? .ptz(.stop) : GB28181PTZCommand(direction: direction).map { .ptz($0) }
+            }
+            return nil
+        case "guard": return .guarding(true)
+        case "unguard": return .guarding(false)
+        case "reset-alarm": return .resetAlarm
+        case "reboot": return .teleBoot
+        default: return nil
+        }
+    }
+
     /// Alarm delay and drop are the platform core's (the same switches as MQTT alarms), so the SIP
     /// server only gets its own two.
     static func sipFaults(_ faults: PlatformFaults) -> GB28181PlatformFaults {
-        GB28181PlatformFaults(catalogTruncated: faults.catalogTruncated, keepalivesIgnored: faults.keepalivesIgnored)
+        GB28181PlatformFaults(
+            catalogTruncated: faults.catalogTruncated, keepalivesIgnored: faults.keepalivesIgnored, passwordsUnchecked: faults.sipPasswordsUnchecked)
     }
 
     func sipFaultsChanged(_ faults: PlatformFaults) {
@@ -102,7 +142,7 @@ extension ReferencePlatform {
         transport?.perform { user, _ in user.server.faults = Self.sipFaults(faults) }
     }
 
-    private func sipEvents(_ records: [GB28181PlatformEventRecord]) {
+    func sipEvents(_ records: [GB28181PlatformEventRecord]) {
         guard !isCrashed else { return }
         let now = clock.now()
         var actions: [PlatformCore.Action] = []
@@ -114,7 +154,10 @@ extension ReferencePlatform {
                 case .alarm(let id, _, let alarm):
                     var values = ["priority": Double(alarm.priority), "method": Double(alarm.method)]
                     if let type = alarm.type { values["type"] = Double(type) }
-                    actions += core.cameraAlarm(id, values: values, now: now)
+                    let event = GB28181AlarmTypes.event(of: alarm) ?? PlatformCore.cameraAlarmEvent
+                    actions += core.cameraAlarm(id, event: event, values: values, now: now)
+                case .catalog(let id, _, let items, let sumNum, let complete):
+                    actions.append(.showCatalog(device: id, channels: items.count, sumNum: sumNum, complete: complete))
                 case .problem(let id, let reason):
                     actions.append(.refused(PlatformInputProblem(.malformed, topic: "sip", device: id, bytes: 0, detail: reason)))
                 default:

@@ -6,7 +6,8 @@ import Synchronization
 
 /// The reference platform on MQTT: subscribes to device traffic, runs ``PlatformCore``, and
 /// publishes what it decides northbound — alarms on `platform/alarms`, status changes on
-/// `platform/status`, the values it holds on `platform/telemetry` — the way a real park platform would, so the harness can test it like any
+/// `platform/status`, the values it holds on `platform/telemetry`, camera catalogs on
+/// `platform/catalog` — the way a real park platform would, so the harness can test it like any
 /// other system under test (only over the wire).
 public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     /// Where the platform listens and speaks.
@@ -18,14 +19,17 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
         public var alarmTopic: String
         public var statusTopic: String
         public var telemetryTopic: String
+        /// Where the catalogs of GB/T 28181 cameras and NVRs are shown.
+        public var catalogTopic: String
         /// The platform's own login, when the broker wants one.
         public var credentials: MQTTCredentials?
 
         public init(
             host: String = "127.0.0.1", port: Int = 1883, deviceFilter: String = "park/#",
             alarmTopic: String = "platform/alarms", statusTopic: String = "platform/status",
-            telemetryTopic: String = "platform/telemetry", credentials: MQTTCredentials? = nil
+            telemetryTopic: String = "platform/telemetry", catalogTopic: String = "platform/catalog", credentials: MQTTCredentials? = nil
         ) {
+            self.catalogTopic = catalogTopic
             self.credentials = credentials
             self.telemetryTopic = telemetryTopic
             self.host = host
@@ -200,6 +204,9 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     /// API's `POST /devices/{id}/commands` does. The `commandsDropped` fault switch records the
     /// request and sends nothing.
     public func command(_ deviceID: String, command: String, arguments: [String: Any]) -> Result<String, PlatformError> {
+        if core.withLock({ $0.devices[deviceID]?.viaSIP == true }) {
+            return sipCommand(deviceID, command: command, arguments: arguments)
+        }
         guard let topic = core.withLock({ $0.devices[deviceID]?.commandTopic }) else {
             return .failure(PlatformError("no device '\(deviceID)' has been heard from, so its command topic is unknown"))
         }
@@ -237,9 +244,9 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     }
 
     /// How a publication leaves: through the outlet a test gave, or the broker connection.
-    private typealias Publish = @Sendable (_ topic: String, _ payload: [UInt8], _ qos: MQTTQoS) throws -> Void
+    typealias Publish = @Sendable (_ topic: String, _ payload: [UInt8], _ qos: MQTTQoS) throws -> Void
 
-    private func publisher() -> Publish? {
+    func publisher() -> Publish? {
         if let outlet { return { topic, payload, qos in outlet.publish(topic: topic, payload: payload, qos: qos) } }
         let (current, client) = pool.withLock { ($0.pool, $0.client) }
         guard let current, let client else { return nil }
@@ -278,6 +285,12 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
                 warnings.warn(problem, now: clock.now())
             case .showTelemetry(let telemetry):
                 try? publish(endpoints.telemetryTopic, telemetry.json, .atMostOnce)
+            case .showCatalog(let device, let channels, let sumNum, let complete):
+                let object: [String: Any] = [
+                    "device": device, "complete": complete, "values": ["channels": channels, "sum_num": sumNum], "ts_ns": clock.now(),
+                ]
+                let payload = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map(Array.init) ?? []
+                try? publish(endpoints.catalogTopic, payload, .atLeastOnce)
             case .statusChanged(let device, let from, let to):
                 store?.append(.status(device: device, status: to.rawValue, at: clock.now()))
                 var object: [String: Any] = ["device": device, "status": to.rawValue, "ts_ns": clock.now()]

@@ -30,8 +30,10 @@ struct DemoCommand: AsyncParsableCommand {
               value-scaling[=10]        values are multiplied on the way   → accuracy
               no-offline-detection      vanished devices stay online       → offline detection
               linkage-dropped           linkage rules never fire           → linkage
-              auth-disabled             the broker lets anyone in          → device authentication
-              commands-dropped          API commands are accepted, not sent → platform command
+              auth-disabled             the broker and the SIP server let anyone in → device and camera authentication
+              commands-dropped          API commands are accepted, not sent → platform command, camera PTZ
+              catalog-truncated         only an NVR's first catalog MESSAGE is kept → catalog completeness
+              keepalives-ignored        a camera that stops keeping alive stays online → camera offline detection
               crash-after[=400]         the platform stops after N messages → whatever runs after
               gateway-word-swap         the gateway reads 32-bit registers in the wrong word order → meter accuracy
               gateway-slow-poll[=3s]    the gateway polls at this period, not every 1 s → meter polling period
@@ -42,10 +44,16 @@ struct DemoCommand: AsyncParsableCommand {
             the reference gateway polls them every second and publishes their readings; the \
             meter checks hold those readings to what the meters answered.
 
+            The park's cameras and NVRs register over GB/T 28181 to the platform's SIP server \
+            (on a free UDP port, keepalive timeout 3 × 2 s), each with its own password; \
+            `--suite conformance/suites/video.yaml` runs the camera checks (alarm-delay and \
+            drop-alarms apply to camera alarms too).
+
             Examples:
               parkbench demo
               parkbench demo --fault alarm-delay=3s
               make demo FAULT=drop-alarms
+              parkbench demo --suite conformance/suites/video.yaml --fault catalog-truncated
             """)
 
     @Option(help: ArgumentHelp(
@@ -76,6 +84,10 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("The run folder (default: reports/<run id>).", valueName: "dir"))
     var out: String?
+
+    /// The demo park's cameras keep alive every 2 s (their `keepalive_interval`), so the platform
+    /// declares one offline after 6 s of silence rather than the standard's 3 minutes.
+    static let cameraKeepalive: Duration = .seconds(2)
 
     @Flag(help: "Capture the broker's traffic with libpcap into run.pcap, with a slice per failed check (needs root or CAP_NET_RAW).")
     var capture = false
@@ -165,6 +177,24 @@ struct DemoCommand: AsyncParsableCommand {
             Output.error("error: cannot start the reference platform's REST API: \(error)")
             throw ExitCode(ExitStatus.unreachable)
         }
+        // The park's cameras and NVRs register to the platform's SIP server with their own secrets:
+        // the server knows them by 20-digit id, which the park's numbering gives.
+        if let video = configuration.profile.video {
+            do {
+                let numbering = try GB28181DeviceBinding.ids(for: configuration.park.boundDevices, catalog: workspace.catalog, domain: video.domain)
+                var passwords: [String: String] = [:]
+                for (device, id) in numbering { passwords[id] = secrets[device] }
+                let known = passwords
+                let sipPort = try reference.startSIP(PlatformSIPOptions(
+                    port: 0, platformID: video.id, domain: video.domain, keepaliveInterval: Self.cameraKeepalive,
+                    passwords: { known[$0] }))
+                configuration.profile.video?.port = Int(sipPort)
+                if !options.json { print("reference platform: GB/T 28181 SIP server \(video.id) on udp://127.0.0.1:\(sipPort), \(numbering.count) cameras and NVRs") }
+            } catch {
+                Output.error("error: cannot start the reference platform's SIP server: \(error)")
+                throw ExitCode(ExitStatus.unreachable)
+            }
+        }
         for _ in 0..<400 where !reference.isConnected { try? await Task.sleep(nanoseconds: 25_000_000) }
         guard reference.isConnected else {
             Output.error("error: the reference platform could not subscribe at 127.0.0.1:\(broker.port) within 10 s")
@@ -216,6 +246,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case alarmDelay = "alarm-delay", dropAlarms = "drop-alarms", valueScaling = "value-scaling"
         case noOfflineDetection = "no-offline-detection", crashAfter = "crash-after", linkageDropped = "linkage-dropped"
         case authDisabled = "auth-disabled", commandsDropped = "commands-dropped"
+        case catalogTruncated = "catalog-truncated", keepalivesIgnored = "keepalives-ignored"
         case gatewayWordSwap = "gateway-word-swap", gatewaySlowPoll = "gateway-slow-poll", gatewayMeterLimit = "gateway-meter-limit"
         case gatewayNoOffline = "gateway-no-offline"
     }
@@ -232,7 +263,8 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .alarmDelay, .gatewaySlowPoll: if let value, DeviceDuration(parsing: value).map({ $0 > .zero }) != true { return nil }
         case .valueScaling: if let value, Double(value) == nil { return nil }
         case .crashAfter, .gatewayMeterLimit: if let value, Int(value).map({ $0 > 0 }) != true { return nil }
-        case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline:
+        case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline,
+             .catalogTruncated, .keepalivesIgnored:
             if value != nil { return nil }
         }
     }
@@ -246,7 +278,8 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .crashAfter: "crash-after=\(value ?? "400")"
         case .gatewaySlowPoll: "gateway-slow-poll=\(value ?? "3s")"
         case .gatewayMeterLimit: "gateway-meter-limit=\(value ?? "16")"
-        case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline:
+        case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline,
+             .catalogTruncated, .keepalivesIgnored:
             name.rawValue
         }
     }
@@ -262,12 +295,14 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .crashAfter: faults.crashAfterMessages = Int(value ?? "400") ?? 400
         case .linkageDropped: faults.linkageDropped = true
         case .commandsDropped: faults.commandsDropped = true
+        case .catalogTruncated: faults.catalogTruncated = true
+        case .keepalivesIgnored: faults.keepalivesIgnored = true
         case .gatewayWordSwap: gateway.wordSwap = true
         case .gatewaySlowPoll: gateway.period = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "3s") ?? .seconds(3)).nanoseconds))
         case .gatewayMeterLimit: gateway.meterLimit = Int(value ?? "16") ?? 16
         case .gatewayNoOffline: gateway.offlineReportsDropped = true
-        // The broker's switch, not the platform's: applied where the broker is started.
-        case .authDisabled: break
+        // The broker's half is applied where the broker is started; the SIP server's is here.
+        case .authDisabled: faults.sipPasswordsUnchecked = true
         }
     }
 }

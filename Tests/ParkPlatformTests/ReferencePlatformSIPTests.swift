@@ -100,6 +100,14 @@ import Glibc
         #expect(raised.count == 1)
         #expect(raised.first?["device"] as? String == Self.camera && raised.first?["kind"] as? String == "camera")
         #expect((raised.first?["values"] as? [String: Double])?["type"] == 2)
+        // The event is the one the camera named in AlarmDescription, so a check can wait for it.
+        #expect(raised.first?["event"] as? String == "tripwire")
+
+        // A REST command to a registered camera goes out as a DeviceControl over SIP.
+        let asked = try platform.command(Self.camera, command: "ptz", arguments: ["preset": 3]).get()
+        #expect(asked.hasPrefix("api-"))
+        if case .success = platform.command(Self.camera, command: "ptz", arguments: ["preset": 900]) { Issue.record("preset 900 taken") }
+        if case .success = platform.command(Self.camera, command: "dance", arguments: [:]) { Issue.record("an unknown command taken") }
 
         // The camera stops: 3 keepalive intervals later it is offline.
         cameras.stop()
@@ -156,16 +164,16 @@ import Glibc
 
     @Test func aCameraAlarmSoundsTheSounderAndIsRaisedUnderTheAlarmFaultSwitches() {
         var healthy = core()
-        let (alarms, commands) = Self.split(healthy.cameraAlarm("cam1", values: ["type": 2], now: 5))
+        let (alarms, commands) = Self.split(healthy.cameraAlarm("cam1", event: "alarm", values: ["type": 2], now: 5))
         #expect(commands == ["s-A"])
         #expect(alarms.map(\.0.device) == ["cam1"] && alarms.map(\.0.kind) == ["camera"] && alarms.map(\.1) == [.zero])
         #expect(healthy.devices["cam1"]?.status == .online && healthy.devices["cam1"]?.viaSIP == true)
 
         var delayed = core(PlatformFaults(alarmDelay: .seconds(3)))
-        #expect(Self.split(delayed.cameraAlarm("cam1", values: [:], now: 5)).alarms.map(\.1) == [.seconds(3)])
+        #expect(Self.split(delayed.cameraAlarm("cam1", event: "alarm", values: [:], now: 5)).alarms.map(\.1) == [.seconds(3)])
 
         var dropping = core(PlatformFaults(dropAlarms: true))
-        let dropped = Self.split(dropping.cameraAlarm("cam1", values: [:], now: 5))
+        let dropped = Self.split(dropping.cameraAlarm("cam1", event: "alarm", values: [:], now: 5))
         #expect(dropped.alarms.isEmpty && dropped.commands == ["s-A"] && dropping.alarmsDropped == 1)
     }
 
@@ -176,5 +184,40 @@ import Glibc
         #expect(core.devices["cam1"]?.status == .online && core.devices["s-A"]?.status == .offline)
         _ = core.camera("cam1", online: false, now: 2)
         #expect(core.devices["cam1"]?.status == .offline)
+    }
+}
+
+/// What the platform makes of its SIP server's events and of REST commands to cameras, without a socket.
+@Suite struct ReferencePlatformCameraEventTests {
+    @Test func anAlarmIsNamedByItsDescriptionOrElseByTheStandardsMethodAndType() {
+        #expect(GB28181AlarmTypes.event(of: AlarmNotification(priority: 1, method: 5, time: "", description: "face-watchlist")) == "face-watchlist")
+        // A description that is prose, not an event name: the method and type decide.
+        #expect(GB28181AlarmTypes.event(of: AlarmNotification(priority: 1, method: 5, time: "", description: "Motion Detected", type: 2)) == "motion")
+        #expect(GB28181AlarmTypes.event(of: AlarmNotification(priority: 1, method: 2, time: "", type: 1)) == "video-loss")
+        #expect(GB28181AlarmTypes.event(of: AlarmNotification(priority: 1, method: 7, time: "")) == nil)
+    }
+
+    @Test func aCatalogIsShownOnPlatformCatalogWithItsChannelsAndSumNum() throws {
+        let outlet = ReferencePlatformSIPTests.Outlet()
+        let platform = ReferencePlatform(endpoints: .init(), clock: ManualPlatformClock(), outlet: outlet)
+        defer { platform.stop() }
+        let items = (1...3).map { CatalogItem(deviceID: "3402000000131000000\($0)", name: "ch\($0)", manufacturer: "Hikvision", model: "DS-7616", civilCode: "340200", parentID: "34020000001180000001") }
+        platform.sipEvents([GB28181PlatformEventRecord(at: 1, event: .catalog(deviceID: "34020000001180000001", sn: 7, items: items, sumNum: 16, complete: false))])
+        let shown = outlet.objects(on: "platform/catalog")
+        #expect(shown.count == 1)
+        #expect(shown.first?["device"] as? String == "34020000001180000001" && shown.first?["complete"] as? Bool == false)
+        let values = try #require(shown.first?["values"] as? [String: Any])
+        #expect(values["channels"] as? Int == 3 && values["sum_num"] as? Int == 16)
+    }
+
+    @Test func restCommandsBecomeDeviceControls() {
+        #expect(ReferencePlatform.deviceControl("ptz", arguments: ["preset": 3]) == .ptz(GB28181PTZCommand(action: .gotoPreset(3))))
+        #expect(ReferencePlatform.deviceControl("ptz", arguments: ["preset": "4"]) == .ptz(GB28181PTZCommand(action: .gotoPreset(4))))
+        #expect(ReferencePlatform.deviceControl("ptz", arguments: ["direction": "left"]) == GB28181PTZCommand(direction: "left").map { .ptz($0) })
+        #expect(ReferencePlatform.deviceControl("ptz", arguments: ["direction": "sideways"]) == nil)
+        #expect(ReferencePlatform.deviceControl("ptz", arguments: [:]) == nil)
+        #expect(ReferencePlatform.deviceControl("guard", arguments: [:]) == .guarding(true))
+        #expect(ReferencePlatform.deviceControl("reset-alarm", arguments: [:]) == .resetAlarm)
+        #expect(ReferencePlatform.deviceControl("sound", arguments: [:]) == nil)
     }
 }

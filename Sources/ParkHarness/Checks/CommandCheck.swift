@@ -55,7 +55,8 @@ public struct CommandCheck: ConformanceCheck {
         for device in chosen {
             let mark = context.truth.mark
             let asked = context.wallNow()
-            if let problem = await request(endpoint, device: device.id, in: context) {
+            // The platform knows a GB/T 28181 camera by its 20-digit id, not the park's name for it.
+            if let problem = await request(endpoint, device: context.videoIDs[device.id]?.id ?? device.id, in: context) {
                 refused += 1
                 missing += 1
                 measurement.findings.append("\(device.id): the platform refused the request: \(problem)")
