@@ -367,6 +367,40 @@ import Testing
         }
     }
 
+    /// The video suite end to end (issue 14): the demo park's cameras and NVR on GB/T 28181 to the
+    /// reference platform's SIP server pass every camera check, and each of the platform's camera
+    /// fault switches fails exactly the checks that watch what it breaks. Real sockets and real
+    /// time: registration, keepalive timeouts and SIP transactions are what is being judged.
+    /// Seven demos, four at a time (a video demo waits 7–31 s on its checks' windows).
+    @Test func eachCameraFaultSwitchFailsExactlyItsVideoChecks() throws {
+        let matrix: [(fault: String?, failing: [String])] = [
+            (nil, []),
+            ("auth-disabled", ["camera-registration-auth"]),
+            ("catalog-truncated", ["nvr-catalog-complete"]),
+            ("alarm-delay=3s", ["camera-motion-alarm", "nvr-video-loss-alarm"]),
+            ("drop-alarms", ["camera-motion-alarm", "nvr-video-loss-alarm"]),
+            ("keepalives-ignored", ["camera-offline-detection"]),
+            ("commands-dropped", ["camera-ptz-command"]),
+        ]
+        let folders = matrix.map { FileManager.default.temporaryDirectory.appendingPathComponent("parkbench-video-\($0.fault ?? "healthy")-\(UUID())").path }
+        let runs = try parkbenchConcurrently(matrix.indices.map { index in
+            ["demo", "--suite", "conformance/suites/video.yaml", "--out", folders[index]] + (matrix[index].fault.map { ["--fault", $0] } ?? [])
+        }, width: 4)
+        for (index, (fault, failing)) in matrix.enumerated() {
+            let run = runs[index], name = fault ?? "no fault"
+            #expect(run.status == (failing.isEmpty ? 0 : 1), "\(name): \(run.stdout)\n\(run.stderr)")
+            guard let data = FileManager.default.contents(atPath: folders[index] + "/report.json"),
+                  let report = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                Issue.record("\(name): no readable report.json in \(folders[index])")
+                continue
+            }
+            let checks = try #require(report["checks"] as? [[String: Any]])
+            #expect(checks.count == 6, "\(name)")
+            #expect(Set(checks.filter { $0["verdict"] as? String != "pass" }.compactMap { $0["id"] as? String }) == Set(failing),
+                    "\(name) should fail exactly \(failing): \(run.stdout.split(separator: "\n").filter { $0.contains("FAIL") || $0.contains(": ") }.joined(separator: "\n"))")
+        }
+    }
+
     /// Runs `parkbench` once per argument list, `width` at a time, each on a thread of its own
     /// (not the cooperative pool: the runs block on their pipes, and the pool has one thread per core).
     func parkbenchConcurrently(_ runs: [[String]], width: Int) throws -> [Run] {
