@@ -92,13 +92,14 @@ extension ReferencePlatform {
     /// The cameras registered to the SIP server.
     public var sipDevices: [String: GB28181PlatformDevice] { sip.withLock { $0?.inspect { $0.server.devices } } ?? [:] }
 
-    /// A REST command to a camera or NVR: a DeviceControl over SIP (`ptz` with `preset` or
-    /// `direction`, `guard`, `unguard`, `reset-alarm`, `reboot`). The `commandsDropped` fault
+    /// A REST command to a camera or NVR: a DeviceControl over SIP, in the camera kind's own
+    /// command words (`ptz` with `preset` or `direction`, `guard` with `action` set or reset,
+    /// `reset-alarm`, `reboot`). The `commandsDropped` fault
     /// switch records it and sends nothing, as for MQTT devices.
     func sipCommand(_ deviceID: String, command: String, arguments: [String: Any]) -> Result<String, PlatformError> {
         guard let control = Self.deviceControl(command, arguments: arguments) else {
             return .failure(PlatformError(
-                "a camera takes ptz (with preset 1-255 or direction up/down/left/right/zoom-in/zoom-out/stop), guard, unguard, reset-alarm or reboot; got '\(command.prefix(40))'"))
+                "a camera takes ptz (with preset 1-255 or direction up/down/left/right/zoom-in/zoom-out/stop), guard (action set or reset), reset-alarm or reboot; got '\(command.prefix(40))' with arguments [\(arguments.keys.sorted().prefix(5).map { String($0.prefix(20)) }.joined(separator: ", "))]"))
         }
         guard let transport = sip.withLock({ $0 }) else { return .failure(PlatformError("the SIP server is not running")) }
         let sentAt = clock.now()
@@ -122,8 +123,12 @@ extension ReferencePlatform {
                 return direction == "stop" ? .ptz(.stop) : GB28181PTZCommand(direction: direction).map { .ptz($0) }
             }
             return nil
-        case "guard": return .guarding(true)
-        case "unguard": return .guarding(false)
+        case "guard":
+            switch arguments["action"] as? String ?? "set" {
+            case "set": return .guarding(true)
+            case "reset": return .guarding(false)
+            default: return nil
+            }
         case "reset-alarm": return .resetAlarm
         case "reboot": return .teleBoot
         default: return nil

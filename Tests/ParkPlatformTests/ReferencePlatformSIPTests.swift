@@ -217,6 +217,8 @@ import Glibc
         #expect(ReferencePlatform.deviceControl("ptz", arguments: ["direction": "sideways"]) == nil)
         #expect(ReferencePlatform.deviceControl("ptz", arguments: [:]) == nil)
         #expect(ReferencePlatform.deviceControl("guard", arguments: [:]) == .guarding(true))
+        #expect(ReferencePlatform.deviceControl("guard", arguments: ["action": "reset"]) == .guarding(false))
+        #expect(ReferencePlatform.deviceControl("guard", arguments: ["action": "maybe"]) == nil)
         #expect(ReferencePlatform.deviceControl("reset-alarm", arguments: [:]) == .resetAlarm)
         #expect(ReferencePlatform.deviceControl("sound", arguments: [:]) == nil)
     }
