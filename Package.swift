@@ -115,7 +115,7 @@ let package = Package(
         .executableTarget(
             name: "parkbench-bench",
             dependencies: [
-                "ParkCore", "ParkDevices", "ParkMQTT", "ParkModbus", "ParkPlatform", "ParkRuntime", "ParkTestSupport",
+                "ParkCore", "ParkDevices", "ParkMQTT", "ParkModbus", "ParkPlatform", "ParkRuntime", "ParkTestSupport", "ParkGB28181",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "bench/Sources/parkbench-bench"),
