@@ -35,7 +35,7 @@ build: deps-build
 # target runs one test at a time: those time real things (alarm latency, offline detection, wire
 # timestamps) and, side by side on 2 cores, would time each other's load instead. A new unit-test
 # target goes in UNIT_TESTS; socket and interop tests stay out of those targets.
-UNIT_TESTS := ParkWireTests|ParkGB28181Tests|ParkCoreTests|ParkDevicesTests|ParkReportTests|SystemLibraryTests|ParkEventLoopTests
+UNIT_TESTS := ParkWireTests|ParkGB28181Tests|ParkMediaTests|ParkCoreTests|ParkDevicesTests|ParkReportTests|SystemLibraryTests|ParkEventLoopTests
 test: deps
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
 	$(SWIFT) test $(SWIFT_FLAGS) --skip-build --parallel --filter '^($(UNIT_TESTS))\.'

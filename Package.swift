@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "ParkProfiles", targets: ["ParkProfiles"]),
         .library(name: "ParkHarness", targets: ["ParkHarness"]),
         .library(name: "ParkGB28181", targets: ["ParkGB28181"]),
+        .library(name: "ParkMedia", targets: ["ParkMedia"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -78,6 +79,10 @@ let package = Package(
         // GB/T 28181-2016: the SIP codec, digest authentication, 20-digit ids and MANSCDP bodies
         // (protocol only: no devices, no sockets).
         .target(name: "ParkGB28181", dependencies: ["ParkEventLoop", .product(name: "Crypto", package: "swift-crypto")]),
+        // Live video for simulated cameras: H.264 access units, MPEG-PS, RTP (UDP and RFC 4571 TCP),
+        // one clip packetized once and paced to every stream from one sender thread. Knows nothing
+        // of devices or SIP; ParkBindings answers GB/T 28181 INVITEs with it.
+        .target(name: "ParkMedia", dependencies: ["CLinuxEvents", "ParkEventLoop"]),
         // The reference platform's rules (a system under test that misbehaves on request).
         .target(
             name: "ParkPlatform",
@@ -132,6 +137,8 @@ let package = Package(
         .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform", "ParkProfiles", "ParkWire", "ParkGB28181"]),
         .testTarget(name: "ParkWireTests", dependencies: ["ParkWire"]),
         .testTarget(name: "ParkGB28181Tests", dependencies: ["ParkGB28181", "ParkEventLoop"]),
+        // Pure: the splitter, PS muxer, RTP packetizer and clip, no sockets.
+        .testTarget(name: "ParkMediaTests", dependencies: ["ParkMedia"]),
         .testTarget(
             name: "ParkGB28181InteropTests", dependencies: ["ParkGB28181", "ParkCapture", "ParkTestSupport"], exclude: ["Scenarios", "Kamailio"]),
         .testTarget(name: "ParkRuntimeTests", dependencies: ["ParkRuntime", "ParkBindings", "ParkCore", "ParkDevices", "ParkModbus", "ParkGB28181", "ParkEventLoop"]),
