@@ -96,7 +96,7 @@ let package = Package(
         .target(
             name: "ParkBindings",
             dependencies: [
-                "ParkCore", "ParkProfiles", "ParkWire", "ParkMQTT", "ParkModbus", "ParkGB28181", "ParkEventLoop",
+                "ParkCore", "ParkProfiles", "ParkWire", "ParkMQTT", "ParkModbus", "ParkGB28181", "ParkEventLoop", "ParkMedia",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto"),
             ]),
         // A running park: the session (engine, ledger, bindings, command routing, stimulus script)
@@ -120,7 +120,8 @@ let package = Package(
         .executableTarget(
             name: "parkbench-bench",
             dependencies: [
-                "ParkCore", "ParkDevices", "ParkMQTT", "ParkModbus", "ParkPlatform", "ParkRuntime", "ParkTestSupport",
+                "ParkCore", "ParkDevices", "ParkMQTT", "ParkModbus", "ParkPlatform", "ParkRuntime", "ParkTestSupport", "ParkMedia",
+                "CLinuxEvents",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "bench/Sources/parkbench-bench"),
@@ -139,6 +140,8 @@ let package = Package(
         .testTarget(name: "ParkGB28181Tests", dependencies: ["ParkGB28181", "ParkEventLoop"]),
         // Pure: the splitter, PS muxer, RTP packetizer and clip, no sockets.
         .testTarget(name: "ParkMediaTests", dependencies: ["ParkMedia"]),
+        // Sockets and independent decoders (ffprobe, tshark): one test at a time.
+        .testTarget(name: "ParkMediaInteropTests", dependencies: ["ParkMedia", "ParkCapture", "ParkTestSupport"]),
         .testTarget(
             name: "ParkGB28181InteropTests", dependencies: ["ParkGB28181", "ParkCapture", "ParkTestSupport"], exclude: ["Scenarios", "Kamailio"]),
         .testTarget(name: "ParkRuntimeTests", dependencies: ["ParkRuntime", "ParkBindings", "ParkCore", "ParkDevices", "ParkModbus", "ParkGB28181", "ParkEventLoop"]),
