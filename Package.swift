@@ -121,7 +121,6 @@ let package = Package(
             name: "parkbench-bench",
             dependencies: [
                 "ParkCore", "ParkDevices", "ParkMQTT", "ParkModbus", "ParkPlatform", "ParkRuntime", "ParkTestSupport", "ParkMedia",
-                "CLinuxEvents",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "bench/Sources/parkbench-bench"),

@@ -8,7 +8,7 @@
 // (idle: after the devices exist, before they run; running: at the end, ledger included).
 // Targets from issue 2: p99 jitter < 5 ms, idle RSS < 2 KiB per device.
 //
-// `mqtt`: see MQTTBench.swift.
+// `mqtt`: see MQTTBench.swift. `video`: see VideoBench.swift.
 import Foundation
 import NIOCore
 import ParkCore
@@ -176,6 +176,8 @@ case "fleet":
     runFleetBench(FleetBenchArguments(Array(arguments.dropFirst())))
 case "modbus":
     runModbusBench(ModbusBenchArguments(Array(arguments.dropFirst())))
+case "video":
+    runVideoBench(VideoBenchArguments(Array(arguments.dropFirst())))
 default:
     fail("""
         usage: parkbench-bench timers [--devices N] [--duration S] [--warmup S] [--threads N] [--resolution-us N] [--json]
@@ -185,5 +187,6 @@ default:
                parkbench-bench store [--messages N] [--batch-ms M]
                parkbench-bench fleet [--devices N] [--brokers B] [--seconds S] [--interval S] [--workers W]
                parkbench-bench modbus [--meters N] [--seconds S] [--connections C]
+               parkbench-bench video [--streams N] [--seconds S] [--sinks K] [--clip PATH]
         """)
 }
