@@ -106,7 +106,7 @@ let package = Package(
             name: "parkbench",
             dependencies: [
                 "ParkCore", "ParkDevices", "ParkProfiles", "ParkWire", "ParkBindings", "ParkPlatform", "ParkBroker", "ParkModbus", "ParkMQTT", "ParkCapture",
-                "ParkHarness", "ParkCertify", "ParkReport", "ParkRuntime", "ParkGB28181",
+                "ParkHarness", "ParkCertify", "ParkReport", "ParkRuntime", "ParkGB28181", "ParkMedia",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
