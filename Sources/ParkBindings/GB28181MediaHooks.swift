@@ -50,7 +50,9 @@ public struct GB28181MediaHooks: Sendable {
         let mode: RTPSender.Mode
         switch offer.sessionName.lowercased() {
         case "playback", "download":
-            let seconds = min(max(1, offer.timeStop - offer.timeStart), maximumPlaybackSeconds)
+            // Untrusted numbers: a difference that overflows is as good as no range.
+            let (span, overflow) = offer.timeStop.subtractingReportingOverflow(offer.timeStart)
+            let seconds = overflow ? 1 : min(max(1, span), maximumPlaybackSeconds)
             mode = .playback(frames: UInt64(seconds) * UInt64(framesPerSecond))
         default:
             mode = .live

@@ -93,7 +93,8 @@ public final class RTPSender: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private let started = Atomic<Bool>(false)
     private let nextID = Atomic<Int>(1)
-    private let inbox = Mutex<[SenderCommand]>([])
+    /// Commands for the thread, and whether it still takes any (closed by stop() once it has drained them).
+    private let inbox = Mutex<(commands: [SenderCommand], closed: Bool)>(([], false))
     private let published = Mutex(RTPSenderStatistics())
     private let loop: SenderLoop
 
@@ -135,8 +136,13 @@ public final class RTPSender: @unchecked Sendable {
             waker.wake()
             thread.join()
         }
-        // The thread has ended (or never ran): its state is ours now.
-        for command in inbox.withLock({ $0.take() }) { loop.handle(command, now: MonotonicClock.now()) }
+        // The thread has ended (or never ran): its state is ours now. Commands sent meanwhile are
+        // run here, so their sockets are closed with the rest; later ones are refused in send().
+        let pending = inbox.withLock { inbox in
+            inbox.closed = true
+            return inbox.commands.take()
+        }
+        for command in pending { loop.handle(command, now: MonotonicClock.now()) }
         loop.closeAll()
         published.withLock { $0 = loop.statistics }
         selector.close()
@@ -184,12 +190,16 @@ public final class RTPSender: @unchecked Sendable {
     public var statistics: RTPSenderStatistics { published.withLock { $0 } }
 
     private func send(_ command: SenderCommand) {
-        guard !stopping.load(ordering: .relaxed) else {
+        let taken = inbox.withLock { inbox in
+            guard !inbox.closed else { return false }
+            inbox.commands.append(command)
+            return true
+        }
+        guard taken else {
             // Stopped: nothing will run it, so release what it holds here.
             if case .open(_, let endpoint, _, _) = command { endpoint.close() }
             return
         }
-        inbox.withLock { $0.append(command) }
         waker.wake()
     }
 
@@ -209,7 +219,7 @@ public final class RTPSender: @unchecked Sendable {
                     loop.ready(event, now: now)
                 }
             }
-            let commands = inbox.withLock { $0.take() }
+            let commands = inbox.withLock { $0.commands.take() }
             for command in commands { loop.handle(command, now: now) }
             now = MonotonicClock.now()
             loop.sendDue(now: now)

@@ -48,6 +48,9 @@ import Glibc
         #expect(huge.mode == .playback(frames: 86_400 * 25))
         let inverted = GB28181MediaHooks.request(for: try Self.offer(session: "Playback", port: 1, times: "20 10"), index: 0, channel: 1, framesPerSecond: 25)
         #expect(inverted.mode == .playback(frames: 25))
+        let overflowing = GB28181MediaHooks.request(
+            for: try Self.offer(session: "Playback", port: 1, times: "-9223372036854775808 9223372036854775807"), index: 0, channel: 1, framesPerSecond: 25)
+        #expect(overflowing.mode == .playback(frames: 25))
     }
 
     /// prepare answers the sender's port and address and the clip's f=; the ACK starts video with
