@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Why ParkMedia could not read a clip or open a stream. Messages say what was wrong and where,
 /// so a bad fixture or a refused socket is diagnosable from the log line alone.
 public enum MediaError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -15,6 +19,8 @@ public enum MediaError: Error, Sendable, Equatable, CustomStringConvertible {
     case socket(String, code: Int32)
     /// An address that is not a dotted-quad IPv4 address (GB/T 28181 SDP uses `IN IP4`).
     case badAddress(String)
+    /// A clip file that cannot be opened: its path and errno.
+    case cannotRead(String, code: Int32)
 
     public var description: String {
         switch self {
@@ -25,6 +31,7 @@ public enum MediaError: Error, Sendable, Equatable, CustomStringConvertible {
         case .badParameter(let what): what
         case .socket(let call, let code): "\(call) failed: errno \(code)"
         case .badAddress(let text): "'\(text.prefix(64))' is not an IPv4 address"
+        case .cannotRead(let path, let code): "cannot read \(path): \(String(cString: strerror(code)))"
         }
     }
 }

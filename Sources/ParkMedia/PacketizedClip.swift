@@ -97,7 +97,7 @@ public struct PacketizedClip: Sendable {
 
     /// Reads and packetizes an Annex-B file (e.g. `fixtures/media/clip.h264`).
     public init(contentsOf path: String, framesPerSecond: Int = 25, maximumPayload: Int = 1400) throws(MediaError) {
-        guard let file = fopen(path, "rb") else { throw .socket("fopen(\(path))", code: errno) }
+        guard let file = fopen(path, "rb") else { throw .cannotRead(path, code: errno) }
         defer { fclose(file) }
         var data: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65_536)

@@ -1,6 +1,10 @@
 import ParkMedia
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The clip as RTP: header fields, marker per frame, sequence and timestamp continuity over loops,
 /// and restamping that changes only the time fields.
 @Suite struct PacketizedClipTests {
@@ -88,6 +92,8 @@ import Testing
         let bytes = try Fixture.clipBytes()
         #expect(throws: MediaError.self) { try PacketizedClip(annexB: bytes, framesPerSecond: 7) }
         #expect(throws: MediaError.self) { try PacketizedClip(annexB: bytes, maximumPayload: 64) }
+        #expect(throws: MediaError.cannotRead("/nonexistent/clip.h264", code: ENOENT)) { try PacketizedClip(contentsOf: "/nonexistent/clip.h264") }
+        #expect(MediaError.cannotRead("/x", code: ENOENT).description == "cannot read /x: No such file or directory")
         let small = try PacketizedClip(annexB: bytes, maximumPayload: 200)
         #expect(small.packets.allSatisfy { $0.length <= 200 })
     }
