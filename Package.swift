@@ -140,7 +140,7 @@ let package = Package(
         // Pure: the splitter, PS muxer, RTP packetizer and clip, no sockets.
         .testTarget(name: "ParkMediaTests", dependencies: ["ParkMedia"]),
         // Sockets and independent decoders (ffprobe, tshark): one test at a time.
-        .testTarget(name: "ParkMediaInteropTests", dependencies: ["ParkMedia", "ParkCapture", "ParkTestSupport"]),
+        .testTarget(name: "ParkMediaInteropTests", dependencies: ["ParkMedia", "ParkEventLoop", "ParkCapture", "ParkTestSupport"]),
         .testTarget(
             name: "ParkGB28181InteropTests", dependencies: ["ParkGB28181", "ParkCapture", "ParkTestSupport"], exclude: ["Scenarios", "Kamailio"]),
         .testTarget(name: "ParkRuntimeTests", dependencies: ["ParkRuntime", "ParkBindings", "ParkCore", "ParkDevices", "ParkModbus", "ParkGB28181", "ParkEventLoop", "ParkMedia"]),
@@ -155,7 +155,7 @@ let package = Package(
         .testTarget(name: "ParkCertifyTests", dependencies: ["ParkCertify", "ParkCore", "ParkModbus", "ParkReport", "ParkTestSupport"]),
         .testTarget(
             name: "ParkBindingsTests",
-            dependencies: ["ParkBindings", "ParkCore", "ParkDevices", "ParkMQTT", "ParkPlatform", "ParkProfiles", "ParkWire", "ParkTestSupport"]),
+            dependencies: ["ParkBindings", "ParkCore", "ParkDevices", "ParkMQTT", "ParkPlatform", "ParkProfiles", "ParkWire", "ParkTestSupport", "ParkMedia"]),
 
         // A private mosquitto on a free loopback port, child processes, temp dirs: what
         // `parkbench demo` embeds and what the tests run their peers with.

@@ -35,15 +35,20 @@ public final class RTPSender: @unchecked Sendable {
         public var tcpSendBuffer: Int
         /// A frame sent more than this after its due time counts as late.
         public var lateThreshold: Duration
+        /// A stream more than this behind (the thread starved, or more streams than it can send)
+        /// skips to the frame due now and resumes at the next key frame, the skipped frames
+        /// counted as dropped; within it, late frames are sent as soon as possible.
+        public var catchUpLimit: Duration
 
         public init(
             localAddress: String = "127.0.0.1", tcpQueueLimit: Int = 128 * 1024, tcpSendBuffer: Int = 64 * 1024,
-            lateThreshold: Duration = .milliseconds(10)
+            lateThreshold: Duration = .milliseconds(10), catchUpLimit: Duration = .milliseconds(500)
         ) {
             self.localAddress = localAddress
             self.tcpQueueLimit = tcpQueueLimit
             self.tcpSendBuffer = tcpSendBuffer
             self.lateThreshold = lateThreshold
+            self.catchUpLimit = catchUpLimit
         }
     }
 

@@ -8,7 +8,8 @@ public struct RTPSenderStatistics: Sendable, Equatable {
     public var lateFrames: UInt64 = 0
     /// The largest lateness seen, in nanoseconds.
     public var maximumLatenessNanoseconds: UInt64 = 0
-    /// Frames not sent: a TCP queue over its bound, or a frame skipped while waiting for the next key frame.
+    /// Frames not sent: a TCP queue over its bound, frames skipped by a stream more than the
+    /// catch-up limit behind, and frames skipped while waiting for the next key frame after either.
     public var droppedFrames: UInt64 = 0
     /// UDP packets the kernel refused (send buffer full, or an error for that destination).
     public var droppedPackets: UInt64 = 0

@@ -14,6 +14,8 @@ final class SenderLoop {
     /// Nanoseconds between frames (40 ms at 25 fps).
     let frameInterval: UInt64
     let lateThreshold: UInt64
+    /// A stream this far behind skips ahead instead of sending its backlog.
+    let catchUpLimit: UInt64
     var streams: [Int: SenderStream] = [:]
     var deadlines = DeadlineHeap<Int>()
     var batch = UDPBatch(capacity: 256)
@@ -28,6 +30,7 @@ final class SenderLoop {
         self.udp = udp
         frameInterval = 1_000_000_000 / UInt64(clip.framesPerSecond)
         lateThreshold = configuration.lateThreshold.nanoseconds
+        catchUpLimit = configuration.catchUpLimit.nanoseconds
     }
 
     deinit { scratch.deallocate() }
@@ -90,9 +93,24 @@ final class SenderLoop {
         while let (deadline, id) = deadlines.popDue(now) {
             // Stale entries (an ended stream, or one restarted) are recognised here and dropped.
             guard let stream = streams[id], stream.running, stream.nextDue == deadline else { continue }
-            sendFrame(stream, due: deadline, now: now)
+            let lateness = now > deadline ? now - deadline : 0
+            if lateness > lateThreshold { statistics.lateFrames += 1 }
+            if lateness > statistics.maximumLatenessNanoseconds { statistics.maximumLatenessNanoseconds = lateness }
+            if lateness > catchUpLimit {
+                // Too far behind to catch up by bursting (a burst would only make the next frames
+                // late too): skip to the frame due now, as an overloaded camera drops frames, and
+                // send nothing until a key frame a decoder can restart from.
+                var current = (now - stream.startTime) / frameInterval
+                if case .playback(let frames) = stream.mode { current = min(current, frames) }
+                if current > stream.frameNumber {
+                    statistics.droppedFrames += current - stream.frameNumber
+                    stream.frameNumber = current
+                    stream.awaitingKeyFrame = true
+                }
+            }
+            if !playbackIsOver(stream) { sendFrame(stream) }
             guard streams[id] != nil, stream.running else { continue }
-            if case .playback(let frames) = stream.mode, stream.frameNumber >= frames {
+            if playbackIsOver(stream) {
                 finish(stream)
                 continue
             }
@@ -102,16 +120,24 @@ final class SenderLoop {
         flushUDP()
     }
 
-    private func sendFrame(_ stream: SenderStream, due: UInt64, now: UInt64) {
-        let lateness = now > due ? now - due : 0
-        if lateness > lateThreshold { statistics.lateFrames += 1 }
-        if lateness > statistics.maximumLatenessNanoseconds { statistics.maximumLatenessNanoseconds = lateness }
+    private func playbackIsOver(_ stream: SenderStream) -> Bool {
+        if case .playback(let frames) = stream.mode { return stream.frameNumber >= frames }
+        return false
+    }
+
+    /// Sends (UDP: batches) the stream's next frame, or drops it while waiting for a key frame.
+    private func sendFrame(_ stream: SenderStream) {
         let frameCount = UInt64(clip.frames.count)
         let loop = stream.frameNumber / frameCount
         let frame = clip.frames[Int(stream.frameNumber % frameCount)]
         stream.frameNumber += 1
+        if stream.awaitingKeyFrame, !frame.isKeyFrame {
+            statistics.droppedFrames += 1
+            return
+        }
         switch stream.connection {
         case .udp(let address):
+            stream.awaitingKeyFrame = false
             for packet in frame.firstPacket..<(frame.firstPacket + frame.packetCount) {
                 if batch.isFull { flushUDP() }
                 statistics.bytes += UInt64(batch.add(clip, packet: packet, loop: loop, clock: stream.clock, to: address))
