@@ -18,6 +18,7 @@ BENCH_DEVICES  ?= 100000
 BENCH_DURATION ?= 60
 BENCH_MQTT_CLIENTS ?= 1000
 BENCH_CONNECT_CLIENTS ?= 19500
+BENCH_VIDEO_STREAMS ?= 200
 
 .PHONY: all deps deps-build build test demo bench clean fuzz fuzz-smoke
 
@@ -37,7 +38,7 @@ build: deps-build
 # target runs one test at a time: those time real things (alarm latency, offline detection, wire
 # timestamps) and, side by side on 2 cores, would time each other's load instead. A new unit-test
 # target goes in UNIT_TESTS; socket and interop tests stay out of those targets.
-UNIT_TESTS := ParkWireTests|ParkGB28181Tests|ParkCoreTests|ParkDevicesTests|ParkReportTests|SystemLibraryTests|ParkEventLoopTests
+UNIT_TESTS := ParkWireTests|ParkGB28181Tests|ParkMediaTests|ParkCoreTests|ParkDevicesTests|ParkReportTests|SystemLibraryTests|ParkEventLoopTests
 test: deps
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
 	$(SWIFT) test $(SWIFT_FLAGS) --skip-build --parallel --filter '^($(UNIT_TESTS))\.'
@@ -55,6 +56,7 @@ bench: deps
 	.build/release/parkbench-bench mqtt --clients $(BENCH_MQTT_CLIENTS) --seconds 10
 	.build/release/parkbench-bench store --messages 200000
 	.build/release/parkbench-bench connect --clients $(BENCH_CONNECT_CLIENTS)
+	.build/release/parkbench-bench video --streams $(BENCH_VIDEO_STREAMS) --seconds 15
 
 # Every parser under libFuzzer + AddressSanitizer, one target after the other (niced); a crash,
 # hang or out-of-memory fails make and prints the reproducer. Inputs found collect in fuzz/.work/.

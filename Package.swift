@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "ParkProfiles", targets: ["ParkProfiles"]),
         .library(name: "ParkHarness", targets: ["ParkHarness"]),
         .library(name: "ParkGB28181", targets: ["ParkGB28181"]),
+        .library(name: "ParkMedia", targets: ["ParkMedia"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -78,6 +79,10 @@ let package = Package(
         // GB/T 28181-2016: the SIP codec, digest authentication, 20-digit ids and MANSCDP bodies
         // (protocol only: no devices, no sockets).
         .target(name: "ParkGB28181", dependencies: ["ParkEventLoop", .product(name: "Crypto", package: "swift-crypto")]),
+        // Live video for simulated cameras: H.264 access units, MPEG-PS, RTP (UDP and RFC 4571 TCP),
+        // one clip packetized once and paced to every stream from one sender thread. Knows nothing
+        // of devices or SIP; ParkBindings answers GB/T 28181 INVITEs with it.
+        .target(name: "ParkMedia", dependencies: ["CLinuxEvents", "ParkEventLoop"]),
         // The reference platform's rules (a system under test that misbehaves on request).
         .target(
             name: "ParkPlatform",
@@ -91,7 +96,7 @@ let package = Package(
         .target(
             name: "ParkBindings",
             dependencies: [
-                "ParkCore", "ParkProfiles", "ParkWire", "ParkMQTT", "ParkModbus", "ParkGB28181", "ParkEventLoop",
+                "ParkCore", "ParkProfiles", "ParkWire", "ParkMQTT", "ParkModbus", "ParkGB28181", "ParkEventLoop", "ParkMedia",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto"),
             ]),
         // A running park: the session (engine, ledger, bindings, command routing, stimulus script)
@@ -101,7 +106,7 @@ let package = Package(
             name: "parkbench",
             dependencies: [
                 "ParkCore", "ParkDevices", "ParkProfiles", "ParkWire", "ParkBindings", "ParkPlatform", "ParkBroker", "ParkModbus", "ParkMQTT", "ParkCapture",
-                "ParkHarness", "ParkCertify", "ParkReport", "ParkRuntime", "ParkGB28181",
+                "ParkHarness", "ParkCertify", "ParkReport", "ParkRuntime", "ParkGB28181", "ParkMedia",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -115,7 +120,7 @@ let package = Package(
         .executableTarget(
             name: "parkbench-bench",
             dependencies: [
-                "ParkCore", "ParkDevices", "ParkMQTT", "ParkModbus", "ParkPlatform", "ParkRuntime", "ParkTestSupport", "ParkGB28181",
+                "ParkCore", "ParkDevices", "ParkMQTT", "ParkModbus", "ParkPlatform", "ParkRuntime", "ParkTestSupport", "ParkGB28181", "ParkMedia",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "bench/Sources/parkbench-bench"),
@@ -132,9 +137,13 @@ let package = Package(
         .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform", "ParkProfiles", "ParkWire", "ParkGB28181"]),
         .testTarget(name: "ParkWireTests", dependencies: ["ParkWire"]),
         .testTarget(name: "ParkGB28181Tests", dependencies: ["ParkGB28181", "ParkEventLoop"]),
+        // Pure: the splitter, PS muxer, RTP packetizer and clip, no sockets.
+        .testTarget(name: "ParkMediaTests", dependencies: ["ParkMedia"]),
+        // Sockets and independent decoders (ffprobe, tshark): one test at a time.
+        .testTarget(name: "ParkMediaInteropTests", dependencies: ["ParkMedia", "ParkEventLoop", "ParkCapture", "ParkTestSupport"]),
         .testTarget(
             name: "ParkGB28181InteropTests", dependencies: ["ParkGB28181", "ParkCapture", "ParkTestSupport"], exclude: ["Scenarios", "Kamailio"]),
-        .testTarget(name: "ParkRuntimeTests", dependencies: ["ParkRuntime", "ParkBindings", "ParkCore", "ParkDevices", "ParkModbus", "ParkGB28181", "ParkEventLoop"]),
+        .testTarget(name: "ParkRuntimeTests", dependencies: ["ParkRuntime", "ParkBindings", "ParkCore", "ParkDevices", "ParkModbus", "ParkGB28181", "ParkEventLoop", "ParkMedia"]),
         .testTarget(name: "ParkReportTests", dependencies: ["ParkReport"]),
         .testTarget(name: "ParkCaptureTests", dependencies: ["ParkCapture", "ParkModbus", "ParkTestSupport"]),
         .testTarget(
@@ -146,7 +155,7 @@ let package = Package(
         .testTarget(name: "ParkCertifyTests", dependencies: ["ParkCertify", "ParkCore", "ParkModbus", "ParkReport", "ParkTestSupport"]),
         .testTarget(
             name: "ParkBindingsTests",
-            dependencies: ["ParkBindings", "ParkCore", "ParkDevices", "ParkMQTT", "ParkPlatform", "ParkProfiles", "ParkWire", "ParkTestSupport"]),
+            dependencies: ["ParkBindings", "ParkCore", "ParkDevices", "ParkMQTT", "ParkPlatform", "ParkProfiles", "ParkWire", "ParkTestSupport", "ParkMedia"]),
 
         // A private mosquitto on a free loopback port, child processes, temp dirs: what
         // `parkbench demo` embeds and what the tests run their peers with.

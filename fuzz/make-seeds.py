@@ -186,6 +186,17 @@ write("yaml-suite", files("conformance/suites/*.yaml"))
 write("yaml-platform", files("conformance/platforms/*.yaml"))
 write("yaml-linkage", files("conformance/platform/*.yaml"))
 
+# Media: the clip's head (AUD, SPS, PPS, SEI, IDR), one P-frame, a stream without AUDs, RFC 4571 ---
+clip = (ROOT / "fixtures" / "media" / "clip.h264").read_bytes()
+first_p = clip.find(b"\x00\x00\x00\x01\x09", 8)
+second_p = clip.find(b"\x00\x00\x00\x01\x09", first_p + 5)
+no_aud = (b"\x00\x00\x00\x01\x67\x42\xC0\x14" + b"\x00\x00\x00\x01\x68\xCB" + b"\x00\x00\x01\x65\x88\x84\x21"
+          + b"\x00\x00\x01\x65\x40\x11" + b"\x00\x00\x01\x41\x9A\x02")
+rtp = bytes([0x80, 0xE0, 0x12, 0x34, 0, 0, 0x0E, 0x10, 0x05, 0xF5, 0xE1, 0x01]) + b"\x00\x00\x01\xBA" + bytes(10)
+write("media", [bytes([0x48]) + clip[:first_p], bytes([0x10]) + clip[first_p:second_p], bytes([0x02]) + no_aud,
+                bytes([0x00]) + struct.pack(">H", len(rtp)) + rtp + struct.pack(">H", 3) + b"abc"])
+
+
 # GB/T 28181 SIP and MANSCDP ------------------------------------------------------------------
 def sip(*lines, body=b""):
     return "\r\n".join(lines).encode() + b"\r\n\r\n" + body
@@ -242,6 +253,8 @@ def dictionary(name, tokens):
 
 dictionary("dlt645", [b"\x68", b"\x16", b"\xFE\xFE\xFE\xFE", b"\xAA" * 6, b"\x99" * 6, b"\x11", b"\x91", b"\xD1", b"\x13",
                       b"\x93", b"\x33\x33\x34\x33", b"\x33\x34\x34\x35", b"\x33\x33\x36\x35"])
+dictionary("media", [b"\x00\x00\x01", b"\x00\x00\x00\x01", b"\x09\xF0", b"\x67", b"\x68", b"\x65\x88", b"\x41\x9A",
+                     b"\x06\x05", b"\x00\x00\x01\xBA", b"\x80\x60", b"\x80\xE0"])
 dictionary("modbus-reply", [b"\x00\x00\x00\x06\x01", b"\x00\x00\x00\x06\x02", b"\x07\xD0", b"\x00\x7D", b"\x00\x7B",
                             b"\xFF\x00", b"\x20\x00", b"\x01", b"\x02", b"\x03", b"\x04", b"\x05", b"\x06", b"\x0F", b"\x10",
                             b"\x11", b"\x16", b"\x17"])

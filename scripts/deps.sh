@@ -3,13 +3,13 @@
 #
 #   scripts/deps.sh build   C libraries the Swift build links (libmodbus, libmosquitto, libpcap)
 #   scripts/deps.sh test    the above, plus the independent peers the tests talk to
-#                           (mosquitto, rabbitmq-server, sipp, kamailio, tshark from Debian;
+#                           (mosquitto, rabbitmq-server, sipp, kamailio, tshark, ffmpeg from Debian;
 #                           Python peers from PyPI)
 #
 # rabbitmq-server is a second MQTT broker the tests start privately (RabbitMQBroker, on free
 # loopback ports); kamailio is the GB/T 28181 registrar the tests start privately the same way
 # (KamailioRegistrar; its main package holds every module it needs: auth, usrloc, registrar,
-# htable, ctl). The system services their packages would start are kept from starting, or stopped
+# htable, ctl); ffmpeg brings ffprobe, which the media interop tests decode our PS streams with. The system services their packages would start are kept from starting, or stopped
 # and disabled, so no node or SIP server of ours or Debian's sits on 5672/25672/4369/5060 afterwards.
 #
 # Without root (and without password-less sudo) it changes nothing and prints one line saying
@@ -20,7 +20,7 @@ mode=${1:-test}
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 debian_build=(pkg-config libmodbus-dev libmosquitto-dev libpcap-dev libsqlite3-dev)
-debian_test=(mosquitto rabbitmq-server sip-tester kamailio tshark)
+debian_test=(mosquitto rabbitmq-server sip-tester kamailio tshark ffmpeg)
 python_requirements="$here/scripts/requirements-peers.txt"
 
 packages=("${debian_build[@]}")

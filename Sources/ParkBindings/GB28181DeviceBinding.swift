@@ -38,10 +38,15 @@ public final class GB28181DeviceBinding: EmissionObserver, CommandTakingBinding,
         /// warning). From a secrets file or the environment, never a profile.
         public var password: @Sendable (BoundDevice) -> String?
         public var timers: SIPTimers
+        /// Live video on INVITE: every channel answers with the media sender's clip (nil: INVITEs
+        /// are refused 488, as before). The sender is the caller's to start and stop, so one
+        /// sender (one thread, one packetized clip) can serve several bindings.
+        public var media: GB28181MediaHooks?
 
         public init(
             platform: SIPAddress, platformID: String = "34020000002000000001", domain: String = "3402000000", bindHost: String = "127.0.0.1",
-            devicesPerSocket: Int = 5_000, password: @escaping @Sendable (BoundDevice) -> String?, timers: SIPTimers = .rfc3261
+            devicesPerSocket: Int = 5_000, password: @escaping @Sendable (BoundDevice) -> String?, timers: SIPTimers = .rfc3261,
+            media: GB28181MediaHooks? = nil
         ) {
             self.platform = platform
             self.platformID = platformID
@@ -50,6 +55,7 @@ public final class GB28181DeviceBinding: EmissionObserver, CommandTakingBinding,
             self.devicesPerSocket = devicesPerSocket
             self.password = password
             self.timers = timers
+            self.media = media
         }
     }
 
@@ -185,7 +191,8 @@ public final class GB28181DeviceBinding: EmissionObserver, CommandTakingBinding,
                         server: configuration.platform, serverID: configuration.platformID, domain: configuration.domain, local: local,
                         timers: configuration.timers)
                     settings.keepalivesFromTimer = false
-                    return GB28181DeviceAgent(client: SIPRegistrarClient(settings: settings, seed: UInt64(first) &+ 0x6B28181), hooks: hooks)
+                    return GB28181DeviceAgent(
+                        client: SIPRegistrarClient(settings: settings, seed: UInt64(first) &+ 0x6B28181), hooks: hooks, media: configuration.media?.hooks)
                 }
                 var agentDevices: [GB28181DeviceAgent.Device] = []
                 for number in group {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ParkBindings
 import ParkGB28181
+import ParkMedia
 import ParkRuntime
 import ParkCore
 import ParkProfiles
@@ -155,6 +156,11 @@ struct SimulateCommand: AsyncParsableCommand {
         "The GB/T 28181 domain: 10 digits, the centre code and industry the devices' ids are numbered under.", valueName: "digits"))
     var sipDomain: String = "3402000000"
 
+    @Option(help: ArgumentHelp(
+        "With --sip-platform: the cameras answer INVITE (Play, Playback) with live video, this H.264 Annex-B clip looped as MPEG-PS over RTP (UDP or TCP, as offered), e.g. fixtures/media/clip.h264. Without it INVITEs are refused (488).",
+        valueName: "file"))
+    var sipVideo: String?
+
     func validate() throws {
         if duration == .zero { throw ValidationError("--duration must be longer than 0s, e.g. --duration 30s") }
         if connectWindow < 1 { throw ValidationError("--connect-window must be at least 1") }
@@ -201,6 +207,7 @@ struct SimulateCommand: AsyncParsableCommand {
             }
             if (try? GB28181ID(sipPlatformID)) == nil { throw ValidationError("--sip-platform-id must be a 20-digit GB/T 28181 id; got '\(sipPlatformID)'") }
         }
+        if sipVideo != nil, sipPlatform == nil { throw ValidationError("--sip-video only applies with --sip-platform") }
         if passwordEnv != nil, secretsFile != nil {
             throw ValidationError("give either --secrets-file (one secret per device) or --password-env (shared), not both")
         }
@@ -332,6 +339,18 @@ struct SimulateCommand: AsyncParsableCommand {
         if RunInterruption.received { throw ExitCode(ExitStatus.interrupted) }
     }
 
+    /// The clip packetized once and a started sender for every camera's video (one thread for all
+    /// streams; it lives as long as the process).
+    private static func videoSender(clip path: String) throws(BindingError) -> GB28181MediaHooks {
+        do {
+            let sender = try RTPSender(clip: try PacketizedClip(contentsOf: path))
+            try sender.start()
+            return GB28181MediaHooks(sender: sender)
+        } catch {
+            throw BindingError("--sip-video \(path): \(error)")
+        }
+    }
+
     /// The protocols the command line puts the park's devices on, each with the devices whose
     /// model profile has that protocol's section.
     private func makeBindings(_ park: ParkFile, catalog: ModelCatalog, kinds: some KindCatalog) throws -> ParkSession.Bindings {
@@ -343,10 +362,11 @@ struct SimulateCommand: AsyncParsableCommand {
             if let sipPlatform, let registry, let platform = SIPAddress(hostAndPort: sipPlatform) {
                 let secrets = try secretsFile.map { path throws(BindingError) in try DeviceSecrets.load(file: path) }
                 let shared = passwordEnv.flatMap { ProcessInfo.processInfo.environment[$0] }
+                let media = try sipVideo.map { path throws(BindingError) in try Self.videoSender(clip: path) }
                 let binding = try GB28181DeviceBinding(
                     devices: devices, catalog: catalog, kinds: kinds, registry: registry,
                     configuration: .init(platform: platform, platformID: sipPlatformID, domain: sipDomain,
-                                         password: { device in secrets?.secret(for: device.id) ?? shared }))
+                                         password: { device in secrets?.secret(for: device.id) ?? shared }, media: media))
                 guard !binding.deviceIDs.isEmpty else {
                     throw BindingError("--sip-platform: no device in this park has a model whose profile has a gb28181: section")
                 }
@@ -404,6 +424,10 @@ struct SimulateCommand: AsyncParsableCommand {
             for address in addresses.gb28181 {
                 let channels = address.channels.count == 1 ? "channel \(address.channels[0])" : "\(address.channels.count) channels \(address.channels.first ?? "")…\(address.channels.last ?? "")"
                 print("gb28181: \(address.device) = \(address.id) (\(channels)) from 127.0.0.1:\(address.port) to \(sipPlatform)")
+            }
+            if let media = bindings.gb28181?.configuration.media {
+                let clip = media.sender.clip
+                print("gb28181 video: \(sipVideo ?? "") (\(clip.frames.count) frames, \(clip.framesPerSecond) fps, f=\(media.format)) on INVITE, UDP from 127.0.0.1:\(media.sender.udpPort)")
             }
         }
         // A script waiting for the endpoint lines reads them now, not at exit, when stdout is a file or pipe.

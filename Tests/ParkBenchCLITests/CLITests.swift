@@ -183,6 +183,18 @@ import Testing
         #expect(try parkbench("frobnicate").status == 2)
     }
 
+    /// --sip-video needs a platform to answer INVITEs from, and a clip it can read.
+    @Test func sipVideoIsValidated() throws {
+        let alone = try parkbench("simulate", "--park", "conformance/parks/demo.yaml", "--duration", "1s", "--sip-video", "fixtures/media/clip.h264")
+        #expect(alone.status == 2)
+        #expect(alone.stderr.contains("--sip-video only applies with --sip-platform"), "\(alone.stderr)")
+        let missing = try parkbench(
+            "simulate", "--park", "conformance/parks/demo.yaml", "--duration", "1s", "--sip-platform", "127.0.0.1:9", "--password-env", "PB_VIDEO_PW",
+            "--sip-video", "fixtures/media/no-such-clip.h264", environment: ["PB_VIDEO_PW": "x"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("--sip-video fixtures/media/no-such-clip.h264: cannot read"), "\(missing.stderr)")
+    }
+
     /// A virtual-time simulation is reproducible: the same seed writes the same ledger.
     @Test func simulateVirtualIsReproducible() throws {
         let first = try temporaryFile("a.jsonl", "")

@@ -1,5 +1,6 @@
-// epoll and eventfd for the I/O threads, ioctl for socket queues, prctl and malloc_trim for worker processes: Swift's Glibc module
-// does not export these headers, and prctl and ioctl are variadic, which Swift cannot call.
+// epoll and eventfd for the I/O threads, ioctl for socket queues, prctl and malloc_trim for worker processes, sendmmsg and
+// RUSAGE_THREAD for the RTP sender: Swift's Glibc module does not export these headers (sendmmsg and RUSAGE_THREAD are
+// _GNU_SOURCE-only), and prctl and ioctl are variadic, which Swift cannot call.
 #ifndef PARKBENCH_CLINUXEVENTS_H
 #define PARKBENCH_CLINUXEVENTS_H
 #include <sys/epoll.h>
@@ -83,5 +84,25 @@ static inline int parkbench_unacknowledged_bytes(int fd) {
     int count = 0;
     return ioctl(fd, SIOCOUTQ, &count) == 0 ? count : -1;
 }
+
+/// One datagram for `parkbench_send_datagrams`: a head (RTP header and any restamped bytes) and a
+/// body (shared payload bytes), sent as one packet to `address`.
+struct parkbench_datagram {
+    const void *head;
+    size_t head_length;
+    const void *body;
+    size_t body_length;
+    const void *address;
+    unsigned int address_length;
+};
+
+/// Sends up to `count` datagrams on `fd` with sendmmsg(2), two iovecs each, in system calls of at
+/// most 64: the RTP sender's one call per batch instead of one per packet. Returns how many were
+/// sent before the first failure (all of them on success), or -1 with errno set if the first one
+/// failed. Defined in shim.c, the one file compiled with _GNU_SOURCE.
+int parkbench_send_datagrams(int fd, const struct parkbench_datagram *datagrams, int count);
+
+/// CPU time (user + system) of the calling thread in microseconds (getrusage RUSAGE_THREAD), or -1.
+long long parkbench_thread_cpu_microseconds(void);
 
 #endif

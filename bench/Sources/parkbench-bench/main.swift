@@ -8,7 +8,7 @@
 // (idle: after the devices exist, before they run; running: at the end, ledger included).
 // Targets from issue 2: p99 jitter < 5 ms, idle RSS < 2 KiB per device.
 //
-// `mqtt`: see MQTTBench.swift; `sip`: see SIPBench.swift.
+// `mqtt`: see MQTTBench.swift; `sip`: see SIPBench.swift; `video`: see VideoBench.swift.
 import Foundation
 import NIOCore
 import ParkCore
@@ -178,6 +178,8 @@ case "modbus":
     runModbusBench(ModbusBenchArguments(Array(arguments.dropFirst())))
 case "sip":
     runSIPBench(SIPBenchArguments(Array(arguments.dropFirst())))
+case "video":
+    runVideoBench(VideoBenchArguments(Array(arguments.dropFirst())))
 default:
     fail("""
         usage: parkbench-bench timers [--devices N] [--duration S] [--warmup S] [--threads N] [--resolution-us N] [--json]
@@ -188,5 +190,6 @@ default:
                parkbench-bench fleet [--devices N] [--brokers B] [--seconds S] [--interval S] [--workers W]
                parkbench-bench modbus [--meters N] [--seconds S] [--connections C]
                parkbench-bench sip [--cameras N] [--per-socket N] [--rate CAMERAS/S] [--keepalive S] [--idle S]
+               parkbench-bench video [--streams N] [--seconds S] [--sinks K] [--clip PATH]
         """)
 }

@@ -18,6 +18,7 @@ struct FuzzTarget: Sendable {
 let fuzzTargets: [FuzzTarget] = [
     dlt645Target,
     dlt645NumberTarget,
+    mediaTarget,
     modbusRTUFramerTarget,
     modbusTCPTarget,
     modbusReplyTarget,
