@@ -18,6 +18,7 @@ BENCH_DEVICES  ?= 100000
 BENCH_DURATION ?= 60
 BENCH_MQTT_CLIENTS ?= 1000
 BENCH_CONNECT_CLIENTS ?= 19500
+BENCH_SIP_CAMERAS ?= 50000
 BENCH_VIDEO_STREAMS ?= 200
 
 .PHONY: all deps deps-build build test demo bench clean fuzz fuzz-smoke
@@ -57,6 +58,7 @@ bench: deps
 	.build/release/parkbench-bench store --messages 200000
 	.build/release/parkbench-bench connect --clients $(BENCH_CONNECT_CLIENTS)
 	.build/release/parkbench-bench video --streams $(BENCH_VIDEO_STREAMS) --seconds 15
+	.build/release/parkbench-bench sip --cameras $(BENCH_SIP_CAMERAS)
 
 # Every parser under libFuzzer + AddressSanitizer, one target after the other (niced); a crash,
 # hang or out-of-memory fails make and prints the reproducer. Inputs found collect in fuzz/.work/.

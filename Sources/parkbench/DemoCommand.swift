@@ -178,22 +178,24 @@ struct DemoCommand: AsyncParsableCommand {
             throw ExitCode(ExitStatus.unreachable)
         }
         // The park's cameras and NVRs register to the platform's SIP server with their own secrets:
-        // the server knows them by 20-digit id, which the park's numbering gives.
-        if let video = configuration.profile.video {
-            do {
-                let numbering = try GB28181DeviceBinding.ids(for: configuration.park.boundDevices, catalog: workspace.catalog, domain: video.domain)
+        // the server knows them by 20-digit id, which the park's numbering gives. The profile's
+        // video: section names the platform's id and domain, or the reference platform's defaults.
+        let video = configuration.profile.video ?? VideoPlatform(host: "127.0.0.1", port: 0)
+        do {
+            let numbering = try GB28181DeviceBinding.ids(for: configuration.park.boundDevices, catalog: workspace.catalog, domain: video.domain)
+            if !numbering.isEmpty {
                 var passwords: [String: String] = [:]
                 for (device, id) in numbering { passwords[id] = secrets[device] }
                 let known = passwords
                 let sipPort = try reference.startSIP(PlatformSIPOptions(
                     port: 0, platformID: video.id, domain: video.domain, keepaliveInterval: Self.cameraKeepalive,
                     passwords: { known[$0] }))
-                configuration.profile.video?.port = Int(sipPort)
+                configuration.profile.video = VideoPlatform(host: "127.0.0.1", port: Int(sipPort), id: video.id, domain: video.domain)
                 if !options.json { print("reference platform: GB/T 28181 SIP server \(video.id) on udp://127.0.0.1:\(sipPort), \(numbering.count) cameras and NVRs") }
-            } catch {
-                Output.error("error: cannot start the reference platform's SIP server: \(error)")
-                throw ExitCode(ExitStatus.unreachable)
             }
+        } catch {
+            Output.error("error: cannot start the reference platform's SIP server: \(error)")
+            throw ExitCode(ExitStatus.unreachable)
         }
         for _ in 0..<400 where !reference.isConnected { try? await Task.sleep(nanoseconds: 25_000_000) }
         guard reference.isConnected else {
