@@ -284,7 +284,11 @@ public struct HarnessRunner: Sendable {
         if let devicesUp = configuration.devicesUp {
             do { try await devicesUp(addresses) } catch { throw .unreachable("\(error)") }
         }
-        progress(.step("park \(configuration.park.name): \(devices.count) devices connected\(meters == nil ? "" : ", \(allDevices.count - devices.count) meters answering"); letting the platform see them for \(configuration.settle)"))
+        let onVideo = addresses.gb28181.count
+        let answering = allDevices.count - devices.count - onVideo
+        progress(.step("park \(configuration.park.name): \(devices.count) devices connected"
+                       + (meters == nil ? "" : ", \(answering) meters answering") + (onVideo == 0 ? "" : ", \(onVideo) cameras and NVRs registered")
+                       + "; letting the platform see them for \(configuration.settle)"))
         try? await Task.sleep(nanoseconds: configuration.settle.nanoseconds)
 
         let context = HarnessContext(

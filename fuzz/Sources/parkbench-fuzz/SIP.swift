@@ -1,11 +1,13 @@
 // The GB/T 28181 target: SIP messages as a datagram and as a TCP stream, the digest headers and
-// MANSCDP bodies they carry. Properties: what parses serializes back to an equal message, a
-// stream frames the same however its reads split, and a MANSCDP body written out reads back equal.
+// the MANSCDP and SDP bodies they carry. Properties: what parses serializes back to an equal
+// message, a stream frames the same however its reads split, a MANSCDP body written out reads back
+// equal, and an SDP offer written out reads back with the same media (address, port, transport,
+// SSRC, time range).
 import ParkGB28181
 
 let sipTarget = FuzzTarget(
     name: "sip",
-    summary: "SIPParser.parse, SIPStreamFramer (split vs whole), digest headers, MANSCDPMessage; serialize→parse is the identity"
+    summary: "SIPParser.parse, SIPStreamFramer (split vs whole), digest headers, MANSCDPMessage, GB28181SDP; serialize→parse is the identity"
 ) { bytes in
     var input = Choices(bytes)
     let control = input.byte()
@@ -21,8 +23,25 @@ let sipTarget = FuzzTarget(
     check(whole.failed == split.failed, "split reads \(split.failed ? "fail" : "pass"), whole \(whole.failed ? "fail" : "pass")")
     for message in whole.messages { exercise(message) }
 
-    // The input as a bare MANSCDP body too (the fuzzer finds XML faster without a SIP head).
+    // The input as a bare MANSCDP or SDP body too (the fuzzer finds them faster without a SIP head).
     if control & 0x80 != 0 { manscdp(data) }
+    if control & 0x40 != 0 { sdp(data) }
+}
+
+private func sdp(_ body: [UInt8]) {
+    guard let offer = try? GB28181SDP(bytes: body) else { return }
+    _ = offer.ssrcValue
+    let written = offer.bytes
+    // Written out, the address appears twice (o= and c=): a long one may pass the 8 KiB bound.
+    guard written.count <= 8192 else { return }
+    guard let again = try? GB28181SDP(bytes: written) else {
+        check(false, "an SDP offer that was read cannot be read once written: \(offer.text)")
+        return
+    }
+    check(again.address == offer.address && again.port == offer.port && again.transport == offer.transport
+          && again.ssrc == offer.ssrc && again.timeStart == offer.timeStart && again.timeStop == offer.timeStop
+          && again.sessionName == offer.sessionName,
+          "an SDP offer written out reads back with other media: \(offer) vs \(again)")
 }
 
 private func frame(_ reads: [ArraySlice<UInt8>]) -> (messages: [SIPMessage], failed: Bool) {
@@ -59,7 +78,10 @@ private func exercise(_ message: SIPMessage) {
         let response = message.response(status: 200, reason: "OK", toTag: "fuzz")
         check((try? roomy.parse(response.serialized())) == response, "a response to a parsed request does not round-trip")
     }
-    if !message.body.isEmpty { manscdp(message.body) }
+    if !message.body.isEmpty {
+        manscdp(message.body)
+        sdp(message.body)
+    }
 }
 
 private func manscdp(_ body: [UInt8]) {
