@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ParkCore
 import ParkEventLoop
@@ -42,12 +43,18 @@ public final class GB28181DeviceBinding: EmissionObserver, CommandTakingBinding,
         /// are refused 488, as before). The sender is the caller's to start and stop, so one
         /// sender (one thread, one packetized clip) can serve several bindings.
         public var media: GB28181MediaHooks?
+        /// Devices that begin registering per second when the binding starts, spread over its
+        /// sockets in 10 ms steps (0: all at once). Fifty thousand REGISTERs at once are a
+        /// retransmission storm for any registrar — sipp's included — so a park comes up at a rate
+        /// the platform can answer; 5,000 a second brings 50,000 cameras up in 10 s.
+        public var registrationsPerSecond: Int
 
         public init(
             platform: SIPAddress, platformID: String = "34020000002000000001", domain: String = "3402000000", bindHost: String = "127.0.0.1",
             devicesPerSocket: Int = 5_000, password: @escaping @Sendable (BoundDevice) -> String?, timers: SIPTimers = .rfc3261,
-            media: GB28181MediaHooks? = nil
+            media: GB28181MediaHooks? = nil, registrationsPerSecond: Int = 5_000
         ) {
+            self.registrationsPerSecond = registrationsPerSecond
             self.platform = platform
             self.platformID = platformID
             self.domain = domain
@@ -83,6 +90,15 @@ public final class GB28181DeviceBinding: EmissionObserver, CommandTakingBinding,
         var index: Int
         var device: Int
     }
+
+    /// Set when the binding stops, so a paced start still under way starts no more devices.
+    final class PacingFlag: Sendable {
+        private let flag = Atomic<Bool>(false)
+        var isSet: Bool { flag.load(ordering: .acquiring) }
+        func set() { flag.store(true, ordering: .releasing) }
+    }
+
+    private let pacingStopped = PacingFlag()
 
     private struct Running: Sendable {
         var transports: [SIPUDPTransport<GB28181DeviceAgent>] = []
@@ -230,8 +246,37 @@ public final class GB28181DeviceBinding: EmissionObserver, CommandTakingBinding,
             throw BindingError("GB/T 28181: \(error)")
         }
         running.withLock { $0 = Running(transports: transports, addresses: addresses) }
-        for transport in transports { transport.perform { agent, now in agent.startAll(now: now) } }
+        let perStep = configuration.registrationsPerSecond / 100
+        if perStep < 1 || devices.count <= perStep {
+            for transport in transports { transport.perform { agent, now in agent.startAll(now: now) } }
+        } else {
+            let started = transports, sizes = transports.map { $0.inspect { $0.devices.count } }, stopped = pacingStopped
+            Thread.detachNewThread { Self.startPaced(started, sizes: sizes, perStep: perStep, stopped: stopped) }
+        }
         return addresses
+    }
+
+    /// Starts `perStep` devices every 10 ms, taken from each socket in turn, until all have begun
+    /// registering or the binding stops. Its own thread: the pacing sleeps, the event threads must not.
+    private static func startPaced(_ transports: [SIPUDPTransport<GB28181DeviceAgent>], sizes: [Int], perStep: Int, stopped: PacingFlag) {
+        var next = Array(repeating: 0, count: transports.count)
+        let began = MonotonicClock.now()
+        var step: UInt64 = 0
+        while !stopped.isSet, zip(next, sizes).contains(where: { $0 < $1 }) {
+            var quota = perStep
+            while quota > 0, zip(next, sizes).contains(where: { $0 < $1 }) {
+                for socket in transports.indices where quota > 0 && next[socket] < sizes[socket] {
+                    let share = min(sizes[socket] - next[socket], max(1, quota / transports.count), quota)
+                    let range = next[socket]..<(next[socket] + share)
+                    transports[socket].perform { agent, now in for index in range { agent.start(index, now: now) } }
+                    next[socket] += share
+                    quota -= share
+                }
+            }
+            step += 1
+            let due = began + step * 10_000_000, now = MonotonicClock.now()
+            if due > now { usleep(UInt32((due - now) / 1_000)) }
+        }
     }
 
     /// Unregisters every device and closes the sockets once the platform has answered (or
@@ -242,6 +287,7 @@ public final class GB28181DeviceBinding: EmissionObserver, CommandTakingBinding,
             return current.transports
         }
         guard !transports.isEmpty else { return }
+        pacingStopped.set()
         for transport in transports { transport.perform { agent, now in agent.stopAll(now: now) } }
         let deadline = MonotonicClock.now() + UInt64(grace.nanoseconds)
         while MonotonicClock.now() < deadline,

@@ -1,5 +1,6 @@
 import Foundation
 import ParkBindings
+import ParkWire
 import ParkCore
 import ParkDevices
 import ParkEventLoop
@@ -147,5 +148,42 @@ import Testing
         let unregistrations = fixture.platform.inspect { $0.requests.filter { $0.0.method == "REGISTER" && $0.0.expires == 0 }.count }
         #expect(unregistrations == 2)
         fixture.platform.stop()
+    }
+
+    /// A platform that answers every request 200 and keeps when each REGISTER came, and from where.
+    struct TimingPlatform: SIPTransportUser {
+        var registers: [(at: UInt64, from: SIPAddress)] = []
+        mutating func received(_ response: SIPMessage, now: UInt64) {}
+        mutating func received(request: SIPMessage, from source: SIPAddress, now: UInt64) -> SIPMessage? {
+            if request.method == "REGISTER" { registers.append((now, source)) }
+            let expires = request.method == "REGISTER" ? [SIPHeader("Expires", String(request.expires ?? 3600))] : []
+            return request.response(status: 200, reason: "OK", toTag: "plat", extraHeaders: expires)
+        }
+        mutating func advance(now: UInt64) {}
+        var nextDeadline: UInt64 { .max }
+        mutating func takeOutbox() -> [SIPDatagram] { [] }
+    }
+
+    /// A park bigger than one 10 ms step begins registering at the configured rate, taking devices
+    /// from every socket in turn, not as one burst: 300 cameras at 1,000 a second span ≥ 250 ms.
+    @Test func aLargeParkBeginsRegisteringAtTheConfiguredRateFromEverySocket() throws {
+        let (_, catalog, kinds) = try Fixture.load()
+        let devices = (1...300).map { BoundDevice(id: "cam-\($0)", kind: "camera", model: "hik-ds2cd", zone: "A", floor: 1) }
+        let platform = try SIPUDPTransport(binding: .loopback(port: 0)) { _ in TimingPlatform() }
+        try platform.start()
+        defer { platform.stop() }
+        let binding = try GB28181DeviceBinding(
+            devices: devices, catalog: catalog, kinds: kinds, registry: PolledStateRegistry(),
+            configuration: .init(platform: platform.local, devicesPerSocket: 100, password: { _ in "secret" }, registrationsPerSecond: 1_000))
+        _ = try binding.start()
+        defer { binding.stop(grace: .milliseconds(0)) }
+        let deadline = MonotonicClock.now() + 10_000_000_000
+        while binding.counters.registered < 300, MonotonicClock.now() < deadline { usleep(10_000) }
+        #expect(binding.counters.registered == 300)
+        let registers = platform.inspect { $0.registers }
+        let first = try #require(registers.first), last = try #require(registers.last)
+        #expect(last.at - first.at >= 250_000_000, "300 REGISTERs within \((last.at - first.at) / 1_000_000) ms: not paced")
+        // The first step (10 devices) already comes from all three sockets.
+        #expect(Set(registers.prefix(10).map(\.from.port)).count == 3)
     }
 }
