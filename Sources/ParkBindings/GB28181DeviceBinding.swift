@@ -453,5 +453,6 @@ extension GB28181DeviceAgent.Counters {
         unknownTargets += other.unknownTargets
         badBodies += other.badBodies
         unanswered += other.unanswered
+        retransmittedRequests += other.retransmittedRequests
     }
 }

@@ -77,6 +77,8 @@ public struct GB28181DeviceAgent: SIPTransportUser {
         public var invites = 0
         public var byes = 0
         public var unackedInvites = 0
+        /// MESSAGEs that came again (same transaction) and got their first answer again, unacted on.
+        public var retransmittedRequests = 0
         public init() {}
     }
 
@@ -96,6 +98,9 @@ public struct GB28181DeviceAgent: SIPTransportUser {
     let media: MediaHooks?
     var dialogs: [String: MediaDialog] = [:]
     var dialogTimers = DeadlineHeap<String>()
+    /// The status each MESSAGE transaction was answered with, until Timer J.
+    var answeredMessages: [UInt64: UInt16] = [:]
+    var answeredExpiry = DeadlineHeap<UInt64>()
     /// 2xx answers to INVITEs sent again (the transport answers the request itself).
     var outbox: [SIPDatagram] = []
 
@@ -174,8 +179,9 @@ public struct GB28181DeviceAgent: SIPTransportUser {
     public mutating func advance(now: UInt64) {
         client.advance(now: now)
         advanceDialogs(now: now)
+        while let (_, key) = answeredExpiry.popDue(now) { answeredMessages[key] = nil }
     }
-    public var nextDeadline: UInt64 { min(client.nextDeadline, dialogTimers.earliest ?? .max) }
+    public var nextDeadline: UInt64 { min(client.nextDeadline, dialogTimers.earliest ?? .max, answeredExpiry.earliest ?? .max) }
     public mutating func takeOutbox() -> [SIPDatagram] {
         defer { outbox.removeAll(keepingCapacity: true) }
         return outbox + client.takeOutbox()
@@ -184,6 +190,45 @@ public struct GB28181DeviceAgent: SIPTransportUser {
     public mutating func received(request: SIPMessage, from source: SIPAddress, now: UInt64) -> SIPMessage? {
         if let answer = receivedDialogRequest(request, from: source, now: now) { return answer }
         guard request.method == "MESSAGE" else { return SIPMessage.notImplemented(request) }
+        // A retransmission (the platform's 200 came late) gets the same answer and is not acted on
+        // again (RFC 3261 §17.2.2): a Catalog query answered twice, or a reboot done twice, is a bug.
+        let key = Self.transactionKey(request)
+        if let key, let status = answeredMessages[key] {
+            counters.retransmittedRequests += 1
+            return request.response(status: Int(status), reason: Self.reason(status), toTag: "gb")
+        }
+        let answer = message(request, now: now)
+        // Unanswered (a powered-off device) is not remembered: a retransmission after power comes
+        // back is a request like any other.
+        if let key, let status = answer?.status {
+            answeredMessages[key] = UInt16(status)
+            answeredExpiry.push(now + client.settings.timers.timeoutF, key)
+        }
+        return answer
+    }
+
+    /// A hash of the request's transaction (Via branch, Call-ID, CSeq): 8 bytes a request for the
+    /// 32 s a retransmission can come, not the request.
+    static func transactionKey(_ request: SIPMessage) -> UInt64? {
+        guard let branch = request.viaBranch, let callID = request.callID, let cseq = request.cseq else { return nil }
+        var hasher = Hasher()
+        hasher.combine(branch)
+        hasher.combine(callID)
+        hasher.combine(cseq.number)
+        return UInt64(bitPattern: Int64(hasher.finalize()))
+    }
+
+    static func reason(_ status: UInt16) -> String {
+        switch status {
+        case 200: "OK"
+        case 400: "Bad Request"
+        case 404: "Not Found"
+        default: "Error"
+        }
+    }
+
+    /// A MESSAGE seen for the first time: its answer (nil: a silent device says nothing).
+    private mutating func message(_ request: SIPMessage, now: UInt64) -> SIPMessage? {
         let message: MANSCDPMessage
         do { message = try MANSCDPMessage(bytes: request.body) } catch {
             counters.badBodies += 1

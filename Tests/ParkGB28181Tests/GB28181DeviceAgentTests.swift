@@ -115,6 +115,36 @@ import Testing
         #expect(single.count == 1 && single[0].sumNum == 1)
     }
 
+    /// A platform's MESSAGE whose 200 came late is sent again on the same transaction: the
+    /// device answers it the same and does not act again (RFC 3261 §17.2.2) — no second catalog,
+    /// no second PTZ move. After Timer J (32 s) the same ids are a new request.
+    @Test func aRetransmittedQueryOrControlIsAnsweredAgainNotActedOnAgain() throws {
+        var harness = Harness()
+        func request(_ body: MANSCDPMessage, to id: String, branch: String) -> SIPMessage {
+            .request(method: "MESSAGE", uri: "sip:\(id)@3402000000", headers: [
+                SIPHeader("Via", "SIP/2.0/UDP 127.0.0.1:5060;branch=\(branch)"),
+                SIPHeader("From", "<sip:\(Self.platform)@3402000000>;tag=p1"), SIPHeader("To", "<sip:\(id)@3402000000>"),
+                SIPHeader("Call-ID", "\(branch)@127.0.0.1"), SIPHeader("CSeq", "1 MESSAGE"), SIPHeader("Content-Type", "Application/MANSCDP+xml"),
+            ], body: try! body.encoded())
+        }
+        let query = request(.query(cmdType: "Catalog", sn: 21, deviceID: Self.nvr), to: Self.nvr, branch: "z9hG4bKcat")
+        #expect(harness.agent.received(request: query, from: Self.server, now: 1)?.status == 200)
+        #expect(harness.sent().count == 4)
+        #expect(harness.agent.received(request: query, from: Self.server, now: 2)?.status == 200)
+        #expect(harness.sent().isEmpty, "a retransmitted Catalog query was answered with a second catalog")
+
+        let ptz = request(.deviceControl(sn: 22, deviceID: Self.camera, .ptz(GB28181PTZCommand(action: .gotoPreset(2)))), to: Self.camera, branch: "z9hG4bKptz")
+        _ = harness.agent.received(request: ptz, from: Self.server, now: 3)
+        #expect(harness.agent.received(request: ptz, from: Self.server, now: 4)?.status == 200)
+        #expect(harness.recorder.controls.withLock { $0.count } == 1, "a retransmitted PTZ moved the camera twice")
+        #expect(harness.agent.counters.retransmittedRequests == 2)
+
+        // Timer J passed: forgotten.
+        harness.agent.advance(now: 5 + 64 * 500_000_000)
+        _ = harness.agent.received(request: ptz, from: Self.server, now: 6 + 64 * 500_000_000)
+        #expect(harness.recorder.controls.withLock { $0.count } == 2)
+    }
+
     @Test func theIPCsBodiesDeclareItsCharset() {
         var harness = Harness()
         _ = harness.agent.received(request: .request(method: "MESSAGE", uri: "sip:\(Self.camera)@3402000000", headers: [
