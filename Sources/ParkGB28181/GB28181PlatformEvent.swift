@@ -22,6 +22,11 @@ public enum GB28181PlatformEvent: Sendable, Equatable {
     case controlAcknowledged(deviceID: String, sn: Int, result: String?)
     /// A request the platform sent ended without a 2xx: `status` nil when it timed out.
     case requestFailed(deviceID: String, cmdType: String, sn: Int, status: Int?)
+    /// A device answered the platform's INVITE with `answer` (its RTP address, port and SSRC); the
+    /// platform has ACKed it.
+    case mediaAnswered(deviceID: String, channelID: String, callID: String, answer: GB28181SDP)
+    /// An INVITE the platform sent was refused, unanswered, or answered with an SDP it cannot use.
+    case mediaFailed(deviceID: String, channelID: String, callID: String, reason: String)
     /// A device's message that could not be used, and why.
     case problem(deviceID: String, reason: String)
 }
@@ -86,6 +91,10 @@ public struct GB28181PlatformCounters: Sendable, Equatable {
     /// MESSAGEs from devices that are not registered (answered 403).
     public var unregisteredMessages = 0
     public var problems = 0
+    public var invitesSent = 0
+    public var byesSent = 0
+    /// ACKs sent again for a device's retransmitted 2xx.
+    public var acksResent = 0
     /// The first ``GB28181PlatformServer/keptProblems`` problems, for a report.
     public var problemReasons: [String] = []
     public init() {}

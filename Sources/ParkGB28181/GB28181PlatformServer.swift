@@ -14,6 +14,8 @@ public struct GB28181PlatformServer: Sendable {
         public var deviceID: String
         public var cmdType: String
         public var sn: Int
+        /// The media session an INVITE or BYE belongs to.
+        public var callID: String? = nil
     }
 
     /// Why the server wakes up.
@@ -82,6 +84,9 @@ public struct GB28181PlatformServer: Sendable {
     /// acted on twice (RFC 3261 §17.2.2, Timer J = 64·T1).
     var answered: [RequestKey: SIPMessage] = [:]
     var nextSN = 1
+    /// Media sessions by Call-ID, from INVITE until BYE.
+    public internal(set) var mediaSessions: [String: MediaSession] = [:]
+    var nextStream = 0
     var cseq: UInt32 = 0
 
     /// `password` gives each device's password by id (nil: an unknown device, refused 403);
@@ -250,12 +255,23 @@ public struct GB28181PlatformServer: Sendable {
 
     /// A response to one of the platform's requests.
     public mutating func received(_ response: SIPMessage, now: UInt64) {
-        guard let outcome = transactions.received(response) else { return }
+        guard let outcome = transactions.received(response) else {
+            // A device resends its 2xx to an INVITE until an ACK reaches it: ACK each copy.
+            if let cseq = response.cseq, cseq.method == "INVITE", let status = response.status, (200..<300).contains(status),
+               let callID = response.callID {
+                acknowledge(response, callID: callID, now: now)
+            }
+            return
+        }
         handle(outcome, now: now)
     }
 
     private mutating func handle(_ outcome: SIPClientTransactions<Owner>.Outcome, now: UInt64) {
         switch outcome {
+        case .response(let owner, let response, let final) where owner.cmdType == "INVITE":
+            if final { inviteEnded(owner, response, now: now) }
+        case .timedOut(let owner, _) where owner.cmdType == "INVITE":
+            inviteEnded(owner, nil, now: now)
         case .response(let owner, let response, let final):
             guard final, let status = response.status, !(200..<300).contains(status) else { return }
             record(.requestFailed(deviceID: owner.deviceID, cmdType: owner.cmdType, sn: owner.sn, status: status), now)
