@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "ParkPlatform",
             dependencies: [
-                "ParkMQTT", "ParkProfiles", "ParkWire", "ParkModbus", "ParkEventLoop", "ParkGB28181", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+                "ParkMQTT", "ParkProfiles", "ParkWire", "ParkModbus", "ParkEventLoop", "ParkGB28181", "ParkMedia", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -164,7 +164,7 @@ let package = Package(
         .target(
             name: "ParkHarness",
             dependencies: [
-                "ParkCore", "ParkProfiles", "ParkWire", "ParkMQTT", "ParkModbus", "ParkBindings", "ParkRuntime", "ParkReport", "ParkCapture", "ParkGB28181",
+                "ParkCore", "ParkProfiles", "ParkWire", "ParkMQTT", "ParkModbus", "ParkBindings", "ParkRuntime", "ParkReport", "ParkCapture", "ParkGB28181", "ParkMedia",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),

@@ -280,7 +280,7 @@ public final class GB28181DeviceBinding: EmissionObserver, CommandTakingBinding,
     }
 
     /// Unregisters every device and closes the sockets once the platform has answered (or
-    /// `grace` has passed). Safe to call more than once.
+    /// `grace` has passed), and stops the media sender. Safe to call more than once.
     public func stop(grace: Duration = .milliseconds(500)) {
         let transports = running.withLock { current -> [SIPUDPTransport<GB28181DeviceAgent>] in
             defer { current.transports = [] }
@@ -295,6 +295,7 @@ public final class GB28181DeviceBinding: EmissionObserver, CommandTakingBinding,
             usleep(5_000)
         }
         transports.forEach { $0.stop() }
+        configuration.media?.sender.stop()
     }
 
     /// Cuts a device off the wire as a power loss does (no unregistration, no keepalives, no

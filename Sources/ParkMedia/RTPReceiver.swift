@@ -32,12 +32,14 @@ public final class RTPReceiver: @unchecked Sendable {
         var connection: Int32 = -1
         var deframer = RFC4571Deframer()
         var inspector: PSStreamInspector
+        var arrived = 0
     }
 
     /// The address every port is bound on.
     public let localAddress: String
-    /// Fault injection for the reference platform (`rtp-loss`): one packet in this many is thrown
-    /// away before it is inspected, as an overrun receive buffer would. 0: none.
+    /// Fault injection for the reference platform (`rtp-loss`): packet N, 2N, 3N … of every
+    /// stream is thrown away before it is inspected, as an overrun receive buffer would — the
+    /// first at packet N, so with N past a key frame's packets the stream still starts. 0: none.
     public let discardOneIn = Atomic<Int>(0)
 
     private let selector: EpollSelector
@@ -47,7 +49,6 @@ public final class RTPReceiver: @unchecked Sendable {
     private let started = Atomic<Bool>(false)
     private let streams = Mutex<[Int: Stream]>([:])
     private let nextID = Atomic<Int>(1)
-    private let packetCount = Atomic<Int>(0)
 
     public init(localAddress: String = "127.0.0.1") throws(MediaError) {
         self.localAddress = localAddress
@@ -179,8 +180,9 @@ public final class RTPReceiver: @unchecked Sendable {
     }
 
     private func deliver(_ packet: ArraySlice<UInt8>, to stream: inout Stream, now: UInt64) {
+        stream.arrived += 1
         let oneIn = discardOneIn.load(ordering: .relaxed)
-        if oneIn > 0, packetCount.wrappingAdd(1, ordering: .relaxed).newValue % oneIn == 0 { return }
+        if oneIn > 0, stream.arrived % oneIn == 0 { return }
         stream.inspector.receive(packet, at: now)
     }
 

@@ -385,6 +385,10 @@ public struct PlatformFaults: Sendable, Hashable {
     /// GB/T 28181 cameras: a REGISTER's digest is not held to the device's password, so any
     /// password (another device's, a wrong one) is taken — the `auth-disabled` switch's SIP half.
     public var sipPasswordsUnchecked = false
+    /// GB/T 28181 live video: the INVITE goes out this long after it was asked for.
+    public var videoDelay: Duration = .zero
+    /// GB/T 28181 live video: packet N, 2N, … of every stream is thrown away on arrival (0: none).
+    public var rtpLossOneIn = 0
 
     public init(
         alarmDelay: Duration = .zero, dropAlarms: Bool = false, valueScaling: Double = 1,

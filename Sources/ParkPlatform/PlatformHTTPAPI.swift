@@ -13,6 +13,9 @@ import NIOPosix
 /// | `GET /devices/{id}` | one device |
 /// | `POST /devices/{id}/commands` `{"command": "...", "arguments": {...}}` | `202 {"id": "api-N"}`; the command goes out on the device's `cmd` topic |
 /// | `GET /commands/{id}` | when it was sent and whether (and when) the device acknowledged it |
+/// | `POST /devices/{id}/video` `[{"channel": "..."}]` | `202 {"session": "video-N"}`; a GB/T 28181 camera is INVITEd to stream to the platform's receiver, reported on `platform/video` |
+/// | `DELETE /devices/{id}/video` | `200 {"stopped": N}`: every session of the camera ends with BYE |
+/// | `GET /video` | the live video sessions and their receivers' figures (frames, loss, jitter) |
 /// | `GET /statistics` | alarms raised, what was refused or left out of device messages, and the limits |
 ///
 /// Listings are pages of at most `limit` items (default ``defaultPageLimit``, at most
@@ -178,6 +181,22 @@ enum APIRoutes {
             case .success(let id): return Answer(.accepted, object: ["id": id])
             case .failure(let error): return .error(.notFound, error.description)
             }
+        case (.POST, 3, "devices") where segments[2] == "video":
+            var channel: String?
+            if !body.isEmpty {
+                guard let request = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
+                    return .error(.badRequest, #"expected no body or a JSON body {"channel": "<20-digit channel id>"}"#)
+                }
+                channel = request["channel"] as? String
+            }
+            switch platform.startVideo(segments[1], channel: channel) {
+            case .success(let id): return Answer(.accepted, object: ["session": id])
+            case .failure(let error): return .error(.notFound, error.description)
+            }
+        case (.DELETE, 3, "devices") where segments[2] == "video":
+            return Answer(.ok, object: ["stopped": platform.stopVideo(segments[1])])
+        case (.GET, 1, "video"):
+            return Answer(.ok, object: platform.videoSessions)
         case (.GET, 2, "commands"):
             guard let command = platform.records.command(segments[1]) else { return .error(.notFound, "no command '\(segments[1])'") }
             var object: [String: Any] = [
@@ -201,7 +220,7 @@ enum APIRoutes {
                            "page_limit_default": PlatformHTTPAPI.defaultPageLimit, "page_limit_max": PlatformHTTPAPI.maximumPageLimit],
             ])
         default:
-            return .error(.notFound, "no \(method) \(path); see GET /alarms, /devices, /devices/{id}, /commands/{id}, /statistics, POST /devices/{id}/commands")
+            return .error(.notFound, "no \(method) \(path); see GET /alarms, /devices, /devices/{id}, /commands/{id}, /statistics, /video, POST /devices/{id}/commands, POST and DELETE /devices/{id}/video")
         }
     }
 

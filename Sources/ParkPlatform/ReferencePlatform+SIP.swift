@@ -171,5 +171,12 @@ extension ReferencePlatform {
             }
         }
         perform(actions)
+        // Under the transport's lock: nothing here may call back into the SIP server.
+        for record in records {
+            switch record.event {
+            case .catalog, .mediaAnswered, .mediaFailed: videoEvent(record.event)
+            default: break
+            }
+        }
     }
 }

@@ -21,6 +21,8 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
         public var telemetryTopic: String
         /// Where the catalogs of GB/T 28181 cameras and NVRs are shown.
         public var catalogTopic: String
+        /// Where live video sessions are reported: started (first key frame), figures, failed, stopped.
+        public var videoTopic: String = "platform/video"
         /// The platform's own login, when the broker wants one.
         public var credentials: MQTTCredentials?
 
@@ -49,6 +51,8 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     let core: Mutex<PlatformCore>
     /// The GB/T 28181 SIP server, once ``startSIP(_:)`` started it.
     let sip: Mutex<PlatformSIPTransport?> = Mutex(nil)
+    /// Live video sessions and their RTP receiver (see ReferencePlatform+Video).
+    let video = Mutex(PlatformVideoState())
     private let pool: Mutex<(pool: MQTTClientPool?, client: MQTTClientHandle?)> = Mutex((nil, nil))
     private let ticker: Mutex<ScheduledWork?> = Mutex(nil)
     /// The instants the platform stamps and the timers it runs (the heartbeat sweep, delayed alarms).
@@ -117,6 +121,7 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
         api.withLock { $0?.stop(); $0 = nil }
         ticker.withLock { $0?.cancel(); $0 = nil }
         sip.withLock { $0?.stop(); $0 = nil }
+        stopVideo()
         store?.close()
         let current = pool.withLock { state -> MQTTClientPool? in
             defer { state = (nil, nil) }

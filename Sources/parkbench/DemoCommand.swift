@@ -34,6 +34,8 @@ struct DemoCommand: AsyncParsableCommand {
               commands-dropped          API commands are accepted, not sent → platform command, camera PTZ
               catalog-truncated         only an NVR's first catalog MESSAGE is kept → catalog completeness
               keepalives-ignored        a camera that stops keeping alive stays online → camera offline detection
+              video-delay[=3s]          live video is INVITEd this much late → live video start
+              rtp-loss[=50]             every 50th RTP packet of a stream is lost at the receiver → stream continuity
               crash-after[=400]         the platform stops after N messages → whatever runs after
               gateway-word-swap         the gateway reads 32-bit registers in the wrong word order → meter accuracy
               gateway-slow-poll[=3s]    the gateway polls at this period, not every 1 s → meter polling period
@@ -47,7 +49,9 @@ struct DemoCommand: AsyncParsableCommand {
             The park's cameras and NVRs register over GB/T 28181 to the platform's SIP server \
             (on a free UDP port, keepalive timeout 3 × 2 s), each with its own password; \
             `--suite conformance/suites/video.yaml` runs the camera checks (alarm-delay and \
-            drop-alarms apply to camera alarms too).
+            drop-alarms apply to camera alarms too). Asked for live video, the platform INVITEs a \
+            camera to an RTP port of its receiver, and the camera streams \
+            fixtures/media/clip.h264 (CIF H.264, 25 fps) as MPEG-PS over RTP.
 
             Examples:
               parkbench demo
@@ -88,6 +92,8 @@ struct DemoCommand: AsyncParsableCommand {
     /// The demo park's cameras keep alive every 2 s (their `keepalive_interval`), so the platform
     /// declares one offline after 6 s of silence rather than the standard's 3 minutes.
     static let cameraKeepalive: Duration = .seconds(2)
+    /// What the demo's cameras stream on INVITE (relative to the repository, where demos run).
+    static let videoClip = "fixtures/media/clip.h264"
 
     @Flag(help: "Capture the broker's traffic with libpcap into run.pcap, with a slice per failed check (needs root or CAP_NET_RAW).")
     var capture = false
@@ -164,8 +170,9 @@ struct DemoCommand: AsyncParsableCommand {
             throw ExitCode(ExitStatus.unreachable)
         }
         defer { reference.stop() }
+        let apiPort: Int
         do {
-            let apiPort = try reference.startHTTP()
+            apiPort = try reference.startHTTP()
             // The profile names the platform's usual port; the embedded one has a free port.
             if var commands = configuration.profile.commands, let url = URLComponents(string: commands.url) {
                 var rewritten = url
@@ -190,7 +197,11 @@ struct DemoCommand: AsyncParsableCommand {
                 let sipPort = try reference.startSIP(PlatformSIPOptions(
                     port: 0, platformID: video.id, domain: video.domain, keepaliveInterval: Self.cameraKeepalive,
                     passwords: { known[$0] }))
-                configuration.profile.video = VideoPlatform(host: "127.0.0.1", port: Int(sipPort), id: video.id, domain: video.domain)
+                var served = VideoPlatform(host: "127.0.0.1", port: Int(sipPort), id: video.id, domain: video.domain)
+                served.play = .init(method: "POST", url: "http://127.0.0.1:\(apiPort)/devices/{device}/video", body: #"{"channel": "{channel}"}"#)
+                served.stop = .init(method: "DELETE", url: "http://127.0.0.1:\(apiPort)/devices/{device}/video", body: "")
+                configuration.profile.video = served
+                configuration.videoClip = Self.videoClip
                 if !options.json { print("reference platform: GB/T 28181 SIP server \(video.id) on udp://127.0.0.1:\(sipPort), \(numbering.count) cameras and NVRs") }
             }
         } catch {
@@ -249,6 +260,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case noOfflineDetection = "no-offline-detection", crashAfter = "crash-after", linkageDropped = "linkage-dropped"
         case authDisabled = "auth-disabled", commandsDropped = "commands-dropped"
         case catalogTruncated = "catalog-truncated", keepalivesIgnored = "keepalives-ignored"
+        case videoDelay = "video-delay", rtpLoss = "rtp-loss"
         case gatewayWordSwap = "gateway-word-swap", gatewaySlowPoll = "gateway-slow-poll", gatewayMeterLimit = "gateway-meter-limit"
         case gatewayNoOffline = "gateway-no-offline"
     }
@@ -262,9 +274,10 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         self.name = name
         value = parts.count == 2 ? parts[1] : nil
         switch name {
-        case .alarmDelay, .gatewaySlowPoll: if let value, DeviceDuration(parsing: value).map({ $0 > .zero }) != true { return nil }
+        case .alarmDelay, .gatewaySlowPoll, .videoDelay: if let value, DeviceDuration(parsing: value).map({ $0 > .zero }) != true { return nil }
         case .valueScaling: if let value, Double(value) == nil { return nil }
         case .crashAfter, .gatewayMeterLimit: if let value, Int(value).map({ $0 > 0 }) != true { return nil }
+        case .rtpLoss: if let value, Int(value).map({ $0 > 1 }) != true { return nil }
         case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline,
              .catalogTruncated, .keepalivesIgnored:
             if value != nil { return nil }
@@ -280,6 +293,8 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .crashAfter: "crash-after=\(value ?? "400")"
         case .gatewaySlowPoll: "gateway-slow-poll=\(value ?? "3s")"
         case .gatewayMeterLimit: "gateway-meter-limit=\(value ?? "16")"
+        case .videoDelay: "video-delay=\(value ?? "3s")"
+        case .rtpLoss: "rtp-loss=\(value ?? "50")"
         case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline,
              .catalogTruncated, .keepalivesIgnored:
             name.rawValue
@@ -299,6 +314,8 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .commandsDropped: faults.commandsDropped = true
         case .catalogTruncated: faults.catalogTruncated = true
         case .keepalivesIgnored: faults.keepalivesIgnored = true
+        case .videoDelay: faults.videoDelay = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "3s") ?? .seconds(3)).nanoseconds))
+        case .rtpLoss: faults.rtpLossOneIn = Int(value ?? "50") ?? 50
         case .gatewayWordSwap: gateway.wordSwap = true
         case .gatewaySlowPoll: gateway.period = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "3s") ?? .seconds(3)).nanoseconds))
         case .gatewayMeterLimit: gateway.meterLimit = Int(value ?? "16") ?? 16

@@ -383,7 +383,7 @@ import Testing
     /// reference platform's SIP server pass every camera check, and each of the platform's camera
     /// fault switches fails exactly the checks that watch what it breaks. Real sockets and real
     /// time: registration, keepalive timeouts and SIP transactions are what is being judged.
-    /// Seven demos, four at a time (a video demo waits 7–31 s on its checks' windows).
+    /// Nine demos, five at a time (a video demo waits 13–37 s on its checks' windows).
     @Test func eachCameraFaultSwitchFailsExactlyItsVideoChecks() throws {
         let matrix: [(fault: String?, failing: [String])] = [
             (nil, []),
@@ -393,11 +393,13 @@ import Testing
             ("drop-alarms", ["camera-motion-alarm", "nvr-video-loss-alarm"]),
             ("keepalives-ignored", ["camera-offline-detection"]),
             ("commands-dropped", ["camera-ptz-command"]),
+            ("video-delay=3s", ["camera-live-video-start"]),
+            ("rtp-loss=50", ["camera-stream-continuity"]),
         ]
         let folders = matrix.map { FileManager.default.temporaryDirectory.appendingPathComponent("parkbench-video-\($0.fault ?? "healthy")-\(UUID())").path }
         let runs = try parkbenchConcurrently(matrix.indices.map { index in
             ["demo", "--suite", "conformance/suites/video.yaml", "--out", folders[index]] + (matrix[index].fault.map { ["--fault", $0] } ?? [])
-        }, width: 4)
+        }, width: 5)
         for (index, (fault, failing)) in matrix.enumerated() {
             let run = runs[index], name = fault ?? "no fault"
             #expect(run.status == (failing.isEmpty ? 0 : 1), "\(name): \(run.stdout)\n\(run.stderr)")
@@ -407,7 +409,7 @@ import Testing
                 continue
             }
             let checks = try #require(report["checks"] as? [[String: Any]])
-            #expect(checks.count == 6, "\(name)")
+            #expect(checks.count == 8, "\(name)")
             #expect(Set(checks.filter { $0["verdict"] as? String != "pass" }.compactMap { $0["id"] as? String }) == Set(failing),
                     "\(name) should fail exactly \(failing): \(run.stdout.split(separator: "\n").filter { $0.contains("FAIL") || $0.contains(": ") }.joined(separator: "\n"))")
         }

@@ -12,6 +12,10 @@ public enum ObservationKind: String, Sendable, Hashable, CaseIterable {
     /// A video device's channel list as the platform assembled it from the device's Catalog
     /// answer: values `channels` (items it holds) and `sum_num` (what the device said it has).
     case catalog
+    /// A live video session as the platform's receiver sees it: event `playing` (the first whole
+    /// key frame arrived), `stats` (its figures so far), `failed` or `stopped`; values such as
+    /// `frames`, `lost`, `incomplete_frames`, `malformed_frames`, `jitter_ms`, `frame_rate`.
+    case video
 }
 
 /// One thing the system under test was seen to do, stamped when the harness saw it.

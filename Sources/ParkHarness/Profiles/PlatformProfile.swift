@@ -70,6 +70,12 @@ public struct PlatformProfile: Sendable {
         public var method: String
         public var url: String
         public var body: String
+
+        public init(method: String, url: String, body: String) {
+            self.method = method
+            self.url = url
+            self.body = body
+        }
     }
 
     /// Where the harness serves the park's meters for the system's meter gateway to poll: every

@@ -3,6 +3,7 @@ import ParkBindings
 import ParkRuntime
 import ParkCore
 import ParkGB28181
+import ParkMedia
 import ParkMQTT
 import ParkReport
 import ParkWire
@@ -42,6 +43,9 @@ public struct HarnessRunner: Sendable {
         public var meterTableFile: String?
         /// At least this many samples per latency check (`--samples`).
         public var minimumSamples: Int?
+        /// The H.264 clip (Annex B) the park's cameras stream when the platform INVITEs them; nil:
+        /// they refuse INVITEs (488), and the live-video checks fail.
+        public var videoClip: String?
         /// Called once the park's devices are up, with where each meter answers (empty without
         /// the profile's `meters:`), before the platform gets its settle time: where a demo starts
         /// the gateway that polls them.
@@ -193,9 +197,16 @@ public struct HarnessRunner: Sendable {
         let secrets = configuration.deviceSecrets
         let binding: GB28181DeviceBinding
         do {
+            // One sender for every camera's video (one thread, the clip packetized once); the binding stops it.
+            let media = try configuration.videoClip.map { path in
+                let sender = try RTPSender(clip: try PacketizedClip(contentsOf: path), configuration: .init(localAddress: "127.0.0.1"))
+                try sender.start()
+                return GB28181MediaHooks(sender: sender)
+            }
             binding = try GB28181DeviceBinding(
                 devices: devices, catalog: catalog, kinds: configuration.kinds, registry: registry,
-                configuration: .init(platform: address, platformID: platform.id, domain: platform.domain, password: { secrets?.secret(for: $0.id) }))
+                configuration: .init(platform: address, platformID: platform.id, domain: platform.domain, password: { secrets?.secret(for: $0.id) },
+                                     media: media))
         } catch {
             throw .configuration("cannot put the park's cameras on GB/T 28181: \(error)")
         }
