@@ -134,7 +134,7 @@ let package = Package(
         .testTarget(
             name: "ParkMQTTTests",
             dependencies: ["ParkMQTT", "ParkTestSupport", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform", "ParkProfiles", "ParkWire", "ParkGB28181"]),
+        .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform", "ParkProfiles", "ParkWire", "ParkGB28181", "ParkBindings", "ParkMedia"]),
         .testTarget(name: "ParkWireTests", dependencies: ["ParkWire"]),
         .testTarget(name: "ParkGB28181Tests", dependencies: ["ParkGB28181", "ParkEventLoop"]),
         // Pure: the splitter, PS muxer, RTP packetizer and clip, no sockets.
