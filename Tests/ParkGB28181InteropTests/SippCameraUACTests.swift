@@ -43,10 +43,13 @@ import Glibc
     /// sipp as the camera. `-auth_uri` (sipp adds the `sip:`): its digest otherwise names `sip:<remote ip:port>` as
     /// its uri, not the REGISTER's Request-URI, and our server holds the uri to the Request-URI
     /// (RFC 2617 §3.2.2.5), as a camera's must be.
-    static func camera(_ scenario: String, outOfCall: String? = nil, password: String, platformPort: UInt16) throws -> SippRegistrar {
+    /// `stayMilliseconds`: how long the registered camera stays for out-of-call requests before sipp ends.
+    static func camera(_ scenario: String, outOfCall: String? = nil, password: String, platformPort: UInt16, stayMilliseconds: Int = 1000)
+        throws -> SippRegistrar
+    {
         try SippRegistrar(scenario: scenario, outOfCall: outOfCall, remote: Int(platformPort), arguments: [
             "-m", "1", "-key", "device", device, "-key", "platform", platform, "-au", device, "-ap", password,
-            "-auth_uri", "\(platform)@3402000000",
+            "-auth_uri", "\(platform)@3402000000", "-d", String(stayMilliseconds), "-mp", "41000",
         ])
     }
 
@@ -77,6 +80,44 @@ import Glibc
         let counters = transport.inspect { $0.counters }
         #expect(counters.challenges == 1 && counters.refusals == 0 && counters.keepalives == 1 && counters.problems == 0, "\(counters)")
         #expect(transport.inspect { $0.devices[Self.device]?.online } == true)
+        #expect(transport.statistics.unparsable == 0, "\(transport.statistics.parseFailures)")
+    }
+
+    /// The platform's live video INVITE against sipp as the camera: sipp answers with its SDP,
+    /// gets our ACK, later our BYE, and ends its scenario cleanly (it fails on anything else).
+    @Test func sippAnswersTheLiveVideoInviteGetsTheAckAndTheBye() throws {
+        let transport = try Self.startPlatform()
+        defer { transport.stop() }
+        let sipp = try Self.camera(
+            "gb28181-camera-uac.xml", outOfCall: "gb28181-camera-uac-catalog.xml", password: Self.password, platformPort: transport.local.port,
+            stayMilliseconds: 4000)
+        defer { sipp.stop() }
+
+        var events: [GB28181PlatformEvent] = []
+        #expect(Self.collect(transport, into: &events) { events in
+            events.contains { if case .catalog(_, _, _, _, true) = $0 { true } else { false } }
+        }, "no complete catalog; sipp: \(sipp.logs())")
+        let receiver = GB28181SDP(sessionName: "Play", origin: "", address: "127.0.0.1", port: 30_000, direction: "recvonly")
+        let callID = try #require(transport.perform { server, now in server.invite(deviceID: Self.device, channelID: Self.device, receiver: receiver, now: now) })
+        let ssrc = try #require(transport.inspect { $0.mediaSessions[callID]?.ssrc })
+        #expect(Self.collect(transport, into: &events) { events in
+            events.contains { if case .mediaAnswered = $0 { true } else { false } }
+        }, "no answer to the INVITE; events \(events); sipp: \(sipp.logs())")
+        let answer = try #require(events.compactMap { event -> GB28181SDP? in
+            if case .mediaAnswered(Self.device, Self.device, callID, let answer) = event { answer } else { nil }
+        }.first)
+        #expect(answer.port == 41_000 && answer.ssrc == ssrc && answer.direction == "sendonly" && answer.transport == .udp)
+        #expect(answer.format == "v/2/2/25/1/512a///")
+        let hungUp = transport.perform { server, now in server.bye(callID: callID, now: now) }
+        #expect(hungUp)
+        // sipp answers the BYE only from the end of its scenario, after the ACK: its 200 ends our
+        // BYE transaction (sipp's exit status says nothing of out-of-call scenarios).
+        let byeAnswered = Self.collect(transport, into: &events, timeout: .seconds(3)) { _ in transport.inspect { $0.transactions.count == 0 } }
+        #expect(byeAnswered, "sipp did not answer the BYE: \(sipp.logs())")
+        Self.finished(sipp)
+        events += transport.perform { server, _ in server.takeEvents() }.map(\.event)
+        #expect(!events.contains { if case .requestFailed = $0 { true } else if case .mediaFailed = $0 { true } else { false } }, "\(events)")
+        #expect(transport.inspect { $0.mediaSessions.isEmpty && $0.counters.invitesSent == 1 && $0.counters.byesSent == 1 })
         #expect(transport.statistics.unparsable == 0, "\(transport.statistics.parseFailures)")
     }
 
