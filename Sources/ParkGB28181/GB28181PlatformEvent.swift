@@ -8,6 +8,8 @@ public enum GB28181PlatformEvent: Sendable, Equatable {
     case refused(deviceID: String, reason: GB28181Refusal)
     /// A device came (back) online: its registration, or a message after it was offline.
     case online(deviceID: String)
+    /// A registered device's Keepalive notify (GB/T 28181 §9.6).
+    case keepalive(deviceID: String)
     /// Nothing from a registered device for the offline timeout; `lastSeen` is when it last spoke.
     case offline(deviceID: String, lastSeen: UInt64)
     /// A Catalog response assembled by device and SN: `complete` when the items collected equal

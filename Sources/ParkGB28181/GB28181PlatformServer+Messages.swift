@@ -85,6 +85,7 @@ extension GB28181PlatformServer {
         switch (body.kind, body.cmdType) {
         case (.notify, "Keepalive"):
             counters.keepalives += 1
+            record(.keepalive(deviceID: deviceID), now)
         case (.notify, "Alarm"):
             do {
                 alarm(deviceID: deviceID, channelID: body.deviceID, alarm: try body.alarm(), now: now)

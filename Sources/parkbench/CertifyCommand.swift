@@ -9,7 +9,7 @@ import ParkReport
 struct CertifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "certify",
-        abstract: "Certify a Modbus device or a DL/T 645-2007 electricity meter against its model profile.",
+        abstract: "Certify a Modbus device, a DL/T 645-2007 meter or a GB/T 28181 camera or NVR against its model profile.",
         discussion: """
             ParkBench plays the master. Over Modbus (tcp:// or rtu://) it reads every register the \
             profile declares and checks that each is readable and physically plausible (a wrong \
@@ -36,6 +36,22 @@ struct CertifyCommand: ParsableCommand {
             unfinished and the rest as not run (verdict error); exit 3. A DL/T 645 meter's broken \
             frames (bad checksum, no end byte) fail frames-valid, counted by fault.
 
+            Over GB/T 28181 (sip://host:port, the address and UDP port ParkBench listens on; \
+            configure the camera's SIP server as that address, id --platform-id, domain --domain) \
+            ParkBench is the platform the camera or NVR --device-id registers to, with the \
+            password from --password-env or --password-file (never the command line). It checks \
+            the registration (digest, challenged first, the id's type), the catalog (SumNum \
+            items, split or not; the channels the profile declares; every item well formed), \
+            the DeviceInfo and DeviceStatus answers, an alarm raised at the device (with \
+            --alarm-timeout: press its test button or walk past it when asked; the alarm must \
+            name the device or one of its channels), live video of the first channel (INVITE to \
+            first whole key frame within --video-start-limit; --video-seconds of stream with no \
+            lost packet, every frame a well-formed PS pack, the SSRC offered, the frame rate its \
+            answer declares; BYE answered and the stream stopped), and the keepalive interval \
+            (--keepalives seen, each within 20 % of the profile's). The received stream is kept \
+            as video.ps in the run folder, for a decoder (ffprobe video.ps). A device that never \
+            registers within --register-timeout is exit 3.
+
             The verdict goes to a run folder like `parkbench test`'s (report.json, junit.xml, \
             report.html) and into the run history.
 
@@ -48,6 +64,9 @@ struct CertifyCommand: ParsableCommand {
                   --target rtu:///dev/ttyUSB0 --baud 9600 --parity E --unit 12
               parkbench certify --profile devices/electric-meter/grid-dtzy645.yaml \\
                   --target dlt645://192.168.1.41:8899 --meter 000000000001
+              CAMERA_PW=… parkbench certify --profile devices/camera/hik-ds2cd.yaml \\
+                  --target sip://192.168.1.10:5060 --device-id 34020000001320000001 \\
+                  --password-env CAMERA_PW --alarm-timeout 60s
 
             Exit codes: 0 certified, 1 a check failed, 2 usage or configuration error, 3 the \
             target could not be reached, did not answer, or stopped answering before every check ran.
@@ -60,9 +79,40 @@ struct CertifyCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("""
         The device: tcp://host:port (Modbus TCP, port 502 if left out), rtu:///dev/ttyUSB0 (Modbus RTU on a serial line \
-        or pty) or dlt645://host:port (DL/T 645-2007 through a serial-to-TCP converter).
-        """, valueName: "tcp://host:port|rtu://device|dlt645://host:port"))
+        or pty), dlt645://host:port (DL/T 645-2007 through a serial-to-TCP converter) or sip://host:port (where ParkBench \
+        listens for a GB/T 28181 camera or NVR to register; port 5060 if left out).
+        """, valueName: "tcp://host:port|rtu://device|dlt645://host:port|sip://host:port"))
     var target: String
+
+    @Option(help: ArgumentHelp("The GB/T 28181 device's 20-digit id (sip:// targets).", valueName: "id"))
+    var deviceId: String?
+
+    @Option(help: ArgumentHelp("Environment variable holding the device's SIP password (sip:// targets).", valueName: "name"))
+    var passwordEnv: String?
+
+    @Option(help: ArgumentHelp("File whose first line is the device's SIP password (sip:// targets).", valueName: "file"))
+    var passwordFile: String?
+
+    @Option(help: ArgumentHelp("ParkBench's SIP server id, as configured on the device.", valueName: "id"))
+    var platformId: String = "34020000002000000001"
+
+    @Option(help: ArgumentHelp("The SIP domain (default: the first 10 digits of --device-id).", valueName: "digits"))
+    var domain: String?
+
+    @Option(help: ArgumentHelp("How long the device has to register, e.g. 120s.", valueName: "duration"))
+    var registerTimeout: DeviceDuration = .seconds(120)
+
+    @Option(help: ArgumentHelp("Keepalives to observe for the keepalive check (at least 2).", valueName: "n"))
+    var keepalives: Int = 3
+
+    @Option(help: ArgumentHelp("Wait this long for an alarm raised at the device (0: the alarm check is skipped).", valueName: "duration"))
+    var alarmTimeout: DeviceDuration = .seconds(0)
+
+    @Option(help: ArgumentHelp("How long the live stream is watched.", valueName: "duration"))
+    var videoSeconds: DeviceDuration = .seconds(5)
+
+    @Option(help: ArgumentHelp("INVITE to first whole key frame above this fails.", valueName: "duration"))
+    var videoStartLimit: DeviceDuration = .seconds(2)
 
     @Option(help: ArgumentHelp("The DL/T 645 meter's 12-digit number (default: asked with read address, for a meter alone on its line).",
                                valueName: "number"))
@@ -114,8 +164,26 @@ struct CertifyCommand: ParsableCommand {
         guard let target = parsedTarget else {
             throw ValidationError("""
                 --target must be tcp://host:port (e.g. tcp://127.0.0.1:502), rtu://<serial device> (e.g. rtu:///dev/ttyUSB0) \
-                or dlt645://host:port (e.g. dlt645://127.0.0.1:8899)
+                dlt645://host:port (e.g. dlt645://127.0.0.1:8899) or sip://host:port (e.g. sip://192.168.1.10:5060)
                 """)
+        }
+        if case .sip(let host, _) = target {
+            // The address goes into the INVITE's SDP as where the camera sends video: it must be one the camera reaches.
+            let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+            guard octets.count == 4, octets.allSatisfy({ UInt8($0) != nil }), host != "0.0.0.0" else {
+                throw ValidationError("a sip:// target names this machine's IPv4 address the camera reaches (e.g. sip://192.168.1.10:5060), not \(host)")
+            }
+            guard let deviceId, deviceId.count == 20, deviceId.allSatisfy(\.isNumber) else {
+                throw ValidationError("a sip:// target needs --device-id, the camera's or NVR's 20-digit GB/T 28181 id")
+            }
+            guard (passwordEnv == nil) != (passwordFile == nil) else {
+                throw ValidationError("a sip:// target needs the device's password from exactly one of --password-env NAME or --password-file FILE")
+            }
+            guard keepalives >= 2 else { throw ValidationError("--keepalives must be at least 2 (one interval)") }
+            if let domain, domain.count != 10 || !domain.allSatisfy(\.isNumber) { throw ValidationError("--domain must be 10 digits, e.g. 3402000000") }
+            guard platformId.count == 20, platformId.allSatisfy(\.isNumber) else { throw ValidationError("--platform-id must be 20 digits") }
+        } else if deviceId != nil || passwordEnv != nil || passwordFile != nil {
+            throw ValidationError("--device-id, --password-env and --password-file are for sip:// targets")
         }
         if let meter {
             guard case .dlt645 = target else { throw ValidationError("--meter names a DL/T 645 meter; use it with a dlt645:// target (Modbus takes --unit)") }
@@ -129,11 +197,13 @@ struct CertifyCommand: ParsableCommand {
     private enum Target: CustomStringConvertible {
         case modbus(ModbusCertification.Target)
         case dlt645(host: String, port: Int)
+        case sip(host: String, port: Int)
 
         var description: String {
             switch self {
             case .modbus(let target): target.description
             case .dlt645(let host, let port): "dlt645://\(host):\(port)"
+            case .sip(let host, let port): "sip://\(host):\(port)"
             }
         }
 
@@ -141,6 +211,7 @@ struct CertifyCommand: ParsableCommand {
             switch self {
             case .modbus: RunReport.SuiteInfo(name: "certify-modbus", title: "Modbus device certification", file: file)
             case .dlt645: RunReport.SuiteInfo(name: "certify-dlt645", title: "DL/T 645-2007 meter certification", file: file)
+            case .sip: RunReport.SuiteInfo(name: "certify-gb28181", title: "GB/T 28181 camera certification", file: file)
             }
         }
     }
@@ -157,10 +228,34 @@ struct CertifyCommand: ParsableCommand {
         return settings
     }
 
+    /// The device's SIP password, from the environment variable or the file named.
+    private func devicePassword() throws(CertifyOptionError) -> String {
+        if let passwordEnv {
+            guard let value = ProcessInfo.processInfo.environment[passwordEnv], !value.isEmpty else {
+                throw CertifyOptionError("--password-env \(passwordEnv): the environment variable is not set or empty")
+            }
+            return value
+        }
+        guard let passwordFile else { throw CertifyOptionError("no password: give --password-env or --password-file") }
+        guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
+            throw CertifyOptionError("--password-file \(passwordFile): cannot read it as UTF-8 text")
+        }
+        let line = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        guard !line.isEmpty else { throw CertifyOptionError("--password-file \(passwordFile): the first line is empty") }
+        return line
+    }
+
     private var parsedTarget: Target? {
         if target.hasPrefix("rtu://") {
             let device = String(target.dropFirst(6))
             return device.hasPrefix("/") ? .modbus(.rtu(device: device, baudRate: baud, parity: Character(parity))) : nil
+        }
+        if target.hasPrefix("sip://") {
+            let parts = target.dropFirst(6).split(separator: ":", omittingEmptySubsequences: false)
+            guard let host = parts.first, !host.isEmpty, parts.count <= 2 else { return nil }
+            guard parts.count == 2 else { return .sip(host: String(host), port: 5060) }
+            guard let port = Int(parts[1]), (1 ... 65_535).contains(port) else { return nil }
+            return .sip(host: String(host), port: port)
         }
         var rest = Substring(target)
         let dlt645 = rest.hasPrefix("dlt645://")
@@ -184,6 +279,7 @@ struct CertifyCommand: ParsableCommand {
         let started = Date()
         var device: String
         let checks: [CheckResult]
+        var recording: [UInt8] = []
         switch target {
         case .modbus(let modbusTarget):
             device = "unit \(unit)"
@@ -206,6 +302,36 @@ struct CertifyCommand: ParsableCommand {
             }
             // Without --meter the meter said its number (the address check's summary).
             if meter == nil, let asked = checks.first(where: { $0.id == "address" })?.summary, asked.hasPrefix("meter ") { device = asked }
+        case .sip(let host, let port):
+            device = deviceId ?? ""
+            let password: String
+            do { password = try devicePassword() } catch {
+                Output.error("error: \(error.description)")
+                throw ExitCode(ExitStatus.configurationError)
+            }
+            var configuration = CameraCertification.Configuration(
+                host: host, port: UInt16(port), deviceID: device, password: password, profile: model)
+            configuration.platformID = platformId
+            if let domain { configuration.domain = domain }
+            configuration.registerTimeout = .nanoseconds(Int64(registerTimeout.nanoseconds))
+            configuration.answerTimeout = .nanoseconds(Int64(max(timeout.nanoseconds, 2_000_000_000)))
+            configuration.keepalives = keepalives
+            configuration.alarmTimeout = .nanoseconds(Int64(alarmTimeout.nanoseconds))
+            configuration.videoSeconds = .nanoseconds(Int64(videoSeconds.nanoseconds))
+            configuration.videoStartLimit = .nanoseconds(Int64(videoStartLimit.nanoseconds))
+            configuration.recordingLimit = 64 << 20
+            configuration.waived = Set(waived)
+            let quiet = options.json
+            configuration.progress = { if !quiet { print($0) } }
+            if !options.json { print("certifying \(device) (GB/T 28181 \(model.kind)) against \(model.model) (\(profile)) …") }
+            do {
+                let outcome = try CameraCertification(configuration).run()
+                checks = outcome.checks
+                recording = outcome.recording
+            } catch {
+                Output.error("error: \(error.description)")
+                throw ExitCode(error.unreachable ? ExitStatus.unreachable : ExitStatus.configurationError)
+            }
         }
         let verdict = checks.map(\.verdict).max() ?? .pass
         // In a certification, `error` marks a check the device's silence left unfinished or not run.
@@ -226,6 +352,9 @@ struct CertifyCommand: ParsableCommand {
         do throws(RunFolderError) { try RunFolder(folder).write(report) } catch {
             Output.error("error: \(error)")
             written = false
+        }
+        if written, !recording.isEmpty, !FileManager.default.createFile(atPath: folder + "/video.ps", contents: Data(recording)) {
+            Output.error("warning: cannot write \(folder)/video.ps")
         }
         do { try RunHistory(path: history ?? RunHistory.defaultPath).record(report, folder: folder) } catch {
             Output.error("warning: \(error)")
@@ -253,4 +382,10 @@ struct CertifyCommand: ParsableCommand {
         }
         if checks.contains(where: { $0.verdict == .fail }) { throw ExitCode(ExitStatus.checkFailed) }
     }
+}
+
+/// An option of `parkbench certify` that names something unusable.
+struct CertifyOptionError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

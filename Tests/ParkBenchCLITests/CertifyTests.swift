@@ -340,3 +340,114 @@ import Glibc
         #expect(run.stdout.contains("meter 000000000031 answered a broken frame: checksum"), "\(run.stdout)")
     }
 }
+
+/// `certify --target sip://`: ParkBench as the platform a GB/T 28181 camera registers to, against
+/// ParkBench's own simulated camera (`simulate --sip-platform`): healthy it is certified and
+/// ffprobe decodes the video it kept; with the camera's wire faults each check that watches
+/// them fails; with no camera at all the run ends with exit 3.
+@Suite(.serialized) struct CameraCertifyTests {
+    let cli = CLITests()
+    static let device = "34020000001320000001"
+
+    /// A one-camera park (keepalive every second) with `stimuli`, and a model profile to match.
+    static func files(in directory: TemporaryDirectory, stimuli: String) throws -> (park: String, model: String) {
+        let park = directory.path("park.yaml"), model = directory.path("model.yaml")
+        try """
+            park: camera-certify
+            seed: 3
+            zones: [{id: A, floors: 1}]
+            populations:
+              - {model: hik-ds2cd, zone: A, floor: 1, count: 1, id: "cam-{n}", parameters: {keepalive_interval: 1s}}
+            stimuli:
+            \(stimuli)
+            """.write(toFile: park, atomically: true, encoding: .utf8)
+        var profile = try String(contentsOfFile: CLITests.packageRoot.appendingPathComponent("devices/camera/hik-ds2cd.yaml").path, encoding: .utf8)
+        profile = profile.replacingOccurrences(of: "keepalive_interval: 60s", with: "keepalive_interval: 1s")
+        try profile.write(toFile: model, atomically: true, encoding: .utf8)
+        return (park, model)
+    }
+
+    /// Runs certify in the background, then the simulated camera until certify ends.
+    /// The run, its folder, and the directory holding it (removed when it goes).
+    func certify(stimuli: String, video: Bool = true, extra: [String] = []) throws
+        -> (run: SimulateWorkersTests.BackgroundRun, folder: String, directory: TemporaryDirectory)
+    {
+        let directory = try TemporaryDirectory(), cameraDirectory = try TemporaryDirectory()
+        let (park, model) = try Self.files(in: directory, stimuli: stimuli)
+        let port = try freeLoopbackPort()
+        setenv("PARKBENCH_TEST_CAMERA_PW", "camera-pw-9", 1)
+        let folder = directory.path("run")
+        let certify = try SimulateWorkersTests.BackgroundRun([
+            "certify", "--profile", model, "--target", "sip://127.0.0.1:\(port)", "--device-id", Self.device,
+            "--password-env", "PARKBENCH_TEST_CAMERA_PW", "--register-timeout", "20s", "--alarm-timeout", "8s", "--out", folder,
+            "--video-seconds", "2s", "--keepalives", "2",
+        ] + extra, in: directory)
+        usleep(300_000)
+        let camera = try SimulateWorkersTests.BackgroundRun([
+            "simulate", "--park", park, "--sip-platform", "127.0.0.1:\(port)", "--password-env", "PARKBENCH_TEST_CAMERA_PW",
+            "--duration", "60s", "--show", "none",
+        ] + (video ? ["--sip-video", "fixtures/media/clip.h264"] : []), in: cameraDirectory)
+        defer { kill(camera.process.processIdentifier, SIGINT) }
+        #expect(certify.waitForExit(seconds: 60), "certify did not end: \(certify.stdout)")
+        return (certify, folder, directory)
+    }
+
+    static func verdicts(_ folder: String) throws -> [String: String] {
+        let data = try #require(FileManager.default.contents(atPath: folder + "/report.json"))
+        let report = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let checks = try #require(report["checks"] as? [[String: Any]])
+        return Dictionary(uniqueKeysWithValues: checks.compactMap { check in
+            (check["id"] as? String).map { ($0, check["verdict"] as? String ?? "?") }
+        })
+    }
+
+    @Test(.enabled(if: (try? executablePath("ffprobe")) != nil, "ffprobe is not installed (scripts/deps.sh test installs ffmpeg)"))
+    func ourSimulatedCameraIsCertifiedAndTheVideoItSentDecodes() throws {
+        let (run, folder, kept) = try certify(stimuli: "  - {at: 2s, device: cam-1, stimulus: motion}")
+        defer { withExtendedLifetime(kept) {} }
+        #expect(run.process.terminationStatus == 0, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.contains("CERTIFIED: 9 checks passed"), "\(run.stdout)")
+        let verdicts = try Self.verdicts(folder)
+        #expect(verdicts.count == 9 && verdicts.values.allSatisfy { $0 == "pass" }, "\(verdicts)")
+        let output = try toolOutput("ffprobe", [
+            "-v", "error", "-count_frames", "-show_entries", "stream=codec_name,width,height,nb_read_frames", "-of", "json", folder + "/video.ps",
+        ])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+        let video = try #require((json["streams"] as? [[String: Any]])?.first, "\(output)")
+        #expect(video["codec_name"] as? String == "h264" && video["width"] as? Int == 352 && video["height"] as? Int == 288)
+        #expect(Int(video["nb_read_frames"] as? String ?? "") ?? 0 >= 45, "\(output)")
+    }
+
+    /// The camera's wire faults: alarms naming the wrong id, no keepalives, no video. Exactly the
+    /// checks that watch those fail.
+    @Test func aCameraWithWireFaultsFailsExactlyTheChecksThatWatchThem() throws {
+        let (run, folder, kept) = try certify(stimuli: """
+              - {at: 0s, device: cam-1, stimulus: stop-keepalives}
+              - {at: 0s, device: cam-1, stimulus: alarm-in-wrong-field}
+              - {at: 2s, device: cam-1, stimulus: motion}
+            """, video: false)
+        defer { withExtendedLifetime(kept) {} }
+        #expect(run.process.terminationStatus == 1, "\(run.stdout)\n\(run.stderr)")
+        let verdicts = try Self.verdicts(folder)
+        #expect(Set(verdicts.filter { $0.value == "fail" }.keys) == ["alarm", "video-start", "keepalive"], "\(verdicts)\n\(run.stdout)")
+        #expect(Set(verdicts.filter { $0.value == "pass" }.keys) == ["registration", "catalog", "device-info", "device-status"], "\(verdicts)")
+        #expect(run.stdout.contains("is not one of its 1 catalog channels but the device's own id"), "\(run.stdout)")
+    }
+
+    @Test func noCameraIsExitThreeAndABadTargetIsExitTwo() throws {
+        let port = try freeLoopbackPort()
+        setenv("PARKBENCH_TEST_CAMERA_PW", "camera-pw-9", 1)
+        let directory = try TemporaryDirectory()
+        let none = try cli.parkbench("certify", "--profile", "devices/camera/hik-ds2cd.yaml", "--target", "sip://127.0.0.1:\(port)",
+                                     "--device-id", Self.device, "--password-env", "PARKBENCH_TEST_CAMERA_PW", "--register-timeout", "1s",
+                                     "--out", directory.path("none"))
+        #expect(none.status == 3, "\(none.stdout)\n\(none.stderr)")
+        #expect(none.stderr.contains("no REGISTER from \(Self.device)"), "\(none.stderr)")
+        let noPassword = try cli.parkbench("certify", "--profile", "devices/camera/hik-ds2cd.yaml", "--target", "sip://127.0.0.1:\(port)",
+                                           "--device-id", Self.device)
+        #expect(noPassword.status == 2 && noPassword.stderr.contains("--password-env"), "\(noPassword.stderr)")
+        let anyAddress = try cli.parkbench("certify", "--profile", "devices/camera/hik-ds2cd.yaml", "--target", "sip://0.0.0.0:5060",
+                                           "--device-id", Self.device, "--password-env", "PARKBENCH_TEST_CAMERA_PW")
+        #expect(anyAddress.status == 2 && anyAddress.stderr.contains("the camera reaches"), "\(anyAddress.stderr)")
+    }
+}
