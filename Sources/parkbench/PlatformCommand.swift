@@ -37,7 +37,11 @@ struct PlatformCommand: AsyncParsableCommand {
                 registration with one password per device (--sip-secrets-file, or one shared \
                 password in --sip-password-env), a Catalog query after registration, offline \
                 after 3 keepalive intervals of silence; camera alarms go out on platform/alarms \
-                like any device's (so --alarm-delay, --drop-alarms and linkage apply).
+                like any device's (so --alarm-delay, --drop-alarms and linkage apply). With \
+                --http-port, POST /devices/{id}/video INVITEs a camera for live video to the \
+                platform's RTP receiver, which judges the stream (loss, jitter, whole PS frames) \
+                and reports it on platform/video; DELETE /devices/{id}/video ends it with BYE; \
+                GET /video lists the sessions.
 
                 Example:
                   parkbench platform serve --broker mqtt://127.0.0.1:1883 --alarm-delay 3s
@@ -125,6 +129,12 @@ struct PlatformCommand: AsyncParsableCommand {
         @Flag(help: "Fault: answer camera keepalives without timing them (a camera that stops stays online).")
         var keepalivesIgnored = false
 
+        @Option(help: ArgumentHelp("Fault: send a live-video INVITE this long after it was asked for, e.g. 3s.", valueName: "duration"))
+        var videoDelay: DeviceDuration?
+
+        @Option(help: ArgumentHelp("Fault: throw away RTP packet N, 2N, … of every live stream on arrival (N ≥ 2).", valueName: "n"))
+        var rtpLoss: Int?
+
         func validate() throws {
             if let sipPort {
                 guard (0...65_535).contains(sipPort) else { throw ValidationError("--sip-port must be 0–65535, got \(sipPort).") }
@@ -134,9 +144,11 @@ struct PlatformCommand: AsyncParsableCommand {
                 if let sipPasswordEnv, ProcessInfo.processInfo.environment[sipPasswordEnv] == nil {
                     throw ValidationError("--sip-password-env \(sipPasswordEnv): no such environment variable is set")
                 }
-            } else if sipSecretsFile != nil || sipPasswordEnv != nil || catalogTruncated || keepalivesIgnored {
-                throw ValidationError("--sip-secrets-file, --sip-password-env, --catalog-truncated and --keepalives-ignored need --sip-port.")
+            } else if sipSecretsFile != nil || sipPasswordEnv != nil || catalogTruncated || keepalivesIgnored || videoDelay != nil || rtpLoss != nil {
+                throw ValidationError(
+                    "--sip-secrets-file, --sip-password-env, --catalog-truncated, --keepalives-ignored, --video-delay and --rtp-loss need --sip-port.")
             }
+            if let rtpLoss, rtpLoss < 2 { throw ValidationError("--rtp-loss must be 2 or more (one packet in N), got \(rtpLoss).") }
             let octets = sipHost.split(separator: ".", omittingEmptySubsequences: false)
             guard octets.count == 4, octets.allSatisfy({ $0.count <= 3 && UInt8($0) != nil }), sipHost != "0.0.0.0" else {
                 throw ValidationError("--sip-host must be an IPv4 address cameras can reach (not 0.0.0.0), got \(sipHost.prefix(40).debugDescription).")
@@ -153,10 +165,12 @@ struct PlatformCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let faults = PlatformFaults(
+            var faults = PlatformFaults(
                 alarmDelay: .nanoseconds(Int64(alarmDelay.nanoseconds)), dropAlarms: dropAlarms, valueScaling: valueScaling,
                 offlineDetectionDisabled: noOfflineDetection, crashAfterMessages: crashAfter, linkageDropped: dropLinkage,
                 commandsDropped: dropCommands, catalogTruncated: catalogTruncated, keepalivesIgnored: keepalivesIgnored)
+            faults.videoDelay = .nanoseconds(Int64(videoDelay?.nanoseconds ?? 0))
+            faults.rtpLossOneIn = rtpLoss ?? 0
             let store: PlatformStore
             do { store = try PlatformStore(path: database) } catch {
                 Output.error("error: \(error)")

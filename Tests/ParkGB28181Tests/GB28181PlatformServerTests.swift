@@ -96,6 +96,7 @@ import Testing
         wire.run(for: 10 * Self.minute)
         #expect(wire.events(where: \.isOffline).isEmpty)
         #expect(wire.server.counters.keepalives == 10, "keepalives \(wire.server.counters.keepalives)")
+        #expect(wire.events(where: { if case .keepalive = $0 { true } else { false } }).count == 10)
 
         wire.cameraCut = true
         let cutAt = wire.now
@@ -112,7 +113,7 @@ import Testing
         // A keepalive after offline brings it back.
         wire.cameraCut = false
         #expect(wire.deviceSends(.keepalive(sn: 99, deviceID: Wire.device)).status == 200)
-        #expect(wire.events.last?.event == .online(deviceID: Wire.device))
+        #expect(wire.events.suffix(2).map(\.event) == [.online(deviceID: Wire.device), .keepalive(deviceID: Wire.device)])
         #expect(wire.server.devices[Wire.device]?.online == true)
     }
 
