@@ -342,6 +342,7 @@ public final class GB28181DeviceBinding: EmissionObserver, CommandTakingBinding,
             let on = record.readings.first { $0.point == "enabled" }?.value == .bool(true)
             transport.perform { agent, _ in agent.setRefreshRefused(place.index, on) }
         case (.event?, let name):
+            if name == "video-loss" || name == "video-restored" { catalogChanged(record, lost: name == "video-loss", place: place, transport: transport) }
             let model = models[devices[place.device].model]!
             guard let severity = model.alarms[name],
                   var alarm = GB28181AlarmMapping.notification(event: name, severity: severity,
@@ -366,6 +367,18 @@ public final class GB28181DeviceBinding: EmissionObserver, CommandTakingBinding,
     }
 
     public func deviceReceived(_ record: LedgerRecord) {}
+
+    /// A channel's video lost or back: its catalog item, Status OFF or ON, to the device's Catalog
+    /// subscribers as a VLOST or ON change (GB/T 28181-2016 §A.2.4.1).
+    private func catalogChanged(_ record: LedgerRecord, lost: Bool, place: Placement, transport: SIPUDPTransport<GB28181DeviceAgent>) {
+        let channel = record.readings.first { $0.point == "channel" }?.value.doubleValue.map { Int($0) } ?? 1
+        transport.perform { agent, now in
+            let device = agent.devices[place.index]
+            var item = device.channels[min(max(channel, 1), device.channels.count) - 1]
+            item.status = lost ? "OFF" : "ON"
+            agent.catalogChanged(place.index, items: [item], event: lost ? "VLOST" : "ON", now: now)
+        }
+    }
 
     // MARK: Helpers
 

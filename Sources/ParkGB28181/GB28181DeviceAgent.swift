@@ -4,7 +4,8 @@ import ParkEventLoop
 /// register and keep alive through a ``SIPRegistrarClient``, and the agent answers what the
 /// platform asks of them — Catalog (split by each device's `catalogSplit`, SumNum the total),
 /// DeviceInfo, DeviceStatus, RecordInfo — and acts on DeviceControl, replying as §A.2.6 says;
-/// with ``MediaHooks`` it also answers INVITE for live video and playback (see the extension).
+/// with ``MediaHooks`` it also answers INVITE for live video and playback, and it takes
+/// subscriptions to its Catalog, Alarm and MobilePosition events (see the extensions).
 ///
 /// A pure value like the client: requests and time come in, datagrams go out through the
 /// outbox. What only the device behind knows (its live status, whether it accepts a control, a
@@ -43,15 +44,19 @@ public struct GB28181DeviceAgent: SIPTransportUser {
         public var control: @Sendable (_ index: Int, _ channel: Int, _ control: GB28181DeviceControl, _ request: MANSCDPMessage) -> ControlAnswer
         /// Whether device `index`'s bodies go out malformed (a wire fault the harness switched on).
         public var malformedBodies: @Sendable (_ index: Int) -> Bool
+        /// Where device `index` is, for MobilePosition subscriptions (nil: it does not know, and sends none).
+        public var position: @Sendable (_ index: Int) -> DevicePosition?
 
         public init(
             status: @escaping @Sendable (Int) -> DeviceStatusReport,
             control: @escaping @Sendable (Int, Int, GB28181DeviceControl, MANSCDPMessage) -> ControlAnswer,
-            malformedBodies: @escaping @Sendable (Int) -> Bool = { _ in false }
+            malformedBodies: @escaping @Sendable (Int) -> Bool = { _ in false },
+            position: @escaping @Sendable (Int) -> DevicePosition? = { _ in nil }
         ) {
             self.status = status
             self.control = control
             self.malformedBodies = malformedBodies
+            self.position = position
         }
     }
 
@@ -79,6 +84,10 @@ public struct GB28181DeviceAgent: SIPTransportUser {
         public var unackedInvites = 0
         /// MESSAGEs that came again (same transaction) and got their first answer again, unacted on.
         public var retransmittedRequests = 0
+        /// Subscriptions taken, ended (Expires 0, run out, or the device stopped), and NOTIFYs sent.
+        public var subscriptions = 0
+        public var subscriptionsEnded = 0
+        public var notifies = 0
         public init() {}
     }
 
@@ -88,16 +97,19 @@ public struct GB28181DeviceAgent: SIPTransportUser {
         var channel: Int32
     }
 
-    public private(set) var client: SIPRegistrarClient
+    public internal(set) var client: SIPRegistrarClient
     public private(set) var devices: [Device] = []
     public internal(set) var counters = Counters()
     var targets: [String: Target] = [:]
     var silent: [Bool] = []
     private var sn: [Int32] = []
-    private let hooks: Hooks
+    let hooks: Hooks
     let media: MediaHooks?
     var dialogs: [String: MediaDialog] = [:]
     var dialogTimers = DeadlineHeap<String>()
+    /// Subscriptions by Call-ID, and their expiry and MobilePosition timers.
+    var subscriptions: [String: Subscription] = [:]
+    var subscriptionTimers = DeadlineHeap<SubscriptionWake>()
     /// The status each MESSAGE transaction was answered with, until Timer J.
     var answeredMessages: [UInt64: UInt16] = [:]
     var answeredExpiry = DeadlineHeap<UInt64>()
@@ -142,6 +154,7 @@ public struct GB28181DeviceAgent: SIPTransportUser {
             client.halt(index)
         }
         endDialogs(of: index)
+        endSubscriptions(of: index)
     }
 
     public mutating func startAll(now: UInt64) { for index in devices.indices { start(index, now: now) } }
@@ -161,9 +174,15 @@ public struct GB28181DeviceAgent: SIPTransportUser {
         return Int(sn[index])
     }
 
-    /// Sends `message` from device `index` to the platform, in its charset (malformed if its hook says so).
+    /// Sends `message` from device `index` to the platform, in its charset (malformed if its hook
+    /// says so): an Alarm as NOTIFY to the platform's Alarm subscription when it has one (so it
+    /// hears the alarm once), else as MESSAGE.
     public mutating func send(_ message: MANSCDPMessage, from index: Int, now: UInt64) {
         guard !silent[index] else { return }
+        if message.kind == .notify, message.cmdType == "Alarm", hasAlarmSubscription(index) {
+            notifyAlarm(message, from: index, now: now)
+            return
+        }
         client.message(index, body: body(of: message, device: index), now: now)
     }
 
@@ -179,9 +198,12 @@ public struct GB28181DeviceAgent: SIPTransportUser {
     public mutating func advance(now: UInt64) {
         client.advance(now: now)
         advanceDialogs(now: now)
+        advanceSubscriptions(now: now)
         while let (_, key) = answeredExpiry.popDue(now) { answeredMessages[key] = nil }
     }
-    public var nextDeadline: UInt64 { min(client.nextDeadline, dialogTimers.earliest ?? .max, answeredExpiry.earliest ?? .max) }
+    public var nextDeadline: UInt64 {
+        min(client.nextDeadline, dialogTimers.earliest ?? .max, answeredExpiry.earliest ?? .max, subscriptionTimers.earliest ?? .max)
+    }
     public mutating func takeOutbox() -> [SIPDatagram] {
         defer { outbox.removeAll(keepingCapacity: true) }
         return outbox + client.takeOutbox()
@@ -189,6 +211,7 @@ public struct GB28181DeviceAgent: SIPTransportUser {
 
     public mutating func received(request: SIPMessage, from source: SIPAddress, now: UInt64) -> SIPMessage? {
         if let answer = receivedDialogRequest(request, from: source, now: now) { return answer }
+        if request.method == "SUBSCRIBE" { return subscribe(request, from: source, now: now) }
         guard request.method == "MESSAGE" else { return SIPMessage.notImplemented(request) }
         // A retransmission (the platform's 200 came late) gets the same answer and is not acted on
         // again (RFC 3261 §17.2.2): a Catalog query answered twice, or a reboot done twice, is a bug.
@@ -289,7 +312,7 @@ public struct GB28181DeviceAgent: SIPTransportUser {
 
     // MARK: Helpers
 
-    private func body(of message: MANSCDPMessage, device index: Int) -> [UInt8] {
+    func body(of message: MANSCDPMessage, device index: Int) -> [UInt8] {
         let charset = devices[index].charset
         // A name GB2312 lacks goes out in UTF-8, declared so, rather than mislabelled.
         var bytes = (try? message.encoded(charset: charset)) ?? (try? message.encoded(charset: .utf8)) ?? []

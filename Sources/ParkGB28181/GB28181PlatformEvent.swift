@@ -29,6 +29,14 @@ public enum GB28181PlatformEvent: Sendable, Equatable {
     case mediaAnswered(deviceID: String, channelID: String, callID: String, answer: GB28181SDP)
     /// An INVITE the platform sent was refused, unanswered, or answered with an SDP it cannot use.
     case mediaFailed(deviceID: String, channelID: String, callID: String, reason: String)
+    /// A device took the platform's SUBSCRIBE to `cmdType` (Catalog, Alarm, MobilePosition).
+    case subscribed(deviceID: String, cmdType: String, callID: String, expires: Int)
+    /// A subscription the device ended (its NOTIFY said `terminated`, with the reason).
+    case subscriptionEnded(deviceID: String, cmdType: String, reason: String)
+    /// A Catalog NOTIFY: the items it carries and the change each reports.
+    case catalogChanged(deviceID: String, changes: [GB28181PlatformServer.CatalogChange])
+    /// A MobilePosition NOTIFY.
+    case position(deviceID: String, DevicePosition)
     /// A device's message that could not be used, and why.
     case problem(deviceID: String, reason: String)
 }
@@ -97,6 +105,10 @@ public struct GB28181PlatformCounters: Sendable, Equatable {
     public var byesSent = 0
     /// ACKs sent again for a device's retransmitted 2xx.
     public var acksResent = 0
+    public var subscribesSent = 0
+    /// NOTIFYs in a subscription, and NOTIFYs for none (answered 481).
+    public var notifies = 0
+    public var strayNotifies = 0
     /// The first ``GB28181PlatformServer/keptProblems`` problems, for a report.
     public var problemReasons: [String] = []
     public init() {}

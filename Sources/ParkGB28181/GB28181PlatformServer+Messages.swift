@@ -114,7 +114,7 @@ extension GB28181PlatformServer {
     }
 
     /// The device spoke: it is alive (back online if it was not).
-    private mutating func seen(_ deviceID: String, now: UInt64) {
+    mutating func seen(_ deviceID: String, now: UInt64) {
         guard var device = devices[deviceID] else { return }
         device.lastSeen = now
         let returning = !device.online
@@ -124,7 +124,7 @@ extension GB28181PlatformServer {
         schedule(deviceID)
     }
 
-    private mutating func alarm(deviceID: String, channelID: String, alarm: AlarmNotification, now: UInt64) {
+    mutating func alarm(deviceID: String, channelID: String, alarm: AlarmNotification, now: UInt64) {
         counters.alarms += 1
         guard !faults.dropAlarms else {
             counters.alarmsDropped += 1

@@ -86,6 +86,8 @@ public struct GB28181PlatformServer: Sendable {
     var nextSN = 1
     /// Media sessions by Call-ID, from INVITE until BYE.
     public internal(set) var mediaSessions: [String: MediaSession] = [:]
+    /// Subscriptions to devices' events by Call-ID, from SUBSCRIBE until they end.
+    public internal(set) var subscriptions: [String: Subscription] = [:]
     var nextStream = 0
     var cseq: UInt32 = 0
 
@@ -127,6 +129,7 @@ public struct GB28181PlatformServer: Sendable {
         switch request.method {
         case "REGISTER": answer = register(request, from: source, now: now)
         case "MESSAGE": answer = message(request, from: source, now: now)
+        case "NOTIFY": answer = notify(request, now: now)
         default: answer = SIPMessage.notImplemented(request)
         }
         if let key, let answer {
@@ -272,6 +275,10 @@ public struct GB28181PlatformServer: Sendable {
             if final { inviteEnded(owner, response, now: now) }
         case .timedOut(let owner, _) where owner.cmdType == "INVITE":
             inviteEnded(owner, nil, now: now)
+        case .response(let owner, let response, let final) where owner.cmdType == "SUBSCRIBE":
+            if final { subscribeEnded(owner, response, now: now) }
+        case .timedOut(let owner, _) where owner.cmdType == "SUBSCRIBE":
+            subscribeEnded(owner, nil, now: now)
         case .response(let owner, let response, let final):
             guard final, let status = response.status, !(200..<300).contains(status) else { return }
             record(.requestFailed(deviceID: owner.deviceID, cmdType: owner.cmdType, sn: owner.sn, status: status), now)

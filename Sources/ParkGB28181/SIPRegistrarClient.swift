@@ -53,6 +53,12 @@ public struct SIPRegistrarClient: Sendable {
         event(index, now) { registration, settings, random in registration.message(body: body, settings: settings, random: &random) }
     }
 
+    /// Sends a request camera `index` built itself (a NOTIFY in a subscription's dialog) to
+    /// `destination` (the subscriber), as a client transaction whose outcome is only counted.
+    public mutating func send(_ index: Int, request: SIPMessage, to destination: SIPAddress, now: UInt64) {
+        transactions.start(request, to: destination, owner: Owner(index: Int32(index), purpose: .message), now: now, send: { outbox.append($0) })
+    }
+
     /// Sets or clears camera `index`'s refusal to refresh its registration (a fault a harness sets).
     public mutating func setRefreshRefused(_ index: Int, _ refused: Bool) {
         registrations[index].refreshRefused = refused

@@ -1,3 +1,4 @@
+import CLinuxEvents
 import ParkEventLoop
 import Synchronization
 
@@ -49,6 +50,7 @@ public final class RTPReceiver: @unchecked Sendable {
     private let started = Atomic<Bool>(false)
     private let streams = Mutex<[Int: Stream]>([:])
     private let nextID = Atomic<Int>(1)
+    private let cpuMicroseconds = Atomic<UInt64>(0)
 
     public init(localAddress: String = "127.0.0.1") throws(MediaError) {
         self.localAddress = localAddress
@@ -140,6 +142,9 @@ public final class RTPReceiver: @unchecked Sendable {
     /// Streams open now.
     public var count: Int { streams.withLock { $0.count } }
 
+    /// CPU time the receiving thread has used, as of its last second (and its end).
+    public var threadCPUMicroseconds: UInt64 { cpuMicroseconds.load(ordering: .relaxed) }
+
     private static func closeSockets(of stream: Stream) {
         // Closing a descriptor removes it from every epoll set.
         Glibc.close(stream.socket)
@@ -151,11 +156,19 @@ public final class RTPReceiver: @unchecked Sendable {
     private func run() {
         var events = EpollEvents(capacity: 256)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
-        defer { buffer.deallocate() }
+        defer {
+            buffer.deallocate()
+            cpuMicroseconds.store(UInt64(max(0, parkbench_thread_cpu_microseconds())), ordering: .relaxed)
+        }
+        var lastCPU: UInt64 = 0
         while !stopping.load(ordering: .relaxed) {
-            do { try selector.wait(into: &events, timeoutMilliseconds: -1) } catch { break }
+            do { try selector.wait(into: &events, timeoutMilliseconds: 1_000) } catch { break }
             if stopping.load(ordering: .relaxed) { break }
             let now = MonotonicClock.now()
+            if now &- lastCPU >= 1_000_000_000 {
+                lastCPU = now
+                cpuMicroseconds.store(UInt64(max(0, parkbench_thread_cpu_microseconds())), ordering: .relaxed)
+            }
             for index in 0..<events.count {
                 let event = events[index]
                 if event.token == EventWaker.token {

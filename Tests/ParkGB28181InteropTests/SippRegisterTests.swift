@@ -81,7 +81,7 @@ final class SippRegistrar {
     static let scenarioDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scenarios").path
     static let scenarioFiles: Set = [
         "gb28181-registrar-uas.xml", "gb28181-platform-uas.xml", "gb28181-platform-uas-drop-first.xml", "gb28181-camera-uac.xml",
-        "gb28181-camera-uac-wrong-password.xml", "gb28181-camera-uac-catalog.xml",
+        "gb28181-camera-uac-wrong-password.xml", "gb28181-camera-uac-catalog.xml", "gb28181-platform-subscribe-uac.xml",
     ]
     let port: Int
     let directory: TemporaryDirectory

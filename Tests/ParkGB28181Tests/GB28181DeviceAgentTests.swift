@@ -41,7 +41,8 @@ import Testing
                     recorder.controls.withLock { $0.append((index, channel, control)) }
                     return recorder.accept.load(ordering: .relaxed) ? .accepted : .refused
                 },
-                malformedBodies: { _ in recorder.malformed.load(ordering: .relaxed) })
+                malformedBodies: { _ in recorder.malformed.load(ordering: .relaxed) },
+                position: { index in index == 0 ? DevicePosition(time: "2026-12-06T08:00:00", longitude: 117.2272, latitude: 31.8206) : nil })
             let media = GB28181DeviceAgent.MediaHooks(
                 prepare: { index, channel, offer in
                     let stream = recorder.prepared.withLock { $0.append((index, channel, offer)); return $0.count }

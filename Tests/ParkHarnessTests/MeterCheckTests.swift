@@ -157,9 +157,13 @@ import Synchronization
     /// commands fail the accuracy, offline and relay checks; a gateway that never reports a silent
     /// meter fails offline too. (The same switches on the other checks: `VirtualFaultMatrixTests`.)
     @Test func offlineAndCommandFaultsFailTheirChecks() async throws {
-        let platform = try await HarnessRuns.runMeters(
+        // Two independent runs (each its own broker, platform, gateway and free ports), side by
+        // side: most of a run is waiting on its checks' windows.
+        async let faultyPlatform = HarnessRuns.runMeters(
             platform: PlatformFaults(valueScaling: 10, offlineDetectionDisabled: true, commandsDropped: true),
             only: ["accuracy", "offline", "relay"])
+        async let faultyGateway = HarnessRuns.runMeters(gateway: MeterGatewayFaults(offlineReportsDropped: true), only: ["offline", "relay"])
+        let platform = try await faultyPlatform
         let accuracy = try #require(platform.checks.first { $0.id == "accuracy" })
         #expect(accuracy.verdict == .fail, "a platform showing 10× the meters' readings: \(accuracy.summary)")
         let offline = try #require(platform.checks.first { $0.id == "offline" })
@@ -169,7 +173,7 @@ import Synchronization
         let relay = try #require(platform.checks.first { $0.id == "relay" })
         #expect(relay.verdict == .fail && relay.metrics["missing"]?.value == 2, "\(relay.summary)")
 
-        let gateway = try await HarnessRuns.runMeters(gateway: MeterGatewayFaults(offlineReportsDropped: true), only: ["offline", "relay"])
+        let gateway = try await faultyGateway
         #expect(gateway.checks.first { $0.id == "offline" }?.verdict == .fail)
         #expect(gateway.checks.first { $0.id == "relay" }?.verdict == .pass)
     }

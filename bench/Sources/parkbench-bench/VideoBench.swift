@@ -1,4 +1,4 @@
-// parkbench-bench video [--streams N] [--seconds S] [--sinks K] [--clip PATH]
+// parkbench-bench video [--streams N] [--seconds S] [--sinks K] [--clip PATH] [--receiver sinks|platform]
 //
 // GB/T 28181 live video at scale: N streams (default 200) of the fixture clip (CIF H.264, 25 fps,
 // ~512 kbit/s, muxed into PS once) from ONE RTPSender thread to K local UDP sinks (default 4,
@@ -7,6 +7,10 @@
 // received (Mbit/s, packets/s), the sender thread's CPU (getrusage RUSAGE_THREAD), the process's
 // CPU (sender + sinks), Mbit/s per sender CPU-second, late frames (> 10 ms after due), the worst
 // lateness and drops. The receive side is part of the process CPU, not of the sender's.
+//
+// --receiver platform: instead of the bare sinks, the reference platform's RTPReceiver — a port
+// per stream, every packet inspected (loss, jitter, each frame reassembled and read as a PS pack)
+// on its one thread — and the receiver thread's CPU, the whole frames and what was lost.
 import Foundation
 import ParkMedia
 import Synchronization
@@ -20,11 +24,12 @@ struct VideoBenchArguments {
     var seconds = 15
     var sinks = 4
     var clip = "fixtures/media/clip.h264"
+    var platformReceiver = false
 
     init(_ arguments: [String]) {
         var iterator = arguments.makeIterator()
         while let argument = iterator.next() {
-            guard let value = iterator.next() else { fail("\(argument) needs a value; usage: parkbench-bench video [--streams N] [--seconds S] [--sinks K] [--clip PATH]") }
+            guard let value = iterator.next() else { fail("\(argument) needs a value; usage: parkbench-bench video [--streams N] [--seconds S] [--sinks K] [--clip PATH] [--receiver sinks|platform]") }
             func number() -> Int {
                 guard let number = Int(value), number > 0 else { fail("\(argument) takes a positive whole number, not '\(value)'") }
                 return number
@@ -34,7 +39,10 @@ struct VideoBenchArguments {
             case "--seconds": seconds = number()
             case "--sinks": sinks = number()
             case "--clip": clip = value
-            default: fail("unknown argument \(argument); usage: parkbench-bench video [--streams N] [--seconds S] [--sinks K] [--clip PATH]")
+            case "--receiver":
+                guard ["sinks", "platform"].contains(value) else { fail("--receiver takes sinks or platform, not '\(value)'") }
+                platformReceiver = value == "platform"
+            default: fail("unknown argument \(argument); usage: parkbench-bench video [--streams N] [--seconds S] [--sinks K] [--clip PATH] [--receiver sinks|platform]")
             }
         }
     }
@@ -103,23 +111,40 @@ func runVideoBench(_ arguments: VideoBenchArguments) {
     do { clip = try PacketizedClip(contentsOf: arguments.clip) } catch {
         fail("video: \(error) (run from the package root, or give --clip)")
     }
-    let sinks = VideoSinks(count: arguments.sinks)
+    let sinks = VideoSinks(count: arguments.platformReceiver ? 0 : arguments.sinks)
     let receiving = sinks.start()
     _ = receiving
+    var receiver: RTPReceiver?
+    var receiverStreams: [Int] = []
+    var receiverPorts: [Int] = []
+    if arguments.platformReceiver {
+        do {
+            let platform = try RTPReceiver()
+            try platform.start()
+            for _ in 0..<arguments.streams {
+                let opened = try platform.open(.udp, expectedSSRC: nil)
+                receiverStreams.append(opened.id)
+                receiverPorts.append(opened.port)
+            }
+            receiver = platform
+        } catch { fail("video: the platform's receiver: \(error)") }
+    }
     let sender: RTPSender
     do {
         sender = try RTPSender(clip: clip)
         try sender.start()
     } catch { fail("video: \(error)") }
     print("bench video: \(arguments.streams) streams of \(clip.frames.count) frames at \(clip.framesPerSecond) fps, "
-        + "\(clip.averageBitRate / 1000) kbit/s PS each, one sender thread, \(arguments.sinks) UDP sinks; \(arguments.seconds) s")
+        + "\(clip.averageBitRate / 1000) kbit/s PS each, one sender thread, "
+        + (arguments.platformReceiver ? "the platform's RTPReceiver (a port per stream, every frame inspected)" : "\(arguments.sinks) UDP sinks")
+        + "; \(arguments.seconds) s")
 
     let cpuStart = cpuSeconds()
     let wallStart = Date()
     // Spread the begins over one frame time, as if each camera had been asked at its own moment.
     let gap = useconds_t(1_000_000 / clip.framesPerSecond / max(1, arguments.streams))
     for index in 0..<arguments.streams {
-        let port = sinks.ports[index % sinks.ports.count]
+        let port = arguments.platformReceiver ? receiverPorts[index] : sinks.ports[index % sinks.ports.count]
         let clock = RTPStreamClock(ssrc: UInt32(100_000_000 + index), seed: UInt64(index))
         do {
             let stream = try sender.open(.init(transport: .udp(address: "127.0.0.1", port: port), clock: clock))
@@ -133,6 +158,22 @@ func runVideoBench(_ arguments: VideoBenchArguments) {
     let cpu = cpuSeconds() - cpuStart
     usleep(200_000)  // the last datagrams into the sinks
     sinks.stop()
+    var inspected = PSStreamInspector.Statistics()
+    if let receiver {
+        for id in receiverStreams {
+            guard let s = receiver.statistics(id) else { continue }
+            inspected.packets += s.packets
+            inspected.bytes += s.bytes
+            inspected.frames += s.frames
+            inspected.lost += s.lost
+            inspected.incompleteFrames += s.incompleteFrames
+            inspected.malformedFrames += s.malformedFrames
+            inspected.maximumJitterMilliseconds = max(inspected.maximumJitterMilliseconds, s.maximumJitterMilliseconds)
+        }
+        receiver.stop()
+        sinks.packets.store(UInt64(inspected.packets), ordering: .relaxed)
+        sinks.bytes.store(UInt64(inspected.bytes), ordering: .relaxed)
+    }
     let statistics = sender.statistics
     let senderCPU = Double(statistics.threadCPUMicroseconds) / 1e6
     let megabits = Double(statistics.bytes) * 8 / 1e6
@@ -148,4 +189,11 @@ func runVideoBench(_ arguments: VideoBenchArguments) {
     print(String(format: "pacing              %llu late frames (> 10 ms) of %.0f, worst %.2f ms late", statistics.lateFrames,
                  Double(arguments.streams) * wall * Double(clip.framesPerSecond), Double(statistics.maximumLatenessNanoseconds) / 1e6))
     print("drops               \(statistics.droppedPackets) UDP packets refused, \(statistics.droppedFrames) frames")
+    if let receiver {
+        let receiverCPU = Double(receiver.threadCPUMicroseconds) / 1e6
+        print(String(format: "receiver thread CPU %.1f %% of one core (%.2f CPU-s), %.0f Mbit/s per receiver CPU-second", receiverCPU / wall * 100,
+                     receiverCPU, receiverCPU > 0 ? receivedMegabits / receiverCPU : 0))
+        print(String(format: "inspected           %d whole frames, %d incomplete, %d malformed, %d packets lost, jitter up to %.1f ms",
+                     inspected.frames, inspected.incompleteFrames, inspected.malformedFrames, inspected.lost, inspected.maximumJitterMilliseconds))
+    }
 }
