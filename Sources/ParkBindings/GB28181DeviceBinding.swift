@@ -439,34 +439,3 @@ public final class GB28181DeviceBinding: EmissionObserver, CommandTakingBinding,
         }
     }
 }
-
-extension SIPRegistration.Counters {
-    mutating func add(_ other: Self) {
-        registersSent += other.registersSent
-        retransmissions += other.retransmissions
-        challenges += other.challenges
-        registered += other.registered
-        forbidden += other.forbidden
-        timeouts += other.timeouts
-        keepalivesSent += other.keepalivesSent
-        keepalivesAnswered += other.keepalivesAnswered
-        keepalivesMissed += other.keepalivesMissed
-        reregistrations += other.reregistrations
-        messagesSent += other.messagesSent
-        messagesAnswered += other.messagesAnswered
-        messagesFailed += other.messagesFailed
-        refreshesRefused += other.refreshesRefused
-    }
-}
-
-extension GB28181DeviceAgent.Counters {
-    mutating func add(_ other: Self) {
-        queries += other.queries
-        controls += other.controls
-        controlsRefused += other.controlsRefused
-        unknownTargets += other.unknownTargets
-        badBodies += other.badBodies
-        unanswered += other.unanswered
-        retransmittedRequests += other.retransmittedRequests
-    }
-}

@@ -169,7 +169,7 @@ private struct Run {
         guard registration.verdict == .pass else {
             // Skipped, not error: the device answered (it was refused), so the failure is a verdict on it.
             checks += CameraCertification.checkIDs.dropFirst().map { notRun($0, because: "the device did not register") }
-            return .init(checks: MeterCertificationChecks.applying(waivers: configuration.waived, to: checks), recording: [])
+            return .init(checks: checks.waiving(configuration.waived), recording: [])
         }
         checks.append(catalog())
         checks.append(deviceInfo())
@@ -177,7 +177,7 @@ private struct Run {
         checks.append(alarm())
         checks += video()
         checks.append(keepalive())
-        return .init(checks: MeterCertificationChecks.applying(waivers: configuration.waived, to: checks), recording: recording)
+        return .init(checks: checks.waiving(configuration.waived), recording: recording)
     }
 
     /// The device registers with its password: challenged first, then accepted.

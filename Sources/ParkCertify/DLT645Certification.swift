@@ -104,7 +104,7 @@ public struct DLT645Certification: Sendable {
                         results.append(checks.result(
                             id: "address", title: addressTitle, passed: false, summary: "no usable answer",
                             findings: ["read address (13): \(error); give the meter's number with --meter to run the other checks"], started: started))
-                        return MeterCertificationChecks.applying(waivers: configuration.settings.waived, to: results)
+                        return results.waiving(configuration.settings.waived)
                     }
                 }
             }
@@ -155,7 +155,7 @@ public struct DLT645Certification: Sendable {
         }
         // Judged on every answer the run got, whether or not the meter stopped answering later.
         results.append(framesValid(master.brokenFrames, answers: master.validAnswers, started: started))
-        return MeterCertificationChecks.applying(waivers: configuration.settings.waived, to: results)
+        return results.waiving(configuration.settings.waived)
     }
 
     /// One read through `watch`, which counts whether a valid answer came back.

@@ -248,17 +248,6 @@ struct MeterCertificationChecks: Sendable {
             latency: evidence, findings: findings, started: started)
     }
 
-    /// Failed checks the user accepted as the device's known deviations become skipped, their
-    /// findings kept.
-    static func applying(waivers waived: Set<String>, to checks: [CheckResult]) -> [CheckResult] {
-        checks.map { check in
-            guard waived.contains(check.id), check.verdict == .fail else { return check }
-            var waived = check
-            waived.verdict = .skipped
-            waived.summary = "waived: " + check.summary
-            return waived
-        }
-    }
 
     func result(id: String, title: String, passed: Bool? = nil, verdict: RunReport.Verdict? = nil, summary: String,
                 metrics: [String: Metric] = [:], latency: LatencyEvidence? = nil, findings: [String] = [], started: Date) -> CheckResult {
@@ -270,4 +259,18 @@ struct MeterCertificationChecks: Sendable {
     }
 
     static func hex(_ byte: UInt8) -> String { (byte < 0x10 ? "0" : "") + String(byte, radix: 16, uppercase: true) }
+}
+
+extension Array where Element == CheckResult {
+    /// Every certification's last step: failed checks the user accepted as the device's known
+    /// deviations (`--waive`) become skipped, their findings kept.
+    func waiving(_ waived: Set<String>) -> [CheckResult] {
+        map { check in
+            guard waived.contains(check.id), check.verdict == .fail else { return check }
+            var waivedCheck = check
+            waivedCheck.verdict = .skipped
+            waivedCheck.summary = "waived: " + check.summary
+            return waivedCheck
+        }
+    }
 }

@@ -100,7 +100,7 @@ public struct ModbusCertification: Sendable {
                 _ = try read(register, client, watch)
             }
         }
-        return MeterCertificationChecks.applying(waivers: configuration.settings.waived, to: results)
+        return results.waiving(configuration.settings.waived)
     }
 
     private let checks = MeterCertificationChecks(type: "modbus-certify", source: "004_5e9061d643d5fb41.txt L3462-3497", noun: "register")

@@ -71,7 +71,7 @@ extension GB28181DeviceAgent {
             if subscriptions.removeValue(forKey: callID) != nil { counters.subscriptionsEnded += 1 }
             return answer
         }
-        let platformURI = request.contact.flatMap(Self.uri(inContact:)) ?? "sip:\(client.settings.serverID)@\(client.settings.domain)"
+        let platformURI = request.contactURI ?? "sip:\(client.settings.serverID)@\(client.settings.domain)"
         let refreshed = subscriptions[callID] != nil
         var subscription = subscriptions[callID] ?? Subscription(
             device: Int32(index), cmdType: query.cmdType, event: event, platformURI: platformURI, destination: source, platformTag: platformTag,
@@ -190,15 +190,6 @@ extension GB28181DeviceAgent {
         ], body: body(of: message, device: index))
         counters.notifies += 1
         client.send(index, request: request, to: subscription.destination, now: now)
-    }
-
-    /// `sip:…` out of a Contact value (`<sip:…>` or bare).
-    static func uri(inContact contact: String) -> String? {
-        if let open = contact.firstIndex(of: "<"), let close = contact[open...].firstIndex(of: ">") {
-            return String(contact[contact.index(after: open)..<close])
-        }
-        let bare = contact.prefix { $0 != ";" && $0 != " " }
-        return bare.hasPrefix("sip:") ? String(bare) : nil
     }
 }
 

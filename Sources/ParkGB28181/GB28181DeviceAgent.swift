@@ -323,3 +323,22 @@ public struct GB28181DeviceAgent: SIPTransportUser {
         return bytes
     }
 }
+
+extension GB28181DeviceAgent.Counters {
+    /// Adds another agent's counts (a park's agents, one per socket).
+    public mutating func add(_ other: Self) {
+        queries += other.queries
+        controls += other.controls
+        controlsRefused += other.controlsRefused
+        unknownTargets += other.unknownTargets
+        badBodies += other.badBodies
+        unanswered += other.unanswered
+        invites += other.invites
+        byes += other.byes
+        unackedInvites += other.unackedInvites
+        retransmittedRequests += other.retransmittedRequests
+        subscriptions += other.subscriptions
+        subscriptionsEnded += other.subscriptionsEnded
+        notifies += other.notifies
+    }
+}

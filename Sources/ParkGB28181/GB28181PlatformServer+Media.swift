@@ -25,24 +25,25 @@ extension GB28181PlatformServer {
         var hangUp = false
     }
 
-    /// The SSRC for the platform's `sequence`-th live stream (Annex F): `0`, then digits 4–8 of
-    /// the domain, then the sequence in four digits.
-    public func liveSSRC(sequence: Int) -> String {
+    /// The SSRC for the platform's `sequence`-th stream (Annex F): `0` live or `1` history
+    /// (playback, download), then digits 4–8 of the domain, then the sequence in four digits.
+    public func ssrc(sequence: Int, history: Bool = false) -> String {
         let domain = Array(settings.domain)
         let middle = domain.count >= 8 ? String(domain[3..<8]) : String(repeating: "0", count: 5)
         let tail = String(sequence % 10_000)
-        return "0" + middle + String(repeating: "0", count: 4 - tail.count) + tail
+        return (history ? "1" : "0") + middle + String(repeating: "0", count: 4 - tail.count) + tail
     }
 
-    /// INVITEs channel `channelID` of registered device `deviceID` to stream to `receiver`
-    /// (the platform's address, port and transport; its SSRC and `s=` are filled in here). The
+    /// INVITEs channel `channelID` of registered device `deviceID` to stream to `receiver` (the
+    /// platform's address, port and transport, `s=Play`, or `Playback` with `u=` and the `t=`
+    /// range; its SSRC is filled in here). The
     /// session's Call-ID, nil when the device is not registered. What follows comes as
     /// ``GB28181PlatformEvent/mediaAnswered(deviceID:channelID:callID:answer:)`` or
     /// ``GB28181PlatformEvent/mediaFailed(deviceID:channelID:callID:reason:)``.
     public mutating func invite(deviceID: String, channelID: String, receiver: GB28181SDP, now: UInt64) -> String? {
         guard let device = devices[deviceID] else { return nil }
         nextStream += 1
-        let ssrc = liveSSRC(sequence: nextStream)
+        let ssrc = ssrc(sequence: nextStream, history: receiver.sessionName.lowercased() != "play")
         var offer = receiver
         offer.origin = settings.platformID
         offer.ssrc = ssrc
@@ -118,7 +119,7 @@ extension GB28181PlatformServer {
             return
         }
         session.toTag = response.toTag
-        if let contact = response.contact, let uri = Self.uri(in: contact) { session.remoteTarget = uri }
+        if let uri = response.contactURI { session.remoteTarget = uri }
         session.answered = true
         let ack = inDialogRequest("ACK", session: session, cseq: 1).serialized()
         session.ack = ack
@@ -153,14 +154,5 @@ extension GB28181PlatformServer {
             SIPHeader("Max-Forwards", "70"),
             SIPHeader("User-Agent", settings.userAgent),
         ])
-    }
-
-    /// `sip:…` out of a Contact value (`<sip:…>` or bare).
-    static func uri(in contact: String) -> String? {
-        if let open = contact.firstIndex(of: "<"), let close = contact[open...].firstIndex(of: ">") {
-            return String(contact[contact.index(after: open)..<close])
-        }
-        let bare = contact.prefix { $0 != ";" && $0 != " " }
-        return bare.hasPrefix("sip:") ? String(bare) : nil
     }
 }

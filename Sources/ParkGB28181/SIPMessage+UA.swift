@@ -9,6 +9,16 @@ extension SIPMessage {
     /// `Contact`'s first value, as written.
     public var contact: String? { headers["Contact"].map(topValue) }
 
+    /// The `sip:` URI of the first Contact (`<sip:…>` or bare): where in-dialog requests go.
+    public var contactURI: String? {
+        guard let contact else { return nil }
+        if let open = contact.firstIndex(of: "<"), let close = contact[open...].firstIndex(of: ">") {
+            return String(contact[contact.index(after: open)..<close])
+        }
+        let bare = contact.prefix { $0 != ";" && $0 != " " }
+        return bare.hasPrefix("sip:") ? String(bare) : nil
+    }
+
     /// CSeq's sequence number (at most 2³¹ − 1, §8.1.1.5) and method.
     public var cseq: (number: UInt32, method: String)? {
         guard let value = headers["CSeq"] else { return nil }

@@ -110,3 +110,23 @@ public struct SIPRegistration: Sendable {
         return min(refreshAt, keepaliveAt)
     }
 }
+
+extension SIPRegistration.Counters {
+    /// Adds another camera's counts (a park's totals, a benchmark's).
+    public mutating func add(_ other: Self) {
+        registersSent += other.registersSent
+        retransmissions += other.retransmissions
+        challenges += other.challenges
+        registered += other.registered
+        forbidden += other.forbidden
+        timeouts += other.timeouts
+        keepalivesSent += other.keepalivesSent
+        keepalivesAnswered += other.keepalivesAnswered
+        keepalivesMissed += other.keepalivesMissed
+        reregistrations += other.reregistrations
+        messagesSent += other.messagesSent
+        messagesAnswered += other.messagesAnswered
+        messagesFailed += other.messagesFailed
+        refreshesRefused += other.refreshesRefused
+    }
+}

@@ -13,7 +13,7 @@ import NIOPosix
 /// | `GET /devices/{id}` | one device |
 /// | `POST /devices/{id}/commands` `{"command": "...", "arguments": {...}}` | `202 {"id": "api-N"}`; the command goes out on the device's `cmd` topic |
 /// | `GET /commands/{id}` | when it was sent and whether (and when) the device acknowledged it |
-/// | `POST /devices/{id}/video` `[{"channel": "..."}]` | `202 {"session": "video-N"}`; a GB/T 28181 camera is INVITEd to stream to the platform's receiver, reported on `platform/video` |
+/// | `POST /devices/{id}/video` `[{"channel": "...", "transport": "udp"\|"tcp", "playback": {"start": s, "end": s}}]` | `202 {"session": "video-N"}`; a GB/T 28181 camera is INVITEd to stream (live, or a recording's range) to the platform's receiver, reported on `platform/video` |
 /// | `DELETE /devices/{id}/video` | `200 {"stopped": N}`: every session of the camera ends with BYE |
 /// | `GET /video` | the live video sessions and their receivers' figures (frames, loss, jitter) |
 /// | `GET /statistics` | alarms raised, what was refused or left out of device messages, and the limits |
@@ -182,14 +182,27 @@ enum APIRoutes {
             case .failure(let error): return .error(.notFound, error.description)
             }
         case (.POST, 3, "devices") where segments[2] == "video":
-            var channel: String?
+            var video = ReferencePlatform.VideoRequest()
             if !body.isEmpty {
+                let expected = #"expected no body or a JSON body {"channel": "<20-digit id>", "transport": "udp"|"tcp", "playback": {"start": <unix s>, "end": <unix s>}}"#
                 guard let request = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
-                    return .error(.badRequest, #"expected no body or a JSON body {"channel": "<20-digit channel id>"}"#)
+                    return .error(.badRequest, expected)
                 }
-                channel = request["channel"] as? String
+                video.channel = request["channel"] as? String
+                switch request["transport"] as? String {
+                case nil, "udp": break
+                case "tcp": video.tcp = true
+                default: return .error(.badRequest, expected)
+                }
+                if let playback = request["playback"] {
+                    guard let range = playback as? [String: Any], let start = (range["start"] as? NSNumber)?.int64Value,
+                          let end = (range["end"] as? NSNumber)?.int64Value, end > start else {
+                        return .error(.badRequest, expected + "; playback needs start < end")
+                    }
+                    video.playback = (start, end)
+                }
             }
-            switch platform.startVideo(segments[1], channel: channel) {
+            switch platform.startVideo(segments[1], video) {
             case .success(let id): return Answer(.accepted, object: ["session": id])
             case .failure(let error): return .error(.notFound, error.description)
             }

@@ -38,9 +38,19 @@ extension ReferencePlatform {
     /// How often the receiver's figures are looked at: the `playing` report is at most this late.
     static var videoMonitorPeriod: Duration { .milliseconds(20) }
 
-    /// Asks device `deviceID` (its 20-digit id) for live video of `channel` (default: the first
+    /// How a session is asked for: live or a recording's time range, over UDP or TCP.
+    struct VideoRequest: Sendable {
+        var channel: String?
+        /// The platform listens and the camera connects (the offer's `a=setup:passive`).
+        var tcp = false
+        /// Playback of `start…end` (Unix seconds) instead of live video.
+        var playback: (start: Int64, end: Int64)?
+    }
+
+    /// Asks device `deviceID` (its 20-digit id) for video of `request.channel` (default: the first
     /// channel of its catalog, else the device itself). The session's id.
-    func startVideo(_ deviceID: String, channel: String?) -> Result<String, PlatformError> {
+    func startVideo(_ deviceID: String, _ request: VideoRequest) -> Result<String, PlatformError> {
+        let channel = request.channel
         guard let transport = sip.withLock({ $0 }) else { return .failure(PlatformError("the SIP server is not running")) }
         guard transport.inspect({ $0.server.devices[deviceID] != nil }) else {
             return .failure(PlatformError("camera \(deviceID.prefix(40)) is not registered to the SIP server"))
@@ -56,7 +66,7 @@ extension ReferencePlatform {
                 }
                 guard let receiver = state.receiver else { throw MediaError.badParameter("no receiver") }
                 receiver.discardOneIn.store(faults.rtpLossOneIn, ordering: .relaxed)
-                let stream = try receiver.open(.udp, expectedSSRC: nil)
+                let stream = try receiver.open(request.tcp ? .tcpListen : .udp, expectedSSRC: nil)
                 let id = "video-\(state.nextSession)"
                 state.nextSession += 1
                 let channelID = channel ?? state.channels[deviceID]?.first ?? deviceID
@@ -70,8 +80,15 @@ extension ReferencePlatform {
         } catch {
             return .failure(PlatformError("cannot open an RTP port for the video: \(error)"))
         }
-        let offer = GB28181SDP(sessionName: "Play", origin: "", address: transport.local.host, port: opened.port, direction: "recvonly")
-        let invite: @Sendable () -> Void = { [weak self] in
+        var offer = GB28181SDP(sessionName: "Play", origin: "", address: transport.local.host, port: opened.port,
+                               transport: request.tcp ? .tcpPassive : .udp, direction: "recvonly")
+        if let range = request.playback {
+            offer.sessionName = "Playback"
+            offer.uri = "\(opened.channel):0"
+            offer.timeStart = range.start
+            offer.timeStop = range.end
+        }
+        let invite: @Sendable () -> Void = { [weak self, offer] in
             guard let self else { return }
             let callID = transport.perform { user, now in
                 user.server.invite(deviceID: deviceID, channelID: opened.channel, receiver: offer, now: now)

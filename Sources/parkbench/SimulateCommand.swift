@@ -332,11 +332,12 @@ struct SimulateCommand: AsyncParsableCommand {
         } else {
             summary.printText()
         }
+        // Interrupted first: a run stopped before its devices had time to connect was stopped, not unreachable.
+        if RunInterruption.received { throw ExitCode(ExitStatus.interrupted) }
         if let mqtt, let broker, mqtt.pool.connectsSucceeded == 0 {
             Output.error("error: no device could connect to the broker at \(broker); is it running and reachable?")
             throw ExitCode(ExitStatus.unreachable)
         }
-        if RunInterruption.received { throw ExitCode(ExitStatus.interrupted) }
     }
 
     /// The clip packetized once and a started sender for every camera's video (one thread for all

@@ -97,6 +97,29 @@ import Testing
         #expect((rig.answer("GET", "/video").object as? [[String: Any]])?.isEmpty == true)
     }
 
+    /// Over TCP (the platform listens, the camera connects, RFC 4571) and as playback of a 2 s
+    /// range (`s=Playback`, an SSRC starting with 1): whole frames, nothing lost, and the playback ends.
+    @Test func tcpAndPlaybackSessionsArriveWhole() throws {
+        let rig = try Rig()
+        defer { rig.stop() }
+        #expect(ReferencePlatformSIPTests.waitUntil { rig.platform.sipDevices[Self.camera]?.online == true })
+        #expect(rig.answer("POST", "/devices/\(Self.camera)/video", #"{"transport": "tcp"}"#).status == 202)
+        #expect(ReferencePlatformSIPTests.waitUntil { rig.video("stats").contains { (($0["values"] as? [String: Any])?["frames"] as? Double ?? 0) >= 25 } },
+                "\(rig.outlet.objects(on: "platform/video"))")
+        let tcp = try #require(rig.video("stats").last?["values"] as? [String: Any])
+        #expect(tcp["lost"] as? Double == 0 && tcp["malformed_frames"] as? Double == 0)
+        #expect(rig.answer("DELETE", "/devices/\(Self.camera)/video").status == 200)
+
+        let playback = rig.answer("POST", "/devices/\(Self.camera)/video", #"{"playback": {"start": 1765000000, "end": 1765000002}}"#)
+        #expect(playback.status == 202)
+        // Two seconds of recording at 25 fps: 50 frames, then the camera stops sending.
+        #expect(ReferencePlatformSIPTests.waitUntil { rig.sender.statistics.finishedPlaybacks == 1 }, "the playback never ended")
+        #expect(ReferencePlatformSIPTests.waitUntil { rig.video("stats").contains { (($0["values"] as? [String: Any])?["frames"] as? Double ?? 0) == 50 } },
+                "\(rig.video("stats").last ?? [:])")
+        #expect(rig.answer("POST", "/devices/\(Self.camera)/video", #"{"playback": {"start": 5, "end": 5}}"#).status == 400)
+        #expect(rig.answer("POST", "/devices/\(Self.camera)/video", #"{"transport": "sctp"}"#).status == 400)
+    }
+
     @Test func requestsForWhatCannotStreamAreRefusedWithAReason() throws {
         let rig = try Rig()
         defer { rig.stop() }

@@ -91,15 +91,7 @@ private func totals(_ transports: [CameraTransport]) -> (counters: SIPRegistrati
     for transport in transports {
         transport.inspect { client in
             for camera in client.registrations {
-                let c = camera.counters
-                sum.registersSent += c.registersSent
-                sum.retransmissions += c.retransmissions
-                sum.challenges += c.challenges
-                sum.forbidden += c.forbidden
-                sum.timeouts += c.timeouts
-                sum.keepalivesSent += c.keepalivesSent
-                sum.keepalivesAnswered += c.keepalivesAnswered
-                sum.keepalivesMissed += c.keepalivesMissed
+                sum.add(camera.counters)
                 if case .registered = camera.state { registered += 1 }
             }
         }
