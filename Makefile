@@ -58,6 +58,7 @@ bench: deps
 	.build/release/parkbench-bench store --messages 200000
 	.build/release/parkbench-bench connect --clients $(BENCH_CONNECT_CLIENTS)
 	.build/release/parkbench-bench video --streams $(BENCH_VIDEO_STREAMS) --seconds 15
+	.build/release/parkbench-bench video --streams $(BENCH_VIDEO_STREAMS) --seconds 10 --receiver platform
 	.build/release/parkbench-bench sip --cameras $(BENCH_SIP_CAMERAS)
 
 # Every parser under libFuzzer + AddressSanitizer, one target after the other (niced); a crash,

@@ -90,10 +90,13 @@ extension ReferencePlatform {
         }
         let invite: @Sendable () -> Void = { [weak self, offer] in
             guard let self else { return }
+            // The Call-ID goes on the session under the transport's lock, before the camera's
+            // answer can be handled (on the transport's thread, which takes this lock first).
             let callID = transport.perform { user, now in
-                user.server.invite(deviceID: deviceID, channelID: opened.channel, receiver: offer, now: now)
+                let callID = user.server.invite(deviceID: deviceID, channelID: opened.channel, receiver: offer, now: now)
+                self.video.withLock { $0.sessions[opened.id]?.callID = callID }
+                return callID
             }
-            video.withLock { $0.sessions[opened.id]?.callID = callID }
             if callID == nil { endVideo(opened.id, state: "failed", reason: "camera \(deviceID) is no longer registered") }
         }
         if faults.videoDelay > .zero {
