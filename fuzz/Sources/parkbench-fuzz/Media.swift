@@ -2,12 +2,14 @@
 // command line, an RFC 4571 byte stream, an RTP header. Properties: the splitter never traps and
 // gives back only bytes it was given; a clip it accepts packetizes so that one pass, stamped with
 // the clock the clip was muxed at, is exactly the clip's PS bytes, every packet within its payload
-// size, one marker per frame; a stream de-frames the same however its reads split.
+// size, one marker per frame; a stream de-frames the same however its reads split; the platform's
+// receiver (PSStreamInspector) takes the de-framed packets as RTP and the bytes as a PS pack without
+// trapping, and never counts more frames than packets with a marker, nor reads a PS pack its reader refused.
 import ParkMedia
 
 let mediaTarget = FuzzTarget(
     name: "media",
-    summary: "H264AccessUnitSplitter.split, PacketizedClip (pass 0 is the PS bytes), RFC4571Deframer (split vs whole), RTPHeader parsing"
+    summary: "H264AccessUnitSplitter.split, PacketizedClip (pass 0 is the PS bytes), RFC4571Deframer (split vs whole), RTPHeader parsing, PSStreamInspector, PSPackReader"
 ) { bytes in
     var input = Choices(bytes)
     let control = input.byte()
@@ -39,10 +41,18 @@ let mediaTarget = FuzzTarget(
         while let packet = split.next() { splitPackets.append(packet) }
     }
     check(wholePackets == splitPackets && whole.pending == split.pending, "split reads de-frame differently")
-    for packet in wholePackets {
+    var inspector = PSStreamInspector(expectedSSRC: control & 1 == 0 ? nil : 0)
+    var markers = 0
+    for (index, packet) in wholePackets.enumerated() {
         if let header = RTPHeader(parsing: packet[...]) {
             _ = RTPHeader.payloadOffset(in: packet[...])
             if packet[0] == 0x80 { check(Array(packet.prefix(12)) == header.bytes, "an RTP header does not write back as read") }
+            if header.marker { markers += 1 }
         }
+        inspector.receive(packet[...], at: UInt64(index) * 40_000_000)
     }
+    let statistics = inspector.statistics
+    check(statistics.frames <= markers, "\(statistics.frames) whole frames from \(markers) markers")
+    check(statistics.packets + statistics.foreignPackets <= wholePackets.count, "more packets counted than given")
+    if case .success(let pack) = PSPackReader.read(data) { check(pack.videoBytes <= data.count, "a pack with more video than bytes") }
 }
