@@ -70,6 +70,11 @@ struct TestCommand: AsyncParsableCommand {
         valueName: "file"))
     var secretsFile: String?
 
+    @Option(help: ArgumentHelp(
+        "With a profile's video: section, the H.264 clip (Annex B) the park's cameras stream when the platform INVITEs them.",
+        valueName: "file"))
+    var videoClip: String = DemoCommand.videoClip
+
     func run() async throws {
         let workspace = Workspace.load(options)
         var run = ConformanceRun(
@@ -90,6 +95,13 @@ struct TestCommand: AsyncParsableCommand {
                 Output.error("error: \(error)")
                 throw ExitCode(ExitStatus.configurationError)
             }
+        }
+        if configuration.profile.video != nil {
+            guard FileManager.default.fileExists(atPath: videoClip) else {
+                Output.error("error: --video-clip \(videoClip): no such file (the park's cameras need it to answer the platform's INVITEs)")
+                throw ExitCode(ExitStatus.configurationError)
+            }
+            configuration.videoClip = videoClip
         }
         let status = try await run.run(configuration)
         if status != 0 { throw ExitCode(status) }
