@@ -83,6 +83,9 @@ let package = Package(
         // one clip packetized once and paced to every stream from one sender thread. Knows nothing
         // of devices or SIP; ParkBindings answers GB/T 28181 INVITEs with it.
         .target(name: "ParkMedia", dependencies: ["CLinuxEvents", "ParkEventLoop"]),
+        // Faults the harness injects: a TCP proxy that partitions, loses acknowledgements or resets
+        // the connections of chosen devices while a run goes on (user space, no privileges).
+        .target(name: "ParkFaults", dependencies: ["ParkEventLoop"]),
         // The reference platform's rules (a system under test that misbehaves on request).
         .target(
             name: "ParkPlatform",
@@ -139,6 +142,8 @@ let package = Package(
         .testTarget(name: "ParkGB28181Tests", dependencies: ["ParkGB28181", "ParkEventLoop"]),
         // Pure: the splitter, PS muxer, RTP packetizer and clip, no sockets.
         .testTarget(name: "ParkMediaTests", dependencies: ["ParkMedia"]),
+        // The fault proxy against real sockets (and mosquitto): one test at a time.
+        .testTarget(name: "ParkFaultsTests", dependencies: ["ParkFaults", "ParkMQTT", "ParkTestSupport"]),
         // Sockets and independent decoders (ffprobe, tshark): one test at a time.
         .testTarget(name: "ParkMediaInteropTests", dependencies: ["ParkMedia", "ParkEventLoop", "ParkCapture", "ParkTestSupport"]),
         .testTarget(
@@ -165,7 +170,7 @@ let package = Package(
             name: "ParkHarness",
             dependencies: [
                 "ParkCore", "ParkProfiles", "ParkWire", "ParkMQTT", "ParkModbus", "ParkBindings", "ParkRuntime", "ParkReport", "ParkCapture", "ParkGB28181", "ParkMedia",
-                .product(name: "Yams", package: "Yams"),
+                "ParkFaults", .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]),
