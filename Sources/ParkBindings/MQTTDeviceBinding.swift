@@ -35,6 +35,8 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         /// Per model name: the topic template, field names or wire format its profile sets, over
         /// `topics` and the standard envelope.
         public var conventions: [String: MQTTModelConventions] = [:]
+        /// How a device retries after its connection breaks (default: 0.5 s doubling to 30 s, full jitter).
+        public var reconnect = MQTTReconnectPolicy()
 
         public init(
             host: String = "127.0.0.1", port: Int = 1883, topics: DeviceTopicTemplate = .standard,
@@ -128,7 +130,8 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
                 credentials: configuration.credentials(device),
                 will: MQTTWill(topic: wire.topic(index, .status), payload: format(index).status(of: device, online: false, wallNanoseconds: nil),
                                qos: .atLeastOnce, retain: true),
-                subscriptions: [MQTTSubscription(wire.topic(index, .command), qos: .atLeastOnce)])
+                subscriptions: [MQTTSubscription(wire.topic(index, .command), qos: .atLeastOnce)],
+                reconnect: configuration.reconnect)
             do {
                 handles.append(try newPool.addClient(client, connect: false))
             } catch {

@@ -8,9 +8,18 @@ enum ProxySocket {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(truncatingIfNeeded: port).bigEndian)
-        guard (0...65_535).contains(port), inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
-            throw FaultProxyError("\(host):\(port) is not an IPv4 address and port")
+        guard (0...65_535).contains(port) else { throw FaultProxyError("\(host):\(port) is not an IPv4 address and port") }
+        if inet_pton(AF_INET, host, &address.sin_addr) == 1 { return address }
+        // A name (the profile's broker host): its first IPv4 address.
+        var hints = addrinfo()
+        hints.ai_family = AF_INET
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var found: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, nil, &hints, &found) == 0, let first = found, let resolved = first.pointee.ai_addr else {
+            throw FaultProxyError("\(host):\(port) is not an IPv4 address and port, nor a name that resolves to one")
         }
+        defer { freeaddrinfo(found) }
+        resolved.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { address.sin_addr = $0.pointee.sin_addr }
         return address
     }
 

@@ -31,7 +31,13 @@ public struct PlatformCore: Sendable {
         public var valuesTimestampNanoseconds: Int64?
         /// A GB/T 28181 camera on the platform's SIP server rather than an MQTT device.
         public var viaSIP = false
+        /// The last ``PlatformCore/recentMessageIDs`` telemetry and event msg_ids, oldest first:
+        /// a QoS 1 message delivered again after a reconnect is shown once.
+        public var recentMessageIDs: [String] = []
     }
+
+    /// How many msg_ids per device the platform remembers to recognise a message delivered again.
+    public static let recentMessageIDs = 64
 
     /// What the platform should do.
     public enum Action: Sendable, Hashable {
@@ -107,6 +113,24 @@ public struct PlatformCore: Sendable {
         var state = devices[message.device] ?? DeviceState(
             id: message.device, kind: message.kind, status: .unknown, lastSeen: now, lastSequence: 0, gaps: 0,
             duplicates: 0, messages: 0)
+        if message.channel == "telemetry" || message.channel == "event" {
+            if let stale = faults.staleAfter, let sent = message.timestampNanoseconds,
+               Int64(clamping: now) - sent > Int64(stale.components.seconds) * 1_000_000_000 + stale.components.attoseconds / 1_000_000_000 {
+                input.staleDropped += 1
+                return actions
+            }
+            if let id = message.messageID, !faults.duplicatesKept {
+                if state.recentMessageIDs.contains(id) {
+                    // At-least-once delivery: the same message again after a reconnect is proof of
+                    // life, not news.
+                    input.duplicatesDropped += 1
+                    devices[message.device]?.lastSeen = now
+                    return actions
+                }
+                state.recentMessageIDs.append(id)
+                if state.recentMessageIDs.count > Self.recentMessageIDs { state.recentMessageIDs.removeFirst() }
+            }
+        }
         actions.append(.record(RecordedMessage(
             device: message.device, kind: message.kind, channel: message.channel, name: message.name, sequence: message.sequence,
             messageID: message.messageID, deviceTimeNanoseconds: message.timestampNanoseconds, receivedNanoseconds: now,
@@ -315,6 +339,10 @@ public struct PlatformInputStatistics: Sendable, Hashable {
     public var badValues = 0
     /// New point names not kept because the device already held ``PlatformLimits/maxValues`` points.
     public var pointsRefused = 0
+    /// Telemetry and events whose msg_id the platform had already taken (QoS 1 sent again), not shown twice.
+    public var duplicatesDropped = 0
+    /// Telemetry and events thrown away as too old (the `stale-events-dropped` fault switch).
+    public var staleDropped = 0
 
     public init() {}
 
@@ -389,6 +417,13 @@ public struct PlatformFaults: Sendable, Hashable {
     public var videoDelay: Duration = .zero
     /// GB/T 28181 live video: packet N, 2N, … of every stream is thrown away on arrival (0: none).
     public var rtpLossOneIn = 0
+    /// Telemetry and events whose device timestamp is older than this on arrival are thrown away
+    /// as stale — what a platform that filters "old data" does to everything a device buffered
+    /// through an outage.
+    public var staleAfter: Duration?
+    /// A message delivered again (same msg_id, QoS 1 after a reconnect) is shown again: alarms
+    /// raised twice.
+    public var duplicatesKept = false
 
     public init(
         alarmDelay: Duration = .zero, dropAlarms: Bool = false, valueScaling: Double = 1,

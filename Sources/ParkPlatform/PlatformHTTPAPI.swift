@@ -229,6 +229,7 @@ enum APIRoutes {
                 "alarms_raised": counters.raised, "alarms_dropped": counters.dropped, "devices": platform.devices.count,
                 "refused": ["malformed": input.malformed, "oversized": input.oversized, "too_many_values": input.tooManyValues],
                 "left_out": ["bad_values": input.badValues, "points": input.pointsRefused],
+                "not_shown": ["duplicates": input.duplicatesDropped, "stale": input.staleDropped],
                 "limits": ["max_payload_bytes": limits.maxPayloadBytes, "max_values": limits.maxValues,
                            "page_limit_default": PlatformHTTPAPI.defaultPageLimit, "page_limit_max": PlatformHTTPAPI.maximumPageLimit],
             ])

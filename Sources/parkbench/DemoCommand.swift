@@ -36,6 +36,8 @@ struct DemoCommand: AsyncParsableCommand {
               keepalives-ignored        a camera that stops keeping alive stays online → camera offline detection
               video-delay[=3s]          live video is INVITEd this much late → live video start
               rtp-loss[=50]             every 50th RTP packet of a stream is lost at the receiver → stream continuity
+              stale-events-dropped[=5s] messages older than this on arrival are thrown away → failover loss
+              duplicates-kept           a message delivered again is shown again (alarms twice) → failover duplicates
               crash-after[=400]         the platform stops after N messages → whatever runs after
               gateway-word-swap         the gateway reads 32-bit registers in the wrong word order → meter accuracy
               gateway-slow-poll[=3s]    the gateway polls at this period, not every 1 s → meter polling period
@@ -261,6 +263,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case authDisabled = "auth-disabled", commandsDropped = "commands-dropped"
         case catalogTruncated = "catalog-truncated", keepalivesIgnored = "keepalives-ignored"
         case videoDelay = "video-delay", rtpLoss = "rtp-loss"
+        case staleEventsDropped = "stale-events-dropped", duplicatesKept = "duplicates-kept"
         case gatewayWordSwap = "gateway-word-swap", gatewaySlowPoll = "gateway-slow-poll", gatewayMeterLimit = "gateway-meter-limit"
         case gatewayNoOffline = "gateway-no-offline"
     }
@@ -274,12 +277,12 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         self.name = name
         value = parts.count == 2 ? parts[1] : nil
         switch name {
-        case .alarmDelay, .gatewaySlowPoll, .videoDelay: if let value, DeviceDuration(parsing: value).map({ $0 > .zero }) != true { return nil }
+        case .alarmDelay, .gatewaySlowPoll, .videoDelay, .staleEventsDropped: if let value, DeviceDuration(parsing: value).map({ $0 > .zero }) != true { return nil }
         case .valueScaling: if let value, Double(value) == nil { return nil }
         case .crashAfter, .gatewayMeterLimit: if let value, Int(value).map({ $0 > 0 }) != true { return nil }
         case .rtpLoss: if let value, Int(value).map({ $0 > 1 }) != true { return nil }
         case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline,
-             .catalogTruncated, .keepalivesIgnored:
+             .catalogTruncated, .keepalivesIgnored, .duplicatesKept:
             if value != nil { return nil }
         }
     }
@@ -295,8 +298,9 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .gatewayMeterLimit: "gateway-meter-limit=\(value ?? "16")"
         case .videoDelay: "video-delay=\(value ?? "3s")"
         case .rtpLoss: "rtp-loss=\(value ?? "50")"
+        case .staleEventsDropped: "stale-events-dropped=\(value ?? "5s")"
         case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline,
-             .catalogTruncated, .keepalivesIgnored:
+             .catalogTruncated, .keepalivesIgnored, .duplicatesKept:
             name.rawValue
         }
     }
@@ -316,6 +320,8 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .keepalivesIgnored: faults.keepalivesIgnored = true
         case .videoDelay: faults.videoDelay = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "3s") ?? .seconds(3)).nanoseconds))
         case .rtpLoss: faults.rtpLossOneIn = Int(value ?? "50") ?? 50
+        case .staleEventsDropped: faults.staleAfter = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "5s") ?? .seconds(5)).nanoseconds))
+        case .duplicatesKept: faults.duplicatesKept = true
         case .gatewayWordSwap: gateway.wordSwap = true
         case .gatewaySlowPoll: gateway.period = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "3s") ?? .seconds(3)).nanoseconds))
         case .gatewayMeterLimit: gateway.meterLimit = Int(value ?? "16") ?? 16

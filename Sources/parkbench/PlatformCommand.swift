@@ -260,6 +260,7 @@ struct PlatformCommand: AsyncParsableCommand {
             print("alarms: \(counters.raised) raised, \(counters.dropped) dropped by fault switch; \(counters.malformed) malformed messages")
             print("refused: \(input.oversized) over \(maxPayloadBytes) bytes, \(input.tooManyValues) with more than \(maxValues) values; "
                 + "left out: \(input.badValues) values that were not finite numbers, \(input.pointsRefused) points over \(maxValues) per device")
+            print("not shown: \(input.duplicatesDropped) messages delivered again (same msg_id), \(input.staleDropped) thrown away as stale (fault switch)")
             if let sip {
                 print("cameras: \(sip.registrations) registrations, \(sip.refusals) refused, \(sip.keepalives) keepalives, "
                     + "\(sip.alarms) alarms, \(sip.catalogMessages) catalog messages, \(sip.problems) bad messages")

@@ -118,11 +118,11 @@ import Glibc
     }
 
     @Test func aBadAddressIsAClearError() {
-        #expect(throws: FaultProxyError.self) { try FaultProxy(.init(upstreamHost: "broker.local", upstreamPort: 1883)) }
+        #expect(throws: FaultProxyError.self) { try FaultProxy(.init(upstreamHost: "broker.invalid", upstreamPort: 1883)) }
         do {
-            _ = try FaultProxy(.init(upstreamHost: "broker.local", upstreamPort: 1883))
+            _ = try FaultProxy(.init(upstreamHost: "broker.invalid", upstreamPort: 1883))
         } catch {
-            #expect(error.description == "broker.local:1883 is not an IPv4 address and port")
+            #expect(error.description == "broker.invalid:1883 is not an IPv4 address and port, nor a name that resolves to one")
         }
     }
 }

@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import ParkBindings
 import ParkCore
+import ParkFaults
 import ParkGB28181
 import ParkRuntime
 
@@ -113,6 +114,15 @@ public final class HarnessContext: Sendable {
         return .success(at)
     }
 
+    /// Puts the links of `deviceIDs` to the system under test under `condition` (``LinkCondition/healthy``
+    /// heals them); the wall time it took effect.
+    public func setLink(_ condition: LinkCondition, of deviceIDs: [String]) -> Result<Int64, CheckFailure> {
+        do throws(CheckFailure) { try driver.setLink(condition, of: deviceIDs) } catch {
+            return .failure(error)
+        }
+        return .success(wallNow())
+    }
+
     /// Whether a device is a meter the harness serves behind the system's gateway.
     public func isBehindGateway(_ deviceID: String) -> Bool { driver.isBehindGateway(deviceID) }
 
@@ -160,6 +170,8 @@ package protocol HarnessDriver: Sendable {
     func setConnected(_ deviceID: String, _ connected: Bool) throws(BindingError)
     /// Whether the device is a meter served behind the system's gateway.
     func isBehindGateway(_ deviceID: String) -> Bool
+    /// Breaks (or heals) the network between these devices and the system under test.
+    func setLink(_ condition: LinkCondition, of deviceIDs: [String]) throws(CheckFailure)
     /// Lets time pass until `condition` holds or the wall clock reaches `deadline`; true if it held.
     func waitUntil(deadline: Int64, _ condition: () -> Bool) async -> Bool
     /// An HTTP request to the system under test.
@@ -167,12 +179,15 @@ package protocol HarnessDriver: Sendable {
 }
 
 /// The running park on the wall clock: stimuli and commands through the real-time engine,
-/// connection faults through the MQTT binding (or the meters' endpoints), HTTP over the network.
+/// connection faults through the MQTT binding (or the meters' endpoints), network faults through
+/// the fault proxy the devices reach the broker by, HTTP over the network.
 struct LiveHarnessDriver: HarnessDriver {
     let engine: RealTimeEngine
     let binding: MQTTDeviceBinding
     let meters: GatewayMeters?
     var video: GB28181DeviceBinding? = nil
+    /// Between the MQTT devices and the broker when the suite breaks links; nil: they connect straight.
+    var proxy: FaultProxy? = nil
 
     func wallNow() -> Int64 { SystemClock.wallNow().nanosecondsSinceEpoch }
 
@@ -192,6 +207,20 @@ struct LiveHarnessDriver: HarnessDriver {
     }
 
     func isBehindGateway(_ deviceID: String) -> Bool { meters?.serves(deviceID) ?? false }
+
+    func setLink(_ condition: LinkCondition, of deviceIDs: [String]) throws(CheckFailure) {
+        guard let proxy else {
+            throw CheckFailure("the devices reach the broker without the fault proxy, so no link can be broken")
+        }
+        let onMQTT = Set(binding.devices.map(\.id))
+        let elsewhere = deviceIDs.filter { !onMQTT.contains($0) }
+        guard elsewhere.isEmpty else {
+            throw CheckFailure("only MQTT devices' links can be broken yet; not \(elsewhere.prefix(5).joined(separator: ", "))")
+        }
+        // The proxy knows a connection by its MQTT client id: the device's, as the binding sets it.
+        let byID = Dictionary(binding.devices.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        proxy.set(condition, names: Set(deviceIDs.compactMap { byID[$0].map(binding.configuration.clientID) }))
+    }
 
     /// Polls every 5 ms: this only decides when to stop waiting.
     func waitUntil(deadline: Int64, _ condition: () -> Bool) async -> Bool {

@@ -2,6 +2,7 @@ import Foundation
 import ParkBindings
 import ParkRuntime
 import ParkCore
+import ParkFaults
 import ParkGB28181
 import ParkMedia
 import ParkMQTT
@@ -128,8 +129,17 @@ public struct HarnessRunner: Sendable {
         var bindings = meters?.bindings ?? ParkSession.Bindings()
         let video = try videoBinding(for: allDevices.filter { !(meters?.serves($0.id) ?? false) }, bindings: &bindings)
         let devices = allDevices.filter { !(meters?.serves($0.id) ?? false) && !(video?.serves($0.id) ?? false) }
+        let proxy = try faultProxy()
+        defer { proxy?.stop() }
         do {
             var bindingConfiguration = MQTTDeviceBinding.Configuration(host: profile.broker.host, port: profile.broker.port)
+            if let proxy {
+                bindingConfiguration.host = proxy.configuration.listenHost
+                bindingConfiguration.port = proxy.port
+                // The devices come back as soon as the link does, so a recovery time measures the
+                // platform rather than how long a device's backoff happened to be.
+                bindingConfiguration.reconnect = MQTTReconnectPolicy(base: .milliseconds(250), cap: .seconds(1))
+            }
             if let secrets = configuration.deviceSecrets {
                 bindingConfiguration.credentials = { device in MQTTAuthScheme.password.credentials(for: device, secret: secrets.secret(for: device.id)) }
             }
@@ -146,7 +156,7 @@ public struct HarnessRunner: Sendable {
         do {
             results = try await runChecks(
                 in: session, devices: devices, allDevices: allDevices, meters: meters, meterReads: meterReads,
-                observations: observations)
+                observations: observations, proxy: proxy)
         } catch {
             await session.stop()
             throw error
@@ -161,6 +171,27 @@ public struct HarnessRunner: Sendable {
         let verdict = results.map(\.verdict).max() ?? .skipped
         let finished = Date()
         return report(verdict: verdict, checks: results, notes: notes, started: started, finished: finished)
+    }
+
+    /// The fault proxy the MQTT devices reach the broker through, when a check the run makes
+    /// breaks their links; nil otherwise (they connect straight, with nothing in between).
+    private func faultProxy() throws(HarnessError) -> FaultProxy? {
+        let checks = configuration.suite.checks.filter { configuration.only.isEmpty || configuration.only.contains($0.common.id) }
+        guard checks.contains(where: { $0 is FailoverCheck }) else { return nil }
+        let broker = configuration.profile.broker
+        do {
+            let proxy = try FaultProxy(.init(upstreamHost: broker.host, upstreamPort: broker.port, namer: { bytes in
+                switch MQTTConnectPeek.clientID(in: bytes) {
+                case .needMore: .needMore
+                case .clientID(let id): .named(id)
+                case .notConnect: .anonymous
+                }
+            }))
+            progress(.step("devices reach \(broker.url) through the fault proxy on \(proxy.configuration.listenHost):\(proxy.port)"))
+            return proxy
+        } catch {
+            throw .configuration("cannot start the fault proxy in front of \(broker.url): \(error)")
+        }
     }
 
     /// Waits until every camera and NVR is registered, and teaches the observation log their
@@ -255,7 +286,7 @@ public struct HarnessRunner: Sendable {
     /// suite's checks one after another.
     private func runChecks(
         in session: ParkSession, devices: [BoundDevice], allDevices: [BoundDevice], meters: GatewayMeters?, meterReads: MeterReadLog,
-        observations: ObservationLog
+        observations: ObservationLog, proxy: FaultProxy?
     ) async throws(HarnessError) -> [CheckResult] {
         let profile = configuration.profile
         // The checks time the platform against the devices' own records, kept as they happen.
@@ -305,7 +336,7 @@ public struct HarnessRunner: Sendable {
         let context = HarnessContext(
             devices: configuration.park.devices, kinds: configuration.kinds, profile: profile, truth: truth,
             observations: observations,
-            driver: LiveHarnessDriver(engine: session.engine, binding: binding, meters: meters, video: session.bindings.gb28181),
+            driver: LiveHarnessDriver(engine: session.engine, binding: binding, meters: meters, video: session.bindings.gb28181, proxy: proxy),
             secrets: configuration.deviceSecrets, meterReads: meterReads, minimumSamples: configuration.minimumSamples,
             videoIDs: Dictionary(addresses.gb28181.map { ($0.device, $0) }, uniquingKeysWith: { first, _ in first }))
         return await runChecks(in: context)

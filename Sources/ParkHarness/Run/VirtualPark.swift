@@ -1,6 +1,7 @@
 import Foundation
 import ParkBindings
 import ParkCore
+import ParkFaults
 import ParkRuntime
 import ParkWire
 import Synchronization
@@ -34,6 +35,14 @@ package protocol InProcessSystem: AnyObject, Sendable {
 /// wall time runs in milliseconds, and gives the same verdicts every time. What it cannot
 /// simulate it refuses: meters behind a gateway (nothing here polls them) and device logins.
 ///
+/// Broken links (``setLink(_:of:)``) behave as the fault proxy and the MQTT binding make them
+/// behave live: a partition holds a device's messages both ways and lets them through in order
+/// once healed (no keepalive runs out here: partitions on a virtual park are taken to be shorter
+/// than it); lost acknowledgements let the device's messages through, and on healing its
+/// connection is reset, so its last will goes out and it sends its unacknowledged QoS 1 messages
+/// again; a reset sends the last will at once and the device holds what it emits (up to
+/// ``offlineQueueLimit``, as the binding's pool does) until it reconnects.
+///
 /// Not for concurrent use: one task (the one running the checks) drives it, as the checks run
 /// one after another. Its state sits behind a lock only so that is safe to state.
 package final class VirtualPark: HarnessDriver, @unchecked Sendable {
@@ -63,9 +72,20 @@ package final class VirtualPark: HarnessDriver, @unchecked Sendable {
     private var queue: [Delivery] = []
     private var nextOrder = 0
     private var connected: Set<Int> = []
-    /// Emissions lost because their device was disconnected, and commands that reached a device
-    /// while it was: as a broker would drop them.
+    /// Emissions lost because their device was disconnected (or its offline queue was full), and
+    /// commands that reached a device while it was: as a broker would drop them.
     package private(set) var droppedWhileDisconnected = 0
+    /// Messages a device holds while its link is reset, as the MQTT binding's pool does by default.
+    package static let offlineQueueLimit = 1_000
+    /// The links ``setLink(_:of:)`` broke, by device index, and what each holds.
+    private var links: [Int: LinkCondition] = [:]
+    /// Partition: the device's publications and the commands on their way to it.
+    private var heldPublications: [Int: [(topic: String, payload: [UInt8])]] = [:]
+    private var heldCommands: [Int: [Delivery]] = [:]
+    /// Acknowledgements lost: QoS 1 publications the broker took but the device never saw acknowledged.
+    private var unacknowledged: [Int: [(topic: String, payload: [UInt8])]] = [:]
+    /// Reset: what the device emits until it is connected again.
+    private var offlineQueue: [Int: [(topic: String, payload: [UInt8])]] = [:]
 
     /// - Parameters:
     ///   - plan: the devices to run (meters a gateway would poll left out).
@@ -153,6 +173,51 @@ package final class VirtualPark: HarnessDriver, @unchecked Sendable {
 
     package func isBehindGateway(_ deviceID: String) -> Bool { false }
 
+    package func setLink(_ condition: LinkCondition, of deviceIDs: [String]) throws(CheckFailure) {
+        let unknown = deviceIDs.filter { indexByID[$0] == nil }
+        guard unknown.isEmpty else { throw CheckFailure("no device \(unknown.prefix(5).joined(separator: ", ")) on the virtual park's broker") }
+        lock.withLock {
+            for id in deviceIDs {
+                let index = indexByID[id]!
+                let previous = links[index] ?? .healthy
+                guard previous != condition else { continue }
+                links[index] = condition == .healthy ? nil : condition
+                changeLink(of: index, from: previous, to: condition)
+            }
+        }
+    }
+
+    /// What a link changing does to the device's connection and to what it holds.
+    private func changeLink(of index: Int, from previous: LinkCondition, to condition: LinkCondition) {
+        let online = connected.contains(index)
+        // The connection breaks: the broker sends the last will.
+        let breaks = condition == .reset || previous == .acksLost
+        if breaks, online, previous != .reset {
+            publish(topic: wire.topic(index, .status), payload: wire.format(index).status(of: wire.devices[index], online: false, wallNanoseconds: nil))
+        }
+        var pending: [(topic: String, payload: [UInt8])] = []
+        pending += unacknowledged.removeValue(forKey: index) ?? []
+        pending += heldPublications.removeValue(forKey: index) ?? []
+        pending += offlineQueue.removeValue(forKey: index) ?? []
+        let commands = heldCommands.removeValue(forKey: index) ?? []
+        switch condition {
+        case .healthy:
+            guard online else { return }
+            if breaks || previous == .reset { publishStatus(of: index, online: true) }
+            for message in pending { publish(topic: message.topic, payload: message.payload) }
+            for delivery in commands { command(delivery, to: index) }
+        case .partition:
+            heldPublications[index] = pending
+            heldCommands[index] = commands
+        case .acksLost:
+            for message in pending { publish(topic: message.topic, payload: message.payload) }
+            droppedWhileDisconnected += commands.count
+        case .reset:
+            offlineQueue[index] = Array(pending.prefix(Self.offlineQueueLimit))
+            droppedWhileDisconnected += max(0, pending.count - Self.offlineQueueLimit) + commands.count
+        }
+    }
+
     package func waitUntil(deadline: Int64, _ condition: () -> Bool) async -> Bool {
         while true {
             if condition() { return true }
@@ -202,7 +267,21 @@ package final class VirtualPark: HarnessDriver, @unchecked Sendable {
             droppedWhileDisconnected += 1
             return
         }
-        publish(topic: wire.topic(index, wireChannel), payload: wire.format(index).emission(WireEmission(record, device: wire.devices[index])))
+        let message = (topic: wire.topic(index, wireChannel), payload: wire.format(index).emission(WireEmission(record, device: wire.devices[index])))
+        switch links[index] ?? .healthy {
+        case .healthy:
+            publish(topic: message.topic, payload: message.payload)
+        case .partition:
+            heldPublications[index, default: []].append(message)
+        case .acksLost:
+            publish(topic: message.topic, payload: message.payload)
+            // Telemetry goes at QoS 0 (nothing to acknowledge); the rest at QoS 1.
+            if wireChannel != .telemetry { unacknowledged[index, default: []].append(message) }
+        case .reset:
+            if offlineQueue[index, default: []].count < Self.offlineQueueLimit { offlineQueue[index, default: []].append(message) } else {
+                droppedWhileDisconnected += 1
+            }
+        }
     }
 
     private func publishStatus(of index: Int, online: Bool) {
@@ -232,6 +311,15 @@ package final class VirtualPark: HarnessDriver, @unchecked Sendable {
     /// A command reaches its device, which answers on `cmd/ack` as the MQTT binding's devices do.
     private func command(_ delivery: Delivery, to index: Int) {
         guard connected.contains(index) else {
+            droppedWhileDisconnected += 1
+            return
+        }
+        switch links[index] ?? .healthy {
+        case .healthy: break
+        case .partition:
+            heldCommands[index, default: []].append(delivery)
+            return
+        case .acksLost, .reset:
             droppedWhileDisconnected += 1
             return
         }

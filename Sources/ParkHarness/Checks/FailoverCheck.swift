@@ -1,0 +1,286 @@
+import ParkCore
+import ParkFaults
+import ParkProfiles
+import ParkReport
+
+/// The network between some devices and the platform breaks for a while; alarms are raised
+/// during the outage; then it heals. Measured against the ledger (the ground truth of what the
+/// devices emitted) and what the platform showed: recovery time (RTO) and loss (RPO) by message
+/// id, duplicates and reordering after recovery, how late the outage's alarms arrive, and how
+/// soon the platform noticed the devices gone (000 L684, 003 L627, 000 L637–640).
+///
+/// The fault is one of ``LinkCondition``: `partition` (nothing moves, connections half-open),
+/// `acks-lost` (the way back breaks; healing resets, so unacknowledged messages are sent again)
+/// or `reset` (connections reset and refused). Live, the harness's fault proxy applies it to the
+/// devices' MQTT connections; on a virtual park, the park's broker does.
+///
+/// ```yaml
+/// type: failover
+/// devices: {zone: A}                  # whose link breaks (default: every device)
+/// fault: partition                    # partition | acks-lost | reset
+/// duration: 30s                       # how long the outage lasts
+/// alarm:                              # raised halfway through the outage (optional)
+///   devices: {kind: emergency-button, zone: A}
+///   stimulus: {stimulus: press}
+///   observe: {event: alarm}
+///   after: [{command: reset}]
+/// timeout: 10s                        # after healing: how long recovery may take
+/// linger: 3s                          # then how long to watch for messages shown twice
+/// expect: ["lost == 0", "duplicates == 0", "rto.online <= 10s", "late_alarm_latency.p99 < 2s"]
+/// ```
+///
+/// Metrics: `tracked` (telemetry and alarms emitted during the outage that the platform should
+/// show), `lost` (of those, never shown by msg_id), `duplicates`, `reordered` (per device, by
+/// sequence), `offline_shown` and `offline_detected.max` (outage → shown offline),
+/// `rto.online` (heal → every device shown offline is shown online again; 0 when none was),
+/// `rto.alarms` (heal → the last outage alarm shown), `late_alarm_latency.*` (each outage alarm
+/// from the later of its emission and the heal), `alarm_age.max` (from its emission).
+public struct FailoverCheck: ConformanceCheck {
+    public static let type = "failover"
+    public static let settingKeys = ["devices", "fault", "duration", "alarm", "linger"]
+    public static let metrics: [String: MeasuredUnit] = [
+        "tracked": .count, "lost": MeasuredUnit(.count, alsoAsPercent: true), "duplicates": .count, "reordered": .count,
+        "offline_shown": .count, "offline_detected.max": .milliseconds, "rto.online": .milliseconds, "rto.alarms": .milliseconds,
+        "alarm_age.max": .milliseconds, "late_alarm_latency.p50": .milliseconds, "late_alarm_latency.p95": .milliseconds,
+        "late_alarm_latency.p99": .milliseconds, "late_alarm_latency.max": .milliseconds, "late_alarm_latency.mean": .milliseconds,
+        "samples": .count,
+    ]
+
+    /// Alarms raised while the link is down.
+    public struct OutageAlarm: Sendable {
+        public var devices: DeviceSelector
+        public var stimulus: DeviceAction
+        public var event: String
+        public var after: [DeviceAction]
+    }
+
+    public let common: CheckCommon
+    public let devices: DeviceSelector
+    public let fault: LinkCondition
+    public let duration: DeviceDuration
+    public let alarm: OutageAlarm?
+    /// How long the check keeps watching once everything was shown, for messages shown twice.
+    public let linger: DeviceDuration
+
+    package init?(common: CheckCommon, settings: inout MappingReader) {
+        self.common = common
+        let log = settings.log
+        devices = DeviceSelector.parse(&settings, key: "devices", required: false) ?? DeviceSelector()
+        let faults = LinkCondition.allCases.filter { $0 != .healthy }
+        var fault: LinkCondition?
+        if let text = settings.string("fault", required: true, expected: faults.map(\.rawValue).joined(separator: ", ")) {
+            if let value = LinkCondition(rawValue: text), value != .healthy { fault = value } else {
+                log.add("expected one of \(faults.map(\.rawValue).joined(separator: ", ")), got '\(text)'", at: settings.value("fault"), path: settings.child("fault"))
+            }
+        }
+        duration = settings.duration("duration") ?? .seconds(30)
+        linger = settings.duration("linger") ?? .seconds(3)
+        var alarm: OutageAlarm?
+        var alarmInvalid = false
+        if let node = settings.value("alarm") {
+            alarmInvalid = true
+            if var reader = MappingReader(node, path: settings.child("alarm"), log: log, what: "the alarms raised during the outage") {
+                let selector = DeviceSelector.parse(&reader, key: "devices", required: true)
+                let stimulus = reader.requiredValue("stimulus", expected: "{stimulus: name, arguments: {...}}")
+                    .flatMap { DeviceAction.parse($0, path: reader.child("stimulus"), log: log) }
+                var event: String?
+                if let observeNode = reader.requiredValue("observe", expected: "the alarm the platform must show: {event: name}"),
+                   var observe = MappingReader(observeNode, path: reader.child("observe"), log: log, what: "an observation") {
+                    event = observe.string("event", required: true, expected: "the event the platform must show")
+                    observe.finish(allowed: ["event"])
+                }
+                let after = (reader.sequence("after") ?? []).enumerated().compactMap { index, node in
+                    DeviceAction.parse(node, path: reader.child("after[\(index)]"), log: log)
+                }
+                reader.finish(allowed: ["devices", "stimulus", "observe", "after"])
+                if let selector, let stimulus, let event {
+                    alarm = OutageAlarm(devices: selector, stimulus: stimulus, event: event, after: after)
+                    alarmInvalid = false
+                }
+            }
+        }
+        guard let fault, !alarmInvalid else { return nil }
+        self.fault = fault
+        self.alarm = alarm
+    }
+
+    public func run(in context: HarnessContext) async -> CheckMeasurement {
+        let selected: [ParkFile.ParkDevice]
+        switch context.select(devices) {
+        case .success(let value): selected = value
+        case .failure(let failure): return CheckMeasurement(error: failure.description)
+        }
+        // Meters behind a gateway and cameras on SIP reach the platform by other roads than the
+        // devices' MQTT link this check breaks.
+        let chosen = selected.filter { !context.isBehindGateway($0.id) && context.videoIDs[$0.id] == nil }
+        guard !chosen.isEmpty else {
+            return CheckMeasurement(error: "none of the \(selected.count) devices selected (\(devices)) reaches the platform over MQTT; no link to break")
+        }
+        var alarmed: [ParkFile.ParkDevice] = []
+        if let alarm {
+            switch context.select(alarm.devices) {
+            case .success(let value): alarmed = value
+            case .failure(let failure): return CheckMeasurement(error: "alarm: \(failure)")
+            }
+        }
+        let ids = chosen.map(\.id)
+        let idSet = Set(ids)
+        let mark = context.truth.mark
+
+        // The outage: the link breaks, the alarms go off halfway, the link heals.
+        let brokeAt: Int64
+        switch context.setLink(fault, of: ids) {
+        case .success(let at): brokeAt = at
+        case .failure(let failure): return CheckMeasurement(error: failure.description)
+        }
+        let half = DeviceDuration.nanoseconds(duration.nanoseconds / 2)
+        await context.run(for: half)
+        var raised: [LedgerRecord] = []
+        var problems: [String] = []
+        if let alarm {
+            for device in alarmed {
+                switch await context.perform(alarm.stimulus, on: device) {
+                case .success(let record): raised.append(record)
+                case .failure(let failure): problems.append(failure.description)
+                }
+            }
+        }
+        await context.run(for: .nanoseconds(duration.nanoseconds - half.nanoseconds))
+        let healedAt: Int64
+        switch context.setLink(.healthy, of: ids) {
+        case .success(let at): healedAt = at
+        case .failure(let failure): return CheckMeasurement(error: "could not heal the link: \(failure)")
+        }
+
+        // What the platform should show of the outage: telemetry and the alarms, by msg_id.
+        let alarmEvent = alarm?.event
+        let alarmDevices = Set(alarmed.map(\.id))
+        let outage = context.truth.records(from: mark) { record in
+            guard record.entry == .emission, idSet.contains(record.deviceID) || alarmDevices.contains(record.deviceID),
+                  record.time.wall.nanosecondsSinceEpoch <= healedAt else { return false }
+            if record.channel == .telemetry { return idSet.contains(record.deviceID) }
+            return record.channel == .event && record.name == alarmEvent && alarmDevices.contains(record.deviceID)
+        }
+        let telemetryStreams = context.profile.mappings(of: .telemetry)
+        let telemetryByID = !telemetryStreams.isEmpty && telemetryStreams.allSatisfy { $0.messageID != nil }
+        let tracked = outage.filter { $0.channel == .event || telemetryByID }
+        let trackedIDs = Set(tracked.map(\.messageID))
+        let alarmIDs = Set(tracked.filter { $0.channel == .event }.map(\.messageID))
+        func shown() -> [Observation] {
+            (context.observations.observations(.telemetry, since: brokeAt) + context.observations.observations(.alarm, since: brokeAt))
+                .filter { $0.messageID.map(trackedIDs.contains) ?? false }
+        }
+        // Each device the platform showed offline since the outage began: when first (for detection)
+        // and when last (a reset at the heal shows a device offline after it, too).
+        func offline() -> (first: [String: Int64], last: [String: Int64]) {
+            var first: [String: Int64] = [:], last: [String: Int64] = [:]
+            for observation in context.observations.observations(.status, since: brokeAt)
+            where idSet.contains(observation.device) && observation.status?.lowercased() == "offline" {
+                first[observation.device] = min(first[observation.device] ?? .max, observation.arrivedNanoseconds)
+                last[observation.device] = max(last[observation.device] ?? .min, observation.arrivedNanoseconds)
+            }
+            return (first, last)
+        }
+        /// When each device shown offline was first shown online again after that, and after the heal.
+        func backOnline(_ lastOffline: [String: Int64]) -> [String: Int64] {
+            var first: [String: Int64] = [:]
+            for observation in context.observations.observations(.status, since: healedAt)
+            where observation.status?.lowercased() == "online" {
+                guard let offline = lastOffline[observation.device], observation.arrivedNanoseconds >= offline else { continue }
+                first[observation.device] = min(first[observation.device] ?? .max, observation.arrivedNanoseconds)
+            }
+            return first
+        }
+        _ = await context.waitUntil(timeout: common.timeout) {
+            let last = offline().last
+            return trackedIDs.isSubset(of: Set(shown().compactMap(\.messageID))) && backOnline(last).count == last.count
+        }
+        // Messages sent again after the reconnect can come after everything was shown once: keep
+        // watching a while for them (and for devices a reset at the heal shows offline only now).
+        await context.run(for: linger)
+        let seen = shown()
+        let (firstOffline, lastOffline) = offline()
+        let online = backOnline(lastOffline)
+        let detected = firstOffline.filter { $0.value <= healedAt }
+
+        var measurement = CheckMeasurement()
+        var counts: [String: Int] = [:]
+        for observation in seen { counts[observation.messageID!, default: 0] += 1 }
+        let lost = tracked.filter { counts[$0.messageID] == nil }
+        let duplicates = counts.values.reduce(0) { $0 + max(0, $1 - 1) }
+        measurement.set("tracked", .count(tracked.count))
+        measurement.set("lost", .count(lost.count, percent: tracked.isEmpty ? 0 : Double(lost.count) / Double(tracked.count) * 100))
+        measurement.set("duplicates", .count(duplicates))
+        measurement.set("reordered", .count(Self.reordered(seen, tracked: tracked)))
+        measurement.set("offline_shown", .count(detected.count))
+        if let latest = detected.values.max() { measurement.set("offline_detected.max", .milliseconds(Double(latest - brokeAt) / 1e6)) }
+        if online.count == lastOffline.count {
+            measurement.set("rto.online", .milliseconds(Double((online.values.max() ?? healedAt) - healedAt) / 1e6))
+        }
+
+        // The outage's alarms: how late they are once the link is back, and how old.
+        let emissions = Dictionary(tracked.filter { $0.channel == .event }.map { ($0.messageID, $0) }, uniquingKeysWith: { first, _ in first })
+        var samples: [LatencySample] = []
+        var oldest: Double?
+        for observation in seen.filter({ $0.kind == .alarm }) where alarmIDs.contains(observation.messageID ?? "") {
+            guard let emission = emissions[observation.messageID!], !samples.contains(where: { $0.messageID == observation.messageID }) else { continue }
+            let emitted = emission.time.wall.nanosecondsSinceEpoch
+            samples.append(LatencySample(
+                device: observation.device, label: "heal → \(alarmEvent ?? "alarm")", startNanoseconds: max(emitted, healedAt),
+                endNanoseconds: observation.arrivedNanoseconds, matchedBy: "msg_id", messageID: observation.messageID))
+            oldest = max(oldest ?? 0, Double(observation.arrivedNanoseconds - emitted) / 1e6)
+        }
+        if !samples.isEmpty {
+            measurement.addLatencyMetrics(LatencyEvidence(samples: samples), prefix: "late_alarm_latency")
+            if samples.count == alarmIDs.count, let last = samples.map(\.endNanoseconds).max() {
+                measurement.set("rto.alarms", .milliseconds(Double(last - healedAt) / 1e6))
+            }
+        }
+        if let oldest { measurement.set("alarm_age.max", .milliseconds(oldest)) }
+
+        measurement.findings.append("\(fault) of \(ids.count) device\(ids.count == 1 ? "" : "s") for \(duration); "
+                                    + "\(tracked.count) messages to show from the outage (\(alarmIDs.count) alarms)"
+                                    + (selected.count > chosen.count ? "; \(selected.count - chosen.count) meters and cameras selected reach the platform another way" : ""))
+        if alarm != nil, raised.isEmpty { problems.append("no alarm could be raised during the outage") }
+        if alarm != nil, alarmIDs.count < raised.count {
+            problems.append("\(raised.count - alarmIDs.count) of the \(raised.count) outage alarms were never emitted by their device")
+        }
+        measurement.findings += problems
+        if !lost.isEmpty {
+            measurement.findings.append("never shown by the platform: \(lost.prefix(10).map(\.messageID).joined(separator: ", "))"
+                                        + (lost.count > 10 ? " and \(lost.count - 10) more" : ""))
+        }
+        if duplicates > 0 {
+            let repeated = counts.filter { $0.value > 1 }.keys.sorted()
+            measurement.findings.append("shown more than once: \(repeated.prefix(10).joined(separator: ", "))")
+        }
+        let stillOffline = lastOffline.keys.filter { online[$0] == nil }.sorted()
+        if !stillOffline.isEmpty {
+            measurement.findings.append("never shown online again within \(common.timeout) of the heal: \(stillOffline.prefix(10).joined(separator: ", "))")
+        }
+
+        for action in alarm?.after ?? [] {
+            for device in alarmed {
+                if case .failure(let failure) = await context.perform(action, on: device) { measurement.findings.append("after: \(failure)") }
+            }
+        }
+        return measurement
+    }
+
+    /// Messages shown out of their device's sequence order on the same stream (each counted once,
+    /// at its first showing; `seen` in the order the observers took them). Alarms and telemetry
+    /// travel different streams, so only each stream's own order is held to the device's.
+    static func reordered(_ seen: [Observation], tracked: [LedgerRecord]) -> Int {
+        let sequence = Dictionary(tracked.map { ($0.messageID, $0.deviceSequence) }, uniquingKeysWith: { first, _ in first })
+        var counted: Set<String> = []
+        var last: [String: UInt64] = [:]
+        var reordered = 0
+        for observation in seen {
+            guard let id = observation.messageID, counted.insert(id).inserted, let number = sequence[id] else { continue }
+            let stream = "\(observation.kind.rawValue) \(observation.device)"
+            if let previous = last[stream], number < previous { reordered += 1 }
+            last[stream] = max(last[stream] ?? 0, number)
+        }
+        return reordered
+    }
+}

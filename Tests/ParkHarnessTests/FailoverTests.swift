@@ -1,0 +1,91 @@
+import Foundation
+import ParkBroker
+import ParkCore
+@testable import ParkHarness
+import ParkPlatform
+import ParkProfiles
+import ParkReport
+import ParkTestSupport
+import Testing
+
+/// The failover suite on a virtual park against the reference platform: every check passes with
+/// the platform healthy and fails under exactly the fault switches that break what it measures —
+/// in milliseconds of wall time for minutes of outage.
+@Suite struct FailoverVirtualTests {
+    static let checks = ["failover-zone-partition", "failover-reconnect-storm", "failover-lost-acknowledgements"]
+
+    static let matrix: [(name: String, faults: PlatformFaults, failing: [String])] = [
+        ("none", PlatformFaults(), []),
+        ("stale-events-dropped=5s", { var faults = PlatformFaults(); faults.staleAfter = .seconds(5); return faults }(),
+         ["failover-zone-partition", "failover-reconnect-storm"]),
+        ("no-offline-detection", PlatformFaults(offlineDetectionDisabled: true), ["failover-reconnect-storm"]),
+        ("duplicates-kept", { var faults = PlatformFaults(); faults.duplicatesKept = true; return faults }(), ["failover-lost-acknowledgements"]),
+    ]
+
+    static func run(_ faults: PlatformFaults) async throws -> [CheckResult] {
+        try await HarnessRuns.runVirtual(
+            suite: try Suite.load(file: HarnessRuns.path("conformance/suites/failover.yaml")),
+            park: try String(contentsOfFile: HarnessRuns.path("conformance/parks/demo.yaml"), encoding: .utf8), faults: faults,
+            linkage: [], heartbeatTimeout: .seconds(120))
+    }
+
+    @Test(arguments: matrix.indices)
+    func eachFaultSwitchFailsExactlyItsChecks(row: Int) async throws {
+        let (name, faults, failing) = Self.matrix[row]
+        let results = try await Self.run(faults)
+        #expect(results.map(\.id) == Self.checks, "\(name): every check ran, in suite order")
+        for result in results {
+            let expected: RunReport.Verdict = failing.contains(result.id) ? .fail : .pass
+            #expect(result.verdict == expected, "\(name): \(result.id) \(result.verdict.rawValue): \(result.summary) \(result.findings.prefix(4))")
+        }
+    }
+
+    /// The figures are what happened: a healthy platform shows the outage's messages, alarms a hop
+    /// after the heal, and nothing twice; the broken ones fail for the reason they should.
+    @Test func theFiguresSayWhatHappened() async throws {
+        let healthy = try await Self.run(PlatformFaults())
+        let partition = try #require(healthy.first { $0.id == "failover-zone-partition" })
+        #expect((partition.metrics["tracked"]?.value ?? 0) > 20, "30 s of zone A's telemetry and 4 alarms: \(partition.metrics)")
+        #expect(partition.metrics["lost"]?.value == 0)
+        #expect((partition.metrics["late_alarm_latency.max"]?.value ?? 1_000) < 50, "a hop or two after the heal")
+        #expect((partition.metrics["alarm_age.max"]?.value ?? 0) >= 15_000, "raised halfway through a 30 s outage")
+        #expect(partition.metrics["offline_shown"]?.value == 0, "30 s of silence is inside the platform's 120 s heartbeat timeout")
+
+        let storm = try #require(healthy.first { $0.id == "failover-reconnect-storm" })
+        #expect((storm.metrics["offline_shown"]?.value ?? 0) >= 10, "every MQTT device's last will: \(storm.metrics)")
+        #expect((storm.metrics["offline_detected.max"]?.value ?? 1_000) < 50)
+
+        var stale = PlatformFaults()
+        stale.staleAfter = .seconds(5)
+        let lossy = try #require(try await Self.run(stale).first)
+        #expect((lossy.metrics["lost"]?.value ?? 0) > 0)
+        #expect(lossy.findings.contains { $0.hasPrefix("never shown by the platform: ") }, "\(lossy.findings)")
+
+        var kept = PlatformFaults()
+        kept.duplicatesKept = true
+        let twice = try #require(try await Self.run(kept).last)
+        #expect(twice.metrics["duplicates"]?.value == 2, "each of the two panic buttons' alarm, sent again once: \(twice.summary)")
+        #expect(twice.findings.contains { $0.hasPrefix("shown more than once: panic-") }, "\(twice.findings)")
+    }
+
+    @Test func aSuiteThatMisspellsTheFaultSaysWhere() throws {
+        let text = """
+            suite: t
+            checks:
+              - id: cut
+                title: cut
+                type: failover
+                source: 003_9f407c31254da078.txt L627
+                fault: blackout
+                alarm: {devices: {kind: emergency-button}, stimulus: {stimulus: press}}
+                expect: ["lost == 0"]
+            """
+        #expect {
+            try Suite.parse(text, file: "suite.yaml")
+        } throws: { error in
+            let message = "\(error)"
+            return message.contains("suite.yaml:7") && message.contains("expected one of partition, acks-lost, reset, got 'blackout'")
+                && message.contains("suite.yaml:8") && message.contains("observe")
+        }
+    }
+}
