@@ -67,6 +67,8 @@ final class MQTTConnection {
     private var pendingSubscribes: [Int32: MQTTSubscription] = [:]
     private var unacknowledged: [Int32: UInt64] = [:]
     private var offline: [MQTTOutgoingMessage] = []
+    /// A CONNACK arrived: ``offline`` goes out after libmosquitto's own resends (see `didReceiveConnack`).
+    private var offlineFlushPending = false
 
     private var counters: MQTTCounters { loop.counters }
     private var isV5: Bool { configuration.protocolVersion == .v5 }
@@ -308,7 +310,10 @@ final class MQTTConnection {
         }
         subscribesWhileOffline = []
         unsubscribesWhileOffline = []
-        flushOffline()
+        // Not yet: libmosquitto resends the QoS 1/2 messages the lost connection left unacknowledged
+        // only after this callback returns. Sent now, the held messages would overtake those older
+        // ones; they go once the read that carried the CONNACK is done (``readAvailable()``).
+        offlineFlushPending = true
     }
 
     func didDisconnect(code: Int32, errno errnoValue: Int32) {
@@ -439,6 +444,10 @@ final class MQTTConnection {
             errno = 0
             let rc = mosquitto_loop_read(mosq, 1)
             let code = errno
+            if offlineFlushPending {
+                offlineFlushPending = false
+                if state == .connected { flushOffline() }
+            }
             if rc != MOSQ_ERR_SUCCESS.rawValue {
                 noticeFailure(rc: rc, errno: code)
                 return true

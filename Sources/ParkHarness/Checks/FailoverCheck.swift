@@ -33,8 +33,9 @@ import ParkReport
 /// show), `lost` (of those, never shown by msg_id), `duplicates`, `reordered` (per device, by
 /// sequence), `offline_shown` and `offline_detected.max` (outage → shown offline),
 /// `rto.online` (heal → every device shown offline is shown online again; 0 when none was),
-/// `rto.alarms` (heal → the last outage alarm shown), `late_alarm_latency.*` (each outage alarm
-/// from the later of its emission and the heal), `alarm_age.max` (from its emission).
+/// `rto.alarms` (heal → the last outage alarm shown; 0 when all were shown before it),
+/// `late_alarm_latency.*` (each outage alarm from the later of its emission and the heal, or from
+/// its emission when it got through before the heal), `alarm_age.max` (from its emission).
 public struct FailoverCheck: ConformanceCheck {
     public static let type = "failover"
     public static let settingKeys = ["devices", "fault", "duration", "alarm", "linger"]
@@ -225,15 +226,17 @@ public struct FailoverCheck: ConformanceCheck {
         for observation in seen.filter({ $0.kind == .alarm }) where alarmIDs.contains(observation.messageID ?? "") {
             guard let emission = emissions[observation.messageID!], !samples.contains(where: { $0.messageID == observation.messageID }) else { continue }
             let emitted = emission.time.wall.nanosecondsSinceEpoch
+            // An alarm that got through during the outage (acks-lost lets them) is timed from its emission.
+            let start = observation.arrivedNanoseconds < healedAt ? emitted : max(emitted, healedAt)
             samples.append(LatencySample(
-                device: observation.device, label: "heal → \(alarmEvent ?? "alarm")", startNanoseconds: max(emitted, healedAt),
+                device: observation.device, label: "heal → \(alarmEvent ?? "alarm")", startNanoseconds: start,
                 endNanoseconds: observation.arrivedNanoseconds, matchedBy: "msg_id", messageID: observation.messageID))
             oldest = max(oldest ?? 0, Double(observation.arrivedNanoseconds - emitted) / 1e6)
         }
         if !samples.isEmpty {
             measurement.addLatencyMetrics(LatencyEvidence(samples: samples), prefix: "late_alarm_latency")
             if samples.count == alarmIDs.count, let last = samples.map(\.endNanoseconds).max() {
-                measurement.set("rto.alarms", .milliseconds(Double(last - healedAt) / 1e6))
+                measurement.set("rto.alarms", .milliseconds(Double(max(0, last - healedAt)) / 1e6))
             }
         }
         if let oldest { measurement.set("alarm_age.max", .milliseconds(oldest)) }
