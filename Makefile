@@ -2,7 +2,8 @@
 #   make demo    install what is missing, build, run the core conformance suite, then the
 #                GB/T 28181 video suite, against an embedded mosquitto and the reference
 #                platform (FAULT=<switch> turns on one of the platform's fault switches, e.g.
-#                FAULT=alarm-delay: the run must fail)
+#                FAULT=alarm-delay: the run must fail); SUITE=<name> runs only
+#                conformance/suites/<name>.yaml, e.g. SUITE=failover
 #   make test    install what is missing (libraries and test peers), build, run every test
 # Other targets: build, bench, clean.
 #   make fuzz    build the libFuzzer targets (fuzz/, own package and scratch path) and run each
@@ -14,6 +15,7 @@ BIN          := .build/debug/parkbench
 DEMO_SUITE   ?= conformance/suites/park-core.yaml
 DEMO_VIDEO_SUITE ?= conformance/suites/video.yaml
 FAULT        ?=
+SUITE        ?=
 BENCH_DEVICES  ?= 100000
 BENCH_DURATION ?= 60
 BENCH_MQTT_CLIENTS ?= 1000
@@ -48,8 +50,12 @@ test: deps
 # The demo embeds mosquitto, so it needs the test-time Debian packages too.
 demo: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
+ifeq ($(SUITE),)
 	$(BIN) demo --suite $(DEMO_SUITE) $(if $(FAULT),--fault $(FAULT))
 	$(BIN) demo --suite $(DEMO_VIDEO_SUITE) $(if $(FAULT),--fault $(FAULT))
+else
+	$(BIN) demo --suite conformance/suites/$(SUITE).yaml $(if $(FAULT),--fault $(FAULT))
+endif
 
 bench: deps
 	$(SWIFT) build -c release $(SWIFT_FLAGS) --product parkbench-bench

@@ -125,6 +125,7 @@ public struct PlatformCore: Sendable {
                     // life, not news.
                     input.duplicatesDropped += 1
                     devices[message.device]?.lastSeen = now
+                    devices[message.device]?.duplicates += 1
                     return actions
                 }
                 state.recentMessageIDs.append(id)

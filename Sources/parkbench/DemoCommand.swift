@@ -55,9 +55,17 @@ struct DemoCommand: AsyncParsableCommand {
             camera to an RTP port of its receiver, and the camera streams \
             fixtures/media/clip.h264 (CIF H.264, 25 fps) as MPEG-PS over RTP.
 
+            `--suite conformance/suites/failover.yaml` (make demo SUITE=failover) breaks the \
+            network between the devices and the broker on purpose: the devices connect through \
+            the harness's fault proxy, which partitions zone A for 30 s, resets every \
+            connection for 10 s and holds the platform's acknowledgements for 10 s, while \
+            alarms go off; the checks measure loss, duplicates and recovery from the ledger \
+            (stale-events-dropped, no-offline-detection and duplicates-kept fail them).
+
             Examples:
               parkbench demo
               parkbench demo --fault alarm-delay=3s
+              make demo SUITE=failover FAULT=duplicates-kept
               make demo FAULT=drop-alarms
               parkbench demo --suite conformance/suites/video.yaml --fault catalog-truncated
             """)

@@ -72,6 +72,12 @@ struct PlatformCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Fault: stop working (and exit 70) after this many device messages.", valueName: "n"))
         var crashAfter: Int?
 
+        @Option(help: ArgumentHelp("Fault: throw away telemetry and events whose device timestamp is older than this on arrival (all a device buffered through an outage).", valueName: "duration"))
+        var staleEventsDropped: DeviceDuration?
+
+        @Flag(help: "Fault: show a message delivered again (same msg_id, QoS 1 after a reconnect) again — alarms twice.")
+        var duplicatesKept = false
+
         @Option(help: ArgumentHelp("Linkage rules to run (see conformance/platform/linkage.yaml).", valueName: "file"))
         var linkage: String?
 
@@ -171,6 +177,8 @@ struct PlatformCommand: AsyncParsableCommand {
                 commandsDropped: dropCommands, catalogTruncated: catalogTruncated, keepalivesIgnored: keepalivesIgnored)
             faults.videoDelay = .nanoseconds(Int64(videoDelay?.nanoseconds ?? 0))
             faults.rtpLossOneIn = rtpLoss ?? 0
+            faults.staleAfter = staleEventsDropped.map { .nanoseconds(Int64($0.nanoseconds)) }
+            faults.duplicatesKept = duplicatesKept
             let store: PlatformStore
             do { store = try PlatformStore(path: database) } catch {
                 Output.error("error: \(error)")

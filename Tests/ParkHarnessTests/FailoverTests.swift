@@ -89,3 +89,81 @@ import Testing
         }
     }
 }
+
+/// The failover checks for real: the park's devices reach mosquitto through the harness's fault
+/// proxy, the reference platform sits behind the broker, and the outages are short. A healthy
+/// platform passes every check; the platform's own count shows the alarm libmosquitto sent again
+/// after the lost acknowledgements arrived and was recognised, so the duplicate check was tested
+/// against a real resend, not an absent one.
+@Suite(.serialized) struct FailoverLiveTests {
+    static let suite = """
+        suite: failover-live
+        checks:
+          - id: partition
+            title: zone A cut off, alarms during the outage
+            type: failover
+            source: 003_9f407c31254da078.txt L627
+            devices: {zone: A}
+            fault: partition
+            duration: 4s
+            alarm:
+              devices: {kind: smoke-detector}
+              stimulus: {stimulus: smoke, arguments: {density: 0.45}}
+              observe: {event: smoke-alarm}
+              after: [{stimulus: smoke-clear}]
+            timeout: 5s
+            linger: 1s
+            expect: ["lost == 0", "duplicates == 0", "reordered == 0", "late_alarm_latency.p99 < 2s", "tracked >= 10"]
+          - id: storm
+            title: every connection reset
+            type: failover
+            source: 000_d2d2437d3c7b6906.txt L684
+            fault: reset
+            duration: 3s
+            alarm:
+              devices: {kind: emergency-button}
+              stimulus: {stimulus: press}
+              observe: {event: alarm}
+              after: [{command: reset}]
+            timeout: 8s
+            linger: 1s
+            expect: ["offline_detected.max < 2s", "offline_shown == 9", "rto.online <= 5s", "lost == 0", "late_alarm_latency.p99 < 2s"]
+          - id: acks
+            title: an alarm sent again is shown once
+            type: failover
+            source: 004_5e9061d643d5fb41.txt L2714
+            devices: {kind: emergency-button}
+            fault: acks-lost
+            duration: 2s
+            alarm:
+              devices: {kind: emergency-button}
+              stimulus: {stimulus: press}
+              observe: {event: alarm}
+              after: [{command: reset}]
+            timeout: 5s
+            linger: 2s
+            expect: ["duplicates == 0", "lost == 0", "tracked == 1"]
+        """
+
+    @Test func aHealthyPlatformComesThroughRealOutages() async throws {
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let (registry, _) = try HarnessRuns.kinds()
+        let alarmEvents = Set(registry.all.flatMap { kind in
+            kind.descriptor.events.filter { $0.severity == .alarm || $0.severity == .critical }.map(\.name)
+        })
+        let platform = ReferencePlatform(
+            endpoints: .init(port: broker.port), configuration: PlatformConfiguration(alarmEvents: alarmEvents))
+        try platform.start()
+        defer { platform.stop() }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !platform.isConnected, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        try #require(platform.isConnected)
+
+        let report = try await HarnessRuns.run(Self.suite, broker: broker, apiPort: try platform.startHTTP())
+        for check in report.checks {
+            #expect(check.verdict == .pass, "\(check.id): \(check.summary) \(check.findings)")
+        }
+        #expect(platform.inputStatistics.duplicatesDropped >= 1, "the panic alarm came again after the reconnect: \(platform.inputStatistics)")
+    }
+}

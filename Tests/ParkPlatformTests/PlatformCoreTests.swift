@@ -44,6 +44,35 @@ import Testing
                 == [.statusChanged(device: "e1", from: .online, to: .offline)])
     }
 
+    /// A QoS 1 message delivered again after a reconnect (same msg_id) raises its alarm once; the
+    /// fault switch raises it twice. A message whose device time is older than the stale limit
+    /// is thrown away under the other switch — and kept without it, however late.
+    @Test func aMessageDeliveredAgainIsShownOnceAndStaleOnesOnlyUnderTheSwitch() throws {
+        func alarms(_ actions: [PlatformCore.Action]) -> Int { actions.filter { if case .raiseAlarm = $0 { true } else { false } }.count }
+        var core = PlatformCore(configuration: PlatformConfiguration(alarmEvents: ["smoke-alarm"]))
+        let topic = "park/A/smoke-detector/s1/event"
+        #expect(alarms(core.received(topic: topic, payload: message("s1", seq: 1, name: "smoke-alarm"), now: 2 * seconds)) == 1)
+        #expect(core.received(topic: topic, payload: message("s1", seq: 1, name: "smoke-alarm"), now: 3 * seconds).isEmpty)
+        #expect(core.input.duplicatesDropped == 1)
+        // The memory is bounded: a msg_id 64 messages back is forgotten.
+        for seq in 2 ... 65 { _ = core.received(topic: topic, payload: message("s1", seq: seq, name: "heartbeat"), now: 4 * seconds) }
+        #expect(alarms(core.received(topic: topic, payload: message("s1", seq: 1, name: "smoke-alarm"), now: 5 * seconds)) == 1)
+        #expect(core.devices["s1"]?.recentMessageIDs.count == PlatformCore.recentMessageIDs)
+
+        var twice = PlatformCore(configuration: PlatformConfiguration(alarmEvents: ["smoke-alarm"]))
+        twice.faults.duplicatesKept = true
+        #expect(alarms(twice.received(topic: topic, payload: message("s1", seq: 1, name: "smoke-alarm"), now: 2 * seconds)) == 1)
+        #expect(alarms(twice.received(topic: topic, payload: message("s1", seq: 1, name: "smoke-alarm"), now: 3 * seconds)) == 1)
+
+        // The message says ts_ns 1000: 5 s later it is stale under a 5 s limit, a nanosecond before it is not.
+        var stale = PlatformCore(configuration: PlatformConfiguration(alarmEvents: ["smoke-alarm"]))
+        stale.faults.staleAfter = .seconds(5)
+        #expect(alarms(stale.received(topic: topic, payload: message("s1", seq: 1, name: "smoke-alarm"), now: 1000 + 5 * seconds)) == 1)
+        #expect(stale.received(topic: topic, payload: message("s1", seq: 2, name: "smoke-alarm"), now: 1001 + 5 * seconds).isEmpty)
+        #expect(stale.input.staleDropped == 1)
+        #expect(alarms(core.received(topic: topic, payload: message("s1", seq: 70, name: "smoke-alarm"), now: 3_600 * seconds)) == 1)
+    }
+
     /// Linkage: an event from a matching device commands the known targets in its zone, on the
     /// command topic learnt from their own topics; the fault switch swallows it.
     @Test func linkageRulesCommandTheZonesTargets() throws {
@@ -65,7 +94,8 @@ import Testing
         #expect((json["args"] as? [String: Any])?["level"] as? Int == 3)
 
         core.faults.linkageDropped = true
-        let swallowed = core.received(topic: "park/A/emergency-button/p1/event", payload: panic, now: 3)
+        let again = Array(String(decoding: panic, as: UTF8.self).replacingOccurrences(of: "p1#1", with: "p1#2").replacingOccurrences(of: #""seq":1"#, with: #""seq":2"#).utf8)
+        let swallowed = core.received(topic: "park/A/emergency-button/p1/event", payload: again, now: 3)
         #expect(!swallowed.contains { if case .sendCommand = $0 { true } else { false } })
         #expect(core.linkageDropped == 1 && core.linkageCommands == 1)
     }
