@@ -81,6 +81,9 @@ public enum HTMLReportWriter {
             html += Dictionary(grouping: latency.samples, by: \.matchedBy).sorted { $0.key < $1.key }.map { "\(e($0.key)) ×\($0.value.count)" }.joined(separator: ", ")
             html += "</p>"
         }
+        if let timeline = check.timeline {
+            html += "<div class=\"plots\">" + TimelinePlots.plots(timeline) + "</div>"
+        }
         if !check.findings.isEmpty {
             html += "<h3>Findings</h3><ul>" + check.findings.prefix(200).map { "<li>\(e($0))</li>" }.joined() + "</ul>"
             if check.findings.count > 200 { html += "<p class=\"sub\">… and \(check.findings.count - 200) more in report.json</p>" }

@@ -145,13 +145,16 @@ public struct CheckResult: Codable, Sendable, Hashable {
     public var durationMilliseconds: Double
     /// Path (relative to the run folder) of the pcap slice for this check, when captured.
     public var captureSlice: String?
+    /// Rates and devices online second by second, for checks that break something on purpose.
+    public var timeline: TimelineEvidence?
 
     public init(
         id: String, title: String, type: String, source: String, severity: String, verdict: RunReport.Verdict,
         summary: String, expectations: [ExpectationResult] = [], metrics: [String: Metric] = [:],
         latency: LatencyEvidence? = nil, findings: [String] = [], startedAt: String, startedAtNanoseconds: Int64? = nil,
-        durationMilliseconds: Double, captureSlice: String? = nil
+        durationMilliseconds: Double, captureSlice: String? = nil, timeline: TimelineEvidence? = nil
     ) {
+        self.timeline = timeline
         self.id = id
         self.title = title
         self.type = type
@@ -171,7 +174,7 @@ public struct CheckResult: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case id, title, type, source, severity, verdict, summary, expectations, metrics, latency, findings
-        case startedAt, startedAtNanoseconds, durationMilliseconds, captureSlice
+        case startedAt, startedAtNanoseconds, durationMilliseconds, captureSlice, timeline
     }
 
     // Written out only to read version 1 metrics (bare numbers, `<name>%` keys) as typed ones.
@@ -192,6 +195,7 @@ public struct CheckResult: Codable, Sendable, Hashable {
         startedAtNanoseconds = try container.decodeIfPresent(Int64.self, forKey: .startedAtNanoseconds)
         durationMilliseconds = try container.decode(Double.self, forKey: .durationMilliseconds)
         captureSlice = try container.decodeIfPresent(String.self, forKey: .captureSlice)
+        timeline = try container.decodeIfPresent(TimelineEvidence.self, forKey: .timeline)
     }
 }
 

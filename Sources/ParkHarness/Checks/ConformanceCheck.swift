@@ -29,6 +29,8 @@ public struct CheckMeasurement: Sendable {
     /// Figures by metric name.
     public var metrics: [String: Metric] = [:]
     public var latency: LatencyEvidence?
+    /// Rates and devices online around a fault the check caused.
+    public var timeline: TimelineEvidence?
     public var findings: [String] = []
     /// Set when the check could not run at all (the verdict is then `error`).
     public var error: String?

@@ -262,12 +262,50 @@ public struct FailoverCheck: ConformanceCheck {
             measurement.findings.append("never shown online again within \(common.timeout) of the heal: \(stillOffline.prefix(10).joined(separator: ", "))")
         }
 
+        measurement.timeline = Self.timeline(of: idSet, brokeAt: brokeAt, healedAt: healedAt, in: context)
+
         for action in alarm?.after ?? [] {
             for device in alarmed {
                 if case .failure(let failure) = await context.perform(action, on: device) { measurement.findings.append("after: \(failure)") }
             }
         }
         return measurement
+    }
+
+    /// The devices' messages per second as they sent them (the ledger) and as the platform showed
+    /// them, and how many the platform showed online, second by second from 5 s before the fault
+    /// to now. A device the platform has not shown offline counts as online.
+    static func timeline(of ids: Set<String>, brokeAt: Int64, healedAt: Int64, in context: HarnessContext) -> TimelineEvidence {
+        let bucket: Int64 = 1_000_000_000
+        let start = brokeAt - 5 * bucket
+        let buckets = Int((context.wallNow() - start + bucket - 1) / bucket)
+        let sent = context.truth.records { record in
+            record.entry == .emission && ids.contains(record.deviceID) && record.time.wall.nanosecondsSinceEpoch >= start
+                && (record.channel == .telemetry || record.channel == .event)
+        }.map { $0.time.wall.nanosecondsSinceEpoch }
+        let shown = (context.observations.observations(.telemetry, since: start) + context.observations.observations(.alarm, since: start))
+            .filter { ids.contains($0.device) }.map(\.arrivedNanoseconds)
+        let statuses = context.observations.observations(.status).filter { ids.contains($0.device) }
+            .sorted { $0.arrivedNanoseconds < $1.arrivedNanoseconds }
+        var offline: Set<String> = []
+        var next = statuses.startIndex
+        var online: [Double] = []
+        for index in 0 ..< buckets {
+            let end = start + Int64(index + 1) * bucket
+            while next < statuses.endIndex, statuses[next].arrivedNanoseconds < end {
+                if statuses[next].status?.lowercased() == "offline" { offline.insert(statuses[next].device) } else { offline.remove(statuses[next].device) }
+                next += 1
+            }
+            online.append(Double(ids.count - offline.count))
+        }
+        return TimelineEvidence(
+            startNanoseconds: start, bucketMilliseconds: 1_000,
+            rates: [
+                .init(name: "sent by the devices", values: TimelineEvidence.rate(of: sent, start: start, bucketNanoseconds: bucket, buckets: buckets)),
+                .init(name: "shown by the platform", values: TimelineEvidence.rate(of: shown, start: start, bucketNanoseconds: bucket, buckets: buckets)),
+            ],
+            online: .init(name: "devices online", values: online),
+            marks: [.init(label: "fault", atNanoseconds: brokeAt), .init(label: "heal", atNanoseconds: healedAt)])
     }
 
     /// Messages shown out of their device's sequence order on the same stream (each counted once,

@@ -407,7 +407,7 @@ public struct HarnessRunner: Sendable {
             verdict: verdict, summary: summary, expectations: expectations, metrics: measurement.metrics,
             latency: measurement.latency.flatMap { $0.samples.isEmpty ? nil : $0 }, findings: measurement.findings,
             startedAt: timestamp(started), startedAtNanoseconds: RunReport.nanoseconds(started),
-            durationMilliseconds: Date().timeIntervalSince(started) * 1000)
+            durationMilliseconds: Date().timeIntervalSince(started) * 1000, timeline: measurement.timeline)
     }
 
     /// For each expectation on a percentile (`latency.p99`): how many samples it rests on, for
