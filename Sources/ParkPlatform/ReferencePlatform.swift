@@ -63,6 +63,9 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     private let crashed = Atomic<Bool>(false)
     private let ignoredAfterCrash = Atomic<Int>(0)
     let warnings: RateLimitedWarnings
+    let logger: Logger
+    /// Its part in an active/standby pair (see ReferencePlatform+Standby); active and alone by default.
+    let standby = Mutex(StandbyState())
 
     public convenience init(
         endpoints: Endpoints, configuration: PlatformConfiguration = PlatformConfiguration(),
@@ -84,6 +87,7 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
         self.clock = clock
         self.outlet = outlet
         self.warnings = RateLimitedWarnings(logger: logger)
+        self.logger = logger
         self.endpoints = endpoints
         self.webhook = webhook
         self.store = store
@@ -93,9 +97,11 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     /// Connects to the broker and starts the heartbeat-timeout clock.
     public func start() throws(MQTTError) {
         let newPool = try MQTTClientPool(configuration: MQTTClientPoolConfiguration(ioThreads: 1), delegate: self)
+        // Two nodes of a pair may share a process (the demo): the node's name keeps their ids apart.
+        let node = standby.withLock { $0.settings.map { "-\($0.node)" } ?? "" }
         let client = try newPool.addClient(MQTTClientConfiguration(
-            clientID: "parkbench-platform-\(getpid())", host: endpoints.host, port: endpoints.port, credentials: endpoints.credentials,
-            subscriptions: [MQTTSubscription(endpoints.deviceFilter, qos: .atLeastOnce)]), connect: false)
+            clientID: "parkbench-platform\(node)-\(getpid())", host: endpoints.host, port: endpoints.port, credentials: endpoints.credentials,
+            subscriptions: ([endpoints.deviceFilter] + pairTopics).map { MQTTSubscription($0, qos: .atLeastOnce) }), connect: false)
         pool.withLock { $0 = (newPool, client) }
         try newPool.connect(client)
         startTicking()
@@ -181,6 +187,7 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
             return
         }
         let now = clock.now()
+        if receivedPairMessage(topic: topic, payload: payload, now: now) { return }
         // Its own commands come back through park/#; acknowledgements close them.
         if topic.hasSuffix("/cmd") { return }
         if topic.hasSuffix("/cmd/ack") {
@@ -202,13 +209,17 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
             crashed.store(true, ordering: .relaxed)
             return
         }
-        perform(actions)
+        perform(standingBy(actions, now: now))
     }
+
+    /// From now on the platform takes nothing in and says nothing (the crash fault switch, and ``kill()``).
+    func crash() { crashed.store(true, ordering: .relaxed) }
 
     /// Sends `command` to a device on its `cmd` topic and returns the command's id, as the REST
     /// API's `POST /devices/{id}/commands` does. The `commandsDropped` fault switch records the
     /// request and sends nothing.
     public func command(_ deviceID: String, command: String, arguments: [String: Any]) -> Result<String, PlatformError> {
+        guard isActive else { return .failure(PlatformError("this node is the standby; ask the active platform")) }
         if core.withLock({ $0.devices[deviceID]?.viaSIP == true }) {
             return sipCommand(deviceID, command: command, arguments: arguments)
         }
@@ -245,7 +256,8 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     private func tick() {
         guard !isCrashed else { return }
         let now = clock.now()
-        perform(core.withLock { $0.tick(now: now) })
+        perform(standingBy(core.withLock { $0.tick(now: now) }, now: now))
+        standbyTick(now: now)
     }
 
     /// How a publication leaves: through the outlet a test gave, or the broker connection.

@@ -38,6 +38,9 @@ struct DemoCommand: AsyncParsableCommand {
               rtp-loss[=50]             every 50th RTP packet of a stream is lost at the receiver → stream continuity
               stale-events-dropped[=5s] messages older than this on arrival are thrown away → failover loss
               duplicates-kept           a message delivered again is shown again (alarms twice) → failover duplicates
+              standby-slow-takeover[=30s] the standby waits this long for the lapsed lease → primary killed
+              standby-forgets-alarms    the standby forgets the alarms it held at takeover → primary killed
+              split-brain               the standby never stands by: every alarm raised twice → primary killed, duplicates
               crash-after[=400]         the platform stops after N messages → whatever runs after
               gateway-word-swap         the gateway reads 32-bit registers in the wrong word order → meter accuracy
               gateway-slow-poll[=3s]    the gateway polls at this period, not every 1 s → meter polling period
@@ -112,7 +115,8 @@ struct DemoCommand: AsyncParsableCommand {
         let workspace = Workspace.load(options)
         var faults = PlatformFaults()
         var gatewayFaults = MeterGatewayFaults()
-        for item in fault { item.apply(to: &faults, gateway: &gatewayFaults) }
+        var standbyFaults = StandbyFaults()
+        for item in fault { item.apply(to: &faults, gateway: &gatewayFaults, standby: &standbyFaults) }
         var run = ConformanceRun(
             suiteFile: suite, platformFile: platform, parkFile: park, brokerOverride: nil, outputDirectory: out, seed: nil,
             only: check, faults: fault.map(\.description), json: options.json, historyPath: history.history, capture: capture)
@@ -175,11 +179,39 @@ struct DemoCommand: AsyncParsableCommand {
             endpoints: .init(port: broker.port, credentials: platformLogin),
             configuration: PlatformConfiguration(alarmEvents: alarmEvents, heartbeatTimeout: .seconds(120), linkageRules: rules),
             faults: faults, store: store)
-        do { try reference.start() } catch {
+        // A suite that kills the platform gets the pair: this node active, a hot standby beside it.
+        let killsPlatform = configuration.suite.checks.contains { check in
+            (check as? FailoverCheck)?.fault == .platformKill && (self.check.isEmpty || self.check.contains(check.common.id))
+        }
+        var standbyNode: ReferencePlatform?
+        if killsPlatform {
+            reference.joinPair(StandbySettings(node: "primary", startsAsStandby: false))
+            let node = ReferencePlatform(
+                endpoints: .init(port: broker.port, credentials: platformLogin),
+                configuration: PlatformConfiguration(alarmEvents: alarmEvents, heartbeatTimeout: .seconds(120), linkageRules: rules),
+                faults: faults)
+            node.joinPair(StandbySettings(node: "standby", startsAsStandby: true), faults: standbyFaults)
+            standbyNode = node
+            configuration.platformFaults = PlatformProcessFaults(kill: {
+                reference.kill()
+                return "the demo's primary reference platform, which stops taking messages and renewing its lease"
+            })
+        }
+        do {
+            try reference.start()
+            try standbyNode?.start()
+        } catch {
             Output.error("error: cannot start the reference platform: \(error)")
             throw ExitCode(ExitStatus.unreachable)
         }
-        defer { reference.stop() }
+        defer {
+            reference.stop()
+            standbyNode?.stop()
+        }
+        if standbyNode != nil, !options.json {
+            print("reference platform: a primary and a hot standby (lease on platform/lease, the standby takes over 3 s after it lapses)"
+                  + (standbyFaults == StandbyFaults() ? "" : " with the standby's fault switches on"))
+        }
         let apiPort: Int
         do {
             apiPort = try reference.startHTTP()
@@ -256,7 +288,10 @@ struct DemoCommand: AsyncParsableCommand {
         if !options.json, let rows = try? store.counts() {
             print("reference platform database: " + rows.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
         }
-        if reference.isCrashed, !options.json {
+        if let standbyNode, !options.json {
+            let tookOver = standbyNode.tookOverAt != nil ? "took over" : "never took over"
+            print("reference platform: the primary was \(reference.isCrashed ? "killed" : "not killed") and ignored \(reference.messagesIgnoredAfterCrash) messages since; the standby \(tookOver)")
+        } else if reference.isCrashed, !options.json {
             print("reference platform: crashed on purpose (fault switch) and ignored \(reference.messagesIgnoredAfterCrash) messages since")
         }
         if status != 0 { throw ExitCode(status) }
@@ -272,6 +307,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case catalogTruncated = "catalog-truncated", keepalivesIgnored = "keepalives-ignored"
         case videoDelay = "video-delay", rtpLoss = "rtp-loss"
         case staleEventsDropped = "stale-events-dropped", duplicatesKept = "duplicates-kept"
+        case standbySlowTakeover = "standby-slow-takeover", standbyForgetsAlarms = "standby-forgets-alarms", splitBrain = "split-brain"
         case gatewayWordSwap = "gateway-word-swap", gatewaySlowPoll = "gateway-slow-poll", gatewayMeterLimit = "gateway-meter-limit"
         case gatewayNoOffline = "gateway-no-offline"
     }
@@ -285,12 +321,12 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         self.name = name
         value = parts.count == 2 ? parts[1] : nil
         switch name {
-        case .alarmDelay, .gatewaySlowPoll, .videoDelay, .staleEventsDropped: if let value, DeviceDuration(parsing: value).map({ $0 > .zero }) != true { return nil }
+        case .alarmDelay, .gatewaySlowPoll, .videoDelay, .staleEventsDropped, .standbySlowTakeover: if let value, DeviceDuration(parsing: value).map({ $0 > .zero }) != true { return nil }
         case .valueScaling: if let value, Double(value) == nil { return nil }
         case .crashAfter, .gatewayMeterLimit: if let value, Int(value).map({ $0 > 0 }) != true { return nil }
         case .rtpLoss: if let value, Int(value).map({ $0 > 1 }) != true { return nil }
         case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline,
-             .catalogTruncated, .keepalivesIgnored, .duplicatesKept:
+             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain:
             if value != nil { return nil }
         }
     }
@@ -307,13 +343,14 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .videoDelay: "video-delay=\(value ?? "3s")"
         case .rtpLoss: "rtp-loss=\(value ?? "50")"
         case .staleEventsDropped: "stale-events-dropped=\(value ?? "5s")"
+        case .standbySlowTakeover: "standby-slow-takeover=\(value ?? "30s")"
         case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline,
-             .catalogTruncated, .keepalivesIgnored, .duplicatesKept:
+             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain:
             name.rawValue
         }
     }
 
-    func apply(to faults: inout PlatformFaults, gateway: inout MeterGatewayFaults) {
+    func apply(to faults: inout PlatformFaults, gateway: inout MeterGatewayFaults, standby: inout StandbyFaults) {
         switch name {
         case .alarmDelay:
             let delay = DeviceDuration(parsing: value ?? "3s") ?? .seconds(3)
@@ -330,6 +367,9 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .rtpLoss: faults.rtpLossOneIn = Int(value ?? "50") ?? 50
         case .staleEventsDropped: faults.staleAfter = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "5s") ?? .seconds(5)).nanoseconds))
         case .duplicatesKept: faults.duplicatesKept = true
+        case .standbySlowTakeover: standby.slowTakeover = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "30s") ?? .seconds(30)).nanoseconds))
+        case .standbyForgetsAlarms: standby.forgetsHeldAlarms = true
+        case .splitBrain: standby.splitBrain = true
         case .gatewayWordSwap: gateway.wordSwap = true
         case .gatewaySlowPoll: gateway.period = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "3s") ?? .seconds(3)).nanoseconds))
         case .gatewayMeterLimit: gateway.meterLimit = Int(value ?? "16") ?? 16

@@ -43,10 +43,37 @@ struct PlatformCommand: AsyncParsableCommand {
                 and reports it on platform/video; DELETE /devices/{id}/video ends it with BYE; \
                 GET /video lists the sessions.
 
+                --node NAME joins an active/standby pair: the active node renews a lease \
+                (retained, on platform/lease) every second; a node started with --standby takes \
+                every device message too but says nothing northbound, holding each alarm until \
+                it sees the active raise it, and takes over once the lease has lapsed for \
+                --takeover-after (3 s), raising the alarms the active never did. Its fault \
+                switches: --standby-slow-takeover D, --standby-forgets-alarms, --split-brain.
+
                 Example:
                   parkbench platform serve --broker mqtt://127.0.0.1:1883 --alarm-delay 3s
                   parkbench platform serve --broker mqtt://127.0.0.1:1883 --sip-port 5060 --sip-secrets-file cameras.secrets
+                  parkbench platform serve --broker mqtt://127.0.0.1:1883 --node a
+                  parkbench platform serve --broker mqtt://127.0.0.1:1883 --node b --standby
                 """)
+
+        @Option(help: ArgumentHelp("This node's name in an active/standby pair (see above).", valueName: "name"))
+        var node: String?
+
+        @Flag(help: "With --node: start as the standby, taking over when the active's lease lapses.")
+        var standby = false
+
+        @Option(help: ArgumentHelp("With --node: how long the lease may lapse before the standby takes over.", valueName: "duration"))
+        var takeoverAfter: DeviceDuration = .seconds(3)
+
+        @Option(help: ArgumentHelp("Fault (standby): wait this long for the lapsed lease instead of --takeover-after.", valueName: "duration"))
+        var standbySlowTakeover: DeviceDuration?
+
+        @Flag(help: "Fault (standby): forget the alarms held for the active at takeover.")
+        var standbyForgetsAlarms = false
+
+        @Flag(help: "Fault (standby): never stand by — both nodes active, every alarm raised twice.")
+        var splitBrain = false
 
         @Option(help: ArgumentHelp("The MQTT broker the devices use.", valueName: "mqtt://host:port"))
         var broker: BrokerAddress
@@ -204,6 +231,16 @@ struct PlatformCommand: AsyncParsableCommand {
                     heartbeatTimeout: .seconds(Int64(heartbeatTimeout.seconds)), linkageRules: rules,
                     limits: PlatformLimits(maxPayloadBytes: maxPayloadBytes, maxValues: maxValues)),
                 faults: faults, webhook: hook, store: store)
+            if let node {
+                platform.joinPair(
+                    StandbySettings(node: node, startsAsStandby: standby, takeoverAfter: .nanoseconds(Int64(takeoverAfter.nanoseconds))),
+                    faults: StandbyFaults(
+                        slowTakeover: standbySlowTakeover.map { .nanoseconds(Int64($0.nanoseconds)) }, forgetsHeldAlarms: standbyForgetsAlarms,
+                        splitBrain: splitBrain))
+            } else if standby || standbySlowTakeover != nil || standbyForgetsAlarms || splitBrain {
+                Output.error("error: --standby and the standby's fault switches need --node NAME")
+                throw ExitCode(ExitStatus.configurationError)
+            }
             do { try platform.start() } catch {
                 Output.error("error: cannot start the platform: \(error)")
                 throw ExitCode(ExitStatus.configurationError)

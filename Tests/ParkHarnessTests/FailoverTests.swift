@@ -12,27 +12,34 @@ import Testing
 /// the platform healthy and fails under exactly the fault switches that break what it measures —
 /// in milliseconds of wall time for minutes of outage.
 @Suite struct FailoverVirtualTests {
-    static let checks = ["failover-zone-partition", "failover-reconnect-storm", "failover-lost-acknowledgements"]
+    static let checks = ["failover-zone-partition", "failover-reconnect-storm", "failover-lost-acknowledgements", "failover-primary-killed"]
 
-    static let matrix: [(name: String, faults: PlatformFaults, failing: [String])] = [
-        ("none", PlatformFaults(), []),
-        ("stale-events-dropped=5s", { var faults = PlatformFaults(); faults.staleAfter = .seconds(5); return faults }(),
+    static let matrix: [(name: String, faults: PlatformFaults, standby: StandbyFaults, failing: [String])] = [
+        ("none", PlatformFaults(), StandbyFaults(), []),
+        ("stale-events-dropped=5s", { var faults = PlatformFaults(); faults.staleAfter = .seconds(5); return faults }(), StandbyFaults(),
          ["failover-zone-partition", "failover-reconnect-storm"]),
-        ("no-offline-detection", PlatformFaults(offlineDetectionDisabled: true), ["failover-reconnect-storm"]),
-        ("duplicates-kept", { var faults = PlatformFaults(); faults.duplicatesKept = true; return faults }(), ["failover-lost-acknowledgements"]),
+        ("no-offline-detection", PlatformFaults(offlineDetectionDisabled: true), StandbyFaults(), ["failover-reconnect-storm"]),
+        ("duplicates-kept", { var faults = PlatformFaults(); faults.duplicatesKept = true; return faults }(), StandbyFaults(),
+         ["failover-lost-acknowledgements"]),
+        ("standby-slow-takeover=30s", PlatformFaults(), StandbyFaults(slowTakeover: .seconds(30)), ["failover-primary-killed"]),
+        ("standby-forgets-alarms", PlatformFaults(), StandbyFaults(forgetsHeldAlarms: true), ["failover-primary-killed"]),
+        // Both nodes raise every alarm, from the start: every check that counts duplicates sees them.
+        ("split-brain", PlatformFaults(), StandbyFaults(splitBrain: true),
+         ["failover-zone-partition", "failover-reconnect-storm", "failover-lost-acknowledgements", "failover-primary-killed"]),
     ]
 
-    static func run(_ faults: PlatformFaults) async throws -> [CheckResult] {
+    /// The suite against the reference platform as the demo runs it: a primary and a hot standby.
+    static func run(_ faults: PlatformFaults, standby: StandbyFaults = StandbyFaults()) async throws -> [CheckResult] {
         try await HarnessRuns.runVirtual(
             suite: try Suite.load(file: HarnessRuns.path("conformance/suites/failover.yaml")),
             park: try String(contentsOfFile: HarnessRuns.path("conformance/parks/demo.yaml"), encoding: .utf8), faults: faults,
-            linkage: [], heartbeatTimeout: .seconds(120))
+            linkage: [], heartbeatTimeout: .seconds(120), standby: standby)
     }
 
     @Test(arguments: matrix.indices)
     func eachFaultSwitchFailsExactlyItsChecks(row: Int) async throws {
-        let (name, faults, failing) = Self.matrix[row]
-        let results = try await Self.run(faults)
+        let (name, faults, standby, failing) = Self.matrix[row]
+        let results = try await Self.run(faults, standby: standby)
         #expect(results.map(\.id) == Self.checks, "\(name): every check ran, in suite order")
         for result in results {
             let expected: RunReport.Verdict = failing.contains(result.id) ? .fail : .pass
@@ -63,9 +70,21 @@ import Testing
 
         var kept = PlatformFaults()
         kept.duplicatesKept = true
-        let twice = try #require(try await Self.run(kept).last)
+        let twice = try #require(try await Self.run(kept).first { $0.id == "failover-lost-acknowledgements" })
         #expect(twice.metrics["duplicates"]?.value == 2, "each of the two panic buttons' alarm, sent again once: \(twice.summary)")
         #expect(twice.findings.contains { $0.hasPrefix("shown more than once: panic-") }, "\(twice.findings)")
+    }
+
+    /// Without a standby nothing takes over: the alarms raised after the kill are lost.
+    @Test func aPlatformWithoutAStandbyFailsTheKill() async throws {
+        let results = try await HarnessRuns.runVirtual(
+            suite: try Suite.load(file: HarnessRuns.path("conformance/suites/failover.yaml")),
+            park: try String(contentsOfFile: HarnessRuns.path("conformance/parks/demo.yaml"), encoding: .utf8), faults: PlatformFaults(),
+            linkage: [], heartbeatTimeout: .seconds(120), only: ["failover-primary-killed"])
+        let killed = try #require(results.first)
+        #expect(killed.verdict == .fail)
+        #expect(killed.metrics["lost"]?.value == 12, "zone A's 12 smoke detectors' alarms after the kill: \(killed.summary)")
+        #expect(killed.findings.contains { $0.contains("no standby") }, "\(killed.findings)")
     }
 
     @Test func aSuiteThatMisspellsTheFaultSaysWhere() throws {
@@ -84,7 +103,7 @@ import Testing
             try Suite.parse(text, file: "suite.yaml")
         } throws: { error in
             let message = "\(error)"
-            return message.contains("suite.yaml:7") && message.contains("expected one of partition, acks-lost, reset, got 'blackout'")
+            return message.contains("suite.yaml:7") && message.contains("expected one of partition, acks-lost, reset, platform-kill, got 'blackout'")
                 && message.contains("suite.yaml:8") && message.contains("observe")
         }
     }
@@ -165,5 +184,64 @@ import Testing
             #expect(check.verdict == .pass, "\(check.id): \(check.summary) \(check.findings)")
         }
         #expect(platform.inputStatistics.duplicatesDropped >= 1, "the panic alarm came again after the reconnect: \(platform.inputStatistics)")
+    }
+
+    /// A primary and a hot standby on mosquitto: the primary killed, the standby takes over within
+    /// its lease timeout and raises the alarm the primary never did; without the standby the same
+    /// check fails, the alarm lost.
+    @Test func aStandbyTakesOverFromAKilledPrimary() async throws {
+        let suite = """
+            suite: kill
+            checks:
+              - id: kill
+                title: primary killed
+                type: failover
+                source: 003_9f407c31254da078.txt L627
+                fault: platform-kill
+                duration: 4s
+                alarm_at: 500ms
+                alarm:
+                  devices: {kind: emergency-button}
+                  stimulus: {stimulus: press}
+                  observe: {event: alarm}
+                  after: [{command: reset}]
+                timeout: 2s
+                linger: 1s
+                expect: ["lost == 0", "duplicates == 0", "rto.alarms < 5s", "tracked == 2"]
+            """
+        for withStandby in [true, false] {
+            let broker = try MosquittoBroker()
+            defer { broker.stop() }
+            let (registry, _) = try HarnessRuns.kinds()
+            let alarmEvents = Set(registry.all.flatMap { kind in
+                kind.descriptor.events.filter { $0.severity == .alarm || $0.severity == .critical }.map(\.name)
+            })
+            func node(_ name: String, standby: Bool) -> ReferencePlatform {
+                let platform = ReferencePlatform(endpoints: .init(port: broker.port), configuration: PlatformConfiguration(alarmEvents: alarmEvents))
+                if withStandby { platform.joinPair(StandbySettings(node: name, startsAsStandby: standby)) }
+                return platform
+            }
+            let primary = node("a", standby: false), standby = node("b", standby: true)
+            try primary.start()
+            defer { primary.stop() }
+            if withStandby { try standby.start() }
+            defer { standby.stop() }
+            let deadline = ContinuousClock.now + .seconds(20)
+            while !(primary.isConnected && (standby.isConnected || !withStandby)), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let report = try await HarnessRuns.run(
+                suite, broker: broker, apiPort: try primary.startHTTP(),
+                platformFaults: PlatformProcessFaults(kill: { primary.kill(); return "primary" }))
+            let check = try #require(report.checks.first)
+            if withStandby {
+                #expect(check.verdict == .pass, "\(check.summary) \(check.findings)")
+                #expect(standby.isActive && standby.tookOverAt != nil)
+                #expect((check.metrics["rto.alarms"]?.value ?? 0) >= 3_000, "the lease lapses after 3 s: \(check.summary)")
+            } else {
+                #expect(check.verdict == .fail)
+                #expect(check.metrics["lost"]?.value == 1, "the alarm raised after the kill: \(check.summary)")
+            }
+        }
     }
 }

@@ -45,7 +45,7 @@ enum HarnessRuns {
     /// API on `apiPort`; `only` picks checks by id.
     static func run(
         _ suiteText: String, broker: any LoopbackBroker, park parkText: String = park, apiPort: Int? = nil, platform: String? = nil,
-        only: [String] = []
+        only: [String] = [], platformFaults: PlatformProcessFaults? = nil
     ) async throws -> RunReport {
         let (registry, catalog) = try kinds()
         let suite = try Suite.parse(suiteText, file: "suite.yaml")
@@ -59,6 +59,7 @@ enum HarnessRuns {
             settle: .milliseconds(500))
         // As the CLI does: the reference profile's `meters:` reads the models' register maps.
         configuration.catalog = catalog
+        configuration.platformFaults = platformFaults
         return try await HarnessRunner(configuration: configuration).run()
     }
 

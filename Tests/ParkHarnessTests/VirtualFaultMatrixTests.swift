@@ -152,7 +152,7 @@ extension HarnessRuns {
 
     static func runVirtual(
         suite: Suite, park parkText: String, faults: PlatformFaults, linkage: [LinkageRule],
-        heartbeatTimeout: Duration = PlatformConfiguration().heartbeatTimeout, only: [String] = []
+        heartbeatTimeout: Duration = PlatformConfiguration().heartbeatTimeout, only: [String] = [], standby: StandbyFaults? = nil
     ) async throws -> [CheckResult] {
         let (registry, catalog) = try kinds()
         let park = try ParkFile.parse(parkText, file: "park.yaml", catalog: catalog, kinds: registry)
@@ -167,9 +167,12 @@ extension HarnessRuns {
         let alarmEvents = Set(registry.all.flatMap { kind in
             kind.descriptor.events.filter { $0.severity == .alarm || $0.severity == .critical }.map(\.name)
         })
-        let platform = InProcessReferencePlatform(
-            configuration: PlatformConfiguration(alarmEvents: alarmEvents, heartbeatTimeout: heartbeatTimeout, linkageRules: linkage),
-            faults: faults, start: ManualClock.defaultWallOrigin)
+        let platformConfiguration = PlatformConfiguration(alarmEvents: alarmEvents, heartbeatTimeout: heartbeatTimeout, linkageRules: linkage)
+        let platform: any InProcessSystem = if let standby {
+            InProcessReferencePair(configuration: platformConfiguration, faults: faults, standby: standby, start: ManualClock.defaultWallOrigin)
+        } else {
+            InProcessReferencePlatform(configuration: platformConfiguration, faults: faults, start: ManualClock.defaultWallOrigin)
+        }
         let virtual = try VirtualPark(
             plan: plan, devices: bound.filter { onMQTT.contains($0.id) },
             topics: try DeviceTopicTemplate(profile.deviceTopics ?? DeviceTopicTemplate.standard.pattern), profile: profile, system: platform)
@@ -210,11 +213,59 @@ final class InProcessReferencePlatform: InProcessSystem, PlatformOutlet, @unchec
         clock.advance(by: .nanoseconds(max(0, wall - Int64(clock.now()))))
     }
 
-    func request(method: String, url: URL, body: [UInt8]) -> HTTPAnswer {
+    func request(method: String, url: URL, body: [UInt8]) -> HTTPAnswer { Self.request(platform, method: method, url: url, body: body) }
+
+    func kill() -> String {
+        platform.kill()
+        return "the in-process reference platform (no standby)"
+    }
+
+    static func request(_ platform: ReferencePlatform, method: String, url: URL, body: [UInt8]) -> HTTPAnswer {
         let components = URLComponents(url: url, resolvingAgainstBaseURL: false)
         let uri = (components?.percentEncodedPath ?? url.path) + (components?.percentEncodedQuery.map { "?" + $0 } ?? "")
         let answer = platform.answer(method: method, uri: uri, body: body)
         return HTTPAnswer(status: answer.status, body: answer.body)
+    }
+}
+
+/// The reference platform as an active/standby pair inside the test's process, both nodes on one
+/// manual clock: each hears the devices, the lease and the alarm topic through the virtual park's
+/// broker, as the demo's pair does through mosquitto.
+final class InProcessReferencePair: InProcessSystem, PlatformOutlet, @unchecked Sendable {
+    private let clock: ManualPlatformClock
+    private var primary: ReferencePlatform!
+    private var standby: ReferencePlatform!
+    private var publisher: (@Sendable (String, [UInt8]) -> Void)?
+
+    init(configuration: PlatformConfiguration, faults: PlatformFaults, standby standbyFaults: StandbyFaults, start: WallTime) {
+        clock = ManualPlatformClock(start: UInt64(start.nanosecondsSinceEpoch))
+        primary = ReferencePlatform(endpoints: .init(), configuration: configuration, faults: faults, clock: clock, outlet: self)
+        primary.joinPair(StandbySettings(node: "primary", startsAsStandby: false))
+        standby = ReferencePlatform(endpoints: .init(), configuration: configuration, faults: faults, clock: clock, outlet: self)
+        standby.joinPair(StandbySettings(node: "standby", startsAsStandby: true), faults: standbyFaults)
+        primary.startTicking()
+        standby.startTicking()
+    }
+
+    var subscriptions: [String] { [primary.endpoints.deviceFilter, "platform/lease", primary.endpoints.alarmTopic] }
+    func attach(publish: @escaping @Sendable (String, [UInt8]) -> Void) { publisher = publish }
+    func publish(topic: String, payload: [UInt8], qos: MQTTQoS) { publisher?(topic, payload) }
+
+    func receive(topic: String, payload: [UInt8]) {
+        primary.receive(topic: topic, payload: payload)
+        standby.receive(topic: topic, payload: payload)
+    }
+
+    var nextDeadline: Int64? { clock.nextDeadline.map { Int64($0) } }
+    func advance(toWall wall: Int64) { clock.advance(by: .nanoseconds(max(0, wall - Int64(clock.now())))) }
+
+    func request(method: String, url: URL, body: [UInt8]) -> HTTPAnswer {
+        InProcessReferencePlatform.request(primary.isCrashed ? standby : primary, method: method, url: url, body: body)
+    }
+
+    func kill() -> String {
+        primary.kill()
+        return "the in-process primary"
     }
 }
 

@@ -11,15 +11,22 @@ import ParkReport
 ///
 /// The fault is one of ``LinkCondition``: `partition` (nothing moves, connections half-open),
 /// `acks-lost` (the way back breaks; healing resets, so unacknowledged messages are sent again)
-/// or `reset` (connections reset and refused). Live, the harness's fault proxy applies it to the
-/// devices' MQTT connections; on a virtual park, the park's broker does.
+/// or `reset` (connections reset and refused) — live, the harness's fault proxy applies it to the
+/// devices' MQTT connections; on a virtual park, the park's broker does. Or it is
+/// `platform-kill`: the platform's active node is killed (``PlatformProcessFaults``: the demo's
+/// reference platform, or the profile's `failover.kill_command`) and stays down for the check
+/// (`failover.restart_command` brings it back after); a standby must take over. The alarms go off
+/// once with every node up first, so a pair that raises each twice shows it. There is no heal:
+/// recovery is timed from the kill, and only the alarms are held to it (a standby need not show
+/// again telemetry the dead node never showed — the next reading supersedes it).
 ///
 /// ```yaml
 /// type: failover
 /// devices: {zone: A}                  # whose link breaks (default: every device)
-/// fault: partition                    # partition | acks-lost | reset
+/// fault: partition                    # partition | acks-lost | reset | platform-kill
 /// duration: 30s                       # how long the outage lasts
-/// alarm:                              # raised halfway through the outage (optional)
+/// alarm_at: 15s                       # when the alarms go off (default: halfway)
+/// alarm:                              # raised during the outage (optional)
 ///   devices: {kind: emergency-button, zone: A}
 ///   stimulus: {stimulus: press}
 ///   observe: {event: alarm}
@@ -38,7 +45,7 @@ import ParkReport
 /// its emission when it got through before the heal), `alarm_age.max` (from its emission).
 public struct FailoverCheck: ConformanceCheck {
     public static let type = "failover"
-    public static let settingKeys = ["devices", "fault", "duration", "alarm", "linger"]
+    public static let settingKeys = ["devices", "fault", "duration", "alarm", "alarm_at", "linger"]
     public static let metrics: [String: MeasuredUnit] = [
         "tracked": .count, "lost": MeasuredUnit(.count, alsoAsPercent: true), "duplicates": .count, "reordered": .count,
         "offline_shown": .count, "offline_detected.max": .milliseconds, "rto.online": .milliseconds, "rto.alarms": .milliseconds,
@@ -57,7 +64,32 @@ public struct FailoverCheck: ConformanceCheck {
 
     public let common: CheckCommon
     public let devices: DeviceSelector
-    public let fault: LinkCondition
+    public let fault: Fault
+    /// When, into the outage, the alarms go off.
+    public let alarmAt: DeviceDuration
+
+    /// What breaks: the devices' links, or the platform's active node.
+    public enum Fault: Sendable, Hashable, CustomStringConvertible {
+        case link(LinkCondition)
+        case platformKill
+
+        static let names = LinkCondition.allCases.filter { $0 != .healthy }.map(\.rawValue) + ["platform-kill"]
+
+        init?(_ text: String) {
+            if text == "platform-kill" { self = .platformKill } else if let condition = LinkCondition(rawValue: text), condition != .healthy {
+                self = .link(condition)
+            } else {
+                return nil
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .link(let condition): condition.rawValue
+            case .platformKill: "platform-kill"
+            }
+        }
+    }
     public let duration: DeviceDuration
     public let alarm: OutageAlarm?
     /// How long the check keeps watching once everything was shown, for messages shown twice.
@@ -67,14 +99,20 @@ public struct FailoverCheck: ConformanceCheck {
         self.common = common
         let log = settings.log
         devices = DeviceSelector.parse(&settings, key: "devices", required: false) ?? DeviceSelector()
-        let faults = LinkCondition.allCases.filter { $0 != .healthy }
-        var fault: LinkCondition?
-        if let text = settings.string("fault", required: true, expected: faults.map(\.rawValue).joined(separator: ", ")) {
-            if let value = LinkCondition(rawValue: text), value != .healthy { fault = value } else {
-                log.add("expected one of \(faults.map(\.rawValue).joined(separator: ", ")), got '\(text)'", at: settings.value("fault"), path: settings.child("fault"))
+        let names = Fault.names.joined(separator: ", ")
+        var fault: Fault?
+        if let text = settings.string("fault", required: true, expected: names) {
+            if let value = Fault(text) { fault = value } else {
+                log.add("expected one of \(names), got '\(text)'", at: settings.value("fault"), path: settings.child("fault"))
             }
         }
-        duration = settings.duration("duration") ?? .seconds(30)
+        let duration = settings.duration("duration") ?? .seconds(30)
+        self.duration = duration
+        let alarmAt = settings.duration("alarm_at") ?? .nanoseconds(duration.nanoseconds / 2)
+        if alarmAt > duration {
+            log.add("alarm_at \(alarmAt) is after the outage's end (duration \(duration))", at: settings.value("alarm_at"), path: settings.child("alarm_at"))
+        }
+        self.alarmAt = alarmAt
         linger = settings.duration("linger") ?? .seconds(3)
         var alarm: OutageAlarm?
         var alarmInvalid = false
@@ -112,7 +150,7 @@ public struct FailoverCheck: ConformanceCheck {
         case .failure(let failure): return CheckMeasurement(error: failure.description)
         }
         // Meters behind a gateway and cameras on SIP reach the platform by other roads than the
-        // devices' MQTT link this check breaks.
+        // devices' MQTT link this check watches.
         let chosen = selected.filter { !context.isBehindGateway($0.id) && context.videoIDs[$0.id] == nil }
         guard !chosen.isEmpty else {
             return CheckMeasurement(error: "none of the \(selected.count) devices selected (\(devices)) reaches the platform over MQTT; no link to break")
@@ -128,29 +166,57 @@ public struct FailoverCheck: ConformanceCheck {
         let idSet = Set(ids)
         let mark = context.truth.mark
 
-        // The outage: the link breaks, the alarms go off halfway, the link heals.
-        let brokeAt: Int64
-        switch context.setLink(fault, of: ids) {
-        case .success(let at): brokeAt = at
-        case .failure(let failure): return CheckMeasurement(error: failure.description)
-        }
-        let half = DeviceDuration.nanoseconds(duration.nanoseconds / 2)
-        await context.run(for: half)
-        var raised: [LedgerRecord] = []
         var problems: [String] = []
-        if let alarm {
-            for device in alarmed {
-                switch await context.perform(alarm.stimulus, on: device) {
-                case .success(let record): raised.append(record)
-                case .failure(let failure): problems.append(failure.description)
+        let startedAt = context.wallNow()
+        if fault == .platformKill, let alarm {
+            // First a round with every node up: a pair that raises each alarm twice (split brain)
+            // shows it here, whatever happens after the kill.
+            problems += await raise(alarm, on: alarmed, in: context).problems
+            await context.run(for: .seconds(1))
+            for action in alarm.after {
+                for device in alarmed {
+                    if case .failure(let failure) = await context.perform(action, on: device) { problems.append("after: \(failure)") }
                 }
             }
+            await context.run(for: .seconds(1))
         }
-        await context.run(for: .nanoseconds(duration.nanoseconds - half.nanoseconds))
-        let healedAt: Int64
-        switch context.setLink(.healthy, of: ids) {
-        case .success(let at): healedAt = at
-        case .failure(let failure): return CheckMeasurement(error: "could not heal the link: \(failure)")
+
+        // The outage: the link breaks (or the platform dies), the alarms go off, the link heals.
+        let brokeAt: Int64
+        switch fault {
+        case .link(let condition):
+            switch context.setLink(condition, of: ids) {
+            case .success(let at): brokeAt = at
+            case .failure(let failure): return CheckMeasurement(error: failure.description)
+            }
+        case .platformKill:
+            switch await context.killPlatform() {
+            case .success(let what):
+                brokeAt = context.wallNow()
+                problems.append("killed the platform's active node: \(what)")
+            case .failure(let failure): return CheckMeasurement(error: failure.description)
+            }
+        }
+        await context.run(for: alarmAt)
+        var raised: [LedgerRecord] = []
+        if let alarm {
+            let round = await raise(alarm, on: alarmed, in: context)
+            raised = round.raised
+            problems += round.problems
+        }
+        await context.run(for: .nanoseconds(duration.nanoseconds - alarmAt.nanoseconds))
+        // The end of the outage; recovery is timed from the heal, or from the kill (there is no heal).
+        let healedAt: Int64, recoveryFrom: Int64
+        switch fault {
+        case .link:
+            switch context.setLink(.healthy, of: ids) {
+            case .success(let at): healedAt = at
+            case .failure(let failure): return CheckMeasurement(error: "could not heal the link: \(failure)")
+            }
+            recoveryFrom = healedAt
+        case .platformKill:
+            healedAt = context.wallNow()
+            recoveryFrom = brokeAt
         }
 
         // What the platform should show of the outage: telemetry and the alarms, by msg_id.
@@ -164,11 +230,11 @@ public struct FailoverCheck: ConformanceCheck {
         }
         let telemetryStreams = context.profile.mappings(of: .telemetry)
         let telemetryByID = !telemetryStreams.isEmpty && telemetryStreams.allSatisfy { $0.messageID != nil }
-        let tracked = outage.filter { $0.channel == .event || telemetryByID }
+        let tracked = outage.filter { $0.channel == .event || (telemetryByID && fault != .platformKill) }
         let trackedIDs = Set(tracked.map(\.messageID))
         let alarmIDs = Set(tracked.filter { $0.channel == .event }.map(\.messageID))
         func shown() -> [Observation] {
-            (context.observations.observations(.telemetry, since: brokeAt) + context.observations.observations(.alarm, since: brokeAt))
+            (context.observations.observations(.telemetry, since: startedAt) + context.observations.observations(.alarm, since: startedAt))
                 .filter { $0.messageID.map(trackedIDs.contains) ?? false }
         }
         // Each device the platform showed offline since the outage began: when first (for detection)
@@ -227,7 +293,7 @@ public struct FailoverCheck: ConformanceCheck {
             guard let emission = emissions[observation.messageID!], !samples.contains(where: { $0.messageID == observation.messageID }) else { continue }
             let emitted = emission.time.wall.nanosecondsSinceEpoch
             // An alarm that got through during the outage (acks-lost lets them) is timed from its emission.
-            let start = observation.arrivedNanoseconds < healedAt ? emitted : max(emitted, healedAt)
+            let start = observation.arrivedNanoseconds < recoveryFrom ? emitted : max(emitted, recoveryFrom)
             samples.append(LatencySample(
                 device: observation.device, label: "heal → \(alarmEvent ?? "alarm")", startNanoseconds: start,
                 endNanoseconds: observation.arrivedNanoseconds, matchedBy: "msg_id", messageID: observation.messageID))
@@ -236,14 +302,15 @@ public struct FailoverCheck: ConformanceCheck {
         if !samples.isEmpty {
             measurement.addLatencyMetrics(LatencyEvidence(samples: samples), prefix: "late_alarm_latency")
             if samples.count == alarmIDs.count, let last = samples.map(\.endNanoseconds).max() {
-                measurement.set("rto.alarms", .milliseconds(Double(max(0, last - healedAt)) / 1e6))
+                measurement.set("rto.alarms", .milliseconds(Double(max(0, last - recoveryFrom)) / 1e6))
             }
         }
         if let oldest { measurement.set("alarm_age.max", .milliseconds(oldest)) }
 
-        measurement.findings.append("\(fault) of \(ids.count) device\(ids.count == 1 ? "" : "s") for \(duration); "
+        let what = fault == .platformKill ? "the platform's active node down for \(duration)" : "\(fault) of \(ids.count) device\(ids.count == 1 ? "" : "s") for \(duration)"
+        measurement.findings.insert("\(what); "
                                     + "\(tracked.count) messages to show from the outage (\(alarmIDs.count) alarms)"
-                                    + (selected.count > chosen.count ? "; \(selected.count - chosen.count) meters and cameras selected reach the platform another way" : ""))
+                                    + (selected.count > chosen.count ? "; \(selected.count - chosen.count) meters and cameras selected reach the platform another way" : ""), at: 0)
         if alarm != nil, raised.isEmpty { problems.append("no alarm could be raised during the outage") }
         if alarm != nil, alarmIDs.count < raised.count {
             problems.append("\(raised.count - alarmIDs.count) of the \(raised.count) outage alarms were never emitted by their device")
@@ -262,7 +329,13 @@ public struct FailoverCheck: ConformanceCheck {
             measurement.findings.append("never shown online again within \(common.timeout) of the heal: \(stillOffline.prefix(10).joined(separator: ", "))")
         }
 
-        measurement.timeline = Self.timeline(of: idSet, brokeAt: brokeAt, healedAt: healedAt, in: context)
+        measurement.timeline = Self.timeline(of: idSet, brokeAt: brokeAt, healedAt: fault == .platformKill ? nil : healedAt, in: context)
+        if fault == .platformKill, let restored = await context.restorePlatform() {
+            switch restored {
+            case .success(let what): measurement.findings.append("after the check: \(what)")
+            case .failure(let failure): measurement.findings.append("after the check: \(failure)")
+            }
+        }
 
         for action in alarm?.after ?? [] {
             for device in alarmed {
@@ -272,10 +345,24 @@ public struct FailoverCheck: ConformanceCheck {
         return measurement
     }
 
+    /// The alarm's stimulus at every one of `devices`: the ledger records, and what failed.
+    private func raise(_ alarm: OutageAlarm, on devices: [ParkFile.ParkDevice], in context: HarnessContext) async
+        -> (raised: [LedgerRecord], problems: [String])
+    {
+        var raised: [LedgerRecord] = [], problems: [String] = []
+        for device in devices {
+            switch await context.perform(alarm.stimulus, on: device) {
+            case .success(let record): raised.append(record)
+            case .failure(let failure): problems.append(failure.description)
+            }
+        }
+        return (raised, problems)
+    }
+
     /// The devices' messages per second as they sent them (the ledger) and as the platform showed
     /// them, and how many the platform showed online, second by second from 5 s before the fault
     /// to now. A device the platform has not shown offline counts as online.
-    static func timeline(of ids: Set<String>, brokeAt: Int64, healedAt: Int64, in context: HarnessContext) -> TimelineEvidence {
+    static func timeline(of ids: Set<String>, brokeAt: Int64, healedAt: Int64?, in context: HarnessContext) -> TimelineEvidence {
         let bucket: Int64 = 1_000_000_000
         let start = brokeAt - 5 * bucket
         let buckets = Int((context.wallNow() - start + bucket - 1) / bucket)
@@ -305,7 +392,7 @@ public struct FailoverCheck: ConformanceCheck {
                 .init(name: "shown by the platform", values: TimelineEvidence.rate(of: shown, start: start, bucketNanoseconds: bucket, buckets: buckets)),
             ],
             online: .init(name: "devices online", values: online),
-            marks: [.init(label: "fault", atNanoseconds: brokeAt), .init(label: "heal", atNanoseconds: healedAt)])
+            marks: [.init(label: healedAt == nil ? "kill" : "fault", atNanoseconds: brokeAt)] + (healedAt.map { [.init(label: "heal", atNanoseconds: $0)] } ?? []))
     }
 
     /// Messages shown out of their device's sequence order on the same stream (each counted once,

@@ -128,12 +128,32 @@ public struct PlatformProfile: Sendable {
     public var meters: MeterEndpoints?
     /// The platform's GB/T 28181 SIP server, when it takes cameras (else cameras are on MQTT).
     public var video: VideoPlatform?
+    /// Commands that break the platform itself, for failover checks (`fault: platform-kill`).
+    public var failover: FailoverHooks?
     /// The platform's names for the park's events and its status values.
     public var vocabulary = PlatformVocabulary() {
         didSet { applyVocabulary() }
     }
 
-    static let topKeys = ["platform", "title", "broker", "devices", "observe", "commands", "meters", "video", "vocabulary"]
+    static let topKeys = ["platform", "title", "broker", "devices", "observe", "commands", "meters", "video", "vocabulary", "failover"]
+
+    /// Shell commands (run with `/bin/sh -c`) that break and mend the platform under test:
+    ///
+    /// ```yaml
+    /// failover:
+    ///   kill_command: "docker kill --signal KILL park-platform-1"   # the active node, as kill -9 would
+    ///   restart_command: "docker start park-platform-1"             # run after the check, to bring it back
+    /// ```
+    ///
+    /// Secrets a command needs come from its environment, never from the profile.
+    public struct FailoverHooks: Sendable, Hashable {
+        public var killCommand: String?
+        public var restartCommand: String?
+        public init(killCommand: String? = nil, restartCommand: String? = nil) {
+            self.killCommand = killCommand
+            self.restartCommand = restartCommand
+        }
+    }
 
     /// Every stream reads status values through the vocabulary.
     private mutating func applyVocabulary() {
@@ -284,6 +304,11 @@ public struct PlatformProfile: Sendable {
         }
         let video = reader.value("video").flatMap { VideoPlatform.read($0, log: log) }
         let vocabulary = reader.value("vocabulary").map { PlatformVocabulary.read($0, log: log) }
+        var failover: FailoverHooks?
+        if let node = reader.value("failover"), var section = MappingReader(node, path: "failover", log: log, what: "the failover commands") {
+            failover = FailoverHooks(killCommand: section.string("kill_command"), restartCommand: section.string("restart_command"))
+            section.finish(allowed: ["kill_command", "restart_command"])
+        }
         reader.finish(allowed: topKeys)
         if !log.issues.isEmpty { throw ProfileErrors(log.sortedIssues) }
         var profile = PlatformProfile(
@@ -291,6 +316,7 @@ public struct PlatformProfile: Sendable {
             rest: rest, commands: commands, meters: meters)
         if let vocabulary { profile.vocabulary = vocabulary }
         profile.video = video
+        profile.failover = failover
         return profile
     }
 

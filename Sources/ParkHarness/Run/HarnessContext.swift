@@ -123,6 +123,12 @@ public final class HarnessContext: Sendable {
         return .success(wallNow())
     }
 
+    /// Kills the platform's active node (``PlatformProcessFaults``); what was done.
+    public func killPlatform() async -> Result<String, CheckFailure> { await driver.killPlatform() }
+
+    /// Brings a killed platform node back, when the run knows how; what was done, nil when it does not.
+    public func restorePlatform() async -> Result<String, CheckFailure>? { await driver.restorePlatform() }
+
     /// Whether a device is a meter the harness serves behind the system's gateway.
     public func isBehindGateway(_ deviceID: String) -> Bool { driver.isBehindGateway(deviceID) }
 
@@ -172,6 +178,10 @@ package protocol HarnessDriver: Sendable {
     func isBehindGateway(_ deviceID: String) -> Bool
     /// Breaks (or heals) the network between these devices and the system under test.
     func setLink(_ condition: LinkCondition, of deviceIDs: [String]) throws(CheckFailure)
+    /// Kills the system's active node; what was done.
+    func killPlatform() async -> Result<String, CheckFailure>
+    /// Brings it back, when the run knows how; nil when it does not.
+    func restorePlatform() async -> Result<String, CheckFailure>?
     /// Lets time pass until `condition` holds or the wall clock reaches `deadline`; true if it held.
     func waitUntil(deadline: Int64, _ condition: () -> Bool) async -> Bool
     /// An HTTP request to the system under test.
@@ -188,6 +198,20 @@ struct LiveHarnessDriver: HarnessDriver {
     var video: GB28181DeviceBinding? = nil
     /// Between the MQTT devices and the broker when the suite breaks links; nil: they connect straight.
     var proxy: FaultProxy? = nil
+    /// How to kill and restore the platform, when the run knows.
+    var platformFaults: PlatformProcessFaults? = nil
+
+    func killPlatform() async -> Result<String, CheckFailure> {
+        guard let platformFaults else {
+            return .failure(CheckFailure("the run does not know how to kill the platform: give its profile failover.kill_command"))
+        }
+        do { return .success(try await platformFaults.kill()) } catch { return .failure(CheckFailure("cannot kill the platform: \(error)")) }
+    }
+
+    func restorePlatform() async -> Result<String, CheckFailure>? {
+        guard let restore = platformFaults?.restore else { return nil }
+        do { return .success(try await restore()) } catch { return .failure(CheckFailure("cannot restore the platform: \(error)")) }
+    }
 
     func wallNow() -> Int64 { SystemClock.wallNow().nanosecondsSinceEpoch }
 

@@ -47,6 +47,9 @@ public struct HarnessRunner: Sendable {
         /// The H.264 clip (Annex B) the park's cameras stream when the platform INVITEs them; nil:
         /// they refuse INVITEs (488), and the live-video checks fail.
         public var videoClip: String?
+        /// How to kill (and restore) the platform for `fault: platform-kill` checks; nil: the
+        /// profile's `failover:` commands, if it has them.
+        public var platformFaults: PlatformProcessFaults?
         /// Called once the park's devices are up, with where each meter answers (empty without
         /// the profile's `meters:`), before the platform gets its settle time: where a demo starts
         /// the gateway that polls them.
@@ -177,7 +180,11 @@ public struct HarnessRunner: Sendable {
     /// breaks their links; nil otherwise (they connect straight, with nothing in between).
     private func faultProxy() throws(HarnessError) -> FaultProxy? {
         let checks = configuration.suite.checks.filter { configuration.only.isEmpty || configuration.only.contains($0.common.id) }
-        guard checks.contains(where: { $0 is FailoverCheck }) else { return nil }
+        let breaksLinks = checks.contains { check in
+            guard let failover = check as? FailoverCheck, case .link = failover.fault else { return false }
+            return true
+        }
+        guard breaksLinks else { return nil }
         let broker = configuration.profile.broker
         do {
             let proxy = try FaultProxy(.init(upstreamHost: broker.host, upstreamPort: broker.port, namer: { bytes in
@@ -336,7 +343,8 @@ public struct HarnessRunner: Sendable {
         let context = HarnessContext(
             devices: configuration.park.devices, kinds: configuration.kinds, profile: profile, truth: truth,
             observations: observations,
-            driver: LiveHarnessDriver(engine: session.engine, binding: binding, meters: meters, video: session.bindings.gb28181, proxy: proxy),
+            driver: LiveHarnessDriver(engine: session.engine, binding: binding, meters: meters, video: session.bindings.gb28181, proxy: proxy,
+                                      platformFaults: configuration.platformFaults ?? .commands(profile.failover)),
             secrets: configuration.deviceSecrets, meterReads: meterReads, minimumSamples: configuration.minimumSamples,
             videoIDs: Dictionary(addresses.gb28181.map { ($0.device, $0) }, uniquingKeysWith: { first, _ in first }))
         return await runChecks(in: context)

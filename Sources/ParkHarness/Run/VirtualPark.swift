@@ -23,6 +23,8 @@ package protocol InProcessSystem: AnyObject, Sendable {
     func advance(toWall wall: Int64)
     /// Its REST API's answer to a request.
     func request(method: String, url: URL, body: [UInt8]) -> HTTPAnswer
+    /// Kills its active node, as `kill -9` would; what was done.
+    func kill() -> String
 }
 
 /// A park and an in-process system under test on one virtual clock, joined by an in-memory
@@ -229,6 +231,12 @@ package final class VirtualPark: HarnessDriver, @unchecked Sendable {
             if next <= now, let again = nextEvent(), again <= now { step(to: min(deadline, now + 1_000)) }
         }
     }
+
+    package func killPlatform() async -> Result<String, CheckFailure> {
+        .success(lock.withLock { system.kill() })
+    }
+
+    package func restorePlatform() async -> Result<String, CheckFailure>? { nil }
 
     package func request(method: String, url: URL, body: [UInt8]) async -> Result<HTTPAnswer, CheckFailure> {
         let answer = lock.withLock { system.request(method: method, url: url, body: body) }

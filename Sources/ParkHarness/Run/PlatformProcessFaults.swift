@@ -1,0 +1,59 @@
+import Foundation
+
+/// How the harness breaks the platform itself rather than its network: kill its active node (as
+/// `kill -9` would) and, after the check, bring it back. A demo does it to its in-process
+/// reference platform; against any other platform, the profile's `failover:` commands do.
+public struct PlatformProcessFaults: Sendable {
+    /// Kills the active node; what was done, for the check's findings.
+    public var kill: @Sendable () async throws -> String
+    /// Brings the killed node back after the check (nil: it stays down).
+    public var restore: (@Sendable () async throws -> String)?
+
+    public init(kill: @escaping @Sendable () async throws -> String, restore: (@Sendable () async throws -> String)? = nil) {
+        self.kill = kill
+        self.restore = restore
+    }
+
+    /// The profile's `kill_command` and `restart_command`, run with `/bin/sh -c`; nil without a kill command.
+    public static func commands(_ hooks: PlatformProfile.FailoverHooks?) -> PlatformProcessFaults? {
+        guard let kill = hooks?.killCommand else { return nil }
+        var restore: (@Sendable () async throws -> String)?
+        if let command = hooks?.restartCommand {
+            restore = { try await ShellCommand.run(command) }
+        }
+        return PlatformProcessFaults(kill: { try await ShellCommand.run(kill) }, restore: restore)
+    }
+}
+
+/// One shell command of a platform profile, with a time limit; its output is kept short.
+enum ShellCommand {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static let timeout: TimeInterval = 30
+
+    static func run(_ command: String) async throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning {
+            guard Date() < deadline else {
+                process.terminate()
+                throw Failure(description: "`\(command)` did not finish within \(Int(timeout)) s")
+            }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile().prefix(2_000), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard process.terminationStatus == 0 else {
+            throw Failure(description: "`\(command)` exited \(process.terminationStatus)\(text.isEmpty ? "" : ": \(text)")")
+        }
+        return "ran `\(command)`"
+    }
+}
