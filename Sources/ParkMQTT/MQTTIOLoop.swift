@@ -267,6 +267,11 @@ final class MQTTIOLoop {
             connection.registeredFD = -1
             connection.interest = []
             guard fd >= 0, fd != connection.abandonedFD else { return }
+            // libmosquitto opens its sockets without close-on-exec. A child process spawned while
+            // one is open would keep it (and its epoll registration, token and all) alive after
+            // libmosquitto closes it: its hang-up would then be reported as this client's
+            // current socket's, failing every reconnect while that child lives.
+            _ = fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC)
             let wanted = interest(for: connection)
             do {
                 try thread.selector.add(fd, interest: wanted, token: UInt64(connection.slot))

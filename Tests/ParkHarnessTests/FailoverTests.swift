@@ -124,7 +124,7 @@ import Testing
             source: 003_9f407c31254da078.txt L627
             devices: {zone: A}
             fault: partition
-            duration: 4s
+            duration: 3s
             alarm:
               devices: {kind: smoke-detector}
               stimulus: {stimulus: smoke, arguments: {density: 0.45}}
@@ -132,13 +132,13 @@ import Testing
               after: [{stimulus: smoke-clear}]
             timeout: 5s
             linger: 1s
-            expect: ["lost == 0", "duplicates == 0", "reordered == 0", "late_alarm_latency.p99 < 2s", "tracked >= 10"]
+            expect: ["lost == 0", "duplicates == 0", "reordered == 0", "late_alarm_latency.p99 < 2s", "tracked >= 8"]
           - id: storm
             title: every connection reset
             type: failover
             source: 000_d2d2437d3c7b6906.txt L684
             fault: reset
-            duration: 3s
+            duration: 2s
             alarm:
               devices: {kind: emergency-button}
               stimulus: {stimulus: press}
@@ -160,7 +160,7 @@ import Testing
               observe: {event: alarm}
               after: [{command: reset}]
             timeout: 5s
-            linger: 2s
+            linger: 1500ms
             expect: ["duplicates == 0", "lost == 0", "tracked == 1"]
         """
 
@@ -187,8 +187,8 @@ import Testing
     }
 
     /// A primary and a hot standby on mosquitto: the primary killed, the standby takes over within
-    /// its lease timeout and raises the alarm the primary never did; without the standby the same
-    /// check fails, the alarm lost.
+    /// its lease timeout and raises the alarm the primary never did. (Without a standby the same
+    /// check fails: `FailoverVirtualTests.aPlatformWithoutAStandbyFailsTheKill`.)
     @Test func aStandbyTakesOverFromAKilledPrimary() async throws {
         let suite = """
             suite: kill
@@ -209,39 +209,31 @@ import Testing
                 linger: 1s
                 expect: ["lost == 0", "duplicates == 0", "rto.alarms < 5s", "tracked == 2"]
             """
-        for withStandby in [true, false] {
-            let broker = try MosquittoBroker()
-            defer { broker.stop() }
-            let (registry, _) = try HarnessRuns.kinds()
-            let alarmEvents = Set(registry.all.flatMap { kind in
-                kind.descriptor.events.filter { $0.severity == .alarm || $0.severity == .critical }.map(\.name)
-            })
-            func node(_ name: String, standby: Bool) -> ReferencePlatform {
-                let platform = ReferencePlatform(endpoints: .init(port: broker.port), configuration: PlatformConfiguration(alarmEvents: alarmEvents))
-                if withStandby { platform.joinPair(StandbySettings(node: name, startsAsStandby: standby)) }
-                return platform
-            }
-            let primary = node("a", standby: false), standby = node("b", standby: true)
-            try primary.start()
-            defer { primary.stop() }
-            if withStandby { try standby.start() }
-            defer { standby.stop() }
-            let deadline = ContinuousClock.now + .seconds(20)
-            while !(primary.isConnected && (standby.isConnected || !withStandby)), ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            let report = try await HarnessRuns.run(
-                suite, broker: broker, apiPort: try primary.startHTTP(),
-                platformFaults: PlatformProcessFaults(kill: { primary.kill(); return "primary" }))
-            let check = try #require(report.checks.first)
-            if withStandby {
-                #expect(check.verdict == .pass, "\(check.summary) \(check.findings)")
-                #expect(standby.isActive && standby.tookOverAt != nil)
-                #expect((check.metrics["rto.alarms"]?.value ?? 0) >= 3_000, "the lease lapses after 3 s: \(check.summary)")
-            } else {
-                #expect(check.verdict == .fail)
-                #expect(check.metrics["lost"]?.value == 1, "the alarm raised after the kill: \(check.summary)")
-            }
+        let broker = try MosquittoBroker()
+        defer { broker.stop() }
+        let (registry, _) = try HarnessRuns.kinds()
+        let alarmEvents = Set(registry.all.flatMap { kind in
+            kind.descriptor.events.filter { $0.severity == .alarm || $0.severity == .critical }.map(\.name)
+        })
+        func node(_ name: String, standby: Bool) -> ReferencePlatform {
+            let platform = ReferencePlatform(endpoints: .init(port: broker.port), configuration: PlatformConfiguration(alarmEvents: alarmEvents))
+            platform.joinPair(StandbySettings(node: name, startsAsStandby: standby))
+            return platform
         }
+        let primary = node("a", standby: false), standby = node("b", standby: true)
+        try primary.start()
+        defer { primary.stop() }
+        try standby.start()
+        defer { standby.stop() }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !(primary.isConnected && standby.isConnected), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let report = try await HarnessRuns.run(
+            suite, broker: broker, apiPort: try primary.startHTTP(),
+            platformFaults: PlatformProcessFaults(kill: { primary.kill(); return "primary" }))
+        let check = try #require(report.checks.first)
+        #expect(check.verdict == .pass, "\(check.summary) \(check.findings)")
+        #expect(!primary.isActive || primary.isCrashed)
+        #expect(standby.isActive && standby.tookOverAt != nil)
+        #expect((check.metrics["rto.alarms"]?.value ?? 0) >= 3_000, "the lease lapses after 3 s: \(check.summary)")
     }
 }

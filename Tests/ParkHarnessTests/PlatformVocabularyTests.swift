@@ -78,7 +78,7 @@ import Testing
             stimulus: {stimulus: smoke, arguments: {density: 0.45}}
             observe: {event: smoke-alarm}
             after: [{stimulus: smoke-clear}]
-            timeout: 4s
+            timeout: 2500ms
             expect: ["latency.p99 < 2s", "missing == 0"]
           - id: panic-latency
             title: panic alarm within 2 s
@@ -88,14 +88,14 @@ import Testing
             stimulus: {stimulus: press}
             observe: {event: alarm}
             after: [{command: reset}]
-            timeout: 4s
+            timeout: 2500ms
             expect: ["latency.p99 < 2s", "missing == 0"]
           - id: offline
             title: offline and back
             type: status
             source: 004_5e9061d643d5fb41.txt L725
             devices: {ids: [smoke-2]}
-            timeout: 4s
+            timeout: 2500ms
             expect: ["offline_within 2s", "online_within 2s"]
         """
 
