@@ -136,7 +136,7 @@ let package = Package(
         .testTarget(name: "ParkBenchCLITests", dependencies: ["ParkCore", "ParkTestSupport"]),
         .testTarget(
             name: "ParkMQTTTests",
-            dependencies: ["ParkMQTT", "ParkFaults", "ParkTestSupport", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["ParkMQTT", "ParkFaults", "ParkCapture", "ParkTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform", "ParkProfiles", "ParkWire", "ParkGB28181", "ParkBindings", "ParkMedia"]),
         .testTarget(name: "ParkWireTests", dependencies: ["ParkWire"]),
         .testTarget(name: "ParkGB28181Tests", dependencies: ["ParkGB28181", "ParkEventLoop"]),
@@ -164,7 +164,7 @@ let package = Package(
 
         // A private mosquitto on a free loopback port, child processes, temp dirs: what
         // `parkbench demo` embeds and what the tests run their peers with.
-        .target(name: "ParkBroker"),
+        .target(name: "ParkBroker", dependencies: ["CLinuxEvents"]),
         .target(name: "ParkReport", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(
             name: "ParkHarness",

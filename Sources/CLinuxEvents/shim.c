@@ -5,7 +5,12 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/resource.h>
+#include <spawn.h>
 #include "CLinuxEvents.h"
+
+int parkbench_spawn_close_from(void *actions, int lowest) {
+    return posix_spawn_file_actions_addclosefrom_np((posix_spawn_file_actions_t *)actions, lowest);
+}
 
 int parkbench_send_datagrams(int fd, const struct parkbench_datagram *datagrams, int count) {
     enum { batch = 64 };

@@ -1,3 +1,4 @@
+import CLinuxEvents
 import Foundation
 
 #if canImport(Glibc)
@@ -73,6 +74,10 @@ public final class ChildProcess {
             posix_spawn_file_actions_addopen(&actions, 1, output ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
         }
+        // Nothing else of ours goes to the child: a socket it inherited would outlive our close of
+        // it, so its peer would never see the connection end, and an epoll registration tied to it
+        // would go on reporting events under a number that by now means another socket.
+        _ = parkbench_spawn_close_from(&actions, 3)
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }

@@ -32,36 +32,38 @@ import Testing
         }
     }
 
-    /// The scheduler stays correct under 100,000 timers: every device fires once per period,
-    /// in deadline order, none lost and none doubled.
-    @Test func virtualEngineHandlesOneHundredThousandTimers() throws {
+    /// The scheduler stays correct under many timers: every device fires once per period, in
+    /// deadline order, none lost and none doubled. (25,000 here, so the unit tests stay quick on a
+    /// debug build; `parkbench-bench timers --devices 100000` runs the full scale, release-built.)
+    @Test func virtualEngineHandlesManyTimers() throws {
         let engine = VirtualTimeEngine(ledger: Ledger(memoryLimit: 50_000))
-        for device in tickerPlan(count: 100_000) { try engine.add(device) }
+        for device in tickerPlan(count: 25_000) { try engine.add(device) }
         engine.advance(by: .seconds(3))
         let records = try engine.ledger.records()
-        #expect(records.count == 300_000)
+        #expect(records.count == 75_000, "more than the ledger keeps in memory: the spill is read back too")
         let perDevice = Dictionary(grouping: records, by: \.deviceID).mapValues(\.count)
-        #expect(perDevice.count == 100_000)
+        #expect(perDevice.count == 25_000)
         #expect(perDevice.values.allSatisfy { $0 == 3 })
         let times = records.map(\.time.monotonic)
         #expect(zip(times, times.dropFirst()).allSatisfy { $0 <= $1 }, "emissions must come in time order")
     }
 
-    /// The real-time engine runs 100,000 timers on the event loops; every device ticks, and the
-    /// lateness figures are measured (their size is the benchmark's business, not this test's).
-    @Test func realTimeEngineRunsOneHundredThousandTimers() async throws {
-        let engine = try await RealTimeEngine(plan: tickerPlan(count: 100_000, period: "500ms", emit: false), threads: 2)
+    /// The real-time engine runs many timers on the event loops (25,000 here; the benchmark runs
+    /// 100,000, release-built); every device ticks, and the lateness figures are measured (their
+    /// size is the benchmark's business, not this test's).
+    @Test func realTimeEngineRunsManyTimers() async throws {
+        let engine = try await RealTimeEngine(plan: tickerPlan(count: 25_000, period: "500ms", emit: false), threads: 2)
         await engine.start()
         let start = engine.clock.now().monotonic
         var statistics = await engine.statistics()
-        while statistics.firedTimers < 200_000, engine.clock.now().monotonic.duration(since: start) < .seconds(30) {
+        while statistics.firedTimers < 50_000, engine.clock.now().monotonic.duration(since: start) < .seconds(30) {
             try await Task.sleep(nanoseconds: 100_000_000)
             statistics = await engine.statistics()
         }
         await engine.stop()
-        #expect(statistics.devices == 100_000)
-        #expect(statistics.pendingTimers == 100_000, "each device keeps exactly one timer pending")
-        #expect(statistics.firedTimers >= 200_000)
+        #expect(statistics.devices == 25_000)
+        #expect(statistics.pendingTimers == 25_000, "each device keeps exactly one timer pending")
+        #expect(statistics.firedTimers >= 50_000)
         #expect(statistics.lateness.count == statistics.firedTimers)
     }
 

@@ -14,6 +14,11 @@
 #include <unistd.h>
 #include <stddef.h>
 
+/// Adds to a spawn's file actions (a `posix_spawn_file_actions_t *`) the closing of every
+/// descriptor from `lowest` up in the child — glibc's `posix_spawn_file_actions_addclosefrom_np`,
+/// which is _GNU_SOURCE-only. 0, or an error number.
+int parkbench_spawn_close_from(void *actions, int lowest);
+
 // Declared by <stdlib.h> only under _XOPEN_SOURCE, which Swift's importer does not set.
 extern int posix_openpt(int flags);
 extern int grantpt(int fd);
