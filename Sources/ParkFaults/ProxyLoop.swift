@@ -77,6 +77,7 @@ final class ProxyLoop: @unchecked Sendable {
     /// Each connection under both its descriptors.
     private var connections: [Int32: ProxiedConnection] = [:]
     private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
+    private var closedAll = false
 
     init(thread: EventThread, listener: Int32, waker: Int32, upstream: sockaddr_in, configuration: FaultProxy.Configuration) {
         self.thread = thread
@@ -142,8 +143,11 @@ final class ProxyLoop: @unchecked Sendable {
         }
     }
 
-    /// Closes every connection and the listener; only once the thread has ended.
+    /// Closes every connection and the listener; only once the thread has ended. Idempotent: a
+    /// second close of the listener's number could close whatever has that number by then.
     func closeAll() {
+        guard !closedAll else { return }
+        closedAll = true
         for (fd, connection) in connections where fd == connection.client { close(connection, resetting: false) }
         Glibc.close(listener)
     }
@@ -238,6 +242,8 @@ final class ProxyLoop: @unchecked Sendable {
             flush(connection, toClient: false)
         case .ended:
             connection.clientEnded = true
+            // Gone before it said who it is: there is nowhere to send what it sent.
+            guard connection.named else { return close(connection, resetting: false) }
             endIfDone(connection)
         case .failed:
             close(connection, resetting: true)

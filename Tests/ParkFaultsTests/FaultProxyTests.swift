@@ -106,6 +106,24 @@ import Glibc
         #expect(try cutServer.receive(4) == "held")
     }
 
+    /// A client that leaves halfway through its CONNECT is closed, not kept forever.
+    @Test func aClientGoneBeforeItIsNamedIsClosed() throws {
+        let upstream = try TestListener()
+        let proxy = try FaultProxy(.init(upstreamHost: "127.0.0.1", upstreamPort: upstream.port, namer: { bytes in
+            MQTTConnectPeek.clientID(in: bytes) == .needMore ? .needMore : .anonymous
+        }))
+        defer { proxy.stop() }
+        do {
+            let client = try TestSocket(connectingTo: proxy.port)
+            try client.send(bytes: Array(MQTTConnectPeekTests.connect(clientID: "half").prefix(6)))
+        }
+        let deadline = Date().addingTimeInterval(2)
+        while proxy.statistics.open > 0 || proxy.statistics.accepted == 0, Date() < deadline { usleep(10_000) }
+        #expect(proxy.statistics.accepted == 1 && proxy.statistics.open == 0, "\(proxy.statistics)")
+        proxy.stop()
+        proxy.stop()  // twice: the listener is closed once
+    }
+
     @Test func anUpstreamThatIsNotThereIsARefusedConnection() throws {
         let closed = try TestListener()
         let port = closed.port
