@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "ParkHarness", targets: ["ParkHarness"]),
         .library(name: "ParkGB28181", targets: ["ParkGB28181"]),
         .library(name: "ParkMedia", targets: ["ParkMedia"]),
+        .library(name: "ParkMQTT", targets: ["ParkMQTT"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -170,7 +171,7 @@ let package = Package(
             name: "ParkHarness",
             dependencies: [
                 "ParkCore", "ParkProfiles", "ParkWire", "ParkMQTT", "ParkModbus", "ParkBindings", "ParkRuntime", "ParkReport", "ParkCapture", "ParkGB28181", "ParkMedia",
-                "ParkFaults", .product(name: "Yams", package: "Yams"),
+                "ParkFaults", .product(name: "Yams", package: "Yams"), .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]),

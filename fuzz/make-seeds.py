@@ -157,6 +157,11 @@ mqtt_streams = [
     bytes([0x30, 0xFF, 0xFF, 0xFF, 0x7F, 1, 2, 3]),
 ]
 write("mqtt-wire", [bytes([c, seq]) + st for st in mqtt_streams for c, seq in ((0x00, 0), (0x03, 0xFF), (0xE5, 1))])
+connect31 = packet(0x10, s("MQIsdp") + bytes([3, 0x02, 0, 60]) + s("gw-7"))
+write("mqtt-connect-peek", [bytes([step]) + c for c in (connect4, connect5, connect31, connect4 + publish0, connect4[:9],
+                                                     packet(0x10, s("MQTT") + bytes([4, 2, 0, 60]) + s("")),
+                                                     bytes([0x10, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]), packet(0x20, b"\x00\x00"))
+                            for step in (0x00, 0x0F)])
 
 # Reference platform messages -------------------------------------------------------------------
 def msg(**fields):
@@ -258,6 +263,7 @@ dictionary("media", [b"\x00\x00\x01", b"\x00\x00\x00\x01", b"\x09\xF0", b"\x67",
 dictionary("modbus-reply", [b"\x00\x00\x00\x06\x01", b"\x00\x00\x00\x06\x02", b"\x07\xD0", b"\x00\x7D", b"\x00\x7B",
                             b"\xFF\x00", b"\x20\x00", b"\x01", b"\x02", b"\x03", b"\x04", b"\x05", b"\x06", b"\x0F", b"\x10",
                             b"\x11", b"\x16", b"\x17"])
+dictionary("mqtt-connect-peek", [b"\x00\x04MQTT", b"\x00\x06MQIsdp", b"\x03", b"\x04", b"\x05", b"\x10", b"\xFF\xFF\xFF\x7F"])
 dictionary("mqtt-wire", [b"\x00\x04MQTT", b"\x04", b"\x05", b"\x10", b"\x30", b"\x32", b"\x34", b"\x82", b"\xC0", b"\xE0",
                          b"\xFF\xFF\xFF\x7F", b"park/", b"/event"])
 dictionary("platform-message", [t.encode() for t in (

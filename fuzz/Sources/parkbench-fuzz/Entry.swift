@@ -22,6 +22,7 @@ let fuzzTargets: [FuzzTarget] = [
     modbusRTUFramerTarget,
     modbusTCPTarget,
     modbusReplyTarget,
+    mqttConnectPeekTarget,
     mqttWireTarget,
     platformMessageTarget,
     profileModelTarget,

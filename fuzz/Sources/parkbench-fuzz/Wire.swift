@@ -3,6 +3,7 @@
 // same bytes give the same frames however the reads split them.
 import ParkCapture
 import ParkCore
+import ParkMQTT
 import ParkPlatform
 @testable import ParkModbus
 
@@ -232,5 +233,37 @@ let platformMessageTarget = FuzzTarget(
         now += UInt64(selector >> 4) * 1_000_000_000
         _ = core.received(topic: topic, payload: Array(payload), now: now)
         if selector & 0x08 != 0 { _ = core.tick(now: now + 100_000_000_000) }
+    }
+}
+
+// MARK: - MQTT CONNECT peek (the fault proxy's)
+
+/// What a prefix of the bytes must give when the whole gives `whole`: a decision once made
+/// stands, and before it the peek can only ask for more.
+private func agrees(_ prefix: MQTTConnectPeek.Outcome, with whole: MQTTConnectPeek.Outcome) -> Bool {
+    prefix == .needMore || prefix == whole
+}
+
+let mqttConnectPeekTarget = FuzzTarget(name: "mqtt-connect-peek", summary: "MQTTConnectPeek.clientID: prefixes and extensions agree, the id is inside the packet") { bytes in
+    var input = Choices(bytes)
+    let step = Int(input.byte() & 0x0F) + 1
+    let stream = Array(input.rest)
+
+    let whole = MQTTConnectPeek.clientID(in: stream)
+    // The proxy peeks at every read until the CONNECT is whole: each prefix must ask for more
+    // or say what the whole says — never a different device, never "not MQTT" and then an id.
+    var length = 0
+    while length < stream.count {
+        let prefix = MQTTConnectPeek.clientID(in: Array(stream[..<length]))
+        check(agrees(prefix, with: whole), "prefix of \(length) bytes gives \(prefix), the whole \(stream.count) gives \(whole)")
+        length += length < 64 ? 1 : step * 16
+    }
+    // Bytes after a decided CONNECT (the client's next packets) change nothing.
+    if whole != .needMore {
+        check(MQTTConnectPeek.clientID(in: stream + [0x30, 0x00, 0xFF]) == whole, "bytes after the CONNECT change \(whole)")
+    }
+    if case .clientID(let id) = whole {
+        check(stream.first == 0x10, "an id from a packet of type \(String(describing: stream.first))")
+        check(id.unicodeScalars.count <= stream.count, "id of \(id.unicodeScalars.count) characters from \(stream.count) bytes")
     }
 }
