@@ -425,6 +425,10 @@ public struct PlatformFaults: Sendable, Hashable {
     /// A message delivered again (same msg_id, QoS 1 after a reconnect) is shown again: alarms
     /// raised twice.
     public var duplicatesKept = false
+    /// Processing that slows down as the load rises: every message costs this much for each
+    /// 1,000 messages a second the platform takes in (see ``IntakeMeter``), so below the knee the
+    /// platform keeps up and above it its queue — and every alarm's latency — grows without bound.
+    public var slowUnderLoad: Duration?
 
     public init(
         alarmDelay: Duration = .zero, dropAlarms: Bool = false, valueScaling: Double = 1,

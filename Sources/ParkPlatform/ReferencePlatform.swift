@@ -66,6 +66,9 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     let logger: Logger
     /// Its part in an active/standby pair (see ReferencePlatform+Standby); active and alone by default.
     let standby = Mutex(StandbyState())
+    /// The `slow-under-load` switch's bookkeeping: the intake rate, and processing time owed but
+    /// not yet spent (slept off a millisecond or more at a time, not per message).
+    private let slowdown = Mutex((meter: IntakeMeter(), owed: Duration.zero))
 
     public convenience init(
         endpoints: Endpoints, configuration: PlatformConfiguration = PlatformConfiguration(),
@@ -177,7 +180,27 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     }
 
     public func mqttClientDidReceive(_ client: MQTTClientHandle, message: MQTTMessage) {
+        if let cost = core.withLock({ $0.faults.slowUnderLoad }) { spendProcessingTime(cost) }
         receive(topic: message.topic, payload: message.payload)
+    }
+
+    /// The `slow-under-load` switch: blocks the thread messages arrive on for what this message
+    /// costs at the current intake rate, so everything behind it (alarms too) waits, as it would
+    /// behind a platform's saturated worker.
+    private func spendProcessingTime(_ cost: Duration) {
+        let now = clock.now()
+        let due = slowdown.withLock { state -> Duration in
+            let rate = state.meter.arrived(now: now)
+            state.owed += IntakeMeter.serviceTime(cost: cost, rate: rate)
+            guard state.owed >= .milliseconds(1) else { return .zero }
+            defer { state.owed = .zero }
+            return state.owed
+        }
+        guard due > .zero else { return }
+        let (seconds, attoseconds) = due.components
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0, errno == EINTR { request = remaining }
     }
 
     /// A message from the broker, apart from which client it came through (tests call it directly).

@@ -387,3 +387,27 @@ public enum IDPattern {
         return result + rest
     }
 }
+
+extension ParkFile {
+    /// The park with `count` devices for a load run: the first `count` when it has more; when
+    /// it has fewer, copies of its devices in park order (so the mix of kinds stays the park's),
+    /// each copy's id suffixed `-x2`, `-x3`, …. Scripted stimuli and links keep their devices.
+    public func scaled(to count: Int) -> ParkFile {
+        guard count != devices.count, !devices.isEmpty else { return self }
+        var scaled = self
+        if count < devices.count {
+            scaled.devices = Array(devices.prefix(count))
+            let kept = Set(scaled.devices.map(\.id))
+            scaled.stimuli = stimuli.filter { kept.contains($0.deviceID) }
+            scaled.links = links.filter { kept.contains($0.from) && kept.contains($0.to) }
+            return scaled
+        }
+        scaled.devices.reserveCapacity(count)
+        for index in devices.count ..< count {
+            var copy = devices[index % devices.count]
+            copy.id += "-x\(index / devices.count + 1)"
+            scaled.devices.append(copy)
+        }
+        return scaled
+    }
+}

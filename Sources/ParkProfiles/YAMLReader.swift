@@ -168,6 +168,17 @@ package struct MappingReader {
         return number
     }
 
+    /// A finite number (`2`, `1.5`) within `range`.
+    package mutating func number(_ key: String, range: ClosedRange<Double>) -> Double? {
+        let expected = "a number from \(range.lowerBound) to \(range.upperBound)"
+        guard let text = string(key, expected: expected) else { return nil }
+        guard let number = Double(text), number.isFinite, range.contains(number) else {
+            log.add("expected \(expected), got '\(IssueLog.excerpt(text))'", at: value(key), path: child(key))
+            return nil
+        }
+        return number
+    }
+
     package mutating func uint64(_ key: String) -> UInt64? {
         guard let text = string(key, expected: "a whole number from 0 to \(UInt64.max)") else { return nil }
         guard let number = UInt64(text) else {

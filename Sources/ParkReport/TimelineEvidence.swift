@@ -29,9 +29,16 @@ public struct TimelineEvidence: Codable, Sendable, Hashable {
     public var rates: [Series]
     /// Devices online as the system under test shows them, one value per bucket (at its end).
     public var online: Series?
+    /// Latency percentiles per bucket in milliseconds (a load check's probes), drawn with
+    /// ``latencyThreshold`` across them; nil for timelines that time nothing.
+    public var latency: [Series]?
+    public var latencyThreshold: Double?
     public var marks: [Mark]
 
-    public init(startNanoseconds: Int64, bucketMilliseconds: Int, rates: [Series], online: Series?, marks: [Mark]) {
+    public init(startNanoseconds: Int64, bucketMilliseconds: Int, rates: [Series], online: Series?, marks: [Mark],
+                latency: [Series]? = nil, latencyThreshold: Double? = nil) {
+        self.latency = latency
+        self.latencyThreshold = latencyThreshold
         self.startNanoseconds = startNanoseconds
         self.bucketMilliseconds = bucketMilliseconds
         self.rates = rates

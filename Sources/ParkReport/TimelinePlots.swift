@@ -1,10 +1,18 @@
 /// The inline SVG plots of a check's timeline: message rates and devices online against time,
 /// with the fault and the heal drawn across them.
 enum TimelinePlots {
-    static let colours = ["rgb(37,99,235)", HTMLReportWriter.passColour, "rgb(217,119,6)"]
+    static let colours = ["rgb(37,99,235)", HTMLReportWriter.passColour, "rgb(217,119,6)", "rgb(220,38,38)"]
 
     static func plots(_ timeline: TimelineEvidence) -> String {
         var html = chart(title: "Messages per second", yLabel: "messages/s", series: timeline.rates, timeline: timeline)
+        if let latency = timeline.latency, !latency.isEmpty {
+            var lines = latency
+            // The threshold as a flat line: where the percentiles cross it is the knee.
+            if let threshold = timeline.latencyThreshold {
+                lines.append(.init(name: "threshold", values: Array(repeating: threshold, count: latency.map(\.values.count).max() ?? 0)))
+            }
+            html += chart(title: "Alarm probe latency", yLabel: "ms", series: lines, timeline: timeline)
+        }
         if let online = timeline.online { html += chart(title: "Devices online (as the platform shows them)", yLabel: "devices", series: [online], timeline: timeline) }
         return html
     }

@@ -26,6 +26,8 @@ struct ConformanceRun {
     var capture: Bool = false
     /// Said in the report's notes: what the command set up that the figures depend on.
     var notes: [String] = []
+    /// The park scaled to this many devices (`load --scale`); by default a load check's `scale_to`.
+    var scaleTo: Int?
 
     /// Loads everything, printing every problem as `file:line:col: key.path: message`; exit 2 on any.
     func load(_ workspace: Workspace) throws -> HarnessRunner.Configuration {
@@ -43,10 +45,11 @@ struct ConformanceRun {
             Output.error("error: \(suiteFile) names no park; pass --park <file>")
             throw ExitCode(ExitStatus.configurationError)
         }
-        let park: ParkFile
+        var park: ParkFile
         let plan: [PlannedDevice]
         do {
             park = try ParkFile.load(file: parkPath, catalog: workspace.catalog, kinds: workspace.kinds)
+            if let count = scaleTo ?? suite.checks.lazy.compactMap({ ($0 as? LoadCheck)?.scaleTo }).first { park = park.scaled(to: count) }
             plan = try park.plan(kinds: workspace.kinds, seed: seed)
         } catch {
             error.issues.forEach { Output.error($0.description) }
@@ -131,7 +134,7 @@ struct ConformanceRun {
             Output.table(
                 ["CHECK", "TYPE", "SOURCE", "VERDICT", "MEASURED"],
                 report.checks.map { [$0.id, $0.type, $0.source, $0.verdict.rawValue.uppercased(), $0.summary] })
-            for check in report.checks where check.verdict != .pass {
+            for check in report.checks where check.verdict != .pass || check.type == LoadCheck.type {
                 for finding in check.findings.prefix(5) { print("  \(check.id): \(finding)") }
             }
             for note in report.notes { print("note: \(note)") }

@@ -38,6 +38,7 @@ struct DemoCommand: AsyncParsableCommand {
               rtp-loss[=50]             every 50th RTP packet of a stream is lost at the receiver → stream continuity
               stale-events-dropped[=5s] messages older than this on arrival are thrown away → failover loss
               duplicates-kept           a message delivered again is shown again (alarms twice) → failover duplicates
+              slow-under-load[=100us]   each message costs this per 1,000 msg/s taken in (saturates near √(1000/cost) msg/s) → load thresholds, capacity
               standby-slow-takeover[=30s] the standby waits this long for the lapsed lease → primary killed
               standby-forgets-alarms    the standby forgets the alarms it held at takeover → primary killed
               split-brain               the standby never stands by: every alarm raised twice → primary killed, duplicates
@@ -113,11 +114,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let workspace = Workspace.load(options)
-        var faults = PlatformFaults()
-        var gatewayFaults = MeterGatewayFaults()
-        var standbyFaults = StandbyFaults()
-        for item in fault { item.apply(to: &faults, gateway: &gatewayFaults, standby: &standbyFaults) }
-        var run = ConformanceRun(
+        let run = ConformanceRun(
             suiteFile: suite, platformFile: platform, parkFile: park, brokerOverride: nil, outputDirectory: out, seed: nil,
             only: check, faults: fault.map(\.description), json: options.json, historyPath: history.history, capture: capture)
         var configuration = try run.load(workspace)
@@ -128,6 +125,22 @@ struct DemoCommand: AsyncParsableCommand {
             }
             configuration.minimumSamples = samples
         }
+        try await Self.runAgainstReferencePlatform(
+            run, configuration: configuration, workspace: workspace, faultSwitches: fault, linkage: linkage, only: check, json: options.json)
+    }
+
+    /// Starts mosquitto and the reference platform (with `faultSwitches` on), runs `run` against
+    /// them and stops them: what `demo` and `load` without a platform profile do.
+    static func runAgainstReferencePlatform(
+        _ run: ConformanceRun, configuration: HarnessRunner.Configuration, workspace: Workspace, faultSwitches fault: [FaultSwitch],
+        linkage: String, only: [String], json: Bool
+    ) async throws {
+        var run = run
+        var configuration = configuration
+        var faults = PlatformFaults()
+        var gatewayFaults = MeterGatewayFaults()
+        var standbyFaults = StandbyFaults()
+        for item in fault { item.apply(to: &faults, gateway: &gatewayFaults, standby: &standbyFaults) }
         let rules: [LinkageRule]
         do { rules = try LinkageRule.load(file: linkage) } catch {
             error.issues.forEach { Output.error($0.description) }
@@ -181,7 +194,7 @@ struct DemoCommand: AsyncParsableCommand {
             faults: faults, store: store)
         // A suite that kills the platform gets the pair: this node active, a hot standby beside it.
         let killsPlatform = configuration.suite.checks.contains { check in
-            (check as? FailoverCheck)?.fault == .platformKill && (self.check.isEmpty || self.check.contains(check.common.id))
+            (check as? FailoverCheck)?.fault == .platformKill && (only.isEmpty || only.contains(check.common.id))
         }
         var standbyNode: ReferencePlatform?
         if killsPlatform {
@@ -208,7 +221,7 @@ struct DemoCommand: AsyncParsableCommand {
             reference.stop()
             standbyNode?.stop()
         }
-        if standbyNode != nil, !options.json {
+        if standbyNode != nil, !json {
             print("reference platform: a primary and a hot standby (lease on platform/lease, the standby takes over 3 s after it lapses)"
                   + (standbyFaults == StandbyFaults() ? "" : " with the standby's fault switches on"))
         }
@@ -244,7 +257,7 @@ struct DemoCommand: AsyncParsableCommand {
                 served.stop = .init(method: "DELETE", url: "http://127.0.0.1:\(apiPort)/devices/{device}/video", body: "")
                 configuration.profile.video = served
                 configuration.videoClip = Self.videoClip
-                if !options.json { print("reference platform: GB/T 28181 SIP server \(video.id) on udp://127.0.0.1:\(sipPort), \(numbering.count) cameras and NVRs") }
+                if !json { print("reference platform: GB/T 28181 SIP server \(video.id) on udp://127.0.0.1:\(sipPort), \(numbering.count) cameras and NVRs") }
             }
         } catch {
             Output.error("error: cannot start the reference platform's SIP server: \(error)")
@@ -261,7 +274,7 @@ struct DemoCommand: AsyncParsableCommand {
         if configuration.profile.meters != nil {
             configuration.profile.meters?.modbus = .init(host: "127.0.0.1", port: 0)
             configuration.profile.meters?.dlt645 = .init(host: "127.0.0.1", port: 0)
-            let park = configuration.park, catalog = workspace.catalog, brokerPort = broker.port, json = options.json
+            let park = configuration.park, catalog = workspace.catalog, brokerPort = broker.port
             let gatewayFaults = gatewayFaults
             configuration.devicesUp = { addresses in
                 guard !addresses.isEmpty else { return }
@@ -275,7 +288,7 @@ struct DemoCommand: AsyncParsableCommand {
                 if !json { print("reference gateway gw-demo: polling \(meters.count) meters every 1s, publishing their readings") }
             }
         }
-        if !options.json {
+        if !json {
             print("mosquitto on 127.0.0.1:\(broker.port) (\(authDisabled ? "anyone may log in" : "password file + ACL, one secret per device"));"
                   + " reference platform subscribed to park/#"
                   + (fault.isEmpty ? "" : " with fault switches: \(fault.map(\.description).joined(separator: ", "))"))
@@ -285,16 +298,17 @@ struct DemoCommand: AsyncParsableCommand {
         let status = try await run.run(configuration)
         gateway.stop()
         store.flush()
-        if !options.json, let rows = try? store.counts() {
+        if !json, let rows = try? store.counts() {
             print("reference platform database: " + rows.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
         }
-        if let standbyNode, !options.json {
+        if let standbyNode, !json {
             let tookOver = standbyNode.tookOverAt != nil ? "took over" : "never took over"
             print("reference platform: the primary was \(reference.isCrashed ? "killed" : "not killed") and ignored \(reference.messagesIgnoredAfterCrash) messages since; the standby \(tookOver)")
-        } else if reference.isCrashed, !options.json {
+        } else if reference.isCrashed, !json {
             print("reference platform: crashed on purpose (fault switch) and ignored \(reference.messagesIgnoredAfterCrash) messages since")
         }
         if status != 0 { throw ExitCode(status) }
+    
     }
 }
 
@@ -306,7 +320,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case authDisabled = "auth-disabled", commandsDropped = "commands-dropped"
         case catalogTruncated = "catalog-truncated", keepalivesIgnored = "keepalives-ignored"
         case videoDelay = "video-delay", rtpLoss = "rtp-loss"
-        case staleEventsDropped = "stale-events-dropped", duplicatesKept = "duplicates-kept"
+        case staleEventsDropped = "stale-events-dropped", duplicatesKept = "duplicates-kept", slowUnderLoad = "slow-under-load"
         case standbySlowTakeover = "standby-slow-takeover", standbyForgetsAlarms = "standby-forgets-alarms", splitBrain = "split-brain"
         case gatewayWordSwap = "gateway-word-swap", gatewaySlowPoll = "gateway-slow-poll", gatewayMeterLimit = "gateway-meter-limit"
         case gatewayNoOffline = "gateway-no-offline"
@@ -321,7 +335,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         self.name = name
         value = parts.count == 2 ? parts[1] : nil
         switch name {
-        case .alarmDelay, .gatewaySlowPoll, .videoDelay, .staleEventsDropped, .standbySlowTakeover: if let value, DeviceDuration(parsing: value).map({ $0 > .zero }) != true { return nil }
+        case .alarmDelay, .gatewaySlowPoll, .videoDelay, .staleEventsDropped, .standbySlowTakeover, .slowUnderLoad: if let value, DeviceDuration(parsing: value).map({ $0 > .zero }) != true { return nil }
         case .valueScaling: if let value, Double(value) == nil { return nil }
         case .crashAfter, .gatewayMeterLimit: if let value, Int(value).map({ $0 > 0 }) != true { return nil }
         case .rtpLoss: if let value, Int(value).map({ $0 > 1 }) != true { return nil }
@@ -343,6 +357,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .videoDelay: "video-delay=\(value ?? "3s")"
         case .rtpLoss: "rtp-loss=\(value ?? "50")"
         case .staleEventsDropped: "stale-events-dropped=\(value ?? "5s")"
+        case .slowUnderLoad: "slow-under-load=\(value ?? "100us")"
         case .standbySlowTakeover: "standby-slow-takeover=\(value ?? "30s")"
         case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline,
              .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain:
@@ -367,6 +382,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .rtpLoss: faults.rtpLossOneIn = Int(value ?? "50") ?? 50
         case .staleEventsDropped: faults.staleAfter = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "5s") ?? .seconds(5)).nanoseconds))
         case .duplicatesKept: faults.duplicatesKept = true
+        case .slowUnderLoad: faults.slowUnderLoad = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "100us") ?? .microseconds(100)).nanoseconds))
         case .standbySlowTakeover: standby.slowTakeover = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "30s") ?? .seconds(30)).nanoseconds))
         case .standbyForgetsAlarms: standby.forgetsHeldAlarms = true
         case .splitBrain: standby.splitBrain = true

@@ -195,9 +195,16 @@ final class InProcessReferencePlatform: InProcessSystem, PlatformOutlet, @unchec
     private let clock: ManualPlatformClock
     private var platform: ReferencePlatform!
     private var publisher: (@Sendable (String, [UInt8]) -> Void)?
+    /// The `slow-under-load` switch on virtual time: one worker serving messages in arrival
+    /// order, each taking what the live platform would block its thread for (``IntakeMeter``).
+    private let slowUnderLoad: Duration?
+    private var intake = IntakeMeter()
+    private var busyUntil: Int64 = 0
+    private var queued: [(due: Int64, topic: String, payload: [UInt8])] = []
 
     init(configuration: PlatformConfiguration, faults: PlatformFaults, start: WallTime) {
         clock = ManualPlatformClock(start: UInt64(start.nanosecondsSinceEpoch))
+        slowUnderLoad = faults.slowUnderLoad
         platform = ReferencePlatform(endpoints: .init(), configuration: configuration, faults: faults, clock: clock, outlet: self)
         platform.startTicking()
     }
@@ -205,10 +212,24 @@ final class InProcessReferencePlatform: InProcessSystem, PlatformOutlet, @unchec
     var subscriptions: [String] { [platform.endpoints.deviceFilter] }
     func attach(publish: @escaping @Sendable (String, [UInt8]) -> Void) { publisher = publish }
     func publish(topic: String, payload: [UInt8], qos: MQTTQoS) { publisher?(topic, payload) }
-    func receive(topic: String, payload: [UInt8]) { platform.receive(topic: topic, payload: payload) }
-    var nextDeadline: Int64? { clock.nextDeadline.map { Int64($0) } }
+
+    func receive(topic: String, payload: [UInt8]) {
+        guard let cost = slowUnderLoad else { return platform.receive(topic: topic, payload: payload) }
+        let now = clock.now()
+        let service = IntakeMeter.serviceTime(cost: cost, rate: intake.arrived(now: now))
+        let (seconds, attoseconds) = service.components
+        busyUntil = max(Int64(now), busyUntil) + seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        queued.append((busyUntil, topic, payload))
+    }
+
+    var nextDeadline: Int64? { [clock.nextDeadline.map { Int64($0) }, queued.first?.due].compactMap { $0 }.min() }
 
     func advance(toWall wall: Int64) {
+        while let first = queued.first, first.due <= wall {
+            queued.removeFirst()
+            clock.advance(by: .nanoseconds(max(0, first.due - Int64(clock.now()))))
+            platform.receive(topic: first.topic, payload: first.payload)
+        }
         // By zero too: that runs what is due now.
         clock.advance(by: .nanoseconds(max(0, wall - Int64(clock.now()))))
     }

@@ -27,9 +27,10 @@ public struct DeviceContext {
         emit(Emission(channel: .telemetry, name: "telemetry", readings: readings))
     }
 
-    /// Asks for ``DeviceBehavior/timerFired(tag:context:)`` `delay` after ``now``.
+    /// Asks for ``DeviceBehavior/timerFired(tag:context:)`` `delay` after ``now`` (divided by
+    /// the engine's ``DevicePace``).
     public func schedule(after delay: DeviceDuration, tag: UInt32) {
-        shard.timers.insert(deadline: now.advanced(by: delay), slot: slot, tag: tag)
+        shard.timers.insert(deadline: now.advanced(by: shard.pace.scaled(delay)), slot: slot, tag: tag)
     }
 
     /// Asks for a timer at an absolute device time.

@@ -61,6 +61,8 @@ public final class DeviceShard {
     let clock: any ParkClock
     let ledger: Ledger
     let observer: (any EmissionObserver)?
+    /// The engine's pace, which every delay a device asks for is divided by.
+    let pace: DevicePace
     var slots: [Slot] = []
     var timers = TimerQueue()
     /// How late timers fired, in nanoseconds (real-time engines only).
@@ -68,8 +70,9 @@ public final class DeviceShard {
     var lateness = Histogram<UInt64>(highestTrackableValue: latenessCeiling, numberOfSignificantValueDigits: .three)
     private var indexByID: [String: UInt32] = [:]
 
-    init(clock: any ParkClock, ledger: Ledger, observer: (any EmissionObserver)?) {
+    init(clock: any ParkClock, ledger: Ledger, observer: (any EmissionObserver)?, pace: DevicePace = DevicePace()) {
         self.clock = clock
+        self.pace = pace
         self.ledger = ledger
         self.observer = observer
     }

@@ -24,6 +24,8 @@ public final class RealTimeEngine: Sendable {
     private let ownsGroup: Bool
     private let drivers: [NIOLoopBound<ShardDriver>]
     private let shardOfDevice: [String: Int]
+    /// How fast the devices' timers run (1: as their profiles say); every loop's shard shares it.
+    public let pace: DevicePace
 
     /// Creates every planned device on its loop.
     ///
@@ -39,6 +41,8 @@ public final class RealTimeEngine: Sendable {
     ) async throws(EngineError) {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let clock = SystemClock()
+        let pace = DevicePace()
+        self.pace = pace
         self.clock = clock
         self.ledger = ledger
         self.group = group
@@ -62,7 +66,7 @@ public final class RealTimeEngine: Sendable {
             let loop = group.next()
             let made = try? await loop.submit {
                 ShardDriver.make(
-                    loop: loop, shard: DeviceShard(clock: clock, ledger: ledger, observer: observer),
+                    loop: loop, shard: DeviceShard(clock: clock, ledger: ledger, observer: observer, pace: pace),
                     resolution: timerResolution.nanoseconds, devices: slice)
             }.get()
             switch made {

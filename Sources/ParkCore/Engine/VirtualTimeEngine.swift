@@ -9,11 +9,13 @@ public final class VirtualTimeEngine {
     public let ledger: Ledger
     private let shard: DeviceShard
     private var started = false
+    /// How fast the devices' timers run (1: as their profiles say).
+    public let pace = DevicePace()
 
     public init(ledger: Ledger = Ledger(), clock: ManualClock = ManualClock(), observer: (any EmissionObserver)? = nil) {
         self.clock = clock
         self.ledger = ledger
-        self.shard = DeviceShard(clock: clock, ledger: ledger, observer: observer)
+        self.shard = DeviceShard(clock: clock, ledger: ledger, observer: observer, pace: pace)
     }
 
     /// Current device time.

@@ -55,12 +55,7 @@ public struct FailoverCheck: ConformanceCheck {
     ]
 
     /// Alarms raised while the link is down.
-    public struct OutageAlarm: Sendable {
-        public var devices: DeviceSelector
-        public var stimulus: DeviceAction
-        public var event: String
-        public var after: [DeviceAction]
-    }
+    public typealias OutageAlarm = AlarmStimulus
 
     public let common: CheckCommon
     public let devices: DeviceSelector
@@ -119,23 +114,9 @@ public struct FailoverCheck: ConformanceCheck {
         if let node = settings.value("alarm") {
             alarmInvalid = true
             if var reader = MappingReader(node, path: settings.child("alarm"), log: log, what: "the alarms raised during the outage") {
-                let selector = DeviceSelector.parse(&reader, key: "devices", required: true)
-                let stimulus = reader.requiredValue("stimulus", expected: "{stimulus: name, arguments: {...}}")
-                    .flatMap { DeviceAction.parse($0, path: reader.child("stimulus"), log: log) }
-                var event: String?
-                if let observeNode = reader.requiredValue("observe", expected: "the alarm the platform must show: {event: name}"),
-                   var observe = MappingReader(observeNode, path: reader.child("observe"), log: log, what: "an observation") {
-                    event = observe.string("event", required: true, expected: "the event the platform must show")
-                    observe.finish(allowed: ["event"])
-                }
-                let after = (reader.sequence("after") ?? []).enumerated().compactMap { index, node in
-                    DeviceAction.parse(node, path: reader.child("after[\(index)]"), log: log)
-                }
-                reader.finish(allowed: ["devices", "stimulus", "observe", "after"])
-                if let selector, let stimulus, let event {
-                    alarm = OutageAlarm(devices: selector, stimulus: stimulus, event: event, after: after)
-                    alarmInvalid = false
-                }
+                alarm = AlarmStimulus.parse(&reader)
+                reader.finish(allowed: AlarmStimulus.keys)
+                if alarm != nil { alarmInvalid = false }
             }
         }
         guard let fault, !alarmInvalid else { return nil }

@@ -134,6 +134,15 @@ public final class ObservationLog: Sendable {
         state.withLock { state in state.observations.filter { $0.kind == kind && $0.arrivedNanoseconds >= since } }
     }
 
+    /// What arrived after the first `cursor` observations (0 at first), and the cursor to pass
+    /// next: how a check that runs for an hour reads what is new without rescanning the rest.
+    public func observations(after cursor: Int) -> (new: [Observation], next: Int) {
+        state.withLock { state in
+            let start = min(max(0, cursor), state.observations.count)
+            return (Array(state.observations[start...]), state.observations.count)
+        }
+    }
+
     /// The first problems and how many there were in all.
     public var problems: (first: [ObservationProblem], total: Int) {
         state.withLock { ($0.problems, $0.problemCount) }

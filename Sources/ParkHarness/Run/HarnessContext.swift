@@ -29,12 +29,16 @@ public final class HarnessContext: Sendable {
     /// How actions reach the park and how time passes: the live park on the wall clock, or a
     /// ``VirtualPark`` on virtual time.
     let driver: any HarnessDriver
+    /// Where a load check posts its figures as it runs (the terminal and `/metrics` read them).
+    public let liveFigures: LoadFiguresBoard
 
     package init(
         devices: [ParkFile.ParkDevice], kinds: DeviceKindRegistry, profile: PlatformProfile, truth: GroundTruthIndex,
         observations: ObservationLog, driver: any HarnessDriver, secrets: DeviceSecrets? = nil,
-        meterReads: MeterReadLog = MeterReadLog(), minimumSamples: Int? = nil, videoIDs: [String: GB28181DeviceBinding.Address] = [:]
+        meterReads: MeterReadLog = MeterReadLog(), minimumSamples: Int? = nil, videoIDs: [String: GB28181DeviceBinding.Address] = [:],
+        liveFigures: LoadFiguresBoard = LoadFiguresBoard()
     ) {
+        self.liveFigures = liveFigures
         self.videoIDs = videoIDs
         self.minimumSamples = minimumSamples
         self.secrets = secrets
@@ -123,6 +127,10 @@ public final class HarnessContext: Sendable {
         return .success(wallNow())
     }
 
+    /// Runs the devices' own timers `factor` times as fast (``DevicePace``): a load stage's
+    /// `rate:`. 1 puts them back.
+    public func setPace(_ factor: Double) { driver.setPace(factor) }
+
     /// Kills the platform's active node (``PlatformProcessFaults``); what was done.
     public func killPlatform() async -> Result<String, CheckFailure> { await driver.killPlatform() }
 
@@ -178,6 +186,8 @@ package protocol HarnessDriver: Sendable {
     func isBehindGateway(_ deviceID: String) -> Bool
     /// Breaks (or heals) the network between these devices and the system under test.
     func setLink(_ condition: LinkCondition, of deviceIDs: [String]) throws(CheckFailure)
+    /// Sets how fast the devices' timers run (1: as their profiles say).
+    func setPace(_ factor: Double)
     /// Kills the system's active node; what was done.
     func killPlatform() async -> Result<String, CheckFailure>
     /// Brings it back, when the run knows how; nil when it does not.
@@ -231,6 +241,8 @@ struct LiveHarnessDriver: HarnessDriver {
     }
 
     func isBehindGateway(_ deviceID: String) -> Bool { meters?.serves(deviceID) ?? false }
+
+    func setPace(_ factor: Double) { engine.pace.set(factor) }
 
     func setLink(_ condition: LinkCondition, of deviceIDs: [String]) throws(CheckFailure) {
         guard let proxy else {

@@ -54,6 +54,8 @@ public struct HarnessRunner: Sendable {
         /// the profile's `meters:`), before the platform gets its settle time: where a demo starts
         /// the gateway that polls them.
         public var devicesUp: (@Sendable (_ meters: GatewayMeterAddresses) async throws -> Void)?
+        /// Where a load check posts its live figures (the command's progress line and `/metrics` read it).
+        public var liveFigures = LoadFiguresBoard()
 
         public init(
             suite: Suite, profile: PlatformProfile, park: ParkFile, parkFile: String, plan: [PlannedDevice],
@@ -346,7 +348,8 @@ public struct HarnessRunner: Sendable {
             driver: LiveHarnessDriver(engine: session.engine, binding: binding, meters: meters, video: session.bindings.gb28181, proxy: proxy,
                                       platformFaults: configuration.platformFaults ?? .commands(profile.failover)),
             secrets: configuration.deviceSecrets, meterReads: meterReads, minimumSamples: configuration.minimumSamples,
-            videoIDs: Dictionary(addresses.gb28181.map { ($0.device, $0) }, uniquingKeysWith: { first, _ in first }))
+            videoIDs: Dictionary(addresses.gb28181.map { ($0.device, $0) }, uniquingKeysWith: { first, _ in first }),
+            liveFigures: configuration.liveFigures)
         return await runChecks(in: context)
     }
 

@@ -175,6 +175,8 @@ package final class VirtualPark: HarnessDriver, @unchecked Sendable {
 
     package func isBehindGateway(_ deviceID: String) -> Bool { false }
 
+    package func setPace(_ factor: Double) { lock.withLock { engine.pace.set(factor) } }
+
     package func setLink(_ condition: LinkCondition, of deviceIDs: [String]) throws(CheckFailure) {
         let unknown = deviceIDs.filter { indexByID[$0] == nil }
         guard unknown.isEmpty else { throw CheckFailure("no device \(unknown.prefix(5).joined(separator: ", ")) on the virtual park's broker") }

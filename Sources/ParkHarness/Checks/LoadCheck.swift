@@ -1,0 +1,474 @@
+import Foundation
+import Histogram
+import ParkCore
+import ParkProfiles
+import ParkReport
+
+/// The park under load, stage after stage, with the checks kept on: while every device reports
+/// (at its own rate times the stage's `rate:`), alarms are raised at a steady rate on the probe
+/// devices and timed to the platform (the latency check's logic, streaming), devices the platform
+/// shows offline while connected are counted, and each stage is judged on its own figures.
+/// 004 L2714's "alarm within 2 s" has to hold at the load a park really carries, not on an idle one.
+///
+/// ```yaml
+/// type: load
+/// stages:                                   # in order; rate multiplies every device's timers
+///   - {name: warm-up, duration: 20s}
+///   - {name: double, duration: 30s, rate: 2}
+///   - {name: spike, duration: 10s, rate: 8}
+/// probes:                                   # an alarm probe every 1/rate s, round robin
+///   devices: {kind: smoke-detector}
+///   stimulus: {stimulus: smoke, arguments: {density: 0.45}}
+///   observe: {event: smoke-alarm}
+///   after: [{stimulus: smoke-clear}]
+///   rate: 2                                 # probes a second
+/// capacity: {from: 1, factor: 1.5, step: 20s, up_to: 64}   # then raise the rate until a threshold fails
+/// abort_on: ["alarm_latency.p99 < 2s"]      # stop at the first stage that fails these
+/// scale_to: 5000                            # run the park scaled to this many devices
+/// expect: ["alarm_latency.p99 < 2s", "probe_missing == 0", "offline_false_alarms == 0"]
+/// ```
+///
+/// A figure the expectations read is its worst stage's (the highest latency, the most missing,
+/// the lowest rate), so every expectation holds in every stage or the check fails; the findings
+/// give each stage's figures and which stage failed first. Latencies go into one HDR histogram per
+/// stage (exact merging, bounded memory); observations are read through a cursor, never rescanned.
+public struct LoadCheck: ConformanceCheck {
+    public static let type = "load"
+    public static let settingKeys = ["stages", "probes", "capacity", "abort_on", "scale_to"]
+    public static let metrics: [String: MeasuredUnit] = [
+        "alarm_latency.p50": .milliseconds, "alarm_latency.p95": .milliseconds, "alarm_latency.p99": .milliseconds,
+        "alarm_latency.max": .milliseconds, "probes": .count, "probe_missing": MeasuredUnit(.count, alsoAsPercent: true),
+        "offline_false_alarms": .count, "sent_rate": MeasuredUnit(.number), "shown_rate": MeasuredUnit(.number),
+        "stages_held": .count, "capacity.pace": MeasuredUnit(.number), "capacity.rate": MeasuredUnit(.number),
+    ]
+
+    /// One stage: how long, and how fast the devices' timers run.
+    public struct Stage: Sendable, Hashable {
+        public var name: String
+        public var duration: DeviceDuration
+        public var pace: Double
+    }
+
+    /// A capacity search: after the listed stages, stages of `step` at pace `from`, `from × factor`,
+    /// … until a threshold fails or the pace passes `upTo`.
+    public struct CapacitySearch: Sendable, Hashable {
+        public var from: Double = 1
+        public var factor: Double = 1.5
+        public var step: DeviceDuration = .seconds(20)
+        public var upTo: Double = 64
+
+        public init(from: Double = 1, factor: Double = 1.5, step: DeviceDuration = .seconds(20), upTo: Double = 64) {
+            self.from = from
+            self.factor = factor
+            self.step = step
+            self.upTo = upTo
+        }
+
+        /// The paces it tries, in order.
+        var paces: [Double] {
+            var paces: [Double] = []
+            var pace = from
+            while pace <= upTo * 1.000_001, paces.count < 100 {
+                paces.append(pace)
+                pace *= factor
+            }
+            return paces
+        }
+    }
+
+    public let common: CheckCommon
+    public let stages: [Stage]
+    public let probes: AlarmStimulus
+    /// Probes a second.
+    public let probeRate: Double
+    public private(set) var capacity: CapacitySearch?
+    /// Expectations that stop the run at the first stage failing them.
+    public let abortOn: [Expectation]
+    /// The park scaled to this many devices for the run (``ParkFile/scaled(to:)``).
+    public let scaleTo: Int?
+
+    /// How often the check looks at what arrived and sends due probes.
+    static let tick = DeviceDuration.milliseconds(100)
+    static let latencyCeilingMicroseconds: UInt64 = 3_600_000_000
+
+    package init?(common: CheckCommon, settings: inout MappingReader) {
+        self.common = common
+        let log = settings.log
+        var stages: [Stage] = []
+        for (index, node) in (settings.sequence("stages") ?? []).enumerated() {
+            let path = settings.child("stages[\(index)]")
+            guard var reader = MappingReader(node, path: path, log: log, what: "a stage") else { continue }
+            let name = reader.string("name") ?? "stage-\(index + 1)"
+            let duration = reader.duration("duration", required: true)
+            let pace = reader.number("rate", range: 0.01 ... 10_000) ?? 1
+            reader.finish(allowed: ["name", "duration", "rate"])
+            if let duration { stages.append(Stage(name: name, duration: duration, pace: pace)) }
+        }
+        var probes: AlarmStimulus?
+        var probeRate = 1.0
+        if let node = settings.requiredValue("probes", expected: "the alarms raised through the load: {devices, stimulus, observe, after, rate}"),
+           var reader = MappingReader(node, path: settings.child("probes"), log: log, what: "the alarm probes") {
+            probes = AlarmStimulus.parse(&reader)
+            probeRate = reader.number("rate", range: 0.01 ... 1_000) ?? 1
+            reader.finish(allowed: AlarmStimulus.keys + ["rate"])
+        }
+        var capacity: CapacitySearch?
+        if let node = settings.value("capacity"),
+           var reader = MappingReader(node, path: settings.child("capacity"), log: log, what: "a capacity search") {
+            var search = CapacitySearch()
+            search.from = reader.number("from", range: 0.01 ... 10_000) ?? search.from
+            search.factor = reader.number("factor", range: 1.01 ... 100) ?? search.factor
+            search.step = reader.duration("step") ?? search.step
+            search.upTo = reader.number("up_to", range: 0.01 ... 10_000) ?? search.upTo
+            reader.finish(allowed: ["from", "factor", "step", "up_to"])
+            capacity = search
+        }
+        var abortOn: [Expectation] = []
+        for (index, node) in (settings.sequence("abort_on") ?? []).enumerated() {
+            let path = settings.child("abort_on[\(index)]")
+            guard let text = MappingReader.scalarText(node, path: path, log: log, expected: "one of the check's expectations") else { continue }
+            if let expectation = common.expectations.first(where: { $0.expression == text.trimmingCharacters(in: .whitespaces) }) {
+                abortOn.append(expectation)
+            } else {
+                log.add("'\(text)' is not one of this check's expectations (expect:); abort_on names some of them", at: node, path: path)
+            }
+        }
+        scaleTo = settings.int("scale_to", range: 1 ... 1_000_000)
+        if stages.isEmpty && capacity == nil {
+            log.add("a load check needs stages, a capacity search, or both", at: settings.node, path: settings.child("stages"))
+        }
+        guard let probes, !(stages.isEmpty && capacity == nil) else { return nil }
+        self.stages = stages
+        self.probes = probes
+        self.probeRate = probeRate
+        self.capacity = capacity
+        self.abortOn = abortOn
+    }
+
+    /// The same check with a capacity search after its stages (`parkbench load --find-capacity`).
+    package func searchingCapacity(_ search: CapacitySearch?) -> LoadCheck {
+        var copy = self
+        copy.capacity = search ?? capacity ?? CapacitySearch()
+        return copy
+    }
+
+    public func run(in context: HarnessContext) async -> CheckMeasurement {
+        let chosen: [ParkFile.ParkDevice]
+        switch context.select(probes.devices) {
+        case .success(let value): chosen = value
+        case .failure(let failure): return CheckMeasurement(error: "probes: \(failure)")
+        }
+        var run = LoadRun(check: self, probeDevices: chosen, context: context)
+        await run.run()
+        return run.measurement()
+    }
+}
+
+/// One run of a load check: its probes in flight, its stages' figures, its timeline.
+struct LoadRun {
+    /// A probe raised and not yet shown (or timed out).
+    struct Probe {
+        var device: ParkFile.ParkDevice
+        var stage: Int
+        var startNanoseconds: Int64
+        var order: UInt64
+    }
+
+    /// What one stage measured.
+    struct StageFigures {
+        var stage: LoadCheck.Stage
+        var startNanoseconds: Int64
+        var endNanoseconds: Int64 = 0
+        var latency = Histogram<UInt64>(highestTrackableValue: LoadCheck.latencyCeilingMicroseconds, numberOfSignificantValueDigits: .three)
+        var probes = 0
+        var missing = 0
+        var offline = 0
+        var sent = 0
+        var shown = 0
+        var finished = false
+        /// Expectations it failed, once judged.
+        var failed: [Expectation] = []
+        var judged = false
+
+        func milliseconds(_ percentile: Double) -> Double? {
+            latency.totalCount == 0 ? nil : Double(latency.valueAtPercentile(percentile)) / 1000
+        }
+
+        var seconds: Double { Double(max(1, endNanoseconds - startNanoseconds)) / 1e9 }
+
+        /// The figures the expectations read.
+        var metrics: [String: Metric] {
+            var metrics: [String: Metric] = [
+                "probes": .count(probes), "probe_missing": .count(missing, percent: probes == 0 ? nil : 100 * Double(missing) / Double(probes)),
+                "offline_false_alarms": .count(offline), "sent_rate": .number(Double(sent) / seconds), "shown_rate": .number(Double(shown) / seconds),
+            ]
+            if let p50 = milliseconds(50) { metrics["alarm_latency.p50"] = .milliseconds(p50) }
+            if let p95 = milliseconds(95) { metrics["alarm_latency.p95"] = .milliseconds(p95) }
+            if let p99 = milliseconds(99) { metrics["alarm_latency.p99"] = .milliseconds(p99) }
+            if latency.totalCount > 0 { metrics["alarm_latency.max"] = .milliseconds(Double(latency.max) / 1000) }
+            return metrics
+        }
+    }
+
+    let check: LoadCheck
+    let probeDevices: [ParkFile.ParkDevice]
+    let context: HarnessContext
+    let shownAs: [String: String]
+    var pending: [Probe] = []
+    var idle: [ParkFile.ParkDevice]
+    var figures: [StageFigures] = []
+    var observationCursor = 0
+    var lastMark = 0
+    var lastObservationCount = 0
+    var aborted: String?
+    var findings: [String] = []
+    var findingsLeftOut = 0
+    var actionFailures = 0
+    var probesWithoutIdleDevice = 0
+    // The timeline, one bucket a second.
+    var startNanoseconds: Int64 = 0
+    var sentSeries: [Double] = []
+    var shownSeries: [Double] = []
+    var p50Series: [Double] = []
+    var p99Series: [Double] = []
+    var bucketLatency = Histogram<UInt64>(highestTrackableValue: LoadCheck.latencyCeilingMicroseconds, numberOfSignificantValueDigits: .two)
+    var marks: [TimelineEvidence.Mark] = []
+
+    init(check: LoadCheck, probeDevices: [ParkFile.ParkDevice], context: HarnessContext) {
+        self.check = check
+        self.probeDevices = probeDevices
+        self.context = context
+        idle = probeDevices
+        shownAs = Dictionary(probeDevices.map { ($0.id, context.profile.vocabulary.platformEvent(for: check.probes.event, kind: $0.kind)) },
+                             uniquingKeysWith: { first, _ in first })
+    }
+
+    mutating func run() async {
+        startNanoseconds = context.wallNow()
+        observationCursor = context.observations.count
+        lastObservationCount = observationCursor
+        lastMark = context.truth.mark
+        var plan = check.stages
+        let search = check.capacity?.paces.enumerated().map { index, pace in
+            LoadCheck.Stage(name: "capacity-\(index + 1)", duration: check.capacity?.step ?? .seconds(20), pace: pace)
+        } ?? []
+        plan += search
+        let interval = Int64(1e9 / check.probeRate)
+        var nextProbe = startNanoseconds
+        var nextBucket = startNanoseconds + 1_000_000_000
+        for (index, stage) in plan.enumerated() {
+            let stageStart = context.wallNow()
+            context.setPace(stage.pace)
+            figures.append(StageFigures(stage: stage, startNanoseconds: stageStart))
+            marks.append(.init(label: "\(stage.name) ×\(LoadFigures.short(stage.pace))", atNanoseconds: stageStart))
+            let stageEnd = stageStart + Int64(stage.duration.nanoseconds)
+            while context.wallNow() < stageEnd {
+                var now = context.wallNow()
+                while nextProbe <= now, aborted == nil {
+                    await raiseProbe(stage: index, now: now)
+                    nextProbe += interval
+                }
+                await context.run(for: LoadCheck.tick)
+                now = context.wallNow()
+                await collect(now: now)
+                if now >= nextBucket {
+                    closeBucket()
+                    nextBucket += 1_000_000_000
+                    post(stage: index, of: search.isEmpty ? plan.count : nil, now: now, stageEnd: stageEnd)
+                }
+                judgeFinishedStages()
+                if aborted != nil || capacityLevelFailed { break }
+            }
+            figures[index].endNanoseconds = context.wallNow()
+            figures[index].finished = true
+            // A capacity search stops at the first level that fails; the levels after it would too.
+            if aborted != nil || capacityLevelFailed { break }
+        }
+        // The probes still out get their timeout to arrive; then every stage is judged.
+        let drainEnd = context.wallNow() + Int64(check.common.timeout.nanoseconds)
+        while !pending.isEmpty, context.wallNow() < drainEnd {
+            await context.run(for: LoadCheck.tick)
+            await collect(now: context.wallNow())
+        }
+        await collect(now: Int64.max)
+        context.setPace(1)
+        judgeFinishedStages()
+        if sentSeries.count < 1 { closeBucket() }
+    }
+
+    /// Whether a level of the capacity search has been judged and failed.
+    private var capacityLevelFailed: Bool {
+        figures.dropFirst(check.stages.count).contains { $0.judged && !$0.failed.isEmpty }
+    }
+
+    /// Raises one probe on the next idle probe device.
+    private mutating func raiseProbe(stage: Int, now: Int64) async {
+        guard !idle.isEmpty else {
+            probesWithoutIdleDevice += 1
+            return
+        }
+        let device = idle.removeFirst()
+        switch await context.perform(check.probes.stimulus, on: device) {
+        case .success(let record):
+            pending.append(Probe(device: device, stage: stage, startNanoseconds: record.time.wall.nanosecondsSinceEpoch, order: record.order))
+            figures[stage].probes += 1
+        case .failure(let failure):
+            actionFailures += 1
+            note("probe at \(device.id): \(failure)")
+            idle.append(device)
+        }
+    }
+
+    /// Reads what arrived: probes shown, devices shown offline; times out probes overdue at `now`.
+    private mutating func collect(now: Int64) async {
+        let (new, next) = context.observations.observations(after: observationCursor)
+        observationCursor = next
+        var done: [Probe] = []
+        for observation in new {
+            switch observation.kind {
+            case .alarm:
+                guard let index = pending.firstIndex(where: { probe in
+                    probe.device.id == observation.device && observation.event == shownAs[probe.device.id]
+                        && observation.arrivedNanoseconds >= probe.startNanoseconds
+                }) else { continue }
+                let probe = pending[index]
+                // With the device's msg_id echoed, only the probe's own alarm counts (not a late earlier one).
+                if let shownID = observation.messageID,
+                   let emitted = context.truth.firstEmission(of: probe.device.id, named: check.probes.event, after: probe.order)?.messageID,
+                   shownID != emitted { continue }
+                pending.remove(at: index)
+                let microseconds = UInt64(max(0, observation.arrivedNanoseconds - probe.startNanoseconds) / 1000)
+                _ = figures[probe.stage].latency.record(min(microseconds, LoadCheck.latencyCeilingMicroseconds))
+                _ = bucketLatency.record(min(microseconds, LoadCheck.latencyCeilingMicroseconds))
+                done.append(probe)
+            case .status:
+                if observation.status == "offline", !figures.isEmpty { figures[figures.count - 1].offline += 1 }
+            default:
+                continue
+            }
+        }
+        let timeout = Int64(check.common.timeout.nanoseconds)
+        while let index = pending.firstIndex(where: { now - $0.startNanoseconds > timeout }) {
+            let probe = pending.remove(at: index)
+            figures[probe.stage].missing += 1
+            note("stage \(figures[probe.stage].stage.name): \(probe.device.id)'s \(check.probes.event) not shown within \(check.common.timeout)")
+            done.append(probe)
+        }
+        for probe in done {
+            for action in check.probes.after {
+                if case .failure(let failure) = await context.perform(action, on: probe.device) {
+                    actionFailures += 1
+                    note("after: \(failure)")
+                }
+            }
+            idle.append(probe.device)
+        }
+    }
+
+    /// One second of the timeline: messages sent and shown, probe latency.
+    private mutating func closeBucket() {
+        let mark = context.truth.mark, shown = context.observations.count
+        let sent = mark - lastMark, seen = shown - lastObservationCount
+        lastMark = mark
+        lastObservationCount = shown
+        if let current = figures.indices.last {
+            figures[current].sent += sent
+            figures[current].shown += seen
+        }
+        sentSeries.append(Double(sent))
+        shownSeries.append(Double(seen))
+        p50Series.append(bucketLatency.totalCount == 0 ? 0 : Double(bucketLatency.valueAtPercentile(50)) / 1000)
+        p99Series.append(bucketLatency.totalCount == 0 ? 0 : Double(bucketLatency.valueAtPercentile(99)) / 1000)
+        bucketLatency.reset()
+    }
+
+    /// Judges every finished stage whose probes have all come back or timed out.
+    private mutating func judgeFinishedStages() {
+        for index in figures.indices where figures[index].finished && !figures[index].judged {
+            guard !pending.contains(where: { $0.stage == index }) else { continue }
+            let metrics = figures[index].metrics
+            figures[index].failed = check.common.expectations.filter { expectation in
+                !expectation.holds(metrics[expectation.metric].flatMap { expectation.comparable($0) })
+            }
+            figures[index].judged = true
+            if aborted == nil, let abort = check.abortOn.first(where: { figures[index].failed.contains($0) }) {
+                aborted = "stopped after stage \(figures[index].stage.name): it failed '\(abort.expression)' (abort_on)"
+            }
+        }
+    }
+
+    private func post(stage: Int, of count: Int?, now: Int64, stageEnd: Int64) {
+        let current = figures[stage]
+        context.liveFigures.post(LoadFigures(
+            stage: current.stage.name, stageNumber: stage + 1, stageCount: count, pace: current.stage.pace,
+            elapsedSeconds: Double(now - startNanoseconds) / 1e9, stageSecondsLeft: max(0, Double(stageEnd - now) / 1e9),
+            devices: context.devices.count, sentPerSecond: sentSeries.last ?? 0, shownPerSecond: shownSeries.last ?? 0,
+            probesSent: figures.map(\.probes).reduce(0, +), probesMissing: figures.map(\.missing).reduce(0, +), probesPending: pending.count,
+            latencyP50: current.milliseconds(50), latencyP99: current.milliseconds(99),
+            offlineFalseAlarms: figures.map(\.offline).reduce(0, +),
+            failing: Array(Set(figures.flatMap { $0.failed.map(\.expression) })).sorted()))
+    }
+
+    private mutating func note(_ finding: String) {
+        if findings.count < LatencyCheck.findingsPerRun { findings.append(finding) } else { findingsLeftOut += 1 }
+    }
+
+    /// The worst stage's figure for each metric, each stage's line, the capacity found.
+    func measurement() -> CheckMeasurement {
+        var measurement = CheckMeasurement()
+        let judged = figures.filter(\.judged)
+        for name in LoadCheck.metrics.keys where !name.hasPrefix("capacity.") && name != "stages_held" {
+            let values = judged.compactMap { $0.metrics[name] }
+            // The worst: the lowest for a rate a threshold wants high, the highest for the rest.
+            let wantsHigh = check.common.expectations.contains { $0.metric == name && ($0.comparison == .greater || $0.comparison == .greaterOrEqual) }
+            if let worst = wantsHigh ? values.min(by: { $0.value < $1.value }) : values.max(by: { $0.value < $1.value }) {
+                measurement.set(name, worst)
+            }
+        }
+        measurement.set("probes", .count(judged.map(\.probes).reduce(0, +)))
+        let held = judged.prefix { $0.failed.isEmpty }
+        measurement.set("stages_held", .count(held.count))
+        if check.capacity != nil {
+            let levels = judged.dropFirst(check.stages.count)
+            if let last = levels.prefix(while: { $0.failed.isEmpty }).last {
+                measurement.set("capacity.pace", .number(last.stage.pace))
+                measurement.set("capacity.rate", .number(Double(last.sent) / last.seconds))
+            } else {
+                measurement.set("capacity.pace", .number(0))
+                measurement.set("capacity.rate", .number(0))
+            }
+        }
+        var lines = judged.map { stage -> String in
+            let metrics = stage.metrics
+            // A stage running when the run stopped (abort_on) is judged on what it ran.
+            let cut = stage.seconds < stage.stage.duration.seconds - 0.5 ? " (cut short)" : ""
+            var line = "stage \(stage.stage.name) ×\(LoadFigures.short(stage.stage.pace)), \(LoadFigures.short(stage.seconds)) s\(cut): "
+                + "\(Int((metrics["sent_rate"]?.value ?? 0).rounded())) msg/s sent, \(Int((metrics["shown_rate"]?.value ?? 0).rounded())) shown; "
+                + "\(stage.probes) probes, \(stage.missing) missing"
+            if let p50 = stage.milliseconds(50), let p99 = stage.milliseconds(99) {
+                line += "; alarm p50 \(LoadFigures.short(p50)) ms, p99 \(LoadFigures.short(p99)) ms"
+            }
+            line += "; \(stage.offline) shown offline — "
+            line += stage.failed.isEmpty ? "held" : "FAILED " + stage.failed.map(\.expression).joined(separator: ", ")
+            return line
+        }
+        if let knee = judged.dropFirst(check.stages.count).first(where: { !$0.failed.isEmpty }), check.capacity != nil {
+            lines.append("capacity: the knee is between ×\(LoadFigures.short(measurement.metrics["capacity.pace"]?.value ?? 0)) and ×\(LoadFigures.short(knee.stage.pace)) (stage \(knee.stage.name) failed)")
+        } else if check.capacity != nil {
+            lines.append("capacity: every level up to ×\(LoadFigures.short(check.capacity?.upTo ?? 0)) held; raise capacity.up_to to find the knee")
+        }
+        if let aborted { lines.append(aborted) }
+        if probesWithoutIdleDevice > 0 {
+            lines.append("\(probesWithoutIdleDevice) probes were not raised: every probe device was still waiting (add probe devices or lower probes.rate)")
+        }
+        measurement.findings = lines + findings
+        if findingsLeftOut > 0 { measurement.findings.append("… and \(findingsLeftOut) more findings like these") }
+        let threshold = check.common.expectations.first { $0.metric.hasPrefix("alarm_latency.") }?.threshold
+        measurement.timeline = TimelineEvidence(
+            startNanoseconds: startNanoseconds, bucketMilliseconds: 1000,
+            rates: [.init(name: "sent by the devices", values: sentSeries), .init(name: "shown by the platform", values: shownSeries)],
+            online: nil, marks: marks,
+            latency: [.init(name: "probe p50", values: p50Series), .init(name: "probe p99", values: p99Series)], latencyThreshold: threshold)
+        return measurement
+    }
+}
