@@ -41,11 +41,15 @@ build: deps-build
 # target runs one test at a time: those time real things (alarm latency, offline detection, wire
 # timestamps) and, side by side on 2 cores, would time each other's load instead. A new unit-test
 # target goes in UNIT_TESTS; socket and interop tests stay out of those targets.
+# Suites of other targets that run on virtual time only (a VirtualPark, in-process platforms, no
+# sockets) join them: UNIT_SUITES, by their Module.Suite name.
 UNIT_TESTS := ParkWireTests|ParkGB28181Tests|ParkMediaTests|ParkCoreTests|ParkDevicesTests|ParkReportTests|SystemLibraryTests|ParkEventLoopTests
+UNIT_SUITES := ParkHarnessTests\.(LoadCheckTests|LoadReportMergeTests|FailoverVirtualTests|VirtualFaultMatrixTests)
+UNIT_PATTERN := ^(($(UNIT_TESTS))\.|$(UNIT_SUITES)/)
 test: deps
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
-	$(SWIFT) test $(SWIFT_FLAGS) --skip-build --parallel --filter '^($(UNIT_TESTS))\.'
-	$(SWIFT) test $(SWIFT_FLAGS) --skip-build --no-parallel --skip '^($(UNIT_TESTS))\.'
+	$(SWIFT) test $(SWIFT_FLAGS) --skip-build --parallel --filter '$(UNIT_PATTERN)'
+	$(SWIFT) test $(SWIFT_FLAGS) --skip-build --no-parallel --skip '$(UNIT_PATTERN)'
 
 # The demo embeds mosquitto, so it needs the test-time Debian packages too.
 demo: deps

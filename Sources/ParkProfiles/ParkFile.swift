@@ -395,13 +395,7 @@ extension ParkFile {
     public func scaled(to count: Int) -> ParkFile {
         guard count != devices.count, !devices.isEmpty else { return self }
         var scaled = self
-        if count < devices.count {
-            scaled.devices = Array(devices.prefix(count))
-            let kept = Set(scaled.devices.map(\.id))
-            scaled.stimuli = stimuli.filter { kept.contains($0.deviceID) }
-            scaled.links = links.filter { kept.contains($0.from) && kept.contains($0.to) }
-            return scaled
-        }
+        if count < devices.count { return slice(0 ..< count) }
         scaled.devices.reserveCapacity(count)
         for index in devices.count ..< count {
             var copy = devices[index % devices.count]
@@ -409,5 +403,16 @@ extension ParkFile {
             scaled.devices.append(copy)
         }
         return scaled
+    }
+
+    /// The park with only the devices at `range` (park order), and the stimuli and links among
+    /// them: one shard of a run split over processes or machines.
+    public func slice(_ range: Range<Int>) -> ParkFile {
+        var sliced = self
+        sliced.devices = Array(devices[range.clamped(to: devices.indices)])
+        let kept = Set(sliced.devices.map(\.id))
+        sliced.stimuli = stimuli.filter { kept.contains($0.deviceID) }
+        sliced.links = links.filter { kept.contains($0.from) && kept.contains($0.to) }
+        return sliced
     }
 }

@@ -147,13 +147,16 @@ public struct CheckResult: Codable, Sendable, Hashable {
     public var captureSlice: String?
     /// Rates and devices online second by second, for checks that break something on purpose.
     public var timeline: TimelineEvidence?
+    /// A load check's stages as measured, for merging the shards of a run.
+    public var load: LoadEvidence?
 
     public init(
         id: String, title: String, type: String, source: String, severity: String, verdict: RunReport.Verdict,
         summary: String, expectations: [ExpectationResult] = [], metrics: [String: Metric] = [:],
         latency: LatencyEvidence? = nil, findings: [String] = [], startedAt: String, startedAtNanoseconds: Int64? = nil,
-        durationMilliseconds: Double, captureSlice: String? = nil, timeline: TimelineEvidence? = nil
+        durationMilliseconds: Double, captureSlice: String? = nil, timeline: TimelineEvidence? = nil, load: LoadEvidence? = nil
     ) {
+        self.load = load
         self.timeline = timeline
         self.id = id
         self.title = title
@@ -174,7 +177,7 @@ public struct CheckResult: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case id, title, type, source, severity, verdict, summary, expectations, metrics, latency, findings
-        case startedAt, startedAtNanoseconds, durationMilliseconds, captureSlice, timeline
+        case startedAt, startedAtNanoseconds, durationMilliseconds, captureSlice, timeline, load
     }
 
     // Written out only to read version 1 metrics (bare numbers, `<name>%` keys) as typed ones.
@@ -196,6 +199,7 @@ public struct CheckResult: Codable, Sendable, Hashable {
         durationMilliseconds = try container.decode(Double.self, forKey: .durationMilliseconds)
         captureSlice = try container.decodeIfPresent(String.self, forKey: .captureSlice)
         timeline = try container.decodeIfPresent(TimelineEvidence.self, forKey: .timeline)
+        load = try container.decodeIfPresent(LoadEvidence.self, forKey: .load)
     }
 }
 

@@ -28,6 +28,8 @@ struct ConformanceRun {
     var notes: [String] = []
     /// The park scaled to this many devices (`load --scale`); by default a load check's `scale_to`.
     var scaleTo: Int?
+    /// Run only this slice of the (scaled) park, and each load check's share of its probes (`load --shard`).
+    var shard: ShardSpec?
 
     /// Loads everything, printing every problem as `file:line:col: key.path: message`; exit 2 on any.
     func load(_ workspace: Workspace) throws -> HarnessRunner.Configuration {
@@ -50,6 +52,7 @@ struct ConformanceRun {
         do {
             park = try ParkFile.load(file: parkPath, catalog: workspace.catalog, kinds: workspace.kinds)
             if let count = scaleTo ?? suite.checks.lazy.compactMap({ ($0 as? LoadCheck)?.scaleTo }).first { park = park.scaled(to: count) }
+            if let shard { park = park.slice(shard.range(of: park.devices.count)) }
             plan = try park.plan(kinds: workspace.kinds, seed: seed)
         } catch {
             error.issues.forEach { Output.error($0.description) }
@@ -71,8 +74,10 @@ struct ConformanceRun {
                          + suite.checks.map(\.common.id).joined(separator: ", "))
             throw ExitCode(ExitStatus.configurationError)
         }
+        var runSuite = suite
+        if let shard { runSuite.checks = suite.checks.map { ($0 as? LoadCheck)?.sharded(shard.index, of: shard.count) ?? $0 } }
         var configuration = HarnessRunner.Configuration(
-            suite: suite, profile: profile, park: park, parkFile: parkPath, plan: plan, kinds: workspace.kinds,
+            suite: runSuite, profile: profile, park: park, parkFile: parkPath, plan: plan, kinds: workspace.kinds,
             seed: seed ?? park.seed, parkbenchVersion: ParkBenchVersion.current, faults: faults, only: only)
         configuration.catalog = workspace.catalog
         return configuration
@@ -127,6 +132,13 @@ struct ConformanceRun {
         do { try RunHistory(path: historyPath ?? RunHistory.defaultPath).record(report, folder: folder) } catch {
             Output.error("warning: \(error)")
         }
+        Self.printOutcome(report, folder: folder, written: written, json: json)
+        return report.checks.contains { $0.verdict == .fail || $0.verdict == .error } ? 1 : 0
+    }
+
+    /// The verdict table (or the report as JSON), the findings of what did not pass (and every
+    /// load check's stage lines), the notes, and where the report is.
+    static func printOutcome(_ report: RunReport, folder: String, written: Bool, json: Bool) {
         if json {
             if let data = try? RunReport.makeEncoder().encode(report) { print(String(decoding: data, as: UTF8.self)) }
         } else {
@@ -145,7 +157,6 @@ struct ConformanceRun {
                 : "FAIL: \(failed.map(\.id).joined(separator: ", "))")
             if written { print("report: \(folder)/report.html (also report.json, junit.xml)") }
         }
-        return report.checks.contains { $0.verdict == .fail || $0.verdict == .error } ? 1 : 0
     }
 
     /// Starts capturing the broker's (and the webhook's) traffic into `<folder>/run.pcap`.

@@ -26,6 +26,11 @@ struct LoadCommand: AsyncParsableCommand {
             reports the last level that held (capacity.pace, capacity.rate in messages a second): \
             the figure to ask a platform vendor for. The report's plot shows the knee.
 
+            One run can be spread over processes or machines: each runs `--shard i/N` (its slice \
+            of the scaled park, 1/N of the probes) against the same platform and writes its own run \
+            folder; `parkbench merge` adds them up and judges the thresholds on the merged figures \
+            (deploy/k8s/ runs the shards as a Kubernetes Indexed Job).
+
             Live figures go to the terminal every second (stage, devices, messages a second sent \
             and shown, probes, latency p50/p99) and, with --metrics-port, to \
             http://127.0.0.1:PORT/metrics for Prometheus. The run folder holds report.json, \
@@ -40,6 +45,7 @@ struct LoadCommand: AsyncParsableCommand {
               parkbench load conformance/load/reference.yaml --fault slow-under-load=400us
               parkbench load conformance/load/reference.yaml --find-capacity --scale 5000
               parkbench load conformance/load/reference.yaml --platform my-platform.yaml --metrics-port 9464
+              parkbench load conformance/load/reference.yaml --platform my-platform.yaml --shard 0/3 --out runs/shard-0
             """)
 
     @OptionGroup var options: GlobalOptions
@@ -67,8 +73,19 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Serve the live figures for Prometheus at http://127.0.0.1:PORT/metrics (0: a free port, printed).", valueName: "port"))
     var metricsPort: Int?
 
+    @Option(help: ArgumentHelp(
+        "Run only shard i of N: the i-th slice of the scaled park and 1/N of the probes; merge the shards' run folders with `parkbench merge`.",
+        valueName: "i/N"))
+    var shard: ShardSpec?
+
+    @Option(help: ArgumentHelp("Connect the devices from this local address (e.g. 127.0.0.2 for a shard of its own).", valueName: "address"))
+    var bindAddress: String?
+
     @Option(help: ArgumentHelp("The run folder (default: reports/<run id>).", valueName: "dir"))
     var out: String?
+
+    @Flag(help: "Capture the broker's traffic with libpcap into run.pcap and re-time the probes from the wire: the harness's own latency figures against packet timestamps (needs root or CAP_NET_RAW).")
+    var capture = false
 
     @Option(help: ArgumentHelp("The reference platform's linkage rules.", valueName: "file"))
     var linkage: String = "conformance/platform/linkage.yaml"
@@ -83,9 +100,12 @@ struct LoadCommand: AsyncParsableCommand {
         let workspace = Workspace.load(options)
         var run = ConformanceRun(
             suiteFile: profile, platformFile: platform ?? "conformance/platforms/reference.yaml", parkFile: nil, brokerOverride: broker,
-            outputDirectory: out, seed: nil, only: [], faults: fault.map(\.description), json: options.json, historyPath: history.history)
+            outputDirectory: out, seed: nil, only: [], faults: fault.map(\.description), json: options.json, historyPath: history.history,
+            capture: capture)
         run.scaleTo = scale
+        run.shard = shard
         var configuration = try run.load(workspace)
+        configuration.bindAddress = bindAddress
         guard configuration.suite.checks.contains(where: { $0 is LoadCheck }) else {
             Output.error("error: \(profile) has no check of type load; a load profile is a suite with one (see conformance/load/)")
             throw ExitCode(ExitStatus.configurationError)

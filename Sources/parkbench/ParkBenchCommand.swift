@@ -28,7 +28,7 @@ struct ParkBenchCommand: AsyncParsableCommand {
         version: ParkBenchVersion.current,
         subcommands: [
             DemoCommand.self, TestCommand.self, CertifyCommand.self, ReportCommand.self, DevicesCommand.self, ValidateCommand.self,
-            SimulateCommand.self, PlatformCommand.self, LoadCommand.self,
+            SimulateCommand.self, PlatformCommand.self, LoadCommand.self, MergeCommand.self,
             VersionCommand.self,
         ])
 

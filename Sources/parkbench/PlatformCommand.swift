@@ -102,6 +102,11 @@ struct PlatformCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Fault: throw away telemetry and events whose device timestamp is older than this on arrival (all a device buffered through an outage).", valueName: "duration"))
         var staleEventsDropped: DeviceDuration?
 
+        @Option(help: ArgumentHelp(
+            "Fault: each message costs this much processing time per 1,000 messages a second taken in, so the platform saturates near √(1000/cost) messages a second (a load test's knee).",
+            valueName: "duration"))
+        var slowUnderLoad: DeviceDuration?
+
         @Flag(help: "Fault: show a message delivered again (same msg_id, QoS 1 after a reconnect) again — alarms twice.")
         var duplicatesKept = false
 
@@ -205,6 +210,7 @@ struct PlatformCommand: AsyncParsableCommand {
             faults.videoDelay = .nanoseconds(Int64(videoDelay?.nanoseconds ?? 0))
             faults.rtpLossOneIn = rtpLoss ?? 0
             faults.staleAfter = staleEventsDropped.map { .nanoseconds(Int64($0.nanoseconds)) }
+            faults.slowUnderLoad = slowUnderLoad.map { .nanoseconds(Int64($0.nanoseconds)) }
             faults.duplicatesKept = duplicatesKept
             let store: PlatformStore
             do { store = try PlatformStore(path: database) } catch {

@@ -31,6 +31,8 @@ public struct CheckMeasurement: Sendable {
     public var latency: LatencyEvidence?
     /// Rates and devices online around a fault the check caused.
     public var timeline: TimelineEvidence?
+    /// A load check's stages, for merging shards.
+    public var load: LoadEvidence?
     public var findings: [String] = []
     /// Set when the check could not run at all (the verdict is then `error`).
     public var error: String?

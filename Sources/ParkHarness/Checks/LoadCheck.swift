@@ -80,16 +80,17 @@ public struct LoadCheck: ConformanceCheck {
     public let stages: [Stage]
     public let probes: AlarmStimulus
     /// Probes a second.
-    public let probeRate: Double
+    public private(set) var probeRate: Double
     public private(set) var capacity: CapacitySearch?
     /// Expectations that stop the run at the first stage failing them.
     public let abortOn: [Expectation]
     /// The park scaled to this many devices for the run (``ParkFile/scaled(to:)``).
     public let scaleTo: Int?
+    /// `i/N` when this process runs one shard of the run (its devices, its share of the probes).
+    public private(set) var shard: String?
 
     /// How often the check looks at what arrived and sends due probes.
     static let tick = DeviceDuration.milliseconds(100)
-    static let latencyCeilingMicroseconds: UInt64 = 3_600_000_000
 
     package init?(common: CheckCommon, settings: inout MappingReader) {
         self.common = common
@@ -152,6 +153,15 @@ public struct LoadCheck: ConformanceCheck {
         return copy
     }
 
+    /// The same check as shard `index` of `count`: it raises its share of the probes on its own
+    /// devices, and its report says which shard it was, for `parkbench merge`.
+    package func sharded(_ index: Int, of count: Int) -> LoadCheck {
+        var copy = self
+        copy.probeRate = probeRate / Double(max(1, count))
+        copy.shard = "\(index)/\(count)"
+        return copy
+    }
+
     public func run(in context: HarnessContext) async -> CheckMeasurement {
         let chosen: [ParkFile.ParkDevice]
         switch context.select(probes.devices) {
@@ -179,7 +189,7 @@ struct LoadRun {
         var stage: LoadCheck.Stage
         var startNanoseconds: Int64
         var endNanoseconds: Int64 = 0
-        var latency = Histogram<UInt64>(highestTrackableValue: LoadCheck.latencyCeilingMicroseconds, numberOfSignificantValueDigits: .three)
+        var latency = LoadJudgement.emptyHistogram()
         var probes = 0
         var missing = 0
         var offline = 0
@@ -196,17 +206,11 @@ struct LoadRun {
 
         var seconds: Double { Double(max(1, endNanoseconds - startNanoseconds)) / 1e9 }
 
-        /// The figures the expectations read.
-        var metrics: [String: Metric] {
-            var metrics: [String: Metric] = [
-                "probes": .count(probes), "probe_missing": .count(missing, percent: probes == 0 ? nil : 100 * Double(missing) / Double(probes)),
-                "offline_false_alarms": .count(offline), "sent_rate": .number(Double(sent) / seconds), "shown_rate": .number(Double(shown) / seconds),
-            ]
-            if let p50 = milliseconds(50) { metrics["alarm_latency.p50"] = .milliseconds(p50) }
-            if let p95 = milliseconds(95) { metrics["alarm_latency.p95"] = .milliseconds(p95) }
-            if let p99 = milliseconds(99) { metrics["alarm_latency.p99"] = .milliseconds(p99) }
-            if latency.totalCount > 0 { metrics["alarm_latency.max"] = .milliseconds(Double(latency.max) / 1000) }
-            return metrics
+        /// The stage as the report keeps it (and as shards merge).
+        var evidence: LoadEvidence.Stage {
+            LoadEvidence.Stage(
+                name: stage.name, pace: stage.pace, plannedSeconds: stage.duration.seconds, seconds: seconds, sent: sent, shown: shown,
+                probes: probes, missing: missing, offline: offline, latencyMicroseconds: LoadJudgement.buckets(of: latency))
         }
     }
 
@@ -219,7 +223,10 @@ struct LoadRun {
     var figures: [StageFigures] = []
     var observationCursor = 0
     var lastMark = 0
-    var lastObservationCount = 0
+    /// This process's devices: what it shows of a platform that serves every shard's devices is
+    /// counted for its own devices only, so shards' counts add up.
+    let ownDevices: Set<String>
+    var shownInBucket = 0
     var aborted: String?
     var findings: [String] = []
     var findingsLeftOut = 0
@@ -231,14 +238,19 @@ struct LoadRun {
     var shownSeries: [Double] = []
     var p50Series: [Double] = []
     var p99Series: [Double] = []
-    var bucketLatency = Histogram<UInt64>(highestTrackableValue: LoadCheck.latencyCeilingMicroseconds, numberOfSignificantValueDigits: .two)
+    var bucketLatency = Histogram<UInt64>(highestTrackableValue: LoadJudgement.latencyCeilingMicroseconds, numberOfSignificantValueDigits: .two)
     var marks: [TimelineEvidence.Mark] = []
+    /// The first probes' samples, for the report's latency plots and the capture's wire check
+    /// (`--capture` re-times them from packet timestamps); the stage figures hold every probe.
+    var samples: [LatencySample] = []
+    static let keptSamples = 5_000
 
     init(check: LoadCheck, probeDevices: [ParkFile.ParkDevice], context: HarnessContext) {
         self.check = check
         self.probeDevices = probeDevices
         self.context = context
         idle = probeDevices
+        ownDevices = Set(context.devices.map(\.id))
         shownAs = Dictionary(probeDevices.map { ($0.id, context.profile.vocabulary.platformEvent(for: check.probes.event, kind: $0.kind)) },
                              uniquingKeysWith: { first, _ in first })
     }
@@ -246,7 +258,6 @@ struct LoadRun {
     mutating func run() async {
         startNanoseconds = context.wallNow()
         observationCursor = context.observations.count
-        lastObservationCount = observationCursor
         lastMark = context.truth.mark
         var plan = check.stages
         let search = check.capacity?.paces.enumerated().map { index, pace in
@@ -324,7 +335,8 @@ struct LoadRun {
         let (new, next) = context.observations.observations(after: observationCursor)
         observationCursor = next
         var done: [Probe] = []
-        for observation in new {
+        for observation in new where ownDevices.contains(observation.device) {
+            shownInBucket += 1
             switch observation.kind {
             case .alarm:
                 guard let index = pending.firstIndex(where: { probe in
@@ -333,13 +345,19 @@ struct LoadRun {
                 }) else { continue }
                 let probe = pending[index]
                 // With the device's msg_id echoed, only the probe's own alarm counts (not a late earlier one).
-                if let shownID = observation.messageID,
-                   let emitted = context.truth.firstEmission(of: probe.device.id, named: check.probes.event, after: probe.order)?.messageID,
-                   shownID != emitted { continue }
+                let emitted = observation.messageID == nil
+                    ? nil : context.truth.firstEmission(of: probe.device.id, named: check.probes.event, after: probe.order)?.messageID
+                if let shownID = observation.messageID, let emitted, shownID != emitted { continue }
                 pending.remove(at: index)
+                if samples.count < Self.keptSamples {
+                    samples.append(LatencySample(
+                        device: probe.device.id, label: "\(check.probes.stimulus.name) → \(check.probes.event)",
+                        startNanoseconds: probe.startNanoseconds, endNanoseconds: observation.arrivedNanoseconds,
+                        matchedBy: emitted != nil ? "msg_id" : "window", messageID: observation.messageID))
+                }
                 let microseconds = UInt64(max(0, observation.arrivedNanoseconds - probe.startNanoseconds) / 1000)
-                _ = figures[probe.stage].latency.record(min(microseconds, LoadCheck.latencyCeilingMicroseconds))
-                _ = bucketLatency.record(min(microseconds, LoadCheck.latencyCeilingMicroseconds))
+                _ = figures[probe.stage].latency.record(min(microseconds, LoadJudgement.latencyCeilingMicroseconds))
+                _ = bucketLatency.record(min(microseconds, LoadJudgement.latencyCeilingMicroseconds))
                 done.append(probe)
             case .status:
                 if observation.status == "offline", !figures.isEmpty { figures[figures.count - 1].offline += 1 }
@@ -367,10 +385,10 @@ struct LoadRun {
 
     /// One second of the timeline: messages sent and shown, probe latency.
     private mutating func closeBucket() {
-        let mark = context.truth.mark, shown = context.observations.count
-        let sent = mark - lastMark, seen = shown - lastObservationCount
+        let mark = context.truth.mark
+        let sent = mark - lastMark, seen = shownInBucket
         lastMark = mark
-        lastObservationCount = shown
+        shownInBucket = 0
         if let current = figures.indices.last {
             figures[current].sent += sent
             figures[current].shown += seen
@@ -386,10 +404,7 @@ struct LoadRun {
     private mutating func judgeFinishedStages() {
         for index in figures.indices where figures[index].finished && !figures[index].judged {
             guard !pending.contains(where: { $0.stage == index }) else { continue }
-            let metrics = figures[index].metrics
-            figures[index].failed = check.common.expectations.filter { expectation in
-                !expectation.holds(metrics[expectation.metric].flatMap { expectation.comparable($0) })
-            }
+            figures[index].failed = LoadJudgement.failures(of: figures[index].evidence, against: check.common.expectations)
             figures[index].judged = true
             if aborted == nil, let abort = check.abortOn.first(where: { figures[index].failed.contains($0) }) {
                 aborted = "stopped after stage \(figures[index].stage.name): it failed '\(abort.expression)' (abort_on)"
@@ -413,55 +428,19 @@ struct LoadRun {
         if findings.count < LatencyCheck.findingsPerRun { findings.append(finding) } else { findingsLeftOut += 1 }
     }
 
-    /// The worst stage's figure for each metric, each stage's line, the capacity found.
+    /// The judgement of the stages run, what happened on the way, and the timeline.
     func measurement() -> CheckMeasurement {
-        var measurement = CheckMeasurement()
-        let judged = figures.filter(\.judged)
-        for name in LoadCheck.metrics.keys where !name.hasPrefix("capacity.") && name != "stages_held" {
-            let values = judged.compactMap { $0.metrics[name] }
-            // The worst: the lowest for a rate a threshold wants high, the highest for the rest.
-            let wantsHigh = check.common.expectations.contains { $0.metric == name && ($0.comparison == .greater || $0.comparison == .greaterOrEqual) }
-            if let worst = wantsHigh ? values.min(by: { $0.value < $1.value }) : values.max(by: { $0.value < $1.value }) {
-                measurement.set(name, worst)
-            }
-        }
-        measurement.set("probes", .count(judged.map(\.probes).reduce(0, +)))
-        let held = judged.prefix { $0.failed.isEmpty }
-        measurement.set("stages_held", .count(held.count))
-        if check.capacity != nil {
-            let levels = judged.dropFirst(check.stages.count)
-            if let last = levels.prefix(while: { $0.failed.isEmpty }).last {
-                measurement.set("capacity.pace", .number(last.stage.pace))
-                measurement.set("capacity.rate", .number(Double(last.sent) / last.seconds))
-            } else {
-                measurement.set("capacity.pace", .number(0))
-                measurement.set("capacity.rate", .number(0))
-            }
-        }
-        var lines = judged.map { stage -> String in
-            let metrics = stage.metrics
-            // A stage running when the run stopped (abort_on) is judged on what it ran.
-            let cut = stage.seconds < stage.stage.duration.seconds - 0.5 ? " (cut short)" : ""
-            var line = "stage \(stage.stage.name) ×\(LoadFigures.short(stage.stage.pace)), \(LoadFigures.short(stage.seconds)) s\(cut): "
-                + "\(Int((metrics["sent_rate"]?.value ?? 0).rounded())) msg/s sent, \(Int((metrics["shown_rate"]?.value ?? 0).rounded())) shown; "
-                + "\(stage.probes) probes, \(stage.missing) missing"
-            if let p50 = stage.milliseconds(50), let p99 = stage.milliseconds(99) {
-                line += "; alarm p50 \(LoadFigures.short(p50)) ms, p99 \(LoadFigures.short(p99)) ms"
-            }
-            line += "; \(stage.offline) shown offline — "
-            line += stage.failed.isEmpty ? "held" : "FAILED " + stage.failed.map(\.expression).joined(separator: ", ")
-            return line
-        }
-        if let knee = judged.dropFirst(check.stages.count).first(where: { !$0.failed.isEmpty }), check.capacity != nil {
-            lines.append("capacity: the knee is between ×\(LoadFigures.short(measurement.metrics["capacity.pace"]?.value ?? 0)) and ×\(LoadFigures.short(knee.stage.pace)) (stage \(knee.stage.name) failed)")
-        } else if check.capacity != nil {
-            lines.append("capacity: every level up to ×\(LoadFigures.short(check.capacity?.upTo ?? 0)) held; raise capacity.up_to to find the knee")
-        }
-        if let aborted { lines.append(aborted) }
+        let evidence = LoadEvidence(
+            stages: figures.filter(\.judged).map(\.evidence), listedStages: check.stages.count, capacitySearch: check.capacity != nil,
+            shards: check.shard.map { [$0] } ?? [])
+        var measurement = LoadJudgement.measurement(evidence, expectations: check.common.expectations, capacityUpTo: check.capacity?.upTo)
+        if !samples.isEmpty { measurement.latency = LatencyEvidence(samples: samples) }
+        if let aborted { measurement.findings.append(aborted) }
         if probesWithoutIdleDevice > 0 {
-            lines.append("\(probesWithoutIdleDevice) probes were not raised: every probe device was still waiting (add probe devices or lower probes.rate)")
+            measurement.findings.append(
+                "\(probesWithoutIdleDevice) probes were not raised: every probe device was still waiting (add probe devices or lower probes.rate)")
         }
-        measurement.findings = lines + findings
+        measurement.findings += findings
         if findingsLeftOut > 0 { measurement.findings.append("… and \(findingsLeftOut) more findings like these") }
         let threshold = check.common.expectations.first { $0.metric.hasPrefix("alarm_latency.") }?.threshold
         measurement.timeline = TimelineEvidence(

@@ -54,6 +54,9 @@ public struct HarnessRunner: Sendable {
         /// the profile's `meters:`), before the platform gets its settle time: where a demo starts
         /// the gateway that polls them.
         public var devicesUp: (@Sendable (_ meters: GatewayMeterAddresses) async throws -> Void)?
+        /// The local address the devices' MQTT clients connect from (one per shard of a load run
+        /// on one machine, as several machines would have); nil: the system's choice.
+        public var bindAddress: String?
         /// Where a load check posts its live figures (the command's progress line and `/metrics` read it).
         public var liveFigures = LoadFiguresBoard()
 
@@ -149,6 +152,7 @@ public struct HarnessRunner: Sendable {
                 bindingConfiguration.credentials = { device in MQTTAuthScheme.password.credentials(for: device, secret: secrets.secret(for: device.id)) }
             }
             if let template = profile.deviceTopics { bindingConfiguration.topics = try DeviceTopicTemplate(template) }
+            bindingConfiguration.bindAddress = configuration.bindAddress
             bindings.mqtt = try MQTTDeviceBinding(devices: devices, configuration: bindingConfiguration)
         } catch {
             throw .configuration("cannot set up the park's devices: \(error)")
@@ -370,7 +374,7 @@ public struct HarnessRunner: Sendable {
     }
 
     /// Measurements and expectations → the check's verdict and a summary a person reads first.
-    static func verdict(_ common: CheckCommon, _ measurement: CheckMeasurement, started: Date) -> CheckResult {
+    package static func verdict(_ common: CheckCommon, _ measurement: CheckMeasurement, started: Date) -> CheckResult {
         var measurement = measurement
         let sampleNotes = percentileSampleNotes(common, measurement)
         measurement.findings += sampleNotes.warnings
@@ -418,7 +422,7 @@ public struct HarnessRunner: Sendable {
             verdict: verdict, summary: summary, expectations: expectations, metrics: measurement.metrics,
             latency: measurement.latency.flatMap { $0.samples.isEmpty ? nil : $0 }, findings: measurement.findings,
             startedAt: timestamp(started), startedAtNanoseconds: RunReport.nanoseconds(started),
-            durationMilliseconds: Date().timeIntervalSince(started) * 1000, timeline: measurement.timeline)
+            durationMilliseconds: Date().timeIntervalSince(started) * 1000, timeline: measurement.timeline, load: measurement.load)
     }
 
     /// For each expectation on a percentile (`latency.p99`): how many samples it rests on, for
