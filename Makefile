@@ -22,6 +22,7 @@ BENCH_MQTT_CLIENTS ?= 1000
 BENCH_CONNECT_CLIENTS ?= 19500
 BENCH_SIP_CAMERAS ?= 50000
 BENCH_VIDEO_STREAMS ?= 200
+BENCH_LOAD_DEVICES ?= 10000
 
 .PHONY: all deps deps-build build test demo bench clean fuzz fuzz-smoke
 
@@ -68,6 +69,7 @@ bench: deps
 	.build/release/parkbench-bench store --messages 200000
 	.build/release/parkbench-bench connect --clients $(BENCH_CONNECT_CLIENTS)
 	.build/release/parkbench-bench video --streams $(BENCH_VIDEO_STREAMS) --seconds 15
+	.build/release/parkbench-bench load --devices $(BENCH_LOAD_DEVICES) --seconds 60 --probes 10
 	.build/release/parkbench-bench video --streams $(BENCH_VIDEO_STREAMS) --seconds 10 --receiver platform
 	.build/release/parkbench-bench sip --cameras $(BENCH_SIP_CAMERAS)
 

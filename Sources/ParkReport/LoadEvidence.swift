@@ -20,9 +20,12 @@ public struct LoadEvidence: Codable, Sendable, Hashable {
         /// Probe latencies in microseconds: `[value, count]` per HDR bucket recorded, the value
         /// being the bucket's highest equivalent value.
         public var latencyMicroseconds: [[UInt64]]
+        /// Devices connected at the stage's end (nil in reports from before ramps).
+        public var devices: Int?
 
         public init(name: String, pace: Double, plannedSeconds: Double, seconds: Double, sent: Int, shown: Int, probes: Int, missing: Int,
-                    offline: Int, latencyMicroseconds: [[UInt64]]) {
+                    offline: Int, latencyMicroseconds: [[UInt64]], devices: Int? = nil) {
+            self.devices = devices
             self.name = name
             self.pace = pace
             self.plannedSeconds = plannedSeconds

@@ -112,6 +112,28 @@ import Testing
         #expect((cheap.metrics["capacity.rate"]?.value ?? 0) > (dear.metrics["capacity.rate"]?.value ?? .infinity))
     }
 
+    /// A ramp: 20 devices connected at the start, 100 by the end of the first stage, 50 by the
+    /// end of the second. The traffic follows the devices connected, and the platform showing
+    /// the disconnected ones offline is no false alarm.
+    @Test func devicesRampUpAndDown() async throws {
+        let stages = """
+                start_devices: 20
+                stages:
+                  - {name: up, duration: 10s, devices: 100}
+                  - {name: hold, duration: 10s}
+                  - {name: down, duration: 10s, devices: 50}
+            """
+        let result = try await Self.run(Self.suite(stages: stages))
+        #expect(result.verdict == .pass, "\(result.summary) \(result.findings)")
+        let lines = result.findings.filter { $0.hasPrefix("stage ") }
+        #expect(lines.count == 3 && lines[0].hasPrefix("stage up ×1, 100 devices") && lines[1].hasPrefix("stage hold ×1, 100 devices")
+                && lines[2].hasPrefix("stage down ×1, 50 devices"), "\(lines)")
+        let up = try #require(Self.rate(in: result, stage: "up")), hold = try #require(Self.rate(in: result, stage: "hold"))
+        #expect(hold > up * 1.3, "a park ramping from 20 to 100 devices sends less than the whole park: up \(up), hold \(hold) msg/s")
+        #expect(result.metrics["offline_false_alarms"]?.value == 0)
+        #expect((result.metrics["probes"]?.value ?? 0) >= 55, "probes go to connected devices only, and go on: \(result.findings)")
+    }
+
     @Test func aLoadCheckWithoutStagesOrProbesIsRefusedAtLoad() throws {
         let text = """
             suite: s

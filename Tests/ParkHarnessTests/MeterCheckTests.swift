@@ -134,35 +134,20 @@ import Synchronization
         #expect(relay.latency?.samples.count == 2)
     }
 
-    /// A word-swapped map, a gateway below capacity and one slower than configured each fail
-    /// their own check, and say why.
-    @Test func gatewayFaultsFailTheirChecks() async throws {
-        let report = try await HarnessRuns.runMeters(gateway: MeterGatewayFaults(period: .milliseconds(700), meterLimit: 5, wordSwap: true))
-        func check(_ id: String) throws -> CheckResult { try #require(report.checks.first { $0.id == id }) }
-        let accuracy = try check("accuracy")
-        #expect(accuracy.verdict == .fail)
-        #expect(accuracy.findings.contains { $0.hasPrefix("largest error: em3-") || $0.hasPrefix("largest error: dts-") }, "\(accuracy.findings)")
-        let capacity = try check("capacity")
-        #expect(capacity.verdict == .fail)
-        // The first five polled are the Modbus meters in park order (em3-1 … dts-2, wm-1): the
-        // second water meter and both DL/T 645 meters are never read.
-        #expect(capacity.metrics["missing"]?.value == 3 && capacity.metrics["water_meters"]?.value == 1, "\(capacity.metrics)")
-        #expect(capacity.findings.contains { $0.contains("wm-2") && $0.contains("dl-1") })
-        let period = try check("period")
-        #expect(period.verdict == .fail)
-        #expect((period.metrics["period.max"]?.value ?? 0) >= 650, "\(period.metrics)")
-    }
-
     /// A platform that scales values, one that never shows a device offline, and one that drops
     /// commands fail the accuracy, offline and relay checks; a gateway that never reports a silent
     /// meter fails offline too. (The same switches on the other checks: `VirtualFaultMatrixTests`.)
-    @Test func offlineAndCommandFaultsFailTheirChecks() async throws {
-        // Two independent runs (each its own broker, platform, gateway and free ports), side by
-        // side: most of a run is waiting on its checks' windows.
+    ///
+    /// A word-swapped map, a gateway below capacity and one slower than configured each fail
+    /// their own check, and say why.
+    @Test func platformAndGatewayFaultsFailTheirChecks() async throws {
+        // Three independent runs (each its own broker, platform, gateway and free ports), side by
+        // side: most of a run is waiting on its checks' windows, and the slowest sets the time.
         async let faultyPlatform = HarnessRuns.runMeters(
             platform: PlatformFaults(valueScaling: 10, offlineDetectionDisabled: true, commandsDropped: true),
             only: ["accuracy", "offline", "relay"])
         async let faultyGateway = HarnessRuns.runMeters(gateway: MeterGatewayFaults(offlineReportsDropped: true), only: ["offline", "relay"])
+        async let brokenGateway = HarnessRuns.runMeters(gateway: MeterGatewayFaults(period: .milliseconds(700), meterLimit: 5, wordSwap: true))
         let platform = try await faultyPlatform
         let accuracy = try #require(platform.checks.first { $0.id == "accuracy" })
         #expect(accuracy.verdict == .fail, "a platform showing 10× the meters' readings: \(accuracy.summary)")
@@ -176,5 +161,20 @@ import Synchronization
         let gateway = try await faultyGateway
         #expect(gateway.checks.first { $0.id == "offline" }?.verdict == .fail)
         #expect(gateway.checks.first { $0.id == "relay" }?.verdict == .pass)
+
+        let report = try await brokenGateway
+        func check(_ id: String) throws -> CheckResult { try #require(report.checks.first { $0.id == id }) }
+        let swapped = try check("accuracy")
+        #expect(swapped.verdict == .fail)
+        #expect(swapped.findings.contains { $0.hasPrefix("largest error: em3-") || $0.hasPrefix("largest error: dts-") }, "\(swapped.findings)")
+        let capacity = try check("capacity")
+        #expect(capacity.verdict == .fail)
+        // The first five polled are the Modbus meters in park order (em3-1 … dts-2, wm-1): the
+        // second water meter and both DL/T 645 meters are never read.
+        #expect(capacity.metrics["missing"]?.value == 3 && capacity.metrics["water_meters"]?.value == 1, "\(capacity.metrics)")
+        #expect(capacity.findings.contains { $0.contains("wm-2") && $0.contains("dl-1") })
+        let period = try check("period")
+        #expect(period.verdict == .fail)
+        #expect((period.metrics["period.max"]?.value ?? 0) >= 650, "\(period.metrics)")
     }
 }

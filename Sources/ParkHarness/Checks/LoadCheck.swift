@@ -12,7 +12,9 @@ import ParkReport
 ///
 /// ```yaml
 /// type: load
-/// stages:                                   # in order; rate multiplies every device's timers
+/// start_devices: 200                        # connected at the start (default: all)
+/// stages:                                   # in order; rate multiplies every device's timers,
+///   - {name: ramp, duration: 20s, devices: 1000}   # devices: connected by the stage's end
 ///   - {name: warm-up, duration: 20s}
 ///   - {name: double, duration: 30s, rate: 2}
 ///   - {name: spike, duration: 10s, rate: 8}
@@ -34,7 +36,7 @@ import ParkReport
 /// stage (exact merging, bounded memory); observations are read through a cursor, never rescanned.
 public struct LoadCheck: ConformanceCheck {
     public static let type = "load"
-    public static let settingKeys = ["stages", "probes", "capacity", "abort_on", "scale_to"]
+    public static let settingKeys = ["stages", "probes", "capacity", "abort_on", "scale_to", "start_devices"]
     public static let metrics: [String: MeasuredUnit] = [
         "alarm_latency.p50": .milliseconds, "alarm_latency.p95": .milliseconds, "alarm_latency.p99": .milliseconds,
         "alarm_latency.max": .milliseconds, "probes": .count, "probe_missing": MeasuredUnit(.count, alsoAsPercent: true),
@@ -42,11 +44,13 @@ public struct LoadCheck: ConformanceCheck {
         "stages_held": .count, "capacity.pace": MeasuredUnit(.number), "capacity.rate": MeasuredUnit(.number),
     ]
 
-    /// One stage: how long, and how fast the devices' timers run.
+    /// One stage: how long, how fast the devices' timers run, and how many devices are
+    /// connected by its end (reached linearly from the count at its start; nil: unchanged).
     public struct Stage: Sendable, Hashable {
         public var name: String
         public var duration: DeviceDuration
         public var pace: Double
+        public var devices: Int? = nil
     }
 
     /// A capacity search: after the listed stages, stages of `step` at pace `from`, `from × factor`,
@@ -86,6 +90,9 @@ public struct LoadCheck: ConformanceCheck {
     public let abortOn: [Expectation]
     /// The park scaled to this many devices for the run (``ParkFile/scaled(to:)``).
     public let scaleTo: Int?
+    /// Devices connected when the first stage starts (the rest wait for a stage's `devices:` to
+    /// ramp them up); nil: all of them.
+    public let startDevices: Int?
     /// `i/N` when this process runs one shard of the run (its devices, its share of the probes).
     public private(set) var shard: String?
 
@@ -102,8 +109,9 @@ public struct LoadCheck: ConformanceCheck {
             let name = reader.string("name") ?? "stage-\(index + 1)"
             let duration = reader.duration("duration", required: true)
             let pace = reader.number("rate", range: 0.01 ... 10_000) ?? 1
-            reader.finish(allowed: ["name", "duration", "rate"])
-            if let duration { stages.append(Stage(name: name, duration: duration, pace: pace)) }
+            let devices = reader.int("devices", range: 0 ... 1_000_000)
+            reader.finish(allowed: ["name", "duration", "rate", "devices"])
+            if let duration { stages.append(Stage(name: name, duration: duration, pace: pace, devices: devices)) }
         }
         var probes: AlarmStimulus?
         var probeRate = 1.0
@@ -135,6 +143,7 @@ public struct LoadCheck: ConformanceCheck {
             }
         }
         scaleTo = settings.int("scale_to", range: 1 ... 1_000_000)
+        startDevices = settings.int("start_devices", range: 0 ... 1_000_000)
         if stages.isEmpty && capacity == nil {
             log.add("a load check needs stages, a capacity search, or both", at: settings.node, path: settings.child("stages"))
         }
@@ -193,6 +202,8 @@ struct LoadRun {
         var probes = 0
         var missing = 0
         var offline = 0
+        /// Devices connected at the stage's end.
+        var devices = 0
         var sent = 0
         var shown = 0
         var finished = false
@@ -210,7 +221,7 @@ struct LoadRun {
         var evidence: LoadEvidence.Stage {
             LoadEvidence.Stage(
                 name: stage.name, pace: stage.pace, plannedSeconds: stage.duration.seconds, seconds: seconds, sent: sent, shown: shown,
-                probes: probes, missing: missing, offline: offline, latencyMicroseconds: LoadJudgement.buckets(of: latency))
+                probes: probes, missing: missing, offline: offline, latencyMicroseconds: LoadJudgement.buckets(of: latency), devices: devices)
         }
     }
 
@@ -227,6 +238,13 @@ struct LoadRun {
     /// counted for its own devices only, so shards' counts add up.
     let ownDevices: Set<String>
     var shownInBucket = 0
+    /// The devices a ramp connects and disconnects, in park order: the first `connectedCount` are connected.
+    let rampOrder: [String]
+    var connectedCount: Int
+    /// The devices the ramp has disconnected: what they emit goes nowhere and is not counted as sent.
+    var disconnected: Set<String> = []
+    /// When the ramp last disconnected each device: the platform showing it offline then is right, not a false alarm.
+    var disconnectedAt: [String: Int64] = [:]
     var aborted: String?
     var findings: [String] = []
     var findingsLeftOut = 0
@@ -251,6 +269,8 @@ struct LoadRun {
         self.context = context
         idle = probeDevices
         ownDevices = Set(context.devices.map(\.id))
+        rampOrder = context.devices.map(\.id).filter { !context.isBehindGateway($0) && context.videoIDs[$0] == nil }
+        connectedCount = rampOrder.count
         shownAs = Dictionary(probeDevices.map { ($0.id, context.profile.vocabulary.platformEvent(for: check.probes.event, kind: $0.kind)) },
                              uniquingKeysWith: { first, _ in first })
     }
@@ -264,11 +284,13 @@ struct LoadRun {
             LoadCheck.Stage(name: "capacity-\(index + 1)", duration: check.capacity?.step ?? .seconds(20), pace: pace)
         } ?? []
         plan += search
+        if let start = check.startDevices { await connect(count: start) }
         let interval = Int64(1e9 / check.probeRate)
         var nextProbe = startNanoseconds
         var nextBucket = startNanoseconds + 1_000_000_000
         for (index, stage) in plan.enumerated() {
             let stageStart = context.wallNow()
+            let rampFrom = connectedCount
             context.setPace(stage.pace)
             figures.append(StageFigures(stage: stage, startNanoseconds: stageStart))
             marks.append(.init(label: "\(stage.name) ×\(LoadFigures.short(stage.pace))", atNanoseconds: stageStart))
@@ -281,6 +303,10 @@ struct LoadRun {
                 }
                 await context.run(for: LoadCheck.tick)
                 now = context.wallNow()
+                if let target = stage.devices {
+                    let done = min(1, Double(now - stageStart) / Double(max(1, stageEnd - stageStart)))
+                    await connect(count: rampFrom + Int((Double(target - rampFrom) * done).rounded()))
+                }
                 await collect(now: now)
                 if now >= nextBucket {
                     closeBucket()
@@ -290,7 +316,9 @@ struct LoadRun {
                 judgeFinishedStages()
                 if aborted != nil || capacityLevelFailed { break }
             }
+            if let target = stage.devices, aborted == nil, !capacityLevelFailed { await connect(count: target) }
             figures[index].endNanoseconds = context.wallNow()
+            figures[index].devices = connectedCount
             figures[index].finished = true
             // A capacity search stops at the first level that fails; the levels after it would too.
             if aborted != nil || capacityLevelFailed { break }
@@ -303,8 +331,27 @@ struct LoadRun {
         }
         await collect(now: Int64.max)
         context.setPace(1)
+        // The checks after this one find the park as it was.
+        await connect(count: rampOrder.count)
         judgeFinishedStages()
         if sentSeries.count < 1 { closeBucket() }
+    }
+
+    /// Connects or disconnects devices, in park order, until `count` are connected.
+    private mutating func connect(count: Int) async {
+        let target = min(max(0, count), rampOrder.count)
+        while connectedCount < target {
+            if case .failure(let failure) = context.reconnect(rampOrder[connectedCount]) { note("ramp: \(failure)") }
+            disconnected.remove(rampOrder[connectedCount])
+            connectedCount += 1
+        }
+        while connectedCount > target {
+            connectedCount -= 1
+            let device = rampOrder[connectedCount]
+            if case .failure(let failure) = context.disconnect(device) { note("ramp: \(failure)") }
+            disconnected.insert(device)
+            disconnectedAt[device] = context.wallNow()
+        }
     }
 
     /// Whether a level of the capacity search has been judged and failed.
@@ -314,11 +361,12 @@ struct LoadRun {
 
     /// Raises one probe on the next idle probe device.
     private mutating func raiseProbe(stage: Int, now: Int64) async {
-        guard !idle.isEmpty else {
+        let connected = Set(rampOrder.prefix(connectedCount))
+        guard let position = idle.firstIndex(where: { connected.contains($0.id) }) else {
             probesWithoutIdleDevice += 1
             return
         }
-        let device = idle.removeFirst()
+        let device = idle.remove(at: position)
         switch await context.perform(check.probes.stimulus, on: device) {
         case .success(let record):
             pending.append(Probe(device: device, stage: stage, startNanoseconds: record.time.wall.nanosecondsSinceEpoch, order: record.order))
@@ -360,7 +408,9 @@ struct LoadRun {
                 _ = bucketLatency.record(min(microseconds, LoadJudgement.latencyCeilingMicroseconds))
                 done.append(probe)
             case .status:
-                if observation.status == "offline", !figures.isEmpty { figures[figures.count - 1].offline += 1 }
+                // Shown offline after the ramp disconnected it (within the timeout) is right; otherwise a false alarm.
+                let ramped = disconnectedAt[observation.device].map { observation.arrivedNanoseconds - $0 <= Int64(check.common.timeout.nanoseconds) } ?? false
+                if observation.status == "offline", !ramped, !figures.isEmpty { figures[figures.count - 1].offline += 1 }
             default:
                 continue
             }
@@ -385,8 +435,14 @@ struct LoadRun {
 
     /// One second of the timeline: messages sent and shown, probe latency.
     private mutating func closeBucket() {
+        // Messages the devices put on the wire: emissions (not stimuli, commands or device-local
+        // ones) of devices connected at the time.
         let mark = context.truth.mark
-        let sent = mark - lastMark, seen = shownInBucket
+        let disconnected = self.disconnected
+        let sent = context.truth.records(from: lastMark) { record in
+            record.channel.map { $0 != .local } == true && !disconnected.contains(record.deviceID)
+        }.count
+        let seen = shownInBucket
         lastMark = mark
         shownInBucket = 0
         if let current = figures.indices.last {
@@ -417,7 +473,7 @@ struct LoadRun {
         context.liveFigures.post(LoadFigures(
             stage: current.stage.name, stageNumber: stage + 1, stageCount: count, pace: current.stage.pace,
             elapsedSeconds: Double(now - startNanoseconds) / 1e9, stageSecondsLeft: max(0, Double(stageEnd - now) / 1e9),
-            devices: context.devices.count, sentPerSecond: sentSeries.last ?? 0, shownPerSecond: shownSeries.last ?? 0,
+            devices: connectedCount, sentPerSecond: sentSeries.last ?? 0, shownPerSecond: shownSeries.last ?? 0,
             probesSent: figures.map(\.probes).reduce(0, +), probesMissing: figures.map(\.missing).reduce(0, +), probesPending: pending.count,
             latencyP50: current.milliseconds(50), latencyP99: current.milliseconds(99),
             offlineFalseAlarms: figures.map(\.offline).reduce(0, +),
@@ -436,6 +492,9 @@ struct LoadRun {
         var measurement = LoadJudgement.measurement(evidence, expectations: check.common.expectations, capacityUpTo: check.capacity?.upTo)
         if !samples.isEmpty { measurement.latency = LatencyEvidence(samples: samples) }
         if let aborted { measurement.findings.append(aborted) }
+        if actionFailures > 0 {
+            measurement.findings.append("\(actionFailures) probe stimuli or after-actions could not be applied (the first are listed below)")
+        }
         if probesWithoutIdleDevice > 0 {
             measurement.findings.append(
                 "\(probesWithoutIdleDevice) probes were not raised: every probe device was still waiting (add probe devices or lower probes.rate)")

@@ -71,7 +71,8 @@ package enum LoadJudgement {
             let stage = entry.stage, metrics = entry.metrics
             // A stage running when the run stopped (abort_on) is judged on what it ran.
             let cut = stage.seconds < stage.plannedSeconds - 0.5 ? " (cut short)" : ""
-            var line = "stage \(stage.name) ×\(LoadFigures.short(stage.pace)), \(LoadFigures.short(stage.seconds)) s\(cut): "
+            let devices = stage.devices.map { ", \($0) devices" } ?? ""
+            var line = "stage \(stage.name) ×\(LoadFigures.short(stage.pace))\(devices), \(LoadFigures.short(stage.seconds)) s\(cut): "
                 + "\(Int((metrics["sent_rate"]?.value ?? 0).rounded())) msg/s sent, \(Int((metrics["shown_rate"]?.value ?? 0).rounded())) shown; "
                 + "\(stage.probes) probes, \(stage.missing) missing"
             if let p50 = metrics["alarm_latency.p50"]?.value, let p99 = metrics["alarm_latency.p99"]?.value {
@@ -117,6 +118,7 @@ extension LoadEvidence {
             merged.probes = parts.map(\.probes).reduce(0, +)
             merged.missing = parts.map(\.missing).reduce(0, +)
             merged.offline = parts.map(\.offline).reduce(0, +)
+            merged.devices = parts.allSatisfy { $0.devices != nil } ? parts.compactMap(\.devices).reduce(0, +) : nil
             var histogram = LoadJudgement.emptyHistogram()
             for part in parts { histogram.add(LoadJudgement.histogram(part.latencyMicroseconds)) }
             merged.latencyMicroseconds = LoadJudgement.buckets(of: histogram)

@@ -180,6 +180,8 @@ case "sip":
     runSIPBench(SIPBenchArguments(Array(arguments.dropFirst())))
 case "video":
     runVideoBench(VideoBenchArguments(Array(arguments.dropFirst())))
+case "load":
+    runLoadBench(LoadBenchArguments(Array(arguments.dropFirst())))
 default:
     fail("""
         usage: parkbench-bench timers [--devices N] [--duration S] [--warmup S] [--threads N] [--resolution-us N] [--json]
@@ -191,5 +193,6 @@ default:
                parkbench-bench modbus [--meters N] [--seconds S] [--connections C]
                parkbench-bench sip [--cameras N] [--per-socket N] [--rate CAMERAS/S] [--keepalive S] [--idle S]
                parkbench-bench video [--streams N] [--seconds S] [--sinks K] [--clip PATH]
+               parkbench-bench load [--devices N] [--seconds S] [--probes R] [--rate X]
         """)
 }
