@@ -58,6 +58,15 @@ struct ConformanceRun {
             error.issues.forEach { Output.error($0.description) }
             throw ExitCode(ExitStatus.configurationError)
         }
+        // Each MQTT device holds three descriptors (its socket, a wake-up pair): a park beyond what
+        // this process may open is refused here, before a connect fails with EMFILE.
+        ProcessCapacity.raiseOpenFileLimit()
+        if park.devices.count > ProcessCapacity.maximumDevicesPerProcess {
+            Output.error("error: \(park.devices.count) devices need about \(ProcessCapacity.descriptorsPerClient) open files each; this process may open "
+                         + "\(ProcessCapacity.hardOpenFileLimit), enough for \(ProcessCapacity.maximumDevicesPerProcess). Split the run: "
+                         + "`parkbench load PROFILE --shard i/N` in N processes or machines (each with --bind-address on one host), then `parkbench merge`")
+            throw ExitCode(ExitStatus.configurationError)
+        }
         if let broker = brokerOverride {
             profile.broker.host = broker.host
             profile.broker.port = broker.port

@@ -58,6 +58,9 @@ import Testing
         #expect(notLoad.status == 2 && notLoad.stderr.contains("has no check of type load"), "\(notLoad.stderr)")
         let both = try cli.parkbench("load", "conformance/load/reference.yaml", "--platform", "conformance/platforms/reference.yaml", "--fault", "drop-alarms")
         #expect(both.status == 2 && both.stderr.contains("cannot be used with --platform"), "\(both.stderr)")
+        // More MQTT devices than one process may open sockets for: refused before anything starts.
+        let huge = try cli.parkbench("load", "conformance/load/reference.yaml", "--scale", "100000")
+        #expect(huge.status == 2 && huge.stderr.contains("--shard i/N") && huge.stderr.contains("100000 devices"), "\(huge.stderr)")
     }
 }
 

@@ -23,21 +23,61 @@ struct FleetBenchArguments {
     var workers: Int?
 
     init(_ arguments: [String]) {
-        var iterator = arguments.makeIterator()
-        while let argument = iterator.next() {
-            guard let value = iterator.next(), let number = Int(value), number > 0 else {
-                fail("\(argument) needs a positive whole number; usage: parkbench-bench fleet [--devices N] [--brokers B] [--seconds S] [--interval S] [--workers W]")
+        forEachWholeNumberOption(arguments, usage: "parkbench-bench fleet [--devices N] [--brokers B] [--seconds S] [--interval S] [--workers W]") {
+            switch $0 {
+            case "--devices": devices = $1
+            case "--brokers": brokers = $1
+            case "--seconds": seconds = $1
+            case "--interval": interval = $1
+            case "--workers": workers = $1
+            default: return false
             }
-            switch argument {
-            case "--devices": devices = number
-            case "--brokers": brokers = number
-            case "--seconds": seconds = number
-            case "--interval": interval = number
-            case "--workers": workers = number
-            default: fail("unknown argument \(argument)")
-            }
+            return true
         }
     }
+}
+
+/// Reads `--name N` pairs (N a positive whole number), handing each to `apply`, which says
+/// whether it knows the name; fails with `usage` on anything else.
+func forEachWholeNumberOption(_ arguments: [String], usage: String, _ apply: (String, Int) -> Bool) {
+    var iterator = arguments.makeIterator()
+    while let argument = iterator.next() {
+        guard let value = iterator.next(), let number = Int(value), number > 0 else {
+            fail("\(argument) needs a positive whole number; usage: \(usage)")
+        }
+        if !apply(argument, number) { fail("unknown argument \(argument); usage: \(usage)") }
+    }
+}
+
+/// Reads a child's standard output and error until both close, passing the error through to
+/// ours as it comes, and calls `sample` about once a second meanwhile (memory, CPU).
+func drainOutput(of child: ChildProcess, sample: () -> Void) -> (output: Data, errors: Data) {
+    var output = Data(), errors = Data()
+    var buffer = [UInt8](repeating: 0, count: 65_536)
+    var open = [child.standardOutput!, child.standardError!]
+    var lastSample = 0.0
+    while !open.isEmpty {
+        var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        _ = poll(&fds, nfds_t(fds.count), 500)
+        for entry in fds where entry.revents != 0 {
+            let count = read(entry.fd, &buffer, buffer.count)
+            if count > 0 {
+                if entry.fd == child.standardOutput { output.append(contentsOf: buffer[0 ..< count]) } else {
+                    errors.append(contentsOf: buffer[0 ..< count])
+                    FileHandle.standardError.write(Data(buffer[0 ..< count]))
+                }
+            } else {
+                close(entry.fd)
+                open.removeAll { $0 == entry.fd }
+            }
+        }
+        let now = SystemClockNow()
+        if now - lastSample >= 1 {
+            lastSample = now
+            sample()
+        }
+    }
+    return (output, errors)
 }
 
 /// Processes whose command line says they are workers of `coordinator`, plus the coordinator.
@@ -134,38 +174,17 @@ func runFleetBench(_ arguments: FleetBenchArguments) {
     do { simulate = try ChildProcess(parkbench, simulateArguments, pipingOutput: true) } catch { fail("cannot start parkbench: \(error)") }
 
     // Read the summary (stdout) and progress (stderr) as they come, sampling RSS every second.
-    var outputText = Data(), errorText = Data()
     var peakResident = 0, peakProportional = 0, peakProcesses = 0, steadyProportional = 0
-    var buffer = [UInt8](repeating: 0, count: 65_536)
-    var open = [simulate.standardOutput!, simulate.standardError!]
-    var lastSample = 0.0
-    while !open.isEmpty {
-        var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-        _ = poll(&fds, nfds_t(fds.count), 500)
-        for entry in fds where entry.revents != 0 {
-            let count = read(entry.fd, &buffer, buffer.count)
-            if count > 0 {
-                if entry.fd == simulate.standardOutput { outputText.append(contentsOf: buffer[0 ..< count]) } else {
-                    errorText.append(contentsOf: buffer[0 ..< count])
-                    FileHandle.standardError.write(Data(buffer[0 ..< count]))
-                }
-            } else {
-                close(entry.fd)
-                open.removeAll { $0 == entry.fd }
-            }
-        }
+    let (outputText, errorText) = drainOutput(of: simulate) {
         let now = SystemClockNow()
-        if now - lastSample >= 1 {
-            lastSample = now
-            let processes = parkbenchProcesses(coordinator: simulate.pid)
-            let resident = processes.reduce(0) { $0 + residentBytes(of: $1) }
-            if resident > peakResident { peakResident = resident; peakProcesses = processes.count }
-            let proportional = processes.reduce(0) { $0 + proportionalBytes(of: $1) }
-            peakProportional = max(peakProportional, proportional)
-            // Running: past the connect phase (a fifth of the run) and before the end.
-            if now - started > Double(arguments.seconds) / 5, now - started < Double(arguments.seconds) {
-                steadyProportional = max(steadyProportional, proportional)
-            }
+        let processes = parkbenchProcesses(coordinator: simulate.pid)
+        let resident = processes.reduce(0) { $0 + residentBytes(of: $1) }
+        if resident > peakResident { peakResident = resident; peakProcesses = processes.count }
+        let proportional = processes.reduce(0) { $0 + proportionalBytes(of: $1) }
+        peakProportional = max(peakProportional, proportional)
+        // Running: past the connect phase (a fifth of the run) and before the end.
+        if now - started > Double(arguments.seconds) / 5, now - started < Double(arguments.seconds) {
+            steadyProportional = max(steadyProportional, proportional)
         }
     }
     simulate.waitForExit(timeout: .seconds(30))

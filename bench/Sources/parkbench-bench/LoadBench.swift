@@ -1,7 +1,7 @@
 // parkbench-bench load [--devices N] [--seconds S] [--probes R] [--rate X]
 //
 // The load test as a user runs it: `parkbench load` puts the load park scaled to N devices
-// (default 10,000: one process and one mosquitto, under the 20,000-descriptor limit) on a
+// (default 6,000: one process holds ~6,600 MQTT devices under the 20,000-descriptor limit) on a
 // private mosquitto and `parkbench platform serve` (processes of their own, so the harness's
 // figures are its own) for S seconds (default 120) at X times its rate,
 // raising R alarm probes a second (default 10), with `--capture` re-timing the probes from the
@@ -16,24 +16,21 @@ import Glibc
 #endif
 
 struct LoadBenchArguments {
-    var devices = 10_000
+    var devices = 6_000
     var seconds = 120
     var probes = 10
     var rate = 1
 
     init(_ arguments: [String]) {
-        var iterator = arguments.makeIterator()
-        while let argument = iterator.next() {
-            guard let value = iterator.next(), let number = Int(value), number > 0 else {
-                fail("\(argument) needs a positive whole number; usage: parkbench-bench load [--devices N] [--seconds S] [--probes R] [--rate X]")
+        forEachWholeNumberOption(arguments, usage: "parkbench-bench load [--devices N] [--seconds S] [--probes R] [--rate X]") {
+            switch $0 {
+            case "--devices": devices = $1
+            case "--seconds": seconds = $1
+            case "--probes": probes = $1
+            case "--rate": rate = $1
+            default: return false
             }
-            switch argument {
-            case "--devices": devices = number
-            case "--seconds": seconds = number
-            case "--probes": probes = number
-            case "--rate": rate = number
-            default: fail("unknown argument \(argument)")
-            }
+            return true
         }
     }
 }
@@ -95,32 +92,12 @@ func runLoadBench(_ arguments: LoadBenchArguments) {
                         root.appendingPathComponent("conformance/platforms/reference.yaml").path, "--broker", "mqtt://127.0.0.1:\(broker.port)",
                         "--capture", "--out", folder, "--history", directory.path("history.sqlite")], pipingOutput: true)
     } catch { fail("cannot start parkbench: \(error)") }
-    var output = Data()
-    var buffer = [UInt8](repeating: 0, count: 65_536)
-    var open = [run.standardOutput!, run.standardError!]
-    var peakResident = 0, peakProportional = 0, lastSample = 0.0, harnessCPU = 0.0
-    while !open.isEmpty {
-        var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-        _ = poll(&fds, nfds_t(fds.count), 500)
-        for entry in fds where entry.revents != 0 {
-            let count = read(entry.fd, &buffer, buffer.count)
-            if count > 0 {
-                if entry.fd == run.standardOutput { output.append(contentsOf: buffer[0 ..< count]) } else {
-                    FileHandle.standardError.write(Data(buffer[0 ..< count]))
-                }
-            } else {
-                close(entry.fd)
-                open.removeAll { $0 == entry.fd }
-            }
-        }
-        let now = SystemClockNow()
-        if now - lastSample >= 1 {
-            lastSample = now
-            // The harness itself: the `parkbench load` process (mosquitto and the platform run in it too, as threads).
-            peakResident = max(peakResident, residentBytes(of: run.pid))
-            peakProportional = max(peakProportional, proportionalBytes(of: run.pid))
-            harnessCPU = max(harnessCPU, processCPUSeconds(run.pid))
-        }
+    var peakResident = 0, peakProportional = 0, harnessCPU = 0.0
+    let (output, _) = drainOutput(of: run) {
+        // The harness itself: the `parkbench load` process (devices, observers, probes, capture).
+        peakResident = max(peakResident, residentBytes(of: run.pid))
+        peakProportional = max(peakProportional, proportionalBytes(of: run.pid))
+        harnessCPU = max(harnessCPU, processCPUSeconds(run.pid))
     }
     run.waitForExit(timeout: .seconds(60))
     let wall = SystemClockNow() - started
