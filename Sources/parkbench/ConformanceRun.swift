@@ -49,22 +49,26 @@ struct ConformanceRun {
         }
         var park: ParkFile
         let plan: [PlannedDevice]
-        do {
-            park = try ParkFile.load(file: parkPath, catalog: workspace.catalog, kinds: workspace.kinds)
-            if let count = scaleTo ?? suite.checks.lazy.compactMap({ ($0 as? LoadCheck)?.scaleTo }).first { park = park.scaled(to: count) }
-            if let shard { park = park.slice(shard.range(of: park.devices.count)) }
-            plan = try park.plan(kinds: workspace.kinds, seed: seed)
-        } catch {
+        do { park = try ParkFile.load(file: parkPath, catalog: workspace.catalog, kinds: workspace.kinds) } catch {
             error.issues.forEach { Output.error($0.description) }
             throw ExitCode(ExitStatus.configurationError)
         }
+        let scale = scaleTo ?? suite.checks.lazy.compactMap({ ($0 as? LoadCheck)?.scaleTo }).first
         // Each MQTT device holds three descriptors (its socket, a wake-up pair): a park beyond what
-        // this process may open is refused here, before a connect fails with EMFILE.
+        // this process may open is refused here, before it is built or a connect fails with EMFILE.
+        let total = scale ?? park.devices.count
+        let here = shard.map { $0.range(of: total).count } ?? total
         ProcessCapacity.raiseOpenFileLimit()
-        if park.devices.count > ProcessCapacity.maximumDevicesPerProcess {
-            Output.error("error: \(park.devices.count) devices need about \(ProcessCapacity.descriptorsPerClient) open files each; this process may open "
+        if here > ProcessCapacity.maximumDevicesPerProcess {
+            Output.error("error: \(here) devices need about \(ProcessCapacity.descriptorsPerClient) open files each; this process may open "
                          + "\(ProcessCapacity.hardOpenFileLimit), enough for \(ProcessCapacity.maximumDevicesPerProcess). Split the run: "
                          + "`parkbench load PROFILE --shard i/N` in N processes or machines (each with --bind-address on one host), then `parkbench merge`")
+            throw ExitCode(ExitStatus.configurationError)
+        }
+        if let scale { park = park.scaled(to: scale) }
+        if let shard { park = park.slice(shard.range(of: park.devices.count)) }
+        do { plan = try park.plan(kinds: workspace.kinds, seed: seed) } catch {
+            error.issues.forEach { Output.error($0.description) }
             throw ExitCode(ExitStatus.configurationError)
         }
         if let broker = brokerOverride {

@@ -11,7 +11,7 @@ struct LoadCommand: AsyncParsableCommand {
         discussion: """
             A load profile (conformance/load/*.yaml) is a suite whose check is of type load: the \
             park (scaled to --scale, or the check's scale_to), stages that multiply every \
-            device's reporting rate, alarm probes raised at a steady rate through the load and \
+            device's reporting rate or ramp the connected devices up and down, alarm probes raised at a steady rate through the load and \
             timed to the platform, and thresholds such as "alarm_latency.p99 < 2s" or \
             "probe_missing == 0" judged on each stage's own figures. abort_on stops the run at the \
             first stage failing those.
@@ -35,14 +35,15 @@ struct LoadCommand: AsyncParsableCommand {
             and shown, probes, latency p50/p99) and, with --metrics-port, to \
             http://127.0.0.1:PORT/metrics for Prometheus. The run folder holds report.json, \
             report.html (rate, latency and thresholds over time) and junit.xml, and the run \
-            joins the history, so `report compare` shows capacity moving between releases.
+            joins the history, so `report compare` shows verdicts and probe latency moving between \
+            releases (capacity.pace and capacity.rate are in report.json).
 
             Exit codes: 0 every threshold held, 1 a threshold failed, 2 a file or argument is \
             wrong, 3 the broker or platform could not be reached.
 
             Examples:
               parkbench load conformance/load/reference.yaml
-              parkbench load conformance/load/reference.yaml --fault slow-under-load=400us
+              parkbench load conformance/load/reference.yaml --fault slow-under-load=1ms
               parkbench load conformance/load/reference.yaml --find-capacity --scale 5000
               parkbench load conformance/load/reference.yaml --platform my-platform.yaml --metrics-port 9464
               parkbench load conformance/load/reference.yaml --platform my-platform.yaml --shard 0/3 --out runs/shard-0

@@ -234,6 +234,9 @@ import Testing
         #expect(check.verdict == .pass, "\(check.summary) \(check.findings)")
         #expect(!primary.isActive || primary.isCrashed)
         #expect(standby.isActive && standby.tookOverAt != nil)
-        #expect((check.metrics["rto.alarms"]?.value ?? 0) >= 3_000, "the lease lapses after 3 s: \(check.summary)")
+        // The lease is renewed once a second and lapses 3 s after its last renewal, which came up to
+        // a second before the kill; the standby looks once a second: takeover 2–4 s after the kill.
+        // Under 2 s it did not wait for the lease.
+        #expect((check.metrics["rto.alarms"]?.value ?? 0) >= 2_000, "the lease lapses 3 s after its last renewal: \(check.summary)")
     }
 }
