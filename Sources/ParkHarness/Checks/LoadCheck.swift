@@ -226,7 +226,6 @@ struct LoadRun {
     }
 
     let check: LoadCheck
-    let probeDevices: [ParkFile.ParkDevice]
     let context: HarnessContext
     let shownAs: [String: String]
     var pending: [Probe] = []
@@ -265,7 +264,6 @@ struct LoadRun {
 
     init(check: LoadCheck, probeDevices: [ParkFile.ParkDevice], context: HarnessContext) {
         self.check = check
-        self.probeDevices = probeDevices
         self.context = context
         idle = probeDevices
         ownDevices = Set(context.devices.map(\.id))
@@ -361,8 +359,7 @@ struct LoadRun {
 
     /// Raises one probe on the next idle probe device.
     private mutating func raiseProbe(stage: Int, now: Int64) async {
-        let connected = Set(rampOrder.prefix(connectedCount))
-        guard let position = idle.firstIndex(where: { connected.contains($0.id) }) else {
+        guard let position = idle.firstIndex(where: { !disconnected.contains($0.id) }) else {
             probesWithoutIdleDevice += 1
             return
         }
