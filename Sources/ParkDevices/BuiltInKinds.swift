@@ -16,5 +16,6 @@ public enum BuiltInKinds {
         WaterMeterKind(),
         CameraKind(),
         NVRKind(),
+        EVChargerKind(),
     ]
 }

@@ -15,6 +15,7 @@ import Yams
 ///   heartbeat_interval: 30m
 ///   smoke_threshold: 0.12
 /// gb28181: {charset: UTF-8, keepalive_interval: 30s, catalog_split: 4}   # cameras, NVRs
+/// ocpp: {version: "1.6", heartbeat_interval: 300s}                      # EV chargers
 /// mqtt:                         # optional: how this model talks to its platform
 ///   auth: aliyun-hmac           # none | password | token | aliyun-hmac
 ///   product_key: a1SmokeKey     # for aliyun-hmac
@@ -38,6 +39,8 @@ public struct ModelProfile: Hashable, Sendable {
     public var dlt645: ModelDLT645Settings?
     /// How the model speaks GB/T 28181, when it is a camera or NVR with a `gb28181:` section.
     public var gb28181: ModelGB28181Settings?
+    /// How the model speaks OCPP, when it is an EV charger with an `ocpp:` section.
+    public var ocpp: ModelOCPPSettings?
 
     /// The protocols the model's profile says it speaks besides MQTT, which every device can:
     /// what decides the bindings a device gets, never its kind's name.
@@ -45,7 +48,7 @@ public struct ModelProfile: Hashable, Sendable {
 
     public init(kind: String, model: String, vendor: String, title: String, parameters: [String: String], file: String,
                 mqtt: ModelMQTTSettings? = nil, modbus: ModelModbusMap? = nil, dlt645: ModelDLT645Settings? = nil,
-                gb28181: ModelGB28181Settings? = nil) {
+                gb28181: ModelGB28181Settings? = nil, ocpp: ModelOCPPSettings? = nil) {
         self.kind = kind
         self.model = model
         self.vendor = vendor
@@ -56,9 +59,10 @@ public struct ModelProfile: Hashable, Sendable {
         self.modbus = modbus
         self.dlt645 = dlt645
         self.gb28181 = gb28181
+        self.ocpp = ocpp
     }
 
-    static let keys = ["kind", "model", "vendor", "title", "parameters", "mqtt", "modbus", "dlt645", "gb28181"]
+    static let keys = ["kind", "model", "vendor", "title", "parameters", "mqtt", "modbus", "dlt645", "gb28181", "ocpp"]
 
     /// Reads and validates a model profile. With `kinds`, the kind and every parameter are
     /// checked against the kind's descriptor as well.
@@ -91,11 +95,14 @@ public struct ModelProfile: Hashable, Sendable {
         let dlt645 = reader.value("dlt645").flatMap { ModelDLT645Settings.read($0, log: log) }
         let gb28181Node = reader.value("gb28181")
         let gb28181 = gb28181Node.flatMap { ModelGB28181Settings.read($0, log: log) }
+        let ocppNode = reader.value("ocpp")
+        let ocpp = ocppNode.flatMap { ModelOCPPSettings.read($0, log: log) }
         reader.finish(allowed: keys)
         if let kind, let descriptor = kinds?.descriptor(named: kind) {
             modbus?.check(against: descriptor, log: log)
             dlt645?.check(against: descriptor, log: log)
             gb28181?.check(against: descriptor, node: gb28181Node, log: log)
+            ocpp?.check(against: descriptor, node: ocppNode, log: log)
         }
         // The section's keepalive is the model's value of the kind's parameter: one value, so the
         // device's keepalive timer and the binding's MESSAGEs cannot disagree.
@@ -131,7 +138,7 @@ public struct ModelProfile: Hashable, Sendable {
         }
         guard log.issues.isEmpty, let kind, let model else { throw ProfileErrors(log.sortedIssues) }
         return ModelProfile(kind: kind, model: model, vendor: vendor, title: title, parameters: parameters, file: file, mqtt: mqtt, modbus: modbus, dlt645: dlt645,
-                            gb28181: gb28181)
+                            gb28181: gb28181, ocpp: ocpp)
     }
 
     static func isValidName(_ name: String) -> Bool {

@@ -50,6 +50,20 @@ struct Arguments {
         return value
     }
 
+    /// A text argument that must be there and not be empty (an id tag, a reset type).
+    /// - Throws: ``DeviceError`` naming the missing argument.
+    func requiredString(_ name: String) throws(DeviceError) -> String {
+        guard case .string(let given)? = values[name], !given.isEmpty else { throw DeviceError("\(owner) needs argument '\(name)' (text)") }
+        return given
+    }
+
+    /// A true/false argument that must be there: a yes/no the caller must not leave to a default.
+    /// - Throws: ``DeviceError`` naming the missing argument.
+    func requiredBool(_ name: String) throws(DeviceError) -> Bool {
+        guard case .bool(let given)? = values[name] else { throw DeviceError("\(owner) needs argument '\(name)' (true or false)") }
+        return given
+    }
+
     /// A true/false argument, or `fallback` when it is absent or not a bool.
     func bool(_ name: String, default fallback: Bool) -> Bool {
         if case .bool(let given)? = values[name] { return given }

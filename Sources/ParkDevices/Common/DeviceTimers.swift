@@ -100,6 +100,9 @@ struct PeriodicTimer {
     /// Ends the chain: its pending firing will be ignored (power off).
     mutating func stop() { chain.cancel() }
 
+    /// A new period for a timer that is not running now: its next start uses it.
+    mutating func set(interval: DeviceDuration) { self.interval = interval }
+
     /// A platform changed the period: the new chain fires one new period from now.
     mutating func change(interval: DeviceDuration, _ context: DeviceContext) {
         self.interval = interval
