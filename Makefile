@@ -45,8 +45,8 @@ build: deps-build
 # Suites of other targets that run on virtual time only (a VirtualPark, in-process platforms, no
 # sockets) join them: UNIT_SUITES, by their Module.Suite name.
 UNIT_TESTS := ParkWireTests|ParkGB28181Tests|ParkMediaTests|ParkCoreTests|ParkDevicesTests|ParkReportTests|SystemLibraryTests|ParkEventLoopTests
-UNIT_SUITES := ParkHarnessTests\.(LoadCheckTests|LoadReportMergeTests|FailoverVirtualTests|VirtualFaultMatrixTests)
-UNIT_PATTERN := ^(($(UNIT_TESTS))\.|$(UNIT_SUITES)/)
+UNIT_SUITES := ParkHarnessTests\.(LoadCheckTests|LoadReportMergeTests|FailoverVirtualTests|VirtualFaultMatrixTests)|ParkOCPPTests\.(JSONReaderTests|OCPPFrameTests|OCPPChargePointSessionTests|OCPPCentralSystemSessionTests)
+UNIT_PATTERN := ^(($(UNIT_TESTS))\.|($(UNIT_SUITES))/)
 test: deps
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
 	$(SWIFT) test $(SWIFT_FLAGS) --skip-build --parallel --filter '$(UNIT_PATTERN)'

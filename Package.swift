@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "ParkGB28181", targets: ["ParkGB28181"]),
         .library(name: "ParkMedia", targets: ["ParkMedia"]),
         .library(name: "ParkMQTT", targets: ["ParkMQTT"]),
+        .library(name: "ParkOCPP", targets: ["ParkOCPP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -80,6 +81,15 @@ let package = Package(
         // GB/T 28181-2016: the SIP codec, digest authentication, 20-digit ids and MANSCDP bodies
         // (protocol only: no devices, no sockets).
         .target(name: "ParkGB28181", dependencies: ["ParkEventLoop", .product(name: "Crypto", package: "swift-crypto")]),
+        // OCPP-J: the RPC frames, the charge point's session (boot, heartbeats, offline queue) and
+        // the WebSocket ends of both roles, on SwiftNIO.
+        .target(
+            name: "ParkOCPP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]),
         // Live video for simulated cameras: H.264 access units, MPEG-PS, RTP (UDP and RFC 4571 TCP),
         // one clip packetized once and paced to every stream from one sender thread. Knows nothing
         // of devices or SIP; ParkBindings answers GB/T 28181 INVITEs with it.
@@ -100,8 +110,9 @@ let package = Package(
         .target(
             name: "ParkBindings",
             dependencies: [
-                "ParkCore", "ParkProfiles", "ParkWire", "ParkMQTT", "ParkModbus", "ParkGB28181", "ParkEventLoop", "ParkMedia",
+                "ParkCore", "ParkProfiles", "ParkWire", "ParkMQTT", "ParkModbus", "ParkGB28181", "ParkEventLoop", "ParkMedia", "ParkOCPP",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]),
         // A running park: the session (engine, ledger, bindings, command routing, stimulus script)
         // and the worker processes of a sharded run. The commands are its clients.
@@ -141,6 +152,7 @@ let package = Package(
         .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform", "ParkProfiles", "ParkWire", "ParkGB28181", "ParkBindings", "ParkMedia"]),
         .testTarget(name: "ParkWireTests", dependencies: ["ParkWire"]),
         .testTarget(name: "ParkGB28181Tests", dependencies: ["ParkGB28181", "ParkEventLoop"]),
+        .testTarget(name: "ParkOCPPTests", dependencies: ["ParkOCPP", "ParkTestSupport", .product(name: "NIOPosix", package: "swift-nio")]),
         // Pure: the splitter, PS muxer, RTP packetizer and clip, no sockets.
         .testTarget(name: "ParkMediaTests", dependencies: ["ParkMedia"]),
         // The fault proxy against real sockets (and mosquitto): one test at a time.
@@ -149,7 +161,7 @@ let package = Package(
         .testTarget(name: "ParkMediaInteropTests", dependencies: ["ParkMedia", "ParkEventLoop", "ParkCapture", "ParkTestSupport"]),
         .testTarget(
             name: "ParkGB28181InteropTests", dependencies: ["ParkGB28181", "ParkCapture", "ParkTestSupport"], exclude: ["Scenarios", "Kamailio"]),
-        .testTarget(name: "ParkRuntimeTests", dependencies: ["ParkRuntime", "ParkBindings", "ParkCore", "ParkDevices", "ParkModbus", "ParkGB28181", "ParkEventLoop", "ParkMedia"]),
+        .testTarget(name: "ParkRuntimeTests", dependencies: ["ParkRuntime", "ParkBindings", "ParkCore", "ParkDevices", "ParkModbus", "ParkGB28181", "ParkEventLoop", "ParkMedia", "ParkTestSupport"]),
         .testTarget(name: "ParkReportTests", dependencies: ["ParkReport"]),
         .testTarget(name: "ParkCaptureTests", dependencies: ["ParkCapture", "ParkModbus", "ParkTestSupport"]),
         .testTarget(

@@ -21,13 +21,16 @@ public final class ParkSession: Sendable {
         public var dlt645: DLT645DeviceBinding?
         /// GB/T 28181 for the cameras and NVRs whose model has a `gb28181:` section.
         public var gb28181: GB28181DeviceBinding?
+        /// OCPP 1.6J for the EV chargers whose model has an `ocpp:` section.
+        public var ocpp: OCPPDeviceBinding?
         /// Where polled devices (meters) publish the live state `modbus` and `dlt645` answer from,
         /// and video devices the state (guard, faults) `gb28181` reads.
         public var registry: PolledStateRegistry?
 
         public init(mqtt: MQTTDeviceBinding? = nil, modbus: ModbusDeviceBinding? = nil, dlt645: DLT645DeviceBinding? = nil,
-                    gb28181: GB28181DeviceBinding? = nil, registry: PolledStateRegistry? = nil) {
+                    gb28181: GB28181DeviceBinding? = nil, ocpp: OCPPDeviceBinding? = nil, registry: PolledStateRegistry? = nil) {
             self.mqtt = mqtt
+            self.ocpp = ocpp
             self.modbus = modbus
             self.dlt645 = dlt645
             self.gb28181 = gb28181
@@ -39,9 +42,9 @@ public final class ParkSession: Sendable {
             (modbus?.serves(deviceID) ?? false) || (dlt645?.serves(deviceID) ?? false)
         }
 
-        /// Whether a device is on a protocol of its own (polled, or GB/T 28181) rather than MQTT.
+        /// Whether a device is on a protocol of its own (polled, GB/T 28181, OCPP) rather than MQTT.
         public func carriesOffMQTT(_ deviceID: String) -> Bool {
-            polls(deviceID) || (gb28181?.serves(deviceID) ?? false)
+            polls(deviceID) || (gb28181?.serves(deviceID) ?? false) || (ocpp?.serves(deviceID) ?? false)
         }
     }
 
@@ -86,7 +89,7 @@ public final class ParkSession: Sendable {
         }
         // The binding first: its publish is the one a platform's latency is measured on.
         let truth = indexGroundTruth ? GroundTruthIndex() : nil
-        let wire: [any EmissionObserver] = (bindings.mqtt.map { [$0] } ?? []) + (bindings.gb28181.map { [$0] } ?? [])
+        let wire: [any EmissionObserver] = (bindings.mqtt.map { [$0] } ?? []) + (bindings.gb28181.map { [$0] } ?? []) + (bindings.ocpp.map { [$0] } ?? [])
         let everyone: [any EmissionObserver] = wire + (truth.map { [$0] } ?? []) + observers
         let observer: (any EmissionObserver)? = switch everyone.count {
         case 0: nil
@@ -101,6 +104,7 @@ public final class ParkSession: Sendable {
         bindings.modbus?.routeCommands(to: engine)
         bindings.dlt645?.routeCommands(to: engine)
         bindings.gb28181?.routeCommands(to: engine)
+        bindings.ocpp?.routeCommands(to: engine)
     }
 
     /// Opens the Modbus endpoints and DL/T 645 buses and registers the GB/T 28181 devices (they
@@ -111,6 +115,7 @@ public final class ParkSession: Sendable {
         do {
             if let dlt645 = bindings.dlt645 { addresses.dlt645 = try dlt645.start() }
             if let gb28181 = bindings.gb28181 { addresses.gb28181 = try gb28181.start() }
+            bindings.ocpp?.start()
         } catch {
             bindings.modbus?.stop()
             bindings.dlt645?.stop()
@@ -137,6 +142,7 @@ public final class ParkSession: Sendable {
         bindings.modbus?.stop()
         bindings.dlt645?.stop()
         bindings.gb28181?.stop()
+        bindings.ocpp?.stop()
         bindings.mqtt?.shutdown()
     }
 

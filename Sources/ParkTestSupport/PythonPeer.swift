@@ -14,18 +14,20 @@ public final class PythonPeer {
         public var description: String
     }
 
-    public init(script: String, name: String, arguments: [String] = [], timeout: TimeInterval = 30) throws {
+    /// - Parameter port: the port to serve on; nil picks a free one. A test that restarts a peer
+    ///   on the port its clients know passes the first one's.
+    public init(script: String, name: String, arguments: [String] = [], port: Int? = nil, timeout: TimeInterval = 30) throws {
         directory = try TemporaryDirectory()
         let file = directory.path("\(name).py")
         try script.write(toFile: file, atomically: true, encoding: .utf8)
-        port = try freeLoopbackPort()
+        self.port = try port ?? freeLoopbackPort()
         log = directory.path("\(name).log")
-        process = try ChildProcess(try executablePath("python3"), [file, String(port)] + arguments, output: log)
+        process = try ChildProcess(try executablePath("python3"), [file, String(self.port)] + arguments, output: log)
         let deadline = Date().addingTimeInterval(timeout)
-        while !loopbackPortAccepts(port) {
+        while !loopbackPortAccepts(self.port) {
             guard process.isRunning, Date() < deadline else {
                 process.stop()
-                throw StartFailure(description: "the \(name) peer did not start on port \(port): "
+                throw StartFailure(description: "the \(name) peer did not start on port \(self.port): "
                                    + ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "no output"))
             }
             usleep(50_000)
