@@ -28,10 +28,15 @@ extension PlatformCore {
     /// device's alarm event is. A GB/T 28181 Alarm is an alarm whatever its name, so it is not
     /// held to the configured alarm events.
     public mutating func cameraAlarm(_ id: String, event: String, values: [String: Double], now: UInt64) -> [Action] {
-        var actions = camera(id, online: true, now: now)
+        camera(id, online: true, now: now) + deviceAlarm(id, event: event, values: values, now: now)
+    }
+
+    /// An alarm from a device on a protocol of its own (a camera, a charger): counted as a
+    /// message, linked, and raised through the same fault switches as an MQTT device's.
+    mutating func deviceAlarm(_ id: String, event: String, values: [String: Double], now: UInt64) -> [Action] {
         devices[id]?.messages += 1
-        guard let state = devices[id] else { return actions }
-        actions += linkage(for: event, from: state)
+        guard let state = devices[id] else { return [] }
+        var actions = linkage(for: event, from: state)
         if faults.dropAlarms {
             alarmsDropped += 1
             return actions

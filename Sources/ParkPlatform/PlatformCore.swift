@@ -31,6 +31,10 @@ public struct PlatformCore: Sendable {
         public var valuesTimestampNanoseconds: Int64?
         /// A GB/T 28181 camera on the platform's SIP server rather than an MQTT device.
         public var viaSIP = false
+        /// An EV charger on the platform's OCPP central system rather than an MQTT device.
+        public var viaOCPP = false
+        /// An OCPP charger's connectors: the status each last reported (connector 0: the station).
+        public var connectors: [Int: String] = [:]
         /// The last ``PlatformCore/recentMessageIDs`` telemetry and event msg_ids, oldest first:
         /// a QoS 1 message delivered again after a reconnect is shown once.
         public var recentMessageIDs: [String] = []
@@ -60,6 +64,9 @@ public struct PlatformCore: Sendable {
 
     public let configuration: PlatformConfiguration
     public var faults: PlatformFaults
+    /// How long an OCPP charger may be silent before it is offline: set from the heartbeat
+    /// interval the central system gives (nil: the MQTT devices' heartbeat timeout).
+    public var chargerSilenceTimeout: Duration?
     public internal(set) var devices: [String: DeviceState] = [:]
     public internal(set) var alarmsRaised = 0
     public internal(set) var alarmsDropped = 0
@@ -260,7 +267,9 @@ public struct PlatformCore: Sendable {
         var actions: [Action] = []
         let timeout = UInt64(configuration.heartbeatTimeout.components.seconds) * 1_000_000_000
         // GB/T 28181 cameras are judged by their SIP server (keepalive timeout), not by silence here.
-        for (id, state) in devices where !state.viaSIP && state.status != .offline && now > state.lastSeen && now - state.lastSeen > timeout {
+        let chargerTimeout = chargerSilenceTimeout.map { UInt64($0.components.seconds) * 1_000_000_000 } ?? timeout
+        for (id, state) in devices where !state.viaSIP && state.status != .offline && now > state.lastSeen
+            && now - state.lastSeen > (state.viaOCPP ? chargerTimeout : timeout) {
             devices[id]?.status = .offline
             actions.append(.statusChanged(device: id, from: state.status, to: .offline))
         }
@@ -429,6 +438,10 @@ public struct PlatformFaults: Sendable, Hashable {
     /// 1,000 messages a second the platform takes in (see ``IntakeMeter``), so below the knee the
     /// platform keeps up and above it its queue — and every alarm's latency — grows without bound.
     public var slowUnderLoad: Duration?
+    /// OCPP chargers: every answer of the central system leaves this long after its call came.
+    public var ocppSlowResponses: Duration = .zero
+    /// OCPP chargers: every BootNotification is answered Rejected, so no charger is ever accepted.
+    public var ocppBootsRejected = false
 
     public init(
         alarmDelay: Duration = .zero, dropAlarms: Bool = false, valueScaling: Double = 1,

@@ -95,6 +95,11 @@ enum ListingJSON {
         if let id = device.valuesMessageID { out += ",\"values_msg_id\":\(JSONText.quoted(id))" }
         if let time = device.valuesTimestampNanoseconds { out += ",\"values_ts_ns\":\(time)" }
         if let zone = device.zone { out += ",\"zone\":\(JSONText.quoted(zone))" }
+        if !device.connectors.isEmpty {
+            out += ",\"connectors\":{"
+            out += device.connectors.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\(JSONText.quoted($0.value))" }.joined(separator: ",")
+            out += "}"
+        }
         out += "}"
     }
 

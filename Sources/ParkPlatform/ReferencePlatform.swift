@@ -51,6 +51,8 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     let core: Mutex<PlatformCore>
     /// The GB/T 28181 SIP server, once ``startSIP(_:)`` started it.
     let sip: Mutex<PlatformSIPTransport?> = Mutex(nil)
+    /// The OCPP central system, once ``startOCPP(_:)`` started it.
+    let ocpp: Mutex<PlatformCentralSystem?> = Mutex(nil)
     /// Live video sessions and their RTP receiver (see ReferencePlatform+Video).
     let video = Mutex(PlatformVideoState())
     private let pool: Mutex<(pool: MQTTClientPool?, client: MQTTClientHandle?)> = Mutex((nil, nil))
@@ -130,6 +132,7 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
         api.withLock { $0?.stop(); $0 = nil }
         ticker.withLock { $0?.cancel(); $0 = nil }
         sip.withLock { $0?.stop(); $0 = nil }
+        ocpp.withLock { $0?.stop(); $0 = nil }
         stopVideo()
         store?.close()
         let current = pool.withLock { state -> MQTTClientPool? in
@@ -245,6 +248,9 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
         guard isActive else { return .failure(PlatformError("this node is the standby; ask the active platform")) }
         if core.withLock({ $0.devices[deviceID]?.viaSIP == true }) {
             return sipCommand(deviceID, command: command, arguments: arguments)
+        }
+        if core.withLock({ $0.devices[deviceID]?.viaOCPP == true }) {
+            return ocppCommand(deviceID, command: command, arguments: arguments)
         }
         guard let topic = core.withLock({ $0.devices[deviceID]?.commandTopic }) else {
             return .failure(PlatformError("no device '\(deviceID)' has been heard from, so its command topic is unknown"))

@@ -43,6 +43,21 @@ struct PlatformCommand: AsyncParsableCommand {
                 and reports it on platform/video; DELETE /devices/{id}/video ends it with BYE; \
                 GET /video lists the sessions.
 
+                --ocpp-port serves EV chargers as an OCPP 1.6J central system (WebSocket, \
+                subprotocol ocpp1.6, ws://host:port/<anything>/<charger id>): BootNotification \
+                accepted with --ocpp-heartbeat as the interval, basic-auth passwords per charger \
+                from --ocpp-secrets-file or one shared in --ocpp-password-env (without either, \
+                chargers connect with no password), Authorize and StartTransaction accepted but \
+                for --ocpp-blocked-tag, sessions billed from meterStop − meterStart, meter \
+                values on platform/telemetry, a Faulted connector an alarm on platform/alarms \
+                (ground-fault, over-temperature, connector-lock-failure, charger-fault), offline \
+                when the WebSocket closes or after two heartbeats of silence. POST \
+                /devices/{id}/commands takes remote-start (id_tag, connector), remote-stop \
+                (transaction or connector), reset, change-availability, unlock-connector, \
+                set-charging-limit (limit_w), clear-charging-limit and trigger; the charger's \
+                answer acknowledges the command. Fault switches: --ocpp-slow-responses D, \
+                --ocpp-boots-rejected (and --drop-commands, --alarm-delay, --drop-alarms).
+
                 --node NAME joins an active/standby pair: the active node renews a lease \
                 (retained, on platform/lease) every second; a node started with --standby takes \
                 every device message too but says nothing northbound, holding each alarm until \
@@ -53,6 +68,7 @@ struct PlatformCommand: AsyncParsableCommand {
                 Example:
                   parkbench platform serve --broker mqtt://127.0.0.1:1883 --alarm-delay 3s
                   parkbench platform serve --broker mqtt://127.0.0.1:1883 --sip-port 5060 --sip-secrets-file cameras.secrets
+                  parkbench platform serve --broker mqtt://127.0.0.1:1883 --ocpp-port 9000 --ocpp-secrets-file chargers.secrets
                   parkbench platform serve --broker mqtt://127.0.0.1:1883 --node a
                   parkbench platform serve --broker mqtt://127.0.0.1:1883 --node b --standby
                 """)
@@ -173,7 +189,44 @@ struct PlatformCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Fault: throw away RTP packet N, 2N, … of every live stream on arrival (N ≥ 2).", valueName: "n"))
         var rtpLoss: Int?
 
+        @Option(help: ArgumentHelp("Serve EV chargers as an OCPP 1.6J central system on this TCP port (0: a free one; printed).", valueName: "port"))
+        var ocppPort: Int?
+
+        @Option(help: ArgumentHelp("The address to serve OCPP on.", valueName: "address"))
+        var ocppHost = "127.0.0.1"
+
+        @Option(help: ArgumentHelp("The heartbeat interval BootNotification gives chargers; two missed mean offline.", valueName: "duration"))
+        var ocppHeartbeat: DeviceDuration = .seconds(60)
+
+        @Option(help: ArgumentHelp("File of charger passwords, one 'charger-id=password' per line (never printed); others are refused.", valueName: "file"))
+        var ocppSecretsFile: String?
+
+        @Option(help: ArgumentHelp("Environment variable holding one password shared by every charger.", valueName: "name"))
+        var ocppPasswordEnv: String?
+
+        @Option(help: ArgumentHelp("An idTag Authorize and StartTransaction answer Blocked (repeatable).", valueName: "tag"))
+        var ocppBlockedTag: [String] = []
+
+        @Option(help: ArgumentHelp("Fault: every answer to a charger leaves this long after its call, e.g. 5s.", valueName: "duration"))
+        var ocppSlowResponses: DeviceDuration?
+
+        @Flag(help: "Fault: every BootNotification is answered Rejected (no charger is ever accepted).")
+        var ocppBootsRejected = false
+
         func validate() throws {
+            if let ocppPort {
+                guard (0...65_535).contains(ocppPort) else { throw ValidationError("--ocpp-port must be 0–65535, got \(ocppPort).") }
+                guard ocppSecretsFile == nil || ocppPasswordEnv == nil else {
+                    throw ValidationError("--ocpp-port takes charger passwords from one of --ocpp-secrets-file or --ocpp-password-env, not both.")
+                }
+                if let ocppPasswordEnv, ProcessInfo.processInfo.environment[ocppPasswordEnv] == nil {
+                    throw ValidationError("--ocpp-password-env \(ocppPasswordEnv): no such environment variable is set")
+                }
+                guard ocppHeartbeat.seconds >= 1 else { throw ValidationError("--ocpp-heartbeat must be at least 1s.") }
+            } else if ocppSecretsFile != nil || ocppPasswordEnv != nil || !ocppBlockedTag.isEmpty || ocppSlowResponses != nil || ocppBootsRejected {
+                throw ValidationError(
+                    "--ocpp-secrets-file, --ocpp-password-env, --ocpp-blocked-tag, --ocpp-slow-responses and --ocpp-boots-rejected need --ocpp-port.")
+            }
             if let sipPort {
                 guard (0...65_535).contains(sipPort) else { throw ValidationError("--sip-port must be 0–65535, got \(sipPort).") }
                 guard (sipSecretsFile == nil) != (sipPasswordEnv == nil) else {
@@ -212,6 +265,8 @@ struct PlatformCommand: AsyncParsableCommand {
             faults.staleAfter = staleEventsDropped.map { .nanoseconds(Int64($0.nanoseconds)) }
             faults.slowUnderLoad = slowUnderLoad.map { .nanoseconds(Int64($0.nanoseconds)) }
             faults.duplicatesKept = duplicatesKept
+            faults.ocppSlowResponses = .nanoseconds(Int64(ocppSlowResponses?.nanoseconds ?? 0))
+            faults.ocppBootsRejected = ocppBootsRejected
             let store: PlatformStore
             do { store = try PlatformStore(path: database) } catch {
                 Output.error("error: \(error)")
@@ -286,6 +341,29 @@ struct PlatformCommand: AsyncParsableCommand {
                     throw ExitCode(ExitStatus.configurationError)
                 }
             }
+            if let ocppPort {
+                var passwords: @Sendable (String) -> String? = { _ in nil }
+                if let ocppSecretsFile {
+                    let secrets: DeviceSecrets
+                    do { secrets = try DeviceSecrets.load(file: ocppSecretsFile) } catch {
+                        platform.stop()
+                        Output.error("error: \(error)")
+                        throw ExitCode(ExitStatus.configurationError)
+                    }
+                    passwords = { secrets.secret(for: $0) }
+                } else if let ocppPasswordEnv {
+                    let shared = ProcessInfo.processInfo.environment[ocppPasswordEnv]
+                    passwords = { _ in shared }
+                }
+                let options = PlatformOCPPOptions(
+                    host: ocppHost, port: ocppPort, heartbeatInterval: Int(ocppHeartbeat.seconds), passwords: passwords,
+                    requirePasswords: ocppSecretsFile != nil || ocppPasswordEnv != nil, blockedTags: Set(ocppBlockedTag))
+                do { print("OCPP 1.6J central system on ws://\(ocppHost):\(try platform.startOCPP(options))/ocpp/<charger id>") } catch {
+                    platform.stop()
+                    Output.error("error: \(error)")
+                    throw ExitCode(ExitStatus.configurationError)
+                }
+            }
             if let httpPort {
                 do { print("REST API on http://127.0.0.1:\(try platform.startHTTP(port: httpPort))") } catch {
                     platform.stop()
@@ -304,6 +382,8 @@ struct PlatformCommand: AsyncParsableCommand {
             let devices = platform.devices.values
             let counters = platform.counters
             let sip = platform.sipCounters
+            let sessions = platform.chargingSessions
+            let chargers = devices.filter(\.viaOCPP).count
             let input = platform.inputStatistics
             platform.stop()
             let byStatus = Dictionary(grouping: devices, by: \.status.rawValue).mapValues(\.count)
@@ -315,6 +395,10 @@ struct PlatformCommand: AsyncParsableCommand {
             if let sip {
                 print("cameras: \(sip.registrations) registrations, \(sip.refusals) refused, \(sip.keepalives) keepalives, "
                     + "\(sip.alarms) alarms, \(sip.catalogMessages) catalog messages, \(sip.problems) bad messages")
+            }
+            if ocppPort != nil {
+                let energy = sessions.compactMap(\.energyWh).reduce(0, +)
+                print("chargers: \(chargers) heard from, \(sessions.count) sessions (\(sessions.filter { $0.meterStopWh != nil }.count) stopped, \(String(format: "%.3f", Double(energy) / 1_000)) kWh billed)")
             }
             if let rows = try? store.counts() {
                 print("database \(database): " + rows.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
