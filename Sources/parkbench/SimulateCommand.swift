@@ -32,6 +32,12 @@ struct SimulateCommand: AsyncParsableCommand {
             signal) while the others run on. Ctrl-C stops every worker cleanly; no worker \
             outlives this process, even if it is killed.
 
+            With --ocpp-csms the park's EV chargers (models with an ocpp: section) are on OCPP \
+            1.6J instead of MQTT: a WebSocket each to <url>/<device id>, with basic auth when \
+            --secrets-file or --password-env gives a password. The summary counts their boots, \
+            calls and answers; chargers not connected at the end are a warning on stderr (a CSMS \
+            that refuses a password answers 401, and the charger retries with backoff).
+
             By default the run is in real time. --virtual runs on a virtual clock instead: the \
             whole duration passes as fast as the CPU allows, and the same --seed gives the \
             same ledger byte for byte.
@@ -47,9 +53,11 @@ struct SimulateCommand: AsyncParsableCommand {
               parkbench simulate --park big.yaml --duration 2m --workers 12 \\
                   --broker mqtt://127.0.0.1:1883 --broker mqtt://127.0.0.1:1884 \\
                   --broker mqtt://127.0.0.1:1885 --ledger run.jsonl
+              parkbench simulate --park chargers.yaml --duration 10m \\
+                  --ocpp-csms ws://127.0.0.1:9000/ocpp --secrets-file chargers.secrets
 
-            Exit codes: 0 success, 2 usage or configuration error, 3 the broker could not be \
-            reached by any device, 4 a worker process failed (the summary still covers what it \
+            Exit codes: 0 success, 2 usage or configuration error, 3 the broker (or the OCPP \
+            CSMS) could not be reached by any device, 4 a worker process failed (the summary still covers what it \
             reported), 130 interrupted by Ctrl-C or SIGTERM (the summary covers the run so far).
             """)
 
@@ -161,6 +169,14 @@ struct SimulateCommand: AsyncParsableCommand {
         valueName: "file"))
     var sipVideo: String?
 
+    @Option(help: ArgumentHelp(
+        "Also put the park's EV chargers whose model profile has an ocpp: section on OCPP 1.6J: each opens a WebSocket (subprotocol ocpp1.6) to this central system at <path-prefix>/<device id>, boots, heartbeats, and sends its connector statuses, sessions and meter values; the CSMS's remote start/stop, charging profiles, resets and availability changes become the device's commands. Basic auth (security profile 1) with each charger's password from --secrets-file or --password-env; without them, no Authorization header. ws:// only: TLS (wss://, security profile 2) is not built yet.",
+        valueName: "ws://host:port/path-prefix"))
+    var ocppCSMS: String?
+
+    @Option(help: ArgumentHelp("With --ocpp-csms: the event loops (threads) the chargers' connections share.", valueName: "n"))
+    var ocppThreads: Int = 1
+
     func validate() throws {
         if duration == .zero { throw ValidationError("--duration must be longer than 0s, e.g. --duration 30s") }
         if connectWindow < 1 { throw ValidationError("--connect-window must be at least 1") }
@@ -195,8 +211,8 @@ struct SimulateCommand: AsyncParsableCommand {
             throw ValidationError("--broker needs real time; drop --virtual (a broker cannot run on a virtual clock)")
         }
         if broker == nil, auth != nil { throw ValidationError("--auth only applies with --broker") }
-        if broker == nil, sipPlatform == nil, passwordEnv != nil || secretsFile != nil {
-            throw ValidationError("--secrets-file and --password-env only apply with --broker or --sip-platform")
+        if broker == nil, sipPlatform == nil, ocppCSMS == nil, passwordEnv != nil || secretsFile != nil {
+            throw ValidationError("--secrets-file and --password-env only apply with --broker, --sip-platform or --ocpp-csms")
         }
         if let sipPlatform {
             if virtual { throw ValidationError("--sip-platform needs real time; drop --virtual") }
@@ -208,6 +224,15 @@ struct SimulateCommand: AsyncParsableCommand {
             if (try? GB28181ID(sipPlatformID)) == nil { throw ValidationError("--sip-platform-id must be a 20-digit GB/T 28181 id; got '\(sipPlatformID)'") }
         }
         if sipVideo != nil, sipPlatform == nil { throw ValidationError("--sip-video only applies with --sip-platform") }
+        if let ocppCSMS {
+            if virtual { throw ValidationError("--ocpp-csms needs real time; drop --virtual") }
+            if workers != nil || brokers.count > 1 { throw ValidationError("--ocpp-csms runs in one process; it does not combine with --workers or several --broker yet") }
+            _ = try OCPPCSMSAddress(validating: ocppCSMS)
+        }
+        if ocppThreads != 1 {
+            if ocppCSMS == nil { throw ValidationError("--ocpp-threads only applies with --ocpp-csms") }
+            if !(1 ... 256).contains(ocppThreads) { throw ValidationError("--ocpp-threads must be 1…256") }
+        }
         if passwordEnv != nil, secretsFile != nil {
             throw ValidationError("give either --secrets-file (one secret per device) or --password-env (shared), not both")
         }
@@ -245,6 +270,10 @@ struct SimulateCommand: AsyncParsableCommand {
             do { count = try ProcessCapacity.workerCount(requested: workers, devices: park.plan.count, brokers: brokers.count, virtual: virtual) } catch {
                 return try fail(error.description)
             }
+            if let count, ocppCSMS != nil {
+                return try fail("--ocpp-csms runs in one process, and this park's \(park.plan.count) devices on one broker need \(count) worker processes; "
+                                + "run the chargers in a park of their own, or shard it yourself (--shard i/N, one process each)")
+            }
             if let count {
                 // The coordinator planned the park only to validate it once; the workers plan their own slices.
                 let devices = park.plan.count
@@ -254,7 +283,8 @@ struct SimulateCommand: AsyncParsableCommand {
                 return try await runWorkers(count, park: park.file, devices: devices, runSeed: runSeed)
             }
         }
-        if broker != nil { ProcessCapacity.raiseOpenFileLimit() }
+        // One descriptor per MQTT client and per charger's WebSocket.
+        if broker != nil || ocppCSMS != nil { ProcessCapacity.raiseOpenFileLimit() }
         let reporting = workerOf != nil
 
         if let ledger, !FileManager.default.createFile(atPath: ledger, contents: nil) {
@@ -275,6 +305,7 @@ struct SimulateCommand: AsyncParsableCommand {
         var timerFigures: TimerLateness?
         var addresses = ParkSession.EndpointAddresses()
         var mqtt: MQTTDeviceBinding.Statistics?
+        var ocpp: OCPPSummary?
         let stimuliApplied: Int
         if virtual {
             let progress = RunProgress(enabled: !options.json, ledger: ledgerStore, workerReport: reporting ? { WorkerProgress() } : nil)
@@ -307,6 +338,8 @@ struct SimulateCommand: AsyncParsableCommand {
             stimuliApplied = await session.run(script: park.file.stimuli, for: duration, progress: { progress.tick(deviceTime: $0, total: duration) })
             timerFigures = await session.engine.statistics().lateness
             mqtt = bindings.mqtt?.statistics
+            // Read before stop: stopping closes every charger's socket.
+            ocpp = bindings.ocpp.map { OCPPSummary($0.figures, chargers: $0.deviceIDs.count) }
             await session.stop()
         }
         let wallSeconds = SystemClock.monotonicNow().duration(since: started).seconds
@@ -328,9 +361,9 @@ struct SimulateCommand: AsyncParsableCommand {
         if reporting {
             print(WorkerReportLine(summary: summary).encoded())
         } else if options.json {
-            Output.json(summary)
+            if let ocpp { Output.json(SummaryWithOCPP(summary: summary, ocpp: ocpp)) } else { Output.json(summary) }
         } else {
-            summary.printText()
+            summary.printText(ocpp: ocpp)
         }
         // Interrupted first: a run stopped before its devices had time to connect was stopped, not unreachable.
         if RunInterruption.received { throw ExitCode(ExitStatus.interrupted) }
@@ -338,6 +371,24 @@ struct SimulateCommand: AsyncParsableCommand {
             Output.error("error: no device could connect to the broker at \(broker); is it running and reachable?")
             throw ExitCode(ExitStatus.unreachable)
         }
+        if let ocpp, let ocppCSMS, ocpp.connected < ocpp.chargers {
+            try reportUnconnectedChargers(ocpp, csms: ocppCSMS)
+        }
+    }
+
+    /// Chargers off the CSMS at the end of the run: a warning when some are, exit 3 (as for a
+    /// broker no device reached) when none ever got a socket open, refused or unreachable.
+    private func reportUnconnectedChargers(_ ocpp: OCPPSummary, csms: String) throws {
+        let off = ocpp.chargers - ocpp.connected
+        let why = ocpp.connectFailures == 0 ? "" : " (\(ocpp.connectFailures) connect attempt\(ocpp.connectFailures == 1 ? "" : "s") failed"
+            + (secretsFile != nil || passwordEnv != nil ? "; a CSMS that does not know a charger or its password refuses it with 401: check the CSMS and \(secretsFile != nil ? "--secrets-file" : "--password-env")" : "")
+            + ")"
+        // No CALL ever went out: no charger had a socket open at any point of the run.
+        if ocpp.callsSent == 0, ocpp.connectFailures > 0 {
+            Output.error("error: no charger could connect to the CSMS at \(csms)\(why); is it running, reachable and expecting these chargers?")
+            throw ExitCode(ExitStatus.unreachable)
+        }
+        Output.error("warning: \(off) of \(ocpp.chargers) charger\(ocpp.chargers == 1 ? "" : "s") not connected to the CSMS at \(csms) at the end of the run\(why)")
     }
 
     /// The clip packetized once and a started sender for every camera's video (one thread for all
@@ -360,9 +411,10 @@ struct SimulateCommand: AsyncParsableCommand {
         let registry = modbusPort != nil || modbusRTU || dlt645Port != nil || sipPlatform != nil ? PolledStateRegistry() : nil
         var bindings = ParkSession.Bindings(registry: registry)
         do {
+            // The SIP and OCPP devices' passwords: one per device from the file, or one shared.
+            let secrets = sipPlatform != nil || ocppCSMS != nil ? try secretsFile.map { path throws(BindingError) in try DeviceSecrets.load(file: path) } : nil
+            let shared = passwordEnv.flatMap { ProcessInfo.processInfo.environment[$0] }
             if let sipPlatform, let registry, let platform = SIPAddress(hostAndPort: sipPlatform) {
-                let secrets = try secretsFile.map { path throws(BindingError) in try DeviceSecrets.load(file: path) }
-                let shared = passwordEnv.flatMap { ProcessInfo.processInfo.environment[$0] }
                 let media = try sipVideo.map { path throws(BindingError) in try Self.videoSender(clip: path) }
                 let binding = try GB28181DeviceBinding(
                     devices: devices, catalog: catalog, kinds: kinds, registry: registry,
@@ -376,8 +428,11 @@ struct SimulateCommand: AsyncParsableCommand {
                 }
                 bindings.gb28181 = binding
             }
+            if let ocppCSMS {
+                bindings.ocpp = try makeOCPPBinding(ocppCSMS, devices: devices, catalog: catalog, secrets: secrets, shared: shared)
+            }
             if let broker {
-                let onMQTT = devices.filter { !(bindings.gb28181?.serves($0.id) ?? false) }
+                let onMQTT = devices.filter { !(bindings.gb28181?.serves($0.id) ?? false) && !(bindings.ocpp?.serves($0.id) ?? false) }
                 bindings.mqtt = try MQTTDeviceBinding.forPark(
                     devices: onMQTT, catalog: catalog, broker: broker, topics: try DeviceTopicTemplate(topics),
                     logins: MQTTLoginOptions(scheme: auth?.scheme, productKey: productKey, secretsFile: secretsFile, passwordEnvironment: passwordEnv),
@@ -407,6 +462,29 @@ struct SimulateCommand: AsyncParsableCommand {
         return bindings
     }
 
+    /// The park's chargers on the CSMS at `url`, each with its password (basic auth) if it has one.
+    private func makeOCPPBinding(_ url: String, devices: [BoundDevice], catalog: ModelCatalog,
+                                 secrets: DeviceSecrets?, shared: String?) throws(BindingError) -> OCPPDeviceBinding {
+        let address: OCPPCSMSAddress
+        do { address = try OCPPCSMSAddress(validating: url) } catch { throw BindingError(error.message) }
+        let binding: OCPPDeviceBinding
+        do {
+            binding = try OCPPDeviceBinding(
+                devices: devices, catalog: catalog,
+                configuration: .init(host: address.host, port: address.port, pathPrefix: address.pathPrefix,
+                                     password: { device in secrets?.secret(for: device.id) ?? shared }, threads: ocppThreads))
+        } catch {
+            throw BindingError("--ocpp-csms: \(error.message)")
+        }
+        guard !binding.deviceIDs.isEmpty else {
+            throw BindingError("--ocpp-csms: no device in this park has a model whose profile has an ocpp: section")
+        }
+        if let secrets, case let missing = secrets.missing(among: binding.deviceIDs), !missing.isEmpty {
+            throw BindingError("\(secrets.source) has no secret for \(missing.prefix(5).joined(separator: ", "))\(missing.count > 5 ? " and \(missing.count - 5) more" : "")")
+        }
+        return binding
+    }
+
     /// Where the meters answer, for a person or a script waiting for these lines.
     private func printEndpoints(_ bindings: ParkSession.Bindings, _ addresses: ParkSession.EndpointAddresses) {
         if let modbus = bindings.modbus {
@@ -430,6 +508,13 @@ struct SimulateCommand: AsyncParsableCommand {
                 let clip = media.sender.clip
                 print("gb28181 video: \(sipVideo ?? "") (\(clip.frames.count) frames, \(clip.framesPerSecond) fps, f=\(media.format)) on INVITE, UDP from 127.0.0.1:\(media.sender.udpPort)")
             }
+        }
+        if let ocpp = bindings.ocpp, let ocppCSMS, let address = try? OCPPCSMSAddress(validating: ocppCSMS) {
+            let count = ocpp.deviceIDs.count
+            let auth = secretsFile != nil ? "basic auth, passwords from \(secretsFile ?? "")"
+                : passwordEnv.map { "basic auth, one password from $\($0)" } ?? "no password"
+            print("ocpp: \(count) charger\(count == 1 ? "" : "s") (\(ocpp.deviceIDs.prefix(3).joined(separator: ", "))\(count > 3 ? ", …" : "")) "
+                  + "connect to \(address.display)<device id> (OCPP 1.6J, \(auth))")
         }
         // A script waiting for the endpoint lines reads them now, not at exit, when stdout is a file or pipe.
         fflush(nil)
@@ -497,7 +582,7 @@ final class EmissionPrinter: EmissionObserver {
 }
 
 extension RunSummary {
-    func printText() {
+    func printText(ocpp: OCPPSummary? = nil) {
         if interrupted == true { print("\ninterrupted: the figures below cover the run up to the interruption") }
         print("\nran \(deviceTime) of device time in \(String(format: "%.3f", wallSeconds)) s; \(ledgerRecords) ledger records, \(stimuli) stimuli applied")
         Output.table(["EMISSION", "COUNT"], emissions.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] })
@@ -508,7 +593,98 @@ extension RunSummary {
             print("mqtt: \(mqtt.connected) of \(mqtt.devices) devices connected, \(mqtt.published) messages published, "
                   + "\(mqtt.acknowledged) acknowledged, \(mqtt.dropped) dropped, \(mqtt.failed) failed, \(mqtt.commands) commands")
         }
+        if let ocpp {
+            print("ocpp: \(ocpp.booted) of \(ocpp.chargers) chargers booted, \(ocpp.connected) connected (\(ocpp.connectFailures) connects failed); "
+                  + "\(ocpp.callsSent) calls sent, \(ocpp.answers) answered, \(ocpp.errors) errors, \(ocpp.timeouts) timeouts, "
+                  + "\(ocpp.callsReceived) calls from the CSMS, \(ocpp.transactionMessagesLost) transaction messages lost, \(ocpp.queued) still queued")
+        }
         if let ledgerFile { print("ledger written to \(ledgerFile)") }
+    }
+}
+
+/// The `--ocpp-csms` URL taken apart: `ws://host[:port][/path-prefix]`.
+struct OCPPCSMSAddress: Equatable {
+    var host: String
+    var port: Int
+    /// Starts and ends with `/`; each charger's id follows it.
+    var pathPrefix: String
+
+    /// The URL as the chargers use it, before their ids.
+    var display: String { "ws://\(host.contains(":") ? "[\(host)]" : host):\(port)\(pathPrefix)" }
+
+    /// - Throws: a ``ValidationError`` saying what is expected (wss:// is refused: TLS is not built yet).
+    init(validating text: String) throws(ValidationError) {
+        let example = "e.g. ws://127.0.0.1:9000/ocpp (each charger connects to <path-prefix>/<device id>)"
+        if text.lowercased().hasPrefix("wss://") {
+            throw ValidationError("--ocpp-csms \(text): wss:// (TLS, OCPP security profile 2) is not built yet; use ws://host:port/path-prefix, "
+                                  + "with basic auth (security profile 1) from --secrets-file or --password-env")
+        }
+        guard text.lowercased().hasPrefix("ws://"), let url = URLComponents(string: text), let host = url.host, !host.isEmpty else {
+            throw ValidationError("--ocpp-csms must be a ws://host:port/path-prefix URL, \(example); got '\(text)'")
+        }
+        if url.user != nil || url.password != nil {
+            throw ValidationError("--ocpp-csms: give the chargers' passwords with --secrets-file or --password-env, not in the URL")
+        }
+        if url.query != nil || url.fragment != nil {
+            throw ValidationError("--ocpp-csms takes no ?query or #fragment: ws://host:port/path-prefix, \(example)")
+        }
+        let port = url.port ?? 80
+        guard (1 ... 65_535).contains(port) else { throw ValidationError("--ocpp-csms: port \(port) is not a TCP port (1–65535)") }
+        self.host = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        self.port = port
+        let path = url.percentEncodedPath
+        self.pathPrefix = (path.hasPrefix("/") ? path : "/" + path) + (path.hasSuffix("/") ? "" : "/")
+    }
+}
+
+/// The OCPP part of a run's summary (`--ocpp-csms`): the binding's figures summed over the chargers.
+struct OCPPSummary: Codable, Sendable {
+    var chargers: Int
+    /// Chargers whose last BootNotification the CSMS accepted.
+    var booted: Int
+    /// Chargers with their WebSocket open at the end of the run.
+    var connected: Int
+    var connects: Int
+    /// WebSocket connects that failed (refused, 401, no CSMS), retried with backoff.
+    var connectFailures: Int
+    var callsSent: Int
+    /// CALLRESULTs to our calls.
+    var answers: Int
+    /// CALLERRORs to our calls.
+    var errors: Int
+    var timeouts: Int
+    var callsReceived: Int
+    var transactionMessagesLost: Int
+    /// Messages still waiting to be sent when the run ended.
+    var queued: Int
+
+    init(_ figures: OCPPDeviceBinding.Figures, chargers: Int) {
+        self.chargers = chargers
+        booted = figures.booted
+        connected = figures.connected
+        connects = figures.connects
+        connectFailures = figures.connectFailures
+        callsSent = figures.session.callsSent
+        answers = figures.session.resultsReceived
+        errors = figures.session.errorsReceived
+        timeouts = figures.session.timeouts
+        callsReceived = figures.session.callsReceived
+        transactionMessagesLost = figures.session.transactionMessagesLost
+        queued = figures.queued
+    }
+}
+
+/// `simulate --json`'s summary with an `ocpp` member beside the run's own.
+struct SummaryWithOCPP: Encodable {
+    var summary: RunSummary
+    var ocpp: OCPPSummary
+
+    private enum Keys: String, CodingKey { case ocpp }
+
+    func encode(to encoder: any Encoder) throws {
+        try summary.encode(to: encoder)
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(ocpp, forKey: .ocpp)
     }
 }
 
