@@ -1,6 +1,6 @@
 # ParkBench — two commands on a fresh Debian machine:
 #   make demo    install what is missing, build, run the core conformance suite, then the
-#                GB/T 28181 video suite, against an embedded mosquitto and the reference
+#                GB/T 28181 video suite and the OCPP charging suite, against an embedded mosquitto and the reference
 #                platform (FAULT=<switch> turns on one of the platform's fault switches, e.g.
 #                FAULT=alarm-delay: the run must fail); SUITE=<name> runs only
 #                conformance/suites/<name>.yaml, e.g. SUITE=failover
@@ -14,6 +14,7 @@ SWIFT_FLAGS  ?=
 BIN          := .build/debug/parkbench
 DEMO_SUITE   ?= conformance/suites/park-core.yaml
 DEMO_VIDEO_SUITE ?= conformance/suites/video.yaml
+DEMO_CHARGING_SUITE ?= conformance/suites/charging.yaml
 FAULT        ?=
 SUITE        ?=
 BENCH_DEVICES  ?= 100000
@@ -58,6 +59,7 @@ demo: deps
 ifeq ($(SUITE),)
 	$(BIN) demo --suite $(DEMO_SUITE) $(if $(FAULT),--fault $(FAULT))
 	$(BIN) demo --suite $(DEMO_VIDEO_SUITE) $(if $(FAULT),--fault $(FAULT))
+	$(BIN) demo --suite $(DEMO_CHARGING_SUITE) $(if $(FAULT),--fault $(FAULT))
 else
 	$(BIN) demo --suite conformance/suites/$(SUITE).yaml $(if $(FAULT),--fault $(FAULT))
 endif

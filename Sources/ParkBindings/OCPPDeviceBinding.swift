@@ -253,6 +253,7 @@ final class ChargerLink: OCPPWebSocketDelegate, @unchecked Sendable {
         powered = false
         connection?.abort()
         connection = nil
+        session.powerCycled(now: MonotonicClock.now())
     }
 
     func shutDown() {

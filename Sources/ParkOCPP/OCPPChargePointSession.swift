@@ -193,6 +193,14 @@ public struct OCPPChargePointSession: Sendable {
         nextHeartbeat = .max
     }
 
+    /// The charge point lost power: when it is back it boots again, as a restarted charger does;
+    /// its transaction messages wait in the queue (a charger keeps them in non-volatile memory).
+    public mutating func powerCycled(now: UInt64) {
+        connectionLost(now: now)
+        boot = .notSent
+        queue.removeAll { !$0.isTransactional && $0.action != "StatusNotification" }
+    }
+
     // MARK: Device side
 
     /// Queues a call to the CSMS; it goes out once the boot is accepted and every call before

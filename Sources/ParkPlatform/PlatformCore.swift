@@ -438,7 +438,8 @@ public struct PlatformFaults: Sendable, Hashable {
     /// 1,000 messages a second the platform takes in (see ``IntakeMeter``), so below the knee the
     /// platform keeps up and above it its queue — and every alarm's latency — grows without bound.
     public var slowUnderLoad: Duration?
-    /// OCPP chargers: every answer of the central system leaves this long after its call came.
+    /// OCPP chargers: the central system takes this long over each call a charger makes — what
+    /// the call says (a Faulted status's alarm) shows that late, and so does its answer.
     public var ocppSlowResponses: Duration = .zero
     /// OCPP chargers: every BootNotification is answered Rejected, so no charger is ever accepted.
     public var ocppBootsRejected = false

@@ -140,6 +140,18 @@ final class CentralSystemConnection: OCPPWebSocketDelegate, @unchecked Sendable 
 
     func received(_ text: String, on connection: OCPPWebSocketConnection) {
         guard let platform, !platform.isCrashed, platform.isActive else { return }
+        // A slow central system takes this long over each call: what it shows, and its answer, come late.
+        let delay = platform.core.withLock { $0.faults.ocppSlowResponses }
+        guard delay == .zero else {
+            let nanoseconds = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
+            connection.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { [self] in handle(text) }
+            return
+        }
+        handle(text)
+    }
+
+    private func handle(_ text: String) {
+        guard let platform, !platform.isCrashed, platform.isActive else { return }
         session.receive(text, now: MonotonicClock.now())
         for event in session.takeEvents() {
             switch event {
@@ -168,15 +180,7 @@ final class CentralSystemConnection: OCPPWebSocketDelegate, @unchecked Sendable 
 
     private func flush() {
         guard let connection else { return }
-        let frames = session.poll(now: MonotonicClock.now())
-        guard !frames.isEmpty else { return }
-        let delay = platform?.core.withLock { $0.faults.ocppSlowResponses } ?? .zero
-        if delay == .zero {
-            for frame in frames { connection.send(frame.text) }
-        } else {
-            let nanoseconds = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
-            connection.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { for frame in frames { connection.send(frame.text) } }
-        }
+        for frame in session.poll(now: MonotonicClock.now()) { connection.send(frame.text) }
     }
 
     /// Our calls' outcomes: a REST command is acknowledged (or not) by the charger's answer.

@@ -36,6 +36,8 @@ struct DemoCommand: AsyncParsableCommand {
               keepalives-ignored        a camera that stops keeping alive stays online → camera offline detection
               video-delay[=3s]          live video is INVITEd this much late → live video start
               rtp-loss[=50]             every 50th RTP packet of a stream is lost at the receiver → stream continuity
+              ocpp-slow-responses[=3s]  the central system takes this long over each charger call → charger alarms
+              ocpp-boots-rejected       every charger's BootNotification is Rejected → charger alarms
               stale-events-dropped[=5s] messages older than this on arrival are thrown away → failover loss
               duplicates-kept           a message delivered again is shown again (alarms twice) → failover duplicates
               slow-under-load[=100us]   each message costs this per 1,000 msg/s taken in (saturates near √(1000/cost) msg/s) → load thresholds, capacity
@@ -59,6 +61,12 @@ struct DemoCommand: AsyncParsableCommand {
             camera to an RTP port of its receiver, and the camera streams \
             fixtures/media/clip.h264 (CIF H.264, 25 fps) as MPEG-PS over RTP.
 
+            The park's EV chargers connect over OCPP 1.6J to the platform's central system (on \
+            a free port, heartbeat 5 s), each with its own password; `--suite \
+            conformance/suites/charging.yaml` (make demo SUITE=charging) runs the charger checks: \
+            a ground fault and an over-temperature alarm under 2 s, a remote start through the \
+            platform's API, offline detection.
+
             `--suite conformance/suites/failover.yaml` (make demo SUITE=failover) breaks the \
             network between the devices and the broker on purpose: the devices connect through \
             the harness's fault proxy, which partitions zone A for 30 s, resets every \
@@ -72,6 +80,7 @@ struct DemoCommand: AsyncParsableCommand {
               make demo SUITE=failover FAULT=duplicates-kept
               make demo FAULT=drop-alarms
               parkbench demo --suite conformance/suites/video.yaml --fault catalog-truncated
+              parkbench demo --suite conformance/suites/charging.yaml --fault ocpp-boots-rejected
             """)
 
     @Option(help: ArgumentHelp(
@@ -108,6 +117,8 @@ struct DemoCommand: AsyncParsableCommand {
     static let cameraKeepalive: Duration = .seconds(2)
     /// What the demo's cameras stream on INVITE (relative to the repository, where demos run).
     static let videoClip = "fixtures/media/clip.h264"
+    /// The heartbeat interval the demo's central system gives chargers (two missed: offline).
+    static let chargerHeartbeat = 5
 
     @Flag(help: "Capture the broker's traffic with libpcap into run.pcap, with a slice per failed check (needs root or CAP_NET_RAW).")
     var capture = false
@@ -263,6 +274,19 @@ struct DemoCommand: AsyncParsableCommand {
             Output.error("error: cannot start the reference platform's SIP server: \(error)")
             throw ExitCode(ExitStatus.unreachable)
         }
+        // The park's EV chargers connect to the platform's central system, each with its own secret.
+        if configuration.park.devices.contains(where: { workspace.catalog.model(named: $0.model)?.ocpp != nil }) {
+            do {
+                let known = secrets
+                let ocppPort = try reference.startOCPP(PlatformOCPPOptions(
+                    port: 0, heartbeatInterval: Self.chargerHeartbeat, passwords: { known[$0] }, requirePasswords: true))
+                configuration.profile.ocpp = OCPPPlatform(host: "127.0.0.1", port: ocppPort)
+                if !json { print("reference platform: OCPP 1.6J central system on ws://127.0.0.1:\(ocppPort)/ocpp") }
+            } catch {
+                Output.error("error: cannot start the reference platform's OCPP central system: \(error)")
+                throw ExitCode(ExitStatus.unreachable)
+            }
+        }
         for _ in 0..<400 where !reference.isConnected { try? await Task.sleep(nanoseconds: 25_000_000) }
         guard reference.isConnected else {
             Output.error("error: the reference platform could not subscribe at 127.0.0.1:\(broker.port) within 10 s")
@@ -320,6 +344,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case authDisabled = "auth-disabled", commandsDropped = "commands-dropped"
         case catalogTruncated = "catalog-truncated", keepalivesIgnored = "keepalives-ignored"
         case videoDelay = "video-delay", rtpLoss = "rtp-loss"
+        case ocppSlowResponses = "ocpp-slow-responses", ocppBootsRejected = "ocpp-boots-rejected"
         case staleEventsDropped = "stale-events-dropped", duplicatesKept = "duplicates-kept", slowUnderLoad = "slow-under-load"
         case standbySlowTakeover = "standby-slow-takeover", standbyForgetsAlarms = "standby-forgets-alarms", splitBrain = "split-brain"
         case gatewayWordSwap = "gateway-word-swap", gatewaySlowPoll = "gateway-slow-poll", gatewayMeterLimit = "gateway-meter-limit"
@@ -335,12 +360,12 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         self.name = name
         value = parts.count == 2 ? parts[1] : nil
         switch name {
-        case .alarmDelay, .gatewaySlowPoll, .videoDelay, .staleEventsDropped, .standbySlowTakeover, .slowUnderLoad: if let value, DeviceDuration(parsing: value).map({ $0 > .zero }) != true { return nil }
+        case .alarmDelay, .gatewaySlowPoll, .videoDelay, .staleEventsDropped, .standbySlowTakeover, .slowUnderLoad, .ocppSlowResponses: if let value, DeviceDuration(parsing: value).map({ $0 > .zero }) != true { return nil }
         case .valueScaling: if let value, Double(value) == nil { return nil }
         case .crashAfter, .gatewayMeterLimit: if let value, Int(value).map({ $0 > 0 }) != true { return nil }
         case .rtpLoss: if let value, Int(value).map({ $0 > 1 }) != true { return nil }
         case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline,
-             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain:
+             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected:
             if value != nil { return nil }
         }
     }
@@ -355,12 +380,13 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .gatewaySlowPoll: "gateway-slow-poll=\(value ?? "3s")"
         case .gatewayMeterLimit: "gateway-meter-limit=\(value ?? "16")"
         case .videoDelay: "video-delay=\(value ?? "3s")"
+        case .ocppSlowResponses: "ocpp-slow-responses=\(value ?? "3s")"
         case .rtpLoss: "rtp-loss=\(value ?? "50")"
         case .staleEventsDropped: "stale-events-dropped=\(value ?? "5s")"
         case .slowUnderLoad: "slow-under-load=\(value ?? "100us")"
         case .standbySlowTakeover: "standby-slow-takeover=\(value ?? "30s")"
         case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline,
-             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain:
+             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected:
             name.rawValue
         }
     }
@@ -380,6 +406,8 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .keepalivesIgnored: faults.keepalivesIgnored = true
         case .videoDelay: faults.videoDelay = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "3s") ?? .seconds(3)).nanoseconds))
         case .rtpLoss: faults.rtpLossOneIn = Int(value ?? "50") ?? 50
+        case .ocppSlowResponses: faults.ocppSlowResponses = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "3s") ?? .seconds(3)).nanoseconds))
+        case .ocppBootsRejected: faults.ocppBootsRejected = true
         case .staleEventsDropped: faults.staleAfter = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "5s") ?? .seconds(5)).nanoseconds))
         case .duplicatesKept: faults.duplicatesKept = true
         case .slowUnderLoad: faults.slowUnderLoad = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "100us") ?? .microseconds(100)).nanoseconds))

@@ -387,14 +387,16 @@ import Testing
         }
     }
 
-    /// The video suite end to end (issue 14): the demo park's cameras and NVR on GB/T 28181 to the
-    /// reference platform's SIP server pass every camera check, and each of the platform's camera
-    /// fault switches fails exactly the checks that watch what it breaks. Real sockets and real
-    /// time: registration, keepalive timeouts and SIP transactions are what is being judged.
-    /// Nine demos at once: a video demo waits 13–37 s on its checks' windows and uses little CPU
-    /// (eight cameras, one stream at a time), so the matrix takes the slowest demo's time.
-    @Test func eachCameraFaultSwitchFailsExactlyItsVideoChecks() throws {
-        let matrix: [(fault: String?, failing: [String])] = [
+    /// The video and charging suites end to end (issues 14 and 17): the demo park's cameras and
+    /// NVRs on GB/T 28181 to the reference platform's SIP server, and its EV chargers on OCPP 1.6J
+    /// to its central system, pass every check, and each of the platform's fault switches fails
+    /// exactly the checks that watch what it breaks. Real sockets and real time: registration,
+    /// keepalive timeouts, SIP transactions and OCPP calls are what is being judged. Sixteen demos
+    /// at once: a video demo waits 13–37 s on its checks' windows and uses little CPU (eight
+    /// cameras, one stream at a time), and a charging demo takes a few seconds beside them, so the
+    /// matrix takes the slowest demo's time.
+    @Test func eachCameraAndChargerFaultSwitchFailsExactlyItsChecks() throws {
+        let video: [(fault: String?, failing: [String])] = [
             (nil, []),
             ("auth-disabled", ["camera-registration-auth"]),
             ("catalog-truncated", ["nvr-catalog-complete"]),
@@ -405,12 +407,24 @@ import Testing
             ("video-delay=3s", ["camera-live-video-start"]),
             ("rtp-loss=50", ["camera-stream-continuity"]),
         ]
-        let folders = matrix.map { FileManager.default.temporaryDirectory.appendingPathComponent("parkbench-video-\($0.fault ?? "healthy")-\(UUID())").path }
+        let chargerAlarms = ["charger-fault-alarm", "charger-overheat-alarm"]
+        let charging: [(fault: String?, failing: [String])] = [
+            (nil, []),
+            ("alarm-delay=3s", chargerAlarms),
+            ("drop-alarms", chargerAlarms),
+            ("ocpp-slow-responses=3s", chargerAlarms),
+            ("ocpp-boots-rejected", chargerAlarms + ["charger-remote-start", "charger-offline-detection"]),
+            ("commands-dropped", ["charger-remote-start"]),
+            ("no-offline-detection", ["charger-offline-detection"]),
+        ]
+        let matrix = video.map { (suite: "video", checks: 8, fault: $0.fault, failing: $0.failing) }
+            + charging.map { (suite: "charging", checks: 4, fault: $0.fault, failing: $0.failing) }
+        let folders = matrix.map { FileManager.default.temporaryDirectory.appendingPathComponent("parkbench-\($0.suite)-\($0.fault ?? "healthy")-\(UUID())").path }
         let runs = try parkbenchConcurrently(matrix.indices.map { index in
-            ["demo", "--suite", "conformance/suites/video.yaml", "--out", folders[index]] + (matrix[index].fault.map { ["--fault", $0] } ?? [])
+            ["demo", "--suite", "conformance/suites/\(matrix[index].suite).yaml", "--out", folders[index]] + (matrix[index].fault.map { ["--fault", $0] } ?? [])
         }, width: matrix.count)
-        for (index, (fault, failing)) in matrix.enumerated() {
-            let run = runs[index], name = fault ?? "no fault"
+        for (index, (suite, count, fault, failing)) in matrix.enumerated() {
+            let run = runs[index], name = "\(suite): \(fault ?? "no fault")"
             #expect(run.status == (failing.isEmpty ? 0 : 1), "\(name): \(run.stdout)\n\(run.stderr)")
             guard let data = FileManager.default.contents(atPath: folders[index] + "/report.json"),
                   let report = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
@@ -418,7 +432,7 @@ import Testing
                 continue
             }
             let checks = try #require(report["checks"] as? [[String: Any]])
-            #expect(checks.count == 8, "\(name)")
+            #expect(checks.count == count, "\(name)")
             #expect(Set(checks.filter { $0["verdict"] as? String != "pass" }.compactMap { $0["id"] as? String }) == Set(failing),
                     "\(name) should fail exactly \(failing): \(run.stdout.split(separator: "\n").filter { $0.contains("FAIL") || $0.contains(": ") }.joined(separator: "\n"))")
         }

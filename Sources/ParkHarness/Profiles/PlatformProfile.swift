@@ -128,6 +128,8 @@ public struct PlatformProfile: Sendable {
     public var meters: MeterEndpoints?
     /// The platform's GB/T 28181 SIP server, when it takes cameras (else cameras are on MQTT).
     public var video: VideoPlatform?
+    /// The OCPP central system the park's EV chargers connect to, when the platform has one.
+    public var ocpp: OCPPPlatform?
     /// Commands that break the platform itself, for failover checks (`fault: platform-kill`).
     public var failover: FailoverHooks?
     /// The platform's names for the park's events and its status values.
@@ -135,7 +137,7 @@ public struct PlatformProfile: Sendable {
         didSet { applyVocabulary() }
     }
 
-    static let topKeys = ["platform", "title", "broker", "devices", "observe", "commands", "meters", "video", "vocabulary", "failover"]
+    static let topKeys = ["platform", "title", "broker", "devices", "observe", "commands", "meters", "video", "ocpp", "vocabulary", "failover"]
 
     /// Shell commands (run with `/bin/sh -c`) that break and mend the platform under test:
     ///
@@ -303,6 +305,7 @@ public struct PlatformProfile: Sendable {
             }
         }
         let video = reader.value("video").flatMap { VideoPlatform.read($0, log: log) }
+        let ocpp = reader.value("ocpp").flatMap { OCPPPlatform.read($0, log: log) }
         let vocabulary = reader.value("vocabulary").map { PlatformVocabulary.read($0, log: log) }
         var failover: FailoverHooks?
         if let node = reader.value("failover"), var section = MappingReader(node, path: "failover", log: log, what: "the failover commands") {
@@ -316,6 +319,7 @@ public struct PlatformProfile: Sendable {
             rest: rest, commands: commands, meters: meters)
         if let vocabulary { profile.vocabulary = vocabulary }
         profile.video = video
+        profile.ocpp = ocpp
         profile.failover = failover
         return profile
     }

@@ -206,6 +206,7 @@ struct LiveHarnessDriver: HarnessDriver {
     let binding: MQTTDeviceBinding
     let meters: GatewayMeters?
     var video: GB28181DeviceBinding? = nil
+    var chargers: OCPPDeviceBinding? = nil
     /// Between the MQTT devices and the broker when the suite breaks links; nil: they connect straight.
     var proxy: FaultProxy? = nil
     /// How to kill and restore the platform, when the run knows.
@@ -236,6 +237,7 @@ struct LiveHarnessDriver: HarnessDriver {
     func setConnected(_ deviceID: String, _ connected: Bool) throws(BindingError) {
         if let meters, meters.serves(deviceID) { try meters.setSilent(deviceID, !connected) }
         else if let video, video.serves(deviceID) { try video.setPowered(deviceID, connected) }
+        else if let chargers, chargers.serves(deviceID) { try chargers.setPowered(deviceID, connected) }
         else if connected { try binding.reconnect(deviceID) }
         else { try binding.dropConnection(of: deviceID, reconnect: false) }
     }

@@ -136,7 +136,8 @@ public struct HarnessRunner: Sendable {
         let meters = try GatewayMeters.make(profile.meters, devices: allDevices, catalog: configuration.catalog, reads: meterReads)
         var bindings = meters?.bindings ?? ParkSession.Bindings()
         let video = try videoBinding(for: allDevices.filter { !(meters?.serves($0.id) ?? false) }, bindings: &bindings)
-        let devices = allDevices.filter { !(meters?.serves($0.id) ?? false) && !(video?.serves($0.id) ?? false) }
+        let chargers = try chargerBinding(for: allDevices.filter { !(meters?.serves($0.id) ?? false) && !(video?.serves($0.id) ?? false) }, bindings: &bindings)
+        let devices = allDevices.filter { !(meters?.serves($0.id) ?? false) && !(video?.serves($0.id) ?? false) && !(chargers?.serves($0.id) ?? false) }
         let proxy = try faultProxy()
         defer { proxy?.stop() }
         do {
@@ -226,6 +227,43 @@ public struct HarnessRunner: Sendable {
                     + " (\(counters.registration.forbidden) refused, \(counters.registration.timeouts) unanswered)")
         }
         progress(.step("\(count) cameras and NVRs registered over GB/T 28181 to \(platform.host):\(platform.port)"))
+    }
+
+    /// The park's EV chargers on OCPP 1.6J when the profile has an `ocpp:` central system, each
+    /// with its device secret as its basic-auth password when the run has secrets.
+    private func chargerBinding(for devices: [BoundDevice], bindings: inout ParkSession.Bindings) throws(HarnessError) -> OCPPDeviceBinding? {
+        guard let platform = configuration.profile.ocpp else { return nil }
+        guard let catalog = configuration.catalog else { throw .configuration("the park's chargers need the model catalog to go on OCPP") }
+        let secrets = configuration.deviceSecrets
+        let binding: OCPPDeviceBinding
+        do {
+            binding = try OCPPDeviceBinding(
+                devices: devices, catalog: catalog,
+                configuration: .init(host: platform.host, port: platform.port, pathPrefix: platform.pathPrefix, password: { secrets?.secret(for: $0.id) },
+                                     bindHost: configuration.bindAddress, callTimeout: 10))
+        } catch {
+            throw .configuration("cannot put the park's chargers on OCPP: \(error)")
+        }
+        guard !binding.deviceIDs.isEmpty else { return nil }
+        bindings.ocpp = binding
+        return binding
+    }
+
+    /// Waits until every charger has its WebSocket open, then (as long again at most) until the
+    /// central system accepted their boots. A central system that rejects boots is not a reason
+    /// to stop the run: the checks then fail, naming what the chargers could not do.
+    private func waitForChargers(_ chargers: OCPPDeviceBinding, platform: OCPPPlatform) async throws(HarnessError) {
+        let count = chargers.deviceIDs.count
+        guard await waitUntil(configuration.connectTimeout, { chargers.figures.connected == count }) else {
+            let figures = chargers.figures
+            throw .unreachable("only \(figures.connected) of \(count) chargers connected to the central system at \(platform.url) within \(configuration.connectTimeout)"
+                               + " (\(figures.connectFailures) connects failed; a wrong password is refused 401)")
+        }
+        if await waitUntil(configuration.connectTimeout, { chargers.figures.booted == count }) {
+            progress(.step("\(count) chargers connected over OCPP 1.6J to \(platform.url) and booted"))
+        } else {
+            progress(.step("\(count) chargers connected over OCPP 1.6J to \(platform.url), but only \(chargers.figures.booted) boots were accepted"))
+        }
     }
 
     /// The park's cameras and NVRs on GB/T 28181 when the profile has a `video:` platform: they
@@ -319,11 +357,14 @@ public struct HarnessRunner: Sendable {
         }
         await session.start()
         var addresses = GatewayMeterAddresses()
-        if meters != nil || session.bindings.gb28181 != nil {
+        if meters != nil || session.bindings.gb28181 != nil || session.bindings.ocpp != nil {
             do { addresses = try session.openEndpoints() } catch { throw .configuration("cannot serve the park's meters and cameras: \(error)") }
         }
         if let video = session.bindings.gb28181, let platform = profile.video {
             try await waitForRegistrations(video, addresses: addresses.gb28181, platform: platform, observations: observations)
+        }
+        if let chargers = session.bindings.ocpp, let platform = profile.ocpp {
+            try await waitForChargers(chargers, platform: platform)
         }
         if meters != nil, let endpoints = profile.meters {
             for line in GatewayMeters.describe(addresses, endpoints) { progress(.step(line)) }
@@ -340,16 +381,17 @@ public struct HarnessRunner: Sendable {
             do { try await devicesUp(addresses) } catch { throw .unreachable("\(error)") }
         }
         let onVideo = addresses.gb28181.count
-        let answering = allDevices.count - devices.count - onVideo
+        let onOCPP = session.bindings.ocpp?.deviceIDs.count ?? 0
+        let answering = allDevices.count - devices.count - onVideo - onOCPP
         progress(.step("park \(configuration.park.name): \(devices.count) devices connected"
-                       + (meters == nil ? "" : ", \(answering) meters answering") + (onVideo == 0 ? "" : ", \(onVideo) cameras and NVRs registered")
+                       + (meters == nil ? "" : ", \(answering) meters answering") + (onVideo == 0 ? "" : ", \(onVideo) cameras and NVRs registered") + (onOCPP == 0 ? "" : ", \(onOCPP) chargers on OCPP")
                        + "; letting the platform see them for \(configuration.settle)"))
         try? await Task.sleep(nanoseconds: configuration.settle.nanoseconds)
 
         let context = HarnessContext(
             devices: configuration.park.devices, kinds: configuration.kinds, profile: profile, truth: truth,
             observations: observations,
-            driver: LiveHarnessDriver(engine: session.engine, binding: binding, meters: meters, video: session.bindings.gb28181, proxy: proxy,
+            driver: LiveHarnessDriver(engine: session.engine, binding: binding, meters: meters, video: session.bindings.gb28181, chargers: session.bindings.ocpp, proxy: proxy,
                                       platformFaults: configuration.platformFaults ?? .commands(profile.failover)),
             secrets: configuration.deviceSecrets, meterReads: meterReads, minimumSamples: configuration.minimumSamples,
             videoIDs: Dictionary(addresses.gb28181.map { ($0.device, $0) }, uniquingKeysWith: { first, _ in first }),
