@@ -188,7 +188,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]),
         // Device certification: ParkBench as the master of a meter under test (Modbus, DL/T 645).
-        .target(name: "ParkCertify", dependencies: ["ParkCore", "ParkProfiles", "ParkModbus", "ParkReport", "ParkGB28181", "ParkMedia", "ParkEventLoop"]),
+        .target(name: "ParkCertify", dependencies: ["ParkCore", "ParkProfiles", "ParkModbus", "ParkReport", "ParkGB28181", "ParkMedia", "ParkEventLoop", "ParkOCPP"]),
         .target(name: "ParkTestSupport", dependencies: ["ParkBroker"]),
     ],
     swiftLanguageModes: [.v6]

@@ -61,6 +61,8 @@ struct StandbyState: Sendable {
     /// `msg_id`s of alarms the active raised before this node's own core got to them.
     var raisedByActive: [String] = []
     var tookOverAt: UInt64?
+    /// How long the lease had gone unrenewed when this node took over.
+    var leaseLapse: Duration?
 
     static let remembered = 1_024
 }
@@ -71,6 +73,9 @@ extension ReferencePlatform {
 
     /// When this node took over from the other (platform clock, ns), if it has.
     public var tookOverAt: UInt64? { standby.withLock { $0.tookOverAt } }
+
+    /// How long the other node's lease had gone unrenewed when this node took over, if it has.
+    public var leaseLapseAtTakeover: Duration? { standby.withLock { $0.leaseLapse } }
 
     /// Alarms held for the active to raise.
     public var heldAlarms: Int { standby.withLock { $0.held.count } }
@@ -152,6 +157,7 @@ extension ReferencePlatform {
             guard waited > wait else { return (nil, nil) }
             state.active = true
             state.tookOverAt = now
+            state.leaseLapse = waited
             let held = state.faults.forgetsHeldAlarms ? [] : state.held.values.sorted { $0.at < $1.at }.map(\.alarm)
             state.held = [:]
             return (settings.leaseTopic, held)

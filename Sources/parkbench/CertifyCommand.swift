@@ -9,7 +9,7 @@ import ParkReport
 struct CertifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "certify",
-        abstract: "Certify a Modbus device, a DL/T 645-2007 meter or a GB/T 28181 camera or NVR against its model profile.",
+        abstract: "Certify a Modbus device, a DL/T 645-2007 meter, a GB/T 28181 camera or NVR, or an OCPP 1.6J charge point against its model profile.",
         discussion: """
             ParkBench plays the master. Over Modbus (tcp:// or rtu://) it reads every register the \
             profile declares and checks that each is readable and physically plausible (a wrong \
@@ -52,6 +52,22 @@ struct CertifyCommand: ParsableCommand {
             as video.ps in the run folder, for a decoder (ffprobe video.ps). A device that never \
             registers within --register-timeout is exit 3.
 
+            Over OCPP 1.6J (ws://host:port, where ParkBench listens as the central system; \
+            configure the charge point's central system URL as ws://host:port/<anything>/<its id>) \
+            ParkBench is the CSMS the charge point --device-id connects to, with basic auth when \
+            --password-env or --password-file gives its password (security profile 1). Case by \
+            case, as the OCA's test tool reports: boot (subprotocol ocpp1.6, vendor and model as \
+            the profile's ocpp: section says), configuration (MeterValueSampleInterval set and read \
+            back), heartbeat-interval (the interval the boot answer gave, --ocpp-heartbeat, ±20 %), \
+            unknown-action (answered NotImplemented), remote-start (accepted, StartTransaction with \
+            the idTag, Charging), meter-values (the session's transactionId, energy monotonic and \
+            no more than the profile's max_power_kw gives), offline-queue (the connection cut and \
+            refused for --outage mid-session: the meter values of the outage arrive afterwards, \
+            in order, none lost, none twice), remote-stop (StopTransaction with the session's id, \
+            reason Remote), status-transitions (every change one OCPP 1.6 allows) and \
+            messages-valid (the fields and types the 1.6 schemas require). A charge point that \
+            never boots within --register-timeout is exit 3.
+
             The verdict goes to a run folder like `parkbench test`'s (report.json, junit.xml, \
             report.html) and into the run history.
 
@@ -67,6 +83,8 @@ struct CertifyCommand: ParsableCommand {
               CAMERA_PW=… parkbench certify --profile devices/camera/hik-ds2cd.yaml \\
                   --target sip://192.168.1.10:5060 --device-id 34020000001320000001 \\
                   --password-env CAMERA_PW --alarm-timeout 60s
+              CP_PW=… parkbench certify --profile devices/ev-charger/teld-ac22.yaml \\
+                  --target ws://0.0.0.0:9000 --device-id CP-0001 --password-env CP_PW
 
             Exit codes: 0 certified, 1 a check failed, 2 usage or configuration error, 3 the \
             target could not be reached, did not answer, or stopped answering before every check ran.
@@ -79,18 +97,19 @@ struct CertifyCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("""
         The device: tcp://host:port (Modbus TCP, port 502 if left out), rtu:///dev/ttyUSB0 (Modbus RTU on a serial line \
-        or pty), dlt645://host:port (DL/T 645-2007 through a serial-to-TCP converter) or sip://host:port (where ParkBench \
-        listens for a GB/T 28181 camera or NVR to register; port 5060 if left out).
-        """, valueName: "tcp://host:port|rtu://device|dlt645://host:port|sip://host:port"))
+        or pty), dlt645://host:port (DL/T 645-2007 through a serial-to-TCP converter), sip://host:port (where ParkBench \
+        listens for a GB/T 28181 camera or NVR to register; port 5060 if left out) or ws://host:port (where ParkBench \
+        listens as the OCPP central system for a charge point).
+        """, valueName: "tcp://host:port|rtu://device|dlt645://host:port|sip://host:port|ws://host:port"))
     var target: String
 
-    @Option(help: ArgumentHelp("The GB/T 28181 device's 20-digit id (sip:// targets).", valueName: "id"))
+    @Option(help: ArgumentHelp("The GB/T 28181 device's 20-digit id (sip:// targets), or the charge point's id (ws:// targets).", valueName: "id"))
     var deviceId: String?
 
-    @Option(help: ArgumentHelp("Environment variable holding the device's SIP password (sip:// targets).", valueName: "name"))
+    @Option(help: ArgumentHelp("Environment variable holding the device's SIP password (sip://) or the charge point's basic-auth password (ws://).", valueName: "name"))
     var passwordEnv: String?
 
-    @Option(help: ArgumentHelp("File whose first line is the device's SIP password (sip:// targets).", valueName: "file"))
+    @Option(help: ArgumentHelp("File whose first line is the device's SIP password (sip://) or the charge point's password (ws://).", valueName: "file"))
     var passwordFile: String?
 
     @Option(help: ArgumentHelp("ParkBench's SIP server id, as configured on the device.", valueName: "id"))
@@ -147,6 +166,12 @@ struct CertifyCommand: ParsableCommand {
         valueName: "check-id"))
     var waived: [String] = []
 
+    @Option(help: ArgumentHelp("The heartbeat interval the central system gives the charge point (ws:// targets).", valueName: "duration"))
+    var ocppHeartbeat: DeviceDuration = .seconds(10)
+
+    @Option(help: ArgumentHelp("How long the connection stays cut in the offline-queue case (ws:// targets).", valueName: "duration"))
+    var outage: DeviceDuration = .seconds(8)
+
     @Option(help: ArgumentHelp("Run folder (default reports/<run id>).", valueName: "dir"))
     var out: String?
 
@@ -164,7 +189,7 @@ struct CertifyCommand: ParsableCommand {
         guard let target = parsedTarget else {
             throw ValidationError("""
                 --target must be tcp://host:port (e.g. tcp://127.0.0.1:502), rtu://<serial device> (e.g. rtu:///dev/ttyUSB0) \
-                dlt645://host:port (e.g. dlt645://127.0.0.1:8899) or sip://host:port (e.g. sip://192.168.1.10:5060)
+                dlt645://host:port (e.g. dlt645://127.0.0.1:8899), sip://host:port (e.g. sip://192.168.1.10:5060) or ws://host:port (e.g. ws://0.0.0.0:9000)
                 """)
         }
         if case .sip(let host, _) = target {
@@ -182,8 +207,17 @@ struct CertifyCommand: ParsableCommand {
             guard keepalives >= 2 else { throw ValidationError("--keepalives must be at least 2 (one interval)") }
             if let domain, domain.count != 10 || !domain.allSatisfy(\.isNumber) { throw ValidationError("--domain must be 10 digits, e.g. 3402000000") }
             guard platformId.count == 20, platformId.allSatisfy(\.isNumber) else { throw ValidationError("--platform-id must be 20 digits") }
+        } else if case .ocpp = target {
+            guard let deviceId, !deviceId.isEmpty, deviceId.count <= 48, !deviceId.contains("/") else {
+                throw ValidationError("a ws:// target needs --device-id, the charge point's id (the last segment of the URL it connects to)")
+            }
+            guard passwordEnv == nil || passwordFile == nil else {
+                throw ValidationError("give the charge point's password from one of --password-env or --password-file, not both")
+            }
+            guard ocppHeartbeat.seconds >= 1, ocppHeartbeat.seconds <= 3_600 else { throw ValidationError("--ocpp-heartbeat must be 1s to 1h") }
+            guard outage.seconds >= 3 else { throw ValidationError("--outage must be at least 3s (the meter values it should queue)") }
         } else if deviceId != nil || passwordEnv != nil || passwordFile != nil {
-            throw ValidationError("--device-id, --password-env and --password-file are for sip:// targets")
+            throw ValidationError("--device-id, --password-env and --password-file are for sip:// and ws:// targets")
         }
         if let meter {
             guard case .dlt645 = target else { throw ValidationError("--meter names a DL/T 645 meter; use it with a dlt645:// target (Modbus takes --unit)") }
@@ -198,12 +232,14 @@ struct CertifyCommand: ParsableCommand {
         case modbus(ModbusCertification.Target)
         case dlt645(host: String, port: Int)
         case sip(host: String, port: Int)
+        case ocpp(host: String, port: Int)
 
         var description: String {
             switch self {
             case .modbus(let target): target.description
             case .dlt645(let host, let port): "dlt645://\(host):\(port)"
             case .sip(let host, let port): "sip://\(host):\(port)"
+            case .ocpp(let host, let port): "ws://\(host):\(port)"
             }
         }
 
@@ -212,6 +248,7 @@ struct CertifyCommand: ParsableCommand {
             case .modbus: RunReport.SuiteInfo(name: "certify-modbus", title: "Modbus device certification", file: file)
             case .dlt645: RunReport.SuiteInfo(name: "certify-dlt645", title: "DL/T 645-2007 meter certification", file: file)
             case .sip: RunReport.SuiteInfo(name: "certify-gb28181", title: "GB/T 28181 camera certification", file: file)
+            case .ocpp: RunReport.SuiteInfo(name: "certify-ocpp16", title: "OCPP 1.6J charge point certification", file: file)
             }
         }
     }
@@ -249,6 +286,12 @@ struct CertifyCommand: ParsableCommand {
         if target.hasPrefix("rtu://") {
             let device = String(target.dropFirst(6))
             return device.hasPrefix("/") ? .modbus(.rtu(device: device, baudRate: baud, parity: Character(parity))) : nil
+        }
+        if target.hasPrefix("ws://") {
+            let authority = target.dropFirst(5).split(separator: "/", maxSplits: 1).first ?? ""
+            let parts = authority.split(separator: ":", omittingEmptySubsequences: false)
+            guard let host = parts.first, !host.isEmpty, parts.count == 2, let port = Int(parts[1]), (0 ... 65_535).contains(port) else { return nil }
+            return .ocpp(host: String(host), port: port)
         }
         if target.hasPrefix("sip://") {
             let parts = target.dropFirst(6).split(separator: ":", omittingEmptySubsequences: false)
@@ -329,6 +372,28 @@ struct CertifyCommand: ParsableCommand {
                 checks = outcome.checks
                 recording = outcome.recording
             } catch {
+                Output.error("error: \(error.description)")
+                throw ExitCode(error.unreachable ? ExitStatus.unreachable : ExitStatus.configurationError)
+            }
+        case .ocpp(let host, let port):
+            device = deviceId ?? ""
+            var password: String?
+            if passwordEnv != nil || passwordFile != nil {
+                do { password = try devicePassword() } catch {
+                    Output.error("error: \(error.description)")
+                    throw ExitCode(ExitStatus.configurationError)
+                }
+            }
+            var configuration = ChargerCertification.Configuration(host: host, port: port, chargePointID: device, password: password, profile: model)
+            configuration.heartbeatInterval = Int(ocppHeartbeat.seconds)
+            configuration.bootTimeout = .nanoseconds(Int64(registerTimeout.nanoseconds))
+            configuration.answerTimeout = .nanoseconds(Int64(max(timeout.nanoseconds, 15_000_000_000)))
+            configuration.outage = .nanoseconds(Int64(outage.nanoseconds))
+            configuration.waived = Set(waived)
+            let quiet = options.json
+            configuration.progress = { if !quiet { print($0) } }
+            if !options.json { print("certifying charge point \(device) (OCPP 1.6J \(model.kind)) against \(model.model) (\(profile)) …") }
+            do { checks = try ChargerCertification(configuration).run() } catch {
                 Output.error("error: \(error.description)")
                 throw ExitCode(error.unreachable ? ExitStatus.unreachable : ExitStatus.configurationError)
             }

@@ -135,8 +135,17 @@ import Testing
         let tls = try cli.parkbench("simulate", "--park", "conformance/parks/demo.yaml", "--duration", "1s", "--ocpp-csms", "wss://127.0.0.1:9000/ocpp")
         #expect(tls.status == 2)
         #expect(tls.stderr.contains("wss:// (TLS, OCPP security profile 2) is not built yet"), "\(tls.stderr)")
-        // The demo park has no charger: said as such, not run without them.
-        let none = try cli.parkbench("simulate", "--park", "conformance/parks/demo.yaml", "--duration", "1s", "--ocpp-csms", "ws://127.0.0.1:9/ocpp")
+        // A park with no charger: said as such, not run without them.
+        let directory = try TemporaryDirectory()
+        let park = directory.path("park.yaml")
+        try """
+            park: no-chargers
+            seed: 1
+            zones: [{id: A, floors: 1}]
+            populations:
+              - {model: acme-sd100, zone: A, floor: 1, count: 1, id: "smoke-1"}
+            """.write(toFile: park, atomically: true, encoding: .utf8)
+        let none = try cli.parkbench("simulate", "--park", park, "--duration", "1s", "--ocpp-csms", "ws://127.0.0.1:9/ocpp")
         #expect(none.status == 2)
         #expect(none.stderr.contains("--ocpp-csms: no device in this park has a model whose profile has an ocpp: section"), "\(none.stderr)")
     }

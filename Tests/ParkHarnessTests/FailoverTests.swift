@@ -234,9 +234,10 @@ import Testing
         #expect(check.verdict == .pass, "\(check.summary) \(check.findings)")
         #expect(!primary.isActive || primary.isCrashed)
         #expect(standby.isActive && standby.tookOverAt != nil)
-        // The lease is renewed once a second and lapses 3 s after its last renewal, which came up to
-        // a second before the kill; the standby looks once a second: takeover 2–4 s after the kill.
-        // Under 2 s it did not wait for the lease.
-        #expect((check.metrics["rto.alarms"]?.value ?? 0) >= 2_000, "the lease lapses 3 s after its last renewal: \(check.summary)")
+        // The standby took over only once the lease had gone unrenewed for its 3 s. (Not timed from
+        // the kill: under load the primary's once-a-second renewal has been seen to slip by 2.5 s
+        // before the kill, and the takeover then rightly comes sooner after it.)
+        let lapse = try #require(standby.leaseLapseAtTakeover)
+        #expect(lapse > .seconds(3), "the standby took over after the lease had lapsed for \(lapse): \(check.summary)")
     }
 }
