@@ -57,6 +57,8 @@ public final class OCPPDeviceBinding: EmissionObserver, CommandTakingBinding, Se
         public var session = OCPPChargePointSession.Counters()
         public var connected = 0
         public var booted = 0
+        /// Chargers whose last boot the central system answered Pending or Rejected (retrying).
+        public var bootsRefused = 0
         public var connects = 0
         public var connectFailures = 0
         public var queued = 0
@@ -181,6 +183,7 @@ public final class OCPPDeviceBinding: EmissionObserver, CommandTakingBinding, Se
             figures.session.add(one.session)
             figures.connected += one.connected
             figures.booted += one.booted
+            figures.bootsRefused += one.bootsRefused
             figures.connects += one.connects
             figures.connectFailures += one.connectFailures
             figures.queued += one.queued
@@ -234,7 +237,11 @@ final class ChargerLink: OCPPWebSocketDelegate, @unchecked Sendable {
         var figures = OCPPDeviceBinding.Figures()
         figures.session = session.counters
         figures.connected = connection != nil ? 1 : 0
-        if case .accepted = session.boot { figures.booted = 1 }
+        switch session.boot {
+        case .accepted: figures.booted = 1
+        case .retry(_, let status) where status == "Pending" || status == "Rejected": figures.bootsRefused = 1
+        default: break
+        }
         figures.connects = connects
         figures.connectFailures = connectFailures
         figures.queued = session.queuedCount

@@ -242,8 +242,11 @@ struct CertificationRun {
             return result("offline-queue", "After a lost connection the queued meter values arrive in order, none lost or doubled", .fail,
                           "the charge point did not reconnect within 60 s of the outage", started: started)
         }
-        // Time to replay: the queue, then a sample interval or two of new values.
-        _ = wait(.seconds(Int64(c.sampleInterval * 2 + 3))) { _ in nil as Bool? }
+        // Time to replay: until a meter value sampled after the outage arrives (a queue goes out in
+        // order, so everything before it has), or two sample intervals and a little more.
+        _ = wait(.seconds(Int64(c.sampleInterval * 2 + 3))) { _ in
+            sessionMeterValues().contains { $0.wall > backAt.addingTimeInterval(0.2) } ? true : nil
+        }
         let samples = sessionMeterValues()
         var findings: [String] = []
         let stamps = samples.map(\.timestamp)

@@ -32,9 +32,9 @@ import Testing
         var configuration = ChargerCertification.Configuration(
             host: "127.0.0.1", port: port, chargePointID: "CP-\(mode)", password: "cp-secret",
             profile: try ModelProfile.parse(profile, file: "py-reference.yaml"))
-        configuration.heartbeatInterval = 2
+        configuration.heartbeatInterval = 1
         configuration.sampleInterval = 1
-        configuration.outage = .seconds(4)
+        configuration.outage = .seconds(3)
         configuration.bootTimeout = .seconds(20)
         configuration.answerTimeout = .seconds(5)
         let checks = try ChargerCertification(configuration).run()

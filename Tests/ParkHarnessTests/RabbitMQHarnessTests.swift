@@ -65,6 +65,9 @@ import Testing
         #expect(broken.checks.filter { $0.verdict == .pass }.map(\.id) == ["telemetry-delivery"], "\(broken.checks.map { ($0.id, $0.verdict) })")
         #expect(broken.checks.filter { $0.verdict == .fail }.count == brokerSensitive.count - 1)
 
+        // The same node for the comparison with mosquitto (a node takes ~9 s to start).
+        try compareWithMosquitto(broker)
+
         // stop() leaves no Erlang VM and no epmd behind.
         let vm = try #require(broker.vmPID, "the node wrote no pid file")
         broker.stop()
@@ -77,9 +80,9 @@ import Testing
     /// ParkBench relies on none of the RabbitMQ gaps: every client speaks MQTT 3.1.1 at QoS 1,
     /// the harness and the reference platform are subscribed before the devices connect (so they
     /// see statuses and wills live), and nothing reads `$SYS`.
-    @Test func whereRabbitMQDiffersFromMosquitto() throws {
-        try #require(RabbitMQBroker.isInstalled, "RabbitMQ is not installed: run scripts/deps.sh test")
-        let rabbit = try Self.probe(try RabbitMQBroker())
+    /// (Run on the node of ``parkCoreSuitePassesThroughRabbitMQ()``, after its suite.)
+    func compareWithMosquitto(_ broker: RabbitMQBroker) throws {
+        let rabbit = try Self.probe(broker, stopping: false)
         let mosquitto = try Self.probe(try MosquittoBroker())
         print("mosquitto: \(mosquitto.sorted { $0.key < $1.key })\nRabbitMQ: \(rabbit.sorted { $0.key < $1.key })")
         // Alike: a will is published within milliseconds of a cut connection and retained; a
@@ -106,9 +109,9 @@ import Testing
         #expect(rabbit["mqtt5_accepted"] as? Bool == false)
     }
 
-    /// Runs the probe against `broker` (then stops it) and returns what it found.
-    static func probe(_ broker: some LoopbackBroker) throws -> [String: Any] {
-        defer { broker.stop() }
+    /// Runs the probe against `broker` (then stops it, unless told not to) and returns what it found.
+    static func probe(_ broker: some LoopbackBroker, stopping: Bool = true) throws -> [String: Any] {
+        defer { if stopping { broker.stop() } }
         let script = broker.directory.path("differ.py"), out = broker.directory.path("differ.out")
         try Self.probeScript.write(toFile: script, atomically: true, encoding: .utf8)
         let peer = try ChildProcess(try executablePath("python3"), [script, String(broker.port)], output: out)

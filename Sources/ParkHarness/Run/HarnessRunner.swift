@@ -259,10 +259,14 @@ public struct HarnessRunner: Sendable {
             throw .unreachable("only \(figures.connected) of \(count) chargers connected to the central system at \(platform.url) within \(configuration.connectTimeout)"
                                + " (\(figures.connectFailures) connects failed; a wrong password is refused 401)")
         }
-        if await waitUntil(configuration.connectTimeout, { chargers.figures.booted == count }) {
+        // Until each boot is answered: accepted, or Pending/Rejected (the checks then show what that costs).
+        _ = await waitUntil(configuration.connectTimeout) { let figures = chargers.figures; return figures.booted + figures.bootsRefused == count }
+        let figures = chargers.figures
+        if figures.booted == count {
             progress(.step("\(count) chargers connected over OCPP 1.6J to \(platform.url) and booted"))
         } else {
-            progress(.step("\(count) chargers connected over OCPP 1.6J to \(platform.url), but only \(chargers.figures.booted) boots were accepted"))
+            progress(.step("\(count) chargers connected over OCPP 1.6J to \(platform.url), but only \(figures.booted) boots were accepted"
+                           + (figures.bootsRefused > 0 ? " (\(figures.bootsRefused) answered Pending or Rejected)" : "")))
         }
     }
 
