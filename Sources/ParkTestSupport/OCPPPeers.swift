@@ -1,3 +1,5 @@
+import Foundation
+
 /// OCPP 1.6J peers built on the mobilityhouse `ocpp` package and `websockets` (see
 /// scripts/requirements-peers.txt), independent of ParkBench's own OCPP code. Both write one JSON
 /// line per WebSocket frame to `--log FILE`, flushed at once:
@@ -912,4 +914,32 @@ public enum OCPPPeers {
         asyncio.run(main())
         sys.exit(0)
         """
+}
+
+/// One line of an OCPP peer's `--log` (see ``OCPPPeers``), as a test reads it.
+public struct OCPPPeerLogLine: @unchecked Sendable {
+    public var time: Double
+    /// The charge point the frame was to or from.
+    public var chargePoint: String
+    /// `in` (the peer received it) or `out` (the peer sent it).
+    public var direction: String
+    /// `call`, `result`, `error`, `invalid` or `undelivered`.
+    public var type: String
+    public var action: String
+    /// The payload as on the wire (camelCase).
+    public var payload: [String: Any]
+    /// Set by the CSMS when a result it received breaks the 1.6 schema.
+    public var schemaError: String?
+
+    /// The log's lines, oldest first; lines that are not JSON objects are skipped.
+    public static func read(_ path: String) -> [OCPPPeerLogLine] {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+            return OCPPPeerLogLine(
+                time: object["t"] as? Double ?? 0, chargePoint: object["cp"] as? String ?? "", direction: object["dir"] as? String ?? "",
+                type: object["type"] as? String ?? "", action: object["action"] as? String ?? "", payload: object["payload"] as? [String: Any] ?? [:],
+                schemaError: object["schema_error"] as? String)
+        }
+    }
 }

@@ -25,25 +25,10 @@ import Testing
     /// The CSMS knows both chargers by these passwords.
     static let passwords = ["ev-ac-1": "secret-ac-7Q", "ev-dc-1": "secret-dc-3Z"]
 
-    /// One line of the CSMS's JSON-lines log.
-    struct Line {
-        var chargePoint: String
-        var direction: String
-        var type: String
-        var action: String
-        var payload: [String: Any]
-        var schemaError: String?
-    }
+    typealias Line = OCPPPeerLogLine
 
-    static func lines(_ path: String) -> [Line] {
-        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").compactMap { line in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
-            return Line(chargePoint: object["cp"] as? String ?? "", direction: object["dir"] as? String ?? "", type: object["type"] as? String ?? "",
-                        action: object["action"] as? String ?? "", payload: object["payload"] as? [String: Any] ?? [:],
-                        schemaError: object["schema_error"] as? String)
-        }
-    }
+    static func lines(_ path: String) -> [Line] { OCPPPeerLogLine.read(path) }
+
 
     /// A CSMS that expects `passwords`, the park, and a secrets file of `secrets`; runs simulate for `duration`.
     func simulate(secrets: [String: String], duration: String = "4s", extra: [String] = []) throws -> (run: CLITests.Run, log: [Line], directory: TemporaryDirectory) {

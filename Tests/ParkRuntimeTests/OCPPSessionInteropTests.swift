@@ -22,26 +22,9 @@ import Testing
           - {model: autel-dc120, zone: P, floor: 1, count: 1, id: "ev-dc-1", parameters: {meter_interval: 1s}}
         """
 
-    /// One line of the python peer's log.
-    struct Line {
-        var time: Double
-        var chargePoint: String
-        var direction: String
-        var type: String
-        var action: String
-        var payload: [String: Any]
-        var schemaError: String?
-    }
+    typealias Line = OCPPPeerLogLine
 
-    static func lines(_ path: String) -> [Line] {
-        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").compactMap { line in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
-            return Line(time: object["t"] as? Double ?? 0, chargePoint: object["cp"] as? String ?? "", direction: object["dir"] as? String ?? "",
-                        type: object["type"] as? String ?? "", action: object["action"] as? String ?? "", payload: object["payload"] as? [String: Any] ?? [:],
-                        schemaError: object["schema_error"] as? String)
-        }
-    }
+    static func lines(_ path: String) -> [Line] { OCPPPeerLogLine.read(path) }
 
     final class Fixture: Sendable {
         let session: ParkSession
