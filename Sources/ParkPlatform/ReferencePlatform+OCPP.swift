@@ -247,14 +247,22 @@ final class CentralSystemConnection: OCPPWebSocketDelegate, @unchecked Sendable 
             let values = Self.values(payload)
             actions = platform.core.withLock { $0.chargerValues(chargerID, values: values, deviceTimeNanoseconds: nil, now: now) }
         case "StopTransaction":
+            var billed: PlatformChargingSession?
             if let transaction = payload["transactionId"]?.int {
-                system?.sessions.withLock {
-                    $0[transaction]?.meterStopWh = payload["meterStop"]?.int
-                    $0[transaction]?.stopReason = payload["reason"]?.string ?? "Local"
+                billed = system?.sessions.withLock { sessions -> PlatformChargingSession? in
+                    sessions[transaction]?.meterStopWh = payload["meterStop"]?.int
+                    sessions[transaction]?.stopReason = payload["reason"]?.string ?? "Local"
+                    return sessions[transaction]
                 }
             }
             session.answer(id, payload: ["idTagInfo": ["status": "Accepted"]])
-            actions = platform.core.withLock { $0.chargerHeard(chargerID, now: now) }
+            // The session's bill is telemetry too: `session_wh` (`_c<n>` past the first connector).
+            if let billed, let energy = billed.energyWh {
+                let name = "session_wh" + (billed.connector > 1 ? "_c\(billed.connector)" : "")
+                actions = platform.core.withLock { $0.chargerValues(chargerID, values: [name: Double(energy)], deviceTimeNanoseconds: nil, now: now) }
+            } else {
+                actions = platform.core.withLock { $0.chargerHeard(chargerID, now: now) }
+            }
         case "DataTransfer":
             session.answer(id, payload: ["status": "UnknownVendorId"])
         case "DiagnosticsStatusNotification", "FirmwareStatusNotification":

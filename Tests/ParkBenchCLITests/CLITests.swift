@@ -412,11 +412,12 @@ import Testing
         // (with rejected boots every check times out; the others prove their own switches).
         let charging: [(fault: String?, failing: [String], only: [String])] = [
             (nil, [], []),
+            ("value-scaling", ["charger-session-billing"], []),
             ("alarm-delay=3s", chargerAlarms, []),
             ("drop-alarms", chargerAlarms, []),
-            ("ocpp-slow-responses=3s", chargerAlarms, []),
+            ("ocpp-slow-responses=3s", chargerAlarms, chargerAlarms),
             ("ocpp-boots-rejected", ["charger-remote-start"], ["charger-remote-start"]),
-            ("commands-dropped", ["charger-remote-start"], []),
+            ("commands-dropped", ["charger-session-billing", "charger-remote-start"], []),
             ("no-offline-detection", ["charger-offline-detection"], ["charger-offline-detection"]),
         ]
         // Each demo runs only its suite's devices, cut from demo.yaml so they stay the demo's: the
@@ -435,7 +436,7 @@ import Testing
         try ("park: video\n" + header + cut("  # GB/T 28181 video:", "  # EV chargers")).write(toFile: parks.video, atomically: true, encoding: .utf8)
         try ("park: chargers\n" + header + cut("  # EV chargers", "stimuli:")).write(toFile: parks.charging, atomically: true, encoding: .utf8)
         let matrix = video.map { (suite: "video", park: parks.video, checks: 8, fault: $0.fault, failing: $0.failing, only: [String]()) }
-            + charging.map { (suite: "charging", park: parks.charging, checks: $0.only.isEmpty ? 4 : $0.only.count, fault: $0.fault, failing: $0.failing, only: $0.only) }
+            + charging.map { (suite: "charging", park: parks.charging, checks: $0.only.isEmpty ? 5 : $0.only.count, fault: $0.fault, failing: $0.failing, only: $0.only) }
         let folders = matrix.map { FileManager.default.temporaryDirectory.appendingPathComponent("parkbench-\($0.suite)-\($0.fault ?? "healthy")-\(UUID())").path }
         let runs = try parkbenchConcurrently(matrix.indices.map { index in
             ["demo", "--suite", "conformance/suites/\(matrix[index].suite).yaml", "--park", matrix[index].park, "--out", folders[index]]

@@ -56,7 +56,7 @@ public struct CommandCheck: ConformanceCheck {
             let mark = context.truth.mark
             let asked = context.wallNow()
             // The platform knows a GB/T 28181 camera by its 20-digit id, not the park's name for it.
-            if let problem = await request(endpoint, device: context.videoIDs[device.id]?.id ?? device.id, in: context) {
+            if let problem = await context.askPlatform(command, device: context.videoIDs[device.id]?.id ?? device.id, through: endpoint) {
                 refused += 1
                 missing += 1
                 measurement.findings.append("\(device.id): the platform refused the request: \(problem)")
@@ -86,9 +86,13 @@ public struct CommandCheck: ConformanceCheck {
         measurement.set("refused_requests", .count(refused))
         return measurement
     }
+}
 
-    /// Sends the command request; nil when the platform took it, else what went wrong.
-    private func request(_ endpoint: PlatformProfile.CommandEndpoint, device: String, in context: HarnessContext) async -> String? {
+extension HarnessContext {
+    /// Asks the platform, through its profile's `commands` endpoint, to send `command` to
+    /// `device` (the platform's name for it); nil when the platform took the request, else what
+    /// went wrong.
+    func askPlatform(_ command: DeviceAction, device: String, through endpoint: PlatformProfile.CommandEndpoint) async -> String? {
         let arguments = "{" + command.arguments.sorted { $0.key < $1.key }.map { key, value in
             "\(JSONText.quoted(key)):\(Double(value) != nil || value == "true" || value == "false" ? value : JSONText.quoted(value))"
         }.joined(separator: ",") + "}"
@@ -99,7 +103,7 @@ public struct CommandCheck: ConformanceCheck {
                 .replacingOccurrences(of: "{arguments}", with: url ? "" : arguments)
         }
         guard let url = URL(string: fill(endpoint.url, url: true)) else { return "bad URL \(endpoint.url)" }
-        switch await context.request(method: endpoint.method, url: url, body: Array(fill(endpoint.body, url: false).utf8)) {
+        switch await request(method: endpoint.method, url: url, body: Array(fill(endpoint.body, url: false).utf8)) {
         case .success(let answer):
             return (200 ..< 300).contains(answer.status) ? nil : "HTTP \(answer.status) \(String(decoding: answer.body.prefix(120), as: UTF8.self))"
         case .failure(let failure):
