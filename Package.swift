@@ -161,7 +161,7 @@ let package = Package(
         .testTarget(name: "ParkMediaInteropTests", dependencies: ["ParkMedia", "ParkEventLoop", "ParkCapture", "ParkTestSupport"]),
         .testTarget(
             name: "ParkGB28181InteropTests", dependencies: ["ParkGB28181", "ParkCapture", "ParkTestSupport"], exclude: ["Scenarios", "Kamailio"]),
-        .testTarget(name: "ParkRuntimeTests", dependencies: ["ParkRuntime", "ParkBindings", "ParkCore", "ParkDevices", "ParkModbus", "ParkGB28181", "ParkEventLoop", "ParkMedia", "ParkTestSupport"]),
+        .testTarget(name: "ParkRuntimeTests", dependencies: ["ParkRuntime", "ParkBindings", "ParkCore", "ParkDevices", "ParkModbus", "ParkGB28181", "ParkEventLoop", "ParkMedia", "ParkTestSupport", "ParkCapture"]),
         .testTarget(name: "ParkReportTests", dependencies: ["ParkReport"]),
         .testTarget(name: "ParkCaptureTests", dependencies: ["ParkCapture", "ParkModbus", "ParkTestSupport"]),
         .testTarget(

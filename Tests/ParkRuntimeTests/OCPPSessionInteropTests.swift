@@ -1,5 +1,6 @@
 import Foundation
 import ParkBindings
+import ParkCapture
 import ParkCore
 import ParkDevices
 import ParkEventLoop
@@ -79,6 +80,10 @@ import Testing
             """.write(toFile: script, atomically: true, encoding: .utf8)
         let csms = try PythonPeer(script: OCPPPeers.csms, name: "csms", arguments: ["--log", log, "--heartbeat", "30", "--script", script])
         defer { csms.stop() }
+        // tshark, a third party, reads the wire: the handshake and every WebSocket frame.
+        let pcap = directory.path("ocpp.pcap")
+        let capture = try PacketCapture(interface: "lo", filter: "tcp port \(csms.port)", file: pcap)
+        capture.start()
         let fixture = try await Fixture(port: csms.port)
         // The EVs are plugged in before the CSMS asks: Preparing, then Charging on its command.
         _ = try await fixture.session.engine.apply(Stimulus("plug-in", arguments: ["connector": .int(1)]), to: "ev-ac-1")
@@ -89,6 +94,9 @@ import Testing
         }
         try await Task.sleep(nanoseconds: 1_500_000_000)  // heartbeats at the new 1 s interval
         await fixture.session.stop()
+        try await Task.sleep(nanoseconds: 200_000_000)  // the last segments reach the capture
+        _ = capture.stop()
+        try Self.expectWellFormedOnTheWire(pcap, port: csms.port)
         let lines = Self.lines(log)
         #expect(lines.allSatisfy { $0.schemaError == nil }, "every answer of ours is schema-valid: \(lines.compactMap(\.schemaError))")
         #expect(!lines.contains { $0.type == "invalid" })
@@ -127,6 +135,30 @@ import Testing
         // Every command the CSMS sent reached the device through the engine and is in the ledger.
         let commands = Set((try fixture.ledger.records()).filter { $0.entry == .command }.map(\.name))
         #expect(commands.isSuperset(of: ["remote-start", "set-charging-limit", "remote-stop"]), "\(commands)")
+    }
+
+    /// What tshark makes of the capture: each charger's upgrade offers `ocpp1.6` and the CSMS
+    /// agrees; every text frame is one OCPP-J JSON array; every frame a charger sent is masked and
+    /// none the CSMS sent is (RFC 6455 §5.1); nothing is malformed.
+    static func expectWellFormedOnTheWire(_ pcap: String, port: Int) throws {
+        let decode = ["-r", pcap, "-d", "tcp.port==\(port),http"]
+        let offered = try tshark(decode + ["-Y", "http.request && http.upgrade", "-T", "fields", "-e", "http.sec_websocket_protocol"])
+        #expect(offered.split(separator: "\n") == ["ocpp1.6", "ocpp1.6"], "two chargers offer ocpp1.6: \(offered)")
+        let agreed = try tshark(decode + ["-Y", "http.response.code == 101", "-T", "fields", "-e", "http.sec_websocket_protocol"])
+        #expect(agreed.split(separator: "\n") == ["ocpp1.6", "ocpp1.6"], "\(agreed)")
+        let frames = try tshark(decode + ["-Y", "websocket.opcode == 1", "-T", "fields", "-e", "tcp.dstport", "-e", "websocket.mask", "-e", "websocket.payload.text"])
+        var toCSMS = 0, fromCSMS = 0
+        for line in frames.split(separator: "\n") {
+            let fields = line.split(separator: "\t", maxSplits: 2).map(String.init)
+            guard fields.count == 3 else { Issue.record("a text frame tshark could not show: \(line)"); continue }
+            let fromCharger = fields[0] == String(port)
+            if fromCharger { toCSMS += 1 } else { fromCSMS += 1 }
+            #expect((fields[1] == "1" || fields[1] == "True") == fromCharger, "masked exactly when a charger sent it: \(line.prefix(120))")
+            let json = try? JSONSerialization.jsonObject(with: Data(fields[2].utf8)) as? [Any]
+            #expect(json.map { [2, 3, 4].contains($0.first as? Int ?? 0) } == true, "an OCPP-J array: \(fields[2].prefix(120))")
+        }
+        #expect(toCSMS >= 20 && fromCSMS >= 20, "frames both ways: \(toCSMS) to the CSMS, \(fromCSMS) from it")
+        #expect(try tshark(decode + ["-Y", "_ws.malformed || _ws.expert.severity == error"]).isEmpty)
     }
 
     @Test func theOfflineQueueIsReplayedInOrderToACSMSThatRestarts() async throws {
