@@ -24,6 +24,7 @@ BENCH_CONNECT_CLIENTS ?= 19500
 BENCH_SIP_CAMERAS ?= 50000
 BENCH_VIDEO_STREAMS ?= 200
 BENCH_LOAD_DEVICES ?= 6000
+BENCH_OCPP_CHARGERS ?= 10000
 
 .PHONY: all deps deps-build build test demo bench clean fuzz fuzz-smoke
 
@@ -74,6 +75,7 @@ bench: deps
 	.build/release/parkbench-bench load --devices $(BENCH_LOAD_DEVICES) --seconds 60 --probes 10
 	.build/release/parkbench-bench video --streams $(BENCH_VIDEO_STREAMS) --seconds 10 --receiver platform
 	.build/release/parkbench-bench sip --cameras $(BENCH_SIP_CAMERAS)
+	.build/release/parkbench-bench ocpp --chargers $(BENCH_OCPP_CHARGERS) --seconds 60
 
 # Every parser under libFuzzer + AddressSanitizer, one target after the other (niced); a crash,
 # hang or out-of-memory fails make and prints the reproducer. Inputs found collect in fuzz/.work/.

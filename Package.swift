@@ -136,7 +136,8 @@ let package = Package(
             name: "parkbench-bench",
             dependencies: [
                 "ParkCore", "ParkDevices", "ParkMQTT", "ParkModbus", "ParkPlatform", "ParkRuntime", "ParkTestSupport", "ParkGB28181", "ParkMedia",
-                .product(name: "NIOCore", package: "swift-nio"),
+                "ParkBindings", "ParkProfiles", "ParkOCPP", "ParkWire",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "bench/Sources/parkbench-bench"),
 

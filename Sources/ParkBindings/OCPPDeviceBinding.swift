@@ -148,7 +148,7 @@ public final class OCPPDeviceBinding: EmissionObserver, CommandTakingBinding, Se
             let mine = links.values.filter { $0.eventLoop === loop }
             tasks.append(loop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { _ in
                 let now = MonotonicClock.now()
-                for link in mine { link.pump(now: now) }
+                for link in mine where link.nextDue <= now { link.pump(now: now) }
             })
         }
         sweeps.withLock { $0 = tasks }
@@ -311,8 +311,13 @@ final class ChargerLink: OCPPWebSocketDelegate, @unchecked Sendable {
         guard connection === self.connection || self.connection == nil else { return }
         self.connection = nil
         session.connectionLost(now: MonotonicClock.now())
+        nextDue = .max
         scheduleReconnect()
     }
+
+    /// When the session next has something to send (heartbeat, retry, timeout), as of the last
+    /// pump: the loop's sweep looks only at this, so 10,000 idle chargers cost 10,000 comparisons.
+    private(set) var nextDue: UInt64 = 0
 
     /// Sends what the session has due and acts on what it heard.
     func pump(now: UInt64) {
@@ -320,11 +325,13 @@ final class ChargerLink: OCPPWebSocketDelegate, @unchecked Sendable {
             for frame in session.poll(now: now) { connection.send(frame.text) }
         }
         let events = session.takeEvents()
-        guard !events.isEmpty else { return }
-        for event in events { handle(event, now: now) }
-        if let connection, let due = session.nextDeadline, due <= now {
-            for frame in session.poll(now: now) { connection.send(frame.text) }
+        if !events.isEmpty {
+            for event in events { handle(event, now: now) }
+            if let connection, let due = session.nextDeadline, due <= now {
+                for frame in session.poll(now: now) { connection.send(frame.text) }
+            }
         }
+        nextDue = connection == nil ? .max : session.nextDeadline ?? .max
     }
 
     // MARK: Device → CSMS

@@ -371,6 +371,9 @@ struct PlatformCommand: AsyncParsableCommand {
                     throw ExitCode(ExitStatus.configurationError)
                 }
             }
+            // A script waiting for the lines saying where the platform listens reads them now, not
+            // at exit, when stdout is a file or pipe.
+            fflush(nil)
             while SystemClockSeconds.now() < deadline, !RunInterruption.received, !platform.isCrashed {
                 try? await Task.sleep(nanoseconds: 200_000_000)
             }

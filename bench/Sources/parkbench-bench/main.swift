@@ -8,7 +8,7 @@
 // (idle: after the devices exist, before they run; running: at the end, ledger included).
 // Targets from issue 2: p99 jitter < 5 ms, idle RSS < 2 KiB per device.
 //
-// `mqtt`: see MQTTBench.swift; `sip`: see SIPBench.swift; `video`: see VideoBench.swift.
+// `mqtt`: see MQTTBench.swift; `sip`: see SIPBench.swift; `video`: see VideoBench.swift; `ocpp`: see OCPPBench.swift.
 import Foundation
 import NIOCore
 import ParkCore
@@ -182,6 +182,8 @@ case "video":
     runVideoBench(VideoBenchArguments(Array(arguments.dropFirst())))
 case "load":
     runLoadBench(LoadBenchArguments(Array(arguments.dropFirst())))
+case "ocpp":
+    await runOCPPBench(OCPPBenchArguments(Array(arguments.dropFirst())))
 default:
     fail("""
         usage: parkbench-bench timers [--devices N] [--duration S] [--warmup S] [--threads N] [--resolution-us N] [--json]
@@ -194,5 +196,6 @@ default:
                parkbench-bench sip [--cameras N] [--per-socket N] [--rate CAMERAS/S] [--keepalive S] [--idle S]
                parkbench-bench video [--streams N] [--seconds S] [--sinks K] [--clip PATH]
                parkbench-bench load [--devices N] [--seconds S] [--probes R] [--rate X]
+               parkbench-bench ocpp [--chargers N] [--seconds S] [--heartbeat S] [--python M] [--threads T] [--connect-rate R] [--busy S] [--ledger-memory N] [--json]
         """)
 }
