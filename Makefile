@@ -67,6 +67,7 @@ endif
 
 bench: deps
 	$(SWIFT) build -c release $(SWIFT_FLAGS) --product parkbench-bench
+	$(SWIFT) build -c release $(SWIFT_FLAGS) --product parkbench  # load and ocpp run it as the platform
 	.build/release/parkbench-bench timers --devices $(BENCH_DEVICES) --duration $(BENCH_DURATION)
 	.build/release/parkbench-bench mqtt --clients $(BENCH_MQTT_CLIENTS) --seconds 10
 	.build/release/parkbench-bench store --messages 200000
