@@ -163,6 +163,18 @@ write("mqtt-connect-peek", [bytes([step]) + c for c in (connect4, connect5, conn
                                                      bytes([0x10, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]), packet(0x20, b"\x00\x00"))
                             for step in (0x00, 0x0F)])
 
+# OCPP-J ----------------------------------------------------------------------------------------
+ocpp_frames = [
+    '[2,"19223201","BootNotification",{"chargePointVendor":"VendorX","chargePointModel":"SingleSocketCharger"}]',
+    '[3,"19223201",{"status":"Accepted","currentTime":"2013-02-01T20:53:32.486Z","interval":300}]',
+    '[2,"7","MeterValues",{"connectorId":1,"transactionId":1000,"meterValue":[{"timestamp":"2026-12-07T05:25:01.425Z",'
+    '"sampledValue":[{"value":"1010","measurand":"Energy.Active.Import.Register","unit":"Wh"},{"value":"7.4e3","unit":"W"}]}]}]',
+    '[4,"1","NotImplemented","Requested Action is not known by receiver",{}]',
+    '[2,"42","Heartbeat",[]]', '[2, "x", "StatusNotification", {"connectorId": 0, "status": "Faulted", "errorCode": "GroundFailure"}]',
+    '[3,"1",{"transactionId":1,"idTagInfo":{"status":"Accepted"},"s":"\\u00e9\\ud83d\\ude00\\n"}]', '[2,"1","A",{"n":-0.0,"m":1e400}]',
+]
+write("ocpp", [bytes([selector]) + f.encode() for f in ocpp_frames for selector in (0, 3)])
+
 # Reference platform messages -------------------------------------------------------------------
 def msg(**fields):
     return json.dumps(fields, separators=(",", ":")).encode()
@@ -266,6 +278,10 @@ dictionary("modbus-reply", [b"\x00\x00\x00\x06\x01", b"\x00\x00\x00\x06\x02", b"
 dictionary("mqtt-connect-peek", [b"\x00\x04MQTT", b"\x00\x06MQIsdp", b"\x03", b"\x04", b"\x05", b"\x10", b"\xFF\xFF\xFF\x7F"])
 dictionary("mqtt-wire", [b"\x00\x04MQTT", b"\x04", b"\x05", b"\x10", b"\x30", b"\x32", b"\x34", b"\x82", b"\xC0", b"\xE0",
                          b"\xFF\xFF\xFF\x7F", b"park/", b"/event"])
+dictionary("ocpp", [t.encode() for t in (
+    '[2,"', '[3,"', '[4,"', '",{', '"BootNotification"', '"Heartbeat"', '"StatusNotification"', '"MeterValues"',
+    '"StartTransaction"', '"transactionId":', '"status":"Accepted"', '"interval":', "1e400", "-0.0", "true", "null", "{", "}",
+    "[", "]", "\\u0000", "\\ud800", "\\udc00")])
 dictionary("platform-message", [t.encode() for t in (
     '"device":', '"kind":', '"channel":', '"name":', '"status":', '"seq":', '"msg_id":', '"ts_ns":', '"values":',
     '"smoke-alarm"', '"fault"', '"fault-clear"', '"online"', '"event"', '"telemetry"', "1e400", "-0.0", "true", "null",

@@ -24,6 +24,7 @@ let fuzzTargets: [FuzzTarget] = [
     modbusReplyTarget,
     mqttConnectPeekTarget,
     mqttWireTarget,
+    ocppTarget,
     platformMessageTarget,
     profileModelTarget,
     profileParkTarget,
