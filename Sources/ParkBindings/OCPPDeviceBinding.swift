@@ -219,6 +219,9 @@ final class ChargerLink: OCPPWebSocketDelegate, @unchecked Sendable {
     private var backoff: Int64 = 1
     private var lastStatus: [Int: JSONValue] = [:]
     private var lastMeter: [Int: JSONValue] = [:]
+    /// Counts the connections opened: an answer the device gives after its connection was
+    /// replaced is not sent on the new one (the CSMS's call id means nothing there).
+    private var generation = 0
     private var connects = 0
     private var connectFailures = 0
     private let logger = Logger(label: "parkbench.ocpp")
@@ -295,6 +298,7 @@ final class ChargerLink: OCPPWebSocketDelegate, @unchecked Sendable {
     func opened(_ connection: OCPPWebSocketConnection) {
         guard powered, !shuttingDown else { connection.close(); return }
         self.connection = connection
+        generation += 1
         backoff = 1
         session.connectionOpened(now: MonotonicClock.now())
         pump(now: MonotonicClock.now())
@@ -521,11 +525,11 @@ final class ChargerLink: OCPPWebSocketDelegate, @unchecked Sendable {
             if let id { refuse(id, .internalError, "the charge point is not ready") }
             return
         }
-        let deviceID = deviceID, loop = eventLoop
+        let deviceID = deviceID, loop = eventLoop, asked = generation
         Task { [self] in
             let result = await commands(deviceID, command)
             loop.execute { [self] in
-                guard let id else { return }
+                guard let id, generation == asked else { return }
                 switch result {
                 case .success(let outcome): session.answer(id, payload: answer(outcome))
                 case .failure(let error): session.answerError(id, code: .internalError, description: "\(error)")

@@ -63,14 +63,14 @@ public struct ChargerCertification: Sendable {
 
     public func run() throws(ChargerCertificationError) -> [CheckResult] {
         let c = configuration
-        let log = CertificationLog(heartbeat: c.heartbeatInterval)
+        let log = CertificationLog(heartbeat: c.heartbeatInterval, callTimeout: c.answerTimeout)
         let expected = c.chargePointID, password = c.password
         let server: OCPPWebSocketServer
         do {
             server = try OCPPWebSocketServer(configuration: .init(host: c.host, port: c.port) { id, credentials in
                 guard id == expected else { return .refuse(404) }
                 guard !log.refusing else { return .refuse(503) }
-                if let password, credentials?.password != password || credentials?.user != id { return .refuse(401) }
+                if let password, credentials?.user != id || !PasswordComparison.same(credentials?.password ?? "", password) { return .refuse(401) }
                 return .admit
             }) { _, _ in CertificationConnection(log: log) }
         } catch {
@@ -128,8 +128,13 @@ final class CertificationLog: Sendable {
 
     private let state = Mutex(State())
     let heartbeat: Int
+    /// How long a call of ours waits for the charge point's answer (the run's answer timeout).
+    let callTimeout: Duration
 
-    init(heartbeat: Int) { self.heartbeat = heartbeat }
+    init(heartbeat: Int, callTimeout: Duration) {
+        self.heartbeat = heartbeat
+        self.callTimeout = callTimeout
+    }
 
     var refusing: Bool { state.withLock { $0.refusing } }
     var messages: [LoggedMessage] { state.withLock { $0.messages } }
@@ -184,11 +189,16 @@ final class CertificationLog: Sendable {
 /// One connection of the charge point: answers its calls as a central system does, sends ours.
 final class CertificationConnection: OCPPWebSocketDelegate, @unchecked Sendable {
     private let log: CertificationLog
-    private var session = OCPPCentralSystemSession(callTimeout: 30_000_000_000, idPrefix: "cert-")
+    private var session: OCPPCentralSystemSession
     private var connection: OCPPWebSocketConnection?
     private var number = 0
 
-    init(log: CertificationLog) { self.log = log }
+    init(log: CertificationLog) {
+        self.log = log
+        let timeout = log.callTimeout.components
+        session = OCPPCentralSystemSession(
+            callTimeout: UInt64(max(0, timeout.seconds)) * 1_000_000_000 + UInt64(max(0, timeout.attoseconds) / 1_000_000_000), idPrefix: "cert-")
+    }
 
     func opened(_ connection: OCPPWebSocketConnection) {
         self.connection = connection
@@ -212,7 +222,8 @@ final class CertificationConnection: OCPPWebSocketDelegate, @unchecked Sendable 
         connection.eventLoop.execute { [self] in
             session.call(action, payload, context: .int(Int64(tag)))
             flush()
-            connection.eventLoop.scheduleTask(in: .seconds(31)) { [self] in
+            // Settle it when its time is up even if the charge point says nothing more.
+            connection.eventLoop.scheduleTask(in: .nanoseconds(Int64(session.callTimeout) + 50_000_000)) { [self] in
                 flush()
                 record(session.takeEvents())
             }
@@ -237,8 +248,9 @@ final class CertificationConnection: OCPPWebSocketDelegate, @unchecked Sendable 
         for event in events {
             switch event {
             case .call(let id, let action, let payload):
-                log.record(LoggedMessage(kind: .call, action: action, payload: payload, tag: 0, at: now, wall: wall, connection: number))
-                answer(id, action: action, payload: payload)
+                // A StartTransaction's entry keeps, as its tag, the transactionId it was given.
+                let given = answer(id, action: action, payload: payload)
+                log.record(LoggedMessage(kind: .call, action: action, payload: payload, tag: Int(given ?? 0), at: now, wall: wall, connection: number))
             case .answered(let action, let payload, let context):
                 log.record(LoggedMessage(kind: .answered, action: action, payload: payload, tag: Int(context.int ?? 0), at: now, wall: wall, connection: number))
             case .refused(let action, let code, let description, let context):
@@ -250,18 +262,23 @@ final class CertificationConnection: OCPPWebSocketDelegate, @unchecked Sendable 
         }
     }
 
-    private func answer(_ id: String, action: String, payload: JSONValue) {
+    /// Answers the charge point's call as a central system does; a StartTransaction's transactionId.
+    private func answer(_ id: String, action: String, payload: JSONValue) -> Int64? {
         let now = JSONValue.string(ISO8601DateFormatter.withMilliseconds.string(from: Date()))
         switch action {
         case "BootNotification": session.answer(id, payload: ["status": "Accepted", "currentTime": now, "interval": .int(Int64(log.heartbeat))])
         case "Heartbeat": session.answer(id, payload: ["currentTime": now])
         case "Authorize": session.answer(id, payload: ["idTagInfo": ["status": "Accepted"]])
-        case "StartTransaction": session.answer(id, payload: ["transactionId": .int(log.transactionID()), "idTagInfo": ["status": "Accepted"]])
+        case "StartTransaction":
+            let transaction = log.transactionID()
+            session.answer(id, payload: ["transactionId": .int(transaction), "idTagInfo": ["status": "Accepted"]])
+            return transaction
         case "StopTransaction": session.answer(id, payload: ["idTagInfo": ["status": "Accepted"]])
         case "StatusNotification", "MeterValues", "DiagnosticsStatusNotification", "FirmwareStatusNotification": session.answer(id, payload: [:])
         case "DataTransfer": session.answer(id, payload: ["status": "UnknownVendorId"])
         default: session.answerError(id, code: .notImplemented, description: "unknown action \(action.prefix(40))")
         }
+        return nil
     }
 }
 

@@ -189,8 +189,8 @@ struct CertificationRun {
             calls("StatusNotification", in: messages, after: from).first { $0.payload["connectorId"]?.int == 1 && $0.payload["status"]?.string == "Charging" }
         }
         if charging == nil { findings.append("connector 1 never reported Charging") }
-        // The transactionId is the one this central system gave: the first it handed out.
-        transaction = 1
+        // The transactionId this central system gave that StartTransaction.
+        transaction = Int64(start.tag)
         return result("remote-start", "A remote start is accepted and becomes a transaction, charging", findings.isEmpty ? .pass : .fail,
                       findings.isEmpty ? String(format: "accepted; StartTransaction with the idTag, Charging %.2f s after the call", (charging?.wall ?? start.wall).timeIntervalSince(started)) : findings[0],
                       findings: findings, started: started)

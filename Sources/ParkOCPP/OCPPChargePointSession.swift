@@ -69,8 +69,9 @@ public struct OCPPChargePointSession: Sendable {
         case transaction(session: Int)
         /// A StatusNotification of `connector`: while offline only the latest is kept.
         case status(connector: Int)
-        /// Anything else (Authorize, DataTransfer, MeterValues outside a session): dropped if
-        /// the connection is down when its turn comes.
+        /// Anything else (Authorize, DataTransfer, MeterValues outside a session): held while the
+        /// connection is down like the rest, but not sent again if the connection drops while it is
+        /// in flight (it fails with an event instead).
         case other
     }
 
@@ -181,14 +182,24 @@ public struct OCPPChargePointSession: Sendable {
     }
 
     /// The WebSocket is gone: a call in flight goes back to the front of the queue (a
-    /// transaction message) or is forgotten (anything else), and the session waits.
+    /// transaction message, or a connector's status no newer one has replaced) or fails with an
+    /// event (anything else: an Authorize must be answered, even if only with no), and the
+    /// session waits.
     public mutating func connectionLost(now: UInt64) {
         isConnected = false
         immediate.removeAll()
         if let flying = inFlight {
             inFlight = nil
-            if case .awaitingAnswer = boot, flying.message.action == "BootNotification" { boot = .notSent }
-            if flying.message.isTransactional { queue.prepend(flying.message) }
+            if case .awaitingAnswer = boot, flying.message.action == "BootNotification" {
+                boot = .notSent
+            } else if flying.message.isTransactional {
+                queue.prepend(flying.message)
+            } else if case .status(let connector) = flying.message.kind {
+                let replaced = queue.contains { if case .status(connector) = $0.kind { true } else { false } }
+                if !replaced { queue.prepend(flying.message) }
+            } else if flying.message.action != "Heartbeat" {
+                events.append(.failed(action: flying.message.action, reason: "the connection dropped before the answer", context: flying.message.context))
+            }
         }
         nextHeartbeat = .max
     }

@@ -108,3 +108,16 @@ public enum OCPPMessageRules {
         return ISO8601DateFormatter().date(from: text)
     }
 }
+
+/// Compares a password a charge point sent with the one expected, in time that does not depend
+/// on where they differ (basic auth, security profile 1).
+public enum PasswordComparison {
+    public static func same(_ given: String, _ expected: String) -> Bool {
+        let a = Array(given.utf8), b = Array(expected.utf8)
+        var difference = UInt8(a.count == b.count ? 0 : 1)
+        for index in 0..<max(a.count, b.count) {
+            difference |= (index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0)
+        }
+        return difference == 0
+    }
+}

@@ -81,7 +81,7 @@ final class OCPPWebSocketHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var frame = unwrapInboundIn(data)
+        let frame = unwrapInboundIn(data)
         switch frame.opcode {
         case .text:
             var data = frame.unmaskedData
@@ -100,9 +100,10 @@ final class OCPPWebSocketHandler: ChannelInboundHandler {
             var echo = context.channel.allocator.buffer(capacity: 2)
             echo.write(webSocketErrorCode: code ?? .normalClosure)
             let reply = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: connection.isClient ? .random() : nil, data: echo)
-            context.writeAndFlush(wrapOutboundOut(reply)).whenComplete { _ in context.close(promise: nil) }
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(reply)).whenComplete { _ in channel.close(promise: nil) }
         default:
-            _ = frame
+            break
         }
     }
 
@@ -146,6 +147,8 @@ public enum OCPPWebSocketClient {
         public var maximumMessageSize: Int
         /// The local address to connect from (nil: the kernel's choice).
         public var bindHost: String?
+        /// How long the CSMS has to answer the upgrade once the TCP connection is up.
+        public var upgradeTimeout: TimeAmount = .seconds(15)
 
         public init(host: String, port: Int, path: String, version: OCPPVersion = .v16, basicAuth: (user: String, password: String)? = nil,
                     maximumMessageSize: Int = 1 << 16, bindHost: String? = nil) {
@@ -189,9 +192,10 @@ public enum OCPPWebSocketClient {
                     promise.succeed(connection)
                     return channel.eventLoop.makeSucceededVoidFuture()
                 }
+                let bound = NIOLoopBound(starter, eventLoop: channel.eventLoop)
                 let configuration: NIOHTTPClientUpgradeSendableConfiguration = (
                     upgraders: [upgrader],
-                    completionHandler: { context in context.pipeline.syncOperations.removeHandler(starter, promise: nil) })
+                    completionHandler: { context in context.pipeline.syncOperations.removeHandler(bound.value, promise: nil) })
                 do {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers(withClientUpgrade: configuration)
                     try channel.pipeline.syncOperations.addHandler(starter)
@@ -203,8 +207,16 @@ public enum OCPPWebSocketClient {
         if let bindHost = request.bindHost, let address = try? SocketAddress(ipAddress: bindHost, port: 0) {
             bootstrap = bootstrap.bind(to: address)
         }
-        bootstrap.connect(host: request.host, port: request.port).whenFailure { error in
-            promise.fail(OCPPConnectError(description: "cannot connect to \(request.host):\(request.port): \(error)", status: nil))
+        bootstrap.connect(host: request.host, port: request.port).whenComplete { result in
+            switch result {
+            case .failure(let error):
+                promise.fail(OCPPConnectError(description: "cannot connect to \(request.host):\(request.port): \(error)", status: nil))
+            case .success(let channel):
+                // A peer that takes the TCP connection but never answers the upgrade must not
+                // hold the charger forever: closing fails the promise ("closed during the upgrade").
+                let timeout = channel.eventLoop.scheduleTask(in: request.upgradeTimeout) { channel.close(promise: nil) }
+                promise.futureResult.whenComplete { _ in timeout.cancel() }
+            }
         }
         return promise.futureResult
     }
@@ -325,9 +337,10 @@ public final class OCPPWebSocketServer: Sendable {
                         }
                         return channel.eventLoop.makeSucceededVoidFuture()
                     })
+                let bound = NIOLoopBound(refusal, eventLoop: channel.eventLoop)
                 let upgrade: NIOHTTPServerUpgradeSendableConfiguration = (
                     upgraders: [upgrader],
-                    completionHandler: { context in context.pipeline.syncOperations.removeHandler(refusal, promise: nil) })
+                    completionHandler: { context in context.pipeline.syncOperations.removeHandler(bound.value, promise: nil) })
                 do {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withServerUpgrade: upgrade)
                     try channel.pipeline.syncOperations.addHandler(refusal)
@@ -402,7 +415,8 @@ public final class OCPPWebSocketServer: Sendable {
             var body = context.channel.allocator.buffer(capacity: reason.utf8.count + 1)
             body.writeString(reason + "\n")
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
         }
     }
 }

@@ -54,6 +54,12 @@ final class PlatformCentralSystem: Sendable {
     let connections = Mutex<[String: CentralSystemConnection]>([:])
     let sessions = Mutex<[Int64: PlatformChargingSession]>([:])
     let nextTransaction = Atomic<Int64>(1)
+    /// Numbers connections, so each one's call ids are its own ("csms-<n>-<k>"): a late answer
+    /// from a charger's old connection cannot settle a call made on its new one.
+    let nextConnection = Atomic<Int>(1)
+    /// The most sessions kept; past it the oldest stopped ones go (a charger that starts
+    /// transactions without end must not grow the platform without end).
+    static let keptSessions = 100_000
     private let server: Mutex<OCPPWebSocketServer?> = Mutex(nil)
 
     init(options: PlatformOCPPOptions) { self.options = options }
@@ -62,7 +68,7 @@ final class PlatformCentralSystem: Sendable {
         let options = options
         let configuration = OCPPWebSocketServer.Configuration(host: options.host, port: options.port) { id, credentials in
             guard let password = options.passwords(id) else { return options.requirePasswords ? .refuse(401) : .admit }
-            guard let credentials, credentials.user == id, Self.same(credentials.password, password) else { return .refuse(401) }
+            guard let credentials, credentials.user == id, PasswordComparison.same(credentials.password, password) else { return .refuse(401) }
             return .admit
         }
         let server = try OCPPWebSocketServer(configuration: configuration) { [weak platform, weak self] id, _ in
@@ -81,15 +87,6 @@ final class PlatformCentralSystem: Sendable {
         server.withLock { $0?.stop(); $0 = nil }
     }
 
-    /// Compares passwords in time that does not depend on where they differ.
-    static func same(_ given: String, _ expected: String) -> Bool {
-        let a = Array(given.utf8), b = Array(expected.utf8)
-        var difference = UInt8(a.count == b.count ? 0 : 1)
-        for index in 0..<max(a.count, b.count) {
-            difference |= (index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0)
-        }
-        return difference == 0
-    }
 }
 
 /// One charger's connection to the platform's central system; touched only on its event loop.
@@ -105,7 +102,10 @@ final class CentralSystemConnection: OCPPWebSocketDelegate, @unchecked Sendable 
         self.platform = platform
         self.system = system
         let timeout = system?.options.callTimeout ?? .seconds(30)
-        session = OCPPCentralSystemSession(callTimeout: UInt64(timeout.components.seconds) * 1_000_000_000 + UInt64(timeout.components.attoseconds / 1_000_000_000))
+        let number = system?.nextConnection.wrappingAdd(1, ordering: .relaxed).oldValue ?? 0
+        session = OCPPCentralSystemSession(
+            callTimeout: UInt64(timeout.components.seconds) * 1_000_000_000 + UInt64(timeout.components.attoseconds / 1_000_000_000),
+            idPrefix: "csms-\(number)-")
     }
 
     func opened(_ connection: OCPPWebSocketConnection) {
@@ -168,19 +168,26 @@ final class CentralSystemConnection: OCPPWebSocketDelegate, @unchecked Sendable 
     func call(_ action: String, _ payload: JSONValue, commandID: String) {
         session.call(action, payload, context: .string(commandID))
         flush()
-        // Time the call out if the charger never answers.
-        let deadline = TimeAmount.nanoseconds(Int64(session.callTimeout) + 1_000_000)
-        connection?.eventLoop.scheduleTask(in: deadline) { [self] in
-            _ = session.poll(now: MonotonicClock.now()).map { connection?.send($0.text) }
-            settle(session.takeEvents())
-        }
     }
 
     var eventLoop: (any EventLoop)? { connection?.eventLoop }
 
+    /// Sends what is due; a call of ours that goes out gets a wake-up at its deadline, so a
+    /// charger that never answers still settles it (and the next queued call goes).
     private func flush() {
         guard let connection else { return }
-        for frame in session.poll(now: MonotonicClock.now()) { connection.send(frame.text) }
+        let frames = session.poll(now: MonotonicClock.now())
+        for frame in frames {
+            connection.send(frame.text)
+            guard case .call = frame else { continue }
+            connection.eventLoop.scheduleTask(in: .nanoseconds(Int64(session.callTimeout) + 1_000_000)) { [self] in
+                flush()
+                settle(session.takeEvents())
+            }
+        }
+        // A timeout poll noticed: settled now, not when the charger next speaks.
+        let settled = session.takeEvents()
+        if !settled.isEmpty { settle(settled) }
     }
 
     /// Our calls' outcomes: a REST command is acknowledged (or not) by the charger's answer.
@@ -235,8 +242,12 @@ final class CentralSystemConnection: OCPPWebSocketDelegate, @unchecked Sendable 
             let tag = payload["idTag"]?.string ?? ""
             let transaction = system?.nextTransaction.wrappingAdd(1, ordering: .relaxed).oldValue ?? 0
             let connector = Int(payload["connectorId"]?.int ?? 1)
-            system?.sessions.withLock {
-                $0[transaction] = PlatformChargingSession(
+            system?.sessions.withLock { sessions in
+                if sessions.count >= PlatformCentralSystem.keptSessions,
+                   let oldest = sessions.values.filter({ $0.meterStopWh != nil }).min(by: { $0.transactionID < $1.transactionID }) ?? sessions.values.min(by: { $0.transactionID < $1.transactionID }) {
+                    sessions[oldest.transactionID] = nil
+                }
+                sessions[transaction] = PlatformChargingSession(
                     transactionID: transaction, device: chargerID, connector: connector, idTag: tag, meterStartWh: payload["meterStart"]?.int ?? 0)
             }
             session.answer(id, payload: ["transactionId": .int(transaction),
@@ -250,6 +261,8 @@ final class CentralSystemConnection: OCPPWebSocketDelegate, @unchecked Sendable 
             var billed: PlatformChargingSession?
             if let transaction = payload["transactionId"]?.int {
                 billed = system?.sessions.withLock { sessions -> PlatformChargingSession? in
+                    // Only the charger that started a session may stop (and bill) it.
+                    guard sessions[transaction]?.device == chargerID else { return nil }
                     sessions[transaction]?.meterStopWh = payload["meterStop"]?.int
                     sessions[transaction]?.stopReason = payload["reason"]?.string ?? "Local"
                     return sessions[transaction]

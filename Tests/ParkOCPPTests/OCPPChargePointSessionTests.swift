@@ -134,4 +134,26 @@ import Testing
                                     .call(id: "e", action: "RemoteStartTransaction", payload: ["idTag": "T"])])
         #expect(calls(cp.poll(now: 15 * Self.second)) == ["Heartbeat"], "the new interval counts from the change")
     }
+
+    @Test func aLostConnectionFailsAnAuthorizeInFlightAndKeepsAStatusNoNewerOneReplaced() {
+        var cp = session()
+        cp.connectionOpened(now: 0)
+        answer(&cp, cp.poll(now: 0), ["status": "Accepted", "interval": 300, "currentTime": "x"], at: 0)
+        _ = cp.takeEvents()
+        cp.enqueue("Authorize", ["idTag": "T"], context: ["connector": 1], now: 0)
+        #expect(calls(cp.poll(now: 0)) == ["Authorize"])
+        cp.connectionLost(now: 1)
+        #expect(cp.takeEvents() == [.failed(action: "Authorize", reason: "the connection dropped before the answer", context: ["connector": 1])],
+                "the device hears no, rather than nothing")
+        cp.enqueue("StatusNotification", ["connectorId": 1, "status": "Charging", "errorCode": "NoError"], kind: .status(connector: 1), now: 2)
+        cp.connectionOpened(now: 3)
+        #expect(calls(cp.poll(now: 3)) == ["StatusNotification"])
+        cp.connectionLost(now: 4)
+        #expect(cp.queuedCount == 1, "the status in flight is sent again: the CSMS must not keep the old one")
+        cp.enqueue("StatusNotification", ["connectorId": 1, "status": "Finishing", "errorCode": "NoError"], kind: .status(connector: 1), now: 5)
+        cp.connectionOpened(now: 6)
+        let sent = cp.poll(now: 6)
+        guard case .call(_, "StatusNotification", let payload)? = sent.last else { Issue.record("no status sent: \(sent)"); return }
+        #expect(payload["status"] == "Finishing" && cp.queuedCount == 0, "only the newest status of the connector")
+    }
 }
