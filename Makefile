@@ -1,6 +1,6 @@
 # ParkBench — two commands on a fresh Debian machine:
 #   make demo    install what is missing, build, run the core conformance suite, then the
-#                GB/T 28181 video suite and the OCPP charging suite, against an embedded mosquitto and the reference
+#                GB/T 28181 video suite, the OCPP charging suite and the parking suite, against an embedded mosquitto and the reference
 #                platform (FAULT=<switch> turns on one of the platform's fault switches, e.g.
 #                FAULT=alarm-delay: the run must fail); SUITE=<name> runs only
 #                conformance/suites/<name>.yaml, e.g. SUITE=failover
@@ -15,6 +15,7 @@ BIN          := .build/debug/parkbench
 DEMO_SUITE   ?= conformance/suites/park-core.yaml
 DEMO_VIDEO_SUITE ?= conformance/suites/video.yaml
 DEMO_CHARGING_SUITE ?= conformance/suites/charging.yaml
+DEMO_PARKING_SUITE ?= conformance/suites/parking.yaml
 FAULT        ?=
 SUITE        ?=
 BENCH_DEVICES  ?= 100000
@@ -47,7 +48,7 @@ build: deps-build
 # Suites of other targets that run on virtual time only (a VirtualPark, in-process platforms, no
 # sockets) join them: UNIT_SUITES, by their Module.Suite name.
 UNIT_TESTS := ParkWireTests|ParkGB28181Tests|ParkMediaTests|ParkCoreTests|ParkDevicesTests|ParkReportTests|SystemLibraryTests|ParkEventLoopTests
-UNIT_SUITES := ParkHarnessTests\.(LoadCheckTests|LoadReportMergeTests|FailoverVirtualTests|VirtualFaultMatrixTests)|ParkOCPPTests\.(JSONReaderTests|OCPPFrameTests|OCPPChargePointSessionTests|OCPPCentralSystemSessionTests)
+UNIT_SUITES := ParkHarnessTests\.(LoadCheckTests|LoadReportMergeTests|FailoverVirtualTests|VirtualFaultMatrixTests|VirtualParkingFaultMatrixTests)|ParkOCPPTests\.(JSONReaderTests|OCPPFrameTests|OCPPChargePointSessionTests|OCPPCentralSystemSessionTests)
 UNIT_PATTERN := ^(($(UNIT_TESTS))\.|($(UNIT_SUITES))/)
 test: deps
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
@@ -61,6 +62,7 @@ ifeq ($(SUITE),)
 	$(BIN) demo --suite $(DEMO_SUITE) $(if $(FAULT),--fault $(FAULT))
 	$(BIN) demo --suite $(DEMO_VIDEO_SUITE) $(if $(FAULT),--fault $(FAULT))
 	$(BIN) demo --suite $(DEMO_CHARGING_SUITE) $(if $(FAULT),--fault $(FAULT))
+	$(BIN) demo --suite $(DEMO_PARKING_SUITE) $(if $(FAULT),--fault $(FAULT))
 else
 	$(BIN) demo --suite conformance/suites/$(SUITE).yaml $(if $(FAULT),--fault $(FAULT))
 endif
@@ -77,6 +79,8 @@ bench: deps
 	.build/release/parkbench-bench video --streams $(BENCH_VIDEO_STREAMS) --seconds 10 --receiver platform
 	.build/release/parkbench-bench sip --cameras $(BENCH_SIP_CAMERAS)
 	.build/release/parkbench-bench ocpp --chargers $(BENCH_OCPP_CHARGERS) --seconds 60
+	$(SWIFT) build -c release $(SWIFT_FLAGS) --product ParkPluginLPRCamera  # the plugins benchmark loads it
+	.build/release/parkbench-bench plugins
 
 # Every parser under libFuzzer + AddressSanitizer, one target after the other (niced); a crash,
 # hang or out-of-memory fails make and prints the reproducer. Inputs found collect in fuzz/.work/.

@@ -12,6 +12,9 @@ let package = Package(
         .library(name: "ParkPluginKit", targets: ["ParkPluginKit"]),
         // The example plugin, built as a shared library that `parkbench` loads with dlopen.
         .library(name: "ParkPluginExample", type: .dynamic, targets: ["ParkPluginExample"]),
+        // The car-park lane plugins (devices/plugins/parking): one kind per library.
+        .library(name: "ParkPluginLPRCamera", type: .dynamic, targets: ["ParkPluginLPRCamera"]),
+        .library(name: "ParkPluginBarrier", type: .dynamic, targets: ["ParkPluginBarrier"]),
         // The parsers the fuzz package (fuzz/, built with sanitizers in its own scratch path) drives.
         .library(name: "ParkModbus", targets: ["ParkModbus"]),
         .library(name: "ParkCapture", targets: ["ParkCapture"]),
@@ -131,6 +134,8 @@ let package = Package(
             dependencies: ["ParkPluginKit"],
             path: "devices/plugins/example-people-counter",
             exclude: ["README.md"]),
+        .target(name: "ParkPluginLPRCamera", dependencies: ["ParkPluginKit"], path: "devices/plugins/parking/lpr-camera"),
+        .target(name: "ParkPluginBarrier", dependencies: ["ParkPluginKit"], path: "devices/plugins/parking/barrier"),
 
         .executableTarget(
             name: "parkbench-bench",

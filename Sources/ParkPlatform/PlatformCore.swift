@@ -51,8 +51,8 @@ public struct PlatformCore: Sendable {
         case statusChanged(device: String, from: DeviceStatus?, to: DeviceStatus)
         /// Telemetry to show northbound: the values the platform now holds for the device.
         case showTelemetry(PlatformTelemetry)
-        /// A linkage rule fired: send this command message to a device.
-        case sendCommand(device: String, topic: String, payload: [UInt8], rule: String)
+        /// A linkage rule fired: send this command message to a device once `delay` has passed.
+        case sendCommand(device: String, topic: String, payload: [UInt8], rule: String, delay: Duration)
         /// A device message to keep (the platform's database).
         case record(RecordedMessage)
         /// Something in a device message was refused or left out; worth a (rate-limited) log line.
@@ -77,6 +77,8 @@ public struct PlatformCore: Sendable {
     /// Commands sent by linkage rules, and rule firings swallowed by the fault switch.
     public private(set) var linkageCommands = 0
     public private(set) var linkageDropped = 0
+    /// Rule firings left out because the event lacked a value an argument takes (`{floor}`).
+    public private(set) var linkageUnfilled = 0
     private var messagesSinceStart = 0
 
     public init(configuration: PlatformConfiguration, faults: PlatformFaults = PlatformFaults()) {
@@ -203,7 +205,7 @@ public struct PlatformCore: Sendable {
                 values: message.values.mapValues { $0 * faults.valueScaling })))
         }
         if message.channel == "event", let event = message.name {
-            actions += linkage(for: event, from: state)
+            actions += linkage(for: event, from: state, values: message.values, texts: message.texts)
         }
         if message.channel == "event", let event = message.name, configuration.alarmEvents.contains(event) {
             if faults.dropAlarms {
@@ -233,11 +235,16 @@ public struct PlatformCore: Sendable {
     }
 
     /// The commands the linkage rules ask for when `source` reports `event`.
-    mutating func linkage(for event: String, from source: DeviceState) -> [Action] {
+    mutating func linkage(for event: String, from source: DeviceState, values: [String: Double] = [:], texts: [String: String] = [:]) -> [Action] {
         var actions: [Action] = []
-        for rule in configuration.linkageRules where rule.triggered(by: event, kind: source.kind, zone: source.zone) {
+        for rule in configuration.linkageRules
+        where rule.triggered(by: event, kind: source.kind, zone: source.zone, texts: texts, conditionsIgnored: faults.linkageListsIgnored) {
             guard !faults.linkageDropped else {
                 linkageDropped += 1
+                continue
+            }
+            guard let arguments = rule.filledArguments(values: values, texts: texts) else {
+                linkageUnfilled += 1
                 continue
             }
             let targets = devices.values.filter { $0.id != source.id && rule.targets(kind: $0.kind, zone: $0.zone, triggerZone: source.zone) }
@@ -247,9 +254,9 @@ public struct PlatformCore: Sendable {
                 let id = "lk-\(rule.id)-\(linkageCommands)"
                 let payload = DeviceEnvelope.command(
                     id: id, command: rule.command,
-                    arguments: rule.arguments.sorted { $0.key < $1.key }.map { ($0.key, WireScalar(inferredFrom: $0.value)) },
+                    arguments: arguments.sorted { $0.key < $1.key }.map { ($0.key, WireScalar(inferredFrom: $0.value)) },
                     extra: [("rule", JSONText.quoted(rule.id)), ("trigger", JSONText.quoted(source.id))])
-                actions.append(.sendCommand(device: target.id, topic: topic, payload: payload, rule: rule.id))
+                actions.append(.sendCommand(device: target.id, topic: topic, payload: payload, rule: rule.id, delay: faults.linkageDelay))
             }
         }
         return actions
@@ -413,6 +420,11 @@ public struct PlatformFaults: Sendable, Hashable {
     public var crashAfterMessages: Int?
     /// Linkage rules never fire.
     public var linkageDropped: Bool
+    /// Linkage commands go out this long after the event that fired them (a slow rule engine:
+    /// the barrier opens late).
+    public var linkageDelay: Duration = .zero
+    /// Rules' list conditions always hold: the gate opens for any plate, whitelisted or not.
+    public var linkageListsIgnored = false
     /// Commands asked for through the API are accepted and never sent.
     public var commandsDropped: Bool
     /// GB/T 28181 cameras: only the first MESSAGE of a split Catalog response is kept.

@@ -317,14 +317,18 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
                 } else {
                     clock.schedule(after: delay, raise)
                 }
-            case .sendCommand(let device, let topic, let payload, let rule):
-                if let object = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any], let id = object["id"] as? String,
-                   let command = object["command"] as? String {
-                    let sentAt = clock.now()
-                    _ = records.sent(device: device, command: command, origin: "linkage \(rule)", id: id, at: sentAt)
-                    store?.append(.command(id: id, device: device, command: command, origin: "linkage \(rule)", sent: sentAt))
+            case .sendCommand(let device, let topic, let payload, let rule, let delay):
+                let records = self.records, store = self.store, clock = self.clock
+                let send: @Sendable () -> Void = {
+                    if let object = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any], let id = object["id"] as? String,
+                       let command = object["command"] as? String {
+                        let sentAt = clock.now()
+                        _ = records.sent(device: device, command: command, origin: "linkage \(rule)", id: id, at: sentAt)
+                        store?.append(.command(id: id, device: device, command: command, origin: "linkage \(rule)", sent: sentAt))
+                    }
+                    try? publish(topic, payload, .atLeastOnce)
                 }
-                try? publish(topic, payload, .atLeastOnce)
+                if delay == .zero { send() } else { clock.schedule(after: delay, send) }
             case .record(let message):
                 store?.append(.message(message))
             case .refused(let problem):

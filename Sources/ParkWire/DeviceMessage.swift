@@ -24,6 +24,9 @@ public struct DeviceMessage: Sendable, Hashable {
     /// Keys whose number does not fit a finite double (`1e400`): left out of `values` (or of
     /// `seq`/`ts_ns`) so the message still counts, and named so the platform can report them.
     public var badValues: [String]
+    /// Text values (`"plate": "京A12345"`), kept beside the numbers: a plate camera's read or a
+    /// door's credential is what a rule decides on. Each counts toward `maxValues` like a number.
+    public var texts: [String: String]
 
     /// Far more points than any device model in the catalog reports.
     public static let defaultMaxValues = 1_024
@@ -54,6 +57,7 @@ public struct DeviceMessage: Sendable, Hashable {
         values = fields.values
         valueNames = fields.valueNames
         badValues = fields.badValues
+        texts = fields.texts
     }
 
     /// What the scanner found, before the required fields are checked.
@@ -64,6 +68,7 @@ public struct DeviceMessage: Sendable, Hashable {
         var values: [String: Double] = [:]
         var valueNames: [String] = []
         var badValues: [String] = []
+        var texts: [String: String] = [:]
     }
 }
 
@@ -145,8 +150,8 @@ private struct DeviceMessageScanner {
         return fields
     }
 
-    /// `{"point": number, …}`: numbers are kept, other JSON values ignored (as the platform
-    /// always has), non-finite numbers named as bad; counting stops the scan at `maxValues + 1`.
+    /// `{"point": number, …}`: numbers and strings are kept, other JSON values ignored, non-finite
+    /// numbers named as bad; counting stops the scan at `maxValues + 1`.
     private mutating func values(into fields: inout DeviceMessage.Fields) throws(DeviceMessageError) {
         index += 1
         var entries = 0
@@ -154,10 +159,13 @@ private struct DeviceMessageScanner {
         try members { (scanner, key) throws(DeviceMessageError) in
             entries += 1
             guard entries <= limit else { throw DeviceMessageError(.tooManyValues(limit: limit)) }
-            if case .number(let number, _) = try scanner.scalar(depth: 2) {
+            switch try scanner.scalar(depth: 2) {
+            case .number(let number, _):
                 if number.isFinite {
                     if fields.values.updateValue(number, forKey: key) == nil { fields.valueNames.append(key) }
                 } else { fields.badValues.append(key) }
+            case .string(let text): fields.texts[key] = text
+            case .other: break
             }
         }
     }

@@ -29,7 +29,9 @@ struct DemoCommand: AsyncParsableCommand {
               drop-alarms               alarms are swallowed               → alarm latency checks
               value-scaling[=10]        values are multiplied on the way   → accuracy
               no-offline-detection      vanished devices stay online       → offline detection
-              linkage-dropped           linkage rules never fire           → linkage
+              linkage-dropped           linkage rules never fire           → linkage, entrance chain
+              linkage-delay[=2s]        linkage commands go out this late  → linkage, entrance chain
+              whitelist-ignored         a rule's list never refuses: the barrier opens for any plate → stranger refused
               auth-disabled             the broker and the SIP server let anyone in → device and camera authentication
               commands-dropped          API commands are accepted, not sent → platform command, camera PTZ
               catalog-truncated         only an NVR's first catalog MESSAGE is kept → catalog completeness
@@ -341,6 +343,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
     enum Name: String, CaseIterable {
         case alarmDelay = "alarm-delay", dropAlarms = "drop-alarms", valueScaling = "value-scaling"
         case noOfflineDetection = "no-offline-detection", crashAfter = "crash-after", linkageDropped = "linkage-dropped"
+        case linkageDelay = "linkage-delay", whitelistIgnored = "whitelist-ignored"
         case authDisabled = "auth-disabled", commandsDropped = "commands-dropped"
         case catalogTruncated = "catalog-truncated", keepalivesIgnored = "keepalives-ignored"
         case videoDelay = "video-delay", rtpLoss = "rtp-loss"
@@ -360,12 +363,12 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         self.name = name
         value = parts.count == 2 ? parts[1] : nil
         switch name {
-        case .alarmDelay, .gatewaySlowPoll, .videoDelay, .staleEventsDropped, .standbySlowTakeover, .slowUnderLoad, .ocppSlowResponses: if let value, DeviceDuration(parsing: value).map({ $0 > .zero }) != true { return nil }
+        case .alarmDelay, .gatewaySlowPoll, .videoDelay, .staleEventsDropped, .standbySlowTakeover, .slowUnderLoad, .ocppSlowResponses, .linkageDelay: if let value, DeviceDuration(parsing: value).map({ $0 > .zero }) != true { return nil }
         case .valueScaling: if let value, Double(value) == nil { return nil }
         case .crashAfter, .gatewayMeterLimit: if let value, Int(value).map({ $0 > 0 }) != true { return nil }
         case .rtpLoss: if let value, Int(value).map({ $0 > 1 }) != true { return nil }
         case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline,
-             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected:
+             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected, .whitelistIgnored:
             if value != nil { return nil }
         }
     }
@@ -380,13 +383,14 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .gatewaySlowPoll: "gateway-slow-poll=\(value ?? "3s")"
         case .gatewayMeterLimit: "gateway-meter-limit=\(value ?? "16")"
         case .videoDelay: "video-delay=\(value ?? "3s")"
+        case .linkageDelay: "linkage-delay=\(value ?? "2s")"
         case .ocppSlowResponses: "ocpp-slow-responses=\(value ?? "3s")"
         case .rtpLoss: "rtp-loss=\(value ?? "50")"
         case .staleEventsDropped: "stale-events-dropped=\(value ?? "5s")"
         case .slowUnderLoad: "slow-under-load=\(value ?? "100us")"
         case .standbySlowTakeover: "standby-slow-takeover=\(value ?? "30s")"
         case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline,
-             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected:
+             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected, .whitelistIgnored:
             name.rawValue
         }
     }
@@ -401,6 +405,8 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .noOfflineDetection: faults.offlineDetectionDisabled = true
         case .crashAfter: faults.crashAfterMessages = Int(value ?? "400") ?? 400
         case .linkageDropped: faults.linkageDropped = true
+        case .linkageDelay: faults.linkageDelay = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "2s") ?? .seconds(2)).nanoseconds))
+        case .whitelistIgnored: faults.linkageListsIgnored = true
         case .commandsDropped: faults.commandsDropped = true
         case .catalogTruncated: faults.catalogTruncated = true
         case .keepalivesIgnored: faults.keepalivesIgnored = true

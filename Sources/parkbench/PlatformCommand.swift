@@ -132,6 +132,12 @@ struct PlatformCommand: AsyncParsableCommand {
         @Flag(help: "Fault: linkage rules never fire.")
         var dropLinkage = false
 
+        @Option(help: ArgumentHelp("Fault: linkage commands go out this long after the event that fired them, e.g. 2s.", valueName: "duration"))
+        var linkageDelay: DeviceDuration?
+
+        @Flag(help: "Fault: rules' list conditions always hold (the barrier opens for any plate, whitelisted or not).")
+        var whitelistIgnored = false
+
         @Flag(help: "Fault: commands asked for through the REST API are accepted and never sent.")
         var dropCommands = false
 
@@ -265,6 +271,8 @@ struct PlatformCommand: AsyncParsableCommand {
             faults.staleAfter = staleEventsDropped.map { .nanoseconds(Int64($0.nanoseconds)) }
             faults.slowUnderLoad = slowUnderLoad.map { .nanoseconds(Int64($0.nanoseconds)) }
             faults.duplicatesKept = duplicatesKept
+            faults.linkageDelay = .nanoseconds(Int64(linkageDelay?.nanoseconds ?? 0))
+            faults.linkageListsIgnored = whitelistIgnored
             faults.ocppSlowResponses = .nanoseconds(Int64(ocppSlowResponses?.nanoseconds ?? 0))
             faults.ocppBootsRejected = ocppBootsRejected
             let store: PlatformStore

@@ -434,7 +434,7 @@ import Testing
         let parks = (video: parkDirectory.path("video.yaml"), charging: parkDirectory.path("chargers.yaml"))
         let header = "seed: 42\nzones: [{id: A, floors: 3}, {id: B, floors: 1}]\npopulations:\n"
         try ("park: video\n" + header + cut("  # GB/T 28181 video:", "  # EV chargers")).write(toFile: parks.video, atomically: true, encoding: .utf8)
-        try ("park: chargers\n" + header + cut("  # EV chargers", "stimuli:")).write(toFile: parks.charging, atomically: true, encoding: .utf8)
+        try ("park: chargers\n" + header + cut("  # EV chargers", "  # Car park entrance lanes")).write(toFile: parks.charging, atomically: true, encoding: .utf8)
         let matrix = video.map { (suite: "video", park: parks.video, checks: 8, fault: $0.fault, failing: $0.failing, only: [String]()) }
             + charging.map { (suite: "charging", park: parks.charging, checks: $0.only.isEmpty ? 5 : $0.only.count, fault: $0.fault, failing: $0.failing, only: $0.only) }
         let folders = matrix.map { FileManager.default.temporaryDirectory.appendingPathComponent("parkbench-\($0.suite)-\($0.fault ?? "healthy")-\(UUID())").path }

@@ -321,7 +321,13 @@ import Testing
 
 /// The example plugin built by SwiftPM: next to the test binary, in the build products directory.
 private func examplePluginPath() throws -> String {
-    let name = "libParkPluginExample.so"
+    try builtPluginPath(product: "ParkPluginExample")
+}
+
+/// A plugin library product of this package (`libParkPlugin<Name>.so`) as SwiftPM built it:
+/// next to the test binary, in the build products directory. Shared with the other plugin suites.
+func builtPluginPath(product: String) throws -> String {
+    let name = "lib\(product).so"
     var starts: [URL] = []
     if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
         starts.append(URL(fileURLWithPath: executable).deletingLastPathComponent())
@@ -338,12 +344,12 @@ private func examplePluginPath() throws -> String {
         }
     }
     Issue.record(
-        "\(name) is not built: run `swift build --product ParkPluginExample` (with the same --scratch-path) before `swift test`")
-    throw PluginFixtureError.examplePluginNotBuilt
+        "\(name) is not built: run `swift build --product \(product)` (with the same --scratch-path) before `swift test`")
+    throw PluginFixtureError.pluginNotBuilt(product)
 }
 
 private enum PluginFixtureError: Error {
-    case examplePluginNotBuilt
+    case pluginNotBuilt(String)
     case compilerFailed(String)
 }
 

@@ -30,6 +30,11 @@ enum HarnessRuns {
     static func kinds() throws -> (DeviceKindRegistry, ModelCatalog) {
         var registry = DeviceKindRegistry()
         for kind in BuiltInKinds.all { try registry.register(kind) }
+        // The plugin kinds (the demo park's plate cameras and barriers) as `parkbench` finds them:
+        // SwiftPM builds the libraries next to the test binary.
+        let plugins = PluginLoader.discover()
+        if let failure = plugins.failures.first { throw failure }
+        for kind in plugins.kinds { try registry.register(kind) }
         let catalog = try ModelCatalog.load(directory: packageRoot.appendingPathComponent("devices").path, kinds: registry)
         return (registry, catalog)
     }

@@ -62,6 +62,60 @@ import Testing
     }
 }
 
+/// The parking suite's fault matrix on virtual time: the demo park's entrance lanes (plate cameras
+/// and barriers, loaded from their plugin libraries), the reference platform's whitelist rule,
+/// one fault switch per row. Every check passes with none on and fails under exactly the switches
+/// that break what it watches.
+@Suite struct VirtualParkingFaultMatrixTests {
+    static let chains = ["entrance-whitelisted-car", "entrance-lane-2"]
+    static let matrix: [(name: String, faults: PlatformFaults, failing: [String])] = {
+        var delayed = PlatformFaults()
+        delayed.linkageDelay = .seconds(2)
+        var ignoring = PlatformFaults()
+        ignoring.linkageListsIgnored = true
+        return [
+            ("none", PlatformFaults(), []),
+            ("linkage-dropped", PlatformFaults(linkageDropped: true), chains),
+            ("linkage-delay=2s", delayed, chains),
+            ("whitelist-ignored", ignoring, ["entrance-stranger-refused"]),
+            ("alarm-delay=3s", PlatformFaults(alarmDelay: .seconds(3)), ["barrier-rammed-alarm"]),
+            ("drop-alarms", PlatformFaults(dropAlarms: true), ["barrier-rammed-alarm"]),
+        ]
+    }()
+
+    @Test(arguments: matrix.indices)
+    func eachFaultSwitchFailsExactlyItsChecks(row: Int) async throws {
+        let (name, faults, failing) = Self.matrix[row]
+        let results = try await HarnessRuns.runVirtualParking(faults: faults)
+        #expect(results.map(\.id) == ["entrance-whitelisted-car", "entrance-lane-2", "entrance-stranger-refused", "barrier-rammed-alarm"])
+        for result in results {
+            let expected: RunReport.Verdict = failing.contains(result.id) ? .fail : .pass
+            #expect(result.verdict == expected, "\(name): \(result.id) \(result.verdict.rawValue): \(result.summary) \(result.findings.prefix(3))")
+        }
+    }
+
+    /// Each hop is what the devices recorded: the read takes the camera model's recognition time
+    /// (hik-ids-tcg405: 200 ms ± 60 ms), the barrier its rise time (acme-br12: 1.2 s, exactly, on
+    /// virtual time), and a 2 s linkage delay lands in the decision hop and nowhere else.
+    @Test func hopsAreTimedAtTheDevices() async throws {
+        let healthy = try #require(try await HarnessRuns.runVirtualParking(faults: PlatformFaults(), only: ["entrance-whitelisted-car"]).first)
+        var delayedFaults = PlatformFaults()
+        delayedFaults.linkageDelay = .seconds(2)
+        let delayed = try #require(try await HarnessRuns.runVirtualParking(faults: delayedFaults, only: ["entrance-whitelisted-car"]).first)
+        let read = try #require(healthy.metrics["hop1.max"]?.value)
+        let decision = try #require(healthy.metrics["hop2.max"]?.value)
+        let barrier = try #require(healthy.metrics["hop3.max"]?.value)
+        #expect(read >= 140 && read <= 260, "plate read \(read) ms")
+        #expect(decision < 50, "platform decision \(decision) ms")
+        #expect(abs(barrier - 1_200) < 1, "barrier up \(barrier) ms")
+        #expect(healthy.metrics["samples"]?.value == 3)
+        let slowDecision = try #require(delayed.metrics["hop2.max"]?.value)
+        #expect(slowDecision >= 2_000 && slowDecision < 2_050, "delayed decision \(slowDecision) ms")
+        #expect(abs((delayed.metrics["hop3.max"]?.value ?? 0) - 1_200) < 1)
+        #expect(delayed.findings.contains { $0.contains("platform decision took") && $0.contains("over its 1s budget") }, "\(delayed.findings)")
+    }
+}
+
 /// Each check type against a platform that breaks what it watches, on a virtual park: the
 /// finding that says why, not only the verdict. (The same checks pass through a real broker in
 /// `HarnessRunTests`; here the failures take milliseconds instead of a run each.)
@@ -138,6 +192,19 @@ extension HarnessRuns {
     static func runVirtualDemo(faults: PlatformFaults, only: [String]) async throws -> [CheckResult] {
         try await runVirtual(
             suite: try Suite.load(file: path("conformance/suites/park-core.yaml")),
+            park: try String(contentsOfFile: path("conformance/parks/demo.yaml"), encoding: .utf8), faults: faults,
+            linkage: try LinkageRule.load(file: path("conformance/platform/linkage.yaml")), heartbeatTimeout: .seconds(120), only: only)
+    }
+
+    /// The parking suite on the virtual demo park, the platform with `faults` on.
+    static func runVirtualParking(faults: PlatformFaults, only: [String] = []) async throws -> [CheckResult] {
+        try await runVirtualSuite("parking", faults: faults, only: only)
+    }
+
+    /// `conformance/suites/<name>.yaml` on the virtual demo park with the checked-in linkage rules.
+    static func runVirtualSuite(_ name: String, faults: PlatformFaults, only: [String] = []) async throws -> [CheckResult] {
+        try await runVirtual(
+            suite: try Suite.load(file: path("conformance/suites/\(name).yaml")),
             park: try String(contentsOfFile: path("conformance/parks/demo.yaml"), encoding: .utf8), faults: faults,
             linkage: try LinkageRule.load(file: path("conformance/platform/linkage.yaml")), heartbeatTimeout: .seconds(120), only: only)
     }

@@ -84,7 +84,7 @@ import Testing
         let panic = Array(#"{"device":"p1","kind":"emergency-button","seq":1,"msg_id":"p1#1","channel":"event","name":"alarm","values":{}}"#.utf8)
         let actions = core.received(topic: "park/A/emergency-button/p1/event", payload: panic, now: 2)
         let commands = actions.compactMap { action -> (String, String, String)? in
-            if case .sendCommand(let device, let topic, let payload, _) = action { (device, topic, String(decoding: payload, as: UTF8.self)) } else { nil }
+            if case .sendCommand(let device, let topic, let payload, _, _) = action { (device, topic, String(decoding: payload, as: UTF8.self)) } else { nil }
         }
         #expect(commands.map(\.0) == ["s-A"])
         #expect(commands.first?.1 == "park/A/sounder/s-A/cmd")
@@ -119,6 +119,105 @@ import Testing
         let messages = errors.issues.map(\.description)
         #expect(messages.contains { $0.hasPrefix("bad.yaml:3:") && $0.contains("unknown key 'evnt'; did you mean 'event'?") })
         #expect(messages.contains { $0.contains("missing required key 'to'") })
+    }
+
+    /// A rule with a list condition: a plate camera's read opens its own lane's barrier only for a
+    /// whitelisted plate; `whitelist-ignored` opens it for anyone; `linkage-delay` holds the command.
+    @Test func listConditionsDecideWhoIsLetIn() throws {
+        let rules = try LinkageRule.parse("""
+            lists:
+              whitelist: ["京A12345", "沪C24680"]
+            rules:
+              - id: entrance
+                when: {event: plate, kind: lpr-camera, point: plate, in: whitelist}
+                then: {command: open, to: {kind: barrier, zone: same}}
+              - id: stranger
+                when: {event: plate, kind: lpr-camera, point: plate, not-in: whitelist}
+                then: {command: show-stranger, to: {kind: guidance-screen, zone: same}}
+            """, file: "rules.yaml")
+        #expect(rules.first?.condition == LinkageRule.ListCondition(point: "plate", list: "whitelist", members: ["京A12345", "沪C24680"]))
+        #expect(rules.last?.condition?.negated == true)
+        var core = PlatformCore(configuration: PlatformConfiguration(linkageRules: rules))
+        for (zone, id, kind) in [("G1", "barrier-1", "barrier"), ("G2", "barrier-2", "barrier"), ("G1", "screen-1", "guidance-screen")] {
+            _ = core.received(topic: "park/\(zone)/\(kind)/\(id)/status", payload: Array(#"{"device":"\#(id)","kind":"\#(kind)","status":"online"}"#.utf8), now: 1)
+        }
+        var sequence = 0
+        func read(_ plate: String) -> [(device: String, delay: Duration)] {
+            sequence += 1
+            let payload = #"{"device":"lpr-1","kind":"lpr-camera","seq":\#(sequence),"msg_id":"lpr-1#\#(sequence)","channel":"event","name":"plate","values":{"plate":"\#(plate)","confidence":0.97}}"#
+            return core.received(topic: "park/G1/lpr-camera/lpr-1/event", payload: Array(payload.utf8), now: UInt64(1 + sequence)).compactMap {
+                if case .sendCommand(let device, _, _, _, let delay) = $0 { (device, delay) } else { nil }
+            }
+        }
+        #expect(read("京A12345").map(\.device) == ["barrier-1"], "a whitelisted plate opens its own lane only")
+        #expect(read("晋Z99999").map(\.device) == ["screen-1"], "a stranger is shown on the screen, the barrier stays down")
+        #expect(core.devices["lpr-1"]?.values["confidence"] == 0.97, "numbers beside the text are kept as ever")
+        core.faults.linkageListsIgnored = true
+        #expect(Set(read("晋Z99999").map(\.device)) == ["barrier-1", "screen-1"], "whitelist-ignored: every list condition holds")
+        core.faults.linkageListsIgnored = false
+        core.faults.linkageDelay = .seconds(2)
+        #expect(read("沪C24680").map(\.delay) == [.seconds(2)])
+        // An event without the value never meets a condition.
+        let bare = #"{"device":"lpr-1","kind":"lpr-camera","seq":99,"channel":"event","name":"plate","values":{"confidence":0.5}}"#
+        #expect(!core.received(topic: "park/G1/lpr-camera/lpr-1/event", payload: Array(bare.utf8), now: 50).contains {
+            if case .sendCommand = $0 { true } else { false }
+        })
+    }
+
+    /// Arguments take values from the event: an access grant calls the elevator to the
+    /// terminal's floor and lights the person's own (LK8); an event without them fires nothing.
+    @Test func argumentsTakeTheEventsValues() throws {
+        let rules = try LinkageRule.parse("""
+            rules:
+              - id: lk8-call
+                when: {event: granted, kind: access-terminal}
+                then: {command: call, arguments: {floor: "{floor}", by: "{person}", note: "lobby {floor}"}, to: {kind: elevator, zone: same}}
+            """, file: "rules.yaml")
+        #expect(LinkageRule.placeholders(in: "a {x} b {y}{z}") == ["x", "y", "z"])
+        var core = PlatformCore(configuration: PlatformConfiguration(linkageRules: rules))
+        _ = core.received(topic: "park/A/elevator/lift-1/status", payload: Array(#"{"device":"lift-1","kind":"elevator","status":"online"}"#.utf8), now: 1)
+        func grant(_ values: String, seq: Int) -> [String] {
+            let payload = #"{"device":"t1","kind":"access-terminal","seq":\#(seq),"channel":"event","name":"granted","values":\#(values)}"#
+            return core.received(topic: "park/A/access-terminal/t1/event", payload: Array(payload.utf8), now: UInt64(1 + seq)).compactMap {
+                if case .sendCommand(_, _, let payload, _, _) = $0 { String(decoding: payload, as: UTF8.self) } else { nil }
+            }
+        }
+        let sent = try #require(grant(#"{"person":"p-17","floor":1,"home_floor":3}"#, seq: 1).first)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(sent.utf8)) as? [String: Any])
+        let arguments = try #require(json["args"] as? [String: Any])
+        #expect(arguments["floor"] as? Int == 1, "\(sent)")
+        #expect(arguments["by"] as? String == "p-17" && arguments["note"] as? String == "lobby 1")
+        #expect(grant(#"{"person":"p-17"}"#, seq: 2).isEmpty, "no floor in the event: nothing to call to")
+        #expect(core.linkageUnfilled == 1 && core.linkageCommands == 1)
+    }
+
+    @Test func listConditionsAreReadStrictly() throws {
+        let errors = try #require(throws: ProfileErrors.self) {
+            try LinkageRule.parse("""
+                lists:
+                  whitelist: ["京A12345"]
+                  broken: {a: b}
+                rules:
+                  - id: a
+                    when: {event: plate, point: plate, in: whitelst}
+                    then: {command: open, to: {kind: barrier}}
+                  - id: b
+                    when: {event: plate, point: plate, in: whitelist, not-in: whitelist}
+                    then: {command: open, to: {kind: barrier}}
+                  - id: c
+                    when: {event: plate, in: whitelist}
+                    then: {command: open, to: {kind: barrier}}
+                  - id: d
+                    when: {event: plate, point: plate}
+                    then: {command: open, to: {kind: barrier}}
+                """, file: "bad.yaml")
+        }
+        let messages = errors.issues.map(\.description)
+        #expect(messages.contains { $0.hasPrefix("bad.yaml:3:") && $0.contains("lists.broken") && $0.contains("expected a list of values") })
+        #expect(messages.contains { $0.contains("no list 'whitelst' under 'lists'; the lists are: whitelist") })
+        #expect(messages.contains { $0.contains("give one of 'in' and 'not-in', not both") })
+        #expect(messages.contains { $0.contains("'in' and 'not-in' need 'point'") })
+        #expect(messages.contains { $0.contains("'point' needs 'in' or 'not-in'") })
     }
 
     /// An alarm event goes northbound at once, carrying the device's message id and values.

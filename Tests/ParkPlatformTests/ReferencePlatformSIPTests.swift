@@ -157,7 +157,7 @@ import Glibc
         var alarms: [(PlatformAlarm, Duration)] = [], commands: [String] = []
         for action in actions {
             if case .raiseAlarm(let alarm, let delay) = action { alarms.append((alarm, delay)) }
-            if case .sendCommand(let device, _, _, _) = action { commands.append(device) }
+            if case .sendCommand(let device, _, _, _, _) = action { commands.append(device) }
         }
         return (alarms, commands)
     }

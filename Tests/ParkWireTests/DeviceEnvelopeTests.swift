@@ -19,6 +19,22 @@ import Testing
         #expect(message.values == ["smoke_density": 0.4492, "threshold": 0.15])
     }
 
+    /// Text values (a plate camera's read) come through beside the numbers, escapes and all;
+    /// containers in `values` are still skipped.
+    @Test func textValuesAreKeptBesideNumbers() throws {
+        let payload = DeviceEnvelope.emission(
+            device: "lpr-G1-01", kind: "lpr-camera", sequence: 3, messageID: "lpr-G1-01#3", wallNanoseconds: 1_795_000_002_001_000_000, channel: "event",
+            name: "plate", values: [("plate", JSONText.quoted("京A12345")), ("confidence", "0.97"), ("image", JSONText.quoted("img/\"a\".jpg"))])
+        let message = try DeviceMessage(topic: "park/G1/lpr-camera/lpr-G1-01/event", payload: payload)
+        #expect(message.texts == ["plate": "京A12345", "image": "img/\"a\".jpg"])
+        #expect(message.values == ["confidence": 0.97] && message.valueNames == ["confidence"] && message.badValues.isEmpty)
+        let nested = try DeviceMessage(topic: "t", payload: Array(#"{"device":"d","values":{"a":{"b":"c"},"t":"x","n":[1]}}"#.utf8))
+        #expect(nested.texts == ["t": "x"] && nested.values.isEmpty)
+        #expect(throws: DeviceMessageError(.tooManyValues(limit: 2))) {
+            try DeviceMessage(topic: "t", payload: Array(#"{"device":"d","values":{"a":"1","b":"2","c":"3"}}"#.utf8), maxValues: 2)
+        }
+    }
+
     @Test func statusAndAcksCarryWhatAPlatformReads() throws {
         let will = DeviceEnvelope.status(device: "d1", kind: "k", online: false, wallNanoseconds: nil)
         #expect(String(decoding: will, as: UTF8.self) == #"{"device":"d1","kind":"k","status":"offline"}"#)

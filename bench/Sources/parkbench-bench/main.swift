@@ -8,7 +8,8 @@
 // (idle: after the devices exist, before they run; running: at the end, ledger included).
 // Targets from issue 2: p99 jitter < 5 ms, idle RSS < 2 KiB per device.
 //
-// `mqtt`: see MQTTBench.swift; `sip`: see SIPBench.swift; `video`: see VideoBench.swift; `ocpp`: see OCPPBench.swift.
+// `mqtt`: see MQTTBench.swift; `sip`: see SIPBench.swift; `video`: see VideoBench.swift; `ocpp`: see OCPPBench.swift;
+// `plugins`: see PluginBench.swift.
 import Foundation
 import NIOCore
 import ParkCore
@@ -184,6 +185,8 @@ case "load":
     runLoadBench(LoadBenchArguments(Array(arguments.dropFirst())))
 case "ocpp":
     await runOCPPBench(OCPPBenchArguments(Array(arguments.dropFirst())))
+case "plugins":
+    runPluginBench(PluginBenchArguments(Array(arguments.dropFirst())))
 default:
     fail("""
         usage: parkbench-bench timers [--devices N] [--duration S] [--warmup S] [--threads N] [--resolution-us N] [--json]
@@ -196,6 +199,7 @@ default:
                parkbench-bench sip [--cameras N] [--per-socket N] [--rate CAMERAS/S] [--keepalive S] [--idle S]
                parkbench-bench video [--streams N] [--seconds S] [--sinks K] [--clip PATH]
                parkbench-bench load [--devices N] [--seconds S] [--probes R] [--rate X]
+               parkbench-bench plugins [--devices N] [--vehicles N] [--json]
                parkbench-bench ocpp [--chargers N] [--seconds S] [--heartbeat S] [--python M] [--threads T] [--connect-rate R] [--busy S] [--ledger-memory N] [--json]
         """)
 }

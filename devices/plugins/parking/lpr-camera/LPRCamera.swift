@@ -1,0 +1,157 @@
+import ParkPluginKit
+
+/// One licence-plate recognition camera: the behaviour behind ``LPRCameraKind``.
+///
+/// Each `vehicle` stimulus starts one read that completes after a recognition time drawn
+/// uniformly from `recognition_time ± recognition_jitter` (never under 1 ms). Vehicles may
+/// follow each other faster than that, so every pending read has its own timer, found again by
+/// the sequence number in the timer's tag.
+///
+/// When the read completes one draw decides its outcome: with probability `miss_rate` nothing
+/// is read (a `local` `missed` record keeps the true plate in the ledger, since the platform
+/// hears nothing); with probability `error_rate` one character is misread; otherwise the plate
+/// is read right. One draw rather than two keeps `error_rate` the fraction of all vehicles that
+/// are misread, not of those not missed, so the rates in a profile are exactly what a test
+/// measures. (If the two add up to more than 1, misses win.)
+///
+/// All randomness comes from the context, so one run seed gives one run.
+final class LPRCamera: PluginDevice {
+    typealias Timer = LPRCameraKind.Timer
+
+    /// A vehicle the camera has been triggered for and has not yet read.
+    private struct PendingRead {
+        var plate: String
+        var colour: String
+        var vehicleType: String
+        /// The read's number on this camera, also used in the image reference.
+        var sequence: UInt64
+    }
+
+    private let id: String
+    private let recognitionTime: Double
+    private let recognitionJitter: Double
+    private let errorRate: Double
+    private let missRate: Double
+    private let heartbeatInterval: UInt64
+
+    /// Reads in flight, by the low 24 bits of their sequence number (what fits in a timer tag).
+    private var pending: [UInt32: PendingRead] = [:]
+    private var lastSequence: UInt64 = 0
+
+    /// The shortest read: a camera never answers in zero time, and a zero delay would let a
+    /// read overtake the stimulus that caused it in the ledger's order.
+    private static let minimumRecognition: Double = 1_000_000
+    private static let sequenceMask: UInt64 = 0xFF_FFFF
+
+    init(config: PluginDeviceConfig) throws {
+        id = config.id
+        recognitionTime = Double(try config.duration("recognition_time"))
+        recognitionJitter = Double(try config.duration("recognition_jitter"))
+        errorRate = try config.double("error_rate")
+        missRate = try config.double("miss_rate")
+        heartbeatInterval = try config.duration("heartbeat_interval")
+        guard heartbeatInterval > 0 else {
+            throw PluginDeviceError("device '\(config.id)': heartbeat_interval must be longer than zero")
+        }
+        guard (0 ... 1).contains(errorRate), (0 ... 1).contains(missRate) else {
+            throw PluginDeviceError("device '\(config.id)': error_rate and miss_rate must be between 0 and 1")
+        }
+    }
+
+    func start(_ context: PluginContext) {
+        // A random first heartbeat phase keeps a park of cameras from beating in lock step.
+        context.schedule(
+            afterNanoseconds: UInt64(context.nextUnit() * Double(heartbeatInterval)), tag: Timer.heartbeat.rawValue)
+    }
+
+    func timerFired(tag: UInt32, _ context: PluginContext) {
+        switch Timer(rawValue: tag & 0xFF) {
+        case .heartbeat:
+            context.emit(event: "heartbeat")
+            context.schedule(afterNanoseconds: heartbeatInterval, tag: Timer.heartbeat.rawValue)
+        case .recognition:
+            guard let read = pending.removeValue(forKey: tag >> 8) else { return }
+            complete(read, context)
+        case nil:
+            return
+        }
+    }
+
+    func apply(stimulus: PluginMessage, _ context: PluginContext) throws {
+        // The kit only lets declared stimuli through, and this kind declares just `vehicle`.
+        let plate = try stimulus.string("plate")
+        guard (1 ... 16).contains(plate.count) else {
+            throw PluginDeviceError("vehicle: 'plate' must be 1-16 characters, got '\(plate)'")
+        }
+        let colour = try stimulus.string("colour", default: "blue")
+        guard LPRCameraKind.colours.contains(colour) else {
+            throw PluginDeviceError(
+                "vehicle: 'colour' must be one of \(LPRCameraKind.colours.sorted().joined(separator: ", ")), got '\(colour)'")
+        }
+        let vehicleType = try stimulus.string("type", default: "car")
+        guard LPRCameraKind.vehicleTypes.contains(vehicleType) else {
+            throw PluginDeviceError(
+                "vehicle: 'type' must be one of \(LPRCameraKind.vehicleTypes.sorted().joined(separator: ", ")), got '\(vehicleType)'")
+        }
+        lastSequence += 1
+        let key = UInt32(lastSequence & Self.sequenceMask)
+        pending[key] = PendingRead(plate: plate, colour: colour, vehicleType: vehicleType, sequence: lastSequence)
+        let delay = max(Self.minimumRecognition, recognitionTime + (2 * context.nextUnit() - 1) * recognitionJitter)
+        context.schedule(afterNanoseconds: UInt64(delay.rounded()), tag: Timer.recognition.rawValue | key << 8)
+    }
+
+    func handle(command: PluginMessage, _ context: PluginContext) -> PluginCommandResult {
+        // Unreachable through the kit, which rejects undeclared commands and this kind declares
+        // none; kept so the device stays correct if it is driven some other way.
+        .rejected("lpr-camera does not know the command '\(command.name)'")
+    }
+
+    // MARK: Behaviour
+
+    private func complete(_ read: PendingRead, _ context: PluginContext) {
+        let outcome = context.nextUnit()
+        if outcome < missRate {
+            context.emit(channel: .local, name: "missed", readings: [PluginReading("plate", "", truth: .string(read.plate))])
+            return
+        }
+        let misread = outcome < missRate + errorRate
+        let seen = misread ? Self.misread(read.plate, context) : read.plate
+        // Uniform within each band, so a platform can learn nothing exact from the confidence;
+        // three decimals, as cameras report it, rather than seventeen digits of noise.
+        let draw = context.nextUnit()
+        let confidence = ((misread ? 0.60 + draw * 0.29 : 0.90 + draw * 0.09) * 1_000).rounded() / 1_000
+        context.emit(event: "plate", [
+            PluginReading("plate", .string(seen), truth: .string(read.plate)),
+            PluginReading("plate_colour", .string(read.colour), truth: .string(read.colour)),
+            PluginReading("vehicle_type", .string(read.vehicleType), truth: .string(read.vehicleType)),
+            PluginReading("confidence", .double(confidence)),
+            PluginReading("image", .string("img/\(id)/\(read.sequence).jpg")),
+        ])
+    }
+
+    /// Characters a plate reader confuses, each with what it is taken for.
+    private static let confusable: [Character: [Character]] = [
+        "8": ["B"], "B": ["8"], "0": ["D", "Q"], "D": ["0"], "Q": ["0"], "1": ["7", "T"], "7": ["1"],
+        "T": ["1"], "2": ["Z"], "Z": ["2"], "5": ["S"], "S": ["5"], "6": ["G"], "G": ["6", "C"],
+        "C": ["G"], "4": ["A"], "A": ["4"], "U": ["V"], "V": ["U"], "M": ["N"], "N": ["M", "H"],
+        "H": ["N"], "E": ["F"], "F": ["E"], "P": ["R"], "R": ["P"],
+    ]
+    /// Plate characters (mainland plates use neither I nor O), for characters without a look-alike.
+    private static let plateCharacters = Array("0123456789ABCDEFGHJKLMNPQRSTUVWXYZ")
+
+    /// `plate` with one character replaced, so the result always differs from it.
+    ///
+    /// The province character and the issuing-authority letter (the first two) stay: readers
+    /// get them from the plate's layout and colour as much as from the glyphs, and the usual
+    /// mistakes are in the serial. A plate of two characters or fewer has no serial, so any
+    /// character may go wrong.
+    static func misread(_ plate: String, _ context: PluginContext) -> String {
+        var characters = Array(plate)
+        let first = characters.count > 2 ? 2 : 0
+        let index = first + Int(context.nextRandom() % UInt64(characters.count - first))
+        let original = characters[index]
+        let choices = confusable[original] ?? plateCharacters.filter { $0 != original }
+        characters[index] = choices[Int(context.nextRandom() % UInt64(choices.count))]
+        return String(characters)
+    }
+}
