@@ -55,7 +55,7 @@ let package = Package(
         .target(
             name: "ParkCore",
             dependencies: [
-                "CParkPlugin", "ParkWire", "ParkProfiles",
+                "CParkPlugin", "ParkPluginJSON", "ParkWire", "ParkProfiles",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -69,7 +69,10 @@ let package = Package(
         // with file:line, model profiles and their protocol maps, the model catalog, park files,
         // and the kinds' vocabulary they are checked against (descriptors, values, KindCatalog).
         .target(name: "ParkProfiles", dependencies: ["ParkWire", .product(name: "Yams", package: "Yams")]),
-        .target(name: "ParkPluginKit", dependencies: ["CParkPlugin"]),
+        .target(name: "ParkPluginKit", dependencies: ["CParkPlugin", "ParkPluginJSON"]),
+        // The JSON reader both sides of the plugin boundary use (each binary links its own copy;
+        // only text crosses): strict, bounded, integers kept apart from other numbers.
+        .target(name: "ParkPluginJSON"),
         .target(name: "ParkDevices", dependencies: ["ParkCore"]),
         // The one event-loop runtime under the socket protocols: epoll selector, eventfd waker,
         // monotonic clock, OS threads. The only Park module ParkModbus and ParkMQTT import.
@@ -146,7 +149,7 @@ let package = Package(
             ],
             path: "bench/Sources/parkbench-bench"),
 
-        .testTarget(name: "ParkCoreTests", dependencies: ["ParkCore", "ParkDevices", "ParkProfiles"]),
+        .testTarget(name: "ParkCoreTests", dependencies: ["ParkCore", "ParkDevices", "ParkProfiles", "ParkPluginJSON"]),
         .testTarget(name: "ParkDevicesTests", dependencies: ["ParkDevices", "ParkCore"]),
         .testTarget(name: "ParkEventLoopTests", dependencies: ["ParkEventLoop"]),
         .testTarget(name: "ParkModbusTests", dependencies: ["ParkModbus", "ParkTestSupport"]),

@@ -196,7 +196,7 @@ enum PluginTrampolines {
         let context = box.context(call)
         let registration = box.registration
         do {
-            let stimulus = try JSONDecoder().decode(PluginMessage.self, from: data(json, length))
+            let stimulus = try PluginMessage(json: json, length: length)
             guard registration.stimulusNames.contains(stimulus.name) else {
                 context.fail(unknown("stimulus", stimulus.name, registration.kind.stimuli.map(\.name), registration))
                 return
@@ -215,7 +215,7 @@ enum PluginTrampolines {
         let registration = box.registration
         let command: PluginMessage
         do {
-            command = try JSONDecoder().decode(PluginMessage.self, from: data(json, length))
+            command = try PluginMessage(json: json, length: length)
         } catch {
             context.fail("plugin '\(registration.kind.name)' cannot read the command: \(describe(error))")
             return

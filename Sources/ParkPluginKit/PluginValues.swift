@@ -1,3 +1,4 @@
+import ParkPluginJSON
 /// A typed scalar crossing the plugin boundary: a reading, a stimulus or command argument.
 ///
 /// Mirrors ParkBench's own point values. It travels as a JSON scalar; the kit always writes a
@@ -53,6 +54,34 @@ extension PluginValue: ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, E
     public init(floatLiteral value: Double) { self = .double(value) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
     public init(stringLiteral value: String) { self = .string(value) }
+}
+
+extension PluginMessage {
+    /// Reads a stimulus or command as the host sends it, `{"name": …, "arguments": {…}}`, with
+    /// the boundary's own parser: one crosses for every stimulus and command, and `JSONDecoder`
+    /// took more of a plate camera's time than the camera did.
+    init(json: UnsafePointer<CChar>?, length: Int) throws(PluginDeviceError) {
+        let value: PluginJSONValue
+        do { value = try PluginJSONParser.parse(json, length: length) } catch { throw PluginDeviceError(error.message) }
+        guard case .object(let members) = value else { throw PluginDeviceError("expected a JSON object, got \(value.typeName)") }
+        guard case .string(let name)? = members["name"] else { throw PluginDeviceError("missing a string 'name'") }
+        var arguments: [String: PluginValue] = [:]
+        switch members["arguments"] {
+        case nil, .null?: break
+        case .object(let fields)?:
+            for (key, field) in fields {
+                switch field {
+                case .integer(let number): arguments[key] = .int(number)
+                case .number(let number): arguments[key] = .double(number)
+                case .bool(let flag): arguments[key] = .bool(flag)
+                case .string(let text): arguments[key] = .string(text)
+                case .object, .array, .null: throw PluginDeviceError("'arguments.\(key)': expected a number, true/false or text, got \(field.typeName)")
+                }
+            }
+        case let other?: throw PluginDeviceError("'arguments': expected an object, got \(other.typeName)")
+        }
+        self.init(name, arguments: arguments)
+    }
 }
 
 extension PluginValue: Decodable {

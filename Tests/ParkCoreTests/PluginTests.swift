@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ParkCore
+import ParkPluginJSON
 
 /// The device-kind plugin system: the example Swift plugin built by SwiftPM, and small C
 /// plugins compiled at test time to prove the boundary really is a C ABI and that bad

@@ -1,3 +1,4 @@
+import ParkPluginJSON
 /// A device kind implemented by a plugin library; the engine cannot tell it from a built-in.
 ///
 /// Created by ``PluginLoader``. Each device it makes is a ``PluginBackedDevice`` that forwards

@@ -1,3 +1,4 @@
+import ParkPluginJSON
 import CParkPlugin
 import Logging
 

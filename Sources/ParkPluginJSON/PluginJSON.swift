@@ -1,10 +1,12 @@
-/// A parsed JSON value from a plugin, with integers kept apart from other numbers.
+/// A parsed JSON value crossing the plugin boundary, with integers kept apart from other numbers.
 ///
-/// Plugins send an emission per device report, so the host parses their JSON by hand rather
+/// Both sides parse it: the host reads a plugin's emissions and answers, a plugin (through
+/// ParkPluginKit) the host's stimuli and commands. Each binary links its own copy of this module;
+/// only the text crosses. Every event crosses once each way, so it is parsed by hand rather
 /// than through `JSONSerialization` (whose `NSNumber`s blur 1, 1.0 and true on Linux) or
 /// `JSONDecoder` (microseconds per object). Whether a number was written with a fraction or
 /// exponent decides `.integer` versus `.number`.
-enum PluginJSONValue: Hashable {
+package enum PluginJSONValue: Hashable, Sendable {
     case object([String: PluginJSONValue])
     case array([PluginJSONValue])
     case string(String)
@@ -14,7 +16,7 @@ enum PluginJSONValue: Hashable {
     case null
 
     /// A short name of the value's JSON type, for error messages.
-    var typeName: String {
+    package var typeName: String {
         switch self {
         case .object: "an object"
         case .array: "an array"
@@ -27,17 +29,17 @@ enum PluginJSONValue: Hashable {
 }
 
 /// Plugin JSON that is not well formed, or not the shape the header promises.
-struct PluginJSONError: Error, Hashable, CustomStringConvertible {
-    var message: String
-    init(_ message: String) { self.message = message }
-    var description: String { message }
+package struct PluginJSONError: Error, Hashable, CustomStringConvertible {
+    package var message: String
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
 }
 
 /// A strict RFC 8259 parser over UTF-8 bytes; never traps on malformed input.
-struct PluginJSONParser {
+package struct PluginJSONParser {
     /// Deeper nesting than any ABI shape needs; the limit keeps a hostile plugin from
     /// overflowing the stack through recursion.
-    static let maximumDepth = 32
+    package static let maximumDepth = 32
 
     private let bytes: UnsafeBufferPointer<UInt8>
     private var position = 0
@@ -45,7 +47,7 @@ struct PluginJSONParser {
     private init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     /// Parses exactly one JSON value, allowing surrounding whitespace.
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(PluginJSONError) -> PluginJSONValue {
+    package static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(PluginJSONError) -> PluginJSONValue {
         var parser = PluginJSONParser(bytes: bytes)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
@@ -55,14 +57,14 @@ struct PluginJSONParser {
     }
 
     /// Parses `length` bytes at `pointer` (a C string from a plugin; nil means empty).
-    static func parse(_ pointer: UnsafePointer<CChar>?, length: Int) throws(PluginJSONError) -> PluginJSONValue {
+    package static func parse(_ pointer: UnsafePointer<CChar>?, length: Int) throws(PluginJSONError) -> PluginJSONValue {
         guard let pointer, length > 0 else { throw PluginJSONError("empty JSON text") }
         let raw = UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self)
         return try parse(UnsafeBufferPointer(start: raw, count: length))
     }
 
     /// Parses the UTF-8 of `text`.
-    static func parse(_ text: String) throws(PluginJSONError) -> PluginJSONValue {
+    package static func parse(_ text: String) throws(PluginJSONError) -> PluginJSONValue {
         var text = text
         let result: Result<PluginJSONValue, PluginJSONError> = text.withUTF8 { buffer in
             Result { () throws(PluginJSONError) in try parse(buffer) }
