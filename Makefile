@@ -1,6 +1,7 @@
 # ParkBench — two commands on a fresh Debian machine:
 #   make demo    install what is missing, build, run the core conformance suite, then the
-#                GB/T 28181 video suite, the OCPP charging suite and the parking suite, against an embedded mosquitto and the reference
+#                GB/T 28181 video suite, the OCPP charging suite, and the parking, access, elevators
+#                and linkage suites (plugin kinds), against an embedded mosquitto and the reference
 #                platform (FAULT=<switch> turns on one of the platform's fault switches, e.g.
 #                FAULT=alarm-delay: the run must fail); SUITE=<name> runs only
 #                conformance/suites/<name>.yaml, e.g. SUITE=failover
@@ -16,6 +17,7 @@ DEMO_SUITE   ?= conformance/suites/park-core.yaml
 DEMO_VIDEO_SUITE ?= conformance/suites/video.yaml
 DEMO_CHARGING_SUITE ?= conformance/suites/charging.yaml
 DEMO_PARKING_SUITE ?= conformance/suites/parking.yaml
+DEMO_BUILDING_SUITES ?= conformance/suites/access.yaml conformance/suites/elevators.yaml conformance/suites/linkage.yaml
 FAULT        ?=
 SUITE        ?=
 BENCH_DEVICES  ?= 100000
@@ -48,7 +50,7 @@ build: deps-build
 # Suites of other targets that run on virtual time only (a VirtualPark, in-process platforms, no
 # sockets) join them: UNIT_SUITES, by their Module.Suite name.
 UNIT_TESTS := ParkWireTests|ParkGB28181Tests|ParkMediaTests|ParkCoreTests|ParkDevicesTests|ParkReportTests|SystemLibraryTests|ParkEventLoopTests
-UNIT_SUITES := ParkHarnessTests\.(LoadCheckTests|LoadReportMergeTests|FailoverVirtualTests|VirtualFaultMatrixTests|VirtualParkingFaultMatrixTests)|ParkOCPPTests\.(JSONReaderTests|OCPPFrameTests|OCPPChargePointSessionTests|OCPPCentralSystemSessionTests)
+UNIT_SUITES := ParkHarnessTests\.(LoadCheckTests|LoadReportMergeTests|FailoverVirtualTests|VirtualFaultMatrixTests|VirtualParkingFaultMatrixTests|VirtualBuildingFaultMatrixTests)|ParkOCPPTests\.(JSONReaderTests|OCPPFrameTests|OCPPChargePointSessionTests|OCPPCentralSystemSessionTests)
 UNIT_PATTERN := ^(($(UNIT_TESTS))\.|($(UNIT_SUITES))/)
 test: deps
 	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
@@ -63,6 +65,7 @@ ifeq ($(SUITE),)
 	$(BIN) demo --suite $(DEMO_VIDEO_SUITE) $(if $(FAULT),--fault $(FAULT))
 	$(BIN) demo --suite $(DEMO_CHARGING_SUITE) $(if $(FAULT),--fault $(FAULT))
 	$(BIN) demo --suite $(DEMO_PARKING_SUITE) $(if $(FAULT),--fault $(FAULT))
+	for suite in $(DEMO_BUILDING_SUITES); do $(BIN) demo --suite $$suite $(if $(FAULT),--fault $(FAULT)) || exit $$?; done
 else
 	$(BIN) demo --suite conformance/suites/$(SUITE).yaml $(if $(FAULT),--fault $(FAULT))
 endif

@@ -15,6 +15,12 @@ let package = Package(
         // The car-park lane plugins (devices/plugins/parking): one kind per library.
         .library(name: "ParkPluginLPRCamera", type: .dynamic, targets: ["ParkPluginLPRCamera"]),
         .library(name: "ParkPluginBarrier", type: .dynamic, targets: ["ParkPluginBarrier"]),
+        // The pedestrian access-control plugins (devices/plugins/access): one kind per library.
+        .library(name: "ParkPluginAccessTerminal", type: .dynamic, targets: ["ParkPluginAccessTerminal"]),
+        .library(name: "ParkPluginDoor", type: .dynamic, targets: ["ParkPluginDoor"]),
+        // The elevator plugins (devices/plugins/elevators): one kind per library.
+        .library(name: "ParkPluginElevator", type: .dynamic, targets: ["ParkPluginElevator"]),
+        .library(name: "ParkPluginElevatorAccess", type: .dynamic, targets: ["ParkPluginElevatorAccess"]),
         // The parsers the fuzz package (fuzz/, built with sanitizers in its own scratch path) drives.
         .library(name: "ParkModbus", targets: ["ParkModbus"]),
         .library(name: "ParkCapture", targets: ["ParkCapture"]),
@@ -139,6 +145,10 @@ let package = Package(
             exclude: ["README.md"]),
         .target(name: "ParkPluginLPRCamera", dependencies: ["ParkPluginKit"], path: "devices/plugins/parking/lpr-camera"),
         .target(name: "ParkPluginBarrier", dependencies: ["ParkPluginKit"], path: "devices/plugins/parking/barrier"),
+        .target(name: "ParkPluginAccessTerminal", dependencies: ["ParkPluginKit"], path: "devices/plugins/access/access-terminal"),
+        .target(name: "ParkPluginDoor", dependencies: ["ParkPluginKit"], path: "devices/plugins/access/door"),
+        .target(name: "ParkPluginElevator", dependencies: ["ParkPluginKit"], path: "devices/plugins/elevators/elevator"),
+        .target(name: "ParkPluginElevatorAccess", dependencies: ["ParkPluginKit"], path: "devices/plugins/elevators/elevator-access-controller"),
 
         .executableTarget(
             name: "parkbench-bench",

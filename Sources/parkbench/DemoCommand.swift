@@ -69,6 +69,14 @@ struct DemoCommand: AsyncParsableCommand {
             a ground fault and an over-temperature alarm under 2 s, a remote start through the \
             platform's API, offline detection.
 
+            The park's car-park lanes, lobby and lifts are plugin kinds (plate cameras, \
+            barriers, an access terminal, a door, lifts, a lift access controller) on MQTT; the \
+            platform's linkage rules open a lane's barrier for a whitelisted plate, unlock the \
+            lobby door and call the lifts on a grant, and free the lift access control and home \
+            the lifts on a smoke alarm. `--suite conformance/suites/parking.yaml`, `access.yaml`, \
+            `elevators.yaml` and `linkage.yaml` run their checks, each hop of a chain timed at \
+            the devices.
+
             `--suite conformance/suites/failover.yaml` (make demo SUITE=failover) breaks the \
             network between the devices and the broker on purpose: the devices connect through \
             the harness's fault proxy, which partitions zone A for 30 s, resets every \

@@ -116,6 +116,58 @@ import Testing
     }
 }
 
+/// The access, elevators and linkage suites' fault matrices on virtual time: the demo park's
+/// lobby terminal, door, lifts and lift access controller (plugin kinds), the reference
+/// platform's LK1/LK2/LK8 rules, one switch per row; each check passes with none on and fails
+/// under exactly the switches that break what it watches.
+@Suite struct VirtualBuildingFaultMatrixTests {
+    static let access = ["access-granted-door-unlocked", "access-door-forced-open-alarm", "access-door-held-open-alarm"]
+    static let elevators = ["elevator-trapped-alarm", "elevator-emergency-call-alarm", "elevator-door-fault-alarm"]
+    static let linkage = ["lk1-fire-elevator-access-free", "lk2-fire-elevator-homing", "lk8-access-calls-elevator", "lk8-access-lights-home-floor"]
+
+    static let matrix: [(suite: String, name: String, faults: PlatformFaults, failing: [String])] = {
+        var delayed = PlatformFaults()
+        delayed.linkageDelay = .seconds(2)
+        return [
+            ("access", "none", PlatformFaults(), []),
+            ("access", "linkage-dropped", PlatformFaults(linkageDropped: true), ["access-granted-door-unlocked"]),
+            ("access", "linkage-delay=2s", delayed, ["access-granted-door-unlocked"]),
+            ("access", "alarm-delay=3s", PlatformFaults(alarmDelay: .seconds(3)), ["access-door-forced-open-alarm", "access-door-held-open-alarm"]),
+            ("access", "drop-alarms", PlatformFaults(dropAlarms: true), ["access-door-forced-open-alarm", "access-door-held-open-alarm"]),
+            ("elevators", "none", PlatformFaults(), []),
+            ("elevators", "alarm-delay=3s", PlatformFaults(alarmDelay: .seconds(3)), elevators),
+            ("elevators", "drop-alarms", PlatformFaults(dropAlarms: true), elevators),
+            ("linkage", "none", PlatformFaults(), []),
+            ("linkage", "linkage-dropped", PlatformFaults(linkageDropped: true), linkage),
+            ("linkage", "linkage-delay=2s", delayed, linkage),
+        ]
+    }()
+
+    @Test(arguments: matrix.indices)
+    func eachFaultSwitchFailsExactlyItsChecks(row: Int) async throws {
+        let (suite, name, faults, failing) = Self.matrix[row]
+        let results = try await HarnessRuns.runVirtualSuite(suite, faults: faults)
+        let expected = suite == "access" ? Self.access : suite == "elevators" ? Self.elevators : Self.linkage
+        #expect(results.map(\.id) == expected)
+        for result in results {
+            let verdict: RunReport.Verdict = failing.contains(result.id) ? .fail : .pass
+            #expect(result.verdict == verdict, "\(suite) \(name): \(result.id) \(result.verdict.rawValue): \(result.summary) \(result.findings.prefix(3))")
+        }
+    }
+
+    /// The lift's hops are its own timing: called from floor 3 to the lobby, it arrives after two
+    /// floors of otis-gen2's 2 s; the face grant takes the terminal's 150 ± 40 ms.
+    @Test func theLiftAndTheTerminalTakeTheirModelsTimes() async throws {
+        let results = try await HarnessRuns.runVirtualSuite("linkage", faults: PlatformFaults(), only: ["lk8-access-calls-elevator"])
+        let lk8 = try #require(results.first)
+        let arrival = try #require(lk8.metrics["hop3.max"]?.value)
+        #expect(arrival >= 4_000 && arrival < 4_100, "the lift took \(arrival) ms from the call to the lobby")
+        let access = try #require(try await HarnessRuns.runVirtualSuite("access", faults: PlatformFaults(), only: ["access-granted-door-unlocked"]).first)
+        let recognition = try #require(access.metrics["hop1.max"]?.value)
+        #expect(recognition >= 110 && recognition <= 190, "face recognised in \(recognition) ms")
+    }
+}
+
 /// Each check type against a platform that breaks what it watches, on a virtual park: the
 /// finding that says why, not only the verdict. (The same checks pass through a real broker in
 /// `HarnessRunTests`; here the failures take milliseconds instead of a run each.)

@@ -175,15 +175,21 @@ public struct ChainCheck: ConformanceCheck {
             case .failure(let failure): return CheckMeasurement(error: failure.description)
             }
             let startNanoseconds = start.time.wall.nanosecondsSinceEpoch
-            // Each hop is the first matching record after the one before it.
+            // Each hop is the first matching record no earlier than the one before it. By time, not
+            // by ledger order: what a device emits while it handles a command is recorded before
+            // the command itself (the command's record carries its answer), at the same instant.
             func follow() -> [LedgerRecord] {
                 var found: [LedgerRecord] = []
-                var position = start.order
+                var used: Set<UInt64> = [start.order]
+                var since = start.time.wall.nanosecondsSinceEpoch
                 let records = context.truth.records(from: mark) { record in hops.contains { $0.matches(record) } }
                 for hop in hops {
-                    guard let record = records.first(where: { $0.order > position && hop.matches($0) }) else { break }
+                    guard let record = records.first(where: {
+                        !used.contains($0.order) && $0.time.wall.nanosecondsSinceEpoch >= since && hop.matches($0)
+                    }) else { break }
                     found.append(record)
-                    position = record.order
+                    used.insert(record.order)
+                    since = record.time.wall.nanosecondsSinceEpoch
                 }
                 return found
             }
