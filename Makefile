@@ -82,8 +82,10 @@ bench: deps
 	.build/release/parkbench-bench video --streams $(BENCH_VIDEO_STREAMS) --seconds 10 --receiver platform
 	.build/release/parkbench-bench sip --cameras $(BENCH_SIP_CAMERAS)
 	.build/release/parkbench-bench ocpp --chargers $(BENCH_OCPP_CHARGERS) --seconds 60
-	$(SWIFT) build -c release $(SWIFT_FLAGS) --product ParkPluginLPRCamera  # the plugins benchmark loads it
+	$(SWIFT) build -c release $(SWIFT_FLAGS) --product ParkPluginLPRCamera  # the plugins and rush benchmarks load them
+	$(SWIFT) build -c release $(SWIFT_FLAGS) --product ParkPluginAccessTerminal
 	.build/release/parkbench-bench plugins
+	.build/release/parkbench-bench rush
 
 # Every parser under libFuzzer + AddressSanitizer, one target after the other (niced); a crash,
 # hang or out-of-memory fails make and prints the reproducer. Inputs found collect in fuzz/.work/.

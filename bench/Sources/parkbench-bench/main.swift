@@ -9,7 +9,7 @@
 // Targets from issue 2: p99 jitter < 5 ms, idle RSS < 2 KiB per device.
 //
 // `mqtt`: see MQTTBench.swift; `sip`: see SIPBench.swift; `video`: see VideoBench.swift; `ocpp`: see OCPPBench.swift;
-// `plugins`: see PluginBench.swift.
+// `plugins`: see PluginBench.swift; `rush`: see RushBench.swift.
 import Foundation
 import NIOCore
 import ParkCore
@@ -187,6 +187,8 @@ case "ocpp":
     await runOCPPBench(OCPPBenchArguments(Array(arguments.dropFirst())))
 case "plugins":
     runPluginBench(PluginBenchArguments(Array(arguments.dropFirst())))
+case "rush":
+    await runRushBench(RushBenchArguments(Array(arguments.dropFirst())))
 default:
     fail("""
         usage: parkbench-bench timers [--devices N] [--duration S] [--warmup S] [--threads N] [--resolution-us N] [--json]
@@ -200,6 +202,7 @@ default:
                parkbench-bench video [--streams N] [--seconds S] [--sinks K] [--clip PATH]
                parkbench-bench load [--devices N] [--seconds S] [--probes R] [--rate X]
                parkbench-bench plugins [--devices N] [--vehicles N] [--json]
+               parkbench-bench rush [--terminals N] [--lanes N] [--rate EVENTS/S] [--seconds S] [--json]
                parkbench-bench ocpp [--chargers N] [--seconds S] [--heartbeat S] [--python M] [--threads T] [--connect-rate R] [--busy S] [--ledger-memory N] [--json]
         """)
 }
