@@ -51,6 +51,9 @@ public struct PlatformCore: Sendable {
         case statusChanged(device: String, from: DeviceStatus?, to: DeviceStatus)
         /// Telemetry to show northbound: the values the platform now holds for the device.
         case showTelemetry(PlatformTelemetry)
+        /// A record of an event that carried text — a car's passage with its plate, an access
+        /// grant with the person — as the platform keeps and shows it.
+        case showRecord(PlatformRecord)
         /// A linkage rule fired: send this command message to a device once `delay` has passed.
         case sendCommand(device: String, topic: String, payload: [UInt8], rule: String, delay: Duration)
         /// A device message to keep (the platform's database).
@@ -206,6 +209,12 @@ public struct PlatformCore: Sendable {
         }
         if message.channel == "event", let event = message.name {
             actions += linkage(for: event, from: state, values: message.values, texts: message.texts)
+            if !message.texts.isEmpty {
+                let texts = faults.textsMangled ? message.texts.mapValues(Self.mangled) : message.texts
+                actions.append(.showRecord(PlatformRecord(
+                    device: message.device, kind: message.kind, event: event, messageID: message.messageID,
+                    deviceTimeNanoseconds: message.timestampNanoseconds, receivedNanoseconds: now, values: message.values, texts: texts)))
+            }
         }
         if message.channel == "event", let event = message.name, configuration.alarmEvents.contains(event) {
             if faults.dropAlarms {
@@ -260,6 +269,12 @@ public struct PlatformCore: Sendable {
             }
         }
         return actions
+    }
+
+    /// What the `texts-mangled` switch does to a text: everything outside ASCII is lost, as in a
+    /// platform that reads UTF-8 as Latin-1 and stores it in an ASCII column (`京A12345` → `A12345`).
+    static func mangled(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.filter(\.isASCII)))
     }
 
     /// Up to three keys for a log line, each cut short: the keys come from the wire.
@@ -425,6 +440,9 @@ public struct PlatformFaults: Sendable, Hashable {
     public var linkageDelay: Duration = .zero
     /// Rules' list conditions always hold: the gate opens for any plate, whitelisted or not.
     public var linkageListsIgnored = false
+    /// Text values lose everything outside ASCII before they are kept and shown (an encoding
+    /// slip): a plate's province character is gone.
+    public var textsMangled = false
     /// Commands asked for through the API are accepted and never sent.
     public var commandsDropped: Bool
     /// GB/T 28181 cameras: only the first MESSAGE of a split Catalog response is kept.
@@ -554,6 +572,30 @@ public struct PlatformTelemetry: Sendable, Hashable {
     /// The northbound JSON.
     public var json: [UInt8] {
         var object: [String: Any] = ["device": device, "kind": kind, "received_ns": receivedNanoseconds, "values": values]
+        if let messageID { object["msg_id"] = messageID }
+        if let deviceTimeNanoseconds { object["ts_ns"] = deviceTimeNanoseconds }
+        return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map(Array.init) ?? []
+    }
+}
+
+/// A record of a device's event that carried text, as the platform shows it on its records
+/// stream: a passage at a lane (`plate`, `confidence`), an access grant (`person`, `floor`).
+public struct PlatformRecord: Sendable, Hashable {
+    public var device: String
+    public var kind: String
+    public var event: String
+    /// The device's `msg_id`, echoed so a harness can pair the record with what was sent.
+    public var messageID: String?
+    public var deviceTimeNanoseconds: Int64?
+    public var receivedNanoseconds: UInt64
+    public var values: [String: Double]
+    public var texts: [String: String]
+
+    /// The northbound JSON: numbers and texts together under `values`.
+    public var json: [UInt8] {
+        var fields: [String: Any] = values
+        for (key, text) in texts { fields[key] = text }
+        var object: [String: Any] = ["device": device, "kind": kind, "event": event, "received_ns": receivedNanoseconds, "values": fields]
         if let messageID { object["msg_id"] = messageID }
         if let deviceTimeNanoseconds { object["ts_ns"] = deviceTimeNanoseconds }
         return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map(Array.init) ?? []

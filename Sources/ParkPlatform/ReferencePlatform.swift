@@ -23,6 +23,8 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
         public var catalogTopic: String
         /// Where live video sessions are reported: started (first key frame), figures, failed, stopped.
         public var videoTopic: String = "platform/video"
+        /// Where the records of events that carried text are shown (a lane's passages with plates).
+        public var recordsTopic: String = "platform/records"
         /// The platform's own login, when the broker wants one.
         public var credentials: MQTTCredentials?
 
@@ -335,6 +337,8 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
                 warnings.warn(problem, now: clock.now())
             case .showTelemetry(let telemetry):
                 try? publish(endpoints.telemetryTopic, telemetry.json, .atMostOnce)
+            case .showRecord(let record):
+                try? publish(endpoints.recordsTopic, record.json, .atLeastOnce)
             case .showCatalog(let device, let channels, let sumNum, let complete):
                 let object: [String: Any] = [
                     "device": device, "complete": complete, "values": ["channels": channels, "sum_num": sumNum], "ts_ns": clock.now(),

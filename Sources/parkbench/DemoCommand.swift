@@ -32,6 +32,7 @@ struct DemoCommand: AsyncParsableCommand {
               linkage-dropped           linkage rules never fire           → linkage, entrance chain
               linkage-delay[=2s]        linkage commands go out this late  → linkage, entrance chain
               whitelist-ignored         a rule's list never refuses: the barrier opens for any plate → stranger refused
+              texts-mangled             shown texts lose everything outside ASCII (京A12345 → A12345) → plate recognition
               auth-disabled             the broker and the SIP server let anyone in → device and camera authentication
               commands-dropped          API commands are accepted, not sent → platform command, camera PTZ
               catalog-truncated         only an NVR's first catalog MESSAGE is kept → catalog completeness
@@ -351,7 +352,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
     enum Name: String, CaseIterable {
         case alarmDelay = "alarm-delay", dropAlarms = "drop-alarms", valueScaling = "value-scaling"
         case noOfflineDetection = "no-offline-detection", crashAfter = "crash-after", linkageDropped = "linkage-dropped"
-        case linkageDelay = "linkage-delay", whitelistIgnored = "whitelist-ignored"
+        case linkageDelay = "linkage-delay", whitelistIgnored = "whitelist-ignored", textsMangled = "texts-mangled"
         case authDisabled = "auth-disabled", commandsDropped = "commands-dropped"
         case catalogTruncated = "catalog-truncated", keepalivesIgnored = "keepalives-ignored"
         case videoDelay = "video-delay", rtpLoss = "rtp-loss"
@@ -376,7 +377,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .crashAfter, .gatewayMeterLimit: if let value, Int(value).map({ $0 > 0 }) != true { return nil }
         case .rtpLoss: if let value, Int(value).map({ $0 > 1 }) != true { return nil }
         case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline,
-             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected, .whitelistIgnored:
+             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected, .whitelistIgnored, .textsMangled:
             if value != nil { return nil }
         }
     }
@@ -398,7 +399,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .slowUnderLoad: "slow-under-load=\(value ?? "100us")"
         case .standbySlowTakeover: "standby-slow-takeover=\(value ?? "30s")"
         case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline,
-             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected, .whitelistIgnored:
+             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected, .whitelistIgnored, .textsMangled:
             name.rawValue
         }
     }
@@ -415,6 +416,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .linkageDropped: faults.linkageDropped = true
         case .linkageDelay: faults.linkageDelay = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "2s") ?? .seconds(2)).nanoseconds))
         case .whitelistIgnored: faults.linkageListsIgnored = true
+        case .textsMangled: faults.textsMangled = true
         case .commandsDropped: faults.commandsDropped = true
         case .catalogTruncated: faults.catalogTruncated = true
         case .keepalivesIgnored: faults.keepalivesIgnored = true

@@ -138,6 +138,9 @@ struct PlatformCommand: AsyncParsableCommand {
         @Flag(help: "Fault: rules' list conditions always hold (the barrier opens for any plate, whitelisted or not).")
         var whitelistIgnored = false
 
+        @Flag(help: "Fault: the texts shown on platform/records lose everything outside ASCII (a plate's province character).")
+        var textsMangled = false
+
         @Flag(help: "Fault: commands asked for through the REST API are accepted and never sent.")
         var dropCommands = false
 
@@ -273,6 +276,7 @@ struct PlatformCommand: AsyncParsableCommand {
             faults.duplicatesKept = duplicatesKept
             faults.linkageDelay = .nanoseconds(Int64(linkageDelay?.nanoseconds ?? 0))
             faults.linkageListsIgnored = whitelistIgnored
+            faults.textsMangled = textsMangled
             faults.ocppSlowResponses = .nanoseconds(Int64(ocppSlowResponses?.nanoseconds ?? 0))
             faults.ocppBootsRejected = ocppBootsRejected
             let store: PlatformStore

@@ -73,11 +73,14 @@ import Testing
         delayed.linkageDelay = .seconds(2)
         var ignoring = PlatformFaults()
         ignoring.linkageListsIgnored = true
+        var mangling = PlatformFaults()
+        mangling.textsMangled = true
         return [
             ("none", PlatformFaults(), []),
             ("linkage-dropped", PlatformFaults(linkageDropped: true), chains),
             ("linkage-delay=2s", delayed, chains),
             ("whitelist-ignored", ignoring, ["entrance-stranger-refused"]),
+            ("texts-mangled", mangling, ["plate-recognition"]),
             ("alarm-delay=3s", PlatformFaults(alarmDelay: .seconds(3)), ["barrier-rammed-alarm"]),
             ("drop-alarms", PlatformFaults(dropAlarms: true), ["barrier-rammed-alarm"]),
         ]
@@ -87,11 +90,31 @@ import Testing
     func eachFaultSwitchFailsExactlyItsChecks(row: Int) async throws {
         let (name, faults, failing) = Self.matrix[row]
         let results = try await HarnessRuns.runVirtualParking(faults: faults)
-        #expect(results.map(\.id) == ["entrance-whitelisted-car", "entrance-lane-2", "entrance-stranger-refused", "barrier-rammed-alarm"])
+        #expect(results.map(\.id) == ["entrance-whitelisted-car", "entrance-lane-2", "entrance-stranger-refused", "barrier-rammed-alarm", "plate-recognition"])
         for result in results {
             let expected: RunReport.Verdict = failing.contains(result.id) ? .fail : .pass
             #expect(result.verdict == expected, "\(name): \(result.id) \(result.verdict.rawValue): \(result.summary) \(result.findings.prefix(3))")
         }
+    }
+
+    /// Recognition counts whose mistake it was: the cameras' own misreads and misses (their
+    /// models' rates) against a platform that shows every read as it came, and every shown plate
+    /// wrong when the platform loses the province character.
+    @Test func recognitionSaysWhoseMistakeItWas() async throws {
+        let healthy = try #require(try await HarnessRuns.runVirtualParking(faults: PlatformFaults(), only: ["plate-recognition"]).first)
+        let metric = { (name: String) in healthy.metrics[name]?.value ?? -1 }
+        #expect(metric("vehicles") == 200 && metric("unreported") == 0 && metric("shown_wrong") == 0)
+        #expect(metric("shown_right") + metric("misread") + metric("missed") == 200, "\(healthy.metrics)")
+        #expect(metric("recognised") >= 99, "\(healthy.findings)")
+        var faults = PlatformFaults()
+        faults.textsMangled = true
+        let mangled = try #require(try await HarnessRuns.runVirtualParking(faults: faults, only: ["plate-recognition"]).first)
+        #expect(mangled.metrics["recognised"]?.value == 0)
+        // A misread shown mangled is wrong twice over: only the missed cars are not shown wrong.
+        #expect(mangled.metrics["shown_wrong"]?.value == 200 - metric("missed"))
+        #expect(mangled.findings.first { $0.contains("the platform showed") && !$0.contains("京") && !$0.contains("沪") } != nil, "\(mangled.findings.prefix(2))")
+        // Every car its own plate.
+        #expect(Set((0..<100_000).map(RecognitionCheck.plate)).count == 100_000)
     }
 
     /// Each hop is what the devices recorded: the read takes the camera model's recognition time

@@ -16,6 +16,9 @@ public enum ObservationKind: String, Sendable, Hashable, CaseIterable {
     /// key frame arrived), `stats` (its figures so far), `failed` or `stopped`; values such as
     /// `frames`, `lost`, `incomplete_frames`, `malformed_frames`, `jitter_ms`, `frame_rate`.
     case video
+    /// A record the platform keeps and shows of something a device reported — a car's passage
+    /// at a lane with the plate it read, an access grant with the person: values and texts.
+    case record
 }
 
 /// One thing the system under test was seen to do, stamped when the harness saw it.
@@ -29,13 +32,17 @@ public struct Observation: Sendable, Hashable {
     public var messageID: String?
     public var sequence: Int?
     public var values: [String: Double]
+    /// The text values (a plate, a person), every string of the mapped `values` object.
+    public var texts: [String: String] = [:]
     /// Wall-clock nanoseconds when it arrived at the harness.
     public var arrivedNanoseconds: Int64
 
     public init(
         kind: ObservationKind, source: String, device: String, event: String? = nil, status: String? = nil,
-        messageID: String? = nil, sequence: Int? = nil, values: [String: Double] = [:], arrivedNanoseconds: Int64
+        messageID: String? = nil, sequence: Int? = nil, values: [String: Double] = [:], texts: [String: String] = [:],
+        arrivedNanoseconds: Int64
     ) {
+        self.texts = texts
         self.kind = kind
         self.source = source
         self.device = device
@@ -58,10 +65,14 @@ public struct Observation: Sendable, Hashable {
             return .failure(ObservationProblem(source: source, message: "no device at \(place)"))
         }
         var values: [String: Double] = [:]
+        var texts: [String: String] = [:]
         if let path = fields.values, let object = path.value(in: json) as? [String: Any] {
             for (key, value) in object {
                 if let number = value as? NSNumber { values[key] = number.doubleValue }
-                else if let text = value as? String, let number = Double(text) { values[key] = number }
+                else if let text = value as? String {
+                    texts[key] = text
+                    if let number = Double(text) { values[key] = number }
+                }
             }
         }
         var status: String?
@@ -78,7 +89,7 @@ public struct Observation: Sendable, Hashable {
             kind: kind, source: source, device: device, event: text("event", fields.event),
             status: status, messageID: text("msg_id", fields.messageID),
             sequence: text("seq", fields.sequence).flatMap { Double($0) }.map { Int($0) }, values: values,
-            arrivedNanoseconds: arrived))
+            texts: texts, arrivedNanoseconds: arrived))
     }
 }
 
