@@ -12,12 +12,15 @@ let package = Package(
         .library(name: "ParkPluginKit", targets: ["ParkPluginKit"]),
         // The example plugin, built as a shared library that `parkbench` loads with dlopen.
         .library(name: "ParkPluginExample", type: .dynamic, targets: ["ParkPluginExample"]),
-        // The car-park lane plugins (devices/plugins/parking): one kind per library.
+        // The car-park plugins (devices/plugins/parking): one kind per library.
         .library(name: "ParkPluginLPRCamera", type: .dynamic, targets: ["ParkPluginLPRCamera"]),
         .library(name: "ParkPluginBarrier", type: .dynamic, targets: ["ParkPluginBarrier"]),
+        .library(name: "ParkPluginSpaceDetector", type: .dynamic, targets: ["ParkPluginSpaceDetector"]),
+        .library(name: "ParkPluginGuidanceScreen", type: .dynamic, targets: ["ParkPluginGuidanceScreen"]),
         // The pedestrian access-control plugins (devices/plugins/access): one kind per library.
         .library(name: "ParkPluginAccessTerminal", type: .dynamic, targets: ["ParkPluginAccessTerminal"]),
         .library(name: "ParkPluginDoor", type: .dynamic, targets: ["ParkPluginDoor"]),
+        .library(name: "ParkPluginIntercom", type: .dynamic, targets: ["ParkPluginIntercom"]),
         // The elevator plugins (devices/plugins/elevators): one kind per library.
         .library(name: "ParkPluginElevator", type: .dynamic, targets: ["ParkPluginElevator"]),
         .library(name: "ParkPluginElevatorAccess", type: .dynamic, targets: ["ParkPluginElevatorAccess"]),
@@ -145,8 +148,11 @@ let package = Package(
             exclude: ["README.md"]),
         .target(name: "ParkPluginLPRCamera", dependencies: ["ParkPluginKit"], path: "devices/plugins/parking/lpr-camera"),
         .target(name: "ParkPluginBarrier", dependencies: ["ParkPluginKit"], path: "devices/plugins/parking/barrier"),
+        .target(name: "ParkPluginSpaceDetector", dependencies: ["ParkPluginKit"], path: "devices/plugins/parking/space-detector"),
+        .target(name: "ParkPluginGuidanceScreen", dependencies: ["ParkPluginKit"], path: "devices/plugins/parking/guidance-screen"),
         .target(name: "ParkPluginAccessTerminal", dependencies: ["ParkPluginKit"], path: "devices/plugins/access/access-terminal"),
         .target(name: "ParkPluginDoor", dependencies: ["ParkPluginKit"], path: "devices/plugins/access/door"),
+        .target(name: "ParkPluginIntercom", dependencies: ["ParkPluginKit"], path: "devices/plugins/access/intercom"),
         .target(name: "ParkPluginElevator", dependencies: ["ParkPluginKit"], path: "devices/plugins/elevators/elevator"),
         .target(name: "ParkPluginElevatorAccess", dependencies: ["ParkPluginKit"], path: "devices/plugins/elevators/elevator-access-controller"),
 

@@ -77,8 +77,8 @@ import Testing
         mangling.textsMangled = true
         return [
             ("none", PlatformFaults(), []),
-            ("linkage-dropped", PlatformFaults(linkageDropped: true), chains),
-            ("linkage-delay=2s", delayed, chains),
+            ("linkage-dropped", PlatformFaults(linkageDropped: true), chains + ["space-detection-guidance"]),
+            ("linkage-delay=2s", delayed, chains + ["space-detection-guidance"]),
             ("whitelist-ignored", ignoring, ["entrance-stranger-refused"]),
             ("texts-mangled", mangling, ["plate-recognition"]),
             ("alarm-delay=3s", PlatformFaults(alarmDelay: .seconds(3)), ["barrier-rammed-alarm"]),
@@ -90,7 +90,7 @@ import Testing
     func eachFaultSwitchFailsExactlyItsChecks(row: Int) async throws {
         let (name, faults, failing) = Self.matrix[row]
         let results = try await HarnessRuns.runVirtualParking(faults: faults)
-        #expect(results.map(\.id) == ["entrance-whitelisted-car", "entrance-lane-2", "entrance-stranger-refused", "barrier-rammed-alarm", "plate-recognition"])
+        #expect(results.map(\.id) == ["entrance-whitelisted-car", "entrance-lane-2", "entrance-stranger-refused", "barrier-rammed-alarm", "plate-recognition", "space-detection-guidance"])
         for result in results {
             let expected: RunReport.Verdict = failing.contains(result.id) ? .fail : .pass
             #expect(result.verdict == expected, "\(name): \(result.id) \(result.verdict.rawValue): \(result.summary) \(result.findings.prefix(3))")
@@ -146,7 +146,10 @@ import Testing
 @Suite struct VirtualBuildingFaultMatrixTests {
     static let access = ["access-granted-door-unlocked", "access-door-forced-open-alarm", "access-door-held-open-alarm"]
     static let elevators = ["elevator-trapped-alarm", "elevator-emergency-call-alarm", "elevator-door-fault-alarm"]
-    static let linkage = ["lk1-fire-elevator-access-free", "lk2-fire-elevator-homing", "lk8-access-calls-elevator", "lk8-access-lights-home-floor"]
+    static let linkage = [
+        "lk1-fire-elevator-access-free", "lk2-fire-elevator-homing", "lk8-access-calls-elevator", "lk8-access-lights-home-floor",
+        "lk9-intercom-opens-floor", "intercom-calls-elevator",
+    ]
 
     static let matrix: [(suite: String, name: String, faults: PlatformFaults, failing: [String])] = {
         var delayed = PlatformFaults()
