@@ -186,10 +186,12 @@ telemetry = msg(device="sd-1", kind="smoke-detector", seq=13, channel="telemetry
 status = msg(device="sd-1", kind="smoke-detector", status="online")
 fault = msg(device="wl-1", kind="water-leak", name="fault", values={})
 odd = b'{"device":"sd-1","values":{"x":1e400,"y":true,"z":"1","w":null,"v":-0.0}}'
+# A plate camera's read: text values beside numbers (the whitelist rule and the records stream read them).
+plate = msg(device="lpr-1", kind="lpr-camera", seq=3, name="plate", values={"plate": "京A12345", "confidence": 0.97, "image": "img/lpr-1/3.jpg"})
 write("platform-message", [
     b"\x00" + alarm, b"\x01" + telemetry + b"\x00\x12" + alarm, b"\x02" + status + b"\x00\x18" + telemetry,
     b"\x04" + fault + b"\x00\xF9" + fault, b"\x01" + odd, b"\xFFpark/zone-a/smoke-detector/sd-1/event\n" + alarm,
-    b"\x00[1,2]", b"\x00{}",
+    b"\x00[1,2]", b"\x00{}", b"\xFFpark/G1/lpr-camera/lpr-1/event\n" + plate,
 ])
 
 # YAML files ------------------------------------------------------------------------------------
@@ -197,7 +199,7 @@ def files(*patterns):
     return sorted({p.read_bytes() for pattern in patterns for p in ROOT.glob(pattern)})
 
 
-write("yaml-model", files("devices/*/*.yaml", "devices/plugins/*/*.yaml"))
+write("yaml-model", files("devices/*/*.yaml", "devices/plugins/*/*.yaml", "devices/plugins/*/models/*.yaml"))
 write("yaml-park", files("conformance/parks/*.yaml", "fixtures/parks/*.yaml", "fixtures/profiles/*.yaml"))
 write("yaml-suite", files("conformance/suites/*.yaml"))
 write("yaml-platform", files("conformance/platforms/*.yaml"))
