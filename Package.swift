@@ -198,7 +198,7 @@ let package = Package(
         .testTarget(name: "ParkCertifyTests", dependencies: ["ParkCertify", "ParkCore", "ParkModbus", "ParkReport", "ParkTestSupport", "ParkGB28181", "ParkMedia", "ParkBindings", "ParkProfiles"]),
         .testTarget(
             name: "ParkBindingsTests",
-            dependencies: ["ParkBindings", "ParkCore", "ParkDevices", "ParkMQTT", "ParkPlatform", "ParkProfiles", "ParkWire", "ParkTestSupport", "ParkMedia"]),
+            dependencies: ["ParkBindings", "ParkCore", "ParkDevices", "ParkMQTT", "ParkPlatform", "ParkProfiles", "ParkWire", "ParkTestSupport", "ParkMedia", "ParkCapture"]),
 
         // A private mosquitto on a free loopback port, child processes, temp dirs: what
         // `parkbench demo` embeds and what the tests run their peers with.

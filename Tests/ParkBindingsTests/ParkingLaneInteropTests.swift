@@ -1,5 +1,6 @@
 import Foundation
 import ParkBindings
+import ParkCapture
 import ParkCore
 import ParkMQTT
 import ParkPlatform
@@ -11,7 +12,9 @@ import Testing
 /// libraries, as `parkbench` loads them) on MQTT through mosquitto, the reference platform with
 /// the checked-in whitelist rule, and paho-mqtt watching every topic from outside — the read
 /// with its plate as text, the platform's `open` on the barrier's command topic, the barrier's
-/// `raised`. A stranger's read goes out the same way and no `open` follows.
+/// `raised`. A stranger's read goes out the same way and no `open` follows. tshark, a dissector
+/// nobody here wrote, reads the capture of it all: the read's PUBLISH carries the plate as UTF-8
+/// text, the platform's PUBLISH to the barrier carries `open`, and nothing is malformed.
 @Suite(.serialized) struct ParkingLaneInteropTests {
     @Test func aWhitelistedPlateOpensTheBarrierOnTheWire() async throws {
         let broker = try MosquittoBroker()
@@ -24,6 +27,9 @@ import Testing
         try waitFor("the platform subscribed", seconds: 30) { platform.isConnected }
         let witness = try MQTTDeviceBindingTests.Collector(broker.directory, port: broker.port, filter: "park/#")
         defer { witness.stop() }
+        let file = broker.directory.path("lane.pcap")
+        let capture = try PacketCapture(interface: "lo", filter: "tcp port \(broker.port)", file: file)
+        capture.start()
 
         let plugins = PluginLoader.discover()
         let camera = try #require(plugins.kinds.first { $0.descriptor.name == "lpr-camera" }, "libParkPluginLPRCamera.so is built next to the tests")
@@ -78,5 +84,28 @@ import Testing
         #expect(platform.linkage.commands == 1, "no open for a plate off the whitelist")
         #expect(witness.seen.filter { $0.topic == "park/G1/barrier/barrier-1/cmd" }.count == 1)
         await engine.stop()
+        _ = capture.stop()
+
+        let decode = ["-r", file, "-d", "tcp.port==\(broker.port),mqtt"]
+        #expect(try tshark(decode + ["-Y", "_ws.malformed || _ws.expert.severity >= error"]).isEmpty, "tshark finds nothing malformed")
+        let publishes = try tshark(decode + ["-Y", "mqtt.msgtype == 3", "-T", "fields", "-e", "mqtt.topic", "-e", "mqtt.msg"])
+            .split(separator: "\n").map { $0.split(separator: "\t", maxSplits: 1).map(String.init) }
+        func text(_ field: String) -> String {
+            // tshark prints a payload as hex (with or without colons), or as text on some versions.
+            let hex = field.replacingOccurrences(of: ":", with: "")
+            guard hex.count % 2 == 0, hex.allSatisfy(\.isHexDigit) else { return field }
+            var bytes: [UInt8] = []
+            var index = hex.startIndex
+            while index < hex.endIndex {
+                let next = hex.index(index, offsetBy: 2)
+                bytes.append(UInt8(hex[index..<next], radix: 16) ?? 0)
+                index = next
+            }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        let onWire = publishes.filter { $0.count == 2 }.map { (topic: $0[0], payload: text($0[1])) }
+        #expect(onWire.contains { $0.topic == "park/G1/lpr-camera/lpr-1/event" && $0.payload.contains(#""plate":"京A12345""#) },
+                "tshark: the read's PUBLISH carries the plate as text; saw \(onWire.map(\.topic))")
+        #expect(onWire.contains { $0.topic == "park/G1/barrier/barrier-1/cmd" && $0.payload.contains(#""command":"open""#) })
     }
 }
