@@ -75,7 +75,8 @@ import Testing
         }
     }
 
-    /// `devices list` shows the built-in smoke detector and the example plugin's kind.
+    /// `devices list` shows the built-in smoke detector, the example plugin's kind and the product
+    /// families' plugin kinds.
     @Test func devicesListShowsBuiltInAndPluginKinds() throws {
         let run = try parkbench("devices", "list")
         #expect(run.status == 0, "\(run.stderr)")
@@ -83,6 +84,12 @@ import Testing
         #expect(lines.first?.hasPrefix("KIND") == true)
         #expect(lines.contains { $0.hasPrefix("smoke-detector") && $0.contains("built-in") && $0.contains("acme-sd100") })
         #expect(lines.contains { $0.hasPrefix("people-counter") && $0.contains("plugin") })
+        // The product families shipped as plugins (issue 18), each kind with its two models.
+        for (kind, model) in [("lpr-camera", "hik-ids-tcg405"), ("barrier", "acme-br12"), ("parking-space-detector", "hik-ds-tcp3"),
+                              ("guidance-screen", "acme-gs3"), ("access-terminal", "hik-ds-k1t671"), ("door", "acme-ml280"),
+                              ("intercom", "hik-ds-kh6320"), ("elevator", "otis-gen2"), ("elevator-access-controller", "acme-eac16")] {
+            #expect(lines.contains { $0.hasPrefix(kind + " ") && $0.contains(" plugin ") && $0.contains(model) }, "\(kind) as a plugin with \(model)")
+        }
         #expect(lines.contains { $0.hasPrefix("camera") && $0.contains("built-in") && $0.contains("hik-ds2cd") && $0.contains("dahua-ipc-hfw") })
         #expect(lines.contains { $0.hasPrefix("nvr") && $0.contains("built-in") && $0.contains("hik-ds7616") })
     }

@@ -144,7 +144,7 @@ import Testing
 /// platform's LK1/LK2/LK8 rules, one switch per row; each check passes with none on and fails
 /// under exactly the switches that break what it watches.
 @Suite struct VirtualBuildingFaultMatrixTests {
-    static let access = ["access-granted-door-unlocked", "access-door-forced-open-alarm", "access-door-held-open-alarm"]
+    static let access = ["access-granted-door-unlocked", "access-door-forced-open-alarm", "access-door-held-open-alarm", "intercom-remote-unlock"]
     static let elevators = ["elevator-trapped-alarm", "elevator-emergency-call-alarm", "elevator-door-fault-alarm"]
     static let linkage = [
         "lk1-fire-elevator-access-free", "lk2-fire-elevator-homing", "lk8-access-calls-elevator", "lk8-access-lights-home-floor",
@@ -156,8 +156,8 @@ import Testing
         delayed.linkageDelay = .seconds(2)
         return [
             ("access", "none", PlatformFaults(), []),
-            ("access", "linkage-dropped", PlatformFaults(linkageDropped: true), ["access-granted-door-unlocked"]),
-            ("access", "linkage-delay=2s", delayed, ["access-granted-door-unlocked"]),
+            ("access", "linkage-dropped", PlatformFaults(linkageDropped: true), ["access-granted-door-unlocked", "intercom-remote-unlock"]),
+            ("access", "linkage-delay=2s", delayed, ["access-granted-door-unlocked", "intercom-remote-unlock"]),
             ("access", "alarm-delay=3s", PlatformFaults(alarmDelay: .seconds(3)), ["access-door-forced-open-alarm", "access-door-held-open-alarm"]),
             ("access", "drop-alarms", PlatformFaults(dropAlarms: true), ["access-door-forced-open-alarm", "access-door-held-open-alarm"]),
             ("elevators", "none", PlatformFaults(), []),

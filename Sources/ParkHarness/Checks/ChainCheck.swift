@@ -25,13 +25,14 @@ import Yams
 ///   # a step may also ask for values: {device: lift-A-01, event: arrived, with: {floor: 1}}
 /// never: [{device: barrier-G1-02, command: open}]
 /// rounds: 3
+/// before: []                                          # actions before each round's trigger
 /// after: [{device: barrier-G1-01, command: close}]   # after each round
 /// settle: 2s                                          # then wait this long (the arm comes down)
 /// expect: ["broken == 0", "over_budget == 0", "total.max < 7s"]
 /// ```
 public struct ChainCheck: ConformanceCheck {
     public static let type = "chain"
-    public static let settingKeys = ["trigger", "hops", "never", "rounds", "after", "settle", "quiet"]
+    public static let settingKeys = ["trigger", "hops", "never", "rounds", "before", "after", "settle", "quiet"]
     /// Hops are named in the suite, but metrics must be known when it loads: they are numbered.
     public static let maximumHops = 8
     public static let metrics: [String: MeasuredUnit] = {
@@ -88,6 +89,9 @@ public struct ChainCheck: ConformanceCheck {
     public let hops: [Step]
     public let never: [Step]
     public let rounds: Int
+    /// Put the devices in the state the trigger needs (an intercom ringing and answered before
+    /// the resident presses unlock); not timed.
+    public let before: [(device: String, action: DeviceAction)]
     public let after: [(device: String, action: DeviceAction)]
     public let settle: DeviceDuration
     public let quiet: DeviceDuration
@@ -114,12 +118,16 @@ public struct ChainCheck: ConformanceCheck {
             if let step = Self.step(node, path: settings.child("never[\(index)]"), log: log, named: false) { never.append(step) }
         }
         rounds = settings.int("rounds", range: 1...1_000) ?? 1
-        var after: [(String, DeviceAction)] = []
-        for (index, node) in (settings.sequence("after") ?? []).enumerated() {
-            let (id, action) = LinkageCheck.deviceAction(node, path: settings.child("after[\(index)]"), log: log)
-            if let id, let action { after.append((id, action)) }
+        func actions(_ key: String) -> [(String, DeviceAction)] {
+            var actions: [(String, DeviceAction)] = []
+            for (index, node) in (settings.sequence(key) ?? []).enumerated() {
+                let (id, action) = LinkageCheck.deviceAction(node, path: settings.child("\(key)[\(index)]"), log: log)
+                if let id, let action { actions.append((id, action)) }
+            }
+            return actions
         }
-        self.after = after
+        before = actions("before")
+        after = actions("after")
         settle = settings.duration("settle") ?? .zero
         quiet = settings.duration("quiet") ?? .seconds(1)
         guard let device, let action, !hops.isEmpty, hops.count == hopNodes.count, hops.count <= Self.maximumHops else { return nil }
@@ -167,6 +175,14 @@ public struct ChainCheck: ConformanceCheck {
         var hopTimes: [[Double]] = Array(repeating: [], count: hops.count)
         var broken = 0, overBudget = 0, unexpected = 0
         for round in 1...rounds {
+            for (id, action) in before {
+                guard let device = context.devices.first(where: { $0.id == id }) else {
+                    return CheckMeasurement(error: "before: no device '\(id)' in the park")
+                }
+                if case .failure(let failure) = await context.perform(action, on: device) {
+                    return CheckMeasurement(error: "before: \(failure)")
+                }
+            }
             // Marked before the trigger: the first hop can land before this task resumes.
             let mark = context.truth.mark
             let start: LedgerRecord
