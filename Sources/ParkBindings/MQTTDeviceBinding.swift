@@ -37,6 +37,9 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         public var conventions: [String: MQTTModelConventions] = [:]
         /// How a device retries after its connection breaks (default: 0.5 s doubling to 30 s, full jitter).
         public var reconnect = MQTTReconnectPolicy()
+        /// Events that go some other way (a plate camera's reads pushed over HTTP, see
+        /// ``HTTPPushDeviceBinding``): not published here.
+        public var sentElsewhere: @Sendable (_ deviceID: String, _ event: String) -> Bool = { _, _ in false }
 
         public init(
             host: String = "127.0.0.1", port: Int = 1883, topics: DeviceTopicTemplate = .standard,
@@ -200,6 +203,7 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
     public func deviceEmitted(_ record: LedgerRecord) {
         // `local` emissions (a sounder, a chirp) have no wire channel.
         guard let channel = record.channel.flatMap(DeviceWireTable.Channel.init), let index = indexByID[record.deviceID] else { return }
+        if channel == .event, configuration.sentElsewhere(record.deviceID, record.name) { return }
         let (current, handles) = state.withLock { ($0.pool, $0.handles) }
         guard let current else { return }
         let qos: MQTTQoS = switch channel {

@@ -11,6 +11,7 @@ import NIOPosix
 /// | `GET /alarms[?since=<alarm_id>][&limit=N]` | the alarms raised, oldest first |
 /// | `GET /devices[?after=<device id>][&limit=N]` | devices by id: status, last seen, counters, latest values with their `msg_id` |
 /// | `GET /devices/{id}` | one device |
+/// | `POST /push` a device event (its envelope with `zone`) | `200 {"accepted": true}`; taken in as if it came on the device's MQTT event topic |
 /// | `POST /devices/{id}/commands` `{"command": "...", "arguments": {...}}` | `202 {"id": "api-N"}`; the command goes out on the device's `cmd` topic |
 /// | `GET /commands/{id}` | when it was sent and whether (and when) the device acknowledged it |
 /// | `POST /devices/{id}/video` `[{"channel": "...", "transport": "udp"\|"tcp", "playback": {"start": s, "end": s}}]` | `202 {"session": "video-N"}`; a GB/T 28181 camera is INVITEd to stream (live, or a recording's range) to the platform's receiver, reported on `platform/video` |
@@ -208,6 +209,11 @@ enum APIRoutes {
             }
         case (.DELETE, 3, "devices") where segments[2] == "video":
             return Answer(.ok, object: ["stopped": platform.stopVideo(segments[1])])
+        case (.POST, 1, "push"):
+            switch platform.pushed(body) {
+            case .success(let topic): return Answer(.ok, object: ["accepted": true, "as": topic])
+            case .failure(let error): return .error(.badRequest, error.description)
+            }
         case (.GET, 1, "video"):
             return Answer(.ok, object: platform.videoSessions)
         case (.GET, 2, "commands"):
@@ -234,7 +240,7 @@ enum APIRoutes {
                            "page_limit_default": PlatformHTTPAPI.defaultPageLimit, "page_limit_max": PlatformHTTPAPI.maximumPageLimit],
             ])
         default:
-            return .error(.notFound, "no \(method) \(path); see GET /alarms, /devices, /devices/{id}, /commands/{id}, /statistics, /video, POST /devices/{id}/commands, POST and DELETE /devices/{id}/video")
+            return .error(.notFound, "no \(method) \(path); see GET /alarms, /devices, /devices/{id}, /commands/{id}, /statistics, /video, POST /devices/{id}/commands, POST and DELETE /devices/{id}/video, POST /push")
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOHTTP1
 import ParkMQTT
+import ParkWire
 import Synchronization
 
 /// The reference platform on MQTT: subscribes to device traffic, runs ``PlatformCore``, and
@@ -238,6 +239,28 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
             return
         }
         perform(standingBy(actions, now: now))
+    }
+
+    /// An event a device pushed over HTTP (`POST /push`, as vendors' plate cameras do), taken in
+    /// exactly as if it had arrived on the device's MQTT event topic — placed in the zone its body
+    /// names, so zone rules (open this lane's barrier) apply to it.
+    package func pushed(_ body: [UInt8]) -> Result<String, PlatformError> {
+        if let problem = core.withLock({ $0.refuseOversized(topic: "POST /push", bytes: body.count) }) {
+            warnings.warn(problem, now: clock.now())
+            return .failure(PlatformError("the body is over the \(limits.maxPayloadBytes)-byte limit"))
+        }
+        let message: DeviceMessage
+        do throws(DeviceMessageError) { message = try DeviceMessage(topic: "", payload: body, maxValues: limits.maxValues) } catch {
+            return .failure(PlatformError("not a device event: \(error)"))
+        }
+        let zone = message.zone ?? "push"
+        for (field, text) in [("device", message.device), ("kind", message.kind), ("zone", zone)]
+        where text.isEmpty || text.contains("/") || text.contains("+") || text.contains("#") {
+            return .failure(PlatformError("\"\(field)\" must be a non-empty name without / + #, got \(JSONText.quoted(String(text.prefix(64))))"))
+        }
+        let topic = "park/\(zone)/\(message.kind)/\(message.device)/event"
+        receive(topic: topic, payload: body)
+        return .success(topic)
     }
 
     /// From now on the platform takes nothing in and says nothing (the crash fault switch, and ``kill()``).

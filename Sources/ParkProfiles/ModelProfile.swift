@@ -16,6 +16,7 @@ import Yams
 ///   smoke_threshold: 0.12
 /// gb28181: {charset: UTF-8, keepalive_interval: 30s, catalog_split: 4}   # cameras, NVRs
 /// ocpp: {version: "1.6", heartbeat_interval: 300s}                      # EV chargers
+/// http_push: {events: [plate]}  # events POSTed to the platform's push URL instead of MQTT
 /// mqtt:                         # optional: how this model talks to its platform
 ///   auth: aliyun-hmac           # none | password | token | aliyun-hmac
 ///   product_key: a1SmokeKey     # for aliyun-hmac
@@ -41,6 +42,8 @@ public struct ModelProfile: Hashable, Sendable {
     public var gb28181: ModelGB28181Settings?
     /// How the model speaks OCPP, when it is an EV charger with an `ocpp:` section.
     public var ocpp: ModelOCPPSettings?
+    /// Which events the model pushes over HTTP, when its profile has an `http_push:` section.
+    public var httpPush: ModelHTTPPushSettings?
 
     /// The protocols the model's profile says it speaks besides MQTT, which every device can:
     /// what decides the bindings a device gets, never its kind's name.
@@ -62,7 +65,7 @@ public struct ModelProfile: Hashable, Sendable {
         self.ocpp = ocpp
     }
 
-    static let keys = ["kind", "model", "vendor", "title", "parameters", "mqtt", "modbus", "dlt645", "gb28181", "ocpp"]
+    static let keys = ["kind", "model", "vendor", "title", "parameters", "mqtt", "modbus", "dlt645", "gb28181", "ocpp", "http_push"]
 
     /// Reads and validates a model profile. With `kinds`, the kind and every parameter are
     /// checked against the kind's descriptor as well.
@@ -97,12 +100,15 @@ public struct ModelProfile: Hashable, Sendable {
         let gb28181 = gb28181Node.flatMap { ModelGB28181Settings.read($0, log: log) }
         let ocppNode = reader.value("ocpp")
         let ocpp = ocppNode.flatMap { ModelOCPPSettings.read($0, log: log) }
+        let pushNode = reader.value("http_push")
+        let httpPush = pushNode.flatMap { ModelHTTPPushSettings.read($0, log: log) }
         reader.finish(allowed: keys)
         if let kind, let descriptor = kinds?.descriptor(named: kind) {
             modbus?.check(against: descriptor, log: log)
             dlt645?.check(against: descriptor, log: log)
             gb28181?.check(against: descriptor, node: gb28181Node, log: log)
             ocpp?.check(against: descriptor, node: ocppNode, log: log)
+            httpPush?.check(against: descriptor, node: pushNode, log: log)
         }
         // The section's keepalive is the model's value of the kind's parameter: one value, so the
         // device's keepalive timer and the binding's MESSAGEs cannot disagree.
@@ -137,8 +143,10 @@ public struct ModelProfile: Hashable, Sendable {
             }
         }
         guard log.issues.isEmpty, let kind, let model else { throw ProfileErrors(log.sortedIssues) }
-        return ModelProfile(kind: kind, model: model, vendor: vendor, title: title, parameters: parameters, file: file, mqtt: mqtt, modbus: modbus, dlt645: dlt645,
-                            gb28181: gb28181, ocpp: ocpp)
+        var profile = ModelProfile(kind: kind, model: model, vendor: vendor, title: title, parameters: parameters, file: file, mqtt: mqtt, modbus: modbus, dlt645: dlt645,
+                                   gb28181: gb28181, ocpp: ocpp)
+        profile.httpPush = httpPush
+        return profile
     }
 
     static func isValidName(_ name: String) -> Bool {

@@ -23,6 +23,8 @@ public final class ParkSession: Sendable {
         public var gb28181: GB28181DeviceBinding?
         /// OCPP 1.6J for the EV chargers whose model has an `ocpp:` section.
         public var ocpp: OCPPDeviceBinding?
+        /// HTTP push of the events whose model's `http_push:` section names them.
+        public var httpPush: HTTPPushDeviceBinding?
         /// Where polled devices (meters) publish the live state `modbus` and `dlt645` answer from,
         /// and video devices the state (guard, faults) `gb28181` reads.
         public var registry: PolledStateRegistry?
@@ -90,6 +92,7 @@ public final class ParkSession: Sendable {
         // The binding first: its publish is the one a platform's latency is measured on.
         let truth = indexGroundTruth ? GroundTruthIndex() : nil
         let wire: [any EmissionObserver] = (bindings.mqtt.map { [$0] } ?? []) + (bindings.gb28181.map { [$0] } ?? []) + (bindings.ocpp.map { [$0] } ?? [])
+            + (bindings.httpPush.map { [$0] } ?? [])
         let everyone: [any EmissionObserver] = wire + (truth.map { [$0] } ?? []) + observers
         let observer: (any EmissionObserver)? = switch everyone.count {
         case 0: nil
@@ -105,6 +108,7 @@ public final class ParkSession: Sendable {
         bindings.dlt645?.routeCommands(to: engine)
         bindings.gb28181?.routeCommands(to: engine)
         bindings.ocpp?.routeCommands(to: engine)
+        bindings.httpPush?.routeCommands(to: engine)
     }
 
     /// Opens the Modbus endpoints and DL/T 645 buses and registers the GB/T 28181 devices (they
@@ -143,6 +147,7 @@ public final class ParkSession: Sendable {
         bindings.dlt645?.stop()
         bindings.gb28181?.stop()
         bindings.ocpp?.stop()
+        bindings.httpPush?.stop()
         bindings.mqtt?.shutdown()
     }
 

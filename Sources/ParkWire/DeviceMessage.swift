@@ -27,6 +27,8 @@ public struct DeviceMessage: Sendable, Hashable {
     /// Text values (`"plate": "京A12345"`), kept beside the numbers: a plate camera's read or a
     /// door's credential is what a rule decides on. Each counts toward `maxValues` like a number.
     public var texts: [String: String]
+    /// Where the device is, when the message says (an event pushed over HTTP has no topic to tell).
+    public var zone: String?
 
     /// Far more points than any device model in the catalog reports.
     public static let defaultMaxValues = 1_024
@@ -58,11 +60,12 @@ public struct DeviceMessage: Sendable, Hashable {
         valueNames = fields.valueNames
         badValues = fields.badValues
         texts = fields.texts
+        zone = fields.zone
     }
 
     /// What the scanner found, before the required fields are checked.
     struct Fields {
-        var device, kind, channel, name, status, messageID: String?
+        var device, kind, channel, name, status, messageID, zone: String?
         var sequence: Int?
         var timestampNanoseconds: Int64?
         var values: [String: Double] = [:]
@@ -134,6 +137,7 @@ private struct DeviceMessageScanner {
             case ("name", .string(let text)): fields.name = text
             case ("status", .string(let text)): fields.status = text
             case ("msg_id", .string(let text)): fields.messageID = text
+            case ("zone", .string(let text)): fields.zone = text
             case ("seq", .number(let number, let exact)):
                 if let exact, let sequence = Int(exactly: exact) { fields.sequence = sequence }
                 else if let sequence = Int(exactly: number) { fields.sequence = sequence }

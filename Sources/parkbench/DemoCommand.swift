@@ -257,6 +257,11 @@ struct DemoCommand: AsyncParsableCommand {
                 commands.url = (rewritten.string ?? commands.url).removingPercentEncoding ?? commands.url
                 configuration.profile.commands = commands
             }
+            // Devices whose model pushes its reads over HTTP push them to the embedded platform.
+            if configuration.park.devices.contains(where: { workspace.catalog.model(named: $0.model)?.httpPush != nil }),
+               let url = URL(string: "http://127.0.0.1:\(apiPort)/push") {
+                configuration.profile.push = PushPlatform(url: url)
+            }
         } catch {
             Output.error("error: cannot start the reference platform's REST API: \(error)")
             throw ExitCode(ExitStatus.unreachable)

@@ -87,3 +87,24 @@ import Testing
         ])
     }
 }
+
+
+/// The `http_push:` section of a model profile: the events named must be the kind's (issue 18).
+@Suite struct HTTPPushProfileTests {
+    @Test func loadsAndChecksTheEvents() throws {
+        let kinds = GB28181ProfileTests.VideoCatalog()
+        let profile = try ModelProfile.parse("kind: cam\nmodel: cam-1\nhttp_push: {events: [motion]}\n", file: "c.yaml", kinds: kinds)
+        #expect(profile.httpPush == ModelHTTPPushSettings(events: ["motion"]))
+        #expect(profile.httpPush?.pushes("motion") == true && profile.httpPush?.pushes("tamper") == false)
+        let every = try ModelProfile.parse("kind: cam\nmodel: cam-2\nhttp_push: {}\n", file: "c.yaml", kinds: kinds)
+        #expect(every.httpPush?.pushes("tamper") == true, "no events listed: every event is pushed")
+        do {
+            _ = try ModelProfile.parse("kind: cam\nmodel: cam-3\nhttp_push: {events: [motoin], url: x}\n", file: "c.yaml", kinds: kinds)
+            Issue.record("a misspelt event must be refused")
+        } catch {
+            let messages = error.issues.map(\.description)
+            #expect(messages.contains { $0.hasPrefix("c.yaml:3:") && $0.contains("kind 'cam' has no event 'motoin'; did you mean 'motion'?") }, "\(messages)")
+            #expect(messages.contains { $0.contains("unknown key 'url'") }, "\(messages)")
+        }
+    }
+}

@@ -130,6 +130,8 @@ public struct PlatformProfile: Sendable {
     public var video: VideoPlatform?
     /// The OCPP central system the park's EV chargers connect to, when the platform has one.
     public var ocpp: OCPPPlatform?
+    /// Where the devices that push events over HTTP POST them, when the platform takes pushes.
+    public var push: PushPlatform?
     /// Commands that break the platform itself, for failover checks (`fault: platform-kill`).
     public var failover: FailoverHooks?
     /// The platform's names for the park's events and its status values.
@@ -137,7 +139,7 @@ public struct PlatformProfile: Sendable {
         didSet { applyVocabulary() }
     }
 
-    static let topKeys = ["platform", "title", "broker", "devices", "observe", "commands", "meters", "video", "ocpp", "vocabulary", "failover"]
+    static let topKeys = ["platform", "title", "broker", "devices", "observe", "commands", "meters", "video", "ocpp", "push", "vocabulary", "failover"]
 
     /// Shell commands (run with `/bin/sh -c`) that break and mend the platform under test:
     ///
@@ -306,6 +308,7 @@ public struct PlatformProfile: Sendable {
         }
         let video = reader.value("video").flatMap { VideoPlatform.read($0, log: log) }
         let ocpp = reader.value("ocpp").flatMap { OCPPPlatform.read($0, log: log) }
+        let push = reader.value("push").flatMap { PushPlatform.read($0, log: log) }
         let vocabulary = reader.value("vocabulary").map { PlatformVocabulary.read($0, log: log) }
         var failover: FailoverHooks?
         if let node = reader.value("failover"), var section = MappingReader(node, path: "failover", log: log, what: "the failover commands") {
@@ -320,6 +323,7 @@ public struct PlatformProfile: Sendable {
         if let vocabulary { profile.vocabulary = vocabulary }
         profile.video = video
         profile.ocpp = ocpp
+        profile.push = push
         profile.failover = failover
         return profile
     }

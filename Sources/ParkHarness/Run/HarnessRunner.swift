@@ -138,6 +138,14 @@ public struct HarnessRunner: Sendable {
         let video = try videoBinding(for: allDevices.filter { !(meters?.serves($0.id) ?? false) }, bindings: &bindings)
         let chargers = try chargerBinding(for: allDevices.filter { !(meters?.serves($0.id) ?? false) && !(video?.serves($0.id) ?? false) }, bindings: &bindings)
         let devices = allDevices.filter { !(meters?.serves($0.id) ?? false) && !(video?.serves($0.id) ?? false) && !(chargers?.serves($0.id) ?? false) }
+        // Devices that push some events over HTTP stay on MQTT for the rest.
+        if let push = profile.push, let catalog = configuration.catalog {
+            let binding = HTTPPushDeviceBinding(devices: devices, catalog: catalog, configuration: .init(url: push.url))
+            if !binding.deviceIDs.isEmpty {
+                bindings.httpPush = binding
+                progress(.step("\(binding.deviceIDs.count) devices push their reads over HTTP to \(push.url.absoluteString)"))
+            }
+        }
         let proxy = try faultProxy()
         defer { proxy?.stop() }
         do {
@@ -154,6 +162,7 @@ public struct HarnessRunner: Sendable {
             }
             if let template = profile.deviceTopics { bindingConfiguration.topics = try DeviceTopicTemplate(template) }
             bindingConfiguration.bindAddress = configuration.bindAddress
+            if let push = bindings.httpPush { bindingConfiguration.sentElsewhere = { push.pushes($0, event: $1) } }
             bindings.mqtt = try MQTTDeviceBinding(devices: devices, configuration: bindingConfiguration)
         } catch {
             throw .configuration("cannot set up the park's devices: \(error)")
