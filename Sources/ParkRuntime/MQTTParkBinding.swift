@@ -33,7 +33,8 @@ extension MQTTDeviceBinding {
     ///   the secrets file lacks a device, or the topic template is broken.
     public static func forPark(
         devices: [BoundDevice], catalog: ModelCatalog, broker: BrokerAddress, topics: DeviceTopicTemplate,
-        logins: MQTTLoginOptions, bindAddress: String? = nil, connectWindow: Int = 64
+        logins: MQTTLoginOptions, bindAddress: String? = nil, connectWindow: Int = 64,
+        sentElsewhere: (@Sendable (_ deviceID: String, _ event: String) -> Bool)? = nil
     ) throws(BindingError) -> MQTTDeviceBinding {
         var conventions: [String: MQTTModelConventions] = [:]
         for model in Set(devices.map(\.model)).sorted() {
@@ -74,6 +75,7 @@ extension MQTTDeviceBinding {
         configuration.connectWindow = connectWindow
         configuration.clientID = { login($0).clientID }
         configuration.conventions = conventions
+        if let sentElsewhere { configuration.sentElsewhere = sentElsewhere }
         return try MQTTDeviceBinding(devices: devices, configuration: configuration)
     }
 }

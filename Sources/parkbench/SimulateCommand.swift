@@ -38,6 +38,10 @@ struct SimulateCommand: AsyncParsableCommand {
             calls and answers; chargers not connected at the end are a warning on stderr (a CSMS \
             that refuses a password answers 401, and the charger retries with backoff).
 
+            With --http-push the events a model's http_push: section names (a plate camera's \
+            reads) are POSTed as JSON to that URL instead of being published, the device staying \
+            on MQTT for the rest; commands in the answers reach the devices.
+
             By default the run is in real time. --virtual runs on a virtual clock instead: the \
             whole duration passes as fast as the CPU allows, and the same --seed gives the \
             same ledger byte for byte.
@@ -55,6 +59,8 @@ struct SimulateCommand: AsyncParsableCommand {
                   --broker mqtt://127.0.0.1:1885 --ledger run.jsonl
               parkbench simulate --park chargers.yaml --duration 10m \\
                   --ocpp-csms ws://127.0.0.1:9000/ocpp --secrets-file chargers.secrets
+              parkbench simulate --park conformance/parks/demo.yaml --duration 5m \\
+                  --broker mqtt://127.0.0.1:1883 --http-push http://127.0.0.1:8080/push
 
             Exit codes: 0 success, 2 usage or configuration error, 3 the broker (or the OCPP \
             CSMS) could not be reached by any device, 4 a worker process failed (the summary still covers what it \
@@ -177,6 +183,11 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("With --ocpp-csms: the event loops (threads) the chargers' connections share.", valueName: "n"))
     var ocppThreads: Int = 1
 
+    @Option(help: ArgumentHelp(
+        "Push the events a model's http_push: section names (a plate camera's reads, a face terminal's grants) to this URL as JSON POSTs — the device's envelope with its zone — instead of publishing them; an answer's {\"commands\": [{\"device\", \"command\", \"arguments\"}]} reaches those devices as commands. The devices stay on MQTT (--broker) for everything else.",
+        valueName: "http://host:port/path"))
+    var httpPush: String?
+
     func validate() throws {
         if duration == .zero { throw ValidationError("--duration must be longer than 0s, e.g. --duration 30s") }
         if connectWindow < 1 { throw ValidationError("--connect-window must be at least 1") }
@@ -229,6 +240,13 @@ struct SimulateCommand: AsyncParsableCommand {
             if workers != nil || brokers.count > 1 { throw ValidationError("--ocpp-csms runs in one process; it does not combine with --workers or several --broker yet") }
             _ = try OCPPCSMSAddress(validating: ocppCSMS)
         }
+        if let httpPush {
+            if virtual { throw ValidationError("--http-push needs real time; drop --virtual") }
+            if workers != nil || brokers.count > 1 { throw ValidationError("--http-push runs in one process; it does not combine with --workers or several --broker yet") }
+            guard httpPush.hasPrefix("http://") || httpPush.hasPrefix("https://"), URL(string: httpPush)?.host != nil else {
+                throw ValidationError("--http-push must be an http://host:port/path URL, e.g. http://127.0.0.1:8080/push; got '\(httpPush)'")
+            }
+        }
         if ocppThreads != 1 {
             if ocppCSMS == nil { throw ValidationError("--ocpp-threads only applies with --ocpp-csms") }
             if !(1 ... 256).contains(ocppThreads) { throw ValidationError("--ocpp-threads must be 1…256") }
@@ -274,6 +292,10 @@ struct SimulateCommand: AsyncParsableCommand {
                 return try fail("--ocpp-csms runs in one process, and this park's \(park.plan.count) devices on one broker need \(count) worker processes; "
                                 + "run the chargers in a park of their own, or shard it yourself (--shard i/N, one process each)")
             }
+            if let count, httpPush != nil {
+                return try fail("--http-push runs in one process, and this park's \(park.plan.count) devices on one broker need \(count) worker processes; "
+                                + "shard it yourself (--shard i/N, one process each)")
+            }
             if let count {
                 // The coordinator planned the park only to validate it once; the workers plan their own slices.
                 let devices = park.plan.count
@@ -306,6 +328,7 @@ struct SimulateCommand: AsyncParsableCommand {
         var addresses = ParkSession.EndpointAddresses()
         var mqtt: MQTTDeviceBinding.Statistics?
         var ocpp: OCPPSummary?
+        var pushed: HTTPPushDeviceBinding.Figures?
         let stimuliApplied: Int
         if virtual {
             let progress = RunProgress(enabled: !options.json, ledger: ledgerStore, workerReport: reporting ? { WorkerProgress() } : nil)
@@ -340,6 +363,7 @@ struct SimulateCommand: AsyncParsableCommand {
             mqtt = bindings.mqtt?.statistics
             // Read before stop: stopping closes every charger's socket.
             ocpp = bindings.ocpp.map { OCPPSummary($0.figures, chargers: $0.deviceIDs.count) }
+            pushed = bindings.httpPush?.figures
             await session.stop()
         }
         let wallSeconds = SystemClock.monotonicNow().duration(since: started).seconds
@@ -364,6 +388,10 @@ struct SimulateCommand: AsyncParsableCommand {
             if let ocpp { Output.json(SummaryWithOCPP(summary: summary, ocpp: ocpp)) } else { Output.json(summary) }
         } else {
             summary.printText(ocpp: ocpp)
+            if let pushed {
+                print("http push: \(pushed.pushed) pushed, \(pushed.answered) answered, \(pushed.failed) failed, \(pushed.dropped) dropped (too many in flight), "
+                      + "\(pushed.commands) commands in the answers (\(pushed.commandsRefused) refused)")
+            }
         }
         // Interrupted first: a run stopped before its devices had time to connect was stopped, not unreachable.
         if RunInterruption.received { throw ExitCode(ExitStatus.interrupted) }
@@ -431,12 +459,21 @@ struct SimulateCommand: AsyncParsableCommand {
             if let ocppCSMS {
                 bindings.ocpp = try makeOCPPBinding(ocppCSMS, devices: devices, catalog: catalog, secrets: secrets, shared: shared)
             }
+            if let httpPush, let url = URL(string: httpPush) {
+                let binding = HTTPPushDeviceBinding(devices: devices, catalog: catalog, configuration: .init(url: url))
+                guard !binding.deviceIDs.isEmpty else {
+                    throw BindingError("--http-push: no device in this park has a model whose profile has an http_push: section")
+                }
+                bindings.httpPush = binding
+            }
             if let broker {
                 let onMQTT = devices.filter { !(bindings.gb28181?.serves($0.id) ?? false) && !(bindings.ocpp?.serves($0.id) ?? false) }
+                var sentElsewhere: (@Sendable (String, String) -> Bool)?
+                if let push = bindings.httpPush { sentElsewhere = { deviceID, event in push.pushes(deviceID, event: event) } }
                 bindings.mqtt = try MQTTDeviceBinding.forPark(
                     devices: onMQTT, catalog: catalog, broker: broker, topics: try DeviceTopicTemplate(topics),
                     logins: MQTTLoginOptions(scheme: auth?.scheme, productKey: productKey, secretsFile: secretsFile, passwordEnvironment: passwordEnv),
-                    bindAddress: bindAddress, connectWindow: connectWindow)
+                    bindAddress: bindAddress, connectWindow: connectWindow, sentElsewhere: sentElsewhere)
             }
             let transport: ModbusDeviceBinding.Transport? = modbusRTU ? .rtu(baudRate: 9600, parity: "N")
                 : modbusPort.map { .tcp(host: "127.0.0.1", firstPort: $0) }
@@ -515,6 +552,10 @@ struct SimulateCommand: AsyncParsableCommand {
                 : passwordEnv.map { "basic auth, one password from $\($0)" } ?? "no password"
             print("ocpp: \(count) charger\(count == 1 ? "" : "s") (\(ocpp.deviceIDs.prefix(3).joined(separator: ", "))\(count > 3 ? ", …" : "")) "
                   + "connect to \(address.display)<device id> (OCPP 1.6J, \(auth))")
+        }
+        if let push = bindings.httpPush, let httpPush {
+            let count = push.deviceIDs.count
+            print("http push: \(count) device\(count == 1 ? "" : "s") (\(push.deviceIDs.prefix(3).joined(separator: ", "))\(count > 3 ? ", …" : "")) POST their pushed events to \(httpPush)")
         }
         // A script waiting for the endpoint lines reads them now, not at exit, when stdout is a file or pipe.
         fflush(nil)

@@ -267,6 +267,12 @@ import Testing
                                     "--broker", "mqtt://127.0.0.1:1883")
         #expect(virtual.status == 2)
         #expect(virtual.stderr.contains("--broker needs real time"))
+
+        // --http-push is checked before anything starts.
+        let notHTTP = try parkbench("simulate", "--park", "conformance/parks/demo.yaml", "--duration", "1s", "--http-push", "ftp://127.0.0.1/push")
+        #expect(notHTTP.status == 2 && notHTTP.stderr.contains("--http-push must be an http://host:port/path URL"), "\(notHTTP.stderr)")
+        let virtualPush = try parkbench("simulate", "--park", "conformance/parks/demo.yaml", "--duration", "1s", "--virtual", "--http-push", "http://127.0.0.1:9/push")
+        #expect(virtualPush.status == 2 && virtualPush.stderr.contains("--http-push needs real time"))
     }
 
     /// A run that cannot reach its broker exits 3 and still leaves its record: report.json and
