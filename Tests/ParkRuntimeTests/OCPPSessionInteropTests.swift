@@ -199,6 +199,11 @@ import Testing
         let ledgerTimes = (try fixture.ledger.records()).filter { $0.deviceID == "ev-ac-1" && $0.name == "meter" }.map { $0.time.wall.iso8601 }
         let sentFirst = Set(first.filter { $0.action == "MeterValues" && $0.direction == "in" }.compactMap { ($0.payload["meterValue"] as? [[String: Any]])?.first?["timestamp"] as? String })
         let owed = ledgerTimes.filter { !sentFirst.contains($0) }
-        #expect(wireTimes == owed, "every meter value the first CSMS did not get, and only those")
+        #expect(wireTimes.filter { owed.contains($0) } == owed, "every meter value the first CSMS did not get, in order: \(wireTimes) vs \(owed)")
+        // At least once: the value the first CSMS took in but had not answered when it stopped is
+        // sent again (its answer never came); nothing else it got is.
+        let again = wireTimes.filter { !owed.contains($0) }
+        #expect(again.count <= 1 && again.allSatisfy { sentFirst.contains($0) && $0 == sentFirst.max() },
+                "at most the value in flight at the stop comes again: \(again), the first CSMS got \(sentFirst.sorted())")
     }
 }
