@@ -146,9 +146,11 @@ let package = Package(
             dependencies: ["ParkPluginKit"],
             path: "devices/plugins/example-people-counter",
             exclude: ["README.md"]),
-        .target(name: "ParkPluginLPRCamera", dependencies: ["ParkPluginKit"], path: "devices/plugins/parking/lpr-camera"),
+        // What the plate-reading kinds share; linked statically into each of them.
+        .target(name: "ParkPluginPlates", dependencies: ["ParkPluginKit"], path: "devices/plugins/parking/plates"),
+        .target(name: "ParkPluginLPRCamera", dependencies: ["ParkPluginKit", "ParkPluginPlates"], path: "devices/plugins/parking/lpr-camera"),
         .target(name: "ParkPluginBarrier", dependencies: ["ParkPluginKit"], path: "devices/plugins/parking/barrier"),
-        .target(name: "ParkPluginSpaceDetector", dependencies: ["ParkPluginKit"], path: "devices/plugins/parking/space-detector"),
+        .target(name: "ParkPluginSpaceDetector", dependencies: ["ParkPluginKit", "ParkPluginPlates"], path: "devices/plugins/parking/space-detector"),
         .target(name: "ParkPluginGuidanceScreen", dependencies: ["ParkPluginKit"], path: "devices/plugins/parking/guidance-screen"),
         .target(name: "ParkPluginAccessTerminal", dependencies: ["ParkPluginKit"], path: "devices/plugins/access/access-terminal"),
         .target(name: "ParkPluginDoor", dependencies: ["ParkPluginKit"], path: "devices/plugins/access/door"),

@@ -1,4 +1,5 @@
 import ParkPluginKit
+import ParkPluginPlates
 
 /// One licence-plate recognition camera: the behaviour behind ``LPRCameraKind``.
 ///
@@ -115,7 +116,7 @@ final class LPRCamera: PluginDevice {
             return
         }
         let misread = outcome < missRate + errorRate
-        let seen = misread ? Self.misread(read.plate, context) : read.plate
+        let seen = misread ? PlateMisreading.misread(read.plate, context) : read.plate
         // Uniform within each band, so a platform can learn nothing exact from the confidence;
         // three decimals, as cameras report it, rather than seventeen digits of noise.
         let draw = context.nextUnit()
@@ -127,31 +128,5 @@ final class LPRCamera: PluginDevice {
             PluginReading("confidence", .double(confidence)),
             PluginReading("image", .string("img/\(id)/\(read.sequence).jpg")),
         ])
-    }
-
-    /// Characters a plate reader confuses, each with what it is taken for.
-    private static let confusable: [Character: [Character]] = [
-        "8": ["B"], "B": ["8"], "0": ["D", "Q"], "D": ["0"], "Q": ["0"], "1": ["7", "T"], "7": ["1"],
-        "T": ["1"], "2": ["Z"], "Z": ["2"], "5": ["S"], "S": ["5"], "6": ["G"], "G": ["6", "C"],
-        "C": ["G"], "4": ["A"], "A": ["4"], "U": ["V"], "V": ["U"], "M": ["N"], "N": ["M", "H"],
-        "H": ["N"], "E": ["F"], "F": ["E"], "P": ["R"], "R": ["P"],
-    ]
-    /// Plate characters (mainland plates use neither I nor O), for characters without a look-alike.
-    private static let plateCharacters = Array("0123456789ABCDEFGHJKLMNPQRSTUVWXYZ")
-
-    /// `plate` with one character replaced, so the result always differs from it.
-    ///
-    /// The province character and the issuing-authority letter (the first two) stay: readers
-    /// get them from the plate's layout and colour as much as from the glyphs, and the usual
-    /// mistakes are in the serial. A plate of two characters or fewer has no serial, so any
-    /// character may go wrong.
-    static func misread(_ plate: String, _ context: PluginContext) -> String {
-        var characters = Array(plate)
-        let first = characters.count > 2 ? 2 : 0
-        let index = first + Int(context.nextRandom() % UInt64(characters.count - first))
-        let original = characters[index]
-        let choices = confusable[original] ?? plateCharacters.filter { $0 != original }
-        characters[index] = choices[Int(context.nextRandom() % UInt64(choices.count))]
-        return String(characters)
     }
 }

@@ -1,4 +1,5 @@
 import ParkPluginKit
+import ParkPluginPlates
 
 /// One video parking-space detector: the behaviour behind ``SpaceDetectorKind``.
 ///
@@ -165,37 +166,11 @@ final class SpaceDetector: PluginDevice {
         }
         if let car, reported[index] == nil {
             reported[index] = car
-            let seen = context.nextUnit() < errorRate ? Self.misread(car.plate, context) : car.plate
+            let seen = context.nextUnit() < errorRate ? PlateMisreading.misread(car.plate, context) : car.plate
             context.emit(event: "occupied", [
                 PluginReading("space", .int(Int64(index + 1))),
                 PluginReading("plate", .string(seen), truth: .string(car.plate)),
             ] + countReadings)
         }
-    }
-
-    /// Characters a plate reader confuses, each with what it is taken for (as the lane camera's).
-    private static let confusable: [Character: [Character]] = [
-        "8": ["B"], "B": ["8"], "0": ["D", "Q"], "D": ["0"], "Q": ["0"], "1": ["7", "T"], "7": ["1"],
-        "T": ["1"], "2": ["Z"], "Z": ["2"], "5": ["S"], "S": ["5"], "6": ["G"], "G": ["6", "C"],
-        "C": ["G"], "4": ["A"], "A": ["4"], "U": ["V"], "V": ["U"], "M": ["N"], "N": ["M", "H"],
-        "H": ["N"], "E": ["F"], "F": ["E"], "P": ["R"], "R": ["P"],
-    ]
-    /// Plate characters (mainland plates use neither I nor O), for characters without a look-alike.
-    private static let plateCharacters = Array("0123456789ABCDEFGHJKLMNPQRSTUVWXYZ")
-
-    /// `plate` with one character replaced, so the result always differs from it.
-    ///
-    /// The same mistakes as the `lpr-camera` kind makes (a plugin links only the kit, so the
-    /// table is repeated here): the province character and the issuing-authority letter (the
-    /// first two) stay, and one serial character becomes a look-alike. A plate of two
-    /// characters or fewer has no serial, so any character may go wrong.
-    static func misread(_ plate: String, _ context: PluginContext) -> String {
-        var characters = Array(plate)
-        let first = characters.count > 2 ? 2 : 0
-        let index = first + Int(context.nextRandom() % UInt64(characters.count - first))
-        let original = characters[index]
-        let choices = confusable[original] ?? plateCharacters.filter { $0 != original }
-        characters[index] = choices[Int(context.nextRandom() % UInt64(choices.count))]
-        return String(characters)
     }
 }
