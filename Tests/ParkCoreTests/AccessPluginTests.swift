@@ -41,7 +41,7 @@ import Testing
     /// password take their own time ± 10 %. Granted readings come in the documented order.
     @Test func recognitionTimesPerMethod() throws {
         let engine = VirtualTimeEngine()
-        try engine.add(try terminalPlan(
+        try engine.add(try pluginDevicePlan(
             try accessTerminal(), id: "face-1",
             overrides: ["face_time": "150ms", "face_jitter": "40ms", "false_reject_rate": "0", "heartbeat_interval": "1d"]))
         engine.start()
@@ -57,7 +57,7 @@ import Testing
         }
         engine.advance(by: .seconds(5))
 
-        let granted = try terminalEvents(engine, "granted")
+        let granted = try pluginEvents(engine, named: "granted")
         #expect(granted.count == 1_200)
         var delays: [String: [UInt64]] = [:]
         for record in granted {
@@ -88,7 +88,7 @@ import Testing
     /// similarity stays in its band, other credentials report 1.0.
     @Test func grantAndDenyRates() throws {
         let engine = VirtualTimeEngine()
-        try engine.add(try terminalPlan(
+        try engine.add(try pluginDevicePlan(
             try accessTerminal(), id: "term-1", seed: 11,
             overrides: ["false_reject_rate": "0.01", "false_accept_rate": "0.01", "heartbeat_interval": "1d"]))
         engine.start()
@@ -97,8 +97,8 @@ import Testing
             try engine.apply(Stimulus("present", arguments: ["person": .string("resident-\(index)")]), to: "term-1")
             engine.advance(by: .seconds(1))
         }
-        var granted = try terminalEvents(engine, "granted")
-        var denied = try terminalEvents(engine, "denied")
+        var granted = try pluginEvents(engine, named: "granted")
+        var denied = try pluginEvents(engine, named: "denied")
         #expect(granted.count + denied.count == presentations)
         let rejected = Double(denied.count) / Double(presentations)
         #expect(rejected >= 0.005 && rejected <= 0.015, "false reject fraction \(rejected)")
@@ -115,7 +115,7 @@ import Testing
             #expect(similarity >= 0.85 && similarity <= 0.99)
         }
         // An enrolled person is never a stranger.
-        #expect(try terminalEvents(engine, "stranger").isEmpty)
+        #expect(try pluginEvents(engine, named: "stranger").isEmpty)
 
         let before = granted.count
         let deniedBefore = denied.count
@@ -125,8 +125,8 @@ import Testing
                 to: "term-1")
             engine.advance(by: .seconds(1))
         }
-        granted = Array(try terminalEvents(engine, "granted").dropFirst(before))
-        denied = Array(try terminalEvents(engine, "denied").dropFirst(deniedBefore))
+        granted = Array(try pluginEvents(engine, named: "granted").dropFirst(before))
+        denied = Array(try pluginEvents(engine, named: "denied").dropFirst(deniedBefore))
         #expect(granted.count + denied.count == presentations)
         let accepted = Double(granted.count) / Double(presentations)
         #expect(accepted >= 0.005 && accepted <= 0.015, "false accept fraction \(accepted)")
@@ -134,19 +134,19 @@ import Testing
         #expect(granted.allSatisfy { $0.readings[0].value == $0.readings[0].truth && $0.readings[4].value == .double(1.0) })
         #expect(denied.allSatisfy { $0.readings[3].value == .string("not-enrolled") && $0.readings[4].value == .double(1.0) })
         // Only faces raise stranger.
-        #expect(try terminalEvents(engine, "stranger").isEmpty)
+        #expect(try pluginEvents(engine, named: "stranger").isEmpty)
     }
 
     /// A face that is not enrolled: denied `not-enrolled` and, at the same moment, stranger;
     /// both name the person "unknown" and keep the real one as truth.
     @Test func strangerFaceIsDeniedAndReported() throws {
         let engine = VirtualTimeEngine()
-        try engine.add(try terminalPlan(
+        try engine.add(try pluginDevicePlan(
             try accessTerminal(), id: "term-1", floor: 3, overrides: ["false_accept_rate": "0", "heartbeat_interval": "1d"]))
         engine.start()
         try engine.apply(Stimulus("present", arguments: ["person": .string("intruder"), "enrolled": .bool(false)]), to: "term-1")
         engine.advance(by: .seconds(1))
-        let events = try terminalEvents(engine)
+        let events = try pluginEvents(engine)
         #expect(events.map(\.name) == ["denied", "stranger"])
         let denied = events[0]
         let stranger = events[1]
@@ -161,7 +161,7 @@ import Testing
 
         // The tamper switch: critical, at once.
         let tamper = try engine.apply(Stimulus("tamper"), to: "term-1")
-        let last = try #require(try terminalEvents(engine).last)
+        let last = try #require(try pluginEvents(engine).last)
         #expect(last.name == "tamper")
         #expect(last.time == tamper.time)
     }
@@ -172,16 +172,16 @@ import Testing
         let kind = try accessTerminal()
         let engine = VirtualTimeEngine()
         let perfect = ["false_reject_rate": "0", "heartbeat_interval": "1d"]
-        try engine.add(try terminalPlan(kind, id: "default-floor", overrides: perfect))
-        try engine.add(try terminalPlan(kind, id: "parameter-floor", overrides: perfect.merging(["floor": "7"]) { $1 }))
-        try engine.add(try terminalPlan(kind, id: "park-floor", floor: -2, overrides: perfect.merging(["floor": "7"]) { $1 }))
+        try engine.add(try pluginDevicePlan(kind, id: "default-floor", overrides: perfect))
+        try engine.add(try pluginDevicePlan(kind, id: "parameter-floor", overrides: perfect.merging(["floor": "7"]) { $1 }))
+        try engine.add(try pluginDevicePlan(kind, id: "park-floor", floor: -2, overrides: perfect.merging(["floor": "7"]) { $1 }))
         engine.start()
         for id in ["default-floor", "parameter-floor", "park-floor"] {
             try engine.apply(Stimulus("present", arguments: ["person": .string("resident-1")]), to: id)
         }
         try engine.apply(Stimulus("present", arguments: ["person": .string("resident-2"), "home_floor": .int(12), "method": .string("qr")]), to: "park-floor")
         engine.advance(by: .seconds(5))
-        let granted = try terminalEvents(engine, "granted")
+        let granted = try pluginEvents(engine, named: "granted")
         #expect(granted.count == 4)
         func readings(_ id: String) throws -> [Reading] { try #require(granted.first { $0.deviceID == id }).readings }
         for (id, floor) in [("default-floor", Int64(1)), ("parameter-floor", 7), ("park-floor", -2)] {
@@ -200,14 +200,14 @@ import Testing
     /// Several presentations may be pending at once; each gets its own decision.
     @Test func presentationsOverlap() throws {
         let engine = VirtualTimeEngine()
-        try engine.add(try terminalPlan(try accessTerminal(), id: "term-1", overrides: ["false_reject_rate": "0"]))
+        try engine.add(try pluginDevicePlan(try accessTerminal(), id: "term-1", overrides: ["false_reject_rate": "0"]))
         engine.start()
         for index in 0 ..< 50 {
             try engine.apply(Stimulus("present", arguments: ["person": .string("p-\(index)")]), to: "term-1")
             engine.advance(by: .milliseconds(5))
         }
         engine.advance(by: .seconds(1))
-        let granted = try terminalEvents(engine, "granted")
+        let granted = try pluginEvents(engine, named: "granted")
         #expect(Set(granted.compactMap { $0.readings[0].truth?.description }) == Set((0 ..< 50).map { "p-\($0)" }))
     }
 
@@ -216,8 +216,8 @@ import Testing
         let kind = try accessTerminal()
         func ledgerLines(seed: UInt64) throws -> [String] {
             let engine = VirtualTimeEngine()
-            try engine.add(try terminalPlan(kind, id: "term-1", seed: seed, overrides: ["false_reject_rate": "0.1", "false_accept_rate": "0.1"]))
-            try engine.add(try terminalPlan(kind, id: "term-2", seed: seed))
+            try engine.add(try pluginDevicePlan(kind, id: "term-1", seed: seed, overrides: ["false_reject_rate": "0.1", "false_accept_rate": "0.1"]))
+            try engine.add(try pluginDevicePlan(kind, id: "term-2", seed: seed))
             engine.start()
             let methods = ["face", "card", "qr", "password"]
             for index in 0 ..< 500 {
@@ -240,7 +240,7 @@ import Testing
     /// Bad presentations are refused with the device's own words.
     @Test func badPresentationsAreRefused() throws {
         let engine = VirtualTimeEngine()
-        try engine.add(try terminalPlan(try accessTerminal(), id: "term-1"))
+        try engine.add(try pluginDevicePlan(try accessTerminal(), id: "term-1"))
         engine.start()
         for (arguments, words) in [
             ([:], "'person'"),
@@ -288,7 +288,7 @@ import Testing
         #expect(unlock.result.readings == [Reading("locked", .bool(false)), Reading("open", .bool(false))])
         let sent = unlock.record.time.monotonic.nanoseconds
         engine.advance(by: .seconds(30))
-        var events = try doorEvents(engine)
+        var events = try pluginEvents(engine)
         #expect(events.map(\.name) == ["unlocked", "locked"])
         #expect(events[0].readings == [Reading("locked", .bool(false)), Reading("by", .string("command"))])
         #expect(events[0].time.monotonic.nanoseconds == sent)
@@ -300,7 +300,7 @@ import Testing
             let start = try engine.sendRecorded(DeviceCommand("unlock", arguments: ["duration": duration]), to: "door-1")
             #expect(start.result.outcome == .accepted)
             engine.advance(by: .seconds(10))
-            let relock = try #require(try doorEvents(engine).last)
+            let relock = try #require(try pluginEvents(engine).last)
             #expect(relock.name == "locked")
             #expect(relock.time.monotonic.nanoseconds - start.record.time.monotonic.nanoseconds == nanoseconds, "\(duration)")
         }
@@ -310,12 +310,12 @@ import Testing
         engine.advance(by: .seconds(3))
         let second = try engine.sendRecorded(DeviceCommand("unlock"), to: "door-1").record.time.monotonic.nanoseconds
         engine.advance(by: .seconds(30))
-        events = try doorEvents(engine).filter { $0.time.monotonic.nanoseconds >= second - 3_000_000_000 }
+        events = try pluginEvents(engine).filter { $0.time.monotonic.nanoseconds >= second - 3_000_000_000 }
         #expect(events.map(\.name) == ["unlocked", "unlocked", "locked"])
         #expect(events.last.map { $0.time.monotonic.nanoseconds - second } == 5_000_000_000)
 
         // Bad durations are rejected and change nothing.
-        let eventCount = try doorEvents(engine).count
+        let eventCount = try pluginEvents(engine).count
         for bad in [PointValue.string("soon"), .int(0), .string("0s"), .int(-1), .bool(true)] {
             let result = try engine.send(DeviceCommand("unlock", arguments: ["duration": bad]), to: "door-1")
             guard case .rejected(let reason) = result.outcome else {
@@ -325,7 +325,7 @@ import Testing
             #expect(reason.contains("duration"))
             #expect(result.readings == [Reading("locked", .bool(true)), Reading("open", .bool(false))])
         }
-        #expect(try doorEvents(engine).count == eventCount)
+        #expect(try pluginEvents(engine).count == eventCount)
 
         // lock while unlocked and closed: locked at once; lock while locked: nothing new.
         _ = try engine.send(DeviceCommand("unlock"), to: "door-1")
@@ -333,7 +333,7 @@ import Testing
         #expect(lock.result.readings == [Reading("locked", .bool(true)), Reading("open", .bool(false))])
         #expect(try engine.send(DeviceCommand("lock"), to: "door-1").outcome == .accepted)
         engine.advance(by: .seconds(30))
-        let tail = try doorEvents(engine).filter { $0.time.monotonic.nanoseconds >= lock.record.time.monotonic.nanoseconds }
+        let tail = try pluginEvents(engine).filter { $0.time.monotonic.nanoseconds >= lock.record.time.monotonic.nanoseconds }
         #expect(tail.map(\.name) == ["unlocked", "locked"])
         #expect(tail.last?.time == lock.record.time)
     }
@@ -345,26 +345,26 @@ import Testing
         try engine.add(try doorPlan(id: "door-1"))
         engine.start()
         let forced = try engine.apply(Stimulus("open"), to: "door-1")
-        var events = try doorEvents(engine)
+        var events = try pluginEvents(engine)
         #expect(events.map(\.name) == ["forced-open", "opened"])
         #expect(events.allSatisfy { $0.time == forced.time })
         #expect(events[0].readings == [Reading("open", .bool(true)), Reading("locked", .bool(true))])
         try engine.apply(Stimulus("close"), to: "door-1")
-        #expect(try doorEvents(engine).last?.name == "closed")
-        #expect(try doorEvents(engine).last?.readings == [Reading("open", .bool(false)), Reading("locked", .bool(true))])
+        #expect(try pluginEvents(engine).last?.name == "closed")
+        #expect(try pluginEvents(engine).last?.readings == [Reading("open", .bool(false)), Reading("locked", .bool(true))])
 
         _ = try engine.send(DeviceCommand("unlock"), to: "door-1")
         engine.advance(by: .seconds(1))
         let opened = try engine.apply(Stimulus("open"), to: "door-1")
-        events = try doorEvents(engine).filter { $0.time == opened.time }
+        events = try pluginEvents(engine).filter { $0.time == opened.time }
         #expect(events.map(\.name) == ["opened"])
         #expect(events[0].readings == [Reading("open", .bool(true)), Reading("locked", .bool(false))])
         // A second open of an open door, and a close of a closed one, change nothing.
-        let count = try doorEvents(engine).count
+        let count = try pluginEvents(engine).count
         try engine.apply(Stimulus("open"), to: "door-1")
         try engine.apply(Stimulus("close"), to: "door-1")
         try engine.apply(Stimulus("close"), to: "door-1")
-        #expect(try doorEvents(engine).count == count + 1)
+        #expect(try pluginEvents(engine).count == count + 1)
     }
 
     /// A door open longer than held_open_time: held-open exactly then, once; one closed in time
@@ -376,7 +376,7 @@ import Testing
         _ = try engine.send(DeviceCommand("unlock"), to: "door-1")
         let opened = try engine.apply(Stimulus("open"), to: "door-1").time.monotonic.nanoseconds
         engine.advance(by: .minutes(2))
-        var held = try doorEvents(engine).filter { $0.name == "held-open" }
+        var held = try pluginEvents(engine).filter { $0.name == "held-open" }
         #expect(held.count == 1)
         #expect(held.first.map { $0.time.monotonic.nanoseconds - opened } == 30_000_000_000)
         #expect(held.first?.readings == [Reading("open", .bool(true)), Reading("locked", .bool(false))])
@@ -391,7 +391,7 @@ import Testing
         engine.advance(by: .seconds(20))
         try engine.apply(Stimulus("close"), to: "door-1")
         engine.advance(by: .minutes(5))
-        held = try doorEvents(engine).filter { $0.name == "held-open" }
+        held = try pluginEvents(engine).filter { $0.name == "held-open" }
         #expect(held.count == 1)
 
         // A shorter held_open_time (the ZKTeco-style profile's 20 s).
@@ -400,7 +400,7 @@ import Testing
         strict.start()
         let forced = try strict.apply(Stimulus("open"), to: "door-2").time.monotonic.nanoseconds
         strict.advance(by: .seconds(25))
-        let alarm = try #require(try doorEvents(strict).first { $0.name == "held-open" })
+        let alarm = try #require(try pluginEvents(strict).first { $0.name == "held-open" })
         #expect(alarm.time.monotonic.nanoseconds - forced == 20_000_000_000)
     }
 
@@ -414,9 +414,9 @@ import Testing
         engine.advance(by: .seconds(1))
         try engine.apply(Stimulus("open"), to: "door-1")
         engine.advance(by: .seconds(10))
-        #expect(try doorEvents(engine).map(\.name) == ["unlocked", "opened"])
+        #expect(try pluginEvents(engine).map(\.name) == ["unlocked", "opened"])
         let closed = try engine.apply(Stimulus("close"), to: "door-1")
-        var events = try doorEvents(engine)
+        var events = try pluginEvents(engine)
         #expect(events.map(\.name) == ["unlocked", "opened", "closed", "locked"])
         #expect(events[3].time == closed.time)
 
@@ -427,13 +427,13 @@ import Testing
         #expect(lock.outcome == .accepted)
         #expect(lock.readings == [Reading("locked", .bool(false)), Reading("open", .bool(true))])
         engine.advance(by: .seconds(5))
-        #expect(try doorEvents(engine).last?.name == "opened")
+        #expect(try pluginEvents(engine).last?.name == "opened")
         let close = try engine.apply(Stimulus("close"), to: "door-1")
-        events = try doorEvents(engine).filter { $0.time == close.time }
+        events = try pluginEvents(engine).filter { $0.time == close.time }
         #expect(events.map(\.name) == ["closed", "locked"])
         // The minute's relock timer went stale with the lock: nothing more.
         engine.advance(by: .minutes(2))
-        #expect(try doorEvents(engine).last?.time == close.time)
+        #expect(try pluginEvents(engine).last?.time == close.time)
 
         // An unlock while a relock waits for the close cancels the wait.
         _ = try engine.send(DeviceCommand("unlock", arguments: ["duration": .string("1s")]), to: "door-1")
@@ -442,10 +442,10 @@ import Testing
         let reopen = try engine.sendRecorded(DeviceCommand("unlock"), to: "door-1").record.time.monotonic.nanoseconds
         engine.advance(by: .seconds(1))
         let shut = try engine.apply(Stimulus("close"), to: "door-1")
-        events = try doorEvents(engine).filter { $0.time.monotonic.nanoseconds >= reopen }
+        events = try pluginEvents(engine).filter { $0.time.monotonic.nanoseconds >= reopen }
         #expect(events.map(\.name) == ["unlocked", "closed"])
         engine.advance(by: .seconds(10))
-        let relock = try #require(try doorEvents(engine).last)
+        let relock = try #require(try pluginEvents(engine).last)
         #expect(relock.name == "locked")
         #expect(relock.time.monotonic.nanoseconds - reopen == 5_000_000_000)
         #expect(relock.time != shut.time)
@@ -463,7 +463,7 @@ import Testing
         engine.advance(by: .seconds(1))
         try engine.apply(Stimulus("close"), to: "door-1")
         engine.advance(by: .seconds(10))
-        let events = try doorEvents(engine)
+        let events = try pluginEvents(engine)
         #expect(events.map(\.name) == ["unlocked", "opened", "closed", "locked"])
         #expect(events[0].readings == [Reading("locked", .bool(false)), Reading("by", .string("exit-button"))])
         #expect(events[0].time.monotonic.nanoseconds == pressed)
@@ -505,22 +505,11 @@ import Testing
 // MARK: - Fixtures
 
 private func accessTerminal() throws -> PluginDeviceKind {
-    try PluginLoader.load(path: try builtPluginPath(product: "ParkPluginAccessTerminal"))
+    try builtPluginKind("ParkPluginAccessTerminal")
 }
 
 private func door() throws -> PluginDeviceKind {
-    try PluginLoader.load(path: try builtPluginPath(product: "ParkPluginDoor"))
-}
-
-/// One terminal of `kind` with its own random stream of run `seed`, on the park's `floor` if given.
-private func terminalPlan(
-    _ kind: PluginDeviceKind, id: String, seed: UInt64 = 1, floor: Int? = nil, overrides: [String: String] = [:]
-) throws -> PlannedDevice {
-    PlannedDevice(
-        kind: kind,
-        setup: DeviceSetup(
-            id: id, parameters: try DeviceParameters(descriptor: kind.descriptor, overrides: overrides),
-            random: SeededRandom.forDevice(id, runSeed: seed), placement: Placement(floor: floor)))
+    try builtPluginKind("ParkPluginDoor")
 }
 
 /// One door, heartbeats out of the way unless asked for.
@@ -528,21 +517,5 @@ private func doorPlan(
     _ kind: PluginDeviceKind? = nil, id: String, seed: UInt64 = 1, overrides: [String: String] = ["heartbeat_interval": "1d"]
 ) throws -> PlannedDevice {
     let kind = try kind ?? door()
-    return PlannedDevice(
-        kind: kind,
-        setup: DeviceSetup(
-            id: id, parameters: try DeviceParameters(descriptor: kind.descriptor, overrides: overrides),
-            random: SeededRandom.forDevice(id, runSeed: seed)))
-}
-
-/// The terminals' events so far (heartbeats left out), in ledger order; only `name` if given.
-private func terminalEvents(_ engine: VirtualTimeEngine, _ name: String? = nil) throws -> [LedgerRecord] {
-    try engine.ledger.records().filter {
-        $0.entry == .emission && $0.channel == .event && $0.name != "heartbeat" && (name == nil || $0.name == name)
-    }
-}
-
-/// The door's events so far (heartbeats left out), in ledger order.
-private func doorEvents(_ engine: VirtualTimeEngine) throws -> [LedgerRecord] {
-    try engine.ledger.records().filter { $0.entry == .emission && $0.channel == .event && $0.name != "heartbeat" }
+    return try pluginDevicePlan(kind, id: id, seed: seed, overrides: overrides)
 }

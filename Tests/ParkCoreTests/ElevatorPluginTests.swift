@@ -61,7 +61,7 @@ import Testing
         let called = nanoseconds(call.record)
         engine.advance(by: .minutes(1))
 
-        let events = try liftEvents(engine, "lift-1")
+        let events = try pluginEvents(engine, device: "lift-1")
         #expect(events.map(\.name) == ["arrived", "door-opened", "door-closed"])
         #expect(events.map { nanoseconds($0) - called } == [8_000_000_000, 11_000_000_000, 17_000_000_000])
         #expect(events.allSatisfy { $0.readings == [Reading("floor", .int(5))] })
@@ -70,7 +70,7 @@ import Testing
         // Called from the floor it stands at, doors closed: the doors cycle, nothing travels.
         let again = nanoseconds(try engine.sendRecorded(DeviceCommand("call", arguments: ["floor": .int(5)]), to: "lift-1").record)
         engine.advance(by: .minutes(1))
-        let cycle = try liftEvents(engine, "lift-1").filter { nanoseconds($0) >= again }
+        let cycle = try pluginEvents(engine, device: "lift-1").filter { nanoseconds($0) >= again }
         #expect(cycle.map(\.name) == ["arrived", "door-opened", "door-closed"])
         #expect(cycle.map { nanoseconds($0) - again } == [0, 3_000_000_000, 9_000_000_000])
 
@@ -99,7 +99,7 @@ import Testing
         try engine.apply(Stimulus("car-call", arguments: ["floor": .int(5)]), to: "lift-1")
         engine.advance(by: .minutes(2))
 
-        let events = try liftEvents(engine, "lift-1")
+        let events = try pluginEvents(engine, device: "lift-1")
         #expect(events.map(\.name) == Array(repeating: ["arrived", "door-opened", "door-closed"], count: 3).flatMap { $0 })
         #expect(events.filter { $0.name == "arrived" }.map(\.readings) == [5, 3, 8].map { [Reading("floor", .int($0))] })
         // 1→5: 4 floors; a 9 s stop; 5→3: 2 floors; a stop; 3→8: 5 floors.
@@ -119,7 +119,7 @@ import Testing
         try engine.apply(Stimulus("car-call", arguments: ["floor": .int(9)]), to: "lift-1")
         // Arrived at 6 at 10 s, doors open at 13 s; at 14 s they are open, dwelling.
         engine.advance(by: .seconds(14))
-        #expect(try liftEvents(engine, "lift-1").map(\.name) == ["arrived", "door-opened"])
+        #expect(try pluginEvents(engine, device: "lift-1").map(\.name) == ["arrived", "door-opened"])
 
         let homing = try engine.sendRecorded(DeviceCommand("fire-homing"), to: "lift-1")
         #expect(homing.result.outcome == .accepted)
@@ -133,7 +133,7 @@ import Testing
         #expect(try engine.send(DeviceCommand("fire-homing"), to: "lift-1").outcome == .accepted)
         engine.advance(by: .minutes(10))
 
-        let events = try liftEvents(engine, "lift-1").filter { nanoseconds($0) >= start }
+        let events = try pluginEvents(engine, device: "lift-1").filter { nanoseconds($0) >= start }
         #expect(events.map(\.name) == ["door-closed", "arrived", "door-opened", "fire-homed"])
         #expect(events.map { nanoseconds($0) - start } == [3_000_000_000, 13_000_000_000, 16_000_000_000, 16_000_000_000])
         #expect(events[0].readings == [Reading("floor", .int(6))])
@@ -146,14 +146,14 @@ import Testing
         #expect(restore.result.outcome == .accepted)
         #expect(restore.result.readings == [Reading("floor", .int(1)), Reading("status", .string("normal"))])
         engine.advance(by: .seconds(10))
-        let closed = try #require(try liftEvents(engine, "lift-1").last)
+        let closed = try #require(try pluginEvents(engine, device: "lift-1").last)
         #expect(closed.name == "door-closed")
         #expect(nanoseconds(closed) - nanoseconds(restore.record) == 3_000_000_000)
         // The calls from before the fire are gone; a new one is served.
         let call = try engine.sendRecorded(DeviceCommand("call", arguments: ["floor": .int(3)]), to: "lift-1")
         #expect(call.result.outcome == .accepted)
         engine.advance(by: .minutes(1))
-        let after = try liftEvents(engine, "lift-1").filter { nanoseconds($0) >= nanoseconds(call.record) }
+        let after = try pluginEvents(engine, device: "lift-1").filter { nanoseconds($0) >= nanoseconds(call.record) }
         #expect(after.map(\.name) == ["arrived", "door-opened", "door-closed"])
         #expect(after.first?.readings == [Reading("floor", .int(3))])
         #expect(after.first.map { nanoseconds($0) - nanoseconds(call.record) } == 4_000_000_000)
@@ -173,12 +173,12 @@ import Testing
         let lift2 = nanoseconds(try engine.sendRecorded(DeviceCommand("fire-homing"), to: "lift-2").record)
         engine.advance(by: .minutes(1))
 
-        let events = try liftEvents(engine, "lift-1")
+        let events = try pluginEvents(engine, device: "lift-1")
         #expect(events.map(\.name) == ["arrived", "door-opened", "fire-homed"])
         #expect(events.map { nanoseconds($0) - start } == [5_000_000_000, 8_000_000_000, 8_000_000_000])
         #expect(events.first?.readings == [Reading("floor", .int(1))])
 
-        let atGround = try liftEvents(engine, "lift-2")
+        let atGround = try pluginEvents(engine, device: "lift-2")
         #expect(atGround.map(\.name) == ["door-opened", "fire-homed"])
         #expect(atGround.map { nanoseconds($0) - lift2 } == [3_000_000_000, 3_000_000_000])
         #expect(atGround.last?.readings == [Reading("floor", .int(1)), Reading("door", .string("open"))])
@@ -195,7 +195,7 @@ import Testing
         engine.advance(by: .seconds(5))
         let trapped = try engine.apply(Stimulus("trapped"), to: "lift-1")
         engine.advance(by: .minutes(1))
-        var events = try liftEvents(engine, "lift-1")
+        var events = try pluginEvents(engine, device: "lift-1")
         #expect(events.map(\.name) == ["trapped"])
         #expect(events.first?.readings == [Reading("floor", .int(3))])
         #expect(events.first.map(nanoseconds) == nanoseconds(trapped))
@@ -215,7 +215,7 @@ import Testing
         try engine.apply(Stimulus("emergency-call"), to: "lift-1")
         try engine.apply(Stimulus("release"), to: "lift-1")
         try engine.apply(Stimulus("release"), to: "lift-1")
-        events = try liftEvents(engine, "lift-1")
+        events = try pluginEvents(engine, device: "lift-1")
         #expect(events.map(\.name) == ["trapped", "emergency-call", "released"])
         #expect(events.map(\.readings) == Array(repeating: [Reading("floor", .int(3))], count: 3))
         #expect(try engine.send(DeviceCommand("call", arguments: ["floor": .int(3)]), to: "lift-1").outcome == .accepted)
@@ -230,7 +230,7 @@ import Testing
         #expect(try engine.send(DeviceCommand("restore"), to: "lift-1").outcome
             == .rejected(reason: "elevator in fault: repair it first"))
         try engine.apply(Stimulus("repair"), to: "lift-1")
-        events = try liftEvents(engine, "lift-1").suffix(4).map { $0 }
+        events = try pluginEvents(engine, device: "lift-1").suffix(4).map { $0 }
         #expect(events.map(\.name) == ["door-closed", "door-fault", "overspeed", "fault-cleared"])
 
         // Maintenance: calls rejected, car calls ignored; back in service they are served.
@@ -239,11 +239,11 @@ import Testing
             == .rejected(reason: "elevator in maintenance"))
         try engine.apply(Stimulus("car-call", arguments: ["floor": .int(1)]), to: "lift-1")
         engine.advance(by: .seconds(30))
-        #expect(try liftEvents(engine, "lift-1").last?.name == "fault-cleared")
+        #expect(try pluginEvents(engine, device: "lift-1").last?.name == "fault-cleared")
         try engine.apply(Stimulus("maintenance", arguments: ["on": .bool(false)]), to: "lift-1")
         #expect(try engine.send(DeviceCommand("call", arguments: ["floor": .int(1)]), to: "lift-1").outcome == .accepted)
         engine.advance(by: .seconds(30))
-        #expect(try liftEvents(engine, "lift-1").suffix(3).map(\.name) == ["arrived", "door-opened", "door-closed"])
+        #expect(try pluginEvents(engine, device: "lift-1").suffix(3).map(\.name) == ["arrived", "door-opened", "door-closed"])
     }
 
     /// The monitoring data: telemetry every report_interval with floor, direction, door and
@@ -319,13 +319,13 @@ import Testing
         // A second fault report does not restart the countdown.
         try engine.apply(Stimulus("comm-fault"), to: "eac-1")
         engine.advance(by: .minutes(1))
-        var events = try liftEvents(engine, "eac-1")
+        var events = try pluginEvents(engine, device: "eac-1")
         #expect(events.map(\.name) == ["free-mode"])
         #expect(events.first.map { nanoseconds($0) - fault } == 10_000_000_000)
         #expect(events.first?.readings == [Reading("mode", .string("free")), Reading("reason", .string("fault"))])
 
         let restored = nanoseconds(try engine.apply(Stimulus("comm-restore"), to: "eac-1"))
-        events = try liftEvents(engine, "eac-1")
+        events = try pluginEvents(engine, device: "eac-1")
         #expect(events.map(\.name) == ["free-mode", "controlled"])
         #expect(events.last?.readings == [Reading("mode", .string("controlled"))])
         #expect(events.last.map(nanoseconds) == restored)
@@ -335,7 +335,7 @@ import Testing
         engine.advance(by: .milliseconds(9_999))
         try engine.apply(Stimulus("comm-restore"), to: "eac-1")
         engine.advance(by: .minutes(5))
-        #expect(try liftEvents(engine, "eac-1").map(\.name) == ["free-mode", "controlled"])
+        #expect(try pluginEvents(engine, device: "eac-1").map(\.name) == ["free-mode", "controlled"])
         #expect(try engine.send(DeviceCommand("authorize", arguments: ["floor": .int(2)]), to: "eac-1").readings
             == [Reading("floor", .int(2)), Reading("mode", .string("controlled"))])
     }
@@ -359,7 +359,7 @@ import Testing
         engine.advance(by: .seconds(20))
         try engine.apply(Stimulus("comm-restore"), to: "eac-1")
         _ = try engine.send(DeviceCommand("authorize", arguments: ["floor": .int(3)]), to: "eac-1")
-        var events = try liftEvents(engine, "eac-1")
+        var events = try pluginEvents(engine, device: "eac-1")
         #expect(events.map(\.name) == ["floor-authorized", "free-mode", "floor-authorized"])
         #expect(events[0].readings == [Reading("floor", .int(12)), Reading("mode", .string("controlled"))])
         #expect(nanoseconds(events[1]) == fire)
@@ -373,7 +373,7 @@ import Testing
         #expect(try engine.send(DeviceCommand("free-mode"), to: "eac-1").readings == [Reading("mode", .string("free"))])
         #expect(try engine.send(DeviceCommand("free-mode"), to: "eac-1").outcome == .accepted)
         _ = try engine.send(DeviceCommand("restore"), to: "eac-1")
-        events = try liftEvents(engine, "eac-1").suffix(3).map { $0 }
+        events = try pluginEvents(engine, device: "eac-1").suffix(3).map { $0 }
         #expect(events.map(\.name) == ["controlled", "free-mode", "controlled"])
         #expect(events[1].readings == [Reading("mode", .string("free")), Reading("reason", .string("command"))])
     }
@@ -411,11 +411,11 @@ import Testing
 // MARK: - Fixtures
 
 private func elevator() throws -> PluginDeviceKind {
-    try PluginLoader.load(path: try builtPluginPath(product: "ParkPluginElevator"))
+    try builtPluginKind("ParkPluginElevator")
 }
 
 private func elevatorAccessController() throws -> PluginDeviceKind {
-    try PluginLoader.load(path: try builtPluginPath(product: "ParkPluginElevatorAccess"))
+    try builtPluginKind("ParkPluginElevatorAccess")
 }
 
 /// One elevator with its own random stream of run `seed`. Quiet (the default): heartbeats and
@@ -424,7 +424,7 @@ private func elevatorPlan(
     _ kind: PluginDeviceKind, id: String, seed: UInt64 = 1, quiet: Bool = true, overrides: [String: String] = [:]
 ) throws -> PlannedDevice {
     let base = quiet ? ["heartbeat_interval": "1d", "report_interval": "1d"] : [:]
-    return try devicePlan(kind, id: id, seed: seed, overrides: base.merging(overrides) { $1 })
+    return try pluginDevicePlan(kind, id: id, seed: seed, overrides: base.merging(overrides) { $1 })
 }
 
 /// One elevator access controller; quiet: heartbeats a day apart unless overridden.
@@ -432,24 +432,7 @@ private func controllerPlan(
     _ kind: PluginDeviceKind, id: String, seed: UInt64 = 1, quiet: Bool = true, overrides: [String: String] = [:]
 ) throws -> PlannedDevice {
     let base = quiet ? ["heartbeat_interval": "1d"] : [:]
-    return try devicePlan(kind, id: id, seed: seed, overrides: base.merging(overrides) { $1 })
-}
-
-private func devicePlan(
-    _ kind: PluginDeviceKind, id: String, seed: UInt64, overrides: [String: String]
-) throws -> PlannedDevice {
-    PlannedDevice(
-        kind: kind,
-        setup: DeviceSetup(
-            id: id, parameters: try DeviceParameters(descriptor: kind.descriptor, overrides: overrides),
-            random: SeededRandom.forDevice(id, runSeed: seed)))
-}
-
-/// A device's events so far (heartbeats left out), in ledger order.
-private func liftEvents(_ engine: VirtualTimeEngine, _ id: String) throws -> [LedgerRecord] {
-    try engine.ledger.records().filter {
-        $0.deviceID == id && $0.entry == .emission && $0.channel == .event && $0.name != "heartbeat"
-    }
+    return try pluginDevicePlan(kind, id: id, seed: seed, overrides: base.merging(overrides) { $1 })
 }
 
 /// The device's last telemetry readings.

@@ -59,27 +59,27 @@ import Testing
                 let caller = index % 2 == 0 ? "door-station" : "flat-0\(index % 9 + 1)01"
                 let ring = try engine.apply(Stimulus("ring", arguments: ["caller": .string(caller)]), to: "unit-1")
                 let rang = ring.time.monotonic.nanoseconds
-                let ringing = try #require(try intercomEvents(engine).last)
+                let ringing = try #require(try pluginEvents(engine).last)
                 #expect(ringing.name == "ringing" && ringing.time == ring.time)
                 #expect(ringing.readings == [
                     Reading("caller", .string(caller)), Reading("floor", .int(3)), Reading("flat", .string("0302")),
                 ])
                 engine.advance(by: .seconds(20))
-                let answered = try #require(try intercomEvents(engine).last)
+                let answered = try #require(try pluginEvents(engine).last)
                 #expect(answered.name == "answered")
                 #expect(answered.readings == [
                     Reading("floor", .int(3)), Reading("flat", .string("0302")), Reading("caller", .string(caller)),
                 ])
                 delays.append(answered.time.monotonic.nanoseconds - rang)
                 try engine.apply(Stimulus("hang-up"), to: "unit-1")
-                let hungUp = try #require(try intercomEvents(engine).last)
+                let hungUp = try #require(try pluginEvents(engine).last)
                 #expect(hungUp.name == "hung-up" && hungUp.readings == [Reading("caller", .string(caller))])
                 engine.advance(by: .seconds(60))
             }
             #expect(delays.allSatisfy { (low ... high).contains($0) }, "\(delays.min() ?? 0)…\(delays.max() ?? 0)")
             // Uniform, not a constant: the delays spread over most of the window.
             #expect((delays.max() ?? 0) - (delays.min() ?? 0) > (high - low) * 8 / 10)
-            #expect(try intercomEvents(engine, "missed-call").isEmpty)
+            #expect(try pluginEvents(engine, named: "missed-call").isEmpty)
         }
     }
 
@@ -93,7 +93,7 @@ import Testing
             for _ in 0 ..< 3 {
                 let rang = try engine.apply(Stimulus("ring"), to: "unit-1").time.monotonic.nanoseconds
                 engine.advance(by: .minutes(2))
-                let events = try intercomEvents(engine).filter { $0.time.monotonic.nanoseconds >= rang }
+                let events = try pluginEvents(engine).filter { $0.time.monotonic.nanoseconds >= rang }
                 #expect(events.map(\.name) == ["ringing", "missed-call"])
                 #expect(events[0].readings.first == Reading("caller", .string("door-station")))
                 #expect(events[1].readings == [Reading("caller", .string("door-station"))])
@@ -101,9 +101,9 @@ import Testing
             }
             // Missed: nothing to answer, nothing to hang up.
             #expect(throws: EngineError.self) { try engine.apply(Stimulus("answer"), to: "unit-1") }
-            let count = try intercomEvents(engine).count
+            let count = try pluginEvents(engine).count
             try engine.apply(Stimulus("hang-up"), to: "unit-1")
-            #expect(try intercomEvents(engine).count == count)
+            #expect(try pluginEvents(engine).count == count)
         }
     }
 
@@ -118,8 +118,8 @@ import Testing
             engine.advance(by: .seconds(31))
             try engine.apply(Stimulus("hang-up"), to: "unit-1")
         }
-        let answered = try intercomEvents(engine, "answered").count
-        let missed = try intercomEvents(engine, "missed-call").count
+        let answered = try pluginEvents(engine, named: "answered").count
+        let missed = try pluginEvents(engine, named: "missed-call").count
         #expect(answered + missed == calls)
         let fraction = Double(answered) / Double(calls)
         #expect(fraction >= 0.67 && fraction <= 0.73, "answered fraction \(fraction)")
@@ -139,7 +139,7 @@ import Testing
             try engine.apply(Stimulus("ring", arguments: ["caller": .string("flat-0201")]), to: id)
             engine.advance(by: .seconds(3))
             let answer = try engine.apply(Stimulus("answer"), to: id)
-            let answered = try #require(try intercomEvents(engine).last)
+            let answered = try #require(try pluginEvents(engine).last)
             #expect(answered.name == "answered" && answered.deviceID == id)
             #expect(answered.time == answer.time)
             #expect(answered.readings == [
@@ -149,7 +149,7 @@ import Testing
             #expect(throws: EngineError.self) { try engine.apply(Stimulus("answer"), to: id) }
             // The ring timeout (unit-1) and the resident's own answer (unit-2) are stale now.
             engine.advance(by: .minutes(2))
-            let events = try intercomEvents(engine).filter { $0.deviceID == id }
+            let events = try pluginEvents(engine).filter { $0.deviceID == id }
             #expect(events.map(\.name) == ["ringing", "answered"], "\(id)")
         }
     }
@@ -166,9 +166,9 @@ import Testing
         try engine.apply(Stimulus("ring"), to: "unit-1")
         #expect(throws: EngineError.self) { try engine.apply(Stimulus("open-door"), to: "unit-1") }
         engine.advance(by: .seconds(10))
-        #expect(try intercomEvents(engine).map(\.name) == ["ringing", "answered"])
+        #expect(try pluginEvents(engine).map(\.name) == ["ringing", "answered"])
         let open = try engine.apply(Stimulus("open-door"), to: "unit-1")
-        let events = try intercomEvents(engine).filter { $0.time == open.time }
+        let events = try pluginEvents(engine).filter { $0.time == open.time }
         #expect(events.map(\.name) == ["door-open-request", "hung-up"])
         #expect(events[0].readings == [
             Reading("floor", .int(5)), Reading("flat", .string("0501")), Reading("caller", .string("door-station")),
@@ -177,7 +177,7 @@ import Testing
         // Idle again: a second press is refused, the next call rings.
         #expect(throws: EngineError.self) { try engine.apply(Stimulus("open-door"), to: "unit-1") }
         try engine.apply(Stimulus("ring"), to: "unit-1")
-        #expect(try intercomEvents(engine).last?.name == "ringing")
+        #expect(try pluginEvents(engine).last?.name == "ringing")
     }
 
     /// The lift button reports the flat's floor: the park file's floor when there is one, else
@@ -191,7 +191,7 @@ import Testing
         engine.start()
         for (id, floor, flat) in [("default-floor", Int64(1), "default-floor"), ("parameter-floor", 7, "0702"), ("park-floor", 3, "park-floor")] {
             let press = try engine.apply(Stimulus("call-elevator"), to: id)
-            let call = try #require(try intercomEvents(engine).last)
+            let call = try #require(try pluginEvents(engine).last)
             #expect(call.name == "elevator-call" && call.deviceID == id && call.time == press.time)
             #expect(call.readings == [Reading("floor", .int(floor)), Reading("flat", .string(flat))], "\(id)")
         }
@@ -199,7 +199,7 @@ import Testing
         try engine.apply(Stimulus("call-elevator"), to: "park-floor")
         engine.advance(by: .seconds(10))
         try engine.apply(Stimulus("call-elevator"), to: "park-floor")
-        let events = try intercomEvents(engine).filter { $0.deviceID == "park-floor" }
+        let events = try pluginEvents(engine).filter { $0.deviceID == "park-floor" }
         #expect(events.map(\.name) == ["elevator-call", "ringing", "elevator-call", "answered", "elevator-call"])
         #expect(events.filter { $0.name == "elevator-call" }.allSatisfy { $0.readings.first == Reading("floor", .int(3)) })
     }
@@ -218,8 +218,8 @@ import Testing
             try engine.apply(Stimulus("ring", arguments: ["caller": .string("door-station")]), to: "unit-1")
         }
         #expect("\(String(describing: talking))".contains("busy"))
-        #expect(try intercomEvents(engine).map(\.name) == ["ringing", "answered"])
-        #expect(try intercomEvents(engine).last?.readings.last == Reading("caller", .string("flat-0201")))
+        #expect(try pluginEvents(engine).map(\.name) == ["ringing", "answered"])
+        #expect(try pluginEvents(engine).last?.readings.last == Reading("caller", .string("flat-0201")))
         try engine.apply(Stimulus("hang-up"), to: "unit-1")
 
         // Rejected while ringing: hung-up at once, no answer later.
@@ -227,7 +227,7 @@ import Testing
         engine.advance(by: .seconds(1))
         let reject = try engine.apply(Stimulus("hang-up"), to: "unit-1")
         engine.advance(by: .minutes(2))
-        let tail = try intercomEvents(engine).suffix(2)
+        let tail = try pluginEvents(engine).suffix(2)
         #expect(tail.map(\.name) == ["ringing", "hung-up"])
         #expect(tail.last?.time == reject.time)
 
@@ -247,7 +247,7 @@ import Testing
         #expect(result.outcome == .accepted)
         try engine.apply(Stimulus("ring"), to: "unit-1")
         engine.advance(by: .seconds(15))
-        #expect(try intercomEvents(engine).map(\.name) == ["ringing", "answered"])
+        #expect(try pluginEvents(engine).map(\.name) == ["ringing", "answered"])
         engine.advance(by: .minutes(10))
         let heartbeats = try engine.ledger.records().filter { $0.entry == .emission && $0.name == "heartbeat" }
         #expect((60 ... 62).contains(heartbeats.count))
@@ -286,7 +286,7 @@ import Testing
 // MARK: - Fixtures
 
 private func intercom() throws -> PluginDeviceKind {
-    try PluginLoader.load(path: try builtPluginPath(product: "ParkPluginIntercom"))
+    try builtPluginKind("ParkPluginIntercom")
 }
 
 /// One indoor unit with its own random stream of run `seed`, on the park's `floor` if given;
@@ -296,16 +296,5 @@ private func intercomPlan(
     overrides: [String: String] = ["heartbeat_interval": "1d"]
 ) throws -> PlannedDevice {
     let kind = try kind ?? intercom()
-    return PlannedDevice(
-        kind: kind,
-        setup: DeviceSetup(
-            id: id, parameters: try DeviceParameters(descriptor: kind.descriptor, overrides: overrides),
-            random: SeededRandom.forDevice(id, runSeed: seed), placement: Placement(floor: floor)))
-}
-
-/// The units' events so far (heartbeats left out), in ledger order; only `name` if given.
-private func intercomEvents(_ engine: VirtualTimeEngine, _ name: String? = nil) throws -> [LedgerRecord] {
-    try engine.ledger.records().filter {
-        $0.entry == .emission && $0.channel == .event && $0.name != "heartbeat" && (name == nil || $0.name == name)
-    }
+    return try pluginDevicePlan(kind, id: id, seed: seed, floor: floor, overrides: overrides)
 }

@@ -36,7 +36,7 @@ import Testing
     /// with its readings in the documented order; heartbeats keep coming once a minute.
     @Test func plateArrivesWithinRecognitionWindow() throws {
         let engine = VirtualTimeEngine()
-        try engine.add(try plan(
+        try engine.add(try pluginDevicePlan(
             try lprCamera(), id: "lpr-1",
             overrides: ["recognition_time": "200ms", "recognition_jitter": "60ms", "error_rate": "0", "miss_rate": "0"]))
         engine.start()
@@ -77,7 +77,7 @@ import Testing
     /// car, and come through when given; several vehicles may be pending at once.
     @Test func perfectReadsEqualTruth() throws {
         let engine = VirtualTimeEngine()
-        try engine.add(try plan(try lprCamera(), id: "lpr-1", overrides: ["error_rate": "0", "miss_rate": "0"]))
+        try engine.add(try pluginDevicePlan(try lprCamera(), id: "lpr-1", overrides: ["error_rate": "0", "miss_rate": "0"]))
         engine.start()
         let colours = ["blue", "yellow", "green", "white", "black"]
         let types = ["car", "truck", "bus", "motorcycle"]
@@ -117,7 +117,7 @@ import Testing
     /// records that keep the true plate.
     @Test func misreadAndMissRates() throws {
         let engine = VirtualTimeEngine()
-        try engine.add(try plan(
+        try engine.add(try pluginDevicePlan(
             try lprCamera(), id: "lpr-1", seed: 11, overrides: ["error_rate": "0.01", "miss_rate": "0.002"]))
         engine.start()
         let vehicles = 10_000
@@ -162,8 +162,8 @@ import Testing
         let kind = try lprCamera()
         func ledgerLines(seed: UInt64) throws -> [String] {
             let engine = VirtualTimeEngine()
-            try engine.add(try plan(kind, id: "lpr-1", seed: seed, overrides: ["error_rate": "0.05", "miss_rate": "0.05"]))
-            try engine.add(try plan(kind, id: "lpr-2", seed: seed))
+            try engine.add(try pluginDevicePlan(kind, id: "lpr-1", seed: seed, overrides: ["error_rate": "0.05", "miss_rate": "0.05"]))
+            try engine.add(try pluginDevicePlan(kind, id: "lpr-2", seed: seed))
             engine.start()
             for index in 0 ..< 500 {
                 try engine.apply(Stimulus("vehicle", arguments: ["plate": .string(samplePlate(index))]), to: "lpr-\(index % 2 + 1)")
@@ -181,7 +181,7 @@ import Testing
     /// Bad vehicles are refused with the device's own words.
     @Test func badVehiclesAreRefused() throws {
         let engine = VirtualTimeEngine()
-        try engine.add(try plan(try lprCamera(), id: "lpr-1"))
+        try engine.add(try pluginDevicePlan(try lprCamera(), id: "lpr-1"))
         engine.start()
         for (arguments, words) in [
             ([:], "'plate'"),
@@ -219,7 +219,7 @@ import Testing
     /// auto_close + fall_time after that. A pass while up restarts the auto-close.
     @Test func barrierOpensAndClosesByItself() throws {
         let engine = VirtualTimeEngine()
-        try engine.add(try plan(try barrier(), id: "gate-1"))
+        try engine.add(try pluginDevicePlan(try barrier(), id: "gate-1"))
         engine.advance(by: .seconds(10))
 
         let open = try engine.sendRecorded(DeviceCommand("open"), to: "gate-1")
@@ -228,7 +228,7 @@ import Testing
         let opened = open.record.time.monotonic.nanoseconds
         engine.advance(by: .seconds(30))
 
-        var events = try barrierEvents(engine)
+        var events = try pluginEvents(engine)
         let raised = try #require(events.first { $0.name == "raised" })
         #expect(raised.time.monotonic.nanoseconds - opened == 1_200_000_000)
         #expect(raised.readings == [Reading("position", .string("up")), Reading("opens", .int(1))])
@@ -241,7 +241,7 @@ import Testing
         engine.advance(by: .milliseconds(4_200))
         let passed = try engine.apply(Stimulus("pass"), to: "gate-1").time.monotonic.nanoseconds
         engine.advance(by: .seconds(30))
-        events = try barrierEvents(engine).filter { $0.time.monotonic.nanoseconds > second }
+        events = try pluginEvents(engine).filter { $0.time.monotonic.nanoseconds > second }
         #expect(events.map(\.name) == ["raised", "lowered"])
         #expect(events[0].time.monotonic.nanoseconds - second == 1_200_000_000)
         #expect(events[0].readings.last == Reading("opens", .int(2)))
@@ -255,7 +255,7 @@ import Testing
         #expect(reopen.result.outcome == .accepted)
         #expect(reopen.result.readings == [Reading("position", .string("up"))])
         engine.advance(by: .seconds(30))
-        events = try barrierEvents(engine).filter { $0.time.monotonic.nanoseconds > third }
+        events = try pluginEvents(engine).filter { $0.time.monotonic.nanoseconds > third }
         #expect(events.map(\.name) == ["raised", "lowered"])
         #expect(events[0].readings.last == Reading("opens", .int(3)))
         #expect(events[1].time.monotonic.nanoseconds - reopen.record.time.monotonic.nanoseconds == 6_500_000_000)
@@ -265,13 +265,13 @@ import Testing
     /// rises from where the arm is, in the proportional remaining time.
     @Test func barrierCloseCommandAndPartialMovements() throws {
         let engine = VirtualTimeEngine()
-        try engine.add(try plan(
+        try engine.add(try pluginDevicePlan(
             try barrier(), id: "gate-1",
             overrides: ["auto_close": "0s", "rise_time": "1s", "fall_time": "2s", "heartbeat_interval": "1d"]))
         engine.start()
         _ = try engine.send(DeviceCommand("open"), to: "gate-1")
         engine.advance(by: .minutes(10))
-        #expect(try barrierEvents(engine).map(\.name) == ["raised"])
+        #expect(try pluginEvents(engine).map(\.name) == ["raised"])
 
         let close = try engine.sendRecorded(DeviceCommand("close"), to: "gate-1")
         #expect(close.result.readings == [Reading("position", .string("falling"))])
@@ -280,7 +280,7 @@ import Testing
         let reopen = try engine.sendRecorded(DeviceCommand("open"), to: "gate-1")
         #expect(reopen.result.readings == [Reading("position", .string("rising"))])
         engine.advance(by: .seconds(5))
-        let raised = try #require(try barrierEvents(engine).last)
+        let raised = try #require(try pluginEvents(engine).last)
         #expect(raised.name == "raised")
         #expect(raised.time.monotonic.nanoseconds - reopen.record.time.monotonic.nanoseconds == 500_000_000)
 
@@ -289,7 +289,7 @@ import Testing
         #expect(try engine.send(DeviceCommand("close"), to: "gate-1").outcome == .accepted)
         engine.advance(by: .seconds(5))
         #expect(try engine.send(DeviceCommand("close"), to: "gate-1").readings == [Reading("position", .string("down"))])
-        let lowered = try barrierEvents(engine).filter { $0.name == "lowered" }
+        let lowered = try pluginEvents(engine).filter { $0.name == "lowered" }
         #expect(lowered.count == 1)
         #expect(lowered.first.map { $0.time.monotonic.nanoseconds - secondClose.record.time.monotonic.nanoseconds } == 2_000_000_000)
     }
@@ -298,7 +298,7 @@ import Testing
     /// lowering half way down. Each reversal is followed by `raised`, and is used up.
     @Test func obstacleReverses() throws {
         let engine = VirtualTimeEngine()
-        try engine.add(try plan(try barrier(), id: "gate-1", overrides: ["heartbeat_interval": "1d"]))
+        try engine.add(try pluginDevicePlan(try barrier(), id: "gate-1", overrides: ["heartbeat_interval": "1d"]))
         engine.start()
         _ = try engine.send(DeviceCommand("open"), to: "gate-1")
         engine.advance(by: .seconds(2))
@@ -307,7 +307,7 @@ import Testing
         engine.advance(by: .milliseconds(500))
         let obstacle = try engine.apply(Stimulus("obstacle"), to: "gate-1").time.monotonic.nanoseconds
         engine.advance(by: .seconds(1))
-        var events = try barrierEvents(engine).filter { $0.time.monotonic.nanoseconds >= obstacle }
+        var events = try pluginEvents(engine).filter { $0.time.monotonic.nanoseconds >= obstacle }
         #expect(events.map(\.name) == ["obstacle", "raised"])
         #expect(events.first?.readings == [Reading("position", .string("rising"))])
         #expect(events.first?.time.monotonic.nanoseconds == obstacle)
@@ -315,7 +315,7 @@ import Testing
 
         // The reversal was used up: the auto-close 5 s later lowers the arm.
         engine.advance(by: .seconds(10))
-        #expect(try barrierEvents(engine).last?.name == "lowered")
+        #expect(try pluginEvents(engine).last?.name == "lowered")
 
         // An obstacle while the arm is up: the next lowering meets it half way down (0.75 s)
         // and the arm is back up 0.6 s later.
@@ -324,7 +324,7 @@ import Testing
         try engine.apply(Stimulus("obstacle"), to: "gate-1")
         let close = try engine.sendRecorded(DeviceCommand("close"), to: "gate-1").record.time.monotonic.nanoseconds
         engine.advance(by: .seconds(2))
-        events = try barrierEvents(engine).filter { $0.time.monotonic.nanoseconds > close }
+        events = try pluginEvents(engine).filter { $0.time.monotonic.nanoseconds > close }
         #expect(events.map(\.name) == ["obstacle", "raised"])
         #expect(events.first.map { $0.time.monotonic.nanoseconds - close } == 750_000_000)
         #expect(events.last.map { $0.time.monotonic.nanoseconds - close } == 1_350_000_000)
@@ -334,7 +334,7 @@ import Testing
     /// until a repair, which leaves the arm down; a second fault says nothing new.
     @Test func commandsInFaultAreRejected() throws {
         let engine = VirtualTimeEngine()
-        try engine.add(try plan(try barrier(), id: "gate-1", overrides: ["heartbeat_interval": "1d"]))
+        try engine.add(try pluginDevicePlan(try barrier(), id: "gate-1", overrides: ["heartbeat_interval": "1d"]))
         engine.start()
         try engine.apply(Stimulus("fault"), to: "gate-1")
         try engine.apply(Stimulus("fault"), to: "gate-1")
@@ -343,34 +343,34 @@ import Testing
             #expect(result.outcome == .rejected(reason: "barrier in fault"))
         }
         engine.advance(by: .seconds(10))
-        #expect(try barrierEvents(engine).map(\.name) == ["fault"])
-        #expect(try barrierEvents(engine).first?.readings == [Reading("position", .string("down"))])
+        #expect(try pluginEvents(engine).map(\.name) == ["fault"])
+        #expect(try pluginEvents(engine).first?.readings == [Reading("position", .string("down"))])
 
         try engine.apply(Stimulus("repair"), to: "gate-1")
-        #expect(try barrierEvents(engine).last?.readings == [Reading("position", .string("down"))])
+        #expect(try pluginEvents(engine).last?.readings == [Reading("position", .string("down"))])
         #expect(try engine.send(DeviceCommand("open"), to: "gate-1").outcome == .accepted)
         engine.advance(by: .seconds(2))
-        #expect(try barrierEvents(engine).map(\.name) == ["fault", "fault-cleared", "raised"])
+        #expect(try pluginEvents(engine).map(\.name) == ["fault", "fault-cleared", "raised"])
 
         // A fault while rising stops the arm: nothing more arrives from that movement.
         engine.advance(by: .seconds(10))
         _ = try engine.send(DeviceCommand("open"), to: "gate-1")
         engine.advance(by: .milliseconds(300))
         try engine.apply(Stimulus("fault"), to: "gate-1")
-        let count = try barrierEvents(engine).count
+        let count = try pluginEvents(engine).count
         engine.advance(by: .minutes(1))
-        #expect(try barrierEvents(engine).count == count)
-        #expect(try barrierEvents(engine).last?.readings == [Reading("position", .string("down"))])
+        #expect(try pluginEvents(engine).count == count)
+        #expect(try pluginEvents(engine).last?.readings == [Reading("position", .string("down"))])
     }
 
     /// A vehicle ramming the closed arm: `rammed`, counted as passed, then in fault.
     @Test func ramFaultsTheBarrier() throws {
         let engine = VirtualTimeEngine()
-        try engine.add(try plan(try barrier(), id: "gate-1", overrides: ["heartbeat_interval": "1d"]))
+        try engine.add(try pluginDevicePlan(try barrier(), id: "gate-1", overrides: ["heartbeat_interval": "1d"]))
         engine.start()
         try engine.apply(Stimulus("pass"), to: "gate-1")
         try engine.apply(Stimulus("ram"), to: "gate-1")
-        let rammed = try #require(try barrierEvents(engine).last)
+        let rammed = try #require(try pluginEvents(engine).last)
         #expect(rammed.name == "rammed")
         #expect(rammed.channel == .event)
         #expect(rammed.readings == [Reading("position", .string("down")), Reading("vehicles_passed", .int(2))])
@@ -381,9 +381,9 @@ import Testing
         // While the arm is up a "ram" meets no arm: the vehicle just passes.
         engine.advance(by: .seconds(2))
         try engine.apply(Stimulus("ram"), to: "gate-1")
-        #expect(try barrierEvents(engine).map(\.name) == ["rammed", "fault-cleared", "raised"])
+        #expect(try pluginEvents(engine).map(\.name) == ["rammed", "fault-cleared", "raised"])
         engine.advance(by: .seconds(10))
-        #expect(try barrierEvents(engine).last?.readings.last == Reading("vehicles_passed", .int(3)))
+        #expect(try pluginEvents(engine).last?.readings.last == Reading("vehicles_passed", .int(3)))
     }
 
     /// Heartbeats every heartbeat_interval carry the position; the barrier is reproducible.
@@ -391,7 +391,7 @@ import Testing
         let kind = try barrier()
         func ledgerLines(seed: UInt64) throws -> [String] {
             let engine = VirtualTimeEngine()
-            for index in 1 ... 3 { try engine.add(try plan(kind, id: "gate-\(index)", seed: seed)) }
+            for index in 1 ... 3 { try engine.add(try pluginDevicePlan(kind, id: "gate-\(index)", seed: seed)) }
             engine.start()
             for minute in 0 ..< 60 {
                 _ = try engine.send(DeviceCommand("open"), to: "gate-\(minute % 3 + 1)")
@@ -406,7 +406,7 @@ import Testing
         #expect(try ledgerLines(seed: 6) != first)
 
         let engine = VirtualTimeEngine()
-        try engine.add(try plan(kind, id: "gate-1", overrides: ["heartbeat_interval": "10s"]))
+        try engine.add(try pluginDevicePlan(kind, id: "gate-1", overrides: ["heartbeat_interval": "10s"]))
         engine.advance(by: .minutes(10))
         let heartbeats = try engine.ledger.records().filter { $0.name == "heartbeat" }
         #expect((59 ... 61).contains(heartbeats.count))
@@ -417,37 +417,9 @@ import Testing
 // MARK: - Fixtures
 
 private func lprCamera() throws -> PluginDeviceKind {
-    try PluginLoader.load(path: try builtPluginPath(product: "ParkPluginLPRCamera"))
+    try builtPluginKind("ParkPluginLPRCamera")
 }
 
 private func barrier() throws -> PluginDeviceKind {
-    try PluginLoader.load(path: try builtPluginPath(product: "ParkPluginBarrier"))
-}
-
-/// One device of `kind` with its own random stream of run `seed`.
-private func plan(
-    _ kind: PluginDeviceKind, id: String, seed: UInt64 = 1, overrides: [String: String] = [:]
-) throws -> PlannedDevice {
-    PlannedDevice(
-        kind: kind,
-        setup: DeviceSetup(
-            id: id, parameters: try DeviceParameters(descriptor: kind.descriptor, overrides: overrides),
-            random: SeededRandom.forDevice(id, runSeed: seed)))
-}
-
-/// The barrier's events so far (heartbeats left out), in ledger order.
-private func barrierEvents(_ engine: VirtualTimeEngine) throws -> [LedgerRecord] {
-    try engine.ledger.records().filter { $0.entry == .emission && $0.channel == .event && $0.name != "heartbeat" }
-}
-
-/// A distinct mainland plate for each index: a province, a letter, five serial characters.
-private func samplePlate(_ index: Int) -> String {
-    let serial = Array("0123456789ABCDEFGHJKLMNPQRSTUVWXYZ")
-    var rest = index
-    var characters: [Character] = []
-    for _ in 0 ..< 5 {
-        characters.append(serial[rest % serial.count])
-        rest /= serial.count
-    }
-    return "京" + "ABCDE".map(String.init)[index % 5] + String(characters.reversed())
+    try builtPluginKind("ParkPluginBarrier")
 }

@@ -45,7 +45,7 @@ import Testing
     /// 5 s of 004 L2187; the delays spread over the window rather than being one constant.
     @Test(arguments: ["hik-ds-tcp3", "keytop-vd6"])
     func reportsWithinDetectionWindow(model: String) throws {
-        let profile = try ModelProfile.load(file: parkingModelsDirectory.appendingPathComponent("\(model).yaml").path)
+        let profile = try ModelProfile.load(file: pluginModelsDirectory("parking").appendingPathComponent("\(model).yaml").path)
         #expect(profile.kind == "parking-space-detector")
         let kind = try spaceDetector()
         let parameters = try DeviceParameters(descriptor: kind.descriptor, overrides: profile.parameters)
@@ -55,7 +55,7 @@ import Testing
         #expect(mean + jitter <= 5_000_000_000, "\(model): the slowest report must be within 5 s")
 
         let engine = VirtualTimeEngine()
-        try engine.add(try plan(kind, id: "spd-1", overrides: profile.parameters.merging(["error_rate": "0"]) { $1 }))
+        try engine.add(try pluginDevicePlan(kind, id: "spd-1", overrides: profile.parameters.merging(["error_rate": "0"]) { $1 }))
         engine.start()
         var parked: [String: UInt64] = [:]
         var left: [Int64: [UInt64]] = [:]
@@ -75,7 +75,7 @@ import Testing
             engine.advance(by: .seconds(6))
         }
 
-        let events = try detectorEvents(engine)
+        let events = try pluginEvents(engine)
         let occupied = events.filter { $0.name == "occupied" }
         let vacated = events.filter { $0.name == "vacated" }
         #expect(occupied.count == 100 * Int(spaces))
@@ -101,7 +101,7 @@ import Testing
     /// the detector's: each `occupied` adds one, each `vacated` takes one away, free is the rest.
     @Test func countsFollowParksAndLeaves() throws {
         let engine = VirtualTimeEngine()
-        try engine.add(try plan(
+        try engine.add(try pluginDevicePlan(
             try spaceDetector(), id: "spd-1",
             overrides: [
                 "spaces": "6", "detection_time": "1s", "detection_jitter": "0s", "error_rate": "0",
@@ -133,7 +133,7 @@ import Testing
                 ])
             }
         }
-        let events = try detectorEvents(engine)
+        let events = try pluginEvents(engine)
         #expect(events.map(\.name) == steps.map { $0.0 == "park" ? "occupied" : "vacated" })
         #expect(events.map(\.readings) == expected)
         // Each report a second after its stimulus.
@@ -151,7 +151,7 @@ import Testing
     /// province and letter, the truth kept; the rest read right (004 L2181's 99%).
     @Test func misreadRate() throws {
         let engine = VirtualTimeEngine()
-        try engine.add(try plan(
+        try engine.add(try pluginDevicePlan(
             try spaceDetector(), id: "spd-1", seed: 11, overrides: ["spaces": "6", "error_rate": "0.01"]))
         engine.start()
         let cars = 10_000
@@ -161,7 +161,7 @@ import Testing
             for space in 1 ... 5 { try engine.apply(leave(Int64(space)), to: "spd-1") }
             engine.advance(by: .seconds(3))
         }
-        let occupied = try detectorEvents(engine).filter { $0.name == "occupied" }
+        let occupied = try pluginEvents(engine).filter { $0.name == "occupied" }
         #expect(occupied.count == cars)
         #expect(Set(occupied.compactMap { $0.readings[1].truth?.description }).count == cars)
         let misreads = occupied.filter { $0.readings[1].value != $0.readings[1].truth }
@@ -180,7 +180,7 @@ import Testing
     /// space outside 1…spaces and a bad plate are refused with the device's own words.
     @Test func badStimuliAreRefused() throws {
         let engine = VirtualTimeEngine()
-        try engine.add(try plan(try spaceDetector(), id: "spd-1"))
+        try engine.add(try pluginDevicePlan(try spaceDetector(), id: "spd-1"))
         engine.start()
         try engine.apply(park(1, "京A12345"), to: "spd-1")
         for (stimulus, words) in [
@@ -209,7 +209,7 @@ import Testing
         // Refused stimuli change nothing: one car came and went, three are reported now (each
         // space's detection takes its own time, so the spaces' reports may interleave).
         engine.advance(by: .seconds(5))
-        let events = try detectorEvents(engine)
+        let events = try pluginEvents(engine)
         #expect(events.map(\.name).sorted() == ["occupied", "occupied", "occupied", "occupied", "vacated"])
         #expect(events.last?.readings.suffix(2) == [Reading("occupied", .int(3)), Reading("free", .int(0))])
     }
@@ -219,7 +219,7 @@ import Testing
     /// `vacated` and the new car's `occupied` together, one detection after the new park.
     @Test func leaveDuringDetectionCancels() throws {
         let engine = VirtualTimeEngine()
-        try engine.add(try plan(
+        try engine.add(try pluginDevicePlan(
             try spaceDetector(), id: "spd-1",
             overrides: ["detection_time": "2s", "detection_jitter": "0s", "error_rate": "0", "heartbeat_interval": "1d"]))
         engine.start()
@@ -227,7 +227,7 @@ import Testing
         engine.advance(by: .seconds(1))
         try engine.apply(leave(1), to: "spd-1")
         engine.advance(by: .minutes(1))
-        #expect(try detectorEvents(engine).isEmpty)
+        #expect(try pluginEvents(engine).isEmpty)
 
         // Away and back within the detection time, several times: only the last car is reported.
         try engine.apply(park(1, "京A22222"), to: "spd-1")
@@ -236,7 +236,7 @@ import Testing
         engine.advance(by: .milliseconds(500))
         let last = try engine.apply(park(1, "京A33333"), to: "spd-1").time.monotonic.nanoseconds
         engine.advance(by: .minutes(1))
-        var events = try detectorEvents(engine)
+        var events = try pluginEvents(engine)
         #expect(events.map(\.name) == ["occupied"])
         #expect(events.first?.readings[1].truth == .string("京A33333"))
         #expect(events.first.map { $0.time.monotonic.nanoseconds - last } == 2_000_000_000)
@@ -246,7 +246,7 @@ import Testing
         engine.advance(by: .seconds(1))
         let next = try engine.apply(park(1, "京A44444"), to: "spd-1").time.monotonic.nanoseconds
         engine.advance(by: .minutes(1))
-        events = try detectorEvents(engine).dropFirst().map { $0 }
+        events = try pluginEvents(engine).dropFirst().map { $0 }
         #expect(events.map(\.name) == ["vacated", "occupied"])
         #expect(events.allSatisfy { $0.time.monotonic.nanoseconds - next == 2_000_000_000 })
         #expect(events[0].readings == [Reading("space", .int(1)), Reading("occupied", .int(0)), Reading("free", .int(3))])
@@ -281,10 +281,10 @@ import Testing
     /// direction defaults to ahead; panels refresh independently.
     @Test(arguments: [("acme-gs3", 200_000_000), ("keytop-led2", 500_000_000)] as [(String, UInt64)])
     func showAppearsAfterRefreshTime(model: String, refresh: UInt64) throws {
-        let profile = try ModelProfile.load(file: parkingModelsDirectory.appendingPathComponent("\(model).yaml").path)
+        let profile = try ModelProfile.load(file: pluginModelsDirectory("parking").appendingPathComponent("\(model).yaml").path)
         #expect(profile.kind == "guidance-screen")
         let engine = VirtualTimeEngine()
-        try engine.add(try plan(try guidanceScreen(), id: "gs-1", overrides: profile.parameters))
+        try engine.add(try pluginDevicePlan(try guidanceScreen(), id: "gs-1", overrides: profile.parameters))
         engine.start()
         engine.advance(by: .seconds(1))
 
@@ -336,7 +336,7 @@ import Testing
     /// after it. blank shows nothing (free -1), and replaces a pending show the same way.
     @Test func latestWinsAndBlank() throws {
         let engine = VirtualTimeEngine()
-        try engine.add(try plan(try guidanceScreen(), id: "gs-1", overrides: ["heartbeat_interval": "1d"]))
+        try engine.add(try pluginDevicePlan(try guidanceScreen(), id: "gs-1", overrides: ["heartbeat_interval": "1d"]))
         engine.start()
         for free in [10, 11, 12, 13] as [Int64] {
             _ = try engine.send(DeviceCommand("show", arguments: ["free": .int(free)]), to: "gs-1")
@@ -379,7 +379,7 @@ import Testing
     /// still about to; after repair commands work again.
     @Test func faultRejectsCommands() throws {
         let engine = VirtualTimeEngine()
-        try engine.add(try plan(try guidanceScreen(), id: "gs-1", overrides: ["heartbeat_interval": "1d"]))
+        try engine.add(try pluginDevicePlan(try guidanceScreen(), id: "gs-1", overrides: ["heartbeat_interval": "1d"]))
         engine.start()
         _ = try engine.send(DeviceCommand("show", arguments: ["free": .int(3)]), to: "gs-1")
         engine.advance(by: .milliseconds(100))
@@ -409,9 +409,9 @@ import Testing
         let screen = try guidanceScreen()
         func ledgerLines(seed: UInt64) throws -> [String] {
             let engine = VirtualTimeEngine()
-            try engine.add(try plan(detector, id: "spd-1", seed: seed, overrides: ["error_rate": "0.05"]))
-            try engine.add(try plan(detector, id: "spd-2", seed: seed, overrides: ["spaces": "6"]))
-            try engine.add(try plan(screen, id: "gs-1", seed: seed))
+            try engine.add(try pluginDevicePlan(detector, id: "spd-1", seed: seed, overrides: ["error_rate": "0.05"]))
+            try engine.add(try pluginDevicePlan(detector, id: "spd-2", seed: seed, overrides: ["spaces": "6"]))
+            try engine.add(try pluginDevicePlan(screen, id: "gs-1", seed: seed))
             engine.start()
             for index in 0 ..< 300 {
                 let id = "spd-\(index % 2 + 1)"
@@ -429,8 +429,8 @@ import Testing
         #expect(try ledgerLines(seed: 43) != first)
 
         let engine = VirtualTimeEngine()
-        try engine.add(try plan(detector, id: "spd-1", overrides: ["heartbeat_interval": "10s", "report_interval": "30s"]))
-        try engine.add(try plan(screen, id: "gs-1", overrides: ["heartbeat_interval": "10s"]))
+        try engine.add(try pluginDevicePlan(detector, id: "spd-1", overrides: ["heartbeat_interval": "10s", "report_interval": "30s"]))
+        try engine.add(try pluginDevicePlan(screen, id: "gs-1", overrides: ["heartbeat_interval": "10s"]))
         engine.start()
         engine.advance(by: .minutes(10))
         let records = try engine.ledger.records().filter { $0.entry == .emission }
@@ -448,27 +448,11 @@ import Testing
 // MARK: - Fixtures
 
 private func spaceDetector() throws -> PluginDeviceKind {
-    try PluginLoader.load(path: try builtPluginPath(product: "ParkPluginSpaceDetector"))
+    try builtPluginKind("ParkPluginSpaceDetector")
 }
 
 private func guidanceScreen() throws -> PluginDeviceKind {
-    try PluginLoader.load(path: try builtPluginPath(product: "ParkPluginGuidanceScreen"))
-}
-
-/// devices/plugins/parking/models, found from this file's path (Tests/ParkCoreTests/…).
-private let parkingModelsDirectory = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("devices/plugins/parking/models")
-
-/// One device of `kind` with its own random stream of run `seed`.
-private func plan(
-    _ kind: PluginDeviceKind, id: String, seed: UInt64 = 1, overrides: [String: String] = [:]
-) throws -> PlannedDevice {
-    PlannedDevice(
-        kind: kind,
-        setup: DeviceSetup(
-            id: id, parameters: try DeviceParameters(descriptor: kind.descriptor, overrides: overrides),
-            random: SeededRandom.forDevice(id, runSeed: seed)))
+    try builtPluginKind("ParkPluginGuidanceScreen")
 }
 
 private func park(_ space: Int64, _ plate: String) -> Stimulus {
@@ -479,24 +463,7 @@ private func leave(_ space: Int64) -> Stimulus {
     Stimulus("leave", arguments: ["space": .int(space)])
 }
 
-/// The detector's events so far (heartbeats left out), in ledger order.
-private func detectorEvents(_ engine: VirtualTimeEngine) throws -> [LedgerRecord] {
-    try engine.ledger.records().filter { $0.entry == .emission && $0.channel == .event && $0.name != "heartbeat" }
-}
-
 /// The screen's `shown` events so far, in ledger order.
 private func screenEvents(_ engine: VirtualTimeEngine) throws -> [LedgerRecord] {
     try engine.ledger.records().filter { $0.entry == .emission && $0.name == "shown" }
-}
-
-/// A distinct mainland plate for each index: a province, a letter, five serial characters.
-private func samplePlate(_ index: Int) -> String {
-    let serial = Array("0123456789ABCDEFGHJKLMNPQRSTUVWXYZ")
-    var rest = index
-    var characters: [Character] = []
-    for _ in 0 ..< 5 {
-        characters.append(serial[rest % serial.count])
-        rest /= serial.count
-    }
-    return "京" + "ABCDE".map(String.init)[index % 5] + String(characters.reversed())
 }
