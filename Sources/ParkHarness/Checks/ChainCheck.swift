@@ -118,16 +118,8 @@ public struct ChainCheck: ConformanceCheck {
             if let step = Self.step(node, path: settings.child("never[\(index)]"), log: log, named: false) { never.append(step) }
         }
         rounds = settings.int("rounds", range: 1...1_000) ?? 1
-        func actions(_ key: String) -> [(String, DeviceAction)] {
-            var actions: [(String, DeviceAction)] = []
-            for (index, node) in (settings.sequence(key) ?? []).enumerated() {
-                let (id, action) = LinkageCheck.deviceAction(node, path: settings.child("\(key)[\(index)]"), log: log)
-                if let id, let action { actions.append((id, action)) }
-            }
-            return actions
-        }
-        before = actions("before")
-        after = actions("after")
+        before = LinkageCheck.deviceActions(&settings, key: "before")
+        after = LinkageCheck.deviceActions(&settings, key: "after")
         settle = settings.duration("settle") ?? .zero
         quiet = settings.duration("quiet") ?? .seconds(1)
         guard let device, let action, !hops.isEmpty, hops.count == hopNodes.count, hops.count <= Self.maximumHops else { return nil }
@@ -175,13 +167,8 @@ public struct ChainCheck: ConformanceCheck {
         var hopTimes: [[Double]] = Array(repeating: [], count: hops.count)
         var broken = 0, overBudget = 0, unexpected = 0
         for round in 1...rounds {
-            for (id, action) in before {
-                guard let device = context.devices.first(where: { $0.id == id }) else {
-                    return CheckMeasurement(error: "before: no device '\(id)' in the park")
-                }
-                if case .failure(let failure) = await context.perform(action, on: device) {
-                    return CheckMeasurement(error: "before: \(failure)")
-                }
+            if let failure = await context.perform(before, stoppingAtFailure: true).first {
+                return CheckMeasurement(error: "before: \(failure)")
             }
             // Marked before the trigger: the first hop can land before this task resumes.
             let mark = context.truth.mark
@@ -210,9 +197,9 @@ public struct ChainCheck: ConformanceCheck {
                 return found
             }
             _ = await context.waitUntil(timeout: common.timeout) { follow().count == hops.count }
-            var reached = follow()
+            // Steps that must not happen get their own window to show up in.
             if !never.isEmpty { await context.run(for: quiet) }
-            reached = follow()
+            let reached = follow()
             var previous = startNanoseconds
             var steps: [String] = []
             for (index, record) in reached.enumerated() {
@@ -245,13 +232,7 @@ public struct ChainCheck: ConformanceCheck {
                     measurement.findings.append("round \(round): \(step) — it must not")
                 }
             }
-            for (id, action) in after {
-                guard let device = context.devices.first(where: { $0.id == id }) else {
-                    measurement.findings.append("after: no device '\(id)' in the park")
-                    continue
-                }
-                if case .failure(let failure) = await context.perform(action, on: device) { measurement.findings.append("after: \(failure)") }
-            }
+            for failure in await context.perform(after) { measurement.findings.append("after: \(failure)") }
             // After the last round too: the next check finds the lane as this one found it.
             if settle > .zero { await context.run(for: settle) }
         }

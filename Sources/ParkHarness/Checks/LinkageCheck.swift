@@ -45,18 +45,24 @@ public struct LinkageCheck: ConformanceCheck {
         let command = settings.string("command", required: true, expected: "the command the targets must receive")
         let targets = DeviceSelector.parse(&settings, key: "targets", required: true)
         untouched = DeviceSelector.parse(&settings, key: "untouched", required: false)
-        var after: [(String, DeviceAction)] = []
-        for (index, node) in (settings.sequence("after") ?? []).enumerated() {
-            let (id, action) = Self.deviceAction(node, path: settings.child("after[\(index)]"), log: log)
-            if let id, let action { after.append((id, action)) }
-        }
-        self.after = after
+        after = Self.deviceActions(&settings, key: "after")
         quiet = settings.duration("quiet") ?? .seconds(1)
         guard let device, let action, let command, let targets else { return nil }
         triggerDevice = device
         trigger = action
         self.command = command
         self.targets = targets
+    }
+
+    /// The list under `key` of `{device: id, stimulus|command: name, …}`, in order; each one
+    /// that cannot be read is logged and left out.
+    static func deviceActions(_ settings: inout MappingReader, key: String) -> [(device: String, action: DeviceAction)] {
+        var actions: [(device: String, action: DeviceAction)] = []
+        for (index, node) in (settings.sequence(key) ?? []).enumerated() {
+            let (id, action) = deviceAction(node, path: settings.child("\(key)[\(index)]"), log: settings.log)
+            if let id, let action { actions.append((id, action)) }
+        }
+        return actions
     }
 
     /// `{device: id, stimulus|command: name, arguments: {...}}`.
@@ -117,13 +123,7 @@ public struct LinkageCheck: ConformanceCheck {
         measurement.addLatencyMetrics(LatencyEvidence(samples: samples))
         measurement.set("missing", .count(expected.count - samples.count))
         measurement.set("unexpected", .count(unexpected.count))
-        for (id, action) in after {
-            guard let device = context.devices.first(where: { $0.id == id }) else {
-                measurement.findings.append("after: no device '\(id)' in the park")
-                continue
-            }
-            if case .failure(let failure) = await context.perform(action, on: device) { measurement.findings.append("after: \(failure)") }
-        }
+        for failure in await context.perform(after) { measurement.findings.append("after: \(failure)") }
         return measurement
     }
 }

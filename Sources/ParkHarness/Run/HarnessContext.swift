@@ -61,6 +61,28 @@ public final class HarnessContext: Sendable {
         return chosen.isEmpty ? .failure(CheckFailure("no device in the park matches \(selector)")) : .success(chosen)
     }
 
+    /// Performs `actions` in order on the devices they name (a check's `before:` and `after:`
+    /// lists): the failures, in order, none when every one went through. Stopping at the first
+    /// failure suits setup that what follows relies on; cleanup goes on, so one stuck device
+    /// does not leave the others as the check left them.
+    public func perform(
+        _ actions: [(device: String, action: DeviceAction)], stoppingAtFailure: Bool = false
+    ) async -> [CheckFailure] {
+        var failures: [CheckFailure] = []
+        for (id, action) in actions {
+            let failure: CheckFailure?
+            if let device = devices.first(where: { $0.id == id }) {
+                if case .failure(let error) = await perform(action, on: device) { failure = error } else { failure = nil }
+            } else {
+                failure = CheckFailure("no device '\(id)' in the park")
+            }
+            guard let failure else { continue }
+            failures.append(failure)
+            if stoppingAtFailure { break }
+        }
+        return failures
+    }
+
     /// Applies a stimulus (or hands a command straight to the device) and returns the ledger
     /// record of it: the ground-truth start of whatever the check times.
     public func perform(_ action: DeviceAction, on device: ParkFile.ParkDevice) async -> Result<LedgerRecord, CheckFailure> {
