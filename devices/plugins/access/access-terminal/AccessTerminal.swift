@@ -36,16 +36,14 @@ final class AccessTerminal: PluginDevice {
     private let passwordTime: Double
     private let falseRejectRate: Double
     private let falseAcceptRate: Double
-    private let heartbeatInterval: UInt64
+    private let heartbeat: PluginHeartbeat
 
-    /// Presentations in flight, by the low 24 bits of their sequence number (what fits in a tag).
-    private var pending: [UInt32: Presentation] = [:]
-    private var lastSequence: UInt64 = 0
+    /// Presentations in flight, each with its recognition timer.
+    private var pending = PluginPendingWork<Presentation>(timer: Timer.recognition.rawValue)
 
     /// The shortest recognition: a terminal never answers in zero time, and a zero delay would
     /// let a decision overtake the stimulus that caused it in the ledger's order.
     private static let minimumRecognition: Double = 1_000_000
-    private static let sequenceMask: UInt64 = 0xFF_FFFF
     /// Card, QR and password times vary by this fraction either way.
     private static let fixedTimeSpread = 0.10
 
@@ -58,28 +56,22 @@ final class AccessTerminal: PluginDevice {
         passwordTime = Double(try config.duration("password_time"))
         falseRejectRate = try config.double("false_reject_rate")
         falseAcceptRate = try config.double("false_accept_rate")
-        heartbeatInterval = try config.duration("heartbeat_interval")
-        guard heartbeatInterval > 0 else {
-            throw PluginDeviceError("device '\(config.id)': heartbeat_interval must be longer than zero")
-        }
+        heartbeat = try PluginHeartbeat(config, tag: Timer.heartbeat.rawValue)
         guard (0 ... 1).contains(falseRejectRate), (0 ... 1).contains(falseAcceptRate) else {
             throw PluginDeviceError("device '\(config.id)': false_reject_rate and false_accept_rate must be between 0 and 1")
         }
     }
 
     func start(_ context: PluginContext) {
-        // A random first heartbeat phase keeps a park of terminals from beating in lock step.
-        context.schedule(
-            afterNanoseconds: UInt64(context.nextUnit() * Double(heartbeatInterval)), tag: Timer.heartbeat.rawValue)
+        heartbeat.start(context)
     }
 
     func timerFired(tag: UInt32, _ context: PluginContext) {
         switch Timer(rawValue: tag & 0xFF) {
         case .heartbeat:
-            context.emit(event: "heartbeat")
-            context.schedule(afterNanoseconds: heartbeatInterval, tag: Timer.heartbeat.rawValue)
+            heartbeat.beat(context)
         case .recognition:
-            guard let presentation = pending.removeValue(forKey: tag >> 8) else { return }
+            guard let presentation = pending.take(firedTag: tag) else { return }
             decide(presentation, context)
         case nil:
             return
@@ -119,9 +111,6 @@ final class AccessTerminal: PluginDevice {
         let homeFloor = try stimulus.int("home_floor", default: floor)
         let enrolled = try stimulus.bool("enrolled", default: true)
 
-        lastSequence += 1
-        let key = UInt32(lastSequence & Self.sequenceMask)
-        pending[key] = Presentation(person: person, method: method, homeFloor: homeFloor, enrolled: enrolled)
         let spread = 2 * context.nextUnit() - 1
         let time: Double = switch method {
         case "face": faceTime + spread * faceJitter
@@ -130,7 +119,9 @@ final class AccessTerminal: PluginDevice {
         default: passwordTime * (1 + spread * Self.fixedTimeSpread)
         }
         let delay = max(Self.minimumRecognition, time)
-        context.schedule(afterNanoseconds: UInt64(delay.rounded()), tag: Timer.recognition.rawValue | key << 8)
+        pending.add(after: UInt64(delay.rounded()), context) { _ in
+            Presentation(person: person, method: method, homeFloor: homeFloor, enrolled: enrolled)
+        }
     }
 
     private func decide(_ presentation: Presentation, _ context: PluginContext) {

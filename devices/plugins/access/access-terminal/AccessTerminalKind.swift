@@ -30,7 +30,7 @@ enum AccessTerminalKind {
             PluginEventDescription(name: "denied", severity: .warning, summary: "Entry denied; readings person (\"unknown\", truth real), method, floor, reason, similarity"),
             PluginEventDescription(name: "stranger", severity: .warning, summary: "A face that is not enrolled was seen (follows its denied); readings person (\"unknown\", truth real), floor, similarity"),
             PluginEventDescription(name: "tamper", severity: .critical, summary: "The terminal's tamper switch tripped (opened or torn off the wall); reading floor"),
-            PluginEventDescription(name: "heartbeat", severity: .info, summary: "Periodic keep-alive, every heartbeat_interval, without readings"),
+            PluginHeartbeat.event(),
         ],
         stimuli: [
             PluginStimulusDescription(
@@ -53,7 +53,7 @@ enum AccessTerminalKind {
             PluginParameterDescription(name: "false_reject_rate", type: .double, defaultValue: "0.01", minimum: 0, maximum: 1, summary: "Chance that an enrolled person is denied (not-recognised)"),
             PluginParameterDescription(name: "false_accept_rate", type: .double, defaultValue: "0.0001", minimum: 0, maximum: 1, summary: "Chance that a person who is not enrolled is granted"),
             PluginParameterDescription(name: "floor", type: .int, defaultValue: "1", summary: "The terminal's floor when the park file gives none"),
-            PluginParameterDescription(name: "heartbeat_interval", type: .duration, defaultValue: "1m", minimum: 0.001, summary: "Time between heartbeats"),
+            PluginHeartbeat.parameter(),
         ])
 
     /// The credentials a `present` may use.

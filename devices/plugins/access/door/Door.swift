@@ -24,7 +24,7 @@ final class Door: PluginDevice {
 
     private let unlockTime: UInt64
     private let heldOpenTime: UInt64
-    private let heartbeatInterval: UInt64
+    private let heartbeat: PluginHeartbeat
 
     private var locked = true
     private var open = false
@@ -38,25 +38,22 @@ final class Door: PluginDevice {
     init(config: PluginDeviceConfig) throws {
         unlockTime = try config.duration("unlock_time")
         heldOpenTime = try config.duration("held_open_time")
-        heartbeatInterval = try config.duration("heartbeat_interval")
-        guard unlockTime > 0, heldOpenTime > 0, heartbeatInterval > 0 else {
+        heartbeat = try PluginHeartbeat(config, tag: Timer.heartbeat.rawValue)
+        guard unlockTime > 0, heldOpenTime > 0 else {
             throw PluginDeviceError(
-                "device '\(config.id)': unlock_time, held_open_time and heartbeat_interval must be longer than zero")
+                "device '\(config.id)': unlock_time and held_open_time must be longer than zero")
         }
     }
 
     func start(_ context: PluginContext) {
-        // A random first heartbeat phase keeps a park of doors from beating in lock step.
-        context.schedule(
-            afterNanoseconds: UInt64(context.nextUnit() * Double(heartbeatInterval)), tag: Timer.heartbeat.rawValue)
+        heartbeat.start(context)
     }
 
     func timerFired(tag: UInt32, _ context: PluginContext) {
         let generation = tag >> 8
         switch Timer(rawValue: tag & 0xFF) {
         case .heartbeat:
-            context.emit(event: "heartbeat", [lockedReading, openReading])
-            context.schedule(afterNanoseconds: heartbeatInterval, tag: Timer.heartbeat.rawValue)
+            heartbeat.beat(context, [lockedReading, openReading])
         case .relock:
             guard generation == relockGeneration & Self.generationMask, !locked else { return }
             lockOrWait(context)

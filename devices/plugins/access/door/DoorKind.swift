@@ -25,7 +25,7 @@ enum DoorKind {
             PluginEventDescription(name: "closed", severity: .info, summary: "The door contact closed; readings open, locked"),
             PluginEventDescription(name: "forced-open", severity: .critical, summary: "The door opened while locked (precedes its opened); readings open, locked"),
             PluginEventDescription(name: "held-open", severity: .alarm, summary: "The door has been open longer than held_open_time; readings open, locked"),
-            PluginEventDescription(name: "heartbeat", severity: .info, summary: "Periodic keep-alive, every heartbeat_interval; readings locked, open"),
+            PluginHeartbeat.event(readings: "locked, open"),
         ],
         commands: [
             PluginCommandDescription(
@@ -44,7 +44,7 @@ enum DoorKind {
         parameters: [
             PluginParameterDescription(name: "unlock_time", type: .duration, defaultValue: "5s", minimum: 0.001, maximum: 3_600, summary: "How long an unlock lasts unless the command gives a duration"),
             PluginParameterDescription(name: "held_open_time", type: .duration, defaultValue: "30s", minimum: 0.001, summary: "The door may stay open this long before held-open"),
-            PluginParameterDescription(name: "heartbeat_interval", type: .duration, defaultValue: "1m", minimum: 0.001, summary: "Time between heartbeats"),
+            PluginHeartbeat.parameter(),
         ])
 
     /// Timer tags: the low byte names the timer, the bits above carry a generation where a

@@ -31,7 +31,7 @@ final class Intercom: PluginDevice {
     private let answerJitter: Double
     private let answerRate: Double
     private let ringTimeout: UInt64
-    private let heartbeatInterval: UInt64
+    private let heartbeat: PluginHeartbeat
 
     private var state = State.idle
     /// Who is calling or talking; nil when idle.
@@ -52,9 +52,9 @@ final class Intercom: PluginDevice {
         answerJitter = Double(try config.duration("answer_jitter"))
         answerRate = try config.double("answer_rate")
         ringTimeout = try config.duration("ring_timeout")
-        heartbeatInterval = try config.duration("heartbeat_interval")
-        guard ringTimeout > 0, heartbeatInterval > 0 else {
-            throw PluginDeviceError("device '\(config.id)': ring_timeout and heartbeat_interval must be longer than zero")
+        heartbeat = try PluginHeartbeat(config, tag: Timer.heartbeat.rawValue)
+        guard ringTimeout > 0 else {
+            throw PluginDeviceError("device '\(config.id)': ring_timeout must be longer than zero")
         }
         guard (0 ... 1).contains(answerRate) else {
             throw PluginDeviceError("device '\(config.id)': answer_rate must be between 0 and 1")
@@ -62,17 +62,14 @@ final class Intercom: PluginDevice {
     }
 
     func start(_ context: PluginContext) {
-        // A random first heartbeat phase keeps a building of units from beating in lock step.
-        context.schedule(
-            afterNanoseconds: UInt64(context.nextUnit() * Double(heartbeatInterval)), tag: Timer.heartbeat.rawValue)
+        heartbeat.start(context)
     }
 
     func timerFired(tag: UInt32, _ context: PluginContext) {
         let generation = tag >> 8
         switch Timer(rawValue: tag & 0xFF) {
         case .heartbeat:
-            context.emit(event: "heartbeat", [stateReading])
-            context.schedule(afterNanoseconds: heartbeatInterval, tag: Timer.heartbeat.rawValue)
+            heartbeat.beat(context, [stateReading])
         case .answer:
             guard generation == callGeneration & Self.generationMask, state == .ringing else { return }
             answer(context)

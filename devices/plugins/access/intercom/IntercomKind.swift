@@ -32,7 +32,7 @@ enum IntercomKind {
             PluginEventDescription(name: "hung-up", severity: .info, summary: "The call ended (hang-up while ringing or talking, or after opening the door); reading caller"),
             PluginEventDescription(name: "door-open-request", severity: .info, summary: "The resident pressed unlock while talking (precedes its hung-up); readings floor, flat, caller"),
             PluginEventDescription(name: "elevator-call", severity: .info, summary: "The resident pressed the lift button (004 L2461); readings floor, flat"),
-            PluginEventDescription(name: "heartbeat", severity: .info, summary: "Periodic keep-alive, every heartbeat_interval; reading state"),
+            PluginHeartbeat.event(readings: "state"),
         ],
         commands: [
             PluginCommandDescription(
@@ -61,7 +61,7 @@ enum IntercomKind {
             PluginParameterDescription(name: "answer_jitter", type: .duration, defaultValue: "2s", minimum: 0, maximum: 3_600, summary: "Each answer takes answer_time plus or minus up to this much (uniform), never under 1 ms"),
             PluginParameterDescription(name: "answer_rate", type: .double, defaultValue: "1.0", minimum: 0, maximum: 1, summary: "Chance that the resident answers a call by themselves"),
             PluginParameterDescription(name: "ring_timeout", type: .duration, defaultValue: "30s", minimum: 0.001, maximum: 3_600, summary: "A call nobody answers rings this long before missed-call"),
-            PluginParameterDescription(name: "heartbeat_interval", type: .duration, defaultValue: "1m", minimum: 0.001, summary: "Time between heartbeats"),
+            PluginHeartbeat.parameter(),
         ])
 
     /// Timer tags: the low byte names the timer; for answers and ring timeouts the bits above

@@ -28,7 +28,7 @@ final class ElevatorAccessController: PluginDevice {
     }
 
     private let fallbackTime: UInt64
-    private let heartbeatInterval: UInt64
+    private let heartbeat: PluginHeartbeat
 
     private var reasons: Set<Reason> = []
     /// The link to the server or board is down.
@@ -41,23 +41,17 @@ final class ElevatorAccessController: PluginDevice {
 
     init(config: PluginDeviceConfig) throws {
         fallbackTime = try config.duration("fallback_time")
-        heartbeatInterval = try config.duration("heartbeat_interval")
-        guard heartbeatInterval > 0 else {
-            throw PluginDeviceError("device '\(config.id)': heartbeat_interval must be longer than zero")
-        }
+        heartbeat = try PluginHeartbeat(config, tag: Timer.heartbeat.rawValue)
     }
 
     func start(_ context: PluginContext) {
-        // A random first heartbeat phase keeps a building's controllers from beating in lock step.
-        context.schedule(
-            afterNanoseconds: UInt64(context.nextUnit() * Double(heartbeatInterval)), tag: Timer.heartbeat.rawValue)
+        heartbeat.start(context)
     }
 
     func timerFired(tag: UInt32, _ context: PluginContext) {
         switch Timer(rawValue: tag & 0xFF) {
         case .heartbeat:
-            context.emit(event: "heartbeat", [modeReading])
-            context.schedule(afterNanoseconds: heartbeatInterval, tag: Timer.heartbeat.rawValue)
+            heartbeat.beat(context, [modeReading])
         case .fallback:
             guard tag >> 8 == faultGeneration & Self.generationMask, commFault else { return }
             enterFree(.fault, context)

@@ -26,7 +26,7 @@ enum ElevatorAccessControllerKind {
             PluginEventDescription(name: "floor-authorized", severity: .info, summary: "A floor was authorised; readings floor, mode"),
             PluginEventDescription(name: "free-mode", severity: .warning, summary: "The controller switched to free mode; readings mode, reason (fire, fault or command)"),
             PluginEventDescription(name: "controlled", severity: .info, summary: "Back under control: floors need authorising again; reading mode"),
-            PluginEventDescription(name: "heartbeat", severity: .info, summary: "Periodic keep-alive, every heartbeat_interval; reading mode"),
+            PluginHeartbeat.event(readings: "mode"),
         ],
         commands: [
             PluginCommandDescription(
@@ -43,7 +43,7 @@ enum ElevatorAccessControllerKind {
         ],
         parameters: [
             PluginParameterDescription(name: "fallback_time", type: .duration, defaultValue: "10s", minimum: 0, maximum: 3_600, summary: "Time from a communication fault to free mode (004 L2396: about 10 s)"),
-            PluginParameterDescription(name: "heartbeat_interval", type: .duration, defaultValue: "1m", minimum: 0.001, summary: "Time between heartbeats"),
+            PluginHeartbeat.parameter(),
         ])
 
     /// Timer tags: the low byte names the timer; for the fallback the bits above carry the

@@ -54,7 +54,7 @@ final class Elevator: PluginDevice {
     private let doorTime: UInt64
     private let dwellTime: UInt64
     private let reportInterval: UInt64
-    private let heartbeatInterval: UInt64
+    private let heartbeat: PluginHeartbeat
 
     /// The floor the car is at, or last passed while travelling.
     private var floor: Int64
@@ -87,7 +87,7 @@ final class Elevator: PluginDevice {
         doorTime = try config.duration("door_time")
         dwellTime = try config.duration("dwell_time")
         reportInterval = try config.duration("report_interval")
-        heartbeatInterval = try config.duration("heartbeat_interval")
+        heartbeat = try PluginHeartbeat(config, tag: Timer.heartbeat.rawValue)
         guard floors >= 2 else {
             throw PluginDeviceError("device '\(config.id)': floors must be at least 2, got \(floors)")
         }
@@ -95,25 +95,23 @@ final class Elevator: PluginDevice {
             throw PluginDeviceError(
                 "device '\(config.id)': ground_floor (\(groundFloor)) and start_floor (\(floor)) must be between 1 and floors (\(floors))")
         }
-        guard floorTime > 0, doorTime > 0, reportInterval > 0, heartbeatInterval > 0 else {
+        guard floorTime > 0, doorTime > 0, reportInterval > 0 else {
             throw PluginDeviceError(
-                "device '\(config.id)': floor_time, door_time, report_interval and heartbeat_interval must be longer than zero")
+                "device '\(config.id)': floor_time, door_time and report_interval must be longer than zero")
         }
     }
 
     func start(_ context: PluginContext) {
         // Random first phases keep a building's elevators from reporting in lock step.
         context.schedule(afterNanoseconds: UInt64(context.nextUnit() * Double(reportInterval)), tag: Timer.report.rawValue)
-        context.schedule(
-            afterNanoseconds: UInt64(context.nextUnit() * Double(heartbeatInterval)), tag: Timer.heartbeat.rawValue)
+        heartbeat.start(context)
     }
 
     func timerFired(tag: UInt32, _ context: PluginContext) {
         let current = tag >> 8 == motionGeneration & Self.generationMask
         switch Timer(rawValue: tag & 0xFF) {
         case .heartbeat:
-            context.emit(event: "heartbeat", [statusReading])
-            context.schedule(afterNanoseconds: heartbeatInterval, tag: Timer.heartbeat.rawValue)
+            heartbeat.beat(context, [statusReading])
         case .report:
             context.emit(telemetry: [floorReading, PluginReading("direction", .string(direction.rawValue)), doorReading, statusReading])
             context.schedule(afterNanoseconds: reportInterval, tag: Timer.report.rawValue)

@@ -37,7 +37,7 @@ enum ElevatorKind {
             PluginEventDescription(name: "overspeed", severity: .critical, summary: "Overspeed: the safety gear stopped the car; calls are rejected until repaired; reading floor"),
             PluginEventDescription(name: "fault-cleared", severity: .info, summary: "Faults repaired; reading floor"),
             PluginEventDescription(name: "released", severity: .info, summary: "Trapped passengers released by the rescue; reading floor"),
-            PluginEventDescription(name: "heartbeat", severity: .info, summary: "Periodic keep-alive, every heartbeat_interval; reading status"),
+            PluginHeartbeat.event(readings: "status"),
         ],
         commands: [
             PluginCommandDescription(
@@ -71,7 +71,7 @@ enum ElevatorKind {
             PluginParameterDescription(name: "door_time", type: .duration, defaultValue: "3s", minimum: 0.001, maximum: 600, summary: "Time for the doors to open fully, or to close fully"),
             PluginParameterDescription(name: "dwell_time", type: .duration, defaultValue: "3s", minimum: 0, maximum: 600, summary: "How long the doors stay open at a stop before closing"),
             PluginParameterDescription(name: "report_interval", type: .duration, defaultValue: "10s", minimum: 0.001, summary: "Time between monitoring reports (telemetry floor, direction, door, status)"),
-            PluginParameterDescription(name: "heartbeat_interval", type: .duration, defaultValue: "1m", minimum: 0.001, summary: "Time between heartbeats"),
+            PluginHeartbeat.parameter(),
         ])
 
     /// Timer tags: the low byte names the timer; for the car's motion timers the bits above

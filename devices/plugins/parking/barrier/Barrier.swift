@@ -35,7 +35,7 @@ final class Barrier: PluginDevice {
     private let riseTime: UInt64
     private let fallTime: UInt64
     private let autoClose: UInt64
-    private let heartbeatInterval: UInt64
+    private let heartbeat: PluginHeartbeat
 
     private var position = Position.down
     /// The arm's height when the current movement started, and when it started (ns).
@@ -54,24 +54,21 @@ final class Barrier: PluginDevice {
         riseTime = try config.duration("rise_time")
         fallTime = try config.duration("fall_time")
         autoClose = try config.duration("auto_close")
-        heartbeatInterval = try config.duration("heartbeat_interval")
-        guard riseTime > 0, fallTime > 0, heartbeatInterval > 0 else {
-            throw PluginDeviceError("device '\(config.id)': rise_time, fall_time and heartbeat_interval must be longer than zero")
+        heartbeat = try PluginHeartbeat(config, tag: Timer.heartbeat.rawValue)
+        guard riseTime > 0, fallTime > 0 else {
+            throw PluginDeviceError("device '\(config.id)': rise_time and fall_time must be longer than zero")
         }
     }
 
     func start(_ context: PluginContext) {
-        // A random first heartbeat phase keeps a park of barriers from beating in lock step.
-        context.schedule(
-            afterNanoseconds: UInt64(context.nextUnit() * Double(heartbeatInterval)), tag: Timer.heartbeat.rawValue)
+        heartbeat.start(context)
     }
 
     func timerFired(tag: UInt32, _ context: PluginContext) {
         let generation = tag >> 8
         switch Timer(rawValue: tag & 0xFF) {
         case .heartbeat:
-            context.emit(event: "heartbeat", [positionReading])
-            context.schedule(afterNanoseconds: heartbeatInterval, tag: Timer.heartbeat.rawValue)
+            heartbeat.beat(context, [positionReading])
         case .motion:
             guard generation == motionGeneration & Self.generationMask else { return }
             finishMovement(context)

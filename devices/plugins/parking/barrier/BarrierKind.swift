@@ -24,7 +24,7 @@ enum BarrierKind {
             PluginEventDescription(name: "rammed", severity: .critical, summary: "A vehicle broke through the arm while it was not up; the barrier is then in fault"),
             PluginEventDescription(name: "fault", severity: .critical, summary: "Motor fault: the arm stops and open/close are rejected until repaired"),
             PluginEventDescription(name: "fault-cleared", severity: .info, summary: "Repaired: the fault is cleared and the arm is down"),
-            PluginEventDescription(name: "heartbeat", severity: .info, summary: "Periodic keep-alive, every heartbeat_interval; reading position"),
+            PluginHeartbeat.event(readings: "position"),
         ],
         commands: [
             PluginCommandDescription(name: "open", summary: "Raise the arm (raised follows); when already up, restart the auto-close timer. Rejected in fault"),
@@ -41,7 +41,7 @@ enum BarrierKind {
             PluginParameterDescription(name: "rise_time", type: .duration, defaultValue: "1.2s", minimum: 0.001, maximum: 60, summary: "Time from fully down to fully up (004 L2168 asks for at most 1.5 s)"),
             PluginParameterDescription(name: "fall_time", type: .duration, defaultValue: "1.5s", minimum: 0.001, maximum: 60, summary: "Time from fully up to fully down"),
             PluginParameterDescription(name: "auto_close", type: .duration, defaultValue: "5s", minimum: 0, summary: "The arm lowers by itself this long after it is raised or a vehicle passes under it; 0s disables"),
-            PluginParameterDescription(name: "heartbeat_interval", type: .duration, defaultValue: "1m", minimum: 0.001, summary: "Time between heartbeats"),
+            PluginHeartbeat.parameter(),
         ])
 
     /// Timer tags: the low byte names the timer, the bits above carry a generation where a

@@ -20,7 +20,7 @@ final class GuidanceScreen: PluginDevice {
 
     private let directions: [String]
     private let refreshTime: UInt64
-    private let heartbeatInterval: UInt64
+    private let heartbeat: PluginHeartbeat
 
     private var inFault = false
     /// What each panel will show when its pending refresh fires.
@@ -37,12 +37,12 @@ final class GuidanceScreen: PluginDevice {
     init(config: PluginDeviceConfig) throws {
         let count = try config.int("directions")
         refreshTime = try config.duration("refresh_time")
-        heartbeatInterval = try config.duration("heartbeat_interval")
+        heartbeat = try PluginHeartbeat(config, tag: Timer.heartbeat.rawValue)
         guard (1 ... 3).contains(count) else {
             throw PluginDeviceError("device '\(config.id)': directions must be between 1 and 3, got \(count)")
         }
-        guard refreshTime > 0, heartbeatInterval > 0 else {
-            throw PluginDeviceError("device '\(config.id)': refresh_time and heartbeat_interval must be longer than zero")
+        guard refreshTime > 0 else {
+            throw PluginDeviceError("device '\(config.id)': refresh_time must be longer than zero")
         }
         directions = Array(GuidanceScreenKind.allDirections.prefix(Int(count)))
         pending = Array(repeating: Self.blank, count: Int(count))
@@ -50,16 +50,13 @@ final class GuidanceScreen: PluginDevice {
     }
 
     func start(_ context: PluginContext) {
-        // A random first heartbeat phase keeps a garage of screens from beating in lock step.
-        context.schedule(
-            afterNanoseconds: UInt64(context.nextUnit() * Double(heartbeatInterval)), tag: Timer.heartbeat.rawValue)
+        heartbeat.start(context)
     }
 
     func timerFired(tag: UInt32, _ context: PluginContext) {
         switch Timer(rawValue: tag & 0xFF) {
         case .heartbeat:
-            context.emit(event: "heartbeat")
-            context.schedule(afterNanoseconds: heartbeatInterval, tag: Timer.heartbeat.rawValue)
+            heartbeat.beat(context)
         case .refresh:
             let index = Int(tag >> 8 & 0xFF)
             guard index < directions.count, tag >> 16 == generations[index] & Self.generationMask, !inFault else { return }

@@ -22,7 +22,7 @@ enum GuidanceScreenKind {
         ],
         events: [
             PluginEventDescription(name: "shown", severity: .info, summary: "A panel now shows the number (free -1: blank); readings free, direction"),
-            PluginEventDescription(name: "heartbeat", severity: .info, summary: "Periodic keep-alive, every heartbeat_interval, without readings"),
+            PluginHeartbeat.event(),
         ],
         commands: [
             PluginCommandDescription(
@@ -46,7 +46,7 @@ enum GuidanceScreenKind {
         parameters: [
             PluginParameterDescription(name: "directions", type: .int, defaultValue: "3", minimum: 1, maximum: 3, unit: "directions", summary: "Panels on the screen: the first directions of ahead, left, right (004 L2191: 1-3)"),
             PluginParameterDescription(name: "refresh_time", type: .duration, defaultValue: "200ms", minimum: 0.001, maximum: 60, summary: "Time from a show or blank command to the panel showing it"),
-            PluginParameterDescription(name: "heartbeat_interval", type: .duration, defaultValue: "1m", minimum: 0.001, summary: "Time between heartbeats"),
+            PluginHeartbeat.parameter(),
         ])
 
     /// The directions a screen may have, in the order a model's `directions` takes them.

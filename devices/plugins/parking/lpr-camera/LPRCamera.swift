@@ -33,16 +33,14 @@ final class LPRCamera: PluginDevice {
     private let recognitionJitter: Double
     private let errorRate: Double
     private let missRate: Double
-    private let heartbeatInterval: UInt64
+    private let heartbeat: PluginHeartbeat
 
-    /// Reads in flight, by the low 24 bits of their sequence number (what fits in a timer tag).
-    private var pending: [UInt32: PendingRead] = [:]
-    private var lastSequence: UInt64 = 0
+    /// Reads in flight, each with its recognition timer.
+    private var pending = PluginPendingWork<PendingRead>(timer: Timer.recognition.rawValue)
 
     /// The shortest read: a camera never answers in zero time, and a zero delay would let a
     /// read overtake the stimulus that caused it in the ledger's order.
     private static let minimumRecognition: Double = 1_000_000
-    private static let sequenceMask: UInt64 = 0xFF_FFFF
 
     init(config: PluginDeviceConfig) throws {
         id = config.id
@@ -50,28 +48,22 @@ final class LPRCamera: PluginDevice {
         recognitionJitter = Double(try config.duration("recognition_jitter"))
         errorRate = try config.double("error_rate")
         missRate = try config.double("miss_rate")
-        heartbeatInterval = try config.duration("heartbeat_interval")
-        guard heartbeatInterval > 0 else {
-            throw PluginDeviceError("device '\(config.id)': heartbeat_interval must be longer than zero")
-        }
+        heartbeat = try PluginHeartbeat(config, tag: Timer.heartbeat.rawValue)
         guard (0 ... 1).contains(errorRate), (0 ... 1).contains(missRate) else {
             throw PluginDeviceError("device '\(config.id)': error_rate and miss_rate must be between 0 and 1")
         }
     }
 
     func start(_ context: PluginContext) {
-        // A random first heartbeat phase keeps a park of cameras from beating in lock step.
-        context.schedule(
-            afterNanoseconds: UInt64(context.nextUnit() * Double(heartbeatInterval)), tag: Timer.heartbeat.rawValue)
+        heartbeat.start(context)
     }
 
     func timerFired(tag: UInt32, _ context: PluginContext) {
         switch Timer(rawValue: tag & 0xFF) {
         case .heartbeat:
-            context.emit(event: "heartbeat")
-            context.schedule(afterNanoseconds: heartbeatInterval, tag: Timer.heartbeat.rawValue)
+            heartbeat.beat(context)
         case .recognition:
-            guard let read = pending.removeValue(forKey: tag >> 8) else { return }
+            guard let read = pending.take(firedTag: tag) else { return }
             complete(read, context)
         case nil:
             return
@@ -94,11 +86,10 @@ final class LPRCamera: PluginDevice {
             throw PluginDeviceError(
                 "vehicle: 'type' must be one of \(LPRCameraKind.vehicleTypes.sorted().joined(separator: ", ")), got '\(vehicleType)'")
         }
-        lastSequence += 1
-        let key = UInt32(lastSequence & Self.sequenceMask)
-        pending[key] = PendingRead(plate: plate, colour: colour, vehicleType: vehicleType, sequence: lastSequence)
         let delay = max(Self.minimumRecognition, recognitionTime + (2 * context.nextUnit() - 1) * recognitionJitter)
-        context.schedule(afterNanoseconds: UInt64(delay.rounded()), tag: Timer.recognition.rawValue | key << 8)
+        pending.add(after: UInt64(delay.rounded()), context) { sequence in
+            PendingRead(plate: plate, colour: colour, vehicleType: vehicleType, sequence: sequence)
+        }
     }
 
     func handle(command: PluginMessage, _ context: PluginContext) -> PluginCommandResult {

@@ -27,7 +27,7 @@ enum LPRCameraKind {
         ],
         events: [
             PluginEventDescription(name: "plate", severity: .info, summary: "A plate was read; readings plate, plate_colour, vehicle_type (value read, truth real), confidence, image"),
-            PluginEventDescription(name: "heartbeat", severity: .info, summary: "Periodic keep-alive, every heartbeat_interval, without readings"),
+            PluginHeartbeat.event(),
             PluginEventDescription(name: "missed", severity: .info, summary: "Local: a vehicle passed without a read (not sent on the wire); reading plate with value \"\" and the real plate as truth"),
         ],
         stimuli: [
@@ -45,7 +45,7 @@ enum LPRCameraKind {
             PluginParameterDescription(name: "recognition_jitter", type: .duration, defaultValue: "100ms", minimum: 0, maximum: 60, summary: "Each read takes recognition_time plus or minus up to this much (uniform), never under 1 ms"),
             PluginParameterDescription(name: "error_rate", type: .double, defaultValue: "0.003", minimum: 0, maximum: 1, summary: "Chance that a read gets one character wrong (004 L2166 asks for at least 99% recognition)"),
             PluginParameterDescription(name: "miss_rate", type: .double, defaultValue: "0.002", minimum: 0, maximum: 1, summary: "Chance that a vehicle passes without any read"),
-            PluginParameterDescription(name: "heartbeat_interval", type: .duration, defaultValue: "1m", minimum: 0.001, summary: "Time between heartbeats"),
+            PluginHeartbeat.parameter(),
         ])
 
     /// The plate colours a `vehicle` may carry (GA 36 plate backgrounds).

@@ -38,7 +38,7 @@ final class SpaceDetector: PluginDevice {
     private let detectionJitter: Double
     private let errorRate: Double
     private let reportInterval: UInt64
-    private let heartbeatInterval: UInt64
+    private let heartbeat: PluginHeartbeat
 
     /// The car in each space now (index 0 is space 1).
     private var present: [Car?]
@@ -59,12 +59,12 @@ final class SpaceDetector: PluginDevice {
         detectionJitter = Double(try config.duration("detection_jitter"))
         errorRate = try config.double("error_rate")
         reportInterval = try config.duration("report_interval")
-        heartbeatInterval = try config.duration("heartbeat_interval")
+        heartbeat = try PluginHeartbeat(config, tag: Timer.heartbeat.rawValue)
         guard (1 ... 6).contains(spaces) else {
             throw PluginDeviceError("device '\(config.id)': spaces must be between 1 and 6, got \(spaces)")
         }
-        guard reportInterval > 0, heartbeatInterval > 0 else {
-            throw PluginDeviceError("device '\(config.id)': report_interval and heartbeat_interval must be longer than zero")
+        guard reportInterval > 0 else {
+            throw PluginDeviceError("device '\(config.id)': report_interval must be longer than zero")
         }
         guard (0 ... 1).contains(errorRate) else {
             throw PluginDeviceError("device '\(config.id)': error_rate must be between 0 and 1")
@@ -78,15 +78,13 @@ final class SpaceDetector: PluginDevice {
     func start(_ context: PluginContext) {
         // Random first phases keep a garage of detectors from reporting in lock step.
         context.schedule(afterNanoseconds: UInt64(context.nextUnit() * Double(reportInterval)), tag: Timer.report.rawValue)
-        context.schedule(
-            afterNanoseconds: UInt64(context.nextUnit() * Double(heartbeatInterval)), tag: Timer.heartbeat.rawValue)
+        heartbeat.start(context)
     }
 
     func timerFired(tag: UInt32, _ context: PluginContext) {
         switch Timer(rawValue: tag & 0xFF) {
         case .heartbeat:
-            context.emit(event: "heartbeat")
-            context.schedule(afterNanoseconds: heartbeatInterval, tag: Timer.heartbeat.rawValue)
+            heartbeat.beat(context)
         case .report:
             context.emit(telemetry: countReadings)
             context.schedule(afterNanoseconds: reportInterval, tag: Timer.report.rawValue)

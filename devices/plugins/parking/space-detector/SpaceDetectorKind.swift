@@ -28,7 +28,7 @@ enum SpaceDetectorKind {
         events: [
             PluginEventDescription(name: "occupied", severity: .info, summary: "A car settled in a space; readings space, plate (value read, truth real), occupied, free"),
             PluginEventDescription(name: "vacated", severity: .info, summary: "A space was freed; readings space, occupied, free"),
-            PluginEventDescription(name: "heartbeat", severity: .info, summary: "Periodic keep-alive, every heartbeat_interval, without readings"),
+            PluginHeartbeat.event(),
         ],
         stimuli: [
             PluginStimulusDescription(
@@ -51,7 +51,7 @@ enum SpaceDetectorKind {
             PluginParameterDescription(name: "detection_jitter", type: .duration, defaultValue: "500ms", minimum: 0, maximum: 60, summary: "Each detection takes detection_time plus or minus up to this much (uniform), never under 1 ms"),
             PluginParameterDescription(name: "error_rate", type: .double, defaultValue: "0.003", minimum: 0, maximum: 1, summary: "Chance that a plate read gets one character wrong (004 L2181 asks for at least 99% recognition)"),
             PluginParameterDescription(name: "report_interval", type: .duration, defaultValue: "1m", minimum: 0.001, summary: "Time between telemetry reports (occupied, free)"),
-            PluginParameterDescription(name: "heartbeat_interval", type: .duration, defaultValue: "1m", minimum: 0.001, summary: "Time between heartbeats"),
+            PluginHeartbeat.parameter(),
         ])
 
     /// Timer tags: the low byte names the timer; for detections the next byte carries the
