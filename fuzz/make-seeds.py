@@ -14,9 +14,13 @@ CORPUS = FUZZ / "corpus"
 
 
 def write(target, seeds):
+    """Replaces the target's generated seeds (named by content); hand-written ones, named by
+    what they are (sip/sdp-offer-*), stay."""
     folder = CORPUS / target
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        if len(old.name) == 16 and all(c in "0123456789abcdef" for c in old.name):
+            old.unlink()
     for seed in seeds:
         (folder / hashlib.sha1(seed).hexdigest()[:16]).write_bytes(seed)
     print(f"{target}: {len(seeds)} seeds")
@@ -194,6 +198,23 @@ write("platform-message", [
     b"\x00[1,2]", b"\x00{}", b"\xFFpark/G1/lpr-camera/lpr-1/event\n" + plate,
 ])
 
+# Plugin JSON: what a plugin library hands the host across the C ABI ---------------------------
+plugin_kind = ('{"name":"fuzz-kind","summary":"fuzz","sources":["004 L2168"],"points":[{"name":"d","type":"double","summary":"d"},'
+               '{"name":"i","type":"int","unit":"count","summary":"i"}],"events":[{"name":"e","severity":"alarm","summary":"e"}],'
+               '"commands":[{"name":"open","summary":"o","arguments":[]}],"stimuli":[],"parameters":[{"name":"heartbeat_interval",'
+               '"type":"duration","defaultValue":"1m","minimum":0.001,"summary":"h"}]}')
+write("plugin-json", [t.encode() for t in (
+    '{"channel":"event","name":"plate","readings":[{"point":"plate","value":"京A12B45","truth":"京A12845"},{"point":"confidence","value":0.93}]}',
+    '{"channel":"telemetry","name":"telemetry","readings":[{"point":"d","value":2},{"point":"i","value":3.0,"truth":3},'
+    '{"point":"b","value":true},{"point":"t","value":1500000000},{"point":"s","value":"open"}]}',
+    '{"channel":"local","name":"missed","readings":[{"point":"plate","value":"","truth":"京B00001"}]}',
+    '{"accepted":true,"readings":[{"point":"s","value":"open"}]}',
+    '{"accepted":false,"reason":"busy"}',
+    '{"channel":"event","name":"e\\u0041\\ud83d\\ude00\\n","readings":null}',
+    '[-0,9223372036854775808,1.5e-300,-1E+2,0.0,[[[]]],{}]',
+    plugin_kind,
+)])
+
 # YAML files ------------------------------------------------------------------------------------
 def files(*patterns):
     return sorted({p.read_bytes() for pattern in patterns for p in ROOT.glob(pattern)})
@@ -284,6 +305,10 @@ dictionary("ocpp", [t.encode() for t in (
     '[2,"', '[3,"', '[4,"', '",{', '"BootNotification"', '"Heartbeat"', '"StatusNotification"', '"MeterValues"',
     '"StartTransaction"', '"transactionId":', '"status":"Accepted"', '"interval":', "1e400", "-0.0", "true", "null", "{", "}",
     "[", "]", "\\u0000", "\\ud800", "\\udc00")])
+dictionary("plugin-json", [t.encode() for t in (
+    '"channel":', '"name":', '"readings":', '"point":', '"value":', '"truth":', '"accepted":', '"reason":', '"event"',
+    '"telemetry"', '"local"', '"type":', '"double"', '"int"', '"duration"', '"points":', '"parameters":', '"defaultValue":',
+    "1e400", "-0.0", "true", "false", "null", "{", "}", "[", "]", "\\u0000", "\\ud800", "\\udc00")])
 dictionary("platform-message", [t.encode() for t in (
     '"device":', '"kind":', '"channel":', '"name":', '"status":', '"seq":', '"msg_id":', '"ts_ns":', '"values":',
     '"smoke-alarm"', '"fault"', '"fault-clear"', '"online"', '"event"', '"telemetry"', "1e400", "-0.0", "true", "null",

@@ -26,6 +26,7 @@ let fuzzTargets: [FuzzTarget] = [
     mqttWireTarget,
     ocppTarget,
     platformMessageTarget,
+    pluginJSONTarget,
     profileModelTarget,
     profileParkTarget,
     profileSuiteTarget,
