@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "ParkPluginBarrier", type: .dynamic, targets: ["ParkPluginBarrier"]),
         .library(name: "ParkPluginSpaceDetector", type: .dynamic, targets: ["ParkPluginSpaceDetector"]),
         .library(name: "ParkPluginGuidanceScreen", type: .dynamic, targets: ["ParkPluginGuidanceScreen"]),
+        .library(name: "ParkPluginLane", type: .dynamic, targets: ["ParkPluginLane"]),
         // The pedestrian access-control plugins (devices/plugins/access): one kind per library.
         .library(name: "ParkPluginAccessTerminal", type: .dynamic, targets: ["ParkPluginAccessTerminal"]),
         .library(name: "ParkPluginDoor", type: .dynamic, targets: ["ParkPluginDoor"]),
@@ -151,6 +152,7 @@ let package = Package(
         .target(name: "ParkPluginLPRCamera", dependencies: ["ParkPluginKit", "ParkPluginPlates"], path: "devices/plugins/parking/lpr-camera"),
         .target(name: "ParkPluginBarrier", dependencies: ["ParkPluginKit"], path: "devices/plugins/parking/barrier"),
         .target(name: "ParkPluginSpaceDetector", dependencies: ["ParkPluginKit", "ParkPluginPlates"], path: "devices/plugins/parking/space-detector"),
+        .target(name: "ParkPluginLane", dependencies: ["ParkPluginKit", "ParkPluginPlates"], path: "devices/plugins/parking/lane"),
         .target(name: "ParkPluginGuidanceScreen", dependencies: ["ParkPluginKit"], path: "devices/plugins/parking/guidance-screen"),
         .target(name: "ParkPluginAccessTerminal", dependencies: ["ParkPluginKit"], path: "devices/plugins/access/access-terminal"),
         .target(name: "ParkPluginDoor", dependencies: ["ParkPluginKit"], path: "devices/plugins/access/door"),

@@ -169,6 +169,20 @@ public struct PluginMessage: Hashable, Sendable, Decodable {
         try typed(argument, fallback, "a string", \.stringValue)
     }
 
+    /// A duration argument in nanoseconds, or `fallback` if absent: text such as `5s` or `1m30s`
+    /// (how the harness sends it), or a number of seconds (how a platform's JSON carries it).
+    public func duration(_ argument: String, default fallback: UInt64? = nil) throws(PluginDeviceError) -> UInt64 {
+        try typed(argument, fallback, "a duration such as 5s", { value in
+            switch value {
+            case .string(let text): return PluginDuration.nanoseconds(parsing: text)
+            case .int, .double:
+                guard let seconds = value.doubleValue, seconds.isFinite, seconds >= 0, seconds * 1e9 < Double(UInt64.max) else { return nil }
+                return UInt64((seconds * 1e9).rounded())
+            case .bool: return nil
+            }
+        })
+    }
+
     private func typed<T>(
         _ argument: String, _ fallback: T?, _ expected: String, _ extract: (PluginValue) -> T?
     ) throws(PluginDeviceError) -> T {

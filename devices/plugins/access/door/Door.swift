@@ -93,9 +93,13 @@ final class Door: PluginDevice {
         switch command.name {
         case "unlock":
             let duration: UInt64
-            switch Self.duration(command.arguments["duration"], default: unlockTime) {
-            case .success(let value): duration = value
-            case .failure(let error): return PluginCommandResult(.rejected(reason: error.message), readings: state)
+            do throws(PluginDeviceError) {
+                duration = try command.duration("duration", default: unlockTime)
+            } catch {
+                return PluginCommandResult(.rejected(reason: error.message), readings: state)
+            }
+            guard duration > 0 else {
+                return PluginCommandResult(.rejected(reason: "unlock: 'duration' must be longer than 0s"), readings: state)
             }
             unlock(for: duration, by: "command", context)
         case "lock":
@@ -139,31 +143,6 @@ final class Door: PluginDevice {
         guard !locked else { return }
         locked = true
         context.emit(event: "locked", [lockedReading])
-    }
-
-    /// The `unlock` command's `duration`: text such as `5s` or `1m30s`, or a number of seconds
-    /// (as a platform's JSON carries it); absent, the model's unlock_time.
-    static func duration(_ value: PluginValue?, default fallback: UInt64) -> Result<UInt64, PluginDeviceError> {
-        guard let value else { return .success(fallback) }
-        var nanoseconds: UInt64?
-        switch value {
-        case .string(let text):
-            // The kit's own duration reader, the one that reads parameters.
-            nanoseconds = try? PluginDeviceConfig(id: "", parameters: ["duration": text]).duration("duration")
-        case .int, .double:
-            if let seconds = value.doubleValue, seconds.isFinite, seconds >= 0, seconds * 1e9 < Double(UInt64.max) {
-                nanoseconds = UInt64((seconds * 1e9).rounded())
-            }
-        case .bool:
-            break
-        }
-        guard let nanoseconds else {
-            return .failure(PluginDeviceError("unlock: 'duration' must be a duration such as 5s, got '\(value)'"))
-        }
-        guard nanoseconds > 0 else {
-            return .failure(PluginDeviceError("unlock: 'duration' must be longer than 0s"))
-        }
-        return .success(nanoseconds)
     }
 
     /// A timer tag: the timer in the low byte, the generation's low 24 bits above it.
