@@ -25,7 +25,13 @@ import Yams
 ///     source: 004_5e9061d643d5fb41.txt L2168
 ///     when: {event: plate, kind: lpr-camera, point: plate, in: whitelist}
 ///     then: {command: open, to: {kind: barrier, zone: same}}
+///   - id: lane-whitelist                  # an integrated lane terminal: it reads and it opens
+///     when: {event: plate, kind: lane, point: plate, in: whitelist}
+///     then: {command: open, to: trigger}
 /// ```
+///
+/// `to: trigger` commands the device that reported the event itself; any other target leaves it
+/// out (a sounder rule never commands the button that raised the alarm).
 public struct LinkageRule: Sendable, Hashable {
     /// A text value of the triggering event that must (or must not) be in a named list.
     public struct ListCondition: Sendable, Hashable {
@@ -63,14 +69,18 @@ public struct LinkageRule: Sendable, Hashable {
     public var arguments: [String: String]
     public var targetKind: String
     public var targetZone: String?
+    /// `to: trigger`: the command goes to the device that reported the event, and only to it.
+    public var targetsTrigger: Bool
     /// Nil: every such event triggers the rule.
     public var condition: ListCondition?
 
     public init(
         id: String, source: String = "", event: String, kind: String? = nil, zone: String? = nil, command: String,
-        arguments: [String: String] = [:], targetKind: String, targetZone: String? = "same", condition: ListCondition? = nil
+        arguments: [String: String] = [:], targetKind: String, targetZone: String? = "same", targetsTrigger: Bool = false,
+        condition: ListCondition? = nil
     ) {
         self.condition = condition
+        self.targetsTrigger = targetsTrigger
         self.id = id
         self.source = source
         self.event = event
@@ -205,12 +215,21 @@ public struct LinkageRule: Sendable, Hashable {
                 trigger.finish(allowed: ["event", "kind", "zone", "point", "in", "not-in"])
             }
             var command: String?, arguments: [String: String] = [:], targetKind: String?, targetZone: String? = "same"
+            var targetsTrigger = false
             if let then = rule.requiredValue("then", expected: "the action: {command: name, to: {kind: kind, zone: same}}"),
                var action = MappingReader(then, path: path + ".then", log: log, what: "an action") {
                 command = action.string("command", required: true, expected: "the command to send")
                 for entry in action.scalarMap("arguments") ?? [] { arguments[entry.key] = entry.text }
-                if let to = action.requiredValue("to", expected: "the targets: {kind: kind, zone: same | <zone> | any}"),
-                   var target = MappingReader(to, path: path + ".then.to", log: log, what: "the targets") {
+                let to = action.requiredValue("to", expected: "the targets: {kind: kind, zone: same | <zone> | any}, or trigger")
+                if let to, to.scalar != nil {
+                    if to.string == "trigger" {
+                        targetsTrigger = true
+                        targetKind = ""
+                    } else {
+                        log.add("expected {kind: kind, zone: same | <zone> | any}, or trigger (the device that reported the event)",
+                                at: to, path: path + ".then.to")
+                    }
+                } else if let to, var target = MappingReader(to, path: path + ".then.to", log: log, what: "the targets") {
                     targetKind = target.string("kind", required: true, expected: "the kind of device to command")
                     let zoneText = target.string("zone") ?? "same"
                     targetZone = zoneText == "any" ? nil : zoneText
@@ -223,7 +242,7 @@ public struct LinkageRule: Sendable, Hashable {
             if let id, let event, let command, let targetKind {
                 rules.append(LinkageRule(
                     id: id, source: source, event: event, kind: kind, zone: zone, command: command, arguments: arguments,
-                    targetKind: targetKind, targetZone: targetZone, condition: condition))
+                    targetKind: targetKind, targetZone: targetZone, targetsTrigger: targetsTrigger, condition: condition))
             }
         }
         reader.finish(allowed: ["lists", "rules"])

@@ -256,7 +256,8 @@ public struct PlatformCore: Sendable {
                 linkageUnfilled += 1
                 continue
             }
-            let targets = devices.values.filter { $0.id != source.id && rule.targets(kind: $0.kind, zone: $0.zone, triggerZone: source.zone) }
+            let targets = rule.targetsTrigger
+                ? [source] : devices.values.filter { $0.id != source.id && rule.targets(kind: $0.kind, zone: $0.zone, triggerZone: source.zone) }
             for target in targets.sorted(by: { $0.id < $1.id }) {
                 guard let topic = target.commandTopic else { continue }
                 linkageCommands += 1

@@ -10,8 +10,8 @@ import Testing
         let descriptor = try lane().descriptor
         #expect(descriptor.name == "lane")
         #expect(descriptor.points.map(\.name) == ["plate", "confidence", "queue", "wait", "passed", "turned_away", "arrived"])
-        #expect(descriptor.events.map(\.name) == ["plate", "passed", "turned-away", "heartbeat"])
-        #expect(descriptor.commands.map(\.name) == ["open"])
+        #expect(descriptor.events.map(\.name) == ["plate", "raised", "passed", "turned-away", "cleared", "heartbeat"])
+        #expect(descriptor.commands.map(\.name) == ["open", "clear"])
         #expect(descriptor.stimuli.map(\.name) == ["vehicle", "rush"])
         #expect(descriptor.parameter(named: "arrival_rate")?.defaultValue == "0")
         #expect(descriptor.sources.contains { $0.contains("L2168") } && descriptor.sources.contains { $0.contains("L2187") })
@@ -32,6 +32,8 @@ import Testing
         let open = try engine.sendRecorded(DeviceCommand("open"), to: "lane-1")
         #expect(open.result.outcome == .accepted)
         engine.advance(by: .seconds(10))
+        let raised = try #require(try pluginEvents(engine, named: "raised").first)
+        #expect(nanoseconds(raised) - open.record.time.monotonic.nanoseconds == 500_000_000)
         let passed = try #require(try pluginEvents(engine, named: "passed").first)
         #expect(nanoseconds(passed) - open.record.time.monotonic.nanoseconds == 4_500_000_000)
         #expect(passed.readings.first { $0.point == "wait" }?.value == .double(5.0))
@@ -129,6 +131,28 @@ import Testing
         #expect(telemetry["queue"] == .int(10_000))
         #expect(telemetry["arrived"] == .int(10_005))
         #expect(telemetry["turned_away"] == .int(5))
+    }
+
+    /// `clear` empties the lane at once; the cleared vehicles' timers do nothing afterwards and
+    /// the next vehicle is handled as in an empty lane.
+    @Test func clearEmptiesTheLane() throws {
+        let engine = VirtualTimeEngine()
+        try engine.add(try pluginDevicePlan(try lane(), id: "lane-1", overrides: exact))
+        engine.start()
+        for index in 0 ..< 4 { try engine.apply(Stimulus("vehicle", arguments: ["plate": .string(samplePlate(index))]), to: "lane-1") }
+        engine.advance(by: .seconds(1))
+        let answer = try engine.send(DeviceCommand("clear"), to: "lane-1")
+        #expect(answer.readings.first?.value == .int(4))
+        let cleared = try #require(try pluginEvents(engine, named: "cleared").first)
+        #expect(cleared.readings.map(\.value) == [.int(0), .int(4)])
+        engine.advance(by: .minutes(2))
+        #expect(try pluginEvents(engine, named: "turned-away").isEmpty)
+        #expect(try pluginEvents(engine, named: "plate").count == 1)
+        let next = try engine.apply(Stimulus("vehicle", arguments: ["plate": .string("京A12345")]), to: "lane-1")
+        engine.advance(by: .seconds(1))
+        let read = try #require(try pluginEvents(engine, named: "plate").last)
+        #expect(nanoseconds(read) - nanoseconds(next) == 300_000_000)
+        #expect(read.readings.first { $0.point == "queue" }?.value == .int(1))
     }
 
     @Test func badInputIsRefused() throws {

@@ -67,7 +67,7 @@ import Testing
 /// one fault switch per row. Every check passes with none on and fails under exactly the switches
 /// that break what it watches.
 @Suite struct VirtualParkingFaultMatrixTests {
-    static let chains = ["entrance-whitelisted-car", "entrance-lane-2"]
+    static let chains = ["entrance-whitelisted-car", "entrance-lane-2", "lane-terminal-car", "lane-rush-hour"]
     static let matrix: [(name: String, faults: PlatformFaults, failing: [String])] = {
         var delayed = PlatformFaults()
         delayed.linkageDelay = .seconds(2)
@@ -79,7 +79,7 @@ import Testing
             ("none", PlatformFaults(), []),
             ("linkage-dropped", PlatformFaults(linkageDropped: true), chains + ["space-detection-guidance"]),
             ("linkage-delay=2s", delayed, chains + ["space-detection-guidance"]),
-            ("whitelist-ignored", ignoring, ["entrance-stranger-refused"]),
+            ("whitelist-ignored", ignoring, ["entrance-stranger-refused", "lane-stranger-refused"]),
             ("texts-mangled", mangling, ["plate-recognition"]),
             ("alarm-delay=3s", PlatformFaults(alarmDelay: .seconds(3)), ["barrier-rammed-alarm"]),
             ("drop-alarms", PlatformFaults(dropAlarms: true), ["barrier-rammed-alarm"]),
@@ -90,7 +90,10 @@ import Testing
     func eachFaultSwitchFailsExactlyItsChecks(row: Int) async throws {
         let (name, faults, failing) = Self.matrix[row]
         let results = try await HarnessRuns.runVirtualParking(faults: faults)
-        #expect(results.map(\.id) == ["entrance-whitelisted-car", "entrance-lane-2", "entrance-stranger-refused", "barrier-rammed-alarm", "plate-recognition", "space-detection-guidance"])
+        #expect(results.map(\.id) == [
+            "entrance-whitelisted-car", "entrance-lane-2", "entrance-stranger-refused", "barrier-rammed-alarm", "plate-recognition",
+            "space-detection-guidance", "lane-terminal-car", "lane-rush-hour", "lane-stranger-refused",
+        ])
         for result in results {
             let expected: RunReport.Verdict = failing.contains(result.id) ? .fail : .pass
             #expect(result.verdict == expected, "\(name): \(result.id) \(result.verdict.rawValue): \(result.summary) \(result.findings.prefix(3))")

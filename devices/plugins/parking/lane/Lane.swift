@@ -116,6 +116,7 @@ final class Lane: PluginDevice {
         case .raised:
             guard generation == gateGeneration & Self.generationMask, let current = front, current.phase == .rising else { return }
             front = (current.vehicle, .passing)
+            context.emit(event: "raised", [queueReading])
             context.schedule(afterNanoseconds: passTime, tag: Self.tag(.cleared, gateGeneration))
         case .cleared:
             guard generation == gateGeneration & Self.generationMask, let current = front, current.phase == .passing else { return }
@@ -154,6 +155,17 @@ final class Lane: PluginDevice {
     }
 
     func handle(command: PluginMessage, _ context: PluginContext) -> PluginCommandResult {
+        if command.name == "clear" {
+            let cleared = Int64(queueLength)
+            turnedAway += cleared
+            front = nil
+            waiting.removeAll()
+            waitingStart = 0
+            // The front vehicle's timers are void now.
+            gateGeneration += 1
+            context.emit(event: "cleared", [queueReading, PluginReading("turned_away", .int(turnedAway))])
+            return PluginCommandResult(.accepted, readings: [PluginReading("turned_away", .int(cleared))])
+        }
         guard command.name == "open" else { return .rejected("lane does not know the command '\(command.name)'") }
         if let current = front, current.phase == .waiting {
             gateGeneration += 1

@@ -31,12 +31,15 @@ enum LaneKind {
         ],
         events: [
             PluginEventDescription(name: "plate", severity: .info, summary: "The vehicle at the front was read; readings plate (value read, truth real), confidence, queue"),
+            PluginEventDescription(name: "raised", severity: .info, summary: "The arm is up for the vehicle at the front, rise_time after open (004 L2168: at most 1.5 s); reading queue"),
             PluginEventDescription(name: "passed", severity: .info, summary: "A vehicle drove through; readings plate (its real plate), wait, queue, passed"),
             PluginEventDescription(name: "turned-away", severity: .warning, summary: "A vehicle gave up after patience without the lane opening; readings plate, wait, queue, turned_away"),
+            PluginEventDescription(name: "cleared", severity: .info, summary: "The lane was cleared by command: every vehicle in it reversed out; readings queue (0), turned_away"),
             PluginHeartbeat.event(readings: "queue"),
         ],
         commands: [
             PluginCommandDescription(name: "open", summary: "Let the vehicle at the front through: the arm rises (rise_time), it passes (pass_time); accepted with nothing waiting, to no effect"),
+            PluginCommandDescription(name: "clear", summary: "Every vehicle in the lane reverses out (counted turned_away), as staff clear a blocked lane; a vehicle already under a raised arm goes too"),
         ],
         stimuli: [
             PluginStimulusDescription(
