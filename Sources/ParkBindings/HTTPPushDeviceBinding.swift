@@ -19,8 +19,11 @@ import Synchronization
 /// `zone`, so a platform can place it. Everything else about the device — its status, its other
 /// events, the commands addressed to it — stays on MQTT; ``pushes(_:event:)`` tells the MQTT
 /// binding which events to leave out. Requests go through one URLSession with a bounded number in
-/// flight (never a thread per device); one that finds no room, fails or is answered with an
-/// error status is counted, not retried.
+/// flight (never a thread per device); one that finds no room is dropped and counted. One that
+/// fails — no answer, a 5xx, 408 or 429 — is sent again as the model's `retries` and
+/// `retry_interval` say (the wait doubling each time), holding its place in flight while it
+/// waits, so retries stay within the same bound; a 4xx that is the platform refusing the push
+/// is not retried. The figures say how many were retried and how many failed in the end.
 public final class HTTPPushDeviceBinding: EmissionObserver, CommandTakingBinding, Sendable {
     /// Where to push, and how patiently.
     public struct Configuration: Sendable {
@@ -42,8 +45,10 @@ public final class HTTPPushDeviceBinding: EmissionObserver, CommandTakingBinding
         public var pushed = 0
         /// Answered 2xx.
         public var answered = 0
-        /// Not answered, or answered with a status outside 2xx.
+        /// Not answered, or answered with a status outside 2xx, after every retry the model allows.
         public var failed = 0
+        /// Pushes sent again after a failure (each retry counts once).
+        public var retried = 0
         /// Found too many pushes in flight.
         public var dropped = 0
         /// Commands the answers carried, and those a device refused or that named no device.
@@ -56,6 +61,7 @@ public final class HTTPPushDeviceBinding: EmissionObserver, CommandTakingBinding
     private let session: URLSession
     private let state = Mutex(Figures())
     private let inFlight = Atomic<Int>(0)
+    private let stopped = Atomic<Bool>(false)
     private let commandNumber = Atomic<Int>(0)
     private let handler = Mutex<DeviceCommandHandler?>(nil)
     private let logger: Logger
@@ -92,8 +98,11 @@ public final class HTTPPushDeviceBinding: EmissionObserver, CommandTakingBinding
         self.handler.withLock { $0 = handler }
     }
 
-    /// Stops taking pushes; those in flight are cancelled.
-    public func stop() { session.invalidateAndCancel() }
+    /// Stops taking pushes; those in flight are cancelled and none is retried.
+    public func stop() {
+        stopped.store(true, ordering: .relaxed)
+        session.invalidateAndCancel()
+    }
 
     // MARK: EmissionObserver
 
@@ -115,15 +124,42 @@ public final class HTTPPushDeviceBinding: EmissionObserver, CommandTakingBinding
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue(device.id, forHTTPHeaderField: "X-Device-Id")
         state.withLock { $0.pushed += 1 }
-        let deviceID = device.id
-        session.dataTask(with: request) { [self] data, response, error in
-            inFlight.subtract(1, ordering: .relaxed)
+        send(request, deviceID: device.id, settings: settings, attempt: 0)
+    }
+
+    /// Sends `request` (attempt 0, then each retry); its place in flight is given back only when
+    /// it is answered or the retries run out.
+    private func send(_ request: URLRequest, deviceID: String, settings: ModelHTTPPushSettings, attempt: Int) {
+        var attemptRequest = request
+        if attempt > 0 { attemptRequest.setValue(String(attempt), forHTTPHeaderField: "X-Retry") }
+        session.dataTask(with: attemptRequest) { [self] data, response, error in
             let status = (response as? HTTPURLResponse)?.statusCode ?? 0
             guard error == nil, (200..<300).contains(status) else {
+                // No answer, the server's trouble or "slow down": worth another try. Any other
+                // 4xx is the platform refusing this push, and it would refuse it again.
+                let worthRetrying = error != nil || status >= 500 || status == 408 || status == 429
+                if worthRetrying, attempt < settings.retries, !stopped.load(ordering: .relaxed) {
+                    let delay = settings.delay(beforeRetry: attempt + 1)
+                    logger.debug("push failed, retrying", metadata: ["device": "\(deviceID)", "status": "\(status)", "retry": "\(attempt + 1)"])
+                    Task { [self] in
+                        try? await Task.sleep(for: .nanoseconds(Int64(clamping: delay.nanoseconds)))
+                        // Stopped while it waited: the session is gone, and so is the push.
+                        guard !stopped.load(ordering: .relaxed) else {
+                            inFlight.subtract(1, ordering: .relaxed)
+                            state.withLock { $0.failed += 1 }
+                            return
+                        }
+                        state.withLock { $0.retried += 1 }
+                        send(request, deviceID: deviceID, settings: settings, attempt: attempt + 1)
+                    }
+                    return
+                }
+                inFlight.subtract(1, ordering: .relaxed)
                 state.withLock { $0.failed += 1 }
                 logger.debug("push failed", metadata: ["device": "\(deviceID)", "status": "\(status)", "error": "\(error.map { "\($0)" } ?? "")"])
                 return
             }
+            inFlight.subtract(1, ordering: .relaxed)
             state.withLock { $0.answered += 1 }
             if let data, !data.isEmpty { decide(Array(data), from: deviceID) }
         }.resume()

@@ -40,7 +40,9 @@ struct SimulateCommand: AsyncParsableCommand {
 
             With --http-push the events a model's http_push: section names (a plate camera's \
             reads) are POSTed as JSON to that URL instead of being published, the device staying \
-            on MQTT for the rest; commands in the answers reach the devices.
+            on MQTT for the rest; commands in the answers reach the devices. A push that gets no \
+            answer, a 5xx, 408 or 429 is sent again as the model's retries: and retry_interval: \
+            say (the wait doubling each time; none by default).
 
             By default the run is in real time. --virtual runs on a virtual clock instead: the \
             whole duration passes as fast as the CPU allows, and the same --seed gives the \
@@ -389,7 +391,7 @@ struct SimulateCommand: AsyncParsableCommand {
         } else {
             summary.printText(ocpp: ocpp)
             if let pushed {
-                print("http push: \(pushed.pushed) pushed, \(pushed.answered) answered, \(pushed.failed) failed, \(pushed.dropped) dropped (too many in flight), "
+                print("http push: \(pushed.pushed) pushed, \(pushed.answered) answered, \(pushed.retried) retries, \(pushed.failed) failed, \(pushed.dropped) dropped (too many in flight), "
                       + "\(pushed.commands) commands in the answers (\(pushed.commandsRefused) refused)")
             }
         }

@@ -98,4 +98,83 @@ import Testing
         try waitFor("the failed push counted", seconds: 30) { binding.figures.failed == 1 }
         await engine.stop()
     }
+
+    /// A receiver with troubles, Python's again: 503 twice for one plate before it takes it, 400
+    /// for another (refused: not sent again), 503 always for a third. With the model's
+    /// `retries: 2` the first is answered on its third try, the refused one fails at once, the
+    /// third after two retries — each retry marked `X-Retry`, after the interval and then twice it.
+    @Test func failedPushesAreRetriedAsTheModelSays() async throws {
+        let directory = try TemporaryDirectory()
+        try Self.flakyReceiver.write(toFile: directory.path("receiver.py"), atomically: true, encoding: .utf8)
+        let portFile = directory.path("port"), log = directory.path("pushes.jsonl")
+        let server = try ChildProcess(try executablePath("python3"), [directory.path("receiver.py"), portFile, log], output: directory.path("receiver.log"))
+        defer { server.stop() }
+        try waitFor("the receiver to listen", seconds: 30) { (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap { Int($0) } != nil }
+        let port = try #require((try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap { Int($0) })
+
+        let camera = try #require(PluginLoader.discover().kinds.first { $0.descriptor.name == "lpr-camera" })
+        var pushing = ModelProfile(kind: "lpr-camera", model: "pusher-2", vendor: "", title: "", parameters: [:], file: "pusher-2.yaml")
+        pushing.httpPush = ModelHTTPPushSettings(events: ["plate"], retries: 2, retryInterval: .milliseconds(200))
+        let plan = [PlannedDevice(kind: camera, setup: DeviceSetup(
+            id: "lpr-1", parameters: try DeviceParameters(descriptor: camera.descriptor, overrides: [
+                "recognition_time": "20ms", "recognition_jitter": "0s", "error_rate": "0", "miss_rate": "0",
+            ]), random: .forDevice("lpr-1", runSeed: 9), placement: Placement(zone: "G1", floor: 1)))]
+        let binding = HTTPPushDeviceBinding(
+            devices: [BoundDevice(id: "lpr-1", kind: "lpr-camera", model: "pusher-2", zone: "G1")],
+            catalog: ModelCatalog([pushing]), configuration: .init(url: try #require(URL(string: "http://127.0.0.1:\(port)/push"))))
+        let engine = try await RealTimeEngine(plan: plan, threads: 1, observer: binding)
+        await engine.start()
+        defer { binding.stop() }
+        for plate in ["京A12345", "晋Z99999", "京B67890"] {
+            try await engine.apply(Stimulus("vehicle", arguments: ["plate": .string(plate)]), to: "lpr-1")
+        }
+        try waitFor("every push settled", seconds: 30) { binding.figures.answered + binding.figures.failed == 3 }
+        await engine.stop()
+        let figures = binding.figures
+        #expect(figures.pushed == 3 && figures.answered == 1 && figures.failed == 2 && figures.retried == 4, "\(figures)")
+
+        let attempts = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        func tries(_ plate: String) -> [(retry: String, at: Double)] {
+            attempts.filter { $0["plate"] as? String == plate }.map { (($0["retry"] as? String) ?? "", ($0["at"] as? Double) ?? 0) }
+        }
+        #expect(tries("京A12345").map(\.retry) == ["", "1", "2"])
+        #expect(tries("晋Z99999").map(\.retry) == [""], "a refused push is not sent again")
+        let hopeless = tries("京B67890")
+        #expect(hopeless.map(\.retry) == ["", "1", "2"])
+        if hopeless.count == 3 {
+            // 200 ms, then 400 ms: the wait doubles (a loaded machine only makes it longer).
+            #expect(hopeless[1].at - hopeless[0].at >= 0.19 && hopeless[2].at - hopeless[1].at >= 0.39, "\(hopeless)")
+        }
+    }
+
+    static let flakyReceiver = """
+        import json, sys, time
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        port_file, log = sys.argv[1], sys.argv[2]
+        seen = {}
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                plate = body.get("values", {}).get("plate")
+                with open(log, "a", encoding="utf-8") as out:
+                    out.write(json.dumps({"plate": plate, "retry": self.headers.get("X-Retry"), "at": time.monotonic()}, ensure_ascii=False) + "\\n")
+                seen[plate] = seen.get(plate, 0) + 1
+                if plate == "晋Z99999":
+                    status = 400
+                elif plate == "京A12345" and seen[plate] > 2:
+                    status = 200
+                else:
+                    status = 503
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            def log_message(self, *args):
+                pass
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        with open(port_file, "w") as out:
+            out.write(str(server.server_address[1]))
+        server.serve_forever()
+        """
 }

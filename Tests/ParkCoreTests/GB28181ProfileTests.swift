@@ -107,4 +107,23 @@ import Testing
             #expect(messages.contains { $0.contains("unknown key 'url'") }, "\(messages)")
         }
     }
+
+    /// `retries` and `retry_interval`: read, defaulted (no retries), bounded; the wait doubles.
+    @Test func retriesAreReadAndBounded() throws {
+        let kinds = GB28181ProfileTests.VideoCatalog()
+        let profile = try ModelProfile.parse(
+            "kind: cam\nmodel: cam-1\nhttp_push: {events: [motion], retries: 3, retry_interval: 500ms}\n", file: "c.yaml", kinds: kinds)
+        let settings = try #require(profile.httpPush)
+        #expect(settings.retries == 3 && settings.retryInterval == .milliseconds(500))
+        #expect([1, 2, 3, 9].map { settings.delay(beforeRetry: $0) } == [.milliseconds(500), .seconds(1), .seconds(2), .seconds(32)])
+        #expect(ModelHTTPPushSettings().retries == 0)
+        for (bad, expected) in [("retries: 11", "from 0 to 10"), ("retry_interval: 0s", "from 1ms to 10m"), ("retry_interval: soon", "a duration")] {
+            do {
+                _ = try ModelProfile.parse("kind: cam\nmodel: cam-2\nhttp_push: {\(bad)}\n", file: "c.yaml", kinds: kinds)
+                Issue.record("\(bad) must be refused")
+            } catch {
+                #expect(error.issues.contains { $0.description.contains(expected) }, "\(bad): \(error.issues)")
+            }
+        }
+    }
 }
