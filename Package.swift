@@ -36,6 +36,7 @@ let package = Package(
         .library(name: "ParkMedia", targets: ["ParkMedia"]),
         .library(name: "ParkMQTT", targets: ["ParkMQTT"]),
         .library(name: "ParkOCPP", targets: ["ParkOCPP"]),
+        .library(name: "ParkVDA5050", targets: ["ParkVDA5050"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -106,6 +107,9 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ]),
+        // VDA 5050 (fleet controller ↔ mobile robots): the messages as the standard writes them,
+        // topics, headers, and a robot's order-acceptance rules. Knows nothing of devices.
+        .target(name: "ParkVDA5050"),
         // Live video for simulated cameras: H.264 access units, MPEG-PS, RTP (UDP and RFC 4571 TCP),
         // one clip packetized once and paced to every stream from one sender thread. Knows nothing
         // of devices or SIP; ParkBindings answers GB/T 28181 INVITEs with it.
@@ -180,6 +184,7 @@ let package = Package(
             dependencies: ["ParkMQTT", "ParkFaults", "ParkCapture", "ParkTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform", "ParkProfiles", "ParkWire", "ParkGB28181", "ParkBindings", "ParkMedia", "ParkOCPP", "ParkTestSupport", .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "ParkWireTests", dependencies: ["ParkWire"]),
+        .testTarget(name: "ParkVDA5050Tests", dependencies: ["ParkVDA5050", "ParkTestSupport"]),
         .testTarget(name: "ParkGB28181Tests", dependencies: ["ParkGB28181", "ParkEventLoop"]),
         .testTarget(name: "ParkOCPPTests", dependencies: ["ParkOCPP", "ParkTestSupport", .product(name: "NIOPosix", package: "swift-nio")]),
         // Pure: the splitter, PS muxer, RTP packetizer and clip, no sockets.

@@ -215,6 +215,28 @@ write("plugin-json", [t.encode() for t in (
     plugin_kind,
 )])
 
+# VDA 5050: an order with base and horizon and actions, an update, instant actions, a state -------
+vda_header = '"headerId":1,"timestamp":"2026-12-07T08:00:00.000Z","version":"2.1.0","manufacturer":"Acme","serialNumber":"R-1"'
+vda_order = ('{' + vda_header + ',"orderId":"o1","orderUpdateId":0,"nodes":['
+             '{"nodeId":"A","sequenceId":0,"released":true,"nodePosition":{"x":0,"y":0,"mapId":"park"},"actions":[]},'
+             '{"nodeId":"B","sequenceId":2,"released":true,"actions":[{"actionType":"pick","actionId":"p1","blockingType":"HARD",'
+             '"actionParameters":[{"key":"height","value":0.5},{"key":"ok","value":true},{"key":"l","value":[1,"a"]},{"key":"o","value":{"k":"v"}}]}]},'
+             '{"nodeId":"C","sequenceId":4,"released":false,"actions":[]}],"edges":['
+             '{"edgeId":"A-B","sequenceId":1,"released":true,"startNodeId":"A","endNodeId":"B","maxSpeed":1.2,"actions":[]},'
+             '{"edgeId":"B-C","sequenceId":3,"released":false,"startNodeId":"B","endNodeId":"C","actions":[]}]}')
+vda_update = vda_order.replace('"orderUpdateId":0', '"orderUpdateId":1')
+vda_actions = ('{' + vda_header + ',"actions":[{"actionType":"cancelOrder","actionId":"i1","blockingType":"HARD"},'
+               '{"actionType":"startCharging","actionId":"i2","blockingType":"SOFT","actionParameters":[{"key":"until","value":95}]}]}')
+vda_state = ('{' + vda_header + ',"orderId":"o1","orderUpdateId":0,"lastNodeId":"A","lastNodeSequenceId":0,'
+             '"nodeStates":[{"nodeId":"B","sequenceId":2,"released":true}],"edgeStates":[{"edgeId":"A-B","sequenceId":1,"released":true}],'
+             '"agvPosition":{"x":1,"y":2,"theta":0,"mapId":"park","positionInitialized":true},"driving":true,'
+             '"actionStates":[{"actionId":"p1","actionType":"pick","actionStatus":"WAITING"}],'
+             '"batteryState":{"batteryCharge":64,"charging":false},"operatingMode":"AUTOMATIC",'
+             '"errors":[{"errorType":"orderError","errorLevel":"WARNING","errorReferences":[{"referenceKey":"orderId","referenceValue":"o0"}]}],'
+             '"safetyState":{"eStop":"NONE","fieldViolation":false}}')
+write("vda5050", [bytes([selector]) + text.encode() for text in (vda_order, vda_update, vda_actions, vda_state)
+                  for selector in (0, 1, 3)])
+
 # YAML files ------------------------------------------------------------------------------------
 def files(*patterns):
     return sorted({p.read_bytes() for pattern in patterns for p in ROOT.glob(pattern)})
@@ -309,6 +331,11 @@ dictionary("plugin-json", [t.encode() for t in (
     '"channel":', '"name":', '"readings":', '"point":', '"value":', '"truth":', '"accepted":', '"reason":', '"event"',
     '"telemetry"', '"local"', '"type":', '"double"', '"int"', '"duration"', '"points":', '"parameters":', '"defaultValue":',
     "1e400", "-0.0", "true", "false", "null", "{", "}", "[", "]", "\\u0000", "\\ud800", "\\udc00")])
+dictionary("vda5050", [t.encode() for t in (
+    '"orderId":', '"orderUpdateId":', '"nodes":', '"edges":', '"nodeId":', '"edgeId":', '"sequenceId":', '"released":',
+    '"startNodeId":', '"endNodeId":', '"actions":', '"actionId":', '"actionType":', '"blockingType":', '"HARD"', '"SOFT"', '"NONE"',
+    '"actionParameters":', '"key":', '"value":', '"batteryState":', '"errors":', '"safetyState":', "true", "false", "null", "1e400", "-0.0",
+    "{", "}", "[", "]")])
 dictionary("platform-message", [t.encode() for t in (
     '"device":', '"kind":', '"channel":', '"name":', '"status":', '"seq":', '"msg_id":', '"ts_ns":', '"values":',
     '"smoke-alarm"', '"fault"', '"fault-clear"', '"online"', '"event"', '"telemetry"', "1e400", "-0.0", "true", "null",

@@ -33,6 +33,7 @@ let fuzzTargets: [FuzzTarget] = [
     profilePlatformTarget,
     profileLinkageTarget,
     sipTarget,
+    vda5050Target,
 ]
 
 nonisolated(unsafe) private var selected: FuzzTarget?
