@@ -25,6 +25,7 @@ let package = Package(
         // The elevator plugins (devices/plugins/elevators): one kind per library.
         .library(name: "ParkPluginElevator", type: .dynamic, targets: ["ParkPluginElevator"]),
         .library(name: "ParkPluginElevatorAccess", type: .dynamic, targets: ["ParkPluginElevatorAccess"]),
+        .library(name: "ParkPluginMobileRobot", type: .dynamic, targets: ["ParkPluginMobileRobot"]),
         // The parsers the fuzz package (fuzz/, built with sanitizers in its own scratch path) drives.
         .library(name: "ParkModbus", targets: ["ParkModbus"]),
         .library(name: "ParkCapture", targets: ["ParkCapture"]),
@@ -163,6 +164,7 @@ let package = Package(
         .target(name: "ParkPluginIntercom", dependencies: ["ParkPluginKit"], path: "devices/plugins/access/intercom"),
         .target(name: "ParkPluginElevator", dependencies: ["ParkPluginKit"], path: "devices/plugins/elevators/elevator"),
         .target(name: "ParkPluginElevatorAccess", dependencies: ["ParkPluginKit"], path: "devices/plugins/elevators/elevator-access-controller"),
+        .target(name: "ParkPluginMobileRobot", dependencies: ["ParkPluginKit"], path: "devices/plugins/robots/mobile-robot"),
 
         .executableTarget(
             name: "parkbench-bench",
