@@ -131,7 +131,7 @@ let package = Package(
         .target(
             name: "ParkBindings",
             dependencies: [
-                "ParkCore", "ParkProfiles", "ParkWire", "ParkMQTT", "ParkModbus", "ParkGB28181", "ParkEventLoop", "ParkMedia", "ParkOCPP",
+                "ParkCore", "ParkProfiles", "ParkWire", "ParkMQTT", "ParkModbus", "ParkGB28181", "ParkEventLoop", "ParkMedia", "ParkOCPP", "ParkVDA5050",
                 .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ]),

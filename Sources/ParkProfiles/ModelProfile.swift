@@ -17,6 +17,7 @@ import Yams
 /// gb28181: {charset: UTF-8, keepalive_interval: 30s, catalog_split: 4}   # cameras, NVRs
 /// ocpp: {version: "1.6", heartbeat_interval: 300s}                      # EV chargers
 /// http_push: {events: [plate]}  # events POSTed to the platform's push URL instead of MQTT
+/// vda5050: {manufacturer: Acme}   # a robot on VDA 5050 (its own topics and messages)
 /// mqtt:                         # optional: how this model talks to its platform
 ///   auth: aliyun-hmac           # none | password | token | aliyun-hmac
 ///   product_key: a1SmokeKey     # for aliyun-hmac
@@ -44,6 +45,8 @@ public struct ModelProfile: Hashable, Sendable {
     public var ocpp: ModelOCPPSettings?
     /// Which events the model pushes over HTTP, when its profile has an `http_push:` section.
     public var httpPush: ModelHTTPPushSettings?
+    /// How the model speaks VDA 5050, when its profile has a `vda5050:` section (robots).
+    public var vda5050: ModelVDA5050Settings?
 
     /// The protocols the model's profile says it speaks besides MQTT, which every device can:
     /// what decides the bindings a device gets, never its kind's name.
@@ -65,7 +68,7 @@ public struct ModelProfile: Hashable, Sendable {
         self.ocpp = ocpp
     }
 
-    static let keys = ["kind", "model", "vendor", "title", "parameters", "mqtt", "modbus", "dlt645", "gb28181", "ocpp", "http_push"]
+    static let keys = ["kind", "model", "vendor", "title", "parameters", "mqtt", "modbus", "dlt645", "gb28181", "ocpp", "http_push", "vda5050"]
 
     /// Reads and validates a model profile. With `kinds`, the kind and every parameter are
     /// checked against the kind's descriptor as well.
@@ -102,6 +105,7 @@ public struct ModelProfile: Hashable, Sendable {
         let ocpp = ocppNode.flatMap { ModelOCPPSettings.read($0, log: log) }
         let pushNode = reader.value("http_push")
         let httpPush = pushNode.flatMap { ModelHTTPPushSettings.read($0, log: log) }
+        let vda5050 = reader.value("vda5050").flatMap { ModelVDA5050Settings.read($0, log: log) }
         reader.finish(allowed: keys)
         if let kind, let descriptor = kinds?.descriptor(named: kind) {
             modbus?.check(against: descriptor, log: log)
@@ -146,6 +150,7 @@ public struct ModelProfile: Hashable, Sendable {
         var profile = ModelProfile(kind: kind, model: model, vendor: vendor, title: title, parameters: parameters, file: file, mqtt: mqtt, modbus: modbus, dlt645: dlt645,
                                    gb28181: gb28181, ocpp: ocpp)
         profile.httpPush = httpPush
+        profile.vda5050 = vda5050
         return profile
     }
 

@@ -192,6 +192,13 @@ public struct VDA5050VehicleSession: Sendable {
         battery = VDA5050BatteryState(batteryCharge: (batteryCharge * 10).rounded() / 10, charging: charging)
     }
 
+    /// The machine stands still at (x, y): where an arrival or a stop left it, more exact than
+    /// its last periodic report.
+    public mutating func stoppedAt(x: Double, y: Double) {
+        position = VDA5050AGVPosition(x: x, y: y, theta: position?.theta ?? 0, mapId: mapId)
+        velocity = VDA5050Velocity(vx: 0, vy: 0, omega: 0)
+    }
+
     /// A machine error appears (`motorFault`, FATAL) or goes (nil level removes it).
     public mutating func setError(_ type: String, level: VDA5050ErrorLevel?, description: String? = nil) {
         errors.removeAll { $0.errorType == type }

@@ -107,7 +107,7 @@ import Glibc
         let key = String(repeating: "x", count: 200_000)
         let found = issues { _ = try ModelProfile.parse("kind: ticker\nmodel: m\n? \(key)\n: 1\n", file: "k.yaml", kinds: kinds) }
         #expect(found == [
-            "k.yaml:3:3: unknown key '\(String(repeating: "x", count: 64))… (199936 more bytes)'; expected one of: kind, model, vendor, title, parameters, mqtt, modbus, dlt645, gb28181, ocpp, http_push",
+            "k.yaml:3:3: unknown key '\(String(repeating: "x", count: 64))… (199936 more bytes)'; expected one of: kind, model, vendor, title, parameters, mqtt, modbus, dlt645, gb28181, ocpp, http_push, vda5050",
         ])
         #expect(MappingReader.closest(to: "parametrs", in: ModelProfile.keys) == "parameters")
         #expect(MappingReader.closest(to: "parameters" + String(repeating: "s", count: 60), in: ModelProfile.keys) == nil)
@@ -119,7 +119,7 @@ import Glibc
         let text = "kind: ticker\nmodel: m\n" + (1 ... 150).map { "extra\($0): 1\n" }.joined()
         let found = issues { _ = try ModelProfile.parse(text, file: "many.yaml", kinds: kinds) }
         #expect(found.count == 101)
-        #expect(found.first == "many.yaml:3:1: unknown key 'extra1'; expected one of: kind, model, vendor, title, parameters, mqtt, modbus, dlt645, gb28181, ocpp, http_push")
+        #expect(found.first == "many.yaml:3:1: unknown key 'extra1'; expected one of: kind, model, vendor, title, parameters, mqtt, modbus, dlt645, gb28181, ocpp, http_push, vda5050")
         #expect(found.last == "many.yaml:102:1: 50 more problems not shown (only the first 100 are kept)")
     }
 

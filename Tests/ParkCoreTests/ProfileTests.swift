@@ -82,7 +82,7 @@ import Testing
         }
         #expect(found == [
             "many.yaml:2:8: model: model name 'tick 1' may use only letters, digits, '-', '_' and '.'",
-            "many.yaml:3:1: unknown key 'colour'; expected one of: kind, model, vendor, title, parameters, mqtt, modbus, dlt645, gb28181, ocpp, http_push",
+            "many.yaml:3:1: unknown key 'colour'; expected one of: kind, model, vendor, title, parameters, mqtt, modbus, dlt645, gb28181, ocpp, http_push, vda5050",
             "many.yaml:5:10: parameters.perod: kind 'ticker' has no parameter 'perod'; did you mean 'period'?",
             "many.yaml:6:9: parameters.emit: parameter 'emit' expects true or false, got 'maybe'",
         ])

@@ -8,10 +8,7 @@ import Testing
 /// violate them, which the validator and ParkBench's decoder must both refuse.
 @Suite struct VDA5050SchemaTests {
     @Test func writtenMessagesMatchThePublishedSchemas() throws {
-        let schemas = try #require(schemaDirectory(), """
-            the VDA 5050 schemas are not found: set VDA5050_SCHEMAS to the folder holding 2.1.0/ \
-            (the shared reference data, ../shared/vda5050-schemas next to the checkout)
-            """)
+        _ = try #require(VDA5050Schemas.directory(), "the VDA 5050 schemas (../shared/vda5050-schemas) are not found: set VDA5050_SCHEMAS")
         let directory = try TemporaryDirectory()
         var files: [String: (topic: String, valid: Bool)] = [:]
         func write<Message: Encodable>(_ name: String, _ topic: VDA5050.Topic, _ message: Message) throws {
@@ -83,12 +80,11 @@ import Testing
         }
         #expect(idle.contains(#""batteryState":{"batteryCharge":50,"charging":false},"#), "the broken state must really lack batteryState: \(idle)")
 
-        let script = directory.path("validate.py")
-        try Self.validator.write(toFile: script, atomically: true, encoding: .utf8)
-        let manifest = files.map { "\($0.key) \($0.value.topic)" }.sorted().joined(separator: "\n")
-        try manifest.write(toFile: directory.path("manifest"), atomically: true, encoding: .utf8)
-        let output = try toolOutput("python3", [script, schemas + "/2.1.0", directory.path(""), directory.path("manifest")])
-        let verdicts = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: [String]], "\(output)")
+        var messages: [(name: String, topic: String, json: String)] = []
+        for (file, expectation) in files {
+            messages.append((file, expectation.topic, try String(contentsOfFile: directory.path(file), encoding: .utf8)))
+        }
+        let verdicts = try VDA5050Schemas.validate(messages)
         #expect(verdicts.count == files.count)
         for (file, expectation) in files.sorted(by: { $0.key < $1.key }) {
             let errors = verdicts[file] ?? ["not validated"]
@@ -111,37 +107,4 @@ import Testing
             #expect(refused, "\(name) was read although the schema refuses it")
         }
     }
-
-    static let validator = """
-        import json, sys
-        from jsonschema import validators
-        schemas, folder, manifest = sys.argv[1], sys.argv[2], sys.argv[3]
-        verdicts = {}
-        for line in open(manifest, encoding="utf-8").read().split("\\n"):
-            if not line.strip():
-                continue
-            name, topic = line.split(" ")
-            schema = json.load(open(f"{schemas}/{topic}.schema", encoding="utf-8"))
-            validator = validators.validator_for(schema)(schema)
-            try:
-                instance = json.load(open(f"{folder}/{name}", encoding="utf-8"))
-                verdicts[name] = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(instance)]
-            except json.JSONDecodeError as error:
-                verdicts[name] = [f"not JSON: {error}"]
-        print(json.dumps(verdicts))
-        """
-}
-
-/// The VDA 5050 schemas: `VDA5050_SCHEMAS`, else `shared/vda5050-schemas` beside the checkout or
-/// above it (the shared reference data is read in place, not copied into the project).
-func schemaDirectory() -> String? {
-    if let set = ProcessInfo.processInfo.environment["VDA5050_SCHEMAS"] { return set }
-    var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    for _ in 0 ..< 6 {
-        directory.deleteLastPathComponent()
-        let candidate = directory.appendingPathComponent("shared/vda5050-schemas")
-        if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("2.1.0/state.schema").path) { return candidate.path }
-    }
-    let machine = "/work/shared/vda5050-schemas"
-    return FileManager.default.fileExists(atPath: machine + "/2.1.0/state.schema") ? machine : nil
 }
