@@ -17,6 +17,7 @@ DEMO_SUITE   ?= conformance/suites/park-core.yaml
 DEMO_VIDEO_SUITE ?= conformance/suites/video.yaml
 DEMO_CHARGING_SUITE ?= conformance/suites/charging.yaml
 DEMO_PARKING_SUITE ?= conformance/suites/parking.yaml
+DEMO_ROBOTS_SUITE ?= conformance/suites/robots.yaml
 DEMO_BUILDING_SUITES ?= conformance/suites/access.yaml conformance/suites/elevators.yaml conformance/suites/linkage.yaml
 FAULT        ?=
 SUITE        ?=
@@ -65,6 +66,7 @@ ifeq ($(SUITE),)
 	$(BIN) demo --suite $(DEMO_VIDEO_SUITE) $(if $(FAULT),--fault $(FAULT))
 	$(BIN) demo --suite $(DEMO_CHARGING_SUITE) $(if $(FAULT),--fault $(FAULT))
 	$(BIN) demo --suite $(DEMO_PARKING_SUITE) $(if $(FAULT),--fault $(FAULT))
+	$(BIN) demo --suite $(DEMO_ROBOTS_SUITE) $(if $(FAULT),--fault $(FAULT))
 	for suite in $(DEMO_BUILDING_SUITES); do $(BIN) demo --suite $$suite $(if $(FAULT),--fault $(FAULT)) || exit $$?; done
 else
 	$(BIN) demo --suite conformance/suites/$(SUITE).yaml $(if $(FAULT),--fault $(FAULT))

@@ -122,7 +122,7 @@ let package = Package(
         .target(
             name: "ParkPlatform",
             dependencies: [
-                "ParkMQTT", "ParkProfiles", "ParkWire", "ParkModbus", "ParkEventLoop", "ParkGB28181", "ParkMedia", "ParkOCPP", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+                "ParkMQTT", "ParkProfiles", "ParkWire", "ParkModbus", "ParkEventLoop", "ParkGB28181", "ParkMedia", "ParkOCPP", "ParkVDA5050", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -184,7 +184,7 @@ let package = Package(
         .testTarget(
             name: "ParkMQTTTests",
             dependencies: ["ParkMQTT", "ParkFaults", "ParkCapture", "ParkTestSupport", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform", "ParkProfiles", "ParkWire", "ParkGB28181", "ParkBindings", "ParkMedia", "ParkOCPP", "ParkTestSupport", .product(name: "NIOPosix", package: "swift-nio")]),
+        .testTarget(name: "ParkPlatformTests", dependencies: ["ParkPlatform", "ParkProfiles", "ParkWire", "ParkGB28181", "ParkBindings", "ParkMedia", "ParkOCPP", "ParkVDA5050", "ParkTestSupport", .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "ParkWireTests", dependencies: ["ParkWire"]),
         .testTarget(name: "ParkVDA5050Tests", dependencies: ["ParkVDA5050", "ParkTestSupport"]),
         .testTarget(name: "ParkGB28181Tests", dependencies: ["ParkGB28181", "ParkEventLoop"]),

@@ -69,6 +69,9 @@ public final class VDA5050RobotBinding: EmissionObserver, MQTTClientPoolDelegate
         var lastVisualization: ContinuousClock.Instant?
         /// The instant action that started charging, finished when the machine is charged.
         var chargingAction: String?
+        /// The battery level its last `low-battery` came at: the warning stays in the state until
+        /// the battery is 10 points above it again (charged, or set so by the harness).
+        var lowBatteryAt: Double?
         /// The `ref` of the drive under way: an `arrived` for another is stale.
         var driveRef: String?
         var driveNumber = 0
@@ -115,6 +118,9 @@ public final class VDA5050RobotBinding: EmissionObserver, MQTTClientPoolDelegate
 
     /// The robots it serves, in park order.
     public var deviceIDs: [String] { order }
+
+    /// Whether `deviceID` is one of its robots (and so not on ParkBench's own MQTT envelope).
+    public func serves(_ deviceID: String) -> Bool { robots[deviceID] != nil }
 
     public var figures: Figures { state.withLock { $0 } }
 
@@ -265,9 +271,14 @@ public final class VDA5050RobotBinding: EmissionObserver, MQTTClientPoolDelegate
             if record.channel == .telemetry {
                 let charging: Bool
                 if case .bool(let flag)? = record.readings.first(where: { $0.point == "charging" })?.value { charging = flag } else { charging = false }
+                let battery = number("battery") ?? 0
                 robot.session.update(
                     x: number("x") ?? 0, y: number("y") ?? 0, theta: number("theta") ?? 0, speed: number("speed") ?? 0,
-                    batteryCharge: number("battery") ?? 0, charging: charging)
+                    batteryCharge: battery, charging: charging)
+                if let low = robot.lowBatteryAt, battery >= low + 10 {
+                    robot.lowBatteryAt = nil
+                    robot.session.setError("lowBattery", level: nil)
+                }
                 return
             }
             guard record.channel == .event else { return }
@@ -282,12 +293,14 @@ public final class VDA5050RobotBinding: EmissionObserver, MQTTClientPoolDelegate
             case "task-failed":
                 if let ref = text("ref") { directives = robot.session.actionEnded(ref, failed: true, description: text("reason")) }
             case "charged":
+                robot.lowBatteryAt = nil
                 robot.session.setError("lowBattery", level: nil)
                 if let action = robot.chargingAction {
                     robot.chargingAction = nil
                     directives = robot.session.actionEnded(action)
                 }
             case "low-battery":
+                robot.lowBatteryAt = number("battery") ?? 0
                 robot.session.setError("lowBattery", level: .warning, description: "battery \(number("battery").map { String(Int($0)) } ?? "?") %")
             case "drive-failed":
                 robot.driveRef = nil

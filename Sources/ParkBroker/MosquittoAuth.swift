@@ -12,20 +12,22 @@ public struct MosquittoAuth: Sendable {
     public var users: [String: String]
     /// Accounts that may read every topic and write commands (the platform; a harness watching it).
     public var platformUsers: [String]
-    /// Topic pattern a device may use, with `%u` for its user name (its id).
-    public var devicePattern: String
+    /// Topic patterns a device may use, with `%u` for its user name (its id): its own topics in
+    /// ParkBench's layout, and a robot's VDA 5050 topics (`uagv/v2/<manufacturer>/<serial>/…`,
+    /// the serial number being its id).
+    public var devicePatterns: [String]
 
-    public init(users: [String: String], platformUsers: [String], devicePattern: String = "park/+/+/%u/#") {
+    public init(users: [String: String], platformUsers: [String], devicePatterns: [String] = ["park/+/+/%u/#", "uagv/+/+/%u/#"]) {
         self.users = users
         self.platformUsers = platformUsers
-        self.devicePattern = devicePattern
+        self.devicePatterns = devicePatterns
     }
 
     /// The ACL file's text.
     public var acl: String {
         "# Written by ParkBench: every device only under its own topics; the platform everywhere.\n"
             + platformUsers.map { "user \($0)\ntopic readwrite #\n" }.joined(separator: "\n")
-            + "\npattern readwrite \(devicePattern)\n"
+            + "\n" + devicePatterns.map { "pattern readwrite \($0)\n" }.joined()
     }
 
     /// Writes `passwd` and `acl` into `directory` and returns the mosquitto.conf lines that use

@@ -33,8 +33,13 @@ public struct PlatformCore: Sendable {
         public var viaSIP = false
         /// An EV charger on the platform's OCPP central system rather than an MQTT device.
         public var viaOCPP = false
+        /// A mobile robot heard on VDA 5050 (its `connection` and `state` topics).
+        public var viaVDA5050 = false
         /// An OCPP charger's connectors: the status each last reported (connector 0: the station).
         public var connectors: [Int: String] = [:]
+        /// A VDA 5050 robot's errors now showing, by type (its state's `errors`): a new one is an
+        /// alarm once, not on every state that repeats it.
+        public var robotErrors: Set<String> = []
         /// The last ``PlatformCore/recentMessageIDs`` telemetry and event msg_ids, oldest first:
         /// a QoS 1 message delivered again after a reconnect is shown once.
         public var recentMessageIDs: [String] = []
@@ -283,6 +288,9 @@ public struct PlatformCore: Sendable {
         let shown = keys.prefix(3).map { JSONText.quoted(PlatformInputProblem.clipped($0, to: 64)) }.joined(separator: ", ")
         return keys.count > 3 ? "\(shown) and \(keys.count - 3) more" : shown
     }
+
+    /// A message from a device on a protocol of its own (a robot's VDA 5050) that could not be read.
+    mutating func countMalformed() { input.malformed += 1 }
 
     /// Time passed: devices silent for longer than the heartbeat timeout go offline.
     public mutating func tick(now: UInt64) -> [Action] {

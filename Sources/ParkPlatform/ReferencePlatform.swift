@@ -28,6 +28,8 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
         public var recordsTopic: String = "platform/records"
         /// The platform's own login, when the broker wants one.
         public var credentials: MQTTCredentials?
+        /// Robots' VDA 5050 traffic to subscribe to (`<interface>/v2/<manufacturer>/<serial>/<topic>`).
+        public var robotFilter: String = "uagv/#"
 
         public init(
             host: String = "127.0.0.1", port: Int = 1883, deviceFilter: String = "park/#",
@@ -109,7 +111,7 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
         let node = standby.withLock { $0.settings.map { "-\($0.node)" } ?? "" }
         let client = try newPool.addClient(MQTTClientConfiguration(
             clientID: "parkbench-platform\(node)-\(getpid())", host: endpoints.host, port: endpoints.port, credentials: endpoints.credentials,
-            subscriptions: ([endpoints.deviceFilter] + pairTopics).map { MQTTSubscription($0, qos: .atLeastOnce) }), connect: false)
+            subscriptions: ([endpoints.deviceFilter, endpoints.robotFilter] + pairTopics).map { MQTTSubscription($0, qos: .atLeastOnce) }), connect: false)
         pool.withLock { $0 = (newPool, client) }
         try newPool.connect(client)
         startTicking()
@@ -217,6 +219,7 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
         }
         let now = clock.now()
         if receivedPairMessage(topic: topic, payload: payload, now: now) { return }
+        if receivedRobotMessage(topic: topic, payload: payload, now: now) { return }
         // Its own commands come back through park/#; acknowledgements close them.
         if topic.hasSuffix("/cmd") { return }
         if topic.hasSuffix("/cmd/ack") {

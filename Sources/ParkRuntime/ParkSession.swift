@@ -25,6 +25,8 @@ public final class ParkSession: Sendable {
         public var ocpp: OCPPDeviceBinding?
         /// HTTP push of the events whose model's `http_push:` section names them.
         public var httpPush: HTTPPushDeviceBinding?
+        /// VDA 5050 for the robots whose model has a `vda5050:` section (on the run's broker).
+        public var robots: VDA5050RobotBinding?
         /// Where polled devices (meters) publish the live state `modbus` and `dlt645` answer from,
         /// and video devices the state (guard, faults) `gb28181` reads.
         public var registry: PolledStateRegistry?
@@ -47,6 +49,7 @@ public final class ParkSession: Sendable {
         /// Whether a device is on a protocol of its own (polled, GB/T 28181, OCPP) rather than MQTT.
         public func carriesOffMQTT(_ deviceID: String) -> Bool {
             polls(deviceID) || (gb28181?.serves(deviceID) ?? false) || (ocpp?.serves(deviceID) ?? false)
+                || (robots?.serves(deviceID) ?? false)
         }
     }
 
@@ -91,8 +94,12 @@ public final class ParkSession: Sendable {
         }
         // The binding first: its publish is the one a platform's latency is measured on.
         let truth = indexGroundTruth ? GroundTruthIndex() : nil
-        let wire: [any EmissionObserver] = (bindings.mqtt.map { [$0] } ?? []) + (bindings.gb28181.map { [$0] } ?? []) + (bindings.ocpp.map { [$0] } ?? [])
-            + (bindings.httpPush.map { [$0] } ?? [])
+        var wire: [any EmissionObserver] = []
+        if let mqtt = bindings.mqtt { wire.append(mqtt) }
+        if let gb28181 = bindings.gb28181 { wire.append(gb28181) }
+        if let ocpp = bindings.ocpp { wire.append(ocpp) }
+        if let httpPush = bindings.httpPush { wire.append(httpPush) }
+        if let robots = bindings.robots { wire.append(robots) }
         let everyone: [any EmissionObserver] = wire + (truth.map { [$0] } ?? []) + observers
         let observer: (any EmissionObserver)? = switch everyone.count {
         case 0: nil
@@ -109,6 +116,7 @@ public final class ParkSession: Sendable {
         bindings.gb28181?.routeCommands(to: engine)
         bindings.ocpp?.routeCommands(to: engine)
         bindings.httpPush?.routeCommands(to: engine)
+        bindings.robots?.routeCommands(to: engine)
     }
 
     /// Opens the Modbus endpoints and DL/T 645 buses and registers the GB/T 28181 devices (they
@@ -128,9 +136,11 @@ public final class ParkSession: Sendable {
         return addresses
     }
 
-    /// Starts connecting the MQTT clients (they connect in the background, a window at a time).
+    /// Starts connecting the MQTT clients (they connect in the background, a window at a time),
+    /// the robots' VDA 5050 clients among them.
     public func connectMQTT() throws(BindingError) {
         try bindings.mqtt?.connect()
+        try bindings.robots?.start()
     }
 
     /// Starts every device's timers.
@@ -148,6 +158,7 @@ public final class ParkSession: Sendable {
         bindings.gb28181?.stop()
         bindings.ocpp?.stop()
         bindings.httpPush?.stop()
+        bindings.robots?.stop()
         bindings.mqtt?.shutdown()
     }
 

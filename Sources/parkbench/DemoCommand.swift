@@ -76,7 +76,12 @@ struct DemoCommand: AsyncParsableCommand {
             lobby door and call the lifts on a grant, and free the lift access control and home \
             the lifts on a smoke alarm. `--suite conformance/suites/parking.yaml`, `access.yaml`, \
             `elevators.yaml` and `linkage.yaml` run their checks, each hop of a chain timed at \
-            the devices.
+            the devices; the parking suite's lane terminal has its traffic queue at rush hour.
+
+            The park's two robots speak VDA 5050 on the same broker (uagv/v2/Acme/<id>/…); the \
+            platform is their fleet manager's ear. `--suite conformance/suites/robots.yaml` (make \
+            demo SUITE=robots) times a motor fault and a low battery to the alarm stream \
+            (alarm-delay and drop-alarms apply to them too).
 
             `--suite conformance/suites/failover.yaml` (make demo SUITE=failover) breaks the \
             network between the devices and the broker on purpose: the devices connect through \

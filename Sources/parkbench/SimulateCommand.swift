@@ -5,6 +5,7 @@ import ParkGB28181
 import ParkMedia
 import ParkRuntime
 import ParkCore
+import ParkMQTT
 import ParkProfiles
 import ParkWire
 import Synchronization
@@ -469,7 +470,20 @@ struct SimulateCommand: AsyncParsableCommand {
                 bindings.httpPush = binding
             }
             if let broker {
-                let onMQTT = devices.filter { !(bindings.gb28181?.serves($0.id) ?? false) && !(bindings.ocpp?.serves($0.id) ?? false) }
+                // Robots whose model speaks VDA 5050 go on the same broker with the standard's
+                // topics and messages, not ParkBench's envelope.
+                let robotSecrets = try secretsFile.map { path throws(BindingError) in try DeviceSecrets.load(file: path) }
+                let robotPassword = passwordEnv.flatMap { ProcessInfo.processInfo.environment[$0] }
+                let robots = VDA5050RobotBinding(
+                    devices: devices.filter { !(bindings.gb28181?.serves($0.id) ?? false) && !(bindings.ocpp?.serves($0.id) ?? false) },
+                    catalog: catalog,
+                    configuration: .init(host: broker.host, port: broker.port, credentials: { device in
+                        (robotSecrets?.secret(for: device.id) ?? robotPassword).map { MQTTCredentials(username: device.id, password: $0) }
+                    }))
+                if !robots.deviceIDs.isEmpty { bindings.robots = robots }
+                let onMQTT = devices.filter {
+                    !(bindings.gb28181?.serves($0.id) ?? false) && !(bindings.ocpp?.serves($0.id) ?? false) && !robots.serves($0.id)
+                }
                 var sentElsewhere: (@Sendable (String, String) -> Bool)?
                 if let push = bindings.httpPush { sentElsewhere = { deviceID, event in push.pushes(deviceID, event: event) } }
                 bindings.mqtt = try MQTTDeviceBinding.forPark(

@@ -400,14 +400,15 @@ import Testing
         }
     }
 
-    /// The video and charging suites end to end (issues 14 and 17): the demo park's cameras and
-    /// NVRs on GB/T 28181 to the reference platform's SIP server, and its EV chargers on OCPP 1.6J
-    /// to its central system, pass every check, and each of the platform's fault switches fails
-    /// exactly the checks that watch what it breaks. Real sockets and real time: registration,
-    /// keepalive timeouts, SIP transactions and OCPP calls are what is being judged. Sixteen demos
-    /// at once, each with only its suite's devices: a video demo waits 13–37 s on its checks'
-    /// windows and uses little CPU (eight cameras, one stream at a time), and a charging demo
-    /// takes a second or two beside them, so the matrix takes the slowest demo's time.
+    /// The video, charging and robots suites end to end (issues 14, 17 and 19): the demo park's
+    /// cameras and NVRs on GB/T 28181 to the reference platform's SIP server, its EV chargers on
+    /// OCPP 1.6J to its central system, and its robots on VDA 5050 to its fleet manager, pass
+    /// every check, and each of the platform's fault switches fails exactly the checks that watch
+    /// what it breaks. Real sockets and real time: registration, keepalive timeouts, SIP
+    /// transactions, OCPP calls and VDA 5050 states are what is being judged. Nineteen demos at
+    /// once, each with only its suite's devices: a video demo waits 13–37 s on its checks' windows
+    /// and uses little CPU (eight cameras, one stream at a time), and a charging or robots demo
+    /// takes a few seconds beside them, so the matrix takes the slowest demo's time.
     @Test func eachCameraAndChargerFaultSwitchFailsExactlyItsChecks() throws {
         let video: [(fault: String?, failing: [String])] = [
             (nil, []),
@@ -433,9 +434,13 @@ import Testing
             ("commands-dropped", ["charger-session-billing", "charger-remote-start"], []),
             ("no-offline-detection", ["charger-offline-detection"], ["charger-offline-detection"]),
         ]
+        let robotAlarms = ["robot-fault-alarm", "robot-low-battery-alarm"]
+        let robots: [(fault: String?, failing: [String])] = [
+            (nil, []), ("alarm-delay=3s", robotAlarms), ("drop-alarms", robotAlarms),
+        ]
         // Each demo runs only its suite's devices, cut from demo.yaml so they stay the demo's: the
         // rest of the park (meters behind the gateway, the MQTT devices) is the other matrices' to
-        // prove, and sixteen copies of it at once would only make the machine time itself.
+        // prove, and nineteen copies of it at once would only make the machine time itself.
         let demoPark = try String(contentsOf: Self.packageRoot.appendingPathComponent("conformance/parks/demo.yaml"), encoding: .utf8)
         struct MissingMark: Error { var mark: String }
         func cut(_ first: String, _ end: String) throws -> String {
@@ -444,12 +449,14 @@ import Testing
             return String(demoPark[start.lowerBound..<stop.lowerBound])
         }
         let parkDirectory = try TemporaryDirectory()
-        let parks = (video: parkDirectory.path("video.yaml"), charging: parkDirectory.path("chargers.yaml"))
+        let parks = (video: parkDirectory.path("video.yaml"), charging: parkDirectory.path("chargers.yaml"), robots: parkDirectory.path("robots.yaml"))
         let header = "seed: 42\nzones: [{id: A, floors: 3}, {id: B, floors: 1}]\npopulations:\n"
         try ("park: video\n" + header + cut("  # GB/T 28181 video:", "  # EV chargers")).write(toFile: parks.video, atomically: true, encoding: .utf8)
-        try ("park: chargers\n" + header + cut("  # EV chargers", "  # Car park entrance lanes")).write(toFile: parks.charging, atomically: true, encoding: .utf8)
+        try ("park: chargers\n" + header + cut("  # EV chargers", "  # Robots (issue 19")).write(toFile: parks.charging, atomically: true, encoding: .utf8)
+        try ("park: robots\n" + header + cut("  # Robots (issue 19", "  # Car park entrance lanes")).write(toFile: parks.robots, atomically: true, encoding: .utf8)
         let matrix = video.map { (suite: "video", park: parks.video, checks: 8, fault: $0.fault, failing: $0.failing, only: [String]()) }
             + charging.map { (suite: "charging", park: parks.charging, checks: $0.only.isEmpty ? 5 : $0.only.count, fault: $0.fault, failing: $0.failing, only: $0.only) }
+            + robots.map { (suite: "robots", park: parks.robots, checks: 2, fault: $0.fault, failing: $0.failing, only: [String]()) }
         let folders = matrix.map { FileManager.default.temporaryDirectory.appendingPathComponent("parkbench-\($0.suite)-\($0.fault ?? "healthy")-\(UUID())").path }
         let runs = try parkbenchConcurrently(matrix.indices.map { index in
             ["demo", "--suite", "conformance/suites/\(matrix[index].suite).yaml", "--park", matrix[index].park, "--out", folders[index]]

@@ -137,7 +137,7 @@ public struct HarnessRunner: Sendable {
         var bindings = meters?.bindings ?? ParkSession.Bindings()
         let video = try videoBinding(for: allDevices.filter { !(meters?.serves($0.id) ?? false) }, bindings: &bindings)
         let chargers = try chargerBinding(for: allDevices.filter { !(meters?.serves($0.id) ?? false) && !(video?.serves($0.id) ?? false) }, bindings: &bindings)
-        let devices = allDevices.filter { !(meters?.serves($0.id) ?? false) && !(video?.serves($0.id) ?? false) && !(chargers?.serves($0.id) ?? false) }
+        var devices = allDevices.filter { !(meters?.serves($0.id) ?? false) && !(video?.serves($0.id) ?? false) && !(chargers?.serves($0.id) ?? false) }
         // Devices that push some events over HTTP stay on MQTT for the rest.
         if let push = profile.push, let catalog = configuration.catalog {
             let binding = HTTPPushDeviceBinding(devices: devices, catalog: catalog, configuration: .init(url: push.url))
@@ -163,6 +163,17 @@ public struct HarnessRunner: Sendable {
             if let template = profile.deviceTopics { bindingConfiguration.topics = try DeviceTopicTemplate(template) }
             bindingConfiguration.bindAddress = configuration.bindAddress
             if let push = bindings.httpPush { bindingConfiguration.sentElsewhere = { push.pushes($0, event: $1) } }
+            // Robots whose model speaks VDA 5050: on the same broker (through the same proxy), with
+            // the standard's topics and messages instead of the envelope.
+            if let catalog = configuration.catalog {
+                let robots = VDA5050RobotBinding(devices: devices, catalog: catalog, configuration: .init(
+                    host: bindingConfiguration.host, port: bindingConfiguration.port, credentials: bindingConfiguration.credentials))
+                if !robots.deviceIDs.isEmpty {
+                    bindings.robots = robots
+                    devices = devices.filter { !robots.serves($0.id) }
+                    progress(.step("\(robots.deviceIDs.count) robots on VDA 5050"))
+                }
+            }
             bindings.mqtt = try MQTTDeviceBinding(devices: devices, configuration: bindingConfiguration)
         } catch {
             throw .configuration("cannot set up the park's devices: \(error)")
@@ -359,7 +370,8 @@ public struct HarnessRunner: Sendable {
         do { try session.connectMQTT() } catch { throw .unreachable("\(error)") }
         guard await waitUntil(configuration.connectTimeout, {
             let statistics = binding.statistics
-            return statistics.pool.connectedClients == devices.count && statistics.subscribedDevices == devices.count
+            let robots = session.bindings.robots.map { $0.figures.connected >= $0.deviceIDs.count } ?? true
+            return statistics.pool.connectedClients == devices.count && statistics.subscribedDevices == devices.count && robots
         }) else {
             let statistics = binding.statistics
             var message = "only \(statistics.pool.connectedClients) of \(devices.count) devices connected (\(statistics.subscribedDevices) subscribed to their commands) to \(profile.broker.url) within \(configuration.connectTimeout)"
