@@ -425,7 +425,7 @@ import ParkProfiles
     /// L1690).
     @Test(arguments: [
         ("acme-cleaner-c50", 0.8, 3.0, 22.0, 40.0, 20.0),
-        ("acme-courier-d20", 1.2, 4.0, 5.0, 60.0, 25.0),
+        ("acme-courier-d20", 1.2, 3.8, 5.0, 60.0, 25.0),
         ("acme-patrol-p10", 1.5, 2.5, 8.0, 50.0, 30.0),
     ] as [(String, Double, Double, Double, Double, Double)])
     func modelsLoadAndBehaveByTheirFigures(
