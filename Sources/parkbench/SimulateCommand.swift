@@ -332,6 +332,7 @@ struct SimulateCommand: AsyncParsableCommand {
         var mqtt: MQTTDeviceBinding.Statistics?
         var ocpp: OCPPSummary?
         var pushed: HTTPPushDeviceBinding.Figures?
+        var robots: VDA5050Summary?
         let stimuliApplied: Int
         if virtual {
             let progress = RunProgress(enabled: !options.json, ledger: ledgerStore, workerReport: reporting ? { WorkerProgress() } : nil)
@@ -367,6 +368,7 @@ struct SimulateCommand: AsyncParsableCommand {
             // Read before stop: stopping closes every charger's socket.
             ocpp = bindings.ocpp.map { OCPPSummary($0.figures, chargers: $0.deviceIDs.count) }
             pushed = bindings.httpPush?.figures
+            robots = bindings.robots.map { VDA5050Summary($0.figures, robots: $0.deviceIDs.count) }
             await session.stop()
         }
         let wallSeconds = SystemClock.monotonicNow().duration(since: started).seconds
@@ -388,9 +390,10 @@ struct SimulateCommand: AsyncParsableCommand {
         if reporting {
             print(WorkerReportLine(summary: summary).encoded())
         } else if options.json {
-            if let ocpp { Output.json(SummaryWithOCPP(summary: summary, ocpp: ocpp)) } else { Output.json(summary) }
+            if ocpp != nil || robots != nil { Output.json(SummaryWithProtocols(summary: summary, ocpp: ocpp, vda5050: robots)) } else { Output.json(summary) }
         } else {
             summary.printText(ocpp: ocpp)
+            if let robots { print(robots.text) }
             if let pushed {
                 print("http push: \(pushed.pushed) pushed, \(pushed.answered) answered, \(pushed.retried) retries, \(pushed.failed) failed, \(pushed.dropped) dropped (too many in flight), "
                       + "\(pushed.commands) commands in the answers (\(pushed.commandsRefused) refused)")
@@ -732,16 +735,48 @@ struct OCPPSummary: Codable, Sendable {
 }
 
 /// `simulate --json`'s summary with an `ocpp` member beside the run's own.
-struct SummaryWithOCPP: Encodable {
+/// The run's summary with what the protocols of their own did: the chargers' OCPP, the robots'
+/// VDA 5050 (each key present only when the run had such devices).
+struct SummaryWithProtocols: Encodable {
     var summary: RunSummary
-    var ocpp: OCPPSummary
+    var ocpp: OCPPSummary?
+    var vda5050: VDA5050Summary?
 
-    private enum Keys: String, CodingKey { case ocpp }
+    private enum Keys: String, CodingKey { case ocpp, vda5050 }
 
     func encode(to encoder: any Encoder) throws {
         try summary.encode(to: encoder)
         var container = encoder.container(keyedBy: Keys.self)
-        try container.encode(ocpp, forKey: .ocpp)
+        try container.encodeIfPresent(ocpp, forKey: .ocpp)
+        try container.encodeIfPresent(vda5050, forKey: .vda5050)
+    }
+}
+
+/// The robots' VDA 5050 figures for the summary.
+struct VDA5050Summary: Encodable {
+    var robots: Int
+    var connected: Int
+    var orders: Int
+    var ordersRejected: Int
+    var instantActions: Int
+    var malformed: Int
+    var states: Int
+    var visualizations: Int
+
+    init(_ figures: VDA5050RobotBinding.Figures, robots: Int) {
+        self.robots = robots
+        connected = figures.connected
+        orders = figures.orders
+        ordersRejected = figures.ordersRejected
+        instantActions = figures.instantActions
+        malformed = figures.malformed
+        states = figures.states
+        visualizations = figures.visualizations
+    }
+
+    var text: String {
+        "vda5050: \(robots) robot\(robots == 1 ? "" : "s"), \(connected) connected, \(states) states, \(visualizations) visualizations, "
+            + "\(orders) orders (\(ordersRejected) rejected), \(instantActions) instant actions, \(malformed) malformed"
     }
 }
 
