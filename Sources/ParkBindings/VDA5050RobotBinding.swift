@@ -67,8 +67,11 @@ public final class VDA5050RobotBinding: EmissionObserver, MQTTClientPoolDelegate
         var handle: MQTTClientHandle?
         var lastState: ContinuousClock.Instant?
         var lastVisualization: ContinuousClock.Instant?
-        /// The instant action that started charging, finished when the machine is charged.
+        /// The action (instant or an order's) that started charging: finished when the machine
+        /// is charged or stops charging.
         var chargingAction: String?
+        /// Whether the machine's last report said it was charging.
+        var wasCharging = false
         /// The battery level its last `low-battery` came at: the warning stays in the state until
         /// the battery is 10 points above it again (charged, or set so by the harness).
         var lowBatteryAt: Double?
@@ -279,6 +282,12 @@ public final class VDA5050RobotBinding: EmissionObserver, MQTTClientPoolDelegate
                     robot.lowBatteryAt = nil
                     robot.session.setError("lowBattery", level: nil)
                 }
+                // Charging ended (full, stopped, or cut short): so did the action that began it.
+                if robot.wasCharging, !charging, let action = robot.chargingAction {
+                    robot.chargingAction = nil
+                    directives = robot.session.actionEnded(action)
+                }
+                robot.wasCharging = charging
                 return
             }
             guard record.channel == .event else { return }
@@ -364,6 +373,7 @@ public final class VDA5050RobotBinding: EmissionObserver, MQTTClientPoolDelegate
             case .run(let action):
                 actionId = action.actionId
                 command = machineCommand(for: action)
+                if action.actionType == "startCharging" { robot.withLock { $0.chargingAction = action.actionId } }
                 if command == nil {
                     let ended = robot.withLock {
                         $0.session.actionEnded(action.actionId, failed: true, description: "\(action.actionType) is not something this robot does")

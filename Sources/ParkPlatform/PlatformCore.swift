@@ -1,4 +1,5 @@
 import Foundation
+import ParkProfiles
 import ParkWire
 
 /// The decision-making heart of the reference platform, as a value-type state machine: it is
@@ -35,6 +36,14 @@ public struct PlatformCore: Sendable {
         public var viaOCPP = false
         /// A mobile robot heard on VDA 5050 (its `connection` and `state` topics).
         public var viaVDA5050 = false
+        /// A robot's manufacturer (its topics' level), its last position, and the return-to-charge
+        /// order the fleet manager sent it, while its battery is low.
+        public var robotManufacturer: String?
+        public var robotX: Double?
+        public var robotY: Double?
+        public var robotReturnOrder: String?
+        /// The robot's order topic's next headerId (the fleet manager's, per robot).
+        public var robotOrderHeaderId = 0
         /// An OCPP charger's connectors: the status each last reported (connector 0: the station).
         public var connectors: [Int: String] = [:]
         /// A VDA 5050 robot's errors now showing, by type (its state's `errors`): a new one is an
@@ -52,6 +61,8 @@ public struct PlatformCore: Sendable {
     public enum Action: Sendable, Hashable {
         /// Publish this alarm northbound once `delay` has passed (zero: now).
         case raiseAlarm(PlatformAlarm, delay: Duration)
+        /// The fleet manager's message to a robot (a VDA 5050 order) on its topic.
+        case sendRobotMessage(device: String, topic: String, payload: [UInt8])
         /// A device's status changed.
         case statusChanged(device: String, from: DeviceStatus?, to: DeviceStatus)
         /// Telemetry to show northbound: the values the platform now holds for the device.
@@ -331,13 +342,18 @@ public struct PlatformConfiguration: Sendable {
     public var linkageRules: [LinkageRule]
     /// How much one device message may cost (see ``PlatformLimits``).
     public var limits: PlatformLimits
+    /// The park's map for its robots: with it the fleet manager sends a robot whose battery runs
+    /// low back to the nearest charger (004 L1700), by the shortest way.
+    public var robotMap: ParkMap?
 
     public init(
         alarmEvents: Set<String> = ["smoke-alarm", "heat-alarm", "alarm", "tamper", "line-cut", "low-pressure", "leak", "over-limit"],
         abnormalEvents: Set<String> = ["fault", "low-battery", "battery-depleted"],
         recoveryEvents: Set<String> = ["fault-clear", "battery-ok"],
-        heartbeatTimeout: Duration = .seconds(90), linkageRules: [LinkageRule] = [], limits: PlatformLimits = PlatformLimits()
+        heartbeatTimeout: Duration = .seconds(90), linkageRules: [LinkageRule] = [], limits: PlatformLimits = PlatformLimits(),
+        robotMap: ParkMap? = nil
     ) {
+        self.robotMap = robotMap
         self.limits = limits
         self.linkageRules = linkageRules
         self.alarmEvents = alarmEvents
@@ -482,6 +498,9 @@ public struct PlatformFaults: Sendable, Hashable {
     public var ocppSlowResponses: Duration = .zero
     /// OCPP chargers: every BootNotification is answered Rejected, so no charger is ever accepted.
     public var ocppBootsRejected = false
+    /// Robots: the fleet manager ignores the errors in their states — no alarm, no return to
+    /// charge on a low battery.
+    public var robotErrorsIgnored = false
 
     public init(
         alarmDelay: Duration = .zero, dropAlarms: Bool = false, valueScaling: Double = 1,

@@ -139,7 +139,7 @@ extension ReferencePlatform {
                     }
                     return false
                 case .record, .refused: return true
-                case .sendCommand, .statusChanged, .showTelemetry, .showRecord, .showCatalog: return false
+                case .sendCommand, .sendRobotMessage, .statusChanged, .showTelemetry, .showRecord, .showCatalog: return false
                 }
             }
         }

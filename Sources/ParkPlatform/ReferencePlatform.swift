@@ -357,6 +357,9 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
                     try? publish(topic, payload, .atLeastOnce)
                 }
                 if delay == .zero { send() } else { clock.schedule(after: delay, send) }
+            case .sendRobotMessage(_, let topic, let payload):
+                // VDA 5050 sends orders at QoS 0.
+                try? publish(topic, payload, .atMostOnce)
             case .record(let message):
                 store?.append(.message(message))
             case .refused(let problem):

@@ -33,6 +33,7 @@ struct DemoCommand: AsyncParsableCommand {
               linkage-delay[=2s]        linkage commands go out this late  → linkage, entrance chain
               whitelist-ignored         a rule's list never refuses: the barrier opens for any plate → stranger refused
               texts-mangled             shown texts lose everything outside ASCII (京A12345 → A12345) → plate recognition
+              robot-errors-ignored      robots' errors raise nothing: no alarm, no return to charge → robot checks
               auth-disabled             the broker and the SIP server let anyone in → device and camera authentication
               commands-dropped          API commands are accepted, not sent → platform command, camera PTZ
               catalog-truncated         only an NVR's first catalog MESSAGE is kept → catalog completeness
@@ -119,6 +120,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The reference platform's linkage rules.", valueName: "file"))
     var linkage: String = "conformance/platform/linkage.yaml"
 
+    @Option(help: ArgumentHelp("The park's map for its robots: the fleet manager sends a robot low on battery to the nearest charger on it.", valueName: "file"))
+    var robotMap: String = "fixtures/maps/park-a.yaml"
+
     @Option(help: ArgumentHelp("A reference-platform fault switch, NAME or NAME=VALUE (repeatable; see above).", valueName: "switch"))
     var fault: [FaultSwitch] = []
 
@@ -153,14 +157,15 @@ struct DemoCommand: AsyncParsableCommand {
             configuration.minimumSamples = samples
         }
         try await Self.runAgainstReferencePlatform(
-            run, configuration: configuration, workspace: workspace, faultSwitches: fault, linkage: linkage, only: check, json: options.json)
+            run, configuration: configuration, workspace: workspace, faultSwitches: fault, linkage: linkage, robotMap: robotMap, only: check,
+            json: options.json)
     }
 
     /// Starts mosquitto and the reference platform (with `faultSwitches` on), runs `run` against
     /// them and stops them: what `demo` and `load` without a platform profile do.
     static func runAgainstReferencePlatform(
         _ run: ConformanceRun, configuration: HarnessRunner.Configuration, workspace: Workspace, faultSwitches fault: [FaultSwitch],
-        linkage: String, only: [String], json: Bool
+        linkage: String, robotMap: String = "fixtures/maps/park-a.yaml", only: [String], json: Bool
     ) async throws {
         var run = run
         var configuration = configuration
@@ -170,6 +175,11 @@ struct DemoCommand: AsyncParsableCommand {
         for item in fault { item.apply(to: &faults, gateway: &gatewayFaults, standby: &standbyFaults) }
         let rules: [LinkageRule]
         do { rules = try LinkageRule.load(file: linkage) } catch {
+            error.issues.forEach { Output.error($0.description) }
+            throw ExitCode(ExitStatus.configurationError)
+        }
+        let map: ParkMap
+        do throws(ProfileErrors) { map = try ParkMap.load(file: robotMap) } catch {
             error.issues.forEach { Output.error($0.description) }
             throw ExitCode(ExitStatus.configurationError)
         }
@@ -217,7 +227,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
         let reference = ReferencePlatform(
             endpoints: .init(port: broker.port, credentials: platformLogin),
-            configuration: PlatformConfiguration(alarmEvents: alarmEvents, heartbeatTimeout: .seconds(120), linkageRules: rules),
+            configuration: PlatformConfiguration(alarmEvents: alarmEvents, heartbeatTimeout: .seconds(120), linkageRules: rules, robotMap: map),
             faults: faults, store: store)
         // A suite that kills the platform gets the pair: this node active, a hot standby beside it.
         let killsPlatform = configuration.suite.checks.contains { check in
@@ -228,7 +238,7 @@ struct DemoCommand: AsyncParsableCommand {
             reference.joinPair(StandbySettings(node: "primary", startsAsStandby: false))
             let node = ReferencePlatform(
                 endpoints: .init(port: broker.port, credentials: platformLogin),
-                configuration: PlatformConfiguration(alarmEvents: alarmEvents, heartbeatTimeout: .seconds(120), linkageRules: rules),
+                configuration: PlatformConfiguration(alarmEvents: alarmEvents, heartbeatTimeout: .seconds(120), linkageRules: rules, robotMap: map),
                 faults: faults)
             node.joinPair(StandbySettings(node: "standby", startsAsStandby: true), faults: standbyFaults)
             standbyNode = node
@@ -363,6 +373,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case alarmDelay = "alarm-delay", dropAlarms = "drop-alarms", valueScaling = "value-scaling"
         case noOfflineDetection = "no-offline-detection", crashAfter = "crash-after", linkageDropped = "linkage-dropped"
         case linkageDelay = "linkage-delay", whitelistIgnored = "whitelist-ignored", textsMangled = "texts-mangled"
+        case robotErrorsIgnored = "robot-errors-ignored"
         case authDisabled = "auth-disabled", commandsDropped = "commands-dropped"
         case catalogTruncated = "catalog-truncated", keepalivesIgnored = "keepalives-ignored"
         case videoDelay = "video-delay", rtpLoss = "rtp-loss"
@@ -387,7 +398,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .crashAfter, .gatewayMeterLimit: if let value, Int(value).map({ $0 > 0 }) != true { return nil }
         case .rtpLoss: if let value, Int(value).map({ $0 > 1 }) != true { return nil }
         case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline,
-             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected, .whitelistIgnored, .textsMangled:
+             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected, .whitelistIgnored, .textsMangled, .robotErrorsIgnored:
             if value != nil { return nil }
         }
     }
@@ -409,7 +420,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .slowUnderLoad: "slow-under-load=\(value ?? "100us")"
         case .standbySlowTakeover: "standby-slow-takeover=\(value ?? "30s")"
         case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline,
-             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected, .whitelistIgnored, .textsMangled:
+             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected, .whitelistIgnored, .textsMangled, .robotErrorsIgnored:
             name.rawValue
         }
     }
@@ -427,6 +438,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .linkageDelay: faults.linkageDelay = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "2s") ?? .seconds(2)).nanoseconds))
         case .whitelistIgnored: faults.linkageListsIgnored = true
         case .textsMangled: faults.textsMangled = true
+        case .robotErrorsIgnored: faults.robotErrorsIgnored = true
         case .commandsDropped: faults.commandsDropped = true
         case .catalogTruncated: faults.catalogTruncated = true
         case .keepalivesIgnored: faults.keepalivesIgnored = true

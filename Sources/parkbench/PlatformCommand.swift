@@ -144,6 +144,12 @@ struct PlatformCommand: AsyncParsableCommand {
         @Flag(help: "Fault: commands asked for through the REST API are accepted and never sent.")
         var dropCommands = false
 
+        @Option(help: ArgumentHelp("The park's map for its robots (fixtures/maps/park-a.yaml): a robot low on battery is sent to the nearest charger on it.", valueName: "file"))
+        var robotMap: String?
+
+        @Flag(help: "Fault: robots' errors raise nothing — no alarm, no return to charge.")
+        var robotErrorsIgnored = false
+
         @Option(help: ArgumentHelp("Serve the REST API on this port (0: a free one; printed).", valueName: "port"))
         var httpPort: Int?
 
@@ -277,6 +283,7 @@ struct PlatformCommand: AsyncParsableCommand {
             faults.linkageDelay = .nanoseconds(Int64(linkageDelay?.nanoseconds ?? 0))
             faults.linkageListsIgnored = whitelistIgnored
             faults.textsMangled = textsMangled
+            faults.robotErrorsIgnored = robotErrorsIgnored
             faults.ocppSlowResponses = .nanoseconds(Int64(ocppSlowResponses?.nanoseconds ?? 0))
             faults.ocppBootsRejected = ocppBootsRejected
             let store: PlatformStore
@@ -291,6 +298,13 @@ struct PlatformCommand: AsyncParsableCommand {
                     throw ExitCode(ExitStatus.configurationError)
                 }
             }
+            var map: ParkMap?
+            if let robotMap {
+                do throws(ProfileErrors) { map = try ParkMap.load(file: robotMap) } catch {
+                    error.issues.forEach { Output.error($0.description) }
+                    throw ExitCode(ExitStatus.configurationError)
+                }
+            }
             var rules: [LinkageRule] = []
             if let linkage {
                 do { rules = try LinkageRule.load(file: linkage) } catch {
@@ -302,7 +316,7 @@ struct PlatformCommand: AsyncParsableCommand {
                 endpoints: .init(host: broker.host, port: broker.port),
                 configuration: PlatformConfiguration(
                     heartbeatTimeout: .seconds(Int64(heartbeatTimeout.seconds)), linkageRules: rules,
-                    limits: PlatformLimits(maxPayloadBytes: maxPayloadBytes, maxValues: maxValues)),
+                    limits: PlatformLimits(maxPayloadBytes: maxPayloadBytes, maxValues: maxValues), robotMap: map),
                 faults: faults, webhook: hook, store: store)
             if let node {
                 platform.joinPair(

@@ -1,4 +1,5 @@
 import Foundation
+import ParkProfiles
 @testable import ParkPlatform
 import ParkVDA5050
 import Testing
@@ -66,5 +67,46 @@ import Testing
         #expect(platform.counters.malformed == 1)
         platform.receive(topic: base + "/visualization", payload: Array("{}".utf8))
         #expect(platform.counters.malformed == 1, "visualization is not read")
+    }
+
+    /// With the park's map, a low battery sends the robot to the nearest charger by the shortest
+    /// way, from the node nearest to it, ending in startCharging: one order per low battery.
+    @Test func aLowBatterySendsTheRobotToTheNearestCharger() throws {
+        let map = try ParkMap.parse("""
+            map: park-a
+            nodes:
+              - {id: dock-1, x: 0, y: 0, charger: true}
+              - {id: dock-2, x: 100, y: 0, charger: true}
+              - {id: yard, x: 10, y: 0}
+              - {id: lobby, x: 40, y: 0}
+            edges:
+              - {from: dock-1, to: yard}
+              - {from: yard, to: lobby, max_speed: 0.5}
+              - {from: lobby, to: dock-2}
+            """, file: "m.yaml")
+        var core = PlatformCore(configuration: PlatformConfiguration(robotMap: map))
+        var low = state([VDA5050Error("lowBattery")], battery: 12)
+        low.agvPosition = VDA5050AGVPosition(x: 38, y: 1, theta: 0, mapId: "park-a")
+        let actions = core.robotState("R-1", low, now: 1_796_630_400_000_000_000)
+        #expect(alarms(actions) == ["lowBattery"])
+        let sent = actions.compactMap { if case .sendRobotMessage(let device, let topic, let payload) = $0 { (device, topic, payload) } else { nil } }
+        #expect(sent.count == 1 && sent.first?.0 == "R-1" && sent.first?.1 == "uagv/v2/Acme/R-1/order")
+        let order = try VDA5050.decode(VDA5050Order.self, from: try #require(sent.first?.2))
+        #expect(VDA5050OrderBook.validate(order) == nil)
+        // From the lobby (nearest), dock-1 is 40 m away, dock-2 60 m.
+        #expect(order.nodes.map(\.nodeId) == ["lobby", "yard", "dock-1"])
+        #expect(order.nodes.last?.actions.map(\.actionType) == ["startCharging"] && order.nodes.allSatisfy { $0.nodePosition?.mapId == "park-a" })
+        #expect(order.edges.map(\.maxSpeed) == [0.5, nil] && order.timestamp == "2026-12-07T08:00:00.000Z")
+        // The same low battery again: no second order; once gone and back: a new one.
+        #expect(!core.robotState("R-1", low, now: 2).contains { if case .sendRobotMessage = $0 { true } else { false } })
+        _ = core.robotState("R-1", state([], battery: 90), now: 3)
+        let again = core.robotState("R-1", low, now: 4).compactMap { if case .sendRobotMessage(_, _, let payload) = $0 { payload } else { nil } }
+        let second = try VDA5050.decode(VDA5050Order.self, from: try #require(again.first))
+        #expect(second.orderId != order.orderId && second.headerId > order.headerId)
+
+        var deaf = PlatformCore(configuration: PlatformConfiguration(robotMap: map))
+        deaf.faults.robotErrorsIgnored = true
+        let ignored = deaf.robotState("R-1", low, now: 1)
+        #expect(alarms(ignored).isEmpty && !ignored.contains { if case .sendRobotMessage = $0 { true } else { false } })
     }
 }
