@@ -88,6 +88,8 @@ bench: deps
 	$(SWIFT) build -c release $(SWIFT_FLAGS) --product ParkPluginAccessTerminal
 	.build/release/parkbench-bench plugins
 	.build/release/parkbench-bench rush
+	$(SWIFT) build -c release $(SWIFT_FLAGS) --product ParkPluginMobileRobot  # the robots benchmark loads it
+	.build/release/parkbench-bench robots
 
 # Every parser under libFuzzer + AddressSanitizer, one target after the other (niced); a crash,
 # hang or out-of-memory fails make and prints the reproducer. Inputs found collect in fuzz/.work/.

@@ -170,7 +170,7 @@ let package = Package(
             name: "parkbench-bench",
             dependencies: [
                 "ParkCore", "ParkDevices", "ParkMQTT", "ParkModbus", "ParkPlatform", "ParkRuntime", "ParkTestSupport", "ParkGB28181", "ParkMedia",
-                "ParkBindings", "ParkProfiles", "ParkOCPP", "ParkWire",
+                "ParkBindings", "ParkProfiles", "ParkOCPP", "ParkWire", "ParkVDA5050",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "bench/Sources/parkbench-bench"),

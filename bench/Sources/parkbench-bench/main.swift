@@ -189,6 +189,8 @@ case "plugins":
     runPluginBench(PluginBenchArguments(Array(arguments.dropFirst())))
 case "rush":
     await runRushBench(RushBenchArguments(Array(arguments.dropFirst())))
+case "robots":
+    await runRobotsBench(RobotsBenchArguments(Array(arguments.dropFirst())))
 default:
     fail("""
         usage: parkbench-bench timers [--devices N] [--duration S] [--warmup S] [--threads N] [--resolution-us N] [--json]
@@ -203,6 +205,7 @@ default:
                parkbench-bench load [--devices N] [--seconds S] [--probes R] [--rate X]
                parkbench-bench plugins [--devices N] [--vehicles N] [--json]
                parkbench-bench rush [--terminals N] [--lanes N] [--rate EVENTS/S] [--seconds S] [--json]
+               parkbench-bench robots [--robots N] [--seconds S] [--order-every S] [--json]
                parkbench-bench ocpp [--chargers N] [--seconds S] [--heartbeat S] [--python M] [--threads T] [--connect-rate R] [--busy S] [--ledger-memory N] [--json]
         """)
 }
