@@ -19,15 +19,7 @@ extension PlatformCore {
 
     /// The charger said something: it is online (and stays abnormal while a connector is Faulted).
     public mutating func chargerHeard(_ id: String, now: UInt64) -> [Action] {
-        var state = devices[id] ?? DeviceState(
-            id: id, kind: Self.chargerKind, status: .unknown, lastSeen: now, lastSequence: 0, gaps: 0, duplicates: 0, messages: 0)
-        let before = devices[id]?.status
-        state.viaOCPP = true
-        state.lastSeen = now
-        state.messages += 1
-        if state.status != .abnormal { state.status = .online }
-        devices[id] = state
-        return before == state.status ? [] : [.statusChanged(device: id, from: before, to: state.status)]
+        heard(id, kind: Self.chargerKind, via: \.viaOCPP, now: now) { $0 != .abnormal }
     }
 
     /// The charger's WebSocket closed: offline at once, as a central system sees it (unless the

@@ -103,15 +103,8 @@ extension PlatformCore {
             device: id, topic: VDA5050.topic(.order, manufacturer: manufacturer, serialNumber: id), payload: VDA5050.encode(order))
     }
 
+    /// A robot was heard: known from now on, and online if it was unknown or offline.
     private mutating func robotHeard(_ id: String, now: UInt64) -> [Action] {
-        var state = devices[id] ?? DeviceState(
-            id: id, kind: Self.robotKind, status: .unknown, lastSeen: now, lastSequence: 0, gaps: 0, duplicates: 0, messages: 0)
-        let before = devices[id]?.status
-        state.viaVDA5050 = true
-        state.lastSeen = now
-        state.messages += 1
-        if state.status == .unknown || state.status == .offline { state.status = .online }
-        devices[id] = state
-        return before == state.status ? [] : [.statusChanged(device: id, from: before, to: state.status)]
+        heard(id, kind: Self.robotKind, via: \.viaVDA5050, now: now) { $0 == .unknown || $0 == .offline }
     }
 }

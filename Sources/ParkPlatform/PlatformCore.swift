@@ -649,3 +649,20 @@ struct DevicePlace {
         return levels.count == 5 && levels[0] == "park" && !levels[3].isEmpty ? String(levels[3]) : nil
     }
 }
+
+extension PlatformCore {
+    /// A device on a protocol of its own (OCPP, VDA 5050) was heard: created if new, marked as
+    /// reached by `protocolFlag`, counted, and online when `comesOnline` allows it from its status.
+    mutating func heard(_ id: String, kind: String, via protocolFlag: WritableKeyPath<DeviceState, Bool>, now: UInt64,
+                        comesOnline: (DeviceStatus) -> Bool) -> [Action] {
+        var state = devices[id] ?? DeviceState(
+            id: id, kind: kind, status: .unknown, lastSeen: now, lastSequence: 0, gaps: 0, duplicates: 0, messages: 0)
+        let before = devices[id]?.status
+        state[keyPath: protocolFlag] = true
+        state.lastSeen = now
+        state.messages += 1
+        if comesOnline(state.status) { state.status = .online }
+        devices[id] = state
+        return before == state.status ? [] : [.statusChanged(device: id, from: before, to: state.status)]
+    }
+}

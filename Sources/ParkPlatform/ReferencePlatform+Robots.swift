@@ -8,7 +8,9 @@ extension ReferencePlatform {
     /// Takes `topic` if it is a robot's; false for everything else.
     func receivedRobotMessage(topic: String, payload: [UInt8], now: UInt64) -> Bool {
         let levels = topic.split(separator: "/", omittingEmptySubsequences: false)
-        guard levels.count == 5, levels[1] == Substring(VDA5050.majorVersion), topic.hasPrefix(robotInterfacePrefix) else { return false }
+        // The interface level is the robots' filter's first (`uagv` of `uagv/#`), compared in place per message.
+        guard levels.count == 5, levels[1] == Substring(VDA5050.majorVersion),
+              levels[0] == endpoints.robotFilter.prefix(while: { $0 != "/" }) else { return false }
         let serial = String(levels[3])
         guard !serial.isEmpty else { return true }
         let actions: [PlatformCore.Action]
@@ -32,10 +34,5 @@ extension ReferencePlatform {
         }
         perform(standingBy(actions, now: now))
         return true
-    }
-
-    /// The first level of the robots' filter, with its slash (`uagv/`).
-    var robotInterfacePrefix: String {
-        String(endpoints.robotFilter.split(separator: "/").first ?? "uagv") + "/"
     }
 }
