@@ -22,19 +22,8 @@ struct CertificationRun {
 
     // MARK: Waiting
 
-    /// Polls the log (10 ms) until `find` gives a value or `timeout` passes.
-    func wait<T>(_ timeout: Duration, _ find: ([LoggedMessage]) -> T?) -> T? {
-        let deadline = MonotonicClock.now() + Self.nanoseconds(timeout)
-        while true {
-            if let found = find(log.messages) { return found }
-            guard MonotonicClock.now() < deadline else { return nil }
-            usleep(10_000)
-        }
-    }
-
-    static func nanoseconds(_ duration: Duration) -> UInt64 {
-        UInt64(max(0, duration.components.seconds)) * 1_000_000_000 + UInt64(max(0, duration.components.attoseconds) / 1_000_000_000)
-    }
+    /// Waits until `find` finds something in the log, or `timeout` passes.
+    func wait<T>(_ timeout: Duration, _ find: ([LoggedMessage]) -> T?) -> T? { poll(timeout) { find(log.messages) } }
 
     /// Why a call of ours got no answer the run can judge.
     struct NoAnswer: Error {
@@ -234,7 +223,7 @@ struct CertificationRun {
         let connectionsBefore = log.connections
         let cutAt = Date()
         log.cut()
-        usleep(UInt32(Self.nanoseconds(c.outage) / 1_000))
+        usleep(UInt32(nanoseconds(c.outage) / 1_000))
         let backAt = Date()
         log.acceptAgain()
         outage = (cutAt, backAt)
