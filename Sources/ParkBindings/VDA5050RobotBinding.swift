@@ -54,6 +54,7 @@ public final class VDA5050RobotBinding: EmissionObserver, MQTTClientPoolDelegate
         public var malformed = 0
         public var states = 0
         public var visualizations = 0
+        public var factsheets = 0
         /// Device commands the machine refused (a drive in fault, a task while driving).
         public var commandsRefused = 0
     }
@@ -62,6 +63,9 @@ public final class VDA5050RobotBinding: EmissionObserver, MQTTClientPoolDelegate
         var device: BoundDevice
         var settings: ModelVDA5050Settings
         var manufacturer: String
+        /// The model's name and top speed (m/s), for the factsheet.
+        var series: String
+        var speedMax: Double
         var session: VDA5050VehicleSession
         var headers = VDA5050HeaderCounter()
         var handle: MQTTClientHandle?
@@ -109,8 +113,11 @@ public final class VDA5050RobotBinding: EmissionObserver, MQTTClientPoolDelegate
         for device in devices {
             guard let profile = catalog.model(named: device.model), let settings = profile.vda5050 else { continue }
             let manufacturer = settings.manufacturer ?? (profile.vendor.isEmpty ? "ParkBench" : profile.vendor)
-            let session = VDA5050VehicleSession(manufacturer: manufacturer, serialNumber: device.id, mapId: device.zone ?? "park")
-            robots[device.id] = RobotCell(Robot(device: device, settings: settings, manufacturer: manufacturer, session: session))
+            var session = VDA5050VehicleSession(manufacturer: manufacturer, serialNumber: device.id, mapId: device.zone ?? "park")
+            session.ignoresStaleUpdates = settings.defects.contains("stale-updates-ignored")
+            let speed = profile.parameters["max_speed"].flatMap(Double.init) ?? 1
+            robots[device.id] = RobotCell(Robot(
+                device: device, settings: settings, manufacturer: manufacturer, series: profile.model, speedMax: speed, session: session))
             order.append(device.id)
         }
         self.robots = robots
@@ -216,7 +223,9 @@ public final class VDA5050RobotBinding: EmissionObserver, MQTTClientPoolDelegate
                 connectionState: .online)
             try? pool.publish(client, topic: robot.topic(.connection), payload: VDA5050.encode(online), qos: .atLeastOnce, retain: true)
             robot.session.stateChanged = true
+            robot.session.factsheetRequested = true
         }
+        publishStateIfChanged(robot)
     }
 
     public func mqttClientDidReceive(_ client: MQTTClientHandle, message: MQTTMessage) {
@@ -446,13 +455,63 @@ public final class VDA5050RobotBinding: EmissionObserver, MQTTClientPoolDelegate
 
     // MARK: Publishing
 
+    /// Sends `state` if something changed, and the `factsheet` if it was asked for.
     private func publishStateIfChanged(_ robot: RobotCell) {
         guard let pool = pool.withLock({ $0 }) else { return }
-        let sent = robot.withLock { robot -> Bool in
-            guard robot.session.stateChanged, let handle = robot.handle else { return false }
-            return send(state: &robot, pool: pool, handle: handle)
+        let (sentState, sentFactsheet) = robot.withLock { robot -> (Bool, Bool) in
+            guard let handle = robot.handle else { return (false, false) }
+            var factsheet = false
+            if robot.session.factsheetRequested {
+                let header = robot.headers.header(.factsheet, manufacturer: robot.manufacturer, serialNumber: robot.device.id, nanosecondsSinceEpoch: Self.now())
+                let message = Self.factsheet(of: robot, header: header)
+                factsheet = (try? pool.publish(handle, topic: robot.topic(.factsheet), payload: VDA5050.encode(message), qos: .atLeastOnce)) != nil
+                robot.session.factsheetRequested = false
+            }
+            guard robot.session.stateChanged else { return (false, factsheet) }
+            return (send(state: &robot, pool: pool, handle: handle), factsheet)
         }
-        if sent { state.withLock { $0.states += 1 } }
+        if sentState || sentFactsheet {
+            state.withLock {
+                if sentState { $0.states += 1 }
+                if sentFactsheet { $0.factsheets += 1 }
+            }
+        }
+    }
+
+    /// The actions a robot of this binding takes, and where: what ``machineCommand(for:)`` and
+    /// the session carry out.
+    private static let actions: [VDA5050Factsheet.ActionDescription] = {
+        let duration = VDA5050Factsheet.ActionDescription.Parameter(key: "duration", valueDataType: "NUMBER", description: "seconds", isOptional: true)
+        let timed = ["pick", "drop", "wait", "patrol", "inspect", "deliver", "scan"].map {
+            VDA5050Factsheet.ActionDescription($0, scopes: ["NODE", "EDGE"], parameters: [duration])
+        }
+        let clean = VDA5050Factsheet.ActionDescription("clean", scopes: ["NODE", "EDGE"], parameters: [
+            VDA5050Factsheet.ActionDescription.Parameter(key: "area", valueDataType: "NUMBER", description: "square metres", isOptional: true), duration,
+        ])
+        let instant = ["cancelOrder", "startPause", "stopPause", "stateRequest", "factsheetRequest", "stopCharging"].map {
+            VDA5050Factsheet.ActionDescription($0, scopes: ["INSTANT"])
+        }
+        let initPosition = VDA5050Factsheet.ActionDescription("initPosition", scopes: ["INSTANT"], parameters: [
+            .init(key: "x", valueDataType: "NUMBER"), .init(key: "y", valueDataType: "NUMBER"), .init(key: "theta", valueDataType: "NUMBER", isOptional: true),
+            .init(key: "lastNodeId", valueDataType: "STRING"),
+        ])
+        return timed + [clean, VDA5050Factsheet.ActionDescription("startCharging", scopes: ["INSTANT", "NODE"])] + instant + [initPosition]
+    }()
+
+    private static func factsheet(of robot: Robot, header: VDA5050Header) -> VDA5050Factsheet {
+        let seconds = { (duration: DeviceDuration) in Double(duration.nanoseconds) / 1e9 }
+        let visualization = seconds(robot.settings.visualizationInterval)
+        return VDA5050Factsheet(
+            header: header,
+            typeSpecification: .init(seriesName: robot.series),
+            physicalParameters: .init(speedMax: robot.speedMax),
+            protocolLimits: .init(
+                maxStringLens: [:], maxArrayLens: [:],
+                timing: .init(minOrderInterval: 0.1, minStateInterval: 0.1, defaultStateInterval: seconds(robot.settings.stateInterval),
+                              visualizationInterval: visualization > 0 ? visualization : nil)),
+            protocolFeatures: .init(
+                optionalParameters: [.init("order.edges.maxSpeed"), .init("order.nodes.nodePosition", support: "REQUIRED")],
+                agvActions: actions))
     }
 
     private func send(state robot: inout Robot, pool: MQTTClientPool, handle: MQTTClientHandle) -> Bool {

@@ -10,6 +10,7 @@ import Yams
 ///   interface: uagv               # the topic's first level
 ///   state_interval: 30s           # state at least this often besides every change (≤ 30 s)
 ///   visualization_interval: 1s    # 0s: none
+///   defects: [stale-updates-ignored]  # a firmware bug to simulate (for proving certify --robot)
 /// ```
 /// The robot's serial number is its device id in the park.
 public struct ModelVDA5050Settings: Hashable, Sendable {
@@ -17,6 +18,13 @@ public struct ModelVDA5050Settings: Hashable, Sendable {
     public var interface: String
     public var stateInterval: DeviceDuration
     public var visualizationInterval: DeviceDuration
+    /// Bugs the simulated robot is to have, from ``knownDefects``: a vendor's robot that breaks
+    /// the standard, for showing that `certify --robot` fails it.
+    public var defects: Set<String> = []
+
+    /// `stale-updates-ignored`: an order update older than the current one is dropped without
+    /// the `orderUpdateError` the standard asks for.
+    public static let knownDefects: Set<String> = ["stale-updates-ignored"]
 
     public init(manufacturer: String? = nil, interface: String = "uagv", stateInterval: DeviceDuration = .seconds(30),
                 visualizationInterval: DeviceDuration = .seconds(1)) {
@@ -48,7 +56,16 @@ public struct ModelVDA5050Settings: Hashable, Sendable {
             settings.stateInterval = interval
         }
         if let interval = reader.duration("visualization_interval") { settings.visualizationInterval = interval }
-        reader.finish(allowed: ["manufacturer", "interface", "state_interval", "visualization_interval"])
+        for (index, item) in (reader.sequence("defects") ?? []).enumerated() {
+            guard let defect = MappingReader.scalarText(item, path: "vda5050.defects[\(index)]", log: log, expected: "a defect name") else { continue }
+            if knownDefects.contains(defect) {
+                settings.defects.insert(defect)
+            } else {
+                log.add("unknown defect '\(IssueLog.excerpt(defect))'; known: \(knownDefects.sorted().joined(separator: ", "))",
+                        at: item, path: "vda5050.defects[\(index)]")
+            }
+        }
+        reader.finish(allowed: ["manufacturer", "interface", "state_interval", "visualization_interval", "defects"])
         return settings
     }
 }

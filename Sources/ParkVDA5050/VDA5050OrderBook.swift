@@ -39,6 +39,9 @@ public struct VDA5050OrderBook: Sendable {
     public private(set) var lastNodeSequenceId = 0
     /// Actions of the current order not yet finished or failed (the robot says when they end).
     public private(set) var openActions: Set<String> = []
+    /// A firmware defect to simulate, so that `certify --robot` can be seen to catch one: a stale
+    /// update (a lower `orderUpdateId`) is dropped silently instead of rejected with an error.
+    public var ignoresStaleUpdates = false
 
     public init() {}
 
@@ -59,6 +62,7 @@ public struct VDA5050OrderBook: Sendable {
         }
         if order.orderId == orderId, !orderId.isEmpty {
             if order.orderUpdateId < orderUpdateId {
+                if ignoresStaleUpdates { return .duplicate }
                 return .rejected(error("orderUpdateError", "orderUpdateId \(order.orderUpdateId) is older than the current \(orderUpdateId)", order))
             }
             if order.orderUpdateId == orderUpdateId { return .duplicate }

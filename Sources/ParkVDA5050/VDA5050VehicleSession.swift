@@ -10,7 +10,7 @@
 /// edge's own actions start as it sets off. It stops at the end of the base and waits for an
 /// update to release more. Instant actions: `cancelOrder` (stop, drop the rest, the order's
 /// open actions FAILED), `startPause`/`stopPause`, `stateRequest`, `startCharging`/`stopCharging`,
-/// `initPosition`; any other type FAILED with an `actionNotSupported`-style error.
+/// `initPosition`, `factsheetRequest`; any other type FAILED with an `actionNotSupported`-style error.
 public struct VDA5050VehicleSession: Sendable {
     /// What the machine is to do now.
     public enum Directive: Hashable, Sendable {
@@ -39,6 +39,13 @@ public struct VDA5050VehicleSession: Sendable {
     public private(set) var safety = VDA5050SafetyState()
     /// Set by every change a fleet controller must hear of; the binding publishes `state` and clears it.
     public var stateChanged = true
+    /// Set by `factsheetRequest`; the binding publishes the `factsheet` and clears it.
+    public var factsheetRequested = false
+    /// The order book's simulated defect (``VDA5050OrderBook/ignoresStaleUpdates``).
+    public var ignoresStaleUpdates: Bool {
+        get { book.ignoresStaleUpdates }
+        set { book.ignoresStaleUpdates = newValue }
+    }
 
     /// The order's actions not yet started, per node or edge (by sequence id), in order.
     private var pendingActions: [Int: [VDA5050Action]] = [:]
@@ -132,8 +139,10 @@ public struct VDA5050VehicleSession: Sendable {
                         directives.append(.drive(to: node, along: edge))
                     }
                 }
-            case "stateRequest", "factsheetRequest":
+            case "stateRequest":
                 break
+            case "factsheetRequest":
+                factsheetRequested = true
             case "startCharging":
                 state.actionStatus = .running
                 instantRunning.insert(action.actionId)

@@ -53,6 +53,21 @@ import Testing
         #expect(map?.coils.first?.onCommand == "relay-close" && map?.coils.first?.offCommand == "relay-open")
     }
 
+    /// A robot model may carry a simulated firmware defect for proving `certify --robot`; an
+    /// unknown one is named with the ones there are.
+    @Test func robotDefectsAreReadAndUnknownOnesRefused() throws {
+        let profile = try ModelProfile.parse("""
+            kind: ticker
+            model: bot-1
+            vda5050: {manufacturer: Acme, defects: [stale-updates-ignored]}
+            """, file: "bot.yaml", kinds: kinds)
+        #expect(profile.vda5050?.defects == ["stale-updates-ignored"])
+        let found = issues {
+            _ = try ModelProfile.parse("kind: ticker\nmodel: bot-2\nvda5050: {defects: [teleports]}\n", file: "bot.yaml", kinds: kinds)
+        }
+        #expect(found == ["bot.yaml:3:21: vda5050.defects[0]: unknown defect 'teleports'; known: stale-updates-ignored"], "\(found)")
+    }
+
     /// A YAML syntax error names the file, line and column where the parser stopped.
     @Test func syntaxErrorNamesLineAndColumn() {
         let found = issues { _ = try ModelProfile.parse("kind: ticker\nmodel: [unclosed\nvendor: x\n", file: "bad.yaml") }
