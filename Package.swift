@@ -206,7 +206,7 @@ let package = Package(
                 "ParkHarness", "ParkReport", "ParkCore", "ParkProfiles", "ParkDevices", "ParkPlatform", "ParkCapture", "ParkBindings", "ParkMQTT",
                 "ParkWire", "ParkTestSupport",
             ]),
-        .testTarget(name: "ParkCertifyTests", dependencies: ["ParkCertify", "ParkCore", "ParkModbus", "ParkReport", "ParkTestSupport", "ParkGB28181", "ParkMedia", "ParkBindings", "ParkProfiles"]),
+        .testTarget(name: "ParkCertifyTests", dependencies: ["ParkCertify", "ParkCore", "ParkModbus", "ParkReport", "ParkTestSupport", "ParkGB28181", "ParkMedia", "ParkBindings", "ParkProfiles", "ParkWire"]),
         .testTarget(
             name: "ParkBindingsTests",
             dependencies: ["ParkBindings", "ParkCore", "ParkDevices", "ParkMQTT", "ParkPlatform", "ParkProfiles", "ParkWire", "ParkTestSupport", "ParkMedia", "ParkCapture"]),
@@ -224,7 +224,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ]),
         // Device certification: ParkBench as the master of a meter under test (Modbus, DL/T 645).
-        .target(name: "ParkCertify", dependencies: ["ParkCore", "ParkProfiles", "ParkModbus", "ParkReport", "ParkGB28181", "ParkMedia", "ParkEventLoop", "ParkOCPP"]),
+        .target(name: "ParkCertify", dependencies: ["ParkCore", "ParkProfiles", "ParkModbus", "ParkReport", "ParkGB28181", "ParkMedia", "ParkEventLoop", "ParkOCPP", "ParkMQTT", "ParkVDA5050"]),
         .target(name: "ParkTestSupport", dependencies: ["ParkBroker"]),
     ],
     swiftLanguageModes: [.v6]

@@ -3,13 +3,14 @@ import Foundation
 import ParkCore
 import ParkCertify
 import ParkHarness
+import ParkMQTT
 import ParkReport
 
 /// `parkbench certify`: checks a real meter (Modbus or DL/T 645-2007) against its model profile.
 struct CertifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "certify",
-        abstract: "Certify a Modbus device, a DL/T 645-2007 meter, a GB/T 28181 camera or NVR, or an OCPP 1.6J charge point against its model profile.",
+        abstract: "Certify a Modbus device, a DL/T 645-2007 meter, a GB/T 28181 camera or NVR, an OCPP 1.6J charge point or a VDA 5050 robot against its model profile.",
         discussion: """
             ParkBench plays the master. Over Modbus (tcp:// or rtu://) it reads every register the \
             profile declares and checks that each is readable and physically plausible (a wrong \
@@ -68,6 +69,24 @@ struct CertifyCommand: ParsableCommand {
             messages-valid (the fields and types the 1.6 schemas require). A charge point that \
             never boots within --register-timeout is exit 3.
 
+            Over VDA 5050 (mqtt://host:port, the broker the robot is connected to) ParkBench is \
+            the fleet controller of robot --robot manufacturer/serial (topics \
+            <interface>/v2/<manufacturer>/<serial>/…, the interface from the profile's vda5050: \
+            section, uagv if none; broker user --mqtt-user, its password from --password-env or \
+            --password-file). Case by case: connection (ONLINE, retained), state-request (a state \
+            at once, the instant action FINISHED), factsheet (factsheetRequest answered, valid), \
+            order-accepted, order-completed (driven to its last node, nothing left), action-states \
+            (a node action WAITING → INITIALIZING → RUNNING → FINISHED, never back), order-update \
+            (stops at the base's end, not into the horizon; the update that starts there is \
+            stitched on), stale-update-rejected and broken-stitch-rejected (orderUpdateError, the \
+            order unchanged), busy-order-rejected (a new order while driving), pause \
+            (startPause/stopPause), cancel-order (stopped, nothing left, cancelOrder FINISHED), \
+            header-ids (rising per topic), state-interval (at least every 30 s) and \
+            messages-valid (every message by the standard's field tables, the header naming the \
+            robot). The orders run from where the robot stands, nodes --leg metres apart along \
+            its map's x axis, forward then back: give it that much room. A robot never heard \
+            within --register-timeout is exit 3.
+
             The verdict goes to a run folder like `parkbench test`'s (report.json, junit.xml, \
             report.html) and into the run history.
 
@@ -85,6 +104,8 @@ struct CertifyCommand: ParsableCommand {
                   --password-env CAMERA_PW --alarm-timeout 60s
               CP_PW=… parkbench certify --profile devices/ev-charger/teld-ac22.yaml \\
                   --target ws://0.0.0.0:9000 --device-id CP-0001 --password-env CP_PW
+              parkbench certify --profile devices/plugins/robots/models/acme-courier-d20.yaml \\
+                  --target mqtt://192.168.1.20:1883 --robot Acme/courier-A-01 --leg 3
 
             Exit codes: 0 certified, 1 a check failed, 2 usage or configuration error, 3 the \
             target could not be reached, did not answer, or stopped answering before every check ran.
@@ -99,8 +120,9 @@ struct CertifyCommand: ParsableCommand {
         The device: tcp://host:port (Modbus TCP, port 502 if left out), rtu:///dev/ttyUSB0 (Modbus RTU on a serial line \
         or pty), dlt645://host:port (DL/T 645-2007 through a serial-to-TCP converter), sip://host:port (where ParkBench \
         listens for a GB/T 28181 camera or NVR to register; port 5060 if left out) or ws://host:port (where ParkBench \
-        listens as the OCPP central system for a charge point).
-        """, valueName: "tcp://host:port|rtu://device|dlt645://host:port|sip://host:port|ws://host:port"))
+        listens as the OCPP central system for a charge point) or mqtt://host:port (the broker a VDA 5050 robot is on; \
+        port 1883 if left out).
+        """, valueName: "tcp://host:port|rtu://device|dlt645://host:port|sip://host:port|ws://host:port|mqtt://host:port"))
     var target: String
 
     @Option(help: ArgumentHelp("The GB/T 28181 device's 20-digit id (sip:// targets), or the charge point's id (ws:// targets).", valueName: "id"))
@@ -172,6 +194,17 @@ struct CertifyCommand: ParsableCommand {
     @Option(help: ArgumentHelp("How long the connection stays cut in the offline-queue case (ws:// targets).", valueName: "duration"))
     var outage: DeviceDuration = .seconds(8)
 
+    @Option(help: ArgumentHelp("The VDA 5050 robot (mqtt:// targets): its manufacturer and serial number, the topic levels it uses.",
+                               valueName: "manufacturer/serial"))
+    var robot: String?
+
+    @Option(help: ArgumentHelp("The broker user the fleet controller connects as (mqtt:// targets); its password from --password-env or --password-file.",
+                               valueName: "name"))
+    var mqttUser: String?
+
+    @Option(help: ArgumentHelp("Metres between the nodes of the orders sent to the robot (mqtt:// targets).", valueName: "metres"))
+    var leg: Double = 2
+
     @Option(help: ArgumentHelp("Run folder (default reports/<run id>).", valueName: "dir"))
     var out: String?
 
@@ -189,7 +222,8 @@ struct CertifyCommand: ParsableCommand {
         guard let target = parsedTarget else {
             throw ValidationError("""
                 --target must be tcp://host:port (e.g. tcp://127.0.0.1:502), rtu://<serial device> (e.g. rtu:///dev/ttyUSB0) \
-                dlt645://host:port (e.g. dlt645://127.0.0.1:8899), sip://host:port (e.g. sip://192.168.1.10:5060) or ws://host:port (e.g. ws://0.0.0.0:9000)
+                dlt645://host:port (e.g. dlt645://127.0.0.1:8899), sip://host:port (e.g. sip://192.168.1.10:5060), ws://host:port (e.g. ws://0.0.0.0:9000) \
+                or mqtt://host:port (e.g. mqtt://127.0.0.1:1883)
                 """)
         }
         if case .sip(let host, _) = target {
@@ -216,8 +250,22 @@ struct CertifyCommand: ParsableCommand {
             }
             guard ocppHeartbeat.seconds >= 1, ocppHeartbeat.seconds <= 3_600 else { throw ValidationError("--ocpp-heartbeat must be 1s to 1h") }
             guard outage.seconds >= 3 else { throw ValidationError("--outage must be at least 3s (the meter values it should queue)") }
+        } else if case .vda5050 = target {
+            guard let robot, robotLevels(robot) != nil else {
+                throw ValidationError("an mqtt:// target needs --robot manufacturer/serial, the robot's topic levels (e.g. --robot Acme/R-001)")
+            }
+            guard passwordEnv == nil || passwordFile == nil else {
+                throw ValidationError("give the broker password from one of --password-env or --password-file, not both")
+            }
+            guard (passwordEnv == nil && passwordFile == nil) || mqttUser != nil else {
+                throw ValidationError("a broker password needs --mqtt-user, the user it belongs to")
+            }
+            guard leg >= 0.1, leg <= 100 else { throw ValidationError("--leg must be 0.1 to 100 metres") }
         } else if deviceId != nil || passwordEnv != nil || passwordFile != nil {
-            throw ValidationError("--device-id, --password-env and --password-file are for sip:// and ws:// targets")
+            throw ValidationError("--device-id, --password-env and --password-file are for sip://, ws:// and mqtt:// targets")
+        }
+        if case .vda5050 = target {} else if robot != nil || mqttUser != nil {
+            throw ValidationError("--robot and --mqtt-user are for mqtt:// targets (a VDA 5050 robot)")
         }
         if let meter {
             guard case .dlt645 = target else { throw ValidationError("--meter names a DL/T 645 meter; use it with a dlt645:// target (Modbus takes --unit)") }
@@ -233,6 +281,7 @@ struct CertifyCommand: ParsableCommand {
         case dlt645(host: String, port: Int)
         case sip(host: String, port: Int)
         case ocpp(host: String, port: Int)
+        case vda5050(host: String, port: Int)
 
         var description: String {
             switch self {
@@ -240,6 +289,7 @@ struct CertifyCommand: ParsableCommand {
             case .dlt645(let host, let port): "dlt645://\(host):\(port)"
             case .sip(let host, let port): "sip://\(host):\(port)"
             case .ocpp(let host, let port): "ws://\(host):\(port)"
+            case .vda5050(let host, let port): "mqtt://\(host):\(port)"
             }
         }
 
@@ -249,6 +299,7 @@ struct CertifyCommand: ParsableCommand {
             case .dlt645: RunReport.SuiteInfo(name: "certify-dlt645", title: "DL/T 645-2007 meter certification", file: file)
             case .sip: RunReport.SuiteInfo(name: "certify-gb28181", title: "GB/T 28181 camera certification", file: file)
             case .ocpp: RunReport.SuiteInfo(name: "certify-ocpp16", title: "OCPP 1.6J charge point certification", file: file)
+            case .vda5050: RunReport.SuiteInfo(name: "certify-vda5050", title: "VDA 5050 robot certification", file: file)
             }
         }
     }
@@ -282,6 +333,13 @@ struct CertifyCommand: ParsableCommand {
         return line
     }
 
+    /// `manufacturer/serial` as the two topic levels, nil when it is not two levels without wildcards.
+    private func robotLevels(_ text: String) -> (manufacturer: String, serial: String)? {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && !$0.contains(where: { "+#".contains($0) || $0.isWhitespace }) }) else { return nil }
+        return (String(parts[0]), String(parts[1]))
+    }
+
     private var parsedTarget: Target? {
         if target.hasPrefix("rtu://") {
             let device = String(target.dropFirst(6))
@@ -292,6 +350,13 @@ struct CertifyCommand: ParsableCommand {
             let parts = authority.split(separator: ":", omittingEmptySubsequences: false)
             guard let host = parts.first, !host.isEmpty, parts.count == 2, let port = Int(parts[1]), (0 ... 65_535).contains(port) else { return nil }
             return .ocpp(host: String(host), port: port)
+        }
+        if target.hasPrefix("mqtt://") {
+            let parts = target.dropFirst(7).split(separator: ":", omittingEmptySubsequences: false)
+            guard let host = parts.first, !host.isEmpty, parts.count <= 2 else { return nil }
+            guard parts.count == 2 else { return .vda5050(host: String(host), port: 1883) }
+            guard let port = Int(parts[1]), (1 ... 65_535).contains(port) else { return nil }
+            return .vda5050(host: String(host), port: port)
         }
         if target.hasPrefix("sip://") {
             let parts = target.dropFirst(6).split(separator: ":", omittingEmptySubsequences: false)
@@ -394,6 +459,32 @@ struct CertifyCommand: ParsableCommand {
             configuration.progress = { if !quiet { print($0) } }
             if !options.json { print("certifying charge point \(device) (OCPP 1.6J \(model.kind)) against \(model.model) (\(profile)) …") }
             do { checks = try ChargerCertification(configuration).run() } catch {
+                Output.error("error: \(error.description)")
+                throw ExitCode(error.unreachable ? ExitStatus.unreachable : ExitStatus.configurationError)
+            }
+        case .vda5050(let host, let port):
+            guard let levels = robot.flatMap(robotLevels) else { throw ExitCode(ExitStatus.configurationError) }
+            device = "\(levels.manufacturer)/\(levels.serial)"
+            var configuration = RobotCertification.Configuration(host: host, port: port, manufacturer: levels.manufacturer, serialNumber: levels.serial)
+            configuration.interface = model.vda5050?.interface ?? configuration.interface
+            if let mqttUser {
+                var password: String?
+                if passwordEnv != nil || passwordFile != nil {
+                    do { password = try devicePassword() } catch {
+                        Output.error("error: \(error.description)")
+                        throw ExitCode(ExitStatus.configurationError)
+                    }
+                }
+                configuration.credentials = MQTTCredentials(username: mqttUser, password: password)
+            }
+            configuration.connectTimeout = .nanoseconds(Int64(registerTimeout.nanoseconds))
+            configuration.answerTimeout = .nanoseconds(Int64(max(timeout.nanoseconds, 10_000_000_000)))
+            configuration.leg = leg
+            configuration.waived = Set(waived)
+            let quiet = options.json
+            configuration.progress = { if !quiet { print($0) } }
+            if !options.json { print("certifying robot \(device) (VDA 5050 at \(target)) against \(model.model) (\(profile)) …") }
+            do { checks = try RobotCertification(configuration).run() } catch {
                 Output.error("error: \(error.description)")
                 throw ExitCode(error.unreachable ? ExitStatus.unreachable : ExitStatus.configurationError)
             }

@@ -450,4 +450,18 @@ import Glibc
                                            "--device-id", Self.device, "--password-env", "PARKBENCH_TEST_CAMERA_PW")
         #expect(anyAddress.status == 2 && anyAddress.stderr.contains("the camera reaches"), "\(anyAddress.stderr)")
     }
+
+    /// An mqtt:// target names the robot and nothing else's options; a robot nobody hears is exit 3.
+    @Test func robotOptionsAreValidatedAndASilentRobotIsExitThree() throws {
+        let profile = "devices/plugins/robots/models/acme-courier-d20.yaml"
+        let noRobot = try cli.parkbench("certify", "--profile", profile, "--target", "mqtt://127.0.0.1:1883")
+        #expect(noRobot.status == 2 && noRobot.stderr.contains("an mqtt:// target needs --robot manufacturer/serial"), "\(noRobot.stderr)")
+        let robotElsewhere = try cli.parkbench("certify", "--profile", profile, "--target", "tcp://127.0.0.1:502", "--robot", "Acme/R-1")
+        #expect(robotElsewhere.status == 2 && robotElsewhere.stderr.contains("--robot and --mqtt-user are for mqtt:// targets"))
+        let port = try freeLoopbackPort()
+        let directory = try TemporaryDirectory()
+        let silent = try cli.parkbench("certify", "--profile", profile, "--target", "mqtt://127.0.0.1:\(port)", "--robot", "Acme/R-1",
+                                       "--register-timeout", "1s", "--out", directory.path("none"))
+        #expect(silent.status == 3 && silent.stderr.contains("nothing heard from uagv/v2/Acme/R-1"), "\(silent.stderr)")
+    }
 }
