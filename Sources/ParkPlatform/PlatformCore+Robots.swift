@@ -1,6 +1,18 @@
 import ParkProfiles
 import ParkVDA5050
 
+/// A task the fleet manager gave a robot: the way to its destination (empty until the robot has
+/// said where it is), how much of it the robot may drive yet (the base ends at
+/// `route[baseEnd]`), and the request it answers.
+public struct RobotTask: Sendable, Hashable {
+    public var orderId: String
+    public var destination: String
+    public var route: [String] = []
+    public var baseEnd = 0
+    public var released = false
+    public var commandID: String
+}
+
 /// Mobile robots in the platform's rules, as a fleet manager sees them over VDA 5050: the
 /// `connection` topic says online (ONLINE) or offline (OFFLINE, or the broker's CONNECTIONBROKEN
 /// will), and every `state` keeps them online. A new error in a state is an alarm on the alarm
@@ -35,6 +47,7 @@ extension PlatformCore {
         var actions = robotHeard(id, now: now)
         guard var device = devices[id] else { return actions }
         device.robotManufacturer = message.manufacturer
+        if !message.lastNodeId.isEmpty { device.robotLastNode = message.lastNodeId }
         if let position = message.agvPosition {
             device.robotX = position.x
             device.robotY = position.y
@@ -64,43 +77,138 @@ extension PlatformCore {
         }
         actions.append(.showTelemetry(PlatformTelemetry(
             device: id, kind: Self.robotKind, messageID: nil, deviceTimeNanoseconds: nil, receivedNanoseconds: now, values: values)))
+        return actions + taskProgress(id, message, now: now)
+    }
+
+    /// A robot's `visualization`: its position, and a task waiting for it planned.
+    public mutating func robotVisualization(_ id: String, _ message: VDA5050Visualization, now: UInt64) -> [Action] {
+        guard let position = message.agvPosition, devices[id]?.viaVDA5050 == true else { return [] }
+        devices[id]?.robotX = position.x
+        devices[id]?.robotY = position.y
+        if let manufacturer = message.manufacturer, devices[id]?.robotManufacturer == nil { devices[id]?.robotManufacturer = manufacturer }
+        return devices[id]?.robotTask?.route.isEmpty == true ? ((try? planTask(id, now: now).get()) ?? []) : []
+    }
+
+    /// Sends robot `id` to node `destination` of the park's map by the shortest way, as a task:
+    /// the first half of the way released (the base), the rest planned (the horizon), released
+    /// by an update when the robot reaches the base's end — as a fleet manager holds back the
+    /// way ahead until it is clear. Its end shows as a `task-completed` record. `commandID` names
+    /// the request it answers.
+    public mutating func robotTask(_ id: String, to destination: String, commandID: String, now: UInt64) -> Result<[Action], PlatformError> {
+        guard let map = configuration.robotMap else { return .failure(PlatformError("the platform has no map of the park for its robots (--robot-map)")) }
+        guard var device = devices[id], device.viaVDA5050 else {
+            return .failure(PlatformError("no robot '\(id)' has been heard on VDA 5050"))
+        }
+        guard map.node(destination) != nil else {
+            return .failure(PlatformError("no node '\(destination)' on map \(map.id); nodes: \(map.nodes.map(\.id).joined(separator: ", "))"))
+        }
+        device.robotOrderHeaderId += 1
+        device.robotTask = RobotTask(orderId: "task-\(id)-\(device.robotOrderHeaderId)", destination: destination, commandID: commandID)
+        devices[id] = device
+        return planTask(id, now: now)
+    }
+
+    /// Plans robot `id`'s task from the node it stands at and sends the order; nothing yet while
+    /// the robot has not said where it is (its first state with a position plans it).
+    private mutating func planTask(_ id: String, now: UInt64) -> Result<[Action], PlatformError> {
+        guard let map = configuration.robotMap, let device = devices[id], var task = device.robotTask, task.route.isEmpty,
+              let manufacturer = device.robotManufacturer else { return .success([]) }
+        guard let start = device.robotLastNode.flatMap({ map.node($0) })?.id ?? nearestNode(to: device, on: map) else { return .success([]) }
+        guard let route = map.route(from: start, to: task.destination), route.count >= 2 else {
+            devices[id]?.robotTask = nil
+            return .failure(PlatformError(start == task.destination
+                ? "robot '\(id)' is at \(task.destination) already" : "no way from \(start) to \(task.destination) on map \(map.id)"))
+        }
+        task.route = route
+        task.baseEnd = route.count >= 3 ? route.count / 2 : route.count - 1
+        devices[id]?.robotTask = task
+        let order = Self.order(task.orderId, update: 0, through: task.route, from: 0, released: task.baseEnd + 1, on: map)
+        return .success([sendOrder(order, to: id, manufacturer: manufacturer, now: now)])
+    }
+
+    /// A task's next step from the robot's `state`: the horizon released when the robot stands at
+    /// the base's end (unless a fault switch says otherwise), the record when it is at the
+    /// destination with nothing left to drive.
+    private mutating func taskProgress(_ id: String, _ message: VDA5050State, now: UInt64) -> [Action] {
+        if devices[id]?.robotTask?.route.isEmpty == true {
+            // Planned now that the robot has said where it is; a task it cannot reach is dropped.
+            return (try? planTask(id, now: now).get()) ?? []
+        }
+        guard var task = devices[id]?.robotTask, message.orderId == task.orderId, let map = configuration.robotMap,
+              let manufacturer = devices[id]?.robotManufacturer else { return [] }
+        var actions: [Action] = []
+        if !task.released, message.lastNodeId == task.route[task.baseEnd], !faults.robotHorizonKept {
+            task.released = true
+            let update = Self.order(task.orderId, update: faults.robotUpdatesStale ? 0 : 1, through: Array(task.route[task.baseEnd...]),
+                                    from: task.baseEnd, released: task.route.count - task.baseEnd, on: map)
+            actions.append(sendOrder(update, to: id, manufacturer: manufacturer, now: now))
+        }
+        if message.lastNodeId == task.destination, message.nodeStates.isEmpty, !message.driving {
+            actions.append(.showRecord(PlatformRecord(
+                device: id, kind: Self.robotKind, event: "task-completed", messageID: task.commandID, deviceTimeNanoseconds: nil,
+                receivedNanoseconds: now, values: ["nodes": Double(task.route.count)], texts: ["to": task.destination, "order": task.orderId])))
+            devices[id]?.robotTask = nil
+        } else {
+            devices[id]?.robotTask = task
+        }
         return actions
+    }
+
+    private func nearestNode(to device: DeviceState, on map: ParkMap) -> String? {
+        guard let x = device.robotX, let y = device.robotY else { return nil }
+        func distance(_ node: ParkMap.Node) -> Double { ((node.x - x) * (node.x - x) + (node.y - y) * (node.y - y)).squareRoot() }
+        return map.nodes.min(by: { distance($0) < distance($1) })?.id
+    }
+
+    /// An order (or update) through `route`, whose first node is the way's `from`-th (sequence
+    /// ids count from there); its first `released` nodes released, the rest the horizon.
+    static func order(_ orderId: String, update: Int, through route: [String], from: Int, released: Int, on map: ParkMap,
+                      finalActions: [VDA5050Action] = []) -> (orderId: String, update: Int, nodes: [VDA5050Node], edges: [VDA5050Edge]) {
+        let nodes = route.enumerated().compactMap { index, nodeId -> VDA5050Node? in
+            guard let node = map.node(nodeId) else { return nil }
+            return VDA5050Node(nodeId: nodeId, sequenceId: 2 * (from + index), released: index < released,
+                               nodePosition: VDA5050NodePosition(x: node.x, y: node.y, mapId: map.id),
+                               actions: index == route.count - 1 ? finalActions : [])
+        }
+        let edges = zip(route, route.dropFirst()).enumerated().map { index, pair in
+            let edge = map.edge(from: pair.0, to: pair.1)
+            return VDA5050Edge(edgeId: edge?.id ?? "\(pair.0)-\(pair.1)", sequenceId: 2 * (from + index) + 1, released: index + 1 < released,
+                               startNodeId: pair.0, endNodeId: pair.1, maxSpeed: edge?.maxSpeed, length: edge?.length)
+        }
+        return (orderId, update, nodes, edges)
+    }
+
+    /// The order message to robot `id`, with the fleet manager's next header for it.
+    private mutating func sendOrder(_ order: (orderId: String, update: Int, nodes: [VDA5050Node], edges: [VDA5050Edge]), to id: String,
+                                    manufacturer: String, now: UInt64) -> Action {
+        let headerId = devices[id]?.robotOrderHeaderId ?? 0
+        devices[id]?.robotOrderHeaderId = headerId + 1
+        let header = VDA5050Header(headerId: headerId, timestamp: VDA5050.timestamp(nanosecondsSinceEpoch: Int64(now)),
+                                   manufacturer: manufacturer, serialNumber: id)
+        let message = VDA5050Order(header: header, orderId: order.orderId, orderUpdateId: order.update, nodes: order.nodes, edges: order.edges)
+        return .sendRobotMessage(device: id, topic: VDA5050.topic(.order, manufacturer: manufacturer, serialNumber: id), payload: VDA5050.encode(message))
     }
 
     /// The order that takes robot `id` from the node nearest to it to the nearest charger (by the
     /// length of the way), where it starts charging; nil without a map, a position or a charger
     /// it can reach.
     private mutating func returnToCharge(_ id: String, now: UInt64) -> Action? {
-        guard let map = configuration.robotMap, var device = devices[id], let x = device.robotX, let y = device.robotY,
-              let manufacturer = device.robotManufacturer else { return nil }
-        func distance(_ node: ParkMap.Node) -> Double { ((node.x - x) * (node.x - x) + (node.y - y) * (node.y - y)).squareRoot() }
-        guard let start = map.nodes.min(by: { distance($0) < distance($1) }) else { return nil }
+        guard let map = configuration.robotMap, var device = devices[id], let manufacturer = device.robotManufacturer,
+              let start = nearestNode(to: device, on: map) else { return nil }
         func length(_ route: [String]) -> Double {
             zip(route, route.dropFirst()).reduce(0) { $0 + (map.edge(from: $1.0, to: $1.1)?.length ?? .infinity) }
         }
-        let routes = map.nodes.filter(\.charger).compactMap { map.route(from: start.id, to: $0.id) }
+        let routes = map.nodes.filter(\.charger).compactMap { map.route(from: start, to: $0.id) }
         guard let route = routes.min(by: { length($0) < length($1) }) else { return nil }
         device.robotOrderHeaderId += 1
         let orderId = "return-\(id)-\(device.robotOrderHeaderId)"
         device.robotReturnOrder = orderId
+        // A task under way gives way to the return (the robot takes the new order once it stops).
+        device.robotTask = nil
         devices[id] = device
-        let nodes = route.enumerated().compactMap { index, nodeId -> VDA5050Node? in
-            guard let node = map.node(nodeId) else { return nil }
-            let charge = index == route.count - 1
-                ? [VDA5050Action(actionType: "startCharging", actionId: "\(orderId)-charge", blockingType: .hard)] : []
-            return VDA5050Node(nodeId: nodeId, sequenceId: 2 * index, nodePosition: VDA5050NodePosition(x: node.x, y: node.y, mapId: map.id), actions: charge)
-        }
-        let edges = zip(route, route.dropFirst()).enumerated().map { index, pair in
-            let edge = map.edge(from: pair.0, to: pair.1)
-            return VDA5050Edge(edgeId: edge?.id ?? "\(pair.0)-\(pair.1)", sequenceId: 2 * index + 1, startNodeId: pair.0, endNodeId: pair.1,
-                               maxSpeed: edge?.maxSpeed, length: edge?.length)
-        }
-        let header = VDA5050Header(
-            headerId: device.robotOrderHeaderId, timestamp: VDA5050.timestamp(nanosecondsSinceEpoch: Int64(now)),
-            manufacturer: manufacturer, serialNumber: id)
-        let order = VDA5050Order(header: header, orderId: orderId, orderUpdateId: 0, nodes: nodes, edges: edges)
-        return .sendRobotMessage(
-            device: id, topic: VDA5050.topic(.order, manufacturer: manufacturer, serialNumber: id), payload: VDA5050.encode(order))
+        let charge = VDA5050Action(actionType: "startCharging", actionId: "\(orderId)-charge", blockingType: .hard)
+        return sendOrder(Self.order(orderId, update: 0, through: route, from: 0, released: route.count, on: map, finalActions: [charge]),
+                         to: id, manufacturer: manufacturer, now: now)
     }
 
     /// A robot was heard: known from now on, and online if it was unknown or offline.

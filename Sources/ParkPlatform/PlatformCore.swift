@@ -44,6 +44,10 @@ public struct PlatformCore: Sendable {
         public var robotReturnOrder: String?
         /// The robot's order topic's next headerId (the fleet manager's, per robot).
         public var robotOrderHeaderId = 0
+        /// The node the robot last reached (its state's `lastNodeId`): where its next order starts.
+        public var robotLastNode: String?
+        /// The task the fleet manager has the robot on, until its state shows it done.
+        public var robotTask: RobotTask?
         /// An OCPP charger's connectors: the status each last reported (connector 0: the station).
         public var connectors: [Int: String] = [:]
         /// A VDA 5050 robot's errors now showing, by type (its state's `errors`): a new one is an
@@ -501,6 +505,11 @@ public struct PlatformFaults: Sendable, Hashable {
     /// Robots: the fleet manager ignores the errors in their states — no alarm, no return to
     /// charge on a low battery.
     public var robotErrorsIgnored = false
+    /// Robots: the update that releases a task's horizon repeats the order's first
+    /// `orderUpdateId` — a robot ignores it as the same order again and waits at the base's end.
+    public var robotUpdatesStale = false
+    /// Robots: a task's horizon is never released — the robot waits at the base's end for good.
+    public var robotHorizonKept = false
 
     public init(
         alarmDelay: Duration = .zero, dropAlarms: Bool = false, valueScaling: Double = 1,

@@ -280,6 +280,9 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
         if core.withLock({ $0.devices[deviceID]?.viaOCPP == true }) {
             return ocppCommand(deviceID, command: command, arguments: arguments)
         }
+        if core.withLock({ $0.devices[deviceID]?.viaVDA5050 == true }) {
+            return robotCommand(deviceID, command: command, arguments: arguments)
+        }
         guard let topic = core.withLock({ $0.devices[deviceID]?.commandTopic }) else {
             return .failure(PlatformError("no device '\(deviceID)' has been heard from, so its command topic is unknown"))
         }

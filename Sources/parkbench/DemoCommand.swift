@@ -34,6 +34,8 @@ struct DemoCommand: AsyncParsableCommand {
               whitelist-ignored         a rule's list never refuses: the barrier opens for any plate → stranger refused
               texts-mangled             shown texts lose everything outside ASCII (京A12345 → A12345) → plate recognition
               robot-errors-ignored      robots' errors raise nothing: no alarm, no return to charge → robot checks
+              stale-order-updates       a robot's task is released with its first orderUpdateId again: ignored → robot task
+              horizon-never-released    a robot's task never gets the rest of its way → robot task
               auth-disabled             the broker and the SIP server let anyone in → device and camera authentication
               commands-dropped          API commands are accepted, not sent → platform command, camera PTZ
               catalog-truncated         only an NVR's first catalog MESSAGE is kept → catalog completeness
@@ -373,7 +375,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case alarmDelay = "alarm-delay", dropAlarms = "drop-alarms", valueScaling = "value-scaling"
         case noOfflineDetection = "no-offline-detection", crashAfter = "crash-after", linkageDropped = "linkage-dropped"
         case linkageDelay = "linkage-delay", whitelistIgnored = "whitelist-ignored", textsMangled = "texts-mangled"
-        case robotErrorsIgnored = "robot-errors-ignored"
+        case robotErrorsIgnored = "robot-errors-ignored", staleOrderUpdates = "stale-order-updates", horizonNeverReleased = "horizon-never-released"
         case authDisabled = "auth-disabled", commandsDropped = "commands-dropped"
         case catalogTruncated = "catalog-truncated", keepalivesIgnored = "keepalives-ignored"
         case videoDelay = "video-delay", rtpLoss = "rtp-loss"
@@ -398,7 +400,8 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .crashAfter, .gatewayMeterLimit: if let value, Int(value).map({ $0 > 0 }) != true { return nil }
         case .rtpLoss: if let value, Int(value).map({ $0 > 1 }) != true { return nil }
         case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline,
-             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected, .whitelistIgnored, .textsMangled, .robotErrorsIgnored:
+             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected, .whitelistIgnored, .textsMangled, .robotErrorsIgnored,
+             .staleOrderUpdates, .horizonNeverReleased:
             if value != nil { return nil }
         }
     }
@@ -420,7 +423,8 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .slowUnderLoad: "slow-under-load=\(value ?? "100us")"
         case .standbySlowTakeover: "standby-slow-takeover=\(value ?? "30s")"
         case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline,
-             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected, .whitelistIgnored, .textsMangled, .robotErrorsIgnored:
+             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected, .whitelistIgnored, .textsMangled, .robotErrorsIgnored,
+             .staleOrderUpdates, .horizonNeverReleased:
             name.rawValue
         }
     }
@@ -439,6 +443,8 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .whitelistIgnored: faults.linkageListsIgnored = true
         case .textsMangled: faults.textsMangled = true
         case .robotErrorsIgnored: faults.robotErrorsIgnored = true
+        case .staleOrderUpdates: faults.robotUpdatesStale = true
+        case .horizonNeverReleased: faults.robotHorizonKept = true
         case .commandsDropped: faults.commandsDropped = true
         case .catalogTruncated: faults.catalogTruncated = true
         case .keepalivesIgnored: faults.keepalivesIgnored = true

@@ -144,11 +144,17 @@ struct PlatformCommand: AsyncParsableCommand {
         @Flag(help: "Fault: commands asked for through the REST API are accepted and never sent.")
         var dropCommands = false
 
-        @Option(help: ArgumentHelp("The park's map for its robots (fixtures/maps/park-a.yaml): a robot low on battery is sent to the nearest charger on it.", valueName: "file"))
+        @Option(help: ArgumentHelp("The park's map for its robots (fixtures/maps/park-a.yaml): a robot low on battery is sent to the nearest charger on it, and POST /devices/{robot}/commands with goto {node: …} sends it to a node.", valueName: "file"))
         var robotMap: String?
 
         @Flag(help: "Fault: robots' errors raise nothing — no alarm, no return to charge.")
         var robotErrorsIgnored = false
+
+        @Flag(help: "Fault: the update that releases the rest of a robot's task repeats the order's first orderUpdateId (the robot ignores it).")
+        var staleOrderUpdates = false
+
+        @Flag(help: "Fault: the rest of a robot's task (its horizon) is never released.")
+        var horizonNeverReleased = false
 
         @Option(help: ArgumentHelp("Serve the REST API on this port (0: a free one; printed).", valueName: "port"))
         var httpPort: Int?
@@ -284,6 +290,8 @@ struct PlatformCommand: AsyncParsableCommand {
             faults.linkageListsIgnored = whitelistIgnored
             faults.textsMangled = textsMangled
             faults.robotErrorsIgnored = robotErrorsIgnored
+            faults.robotUpdatesStale = staleOrderUpdates
+            faults.robotHorizonKept = horizonNeverReleased
             faults.ocppSlowResponses = .nanoseconds(Int64(ocppSlowResponses?.nanoseconds ?? 0))
             faults.ocppBootsRejected = ocppBootsRejected
             let store: PlatformStore

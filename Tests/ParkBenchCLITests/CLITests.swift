@@ -409,7 +409,7 @@ import Testing
     /// OCPP 1.6J to its central system, and its robots on VDA 5050 to its fleet manager, pass
     /// every check, and each of the platform's fault switches fails exactly the checks that watch
     /// what it breaks. Real sockets and real time: registration, keepalive timeouts, SIP
-    /// transactions, OCPP calls and VDA 5050 states are what is being judged. Twenty demos at
+    /// transactions, OCPP calls and VDA 5050 states are what is being judged. Twenty-three demos at
     /// once, each with only its suite's devices: a video demo waits 13–37 s on its checks' windows
     /// and uses little CPU (eight cameras, one stream at a time), and a charging or robots demo
     /// takes a few seconds beside them, so the matrix takes the slowest demo's time.
@@ -442,6 +442,7 @@ import Testing
         let robots: [(fault: String?, failing: [String])] = [
             (nil, []), ("alarm-delay=3s", robotAlarms), ("drop-alarms", robotAlarms),
             ("robot-errors-ignored", robotAlarms + ["robot-returns-to-charge"]),
+            ("stale-order-updates", ["robot-task-completion"]), ("horizon-never-released", ["robot-task-completion"]),
         ]
         // Each demo runs only its suite's devices, cut from demo.yaml so they stay the demo's: the
         // rest of the park (meters behind the gateway, the MQTT devices) is the other matrices' to
@@ -461,7 +462,7 @@ import Testing
         try ("park: robots\n" + header + cut("  # Robots (issue 19", "  # Car park entrance lanes")).write(toFile: parks.robots, atomically: true, encoding: .utf8)
         let matrix = video.map { (suite: "video", park: parks.video, checks: 8, fault: $0.fault, failing: $0.failing, only: [String]()) }
             + charging.map { (suite: "charging", park: parks.charging, checks: $0.only.isEmpty ? 5 : $0.only.count, fault: $0.fault, failing: $0.failing, only: $0.only) }
-            + robots.map { (suite: "robots", park: parks.robots, checks: 3, fault: $0.fault, failing: $0.failing, only: [String]()) }
+            + robots.map { (suite: "robots", park: parks.robots, checks: 4, fault: $0.fault, failing: $0.failing, only: [String]()) }
         let folders = matrix.map { FileManager.default.temporaryDirectory.appendingPathComponent("parkbench-\($0.suite)-\($0.fault ?? "healthy")-\(UUID())").path }
         let runs = try parkbenchConcurrently(matrix.indices.map { index in
             ["demo", "--suite", "conformance/suites/\(matrix[index].suite).yaml", "--park", matrix[index].park, "--out", folders[index]]

@@ -66,7 +66,7 @@ import Testing
         platform.receive(topic: base + "/state", payload: Array(#"{"headerId":"x"}"#.utf8))
         #expect(platform.counters.malformed == 1)
         platform.receive(topic: base + "/visualization", payload: Array("{}".utf8))
-        #expect(platform.counters.malformed == 1, "visualization is not read")
+        #expect(platform.counters.malformed == 1, "an empty visualization says nothing and breaks nothing")
     }
 
     /// With the park's map, a low battery sends the robot to the nearest charger by the shortest
@@ -108,5 +108,83 @@ import Testing
         deaf.faults.robotErrorsIgnored = true
         let ignored = deaf.robotState("R-1", low, now: 1)
         #expect(alarms(ignored).isEmpty && !ignored.contains { if case .sendRobotMessage = $0 { true } else { false } })
+    }
+
+    /// A task (`goto`): planned from where the robot stands (its visualization, when no state has
+    /// said), the first half released and the rest held back; released by update 1 when the robot
+    /// stands at the base's end; a `task-completed` record when it is at the destination with
+    /// nothing left. The two fault switches break exactly the release.
+    @Test func aTaskIsReleasedInTwoStepsAndShownDone() throws {
+        let map = try ParkMap.parse("""
+            map: park-a
+            nodes:
+              - {id: a, x: 0, y: 0}
+              - {id: b, x: 10, y: 0}
+              - {id: c, x: 20, y: 0}
+              - {id: d, x: 30, y: 0}
+            edges:
+              - {from: a, to: b}
+              - {from: b, to: c}
+              - {from: c, to: d}
+            """, file: "m.yaml")
+        func orders(_ actions: [PlatformCore.Action]) throws -> [VDA5050Order] {
+            try actions.compactMap { if case .sendRobotMessage(_, _, let payload) = $0 { payload } else { nil } }.map {
+                try VDA5050.decode(VDA5050Order.self, from: $0)
+            }
+        }
+        func at(_ node: String, x: Double, orderId: String, left: [String] = [], driving: Bool = false) -> VDA5050State {
+            var message = state([])
+            message.orderId = orderId
+            message.lastNodeId = node
+            message.agvPosition = VDA5050AGVPosition(x: x, y: 0, theta: 0, mapId: "park-a")
+            message.nodeStates = left.map { VDA5050NodeState(VDA5050Node(nodeId: $0, sequenceId: 0)) }
+            message.driving = driving
+            return message
+        }
+        func records(_ actions: [PlatformCore.Action]) -> [PlatformRecord] {
+            actions.compactMap { if case .showRecord(let record) = $0 { record } else { nil } }
+        }
+        let visualization = VDA5050Visualization(
+            header: VDA5050Header(headerId: 0, timestamp: "2026-12-07T08:00:00.000Z", manufacturer: "Acme", serialNumber: "R-1"),
+            agvPosition: VDA5050AGVPosition(x: 0.2, y: 0, theta: 0, mapId: "park-a"), velocity: nil)
+
+        var core = PlatformCore(configuration: PlatformConfiguration(robotMap: map))
+        _ = core.robotConnection("R-1", state: .online, now: 1)
+        let asked = try #require(try? core.robotTask("R-1", to: "d", commandID: "api-1", now: 2).get())
+        #expect(asked.isEmpty, "nothing is sent before the robot has said where it is")
+        let planned = try orders(core.robotVisualization("R-1", visualization, now: 3))
+        let order = try #require(planned.first)
+        #expect(planned.count == 1 && VDA5050OrderBook.validate(order) == nil)
+        #expect(order.nodes.map(\.nodeId) == ["a", "b", "c", "d"] && order.nodes.map(\.released) == [true, true, true, false])
+        #expect(order.edges.map(\.released) == [true, true, false] && order.orderUpdateId == 0)
+        #expect(try orders(core.robotState("R-1", at("b", x: 10, orderId: order.orderId, left: ["c", "d"], driving: true), now: 4)).isEmpty)
+        let release = try orders(core.robotState("R-1", at("c", x: 20, orderId: order.orderId, left: ["d"]), now: 5))
+        let update = try #require(release.first)
+        #expect(release.count == 1 && update.orderId == order.orderId && update.orderUpdateId == 1 && update.headerId > order.headerId)
+        #expect(update.nodes.map(\.nodeId) == ["c", "d"] && update.nodes.map(\.sequenceId) == [4, 6] && update.nodes.allSatisfy(\.released))
+        #expect(try orders(core.robotState("R-1", at("c", x: 20, orderId: order.orderId, left: ["d"], driving: true), now: 6)).isEmpty, "released once")
+        let done = records(core.robotState("R-1", at("d", x: 30, orderId: order.orderId), now: 7))
+        #expect(done.map(\.event) == ["task-completed"] && done.first?.texts["to"] == "d" && done.first?.messageID == "api-1")
+        #expect(core.devices["R-1"]?.robotTask == nil && records(core.robotState("R-1", at("d", x: 30, orderId: order.orderId), now: 8)).isEmpty)
+
+        // The switches: the release repeats update 0, or never comes.
+        for (stale, kept) in [(true, false), (false, true)] {
+            var faulty = PlatformCore(configuration: PlatformConfiguration(robotMap: map))
+            faulty.faults.robotUpdatesStale = stale
+            faulty.faults.robotHorizonKept = kept
+            _ = faulty.robotState("R-1", at("a", x: 0, orderId: ""), now: 1)
+            let first = try #require(try orders(faulty.robotTask("R-1", to: "d", commandID: "api-2", now: 2).get()).first)
+            let released = try orders(faulty.robotState("R-1", at("c", x: 20, orderId: first.orderId, left: ["d"]), now: 3))
+            #expect(released.map(\.orderUpdateId) == (stale ? [0] : []))
+        }
+
+        // What cannot be a task is refused, naming why.
+        var refusing = PlatformCore(configuration: PlatformConfiguration(robotMap: map))
+        _ = refusing.robotState("R-1", at("a", x: 0, orderId: ""), now: 1)
+        #expect(throws: PlatformError.self) { try refusing.robotTask("R-1", to: "moon", commandID: "x", now: 2).get() }
+        #expect(throws: PlatformError.self) { try refusing.robotTask("R-9", to: "d", commandID: "x", now: 2).get() }
+        var mapless = PlatformCore(configuration: PlatformConfiguration())
+        _ = mapless.robotState("R-1", at("a", x: 0, orderId: ""), now: 1)
+        #expect(throws: PlatformError.self) { try mapless.robotTask("R-1", to: "d", commandID: "x", now: 2).get() }
     }
 }
