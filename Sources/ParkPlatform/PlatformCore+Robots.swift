@@ -1,5 +1,6 @@
 import ParkProfiles
 import ParkVDA5050
+import ParkWire
 
 /// A task the fleet manager gave a robot: the way to its destination (empty until the robot has
 /// said where it is), how much of it the robot may drive yet (the base ends at
@@ -11,6 +12,10 @@ public struct RobotTask: Sendable, Hashable {
     public var baseEnd = 0
     public var released = false
     public var commandID: String
+    /// The access door the way passes (its device id): the base ends before it, and the rest is
+    /// released when the door, told to unlock, says it is (004 L2048, LK21).
+    public var gate: String?
+    public var gateAsked = false
 }
 
 /// Mobile robots in the platform's rules, as a fleet manager sees them over VDA 5050: the
@@ -120,7 +125,13 @@ extension PlatformCore {
                 ? "robot '\(id)' is at \(task.destination) already" : "no way from \(start) to \(task.destination) on map \(map.id)"))
         }
         task.route = route
-        task.baseEnd = route.count >= 3 ? route.count / 2 : route.count - 1
+        if let door = route.indices.dropFirst().first(where: { map.node(route[$0])?.door != nil }) {
+            // Stop before the door; the way on is released once it is open.
+            task.baseEnd = door - 1
+            task.gate = map.node(route[door])?.door
+        } else {
+            task.baseEnd = route.count >= 3 ? route.count / 2 : route.count - 1
+        }
         devices[id]?.robotTask = task
         let order = Self.order(task.orderId, update: 0, through: task.route, from: 0, released: task.baseEnd + 1, on: map)
         return .success([sendOrder(order, to: id, manufacturer: manufacturer, now: now)])
@@ -137,11 +148,15 @@ extension PlatformCore {
         guard var task = devices[id]?.robotTask, message.orderId == task.orderId, let map = configuration.robotMap,
               let manufacturer = devices[id]?.robotManufacturer else { return [] }
         var actions: [Action] = []
-        if !task.released, message.lastNodeId == task.route[task.baseEnd], !faults.robotHorizonKept {
-            task.released = true
-            let update = Self.order(task.orderId, update: faults.robotUpdatesStale ? 0 : 1, through: Array(task.route[task.baseEnd...]),
-                                    from: task.baseEnd, released: task.route.count - task.baseEnd, on: map)
-            actions.append(sendOrder(update, to: id, manufacturer: manufacturer, now: now))
+        if !task.released, message.lastNodeId == task.route[task.baseEnd] {
+            if let gate = task.gate {
+                if !task.gateAsked {
+                    task.gateAsked = true
+                    actions += unlock(gate, for: id)
+                }
+            } else if let update = release(&task, on: map, manufacturer: manufacturer, to: id, now: now) {
+                actions.append(update)
+            }
         }
         if message.lastNodeId == task.destination, message.nodeStates.isEmpty, !message.driving {
             actions.append(.showRecord(PlatformRecord(
@@ -149,6 +164,43 @@ extension PlatformCore {
                 receivedNanoseconds: now, values: ["nodes": Double(task.route.count)], texts: ["to": task.destination, "order": task.orderId])))
             devices[id]?.robotTask = nil
         } else {
+            devices[id]?.robotTask = task
+        }
+        return actions
+    }
+
+    /// The rest of `task`'s way released by an order update (none under `horizon-never-released`;
+    /// a stale update id under `stale-order-updates`).
+    private mutating func release(_ task: inout RobotTask, on map: ParkMap, manufacturer: String, to id: String, now: UInt64) -> Action? {
+        guard !faults.robotHorizonKept else { return nil }
+        task.released = true
+        let update = Self.order(task.orderId, update: faults.robotUpdatesStale ? 0 : 1, through: Array(task.route[task.baseEnd...]),
+                                from: task.baseEnd, released: task.route.count - task.baseEnd, on: map)
+        return sendOrder(update, to: id, manufacturer: manufacturer, now: now)
+    }
+
+    /// The fleet manager's command to the door a robot waits at: on the linkage path, so the
+    /// linkage switches (dropped, delayed) act on it as on any linkage.
+    private mutating func unlock(_ door: String, for robot: String) -> [Action] {
+        guard let topic = devices[door]?.commandTopic else { return [] }
+        guard !faults.linkageDropped else {
+            linkageDropped += 1
+            return []
+        }
+        linkageCommands += 1
+        let payload = DeviceEnvelope.command(
+            id: "fleet-\(linkageCommands)", command: "unlock", arguments: [],
+            extra: [("rule", JSONText.quoted("fleet-manager")), ("trigger", JSONText.quoted(robot))])
+        return [.sendCommand(device: door, topic: topic, payload: payload, rule: "fleet-manager", delay: faults.linkageDelay)]
+    }
+
+    /// A device's event: a door a robot waits at says it is unlocked, and the robot's way on is released.
+    mutating func gateEvent(_ device: String, event: String, now: UInt64) -> [Action] {
+        guard event == "unlocked", let map = configuration.robotMap else { return [] }
+        var actions: [Action] = []
+        for (id, state) in devices where state.robotTask?.gate == device && state.robotTask?.gateAsked == true && state.robotTask?.released == false {
+            guard var task = state.robotTask, let manufacturer = state.robotManufacturer else { continue }
+            if let update = release(&task, on: map, manufacturer: manufacturer, to: id, now: now) { actions.append(update) }
             devices[id]?.robotTask = task
         }
         return actions

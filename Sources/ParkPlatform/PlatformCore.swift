@@ -98,8 +98,8 @@ public struct PlatformCore: Sendable {
     /// Messages that were not device messages (kept for callers that predate ``input``).
     public var malformed: Int { input.malformed }
     /// Commands sent by linkage rules, and rule firings swallowed by the fault switch.
-    public private(set) var linkageCommands = 0
-    public private(set) var linkageDropped = 0
+    public internal(set) var linkageCommands = 0
+    public internal(set) var linkageDropped = 0
     /// Rule firings left out because the event lacked a value an argument takes (`{floor}`).
     public private(set) var linkageUnfilled = 0
     private var messagesSinceStart = 0
@@ -229,6 +229,7 @@ public struct PlatformCore: Sendable {
         }
         if message.channel == "event", let event = message.name {
             actions += linkage(for: event, from: state, values: message.values, texts: message.texts)
+            if configuration.robotMap != nil { actions += gateEvent(message.device, event: event, now: now) }
             if !message.texts.isEmpty {
                 let texts = faults.textsMangled ? message.texts.mapValues(Self.mangled) : message.texts
                 actions.append(.showRecord(PlatformRecord(

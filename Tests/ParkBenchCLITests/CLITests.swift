@@ -409,7 +409,7 @@ import Testing
     /// OCPP 1.6J to its central system, and its robots on VDA 5050 to its fleet manager, pass
     /// every check, and each of the platform's fault switches fails exactly the checks that watch
     /// what it breaks. Real sockets and real time: registration, keepalive timeouts, SIP
-    /// transactions, OCPP calls and VDA 5050 states are what is being judged. Twenty-three demos at
+    /// transactions, OCPP calls and VDA 5050 states are what is being judged. Twenty-five demos at
     /// once, each with only its suite's devices: a video demo waits 13–37 s on its checks' windows
     /// and uses little CPU (eight cameras, one stream at a time), and a charging or robots demo
     /// takes a few seconds beside them, so the matrix takes the slowest demo's time.
@@ -438,11 +438,14 @@ import Testing
             ("commands-dropped", ["charger-session-billing", "charger-remote-start"], []),
             ("no-offline-detection", ["charger-offline-detection"], ["charger-offline-detection"]),
         ]
-        let robotAlarms = ["robot-fault-alarm", "robot-low-battery-alarm"]
+        let robotAlarms = ["robot-fault-alarm", "robot-low-battery-alarm"], robotTask = ["robot-task-completion", "robot-door-chain"]
+        // Healthy, the whole suite; under a switch, the checks it breaks (those wait out their
+        // timeouts; the healthy row proves the rest, as a switch's own row proves each of them).
         let robots: [(fault: String?, failing: [String])] = [
             (nil, []), ("alarm-delay=3s", robotAlarms), ("drop-alarms", robotAlarms),
-            ("robot-errors-ignored", robotAlarms + ["robot-returns-to-charge"]),
-            ("stale-order-updates", ["robot-task-completion"]), ("horizon-never-released", ["robot-task-completion"]),
+            ("robot-errors-ignored", ["robot-returns-to-charge"] + robotAlarms),
+            ("stale-order-updates", robotTask), ("horizon-never-released", robotTask),
+            ("linkage-dropped", ["robot-door-chain"]), ("linkage-delay=2s", ["robot-door-chain"]),
         ]
         // Each demo runs only its suite's devices, cut from demo.yaml so they stay the demo's: the
         // rest of the park (meters behind the gateway, the MQTT devices) is the other matrices' to
@@ -459,10 +462,13 @@ import Testing
         let header = "seed: 42\nzones: [{id: A, floors: 3}, {id: B, floors: 1}]\npopulations:\n"
         try ("park: video\n" + header + cut("  # GB/T 28181 video:", "  # EV chargers")).write(toFile: parks.video, atomically: true, encoding: .utf8)
         try ("park: chargers\n" + header + cut("  # EV chargers", "  # Robots (issue 19")).write(toFile: parks.charging, atomically: true, encoding: .utf8)
-        try ("park: robots\n" + header + cut("  # Robots (issue 19", "  # Car park entrance lanes")).write(toFile: parks.robots, atomically: true, encoding: .utf8)
+        // The robots and the lobby's access door their way passes (robot-door-chain).
+        try ("park: robots\n" + header + cut("  # Robots (issue 19", "  # Car park entrance lanes") + cut("  - model: acme-ml280", "  - model: otis-gen2"))
+            .write(toFile: parks.robots, atomically: true, encoding: .utf8)
         let matrix = video.map { (suite: "video", park: parks.video, checks: 8, fault: $0.fault, failing: $0.failing, only: [String]()) }
             + charging.map { (suite: "charging", park: parks.charging, checks: $0.only.isEmpty ? 5 : $0.only.count, fault: $0.fault, failing: $0.failing, only: $0.only) }
-            + robots.map { (suite: "robots", park: parks.robots, checks: 4, fault: $0.fault, failing: $0.failing, only: [String]()) }
+            + robots.map { (suite: "robots", park: parks.robots, checks: $0.fault == nil ? 5 : $0.failing.count, fault: $0.fault, failing: $0.failing,
+                            only: $0.fault == nil ? [String]() : $0.failing) }
         let folders = matrix.map { FileManager.default.temporaryDirectory.appendingPathComponent("parkbench-\($0.suite)-\($0.fault ?? "healthy")-\(UUID())").path }
         let runs = try parkbenchConcurrently(matrix.indices.map { index in
             ["demo", "--suite", "conformance/suites/\(matrix[index].suite).yaml", "--park", matrix[index].park, "--out", folders[index]]

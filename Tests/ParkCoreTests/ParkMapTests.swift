@@ -8,16 +8,16 @@ import Testing
     @Test func theDemoMapLoadsAndRoutes() throws {
         let map = try ParkMap.load(file: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("fixtures/maps/park-a.yaml").path)
-        #expect(map.id == "park-a" && map.nodes.count == 13)
+        #expect(map.id == "park-a" && map.nodes.count == 14)
         #expect(map.nodes.filter(\.charger).map(\.id) == ["dock-1", "dock-2"])
         #expect(map.node("door-A1")?.door == "door-A1-01" && map.node("lift-A")?.elevator == "lift-A-01")
-        #expect(map.edges.count == 26, "every way both directions")
+        #expect(map.edges.count == 28, "every way both directions")
         #expect(map.route(from: "lobby", to: "mailroom") == ["lobby", "front-desk", "mailroom"], "the courier's task in the robots suite")
-        #expect(map.route(from: "dock-1", to: "lift-A") == ["dock-1", "yard", "door-A1", "lobby", "lift-A"])
+        #expect(map.route(from: "dock-1", to: "lift-A") == ["dock-1", "yard", "porch", "door-A1", "lobby", "lift-A"])
         // B1 row 2 is nearer through the gate side? No: ramp → row 1 → row 2 (20 + 20) beats ramp → gate → row 2 (22.4 + 30).
         #expect(map.route(from: "yard", to: "b1-row-2") == ["yard", "b1-ramp", "b1-row-1", "b1-row-2"])
-        let edge = try #require(map.edge(from: "yard", to: "door-A1"))
-        #expect(abs(edge.length - 10) < 1e-9 && edge.maxSpeed == nil)
+        let edge = try #require(map.edge(from: "yard", to: "porch"))
+        #expect(abs(edge.length - 16) < 1e-9 && edge.maxSpeed == nil)
         #expect(map.edge(from: "lobby", to: "lift-A")?.maxSpeed == 0.5)
         #expect(map.route(from: "dock-1", to: "nowhere") == nil)
     }

@@ -187,4 +187,54 @@ import Testing
         _ = mapless.robotState("R-1", at("a", x: 0, orderId: ""), now: 1)
         #expect(throws: PlatformError.self) { try mapless.robotTask("R-1", to: "d", commandID: "x", now: 2).get() }
     }
+
+    /// A way through an access door (LK21): the base ends before the door, the door is told to
+    /// unlock (on the linkage path: linkage-dropped drops it) when the robot waits there, and its
+    /// `unlocked` releases the way on.
+    @Test func aDoorOnTheWayIsUnlockedBeforeTheRobotIsSentThrough() throws {
+        let map = try ParkMap.parse("""
+            map: park-a
+            nodes:
+              - {id: a, x: 0, y: 0}
+              - {id: b, x: 10, y: 0}
+              - {id: gate, x: 12, y: 0, door: door-1}
+              - {id: c, x: 14, y: 0}
+            edges:
+              - {from: a, to: b}
+              - {from: b, to: gate}
+              - {from: gate, to: c}
+            """, file: "m.yaml")
+        func sent(_ actions: [PlatformCore.Action]) -> (orders: [VDA5050Order], doors: [String]) {
+            var orders: [VDA5050Order] = [], doors: [String] = []
+            for action in actions {
+                if case .sendRobotMessage(_, _, let payload) = action, let order = try? VDA5050.decode(VDA5050Order.self, from: payload) { orders.append(order) }
+                if case .sendCommand(let device, _, let payload, let rule, _) = action, rule == "fleet-manager",
+                   String(decoding: payload, as: UTF8.self).contains(#""command":"unlock""#) { doors.append(device) }
+            }
+            return (orders, doors)
+        }
+        func at(_ node: String, x: Double, orderId: String) -> VDA5050State {
+            var message = state([])
+            message.orderId = orderId
+            message.lastNodeId = node
+            message.agvPosition = VDA5050AGVPosition(x: x, y: 0, theta: 0, mapId: "park-a")
+            return message
+        }
+        for dropped in [false, true] {
+            var core = PlatformCore(configuration: PlatformConfiguration(robotMap: map))
+            core.faults.linkageDropped = dropped
+            var door = PlatformCore.DeviceState(id: "door-1", kind: "door", status: .online, lastSeen: 0, lastSequence: 0, gaps: 0, duplicates: 0, messages: 1)
+            door.commandTopic = "park/A/door/door-1/cmd"
+            core.devices["door-1"] = door
+            _ = core.robotState("R-1", at("a", x: 0, orderId: ""), now: 1)
+            let order = try #require(sent(try core.robotTask("R-1", to: "c", commandID: "api-3", now: 2).get()).orders.first)
+            #expect(order.nodes.map(\.released) == [true, true, false, false], "the base ends before the door")
+            let waiting = sent(core.robotState("R-1", at("b", x: 10, orderId: order.orderId), now: 3))
+            #expect(waiting.orders.isEmpty && waiting.doors == (dropped ? [] : ["door-1"]))
+            #expect(sent(core.robotState("R-1", at("b", x: 10, orderId: order.orderId), now: 4)).doors.isEmpty, "asked once")
+            #expect(sent(core.gateEvent("door-1", event: "locked", now: 5)).orders.isEmpty)
+            let released = sent(core.gateEvent("door-1", event: "unlocked", now: 6)).orders
+            #expect(released.map(\.orderUpdateId) == [1] && released.first?.nodes.map(\.nodeId) == ["b", "gate", "c"])
+        }
+    }
 }

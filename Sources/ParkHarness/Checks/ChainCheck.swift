@@ -18,6 +18,8 @@ import Yams
 /// ```yaml
 /// type: chain
 /// trigger: {device: lpr-G1-01, stimulus: vehicle, arguments: {plate: 京A12345}}
+/// # or a request to the platform (its profile's `commands` endpoint), timed from the request:
+/// # trigger: {platform: goto, device: courier-A-01, arguments: {node: porch}}
 /// hops:
 ///   - {name: plate read, device: lpr-G1-01, event: plate, within: 5s}
 ///   - {name: platform decision, device: barrier-G1-01, command: open}
@@ -86,6 +88,8 @@ public struct ChainCheck: ConformanceCheck {
     public let common: CheckCommon
     public let triggerDevice: String
     public let trigger: DeviceAction
+    /// The trigger is a request to the platform (`platform:`), not an action at the device.
+    public let triggerThroughPlatform: Bool
     public let hops: [Step]
     public let never: [Step]
     public let rounds: Int
@@ -100,7 +104,15 @@ public struct ChainCheck: ConformanceCheck {
         self.common = common
         let log = settings.log
         var device: String?, action: DeviceAction?
-        if let node = settings.requiredValue("trigger", expected: "{device: id, stimulus: name, arguments: {...}}") {
+        var throughPlatform = false
+        if var node = settings.requiredValue("trigger", expected: "{device: id, stimulus: name, arguments: {...}}") {
+            // {platform: goto, …} is {command: goto, …} asked of the platform.
+            if case .mapping(var mapping) = node, let key = mapping.keys.first(where: { $0.string == "platform" }), let request = mapping[key] {
+                mapping[key] = nil
+                mapping[Node("command")] = request
+                node = .mapping(mapping)
+                throughPlatform = true
+            }
             (device, action) = LinkageCheck.deviceAction(node, path: settings.child("trigger"), log: log)
         }
         var hops: [Step] = []
@@ -125,6 +137,7 @@ public struct ChainCheck: ConformanceCheck {
         guard let device, let action, !hops.isEmpty, hops.count == hopNodes.count, hops.count <= Self.maximumHops else { return nil }
         triggerDevice = device
         trigger = action
+        triggerThroughPlatform = throughPlatform
         self.hops = hops
         self.never = never
     }
@@ -172,19 +185,35 @@ public struct ChainCheck: ConformanceCheck {
             }
             // Marked before the trigger: the first hop can land before this task resumes.
             let mark = context.truth.mark
-            let start: LedgerRecord
-            switch await context.perform(trigger, on: source) {
-            case .success(let record): start = record
-            case .failure(let failure): return CheckMeasurement(error: failure.description)
+            // The trigger's own record (nil for a request to the platform, timed from the asking).
+            let start: LedgerRecord?
+            let startNanoseconds: Int64
+            if triggerThroughPlatform {
+                guard let endpoint = context.profile.commands else {
+                    return CheckMeasurement(error: "the platform profile has no `commands` endpoint to ask the platform for \(trigger.name)")
+                }
+                start = nil
+                startNanoseconds = context.wallNow()
+                if let problem = await context.askPlatform(trigger, device: triggerDevice, through: endpoint) {
+                    broken += 1
+                    measurement.findings.append("round \(round): the platform refused \(trigger.name) for \(triggerDevice): \(problem)")
+                    for failure in await context.perform(after) { measurement.findings.append("after: \(failure)") }
+                    continue
+                }
+            } else {
+                switch await context.perform(trigger, on: source) {
+                case .success(let record): start = record
+                case .failure(let failure): return CheckMeasurement(error: failure.description)
+                }
+                startNanoseconds = start!.time.wall.nanosecondsSinceEpoch
             }
-            let startNanoseconds = start.time.wall.nanosecondsSinceEpoch
             // Each hop is the first matching record no earlier than the one before it. By time, not
             // by ledger order: what a device emits while it handles a command is recorded before
             // the command itself (the command's record carries its answer), at the same instant.
             func follow() -> [LedgerRecord] {
                 var found: [LedgerRecord] = []
-                var used: Set<UInt64> = [start.order]
-                var since = start.time.wall.nanosecondsSinceEpoch
+                var used: Set<UInt64> = start.map { [$0.order] } ?? []
+                var since = startNanoseconds
                 let records = context.truth.records(from: mark) { record in hops.contains { $0.matches(record) } }
                 for hop in hops {
                     guard let record = records.first(where: {
@@ -226,7 +255,7 @@ public struct ChainCheck: ConformanceCheck {
                     + (steps.isEmpty ? "" : "; reached: " + steps.joined(separator: ", ")))
             }
             for step in never {
-                let seen = context.truth.records(from: mark) { $0.order > start.order && step.matches($0) }
+                let seen = context.truth.records(from: mark) { record in start.map { record.order > $0.order } ?? true && step.matches(record) }
                 if !seen.isEmpty {
                     unexpected += seen.count
                     measurement.findings.append("round \(round): \(step) — it must not")
