@@ -1,4 +1,5 @@
 import Foundation
+import ParkCore
 import ParkEventLoop
 import ParkMQTT
 import ParkReport
@@ -35,6 +36,9 @@ public struct RobotCertification: Sendable {
         public var driveTimeout: Duration = .seconds(120)
         /// Metres between the nodes of the run's orders.
         public var leg = 2.0
+        /// How long, from the first state, the robot is watched for the 30 s state rule (the run
+        /// waits out what is left of it at the end); under 30 s the rule is not judged.
+        public var stateWindow: Duration = .seconds(35)
         public var waived: Set<String> = []
         /// Told what the run is doing and waiting for.
         public var progress: @Sendable (String) -> Void = { _ in }
@@ -159,11 +163,12 @@ final class RobotLog: MQTTClientPoolDelegate, Sendable {
 
     /// The next header of ours on `topic`.
     func header(_ topic: VDA5050.Topic, manufacturer: String, serialNumber: String) -> VDA5050Header {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        let now = Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
+        let now = SystemClock.wallNow().nanosecondsSinceEpoch
         return inner.withLock { $0.headers.header(topic, manufacturer: manufacturer, serialNumber: serialNumber, nanosecondsSinceEpoch: now) }
     }
+
+    /// Records `heard` as the main client's (tests feed a log this way).
+    func record(_ heard: HeardMessage) { inner.withLock { $0.messages.append(heard) } }
 
     /// Publishes `bytes` on the robot's `topic` (QoS 1); false when the client is not connected.
     func send(_ topic: VDA5050.Topic, _ bytes: [UInt8]) -> Bool {

@@ -1,6 +1,5 @@
 import ParkProfiles
 import ParkVDA5050
-import ParkWire
 
 /// A task the fleet manager gave a robot: the way to its destination (empty until the robot has
 /// said where it is), how much of it the robot may drive yet (the base ends at
@@ -107,7 +106,10 @@ extension PlatformCore {
         guard map.node(destination) != nil else {
             return .failure(PlatformError("no node '\(destination)' on map \(map.id); nodes: \(map.nodes.map(\.id).joined(separator: ", "))"))
         }
-        device.robotOrderHeaderId += 1
+        // One task at a time: the robot would refuse a second order while it drives the first.
+        if let task = device.robotTask { return .failure(PlatformError("robot '\(id)' is busy with a task to \(task.destination) (\(task.orderId))")) }
+        if let order = device.robotReturnOrder { return .failure(PlatformError("robot '\(id)' is on its way to charge (\(order))")) }
+        // Named by the header its order goes out with: unique per robot.
         device.robotTask = RobotTask(orderId: "task-\(id)-\(device.robotOrderHeaderId)", destination: destination, commandID: commandID)
         devices[id] = device
         return planTask(id, now: now)
@@ -132,6 +134,8 @@ extension PlatformCore {
         } else {
             task.baseEnd = route.count >= 3 ? route.count / 2 : route.count - 1
         }
+        // A way of one leg is all base: nothing to release.
+        task.released = task.baseEnd == route.count - 1
         devices[id]?.robotTask = task
         let order = Self.order(task.orderId, update: 0, through: task.route, from: 0, released: task.baseEnd + 1, on: map)
         return .success([sendOrder(order, to: id, manufacturer: manufacturer, now: now)])
@@ -141,18 +145,31 @@ extension PlatformCore {
     /// the base's end (unless a fault switch says otherwise), the record when it is at the
     /// destination with nothing left to drive.
     private mutating func taskProgress(_ id: String, _ message: VDA5050State, now: UInt64) -> [Action] {
-        if devices[id]?.robotTask?.route.isEmpty == true {
-            // Planned now that the robot has said where it is; a task it cannot reach is dropped.
-            return (try? planTask(id, now: now).get()) ?? []
+        if let task = devices[id]?.robotTask, task.route.isEmpty {
+            // Planned now that the robot has said where it is; one it cannot reach fails.
+            switch planTask(id, now: now) {
+            case .success(let actions): return actions
+            case .failure(let error): return [taskFailed(id, task, because: error.description, now: now)]
+            }
         }
-        guard var task = devices[id]?.robotTask, message.orderId == task.orderId, let map = configuration.robotMap,
-              let manufacturer = devices[id]?.robotManufacturer else { return [] }
+        guard var task = devices[id]?.robotTask, let map = configuration.robotMap, let manufacturer = devices[id]?.robotManufacturer else { return [] }
+        guard message.orderId == task.orderId else {
+            // The robot refused the task's order (busy, or it starts elsewhere): the task ends there.
+            let refusal = message.errors.first { $0.errorReferences?.contains { $0.referenceKey == "orderId" && $0.referenceValue == task.orderId } == true }
+            guard let refusal else { return [] }
+            devices[id]?.robotTask = nil
+            return [taskFailed(id, task, because: "\(refusal.errorType): \(refusal.errorDescription ?? "refused")", now: now)]
+        }
         var actions: [Action] = []
         if !task.released, message.lastNodeId == task.route[task.baseEnd] {
             if let gate = task.gate {
-                if !task.gateAsked {
+                // Asked once, on the linkage path (the linkage switches act on it as on any
+                // linkage); a door not heard yet (no command topic) is asked on a later state.
+                if !task.gateAsked, let door = devices[gate], door.commandTopic != nil {
                     task.gateAsked = true
-                    actions += unlock(gate, for: id)
+                    if let unlock = linkageCommand(to: door, command: "unlock", arguments: [], rule: "fleet-manager", trigger: id) {
+                        actions.append(unlock)
+                    }
                 }
             } else if let update = release(&task, on: map, manufacturer: manufacturer, to: id, now: now) {
                 actions.append(update)
@@ -179,19 +196,11 @@ extension PlatformCore {
         return sendOrder(update, to: id, manufacturer: manufacturer, now: now)
     }
 
-    /// The fleet manager's command to the door a robot waits at: on the linkage path, so the
-    /// linkage switches (dropped, delayed) act on it as on any linkage.
-    private mutating func unlock(_ door: String, for robot: String) -> [Action] {
-        guard let topic = devices[door]?.commandTopic else { return [] }
-        guard !faults.linkageDropped else {
-            linkageDropped += 1
-            return []
-        }
-        linkageCommands += 1
-        let payload = DeviceEnvelope.command(
-            id: "fleet-\(linkageCommands)", command: "unlock", arguments: [],
-            extra: [("rule", JSONText.quoted("fleet-manager")), ("trigger", JSONText.quoted(robot))])
-        return [.sendCommand(device: door, topic: topic, payload: payload, rule: "fleet-manager", delay: faults.linkageDelay)]
+    /// A task that ended without the robot at its destination, as a record the platform shows.
+    private func taskFailed(_ id: String, _ task: RobotTask, because reason: String, now: UInt64) -> Action {
+        .showRecord(PlatformRecord(
+            device: id, kind: Self.robotKind, event: "task-failed", messageID: task.commandID, deviceTimeNanoseconds: nil,
+            receivedNanoseconds: now, values: [:], texts: ["to": task.destination, "order": task.orderId, "reason": reason]))
     }
 
     /// A device's event: a door a robot waits at says it is unlocked, and the robot's way on is released.
@@ -252,7 +261,6 @@ extension PlatformCore {
         }
         let routes = map.nodes.filter(\.charger).compactMap { map.route(from: start, to: $0.id) }
         guard let route = routes.min(by: { length($0) < length($1) }) else { return nil }
-        device.robotOrderHeaderId += 1
         let orderId = "return-\(id)-\(device.robotOrderHeaderId)"
         device.robotReturnOrder = orderId
         // A task under way gives way to the return (the robot takes the new order once it stops).

@@ -98,8 +98,8 @@ public struct PlatformCore: Sendable {
     /// Messages that were not device messages (kept for callers that predate ``input``).
     public var malformed: Int { input.malformed }
     /// Commands sent by linkage rules, and rule firings swallowed by the fault switch.
-    public internal(set) var linkageCommands = 0
-    public internal(set) var linkageDropped = 0
+    public private(set) var linkageCommands = 0
+    public private(set) var linkageDropped = 0
     /// Rule firings left out because the event lacked a value an argument takes (`{floor}`).
     public private(set) var linkageUnfilled = 0
     private var messagesSinceStart = 0
@@ -280,17 +280,31 @@ public struct PlatformCore: Sendable {
             let targets = rule.targetsTrigger
                 ? [source] : devices.values.filter { $0.id != source.id && rule.targets(kind: $0.kind, zone: $0.zone, triggerZone: source.zone) }
             for target in targets.sorted(by: { $0.id < $1.id }) {
-                guard let topic = target.commandTopic else { continue }
-                linkageCommands += 1
-                let id = "lk-\(rule.id)-\(linkageCommands)"
-                let payload = DeviceEnvelope.command(
-                    id: id, command: rule.command,
-                    arguments: arguments.sorted { $0.key < $1.key }.map { ($0.key, WireScalar(inferredFrom: $0.value)) },
-                    extra: [("rule", JSONText.quoted(rule.id)), ("trigger", JSONText.quoted(source.id))])
-                actions.append(.sendCommand(device: target.id, topic: topic, payload: payload, rule: rule.id, delay: faults.linkageDelay))
+                if let command = linkageCommand(
+                    to: target, command: rule.command, arguments: arguments.sorted { $0.key < $1.key }.map { ($0.key, WireScalar(inferredFrom: $0.value)) },
+                    rule: rule.id, trigger: source.id, checkedDrop: true) {
+                    actions.append(command)
+                }
             }
         }
         return actions
+    }
+
+    /// One linkage command to `target` on its command topic (nil without one), held back by the
+    /// `linkage-delay` switch; dropped (and counted) under `linkage-dropped` unless the caller
+    /// has already checked that switch.
+    mutating func linkageCommand(to target: DeviceState, command: String, arguments: [(String, WireScalar)], rule: String, trigger: String,
+                                 checkedDrop: Bool = false) -> Action? {
+        guard let topic = target.commandTopic else { return nil }
+        if !checkedDrop, faults.linkageDropped {
+            linkageDropped += 1
+            return nil
+        }
+        linkageCommands += 1
+        let payload = DeviceEnvelope.command(
+            id: "lk-\(rule)-\(linkageCommands)", command: command, arguments: arguments,
+            extra: [("rule", JSONText.quoted(rule)), ("trigger", JSONText.quoted(trigger))])
+        return .sendCommand(device: target.id, topic: topic, payload: payload, rule: rule, delay: faults.linkageDelay)
     }
 
     /// What the `texts-mangled` switch does to a text: everything outside ASCII is lost, as in a

@@ -81,7 +81,8 @@ struct CertifyCommand: ParsableCommand {
             stitched on), stale-update-rejected and broken-stitch-rejected (orderUpdateError, the \
             order unchanged), busy-order-rejected (a new order while driving), pause \
             (startPause/stopPause), cancel-order (stopped, nothing left, cancelOrder FINISHED), \
-            header-ids (rising per topic), state-interval (at least every 30 s) and \
+            header-ids (rising per topic), state-interval (at least every 30 s, watched for \
+            --state-window from the first state, default 35s: the run waits out the rest) and \
             messages-valid (every message by the standard's field tables, the header naming the \
             robot). The orders run from where the robot stands, nodes --leg metres apart along \
             its map's x axis, forward then back: give it that much room. A robot never heard \
@@ -205,6 +206,10 @@ struct CertifyCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Metres between the nodes of the orders sent to the robot (mqtt:// targets).", valueName: "metres"))
     var leg: Double = 2
 
+    @Option(help: ArgumentHelp("How long the robot's state is watched for the standard's 30 s rule (mqtt:// targets; under 30s the rule is not judged).",
+                               valueName: "duration"))
+    var stateWindow: DeviceDuration = .seconds(35)
+
     @Option(help: ArgumentHelp("Run folder (default reports/<run id>).", valueName: "dir"))
     var out: String?
 
@@ -251,6 +256,7 @@ struct CertifyCommand: ParsableCommand {
             guard ocppHeartbeat.seconds >= 1, ocppHeartbeat.seconds <= 3_600 else { throw ValidationError("--ocpp-heartbeat must be 1s to 1h") }
             guard outage.seconds >= 3 else { throw ValidationError("--outage must be at least 3s (the meter values it should queue)") }
         } else if case .vda5050 = target {
+            guard deviceId == nil else { throw ValidationError("an mqtt:// target names its robot with --robot manufacturer/serial, not --device-id") }
             guard let robot, robotLevels(robot) != nil else {
                 throw ValidationError("an mqtt:// target needs --robot manufacturer/serial, the robot's topic levels (e.g. --robot Acme/R-001)")
             }
@@ -262,7 +268,7 @@ struct CertifyCommand: ParsableCommand {
             }
             guard leg >= 0.1, leg <= 100 else { throw ValidationError("--leg must be 0.1 to 100 metres") }
         } else if deviceId != nil || passwordEnv != nil || passwordFile != nil {
-            throw ValidationError("--device-id, --password-env and --password-file are for sip://, ws:// and mqtt:// targets")
+            throw ValidationError("--device-id is for sip:// and ws:// targets, --password-env and --password-file for sip://, ws:// and mqtt:// ones")
         }
         if case .vda5050 = target {} else if robot != nil || mqttUser != nil {
             throw ValidationError("--robot and --mqtt-user are for mqtt:// targets (a VDA 5050 robot)")
@@ -480,6 +486,7 @@ struct CertifyCommand: ParsableCommand {
             configuration.connectTimeout = .nanoseconds(Int64(registerTimeout.nanoseconds))
             configuration.answerTimeout = .nanoseconds(Int64(max(timeout.nanoseconds, 10_000_000_000)))
             configuration.leg = leg
+            configuration.stateWindow = .nanoseconds(Int64(stateWindow.nanoseconds))
             configuration.waived = Set(waived)
             let quiet = options.json
             configuration.progress = { if !quiet { print($0) } }

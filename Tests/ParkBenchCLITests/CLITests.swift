@@ -439,13 +439,14 @@ import Testing
             ("no-offline-detection", ["charger-offline-detection"], ["charger-offline-detection"]),
         ]
         let robotAlarms = ["robot-fault-alarm", "robot-low-battery-alarm"], robotTask = ["robot-task-completion", "robot-door-chain"]
-        // Healthy, the whole suite; under a switch, the checks it breaks (those wait out their
-        // timeouts; the healthy row proves the rest, as a switch's own row proves each of them).
-        let robots: [(fault: String?, failing: [String])] = [
-            (nil, []), ("alarm-delay=3s", robotAlarms), ("drop-alarms", robotAlarms),
-            ("robot-errors-ignored", ["robot-returns-to-charge"] + robotAlarms),
-            ("stale-order-updates", robotTask), ("horizon-never-released", robotTask),
-            ("linkage-dropped", ["robot-door-chain"]), ("linkage-delay=2s", ["robot-door-chain"]),
+        // Healthy, the whole suite; under a switch, the checks it breaks (they wait out their
+        // timeouts) and one it must leave passing — the task, or for the task's own switches an alarm.
+        let robots: [(fault: String?, failing: [String], passing: [String])] = [
+            (nil, [], []),
+            ("alarm-delay=3s", robotAlarms, ["robot-task-completion"]), ("drop-alarms", robotAlarms, ["robot-task-completion"]),
+            ("robot-errors-ignored", ["robot-returns-to-charge"] + robotAlarms, ["robot-task-completion"]),
+            ("stale-order-updates", robotTask, ["robot-fault-alarm"]), ("horizon-never-released", robotTask, ["robot-fault-alarm"]),
+            ("linkage-dropped", ["robot-door-chain"], ["robot-task-completion"]), ("linkage-delay=2s", ["robot-door-chain"], ["robot-task-completion"]),
         ]
         // Each demo runs only its suite's devices, cut from demo.yaml so they stay the demo's: the
         // rest of the park (meters behind the gateway, the MQTT devices) is the other matrices' to
@@ -467,8 +468,8 @@ import Testing
             .write(toFile: parks.robots, atomically: true, encoding: .utf8)
         let matrix = video.map { (suite: "video", park: parks.video, checks: 8, fault: $0.fault, failing: $0.failing, only: [String]()) }
             + charging.map { (suite: "charging", park: parks.charging, checks: $0.only.isEmpty ? 5 : $0.only.count, fault: $0.fault, failing: $0.failing, only: $0.only) }
-            + robots.map { (suite: "robots", park: parks.robots, checks: $0.fault == nil ? 5 : $0.failing.count, fault: $0.fault, failing: $0.failing,
-                            only: $0.fault == nil ? [String]() : $0.failing) }
+            + robots.map { (suite: "robots", park: parks.robots, checks: $0.fault == nil ? 5 : $0.failing.count + $0.passing.count, fault: $0.fault,
+                            failing: $0.failing, only: $0.fault == nil ? [String]() : $0.failing + $0.passing) }
         let folders = matrix.map { FileManager.default.temporaryDirectory.appendingPathComponent("parkbench-\($0.suite)-\($0.fault ?? "healthy")-\(UUID())").path }
         let runs = try parkbenchConcurrently(matrix.indices.map { index in
             ["demo", "--suite", "conformance/suites/\(matrix[index].suite).yaml", "--park", matrix[index].park, "--out", folders[index]]

@@ -52,6 +52,8 @@ import Testing
                 configuration.answerTimeout = .milliseconds(1500)
                 configuration.driveTimeout = .seconds(20)
                 configuration.leg = 1
+                // The 30 s state rule is judged on a synthetic log below, not by waiting here.
+                configuration.stateWindow = .zero
                 let outcome = Result { () throws(RobotCertificationError) in try RobotCertification(configuration).run() }
                 results.withLock { $0[id] = outcome }
             }
@@ -62,11 +64,30 @@ import Testing
         let passing = try #require(try results.withLock { $0["R-good"] }?.get())
         #expect(passing.map(\.id) == RobotCertification.checkIDs)
         for check in passing {
-            #expect(check.verdict == .pass, "R-good \(check.id) \(check.verdict): \(check.summary) \(check.findings)")
+            #expect(check.verdict == (check.id == "state-interval" ? .skipped : .pass), "R-good \(check.id) \(check.verdict): \(check.summary) \(check.findings)")
         }
         let failing = try #require(try results.withLock { $0["R-stale"] }?.get())
         for check in failing {
-            #expect(check.verdict == (check.id == "stale-update-rejected" ? .fail : .pass), "R-stale \(check.id) \(check.verdict): \(check.summary)")
+            let expected: RunReport.Verdict = check.id == "stale-update-rejected" ? .fail : check.id == "state-interval" ? .skipped : .pass
+            #expect(check.verdict == expected, "R-stale \(check.id) \(check.verdict): \(check.summary)")
         }
+    }
+
+    /// The 30 s state rule on a log of state arrivals: a gap over 30 s fails (the time since the
+    /// last state counts), a window under 30 s is not judged, 35 s of states every 10 s pass.
+    @Test func theStateRuleIsJudgedOnTheGapsIncludingTheLastOne() {
+        func judge(_ seconds: [Double], end: Double) -> CheckResult {
+            let log = RobotLog(base: "uagv/v2/Acme/R-1")
+            for second in seconds {
+                log.record(HeardMessage(topic: .state, bytes: [], retained: false, at: UInt64(second * 1e9) + 1_000_000_000, state: nil))
+            }
+            let run = RobotCertificationRun(configuration: .init(host: "127.0.0.1", port: 1883, manufacturer: "Acme", serialNumber: "R-1"), log: log)
+            return run.stateInterval(now: UInt64(end * 1e9) + 1_000_000_000)
+        }
+        #expect(judge([0, 10, 20, 30], end: 35).verdict == .pass)
+        #expect(judge([0, 10, 45], end: 50).verdict == .fail, "a 35 s gap")
+        #expect(judge([0, 10], end: 45).verdict == .fail, "35 s since the last state")
+        #expect(judge([0, 5], end: 8).verdict == .skipped, "8 s watched cannot judge a 30 s rule")
+        #expect(judge([], end: 40).verdict == .fail, "no state at all")
     }
 }

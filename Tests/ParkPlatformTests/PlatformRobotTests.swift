@@ -160,7 +160,8 @@ import Testing
         #expect(try orders(core.robotState("R-1", at("b", x: 10, orderId: order.orderId, left: ["c", "d"], driving: true), now: 4)).isEmpty)
         let release = try orders(core.robotState("R-1", at("c", x: 20, orderId: order.orderId, left: ["d"]), now: 5))
         let update = try #require(release.first)
-        #expect(release.count == 1 && update.orderId == order.orderId && update.orderUpdateId == 1 && update.headerId > order.headerId)
+        #expect(release.count == 1 && update.orderId == order.orderId && update.orderUpdateId == 1 && update.headerId == order.headerId + 1)
+        #expect(throws: PlatformError.self, "one task at a time") { try core.robotTask("R-1", to: "a", commandID: "api-9", now: 5).get() }
         #expect(update.nodes.map(\.nodeId) == ["c", "d"] && update.nodes.map(\.sequenceId) == [4, 6] && update.nodes.allSatisfy(\.released))
         #expect(try orders(core.robotState("R-1", at("c", x: 20, orderId: order.orderId, left: ["d"], driving: true), now: 6)).isEmpty, "released once")
         let done = records(core.robotState("R-1", at("d", x: 30, orderId: order.orderId), now: 7))
@@ -177,6 +178,16 @@ import Testing
             let released = try orders(faulty.robotState("R-1", at("c", x: 20, orderId: first.orderId, left: ["d"]), now: 3))
             #expect(released.map(\.orderUpdateId) == (stale ? [0] : []))
         }
+
+        // A task whose order the robot refuses ends, shown failed with the robot's reason.
+        var refused = PlatformCore(configuration: PlatformConfiguration(robotMap: map))
+        _ = refused.robotState("R-1", at("a", x: 0, orderId: "cleaning-7"), now: 1)
+        let doomed = try #require(try orders(refused.robotTask("R-1", to: "d", commandID: "api-4", now: 2).get()).first)
+        var busy = at("a", x: 0, orderId: "cleaning-7", left: ["x"], driving: true)
+        busy.errors = [VDA5050Error("orderError", description: "still driving cleaning-7", references: [VDA5050ErrorReference("orderId", doomed.orderId)])]
+        let failed = records(refused.robotState("R-1", busy, now: 3))
+        #expect(failed.map(\.event) == ["task-failed"] && failed.first?.texts["reason"]?.hasPrefix("orderError") == true)
+        #expect(refused.devices["R-1"]?.robotTask == nil)
 
         // What cannot be a task is refused, naming why.
         var refusing = PlatformCore(configuration: PlatformConfiguration(robotMap: map))
