@@ -30,16 +30,20 @@ public final class VDA5050RobotBinding: EmissionObserver, MQTTClientPoolDelegate
         public var ioThreads: Int
         /// How long a `pick`, `drop` or any other timed action without a `duration` takes.
         public var defaultActionTime: Duration
+        /// The map the robots' positions are on (their state's `mapId`): the park map the fleet
+        /// manager plans on; nil: each robot's zone.
+        public var mapId: String?
 
         public init(host: String = "127.0.0.1", port: Int = 1883, keepAlive: Duration = .seconds(30),
                     credentials: @escaping @Sendable (BoundDevice) -> MQTTCredentials? = { _ in nil }, ioThreads: Int = 1,
-                    defaultActionTime: Duration = .seconds(5)) {
+                    defaultActionTime: Duration = .seconds(5), mapId: String? = nil) {
             self.host = host
             self.port = port
             self.keepAlive = keepAlive
             self.credentials = credentials
             self.ioThreads = ioThreads
             self.defaultActionTime = defaultActionTime
+            self.mapId = mapId
         }
     }
 
@@ -113,7 +117,7 @@ public final class VDA5050RobotBinding: EmissionObserver, MQTTClientPoolDelegate
         for device in devices {
             guard let profile = catalog.model(named: device.model), let settings = profile.vda5050 else { continue }
             let manufacturer = settings.manufacturer ?? (profile.vendor.isEmpty ? "ParkBench" : profile.vendor)
-            var session = VDA5050VehicleSession(manufacturer: manufacturer, serialNumber: device.id, mapId: device.zone ?? "park")
+            var session = VDA5050VehicleSession(manufacturer: manufacturer, serialNumber: device.id, mapId: configuration.mapId ?? device.zone ?? "park")
             session.ignoresStaleUpdates = settings.defects.contains("stale-updates-ignored")
             let speed = profile.parameters["max_speed"].flatMap(Double.init) ?? 1
             robots[device.id] = RobotCell(Robot(

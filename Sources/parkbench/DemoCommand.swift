@@ -196,6 +196,7 @@ struct DemoCommand: AsyncParsableCommand {
         let gatewayLogin = MQTTCredentials(username: "parkbench-gateway", password: MosquittoAuth.randomSecret())
         configuration.deviceSecrets = DeviceSecrets(secrets, source: "the demo's generated secrets")
         configuration.harnessCredentials = harnessLogin
+        configuration.robotMapId = map.id
 
         let broker: MosquittoBroker
         do {

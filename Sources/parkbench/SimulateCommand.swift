@@ -191,6 +191,11 @@ struct SimulateCommand: AsyncParsableCommand {
         valueName: "http://host:port/path"))
     var httpPush: String?
 
+    @Option(help: ArgumentHelp(
+        "With --broker: the VDA 5050 mapId the robots report their positions on — the map your fleet manager plans on (default: each robot's zone).",
+        valueName: "id"))
+    var robotMapId: String?
+
     func validate() throws {
         if duration == .zero { throw ValidationError("--duration must be longer than 0s, e.g. --duration 30s") }
         if connectWindow < 1 { throw ValidationError("--connect-window must be at least 1") }
@@ -482,7 +487,7 @@ struct SimulateCommand: AsyncParsableCommand {
                     catalog: catalog,
                     configuration: .init(host: broker.host, port: broker.port, credentials: { device in
                         (robotSecrets?.secret(for: device.id) ?? robotPassword).map { MQTTCredentials(username: device.id, password: $0) }
-                    }))
+                    }, mapId: robotMapId))
                 if !robots.deviceIDs.isEmpty { bindings.robots = robots }
                 let onMQTT = devices.filter {
                     !(bindings.gb28181?.serves($0.id) ?? false) && !(bindings.ocpp?.serves($0.id) ?? false) && !robots.serves($0.id)

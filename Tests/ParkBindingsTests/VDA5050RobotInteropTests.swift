@@ -25,10 +25,10 @@ import Testing
         let plan = [PlannedDevice(kind: robotKind, setup: DeviceSetup(
             id: "R-1", parameters: try DeviceParameters(descriptor: robotKind.descriptor, overrides: [
                 "max_speed": "4", "report_interval": "200ms", "heartbeat_interval": "1h",
-            ]), random: .forDevice("R-1", runSeed: 3), placement: Placement(zone: "park-a", floor: 1)))]
+            ]), random: .forDevice("R-1", runSeed: 3), placement: Placement(zone: "A", floor: 1)))]
         let binding = VDA5050RobotBinding(
-            devices: [BoundDevice(id: "R-1", kind: "mobile-robot", model: "bot-1", zone: "park-a")], catalog: ModelCatalog([model]),
-            configuration: .init(port: broker.port, defaultActionTime: .seconds(1)))
+            devices: [BoundDevice(id: "R-1", kind: "mobile-robot", model: "bot-1", zone: "A")], catalog: ModelCatalog([model]),
+            configuration: .init(port: broker.port, defaultActionTime: .seconds(1), mapId: "park-a"))
         #expect(binding.deviceIDs == ["R-1"])
         let engine = try await RealTimeEngine(plan: plan, threads: 1, observer: binding)
         binding.routeCommands(to: engine)
@@ -74,6 +74,7 @@ import Testing
         #expect(drives.count == 2)
         let last = try #require(seen.last?["agvPosition"] as? [String: Any])
         #expect(abs((last["x"] as? Double ?? 0) - 4) < 0.05 && abs((last["y"] as? Double ?? 0) - 3) < 0.05, "\(last)")
+        #expect(last["mapId"] as? String == "park-a", "the fleet manager's map, not the robot's zone")
 
         // An older update of the same order: rejected, and the state says why.
         let stale = order.replacingOccurrences(of: #""orderUpdateId":1"#, with: #""orderUpdateId":0"#)

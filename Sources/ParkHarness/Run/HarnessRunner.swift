@@ -40,6 +40,9 @@ public struct HarnessRunner: Sendable {
         public var harnessCredentials: MQTTCredentials?
         /// Model profiles, for the register maps of meters served behind a gateway (profile `meters:`).
         public var catalog: ModelCatalog?
+        /// The map the park's robots report their positions on (VDA 5050 `mapId`); nil: each
+        /// robot's zone.
+        public var robotMapId: String?
         /// Where to write the meter table (``GatewayMeters/table``) once the meters answer; nil: nowhere.
         public var meterTableFile: String?
         /// At least this many samples per latency check (`--samples`).
@@ -167,7 +170,8 @@ public struct HarnessRunner: Sendable {
             // the standard's topics and messages instead of the envelope.
             if let catalog = configuration.catalog {
                 let robots = VDA5050RobotBinding(devices: devices, catalog: catalog, configuration: .init(
-                    host: bindingConfiguration.host, port: bindingConfiguration.port, credentials: bindingConfiguration.credentials))
+                    host: bindingConfiguration.host, port: bindingConfiguration.port, credentials: bindingConfiguration.credentials,
+                    mapId: configuration.robotMapId))
                 if !robots.deviceIDs.isEmpty {
                     bindings.robots = robots
                     devices = devices.filter { !robots.serves($0.id) }
