@@ -64,7 +64,7 @@ extension PlatformCore {
         let before = device.status
         device.status = message.errors.contains { $0.errorLevel == .fatal } ? .abnormal : .online
         var values: [String: Double] = ["battery": message.batteryState.batteryCharge, "driving": message.driving ? 1 : 0]
-        if let position = message.agvPosition {
+        if let position = message.agvPosition, viewDue(id, now: now) {
             values["x"] = position.x
             values["y"] = position.y
         }
@@ -85,12 +85,40 @@ extension PlatformCore {
     }
 
     /// A robot's `visualization`: its position, and a task waiting for it planned.
+    /// A robot's `visualization`: its position, shown on the platform's map as it moves (004
+    /// L1791: 支持地图显示，查看机器人作业所在位置), and a task waiting for it planned.
     public mutating func robotVisualization(_ id: String, _ message: VDA5050Visualization, now: UInt64) -> [Action] {
         guard let position = message.agvPosition, devices[id]?.viaVDA5050 == true else { return [] }
         devices[id]?.robotX = position.x
         devices[id]?.robotY = position.y
         if let manufacturer = message.manufacturer, devices[id]?.robotManufacturer == nil { devices[id]?.robotManufacturer = manufacturer }
-        return devices[id]?.robotTask?.route.isEmpty == true ? ((try? planTask(id, now: now).get()) ?? []) : []
+        var actions: [Action] = []
+        if viewDue(id, now: now) {
+            actions.append(.showTelemetry(PlatformTelemetry(
+                device: id, kind: Self.robotKind, messageID: nil, deviceTimeNanoseconds: nil, receivedNanoseconds: now,
+                values: ["x": position.x, "y": position.y])))
+        }
+        return actions + planPending(id, now: now)
+    }
+
+    /// Whether the robot's position is to be shown now: always, but at most every
+    /// `robotViewInterval` under the `robot-view-sampled` switch.
+    private mutating func viewDue(_ id: String, now: UInt64) -> Bool {
+        guard let interval = faults.robotViewInterval else { return true }
+        let every = UInt64(max(0, interval.components.seconds)) * 1_000_000_000 + UInt64(max(0, interval.components.attoseconds) / 1_000_000_000)
+        if let last = devices[id]?.robotShownAt, now &- last < every { return false }
+        devices[id]?.robotShownAt = now
+        return true
+    }
+
+    /// A task asked before the robot said where it is, planned now that it has; one it cannot
+    /// reach fails, shown as such.
+    private mutating func planPending(_ id: String, now: UInt64) -> [Action] {
+        guard let task = devices[id]?.robotTask, task.route.isEmpty else { return [] }
+        switch planTask(id, now: now) {
+        case .success(let actions): return actions
+        case .failure(let error): return [taskFailed(id, task, because: error.description, now: now)]
+        }
     }
 
     /// Sends robot `id` to node `destination` of the park's map by the shortest way, as a task:
@@ -145,13 +173,7 @@ extension PlatformCore {
     /// the base's end (unless a fault switch says otherwise), the record when it is at the
     /// destination with nothing left to drive.
     private mutating func taskProgress(_ id: String, _ message: VDA5050State, now: UInt64) -> [Action] {
-        if let task = devices[id]?.robotTask, task.route.isEmpty {
-            // Planned now that the robot has said where it is; one it cannot reach fails.
-            switch planTask(id, now: now) {
-            case .success(let actions): return actions
-            case .failure(let error): return [taskFailed(id, task, because: error.description, now: now)]
-            }
-        }
+        if devices[id]?.robotTask?.route.isEmpty == true { return planPending(id, now: now) }
         guard var task = devices[id]?.robotTask, let map = configuration.robotMap, let manufacturer = devices[id]?.robotManufacturer else { return [] }
         guard message.orderId == task.orderId else {
             // The robot refused the task's order (busy, or it starts elsewhere): the task ends there.

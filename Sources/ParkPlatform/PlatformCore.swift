@@ -48,6 +48,8 @@ public struct PlatformCore: Sendable {
         public var robotLastNode: String?
         /// The task the fleet manager has the robot on, until its state shows it done.
         public var robotTask: RobotTask?
+        /// When the platform last showed the robot's position (the `robot-view-sampled` switch).
+        public var robotShownAt: UInt64?
         /// An OCPP charger's connectors: the status each last reported (connector 0: the station).
         public var connectors: [Int: String] = [:]
         /// A VDA 5050 robot's errors now showing, by type (its state's `errors`): a new one is an
@@ -525,6 +527,9 @@ public struct PlatformFaults: Sendable, Hashable {
     public var robotUpdatesStale = false
     /// Robots: a task's horizon is never released — the robot waits at the base's end for good.
     public var robotHorizonKept = false
+    /// Robots: the platform's view of where a robot is (the position it shows) is refreshed at
+    /// most this often, however often the robot says — a map that lags the park.
+    public var robotViewInterval: Duration?
 
     public init(
         alarmDelay: Duration = .zero, dropAlarms: Bool = false, valueScaling: Double = 1,

@@ -36,6 +36,7 @@ struct DemoCommand: AsyncParsableCommand {
               robot-errors-ignored      robots' errors raise nothing: no alarm, no return to charge → robot checks
               stale-order-updates       a robot's task is released with its first orderUpdateId again: ignored → robot task
               horizon-never-released    a robot's task never gets the rest of its way → robot task
+              robot-view-sampled[=5s]   a robot's position is shown at most this often → robot view
               auth-disabled             the broker and the SIP server let anyone in → device and camera authentication
               commands-dropped          API commands are accepted, not sent → platform command, camera PTZ
               catalog-truncated         only an NVR's first catalog MESSAGE is kept → catalog completeness
@@ -377,6 +378,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case noOfflineDetection = "no-offline-detection", crashAfter = "crash-after", linkageDropped = "linkage-dropped"
         case linkageDelay = "linkage-delay", whitelistIgnored = "whitelist-ignored", textsMangled = "texts-mangled"
         case robotErrorsIgnored = "robot-errors-ignored", staleOrderUpdates = "stale-order-updates", horizonNeverReleased = "horizon-never-released"
+        case robotViewSampled = "robot-view-sampled"
         case authDisabled = "auth-disabled", commandsDropped = "commands-dropped"
         case catalogTruncated = "catalog-truncated", keepalivesIgnored = "keepalives-ignored"
         case videoDelay = "video-delay", rtpLoss = "rtp-loss"
@@ -396,7 +398,8 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         self.name = name
         value = parts.count == 2 ? parts[1] : nil
         switch name {
-        case .alarmDelay, .gatewaySlowPoll, .videoDelay, .staleEventsDropped, .standbySlowTakeover, .slowUnderLoad, .ocppSlowResponses, .linkageDelay: if let value, DeviceDuration(parsing: value).map({ $0 > .zero }) != true { return nil }
+        case .alarmDelay, .gatewaySlowPoll, .videoDelay, .staleEventsDropped, .standbySlowTakeover, .slowUnderLoad, .ocppSlowResponses, .linkageDelay,
+             .robotViewSampled: if let value, DeviceDuration(parsing: value).map({ $0 > .zero }) != true { return nil }
         case .valueScaling: if let value, Double(value) == nil { return nil }
         case .crashAfter, .gatewayMeterLimit: if let value, Int(value).map({ $0 > 0 }) != true { return nil }
         case .rtpLoss: if let value, Int(value).map({ $0 > 1 }) != true { return nil }
@@ -423,6 +426,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .staleEventsDropped: "stale-events-dropped=\(value ?? "5s")"
         case .slowUnderLoad: "slow-under-load=\(value ?? "100us")"
         case .standbySlowTakeover: "standby-slow-takeover=\(value ?? "30s")"
+        case .robotViewSampled: "robot-view-sampled=\(value ?? "5s")"
         case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline,
              .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected, .whitelistIgnored, .textsMangled, .robotErrorsIgnored,
              .staleOrderUpdates, .horizonNeverReleased:
@@ -446,6 +450,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .robotErrorsIgnored: faults.robotErrorsIgnored = true
         case .staleOrderUpdates: faults.robotUpdatesStale = true
         case .horizonNeverReleased: faults.robotHorizonKept = true
+        case .robotViewSampled: faults.robotViewInterval = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "5s") ?? .seconds(5)).nanoseconds))
         case .commandsDropped: faults.commandsDropped = true
         case .catalogTruncated: faults.catalogTruncated = true
         case .keepalivesIgnored: faults.keepalivesIgnored = true

@@ -156,6 +156,9 @@ struct PlatformCommand: AsyncParsableCommand {
         @Flag(help: "Fault: the rest of a robot's task (its horizon) is never released.")
         var horizonNeverReleased = false
 
+        @Option(help: ArgumentHelp("Fault: a robot's position is shown at most this often, e.g. 5s.", valueName: "duration"))
+        var robotViewSampled: DeviceDuration?
+
         @Option(help: ArgumentHelp("Serve the REST API on this port (0: a free one; printed).", valueName: "port"))
         var httpPort: Int?
 
@@ -292,6 +295,7 @@ struct PlatformCommand: AsyncParsableCommand {
             faults.robotErrorsIgnored = robotErrorsIgnored
             faults.robotUpdatesStale = staleOrderUpdates
             faults.robotHorizonKept = horizonNeverReleased
+            faults.robotViewInterval = robotViewSampled.map { .nanoseconds(Int64($0.nanoseconds)) }
             faults.ocppSlowResponses = .nanoseconds(Int64(ocppSlowResponses?.nanoseconds ?? 0))
             faults.ocppBootsRejected = ocppBootsRejected
             let store: PlatformStore

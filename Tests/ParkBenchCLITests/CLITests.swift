@@ -409,7 +409,7 @@ import Testing
     /// OCPP 1.6J to its central system, and its robots on VDA 5050 to its fleet manager, pass
     /// every check, and each of the platform's fault switches fails exactly the checks that watch
     /// what it breaks. Real sockets and real time: registration, keepalive timeouts, SIP
-    /// transactions, OCPP calls and VDA 5050 states are what is being judged. Twenty-five demos at
+    /// transactions, OCPP calls and VDA 5050 states are what is being judged. Twenty-six demos at
     /// once, each with only its suite's devices: a video demo waits 13–37 s on its checks' windows
     /// and uses little CPU (eight cameras, one stream at a time), and a charging or robots demo
     /// takes a few seconds beside them, so the matrix takes the slowest demo's time.
@@ -447,6 +447,7 @@ import Testing
             ("robot-errors-ignored", ["robot-returns-to-charge"] + robotAlarms, ["robot-task-completion"]),
             ("stale-order-updates", robotTask, ["robot-fault-alarm"]), ("horizon-never-released", robotTask, ["robot-fault-alarm"]),
             ("linkage-dropped", ["robot-door-chain"], ["robot-task-completion"]), ("linkage-delay=2s", ["robot-door-chain"], ["robot-task-completion"]),
+            ("robot-view-sampled=5s", ["robot-position-view"], ["robot-task-completion", "robot-door-chain"]),
         ]
         // Each demo runs only its suite's devices, cut from demo.yaml so they stay the demo's: the
         // rest of the park (meters behind the gateway, the MQTT devices) is the other matrices' to
@@ -468,7 +469,7 @@ import Testing
             .write(toFile: parks.robots, atomically: true, encoding: .utf8)
         let matrix = video.map { (suite: "video", park: parks.video, checks: 8, fault: $0.fault, failing: $0.failing, only: [String]()) }
             + charging.map { (suite: "charging", park: parks.charging, checks: $0.only.isEmpty ? 5 : $0.only.count, fault: $0.fault, failing: $0.failing, only: $0.only) }
-            + robots.map { (suite: "robots", park: parks.robots, checks: $0.fault == nil ? 5 : $0.failing.count + $0.passing.count, fault: $0.fault,
+            + robots.map { (suite: "robots", park: parks.robots, checks: $0.fault == nil ? 6 : $0.failing.count + $0.passing.count, fault: $0.fault,
                             failing: $0.failing, only: $0.fault == nil ? [String]() : $0.failing + $0.passing) }
         let folders = matrix.map { FileManager.default.temporaryDirectory.appendingPathComponent("parkbench-\($0.suite)-\($0.fault ?? "healthy")-\(UUID())").path }
         let runs = try parkbenchConcurrently(matrix.indices.map { index in

@@ -248,4 +248,27 @@ import Testing
             #expect(released.map(\.orderUpdateId) == [1] && released.first?.nodes.map(\.nodeId) == ["b", "gate", "c"])
         }
     }
+
+    /// The map's view of a robot: every visualization's position is shown; under
+    /// `robot-view-sampled` at most once per interval (states' positions too), battery always.
+    @Test func positionsAreShownAsTheyComeUnlessSampled() {
+        func visualization(_ x: Double) -> VDA5050Visualization {
+            VDA5050Visualization(
+                header: VDA5050Header(headerId: 0, timestamp: "2026-12-07T08:00:00.000Z", manufacturer: "Acme", serialNumber: "R-1"),
+                agvPosition: VDA5050AGVPosition(x: x, y: 0, theta: 0, mapId: "park-a"), velocity: nil)
+        }
+        func shownX(_ actions: [PlatformCore.Action]) -> [Double] {
+            actions.compactMap { if case .showTelemetry(let telemetry) = $0 { telemetry.values["x"] } else { nil } }
+        }
+        var core = PlatformCore(configuration: PlatformConfiguration())
+        _ = core.robotConnection("R-1", state: .online, now: 0)
+        #expect(shownX(core.robotVisualization("R-1", visualization(1), now: 1_000_000_000)) == [1])
+        #expect(shownX(core.robotVisualization("R-1", visualization(2), now: 1_500_000_000)) == [2])
+        core.faults.robotViewInterval = .seconds(5)
+        #expect(shownX(core.robotVisualization("R-1", visualization(3), now: 2_000_000_000)) == [3])
+        #expect(shownX(core.robotVisualization("R-1", visualization(4), now: 3_000_000_000)).isEmpty)
+        let state = core.robotState("R-1", state([]), now: 4_000_000_000)
+        #expect(shownX(state).isEmpty && state.contains { if case .showTelemetry(let telemetry) = $0 { telemetry.values["battery"] == 80 } else { false } })
+        #expect(shownX(core.robotVisualization("R-1", visualization(5), now: 7_000_000_000)) == [5])
+    }
 }

@@ -89,7 +89,7 @@ package enum CheckTypes {
     package static let all: [any ConformanceCheck.Type] = [
         LatencyCheck.self, DeliveryCheck.self, AccuracyCheck.self, StatusCheck.self, CommandCheck.self, LinkageCheck.self,
         AuthCheck.self, MeterReadingCheck.self, SIPAuthCheck.self, CatalogCheck.self, VideoStartCheck.self, VideoStreamCheck.self,
-        FailoverCheck.self, LoadCheck.self, ChargingSessionCheck.self, ChainCheck.self, RecognitionCheck.self, RushCheck.self, RobotTaskCheck.self,
+        FailoverCheck.self, LoadCheck.self, ChargingSessionCheck.self, ChainCheck.self, RecognitionCheck.self, RushCheck.self, RobotTaskCheck.self, RobotViewCheck.self,
     ]
 
     package static func named(_ type: String) -> (any ConformanceCheck.Type)? { all.first { $0.type == type } }
