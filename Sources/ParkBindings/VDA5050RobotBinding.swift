@@ -559,9 +559,5 @@ public final class VDA5050RobotBinding: EmissionObserver, MQTTClientPoolDelegate
         }
     }
 
-    private static func now() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
-    }
+    private static func now() -> Int64 { SystemClock.wallNow().nanosecondsSinceEpoch }
 }

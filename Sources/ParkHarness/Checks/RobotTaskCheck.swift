@@ -52,28 +52,58 @@ public struct RobotTaskCheck: ConformanceCheck {
         position = (node.x, node.y)
     }
 
-    public func run(in context: HarnessContext) async -> CheckMeasurement {
+    /// How asking the platform for the task went.
+    enum Request {
+        /// Asked and taken: the ledger's mark and the wall time just before the asking.
+        case taken(mark: Int, at: Int64)
+        /// The platform refused it, saying why.
+        case refused(String)
+        /// It could not be asked at all (no endpoint, no such device).
+        case cannotAsk(String)
+    }
+
+    /// Asks the platform, through its profile's `commands` endpoint, for `goto {node: to}` at the robot.
+    func request(in context: HarnessContext) async -> Request {
         guard let endpoint = context.profile.commands else {
-            return CheckMeasurement(error: "the platform profile has no `commands` endpoint to ask the platform for a task")
+            return .cannotAsk("the platform profile has no `commands` endpoint to ask the platform for a task")
         }
-        guard context.devices.contains(where: { $0.id == device }) else { return CheckMeasurement(error: "no device '\(device)' in the park") }
+        guard context.devices.contains(where: { $0.id == device }) else { return .cannotAsk("no device '\(device)' in the park") }
         let mark = context.truth.mark
         let asked = context.wallNow()
-        var measurement = CheckMeasurement()
         if let problem = await context.askPlatform(DeviceAction(.command, "goto", arguments: ["node": destination]), device: device, through: endpoint) {
+            return .refused(problem)
+        }
+        return .taken(mark: mark, at: asked)
+    }
+
+    /// The robot's own `arrived` at the destination's position, after ledger mark `mark`.
+    func arrival(in context: HarnessContext, after mark: Int) -> LedgerRecord? {
+        context.truth.records(from: mark) { record in
+            guard record.entry == .emission, record.deviceID == device, record.name == "arrived", let point = Self.point(record) else { return false }
+            return abs(point.x - position.x) < 0.05 && abs(point.y - position.y) < 0.05
+        }.first
+    }
+
+    /// A record's position readings, when it has both.
+    static func point(_ record: LedgerRecord) -> (x: Double, y: Double)? {
+        guard let x = record.readings.first(where: { $0.point == "x" })?.value.doubleValue,
+              let y = record.readings.first(where: { $0.point == "y" })?.value.doubleValue else { return nil }
+        return (x, y)
+    }
+
+    public func run(in context: HarnessContext) async -> CheckMeasurement {
+        var measurement = CheckMeasurement()
+        let mark: Int, asked: Int64
+        switch await request(in: context) {
+        case .cannotAsk(let reason): return CheckMeasurement(error: reason)
+        case .refused(let problem):
             measurement.set("missing", .count(1))
             measurement.set("early", .count(0))
             measurement.findings.append("the platform refused the task: \(problem)")
             return measurement
+        case .taken(let taken, let at): (mark, asked) = (taken, at)
         }
-        func arrival() -> LedgerRecord? {
-            context.truth.records(from: mark) { record in
-                guard record.entry == .emission, record.deviceID == device, record.name == "arrived",
-                      let x = record.readings.first(where: { $0.point == "x" })?.value.doubleValue,
-                      let y = record.readings.first(where: { $0.point == "y" })?.value.doubleValue else { return false }
-                return abs(x - position.x) < 0.05 && abs(y - position.y) < 0.05
-            }.first
-        }
+        func arrival() -> LedgerRecord? { self.arrival(in: context, after: mark) }
         func completion() -> Observation? {
             context.observations.observations(.record, since: asked).first {
                 $0.device == device && $0.event == "task-completed" && $0.texts["to"] == destination

@@ -41,25 +41,16 @@ public struct RobotViewCheck: ConformanceCheck {
     struct TrackPoint { var time: Int64; var x: Double; var y: Double }
 
     public func run(in context: HarnessContext) async -> CheckMeasurement {
-        guard let endpoint = context.profile.commands else {
-            return CheckMeasurement(error: "the platform profile has no `commands` endpoint to ask the platform for a task")
+        let device = task.device
+        let mark: Int, asked: Int64
+        switch await task.request(in: context) {
+        case .cannotAsk(let reason): return CheckMeasurement(error: reason)
+        case .refused(let problem): return CheckMeasurement(error: "the platform refused the task: \(problem)")
+        case .taken(let taken, let at): (mark, asked) = (taken, at)
         }
-        let device = task.device, target = task.position
-        guard context.devices.contains(where: { $0.id == device }) else { return CheckMeasurement(error: "no device '\(device)' in the park") }
-        let mark = context.truth.mark
-        let asked = context.wallNow()
         var measurement = CheckMeasurement()
-        if let problem = await context.askPlatform(DeviceAction(.command, "goto", arguments: ["node": task.destination]), device: device, through: endpoint) {
-            return CheckMeasurement(error: "the platform refused the task: \(problem)")
-        }
-        func arrival() -> LedgerRecord? {
-            context.truth.records(from: mark) { record in
-                guard record.entry == .emission, record.deviceID == device, record.name == "arrived", let point = Self.point(record) else { return false }
-                return abs(point.x - target.x) < 0.05 && abs(point.y - target.y) < 0.05
-            }.first
-        }
-        _ = await context.waitUntil(timeout: common.timeout) { arrival() != nil }
-        guard let arrived = arrival() else {
+        _ = await context.waitUntil(timeout: common.timeout) { task.arrival(in: context, after: mark) != nil }
+        guard let arrived = task.arrival(in: context, after: mark) else {
             return CheckMeasurement(error: "\(device) never reached \(task.destination) within \(common.timeout): no drive to watch")
         }
         let end = arrived.time.wall.nanosecondsSinceEpoch
@@ -68,7 +59,7 @@ public struct RobotViewCheck: ConformanceCheck {
         let track = context.truth.records { record in
             record.deviceID == device && record.entry == .emission && record.time.wall.nanosecondsSinceEpoch >= asked - 5_000_000_000
                 && record.time.wall.nanosecondsSinceEpoch <= end
-        }.compactMap { record in Self.point(record).map { TrackPoint(time: record.time.wall.nanosecondsSinceEpoch, x: $0.x, y: $0.y) } }
+        }.compactMap { record in RobotTaskCheck.point(record).map { TrackPoint(time: record.time.wall.nanosecondsSinceEpoch, x: $0.x, y: $0.y) } }
         // What the map showed when the task began, and every position it showed on the way.
         let positions = context.observations.observations(.telemetry, since: asked - 60_000_000_000).filter {
             $0.device == device && $0.values["x"] != nil && $0.values["y"] != nil && $0.arrivedNanoseconds <= end
@@ -99,13 +90,6 @@ public struct RobotViewCheck: ConformanceCheck {
         measurement.set("shown", .count(shown.filter { $0.arrivedNanoseconds >= asked }.count))
         measurement.set("unmatched", .count(unmatched))
         return measurement
-    }
-
-    /// A record's position readings, when it has both.
-    static func point(_ record: LedgerRecord) -> (x: Double, y: Double)? {
-        guard let x = record.readings.first(where: { $0.point == "x" })?.value.doubleValue,
-              let y = record.readings.first(where: { $0.point == "y" })?.value.doubleValue else { return nil }
-        return (x, y)
     }
 
     /// The last moment at or before `limit` the robot was within ``tolerance`` of `position`:
