@@ -5,7 +5,7 @@ import ParkVDA5050
 /// The bytes as each VDA 5050 message a peer sends: whatever decodes encodes to bytes that decode
 /// equal; a decoded order goes to a robot's order book (after a first order, so updates and
 /// stitches are tried too), which must keep its nodes in sequence and its base before its horizon.
-let vda5050Target = FuzzTarget(name: "vda5050", summary: "VDA 5050 messages decode → encode → decode; orders through a robot's order book") { bytes in
+let vda5050Target = FuzzTarget(name: "vda5050", summary: "VDA 5050 messages decode → encode → decode; orders through a robot's order book; the field-table validator on any topic") { bytes in
     var input = Choices(bytes)
     let selector = input.byte()
     let rest = Array(input.rest)
@@ -39,4 +39,7 @@ let vda5050Target = FuzzTarget(name: "vda5050", summary: "VDA 5050 messages deco
     if let state = try? VDA5050.decode(VDA5050State.self, from: rest) {
         check((try? VDA5050.decode(VDA5050State.self, from: VDA5050.encode(state))) == state, "a state did not read back")
     }
+    // certify's judge of every message a robot sends: any bytes, as any topic, within its limit.
+    let topic = VDA5050.Topic.allCases[Int(selector) % VDA5050.Topic.allCases.count]
+    check(VDA5050Validator.problems(in: rest, topic: topic, limit: 8).count <= 8, "the validator went past its limit")
 }
