@@ -80,7 +80,7 @@ let package = Package(
         // Profile files, readable without the engine: YAML read with marks and budgets, problems
         // with file:line, model profiles and their protocol maps, the model catalog, park files,
         // and the kinds' vocabulary they are checked against (descriptors, values, KindCatalog).
-        .target(name: "ParkProfiles", dependencies: ["ParkWire", .product(name: "Yams", package: "Yams")]),
+        .target(name: "ParkProfiles", dependencies: ["ParkWire", "ParkVDA5050", .product(name: "Yams", package: "Yams")]),
         .target(name: "ParkPluginKit", dependencies: ["CParkPlugin", "ParkPluginJSON"]),
         // The JSON reader both sides of the plugin boundary use (each binary links its own copy;
         // only text crosses): strict, bounded, integers kept apart from other numbers.
@@ -175,7 +175,7 @@ let package = Package(
             ],
             path: "bench/Sources/parkbench-bench"),
 
-        .testTarget(name: "ParkCoreTests", dependencies: ["ParkCore", "ParkDevices", "ParkProfiles", "ParkPluginJSON"]),
+        .testTarget(name: "ParkCoreTests", dependencies: ["ParkCore", "ParkDevices", "ParkProfiles", "ParkPluginJSON", "ParkVDA5050"]),
         .testTarget(name: "ParkDevicesTests", dependencies: ["ParkDevices", "ParkCore"]),
         .testTarget(name: "ParkEventLoopTests", dependencies: ["ParkEventLoop"]),
         .testTarget(name: "ParkModbusTests", dependencies: ["ParkModbus", "ParkTestSupport"]),
@@ -206,7 +206,7 @@ let package = Package(
                 "ParkHarness", "ParkReport", "ParkCore", "ParkProfiles", "ParkDevices", "ParkPlatform", "ParkCapture", "ParkBindings", "ParkMQTT",
                 "ParkWire", "ParkTestSupport",
             ]),
-        .testTarget(name: "ParkCertifyTests", dependencies: ["ParkCertify", "ParkCore", "ParkModbus", "ParkReport", "ParkTestSupport", "ParkGB28181", "ParkMedia", "ParkBindings", "ParkProfiles", "ParkWire"]),
+        .testTarget(name: "ParkCertifyTests", dependencies: ["ParkCertify", "ParkCore", "ParkModbus", "ParkReport", "ParkTestSupport", "ParkGB28181", "ParkMedia", "ParkBindings", "ParkProfiles", "ParkVDA5050", "ParkWire"]),
         .testTarget(
             name: "ParkBindingsTests",
             dependencies: ["ParkBindings", "ParkCore", "ParkDevices", "ParkMQTT", "ParkPlatform", "ParkProfiles", "ParkWire", "ParkTestSupport", "ParkMedia", "ParkCapture"]),

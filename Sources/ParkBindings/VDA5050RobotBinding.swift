@@ -118,7 +118,7 @@ public final class VDA5050RobotBinding: EmissionObserver, MQTTClientPoolDelegate
             guard let profile = catalog.model(named: device.model), let settings = profile.vda5050 else { continue }
             let manufacturer = settings.manufacturer ?? (profile.vendor.isEmpty ? "ParkBench" : profile.vendor)
             var session = VDA5050VehicleSession(manufacturer: manufacturer, serialNumber: device.id, mapId: configuration.mapId ?? device.zone ?? "park")
-            session.ignoresStaleUpdates = settings.defects.contains("stale-updates-ignored")
+            session.defects = settings.defects
             let speed = profile.parameters["max_speed"].flatMap(Double.init) ?? 1
             robots[device.id] = RobotCell(Robot(
                 device: device, settings: settings, manufacturer: manufacturer, series: profile.model, speedMax: speed, session: session))
@@ -225,7 +225,8 @@ public final class VDA5050RobotBinding: EmissionObserver, MQTTClientPoolDelegate
             let online = VDA5050Connection(
                 header: robot.headers.header(.connection, manufacturer: robot.manufacturer, serialNumber: robot.device.id, nanosecondsSinceEpoch: Self.now()),
                 connectionState: .online)
-            try? pool.publish(client, topic: robot.topic(.connection), payload: VDA5050.encode(online), qos: .atLeastOnce, retain: true)
+            try? pool.publish(client, topic: robot.topic(.connection), payload: VDA5050.encode(online), qos: .atLeastOnce,
+                              retain: !robot.settings.defects.contains(.connectionNotRetained))
             robot.session.stateChanged = true
             robot.session.factsheetRequested = true
         }
@@ -238,7 +239,11 @@ public final class VDA5050RobotBinding: EmissionObserver, MQTTClientPoolDelegate
         if message.topic.hasSuffix("/" + VDA5050.Topic.order.rawValue) {
             do throws(VDA5050DecodingError) {
                 let order = try VDA5050.decode(VDA5050Order.self, from: message.payload)
-                let (decision, produced) = robot.withLock { $0.session.receive(order: order) }
+                let (decision, produced) = robot.withLock { robot in
+                    let outcome = robot.session.receive(order: order)
+                    if outcome.0 == .accepted, robot.settings.defects.contains(.headerIdsRestart) { robot.headers.restart(.state) }
+                    return outcome
+                }
                 state.withLock {
                     $0.orders += 1
                     if case .rejected = decision { $0.ordersRejected += 1 }
@@ -380,7 +385,10 @@ public final class VDA5050RobotBinding: EmissionObserver, MQTTClientPoolDelegate
                     robot.driveRef = "drive-\(robot.driveNumber)"
                     return robot.driveRef!
                 }
-                var arguments: [String: PointValue] = ["x": .double(position.x), "y": .double(position.y), "ref": .string(ref)]
+                // A robot whose map is off stops a metre to the side of the node, yet reports it reached.
+                let offset = robot.withLock { $0.settings.defects.contains(.mapOffset) } ? 1.0 : 0
+                let (x, y) = (position.x, position.y + offset)
+                var arguments: [String: PointValue] = ["x": .double(x), "y": .double(y), "ref": .string(ref)]
                 if let speed = edge.maxSpeed, speed > 0 { arguments["speed"] = .double(speed) }
                 command = DeviceCommand("drive", arguments: arguments)
             case .run(let action):
@@ -519,10 +527,15 @@ public final class VDA5050RobotBinding: EmissionObserver, MQTTClientPoolDelegate
     }
 
     private func send(state robot: inout Robot, pool: MQTTClientPool, handle: MQTTClientHandle) -> Bool {
-        let header = robot.headers.header(.state, manufacturer: robot.manufacturer, serialNumber: robot.device.id, nanosecondsSinceEpoch: Self.now())
-        let message = robot.session.state(header: header)
-        guard (try? pool.publish(handle, topic: robot.topic(.state), payload: VDA5050.encode(message), qos: .atMostOnce)) != nil else { return false }
-        robot.session.stateChanged = false
+        // A defect may hold a change back for the state after this one (finishedActionsFailed): it goes at once.
+        for _ in 0 ..< 2 {
+            let header = robot.headers.header(.state, manufacturer: robot.manufacturer, serialNumber: robot.device.id, nanosecondsSinceEpoch: Self.now())
+            let message = robot.session.state(header: header)
+            guard (try? pool.publish(handle, topic: robot.topic(.state), payload: VDA5050.encode(message), qos: .atMostOnce)) != nil else { return false }
+            robot.session.stateChanged = false
+            robot.session.statePublished()
+            if !robot.session.stateChanged { break }
+        }
         robot.lastState = ContinuousClock.now
         return true
     }

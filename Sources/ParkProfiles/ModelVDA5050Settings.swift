@@ -1,3 +1,4 @@
+import ParkVDA5050
 import Yams
 
 /// How a robot model speaks VDA 5050 to its fleet controller, as its profile's `vda5050:` section
@@ -10,7 +11,7 @@ import Yams
 ///   interface: uagv               # the topic's first level
 ///   state_interval: 30s           # state at least this often besides every change (≤ 30 s)
 ///   visualization_interval: 1s    # 0s: none
-///   defects: [stale-updates-ignored]  # a firmware bug to simulate (for proving certify --robot)
+///   defects: [stale-updates-ignored]  # firmware bugs to simulate (for proving certify --robot)
 /// ```
 /// The robot's serial number is its device id in the park.
 public struct ModelVDA5050Settings: Hashable, Sendable {
@@ -18,13 +19,9 @@ public struct ModelVDA5050Settings: Hashable, Sendable {
     public var interface: String
     public var stateInterval: DeviceDuration
     public var visualizationInterval: DeviceDuration
-    /// Bugs the simulated robot is to have, from ``knownDefects``: a vendor's robot that breaks
-    /// the standard, for showing that `certify --robot` fails it.
-    public var defects: Set<String> = []
-
-    /// `stale-updates-ignored`: an order update older than the current one is dropped without
-    /// the `orderUpdateError` the standard asks for.
-    public static let knownDefects: Set<String> = ["stale-updates-ignored"]
+    /// Bugs the simulated robot is to have: a vendor's robot that breaks the standard, for
+    /// showing that `certify --robot` fails it (``VDA5050Defect`` says what each breaks).
+    public var defects: Set<VDA5050Defect> = []
 
     public init(manufacturer: String? = nil, interface: String = "uagv", stateInterval: DeviceDuration = .seconds(30),
                 visualizationInterval: DeviceDuration = .seconds(1)) {
@@ -58,10 +55,10 @@ public struct ModelVDA5050Settings: Hashable, Sendable {
         if let interval = reader.duration("visualization_interval") { settings.visualizationInterval = interval }
         for (index, item) in (reader.sequence("defects") ?? []).enumerated() {
             guard let defect = MappingReader.scalarText(item, path: "vda5050.defects[\(index)]", log: log, expected: "a defect name") else { continue }
-            if knownDefects.contains(defect) {
-                settings.defects.insert(defect)
+            if let known = VDA5050Defect(rawValue: defect) {
+                settings.defects.insert(known)
             } else {
-                log.add("unknown defect '\(IssueLog.excerpt(defect))'; known: \(knownDefects.sorted().joined(separator: ", "))",
+                log.add("unknown defect '\(IssueLog.excerpt(defect))'; known: \(VDA5050Defect.allCases.map(\.rawValue).joined(separator: ", "))",
                         at: item, path: "vda5050.defects[\(index)]")
             }
         }

@@ -113,6 +113,9 @@ public struct VDA5050HeaderCounter: Sendable {
             headerId: id, timestamp: VDA5050.timestamp(nanosecondsSinceEpoch: nanosecondsSinceEpoch),
             manufacturer: manufacturer, serialNumber: serialNumber)
     }
+
+    /// Numbers `topic` from 0 again (a robot with the `headerIdsRestart` defect).
+    public mutating func restart(_ topic: VDA5050.Topic) { next[topic] = nil }
 }
 
 private extension Int64 {

@@ -39,9 +39,10 @@ public struct VDA5050OrderBook: Sendable {
     public private(set) var lastNodeSequenceId = 0
     /// Actions of the current order not yet finished or failed (the robot says when they end).
     public private(set) var openActions: Set<String> = []
-    /// A firmware defect to simulate, so that `certify --robot` can be seen to catch one: a stale
-    /// update (a lower `orderUpdateId`) is dropped silently instead of rejected with an error.
-    public var ignoresStaleUpdates = false
+    /// Firmware defects to simulate, so that `certify --robot` can be seen to catch them (the
+    /// book breaks the rules of `staleUpdatesIgnored`, `brokenStitchAccepted`,
+    /// `busyOrderAccepted` and `horizonDriven`).
+    public var defects: Set<VDA5050Defect> = []
 
     public init() {}
 
@@ -62,12 +63,12 @@ public struct VDA5050OrderBook: Sendable {
         }
         if order.orderId == orderId, !orderId.isEmpty {
             if order.orderUpdateId < orderUpdateId {
-                if ignoresStaleUpdates { return .duplicate }
+                if defects.contains(.staleUpdatesIgnored) { return .duplicate }
                 return .rejected(error("orderUpdateError", "orderUpdateId \(order.orderUpdateId) is older than the current \(orderUpdateId)", order))
             }
             if order.orderUpdateId == orderUpdateId { return .duplicate }
             let first = order.nodes[0], end = baseEnd
-            guard first.nodeId == end.nodeId, first.sequenceId == end.sequenceId else {
+            guard (first.nodeId == end.nodeId && first.sequenceId == end.sequenceId) || defects.contains(.brokenStitchAccepted) else {
                 return .rejected(error(
                     "orderUpdateError",
                     "the update starts at \(first.nodeId)/\(first.sequenceId), not where the base ends (\(end.nodeId)/\(end.sequenceId))", order))
@@ -83,7 +84,7 @@ public struct VDA5050OrderBook: Sendable {
             if stitch != nil || lastNodeSequenceId != first.sequenceId { openActions.formUnion(first.actions.map(\.actionId)) }
             return .updated
         }
-        guard isIdle else {
+        guard isIdle || defects.contains(.busyOrderAccepted) else {
             return .rejected(error("orderError", "order \(orderId) is still being driven; \(order.orderId) must wait or cancel it first", order))
         }
         let first = order.nodes[0]
@@ -101,13 +102,17 @@ public struct VDA5050OrderBook: Sendable {
     /// The robot reached the next node: it leaves the list with the edge that led to it. Returns
     /// the node, nil when none is released ahead (the robot must not drive into the horizon).
     public mutating func reachNextNode() -> VDA5050Node? {
-        guard let next = nodes.first, next.released else { return nil }
+        guard let next = nodes.first, mayDrive(to: next) else { return nil }
         nodes.removeFirst()
         if let edge = edges.first, edge.endNodeId == next.nodeId, edge.sequenceId == next.sequenceId - 1 { edges.removeFirst() }
         lastNodeId = next.nodeId
         lastNodeSequenceId = next.sequenceId
         return next
     }
+
+    /// Whether the robot may set off for `node`: it is released (or the robot has the
+    /// `horizonDriven` defect).
+    public func mayDrive(to node: VDA5050Node) -> Bool { node.released || defects.contains(.horizonDriven) }
 
     /// The robot's position at start: the node it stands on.
     public mutating func place(at nodeId: String) {

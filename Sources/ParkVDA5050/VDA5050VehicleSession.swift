@@ -41,10 +41,11 @@ public struct VDA5050VehicleSession: Sendable {
     public var stateChanged = true
     /// Set by `factsheetRequest`; the binding publishes the `factsheet` and clears it.
     public var factsheetRequested = false
-    /// The order book's simulated defect (``VDA5050OrderBook/ignoresStaleUpdates``).
-    public var ignoresStaleUpdates: Bool {
-        get { book.ignoresStaleUpdates }
-        set { book.ignoresStaleUpdates = newValue }
+    /// The firmware defects the robot simulates (the order book's among them); the binding
+    /// carries out those of the wire (`connectionNotRetained`, `headerIdsRestart`, `mapOffset`).
+    public var defects: Set<VDA5050Defect> {
+        get { book.defects }
+        set { book.defects = newValue }
     }
 
     /// The order's actions not yet started, per node or edge (by sequence id), in order.
@@ -55,6 +56,8 @@ public struct VDA5050VehicleSession: Sendable {
     private var instantRunning: Set<String> = []
     /// The node being driven to, if any.
     private var target: VDA5050Node?
+    /// An action reported FINISHED that the next state is to show FAILED (`finishedActionsFailed`).
+    private var regressing: String?
 
     public init(manufacturer: String, serialNumber: String, mapId: String, at node: String? = nil) {
         self.manufacturer = manufacturer
@@ -112,7 +115,7 @@ public struct VDA5050VehicleSession: Sendable {
                     state.resultDescription = "no order to cancel"
                     errors.append(VDA5050Error("noOrderToCancel", description: "cancelOrder with no order under way",
                                                references: [VDA5050ErrorReference("actionId", action.actionId)]))
-                } else {
+                } else if !defects.contains(.cancelIgnored) {
                     directives.append(.stop)
                     for index in actionStates.indices where !actionStates[index].actionStatus.isDone && !instantRunning.contains(actionStates[index].actionId) {
                         actionStates[index].actionStatus = .failed
@@ -126,8 +129,10 @@ public struct VDA5050VehicleSession: Sendable {
                 }
             case "startPause":
                 paused = true
-                directives.append(.stop)
-                driving = false
+                if !defects.contains(.pauseIgnored) {
+                    directives.append(.stop)
+                    driving = false
+                }
             case "stopPause":
                 paused = false
                 if let node = target {
@@ -140,9 +145,10 @@ public struct VDA5050VehicleSession: Sendable {
                     }
                 }
             case "stateRequest":
-                break
+                // The state below still goes out; the action is left out of it.
+                if defects.contains(.stateRequestUnreported) { continue }
             case "factsheetRequest":
-                factsheetRequested = true
+                factsheetRequested = !defects.contains(.factsheetRequestIgnored)
             case "startCharging":
                 state.actionStatus = .running
                 instantRunning.insert(action.actionId)
@@ -186,10 +192,22 @@ public struct VDA5050VehicleSession: Sendable {
         actionStates[index].actionStatus = failed ? .failed : .finished
         actionStates[index].resultDescription = description
         blocking.remove(actionId)
-        instantRunning.remove(actionId)
+        let instant = instantRunning.remove(actionId) != nil
         book.actionEnded(actionId)
         stateChanged = true
+        if defects.contains(.finishedActionsFailed), !failed, !instant, book.isIdle, book.nodes.isEmpty { regressing = actionId }
         return proceed()
+    }
+
+    /// The binding sent a `state`: what a defect holds back for the one after happens now.
+    public mutating func statePublished() {
+        guard let actionId = regressing else { return }
+        regressing = nil
+        if let index = actionStates.firstIndex(where: { $0.actionId == actionId }) {
+            actionStates[index].actionStatus = .failed
+            actionStates[index].resultDescription = "order ended"
+            stateChanged = true
+        }
     }
 
     /// The machine's latest position, speed and battery (no state change by itself: visualization
@@ -273,7 +291,7 @@ public struct VDA5050VehicleSession: Sendable {
     /// node released.
     private mutating func proceed() -> [Directive] {
         guard !paused, target == nil, blocking.isEmpty, safety.eStop == .none, !errors.contains(where: { $0.errorLevel == .fatal }),
-              let next = book.nodes.first, next.released,
+              let next = book.nodes.first, book.mayDrive(to: next),
               let edge = book.edges.first(where: { $0.endNodeId == next.nodeId && $0.sequenceId == next.sequenceId - 1 })
         else { return [] }
         target = next

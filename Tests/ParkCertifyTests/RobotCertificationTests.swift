@@ -5,34 +5,62 @@ import ParkCore
 import ParkProfiles
 import ParkReport
 import ParkTestSupport
+import ParkVDA5050
 import ParkWire
 import Synchronization
 import Testing
 
-/// `certify --robot` as the fleet controller of two robots through mosquitto: ParkBench's own
-/// `mobile-robot` passes every case; the same robot with the `stale-updates-ignored` defect
-/// (a stale order update dropped without an error) fails that case and only that. The two run at
-/// once on one broker: a certification mostly waits on the robot's driving. (A robot nobody hears
-/// is exit 3: `CertifyTests.robotOptionsAreValidatedAndASilentRobotIsExitThree`.)
+/// `certify --robot` as the fleet controller of thirteen robots through mosquitto: ParkBench's
+/// own `mobile-robot` passes every case, and twelve copies of it, each with one firmware defect
+/// (``VDA5050Defect``), fail the case that judges that rule. They run at once on one broker: a
+/// certification mostly waits on the robot's driving. (A robot nobody hears is exit 3:
+/// `CertifyTests.robotOptionsAreValidatedAndASilentRobotIsExitThree`.)
 @Suite(.serialized) struct RobotCertificationTests {
-    @Test func ourRobotPassesAndOneThatIgnoresStaleUpdatesFailsThatCase() async throws {
+    /// Each defect, the case it breaks, and the later cases it may also break because the run
+    /// goes on from where the broken rule left the robot (any other case must still pass).
+    static let defects: [(defect: VDA5050Defect, fails: String, mayAlsoFail: Set<String>)] = [
+        (.connectionNotRetained, "connection", []),
+        (.stateRequestUnreported, "state-request", []),
+        (.factsheetRequestIgnored, "factsheet", []),
+        (.mapOffset, "order-completed", []),
+        (.finishedActionsFailed, "action-states", []),
+        // Past the base's end it is still driving when the update comes: the stitch no longer fits.
+        (.horizonDriven, "order-update", ["stale-update-rejected", "broken-stitch-rejected"]),
+        (.staleUpdatesIgnored, "stale-update-rejected", []),
+        // It may still be driving the update it should have refused when the next order comes.
+        (.brokenStitchAccepted, "broken-stitch-rejected", ["busy-order-rejected"]),
+        // The order it dropped can be neither paused nor cancelled.
+        (.busyOrderAccepted, "busy-order-rejected", ["pause", "cancel-order"]),
+        // Not stopped, it may reach the end before cancelOrder is sent.
+        (.pauseIgnored, "pause", ["cancel-order"]),
+        (.cancelIgnored, "cancel-order", []),
+        (.headerIdsRestart, "header-ids", []),
+    ]
+
+    @Test func ourRobotPassesAndEachDefectFailsItsCase() async throws {
         let broker = try MosquittoBroker()
         defer { broker.stop() }
         let robotKind = try #require(PluginLoader.discover().kinds.first { $0.descriptor.name == "mobile-robot" }, "libParkPluginMobileRobot.so is built next to the tests")
         var good = ModelProfile(kind: "mobile-robot", model: "bot-good", vendor: "Acme", title: "", parameters: ["max_speed": "4"], file: "bot-good.yaml")
         good.vda5050 = ModelVDA5050Settings(stateInterval: .seconds(30), visualizationInterval: .seconds(1))
-        var broken = good
-        broken.model = "bot-stale"
-        broken.vda5050?.defects = ["stale-updates-ignored"]
-        let robots = [("R-good", "bot-good"), ("R-stale", "bot-stale")]
-        let plan = try robots.map { id, _ in
+        var models = [good]
+        var robots = [(id: "R-good", model: "bot-good")]
+        for (defect, _, _) in Self.defects {
+            var broken = good
+            broken.model = "bot-\(defect.rawValue)"
+            broken.vda5050?.defects = [defect]
+            models.append(broken)
+            robots.append(("R-\(defect.rawValue)", broken.model))
+        }
+        #expect(Set(Self.defects.map(\.defect)) == Set(VDA5050Defect.allCases), "every defect is proven here")
+        let plan = try robots.map { robot in
             PlannedDevice(kind: robotKind, setup: DeviceSetup(
-                id: id, parameters: try DeviceParameters(descriptor: robotKind.descriptor, overrides: [
+                id: robot.id, parameters: try DeviceParameters(descriptor: robotKind.descriptor, overrides: [
                     "max_speed": "4", "report_interval": "200ms", "heartbeat_interval": "1h",
-                ]), random: .forDevice(id, runSeed: 5), placement: Placement(zone: "park-a", floor: 1)))
+                ]), random: .forDevice(robot.id, runSeed: 5), placement: Placement(zone: "park-a", floor: 1)))
         }
         let binding = VDA5050RobotBinding(
-            devices: robots.map { BoundDevice(id: $0.0, kind: "mobile-robot", model: $0.1, zone: "park-a") }, catalog: ModelCatalog([good, broken]),
+            devices: robots.map { BoundDevice(id: $0.id, kind: "mobile-robot", model: $0.model, zone: "park-a") }, catalog: ModelCatalog(models),
             configuration: .init(port: broker.port, defaultActionTime: .seconds(1)))
         let engine = try await RealTimeEngine(plan: plan, threads: 1, observer: binding)
         binding.routeCommands(to: engine)
@@ -43,19 +71,19 @@ import Testing
         let port = broker.port
         let results = Mutex<[String: Result<[CheckResult], RobotCertificationError>]>([:])
         let group = DispatchGroup()
-        for (id, _) in robots {
+        for robot in robots {
             group.enter()
             Thread.detachNewThread {
                 defer { group.leave() }
-                var configuration = RobotCertification.Configuration(host: "127.0.0.1", port: port, manufacturer: "Acme", serialNumber: id)
+                var configuration = RobotCertification.Configuration(host: "127.0.0.1", port: port, manufacturer: "Acme", serialNumber: robot.id)
                 configuration.connectTimeout = .seconds(20)
-                configuration.answerTimeout = .milliseconds(1500)
+                configuration.answerTimeout = .seconds(2)
                 configuration.driveTimeout = .seconds(20)
                 configuration.leg = 1
                 // The 30 s state rule is judged on a synthetic log below, not by waiting here.
                 configuration.stateWindow = .zero
                 let outcome = Result { () throws(RobotCertificationError) in try RobotCertification(configuration).run() }
-                results.withLock { $0[id] = outcome }
+                results.withLock { $0[robot.id] = outcome }
             }
         }
         await withCheckedContinuation { continuation in group.notify(queue: .global()) { continuation.resume() } }
@@ -66,10 +94,15 @@ import Testing
         for check in passing {
             #expect(check.verdict == (check.id == "state-interval" ? .skipped : .pass), "R-good \(check.id) \(check.verdict): \(check.summary) \(check.findings)")
         }
-        let failing = try #require(try results.withLock { $0["R-stale"] }?.get())
-        for check in failing {
-            let expected: RunReport.Verdict = check.id == "stale-update-rejected" ? .fail : check.id == "state-interval" ? .skipped : .pass
-            #expect(check.verdict == expected, "R-stale \(check.id) \(check.verdict): \(check.summary)")
+        for (defect, fails, mayAlsoFail) in Self.defects {
+            let checks = try #require(try results.withLock { $0["R-\(defect.rawValue)"] }?.get())
+            let target = try #require(checks.first { $0.id == fails })
+            #expect(target.verdict == .fail, "\(defect.rawValue): \(fails) \(target.verdict): \(target.summary)")
+            for check in checks where check.id != fails && !mayAlsoFail.contains(check.id) {
+                #expect(check.verdict != .fail, "\(defect.rawValue) also failed \(check.id): \(check.summary) \(check.findings)")
+            }
+            let also = checks.filter { $0.verdict == .fail && $0.id != fails }.map { "\($0.id): \($0.summary)" }
+            print("certify --robot, \(defect.rawValue): \(fails) failed (\(target.summary))" + (also.isEmpty ? "" : "; also " + also.joined(separator: "; ")))
         }
     }
 

@@ -1,5 +1,6 @@
 @testable import ParkCore
 import ParkProfiles
+import ParkVDA5050
 import Testing
 
 /// Model profiles and park files: what loads, and the exact messages for what does not.
@@ -61,11 +62,12 @@ import Testing
             model: bot-1
             vda5050: {manufacturer: Acme, defects: [stale-updates-ignored]}
             """, file: "bot.yaml", kinds: kinds)
-        #expect(profile.vda5050?.defects == ["stale-updates-ignored"])
+        #expect(profile.vda5050?.defects == [.staleUpdatesIgnored])
         let found = issues {
             _ = try ModelProfile.parse("kind: ticker\nmodel: bot-2\nvda5050: {defects: [teleports]}\n", file: "bot.yaml", kinds: kinds)
         }
-        #expect(found == ["bot.yaml:3:21: vda5050.defects[0]: unknown defect 'teleports'; known: stale-updates-ignored"], "\(found)")
+        let known = VDA5050Defect.allCases.map(\.rawValue).joined(separator: ", ")
+        #expect(found == ["bot.yaml:3:21: vda5050.defects[0]: unknown defect 'teleports'; known: \(known)"], "\(found)")
     }
 
     /// A YAML syntax error names the file, line and column where the parser stopped.
