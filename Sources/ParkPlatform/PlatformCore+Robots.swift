@@ -1,20 +1,74 @@
 import ParkProfiles
 import ParkVDA5050
+import ParkWire
 
 /// A task the fleet manager gave a robot: the way to its destination (empty until the robot has
-/// said where it is), how much of it the robot may drive yet (the base ends at
-/// `route[baseEnd]`), and the request it answers.
+/// said where it is), where the way is held (the base of its order ends at the first hold), and
+/// the request it answers.
 public struct RobotTask: Sendable, Hashable {
     public var orderId: String
     public var destination: String
     public var route: [String] = []
-    public var baseEnd = 0
-    public var released = false
+    /// The holds not yet passed, in the way's order.
+    public var holds: [RobotHold] = []
+    /// Whether the device of the first hold has been asked to let the robot on.
+    public var asked = false
+    /// Order updates sent so far (each releases the way to the next hold).
+    public var updates = 0
     public var commandID: String
-    /// The access door the way passes (its device id): the base ends before it, and the rest is
-    /// released when the door, told to unlock, says it is (004 L2048, LK21).
-    public var gate: String?
-    public var gateAsked = false
+
+    /// The way's index of the node the order's base ends at.
+    public var baseEnd: Int { holds.first?.at ?? max(0, route.count - 1) }
+}
+
+/// A place on a robot's way where the fleet manager holds it until something lets it on: the
+/// base of the task's order ends there, and an order update releases the way on.
+public struct RobotHold: Sendable, Hashable {
+    /// What lets the robot on.
+    public enum Reason: Sendable, Hashable {
+        /// Nothing but the fleet manager keeping the way ahead back (the horizon): released when
+        /// the robot gets there.
+        case clearance
+        /// An access door (its device id), told to unlock; released when it says `unlocked`
+        /// (004 L2048, LK21).
+        case door(String)
+        /// An elevator (its device id), called to `floor`; released when its doors open there —
+        /// once at the robot's floor to board, once at the floor it rides to (004 L2048).
+        case lift(String, floor: Int)
+    }
+
+    /// The way's index of the node the robot waits at.
+    public var at: Int
+    public var reason: Reason
+
+    public init(at: Int, _ reason: Reason) {
+        self.at = at
+        self.reason = reason
+    }
+
+    /// The device asked to let the robot on, and what it is told.
+    var request: (device: String, command: String, arguments: [(String, WireScalar)])? {
+        switch reason {
+        case .clearance: nil
+        case .door(let door): (door, "unlock", [])
+        case .lift(let lift, let floor): (lift, "call", [("floor", .int(Int64(floor)))])
+        }
+    }
+
+    /// Where `route` is held on `map`: before each access door; before boarding a lift (its car
+    /// called to the robot's floor) and in the car (called to the floor the way leaves it at). A
+    /// way with none of these keeps its second half back as the horizon.
+    static func holds(on route: [String], map: ParkMap) -> [RobotHold] {
+        var holds: [RobotHold] = []
+        for index in route.indices.dropFirst() {
+            guard let node = map.node(route[index]) else { continue }
+            if let door = node.door { holds.append(RobotHold(at: index - 1, .door(door))) }
+            // A car node after one of the same lift is a ride; after anything else, boarding.
+            if let lift = node.elevator, let floor = node.floor { holds.append(RobotHold(at: index - 1, .lift(lift, floor: floor))) }
+        }
+        if holds.isEmpty, route.count >= 3 { holds = [RobotHold(at: route.count / 2, .clearance)] }
+        return holds
+    }
 }
 
 /// Mobile robots in the platform's rules, as a fleet manager sees them over VDA 5050: the
@@ -155,23 +209,15 @@ extension PlatformCore {
                 ? "robot '\(id)' is at \(task.destination) already" : "no way from \(start) to \(task.destination) on map \(map.id)"))
         }
         task.route = route
-        if let door = route.indices.dropFirst().first(where: { map.node(route[$0])?.door != nil }) {
-            // Stop before the door; the way on is released once it is open.
-            task.baseEnd = door - 1
-            task.gate = map.node(route[door])?.door
-        } else {
-            task.baseEnd = route.count >= 3 ? route.count / 2 : route.count - 1
-        }
-        // A way of one leg is all base: nothing to release.
-        task.released = task.baseEnd == route.count - 1
+        task.holds = RobotHold.holds(on: route, map: map)
         devices[id]?.robotTask = task
         let order = Self.order(task.orderId, update: 0, through: task.route, from: 0, released: task.baseEnd + 1, on: map)
         return .success([sendOrder(order, to: id, manufacturer: manufacturer, now: now)])
     }
 
-    /// A task's next step from the robot's `state`: the horizon released when the robot stands at
-    /// the base's end (unless a fault switch says otherwise), the record when it is at the
-    /// destination with nothing left to drive.
+    /// A task's next step from the robot's `state`: when the robot stands at the base's end, the
+    /// horizon released or the hold's device asked to let it on (unless a fault switch says
+    /// otherwise); the record when it is at the destination with nothing left to drive.
     private mutating func taskProgress(_ id: String, _ message: VDA5050State, now: UInt64) -> [Action] {
         if devices[id]?.robotTask?.route.isEmpty == true { return planPending(id, now: now) }
         guard var task = devices[id]?.robotTask, let map = configuration.robotMap, let manufacturer = devices[id]?.robotManufacturer else { return [] }
@@ -183,14 +229,14 @@ extension PlatformCore {
             return [taskFailed(id, task, because: "\(refusal.errorType): \(refusal.errorDescription ?? "refused")", now: now)]
         }
         var actions: [Action] = []
-        if !task.released, message.lastNodeId == task.route[task.baseEnd] {
-            if let gate = task.gate {
+        if let hold = task.holds.first, message.lastNodeId == task.route[hold.at] {
+            if let request = hold.request {
                 // Asked once, on the linkage path (the linkage switches act on it as on any
-                // linkage); a door not heard yet (no command topic) is asked on a later state.
-                if !task.gateAsked, let door = devices[gate], door.commandTopic != nil {
-                    task.gateAsked = true
-                    if let unlock = linkageCommand(to: door, command: "unlock", arguments: [], rule: "fleet-manager", trigger: id) {
-                        actions.append(unlock)
+                // linkage); a device not heard yet (no command topic) is asked on a later state.
+                if !task.asked, let device = devices[request.device], device.commandTopic != nil {
+                    task.asked = true
+                    if let ask = linkageCommand(to: device, command: request.command, arguments: request.arguments, rule: "fleet-manager", trigger: id) {
+                        actions.append(ask)
                     }
                 }
             } else if let update = release(&task, on: map, manufacturer: manufacturer, to: id, now: now) {
@@ -208,13 +254,16 @@ extension PlatformCore {
         return actions
     }
 
-    /// The rest of `task`'s way released by an order update (none under `horizon-never-released`;
-    /// a stale update id under `stale-order-updates`).
+    /// `task`'s way released to its next hold (or its end) by an order update (none under
+    /// `horizon-never-released`; a stale update id under `stale-order-updates`).
     private mutating func release(_ task: inout RobotTask, on map: ParkMap, manufacturer: String, to id: String, now: UInt64) -> Action? {
-        guard !faults.robotHorizonKept else { return nil }
-        task.released = true
-        let update = Self.order(task.orderId, update: faults.robotUpdatesStale ? 0 : 1, through: Array(task.route[task.baseEnd...]),
-                                from: task.baseEnd, released: task.route.count - task.baseEnd, on: map)
+        guard !faults.robotHorizonKept, !task.holds.isEmpty else { return nil }
+        let from = task.baseEnd
+        task.holds.removeFirst()
+        task.asked = false
+        task.updates += 1
+        let update = Self.order(task.orderId, update: faults.robotUpdatesStale ? 0 : task.updates, through: Array(task.route[from...]),
+                                from: from, released: task.baseEnd - from + 1, on: map)
         return sendOrder(update, to: id, manufacturer: manufacturer, now: now)
     }
 
@@ -225,12 +274,27 @@ extension PlatformCore {
             receivedNanoseconds: now, values: [:], texts: ["to": task.destination, "order": task.orderId, "reason": reason]))
     }
 
-    /// A device's event: a door a robot waits at says it is unlocked, and the robot's way on is released.
-    mutating func gateEvent(_ device: String, event: String, now: UInt64) -> [Action] {
-        guard event == "unlocked", let map = configuration.robotMap else { return [] }
+    /// A device's event that lets a robot waiting for it on: a door says it is unlocked, or a lift
+    /// opens its doors at the floor it was called to — the robot's way on is released. A lift
+    /// that closes its doors at that floor without the robot (it stood open there when called,
+    /// so the call was no new one) is called again.
+    mutating func gateEvent(_ device: String, event: String, values: [String: Double], now: UInt64) -> [Action] {
+        guard let map = configuration.robotMap else { return [] }
         var actions: [Action] = []
-        for (id, state) in devices where state.robotTask?.gate == device && state.robotTask?.gateAsked == true && state.robotTask?.released == false {
-            guard var task = state.robotTask, let manufacturer = state.robotManufacturer else { continue }
+        for (id, state) in devices {
+            guard var task = state.robotTask, task.asked, let hold = task.holds.first, let manufacturer = state.robotManufacturer else { continue }
+            switch hold.reason {
+            case .door(let door) where door == device && event == "unlocked":
+                break
+            case .lift(let lift, let floor) where lift == device && values["floor"] == Double(floor):
+                if event == "door-closed", let request = hold.request, let car = devices[lift],
+                   let again = linkageCommand(to: car, command: request.command, arguments: request.arguments, rule: "fleet-manager", trigger: id) {
+                    actions.append(again)
+                }
+                guard event == "door-opened" else { continue }
+            default:
+                continue
+            }
             if let update = release(&task, on: map, manufacturer: manufacturer, to: id, now: now) { actions.append(update) }
             devices[id]?.robotTask = task
         }

@@ -231,7 +231,7 @@ public struct PlatformCore: Sendable {
         }
         if message.channel == "event", let event = message.name {
             actions += linkage(for: event, from: state, values: message.values, texts: message.texts)
-            if configuration.robotMap != nil { actions += gateEvent(message.device, event: event, now: now) }
+            if configuration.robotMap != nil { actions += gateEvent(message.device, event: event, values: message.values, now: now) }
             if !message.texts.isEmpty {
                 let texts = faults.textsMangled ? message.texts.mapValues(Self.mangled) : message.texts
                 actions.append(.showRecord(PlatformRecord(

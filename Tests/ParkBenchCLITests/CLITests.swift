@@ -409,7 +409,7 @@ import Testing
     /// OCPP 1.6J to its central system, and its robots on VDA 5050 to its fleet manager, pass
     /// every check, and each of the platform's fault switches fails exactly the checks that watch
     /// what it breaks. Real sockets and real time: registration, keepalive timeouts, SIP
-    /// transactions, OCPP calls and VDA 5050 states are what is being judged. Twenty-six demos at
+    /// transactions, OCPP calls and VDA 5050 states are what is being judged. Thirty demos at
     /// once, each with only its suite's devices: a video demo waits 13–37 s on its checks' windows
     /// and uses little CPU (eight cameras, one stream at a time), and a charging or robots demo
     /// takes a few seconds beside them, so the matrix takes the slowest demo's time.
@@ -439,16 +439,21 @@ import Testing
             ("no-offline-detection", ["charger-offline-detection"], ["charger-offline-detection"]),
         ]
         let robotAlarms = ["robot-fault-alarm", "robot-low-battery-alarm"], robotTask = ["robot-task-completion", "robot-door-chain"]
-        // Healthy, the whole suite; under a switch, the checks it breaks (they wait out their
+        // Healthy, the whole suite in three demos at once (the courier's ways on the ground floor,
+        // its ride up the lift, the rest); under a switch, the checks it breaks (they wait out their
         // timeouts) and one it must leave passing — the task, or for the task's own switches an alarm.
         let robots: [(fault: String?, failing: [String], passing: [String])] = [
-            (nil, [], []),
+            (nil, [], robotTask + ["robot-position-view"]), (nil, [], ["robot-lift-chain"]), (nil, [], ["robot-returns-to-charge"] + robotAlarms),
             ("alarm-delay=3s", robotAlarms, ["robot-task-completion"]), ("drop-alarms", robotAlarms, ["robot-task-completion"]),
             ("robot-errors-ignored", ["robot-returns-to-charge"] + robotAlarms, ["robot-task-completion"]),
             ("stale-order-updates", robotTask, ["robot-fault-alarm"]), ("horizon-never-released", robotTask, ["robot-fault-alarm"]),
             ("linkage-dropped", ["robot-door-chain"], ["robot-task-completion"]), ("linkage-delay=2s", ["robot-door-chain"], ["robot-task-completion"]),
+            ("linkage-dropped", ["robot-lift-chain"], ["robot-fault-alarm"]), ("linkage-delay=2s", ["robot-lift-chain"], ["robot-fault-alarm"]),
             ("robot-view-sampled=5s", ["robot-position-view"], ["robot-task-completion", "robot-door-chain"]),
         ]
+        let robotSuite = try String(contentsOf: Self.packageRoot.appendingPathComponent("conformance/suites/robots.yaml"), encoding: .utf8)
+        let robotChecks = robotSuite.components(separatedBy: "\n  - id: ").dropFirst().map { String($0.prefix { !$0.isNewline }) }
+        #expect(robots.filter { $0.fault == nil }.flatMap(\.passing).sorted() == robotChecks.sorted(), "the healthy demos run the whole robots suite")
         // Each demo runs only its suite's devices, cut from demo.yaml so they stay the demo's: the
         // rest of the park (meters behind the gateway, the MQTT devices) is the other matrices' to
         // prove, and twenty copies of it at once would only make the machine time itself.
@@ -464,13 +469,14 @@ import Testing
         let header = "seed: 42\nzones: [{id: A, floors: 3}, {id: B, floors: 1}]\npopulations:\n"
         try ("park: video\n" + header + cut("  # GB/T 28181 video:", "  # EV chargers")).write(toFile: parks.video, atomically: true, encoding: .utf8)
         try ("park: chargers\n" + header + cut("  # EV chargers", "  # Robots (issue 19")).write(toFile: parks.charging, atomically: true, encoding: .utf8)
-        // The robots and the lobby's access door their way passes (robot-door-chain).
-        try ("park: robots\n" + header + cut("  # Robots (issue 19", "  # Car park entrance lanes") + cut("  - model: acme-ml280", "  - model: otis-gen2"))
+        // The robots, the lobby's access door and the lift their ways pass (robot-door-chain, robot-lift-chain).
+        try ("park: robots\n" + header + cut("  # Robots (issue 19", "  # Car park entrance lanes") + cut("  - model: acme-ml280", "  - model: otis-gen2")
+             + cut("  - model: kone-monospace", "  - model: acme-eac16"))
             .write(toFile: parks.robots, atomically: true, encoding: .utf8)
         let matrix = video.map { (suite: "video", park: parks.video, checks: 8, fault: $0.fault, failing: $0.failing, only: [String]()) }
             + charging.map { (suite: "charging", park: parks.charging, checks: $0.only.isEmpty ? 5 : $0.only.count, fault: $0.fault, failing: $0.failing, only: $0.only) }
-            + robots.map { (suite: "robots", park: parks.robots, checks: $0.fault == nil ? 6 : $0.failing.count + $0.passing.count, fault: $0.fault,
-                            failing: $0.failing, only: $0.fault == nil ? [String]() : $0.failing + $0.passing) }
+            + robots.map { (suite: "robots", park: parks.robots, checks: $0.failing.count + $0.passing.count, fault: $0.fault,
+                            failing: $0.failing, only: $0.failing + $0.passing) }
         let folders = matrix.map { FileManager.default.temporaryDirectory.appendingPathComponent("parkbench-\($0.suite)-\($0.fault ?? "healthy")-\(UUID())").path }
         let runs = try parkbenchConcurrently(matrix.indices.map { index in
             ["demo", "--suite", "conformance/suites/\(matrix[index].suite).yaml", "--park", matrix[index].park, "--out", folders[index]]

@@ -8,10 +8,11 @@ import Testing
     @Test func theDemoMapLoadsAndRoutes() throws {
         let map = try ParkMap.load(file: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("fixtures/maps/park-a.yaml").path)
-        #expect(map.id == "park-a" && map.nodes.count == 14)
+        #expect(map.id == "park-a" && map.nodes.count == 18)
         #expect(map.nodes.filter(\.charger).map(\.id) == ["dock-1", "dock-2"])
         #expect(map.node("door-A1")?.door == "door-A1-01" && map.node("lift-A")?.elevator == "lift-A-01")
-        #expect(map.edges.count == 28, "every way both directions")
+        #expect(map.edges.count == 36, "every way both directions")
+        #expect(map.route(from: "lobby", to: "office-2") == ["lobby", "lift-hall", "lift-A2-1", "lift-A2-2", "office-2"], "up lift-A-02 (robot-lift-chain)")
         #expect(map.route(from: "lobby", to: "mailroom") == ["lobby", "front-desk", "mailroom"], "the courier's task in the robots suite")
         #expect(map.route(from: "dock-1", to: "lift-A") == ["dock-1", "yard", "porch", "door-A1", "lobby", "lift-A"])
         // B1 row 2 is nearer through the gate side? No: ramp → row 1 → row 2 (20 + 20) beats ramp → gate → row 2 (22.4 + 30).

@@ -16,6 +16,42 @@ import Testing
             batteryState: VDA5050BatteryState(batteryCharge: battery, charging: false), errors: errors)
     }
 
+    /// What the fleet manager sent: orders to robots, and commands to park devices as
+    /// "device command" (with " floor N" for a lift's call).
+    private func sent(_ actions: [PlatformCore.Action]) -> (orders: [VDA5050Order], commands: [String]) {
+        var orders: [VDA5050Order] = [], commands: [String] = []
+        for action in actions {
+            if case .sendRobotMessage(_, _, let payload) = action, let order = try? VDA5050.decode(VDA5050Order.self, from: payload) { orders.append(order) }
+            if case .sendCommand(let device, _, let payload, "fleet-manager", _) = action,
+               let command = (try? JSONSerialization.jsonObject(with: Data(payload))) as? [String: Any], let name = command["command"] as? String {
+                let floor = (command["args"] as? [String: Any])?["floor"].map { " floor \($0)" } ?? ""
+                commands.append("\(device) \(name)\(floor)")
+            }
+        }
+        return (orders, commands)
+    }
+
+    /// A robot's state at `node` of `orderId`, at (x, 0).
+    private func at(_ node: String, x: Double = 0, orderId: String) -> VDA5050State {
+        var message = state([])
+        message.orderId = orderId
+        message.lastNodeId = node
+        message.agvPosition = VDA5050AGVPosition(x: x, y: 0, theta: 0, mapId: "park-a")
+        return message
+    }
+
+    /// A fleet manager on `map` that has heard `devices` (id, kind) with their command topics.
+    private func fleetManager(on map: ParkMap, devices: [(String, String)], linkageDropped: Bool) -> PlatformCore {
+        var core = PlatformCore(configuration: PlatformConfiguration(robotMap: map))
+        core.faults.linkageDropped = linkageDropped
+        for (id, kind) in devices {
+            var device = PlatformCore.DeviceState(id: id, kind: kind, status: .online, lastSeen: 0, lastSequence: 0, gaps: 0, duplicates: 0, messages: 1)
+            device.commandTopic = "park/A/\(kind)/\(id)/cmd"
+            core.devices[id] = device
+        }
+        return core
+    }
+
     private func alarms(_ actions: [PlatformCore.Action]) -> [String] {
         actions.compactMap { if case .raiseAlarm(let alarm, _) = $0 { alarm.event } else { nil } }
     }
@@ -215,37 +251,66 @@ import Testing
               - {from: b, to: gate}
               - {from: gate, to: c}
             """, file: "m.yaml")
-        func sent(_ actions: [PlatformCore.Action]) -> (orders: [VDA5050Order], doors: [String]) {
-            var orders: [VDA5050Order] = [], doors: [String] = []
-            for action in actions {
-                if case .sendRobotMessage(_, _, let payload) = action, let order = try? VDA5050.decode(VDA5050Order.self, from: payload) { orders.append(order) }
-                if case .sendCommand(let device, _, let payload, let rule, _) = action, rule == "fleet-manager",
-                   String(decoding: payload, as: UTF8.self).contains(#""command":"unlock""#) { doors.append(device) }
-            }
-            return (orders, doors)
-        }
-        func at(_ node: String, x: Double, orderId: String) -> VDA5050State {
-            var message = state([])
-            message.orderId = orderId
-            message.lastNodeId = node
-            message.agvPosition = VDA5050AGVPosition(x: x, y: 0, theta: 0, mapId: "park-a")
-            return message
-        }
         for dropped in [false, true] {
-            var core = PlatformCore(configuration: PlatformConfiguration(robotMap: map))
-            core.faults.linkageDropped = dropped
-            var door = PlatformCore.DeviceState(id: "door-1", kind: "door", status: .online, lastSeen: 0, lastSequence: 0, gaps: 0, duplicates: 0, messages: 1)
-            door.commandTopic = "park/A/door/door-1/cmd"
-            core.devices["door-1"] = door
+            var core = fleetManager(on: map, devices: [("door-1", "door")], linkageDropped: dropped)
             _ = core.robotState("R-1", at("a", x: 0, orderId: ""), now: 1)
             let order = try #require(sent(try core.robotTask("R-1", to: "c", commandID: "api-3", now: 2).get()).orders.first)
             #expect(order.nodes.map(\.released) == [true, true, false, false], "the base ends before the door")
             let waiting = sent(core.robotState("R-1", at("b", x: 10, orderId: order.orderId), now: 3))
-            #expect(waiting.orders.isEmpty && waiting.doors == (dropped ? [] : ["door-1"]))
-            #expect(sent(core.robotState("R-1", at("b", x: 10, orderId: order.orderId), now: 4)).doors.isEmpty, "asked once")
-            #expect(sent(core.gateEvent("door-1", event: "locked", now: 5)).orders.isEmpty)
-            let released = sent(core.gateEvent("door-1", event: "unlocked", now: 6)).orders
+            #expect(waiting.orders.isEmpty && waiting.commands == (dropped ? [] : ["door-1 unlock"]))
+            #expect(sent(core.robotState("R-1", at("b", x: 10, orderId: order.orderId), now: 4)).commands.isEmpty, "asked once")
+            #expect(sent(core.gateEvent("door-1", event: "locked", values: [:], now: 5)).orders.isEmpty)
+            let released = sent(core.gateEvent("door-1", event: "unlocked", values: [:], now: 6)).orders
             #expect(released.map(\.orderUpdateId) == [1] && released.first?.nodes.map(\.nodeId) == ["b", "gate", "c"])
+        }
+    }
+
+    /// A way through a door and up a lift (004 L2048): held before the door until it says
+    /// unlocked, before the lift until the car, called to the robot's floor, opens there, and in
+    /// the car until, called to the floor the way leaves it at, it opens there — each release an
+    /// order update to the next hold. A car that closes at the robot's floor without it is called
+    /// again; under linkage-dropped nothing is asked and the robot waits.
+    @Test func aLiftOnTheWayIsCalledToBoardAndToRide() throws {
+        let map = try ParkMap.parse("""
+            map: park-a
+            nodes:
+              - {id: a, x: 0, y: 0}
+              - {id: b, x: 10, y: 0}
+              - {id: gate, x: 12, y: 0, door: door-1}
+              - {id: hall, x: 14, y: 0}
+              - {id: car-1, x: 14, y: 1, elevator: lift-1, floor: 1}
+              - {id: car-2, x: 14, y: 1, elevator: lift-1, floor: 2}
+              - {id: office, x: 17, y: 1, floor: 2}
+            edges:
+              - {from: a, to: b}
+              - {from: b, to: gate}
+              - {from: gate, to: hall}
+              - {from: hall, to: car-1}
+              - {from: car-1, to: car-2, length: 10}
+              - {from: car-2, to: office}
+            """, file: "m.yaml")
+        for dropped in [false, true] {
+            var core = fleetManager(on: map, devices: [("door-1", "door"), ("lift-1", "elevator")], linkageDropped: dropped)
+            _ = core.robotState("R-1", at("a", orderId: ""), now: 1)
+            let order = try #require(sent(try core.robotTask("R-1", to: "office", commandID: "api-5", now: 2).get()).orders.first)
+            #expect(order.nodes.map(\.released) == [true, true, false, false, false, false, false], "the base ends before the door")
+            #expect(sent(core.robotState("R-1", at("b", orderId: order.orderId), now: 3)).commands == (dropped ? [] : ["door-1 unlock"]))
+            let throughDoor = sent(core.gateEvent("door-1", event: "unlocked", values: [:], now: 4)).orders
+            #expect(throughDoor.map(\.orderUpdateId) == [1] && throughDoor.first?.nodes.filter(\.released).map(\.nodeId) == ["b", "gate", "hall"])
+            #expect(sent(core.robotState("R-1", at("hall", orderId: order.orderId), now: 5)).commands == (dropped ? [] : ["lift-1 call floor 1"]))
+            #expect(sent(core.gateEvent("lift-1", event: "door-opened", values: ["floor": 2], now: 6)).orders.isEmpty, "open at another floor")
+            if !dropped {
+                #expect(sent(core.gateEvent("lift-1", event: "door-closed", values: ["floor": 1], now: 7)).commands == ["lift-1 call floor 1"], "left without it")
+            }
+            let boarding = sent(core.gateEvent("lift-1", event: "door-opened", values: ["floor": 1], now: 8)).orders
+            #expect(boarding.map(\.orderUpdateId) == [2] && boarding.first?.nodes.filter(\.released).map(\.nodeId) == ["hall", "car-1"])
+            #expect(sent(core.robotState("R-1", at("car-1", orderId: order.orderId), now: 9)).commands == (dropped ? [] : ["lift-1 call floor 2"]))
+            #expect(sent(core.gateEvent("lift-1", event: "door-closed", values: ["floor": 1], now: 10)).commands.isEmpty, "riding: not its floor")
+            let riding = sent(core.gateEvent("lift-1", event: "door-opened", values: ["floor": 2], now: 11)).orders
+            #expect(riding.map(\.orderUpdateId) == [3] && riding.first?.nodes.map(\.nodeId) == ["car-1", "car-2", "office"])
+            #expect(riding.first?.nodes.allSatisfy(\.released) == true)
+            let done = sent(core.robotState("R-1", at("office", orderId: order.orderId), now: 12))
+            #expect(done.orders.isEmpty && core.devices["R-1"]?.robotTask == nil)
         }
     }
 
