@@ -163,7 +163,8 @@ public final class VDA5050RobotBinding: EmissionObserver, MQTTClientPoolDelegate
                 return (MQTTClientConfiguration(
                     clientID: "\(robot.manufacturer)-\(robot.device.id)", host: configuration.host, port: configuration.port,
                     keepAlive: configuration.keepAlive, credentials: configuration.credentials(robot.device),
-                    will: MQTTWill(topic: robot.topic(.connection), payload: VDA5050.encode(will), qos: .atLeastOnce, retain: true),
+                    will: robot.settings.defects.contains(.noLastWill)
+                        ? nil : MQTTWill(topic: robot.topic(.connection), payload: VDA5050.encode(will), qos: .atLeastOnce, retain: true),
                     subscriptions: [MQTTSubscription(robot.topic(.order), qos: .atMostOnce),
                                     MQTTSubscription(robot.topic(.instantActions), qos: .atMostOnce)]), robot.device)
             }

@@ -12,7 +12,8 @@ import Synchronization
 /// accepted and driven to its end with a node action's states in order, an order update stitched
 /// on, a stale update and a broken stitch rejected with `orderUpdateError`, a new order while
 /// busy rejected, `startPause`/`stopPause`, `cancelOrder`, header ids rising per topic, `state` at
-/// least every 30 s, and every message it sent valid by the standard's field tables.
+/// least every 30 s, the last will (CONNECTIONBROKEN when a `cutConnection` cuts the robot off),
+/// and every message it sent valid by the standard's field tables.
 ///
 /// The orders are laid out from where the robot says it stands: nodes `leg` metres apart along
 /// its map's x axis, one order forward and the next back, so a real robot stays near its start;
@@ -39,6 +40,12 @@ public struct RobotCertification: Sendable {
         /// How long, from the first state, the robot is watched for the 30 s state rule (the run
         /// waits out what is left of it at the end); under 30 s the rule is not judged.
         public var stateWindow: Duration = .seconds(35)
+        /// Cuts the robot's connection the way a network fault would (the CLI's `--cut-command`),
+        /// for the `last-will` case; nil: that case is not run.
+        public var cutConnection: (@Sendable () throws -> Void)?
+        /// How long after the cut the broker's CONNECTIONBROKEN may take (a robot that only stops
+        /// answering is noticed after 1.5 × its keep-alive).
+        public var willTimeout: Duration = .seconds(90)
         public var waived: Set<String> = []
         /// Told what the run is doing and waiting for.
         public var progress: @Sendable (String) -> Void = { _ in }
@@ -55,12 +62,32 @@ public struct RobotCertification: Sendable {
     public static let checkIDs = [
         "connection", "state-request", "factsheet", "order-accepted", "order-completed", "action-states", "order-update",
         "stale-update-rejected", "broken-stitch-rejected", "busy-order-rejected", "pause", "cancel-order", "header-ids",
-        "state-interval", "messages-valid",
+        "state-interval", "last-will", "messages-valid",
     ]
 
     public let configuration: Configuration
 
     public init(_ configuration: Configuration) { self.configuration = configuration }
+
+    /// A `cutConnection` that runs `command` with `/bin/sh -c` and waits for it (the CLI's
+    /// `--cut-command`); an exit status other than 0 is an error naming it and the last line the
+    /// command wrote to stderr.
+    public static func shellCut(_ command: String) -> @Sendable () throws -> Void {
+        {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", command]
+            let errors = Pipe()
+            process.standardError = errors
+            try process.run()
+            let said = errors.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else {
+                let last = String(decoding: said, as: UTF8.self).split(whereSeparator: \.isNewline).last.map { ": \($0.prefix(200))" } ?? ""
+                throw RobotCertificationError.configuration("--cut-command exited \(process.terminationStatus)\(last)")
+            }
+        }
+    }
 
     public func run() throws(RobotCertificationError) -> [CheckResult] {
         let c = configuration

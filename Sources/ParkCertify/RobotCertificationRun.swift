@@ -138,7 +138,7 @@ struct RobotCertificationRun {
                 notRun($0, because: "the first order was not driven to its end")
             }
         }
-        checks += [headerIds(), stateInterval(), messagesValid()]
+        checks += [headerIds(), stateInterval(), lastWill(), messagesValid()]
         if let index = checks.firstIndex(where: { $0.id == "order-completed" }), !checks.contains(where: { $0.id == "action-states" }) {
             checks.insert(actionStates(), at: index + 1)
         }
@@ -483,6 +483,8 @@ struct RobotCertificationRun {
         var findings: [String] = []
         var gaps = 0
         for message in log.messages where !message.retained {
+            // A last will is written when the robot connects: its headerId is as old as that.
+            if message.topic == .connection, (try? VDA5050.decode(VDA5050Connection.self, from: message.bytes))?.connectionState == .broken { continue }
             guard let id = (try? VDA5050.decode(VDA5050Header.self, from: message.bytes))?.headerId else { continue }
             if let previous = last[message.topic] {
                 if id <= previous { findings.append("\(message.topic.rawValue): headerId \(id) after \(previous)") } else if id > previous + 1 { gaps += 1 }
@@ -523,6 +525,41 @@ struct RobotCertificationRun {
                           metrics: metrics, started: started, section: "state")
         }
         return result("state-interval", "state at least every 30 s", .pass, summary, metrics: metrics, started: started, section: "state")
+    }
+
+    /// The last will: the robot's connection cut by `cutConnection`, the broker publishes its
+    /// CONNECTIONBROKEN on `connection` within `willTimeout`. Whether it comes back ONLINE is
+    /// said, not judged.
+    func lastWill() -> CheckResult {
+        let started = Date()
+        let title = "The last will says CONNECTIONBROKEN when the connection is cut"
+        guard let cut = configuration.cutConnection else {
+            return result("last-will", title, .skipped, "not run: no way to cut the robot's connection was given (--cut-command)", started: started, section: "connection")
+        }
+        configuration.progress("cutting the robot's connection; its last will may take up to \(configuration.willTimeout)")
+        let mark = log.messages.count
+        do { try cut() } catch {
+            return result("last-will", title, .error, "the connection could not be cut: \(error)", started: started, section: "connection")
+        }
+        let cutAt = MonotonicClock.now()
+        func says(_ state: VDA5050Connection.State) -> ([HeardMessage]) -> HeardMessage? {
+            { messages in
+                messages.dropFirst(mark).first { $0.topic == .connection && (try? VDA5050.decode(VDA5050Connection.self, from: $0.bytes))?.connectionState == state }
+            }
+        }
+        guard let will = wait(configuration.willTimeout, says(.broken)) else {
+            return result("last-will", title, .fail,
+                          "no CONNECTIONBROKEN on \(log.base)/connection within \(configuration.willTimeout) of the cut: the robot left no last will there",
+                          started: started, section: "connection")
+        }
+        let metrics = ["will_ms": Metric(value: Self.milliseconds(cutAt, will.at), unit: .milliseconds)]
+        // A few seconds for a robot that reconnects by itself; one cut off for good is no fault.
+        let comeback = min(configuration.answerTimeout, .seconds(5))
+        let back = wait(comeback, says(.online)) != nil
+        return result("last-will", title, .pass,
+                      String(format: "CONNECTIONBROKEN %.0f ms after the cut; ", metrics["will_ms"]!.value)
+                          + (back ? "ONLINE again" : "not back within \(comeback)"),
+                      metrics: metrics, started: started, section: "connection")
     }
 
     /// Every message valid by the field tables, and its header naming this robot.

@@ -33,4 +33,7 @@ public enum VDA5050Defect: String, CaseIterable, Hashable, Sendable {
     case cancelIgnored = "cancel-ignored"
     /// The `state` headerId starts from 0 again with each new order (case `header-ids`).
     case headerIdsRestart = "header-ids-restart"
+    /// The robot connects without a last will: a cut connection goes unannounced (case
+    /// `last-will`).
+    case noLastWill = "no-last-will"
 }

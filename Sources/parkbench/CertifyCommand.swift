@@ -82,9 +82,10 @@ struct CertifyCommand: ParsableCommand {
             order unchanged), busy-order-rejected (a new order while driving), pause \
             (startPause/stopPause), cancel-order (stopped, nothing left, cancelOrder FINISHED), \
             header-ids (rising per topic), state-interval (at least every 30 s, watched for \
-            --state-window from the first state, default 35s: the run waits out the rest) and \
-            messages-valid (every message by the standard's field tables, the header naming the \
-            robot). The orders run from where the robot stands, nodes --leg metres apart along \
+            --state-window from the first state, default 35s: the run waits out the rest), \
+            last-will (CONNECTIONBROKEN on connection within --will-timeout after --cut-command \
+            cuts the robot off; not run without it) and messages-valid (every message by the \
+            standard's field tables, the header naming the robot). The orders run from where the robot stands, nodes --leg metres apart along \
             its map's x axis, forward then back: give it that much room. A robot never heard \
             within --register-timeout is exit 3.
 
@@ -210,6 +211,15 @@ struct CertifyCommand: ParsableCommand {
                                valueName: "duration"))
     var stateWindow: DeviceDuration = .seconds(35)
 
+    @Option(help: ArgumentHelp(
+        "A shell command that cuts the robot's connection as a network fault would, for the last-will case (mqtt:// targets), e.g. 'ssh robot sudo ip link set wlan0 down'; it must exit 0.",
+        valueName: "command"))
+    var cutCommand: String?
+
+    @Option(help: ArgumentHelp("How long after --cut-command the robot's last will may take (mqtt:// targets; 1.5 × its keep-alive if it only stops answering).",
+                               valueName: "duration"))
+    var willTimeout: DeviceDuration = .seconds(90)
+
     @Option(help: ArgumentHelp("Run folder (default reports/<run id>).", valueName: "dir"))
     var out: String?
 
@@ -270,8 +280,8 @@ struct CertifyCommand: ParsableCommand {
         } else if deviceId != nil || passwordEnv != nil || passwordFile != nil {
             throw ValidationError("--device-id is for sip:// and ws:// targets, --password-env and --password-file for sip://, ws:// and mqtt:// ones")
         }
-        if case .vda5050 = target {} else if robot != nil || mqttUser != nil {
-            throw ValidationError("--robot and --mqtt-user are for mqtt:// targets (a VDA 5050 robot)")
+        if case .vda5050 = target {} else if robot != nil || mqttUser != nil || cutCommand != nil {
+            throw ValidationError("--robot, --mqtt-user and --cut-command are for mqtt:// targets (a VDA 5050 robot)")
         }
         if let meter {
             guard case .dlt645 = target else { throw ValidationError("--meter names a DL/T 645 meter; use it with a dlt645:// target (Modbus takes --unit)") }
@@ -487,6 +497,8 @@ struct CertifyCommand: ParsableCommand {
             configuration.answerTimeout = .nanoseconds(Int64(max(timeout.nanoseconds, 10_000_000_000)))
             configuration.leg = leg
             configuration.stateWindow = .nanoseconds(Int64(stateWindow.nanoseconds))
+            configuration.willTimeout = .nanoseconds(Int64(willTimeout.nanoseconds))
+            if let cutCommand { configuration.cutConnection = RobotCertification.shellCut(cutCommand) }
             configuration.waived = Set(waived)
             let quiet = options.json
             configuration.progress = { if !quiet { print($0) } }

@@ -457,7 +457,7 @@ import Glibc
         let noRobot = try cli.parkbench("certify", "--profile", profile, "--target", "mqtt://127.0.0.1:1883")
         #expect(noRobot.status == 2 && noRobot.stderr.contains("an mqtt:// target needs --robot manufacturer/serial"), "\(noRobot.stderr)")
         let robotElsewhere = try cli.parkbench("certify", "--profile", profile, "--target", "tcp://127.0.0.1:502", "--robot", "Acme/R-1")
-        #expect(robotElsewhere.status == 2 && robotElsewhere.stderr.contains("--robot and --mqtt-user are for mqtt:// targets"))
+        #expect(robotElsewhere.status == 2 && robotElsewhere.stderr.contains("--robot, --mqtt-user and --cut-command are for mqtt:// targets"))
         let port = try freeLoopbackPort()
         let directory = try TemporaryDirectory()
         let silent = try cli.parkbench("certify", "--profile", profile, "--target", "mqtt://127.0.0.1:\(port)", "--robot", "Acme/R-1",

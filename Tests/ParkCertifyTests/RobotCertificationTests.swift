@@ -10,8 +10,8 @@ import ParkWire
 import Synchronization
 import Testing
 
-/// `certify --robot` as the fleet controller of thirteen robots through mosquitto: ParkBench's
-/// own `mobile-robot` passes every case, and twelve copies of it, each with one firmware defect
+/// `certify --robot` as the fleet controller of fourteen robots through mosquitto: ParkBench's
+/// own `mobile-robot` passes every case, and thirteen copies of it, each with one firmware defect
 /// (``VDA5050Defect``), fail the case that judges that rule. They run at once on one broker: a
 /// certification mostly waits on the robot's driving. (A robot nobody hears is exit 3:
 /// `CertifyTests.robotOptionsAreValidatedAndASilentRobotIsExitThree`.)
@@ -35,6 +35,7 @@ import Testing
         (.pauseIgnored, "pause", ["cancel-order"]),
         (.cancelIgnored, "cancel-order", []),
         (.headerIdsRestart, "header-ids", []),
+        (.noLastWill, "last-will", []),
     ]
 
     @Test func ourRobotPassesAndEachDefectFailsItsCase() async throws {
@@ -82,6 +83,8 @@ import Testing
                 configuration.leg = 1
                 // The 30 s state rule is judged on a synthetic log below, not by waiting here.
                 configuration.stateWindow = .zero
+                configuration.cutConnection = { try binding.dropConnection(robot.id) }
+                configuration.willTimeout = .seconds(3)
                 let outcome = Result { () throws(RobotCertificationError) in try RobotCertification(configuration).run() }
                 results.withLock { $0[robot.id] = outcome }
             }
@@ -104,6 +107,14 @@ import Testing
             let also = checks.filter { $0.verdict == .fail && $0.id != fails }.map { "\($0.id): \($0.summary)" }
             print("certify --robot, \(defect.rawValue): \(fails) failed (\(target.summary))" + (also.isEmpty ? "" : "; also " + also.joined(separator: "; ")))
         }
+    }
+
+    /// `--cut-command` runs in a shell and must exit 0; a failure names its status and what it said.
+    @Test func theCutCommandMustSucceed() throws {
+        try RobotCertification.shellCut("true")()
+        #expect {
+            try RobotCertification.shellCut("echo 'no route to robot' >&2; exit 3")()
+        } throws: { "\($0)" == "--cut-command exited 3: no route to robot" }
     }
 
     /// The 30 s state rule on a log of state arrivals: a gap over 30 s fails (the time since the
