@@ -84,6 +84,8 @@ public struct RobotHold: Sendable, Hashable {
 extension PlatformCore {
     /// The device kind robots are shown and matched by linkage rules as.
     public static let robotKind = "mobile-robot"
+    /// How many tasks may wait in one robot's task list.
+    public static let robotQueueLimit = 32
     /// WARNING-level robot errors that are alarms all the same.
     public static let robotWarningAlarms: Set<String> = ["lowBattery"]
 
@@ -135,7 +137,12 @@ extension PlatformCore {
         }
         actions.append(.showTelemetry(PlatformTelemetry(
             device: id, kind: Self.robotKind, messageID: nil, deviceTimeNanoseconds: nil, receivedNanoseconds: now, values: values)))
-        return actions + taskProgress(id, message, now: now)
+        actions += taskProgress(id, message, now: now)
+        // Free — nothing to drive, no action running (charging holds it) — it takes the next task.
+        if message.nodeStates.isEmpty, !message.driving, !message.actionStates.contains(where: { $0.actionStatus == .running || $0.actionStatus == .initializing }) {
+            actions += startNextTask(id, now: now)
+        }
+        return actions
     }
 
     /// A robot's `visualization`: its position, and a task waiting for it planned.
@@ -175,11 +182,11 @@ extension PlatformCore {
         }
     }
 
-    /// Sends robot `id` to node `destination` of the park's map by the shortest way, as a task:
-    /// the first half of the way released (the base), the rest planned (the horizon), released
-    /// by an update when the robot reaches the base's end — as a fleet manager holds back the
-    /// way ahead until it is clear. Its end shows as a `task-completed` record. `commandID` names
-    /// the request it answers.
+    /// Sends robot `id` to node `destination` of the park's map by the shortest way, as a task,
+    /// held wherever the way needs a door or lift to let it on (``RobotHold``) or else in two
+    /// halves, each hold released by an order update. Its end shows as a `task-completed` record.
+    /// A robot busy with a task or on its way to charge gets it on its task list (a
+    /// `task-queued` record), started when it is free. `commandID` names the request it answers.
     public mutating func robotTask(_ id: String, to destination: String, commandID: String, now: UInt64) -> Result<[Action], PlatformError> {
         guard let map = configuration.robotMap else { return .failure(PlatformError("the platform has no map of the park for its robots (--robot-map)")) }
         guard var device = devices[id], device.viaVDA5050 else {
@@ -188,13 +195,42 @@ extension PlatformCore {
         guard map.node(destination) != nil else {
             return .failure(PlatformError("no node '\(destination)' on map \(map.id); nodes: \(map.nodes.map(\.id).joined(separator: ", "))"))
         }
-        // One task at a time: the robot would refuse a second order while it drives the first.
-        if let task = device.robotTask { return .failure(PlatformError("robot '\(id)' is busy with a task to \(task.destination) (\(task.orderId))")) }
-        if let order = device.robotReturnOrder { return .failure(PlatformError("robot '\(id)' is on its way to charge (\(order))")) }
-        // Named by the header its order goes out with: unique per robot.
-        device.robotTask = RobotTask(orderId: "task-\(id)-\(device.robotOrderHeaderId)", destination: destination, commandID: commandID)
+        let task = RobotTask(orderId: "", destination: destination, commandID: commandID)
+        // One order at a time: the robot would refuse a second while it drives the first.
+        if device.robotTask != nil || device.robotReturnOrder != nil || !device.robotQueue.isEmpty {
+            guard device.robotQueue.count < Self.robotQueueLimit else {
+                return .failure(PlatformError("robot '\(id)' has \(device.robotQueue.count) tasks waiting already: its task list is full"))
+            }
+            device.robotQueue.append(task)
+            devices[id] = device
+            return .success([.showRecord(PlatformRecord(
+                device: id, kind: Self.robotKind, event: "task-queued", messageID: commandID, deviceTimeNanoseconds: nil,
+                receivedNanoseconds: now, values: ["waiting": Double(device.robotQueue.count)], texts: ["to": destination]))])
+        }
         devices[id] = device
+        return start(task, for: id, now: now)
+    }
+
+    /// Makes `task` robot `id`'s and plans it, its order named by the header it goes out with
+    /// (unique per robot).
+    private mutating func start(_ task: RobotTask, for id: String, now: UInt64) -> Result<[Action], PlatformError> {
+        guard let device = devices[id] else { return .success([]) }
+        var task = task
+        task.orderId = "task-\(id)-\(device.robotOrderHeaderId)"
+        devices[id]?.robotTask = task
         return planTask(id, now: now)
+    }
+
+    /// The first task of a free robot's task list started (one that cannot be planned shows as
+    /// failed, and the next is tried).
+    private mutating func startNextTask(_ id: String, now: UInt64) -> [Action] {
+        guard var device = devices[id], device.robotTask == nil, device.robotReturnOrder == nil, !device.robotQueue.isEmpty else { return [] }
+        let task = device.robotQueue.removeFirst()
+        devices[id] = device
+        switch start(task, for: id, now: now) {
+        case .success(let actions): return actions
+        case .failure(let error): return [taskFailed(id, task, because: error.description, now: now)] + startNextTask(id, now: now)
+        }
     }
 
     /// Plans robot `id`'s task from the node it stands at and sends the order; nothing yet while
@@ -349,7 +385,11 @@ extension PlatformCore {
         guard let route = routes.min(by: { length($0) < length($1) }) else { return nil }
         let orderId = "return-\(id)-\(device.robotOrderHeaderId)"
         device.robotReturnOrder = orderId
-        // A task under way gives way to the return (the robot takes the new order once it stops).
+        // A task under way gives way to the return (the robot takes the new order once it stops),
+        // and goes back to the head of the task list, planned afresh when the robot is charged.
+        if let task = device.robotTask {
+            device.robotQueue.insert(RobotTask(orderId: "", destination: task.destination, commandID: task.commandID), at: 0)
+        }
         device.robotTask = nil
         devices[id] = device
         let charge = VDA5050Action(actionType: "startCharging", actionId: "\(orderId)-charge", blockingType: .hard)

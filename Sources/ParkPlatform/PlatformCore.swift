@@ -48,6 +48,8 @@ public struct PlatformCore: Sendable {
         public var robotLastNode: String?
         /// The task the fleet manager has the robot on, until its state shows it done.
         public var robotTask: RobotTask?
+        /// The robot's task list: tasks asked while it was busy, started in turn as it comes free.
+        public var robotQueue: [RobotTask] = []
         /// When the platform last showed the robot's position (the `robot-view-sampled` switch).
         public var robotShownAt: UInt64?
         /// An OCPP charger's connectors: the status each last reported (connector 0: the station).

@@ -197,12 +197,22 @@ import Testing
         let release = try orders(core.robotState("R-1", at("c", x: 20, orderId: order.orderId, left: ["d"]), now: 5))
         let update = try #require(release.first)
         #expect(release.count == 1 && update.orderId == order.orderId && update.orderUpdateId == 1 && update.headerId == order.headerId + 1)
-        #expect(throws: PlatformError.self, "one task at a time") { try core.robotTask("R-1", to: "a", commandID: "api-9", now: 5).get() }
+        let queued = records(try core.robotTask("R-1", to: "a", commandID: "api-9", now: 5).get())
+        #expect(queued.map(\.event) == ["task-queued"] && queued.first?.values["waiting"] == 1, "busy: on its task list")
         #expect(update.nodes.map(\.nodeId) == ["c", "d"] && update.nodes.map(\.sequenceId) == [4, 6] && update.nodes.allSatisfy(\.released))
         #expect(try orders(core.robotState("R-1", at("c", x: 20, orderId: order.orderId, left: ["d"], driving: true), now: 6)).isEmpty, "released once")
-        let done = records(core.robotState("R-1", at("d", x: 30, orderId: order.orderId), now: 7))
+        let finished = core.robotState("R-1", at("d", x: 30, orderId: order.orderId), now: 7)
+        let done = records(finished)
         #expect(done.map(\.event) == ["task-completed"] && done.first?.texts["to"] == "d" && done.first?.messageID == "api-1")
-        #expect(core.devices["R-1"]?.robotTask == nil && records(core.robotState("R-1", at("d", x: 30, orderId: order.orderId), now: 8)).isEmpty)
+        let next = try #require(try orders(finished).first, "free, the robot takes the next task on its list")
+        #expect(next.nodes.map(\.nodeId) == ["d", "c", "b", "a"] && next.orderId != order.orderId && core.devices["R-1"]?.robotQueue.isEmpty == true)
+        let nextDone = records(core.robotState("R-1", at("a", x: 0, orderId: next.orderId), now: 8))
+        #expect(nextDone.map(\.event) == ["task-completed"] && nextDone.first?.messageID == "api-9")
+        #expect(core.devices["R-1"]?.robotTask == nil && records(core.robotState("R-1", at("a", x: 0, orderId: next.orderId), now: 9)).isEmpty)
+        // The list has room for robotQueueLimit tasks; one more is refused.
+        _ = try core.robotTask("R-1", to: "d", commandID: "api-10", now: 10).get()
+        for index in 0 ..< PlatformCore.robotQueueLimit { _ = try core.robotTask("R-1", to: "b", commandID: "api-q\(index)", now: 11).get() }
+        #expect(throws: PlatformError.self, "the task list is full") { try core.robotTask("R-1", to: "c", commandID: "api-full", now: 12).get() }
 
         // The switches: the release repeats update 0, or never comes.
         for (stale, kept) in [(true, false), (false, true)] {
