@@ -121,7 +121,11 @@ struct LoadCommand: AsyncParsableCommand {
                 Output.error("error: \(error)")
                 throw ExitCode(ExitStatus.configurationError)
             }
-            if !options.json { print("live figures for Prometheus: http://127.0.0.1:\(endpoint?.port ?? metricsPort)/metrics") }
+            if !options.json {
+                print("live figures for Prometheus: http://127.0.0.1:\(endpoint?.port ?? metricsPort)/metrics")
+                // A script reading the chosen port (--metrics-port 0) through a pipe needs it now, not when the block buffer fills.
+                fflush(nil)
+            }
         } else {
             endpoint = nil
         }
