@@ -462,6 +462,14 @@ final class ChargerLink: OCPPWebSocketDelegate, @unchecked Sendable {
         case "Reset":
             let type = payload["type"]?.string ?? "Soft"
             command(DeviceCommand("reset", arguments: ["type": .string(type)]), answering: id) { result in ["status": result.isAccepted ? "Accepted" : "Rejected"] }
+                afterwards: { [self] result in
+                    // Then it restarts, as OCPP 1.6 §5.14 has it: the connection goes, and it boots again.
+                    guard result.isAccepted else { return }
+                    eventLoop.scheduleTask(in: .milliseconds(500)) { [self] in
+                        powerOff()
+                        eventLoop.scheduleTask(in: .seconds(1)) { [self] in powerOn() }
+                    }
+                }
         case "ChangeAvailability":
             let operative = payload["type"]?.string == "Operative"
             command(DeviceCommand("change-availability", arguments: ["connector": .int(connector ?? 0), "operative": .bool(operative)]), answering: id) { result in
@@ -520,7 +528,8 @@ final class ChargerLink: OCPPWebSocketDelegate, @unchecked Sendable {
 
     /// Sends `command` to the device through the engine; when `id` is given, answers that CALL
     /// with what `answer` makes of the device's result (a refusal if the engine could not deliver).
-    private func command(_ command: DeviceCommand, answering id: String? = nil, _ answer: @escaping @Sendable (CommandResult) -> JSONValue = { _ in [:] }) {
+    private func command(_ command: DeviceCommand, answering id: String? = nil, _ answer: @escaping @Sendable (CommandResult) -> JSONValue = { _ in [:] },
+                         afterwards: (@Sendable (CommandResult) -> Void)? = nil) {
         guard let commands else {
             if let id { refuse(id, .internalError, "the charge point is not ready") }
             return
@@ -535,6 +544,7 @@ final class ChargerLink: OCPPWebSocketDelegate, @unchecked Sendable {
                 case .failure(let error): session.answerError(id, code: .internalError, description: "\(error)")
                 }
                 pump(now: MonotonicClock.now())
+                if case .success(let outcome) = result { afterwards?(outcome) }
             }
         }
     }

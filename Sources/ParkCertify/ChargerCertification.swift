@@ -11,7 +11,8 @@ import Synchronization
 /// sets, configuration, an unknown action answered NotImplemented, a remote session (start,
 /// Charging, meter values with the session's transactionId, stop), meter values plausible and
 /// monotonic, the offline queue replayed in order and whole after the connection is cut
-/// mid-session, every status transition legal, and every message well formed.
+/// mid-session, TriggerMessage, ChangeAvailability and Reset doing what they ask, every status
+/// transition legal, and every message well formed.
 ///
 /// Blocking, one run per call; the WebSocket server runs on its own event loop and this waits on
 /// what it records. A charge point that never boots is an error (exit 3 in the CLI), not a
@@ -33,6 +34,8 @@ public struct ChargerCertification: Sendable {
         public var sampleInterval = 2
         /// How long the charge point has to connect and boot.
         public var bootTimeout: Duration = .seconds(120)
+        /// How long the charge point may take to restart and boot again after a Reset.
+        public var rebootTimeout: Duration = .seconds(120)
         /// How long each answer, and each thing a call should make happen, may take.
         public var answerTimeout: Duration = .seconds(15)
         /// How long the connection stays cut in the offline-queue case.
@@ -54,7 +57,7 @@ public struct ChargerCertification: Sendable {
     /// The checks in the order they run.
     public static let checkIDs = [
         "boot", "configuration", "heartbeat-interval", "unknown-action", "remote-start", "meter-values", "offline-queue", "remote-stop",
-        "status-transitions", "messages-valid",
+        "trigger-message", "change-availability", "reset", "status-transitions", "messages-valid",
     ]
 
     public let configuration: Configuration

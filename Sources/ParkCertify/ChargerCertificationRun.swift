@@ -72,13 +72,13 @@ struct CertificationRun {
         checks.append(start)
         guard start.verdict == .pass, transaction != nil else {
             checks += ["meter-values", "offline-queue", "remote-stop"].map { notRun($0, because: "no remote session to judge") }
-            return checks + [statusTransitions(), messagesValid()]
+            return checks + [triggerMessage(), changeAvailability(), reset(), statusTransitions(), messagesValid()]
         }
         checks.append(offlineQueue())
         checks.append(remoteStop())
         // Judged last: the whole session's meter values, before and after the outage.
         checks.insert(meterValues(), at: checks.count - 2)
-        return checks + [statusTransitions(), messagesValid()]
+        return checks + [triggerMessage(), changeAvailability(), reset(), statusTransitions(), messagesValid()]
     }
 
     /// The charge point connects (its password, when it has one) and sends BootNotification.
@@ -287,6 +287,73 @@ struct CertificationRun {
         return result("remote-stop", title, findings.isEmpty ? .pass : .fail,
                       findings.isEmpty ? "StopTransaction, reason \(stop.payload["reason"]?.string ?? "Local (default)"), meterStop \(stop.payload["meterStop"]?.int ?? 0) Wh" : findings[0],
                       findings: findings, started: started)
+    }
+
+    /// TriggerMessage StatusNotification for connector 1: Accepted, and the status follows.
+    func triggerMessage() -> CheckResult {
+        let started = Date()
+        let title = "TriggerMessage is answered Accepted and the message asked for follows"
+        let from = log.messages.count
+        switch ask("TriggerMessage", ["requestedMessage": "StatusNotification", "connectorId": 1]) {
+        case .failure(let why): return result("trigger-message", title, .fail, why.reason, started: started)
+        case .success(let answer) where answer["status"]?.string != "Accepted":
+            return result("trigger-message", title, .fail, "TriggerMessage StatusNotification answered \(answer["status"]?.string ?? "no status")", started: started)
+        case .success: break
+        }
+        guard let status = wait(configuration.answerTimeout, { calls("StatusNotification", in: $0, after: from).first { $0.payload["connectorId"]?.int == 1 } }) else {
+            return result("trigger-message", title, .fail, "Accepted, but no StatusNotification for connector 1 within \(configuration.answerTimeout)", started: started)
+        }
+        return result("trigger-message", title, .pass,
+                      String(format: "Accepted; connector 1 %@ %.2f s after the call", status.payload["status"]?.string ?? "?", status.wall.timeIntervalSince(started)),
+                      started: started)
+    }
+
+    /// ChangeAvailability of connector 1 to Inoperative, then back to Operative: each Accepted
+    /// (or Scheduled), each followed by the StatusNotification it means (Unavailable, Available).
+    func changeAvailability() -> CheckResult {
+        let started = Date()
+        let title = "ChangeAvailability makes connector 1 Unavailable and Available again, saying so"
+        var findings: [String] = []
+        for (type, status) in [("Inoperative", "Unavailable"), ("Operative", "Available")] {
+            let from = log.messages.count
+            switch ask("ChangeAvailability", ["connectorId": 1, "type": .string(type)]) {
+            case .failure(let why):
+                findings.append(why.reason)
+                continue
+            case .success(let answer) where !["Accepted", "Scheduled"].contains(answer["status"]?.string ?? ""):
+                findings.append("ChangeAvailability \(type) answered \(answer["status"]?.string ?? "no status")")
+                continue
+            case .success: break
+            }
+            // Back to Operative after a failure only to leave the connector as it was: judged once.
+            guard findings.isEmpty else { break }
+            let said = wait(configuration.answerTimeout) { messages in
+                calls("StatusNotification", in: messages, after: from).first { $0.payload["connectorId"]?.int == 1 && $0.payload["status"]?.string == status }
+            }
+            if said == nil { findings.append("ChangeAvailability \(type) accepted, but connector 1 did not report \(status) within \(configuration.answerTimeout)") }
+        }
+        return result("change-availability", title, findings.isEmpty ? .pass : .fail,
+                      findings.first ?? "Inoperative → Unavailable, Operative → Available", findings: findings, started: started)
+    }
+
+    /// Reset (Soft): Accepted, then the charge point restarts and boots again (OCPP 1.6 §5.14).
+    /// Last of the calls: the connection goes.
+    func reset() -> CheckResult {
+        let started = Date()
+        let title = "Reset is answered Accepted and the charge point boots again"
+        let from = log.messages.count
+        switch ask("Reset", ["type": "Soft"]) {
+        case .failure(let why): return result("reset", title, .fail, why.reason, started: started)
+        case .success(let answer) where answer["status"]?.string != "Accepted":
+            return result("reset", title, .fail, "Reset Soft answered \(answer["status"]?.string ?? "no status")", started: started)
+        case .success: break
+        }
+        configuration.progress("Reset sent; waiting up to \(configuration.rebootTimeout) for the charge point to boot again")
+        guard let boot = wait(configuration.rebootTimeout, { calls("BootNotification", in: $0, after: from).first }) else {
+            return result("reset", title, .fail, "Accepted, but no BootNotification within \(configuration.rebootTimeout)", started: started)
+        }
+        return result("reset", title, .pass, String(format: "Accepted; booted again %.1f s after the call", boot.wall.timeIntervalSince(started)),
+                      metrics: ["reboot_ms": Metric(value: boot.wall.timeIntervalSince(started) * 1000, unit: .milliseconds)], started: started)
     }
 
     /// Every connector's status changes follow OCPP 1.6's state table.

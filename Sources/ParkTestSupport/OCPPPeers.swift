@@ -387,7 +387,10 @@ public enum OCPPPeers {
     /// (HeartbeatInterval, MeterValueSampleInterval: Accepted; read-only keys Rejected; others
     /// NotSupported), GetConfiguration, TriggerMessage, Reset (stops a transaction, reconnects and
     /// boots again), UnlockConnector, ChangeAvailability, SetChargingProfile, ClearChargingProfile,
-    /// ClearCache, DataTransfer (UnknownVendorId).
+    /// ClearCache, DataTransfer (UnknownVendorId). Three more modes each break one of those:
+    /// `trigger-ignored` accepts TriggerMessage and sends nothing, `availability-unreported`
+    /// changes availability without a StatusNotification, `reset-ignored` accepts Reset and never
+    /// restarts.
     public static let chargepoint = """
         import argparse, asyncio, base64, datetime, json, logging, sys, time
         import websockets
@@ -402,7 +405,8 @@ public enum OCPPPeers {
         parser.add_argument("--id", default="CP1")
         parser.add_argument("--password")
         parser.add_argument("--log")
-        parser.add_argument("--mode", choices=["good", "drop-queue", "duplicate-queue"], default="good")
+        parser.add_argument("--mode", choices=["good", "drop-queue", "duplicate-queue", "trigger-ignored", "availability-unreported",
+                                               "reset-ignored"], default="good")
         parser.add_argument("--run", type=float, default=30)
         parser.add_argument("--local-start")
         parser.add_argument("--local-stop", type=float)
@@ -767,7 +771,8 @@ public enum OCPPPeers {
             def on_trigger(self, requested_message, connector_id=None, **kwargs):
                 if connector_id is not None and connector_id not in (0, 1):
                     return call_result.TriggerMessage(status="Rejected")
-                self.later("TriggerMessage", lambda: STATION.trigger(requested_message, connector_id))
+                if args.mode != "trigger-ignored":
+                    self.later("TriggerMessage", lambda: STATION.trigger(requested_message, connector_id))
                 return call_result.TriggerMessage(status="Accepted")
 
             @after("TriggerMessage")
@@ -776,7 +781,8 @@ public enum OCPPPeers {
 
             @on("Reset")
             def on_reset(self, type, **kwargs):
-                self.later("Reset", lambda: reset(type))
+                if args.mode != "reset-ignored":
+                    self.later("Reset", lambda: reset(type))
                 return call_result.Reset(status="Accepted")
 
             @after("Reset")
@@ -805,7 +811,8 @@ public enum OCPPPeers {
                 targets = [0, 1] if connector_id == 0 else [1]
                 for c in targets:
                     STATION.available[c] = wanted
-                self.later("ChangeAvailability", lambda: STATION.trigger("StatusNotification", None))
+                if args.mode != "availability-unreported":
+                    self.later("ChangeAvailability", lambda: STATION.trigger("StatusNotification", None))
                 return call_result.ChangeAvailability(status="Accepted")
 
             @after("ChangeAvailability")

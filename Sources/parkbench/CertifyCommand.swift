@@ -65,7 +65,10 @@ struct CertifyCommand: ParsableCommand {
             no more than the profile's max_power_kw gives), offline-queue (the connection cut and \
             refused for --outage mid-session: the meter values of the outage arrive afterwards, \
             in order, none lost, none twice), remote-stop (StopTransaction with the session's id, \
-            reason Remote), status-transitions (every change one OCPP 1.6 allows) and \
+            reason Remote), trigger-message (TriggerMessage StatusNotification accepted, the \
+            status follows), change-availability (connector 1 Inoperative then Operative, \
+            Unavailable and Available reported), reset (Soft, accepted, the charge point boots \
+            again within 120 s), status-transitions (every change one OCPP 1.6 allows) and \
             messages-valid (the fields and types the 1.6 schemas require). A charge point that \
             never boots within --register-timeout is exit 3.
 

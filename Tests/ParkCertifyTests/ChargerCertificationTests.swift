@@ -8,8 +8,10 @@ import Testing
 
 /// `certify` as the central system of a charge point nobody here wrote (the python `ocpp`
 /// package's): one that behaves passes every case; one that loses its offline queue, and one that
-/// sends it twice, fail the offline-queue case and only that. The three run at once, each on its
-/// own port: a certification mostly waits on the charge point's intervals.
+/// sends it twice, fail the offline-queue case and only that; one that ignores TriggerMessage,
+/// one that changes availability without saying so and one that never restarts on Reset each
+/// fail their case and only that. The six run at once, each on its own port: a certification
+/// mostly waits on the charge point's intervals.
 @Suite(.serialized) struct ChargerCertificationTests {
     static let profile = """
         kind: ev-charger
@@ -36,13 +38,16 @@ import Testing
         configuration.sampleInterval = 1
         configuration.outage = .seconds(3)
         configuration.bootTimeout = .seconds(20)
-        configuration.answerTimeout = .seconds(5)
+        configuration.answerTimeout = .seconds(3)
+        configuration.rebootTimeout = .seconds(5)
         let checks = try ChargerCertification(configuration).run()
         return Dictionary(checks.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     @Test func aGoodChargePointPassesAndOneThatBreaksItsOfflineQueueFailsThatCase() throws {
-        let modes = ["good", "drop-queue", "duplicate-queue"]
+        let breaks = ["drop-queue": "offline-queue", "duplicate-queue": "offline-queue", "trigger-ignored": "trigger-message",
+                      "availability-unreported": "change-availability", "reset-ignored": "reset"]
+        let modes = ["good"] + breaks.keys.sorted()
         let results = Mutex<[String: Result<[String: CheckResult], any Error>]>([:])
         let group = DispatchGroup()
         for mode in modes {
@@ -61,10 +66,10 @@ import Testing
         }
         let replayed = good["offline-queue"]?.metrics["replayed"]?.value ?? 0
         #expect(replayed >= 2, "the good charge point replayed its outage's meter values: \(good["offline-queue"]?.summary ?? "")")
-        for mode in ["drop-queue", "duplicate-queue"] {
+        for (mode, broken) in breaks {
             let checks = try #require(try results.withLock { $0[mode] }?.get())
             let failed = Set(checks.values.filter { $0.verdict != .pass }.map(\.id))
-            #expect(failed == ["offline-queue"], "\(mode) fails the offline queue and nothing else: \(checks.values.filter { $0.verdict != .pass }.map { "\($0.id): \($0.summary)" })")
+            #expect(failed == [broken], "\(mode) fails \(broken) and nothing else: \(checks.values.filter { $0.verdict != .pass }.map { "\($0.id): \($0.summary)" })")
         }
         #expect(try results.withLock { $0["drop-queue"] }?.get()["offline-queue"]?.summary.contains("outage arrived") == true)
         #expect(try results.withLock { $0["duplicate-queue"] }?.get()["offline-queue"]?.summary.contains("twice") == true)

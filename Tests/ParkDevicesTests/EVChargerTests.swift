@@ -322,6 +322,18 @@ import Testing
                                      readings: [Reading("status", .string("Rejected"))]))
     }
 
+    /// Inoperative while a remote start waits for its plug (Preparing) drops the start and goes
+    /// back to Available before Unavailable: OCPP 1.6's table has no Preparing → Unavailable.
+    @Test func inoperativeWhilePreparingGoesByAvailable() throws {
+        let engine = try engine()
+        _ = try remoteStart(engine)
+        #expect(try statuses(engine) == ["Available", "Preparing"])
+        _ = try engine.send(DeviceCommand("change-availability", arguments: ["connector": .int(1), "operative": .bool(false)]), to: "evc-1")
+        #expect(try statuses(engine) == ["Available", "Preparing", "Available", "Unavailable"])
+        try plugIn(engine)
+        #expect(try emissions(engine, "session-start").isEmpty, "the dropped start does not begin on a plug")
+    }
+
     /// Unlock ends a session (Other) and answers Unlocked; with a failed lock it answers
     /// UnlockFailed. Reset stops sessions with its own reason and sends every status again.
     @Test func unlockAndReset() throws {

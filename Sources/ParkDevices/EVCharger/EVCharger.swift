@@ -171,7 +171,7 @@ final class EVCharger: DeviceBehavior {
             case "set-charging-limit": result = try setLimit(arguments)
             case "clear-charging-limit": result = try clearLimit(arguments)
             case "set-meter-interval": result = try setMeterInterval(arguments, context)
-            case "change-availability": result = changeAvailability(arguments)
+            case "change-availability": result = changeAvailability(arguments, context)
             case "unlock-connector": result = try unlock(arguments, context)
             case "reset": result = try reset(arguments, context)
             default:
@@ -352,7 +352,7 @@ final class EVCharger: DeviceBehavior {
 
     /// Inoperative takes effect at once on a connector without a session and is Scheduled on
     /// one with a session: the derived status turns Unavailable when the session ends.
-    private func changeAvailability(_ arguments: Arguments) -> CommandResult {
+    private func changeAvailability(_ arguments: Arguments, _ context: DeviceContext) -> CommandResult {
         let number: Int
         let operative: Bool
         do {
@@ -363,10 +363,13 @@ final class EVCharger: DeviceBehavior {
         }
         let targets = number == 0 ? Array(connectors.indices) : [number - 1]
         if number == 0 { stationOperative = operative }
-        for index in targets {
-            connectors[index].operative = operative
-            if !operative, connectors[index].session == nil { dropPendingStart(index) }
+        for index in targets where !operative && connectors[index].session == nil {
+            // A start waiting for its plug is dropped: Preparing goes back to Available first, as
+            // OCPP 1.6's state table has no Preparing → Unavailable.
+            dropPendingStart(index)
+            reportStatuses(context)
         }
+        for index in targets { connectors[index].operative = operative }
         let scheduled = !operative && targets.contains { connectors[$0].session != nil }
         return CommandResult(.accepted, readings: [
             Reading("connector", .int(Int64(number))), Reading("status", .string(scheduled ? "Scheduled" : "Accepted")),
