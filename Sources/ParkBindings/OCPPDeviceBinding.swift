@@ -214,6 +214,8 @@ final class ChargerLink: OCPPWebSocketDelegate, @unchecked Sendable {
 
     private var connection: OCPPWebSocketConnection?
     private var powered = false
+    /// How many times the power has been switched (a restart after Reset checks nobody else did).
+    private var powerSwitches = 0
     private var shuttingDown = false
     private var connecting = false
     private var backoff: Int64 = 1
@@ -256,11 +258,13 @@ final class ChargerLink: OCPPWebSocketDelegate, @unchecked Sendable {
     func powerOn() {
         guard !shuttingDown, !powered else { return }
         powered = true
+        powerSwitches += 1
         connect()
     }
 
     func powerOff() {
         powered = false
+        powerSwitches += 1
         connection?.abort()
         connection = nil
         session.powerCycled(now: MonotonicClock.now())
@@ -466,8 +470,11 @@ final class ChargerLink: OCPPWebSocketDelegate, @unchecked Sendable {
                     // Then it restarts, as OCPP 1.6 §5.14 has it: the connection goes, and it boots again.
                     guard result.isAccepted else { return }
                     eventLoop.scheduleTask(in: .milliseconds(500)) { [self] in
+                        guard powered else { return }
                         powerOff()
-                        eventLoop.scheduleTask(in: .seconds(1)) { [self] in powerOn() }
+                        let restart = powerSwitches
+                        // Unless someone switched it meanwhile (a harness's power cut stays cut).
+                        eventLoop.scheduleTask(in: .seconds(1)) { [self] in if powerSwitches == restart { powerOn() } }
                     }
                 }
         case "ChangeAvailability":

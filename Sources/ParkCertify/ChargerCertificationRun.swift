@@ -293,6 +293,12 @@ struct CertificationRun {
     func triggerMessage() -> CheckResult {
         let started = Date()
         let title = "TriggerMessage is answered Accepted and the message asked for follows"
+        // Asked once connector 1 has been quiet a second: a change of its own (Finishing →
+        // Available after the stop) is no answer.
+        _ = wait(configuration.answerTimeout) { messages in
+            let last = calls("StatusNotification", in: messages).last { $0.payload["connectorId"]?.int == 1 }
+            return last.map { Date().timeIntervalSince($0.wall) >= 1 } ?? true ? true : nil
+        }
         let from = log.messages.count
         switch ask("TriggerMessage", ["requestedMessage": "StatusNotification", "connectorId": 1]) {
         case .failure(let why): return result("trigger-message", title, .fail, why.reason, started: started)

@@ -77,13 +77,20 @@ public struct RobotCertification: Sendable {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
             process.arguments = ["-c", command]
-            let errors = Pipe()
+            // Its output stays out of the run's (--json); its stderr goes to a file, not a pipe a
+            // child it leaves running could hold open.
+            let said = FileManager.default.temporaryDirectory.appendingPathComponent("parkbench-cut-\(UUID()).err")
+            FileManager.default.createFile(atPath: said.path, contents: nil)
+            defer { try? FileManager.default.removeItem(at: said) }
+            let errors = try FileHandle(forWritingTo: said)
+            defer { try? errors.close() }
+            process.standardOutput = FileHandle.nullDevice
             process.standardError = errors
             try process.run()
-            let said = errors.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
             guard process.terminationStatus == 0 else {
-                let last = String(decoding: said, as: UTF8.self).split(whereSeparator: \.isNewline).last.map { ": \($0.prefix(200))" } ?? ""
+                let text = (try? String(contentsOf: said, encoding: .utf8)) ?? ""
+                let last = text.split(whereSeparator: \.isNewline).last.map { ": \($0.prefix(200))" } ?? ""
                 throw RobotCertificationError.configuration("--cut-command exited \(process.terminationStatus)\(last)")
             }
         }

@@ -150,7 +150,14 @@ struct RobotCertificationRun {
         let started = Date()
         let c = configuration
         c.progress("waiting up to \(c.connectTimeout) for \(log.base)/connection or /state on mqtt://\(c.host):\(c.port)")
-        let heard = wait(c.connectTimeout) { messages in messages.contains { $0.topic == .connection || $0.topic == .state } ? true : nil }
+        let said = { (messages: [HeardMessage]) in messages.contains { $0.topic == .connection || $0.topic == .state } ? true : nil }
+        // A robot whose ONLINE is not retained and whose next state is up to 30 s away is asked for one.
+        let first = min(c.connectTimeout, .seconds(3))
+        var heard = wait(first, said)
+        if heard == nil, c.connectTimeout > first {
+            instant([VDA5050Action(actionType: "stateRequest", actionId: "pb-\(runTag)-hello")])
+            heard = wait(c.connectTimeout - first, said)
+        }
         guard heard != nil else {
             let why = log.connectError.map { "; the broker: \($0)" } ?? ""
             throw .unreachable("nothing heard from \(log.base) within \(c.connectTimeout)\(why)")
@@ -171,8 +178,12 @@ struct RobotCertificationRun {
             return result("connection", title, .fail, "connectionState \(decoded.connectionState.rawValue), expected ONLINE", started: started, section: "connection")
         }
         // Heard live, it may still be retained: a fresh subscriber gets it at once if it is.
+        // A retained OFFLINE or CONNECTIONBROKEN of an earlier session does not count.
+        let retainedOnline = { (message: HeardMessage) in
+            message.topic == .connection && message.retained && (try? VDA5050.decode(VDA5050Connection.self, from: message.bytes))?.connectionState == .online
+        }
         let retained = online.retained
-            || (log.probe(.connection) && wait(.seconds(3)) { _ in log.probed.contains { $0.topic == .connection && $0.retained } ? true : nil } != nil)
+            || (log.probe(.connection) && wait(.seconds(3)) { _ in log.probed.contains(where: retainedOnline) ? true : nil } != nil)
         guard retained else {
             return result("connection", title, .fail, "ONLINE, not retained: a fleet controller that starts later does not see it",
                           started: started, section: "connection")
@@ -538,10 +549,11 @@ struct RobotCertificationRun {
         }
         configuration.progress("cutting the robot's connection; its last will may take up to \(configuration.willTimeout)")
         let mark = log.messages.count
+        // Before the cut: a will can arrive while the cut command is still being reaped.
+        let cutAt = MonotonicClock.now()
         do { try cut() } catch {
             return result("last-will", title, .error, "the connection could not be cut: \(error)", started: started, section: "connection")
         }
-        let cutAt = MonotonicClock.now()
         func says(_ state: VDA5050Connection.State) -> ([HeardMessage]) -> HeardMessage? {
             { messages in
                 messages.dropFirst(mark).first { $0.topic == .connection && (try? VDA5050.decode(VDA5050Connection.self, from: $0.bytes))?.connectionState == state }

@@ -15,6 +15,8 @@ public struct RobotTask: Sendable, Hashable {
     public var asked = false
     /// Order updates sent so far (each releases the way to the next hold).
     public var updates = 0
+    /// Calls again of the first hold's lift that left without the robot.
+    public var recalls = 0
     public var commandID: String
 
     /// The way's index of the node the order's base ends at.
@@ -57,9 +59,17 @@ public struct RobotHold: Sendable, Hashable {
 
     /// Where `route` is held on `map`: before each access door; before boarding a lift (its car
     /// called to the robot's floor) and in the car (called to the floor the way leaves it at). A
-    /// way with none of these keeps its second half back as the horizon.
+    /// way that starts at a door, or in a car it leaves, is held there first (the door unlocked,
+    /// the car called to that floor). A way with none of these keeps its second half back as the
+    /// horizon.
     static func holds(on route: [String], map: ParkMap) -> [RobotHold] {
         var holds: [RobotHold] = []
+        if let first = route.first.flatMap({ map.node($0) }), route.count >= 2 {
+            if let door = first.door { holds.append(RobotHold(at: 0, .door(door))) }
+            if let lift = first.elevator, let floor = first.floor, map.node(route[1])?.elevator != lift {
+                holds.append(RobotHold(at: 0, .lift(lift, floor: floor)))
+            }
+        }
         for index in route.indices.dropFirst() {
             guard let node = map.node(route[index]) else { continue }
             if let door = node.door { holds.append(RobotHold(at: index - 1, .door(door))) }
@@ -130,14 +140,20 @@ extension PlatformCore {
         for type in fresh {
             actions += deviceAlarm(id, event: type, values: ["battery": message.batteryState.batteryCharge], now: now)
         }
-        if !showing.contains("lowBattery") {
-            devices[id]?.robotReturnOrder = nil
-        } else if devices[id]?.robotReturnOrder == nil, let order = returnToCharge(id, now: now) {
-            actions.append(order)
-        }
         actions.append(.showTelemetry(PlatformTelemetry(
             device: id, kind: Self.robotKind, messageID: nil, deviceTimeNanoseconds: nil, receivedNanoseconds: now, values: values)))
+        // The task first: one this state shows done is done, not sent home half-finished.
         actions += taskProgress(id, message, now: now)
+        if let order = devices[id]?.robotReturnOrder,
+           message.orderId != order, message.errors.contains(where: { $0.errorReferences?.contains { $0.referenceKey == "orderId" && $0.referenceValue == order } == true }) {
+            // The robot refused the way home (still busy when it came): asked again below.
+            devices[id]?.robotReturnOrder = nil
+        }
+        if !showing.contains("lowBattery") {
+            devices[id]?.robotReturnOrder = nil
+        } else if devices[id]?.robotReturnOrder == nil {
+            actions += returnToCharge(id, message, now: now)
+        }
         // Free — nothing to drive, no action running (charging holds it) — it takes the next task.
         if message.nodeStates.isEmpty, !message.driving, !message.actionStates.contains(where: { $0.actionStatus == .running || $0.actionStatus == .initializing }) {
             actions += startNextTask(id, now: now)
@@ -145,7 +161,6 @@ extension PlatformCore {
         return actions
     }
 
-    /// A robot's `visualization`: its position, and a task waiting for it planned.
     /// A robot's `visualization`: its position, shown on the platform's map as it moves (004
     /// L1791: 支持地图显示，查看机器人作业所在位置), and a task waiting for it planned.
     public mutating func robotVisualization(_ id: String, _ message: VDA5050Visualization, now: UInt64) -> [Action] {
@@ -228,6 +243,8 @@ extension PlatformCore {
         let task = device.robotQueue.removeFirst()
         devices[id] = device
         switch start(task, for: id, now: now) {
+        // Done at once (already there): the next one.
+        case .success(let actions) where devices[id]?.robotTask == nil: return actions + startNextTask(id, now: now)
         case .success(let actions): return actions
         case .failure(let error): return [taskFailed(id, task, because: error.description, now: now)] + startNextTask(id, now: now)
         }
@@ -239,10 +256,14 @@ extension PlatformCore {
         guard let map = configuration.robotMap, let device = devices[id], var task = device.robotTask, task.route.isEmpty,
               let manufacturer = device.robotManufacturer else { return .success([]) }
         guard let start = device.robotLastNode.flatMap({ map.node($0) })?.id ?? nearestNode(to: device, on: map) else { return .success([]) }
+        if start == task.destination {
+            // Nothing to drive (a task waiting on the list for where the robot now stands).
+            devices[id]?.robotTask = nil
+            return .success([completed(id, task, nodes: 1, now: now)])
+        }
         guard let route = map.route(from: start, to: task.destination), route.count >= 2 else {
             devices[id]?.robotTask = nil
-            return .failure(PlatformError(start == task.destination
-                ? "robot '\(id)' is at \(task.destination) already" : "no way from \(start) to \(task.destination) on map \(map.id)"))
+            return .failure(PlatformError("no way from \(start) to \(task.destination) on map \(map.id)"))
         }
         task.route = route
         task.holds = RobotHold.holds(on: route, map: map)
@@ -280,9 +301,7 @@ extension PlatformCore {
             }
         }
         if message.lastNodeId == task.destination, message.nodeStates.isEmpty, !message.driving {
-            actions.append(.showRecord(PlatformRecord(
-                device: id, kind: Self.robotKind, event: "task-completed", messageID: task.commandID, deviceTimeNanoseconds: nil,
-                receivedNanoseconds: now, values: ["nodes": Double(task.route.count)], texts: ["to": task.destination, "order": task.orderId])))
+            actions.append(completed(id, task, nodes: task.route.count, now: now))
             devices[id]?.robotTask = nil
         } else {
             devices[id]?.robotTask = task
@@ -297,10 +316,18 @@ extension PlatformCore {
         let from = task.baseEnd
         task.holds.removeFirst()
         task.asked = false
+        task.recalls = 0
         task.updates += 1
         let update = Self.order(task.orderId, update: faults.robotUpdatesStale ? 0 : task.updates, through: Array(task.route[from...]),
                                 from: from, released: task.baseEnd - from + 1, on: map)
         return sendOrder(update, to: id, manufacturer: manufacturer, now: now)
+    }
+
+    /// A task done, as a record the platform shows.
+    private func completed(_ id: String, _ task: RobotTask, nodes: Int, now: UInt64) -> Action {
+        .showRecord(PlatformRecord(
+            device: id, kind: Self.robotKind, event: "task-completed", messageID: task.commandID, deviceTimeNanoseconds: nil,
+            receivedNanoseconds: now, values: ["nodes": Double(nodes)], texts: ["to": task.destination, "order": task.orderId]))
     }
 
     /// A task that ended without the robot at its destination, as a record the platform shows.
@@ -315,7 +342,7 @@ extension PlatformCore {
     /// that closes its doors at that floor without the robot (it stood open there when called,
     /// so the call was no new one) is called again.
     mutating func gateEvent(_ device: String, event: String, values: [String: Double], now: UInt64) -> [Action] {
-        guard let map = configuration.robotMap else { return [] }
+        guard let map = configuration.robotMap, ["unlocked", "door-opened", "door-closed"].contains(event) else { return [] }
         var actions: [Action] = []
         for (id, state) in devices {
             guard var task = state.robotTask, task.asked, let hold = task.holds.first, let manufacturer = state.robotManufacturer else { continue }
@@ -323,9 +350,13 @@ extension PlatformCore {
             case .door(let door) where door == device && event == "unlocked":
                 break
             case .lift(let lift, let floor) where lift == device && values["floor"] == Double(floor):
-                if event == "door-closed", let request = hold.request, let car = devices[lift],
-                   let again = linkageCommand(to: car, command: request.command, arguments: request.arguments, rule: "fleet-manager", trigger: id) {
-                    actions.append(again)
+                // A few times at most: a fleet manager that never lets the robot on would keep the car cycling.
+                if event == "door-closed", task.recalls < 3, let request = hold.request, let car = devices[lift] {
+                    task.recalls += 1
+                    devices[id]?.robotTask = task
+                    if let again = linkageCommand(to: car, command: request.command, arguments: request.arguments, rule: "fleet-manager", trigger: id) {
+                        actions.append(again)
+                    }
                 }
                 guard event == "door-opened" else { continue }
             default:
@@ -372,29 +403,40 @@ extension PlatformCore {
         return .sendRobotMessage(device: id, topic: VDA5050.topic(.order, manufacturer: manufacturer, serialNumber: id), payload: VDA5050.encode(message))
     }
 
-    /// The order that takes robot `id` from the node nearest to it to the nearest charger (by the
-    /// length of the way), where it starts charging; nil without a map, a position or a charger
-    /// it can reach.
-    private mutating func returnToCharge(_ id: String, now: UInt64) -> Action? {
+    /// The order that takes robot `id` from the node it last reached (or the one nearest to it)
+    /// to the nearest charger (by the length of the way), where it starts charging; nothing
+    /// without a map, a position or a charger it can reach. A robot still driving (`message`
+    /// shows what is left of its order) is told to `cancelOrder` first: it would refuse a new
+    /// order while busy.
+    private mutating func returnToCharge(_ id: String, _ message: VDA5050State, now: UInt64) -> [Action] {
         guard let map = configuration.robotMap, var device = devices[id], let manufacturer = device.robotManufacturer,
-              let start = nearestNode(to: device, on: map) else { return nil }
+              let start = device.robotLastNode.flatMap({ map.node($0) })?.id ?? nearestNode(to: device, on: map) else { return [] }
         func length(_ route: [String]) -> Double {
             zip(route, route.dropFirst()).reduce(0) { $0 + (map.edge(from: $1.0, to: $1.1)?.length ?? .infinity) }
         }
         let routes = map.nodes.filter(\.charger).compactMap { map.route(from: start, to: $0.id) }
-        guard let route = routes.min(by: { length($0) < length($1) }) else { return nil }
+        guard let route = routes.min(by: { length($0) < length($1) }) else { return [] }
         let orderId = "return-\(id)-\(device.robotOrderHeaderId)"
         device.robotReturnOrder = orderId
-        // A task under way gives way to the return (the robot takes the new order once it stops),
-        // and goes back to the head of the task list, planned afresh when the robot is charged.
+        // A task under way gives way to the return, and goes back to the head of the task list,
+        // planned afresh when the robot is charged.
         if let task = device.robotTask {
             device.robotQueue.insert(RobotTask(orderId: "", destination: task.destination, commandID: task.commandID), at: 0)
         }
         device.robotTask = nil
+        var actions: [Action] = []
+        if !message.nodeStates.isEmpty || message.driving {
+            let header = VDA5050Header(headerId: device.robotInstantHeaderId, timestamp: VDA5050.timestamp(nanosecondsSinceEpoch: Int64(now)),
+                                       manufacturer: manufacturer, serialNumber: id)
+            device.robotInstantHeaderId += 1
+            let cancel = VDA5050InstantActions(header: header, actions: [VDA5050Action(actionType: "cancelOrder", actionId: "\(orderId)-cancel", blockingType: .hard)])
+            actions.append(.sendRobotMessage(device: id, topic: VDA5050.topic(.instantActions, manufacturer: manufacturer, serialNumber: id),
+                                             payload: VDA5050.encode(cancel)))
+        }
         devices[id] = device
         let charge = VDA5050Action(actionType: "startCharging", actionId: "\(orderId)-charge", blockingType: .hard)
-        return sendOrder(Self.order(orderId, update: 0, through: route, from: 0, released: route.count, on: map, finalActions: [charge]),
-                         to: id, manufacturer: manufacturer, now: now)
+        return actions + [sendOrder(Self.order(orderId, update: 0, through: route, from: 0, released: route.count, on: map, finalActions: [charge]),
+                                    to: id, manufacturer: manufacturer, now: now)]
     }
 
     /// A robot was heard: known from now on, and online if it was unknown or offline.

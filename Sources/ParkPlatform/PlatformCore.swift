@@ -44,6 +44,8 @@ public struct PlatformCore: Sendable {
         public var robotReturnOrder: String?
         /// The robot's order topic's next headerId (the fleet manager's, per robot).
         public var robotOrderHeaderId = 0
+        /// Its instantActions topic's next headerId.
+        public var robotInstantHeaderId = 0
         /// The node the robot last reached (its state's `lastNodeId`): where its next order starts.
         public var robotLastNode: String?
         /// The task the fleet manager has the robot on, until its state shows it done.

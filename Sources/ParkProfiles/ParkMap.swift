@@ -116,6 +116,10 @@ public struct ParkMap: Hashable, Sendable {
             let floor = node.int("floor", range: -10 ... 200)
             let charger = boolean(&node, "charger", log: log) ?? false
             let elevator = node.string("elevator"), door = node.string("door")
+            if elevator != nil, floor == nil, node.value("floor") == nil {
+                // The floor is what the car is called to: without it no robot could ride.
+                log.add("a lift's node needs the floor its car stands at there (floor:)", at: item, path: path)
+            }
             node.finish(allowed: ["id", "x", "y", "floor", "charger", "elevator", "door"])
             guard let nodeID, let x, let y else { continue }
             if let first = seen[nodeID] {

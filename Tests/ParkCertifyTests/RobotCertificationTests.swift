@@ -17,15 +17,16 @@ import Testing
 /// `CertifyTests.robotOptionsAreValidatedAndASilentRobotIsExitThree`.)
 @Suite(.serialized) struct RobotCertificationTests {
     /// Each defect, the case it breaks, and the later cases it may also break because the run
-    /// goes on from where the broken rule left the robot (any other case must still pass).
+    /// goes on from where the broken rule left the robot (any other case must pass, or not run
+    /// when the broken case is one the later ones stand on).
     static let defects: [(defect: VDA5050Defect, fails: String, mayAlsoFail: Set<String>)] = [
         (.connectionNotRetained, "connection", []),
         (.stateRequestUnreported, "state-request", []),
         (.factsheetRequestIgnored, "factsheet", []),
         (.mapOffset, "order-completed", []),
         (.finishedActionsFailed, "action-states", []),
-        // Past the base's end it is still driving when the update comes: the stitch no longer fits.
-        (.horizonDriven, "order-update", ["stale-update-rejected", "broken-stitch-rejected"]),
+        // The update cases after it are not run: there is no base's end to update at.
+        (.horizonDriven, "order-update", []),
         (.staleUpdatesIgnored, "stale-update-rejected", []),
         // It may still be driving the update it should have refused when the next order comes.
         (.brokenStitchAccepted, "broken-stitch-rejected", ["busy-order-rejected"]),
@@ -102,7 +103,7 @@ import Testing
             let target = try #require(checks.first { $0.id == fails })
             #expect(target.verdict == .fail, "\(defect.rawValue): \(fails) \(target.verdict): \(target.summary)")
             for check in checks where check.id != fails && !mayAlsoFail.contains(check.id) {
-                #expect(check.verdict != .fail, "\(defect.rawValue) also failed \(check.id): \(check.summary) \(check.findings)")
+                #expect(check.verdict == .pass || check.verdict == .skipped, "\(defect.rawValue) also \(check.verdict) \(check.id): \(check.summary) \(check.findings)")
             }
             let also = checks.filter { $0.verdict == .fail && $0.id != fails }.map { "\($0.id): \($0.summary)" }
             print("certify --robot, \(defect.rawValue): \(fails) failed (\(target.summary))" + (also.isEmpty ? "" : "; also " + also.joined(separator: "; ")))

@@ -47,6 +47,7 @@ import Testing
                   - {id: a, x: 1, y: 0}
                   - {id: b, x: 1}
                   - {id: c, x: 1, y: 1, charger: maybe}
+                  - {id: car, x: 2, y: 1, elevator: lift-1}
                 edges:
                   - {from: a, to: cc}
                   - {from: a, to: a}
@@ -58,6 +59,7 @@ import Testing
             for expected in [
                 "node id 'a' is used twice", "a node needs x and y", "expected true or false, got 'maybe'",
                 "no node 'cc' on the map; did you mean 'c'?", "an edge must join two different nodes", "unknown key 'colour'",
+                "a lift's node needs the floor its car stands at there (floor:)",
             ] {
                 #expect(messages.contains { $0.contains(expected) }, "\(expected) in \(messages)")
             }

@@ -31,13 +31,22 @@ import Testing
         return (orders, commands)
     }
 
-    /// A robot's state at `node` of `orderId`, at (x, 0).
-    private func at(_ node: String, x: Double = 0, orderId: String) -> VDA5050State {
+    /// A robot's state at `node` of `orderId`, at (x, 0), with the nodes `left` of its order.
+    private func at(_ node: String, x: Double = 0, orderId: String, left: [String] = [], driving: Bool = false) -> VDA5050State {
         var message = state([])
         message.orderId = orderId
         message.lastNodeId = node
         message.agvPosition = VDA5050AGVPosition(x: x, y: 0, theta: 0, mapId: "park-a")
+        message.nodeStates = left.map { VDA5050NodeState(VDA5050Node(nodeId: $0, sequenceId: 0)) }
+        message.driving = driving
         return message
+    }
+
+    /// The orders among `actions` (instant actions are left out).
+    private func orders(_ actions: [PlatformCore.Action]) throws -> [VDA5050Order] {
+        try actions.compactMap { if case .sendRobotMessage(_, let topic, let payload) = $0, topic.hasSuffix("/order") { payload } else { nil } }.map {
+            try VDA5050.decode(VDA5050Order.self, from: $0)
+        }
     }
 
     /// A fleet manager on `map` that has heard `devices` (id, kind) with their command topics.
@@ -140,6 +149,25 @@ import Testing
         let second = try VDA5050.decode(VDA5050Order.self, from: try #require(again.first))
         #expect(second.orderId != order.orderId && second.headerId > order.headerId)
 
+        // A robot on a task when its battery runs low: told to cancel, then sent home from the
+        // node it last reached; the task goes back on its list. A return the robot refuses is
+        // asked again on the next state.
+        var busy = PlatformCore(configuration: PlatformConfiguration(robotMap: map))
+        _ = busy.robotState("R-1", at("yard", x: 10, orderId: ""), now: 1)
+        let task = try #require(try orders(busy.robotTask("R-1", to: "dock-2", commandID: "api-7", now: 2).get()).first)
+        var draining = at("lobby", x: 41, orderId: task.orderId, left: ["dock-2"], driving: true)
+        draining.errors = [VDA5050Error("lowBattery")]
+        let home = busy.robotState("R-1", draining, now: 3)
+        let topics = home.compactMap { if case .sendRobotMessage(_, let topic, _) = $0 { topic } else { nil } }
+        // (The task's own release comes first: the robot stands at its base's end.)
+        #expect(topics.suffix(2) == ["uagv/v2/Acme/R-1/instantActions", "uagv/v2/Acme/R-1/order"], "cancelOrder first, then the way home")
+        let way = try #require(try orders(home).last)
+        #expect(way.nodes.first?.nodeId == "lobby" && busy.devices["R-1"]?.robotQueue.map(\.destination) == ["dock-2"])
+        var refused = draining
+        refused.errors.append(VDA5050Error("orderError", references: [VDA5050ErrorReference("orderId", way.orderId)]))
+        let retried = try orders(busy.robotState("R-1", refused, now: 4))
+        #expect(retried.count == 1 && retried.first?.orderId != way.orderId, "refused: asked again")
+
         var deaf = PlatformCore(configuration: PlatformConfiguration(robotMap: map))
         deaf.faults.robotErrorsIgnored = true
         let ignored = deaf.robotState("R-1", low, now: 1)
@@ -163,20 +191,6 @@ import Testing
               - {from: b, to: c}
               - {from: c, to: d}
             """, file: "m.yaml")
-        func orders(_ actions: [PlatformCore.Action]) throws -> [VDA5050Order] {
-            try actions.compactMap { if case .sendRobotMessage(_, _, let payload) = $0 { payload } else { nil } }.map {
-                try VDA5050.decode(VDA5050Order.self, from: $0)
-            }
-        }
-        func at(_ node: String, x: Double, orderId: String, left: [String] = [], driving: Bool = false) -> VDA5050State {
-            var message = state([])
-            message.orderId = orderId
-            message.lastNodeId = node
-            message.agvPosition = VDA5050AGVPosition(x: x, y: 0, theta: 0, mapId: "park-a")
-            message.nodeStates = left.map { VDA5050NodeState(VDA5050Node(nodeId: $0, sequenceId: 0)) }
-            message.driving = driving
-            return message
-        }
         func records(_ actions: [PlatformCore.Action]) -> [PlatformRecord] {
             actions.compactMap { if case .showRecord(let record) = $0 { record } else { nil } }
         }
@@ -322,6 +336,19 @@ import Testing
             let done = sent(core.robotState("R-1", at("office", orderId: order.orderId), now: 12))
             #expect(done.orders.isEmpty && core.devices["R-1"]?.robotTask == nil)
         }
+        // A way that starts in the car and leaves it: held there until the car, called to that
+        // floor, opens; one that starts at a door: held until it is unlocked.
+        var inCar = fleetManager(on: map, devices: [("lift-1", "elevator"), ("door-1", "door")], linkageDropped: false)
+        _ = inCar.robotState("R-1", at("car-2", orderId: ""), now: 1)
+        let out = try #require(sent(try inCar.robotTask("R-1", to: "office", commandID: "api-6", now: 2).get()).orders.first)
+        #expect(out.nodes.map(\.released) == [true, false])
+        #expect(sent(inCar.robotState("R-1", at("car-2", orderId: out.orderId), now: 3)).commands == ["lift-1 call floor 2"])
+        #expect(sent(inCar.gateEvent("lift-1", event: "door-opened", values: ["floor": 2], now: 4)).orders.first?.nodes.allSatisfy(\.released) == true)
+        var atDoor = fleetManager(on: map, devices: [("door-1", "door")], linkageDropped: false)
+        _ = atDoor.robotState("R-1", at("gate", orderId: ""), now: 1)
+        let through = try #require(sent(try atDoor.robotTask("R-1", to: "a", commandID: "api-8", now: 2).get()).orders.first)
+        #expect(through.nodes.map(\.released) == [true, false, false])
+        #expect(sent(atDoor.robotState("R-1", at("gate", orderId: through.orderId), now: 3)).commands == ["door-1 unlock"])
     }
 
     /// The map's view of a robot: every visualization's position is shown; under
