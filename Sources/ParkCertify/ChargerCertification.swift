@@ -56,8 +56,8 @@ public struct ChargerCertification: Sendable {
 
     /// The checks in the order they run.
     public static let checkIDs = [
-        "boot", "configuration", "heartbeat-interval", "unknown-action", "remote-start", "meter-values", "offline-queue", "remote-stop",
-        "trigger-message", "change-availability", "reset", "status-transitions", "messages-valid",
+        "boot", "configuration", "heartbeat-interval", "unknown-action", "trigger-message", "change-availability", "remote-start",
+        "meter-values", "offline-queue", "remote-stop", "reset", "status-transitions", "messages-valid",
     ]
 
     public let configuration: Configuration

@@ -68,17 +68,21 @@ struct CertificationRun {
         checks.append(configurationCase())
         checks.append(heartbeat())
         checks.append(unknownAction())
+        // Before the session: the connector is quiet, so a status after the trigger answers it
+        // (after a reconnect a charge point sends its statuses of its own).
+        checks.append(triggerMessage())
+        checks.append(changeAvailability())
         let start = remoteStart()
         checks.append(start)
         guard start.verdict == .pass, transaction != nil else {
             checks += ["meter-values", "offline-queue", "remote-stop"].map { notRun($0, because: "no remote session to judge") }
-            return checks + [triggerMessage(), changeAvailability(), reset(), statusTransitions(), messagesValid()]
+            return checks + [reset(), statusTransitions(), messagesValid()]
         }
         checks.append(offlineQueue())
         checks.append(remoteStop())
         // Judged last: the whole session's meter values, before and after the outage.
         checks.insert(meterValues(), at: checks.count - 2)
-        return checks + [triggerMessage(), changeAvailability(), reset(), statusTransitions(), messagesValid()]
+        return checks + [reset(), statusTransitions(), messagesValid()]
     }
 
     /// The charge point connects (its password, when it has one) and sends BootNotification.
@@ -293,8 +297,7 @@ struct CertificationRun {
     func triggerMessage() -> CheckResult {
         let started = Date()
         let title = "TriggerMessage is answered Accepted and the message asked for follows"
-        // Asked once connector 1 has been quiet a second: a change of its own (Finishing →
-        // Available after the stop) is no answer.
+        // Asked once connector 1 has been quiet a second: a change of its own is no answer.
         _ = wait(configuration.answerTimeout) { messages in
             let last = calls("StatusNotification", in: messages).last { $0.payload["connectorId"]?.int == 1 }
             return last.map { Date().timeIntervalSince($0.wall) >= 1 } ?? true ? true : nil

@@ -60,14 +60,14 @@ struct CertifyCommand: ParsableCommand {
             case, as the OCA's test tool reports: boot (subprotocol ocpp1.6, vendor and model as \
             the profile's ocpp: section says), configuration (MeterValueSampleInterval set and read \
             back), heartbeat-interval (the interval the boot answer gave, --ocpp-heartbeat, ±20 %), \
-            unknown-action (answered NotImplemented), remote-start (accepted, StartTransaction with \
+            unknown-action (answered NotImplemented), trigger-message (TriggerMessage \
+            StatusNotification accepted, the status follows), change-availability (connector 1 \
+            Inoperative then Operative, Unavailable and Available reported), remote-start (accepted, StartTransaction with \
             the idTag, Charging), meter-values (the session's transactionId, energy monotonic and \
             no more than the profile's max_power_kw gives), offline-queue (the connection cut and \
             refused for --outage mid-session: the meter values of the outage arrive afterwards, \
             in order, none lost, none twice), remote-stop (StopTransaction with the session's id, \
-            reason Remote), trigger-message (TriggerMessage StatusNotification accepted, the \
-            status follows), change-availability (connector 1 Inoperative then Operative, \
-            Unavailable and Available reported), reset (Soft, accepted, the charge point boots \
+            reason Remote), reset (Soft, accepted, the charge point boots \
             again within 120 s), status-transitions (every change one OCPP 1.6 allows) and \
             messages-valid (the fields and types the 1.6 schemas require). A charge point that \
             never boots within --register-timeout is exit 3.
