@@ -95,6 +95,19 @@ import Glibc
         }
     }
 
+    /// Whether process `pid` has taken SIGINT over yet (ignored or caught, its /proc status's
+    /// SigIgn or SigCgt mask: `RunInterruption` ignores it and hears it on a dispatch source). A
+    /// worker interrupted before then dies of the signal instead of stopping.
+    static func takesInterrupt(_ pid: Int32) -> Bool {
+        guard let status = FileManager.default.contents(atPath: "/proc/\(pid)/status") else { return false }
+        let bit = UInt64(1) << (UInt64(SIGINT) - 1)
+        return String(decoding: status, as: UTF8.self).split(separator: "\n").contains { line in
+            guard line.hasPrefix("SigIgn:") || line.hasPrefix("SigCgt:"),
+                  let mask = UInt64(line.dropFirst(7).trimmingCharacters(in: .whitespaces), radix: 16) else { return false }
+            return mask & bit != 0
+        }
+    }
+
     func wait(_ what: String, seconds: Double, _ condition: () throws -> Bool) throws {
         let deadline = Date().addingTimeInterval(seconds)
         while try !condition() {
@@ -188,6 +201,8 @@ import Glibc
         let run = try BackgroundRun(arguments, in: directory)
         let coordinator = run.process.processIdentifier
         try wait("three workers", seconds: 30) { Self.workers(of: coordinator).count == 3 }
+        // CI47 once sent it a few milliseconds before the workers could take it.
+        try wait("three workers taking SIGINT", seconds: 30) { Self.workers(of: coordinator).allSatisfy(Self.takesInterrupt) }
         kill(coordinator, SIGINT)
         for worker in Self.workers(of: coordinator) { kill(worker, SIGINT) }
         #expect(run.waitForExit(seconds: 30), "the run stops well before its 2 minutes")
