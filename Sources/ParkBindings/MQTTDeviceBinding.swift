@@ -108,6 +108,9 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
 
     private func format(_ index: Int) -> any DeviceWireFormat { wire.format(index) }
 
+    /// Whether `deviceID` is one of this binding's devices.
+    public func serves(_ deviceID: String) -> Bool { indexByID[deviceID] != nil }
+
     /// Sets where commands go; until set, commands are answered "not ready".
     public func setCommandHandler(_ handler: @escaping CommandHandler) {
         commandHandler.withLock { $0 = handler }
@@ -186,6 +189,14 @@ public final class MQTTDeviceBinding: EmissionObserver, MQTTClientPoolDelegate, 
         do { try current.connect(handles[index]) } catch {
             throw BindingError("cannot reconnect '\(deviceID)': \(error)")
         }
+    }
+
+    /// Cuts every waiting device's reconnect backoff short: they try again now (connected ones
+    /// are left be). What some of a large park's devices always do the moment a broker is back.
+    public func reconnectNow() {
+        let (current, handles) = state.withLock { ($0.pool, $0.handles) }
+        guard let current else { return }
+        for handle in handles { try? current.connect(handle) }
     }
 
     public var statistics: Statistics {

@@ -8,8 +8,9 @@ import Glibc
 ///
 /// The configuration lives in its own temporary directory (with the log, password file,
 /// persistence database and certificates a test puts there). `deinit` stops the broker and removes
-/// the directory, so a failing `#require` cannot leak a broker process.
-public final class MosquittoBroker {
+/// the directory, so a failing `#require` cannot leak a broker process. It may be stopped and
+/// started again from any thread (a failover check restarts it): its process sits behind a lock.
+public final class MosquittoBroker: @unchecked Sendable {
     public static let executable = "/usr/sbin/mosquitto"
 
     public let directory: TemporaryDirectory
@@ -18,11 +19,22 @@ public final class MosquittoBroker {
     /// The settings this broker runs with that latency figures depend on (`set_tcp_nodelay true`
     /// unless the caller gave its own), for a report to say.
     public let tuning: [String]
-    private var process: ChildProcess?
+    private var process: ChildProcess? {
+        get { processLock.withLock { runningProcess } }
+        set { processLock.withLock { runningProcess = newValue } }
+    }
+    private var runningProcess: ChildProcess?
+    private let processLock = NSLock()
 
     /// What every broker started here sets unless told otherwise: without it a default mosquitto
     /// adds up to ~40 ms at p99 (Nagle's algorithm meeting the peer's delayed ACK).
     public static let latencyTuning = "set_tcp_nodelay true"
+
+    /// The lines that make the broker keep its sessions, retained and queued messages in
+    /// `directory` across a restart (written on a clean stop, read back on start).
+    public static func persistence(in directory: TemporaryDirectory, maxQueuedMessages: Int = 100_000) -> [String] {
+        ["persistence true", "persistence_location \(directory.path(""))/", "max_queued_messages \(maxQueuedMessages)"]
+    }
 
     /// - Parameters:
     ///   - listenerOptions: lines placed right after `listener <port> 127.0.0.1` (TLS files, …).

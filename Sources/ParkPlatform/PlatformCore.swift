@@ -534,6 +534,10 @@ public struct PlatformFaults: Sendable, Hashable {
     /// Robots: the platform's view of where a robot is (the position it shows) is refreshed at
     /// most this often, however often the robot says — a map that lags the park.
     public var robotViewInterval: Duration?
+    /// The platform's MQTT connection starts a clean session each time instead of keeping its
+    /// session on the broker: when the broker restarts, what devices send before the platform
+    /// has subscribed again goes to nobody, and what the broker queued for it is gone.
+    public var cleanSession = false
 
     public init(
         alarmDelay: Duration = .zero, dropAlarms: Bool = false, valueScaling: Double = 1,

@@ -63,6 +63,10 @@ struct StandbyState: Sendable {
     var tookOverAt: UInt64?
     /// How long the lease had gone unrenewed when this node took over.
     var leaseLapse: Duration?
+    /// Whether this node is connected to the broker. A lease that lapses while this node cannot
+    /// hear the broker says nothing of the active (the broker may be what is down), so it is not
+    /// counted: a standby that took over then would be a second active once the broker is back.
+    var brokerUp = true
 
     static let remembered = 1_024
 }
@@ -95,6 +99,17 @@ extension ReferencePlatform {
     /// (its broker connection stays up, as a killed process's would until the broker notices).
     public func kill() {
         crash()
+    }
+
+    /// The node's broker connection went down or came back. Back, the standby gives the active a
+    /// whole ``StandbySettings/takeoverAfter`` to be heard renewing its lease again.
+    package func brokerConnectionChanged(up: Bool) {
+        let now = clock.now()
+        standby.withLock { state in
+            guard state.settings != nil, state.brokerUp != up else { return }
+            state.brokerUp = up
+            if up { state.leaseSeenAt = now }
+        }
     }
 
     /// Topics a node of a pair listens on besides the devices'.
@@ -150,6 +165,7 @@ extension ReferencePlatform {
         let (renew, takeover) = standby.withLock { state -> (String?, [PlatformAlarm]?) in
             guard let settings = state.settings else { return (nil, nil) }
             if state.active { return (settings.leaseTopic, nil) }
+            guard state.brokerUp else { return (nil, nil) }
             // Alarms held this long were raised by an active this node never heard: not news any more.
             state.held = state.held.filter { now &- $0.value.at < 300_000_000_000 }
             let wait = state.faults.slowTakeover ?? settings.takeoverAfter

@@ -67,6 +67,7 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     /// Where publications go instead of the broker, in tests on a manual clock.
     private let outlet: (any PlatformOutlet)?
     private let connected = Atomic<Bool>(false)
+    private let resumedSessions = Atomic<Int>(0)
     private let crashed = Atomic<Bool>(false)
     private let ignoredAfterCrash = Atomic<Int>(0)
     let warnings: RateLimitedWarnings
@@ -109,9 +110,16 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
         let newPool = try MQTTClientPool(configuration: MQTTClientPoolConfiguration(ioThreads: 1), delegate: self)
         // Two nodes of a pair may share a process (the demo): the node's name keeps their ids apart.
         let node = standby.withLock { $0.settings.map { "-\($0.node)" } ?? "" }
+        // A persistent session: when the broker restarts (with its persistence on), the platform's
+        // subscriptions and what was queued for it survive, so a device that reconnects sooner
+        // than the platform loses nothing. One client for the whole platform: it may retry
+        // briskly without adding to a reconnect storm.
+        let cleanSession = core.withLock { $0.faults.cleanSession }
         let client = try newPool.addClient(MQTTClientConfiguration(
-            clientID: "parkbench-platform\(node)-\(getpid())", host: endpoints.host, port: endpoints.port, credentials: endpoints.credentials,
-            subscriptions: ([endpoints.deviceFilter, endpoints.robotFilter] + pairTopics).map { MQTTSubscription($0, qos: .atLeastOnce) }), connect: false)
+            clientID: "parkbench-platform\(node)-\(getpid())", host: endpoints.host, port: endpoints.port,
+            session: cleanSession ? .clean : .persistent(), credentials: endpoints.credentials,
+            subscriptions: ([endpoints.deviceFilter, endpoints.robotFilter] + pairTopics).map { MQTTSubscription($0, qos: .atLeastOnce) },
+            reconnect: MQTTReconnectPolicy(base: .milliseconds(200), cap: .seconds(1))), connect: false)
         pool.withLock { $0 = (newPool, client) }
         try newPool.connect(client)
         startTicking()
@@ -153,6 +161,10 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
         sipFaultsChanged(faults)
     }
 
+    /// Reconnects that found the platform's session still on the broker (its subscriptions, and
+    /// what was queued for it meanwhile): after a broker restart, proof that its persistence kept them.
+    public var sessionsResumed: Int { resumedSessions.load(ordering: .relaxed) }
+
     /// True once subscribed to device traffic.
     public var isConnected: Bool { connected.load(ordering: .relaxed) }
 
@@ -185,6 +197,15 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
 
     public func mqttClientDidSubscribe(_ client: MQTTClientHandle, subscriptions: [MQTTSubscription], grantedQoS: [Int32]) {
         connected.store(true, ordering: .relaxed)
+    }
+
+    public func mqttClientDidConnect(_ client: MQTTClientHandle, sessionPresent: Bool, latency: Duration) {
+        if sessionPresent { resumedSessions.add(1, ordering: .relaxed) }
+        brokerConnectionChanged(up: true)
+    }
+
+    public func mqttClientDidDisconnect(_ client: MQTTClientHandle, error: MQTTError?, retryIn: Duration?) {
+        brokerConnectionChanged(up: false)
     }
 
     public func mqttClientDidReceive(_ client: MQTTClientHandle, message: MQTTMessage) {

@@ -47,6 +47,7 @@ struct DemoCommand: AsyncParsableCommand {
               ocpp-boots-rejected       every charger's BootNotification is Rejected → charger alarms
               stale-events-dropped[=5s] messages older than this on arrival are thrown away → failover loss
               duplicates-kept           a message delivered again is shown again (alarms twice) → failover duplicates
+              clean-session             the platform keeps no session on the broker: what devices send before it reconnects is lost → broker restart
               slow-under-load[=100us]   each message costs this per 1,000 msg/s taken in (saturates near √(1000/cost) msg/s) → load thresholds, capacity
               standby-slow-takeover[=30s] the standby waits this long for the lapsed lease → primary killed
               standby-forgets-alarms    the standby forgets the alarms it held at takeover → primary killed
@@ -91,8 +92,10 @@ struct DemoCommand: AsyncParsableCommand {
             network between the devices and the broker on purpose: the devices connect through \
             the harness's fault proxy, which partitions zone A for 30 s, resets every \
             connection for 10 s and holds the platform's acknowledgements for 10 s, while \
-            alarms go off; the checks measure loss, duplicates and recovery from the ledger \
-            (stale-events-dropped, no-offline-detection and duplicates-kept fail them).
+            alarms go off; then it stops the demo's mosquitto (persistence on) for 10 s and \
+            starts it again, and kills the platform's primary. The checks measure loss, \
+            duplicates and recovery from the ledger (stale-events-dropped, no-offline-detection, \
+            duplicates-kept, clean-session and the standby's switches fail them).
 
             Examples:
               parkbench demo
@@ -212,6 +215,8 @@ struct DemoCommand: AsyncParsableCommand {
                 options = try MosquittoAuth(users: users, platformUsers: [platformLogin.username, harnessLogin.username, gatewayLogin.username])
                     .write(into: directory)
             }
+            // Persistence on, so a suite that restarts the broker finds the sessions it kept.
+            options += MosquittoBroker.persistence(in: directory)
             broker = try MosquittoBroker(options: options, directory: directory)
         } catch {
             Output.error("error: cannot start mosquitto (\(MosquittoBroker.executable)): \(error); `make deps` installs it")
@@ -220,6 +225,15 @@ struct DemoCommand: AsyncParsableCommand {
         defer { broker.stop() }
         configuration.profile.broker.host = "127.0.0.1"
         configuration.profile.broker.port = broker.port
+        configuration.brokerFaults = BrokerProcessFaults(
+            stop: {
+                broker.stop()
+                return "the demo's mosquitto (SIGTERM: it saves its sessions)"
+            },
+            start: {
+                try broker.start()
+                return "the demo's mosquitto, on port \(broker.port), from its persistence file"
+            })
 
         let alarmEvents = Set(workspace.kinds.all.flatMap { kind in
             kind.descriptor.events.filter { $0.severity == .alarm || $0.severity == .critical }.map(\.name)
@@ -384,6 +398,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case videoDelay = "video-delay", rtpLoss = "rtp-loss"
         case ocppSlowResponses = "ocpp-slow-responses", ocppBootsRejected = "ocpp-boots-rejected"
         case staleEventsDropped = "stale-events-dropped", duplicatesKept = "duplicates-kept", slowUnderLoad = "slow-under-load"
+        case cleanSession = "clean-session"
         case standbySlowTakeover = "standby-slow-takeover", standbyForgetsAlarms = "standby-forgets-alarms", splitBrain = "split-brain"
         case gatewayWordSwap = "gateway-word-swap", gatewaySlowPoll = "gateway-slow-poll", gatewayMeterLimit = "gateway-meter-limit"
         case gatewayNoOffline = "gateway-no-offline"
@@ -404,7 +419,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .crashAfter, .gatewayMeterLimit: if let value, Int(value).map({ $0 > 0 }) != true { return nil }
         case .rtpLoss: if let value, Int(value).map({ $0 > 1 }) != true { return nil }
         case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline,
-             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected, .whitelistIgnored, .textsMangled, .robotErrorsIgnored,
+             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .cleanSession, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected, .whitelistIgnored, .textsMangled, .robotErrorsIgnored,
              .staleOrderUpdates, .horizonNeverReleased:
             if value != nil { return nil }
         }
@@ -428,7 +443,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .standbySlowTakeover: "standby-slow-takeover=\(value ?? "30s")"
         case .robotViewSampled: "robot-view-sampled=\(value ?? "5s")"
         case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline,
-             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected, .whitelistIgnored, .textsMangled, .robotErrorsIgnored,
+             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .cleanSession, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected, .whitelistIgnored, .textsMangled, .robotErrorsIgnored,
              .staleOrderUpdates, .horizonNeverReleased:
             name.rawValue
         }
@@ -460,6 +475,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .ocppBootsRejected: faults.ocppBootsRejected = true
         case .staleEventsDropped: faults.staleAfter = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "5s") ?? .seconds(5)).nanoseconds))
         case .duplicatesKept: faults.duplicatesKept = true
+        case .cleanSession: faults.cleanSession = true
         case .slowUnderLoad: faults.slowUnderLoad = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "100us") ?? .microseconds(100)).nanoseconds))
         case .standbySlowTakeover: standby.slowTakeover = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "30s") ?? .seconds(30)).nanoseconds))
         case .standbyForgetsAlarms: standby.forgetsHeldAlarms = true

@@ -126,6 +126,9 @@ struct PlatformCommand: AsyncParsableCommand {
         @Flag(help: "Fault: show a message delivered again (same msg_id, QoS 1 after a reconnect) again — alarms twice.")
         var duplicatesKept = false
 
+        @Flag(help: "Fault: connect with a clean session instead of keeping it on the broker, so after a broker restart what devices send before the platform has subscribed again is lost.")
+        var cleanSession = false
+
         @Option(help: ArgumentHelp("Linkage rules to run (see conformance/platform/linkage.yaml).", valueName: "file"))
         var linkage: String?
 
@@ -289,6 +292,7 @@ struct PlatformCommand: AsyncParsableCommand {
             faults.staleAfter = staleEventsDropped.map { .nanoseconds(Int64($0.nanoseconds)) }
             faults.slowUnderLoad = slowUnderLoad.map { .nanoseconds(Int64($0.nanoseconds)) }
             faults.duplicatesKept = duplicatesKept
+            faults.cleanSession = cleanSession
             faults.linkageDelay = .nanoseconds(Int64(linkageDelay?.nanoseconds ?? 0))
             faults.linkageListsIgnored = whitelistIgnored
             faults.textsMangled = textsMangled

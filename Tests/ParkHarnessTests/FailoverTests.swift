@@ -12,20 +12,25 @@ import Testing
 /// the platform healthy and fails under exactly the fault switches that break what it measures —
 /// in milliseconds of wall time for minutes of outage.
 @Suite struct FailoverVirtualTests {
-    static let checks = ["failover-zone-partition", "failover-reconnect-storm", "failover-lost-acknowledgements", "failover-primary-killed"]
+    static let checks = [
+        "failover-zone-partition", "failover-reconnect-storm", "failover-lost-acknowledgements", "failover-broker-restart", "failover-primary-killed",
+    ]
 
     static let matrix: [(name: String, faults: PlatformFaults, standby: StandbyFaults, failing: [String])] = [
         ("none", PlatformFaults(), StandbyFaults(), []),
         ("stale-events-dropped=5s", { var faults = PlatformFaults(); faults.staleAfter = .seconds(5); return faults }(), StandbyFaults(),
-         ["failover-zone-partition", "failover-reconnect-storm"]),
+         ["failover-zone-partition", "failover-reconnect-storm", "failover-broker-restart"]),
         ("no-offline-detection", PlatformFaults(offlineDetectionDisabled: true), StandbyFaults(), ["failover-reconnect-storm"]),
         ("duplicates-kept", { var faults = PlatformFaults(); faults.duplicatesKept = true; return faults }(), StandbyFaults(),
          ["failover-lost-acknowledgements"]),
+        // Devices reconnect before the platform: what they send first goes to nobody.
+        ("clean-session", { var faults = PlatformFaults(); faults.cleanSession = true; return faults }(), StandbyFaults(),
+         ["failover-broker-restart"]),
         ("standby-slow-takeover=30s", PlatformFaults(), StandbyFaults(slowTakeover: .seconds(30)), ["failover-primary-killed"]),
         ("standby-forgets-alarms", PlatformFaults(), StandbyFaults(forgetsHeldAlarms: true), ["failover-primary-killed"]),
         // Both nodes raise every alarm, from the start: every check that counts duplicates sees them.
         ("split-brain", PlatformFaults(), StandbyFaults(splitBrain: true),
-         ["failover-zone-partition", "failover-reconnect-storm", "failover-lost-acknowledgements", "failover-primary-killed"]),
+         checks),
     ]
 
     /// The suite against the reference platform as the demo runs it: a primary and a hot standby.
@@ -62,6 +67,18 @@ import Testing
         #expect((storm.metrics["offline_shown"]?.value ?? 0) >= 10, "every MQTT device's last will: \(storm.metrics)")
         #expect((storm.metrics["offline_detected.max"]?.value ?? 1_000) < 50)
 
+        // The alarms wait in the devices until they reconnect (20 ms after the broker's return),
+        // then in the broker until the platform does (1 s after it).
+        let restart = try #require(healthy.first { $0.id == "failover-broker-restart" })
+        #expect(restart.metrics["lost"]?.value == 0 && (restart.metrics["tracked"]?.value ?? 0) >= 10, "\(restart.metrics)")
+        let late = restart.metrics["late_alarm_latency.max"]?.value ?? 0
+        #expect(late >= 1_000 && late < 1_100, "held until the platform was back: \(restart.metrics)")
+
+        var clean = PlatformFaults()
+        clean.cleanSession = true
+        let forgotten = try #require(try await Self.run(clean).first { $0.id == "failover-broker-restart" })
+        #expect(forgotten.metrics["lost"]?.value == restart.metrics["tracked"]?.value, "every alarm sent before the platform resubscribed: \(forgotten.summary)")
+
         var stale = PlatformFaults()
         stale.staleAfter = .seconds(5)
         let lossy = try #require(try await Self.run(stale).first)
@@ -87,6 +104,34 @@ import Testing
         #expect(killed.findings.contains { $0.contains("no standby") }, "\(killed.findings)")
     }
 
+    /// A profile says how to stop and start its broker, both or neither.
+    @Test func aProfileNamesHowToRestartItsBroker() throws {
+        let base = """
+            platform: p
+            broker: {url: "mqtt://127.0.0.1:1883"}
+            observe:
+              mqtt:
+                - {topic: a/alarms, as: alarm, fields: {device: $.device, event: $.event}}
+
+            """
+        let profile = try PlatformProfile.parse(base + """
+            failover:
+              broker_stop_command: "systemctl stop mosquitto"
+              broker_start_command: "systemctl start mosquitto"
+            """, file: "p.yaml")
+        #expect(profile.failover?.brokerStopCommand == "systemctl stop mosquitto")
+        #expect(BrokerProcessFaults.commands(profile.failover) != nil)
+        #expect(BrokerProcessFaults.commands(nil) == nil)
+        #expect {
+            try PlatformProfile.parse(base + """
+                failover:
+                  broker_stop_command: "systemctl stop mosquitto"
+                """, file: "p.yaml")
+        } throws: { error in
+            "\(error)".contains("p.yaml:7") && "\(error)".contains("broker_stop_command and broker_start_command go together")
+        }
+    }
+
     @Test func aSuiteThatMisspellsTheFaultSaysWhere() throws {
         let text = """
             suite: t
@@ -103,7 +148,7 @@ import Testing
             try Suite.parse(text, file: "suite.yaml")
         } throws: { error in
             let message = "\(error)"
-            return message.contains("suite.yaml:7") && message.contains("expected one of partition, acks-lost, reset, platform-kill, got 'blackout'")
+            return message.contains("suite.yaml:7") && message.contains("expected one of partition, acks-lost, reset, platform-kill, broker-restart, got 'blackout'")
                 && message.contains("suite.yaml:8") && message.contains("observe")
         }
     }
@@ -162,10 +207,26 @@ import Testing
             timeout: 5s
             linger: 1500ms
             expect: ["duplicates == 0", "lost == 0", "tracked == 1"]
+          - id: restart
+            title: the broker restarted
+            type: failover
+            source: 003_9f407c31254da078.txt L627
+            fault: broker-restart
+            duration: 2s
+            alarm:
+              devices: {kind: emergency-button}
+              stimulus: {stimulus: press}
+              observe: {event: alarm}
+              after: [{command: reset}]
+            timeout: 5s
+            linger: 1s
+            expect: ["duplicates == 0", "lost == 0", "late_alarm_latency.p99 < 2s", "tracked == 1"]
         """
 
     @Test func aHealthyPlatformComesThroughRealOutages() async throws {
-        let broker = try MosquittoBroker()
+        // Persistence on: the restart check stops it (SIGTERM, it saves every session) and starts it again.
+        let directory = try TemporaryDirectory()
+        let broker = try MosquittoBroker(options: MosquittoBroker.persistence(in: directory), directory: directory)
         defer { broker.stop() }
         let (registry, _) = try HarnessRuns.kinds()
         let alarmEvents = Set(registry.all.flatMap { kind in
@@ -179,11 +240,16 @@ import Testing
         while !platform.isConnected, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         try #require(platform.isConnected)
 
-        let report = try await HarnessRuns.run(Self.suite, broker: broker, apiPort: try platform.startHTTP())
+        let restarts = BrokerProcessFaults(stop: { broker.stop(); return "mosquitto stopped" }, start: { try broker.start(); return "mosquitto started" })
+        let report = try await HarnessRuns.run(Self.suite, broker: broker, apiPort: try platform.startHTTP(), brokerFaults: restarts)
         for check in report.checks {
             #expect(check.verdict == .pass, "\(check.id): \(check.summary) \(check.findings)")
         }
+        #expect(report.checks.map(\.id) == ["partition", "storm", "acks", "restart"])
         #expect(platform.inputStatistics.duplicatesDropped >= 1, "the panic alarm came again after the reconnect: \(platform.inputStatistics)")
+        // mosquitto really kept the platform's session through its restart (from its persistence file).
+        #expect(platform.sessionsResumed >= 1, "the platform's reconnect after the restart found its session")
+        #expect(broker.log.contains("Saving in-memory database"), "mosquitto saved its sessions on the way down: \(broker.log.suffix(600))")
     }
 
     /// A primary and a hot standby on mosquitto: the primary killed, the standby takes over within

@@ -50,7 +50,7 @@ enum HarnessRuns {
     /// API on `apiPort`; `only` picks checks by id.
     static func run(
         _ suiteText: String, broker: any LoopbackBroker, park parkText: String = park, apiPort: Int? = nil, platform: String? = nil,
-        only: [String] = [], platformFaults: PlatformProcessFaults? = nil
+        only: [String] = [], platformFaults: PlatformProcessFaults? = nil, brokerFaults: BrokerProcessFaults? = nil
     ) async throws -> RunReport {
         let (registry, catalog) = try kinds()
         let suite = try Suite.parse(suiteText, file: "suite.yaml")
@@ -65,6 +65,7 @@ enum HarnessRuns {
         // As the CLI does: the reference profile's `meters:` reads the models' register maps.
         configuration.catalog = catalog
         configuration.platformFaults = platformFaults
+        configuration.brokerFaults = brokerFaults
         return try await HarnessRunner(configuration: configuration).run()
     }
 

@@ -350,9 +350,12 @@ final class InProcessReferencePlatform: InProcessSystem, PlatformOutlet, @unchec
     private var busyUntil: Int64 = 0
     private var queued: [(due: Int64, topic: String, payload: [UInt8])] = []
 
+    let keepsSession: Bool
+
     init(configuration: PlatformConfiguration, faults: PlatformFaults, start: WallTime) {
         clock = ManualPlatformClock(start: UInt64(start.nanosecondsSinceEpoch))
         slowUnderLoad = faults.slowUnderLoad
+        keepsSession = !faults.cleanSession
         platform = ReferencePlatform(endpoints: .init(), configuration: configuration, faults: faults, clock: clock, outlet: self)
         platform.startTicking()
     }
@@ -389,6 +392,8 @@ final class InProcessReferencePlatform: InProcessSystem, PlatformOutlet, @unchec
         return "the in-process reference platform (no standby)"
     }
 
+    func brokerConnection(up: Bool) { platform.brokerConnectionChanged(up: up) }
+
     static func request(_ platform: ReferencePlatform, method: String, url: URL, body: [UInt8]) -> HTTPAnswer {
         let components = URLComponents(url: url, resolvingAgainstBaseURL: false)
         let uri = (components?.percentEncodedPath ?? url.path) + (components?.percentEncodedQuery.map { "?" + $0 } ?? "")
@@ -406,8 +411,11 @@ final class InProcessReferencePair: InProcessSystem, PlatformOutlet, @unchecked 
     private var standby: ReferencePlatform!
     private var publisher: (@Sendable (String, [UInt8]) -> Void)?
 
+    let keepsSession: Bool
+
     init(configuration: PlatformConfiguration, faults: PlatformFaults, standby standbyFaults: StandbyFaults, start: WallTime) {
         clock = ManualPlatformClock(start: UInt64(start.nanosecondsSinceEpoch))
+        keepsSession = !faults.cleanSession
         primary = ReferencePlatform(endpoints: .init(), configuration: configuration, faults: faults, clock: clock, outlet: self)
         primary.joinPair(StandbySettings(node: "primary", startsAsStandby: false))
         standby = ReferencePlatform(endpoints: .init(), configuration: configuration, faults: faults, clock: clock, outlet: self)
@@ -435,6 +443,11 @@ final class InProcessReferencePair: InProcessSystem, PlatformOutlet, @unchecked 
     func kill() -> String {
         primary.kill()
         return "the in-process primary"
+    }
+
+    func brokerConnection(up: Bool) {
+        primary.brokerConnectionChanged(up: up)
+        standby.brokerConnectionChanged(up: up)
     }
 }
 

@@ -18,12 +18,19 @@ import ParkReport
 /// (`failover.restart_command` brings it back after); a standby must take over. The alarms go off
 /// once with every node up first, so a pair that raises each twice shows it. There is no heal:
 /// recovery is timed from the kill, and only the alarms are held to it (a standby need not show
-/// again telemetry the dead node never showed — the next reading supersedes it).
+/// again telemetry the dead node never showed — the next reading supersedes it). Or it is
+/// `broker-restart`: the broker itself is stopped for `duration` and started again
+/// (``BrokerProcessFaults``: the demo's mosquitto, persistence on, or the profile's
+/// `failover.broker_stop_command` and `broker_start_command`). Every device and the platform
+/// lose their connections; the devices hold what they emit and, once the broker takes connections
+/// again, are told to reconnect at once (the worst case for the platform, and what some of a large
+/// park's devices always do), so a platform that does not keep its session on the broker misses
+/// what they send before it has subscribed again.
 ///
 /// ```yaml
 /// type: failover
 /// devices: {zone: A}                  # whose link breaks (default: every device)
-/// fault: partition                    # partition | acks-lost | reset | platform-kill
+/// fault: partition                    # partition | acks-lost | reset | platform-kill | broker-restart
 /// duration: 30s                       # how long the outage lasts
 /// alarm_at: 15s                       # when the alarms go off (default: halfway)
 /// alarm:                              # raised during the outage (optional)
@@ -67,14 +74,18 @@ public struct FailoverCheck: ConformanceCheck {
     public enum Fault: Sendable, Hashable, CustomStringConvertible {
         case link(LinkCondition)
         case platformKill
+        /// The broker stopped (gracefully: a persistent broker saves its sessions) and started again.
+        case brokerRestart
 
-        static let names = LinkCondition.allCases.filter { $0 != .healthy }.map(\.rawValue) + ["platform-kill"]
+        static let names = LinkCondition.allCases.filter { $0 != .healthy }.map(\.rawValue) + ["platform-kill", "broker-restart"]
 
         init?(_ text: String) {
-            if text == "platform-kill" { self = .platformKill } else if let condition = LinkCondition(rawValue: text), condition != .healthy {
+            switch text {
+            case "platform-kill": self = .platformKill
+            case "broker-restart": self = .brokerRestart
+            default:
+                guard let condition = LinkCondition(rawValue: text), condition != .healthy else { return nil }
                 self = .link(condition)
-            } else {
-                return nil
             }
         }
 
@@ -82,6 +93,7 @@ public struct FailoverCheck: ConformanceCheck {
             switch self {
             case .link(let condition): condition.rawValue
             case .platformKill: "platform-kill"
+            case .brokerRestart: "broker-restart"
             }
         }
     }
@@ -130,9 +142,9 @@ public struct FailoverCheck: ConformanceCheck {
         case .success(let value): selected = value
         case .failure(let failure): return CheckMeasurement(error: failure.description)
         }
-        // Meters behind a gateway and cameras on SIP reach the platform by other roads than the
-        // devices' MQTT link this check watches.
-        let chosen = selected.filter { !context.isBehindGateway($0.id) && context.videoIDs[$0.id] == nil }
+        // Meters behind a gateway, cameras on SIP, chargers on OCPP and robots on VDA 5050 reach
+        // the platform by other roads than the devices' MQTT link this check watches.
+        let chosen = selected.filter { context.isOnMQTTLink($0.id) }
         guard !chosen.isEmpty else {
             return CheckMeasurement(error: "none of the \(selected.count) devices selected (\(devices)) reaches the platform over MQTT; no link to break")
         }
@@ -177,6 +189,12 @@ public struct FailoverCheck: ConformanceCheck {
                 problems.append("killed the platform's active node: \(what)")
             case .failure(let failure): return CheckMeasurement(error: failure.description)
             }
+        case .brokerRestart:
+            brokeAt = context.wallNow()
+            switch await context.stopBroker() {
+            case .success(let what): problems.append("stopped the broker: \(what)")
+            case .failure(let failure): return CheckMeasurement(error: failure.description)
+            }
         }
         await context.run(for: alarmAt)
         var raised: [LedgerRecord] = []
@@ -198,6 +216,15 @@ public struct FailoverCheck: ConformanceCheck {
         case .platformKill:
             healedAt = context.wallNow()
             recoveryFrom = brokeAt
+        case .brokerRestart:
+            // Timed from when the broker takes connections again, not from when it was asked to start.
+            switch await context.startBroker() {
+            case .success(let what): problems.append("started the broker again: \(what)")
+            case .failure(let failure):
+                return CheckMeasurement(error: "could not start the broker again: \(failure) (the rest of the run has no broker)")
+            }
+            healedAt = context.wallNow()
+            recoveryFrom = healedAt
         }
 
         // What the platform should show of the outage: telemetry and the alarms, by msg_id.
@@ -211,7 +238,10 @@ public struct FailoverCheck: ConformanceCheck {
         }
         let telemetryStreams = context.profile.mappings(of: .telemetry)
         let telemetryByID = !telemetryStreams.isEmpty && telemetryStreams.allSatisfy { $0.messageID != nil }
-        let tracked = outage.filter { $0.channel == .event || (telemetryByID && fault != .platformKill) }
+        // Telemetry counts only where the link, not a node, broke: a standby need not show again
+        // what the dead node never showed, and a restarted broker keeps no QoS 0 message for a
+        // subscriber that is away — the next reading supersedes it either way.
+        let tracked = outage.filter { $0.channel == .event || (telemetryByID && !(fault == .platformKill || fault == .brokerRestart)) }
         let trackedIDs = Set(tracked.map(\.messageID))
         let alarmIDs = Set(tracked.filter { $0.channel == .event }.map(\.messageID))
         func shown() -> [Observation] {
@@ -288,10 +318,15 @@ public struct FailoverCheck: ConformanceCheck {
         }
         if let oldest { measurement.set("alarm_age.max", .milliseconds(oldest)) }
 
-        let what = fault == .platformKill ? "the platform's active node down for \(duration)" : "\(fault) of \(ids.count) device\(ids.count == 1 ? "" : "s") for \(duration)"
+        let what = switch fault {
+        case .platformKill: "the platform's active node down for \(duration)"
+        case .brokerRestart: "the broker down for \(duration), \(ids.count) device\(ids.count == 1 ? "" : "s") watched"
+        case .link: "\(fault) of \(ids.count) device\(ids.count == 1 ? "" : "s") for \(duration)"
+        }
         measurement.findings.insert("\(what); "
                                     + "\(tracked.count) messages to show from the outage (\(alarmIDs.count) alarms)"
-                                    + (selected.count > chosen.count ? "; \(selected.count - chosen.count) meters and cameras selected reach the platform another way" : ""), at: 0)
+                                    + (selected.count > chosen.count
+                                        ? "; \(selected.count - chosen.count) selected (meters, cameras, chargers, robots) reach the platform another way" : ""), at: 0)
         if alarm != nil, raised.isEmpty { problems.append("no alarm could be raised during the outage") }
         if alarm != nil, alarmIDs.count < raised.count {
             problems.append("\(raised.count - alarmIDs.count) of the \(raised.count) outage alarms were never emitted by their device")

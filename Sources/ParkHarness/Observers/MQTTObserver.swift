@@ -17,13 +17,17 @@ public final class MQTTObserver: MQTTClientPoolDelegate, Sendable {
         self.log = log
     }
 
-    /// Connects to the broker and subscribes to every stream's topic.
-    public func start(broker: PlatformProfile.Broker, credentials: MQTTCredentials?) throws(MQTTError) {
+    /// Connects to the broker and subscribes to every stream's topic. With `keepSession` the
+    /// broker keeps the observer's session (subscriptions, QoS 1 messages queued while it is
+    /// away) across reconnects and, with its persistence on, across a restart of its own.
+    public func start(broker: PlatformProfile.Broker, credentials: MQTTCredentials?, keepSession: Bool = false) throws(MQTTError) {
         let newPool = try MQTTClientPool(configuration: MQTTClientPoolConfiguration(ioThreads: 1), delegate: self)
         pool.withLock { $0 = newPool }
         try newPool.addClient(MQTTClientConfiguration(
-            clientID: "parkbench-observer-\(getpid())", host: broker.host, port: broker.port, credentials: credentials,
-            subscriptions: streams.map { MQTTSubscription($0.topic, qos: .atLeastOnce) }))
+            clientID: "parkbench-observer-\(getpid())", host: broker.host, port: broker.port,
+            session: keepSession ? .persistent() : .clean, credentials: credentials,
+            subscriptions: streams.map { MQTTSubscription($0.topic, qos: .atLeastOnce) },
+            reconnect: MQTTReconnectPolicy(base: .milliseconds(200), cap: .seconds(1))))
     }
 
     public func stop() {

@@ -147,15 +147,21 @@ public struct PlatformProfile: Sendable {
     /// failover:
     ///   kill_command: "docker kill --signal KILL park-platform-1"   # the active node, as kill -9 would
     ///   restart_command: "docker start park-platform-1"             # run after the check, to bring it back
+    ///   broker_stop_command: "systemctl stop mosquitto"             # for `fault: broker-restart`
+    ///   broker_start_command: "systemctl start mosquitto"           # must return once it takes connections
     /// ```
     ///
     /// Secrets a command needs come from its environment, never from the profile.
     public struct FailoverHooks: Sendable, Hashable {
         public var killCommand: String?
         public var restartCommand: String?
-        public init(killCommand: String? = nil, restartCommand: String? = nil) {
+        public var brokerStopCommand: String?
+        public var brokerStartCommand: String?
+        public init(killCommand: String? = nil, restartCommand: String? = nil, brokerStopCommand: String? = nil, brokerStartCommand: String? = nil) {
             self.killCommand = killCommand
             self.restartCommand = restartCommand
+            self.brokerStopCommand = brokerStopCommand
+            self.brokerStartCommand = brokerStartCommand
         }
     }
 
@@ -312,8 +318,14 @@ public struct PlatformProfile: Sendable {
         let vocabulary = reader.value("vocabulary").map { PlatformVocabulary.read($0, log: log) }
         var failover: FailoverHooks?
         if let node = reader.value("failover"), var section = MappingReader(node, path: "failover", log: log, what: "the failover commands") {
-            failover = FailoverHooks(killCommand: section.string("kill_command"), restartCommand: section.string("restart_command"))
-            section.finish(allowed: ["kill_command", "restart_command"])
+            failover = FailoverHooks(
+                killCommand: section.string("kill_command"), restartCommand: section.string("restart_command"),
+                brokerStopCommand: section.string("broker_stop_command"), brokerStartCommand: section.string("broker_start_command"))
+            if (failover?.brokerStopCommand == nil) != (failover?.brokerStartCommand == nil) {
+                log.add("broker_stop_command and broker_start_command go together: a broker stopped must be started again",
+                        at: section.value("broker_stop_command") ?? section.value("broker_start_command"), path: "failover")
+            }
+            section.finish(allowed: ["kill_command", "restart_command", "broker_stop_command", "broker_start_command"])
         }
         reader.finish(allowed: topKeys)
         if !log.issues.isEmpty { throw ProfileErrors(log.sortedIssues) }

@@ -159,8 +159,18 @@ public final class HarnessContext: Sendable {
     /// Brings a killed platform node back, when the run knows how; what was done, nil when it does not.
     public func restorePlatform() async -> Result<String, CheckFailure>? { await driver.restorePlatform() }
 
+    /// Stops the broker the devices and the platform meet on (``BrokerProcessFaults``); what was done.
+    public func stopBroker() async -> Result<String, CheckFailure> { await driver.stopBroker() }
+
+    /// Starts the stopped broker again; what was done, once it takes connections.
+    public func startBroker() async -> Result<String, CheckFailure> { await driver.startBroker() }
+
     /// Whether a device is a meter the harness serves behind the system's gateway.
     public func isBehindGateway(_ deviceID: String) -> Bool { driver.isBehindGateway(deviceID) }
+
+    /// Whether a device reaches the platform over the park's MQTT device connections — the links a
+    /// failover check breaks — rather than another road (a gateway's polls, SIP, OCPP, VDA 5050).
+    public func isOnMQTTLink(_ deviceID: String) -> Bool { driver.isOnMQTTLink(deviceID) }
 
     /// Waits until `condition` holds or `timeout` passes; true if it held. Every figure comes
     /// from the timestamps taken where things happened, not from when the wait noticed.
@@ -206,6 +216,8 @@ package protocol HarnessDriver: Sendable {
     func setConnected(_ deviceID: String, _ connected: Bool) throws(BindingError)
     /// Whether the device is a meter served behind the system's gateway.
     func isBehindGateway(_ deviceID: String) -> Bool
+    /// Whether the device is one of the MQTT device binding's (its link can be broken).
+    func isOnMQTTLink(_ deviceID: String) -> Bool
     /// Breaks (or heals) the network between these devices and the system under test.
     func setLink(_ condition: LinkCondition, of deviceIDs: [String]) throws(CheckFailure)
     /// Sets how fast the devices' timers run (1: as their profiles say).
@@ -214,6 +226,10 @@ package protocol HarnessDriver: Sendable {
     func killPlatform() async -> Result<String, CheckFailure>
     /// Brings it back, when the run knows how; nil when it does not.
     func restorePlatform() async -> Result<String, CheckFailure>?
+    /// Stops the broker; what was done.
+    func stopBroker() async -> Result<String, CheckFailure>
+    /// Starts it again; what was done.
+    func startBroker() async -> Result<String, CheckFailure>
     /// Lets time pass until `condition` holds or the wall clock reaches `deadline`; true if it held.
     func waitUntil(deadline: Int64, _ condition: () -> Bool) async -> Bool
     /// An HTTP request to the system under test.
@@ -233,6 +249,25 @@ struct LiveHarnessDriver: HarnessDriver {
     var proxy: FaultProxy? = nil
     /// How to kill and restore the platform, when the run knows.
     var platformFaults: PlatformProcessFaults? = nil
+    /// How to stop and start the broker, when the run knows.
+    var brokerFaults: BrokerProcessFaults? = nil
+
+    func stopBroker() async -> Result<String, CheckFailure> {
+        guard let brokerFaults else {
+            return .failure(CheckFailure("the run does not know how to stop the broker: give its profile failover.broker_stop_command and broker_start_command"))
+        }
+        do { return .success(try await brokerFaults.stop()) } catch { return .failure(CheckFailure("cannot stop the broker: \(error)")) }
+    }
+
+    func startBroker() async -> Result<String, CheckFailure> {
+        guard let brokerFaults else { return .failure(CheckFailure("the run does not know how to start the broker")) }
+        let what: String
+        do { what = try await brokerFaults.start() } catch { return .failure(CheckFailure("cannot start the broker: \(error)")) }
+        // The devices come back the moment the broker does, before the platform can have: the
+        // worst case for a platform, and what some of a large park's devices always do.
+        binding.reconnectNow()
+        return .success(what)
+    }
 
     func killPlatform() async -> Result<String, CheckFailure> {
         guard let platformFaults else {
@@ -265,6 +300,8 @@ struct LiveHarnessDriver: HarnessDriver {
     }
 
     func isBehindGateway(_ deviceID: String) -> Bool { meters?.serves(deviceID) ?? false }
+
+    func isOnMQTTLink(_ deviceID: String) -> Bool { binding.serves(deviceID) }
 
     func setPace(_ factor: Double) { engine.pace.set(factor) }
 

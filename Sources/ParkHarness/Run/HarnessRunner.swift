@@ -53,6 +53,9 @@ public struct HarnessRunner: Sendable {
         /// How to kill (and restore) the platform for `fault: platform-kill` checks; nil: the
         /// profile's `failover:` commands, if it has them.
         public var platformFaults: PlatformProcessFaults?
+        /// How to stop and start the broker for `fault: broker-restart` checks; nil: the profile's
+        /// `failover:` commands, if it has them.
+        public var brokerFaults: BrokerProcessFaults?
         /// Called once the park's devices are up, with where each meter answers (empty without
         /// the profile's `meters:`), before the platform gets its settle time: where a demo starts
         /// the gateway that polls them.
@@ -112,7 +115,9 @@ public struct HarnessRunner: Sendable {
         let observer = MQTTObserver(streams: profile.mqtt, log: observations)
         defer { observer.stop() }
         if !profile.mqtt.isEmpty {
-            do { try observer.start(broker: profile.broker, credentials: credentials) } catch {
+            // Across a broker restart the harness keeps its session too, so what the platform says
+            // before the observer has reconnected is kept for it rather than lost to the count.
+            do { try observer.start(broker: profile.broker, credentials: credentials, keepSession: restartsBroker) } catch {
                 throw .unreachable("cannot watch \(profile.broker.url): \(error)")
             }
             progress(.step("watching \(profile.mqtt.map(\.topic).joined(separator: ", ")) on \(profile.broker.url)"))
@@ -156,8 +161,10 @@ public struct HarnessRunner: Sendable {
             if let proxy {
                 bindingConfiguration.host = proxy.configuration.listenHost
                 bindingConfiguration.port = proxy.port
-                // The devices come back as soon as the link does, so a recovery time measures the
-                // platform rather than how long a device's backoff happened to be.
+            }
+            if proxy != nil || restartsBroker {
+                // The devices come back as soon as the link (or the broker) does, so a recovery
+                // time measures the platform rather than how long a device's backoff happened to be.
                 bindingConfiguration.reconnect = MQTTReconnectPolicy(base: .milliseconds(250), cap: .seconds(1))
             }
             if let secrets = configuration.deviceSecrets {
@@ -207,14 +214,19 @@ public struct HarnessRunner: Sendable {
         return report(verdict: verdict, checks: results, notes: notes, started: started, finished: finished)
     }
 
+    /// What the failover checks this run makes break.
+    private var failoverFaults: [FailoverCheck.Fault] {
+        configuration.suite.checks.filter { configuration.only.isEmpty || configuration.only.contains($0.common.id) }
+            .compactMap { ($0 as? FailoverCheck)?.fault }
+    }
+
+    /// Whether a check of the run stops and starts the broker.
+    private var restartsBroker: Bool { failoverFaults.contains(.brokerRestart) }
+
     /// The fault proxy the MQTT devices reach the broker through, when a check the run makes
     /// breaks their links; nil otherwise (they connect straight, with nothing in between).
     private func faultProxy() throws(HarnessError) -> FaultProxy? {
-        let checks = configuration.suite.checks.filter { configuration.only.isEmpty || configuration.only.contains($0.common.id) }
-        let breaksLinks = checks.contains { check in
-            guard let failover = check as? FailoverCheck, case .link = failover.fault else { return false }
-            return true
-        }
+        let breaksLinks = failoverFaults.contains { if case .link = $0 { true } else { false } }
         guard breaksLinks else { return nil }
         let broker = configuration.profile.broker
         do {
@@ -421,7 +433,8 @@ public struct HarnessRunner: Sendable {
             devices: configuration.park.devices, kinds: configuration.kinds, profile: profile, truth: truth,
             observations: observations,
             driver: LiveHarnessDriver(engine: session.engine, binding: binding, meters: meters, video: session.bindings.gb28181, chargers: session.bindings.ocpp, proxy: proxy,
-                                      platformFaults: configuration.platformFaults ?? .commands(profile.failover)),
+                                      platformFaults: configuration.platformFaults ?? .commands(profile.failover),
+                                      brokerFaults: configuration.brokerFaults ?? .commands(profile.failover)),
             secrets: configuration.deviceSecrets, meterReads: meterReads, minimumSamples: configuration.minimumSamples,
             videoIDs: Dictionary(addresses.gb28181.map { ($0.device, $0) }, uniquingKeysWith: { first, _ in first }),
             liveFigures: configuration.liveFigures)

@@ -25,6 +25,29 @@ public struct PlatformProcessFaults: Sendable {
     }
 }
 
+/// How the harness stops the broker the park and the platform meet on, and starts it again: a
+/// broker restart, as an upgrade or a crash-and-respawn makes one. A demo does it to the
+/// mosquitto it started (its persistence on); against any other system, the profile's
+/// `failover:` commands do.
+public struct BrokerProcessFaults: Sendable {
+    /// Stops the broker; what was done, for the check's findings.
+    public var stop: @Sendable () async throws -> String
+    /// Starts it again, returning once it takes connections; what was done.
+    public var start: @Sendable () async throws -> String
+
+    public init(stop: @escaping @Sendable () async throws -> String, start: @escaping @Sendable () async throws -> String) {
+        self.stop = stop
+        self.start = start
+    }
+
+    /// The profile's `broker_stop_command` and `broker_start_command`, run with `/bin/sh -c`; nil
+    /// unless it has both.
+    public static func commands(_ hooks: PlatformProfile.FailoverHooks?) -> BrokerProcessFaults? {
+        guard let stop = hooks?.brokerStopCommand, let start = hooks?.brokerStartCommand else { return nil }
+        return BrokerProcessFaults(stop: { try await ShellCommand.run(stop) }, start: { try await ShellCommand.run(start) })
+    }
+}
+
 /// One shell command of a platform profile, with a time limit; its output is kept short.
 enum ShellCommand {
     struct Failure: Error, CustomStringConvertible {

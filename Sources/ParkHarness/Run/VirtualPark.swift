@@ -25,6 +25,16 @@ package protocol InProcessSystem: AnyObject, Sendable {
     func request(method: String, url: URL, body: [UInt8]) -> HTTPAnswer
     /// Kills its active node, as `kill -9` would; what was done.
     func kill() -> String
+    /// Whether the broker keeps its session (subscriptions, QoS 1 messages queued for it) while
+    /// it is away, a broker restart included.
+    var keepsSession: Bool { get }
+    /// Its connection to the broker went down (the broker stopped) or came back.
+    func brokerConnection(up: Bool)
+}
+
+extension InProcessSystem {
+    package var keepsSession: Bool { true }
+    package func brokerConnection(up: Bool) {}
 }
 
 /// A park and an in-process system under test on one virtual clock, joined by an in-memory
@@ -44,6 +54,12 @@ package protocol InProcessSystem: AnyObject, Sendable {
 /// connection is reset, so its last will goes out and it sends its unacknowledged QoS 1 messages
 /// again; a reset sends the last will at once and the device holds what it emits (up to
 /// ``offlineQueueLimit``, as the binding's pool does) until it reconnects.
+///
+/// A broker restart (``stopBroker()``, ``startBroker()``) is one of a persistent broker: while it
+/// is down every device holds what it emits, and what was on its way is kept; once it is back the
+/// devices reconnect after ``deviceReconnectDelay`` and the system after ``systemReconnectDelay``
+/// (the harness's own observers at once). What was kept, and what devices send before the system
+/// is back, reaches the system only if it keeps its session (``InProcessSystem/keepsSession``).
 ///
 /// Not for concurrent use: one task (the one running the checks) drives it, as the checks run
 /// one after another. Its state sits behind a lock only so that is safe to state.
@@ -88,6 +104,22 @@ package final class VirtualPark: HarnessDriver, @unchecked Sendable {
     private var unacknowledged: [Int: [(topic: String, payload: [UInt8])]] = [:]
     /// Reset: what the device emits until it is connected again.
     private var offlineQueue: [Int: [(topic: String, payload: [UInt8])]] = [:]
+    /// How long after the broker's return the devices, and the system, are connected again: the
+    /// devices first, as a live run has them reconnect the moment the broker is back.
+    package static let deviceReconnectDelay: DeviceDuration = .milliseconds(20)
+    package static let systemReconnectDelay: DeviceDuration = .seconds(1)
+    /// The broker is stopped: nothing is delivered; what falls due is kept here.
+    private var brokerDown = false
+    /// Devices cut off by the broker's stop, until they reconnect.
+    private var reconnecting: Set<Int> = []
+    private var keptByBroker: [Delivery] = []
+    /// Whether the system is connected; while it is not, what its session would hold, and what it
+    /// publishes (held by its own client until it reconnects).
+    private var systemConnected = true
+    private var systemBacklog: [Delivery] = []
+    private var systemOutbox: [(topic: String, payload: [UInt8])] = []
+    /// Work due at a set time (reconnects after a broker restart), in due order.
+    private var timed: [(due: Int64, work: () -> Void)] = []
 
     /// - Parameters:
     ///   - plan: the devices to run (meters a gateway would poll left out).
@@ -113,7 +145,7 @@ package final class VirtualPark: HarnessDriver, @unchecked Sendable {
         self.hop = hop
         self.wallOrigin = wallOrigin.nanosecondsSinceEpoch
         forwarder.park = self
-        system.attach { [weak self] topic, payload in self?.publish(topic: topic, payload: payload) }
+        system.attach { [weak self] topic, payload in self?.systemPublished(topic: topic, payload: payload) }
     }
 
     /// Connects every device (each announces itself online) and starts them.
@@ -174,6 +206,8 @@ package final class VirtualPark: HarnessDriver, @unchecked Sendable {
     }
 
     package func isBehindGateway(_ deviceID: String) -> Bool { false }
+
+    package func isOnMQTTLink(_ deviceID: String) -> Bool { indexByID[deviceID] != nil }
 
     package func setPace(_ factor: Double) { lock.withLock { engine.pace.set(factor) } }
 
@@ -240,6 +274,53 @@ package final class VirtualPark: HarnessDriver, @unchecked Sendable {
 
     package func restorePlatform() async -> Result<String, CheckFailure>? { nil }
 
+    package func stopBroker() async -> Result<String, CheckFailure> {
+        lock.withLock {
+            brokerDown = true
+            reconnecting = connected
+            systemConnected = false
+            system.brokerConnection(up: false)
+        }
+        return .success("the virtual park's broker")
+    }
+
+    package func startBroker() async -> Result<String, CheckFailure> {
+        lock.withLock {
+            brokerDown = false
+            let now = wallNow()
+            // What fell due while it was down: the harness's observers have it at once; the system
+            // when it is back, if its session kept it; devices' commands are gone (clean sessions).
+            for delivery in keptByBroker {
+                var kept = delivery
+                kept.due = now
+                deliver(kept)
+            }
+            keptByBroker = []
+            schedule(at: now + Int64(Self.deviceReconnectDelay.nanoseconds)) { [self] in
+                for index in reconnecting.sorted() where connected.contains(index) {
+                    reconnecting.remove(index)
+                    publishStatus(of: index, online: true)
+                    for message in offlineQueue.removeValue(forKey: index) ?? [] { publish(topic: message.topic, payload: message.payload) }
+                }
+            }
+            schedule(at: now + Int64(Self.systemReconnectDelay.nanoseconds)) { [self] in
+                systemConnected = true
+                system.brokerConnection(up: true)
+                let backlog = systemBacklog, outbox = systemOutbox
+                systemBacklog = []
+                systemOutbox = []
+                for delivery in backlog { system.receive(topic: delivery.topic, payload: delivery.payload) }
+                for message in outbox { publish(topic: message.topic, payload: message.payload) }
+            }
+        }
+        return .success("the virtual park's broker")
+    }
+
+    private func schedule(at due: Int64, _ work: @escaping () -> Void) {
+        let position = timed.lastIndex { $0.due <= due }.map { $0 + 1 } ?? 0
+        timed.insert((due, work), at: position)
+    }
+
     package func request(method: String, url: URL, body: [UInt8]) async -> Result<HTTPAnswer, CheckFailure> {
         let answer = lock.withLock { system.request(method: method, url: url, body: body) }
         // The request and its answer each cross the network once.
@@ -252,7 +333,8 @@ package final class VirtualPark: HarnessDriver, @unchecked Sendable {
     /// The earliest of the next device timer, delivery and system timer (wall ns).
     private func nextEvent() -> Int64? {
         lock.withLock {
-            [engine.nextDeadline.map { wallOrigin + Int64($0.nanoseconds) }, queue.first?.due, system.nextDeadline].compactMap { $0 }.min()
+            [engine.nextDeadline.map { wallOrigin + Int64($0.nanoseconds) }, queue.first?.due, system.nextDeadline, timed.first?.due]
+                .compactMap { $0 }.min()
         }
     }
 
@@ -262,6 +344,10 @@ package final class VirtualPark: HarnessDriver, @unchecked Sendable {
         lock.withLock {
             engine.advance(to: MonotonicInstant(nanoseconds: UInt64(max(0, target - wallOrigin))))
             system.advance(toWall: target)
+            while let first = timed.first, first.due <= target {
+                timed.removeFirst()
+                first.work()
+            }
             while let first = queue.first, first.due <= target {
                 queue.removeFirst()
                 deliver(first)
@@ -278,7 +364,8 @@ package final class VirtualPark: HarnessDriver, @unchecked Sendable {
             return
         }
         let message = (topic: wire.topic(index, wireChannel), payload: wire.format(index).emission(WireEmission(record, device: wire.devices[index])))
-        switch links[index] ?? .healthy {
+        // The broker is down, or back but the device not yet reconnected: it holds what it emits.
+        switch reconnecting.contains(index) ? .reset : links[index] ?? .healthy {
         case .healthy:
             publish(topic: message.topic, payload: message.payload)
         case .partition:
@@ -310,9 +397,26 @@ package final class VirtualPark: HarnessDriver, @unchecked Sendable {
         }
     }
 
+    /// What the system publishes: held by its own client while it is not connected.
+    private func systemPublished(topic: String, payload: [UInt8]) {
+        lock.withLock {
+            if systemConnected { publish(topic: topic, payload: payload) } else { systemOutbox.append((topic, payload)) }
+        }
+    }
+
     private func deliver(_ delivery: Delivery) {
+        if brokerDown {
+            keptByBroker.append(delivery)
+            return
+        }
         if systemFilters.contains(where: { MQTTTopicFilter.matches($0, topic: delivery.topic) }) {
-            system.receive(topic: delivery.topic, payload: delivery.payload)
+            if systemConnected {
+                system.receive(topic: delivery.topic, payload: delivery.payload)
+            } else if system.keepsSession {
+                systemBacklog.append(delivery)
+            } else {
+                droppedWhileDisconnected += 1
+            }
         }
         MQTTObserver.observe(topic: delivery.topic, payload: delivery.payload, arrived: delivery.due, streams: streams, log: observations)
         if let index = deviceByCommandTopic[delivery.topic] { command(delivery, to: index) }
@@ -320,7 +424,7 @@ package final class VirtualPark: HarnessDriver, @unchecked Sendable {
 
     /// A command reaches its device, which answers on `cmd/ack` as the MQTT binding's devices do.
     private func command(_ delivery: Delivery, to index: Int) {
-        guard connected.contains(index) else {
+        guard connected.contains(index), !reconnecting.contains(index) else {
             droppedWhileDisconnected += 1
             return
         }
