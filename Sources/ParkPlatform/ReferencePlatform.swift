@@ -108,21 +108,26 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     /// Connects to the broker and starts the heartbeat-timeout clock.
     public func start() throws(MQTTError) {
         let newPool = try MQTTClientPool(configuration: MQTTClientPoolConfiguration(ioThreads: 1), delegate: self)
-        // Two nodes of a pair may share a process (the demo): the node's name keeps their ids apart.
-        let node = standby.withLock { $0.settings.map { "-\($0.node)" } ?? "" }
         // A persistent session: when the broker restarts (with its persistence on), the platform's
         // subscriptions and what was queued for it survive, so a device that reconnects sooner
         // than the platform loses nothing. One client for the whole platform: it may retry
         // briskly without adding to a reconnect storm.
         let cleanSession = core.withLock { $0.faults.cleanSession }
         let client = try newPool.addClient(MQTTClientConfiguration(
-            clientID: "parkbench-platform\(node)-\(getpid())", host: endpoints.host, port: endpoints.port,
+            clientID: mqttClientID, host: endpoints.host, port: endpoints.port,
             session: cleanSession ? .clean : .persistent(), credentials: endpoints.credentials,
             subscriptions: ([endpoints.deviceFilter, endpoints.robotFilter] + pairTopics).map { MQTTSubscription($0, qos: .atLeastOnce) },
             reconnect: MQTTReconnectPolicy(base: .milliseconds(200), cap: .seconds(1))), connect: false)
         pool.withLock { $0 = (newPool, client) }
         try newPool.connect(client)
         startTicking()
+    }
+
+    /// The platform's MQTT client id. Two nodes of a pair may share a process (the demo): the
+    /// node's name keeps their ids apart.
+    private var mqttClientID: String {
+        let node = standby.withLock { $0.settings.map { "-\($0.node)" } ?? "" }
+        return "parkbench-platform\(node)-\(getpid())"
     }
 
     /// Starts the once-a-second sweep that takes silent devices offline (``start()`` does this).
@@ -153,6 +158,11 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
             return state.pool
         }
         current?.shutdown()
+        // A clean stop leaves no session behind on the broker, queueing messages nobody will take
+        // (a killed node's stays, as a crashed process's would).
+        if current != nil, !isCrashed, !core.withLock({ $0.faults.cleanSession }) {
+            MQTTSessionEnd.end(clientID: mqttClientID, host: endpoints.host, port: endpoints.port, credentials: endpoints.credentials)
+        }
     }
 
     /// Changes the fault switches at run time.

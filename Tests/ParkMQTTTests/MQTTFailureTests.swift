@@ -149,6 +149,31 @@ extension MQTTClientPoolTests {
         print("broker restart: publisher back after \(publisherBack), subscriber after \(subscriberBack); \(received.count - expected.count) duplicate(s)")
     }
 
+    /// A session left on the broker is gone after ``MQTTSessionEnd/end(clientID:host:port:credentials:timeout:)``:
+    /// the next persistent connect under that id finds none (and a broker that is not there is
+    /// reported at once, not after the timeout).
+    @Test func endingASessionLeavesNoneBehind() async throws {
+        let broker = try MosquittoBroker()
+        func connectPersistent() async throws -> Bool {
+            let recorder = PoolRecorder()
+            let pool = try MQTTClientPool(configuration: .forTests(ioThreads: 1), delegate: recorder)
+            defer { pool.shutdown() }
+            let client = try pool.addClient(.init(
+                clientID: "left-behind", port: broker.port, session: .persistent(), subscriptions: [MQTTSubscription("plant/#", qos: .atLeastOnce)]))
+            try await waitUntil("connected") { recorder.read { $0.connects[client] == 1 } }
+            return try #require(recorder.read { $0.sessionPresent[client]?.first })
+        }
+        #expect(try await connectPersistent() == false)
+        #expect(try await connectPersistent() == true, "mosquitto kept the session of the first")
+        #expect(MQTTSessionEnd.end(clientID: "left-behind", host: "127.0.0.1", port: broker.port, credentials: nil))
+        #expect(try await connectPersistent() == false, "the clean connect discarded it")
+
+        broker.stop()
+        let started = ContinuousClock.now
+        #expect(!MQTTSessionEnd.end(clientID: "left-behind", host: "127.0.0.1", port: broker.port, credentials: nil))
+        #expect(ContinuousClock.now - started < .seconds(1), "a refused connect ends the wait")
+    }
+
     /// Idle clients stay connected past 1.5 × keep-alive, the point where mosquitto drops a client it
     /// has not heard from: the pool's `mosquitto_loop_misc` sweep sends PINGREQ in time.
     @Test func keepAliveHoldsIdleConnections() async throws {
