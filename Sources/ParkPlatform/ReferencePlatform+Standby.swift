@@ -40,11 +40,16 @@ public struct StandbyFaults: Sendable, Hashable {
     public var forgetsHeldAlarms = false
     /// The standby never waits: both nodes are active at once, and every alarm is raised twice.
     public var splitBrain = false
+    /// An active node never fences itself: woken from a pause longer than its lease it goes on as
+    /// the active, raising again what the standby raised meanwhile, and hearing another node's
+    /// lease it keeps going — two actives until one dies.
+    public var zombiePrimary = false
 
-    public init(slowTakeover: Duration? = nil, forgetsHeldAlarms: Bool = false, splitBrain: Bool = false) {
+    public init(slowTakeover: Duration? = nil, forgetsHeldAlarms: Bool = false, splitBrain: Bool = false, zombiePrimary: Bool = false) {
         self.slowTakeover = slowTakeover
         self.forgetsHeldAlarms = forgetsHeldAlarms
         self.splitBrain = splitBrain
+        self.zombiePrimary = zombiePrimary
     }
 }
 
@@ -63,6 +68,13 @@ struct StandbyState: Sendable {
     var tookOverAt: UInt64?
     /// How long the lease had gone unrenewed when this node took over.
     var leaseLapse: Duration?
+    /// When this node, active, last renewed its lease (platform clock).
+    var renewedAt: UInt64 = 0
+    /// Times this node, active, stood down: its own lease had lapsed (it was paused), or it heard
+    /// another node's.
+    var stoodDown = 0
+    /// Whether it would fence itself (not under ``StandbyFaults/splitBrain`` or ``StandbyFaults/zombiePrimary``).
+    var fences: Bool { !faults.splitBrain && !faults.zombiePrimary }
     /// Whether this node is connected to the broker. A lease that lapses while this node cannot
     /// hear the broker says nothing of the active (the broker may be what is down), so it is not
     /// counted: a standby that took over then would be a second active once the broker is back.
@@ -84,6 +96,30 @@ extension ReferencePlatform {
     /// Alarms held for the active to raise.
     public var heldAlarms: Int { standby.withLock { $0.held.count } }
 
+    /// Times this node stood down from active (its lease lapsed while it was paused, or it heard
+    /// another node's).
+    public var timesStoodDown: Int { standby.withLock { $0.stoodDown } }
+
+    /// An active node whose own lease has lapsed — it could not renew it for longer than a standby
+    /// waits, so it was paused (SIGSTOP, a long stall) and may have been replaced — stands by
+    /// before it says anything more: what it raised now the standby may have raised already. It
+    /// then acts as a standby does: holds its alarms until it sees them raised, and takes over
+    /// again only if no other node's lease is heard within ``StandbySettings/takeoverAfter``.
+    func fenceIfLeaseLapsed(now: UInt64) {
+        let lapse = standby.withLock { state -> Duration? in
+            guard let settings = state.settings, state.active, state.fences else { return nil }
+            let age = Duration.nanoseconds(Int64(clamping: now &- state.renewedAt))
+            guard age > settings.takeoverAfter else { return nil }
+            state.active = false
+            state.leaseSeenAt = now
+            state.stoodDown += 1
+            return age
+        }
+        if let lapse {
+            logger.warning("this node's own lease lapsed \(lapse) ago (it was paused): standing by until a lease says who is active")
+        }
+    }
+
     /// Joins a pair (before ``start()``): subscribes to the lease and the alarm topic too.
     public func joinPair(_ settings: StandbySettings, faults: StandbyFaults = StandbyFaults()) {
         let now = clock.now()
@@ -92,6 +128,7 @@ extension ReferencePlatform {
             state.faults = faults
             state.active = !settings.startsAsStandby || faults.splitBrain
             state.leaseSeenAt = now
+            state.renewedAt = now
         }
     }
 
@@ -126,6 +163,12 @@ extension ReferencePlatform {
                 if let holder = object?["holder"] as? String, holder != settings.node {
                     state.leaseHolder = holder
                     state.leaseSeenAt = now
+                    // Another node holds the lease: it took over while this one could not be
+                    // heard. Two actives would raise everything twice; this one stands by.
+                    if state.active, state.fences {
+                        state.active = false
+                        state.stoodDown += 1
+                    }
                 }
             } else if !state.active, let id = object?["msg_id"] as? String {
                 if state.held.removeValue(forKey: id) == nil {
@@ -178,7 +221,9 @@ extension ReferencePlatform {
             state.held = [:]
             return (settings.leaseTopic, held)
         }
-        guard let leaseTopic = renew, let publish = publisher() else { return }
+        guard let leaseTopic = renew else { return }
+        standby.withLock { $0.renewedAt = now }
+        guard let publish = publisher() else { return }
         let node = standby.withLock { $0.settings?.node ?? "" }
         if let takeover {
             logger.warning("the active platform's lease lapsed: \(node) takes over, raising \(takeover.count) alarms it never raised")

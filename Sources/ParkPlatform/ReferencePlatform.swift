@@ -74,6 +74,8 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
     let logger: Logger
     /// Its part in an active/standby pair (see ReferencePlatform+Standby); active and alone by default.
     let standby = Mutex(StandbyState())
+    /// Paused as SIGSTOP pauses a process (see ReferencePlatform+Freeze): what arrived meanwhile.
+    let freezeState = Mutex(FreezeState())
     /// The `slow-under-load` switch's bookkeeping: the intake rate, and processing time owed but
     /// not yet spent (slept off a millisecond or more at a time, not per message).
     private let slowdown = Mutex((meter: IntakeMeter(), owed: Duration.zero))
@@ -248,7 +250,14 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
             ignoredAfterCrash.add(1, ordering: .relaxed)
             return
         }
+        if heldWhileFrozen(topic: topic, payload: payload) { return }
+        process(topic: topic, payload: payload)
+    }
+
+    /// A message taken in now (after a freeze, in the order it arrived).
+    func process(topic: String, payload: [UInt8]) {
         let now = clock.now()
+        fenceIfLeaseLapsed(now: now)
         if receivedPairMessage(topic: topic, payload: payload, now: now) { return }
         if receivedRobotMessage(topic: topic, payload: payload, now: now) { return }
         // Its own commands come back through park/#; acknowledgements close them.
@@ -344,9 +353,10 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
 
     // MARK: Actions
 
-    private func tick() {
-        guard !isCrashed else { return }
+    func tick() {
+        guard !isCrashed, !isFrozen else { return }
         let now = clock.now()
+        fenceIfLeaseLapsed(now: now)
         perform(standingBy(core.withLock { $0.tick(now: now) }, now: now))
         standbyTick(now: now)
     }

@@ -52,6 +52,7 @@ struct DemoCommand: AsyncParsableCommand {
               standby-slow-takeover[=30s] the standby waits this long for the lapsed lease → primary killed
               standby-forgets-alarms    the standby forgets the alarms it held at takeover → primary killed
               split-brain               the standby never stands by: every alarm raised twice → primary killed, duplicates
+              zombie-primary            a primary resumed after a pause goes on as the active → primary frozen, duplicates
               crash-after[=400]         the platform stops after N messages → whatever runs after
               gateway-word-swap         the gateway reads 32-bit registers in the wrong word order → meter accuracy
               gateway-slow-poll[=3s]    the gateway polls at this period, not every 1 s → meter polling period
@@ -247,23 +248,41 @@ struct DemoCommand: AsyncParsableCommand {
             endpoints: .init(port: broker.port, credentials: platformLogin),
             configuration: PlatformConfiguration(alarmEvents: alarmEvents, heartbeatTimeout: .seconds(120), linkageRules: rules, robotMap: map),
             faults: faults, store: store)
-        // A suite that kills the platform gets the pair: this node active, a hot standby beside it.
+        // A suite that kills or pauses the platform gets the pair: this node active, a hot standby beside it.
         let killsPlatform = configuration.suite.checks.contains { check in
-            (check as? FailoverCheck)?.fault == .platformKill && (only.isEmpty || only.contains(check.common.id))
+            (check as? FailoverCheck)?.fault.hitsPlatformNode == true && (only.isEmpty || only.contains(check.common.id))
         }
         var standbyNode: ReferencePlatform?
         if killsPlatform {
-            reference.joinPair(StandbySettings(node: "primary", startsAsStandby: false))
+            // The pair's switches go to both nodes: zombie-primary is the primary's to misbehave.
+            reference.joinPair(StandbySettings(node: "primary", startsAsStandby: false), faults: standbyFaults)
             let node = ReferencePlatform(
                 endpoints: .init(port: broker.port, credentials: platformLogin),
                 configuration: PlatformConfiguration(alarmEvents: alarmEvents, heartbeatTimeout: .seconds(120), linkageRules: rules, robotMap: map),
                 faults: faults)
             node.joinPair(StandbySettings(node: "standby", startsAsStandby: true), faults: standbyFaults)
             standbyNode = node
-            configuration.platformFaults = PlatformProcessFaults(kill: {
-                reference.kill()
-                return "the demo's primary reference platform, which stops taking messages and renewing its lease"
-            })
+            // The faults hit whichever node is active then (after a pause the other may be).
+            let nodes = [reference, node]
+            @Sendable func active() -> (ReferencePlatform, String) {
+                let index = nodes.firstIndex { $0.isActive && !$0.isCrashed && !$0.isFrozen } ?? 0
+                return (nodes[index], index == 0 ? "primary" : "standby")
+            }
+            configuration.platformFaults = PlatformProcessFaults(
+                kill: {
+                    let (victim, name) = active()
+                    victim.kill()
+                    return "the demo's active reference platform (the \(name)), which stops taking messages and renewing its lease"
+                },
+                freeze: {
+                    let (victim, name) = active()
+                    victim.freeze()
+                    return "the demo's active reference platform (the \(name)), which takes nothing in and runs no timer until resumed"
+                },
+                thaw: {
+                    for frozen in nodes where frozen.isFrozen { frozen.thaw() }
+                    return "the paused node, which takes in what waited for it"
+                })
         }
         do {
             try reference.start()
@@ -400,6 +419,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case staleEventsDropped = "stale-events-dropped", duplicatesKept = "duplicates-kept", slowUnderLoad = "slow-under-load"
         case cleanSession = "clean-session"
         case standbySlowTakeover = "standby-slow-takeover", standbyForgetsAlarms = "standby-forgets-alarms", splitBrain = "split-brain"
+        case zombiePrimary = "zombie-primary"
         case gatewayWordSwap = "gateway-word-swap", gatewaySlowPoll = "gateway-slow-poll", gatewayMeterLimit = "gateway-meter-limit"
         case gatewayNoOffline = "gateway-no-offline"
     }
@@ -419,7 +439,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .crashAfter, .gatewayMeterLimit: if let value, Int(value).map({ $0 > 0 }) != true { return nil }
         case .rtpLoss: if let value, Int(value).map({ $0 > 1 }) != true { return nil }
         case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline,
-             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .cleanSession, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected, .whitelistIgnored, .textsMangled, .robotErrorsIgnored,
+             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .cleanSession, .zombiePrimary, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected, .whitelistIgnored, .textsMangled, .robotErrorsIgnored,
              .staleOrderUpdates, .horizonNeverReleased:
             if value != nil { return nil }
         }
@@ -443,7 +463,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .standbySlowTakeover: "standby-slow-takeover=\(value ?? "30s")"
         case .robotViewSampled: "robot-view-sampled=\(value ?? "5s")"
         case .dropAlarms, .noOfflineDetection, .linkageDropped, .authDisabled, .commandsDropped, .gatewayWordSwap, .gatewayNoOffline,
-             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .cleanSession, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected, .whitelistIgnored, .textsMangled, .robotErrorsIgnored,
+             .catalogTruncated, .keepalivesIgnored, .duplicatesKept, .cleanSession, .zombiePrimary, .standbyForgetsAlarms, .splitBrain, .ocppBootsRejected, .whitelistIgnored, .textsMangled, .robotErrorsIgnored,
              .staleOrderUpdates, .horizonNeverReleased:
             name.rawValue
         }
@@ -479,6 +499,7 @@ struct FaultSwitch: ExpressibleByArgument, CustomStringConvertible {
         case .slowUnderLoad: faults.slowUnderLoad = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "100us") ?? .microseconds(100)).nanoseconds))
         case .standbySlowTakeover: standby.slowTakeover = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "30s") ?? .seconds(30)).nanoseconds))
         case .standbyForgetsAlarms: standby.forgetsHeldAlarms = true
+        case .zombiePrimary: standby.zombiePrimary = true
         case .splitBrain: standby.splitBrain = true
         case .gatewayWordSwap: gateway.wordSwap = true
         case .gatewaySlowPoll: gateway.period = .nanoseconds(Int64((DeviceDuration(parsing: value ?? "3s") ?? .seconds(3)).nanoseconds))

@@ -91,6 +91,9 @@ struct PlatformCommand: AsyncParsableCommand {
         @Flag(help: "Fault (standby): never stand by — both nodes active, every alarm raised twice.")
         var splitBrain = false
 
+        @Flag(help: "Fault (active): never fence itself — resumed after a pause longer than its lease (kill -STOP, docker pause), or hearing another node's lease, it goes on as the active.")
+        var zombiePrimary = false
+
         @Option(help: ArgumentHelp("The MQTT broker the devices use.", valueName: "mqtt://host:port"))
         var broker: BrokerAddress
 
@@ -339,8 +342,8 @@ struct PlatformCommand: AsyncParsableCommand {
                     StandbySettings(node: node, startsAsStandby: standby, takeoverAfter: .nanoseconds(Int64(takeoverAfter.nanoseconds))),
                     faults: StandbyFaults(
                         slowTakeover: standbySlowTakeover.map { .nanoseconds(Int64($0.nanoseconds)) }, forgetsHeldAlarms: standbyForgetsAlarms,
-                        splitBrain: splitBrain))
-            } else if standby || standbySlowTakeover != nil || standbyForgetsAlarms || splitBrain {
+                        splitBrain: splitBrain, zombiePrimary: zombiePrimary))
+            } else if standby || standbySlowTakeover != nil || standbyForgetsAlarms || splitBrain || zombiePrimary {
                 Output.error("error: --standby and the standby's fault switches need --node NAME")
                 throw ExitCode(ExitStatus.configurationError)
             }

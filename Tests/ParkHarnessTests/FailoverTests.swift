@@ -13,7 +13,8 @@ import Testing
 /// in milliseconds of wall time for minutes of outage.
 @Suite struct FailoverVirtualTests {
     static let checks = [
-        "failover-zone-partition", "failover-reconnect-storm", "failover-lost-acknowledgements", "failover-broker-restart", "failover-primary-killed",
+        "failover-zone-partition", "failover-reconnect-storm", "failover-lost-acknowledgements", "failover-broker-restart",
+        "failover-primary-frozen", "failover-primary-killed",
     ]
 
     static let matrix: [(name: String, faults: PlatformFaults, standby: StandbyFaults, failing: [String])] = [
@@ -26,8 +27,11 @@ import Testing
         // Devices reconnect before the platform: what they send first goes to nobody.
         ("clean-session", { var faults = PlatformFaults(); faults.cleanSession = true; return faults }(), StandbyFaults(),
          ["failover-broker-restart"]),
-        ("standby-slow-takeover=30s", PlatformFaults(), StandbyFaults(slowTakeover: .seconds(30)), ["failover-primary-killed"]),
-        ("standby-forgets-alarms", PlatformFaults(), StandbyFaults(forgetsHeldAlarms: true), ["failover-primary-killed"]),
+        ("standby-slow-takeover=30s", PlatformFaults(), StandbyFaults(slowTakeover: .seconds(30)), ["failover-primary-frozen", "failover-primary-killed"]),
+        // Resumed, the primary raises again what the standby raised while it was paused — and goes
+        // on as a second active, so the kill after it finds every alarm raised twice too.
+        ("zombie-primary", PlatformFaults(), StandbyFaults(zombiePrimary: true), ["failover-primary-frozen", "failover-primary-killed"]),
+        ("standby-forgets-alarms", PlatformFaults(), StandbyFaults(forgetsHeldAlarms: true), ["failover-primary-frozen", "failover-primary-killed"]),
         // Both nodes raise every alarm, from the start: every check that counts duplicates sees them.
         ("split-brain", PlatformFaults(), StandbyFaults(splitBrain: true),
          checks),
@@ -73,6 +77,13 @@ import Testing
         #expect(restart.metrics["lost"]?.value == 0 && (restart.metrics["tracked"]?.value ?? 0) >= 10, "\(restart.metrics)")
         let late = restart.metrics["late_alarm_latency.max"]?.value ?? 0
         #expect(late >= 1_000 && late < 1_100, "held until the platform was back: \(restart.metrics)")
+
+        // Paused, the primary's lease lapses; the standby raises the alarms it held at its takeover,
+        // 3 s of lease after the primary's last renewal (at most a second before the pause).
+        let frozen = try #require(healthy.first { $0.id == "failover-primary-frozen" })
+        let takeover = frozen.metrics["rto.alarms"]?.value ?? 0
+        #expect(takeover >= 2_000 && takeover <= 4_100, "\(frozen.metrics)")
+        #expect(frozen.metrics["duplicates"]?.value == 0 && frozen.metrics["tracked"]?.value == 24, "12 before the pause, 12 during it: \(frozen.metrics)")
 
         var clean = PlatformFaults()
         clean.cleanSession = true
@@ -148,7 +159,7 @@ import Testing
             try Suite.parse(text, file: "suite.yaml")
         } throws: { error in
             let message = "\(error)"
-            return message.contains("suite.yaml:7") && message.contains("expected one of partition, acks-lost, reset, platform-kill, broker-restart, got 'blackout'")
+            return message.contains("suite.yaml:7") && message.contains("expected one of partition, acks-lost, reset, platform-kill, platform-freeze, broker-restart, got 'blackout'")
                 && message.contains("suite.yaml:8") && message.contains("observe")
         }
     }

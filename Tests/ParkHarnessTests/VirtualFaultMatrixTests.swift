@@ -394,6 +394,11 @@ final class InProcessReferencePlatform: InProcessSystem, PlatformOutlet, @unchec
 
     func brokerConnection(up: Bool) { platform.brokerConnectionChanged(up: up) }
 
+    func freeze(_ frozen: Bool) -> String? {
+        if frozen { platform.freeze() } else { platform.thaw() }
+        return frozen ? "the in-process reference platform (no standby) paused" : "resumed"
+    }
+
     static func request(_ platform: ReferencePlatform, method: String, url: URL, body: [UInt8]) -> HTTPAnswer {
         let components = URLComponents(url: url, resolvingAgainstBaseURL: false)
         let uri = (components?.percentEncodedPath ?? url.path) + (components?.percentEncodedQuery.map { "?" + $0 } ?? "")
@@ -417,7 +422,7 @@ final class InProcessReferencePair: InProcessSystem, PlatformOutlet, @unchecked 
         clock = ManualPlatformClock(start: UInt64(start.nanosecondsSinceEpoch))
         keepsSession = !faults.cleanSession
         primary = ReferencePlatform(endpoints: .init(), configuration: configuration, faults: faults, clock: clock, outlet: self)
-        primary.joinPair(StandbySettings(node: "primary", startsAsStandby: false))
+        primary.joinPair(StandbySettings(node: "primary", startsAsStandby: false), faults: standbyFaults)
         standby = ReferencePlatform(endpoints: .init(), configuration: configuration, faults: faults, clock: clock, outlet: self)
         standby.joinPair(StandbySettings(node: "standby", startsAsStandby: true), faults: standbyFaults)
         primary.startTicking()
@@ -440,14 +445,30 @@ final class InProcessReferencePair: InProcessSystem, PlatformOutlet, @unchecked 
         InProcessReferencePlatform.request(primary.isCrashed ? standby : primary, method: method, url: url, body: body)
     }
 
+    /// The node speaking for the pair now (after a pause, perhaps the standby), and its name.
+    private var active: (ReferencePlatform, String) {
+        primary.isActive && !primary.isCrashed && !primary.isFrozen ? (primary, "primary") : (standby, "standby")
+    }
+
     func kill() -> String {
-        primary.kill()
-        return "the in-process primary"
+        let (node, name) = active
+        node.kill()
+        return "the in-process \(name)"
     }
 
     func brokerConnection(up: Bool) {
         primary.brokerConnectionChanged(up: up)
         standby.brokerConnectionChanged(up: up)
+    }
+
+    func freeze(_ frozen: Bool) -> String? {
+        guard frozen else {
+            for node in [primary!, standby!] where node.isFrozen { node.thaw() }
+            return "the paused node resumed"
+        }
+        let (node, name) = active
+        node.freeze()
+        return "the in-process \(name) paused"
     }
 }
 

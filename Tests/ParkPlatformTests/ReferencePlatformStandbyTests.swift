@@ -27,13 +27,14 @@ import Testing
 
     let second: UInt64 = 1_000_000_000
 
-    func pair(_ faults: StandbyFaults = StandbyFaults()) -> (primary: ReferencePlatform, standby: ReferencePlatform, bus: Bus, clock: ManualPlatformClock) {
+    func pair(_ faults: StandbyFaults = StandbyFaults(), primary primaryFaults: StandbyFaults = StandbyFaults())
+        -> (primary: ReferencePlatform, standby: ReferencePlatform, bus: Bus, clock: ManualPlatformClock) {
         let clock = ManualPlatformClock()
         let bus = Bus(clock: clock)
         func node(_ name: String, standby: Bool) -> ReferencePlatform {
             let platform = ReferencePlatform(
                 endpoints: .init(), configuration: PlatformConfiguration(alarmEvents: ["alarm"]), clock: clock, outlet: bus)
-            platform.joinPair(StandbySettings(node: name, startsAsStandby: standby), faults: standby ? faults : StandbyFaults())
+            platform.joinPair(StandbySettings(node: name, startsAsStandby: standby), faults: standby ? faults : primaryFaults)
             platform.startTicking()
             return platform
         }
@@ -69,6 +70,44 @@ import Testing
         press(3, to: [primary, standby])
         #expect(bus.alarms() == ["p1#1", "p1#2", "p1#3"], "from now on it raises them itself")
         #expect(standby.command("p1", command: "reset", arguments: [:]).isSuccess)
+    }
+
+    /// Paused for longer than its lease (SIGSTOP), the primary wakes to what waited for it — an
+    /// alarm, the standby's raising of it, the standby's lease — and stands by before it says
+    /// anything: nothing is raised twice, and it stays standby while the new active renews. Under
+    /// zombie-primary it goes on as the active and raises the alarm again.
+    @Test func aPrimaryResumedFromAPauseStandsBy() {
+        for zombie in [false, true] {
+            let (primary, standby, bus, clock) = pair(primary: StandbyFaults(zombiePrimary: zombie))
+            clock.advance(by: .seconds(2))
+            primary.freeze()
+            press(1, to: [primary, standby])
+            clock.advance(by: .seconds(4))
+            #expect(standby.isActive && bus.alarms() == ["p1#1"], "the standby took over and raised it")
+            clock.advance(by: .seconds(6))
+            primary.thaw()
+            if zombie {
+                #expect(primary.isActive && bus.alarms() == ["p1#1", "p1#1"], "zombie: raised again, two actives")
+                continue
+            }
+            #expect(!primary.isActive && primary.timesStoodDown == 1, "its own lease had lapsed 10 s ago")
+            #expect(bus.alarms() == ["p1#1"] && primary.heldAlarms == 0, "it saw the standby raise what it held")
+            clock.advance(by: .seconds(10))
+            press(2, to: [primary, standby])
+            #expect(!primary.isActive && bus.alarms() == ["p1#1", "p1#2"], "the new active's lease keeps it standing by")
+        }
+    }
+
+    /// A pause shorter than the lease changes nothing: the primary takes in what waited and goes on.
+    @Test func aShortPauseIsOnlyLate() {
+        let (primary, standby, bus, clock) = pair()
+        clock.advance(by: .seconds(2))
+        primary.freeze()
+        press(1, to: [primary, standby])
+        clock.advance(by: .milliseconds(1500))
+        #expect(bus.alarms().isEmpty)
+        primary.thaw()
+        #expect(primary.isActive && !standby.isActive && bus.alarms() == ["p1#1"] && primary.timesStoodDown == 0)
     }
 
     @Test func eachFaultSwitchBreaksTheTakeoverItsOwnWay() {

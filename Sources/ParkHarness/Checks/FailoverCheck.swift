@@ -19,6 +19,10 @@ import ParkReport
 /// once with every node up first, so a pair that raises each twice shows it. There is no heal:
 /// recovery is timed from the kill, and only the alarms are held to it (a standby need not show
 /// again telemetry the dead node never showed — the next reading supersedes it). Or it is
+/// `platform-freeze`: the active node is paused (SIGSTOP; the demo's reference platform, or the
+/// profile's `failover.freeze_command` and `thaw_command`) for `duration` and resumed; a standby
+/// must take over meanwhile, as for a kill, and the resumed node must not speak for the pair
+/// again — what it raises from what waited for it shows as duplicates. Or it is
 /// `broker-restart`: the broker itself is stopped for `duration` and started again
 /// (``BrokerProcessFaults``: the demo's mosquitto, persistence on, or the profile's
 /// `failover.broker_stop_command` and `broker_start_command`). Every device and the platform
@@ -30,7 +34,7 @@ import ParkReport
 /// ```yaml
 /// type: failover
 /// devices: {zone: A}                  # whose link breaks (default: every device)
-/// fault: partition                    # partition | acks-lost | reset | platform-kill | broker-restart
+/// fault: partition                    # partition | acks-lost | reset | platform-kill | platform-freeze | broker-restart
 /// duration: 30s                       # how long the outage lasts
 /// alarm_at: 15s                       # when the alarms go off (default: halfway)
 /// alarm:                              # raised during the outage (optional)
@@ -74,14 +78,21 @@ public struct FailoverCheck: ConformanceCheck {
     public enum Fault: Sendable, Hashable, CustomStringConvertible {
         case link(LinkCondition)
         case platformKill
+        /// The platform's active node paused (SIGSTOP) for the outage and resumed.
+        case platformFreeze
         /// The broker stopped (gracefully: a persistent broker saves its sessions) and started again.
         case brokerRestart
 
-        static let names = LinkCondition.allCases.filter { $0 != .healthy }.map(\.rawValue) + ["platform-kill", "broker-restart"]
+        static let names = LinkCondition.allCases.filter { $0 != .healthy }.map(\.rawValue) + ["platform-kill", "platform-freeze", "broker-restart"]
+
+        /// A fault of the platform's own nodes: a standby must take over, recovery is timed from
+        /// the fault, and a round of alarms with every node up goes first.
+        public var hitsPlatformNode: Bool { self == .platformKill || self == .platformFreeze }
 
         init?(_ text: String) {
             switch text {
             case "platform-kill": self = .platformKill
+            case "platform-freeze": self = .platformFreeze
             case "broker-restart": self = .brokerRestart
             default:
                 guard let condition = LinkCondition(rawValue: text), condition != .healthy else { return nil }
@@ -93,6 +104,7 @@ public struct FailoverCheck: ConformanceCheck {
             switch self {
             case .link(let condition): condition.rawValue
             case .platformKill: "platform-kill"
+            case .platformFreeze: "platform-freeze"
             case .brokerRestart: "broker-restart"
             }
         }
@@ -161,7 +173,7 @@ public struct FailoverCheck: ConformanceCheck {
 
         var problems: [String] = []
         let startedAt = context.wallNow()
-        if fault == .platformKill, let alarm {
+        if fault.hitsPlatformNode, let alarm {
             // First a round with every node up: a pair that raises each alarm twice (split brain)
             // shows it here, whatever happens after the kill.
             problems += await raise(alarm, on: alarmed, in: context).problems
@@ -187,6 +199,12 @@ public struct FailoverCheck: ConformanceCheck {
             case .success(let what):
                 brokeAt = context.wallNow()
                 problems.append("killed the platform's active node: \(what)")
+            case .failure(let failure): return CheckMeasurement(error: failure.description)
+            }
+        case .platformFreeze:
+            brokeAt = context.wallNow()
+            switch await context.freezePlatform(true) {
+            case .success(let what): problems.append("paused the platform's active node: \(what)")
             case .failure(let failure): return CheckMeasurement(error: failure.description)
             }
         case .brokerRestart:
@@ -216,6 +234,14 @@ public struct FailoverCheck: ConformanceCheck {
         case .platformKill:
             healedAt = context.wallNow()
             recoveryFrom = brokeAt
+        case .platformFreeze:
+            // Resumed, the paused node must not speak for the pair again: linger shows it if it does.
+            switch await context.freezePlatform(false) {
+            case .success(let what): problems.append("resumed it: \(what)")
+            case .failure(let failure): return CheckMeasurement(error: "could not resume the platform: \(failure)")
+            }
+            healedAt = context.wallNow()
+            recoveryFrom = brokeAt
         case .brokerRestart:
             // Timed from when the broker takes connections again, not from when it was asked to start.
             switch await context.startBroker() {
@@ -241,7 +267,7 @@ public struct FailoverCheck: ConformanceCheck {
         // Telemetry counts only where the link, not a node, broke: a standby need not show again
         // what the dead node never showed, and a restarted broker keeps no QoS 0 message for a
         // subscriber that is away — the next reading supersedes it either way.
-        let tracked = outage.filter { $0.channel == .event || (telemetryByID && !(fault == .platformKill || fault == .brokerRestart)) }
+        let tracked = outage.filter { $0.channel == .event || (telemetryByID && !(fault.hitsPlatformNode || fault == .brokerRestart)) }
         let trackedIDs = Set(tracked.map(\.messageID))
         let alarmIDs = Set(tracked.filter { $0.channel == .event }.map(\.messageID))
         func shown() -> [Observation] {
@@ -320,6 +346,7 @@ public struct FailoverCheck: ConformanceCheck {
 
         let what = switch fault {
         case .platformKill: "the platform's active node down for \(duration)"
+        case .platformFreeze: "the platform's active node paused for \(duration)"
         case .brokerRestart: "the broker down for \(duration), \(ids.count) device\(ids.count == 1 ? "" : "s") watched"
         case .link: "\(fault) of \(ids.count) device\(ids.count == 1 ? "" : "s") for \(duration)"
         }

@@ -149,6 +149,8 @@ public struct PlatformProfile: Sendable {
     ///   restart_command: "docker start park-platform-1"             # run after the check, to bring it back
     ///   broker_stop_command: "systemctl stop mosquitto"             # for `fault: broker-restart`
     ///   broker_start_command: "systemctl start mosquitto"           # must return once it takes connections
+    ///   freeze_command: "docker pause park-platform-1"             # for `fault: platform-freeze` (SIGSTOP)
+    ///   thaw_command: "docker unpause park-platform-1"
     /// ```
     ///
     /// Secrets a command needs come from its environment, never from the profile.
@@ -157,11 +159,18 @@ public struct PlatformProfile: Sendable {
         public var restartCommand: String?
         public var brokerStopCommand: String?
         public var brokerStartCommand: String?
-        public init(killCommand: String? = nil, restartCommand: String? = nil, brokerStopCommand: String? = nil, brokerStartCommand: String? = nil) {
+        public var freezeCommand: String?
+        public var thawCommand: String?
+        public init(
+            killCommand: String? = nil, restartCommand: String? = nil, brokerStopCommand: String? = nil, brokerStartCommand: String? = nil,
+            freezeCommand: String? = nil, thawCommand: String? = nil
+        ) {
             self.killCommand = killCommand
             self.restartCommand = restartCommand
             self.brokerStopCommand = brokerStopCommand
             self.brokerStartCommand = brokerStartCommand
+            self.freezeCommand = freezeCommand
+            self.thawCommand = thawCommand
         }
     }
 
@@ -320,12 +329,14 @@ public struct PlatformProfile: Sendable {
         if let node = reader.value("failover"), var section = MappingReader(node, path: "failover", log: log, what: "the failover commands") {
             failover = FailoverHooks(
                 killCommand: section.string("kill_command"), restartCommand: section.string("restart_command"),
-                brokerStopCommand: section.string("broker_stop_command"), brokerStartCommand: section.string("broker_start_command"))
-            if (failover?.brokerStopCommand == nil) != (failover?.brokerStartCommand == nil) {
-                log.add("broker_stop_command and broker_start_command go together: a broker stopped must be started again",
-                        at: section.value("broker_stop_command") ?? section.value("broker_start_command"), path: "failover")
+                brokerStopCommand: section.string("broker_stop_command"), brokerStartCommand: section.string("broker_start_command"),
+                freezeCommand: section.string("freeze_command"), thawCommand: section.string("thaw_command"))
+            for (first, second, why) in [("broker_stop_command", "broker_start_command", "a broker stopped must be started again"),
+                                         ("freeze_command", "thaw_command", "a platform paused must be resumed")]
+            where (section.value(first) == nil) != (section.value(second) == nil) {
+                log.add("\(first) and \(second) go together: \(why)", at: section.value(first) ?? section.value(second), path: "failover")
             }
-            section.finish(allowed: ["kill_command", "restart_command", "broker_stop_command", "broker_start_command"])
+            section.finish(allowed: ["kill_command", "restart_command", "broker_stop_command", "broker_start_command", "freeze_command", "thaw_command"])
         }
         reader.finish(allowed: topKeys)
         if !log.issues.isEmpty { throw ProfileErrors(log.sortedIssues) }

@@ -159,6 +159,9 @@ public final class HarnessContext: Sendable {
     /// Brings a killed platform node back, when the run knows how; what was done, nil when it does not.
     public func restorePlatform() async -> Result<String, CheckFailure>? { await driver.restorePlatform() }
 
+    /// Pauses the platform's active node (SIGSTOP) or resumes it (``PlatformProcessFaults``); what was done.
+    public func freezePlatform(_ frozen: Bool) async -> Result<String, CheckFailure> { await driver.freezePlatform(frozen) }
+
     /// Stops the broker the devices and the platform meet on (``BrokerProcessFaults``); what was done.
     public func stopBroker() async -> Result<String, CheckFailure> { await driver.stopBroker() }
 
@@ -226,6 +229,8 @@ package protocol HarnessDriver: Sendable {
     func killPlatform() async -> Result<String, CheckFailure>
     /// Brings it back, when the run knows how; nil when it does not.
     func restorePlatform() async -> Result<String, CheckFailure>?
+    /// Pauses (or resumes) the system's active node; what was done.
+    func freezePlatform(_ frozen: Bool) async -> Result<String, CheckFailure>
     /// Stops the broker; what was done.
     func stopBroker() async -> Result<String, CheckFailure>
     /// Starts it again; what was done.
@@ -251,6 +256,15 @@ struct LiveHarnessDriver: HarnessDriver {
     var platformFaults: PlatformProcessFaults? = nil
     /// How to stop and start the broker, when the run knows.
     var brokerFaults: BrokerProcessFaults? = nil
+
+    func freezePlatform(_ frozen: Bool) async -> Result<String, CheckFailure> {
+        guard let action = frozen ? platformFaults?.freeze : platformFaults?.thaw else {
+            return .failure(CheckFailure("the run does not know how to \(frozen ? "pause" : "resume") the platform: give its profile failover.freeze_command and thaw_command"))
+        }
+        do { return .success(try await action()) } catch {
+            return .failure(CheckFailure("cannot \(frozen ? "pause" : "resume") the platform: \(error)"))
+        }
+    }
 
     func stopBroker() async -> Result<String, CheckFailure> {
         guard let brokerFaults else {

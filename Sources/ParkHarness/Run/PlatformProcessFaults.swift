@@ -8,20 +8,31 @@ public struct PlatformProcessFaults: Sendable {
     public var kill: @Sendable () async throws -> String
     /// Brings the killed node back after the check (nil: it stays down).
     public var restore: (@Sendable () async throws -> String)?
+    /// Pauses the active node (SIGSTOP, `docker pause`) and resumes it; nil: the run cannot.
+    public var freeze: (@Sendable () async throws -> String)?
+    public var thaw: (@Sendable () async throws -> String)?
 
-    public init(kill: @escaping @Sendable () async throws -> String, restore: (@Sendable () async throws -> String)? = nil) {
-        self.kill = kill
+    /// A run that can kill the active node, and perhaps restore, freeze and thaw it.
+    public init(
+        kill: (@Sendable () async throws -> String)?, restore: (@Sendable () async throws -> String)? = nil,
+        freeze: (@Sendable () async throws -> String)? = nil, thaw: (@Sendable () async throws -> String)? = nil
+    ) {
+        self.kill = kill ?? { throw ShellCommand.Failure(description: "the run does not know how to kill the platform: give its profile failover.kill_command") }
         self.restore = restore
+        self.freeze = freeze
+        self.thaw = thaw
     }
 
-    /// The profile's `kill_command` and `restart_command`, run with `/bin/sh -c`; nil without a kill command.
+    /// The profile's `kill_command`, `restart_command`, `freeze_command` and `thaw_command`, run
+    /// with `/bin/sh -c`; nil without a kill or a freeze command.
     public static func commands(_ hooks: PlatformProfile.FailoverHooks?) -> PlatformProcessFaults? {
-        guard let kill = hooks?.killCommand else { return nil }
-        var restore: (@Sendable () async throws -> String)?
-        if let command = hooks?.restartCommand {
-            restore = { try await ShellCommand.run(command) }
+        guard let hooks, hooks.killCommand != nil || hooks.freezeCommand != nil else { return nil }
+        func run(_ command: String?) -> (@Sendable () async throws -> String)? {
+            guard let command else { return nil }
+            return { try await ShellCommand.run(command) }
         }
-        return PlatformProcessFaults(kill: { try await ShellCommand.run(kill) }, restore: restore)
+        return PlatformProcessFaults(
+            kill: run(hooks.killCommand), restore: run(hooks.restartCommand), freeze: run(hooks.freezeCommand), thaw: run(hooks.thawCommand))
     }
 }
 

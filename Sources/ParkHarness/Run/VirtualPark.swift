@@ -30,11 +30,14 @@ package protocol InProcessSystem: AnyObject, Sendable {
     var keepsSession: Bool { get }
     /// Its connection to the broker went down (the broker stopped) or came back.
     func brokerConnection(up: Bool)
+    /// Pauses its active node, as SIGSTOP would, or resumes it; what was done, nil when it cannot.
+    func freeze(_ frozen: Bool) -> String?
 }
 
 extension InProcessSystem {
     package var keepsSession: Bool { true }
     package func brokerConnection(up: Bool) {}
+    package func freeze(_ frozen: Bool) -> String? { nil }
 }
 
 /// A park and an in-process system under test on one virtual clock, joined by an in-memory
@@ -273,6 +276,13 @@ package final class VirtualPark: HarnessDriver, @unchecked Sendable {
     }
 
     package func restorePlatform() async -> Result<String, CheckFailure>? { nil }
+
+    package func freezePlatform(_ frozen: Bool) async -> Result<String, CheckFailure> {
+        guard let what = lock.withLock({ system.freeze(frozen) }) else {
+            return .failure(CheckFailure("the in-process system cannot be paused"))
+        }
+        return .success(what)
+    }
 
     package func stopBroker() async -> Result<String, CheckFailure> {
         lock.withLock {
