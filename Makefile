@@ -50,7 +50,7 @@ build: deps-build
 # target goes in UNIT_TESTS; socket and interop tests stay out of those targets.
 # Suites of other targets that run on virtual time only (a VirtualPark, in-process platforms, no
 # sockets) join them: UNIT_SUITES, by their Module.Suite name.
-UNIT_TESTS := ParkWireTests|ParkVDA5050Tests|ParkGB28181Tests|ParkMediaTests|ParkCoreTests|ParkDevicesTests|ParkReportTests|SystemLibraryTests|ParkEventLoopTests
+UNIT_TESTS := ParkWireTests|ParkSpoolTests|ParkVDA5050Tests|ParkGB28181Tests|ParkMediaTests|ParkCoreTests|ParkDevicesTests|ParkReportTests|SystemLibraryTests|ParkEventLoopTests
 UNIT_SUITES := ParkHarnessTests\.(LoadCheckTests|LoadReportMergeTests|FailoverVirtualTests|VirtualFaultMatrixTests|VirtualParkingFaultMatrixTests|VirtualBuildingFaultMatrixTests|RobotViewTrackTests)|ParkOCPPTests\.(JSONReaderTests|OCPPFrameTests|OCPPChargePointSessionTests|OCPPCentralSystemSessionTests)
 UNIT_PATTERN := ^(($(UNIT_TESTS))\.|($(UNIT_SUITES))/)
 test: deps

@@ -118,11 +118,13 @@ let package = Package(
         // Faults the harness injects: a TCP proxy that partitions, loses acknowledgements or resets
         // the connections of chosen devices while a run goes on (user space, no privileges).
         .target(name: "ParkFaults", dependencies: ["ParkEventLoop"]),
+        // A bounded on-disk FIFO for store-and-forward (a gateway's readings while its uplink is down).
+        .target(name: "ParkSpool"),
         // The reference platform's rules (a system under test that misbehaves on request).
         .target(
             name: "ParkPlatform",
             dependencies: [
-                "ParkMQTT", "ParkProfiles", "ParkWire", "ParkModbus", "ParkEventLoop", "ParkGB28181", "ParkMedia", "ParkOCPP", "ParkVDA5050", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+                "ParkMQTT", "ParkProfiles", "ParkWire", "ParkModbus", "ParkSpool", "ParkEventLoop", "ParkGB28181", "ParkMedia", "ParkOCPP", "ParkVDA5050", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -193,6 +195,7 @@ let package = Package(
         .testTarget(name: "ParkMediaTests", dependencies: ["ParkMedia"]),
         // The fault proxy against real sockets (and mosquitto): one test at a time.
         .testTarget(name: "ParkFaultsTests", dependencies: ["ParkFaults", "ParkMQTT", "ParkTestSupport"]),
+        .testTarget(name: "ParkSpoolTests", dependencies: ["ParkSpool", "ParkTestSupport"]),
         // Sockets and independent decoders (ffprobe, tshark): one test at a time.
         .testTarget(name: "ParkMediaInteropTests", dependencies: ["ParkMedia", "ParkEventLoop", "ParkCapture", "ParkTestSupport"]),
         .testTarget(

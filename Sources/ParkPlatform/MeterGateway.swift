@@ -81,6 +81,9 @@ public final class MeterGateway: @unchecked Sendable {
         public var offlineAfter = 3
         public var timeoutMicroseconds = 500_000
         public var faults = MeterGatewayFaults()
+        /// Store-and-forward on disk (``GatewaySpoolSettings``); nil: readings the uplink does not
+        /// take in time wait in the MQTT client's memory (up to 1,000), and a restart loses them.
+        public var spool: GatewaySpoolSettings?
 
         public init(name: String, period: Duration, brokerHost: String, brokerPort: Int, credentials: MQTTCredentials? = nil) {
             self.name = name
@@ -101,6 +104,12 @@ public final class MeterGateway: @unchecked Sendable {
         public var published = 0
         public var commands = 0
         public var offlineMeters: [String] = []
+        /// With a spool: readings on disk not yet acknowledged by the broker, those acknowledged,
+        /// those dropped because it was full, and those an earlier run left that it found at start.
+        public var spooled = 0
+        public var delivered = 0
+        public var spoolDropped = 0
+        public var spoolRecovered = 0
     }
 
     public let configuration: Configuration
@@ -116,6 +125,11 @@ public final class MeterGateway: @unchecked Sendable {
     private let plans: [ReadPlan?]
     private let pool: MQTTClientPool
     private let client: MQTTClientHandle
+    /// The store-and-forward spool, when configured.
+    let outbox: GatewayOutbox?
+    /// Tells this run's readings from an earlier run's in their `msg_id`s (their sequence numbers
+    /// start again at 1), so a platform that drops messages it has seen keeps the new ones.
+    private let boot = String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36)
     private let counters = Mutex(Statistics())
     private let stopping = Atomic<Bool>(false)
     private let pendingCommands = Mutex<[PendingCommand]>([])
@@ -130,7 +144,7 @@ public final class MeterGateway: @unchecked Sendable {
     /// - Parameter clock: a ``ManualPlatformClock`` lets a test step through polling rounds
     ///   (each `advance(by: period)` starts one) instead of waiting for them.
     public init(meters: [Meter], configuration: Configuration, clock: any PlatformClock = SystemPlatformClock(label: "parkbench.gateway"))
-        throws(MQTTError)
+        throws(MeterGatewayError)
     {
         self.clock = clock
         self.meters = meters
@@ -142,17 +156,42 @@ public final class MeterGateway: @unchecked Sendable {
             meter.modbus.map { ReadPlan($0.map, wordSwapped: configuration.faults.wordSwap) }
         }
         let receiver = CommandReceiver()
-        pool = try MQTTClientPool(configuration: MQTTClientPoolConfiguration(ioThreads: 1), delegate: receiver)
-        var client = MQTTClientConfiguration(
-            clientID: "gateway-\(configuration.name)", host: configuration.brokerHost, port: configuration.brokerPort,
-            credentials: configuration.credentials,
-            subscriptions: topics.map { MQTTSubscription($0.command, qos: .atLeastOnce) })
-        client.tcpNoDelay = true
-        self.client = try pool.addClient(client)
+        do {
+            pool = try MQTTClientPool(configuration: MQTTClientPoolConfiguration(ioThreads: 1), delegate: receiver)
+            var client = MQTTClientConfiguration(
+                clientID: "gateway-\(configuration.name)", host: configuration.brokerHost, port: configuration.brokerPort,
+                credentials: configuration.credentials,
+                subscriptions: topics.map { MQTTSubscription($0.command, qos: .atLeastOnce) })
+            client.tcpNoDelay = true
+            self.client = try pool.addClient(client)
+        } catch {
+            throw MeterGatewayError("cannot start the gateway's MQTT client: \(error)")
+        }
+        if let settings = configuration.spool, !configuration.faults.spoolDropped {
+            let (pool, client) = (pool, self.client)
+            do {
+                outbox = try GatewayOutbox(settings) { topic, payload, tag in
+                    (try? pool.publish(client, topic: topic, payload: payload, qos: .atLeastOnce, tag: tag)) != nil
+                }
+            } catch {
+                pool.shutdown()
+                throw MeterGatewayError("cannot open the gateway's spool in \(settings.directory): \(error)")
+            }
+        } else {
+            outbox = nil
+        }
         receiver.gateway = self
+        // What an earlier run left in the spool goes first.
+        outbox?.drain()
     }
 
-    public var statistics: Statistics { counters.withLock { $0 } }
+    public var statistics: Statistics {
+        var figures = counters.withLock { $0 }
+        if let spool = outbox?.figures {
+            (figures.spooled, figures.delivered, figures.spoolDropped, figures.spoolRecovered) = (spool.queued, spool.delivered, spool.dropped, spool.recovered)
+        }
+        return figures
+    }
 
     /// The meters actually polled: all of them, unless the meter-limit fault caps them.
     private var polledMeters: ArraySlice<Meter> {
@@ -195,6 +234,7 @@ public final class MeterGateway: @unchecked Sendable {
                 read(index)
             }
             counters.withLock { $0.rounds += 1 }
+            outbox?.sync()
             next += period
             // Commands do not wait for the next round.
             while !stopping.load(ordering: .relaxed), clock.now() < next {
@@ -374,11 +414,15 @@ public final class MeterGateway: @unchecked Sendable {
     private func publishReading(_ index: Int, values: [(String, Double)], seq: Int, at time: UInt64) {
         let meter = meters[index]
         let payload = DeviceEnvelope.emission(
-            device: meter.id, kind: meter.kind, sequence: UInt64(seq), messageID: "\(meter.id)#gw\(seq)",
+            device: meter.id, kind: meter.kind, sequence: UInt64(seq), messageID: "\(meter.id)#gw\(boot).\(seq)",
             wallNanoseconds: Int64(time), channel: "telemetry", name: "telemetry",
             values: values.map { ($0.0, JSONText.number($0.1)) }, extra: gatewayField)
         do {
-            try pool.publish(client, topic: topics[index].telemetry, payload: payload, qos: .atLeastOnce)
+            if let outbox {
+                try outbox.append(topic: topics[index].telemetry, payload: payload)
+            } else {
+                try pool.publish(client, topic: topics[index].telemetry, payload: payload, qos: .atLeastOnce)
+            }
             counters.withLock { $0.published += 1 }
         } catch {}
     }
@@ -422,6 +466,9 @@ public struct MeterGatewayFaults: Sendable, Hashable {
     public var wordSwap = false
     /// Never report a meter offline.
     public var offlineReportsDropped = false
+    /// Keep no spool even when one is configured: what the uplink does not take in time waits in
+    /// memory (1,000 readings) and is lost beyond that, and lost altogether when the gateway restarts.
+    public var spoolDropped = false
 
     public init(period: Duration? = nil, meterLimit: Int? = nil, wordSwap: Bool = false, offlineReportsDropped: Bool = false) {
         self.period = period
@@ -429,6 +476,12 @@ public struct MeterGatewayFaults: Sendable, Hashable {
         self.wordSwap = wordSwap
         self.offlineReportsDropped = offlineReportsDropped
     }
+}
+
+/// Why a gateway could not start.
+public struct MeterGatewayError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Which requests read a meter's map: registers adjacent in one table share a request (up to the
@@ -481,5 +534,10 @@ private final class CommandReceiver: MQTTClientPoolDelegate, @unchecked Sendable
 
     func mqttClientDidReceive(_ client: MQTTClientHandle, message: MQTTMessage) {
         gateway?.received(message)
+    }
+
+    func mqttPublishDidComplete(_ client: MQTTClientHandle, tag: UInt64, outcome: MQTTPublishOutcome) {
+        guard tag != 0, let outbox = gateway?.outbox else { return }
+        if case .acknowledged = outcome { outbox.completed(tag: tag, acknowledged: true) } else { outbox.completed(tag: tag, acknowledged: false) }
     }
 }

@@ -374,6 +374,8 @@ struct DemoCommand: AsyncParsableCommand {
                 var settings = MeterGateway.Configuration(name: "gw-demo", period: .seconds(1), brokerHost: "127.0.0.1", brokerPort: brokerPort,
                                                           credentials: authDisabled ? nil : gatewayLogin)
                 settings.faults = gatewayFaults
+                // Store and forward, as a gateway in a park should: what the broker cannot take waits on disk.
+                settings.spool = GatewaySpoolSettings(directory: broker.directory.path("gateway-spool"))
                 let started = try MeterGateway(meters: meters, configuration: settings)
                 started.start()
                 gateway.set(started)

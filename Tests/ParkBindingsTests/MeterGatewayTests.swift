@@ -98,6 +98,87 @@ import Testing
     /// has moved a whole period (3 s, not a moment before), readings stamped with the clock, and
     /// a meter offline after its third missed round — nine seconds of gateway time in
     /// milliseconds of test time. Only the Modbus and MQTT traffic is real.
+    /// Store and forward through an uplink that is down and a power loss: the gateway reads its
+    /// meters with no broker to reach, its readings pile up on disk (2,500: more than the MQTT
+    /// client's 1,000 in memory; 10,000 took 5.8 s here, too long for every `make test` — the
+    /// spool's own test keeps 12,000 through a killed process), it loses
+    /// power (stopped with nothing flushed or sent), and a new gateway on the same spool sends
+    /// every one of them once the broker is back — in order per meter, with the times they were
+    /// read; paho, subscribed to the broker, is the witness. The same without a spool
+    /// (`spoolDropped`) keeps at most the MQTT client's 1,000 in memory and loses them with the power.
+    @Test func aSpooledGatewayLosesNoReadingThroughAnOutageAndAPowerLoss() async throws {
+        let served = try await Self.serveMeters(["em-1", "em-2"])
+        // Room for the whole backlog in the witness's queue: mosquitto's default (1,000 messages
+        // queued per client) would drop what a slower subscriber has not taken yet.
+        let broker = try MosquittoBroker(options: ["max_queued_messages 100000"], start: false)
+        let directory = try TemporaryDirectory()
+        let meters = ["em-1", "em-2"].enumerated().map { index, id in
+            MeterGateway.Meter(id: id, kind: "electric-meter", zone: "M", host: "127.0.0.1", port: served.port, unit: UInt8(index + 1), map: served.map)
+        }
+        func gateway(spooled: Bool, poll: Bool) throws -> MeterGateway {
+            // Rounds back to back: the readings pile up as fast as the meters answer.
+            var configuration = MeterGateway.Configuration(name: "gw-spool", period: .microseconds(1), brokerHost: "127.0.0.1", brokerPort: broker.port)
+            configuration.spool = GatewaySpoolSettings(directory: directory.path("spool"), capacity: 50_000)
+            configuration.faults.spoolDropped = !spooled
+            let gateway = try MeterGateway(meters: meters, configuration: configuration)
+            if poll { gateway.start() }
+            return gateway
+        }
+        func readingsPiledUp(_ gateway: MeterGateway, to count: Int) async throws -> Int {
+            let deadline = ContinuousClock.now + .seconds(30)
+            while gateway.statistics.published < count, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            gateway.stop()
+            return gateway.statistics.published
+        }
+
+        // The outage: no broker. Then the power goes (stop: nothing more is read, nothing is sent).
+        let first = try gateway(spooled: true, poll: true)
+        let outage = ContinuousClock.now
+        let read = try await readingsPiledUp(first, to: 2_500)
+        print("spool: \(read) readings piled up in \(ContinuousClock.now - outage)")
+        #expect(read >= 2_500 && first.statistics.spooled == read, "every reading waits on disk: \(first.statistics)")
+        let lostPower = ContinuousClock.now
+
+        try broker.start()
+        let collector = try MQTTDeviceBindingTests.Collector(directory, port: broker.port, filter: "park/M/electric-meter/+/telemetry")
+        let second = try gateway(spooled: true, poll: false)
+        #expect(second.statistics.spoolRecovered == read)
+        let deadline = ContinuousClock.now + .seconds(30)
+        while second.statistics.spooled > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(second.statistics.spooled == 0 && second.statistics.delivered == read, "\(second.statistics)")
+        let sent = ContinuousClock.now - lostPower
+        // paho writes each message down as it comes: wait until it has caught up.
+        var readings: [[String: Any]] = []
+        let caughtUp = ContinuousClock.now + .seconds(20)
+        repeat {
+            readings = collector.seen.compactMap { try? JSONSerialization.jsonObject(with: Data($0.payload.utf8)) as? [String: Any] }
+            if readings.count >= read { break }
+            try await Task.sleep(for: .milliseconds(50))
+        } while ContinuousClock.now < caughtUp
+        collector.stop()
+        second.stop()
+        let ids = Set(readings.compactMap { $0["msg_id"] as? String })
+        #expect(ids.count == read, "paho saw every reading the first gateway made: \(ids.count) of \(read)")
+        for meter in ["em-1", "em-2"] {
+            let mine = readings.filter { $0["device"] as? String == meter }
+            let sequences = mine.compactMap { $0["seq"] as? Int }
+            let inOrder = sequences == Array(1...max(1, sequences.count))
+            #expect(inOrder, "\(meter): \(sequences.count) readings, in order, none missing, none twice (first wrong at \(zip(sequences, 1...).first { $0 != $1 }.map { "\($0)" } ?? "-"))")
+            let times = mine.compactMap { ($0["ts_ns"] as? NSNumber)?.int64Value }
+            #expect(times == times.sorted(), "\(meter): the times they were read")
+        }
+        print("spool: \(read) readings through an outage and a power loss, all acknowledged \(sent) after the power came back")
+
+        // With the spool switched off (the fault) nothing goes to the disk: a power loss takes all.
+        broker.stop()
+        let unspooled = try gateway(spooled: false, poll: true)
+        _ = try await readingsPiledUp(unspooled, to: 300)
+        #expect(unspooled.statistics.spooled == 0)
+        let afterwards = try gateway(spooled: true, poll: false)
+        #expect(afterwards.statistics.spoolRecovered == 0, "nothing of the \(unspooled.statistics.published) readings was kept")
+        afterwards.stop()
+    }
+
     @Test func pollsOnItsClocksPeriodAndReportsOfflineAfterThreeRounds() async throws {
         let served = try await Self.serveMeters(["em-1"])
         let (map, port, engine, modbus) = (served.map, served.port, served.engine, served.modbus)
