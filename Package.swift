@@ -38,6 +38,7 @@ let package = Package(
         .library(name: "ParkMQTT", targets: ["ParkMQTT"]),
         .library(name: "ParkOCPP", targets: ["ParkOCPP"]),
         .library(name: "ParkVDA5050", targets: ["ParkVDA5050"]),
+        .library(name: "ParkSpool", targets: ["ParkSpool"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

@@ -17,7 +17,7 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "parkbench-fuzz",
-            dependencies: ["ParkCore", "ParkDevices", "ParkProfiles", "ParkWire", "ParkModbus", "ParkCapture", "ParkPlatform", "ParkHarness", "ParkGB28181", "ParkMedia", "ParkMQTT", "ParkOCPP", "ParkVDA5050"].map {
+            dependencies: ["ParkCore", "ParkDevices", "ParkProfiles", "ParkWire", "ParkModbus", "ParkCapture", "ParkPlatform", "ParkHarness", "ParkGB28181", "ParkMedia", "ParkMQTT", "ParkOCPP", "ParkVDA5050", "ParkSpool"].map {
                 .product(name: $0, package: parkBenchIdentity)
             },
             // No `main`: libFuzzer's main calls LLVMFuzzerTestOneInput.

@@ -145,6 +145,8 @@ public final class DiskSpool {
         if tornBytes > 0, ftruncate(descriptor, off_t(position)) != 0 { throw SpoolError("cannot cut the torn record off the spool", errno: errno) }
         end = position
         recovered = frames.count
+        // A head past the file's end (the file cut short behind it) would hide what is appended next.
+        if offset > size { try writeHead(generation: generation, offset: size) }
     }
 
     /// Rewrites the live records into the next generation's file and points the head at it.

@@ -90,3 +90,22 @@ import Testing
         #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
     }
 }
+
+extension DiskSpoolTests {
+    /// A head pointing past the end of a records file that was cut short is brought back to the
+    /// end: the records appended next are found on reopening.
+    @Test func aHeadPastTheFilesEndDoesNotHideWhatComesNext() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("spool")
+        do {
+            let spool = try DiskSpool(directory: path, capacity: 100)
+            for index in 0..<3 { try spool.append(Self.record(index)) }
+            try spool.removeFirst(2)
+        }
+        try Data().write(to: URL(fileURLWithPath: path + "/records.0"))
+        let spool = try DiskSpool(directory: path, capacity: 100)
+        #expect(spool.count == 0)
+        try spool.append(Self.record(7))
+        #expect(Self.contents(try DiskSpool(directory: path, capacity: 100)) == [String(decoding: Self.record(7), as: UTF8.self)])
+    }
+}

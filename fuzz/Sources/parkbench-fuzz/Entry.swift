@@ -33,6 +33,7 @@ let fuzzTargets: [FuzzTarget] = [
     profilePlatformTarget,
     profileLinkageTarget,
     sipTarget,
+    spoolTarget,
     vda5050Target,
 ]
 
