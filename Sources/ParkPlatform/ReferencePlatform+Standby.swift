@@ -70,6 +70,12 @@ struct StandbyState: Sendable {
     var leaseLapse: Duration?
     /// When this node, active, last renewed its lease (platform clock).
     var renewedAt: UInt64 = 0
+    /// This node's term while active: one more than any it had seen when it took over. A lease
+    /// carries its holder's term, so a stale lease (sent late by a node that was cut off) is told
+    /// from a newer active's.
+    var term: UInt64 = 0
+    /// The highest term seen in another node's lease.
+    var seenTerm: UInt64 = 0
     /// Times this node, active, stood down: its own lease had lapsed (it was paused), or it heard
     /// another node's.
     var stoodDown = 0
@@ -139,7 +145,8 @@ extension ReferencePlatform {
     }
 
     /// The node's broker connection went down or came back. Back, the standby gives the active a
-    /// whole ``StandbySettings/takeoverAfter`` to be heard renewing its lease again.
+    /// whole ``StandbySettings/takeoverAfter`` to be heard renewing its lease again. A node on a
+    /// real broker starts down (``start()``), so a slow first connect is not taken for a lapse.
     package func brokerConnectionChanged(up: Bool) {
         let now = clock.now()
         standby.withLock { state in
@@ -160,12 +167,16 @@ extension ReferencePlatform {
             guard let settings = state.settings, topic == settings.leaseTopic || topic == endpoints.alarmTopic else { return false }
             let object = (try? JSONSerialization.jsonObject(with: Data(payload))) as? [String: Any]
             if topic == settings.leaseTopic {
-                if let holder = object?["holder"] as? String, holder != settings.node {
+                let term = (object?["term"] as? NSNumber)?.uint64Value ?? 0
+                // A lease older than one already seen (a cut-off node's, sent late) says nothing.
+                if let holder = object?["holder"] as? String, holder != settings.node, term >= state.seenTerm {
+                    state.seenTerm = term
                     state.leaseHolder = holder
                     state.leaseSeenAt = now
-                    // Another node holds the lease: it took over while this one could not be
-                    // heard. Two actives would raise everything twice; this one stands by.
-                    if state.active, state.fences {
+                    // Another node holds a newer lease (or, at the same term, the one of the two
+                    // whose name sorts later does): it took over while this one could not be heard.
+                    // Two actives would raise everything twice; this one stands by.
+                    if state.active, state.fences, term > state.term || (term == state.term && holder > settings.node) {
                         state.active = false
                         state.stoodDown += 1
                     }
@@ -207,7 +218,12 @@ extension ReferencePlatform {
     func standbyTick(now: UInt64) {
         let (renew, takeover) = standby.withLock { state -> (String?, [PlatformAlarm]?) in
             guard let settings = state.settings else { return (nil, nil) }
-            if state.active { return (settings.leaseTopic, nil) }
+            if state.active {
+                // Counted while the broker is away too: after a broker restart both nodes were cut
+                // off alike, and an active that stood down then would leave the pair without one.
+                state.renewedAt = now
+                return (settings.leaseTopic, nil)
+            }
             guard state.brokerUp else { return (nil, nil) }
             // Alarms held this long were raised by an active this node never heard: not news any more.
             state.held = state.held.filter { now &- $0.value.at < 300_000_000_000 }
@@ -215,21 +231,21 @@ extension ReferencePlatform {
             let waited = Duration.nanoseconds(Int64(clamping: now &- state.leaseSeenAt))
             guard waited > wait else { return (nil, nil) }
             state.active = true
+            state.renewedAt = now
+            state.term = max(state.term, state.seenTerm) + 1
             state.tookOverAt = now
             state.leaseLapse = waited
             let held = state.faults.forgetsHeldAlarms ? [] : state.held.values.sorted { $0.at < $1.at }.map(\.alarm)
             state.held = [:]
             return (settings.leaseTopic, held)
         }
-        guard let leaseTopic = renew else { return }
-        standby.withLock { $0.renewedAt = now }
-        guard let publish = publisher() else { return }
-        let node = standby.withLock { $0.settings?.node ?? "" }
+        guard let leaseTopic = renew, let publish = publisher() else { return }
+        let (node, term) = standby.withLock { ($0.settings?.node ?? "", $0.term) }
         if let takeover {
             logger.warning("the active platform's lease lapsed: \(node) takes over, raising \(takeover.count) alarms it never raised")
             perform(takeover.map { .raiseAlarm($0, delay: .zero) })
         }
-        let lease = (try? JSONSerialization.data(withJSONObject: ["holder": node, "ts_ns": now], options: [.sortedKeys])).map(Array.init) ?? []
+        let lease = (try? JSONSerialization.data(withJSONObject: ["holder": node, "ts_ns": now, "term": term], options: [.sortedKeys])).map(Array.init) ?? []
         try? publish(leaseTopic, lease, .atLeastOnce)
     }
 }

@@ -121,6 +121,8 @@ public final class ReferencePlatform: MQTTClientPoolDelegate, Sendable {
             subscriptions: ([endpoints.deviceFilter, endpoints.robotFilter] + pairTopics).map { MQTTSubscription($0, qos: .atLeastOnce) },
             reconnect: MQTTReconnectPolicy(base: .milliseconds(200), cap: .seconds(1))), connect: false)
         pool.withLock { $0 = (newPool, client) }
+        // Until the first CONNACK this node hears nothing, the lease included.
+        brokerConnectionChanged(up: false)
         try newPool.connect(client)
         startTicking()
     }

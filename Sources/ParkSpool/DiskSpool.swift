@@ -62,12 +62,9 @@ public final class DiskSpool {
             generation = Self.uint64(head, at: 0)
             offset = Int(Self.uint64(head, at: 8))
         }
+        // On a throw from here on, deinit closes what was opened.
         descriptor = open(path("records.\(generation)"), O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            let code = errno
-            close(headDescriptor)
-            throw SpoolError("cannot open \(path("records.\(generation)"))", errno: code)
-        }
+        guard descriptor >= 0 else { throw SpoolError("cannot open \(path("records.\(generation)"))", errno: errno) }
         try recover(from: offset)
         removeOtherGenerations()
     }
@@ -81,10 +78,6 @@ public final class DiskSpool {
     /// when the spool is full.
     public func append(_ record: [UInt8]) throws(SpoolError) {
         guard record.count <= Self.maximumRecord else { throw SpoolError("a record of \(record.count) bytes is over the spool's \(Self.maximumRecord)") }
-        if count >= capacity {
-            try removeFirst(1)
-            dropped += 1
-        }
         var frame = [UInt8]()
         frame.reserveCapacity(Self.frameHeader + record.count)
         Self.append(UInt32(record.count), to: &frame)
@@ -93,6 +86,12 @@ public final class DiskSpool {
         try write(frame, at: end)
         frames.append((end, record.count))
         end += frame.count
+        // The oldest goes only once the newest is written: a failed write loses neither.
+        if count > capacity {
+            let excess = count - capacity
+            try removeFirst(excess)
+            dropped += excess
+        }
     }
 
     /// Up to `limit` records from the `skip`-th oldest on, oldest first.
@@ -172,7 +171,17 @@ public final class DiskSpool {
             position += size
         }
         fsync(target)
-        try writeHead(generation: next, offset: 0)
+        // The new file's name must be on the disk before the head names it.
+        let directoryDescriptor = open(directory, O_RDONLY | O_CLOEXEC)
+        if directoryDescriptor >= 0 {
+            fsync(directoryDescriptor)
+            close(directoryDescriptor)
+        }
+        do { try writeHead(generation: next, offset: 0) } catch {
+            close(target)
+            unlink(nextPath)
+            throw error
+        }
         fsync(headDescriptor)
         close(descriptor)
         unlink(path("records.\(generation)"))

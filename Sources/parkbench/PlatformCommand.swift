@@ -79,7 +79,7 @@ struct PlatformCommand: AsyncParsableCommand {
         @Flag(help: "With --node: start as the standby, taking over when the active's lease lapses.")
         var standby = false
 
-        @Option(help: ArgumentHelp("With --node: how long the lease may lapse before the standby takes over.", valueName: "duration"))
+        @Option(help: ArgumentHelp("With --node: how long the lease may lapse before the standby takes over (at least 2s; the active stands down when its own lapses that long).", valueName: "duration"))
         var takeoverAfter: DeviceDuration = .seconds(3)
 
         @Option(help: ArgumentHelp("Fault (standby): wait this long for the lapsed lease instead of --takeover-after.", valueName: "duration"))
@@ -244,6 +244,11 @@ struct PlatformCommand: AsyncParsableCommand {
         var ocppBootsRejected = false
 
         func validate() throws {
+            // The active renews every second; a takeover period that close would have it fence
+            // itself between renewals.
+            if takeoverAfter < .seconds(2) {
+                throw ValidationError("--takeover-after must be at least 2s (the lease is renewed every second), got \(takeoverAfter).")
+            }
             if let ocppPort {
                 guard (0...65_535).contains(ocppPort) else { throw ValidationError("--ocpp-port must be 0–65535, got \(ocppPort).") }
                 guard ocppSecretsFile == nil || ocppPasswordEnv == nil else {

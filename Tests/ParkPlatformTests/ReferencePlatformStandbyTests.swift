@@ -98,6 +98,24 @@ import Testing
         }
     }
 
+    /// Leases carry their holder's term: a late lease from a node that was cut off (an older term)
+    /// does not unseat the active that took over from it; a newer one does, and at the same term
+    /// the holder whose name sorts later stays.
+    @Test func aStaleLeaseUnseatsNobody() {
+        let (primary, standby, _, clock) = pair()
+        clock.advance(by: .seconds(2))
+        primary.freeze()
+        clock.advance(by: .seconds(4))
+        #expect(standby.isActive)
+        func lease(_ holder: String, term: Int) -> [UInt8] { Array(#"{"holder":"\#(holder)","term":\#(term),"ts_ns":1}"#.utf8) }
+        standby.receive(topic: "platform/lease", payload: lease("a", term: 0))
+        #expect(standby.isActive && standby.timesStoodDown == 0, "the old primary's lease, sent late")
+        standby.receive(topic: "platform/lease", payload: lease("a", term: 1))
+        #expect(standby.isActive, "the same term, and 'b' sorts after 'a'")
+        standby.receive(topic: "platform/lease", payload: lease("c", term: 1))
+        #expect(!standby.isActive && standby.timesStoodDown == 1, "the same term, and 'c' sorts after 'b'")
+    }
+
     /// A pause shorter than the lease changes nothing: the primary takes in what waited and goes on.
     @Test func aShortPauseIsOnlyLate() {
         let (primary, standby, bus, clock) = pair()

@@ -115,6 +115,8 @@ package final class VirtualPark: HarnessDriver, @unchecked Sendable {
     private var brokerDown = false
     /// Devices cut off by the broker's stop, until they reconnect.
     private var reconnecting: Set<Int> = []
+    /// Counts the broker's stops: a reconnect scheduled by one start is void after the next stop.
+    private var brokerStops = 0
     private var keptByBroker: [Delivery] = []
     /// Whether the system is connected; while it is not, what its session would hold, and what it
     /// publishes (held by its own client until it reconnects).
@@ -287,7 +289,9 @@ package final class VirtualPark: HarnessDriver, @unchecked Sendable {
     package func stopBroker() async -> Result<String, CheckFailure> {
         lock.withLock {
             brokerDown = true
-            reconnecting = connected
+            brokerStops += 1
+            // Devices whose link is broken already keep to that fault's model.
+            reconnecting = connected.filter { links[$0] == nil }
             systemConnected = false
             system.brokerConnection(up: false)
         }
@@ -306,14 +310,19 @@ package final class VirtualPark: HarnessDriver, @unchecked Sendable {
                 deliver(kept)
             }
             keptByBroker = []
+            let stop = brokerStops
             schedule(at: now + Int64(Self.deviceReconnectDelay.nanoseconds)) { [self] in
-                for index in reconnecting.sorted() where connected.contains(index) {
-                    reconnecting.remove(index)
+                guard stop == brokerStops, !brokerDown else { return }
+                let back = reconnecting
+                reconnecting = []
+                // A device disconnected meanwhile comes back through setConnected, as any other.
+                for index in back.sorted() where connected.contains(index) && links[index] == nil {
                     publishStatus(of: index, online: true)
                     for message in offlineQueue.removeValue(forKey: index) ?? [] { publish(topic: message.topic, payload: message.payload) }
                 }
             }
             schedule(at: now + Int64(Self.systemReconnectDelay.nanoseconds)) { [self] in
+                guard stop == brokerStops, !brokerDown else { return }
                 systemConnected = true
                 system.brokerConnection(up: true)
                 let backlog = systemBacklog, outbox = systemOutbox
