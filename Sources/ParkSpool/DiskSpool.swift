@@ -60,7 +60,8 @@ public final class DiskSpool {
         var offset = 0
         if headBytes == 16 {
             generation = Self.uint64(head, at: 0)
-            offset = Int(Self.uint64(head, at: 8))
+            // Read from disk: any eight bytes, so no trap on a value past Int.max.
+            offset = Int(clamping: Self.uint64(head, at: 8))
         }
         // On a throw from here on, deinit closes what was opened.
         descriptor = open(path("records.\(generation)"), O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
