@@ -94,9 +94,10 @@ struct DemoCommand: AsyncParsableCommand {
             the harness's fault proxy, which partitions zone A for 30 s, resets every \
             connection for 10 s and holds the platform's acknowledgements for 10 s, while \
             alarms go off; then it stops the demo's mosquitto (persistence on) for 10 s and \
-            starts it again, and kills the platform's primary. The checks measure loss, \
-            duplicates and recovery from the ledger (stale-events-dropped, no-offline-detection, \
-            duplicates-kept, clean-session and the standby's switches fail them).
+            starts it again, pauses the platform's active node for 10 s (as SIGSTOP would), \
+            and kills the active node. The checks measure loss, duplicates and recovery from \
+            the ledger (stale-events-dropped, no-offline-detection, duplicates-kept, \
+            clean-session, zombie-primary and the standby's switches fail them).
 
             Examples:
               parkbench demo
