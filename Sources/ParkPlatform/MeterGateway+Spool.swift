@@ -52,8 +52,8 @@ final class GatewayOutbox: Sendable {
     }
 
     /// Figures for the gateway's statistics.
-    var figures: (queued: Int, delivered: Int, dropped: Int, recovered: Int, tornBytes: Int) {
-        state.withLock { ($0.spool.count, $0.delivered, $0.spool.dropped, $0.spool.recovered, $0.spool.tornBytes) }
+    var figures: (queued: Int, delivered: Int, dropped: Int, recovered: Int) {
+        state.withLock { ($0.spool.count, $0.delivered, $0.spool.dropped, $0.spool.recovered) }
     }
 
     /// Keeps a reading (written through to the disk), then sends what the window allows.

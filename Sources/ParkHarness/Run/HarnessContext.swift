@@ -323,8 +323,7 @@ struct LiveHarnessDriver: HarnessDriver {
         guard let proxy else {
             throw CheckFailure("the devices reach the broker without the fault proxy, so no link can be broken")
         }
-        let onMQTT = Set(binding.devices.map(\.id))
-        let elsewhere = deviceIDs.filter { !onMQTT.contains($0) }
+        let elsewhere = deviceIDs.filter { !binding.serves($0) }
         guard elsewhere.isEmpty else {
             throw CheckFailure("only MQTT devices' links can be broken yet; not \(elsewhere.prefix(5).joined(separator: ", "))")
         }
